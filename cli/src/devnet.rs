@@ -1,0 +1,86 @@
+//! `warden devnet`.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::U256;
+use clap::Args;
+use eyre::WrapErr;
+use warden_devnet::{Devnet, DevnetConfig, Summary};
+
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Number of operators to create and register.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=200))]
+    operators: u16,
+    /// Stake each operator deposits, in whole tokens of the devnet stake token.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    stake: u64,
+    /// Write a JSON summary here as soon as the devnet is up, and again at exit.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Keep keystores and state in this directory instead of a temporary one removed at exit.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The anvil binary [default: $WARDEN_ANVIL, else the one `make setup` installs].
+    #[arg(long, value_name = "PATH")]
+    anvil: Option<PathBuf>,
+    /// Exit as soon as the devnet is up (after writing the summary), instead of running until
+    /// Ctrl-C. For scripts and tests.
+    #[arg(long)]
+    exit_when_ready: bool,
+}
+
+pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
+    let mut config = DevnetConfig::new(usize::from(args.operators));
+    config.stake_per_operator = U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
+    config.data_dir = args.data_dir;
+    if let Some(anvil) = args.anvil {
+        config.anvil = anvil;
+    }
+
+    tracing::info!(operators = args.operators, "starting devnet");
+    let devnet = tokio::select! {
+        devnet = Devnet::start(config) => devnet.wrap_err("devnet failed to start")?,
+        signal = shutdown_signal() => {
+            signal?;
+            eyre::bail!("interrupted while starting; nothing was left running");
+        }
+    };
+    println!("{}", devnet.summary().status_table());
+    if let Some(path) = &args.json {
+        write_summary(path, devnet.summary())?;
+        tracing::info!(path = %path.display(), "summary written");
+    }
+
+    if !args.exit_when_ready {
+        println!("Devnet running. Press Ctrl-C to stop.");
+        shutdown_signal().await?;
+        tracing::info!("shutting down");
+    }
+    let summary = devnet.stop();
+    if let Some(path) = &args.json {
+        write_summary(path, &summary)?;
+    }
+    tracing::info!("devnet stopped");
+    Ok(())
+}
+
+fn write_summary(path: &Path, summary: &Summary) -> eyre::Result<()> {
+    let json = serde_json::to_string_pretty(summary).wrap_err("encoding the summary")?;
+    // Write then rename, so a reader never sees half a file.
+    let partial = path.with_extension("json.partial");
+    std::fs::write(&partial, json).wrap_err_with(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, path).wrap_err_with(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() -> eyre::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .wrap_err("installing the SIGTERM handler")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.wrap_err("waiting for Ctrl-C")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

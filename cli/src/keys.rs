@@ -1,0 +1,63 @@
+//! `warden keys`: create an operator's keystores.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use eyre::WrapErr;
+use warden_bls::{Password, ScryptParams};
+use warden_operator::OperatorKeys;
+use warden_operator::keys::KeystorePaths;
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Generate a fresh ECDSA key and BLS12-381 key, encrypted under one password, as
+    /// `ecdsa.json` (Web3 Secret Storage) and `bls.json` (EIP-2335) in DIR. Refuses to overwrite.
+    New {
+        /// Directory for the two keystores.
+        dir: PathBuf,
+        /// File holding the password (one line). Alternatively set WARDEN_KEYSTORE_PASSWORD.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+/// Environment variable that may hold the keystore password.
+const PASSWORD_ENV: &str = "WARDEN_KEYSTORE_PASSWORD";
+
+pub fn run(args: KeysArgs) -> eyre::Result<()> {
+    match args.command {
+        KeysCommand::New { dir, password_file } => {
+            let password = match password_file {
+                Some(path) => Password::from_file(&path)
+                    .wrap_err_with(|| format!("reading the password from {}", path.display()))?,
+                None => Password::from_env(PASSWORD_ENV).wrap_err_with(|| {
+                    format!("no --password-file given and {PASSWORD_ENV} is not usable")
+                })?,
+            };
+            std::fs::create_dir_all(&dir)
+                .wrap_err_with(|| format!("creating {}", dir.display()))?;
+            let paths = KeystorePaths::in_dir(&dir);
+            let keys = OperatorKeys::generate(
+                &paths,
+                &password,
+                ScryptParams::default(),
+                &mut rand::thread_rng(),
+            )
+            .wrap_err("creating the keystores")?;
+            println!("operator address: {}", keys.address());
+            println!("BLS public key:   {}", keys.bls.public_key());
+            println!(
+                "keystores:        {} and {}",
+                paths.ecdsa.display(),
+                paths.bls.display()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! `warden`: run a local Warden network, manage operator keys, and export what the forge tests
+//! need.
+
+mod devnet;
+mod keys;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use eyre::WrapErr;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "Warden: an EigenLayer AVS that lets an AI agent manage money without a private key"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a complete local network: anvil, EigenLayer core v1.3.0, Warden's contracts and N
+    /// registered operators. Runs until Ctrl-C, then stops anvil and cleans up.
+    Devnet(devnet::DevnetArgs),
+    /// Create an operator's encrypted keystores (ECDSA and BLS12-381).
+    Keys(keys::KeysArgs),
+    /// Write EigenLayer's creation bytecode (as shipped by eigensdk) as hex files, one per
+    /// contract, for the forge tests that run against the real EigenLayer contracts.
+    EigenlayerArtifacts {
+        /// Output directory (created if missing).
+        #[arg(default_value = "contracts/eigenlayer-artifacts")]
+        out: PathBuf,
+    },
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,alloy=warn,eigen_client_elcontracts=warn,hyper=warn,reqwest=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Devnet(args) => devnet::run(args).await,
+        Command::Keys(args) => keys::run(args),
+        Command::EigenlayerArtifacts { out } => export_eigenlayer_artifacts(&out),
+    }
+}
+
+fn export_eigenlayer_artifacts(out: &std::path::Path) -> eyre::Result<()> {
+    std::fs::create_dir_all(out).wrap_err_with(|| format!("creating {}", out.display()))?;
+    for (name, bytecode) in warden_devnet::eigenlayer::creation_bytecodes() {
+        let path = out.join(format!("{name}.hex"));
+        let hex = format!("0x{}", alloy::hex::encode(bytecode));
+        // Rewrite only on change, so forge's cache is not invalidated for nothing.
+        if std::fs::read_to_string(&path).is_ok_and(|existing| existing == hex) {
+            continue;
+        }
+        std::fs::write(&path, hex).wrap_err_with(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "EigenLayer {} bytecode written to {}",
+        warden_devnet::eigenlayer::VERSION_LABEL,
+        out.display()
+    );
+    Ok(())
+}

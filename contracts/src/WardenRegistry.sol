@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {IAllocationManager, IAVSRegistrar, OperatorSet, CreateSetParams} from "./interfaces/IEigenLayer.sol";
+import {BLS12381} from "./libraries/BLS12381.sol";
+import {WardenDigests} from "./libraries/WardenDigests.sol";
+
+/// @title WardenRegistry
+/// @notice Warden's AVS identity in EigenLayer and the registrar of its operator set. It keeps each
+/// operator's BLS12-381 public key and weight (its slashable stake for the set), the aggregate
+/// public key and the total weight, all with history by block, and checks a quorum's aggregate
+/// signature against the operator set exactly as it was at a task's reference block.
+/// @dev Storage is laid out for `checkQuorum`: the latest state of the set and of each operator sits
+/// in few slots (one per non-signer), older states are archived and found by binary search only
+/// when a reference block predates the latest change.
+contract WardenRegistry is IAVSRegistrar, Ownable2Step {
+    using SafeCast for uint256;
+
+    /// @notice The id of Warden's operator set in EigenLayer.
+    uint32 public constant OPERATOR_SET_ID = 0;
+
+    /// @notice EigenLayer's AllocationManager: the only caller of the registrar callbacks.
+    IAllocationManager public immutable allocationManager;
+
+    /// @dev The latest state of an operator, with the number of older states archived.
+    struct OperatorState {
+        uint32 fromBlock;
+        uint32 archived;
+        bool registered;
+        uint96 weight;
+    }
+
+    /// @dev An archived operator state, valid from `fromBlock` until the next one.
+    struct OperatorCheckpoint {
+        uint32 fromBlock;
+        bool registered;
+        uint96 weight;
+    }
+
+    /// @dev A G1 point in three slots: the two 16-byte high parts share one word.
+    struct PackedG1 {
+        bytes32 high;
+        bytes32 xLow;
+        bytes32 yLow;
+    }
+
+    /// @dev The latest state of the whole set, with the number of older states archived.
+    struct QuorumState {
+        uint32 fromBlock;
+        uint32 archived;
+        uint32 operatorCount;
+        uint96 totalWeight;
+    }
+
+    /// @dev An archived state of the whole set.
+    struct QuorumCheckpoint {
+        uint32 fromBlock;
+        uint32 operatorCount;
+        uint96 totalWeight;
+        PackedG1 aggregateKey;
+    }
+
+    /// @notice Operator id (keccak256 of the EIP-2537 public key) bound to each operator address.
+    mapping(address operator => bytes32 operatorId) public operatorIdOf;
+    /// @notice The operator address that owns each public key.
+    mapping(bytes32 operatorId => address operator) public operatorOf;
+    /// @notice Every operator id ever registered, in order of first registration.
+    bytes32[] public operatorIds;
+
+    mapping(bytes32 operatorId => PackedG1) private _publicKeys;
+    mapping(bytes32 operatorId => OperatorState) private _operators;
+    mapping(bytes32 operatorId => mapping(uint256 index => OperatorCheckpoint)) private _operatorArchive;
+
+    QuorumState private _quorum;
+    PackedG1 private _aggregateKey;
+    mapping(uint256 index => QuorumCheckpoint) private _quorumArchive;
+
+    /// @notice Emitted when the owner sets up Warden's AVS and operator set in EigenLayer.
+    event AVSConfigured(string metadataURI, address[] strategies);
+    /// @notice Emitted when an operator joins the set with its BLS key.
+    event OperatorRegistered(
+        address indexed operator, bytes32 indexed operatorId, BLS.G1Point publicKey, uint256 weight
+    );
+    /// @notice Emitted when an operator leaves the set.
+    event OperatorDeregistered(address indexed operator, bytes32 indexed operatorId);
+    /// @notice Emitted when an operator's weight is refreshed from EigenLayer.
+    event OperatorWeightUpdated(
+        address indexed operator, bytes32 indexed operatorId, uint256 oldWeight, uint256 newWeight
+    );
+
+    /// @notice A registrar callback came from someone other than the AllocationManager.
+    error NotAllocationManager(address caller);
+    /// @notice The callback names an AVS other than this one.
+    error UnsupportedAVS(address avs);
+    /// @notice The callback names operator sets other than exactly Warden's one.
+    error UnsupportedOperatorSets();
+    /// @notice Registration data is not abi.encode(G1 public key, G2 proof of possession).
+    error MalformedRegistrationData(uint256 length);
+    /// @notice The public key is the point at infinity.
+    error InfinityPublicKey();
+    /// @notice The public key already belongs to another operator.
+    error PublicKeyAlreadyRegistered(bytes32 operatorId, address owner);
+    /// @notice The operator registered before with a different key; keys are bound for life.
+    error PublicKeyMismatch(bytes32 registered, bytes32 presented);
+    /// @notice The proof of possession does not verify.
+    error InvalidProofOfPossession();
+    /// @notice The operator is not in the set.
+    error OperatorNotRegistered(address operator);
+    /// @notice A quorum check needs a reference block strictly in the past.
+    error ReferenceBlockNotInPast(uint32 referenceBlock, uint256 currentBlock);
+    /// @notice No operator had registered at the reference block.
+    error NoOperatorSetAtBlock(uint32 referenceBlock);
+    /// @notice Non-signers must be sorted by operator id, strictly ascending (so also unique).
+    error NonSignersNotSorted(uint256 index);
+    /// @notice A non-signer was not in the set at the reference block.
+    error NonSignerNotRegistered(bytes32 operatorId, uint32 referenceBlock);
+    /// @notice The aggregate signature is the point at infinity.
+    error InfinitySignature();
+    /// @notice The signers' aggregate key is the point at infinity.
+    error InfinityAggregateKey();
+    /// @notice The aggregate signature does not verify against the signers' aggregate key.
+    error InvalidSignature();
+
+    modifier onlyAllocationManager() {
+        if (msg.sender != address(allocationManager)) revert NotAllocationManager(msg.sender);
+        _;
+    }
+
+    /// @param allocationManager_ EigenLayer's AllocationManager (proxy).
+    /// @param owner_ May configure the AVS in EigenLayer.
+    constructor(IAllocationManager allocationManager_, address owner_) Ownable(owner_) {
+        allocationManager = allocationManager_;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // AVS set-up
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Makes this contract an AVS in EigenLayer, its own registrar, and creates Warden's
+    /// operator set over `strategies`. EigenLayer requires the metadata URI to be set first.
+    /// @param metadataURI The AVS metadata URI announced to EigenLayer.
+    /// @param strategies Strategies whose slashable stake makes an operator's weight.
+    function configureAVS(string calldata metadataURI, address[] calldata strategies) external onlyOwner {
+        emit AVSConfigured(metadataURI, strategies);
+        allocationManager.updateAVSMetadataURI(address(this), metadataURI);
+        allocationManager.setAVSRegistrar(address(this), address(this));
+        CreateSetParams[] memory sets = new CreateSetParams[](1);
+        sets[0] = CreateSetParams({operatorSetId: OPERATOR_SET_ID, strategies: strategies});
+        allocationManager.createOperatorSets(address(this), sets);
+    }
+
+    /// @inheritdoc IAVSRegistrar
+    function supportsAVS(address avs) external view returns (bool) {
+        return avs == address(this);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Registrar callbacks
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Called by EigenLayer when `operator` registers for Warden's operator set.
+    /// @param data abi.encode(BLS.G1Point publicKey, BLS.G2Point proofOfPossession), EIP-2537 encoded;
+    /// the proof signs `proofOfPossessionMessage(operator, publicKey)`.
+    function registerOperator(address operator, address avs, uint32[] calldata operatorSetIds, bytes calldata data)
+        external
+        onlyAllocationManager
+    {
+        _requireWardenSet(avs, operatorSetIds);
+        if (data.length != 0x180) revert MalformedRegistrationData(data.length);
+        (BLS.G1Point memory publicKey, BLS.G2Point memory proof) = abi.decode(data, (BLS.G1Point, BLS.G2Point));
+
+        bytes32 operatorId = _validatePublicKey(operator, publicKey);
+        _verifyProofOfPossession(operator, operatorId, publicKey, proof);
+
+        uint96 weight = _currentWeight(operator);
+        if (operatorIdOf[operator] == bytes32(0)) {
+            operatorIdOf[operator] = operatorId;
+            operatorOf[operatorId] = operator;
+            operatorIds.push(operatorId);
+            _publicKeys[operatorId] = _pack(publicKey);
+        }
+        _writeOperator(operatorId, true, weight);
+
+        QuorumState memory quorum = _quorum;
+        _writeQuorum(
+            BLS12381.add(_unpack(_aggregateKey), publicKey), quorum.operatorCount + 1, quorum.totalWeight + weight
+        );
+        emit OperatorRegistered(operator, operatorId, publicKey, weight);
+    }
+
+    /// @notice Called by EigenLayer when `operator` leaves Warden's operator set. EigenLayer keeps
+    /// it slashable for its deallocation delay; here it stops counting from this block on.
+    function deregisterOperator(address operator, address avs, uint32[] calldata operatorSetIds)
+        external
+        onlyAllocationManager
+    {
+        _requireWardenSet(avs, operatorSetIds);
+        bytes32 operatorId = operatorIdOf[operator];
+        OperatorState memory state = _operators[operatorId];
+        if (operatorId == bytes32(0) || !state.registered) revert OperatorNotRegistered(operator);
+
+        _writeOperator(operatorId, false, 0);
+        QuorumState memory quorum = _quorum;
+        BLS.G1Point memory withoutOperator =
+            BLS12381.add(_unpack(_aggregateKey), BLS12381.negate(_unpack(_publicKeys[operatorId])));
+        _writeQuorum(withoutOperator, quorum.operatorCount - 1, quorum.totalWeight - state.weight);
+        emit OperatorDeregistered(operator, operatorId);
+    }
+
+    /// @notice Refreshes the weights of registered operators from their current slashable stake.
+    /// Permissionless: anyone may bring the set's weights up to date after allocations, deposits,
+    /// withdrawals or slashing.
+    function updateOperators(address[] calldata operators) external {
+        QuorumState memory quorum = _quorum;
+        uint256 totalWeight = quorum.totalWeight;
+        for (uint256 i; i < operators.length; ++i) {
+            address operator = operators[i];
+            bytes32 operatorId = operatorIdOf[operator];
+            OperatorState memory state = _operators[operatorId];
+            if (operatorId == bytes32(0) || !state.registered) revert OperatorNotRegistered(operator);
+            uint96 weight = _currentWeight(operator);
+            if (weight == state.weight) continue;
+            totalWeight = totalWeight - state.weight + weight;
+            _writeOperator(operatorId, true, weight);
+            emit OperatorWeightUpdated(operator, operatorId, state.weight, weight);
+        }
+        if (totalWeight != quorum.totalWeight) {
+            _writeQuorum(_unpack(_aggregateKey), quorum.operatorCount, totalWeight.toUint96());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Quorum check
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Verifies `signature` over `digest` by every operator registered at `referenceBlock`
+    /// except `nonSigners`, and returns the weight that signed and the set's total weight then.
+    /// @param referenceBlock A block strictly before the current one.
+    /// @param digest The 32-byte message the operators signed.
+    /// @param nonSigners Public keys of the set's operators that did not sign, sorted by operator id
+    /// (keccak256 of the encoding), strictly ascending.
+    /// @param signature The aggregate of the signers' signatures (G2, EIP-2537).
+    /// @return signedWeight Total weight of the signers at `referenceBlock`.
+    /// @return totalWeight Total weight of the set at `referenceBlock`.
+    function checkQuorum(
+        uint32 referenceBlock,
+        bytes32 digest,
+        BLS.G1Point[] calldata nonSigners,
+        BLS.G2Point calldata signature
+    ) external view returns (uint256 signedWeight, uint256 totalWeight) {
+        if (referenceBlock >= block.number) revert ReferenceBlockNotInPast(referenceBlock, block.number);
+        BLS.G2Point memory sig = signature;
+        if (BLS12381.isInfinity(sig)) revert InfinitySignature();
+        BLS12381.requireCanonical(sig);
+
+        (BLS.G1Point memory aggregateKey, uint96 weightAtBlock,) = _quorumAt(referenceBlock);
+        totalWeight = weightAtBlock;
+
+        uint256 nonSignerWeight;
+        if (nonSigners.length != 0) {
+            (aggregateKey, nonSignerWeight) = _removeNonSigners(aggregateKey, nonSigners, referenceBlock);
+        }
+        if (BLS12381.isInfinity(aggregateKey)) revert InfinityAggregateKey();
+        if (!BLS12381.verify(aggregateKey, BLS12381.hashToG2(digest), sig)) revert InvalidSignature();
+        signedWeight = totalWeight - nonSignerWeight;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice The message an operator signs to prove possession of `publicKey` when registering.
+    function proofOfPossessionMessage(address operator, BLS.G1Point calldata publicKey)
+        external
+        view
+        returns (bytes32)
+    {
+        return WardenDigests.proofOfPossessionMessage(
+            block.chainid, address(this), operator, WardenDigests.publicKeyHash(publicKey)
+        );
+    }
+
+    /// @notice Whether the operator was in the set at `blockNumber`, and its weight then.
+    function operatorAt(bytes32 operatorId, uint32 blockNumber) external view returns (bool, uint96) {
+        return _operatorAt(operatorId, blockNumber);
+    }
+
+    /// @notice The set's aggregate public key, total weight and size at `blockNumber`.
+    function quorumAt(uint32 blockNumber)
+        external
+        view
+        returns (BLS.G1Point memory aggregateKey, uint96 totalWeight, uint32 operatorCount)
+    {
+        return _quorumAt(blockNumber);
+    }
+
+    /// @notice The registered BLS public key of an operator id (infinity when unknown).
+    function publicKeyOf(bytes32 operatorId) external view returns (BLS.G1Point memory) {
+        return _unpack(_publicKeys[operatorId]);
+    }
+
+    /// @notice How many operators have ever registered.
+    function operatorIdCount() external view returns (uint256) {
+        return operatorIds.length;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------------------------------
+
+    function _requireWardenSet(address avs, uint32[] calldata operatorSetIds) private view {
+        if (avs != address(this)) revert UnsupportedAVS(avs);
+        if (operatorSetIds.length != 1 || operatorSetIds[0] != OPERATOR_SET_ID) revert UnsupportedOperatorSets();
+    }
+
+    /// @dev Subtracts the non-signers' keys from the aggregate and sums their weight at the block.
+    function _removeNonSigners(
+        BLS.G1Point memory aggregateKey,
+        BLS.G1Point[] calldata nonSigners,
+        uint32 referenceBlock
+    ) private view returns (BLS.G1Point memory, uint256 nonSignerWeight) {
+        BLS.G1Point memory nonSignerSum;
+        bytes32 previousId;
+        for (uint256 i; i < nonSigners.length; ++i) {
+            BLS.G1Point memory key = nonSigners[i];
+            bytes32 operatorId = WardenDigests.publicKeyHash(key);
+            if (operatorId <= previousId) revert NonSignersNotSorted(i);
+            previousId = operatorId;
+            (bool registered, uint96 weight) = _operatorAt(operatorId, referenceBlock);
+            if (!registered) revert NonSignerNotRegistered(operatorId, referenceBlock);
+            nonSignerWeight += weight;
+            // Registered keys were validated at registration, so these additions cannot fail.
+            nonSignerSum = BLS12381.add(nonSignerSum, key);
+        }
+        return (BLS12381.add(aggregateKey, BLS12381.negate(nonSignerSum)), nonSignerWeight);
+    }
+
+    function _validatePublicKey(address operator, BLS.G1Point memory publicKey)
+        private
+        view
+        returns (bytes32 operatorId)
+    {
+        if (BLS12381.isInfinity(publicKey)) revert InfinityPublicKey();
+        BLS12381.requireCanonical(publicKey);
+        BLS12381.requireInSubgroup(publicKey);
+        operatorId = WardenDigests.publicKeyHash(publicKey);
+        address owner_ = operatorOf[operatorId];
+        if (owner_ != address(0) && owner_ != operator) revert PublicKeyAlreadyRegistered(operatorId, owner_);
+        bytes32 bound = operatorIdOf[operator];
+        if (bound != bytes32(0) && bound != operatorId) revert PublicKeyMismatch(bound, operatorId);
+    }
+
+    function _verifyProofOfPossession(
+        address operator,
+        bytes32 operatorId,
+        BLS.G1Point memory publicKey,
+        BLS.G2Point memory proof
+    ) private view {
+        BLS12381.requireCanonical(proof);
+        if (BLS12381.isInfinity(proof)) revert InvalidProofOfPossession();
+        bytes32 message = WardenDigests.proofOfPossessionMessage(block.chainid, address(this), operator, operatorId);
+        if (!BLS12381.verify(publicKey, BLS12381.hashToG2(message), proof)) revert InvalidProofOfPossession();
+    }
+
+    /// @dev An operator's weight: its minimum slashable stake for Warden's set, summed over the set's
+    /// strategies (Warden's strategies share one unit of account).
+    function _currentWeight(address operator) private view returns (uint96) {
+        OperatorSet memory set = OperatorSet({avs: address(this), id: OPERATOR_SET_ID});
+        address[] memory strategies = allocationManager.getStrategiesInOperatorSet(set);
+        address[] memory operators = new address[](1);
+        operators[0] = operator;
+        uint256[][] memory stakes =
+            allocationManager.getMinimumSlashableStake(set, operators, strategies, uint32(block.number));
+        uint256 total;
+        for (uint256 i; i < strategies.length; ++i) {
+            total += stakes[0][i];
+        }
+        return total.toUint96();
+    }
+
+    function _writeOperator(bytes32 operatorId, bool registered, uint96 weight) private {
+        OperatorState memory state = _operators[operatorId];
+        uint32 current = uint32(block.number);
+        if (state.fromBlock != 0 && state.fromBlock != current) {
+            _operatorArchive[operatorId][state.archived] =
+                OperatorCheckpoint({fromBlock: state.fromBlock, registered: state.registered, weight: state.weight});
+            state.archived += 1;
+        }
+        _operators[operatorId] =
+            OperatorState({fromBlock: current, archived: state.archived, registered: registered, weight: weight});
+    }
+
+    function _writeQuorum(BLS.G1Point memory aggregateKey, uint32 operatorCount, uint96 totalWeight) private {
+        QuorumState memory quorum = _quorum;
+        uint32 current = uint32(block.number);
+        if (quorum.fromBlock != 0 && quorum.fromBlock != current) {
+            _quorumArchive[quorum.archived] = QuorumCheckpoint({
+                fromBlock: quorum.fromBlock,
+                operatorCount: quorum.operatorCount,
+                totalWeight: quorum.totalWeight,
+                aggregateKey: _aggregateKey
+            });
+            quorum.archived += 1;
+        }
+        _quorum = QuorumState({
+            fromBlock: current, archived: quorum.archived, operatorCount: operatorCount, totalWeight: totalWeight
+        });
+        _aggregateKey = _pack(aggregateKey);
+    }
+
+    function _operatorAt(bytes32 operatorId, uint32 blockNumber) private view returns (bool, uint96) {
+        OperatorState memory state = _operators[operatorId];
+        if (state.fromBlock == 0) return (false, 0);
+        if (state.fromBlock <= blockNumber) return (state.registered, state.weight);
+        mapping(uint256 => OperatorCheckpoint) storage archive = _operatorArchive[operatorId];
+        // Greatest archived index whose fromBlock <= blockNumber.
+        uint256 low;
+        uint256 high = state.archived;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            if (archive[mid].fromBlock <= blockNumber) low = mid + 1;
+            else high = mid;
+        }
+        if (low == 0) return (false, 0);
+        OperatorCheckpoint memory checkpoint = archive[low - 1];
+        return (checkpoint.registered, checkpoint.weight);
+    }
+
+    function _quorumAt(uint32 blockNumber) private view returns (BLS.G1Point memory, uint96, uint32) {
+        QuorumState memory quorum = _quorum;
+        if (quorum.fromBlock != 0 && quorum.fromBlock <= blockNumber) {
+            return (_unpack(_aggregateKey), quorum.totalWeight, quorum.operatorCount);
+        }
+        uint256 low;
+        uint256 high = quorum.archived;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            if (_quorumArchive[mid].fromBlock <= blockNumber) low = mid + 1;
+            else high = mid;
+        }
+        if (low == 0) revert NoOperatorSetAtBlock(blockNumber);
+        QuorumCheckpoint storage checkpoint = _quorumArchive[low - 1];
+        return (_unpack(checkpoint.aggregateKey), checkpoint.totalWeight, checkpoint.operatorCount);
+    }
+
+    function _pack(BLS.G1Point memory point) private pure returns (PackedG1 memory) {
+        // Canonical coordinates have 16 zero padding bytes at the top of their high word.
+        return PackedG1({
+            high: bytes32((uint256(point.x_a) << 128) | uint256(point.y_a)), xLow: point.x_b, yLow: point.y_b
+        });
+    }
+
+    function _unpack(PackedG1 memory packed) private pure returns (BLS.G1Point memory) {
+        uint256 high = uint256(packed.high);
+        return BLS.G1Point({
+            x_a: bytes32(high >> 128), x_b: packed.xLow, y_a: bytes32(high & type(uint128).max), y_b: packed.yLow
+        });
+    }
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.27;
+
+/// @dev The subset of EigenLayer core v1.3.0 (the slashing release) that Warden calls or implements.
+/// Signatures match the deployed bytecode shipped by eigensdk; see NOTES for the deployment order.
+
+/// @notice An operator set is identified by the AVS address and an id chosen by the AVS.
+struct OperatorSet {
+    address avs;
+    uint32 id;
+}
+
+/// @notice Parameters of `IAllocationManager.createOperatorSets`.
+struct CreateSetParams {
+    uint32 operatorSetId;
+    address[] strategies;
+}
+
+/// @notice Parameters of `IAllocationManager.slashOperator`.
+struct SlashingParams {
+    address operator;
+    uint32 operatorSetId;
+    address[] strategies;
+    uint256[] wadsToSlash;
+    string description;
+}
+
+interface IAllocationManager {
+    function updateAVSMetadataURI(address avs, string calldata metadataURI) external;
+    function setAVSRegistrar(address avs, address registrar) external;
+    function createOperatorSets(address avs, CreateSetParams[] calldata params) external;
+    function slashOperator(address avs, SlashingParams calldata params) external;
+    function getStrategiesInOperatorSet(OperatorSet calldata operatorSet) external view returns (address[] memory);
+    function getMinimumSlashableStake(
+        OperatorSet calldata operatorSet,
+        address[] calldata operators,
+        address[] calldata strategies,
+        uint32 futureBlock
+    ) external view returns (uint256[][] memory slashableStake);
+    function isMemberOfOperatorSet(address operator, OperatorSet calldata operatorSet) external view returns (bool);
+    function DEALLOCATION_DELAY() external view returns (uint32);
+}
+
+/// @notice The callback interface EigenLayer's AllocationManager calls on an AVS's registrar.
+interface IAVSRegistrar {
+    function registerOperator(
+        address operator,
+        address avs,
+        uint32[] calldata operatorSetIds,
+        bytes calldata data
+    ) external;
+    function deregisterOperator(address operator, address avs, uint32[] calldata operatorSetIds) external;
+    function supportsAVS(address avs) external view returns (bool);
+}
+
+/// @notice What EigenLayer's StrategyManager requires of a deposit strategy.
+interface IStrategy {
+    function deposit(address token, uint256 amount) external returns (uint256);
+    function withdraw(address recipient, address token, uint256 amountShares) external;
+    function sharesToUnderlying(uint256 amountShares) external returns (uint256);
+    function underlyingToShares(uint256 amountUnderlying) external returns (uint256);
+    function userUnderlying(address user) external returns (uint256);
+    function shares(address user) external view returns (uint256);
+    function sharesToUnderlyingView(uint256 amountShares) external view returns (uint256);
+    function underlyingToSharesView(uint256 amountUnderlying) external view returns (uint256);
+    function userUnderlyingView(address user) external view returns (uint256);
+    function underlyingToken() external view returns (address);
+    function totalShares() external view returns (uint256);
+    function explanation() external view returns (string memory);
+}
+
+/// @notice What EigenLayer's pausable contracts require of their pauser registry.
+interface IPauserRegistry {
+    function isPauser(address pauser) external view returns (bool);
+    function unpauser() external view returns (address);
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {BLS12381} from "../../src/libraries/BLS12381.sol";
+import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
+
+/// @title DigestHarness
+/// @notice Test harness (deployed only by tests): exposes Warden's internal digest and BLS
+/// libraries so the Rust implementations can be checked against them on a real chain.
+contract DigestHarness {
+    function outputDigest(
+        address taskManager,
+        uint64 taskId,
+        uint64 agentId,
+        bytes32 agentHash,
+        bytes32 inputHash,
+        bytes32 outputHash,
+        uint32 referenceBlock
+    ) external view returns (bytes32) {
+        return WardenDigests.outputDigest(
+            block.chainid, taskManager, taskId, agentId, agentHash, inputHash, outputHash, referenceBlock
+        );
+    }
+
+    /// @notice Single-key verification exactly as the registry performs it.
+    function verify(BLS.G1Point memory publicKey, bytes32 message, BLS.G2Point memory signature)
+        external
+        view
+        returns (bool)
+    {
+        return BLS12381.verify(publicKey, BLS12381.hashToG2(message), signature);
+    }
+}

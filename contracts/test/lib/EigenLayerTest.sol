@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.27;
+
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+
+import {IAllocationManager, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
+import {DevnetPauserRegistry} from "../../src/devnet/DevnetPauserRegistry.sol";
+import {OneToOneStrategy} from "../../src/devnet/OneToOneStrategy.sol";
+import {StakeToken} from "../../src/devnet/StakeToken.sol";
+import {TestBase} from "./Vm.sol";
+
+/// @dev EigenLayer v1.3.0 calls the tests make as operators and as the protocol owner.
+interface IDelegationManagerTest {
+    function registerAsOperator(address initDelegationApprover, uint32 allocationDelay, string calldata uri)
+        external;
+    function getOperatorShares(address operator, address[] calldata strategies)
+        external
+        view
+        returns (uint256[] memory);
+}
+
+interface IStrategyManagerTest {
+    function initialize(address owner, address strategyWhitelister, uint256 pausedStatus) external;
+    function addStrategiesToDepositWhitelist(address[] calldata strategies) external;
+    function depositIntoStrategy(address strategy, address token, uint256 amount) external returns (uint256);
+}
+
+struct AllocateParams {
+    OperatorSet operatorSet;
+    address[] strategies;
+    uint64[] newMagnitudes;
+}
+
+struct RegisterParams {
+    address avs;
+    uint32[] operatorSetIds;
+    bytes data;
+}
+
+struct DeregisterParams {
+    address operator;
+    address avs;
+    uint32[] operatorSetIds;
+}
+
+interface IAllocationManagerTest is IAllocationManager {
+    function modifyAllocations(address operator, AllocateParams[] calldata params) external;
+    function registerForOperatorSets(address operator, RegisterParams calldata params) external;
+    function deregisterFromOperatorSets(DeregisterParams calldata params) external;
+}
+
+interface IOwnableInitialize {
+    function initialize(address owner, uint256 pausedStatus) external;
+}
+
+/// @dev Deploys the real EigenLayer v1.3.0 core, from the creation bytecode eigensdk ships
+/// (exported by `warden eigenlayer-artifacts contracts/eigenlayer-artifacts`), behind
+/// OpenZeppelin proxies, with a devnet pauser registry, stake token and 1:1 strategy.
+abstract contract EigenLayerTest is TestBase {
+    string internal constant VERSION = "v1.3.0";
+    uint32 internal constant MIN_WITHDRAWAL_DELAY = 5;
+    uint32 internal constant DEALLOCATION_DELAY = 100_800;
+    uint32 internal constant ALLOCATION_CONFIGURATION_DELAY = 1;
+    uint64 internal constant WAD = 1e18;
+
+    IDelegationManagerTest internal delegation;
+    IStrategyManagerTest internal strategyManager;
+    IAllocationManagerTest internal allocationManager;
+    address internal permissionController;
+    StakeToken internal stakeToken;
+    OneToOneStrategy internal strategy;
+
+    error DeploymentFailed(string name);
+
+    function deployEigenLayer() internal {
+        // slashOperator underflows while block.number <= MIN_WITHDRAWAL_DELAY.
+        vm.roll(100);
+        DevnetPauserRegistry pauser = new DevnetPauserRegistry(address(this));
+        permissionController = _deploy("PermissionController", abi.encode(VERSION));
+
+        // Implementations reference each other's proxies: predict the proxies' addresses from
+        // this contract's nonce (four implementations, then the four proxies in the same order).
+        uint256 nonce = vm.getNonce(address(this));
+        address delegationProxy = vm.computeCreateAddress(address(this), nonce + 4);
+        address strategyManagerProxy = vm.computeCreateAddress(address(this), nonce + 5);
+        address allocationManagerProxy = vm.computeCreateAddress(address(this), nonce + 6);
+        address eigenPodManagerProxy = vm.computeCreateAddress(address(this), nonce + 7);
+
+        address delegationImpl = _deploy(
+            "DelegationManager",
+            abi.encode(
+                strategyManagerProxy,
+                eigenPodManagerProxy,
+                allocationManagerProxy,
+                address(pauser),
+                permissionController,
+                MIN_WITHDRAWAL_DELAY,
+                VERSION
+            )
+        );
+        address strategyManagerImpl =
+            _deploy("StrategyManager", abi.encode(delegationProxy, address(pauser), VERSION));
+        address allocationManagerImpl = _deploy(
+            "AllocationManager",
+            abi.encode(
+                delegationProxy,
+                address(pauser),
+                permissionController,
+                DEALLOCATION_DELAY,
+                ALLOCATION_CONFIGURATION_DELAY,
+                VERSION
+            )
+        );
+        // No beacon chain on a devnet: EigenPodManager exists because DelegationManager calls it.
+        address eigenPodManagerImpl = _deploy(
+            "EigenPodManager", abi.encode(address(0xBEAC0), address(0xBEAC1), delegationProxy, address(pauser), VERSION)
+        );
+
+        address owner = address(this);
+        _proxy(delegationImpl, abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)), delegationProxy);
+        _proxy(
+            strategyManagerImpl,
+            abi.encodeCall(IStrategyManagerTest.initialize, (owner, owner, 0)),
+            strategyManagerProxy
+        );
+        _proxy(allocationManagerImpl, abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)), allocationManagerProxy);
+        _proxy(eigenPodManagerImpl, abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)), eigenPodManagerProxy);
+
+        delegation = IDelegationManagerTest(delegationProxy);
+        strategyManager = IStrategyManagerTest(strategyManagerProxy);
+        allocationManager = IAllocationManagerTest(allocationManagerProxy);
+
+        stakeToken = new StakeToken(address(this));
+        strategy = new OneToOneStrategy(strategyManagerProxy, stakeToken);
+        address[] memory strategies = new address[](1);
+        strategies[0] = address(strategy);
+        strategyManager.addStrategiesToDepositWhitelist(strategies);
+    }
+
+    /// @dev Makes `operator` an EigenLayer operator with `stake` deposited into the strategy.
+    function becomeOperatorWithStake(address operator, uint256 stake) internal {
+        vm.prank(operator);
+        delegation.registerAsOperator(address(0), 0, "");
+        stakeToken.mint(operator, stake);
+        vm.startPrank(operator);
+        stakeToken.approve(address(strategyManager), stake);
+        strategyManager.depositIntoStrategy(address(strategy), address(stakeToken), stake);
+        vm.stopPrank();
+    }
+
+    /// @dev Allocates all of `operator`'s magnitude to the set. The operator's allocation delay
+    /// must have taken effect (ALLOCATION_CONFIGURATION_DELAY + 1 blocks after registering).
+    function allocateAll(address operator, address avs, uint32 operatorSetId) internal {
+        AllocateParams[] memory params = new AllocateParams[](1);
+        params[0].operatorSet = OperatorSet({avs: avs, id: operatorSetId});
+        params[0].strategies = new address[](1);
+        params[0].strategies[0] = address(strategy);
+        params[0].newMagnitudes = new uint64[](1);
+        params[0].newMagnitudes[0] = WAD;
+        vm.prank(operator);
+        allocationManager.modifyAllocations(operator, params);
+    }
+
+    function strategyList() internal view returns (address[] memory strategies) {
+        strategies = new address[](1);
+        strategies[0] = address(strategy);
+    }
+
+    function _deploy(string memory name, bytes memory constructorArgs) private returns (address deployed) {
+        string memory path = string.concat(vm.projectRoot(), "/eigenlayer-artifacts/", name, ".hex");
+        bytes memory initCode = bytes.concat(vm.parseBytes(vm.readFile(path)), constructorArgs);
+        assembly ("memory-safe") {
+            deployed := create(0, add(initCode, 0x20), mload(initCode))
+        }
+        if (deployed == address(0)) revert DeploymentFailed(name);
+    }
+
+    function _proxy(address implementation, bytes memory initData, address expected) private {
+        address proxy = address(new ERC1967Proxy(implementation, initData));
+        if (proxy != expected) revert DeploymentFailed("proxy address prediction");
+    }
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.27;
+
+/// @dev The forge cheatcodes Warden's tests use, declared against forge's fixed cheatcode address.
+/// (The registry's forge-std package is an outdated unofficial copy, so the tests carry their own
+/// minimal base instead.)
+interface Vm {
+    function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
+    function roll(uint256 newHeight) external;
+    function expectRevert(bytes4 revertData) external;
+    function expectRevert(bytes calldata revertData) external;
+    function readFile(string calldata path) external view returns (string memory);
+    function parseBytes(string calldata value) external pure returns (bytes memory);
+    function projectRoot() external view returns (string memory);
+    function getNonce(address account) external view returns (uint64);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
+    function addr(uint256 privateKey) external pure returns (address);
+    function label(address account, string calldata newLabel) external;
+    function pauseGasMetering() external;
+    function resumeGasMetering() external;
+    function toString(uint256 value) external pure returns (string memory);
+    function randomUint() external returns (uint256);
+}
+
+/// @dev Minimal assertion base. A failed assertion reverts, which forge reports as a failed test.
+abstract contract TestBase {
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    error AssertionFailed(string message);
+    error AssertionEqFailed(string message, uint256 left, uint256 right);
+
+    /// @dev Read by forge's test discovery in its ds-test compatible mode.
+    bool public IS_TEST = true;
+
+    function assertTrue(bool condition, string memory message) internal pure {
+        if (!condition) revert AssertionFailed(message);
+    }
+
+    function assertEq(uint256 left, uint256 right, string memory message) internal pure {
+        if (left != right) revert AssertionEqFailed(message, left, right);
+    }
+
+    function assertEq(bytes32 left, bytes32 right, string memory message) internal pure {
+        if (left != right) revert AssertionEqFailed(message, uint256(left), uint256(right));
+    }
+
+    function assertLe(uint256 left, uint256 right, string memory message) internal pure {
+        if (left > right) revert AssertionEqFailed(message, left, right);
+    }
+}

@@ -1,0 +1,142 @@
+//! Rust bindings for Warden's contracts and the EigenLayer contracts it deploys and calls.
+//!
+//! Warden's bindings are generated from forge's artifacts (ABI and bytecode), which `build.rs`
+//! produces from `contracts/` on every build that touches them: a contract change shows up here
+//! as a compile error, not as a silent mismatch at run time. EigenLayer's come from eigensdk,
+//! which also ships the v1.3.0 creation bytecode the devnet deploys.
+#![allow(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::too_many_arguments
+)]
+
+use alloy::sol;
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    WardenRegistry,
+    "../../contracts/out/WardenRegistry.sol/WardenRegistry.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    StakeToken,
+    "../../contracts/out/StakeToken.sol/StakeToken.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    OneToOneStrategy,
+    "../../contracts/out/OneToOneStrategy.sol/OneToOneStrategy.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    DevnetPauserRegistry,
+    "../../contracts/out/DevnetPauserRegistry.sol/DevnetPauserRegistry.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ERC1967Proxy,
+    "../../contracts/out/ERC1967Proxy.sol/ERC1967Proxy.json"
+);
+
+/// Contracts that exist only for tests.
+#[cfg(feature = "test-harness")]
+pub mod harness {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        DigestHarness,
+        "../../contracts/out/DigestHarness.sol/DigestHarness.json"
+    );
+}
+
+/// EigenLayer core v1.3.0 (the slashing release): bindings and creation bytecode from eigensdk.
+pub mod eigenlayer {
+    pub use eigensdk::utils::slashing::core::allocation_manager::{
+        AllocationManager, IAllocationManagerTypes,
+    };
+    pub use eigensdk::utils::slashing::core::delegation_manager::DelegationManager;
+    pub use eigensdk::utils::slashing::core::eigen_pod_manager::EigenPodManager;
+    pub use eigensdk::utils::slashing::core::permission_controller::PermissionController;
+    pub use eigensdk::utils::slashing::core::strategy_manager::StrategyManager;
+
+    /// The EigenLayer release whose bytecode eigensdk ships.
+    pub const VERSION: &str = "v1.3.0";
+}
+
+/// Waiting for transactions, with a revert turned into an error.
+pub mod tx {
+    use std::time::Duration;
+
+    use alloy::network::Ethereum;
+    use alloy::primitives::TxHash;
+    use alloy::providers::{PendingTransactionBuilder, PendingTransactionError, Provider};
+    use alloy::rpc::types::TransactionReceipt;
+
+    /// How long to wait for a receipt before giving up.
+    pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+    /// A transaction that did not succeed.
+    #[derive(Debug, thiserror::Error)]
+    pub enum TxError {
+        /// The transaction was mined but reverted.
+        #[error("transaction {hash} ({what}) reverted in block {block:?}")]
+        Reverted {
+            what: &'static str,
+            hash: TxHash,
+            block: Option<u64>,
+        },
+        /// No receipt arrived, or the RPC endpoint failed while waiting for it.
+        #[error("waiting for transaction {hash} ({what}): {source}")]
+        Pending {
+            what: &'static str,
+            hash: TxHash,
+            #[source]
+            source: PendingTransactionError,
+        },
+    }
+
+    /// Waits for `pending` to be mined and requires it to have succeeded.
+    pub async fn confirm(
+        what: &'static str,
+        pending: PendingTransactionBuilder<Ethereum>,
+    ) -> Result<TransactionReceipt, TxError> {
+        let hash = *pending.tx_hash();
+        let receipt = pending
+            .with_timeout(Some(RECEIPT_TIMEOUT))
+            .get_receipt()
+            .await
+            .map_err(|source| TxError::Pending { what, hash, source })?;
+        if !receipt.status() {
+            return Err(TxError::Reverted {
+                what,
+                hash,
+                block: receipt.block_number,
+            });
+        }
+        Ok(receipt)
+    }
+
+    /// Like [`confirm`], for a transaction known only by its hash (sent by another library).
+    pub async fn confirm_hash<P: Provider>(
+        provider: &P,
+        what: &'static str,
+        hash: TxHash,
+    ) -> Result<TransactionReceipt, TxError> {
+        confirm(
+            what,
+            PendingTransactionBuilder::new(provider.root().clone(), hash),
+        )
+        .await
+    }
+}

@@ -1,0 +1,285 @@
+//! Aggregation and batch verification.
+//!
+//! Aggregating public keys is only sound for keys whose holders proved possession at registration
+//! (see [`crate::SecretKey::prove_possession`]); the registry enforces that before a key can take
+//! part in a quorum.
+
+use blst::{BLST_ERROR, blst_scalar, min_pk};
+use rand::{CryptoRng, RngCore};
+
+use crate::{BlsError, DST, PublicKey, Signature};
+
+/// One entry of a batch: a signature, the message it claims to sign, and the signer's key.
+pub type BatchItem<'a> = (&'a Signature, &'a [u8], &'a PublicKey);
+
+/// Bits of randomness per signature in [`verify_batch`]: a batch containing an invalid signature
+/// passes with probability at most 2^-64, the margin Ethereum consensus clients use.
+const BATCH_RANDOM_BITS: usize = 64;
+
+/// Sums signatures. The result is a valid signature on a message `m` by the sum of the signers'
+/// public keys whenever each input signs `m`.
+///
+/// Errors on empty input, and on the (only adversarially reachable) case of the sum being the point
+/// at infinity.
+pub fn aggregate_signatures(signatures: &[&Signature]) -> Result<Signature, BlsError> {
+    AggregateSignature::aggregate(signatures)
+}
+
+/// Sums public keys; see the module documentation for when that is sound.
+///
+/// Errors on empty input, and if the sum is the point at infinity (the identity key verifies
+/// the identity signature on every message, so it must never be accepted).
+pub fn aggregate_public_keys(public_keys: &[&PublicKey]) -> Result<PublicKey, BlsError> {
+    AggregatePublicKey::aggregate(public_keys)
+}
+
+/// Checks `signature` is an aggregate signature on `msg` by all of `public_keys` (each signer signed
+/// the same message).
+pub fn fast_aggregate_verify(
+    signature: &Signature,
+    msg: &[u8],
+    public_keys: &[&PublicKey],
+) -> Result<(), BlsError> {
+    let aggregate = aggregate_public_keys(public_keys)?;
+    signature.verify(msg, &aggregate)
+}
+
+/// Checks every `(signature, message, public key)` in `items` at once, which costs roughly one
+/// pairing per item plus one, instead of two per item.
+///
+/// Each signature is weighted by an independent random 64-bit scalar from `rng`, so that invalid
+/// signatures cannot be crafted to cancel each other out; a batch containing any invalid signature
+/// fails except with probability 2^-64. `Ok` means every item is valid; on `Err`, at least one is
+/// invalid and [`find_invalid`] says which. Messages may repeat.
+///
+/// An empty batch is an error rather than a vacuous success, so that a caller which lost its items
+/// does not mistake that for a verified quorum.
+pub fn verify_batch<R: RngCore + CryptoRng>(
+    items: &[BatchItem<'_>],
+    mut rng: R,
+) -> Result<(), BlsError> {
+    match items {
+        [] => Err(BlsError::EmptyInput {
+            what: "batch verification",
+        }),
+        // Randomisation buys nothing for one signature.
+        [(signature, msg, public_key)] => signature.verify(msg, public_key),
+        _ => {
+            let mut signatures = Vec::with_capacity(items.len());
+            let mut msgs = Vec::with_capacity(items.len());
+            let mut public_keys = Vec::with_capacity(items.len());
+            let mut scalars = Vec::with_capacity(items.len());
+            for &(signature, msg, public_key) in items {
+                signatures.push(signature.as_blst());
+                msgs.push(msg);
+                public_keys.push(public_key.as_blst());
+                scalars.push(random_scalar(&mut rng));
+            }
+            // Points were validated on construction, so blst's per-point checks are skipped.
+            match min_pk::Signature::verify_multiple_aggregate_signatures(
+                &msgs,
+                DST,
+                &public_keys,
+                false,
+                &signatures,
+                false,
+                &scalars,
+                BATCH_RANDOM_BITS,
+            ) {
+                BLST_ERROR::BLST_SUCCESS => Ok(()),
+                _ => Err(BlsError::VerificationFailed),
+            }
+        }
+    }
+}
+
+/// Indices (ascending) of the invalid items in `items`; empty if all are valid.
+///
+/// Bisects with [`verify_batch`], so `k` bad items among `n` cost about `k·log2(n)` batch checks,
+/// which is far cheaper than verifying each item alone when most are valid. The final verdict on
+/// each reported index comes from a plain, deterministic verification. The batch weights come from
+/// the operating system's RNG; [`find_invalid_with_rng`] takes a caller's.
+pub fn find_invalid(items: &[BatchItem<'_>]) -> Vec<usize> {
+    find_invalid_with_rng(items, rand::rngs::OsRng)
+}
+
+/// [`find_invalid`] with the batch weights drawn from `rng`.
+pub fn find_invalid_with_rng<R: RngCore + CryptoRng>(
+    items: &[BatchItem<'_>],
+    mut rng: R,
+) -> Vec<usize> {
+    let mut invalid = Vec::new();
+    bisect(items, 0, false, &mut rng, &mut invalid);
+    invalid
+}
+
+/// Collects the invalid items of `items` (whose first index is `offset`). `known_bad` records that
+/// the caller already established this range contains an invalid item, which saves re-checking it.
+fn bisect<R: RngCore + CryptoRng>(
+    items: &[BatchItem<'_>],
+    offset: usize,
+    known_bad: bool,
+    rng: &mut R,
+    invalid: &mut Vec<usize>,
+) {
+    if let [(signature, msg, public_key)] = items {
+        if signature.verify(msg, public_key).is_err() {
+            invalid.push(offset);
+        }
+        return;
+    }
+    if items.is_empty() || (!known_bad && verify_batch(items, &mut *rng).is_ok()) {
+        return;
+    }
+    // This range is now known to hold an invalid item: a batch of valid items always passes.
+    let (left, right) = items.split_at(items.len() / 2);
+    let found_before = invalid.len();
+    bisect(left, offset, false, rng, invalid);
+    // With the left half clean, the invalid item is on the right; no need to check it as a whole.
+    let right_known_bad = invalid.len() == found_before;
+    bisect(right, offset + left.len(), right_known_bad, rng, invalid);
+}
+
+/// A uniformly random non-zero 64-bit scalar: zero would drop its signature from the check.
+fn random_scalar<R: RngCore>(rng: &mut R) -> blst_scalar {
+    let mut value = 0u64;
+    while value == 0 {
+        value = rng.next_u64();
+    }
+    let mut scalar = blst_scalar::default();
+    // blst scalars are little-endian; only the low `BATCH_RANDOM_BITS` bits are read.
+    scalar.b[..8].copy_from_slice(&value.to_le_bytes());
+    scalar
+}
+
+/// Incremental signature aggregation, for collecting signatures as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct AggregateSignature {
+    sum: Option<min_pk::AggregateSignature>,
+    count: usize,
+}
+
+impl AggregateSignature {
+    /// An empty aggregate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sums `signatures` in one go; see [`aggregate_signatures`].
+    pub fn aggregate(signatures: &[&Signature]) -> Result<Signature, BlsError> {
+        let mut aggregate = Self::new();
+        for signature in signatures {
+            aggregate.add(signature);
+        }
+        aggregate.to_signature()
+    }
+
+    /// Adds one signature.
+    pub fn add(&mut self, signature: &Signature) {
+        match &mut self.sum {
+            Some(sum) => {
+                // Infallible without the group check, which the `Signature` type already did.
+                let _ = sum.add_signature(signature.as_blst(), false);
+            }
+            None => {
+                self.sum = Some(min_pk::AggregateSignature::from_signature(
+                    signature.as_blst(),
+                ))
+            }
+        }
+        self.count += 1;
+    }
+
+    /// How many signatures were added.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether nothing was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The sum so far; errors if nothing was added or the sum is the point at infinity.
+    pub fn to_signature(&self) -> Result<Signature, BlsError> {
+        let sum = self.sum.as_ref().ok_or(BlsError::EmptyInput {
+            what: "signature aggregation",
+        })?;
+        let signature = sum.to_signature();
+        if is_compressed_infinity(signature.compress()[0]) {
+            return Err(BlsError::PointAtInfinity {
+                what: "aggregate signature",
+            });
+        }
+        // A sum of subgroup points stays in the subgroup.
+        Ok(Signature::from_blst_unchecked(signature))
+    }
+}
+
+/// Incremental public-key aggregation.
+#[derive(Debug, Clone, Default)]
+pub struct AggregatePublicKey {
+    sum: Option<min_pk::AggregatePublicKey>,
+    count: usize,
+}
+
+impl AggregatePublicKey {
+    /// An empty aggregate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sums `public_keys` in one go; see [`aggregate_public_keys`].
+    pub fn aggregate(public_keys: &[&PublicKey]) -> Result<PublicKey, BlsError> {
+        let mut aggregate = Self::new();
+        for public_key in public_keys {
+            aggregate.add(public_key);
+        }
+        aggregate.to_public_key()
+    }
+
+    /// Adds one public key.
+    pub fn add(&mut self, public_key: &PublicKey) {
+        match &mut self.sum {
+            Some(sum) => {
+                // Infallible without validation, which the `PublicKey` type already did.
+                let _ = sum.add_public_key(public_key.as_blst(), false);
+            }
+            None => {
+                self.sum = Some(min_pk::AggregatePublicKey::from_public_key(
+                    public_key.as_blst(),
+                ));
+            }
+        }
+        self.count += 1;
+    }
+
+    /// How many keys were added.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether nothing was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The sum so far; errors if nothing was added or the sum is the point at infinity.
+    pub fn to_public_key(&self) -> Result<PublicKey, BlsError> {
+        let sum = self.sum.as_ref().ok_or(BlsError::EmptyInput {
+            what: "public key aggregation",
+        })?;
+        let public_key = sum.to_public_key();
+        if is_compressed_infinity(public_key.compress()[0]) {
+            return Err(BlsError::PointAtInfinity {
+                what: "aggregate public key",
+            });
+        }
+        Ok(PublicKey::from_blst_unchecked(public_key))
+    }
+}
+
+/// blst marks the point at infinity with bit 0x40 of the first byte in every encoding.
+fn is_compressed_infinity(first_byte: u8) -> bool {
+    first_byte & 0x40 != 0
+}

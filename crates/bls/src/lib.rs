@@ -1,0 +1,70 @@
+//! BLS12-381 signatures for Warden, on top of [`blst`].
+//!
+//! Warden uses the "minimal-pubkey-size" variant: public keys are G1 points (48 bytes compressed,
+//! 128 bytes in EIP-2537 form) and signatures are G2 points (96 bytes compressed, 256 bytes in
+//! EIP-2537 form). Every signature is made and checked with the single ciphersuite [`DST`], because
+//! that is the hash-to-G2 the on-chain verifier implements with the EIP-2537 precompiles.
+//!
+//! # Invariants
+//!
+//! A [`PublicKey`] or [`Signature`] value is always a valid, non-identity point of the prime-order
+//! subgroup: every constructor that takes bytes checks the encoding, the curve equation, subgroup
+//! membership and rejects the point at infinity, and every constructor that computes a point
+//! (signing, aggregation) either cannot produce a bad one or refuses to. Verification therefore
+//! never repeats those checks, and a caller holding one of these types never needs to.
+//!
+//! # Example
+//!
+//! ```
+//! use warden_bls::{SecretKey, aggregate_signatures, fast_aggregate_verify};
+//!
+//! let mut rng = rand::thread_rng();
+//! let alice = SecretKey::random(&mut rng);
+//! let bob = SecretKey::random(&mut rng);
+//! let digest = [0x42u8; 32];
+//!
+//! let signature = aggregate_signatures(&[&alice.sign(&digest), &bob.sign(&digest)])?;
+//! fast_aggregate_verify(&signature, &digest, &[&alice.public_key(), &bob.public_key()])?;
+//!
+//! // What the on-chain verifier receives.
+//! let _pk_bytes: [u8; 128] = alice.public_key().to_eip2537();
+//! let _sig_bytes: [u8; 256] = signature.to_eip2537();
+//! # Ok::<(), warden_bls::BlsError>(())
+//! ```
+//!
+//! # Modules
+//!
+//! - [`SecretKey`], [`PublicKey`], [`Signature`]: keys, signing, verification, proof of possession.
+//! - [`aggregate`]: aggregation, fast-aggregate verification, randomised batch verification.
+//! - [`eip2537`]: the byte layouts the EIP-2537 precompiles use.
+//! - [`keystore`]: EIP-2335 encrypted keystores and password handling.
+
+mod error;
+mod keys;
+
+pub mod aggregate;
+pub mod eip2537;
+pub mod keystore;
+
+pub use aggregate::{
+    AggregatePublicKey, AggregateSignature, BatchItem, aggregate_public_keys, aggregate_signatures,
+    fast_aggregate_verify, find_invalid, find_invalid_with_rng, verify_batch,
+};
+pub use error::BlsError;
+pub use keys::{PublicKey, SecretKey, Signature};
+pub use keystore::{Keystore, KeystoreError, Password, ScryptParams};
+
+/// The domain separation tag for every Warden signature: hash-to-G2 with SHA-256 and SSWU, "NUL"
+/// (basic) scheme.
+///
+/// This is deliberately not the `_POP_` tag Ethereum's consensus layer uses: the on-chain verifier
+/// hashes messages to G2 with exactly this tag, and proofs of possession are separated from task
+/// signatures by their message contents instead (see [`SecretKey::prove_possession`]).
+pub const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
+
+/// Length of a serialised secret key (a big-endian scalar).
+pub const SECRET_KEY_LEN: usize = 32;
+/// Length of a compressed public key (G1).
+pub const PUBLIC_KEY_COMPRESSED_LEN: usize = 48;
+/// Length of a compressed signature (G2).
+pub const SIGNATURE_COMPRESSED_LEN: usize = 96;

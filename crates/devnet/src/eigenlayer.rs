@@ -1,0 +1,194 @@
+//! Deploys EigenLayer core v1.3.0 from the creation bytecode eigensdk ships, the way its own
+//! deployment scripts wire it: implementations behind ERC-1967 proxies, with a pauser registry,
+//! a stake token and a 1:1 deposit strategy of our own (eigensdk ships none of those).
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::Provider;
+use serde::{Deserialize, Serialize};
+use warden_bindings::eigenlayer::{
+    AllocationManager, DelegationManager, EigenPodManager, PermissionController, StrategyManager,
+    VERSION,
+};
+use warden_bindings::{DevnetPauserRegistry, ERC1967Proxy, OneToOneStrategy, StakeToken};
+
+use crate::DevnetError;
+
+/// Timing parameters of the EigenLayer deployment, in blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EigenLayerParams {
+    /// `DelegationManager.MIN_WITHDRAWAL_DELAY`. EigenLayer's `slashOperator` underflows while
+    /// `block.number <= MIN_WITHDRAWAL_DELAY`, so keep it small on a fresh chain.
+    pub min_withdrawal_delay: u32,
+    /// `AllocationManager.DEALLOCATION_DELAY`: how long a deallocated or deregistered operator
+    /// stays slashable. Warden's windows must sit far inside it.
+    pub deallocation_delay: u32,
+    /// `AllocationManager.ALLOCATION_CONFIGURATION_DELAY`: blocks before an operator's
+    /// allocation delay takes effect (and so before it can allocate).
+    pub allocation_configuration_delay: u32,
+}
+
+impl Default for EigenLayerParams {
+    /// Mainnet's deallocation delay (100 800 blocks, about 14 days); short delays where mainnet's
+    /// would only make a devnet wait.
+    fn default() -> Self {
+        Self {
+            min_withdrawal_delay: 5,
+            deallocation_delay: 100_800,
+            allocation_configuration_delay: 1,
+        }
+    }
+}
+
+/// Addresses of a deployed EigenLayer core (proxies where the contract is proxied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EigenLayerContracts {
+    pub delegation_manager: Address,
+    pub strategy_manager: Address,
+    pub allocation_manager: Address,
+    pub eigen_pod_manager: Address,
+    pub permission_controller: Address,
+    pub pauser_registry: Address,
+    pub stake_token: Address,
+    pub strategy: Address,
+}
+
+/// The EigenLayer release deployed.
+pub const VERSION_LABEL: &str = warden_bindings::eigenlayer::VERSION;
+
+/// The creation bytecode of each core contract, by name, as eigensdk ships it.
+pub fn creation_bytecodes() -> [(&'static str, &'static Bytes); 5] {
+    [
+        ("DelegationManager", &DelegationManager::BYTECODE),
+        ("StrategyManager", &StrategyManager::BYTECODE),
+        ("AllocationManager", &AllocationManager::BYTECODE),
+        ("EigenPodManager", &EigenPodManager::BYTECODE),
+        ("PermissionController", &PermissionController::BYTECODE),
+    ]
+}
+
+// The beacon chain does not exist on a devnet; EigenPodManager is deployed only because
+// DelegationManager calls it on every operator registration.
+const NO_ETH_POS: Address = Address::new([0xbe; 20]);
+const NO_POD_BEACON: Address = Address::new([0xbf; 20]);
+
+/// Deploys EigenLayer core, owned (and paused/unpaused) by `owner`, the provider's signer.
+pub async fn deploy<P: Provider + Clone>(
+    provider: &P,
+    owner: Address,
+    params: EigenLayerParams,
+) -> Result<EigenLayerContracts, DevnetError> {
+    let version = VERSION.to_string();
+    let pauser = *DevnetPauserRegistry::deploy(provider.clone(), owner)
+        .await?
+        .address();
+    let permission_controller = *PermissionController::deploy(provider.clone(), version.clone())
+        .await?
+        .address();
+
+    // Implementations take each other's proxies as constructor arguments: predict the proxies'
+    // addresses from the deployer's nonce (four implementations first, then the four proxies).
+    let nonce = provider.get_transaction_count(owner).await?;
+    let predicted = |offset: u64| owner.create(nonce + offset);
+    let (delegation, strategy_manager, allocation_manager, eigen_pod_manager) =
+        (predicted(4), predicted(5), predicted(6), predicted(7));
+
+    let delegation_impl = DelegationManager::deploy(
+        provider.clone(),
+        strategy_manager,
+        eigen_pod_manager,
+        allocation_manager,
+        pauser,
+        permission_controller,
+        params.min_withdrawal_delay,
+        version.clone(),
+    )
+    .await?;
+    let strategy_manager_impl =
+        StrategyManager::deploy(provider.clone(), delegation, pauser, version.clone()).await?;
+    let allocation_manager_impl = AllocationManager::deploy(
+        provider.clone(),
+        delegation,
+        pauser,
+        permission_controller,
+        params.deallocation_delay,
+        params.allocation_configuration_delay,
+        version.clone(),
+    )
+    .await?;
+    let eigen_pod_manager_impl = EigenPodManager::deploy(
+        provider.clone(),
+        NO_ETH_POS,
+        NO_POD_BEACON,
+        delegation,
+        pauser,
+        version,
+    )
+    .await?;
+
+    let unpaused = U256::ZERO;
+    let proxies = [
+        (
+            *delegation_impl.address(),
+            delegation_impl
+                .initialize(owner, unpaused)
+                .calldata()
+                .clone(),
+            delegation,
+        ),
+        (
+            *strategy_manager_impl.address(),
+            strategy_manager_impl
+                .initialize(owner, owner, unpaused)
+                .calldata()
+                .clone(),
+            strategy_manager,
+        ),
+        (
+            *allocation_manager_impl.address(),
+            allocation_manager_impl
+                .initialize(owner, unpaused)
+                .calldata()
+                .clone(),
+            allocation_manager,
+        ),
+        (
+            *eigen_pod_manager_impl.address(),
+            eigen_pod_manager_impl
+                .initialize(owner, unpaused)
+                .calldata()
+                .clone(),
+            eigen_pod_manager,
+        ),
+    ];
+    for (implementation, init, expected) in proxies {
+        let proxy = ERC1967Proxy::deploy(provider.clone(), implementation, init).await?;
+        if *proxy.address() != expected {
+            return Err(DevnetError::AddressPrediction {
+                expected,
+                actual: *proxy.address(),
+            });
+        }
+    }
+
+    let stake_token = *StakeToken::deploy(provider.clone(), owner).await?.address();
+    let strategy = *OneToOneStrategy::deploy(provider.clone(), strategy_manager, stake_token)
+        .await?
+        .address();
+    StrategyManager::new(strategy_manager, provider.clone())
+        .addStrategiesToDepositWhitelist(vec![strategy])
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+
+    Ok(EigenLayerContracts {
+        delegation_manager: delegation,
+        strategy_manager,
+        allocation_manager,
+        eigen_pod_manager,
+        permission_controller,
+        pauser_registry: pauser,
+        stake_token,
+        strategy,
+    })
+}

@@ -1,0 +1,388 @@
+//! Starting and stopping a devnet.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::ext::AnvilApi;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use rand::RngCore;
+use tempfile::TempDir;
+use warden_bindings::tx::confirm;
+use warden_bindings::{StakeToken, WardenRegistry};
+use warden_bls::{Password, ScryptParams};
+use warden_operator::keys::KeystorePaths;
+use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
+use warden_protocol::OPERATOR_SET_ID;
+
+use crate::DevnetError;
+use crate::eigenlayer::{self, EigenLayerParams};
+use crate::summary::{DevnetState, EigenLayerSummary, OperatorSummary, Summary, WardenContracts};
+
+/// The metadata URI announced for Warden and its operators on a devnet.
+const METADATA_URI: &str = "https://warden.invalid/devnet/metadata.json";
+
+/// Ether each operator receives for gas.
+const OPERATOR_ETHER: u128 = 10_000_000_000_000_000_000;
+
+/// How to build a devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetConfig {
+    /// Number of operators to create and register.
+    pub operators: usize,
+    /// Stake each operator deposits, in base units of the stake token (18 decimals).
+    pub stake_per_operator: U256,
+    /// The anvil binary.
+    pub anvil: PathBuf,
+    /// Where keystores and other state go. `None`: a temporary directory, removed at exit.
+    pub data_dir: Option<PathBuf>,
+    pub eigenlayer: EigenLayerParams,
+    /// scrypt cost of the operators' BLS keystores. Devnet keys guard nothing, so the default is
+    /// cheaper than the EIP's (which takes about a second per key on a small machine).
+    pub keystore_scrypt: ScryptParams,
+}
+
+impl DevnetConfig {
+    /// `operators` operators with 1 000 tokens of stake each, anvil from the repository's pinned
+    /// toolchain (or `$WARDEN_ANVIL`).
+    pub fn new(operators: usize) -> Self {
+        Self {
+            operators,
+            stake_per_operator: U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64)),
+            anvil: default_anvil_path(),
+            data_dir: None,
+            eigenlayer: EigenLayerParams::default(),
+            keystore_scrypt: devnet_scrypt(),
+        }
+    }
+}
+
+fn devnet_scrypt() -> ScryptParams {
+    // n = 2^14: tens of milliseconds. Keys of a devnet are throwaway.
+    ScryptParams::new(1 << 14, 8, 1).unwrap_or_else(|_| ScryptParams::insecure_fast_for_tests())
+}
+
+/// `$WARDEN_ANVIL`, else the anvil `make setup` installs into the repository.
+pub fn default_anvil_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("WARDEN_ANVIL") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+}
+
+/// One devnet operator: where its keys are and what it registered as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorHandle {
+    pub index: usize,
+    pub address: Address,
+    pub operator_id: B256,
+    pub keystores: KeystorePaths,
+    /// The file holding the keystores' password (mode 0600, inside the data directory).
+    pub password_file: PathBuf,
+}
+
+/// A running devnet. Dropping it stops anvil and removes a temporary data directory.
+#[derive(Debug)]
+pub struct Devnet {
+    anvil: AnvilInstance,
+    data_dir: PathBuf,
+    _temporary: Option<TempDir>,
+    deployer: PrivateKeySigner,
+    operators: Vec<OperatorHandle>,
+    summary: Summary,
+}
+
+impl Devnet {
+    /// Starts anvil, deploys EigenLayer and Warden, and registers `config.operators` operators.
+    pub async fn start(config: DevnetConfig) -> Result<Self, DevnetError> {
+        if config.operators == 0 {
+            return Err(DevnetError::Config(
+                "a devnet needs at least one operator".into(),
+            ));
+        }
+        if !config.anvil.exists() {
+            return Err(DevnetError::AnvilMissing(config.anvil.clone()));
+        }
+        let (data_dir, temporary) = match &config.data_dir {
+            Some(dir) => {
+                create_dir(dir)?;
+                (dir.clone(), None)
+            }
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("warden-devnet-")
+                    .tempdir()
+                    .map_err(|source| DevnetError::Io {
+                        path: std::env::temp_dir(),
+                        source,
+                    })?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+
+        let anvil_path = config.anvil.clone();
+        let anvil = tokio::task::spawn_blocking(move || {
+            Anvil::at(anvil_path).host("127.0.0.1").try_spawn()
+        })
+        .await??;
+        let rpc_url = anvil.endpoint();
+        let deployer: PrivateKeySigner = anvil
+            .keys()
+            .first()
+            .cloned()
+            .map(PrivateKeySigner::from)
+            .ok_or_else(|| DevnetError::Config("anvil reported no development accounts".into()))?;
+        tracing::info!(%rpc_url, "anvil is up");
+
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(deployer.clone()))
+            .connect_http(anvil.endpoint_url());
+        let owner = deployer.address();
+        let chain_id = provider.get_chain_id().await?;
+
+        let eigenlayer = eigenlayer::deploy(&provider, owner, config.eigenlayer).await?;
+        tracing::info!(allocation_manager = %eigenlayer.allocation_manager, "EigenLayer core deployed");
+        let registry =
+            WardenRegistry::deploy(provider.clone(), eigenlayer.allocation_manager, owner).await?;
+        confirm(
+            "WardenRegistry.configureAVS",
+            registry
+                .configureAVS(METADATA_URI.to_string(), vec![eigenlayer.strategy])
+                .send()
+                .await?,
+        )
+        .await?;
+        tracing::info!(registry = %registry.address(), "Warden deployed");
+
+        let targets = RegistrationTargets {
+            delegation_manager: eigenlayer.delegation_manager,
+            strategy_manager: eigenlayer.strategy_manager,
+            allocation_manager: eigenlayer.allocation_manager,
+            permission_controller: eigenlayer.permission_controller,
+            registry: *registry.address(),
+            strategy: eigenlayer.strategy,
+        };
+
+        let mut handles = Vec::with_capacity(config.operators);
+        let mut loaded = Vec::with_capacity(config.operators);
+        for index in 0..config.operators {
+            let (handle, keys) = create_operator(&data_dir, index, &config).await?;
+            fund_operator(
+                &provider,
+                eigenlayer.stake_token,
+                keys.address(),
+                config.stake_per_operator,
+            )
+            .await?;
+            let registrar = Registrar::new(&rpc_url, targets, &keys)
+                .map_err(|source| DevnetError::Registration { index, source })?;
+            registrar
+                .join_eigenlayer(config.stake_per_operator, METADATA_URI)
+                .await
+                .map_err(|source| DevnetError::Registration { index, source })?;
+            handles.push(handle);
+            loaded.push(keys);
+        }
+
+        // Operators may allocate once their allocation delay has taken effect.
+        let wait = u64::from(config.eigenlayer.allocation_configuration_delay) + 1;
+        provider.anvil_mine(Some(wait), None).await?;
+
+        for (handle, keys) in handles.iter_mut().zip(&loaded) {
+            let index = handle.index;
+            let registrar = Registrar::new(&rpc_url, targets, keys)
+                .map_err(|source| DevnetError::Registration { index, source })?;
+            registrar
+                .wait_until_allocatable(Duration::from_secs(30))
+                .await
+                .map_err(|source| DevnetError::Registration { index, source })?;
+            handle.operator_id = registrar
+                .register_with_warden()
+                .await
+                .map_err(|source| DevnetError::Registration { index, source })?;
+        }
+        drop(loaded);
+
+        let summary = Summary {
+            state: DevnetState::Running,
+            chain_id,
+            rpc_url,
+            eigenlayer: EigenLayerSummary {
+                version: warden_bindings::eigenlayer::VERSION.to_string(),
+                contracts: eigenlayer,
+                params: config.eigenlayer,
+            },
+            warden: WardenContracts {
+                registry: *registry.address(),
+                operator_set_id: OPERATOR_SET_ID,
+            },
+            operators: Vec::new(),
+            total_weight: U256::ZERO,
+        };
+        let mut devnet = Self {
+            anvil,
+            data_dir,
+            _temporary: temporary,
+            deployer,
+            operators: handles,
+            summary,
+        };
+        devnet.refresh().await?;
+        Ok(devnet)
+    }
+
+    /// Re-reads every operator's weight and the total from the registry at the latest block.
+    pub async fn refresh(&mut self) -> Result<(), DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.anvil.endpoint_url());
+        let registry = WardenRegistry::new(self.summary.warden.registry, &provider);
+        let block = u32::try_from(provider.get_block_number().await?)
+            .map_err(|_| DevnetError::Config("block number beyond uint32".into()))?;
+        let mut operators = Vec::with_capacity(self.operators.len());
+        for handle in &self.operators {
+            let state = registry
+                .operatorAt(handle.operator_id, block)
+                .call()
+                .await?;
+            let public_key = registry.publicKeyOf(handle.operator_id).call().await?;
+            let encoded = [
+                public_key.x_a.as_slice(),
+                public_key.x_b.as_slice(),
+                public_key.y_a.as_slice(),
+                public_key.y_b.as_slice(),
+            ]
+            .concat();
+            let bls_public_key = warden_bls::PublicKey::from_eip2537(&encoded)
+                .map(|key| format!("0x{}", alloy::hex::encode(key.to_compressed())))
+                .unwrap_or_else(|_| "unregistered".to_string());
+            operators.push(OperatorSummary {
+                address: handle.address,
+                operator_id: handle.operator_id,
+                bls_public_key,
+                weight: U256::from(state._1),
+                keystore_dir: handle
+                    .keystores
+                    .bls
+                    .parent()
+                    .map(|dir| dir.display().to_string())
+                    .unwrap_or_default(),
+            });
+        }
+        let quorum = registry.quorumAt(block).call().await?;
+        self.summary.operators = operators;
+        self.summary.total_weight = U256::from(quorum.totalWeight);
+        Ok(())
+    }
+
+    /// The devnet's summary as of the last refresh.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The JSON-RPC endpoint.
+    pub fn rpc_url(&self) -> String {
+        self.anvil.endpoint()
+    }
+
+    /// The funded development account that deployed and owns everything.
+    pub fn deployer(&self) -> &PrivateKeySigner {
+        &self.deployer
+    }
+
+    /// The registered operators.
+    pub fn operators(&self) -> &[OperatorHandle] {
+        &self.operators
+    }
+
+    /// Where keystores and state live.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Stops anvil (and removes a temporary data directory); returns the final summary.
+    pub fn stop(self) -> Summary {
+        let mut summary = self.summary.clone();
+        summary.state = DevnetState::Stopped;
+        drop(self);
+        summary
+    }
+}
+
+async fn create_operator(
+    data_dir: &Path,
+    index: usize,
+    config: &DevnetConfig,
+) -> Result<(OperatorHandle, OperatorKeys), DevnetError> {
+    let dir = data_dir.join("operators").join(index.to_string());
+    create_dir(&dir)?;
+    let password_file = dir.join("password");
+    let mut secret = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut secret);
+    write_private(&password_file, alloy::hex::encode(secret).as_bytes())?;
+
+    let keystores = KeystorePaths::in_dir(&dir);
+    let scrypt = config.keystore_scrypt;
+    let paths = keystores.clone();
+    let password_path = password_file.clone();
+    // Key derivation is deliberately slow: keep it off the async workers.
+    let keys = tokio::task::spawn_blocking(move || {
+        let password = Password::from_file(&password_path).map_err(|source| {
+            warden_operator::KeyError::Bls {
+                path: password_path.clone(),
+                source,
+            }
+        })?;
+        OperatorKeys::generate(&paths, &password, scrypt, &mut rand::thread_rng())?;
+        // Read the keys back the way an operator process does, from the encrypted files.
+        OperatorKeys::load(&paths, &password)
+    })
+    .await?
+    .map_err(|source| DevnetError::Keys { index, source })?;
+
+    let handle = OperatorHandle {
+        index,
+        address: keys.address(),
+        operator_id: B256::ZERO,
+        keystores,
+        password_file,
+    };
+    Ok((handle, keys))
+}
+
+async fn fund_operator<P: Provider + Clone>(
+    provider: &P,
+    stake_token: Address,
+    operator: Address,
+    stake: U256,
+) -> Result<(), DevnetError> {
+    provider
+        .anvil_set_balance(operator, U256::from(OPERATOR_ETHER))
+        .await?;
+    let token = StakeToken::new(stake_token, provider.clone());
+    confirm("StakeToken.mint", token.mint(operator, stake).send().await?).await?;
+    Ok(())
+}
+
+fn create_dir(dir: &Path) -> Result<(), DevnetError> {
+    std::fs::create_dir_all(dir).map_err(|source| DevnetError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), DevnetError> {
+    use std::io::Write as _;
+    let io = |source| DevnetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(contents).map_err(io)
+}

@@ -1,0 +1,155 @@
+//! What a running devnet reports: the JSON summary and the status table.
+
+use std::fmt::Write as _;
+
+use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::{EigenLayerContracts, EigenLayerParams};
+
+/// Lifecycle of the devnet, as recorded in the summary file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DevnetState {
+    Running,
+    Stopped,
+}
+
+/// EigenLayer's deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EigenLayerSummary {
+    /// The EigenLayer core release (`v1.3.0`).
+    pub version: String,
+    #[serde(flatten)]
+    pub contracts: EigenLayerContracts,
+    pub params: EigenLayerParams,
+}
+
+/// Warden's contracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WardenContracts {
+    /// The AVS identity and registrar of Warden's operator set.
+    pub registry: Address,
+    pub operator_set_id: u32,
+}
+
+/// One registered operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSummary {
+    pub address: Address,
+    /// keccak256 of the EIP-2537 public key, the operator's id on chain.
+    pub operator_id: B256,
+    /// Compressed (48-byte) BLS12-381 public key, 0x-hex.
+    pub bls_public_key: String,
+    /// Quorum weight (slashable stake, in the stake token's base units), as a decimal string.
+    #[serde(with = "decimal")]
+    pub weight: U256,
+    /// Directory holding the operator's encrypted keystores.
+    pub keystore_dir: String,
+}
+
+/// The devnet's summary file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub state: DevnetState,
+    pub chain_id: u64,
+    pub rpc_url: String,
+    pub eigenlayer: EigenLayerSummary,
+    pub warden: WardenContracts,
+    pub operators: Vec<OperatorSummary>,
+    #[serde(with = "decimal")]
+    pub total_weight: U256,
+}
+
+mod decimal {
+    use alloy::primitives::U256;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &U256, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<U256, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Formats `amount` base units of an 18-decimal token for people.
+fn tokens(amount: U256) -> String {
+    let unit = U256::from(10u64).pow(U256::from(18u64));
+    let whole = amount / unit;
+    let fraction = (amount % unit) / U256::from(10u64).pow(U256::from(14u64));
+    format!("{whole}.{fraction:04}")
+}
+
+impl Summary {
+    /// The human-readable status table printed when the devnet is up.
+    pub fn status_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Warden devnet: chain {} at {}",
+            self.chain_id, self.rpc_url
+        );
+        let _ = writeln!(
+            out,
+            "  EigenLayer {}: AllocationManager {}  DelegationManager {}",
+            self.eigenlayer.version,
+            self.eigenlayer.contracts.allocation_manager,
+            self.eigenlayer.contracts.delegation_manager
+        );
+        let _ = writeln!(
+            out,
+            "  Warden registry {} (operator set {})",
+            self.warden.registry, self.warden.operator_set_id
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:<3} {:<42}  {:<14}  {:>20}  {:>6}",
+            "#", "operator", "BLS key", "weight (tokens)", "share"
+        );
+        for (index, operator) in self.operators.iter().enumerate() {
+            let share = if self.total_weight.is_zero() {
+                0.0
+            } else {
+                // Display only: a percentage for people, never used in any decision.
+                let scaled = operator.weight * U256::from(10_000u64) / self.total_weight;
+                f64::from(u32::try_from(scaled).unwrap_or(0)) / 100.0
+            };
+            let key_prefix: String = operator.bls_public_key.chars().take(14).collect();
+            let _ = writeln!(
+                out,
+                "  {:<3} {:<42}  {:<14}  {:>20}  {:>5.1}%",
+                index,
+                operator.address.to_string(),
+                format!("{key_prefix}…"),
+                tokens(operator.weight),
+                share
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  {:<3} {:<42}  {:<14}  {:>20}",
+            "",
+            "total",
+            "",
+            tokens(self.total_weight)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_amounts_are_formatted_with_four_decimals() {
+        let one = U256::from(10u64).pow(U256::from(18u64));
+        assert_eq!(tokens(one * U256::from(1000u64)), "1000.0000");
+        assert_eq!(tokens(one / U256::from(2u64)), "0.5000");
+        assert_eq!(tokens(U256::ZERO), "0.0000");
+    }
+}

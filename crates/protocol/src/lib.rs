@@ -1,0 +1,11 @@
+//! Warden's protocol types and the messages its operators sign.
+//!
+//! Everything here is computed identically by the contracts (`contracts/src/libraries/WardenDigests.sol`);
+//! the differential tests in `crates/devnet/tests` hold the two to the same bytes.
+
+mod digest;
+
+pub use digest::{OutputAttestation, proof_of_possession_message, public_key_hash};
+
+/// The id of Warden's operator set in EigenLayer (`WardenRegistry.OPERATOR_SET_ID`).
+pub const OPERATOR_SET_ID: u32 = 0;

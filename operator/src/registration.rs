@@ -1,0 +1,248 @@
+//! Joining EigenLayer and Warden's operator set.
+//!
+//! The order is EigenLayer's: register as an operator (with allocation delay 0), deposit stake
+//! into the strategy, wait until the allocation delay has taken effect, allocate magnitude to
+//! Warden's operator set, and register for the set. The last step calls Warden's registry with the
+//! BLS public key and a proof of possession, which the registry verifies on chain.
+//! eigensdk's EigenLayer writer sends the first three transactions; its operator-set registration
+//! is specific to EigenLayer's BN254 middleware, so that one is sent through the core binding.
+
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::transports::TransportError;
+use eigensdk::client_elcontracts::error::ElContractsError;
+use eigensdk::client_elcontracts::reader::ELChainReader;
+use eigensdk::client_elcontracts::writer::ELChainWriter;
+use eigensdk::types::operator::Operator;
+use serde::{Deserialize, Serialize};
+use warden_bindings::WardenRegistry::WardenRegistryErrors;
+use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, IAllocationManagerTypes};
+use warden_bindings::tx::{TxError, confirm, confirm_hash};
+use warden_protocol::{OPERATOR_SET_ID, proof_of_possession_message, public_key_hash};
+use zeroize::Zeroizing;
+
+use crate::OperatorKeys;
+
+/// All of an operator's magnitude: 1e18 ("WAD") in EigenLayer's units.
+pub const FULL_MAGNITUDE: u64 = 1_000_000_000_000_000_000;
+
+/// The contracts an operator registers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationTargets {
+    pub delegation_manager: Address,
+    pub strategy_manager: Address,
+    pub allocation_manager: Address,
+    pub permission_controller: Address,
+    /// Warden's registry: the AVS address and registrar of its operator set.
+    pub registry: Address,
+    /// The strategy the operator deposits into and allocates from.
+    pub strategy: Address,
+}
+
+/// Why a registration step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("invalid RPC URL {0:?}")]
+    RpcUrl(String),
+    #[error("RPC request failed: {0}")]
+    Rpc(#[from] TransportError),
+    #[error("EigenLayer client: {0}")]
+    EigenLayer(#[from] ElContractsError),
+    #[error(transparent)]
+    Transaction(#[from] TxError),
+    /// Warden's registry refused the registration; the variant names the reason.
+    #[error("Warden's registry refused the registration: {0:?}")]
+    Refused(WardenRegistryErrors),
+    #[error("contract call failed: {0}")]
+    Contract(alloy::contract::Error),
+    #[error(
+        "the allocation delay of {operator} is not in effect yet; EigenLayer's \
+         ALLOCATION_CONFIGURATION_DELAY must pass after registering as an operator"
+    )]
+    AllocationDelayPending { operator: Address },
+}
+
+impl From<alloy::contract::Error> for RegistrationError {
+    fn from(error: alloy::contract::Error) -> Self {
+        match error.as_decoded_interface_error::<WardenRegistryErrors>() {
+            Some(refusal) => Self::Refused(refusal),
+            None => Self::Contract(error),
+        }
+    }
+}
+
+/// Registers one operator, step by step.
+#[derive(Debug)]
+pub struct Registrar<'a> {
+    rpc_url: String,
+    targets: RegistrationTargets,
+    keys: &'a OperatorKeys,
+    writer: ELChainWriter,
+}
+
+impl<'a> Registrar<'a> {
+    /// A registrar acting for `keys` through the RPC endpoint at `rpc_url`.
+    pub fn new(
+        rpc_url: &str,
+        targets: RegistrationTargets,
+        keys: &'a OperatorKeys,
+    ) -> Result<Self, RegistrationError> {
+        rpc_url
+            .parse::<alloy::transports::http::reqwest::Url>()
+            .map_err(|_| RegistrationError::RpcUrl(rpc_url.to_string()))?;
+        let reader = ELChainReader::new(
+            Some(targets.allocation_manager),
+            targets.delegation_manager,
+            Address::ZERO, // rewards coordinator: not deployed, not used
+            Address::ZERO, // AVS directory: superseded by operator sets
+            Some(targets.permission_controller),
+            rpc_url.to_string(),
+        );
+        // eigensdk's writer takes the key as a hex string; it lives only in this process's memory.
+        let key_hex = Zeroizing::new(hex::encode(keys.ecdsa.to_bytes()));
+        let writer = ELChainWriter::new(
+            targets.strategy_manager,
+            Address::ZERO,
+            Some(targets.permission_controller),
+            Some(targets.allocation_manager),
+            Address::ZERO, // BN254 registry coordinator: Warden has none
+            reader,
+            rpc_url.to_string(),
+            key_hex.to_string(),
+        );
+        Ok(Self {
+            rpc_url: rpc_url.to_string(),
+            targets,
+            keys,
+            writer,
+        })
+    }
+
+    fn provider(&self) -> Result<impl Provider + Clone, RegistrationError> {
+        let url = self
+            .rpc_url
+            .parse()
+            .map_err(|_| RegistrationError::RpcUrl(self.rpc_url.clone()))?;
+        Ok(ProviderBuilder::new()
+            .wallet(EthereumWallet::from(self.keys.ecdsa.clone()))
+            .connect_http(url))
+    }
+
+    /// Registers as an EigenLayer operator (unless already one) and deposits `stake` of the
+    /// strategy's token. The operator must hold the tokens and some ether for gas.
+    pub async fn join_eigenlayer(
+        &self,
+        stake: U256,
+        metadata_uri: &str,
+    ) -> Result<(), RegistrationError> {
+        let provider = self.provider()?;
+        let operator = self.keys.address();
+        let delegation = DelegationManager::new(self.targets.delegation_manager, &provider);
+        if !delegation.isOperator(operator).call().await? {
+            let hash = self
+                .writer
+                .register_as_operator(Operator {
+                    address: operator,
+                    delegation_approver_address: Address::ZERO,
+                    metadata_url: metadata_uri.to_string(),
+                    allocation_delay: Some(0),
+                    _deprecated_earnings_receiver_address: None,
+                    staker_opt_out_window_blocks: None,
+                })
+                .await?;
+            confirm_hash(&provider, "DelegationManager.registerAsOperator", hash).await?;
+            tracing::info!(%operator, "registered as an EigenLayer operator");
+        }
+        if !stake.is_zero() {
+            let hash = self
+                .writer
+                .deposit_erc20_into_strategy(self.targets.strategy, stake)
+                .await?;
+            confirm_hash(&provider, "StrategyManager.depositIntoStrategy", hash).await?;
+            tracing::info!(%operator, %stake, strategy = %self.targets.strategy, "deposited stake");
+        }
+        Ok(())
+    }
+
+    /// Whether the operator's allocation delay is in effect, so it may allocate.
+    pub async fn can_allocate(&self) -> Result<bool, RegistrationError> {
+        let provider = self.provider()?;
+        let manager = AllocationManager::new(self.targets.allocation_manager, &provider);
+        let delay = manager
+            .getAllocationDelay(self.keys.address())
+            .call()
+            .await?;
+        Ok(delay._0)
+    }
+
+    /// Allocates all of the operator's magnitude in the strategy to Warden's set and registers
+    /// for the set with the BLS key and its proof of possession. Returns the operator id (the
+    /// hash of the BLS public key).
+    pub async fn register_with_warden(&self) -> Result<B256, RegistrationError> {
+        let provider = self.provider()?;
+        let operator = self.keys.address();
+        if !self.can_allocate().await? {
+            return Err(RegistrationError::AllocationDelayPending { operator });
+        }
+        let operator_set = AllocationManager::OperatorSet {
+            avs: self.targets.registry,
+            id: OPERATOR_SET_ID,
+        };
+        let allocation = IAllocationManagerTypes::AllocateParams {
+            operatorSet: operator_set,
+            strategies: vec![self.targets.strategy],
+            newMagnitudes: vec![FULL_MAGNITUDE],
+        };
+        let hash = self
+            .writer
+            .modify_allocations(operator, vec![allocation])
+            .await?;
+        confirm_hash(&provider, "AllocationManager.modifyAllocations", hash).await?;
+
+        let chain_id = provider.get_chain_id().await?;
+        let public_key = self.keys.bls.public_key().to_eip2537();
+        let message =
+            proof_of_possession_message(chain_id, self.targets.registry, operator, &public_key);
+        let proof = self
+            .keys
+            .bls
+            .prove_possession(message.as_slice())
+            .to_eip2537();
+        // abi.encode(G1Point, G2Point) of two static structs is their encodings back to back.
+        let data = Bytes::from([public_key.as_slice(), proof.as_slice()].concat());
+
+        let manager = AllocationManager::new(self.targets.allocation_manager, &provider);
+        let params = IAllocationManagerTypes::RegisterParams {
+            avs: self.targets.registry,
+            operatorSetIds: vec![OPERATOR_SET_ID],
+            data,
+        };
+        let pending = manager
+            .registerForOperatorSets(operator, params)
+            .send()
+            .await?;
+        confirm("AllocationManager.registerForOperatorSets", pending).await?;
+        let operator_id = public_key_hash(&public_key);
+        tracing::info!(%operator, %operator_id, "registered with Warden's operator set");
+        Ok(operator_id)
+    }
+
+    /// Polls until the allocation delay is in effect or `timeout` passes.
+    pub async fn wait_until_allocatable(&self, timeout: Duration) -> Result<(), RegistrationError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.can_allocate().await? {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(RegistrationError::AllocationDelayPending {
+                    operator: self.keys.address(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
