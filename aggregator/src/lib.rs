@@ -1,1 +1,8 @@
+//! The Warden aggregator: reads the operator set a task must be signed by, collects operators'
+//! signatures, and assembles the quorum the registry's `checkQuorum` verifies.
 
+pub mod operator_set;
+pub mod quorum;
+
+pub use operator_set::{OperatorSet, OperatorSetError, RegisteredOperator};
+pub use quorum::{Quorum, QuorumError, Threshold};

@@ -1,1 +1,117 @@
-fn main() {}
+//! `warden-operator`: the operator node. This release joins EigenLayer and Warden's operator set;
+//! following tasks and signing the agent's actions arrive with the task manager.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use clap::{Args, Parser, Subcommand};
+use eyre::WrapErr;
+use tracing_subscriber::EnvFilter;
+use warden_bls::Password;
+use warden_operator::keys::KeystorePaths;
+use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
+
+#[derive(Debug, Parser)]
+#[command(name = "warden-operator", version, about = "Warden operator node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Register with EigenLayer (if not yet an operator), deposit stake, allocate all magnitude
+    /// to Warden's operator set and register for it with the BLS key and its proof of possession.
+    Register(RegisterArgs),
+}
+
+#[derive(Debug, Args)]
+struct RegisterArgs {
+    /// Ethereum JSON-RPC endpoint.
+    #[arg(long, env = "WARDEN_RPC_URL")]
+    rpc_url: String,
+    /// Directory with `ecdsa.json` (Web3 Secret Storage) and `bls.json` (EIP-2335), as written
+    /// by `warden keys new`.
+    #[arg(long, env = "WARDEN_KEYSTORE_DIR")]
+    keystore_dir: PathBuf,
+    /// File holding the keystores' password. Without it, WARDEN_KEYSTORE_PASSWORD is used.
+    #[arg(long, env = "WARDEN_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
+    #[arg(long, env = "WARDEN_DELEGATION_MANAGER")]
+    delegation_manager: Address,
+    #[arg(long, env = "WARDEN_STRATEGY_MANAGER")]
+    strategy_manager: Address,
+    #[arg(long, env = "WARDEN_ALLOCATION_MANAGER")]
+    allocation_manager: Address,
+    #[arg(long, env = "WARDEN_PERMISSION_CONTROLLER")]
+    permission_controller: Address,
+    /// Warden's registry (the AVS address).
+    #[arg(long, env = "WARDEN_REGISTRY")]
+    registry: Address,
+    /// The strategy to deposit into and allocate from.
+    #[arg(long, env = "WARDEN_STRATEGY")]
+    strategy: Address,
+    /// Amount to deposit, in the token's base units (0 to deposit nothing).
+    #[arg(long, default_value = "0")]
+    stake: U256,
+    /// Operator metadata URI announced to EigenLayer.
+    #[arg(long, default_value = "")]
+    metadata_uri: String,
+    /// How long to wait for the allocation delay to take effect.
+    #[arg(long, default_value_t = 600)]
+    allocation_wait_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,eigen_client_elcontracts=warn")),
+        )
+        .init();
+    match cli.command {
+        Command::Register(args) => register(args).await,
+    }
+}
+
+async fn register(args: RegisterArgs) -> eyre::Result<()> {
+    let password = match &args.password_file {
+        Some(path) => Password::from_file(path)
+            .wrap_err_with(|| format!("reading the password from {}", path.display()))?,
+        None => Password::from_env("WARDEN_KEYSTORE_PASSWORD")
+            .wrap_err("no --password-file and WARDEN_KEYSTORE_PASSWORD is not usable")?,
+    };
+    let paths = KeystorePaths::in_dir(&args.keystore_dir);
+    let keys = tokio::task::spawn_blocking(move || OperatorKeys::load(&paths, &password))
+        .await?
+        .wrap_err("decrypting the operator's keystores")?;
+    let targets = RegistrationTargets {
+        delegation_manager: args.delegation_manager,
+        strategy_manager: args.strategy_manager,
+        allocation_manager: args.allocation_manager,
+        permission_controller: args.permission_controller,
+        registry: args.registry,
+        strategy: args.strategy,
+    };
+    let registrar = Registrar::new(&args.rpc_url, targets, &keys)?;
+    registrar
+        .join_eigenlayer(args.stake, &args.metadata_uri)
+        .await
+        .wrap_err("joining EigenLayer")?;
+    registrar
+        .wait_until_allocatable(Duration::from_secs(args.allocation_wait_secs))
+        .await
+        .wrap_err("waiting for the allocation delay")?;
+    let operator_id = registrar
+        .register_with_warden()
+        .await
+        .wrap_err("registering with Warden")?;
+    println!(
+        "registered operator {} with id {operator_id}",
+        keys.address()
+    );
+    Ok(())
+}

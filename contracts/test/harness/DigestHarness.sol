@@ -24,12 +24,18 @@ contract DigestHarness {
         );
     }
 
-    /// @notice Single-key verification exactly as the registry performs it.
-    function verify(BLS.G1Point memory publicKey, bytes32 message, BLS.G2Point memory signature)
+    /// @notice Single-key verification exactly as the registry performs it, on raw EIP-2537
+    /// encodings (128-byte key, 256-byte signature).
+    function verify(bytes calldata publicKey, bytes32 message, bytes calldata signature)
         external
         view
         returns (bool)
     {
-        return BLS12381.verify(publicKey, BLS12381.hashToG2(message), signature);
+        BLS.G1Point memory key = abi.decode(publicKey, (BLS.G1Point));
+        BLS.G2Point memory sig = abi.decode(signature, (BLS.G2Point));
+        BLS12381.requireCanonical(key);
+        BLS12381.requireInSubgroup(key);
+        BLS12381.requireCanonical(sig);
+        return BLS12381.verify(key, BLS12381.hashToG2(message), sig);
     }
 }

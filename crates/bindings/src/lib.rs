@@ -140,3 +140,42 @@ pub mod tx {
         .await
     }
 }
+
+impl BLS::G1Point {
+    /// The point from its 128-byte EIP-2537 encoding (no validation: the contract validates).
+    pub fn from_eip2537(bytes: &[u8; 128]) -> Self {
+        let word = |i: usize| alloy::primitives::B256::from_slice(&bytes[32 * i..32 * (i + 1)]);
+        Self {
+            x_a: word(0),
+            x_b: word(1),
+            y_a: word(2),
+            y_b: word(3),
+        }
+    }
+
+    /// The 128-byte EIP-2537 encoding.
+    pub fn to_eip2537(&self) -> [u8; 128] {
+        let mut out = [0u8; 128];
+        for (i, word) in [self.x_a, self.x_b, self.y_a, self.y_b].iter().enumerate() {
+            out[32 * i..32 * (i + 1)].copy_from_slice(word.as_slice());
+        }
+        out
+    }
+}
+
+impl BLS::G2Point {
+    /// The point from its 256-byte EIP-2537 encoding (no validation: the contract validates).
+    pub fn from_eip2537(bytes: &[u8; 256]) -> Self {
+        let word = |i: usize| alloy::primitives::B256::from_slice(&bytes[32 * i..32 * (i + 1)]);
+        Self {
+            x_c0_a: word(0),
+            x_c0_b: word(1),
+            x_c1_a: word(2),
+            x_c1_b: word(3),
+            y_c0_a: word(4),
+            y_c0_b: word(5),
+            y_c1_a: word(6),
+            y_c1_b: word(7),
+        }
+    }
+}

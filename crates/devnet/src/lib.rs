@@ -15,7 +15,7 @@ use alloy::providers::PendingTransactionError;
 use alloy::transports::TransportError;
 
 pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
-pub use network::{Devnet, DevnetConfig, OperatorHandle};
+pub use network::{Devnet, DevnetConfig, OperatorHandle, default_anvil_path};
 pub use summary::{DevnetState, EigenLayerSummary, OperatorSummary, Summary, WardenContracts};
 
 /// Why the devnet could not start or run.

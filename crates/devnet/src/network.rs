@@ -248,14 +248,7 @@ impl Devnet {
                 .call()
                 .await?;
             let public_key = registry.publicKeyOf(handle.operator_id).call().await?;
-            let encoded = [
-                public_key.x_a.as_slice(),
-                public_key.x_b.as_slice(),
-                public_key.y_a.as_slice(),
-                public_key.y_b.as_slice(),
-            ]
-            .concat();
-            let bls_public_key = warden_bls::PublicKey::from_eip2537(&encoded)
+            let bls_public_key = warden_bls::PublicKey::from_eip2537(&public_key.to_eip2537())
                 .map(|key| format!("0x{}", alloy::hex::encode(key.to_compressed())))
                 .unwrap_or_else(|_| "unregistered".to_string());
             operators.push(OperatorSummary {

@@ -1,0 +1,65 @@
+# Warden — the two commands that matter:
+#   make demo   installs what is missing, builds, runs a local devnet (Ctrl-C stops it)
+#   make test   installs what is missing, runs every check and test (forge and Rust)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+BIN        := $(CURDIR)/node_modules/@foundry-rs
+FORGE      := $(BIN)/forge-linux-amd64/bin/forge
+ANVIL      := $(BIN)/anvil-linux-amd64/bin/anvil
+STAMP      := node_modules/.warden-setup
+OPERATORS  ?= 4
+CARGO      ?= cargo
+
+.PHONY: setup demo test test-contracts test-rust lint fmt artifacts gas clean help
+
+help:
+	@echo "make demo    run a local Warden devnet with $(OPERATORS) operators (OPERATORS=N to change)"
+	@echo "make test    lint, forge tests and Rust tests"
+	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
+	@echo "make gas     forge gas report of the contracts"
+	@echo "make fmt     format Rust and Solidity"
+
+# The pinned toolchain (anvil, forge, cast 1.7.1, solc-js, OpenZeppelin, solady, Uniswap v2)
+# comes from the npm registry at the versions in package-lock.json. Re-runs only when the lock
+# file changes.
+setup: $(STAMP)
+
+$(STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is required: install Node.js 20+"; exit 1; }
+	@command -v $(CARGO) >/dev/null || { echo "error: cargo (Rust) is required: install Rust via rustup"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@$(FORGE) --version | head -1
+	@touch $@
+
+demo: setup
+	$(CARGO) run --quiet -p warden-cli -- devnet --operators $(OPERATORS) --json devnet-summary.json
+
+# EigenLayer's bytecode, exported from eigensdk, for the forge tests that run against it.
+artifacts: setup
+	$(CARGO) run --quiet -p warden-cli -- eigenlayer-artifacts contracts/eigenlayer-artifacts
+
+test: setup lint test-contracts test-rust
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	cd contracts && $(FORGE) fmt --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+test-contracts: artifacts
+	cd contracts && $(FORGE) test
+
+test-rust: setup
+	$(CARGO) test --workspace --all-features
+
+gas: artifacts
+	cd contracts && $(FORGE) test --gas-report
+
+fmt: setup
+	$(CARGO) fmt --all
+	cd contracts && $(FORGE) fmt
+
+clean:
+	$(CARGO) clean
+	rm -rf contracts/out contracts/cache contracts/eigenlayer-artifacts node_modules

@@ -1,0 +1,72 @@
+//! The devnet end to end: real EigenLayer, real registrations with keys read back from the
+//! operators' encrypted keystores, and a clean stop.
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use rand::Rng;
+use warden_bindings::{BLS, WardenRegistry};
+use warden_bls::Password;
+use warden_devnet::{Devnet, DevnetConfig};
+use warden_operator::OperatorKeys;
+use warden_protocol::{proof_of_possession_message, public_key_hash};
+
+fn tokens(amount: u64) -> U256 {
+    U256::from(amount) * U256::from(10u64).pow(U256::from(18u64))
+}
+
+#[tokio::test]
+async fn four_operators_restake_and_register_their_bls_keys() {
+    let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    let summary = devnet.summary().clone();
+    assert_eq!(summary.operators.len(), 4);
+    for operator in &summary.operators {
+        assert_eq!(operator.weight, tokens(1000), "{operator:?}");
+    }
+    assert_eq!(summary.total_weight, tokens(4000));
+
+    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let registry = WardenRegistry::new(summary.warden.registry, &provider);
+
+    let keys: Vec<OperatorKeys> = devnet
+        .operators()
+        .iter()
+        .map(|handle| {
+            let password = Password::from_file(&handle.password_file).unwrap();
+            OperatorKeys::load(&handle.keystores, &password).unwrap()
+        })
+        .collect();
+    for (handle, key) in devnet.operators().iter().zip(&keys) {
+        assert_eq!(
+            handle.operator_id,
+            public_key_hash(&key.bls.public_key().to_eip2537())
+        );
+    }
+
+    // The proof-of-possession message agrees with the contract's for arbitrary operators.
+    let chain_id = provider.get_chain_id().await.unwrap();
+    for key in &keys {
+        let operator = Address::from(rand::thread_rng().r#gen::<[u8; 20]>());
+        let encoded = key.bls.public_key().to_eip2537();
+        let on_chain = registry
+            .proofOfPossessionMessage(operator, BLS::G1Point::from_eip2537(&encoded))
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(
+            on_chain,
+            proof_of_possession_message(chain_id, summary.warden.registry, operator, &encoded)
+        );
+    }
+
+    let data_dir = devnet.data_dir().to_path_buf();
+    let stopped = devnet.stop();
+    assert_eq!(stopped.state, warden_devnet::DevnetState::Stopped);
+    assert!(
+        !data_dir.exists(),
+        "the temporary data directory must be removed"
+    );
+    assert!(
+        provider.get_block_number().await.is_err(),
+        "anvil must be stopped"
+    );
+}
