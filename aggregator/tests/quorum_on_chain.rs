@@ -1,6 +1,9 @@
 //! Quorums assembled in Rust are accepted by the registry's `checkQuorum` on a real devnet, with
 //! the operators' keys read back from their encrypted keystores.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use alloy::primitives::{B256, U256};

@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn two_outputs_for_one_task_are_equivocation() {
-        let key = SecretKey::random(&mut rand::thread_rng());
+        let key = SecretKey::random(rand::thread_rng());
         let evidence = EquivocationEvidence {
             public_key: key.public_key(),
             first: signed(&key, attestation(0xaa)),
@@ -102,8 +102,8 @@ mod tests {
 
     #[test]
     fn forged_or_irrelevant_evidence_is_rejected() {
-        let key = SecretKey::random(&mut rand::thread_rng());
-        let other = SecretKey::random(&mut rand::thread_rng());
+        let key = SecretKey::random(rand::thread_rng());
+        let other = SecretKey::random(rand::thread_rng());
 
         let same_output = EquivocationEvidence {
             public_key: key.public_key(),

@@ -1,5 +1,8 @@
 //! `warden devnet` as a user runs it: summary file, status, clean shutdown on Ctrl-C.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};

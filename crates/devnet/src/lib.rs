@@ -28,7 +28,7 @@ pub enum DevnetError {
     #[error("RPC request failed: {0}")]
     Rpc(#[from] TransportError),
     #[error("contract call failed: {0}")]
-    Contract(#[from] alloy::contract::Error),
+    Contract(Box<alloy::contract::Error>),
     #[error(transparent)]
     Transaction(#[from] warden_bindings::tx::TxError),
     #[error("waiting for a transaction: {0}")]
@@ -41,7 +41,7 @@ pub enum DevnetError {
     Registration {
         index: usize,
         #[source]
-        source: warden_operator::RegistrationError,
+        source: Box<warden_operator::RegistrationError>,
     },
     #[error("operator {index} keys: {source}")]
     Keys {
@@ -59,4 +59,10 @@ pub enum DevnetError {
     Config(String),
     #[error("internal task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+}
+
+impl From<alloy::contract::Error> for DevnetError {
+    fn from(error: alloy::contract::Error) -> Self {
+        Self::Contract(Box::new(error))
+    }
 }

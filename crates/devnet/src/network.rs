@@ -178,12 +178,19 @@ impl Devnet {
                 config.stake_per_operator,
             )
             .await?;
-            let registrar = Registrar::new(&rpc_url, targets, &keys)
-                .map_err(|source| DevnetError::Registration { index, source })?;
+            let registrar = Registrar::new(&rpc_url, targets, &keys).map_err(|source| {
+                DevnetError::Registration {
+                    index,
+                    source: Box::new(source),
+                }
+            })?;
             registrar
                 .join_eigenlayer(config.stake_per_operator, METADATA_URI)
                 .await
-                .map_err(|source| DevnetError::Registration { index, source })?;
+                .map_err(|source| DevnetError::Registration {
+                    index,
+                    source: Box::new(source),
+                })?;
             handles.push(handle);
             loaded.push(keys);
         }
@@ -194,16 +201,25 @@ impl Devnet {
 
         for (handle, keys) in handles.iter_mut().zip(&loaded) {
             let index = handle.index;
-            let registrar = Registrar::new(&rpc_url, targets, keys)
-                .map_err(|source| DevnetError::Registration { index, source })?;
+            let registrar = Registrar::new(&rpc_url, targets, keys).map_err(|source| {
+                DevnetError::Registration {
+                    index,
+                    source: Box::new(source),
+                }
+            })?;
             registrar
                 .wait_until_allocatable(Duration::from_secs(30))
                 .await
-                .map_err(|source| DevnetError::Registration { index, source })?;
-            handle.operator_id = registrar
-                .register_with_warden()
-                .await
-                .map_err(|source| DevnetError::Registration { index, source })?;
+                .map_err(|source| DevnetError::Registration {
+                    index,
+                    source: Box::new(source),
+                })?;
+            handle.operator_id = registrar.register_with_warden().await.map_err(|source| {
+                DevnetError::Registration {
+                    index,
+                    source: Box::new(source),
+                }
+            })?;
         }
         drop(loaded);
 

@@ -1,6 +1,9 @@
 //! The devnet end to end: real EigenLayer, real registrations with keys read back from the
 //! operators' encrypted keystores, and a clean stop.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use rand::Rng;

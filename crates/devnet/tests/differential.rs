@@ -1,6 +1,9 @@
 //! Rust against the chain: the registry's BLS verification and digests must agree with blst and
 //! with `warden-protocol` on random inputs. Runs against a real anvil.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, B256, Bytes};

@@ -1,9 +1,12 @@
 //! Registration failures reach the operator as named refusals, and leave nothing half-registered.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use alloy::network::EthereumWallet;
 use alloy::primitives::U256;
-use alloy::providers::ext::AnvilApi;
 use alloy::providers::ProviderBuilder;
+use alloy::providers::ext::AnvilApi;
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
 use warden_bindings::{StakeToken, WardenRegistry};
 use warden_bls::{Password, ScryptParams};
@@ -34,10 +37,16 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
         &mut rand::thread_rng(),
     )
     .unwrap();
-    let copycat = OperatorKeys { ecdsa: fresh.ecdsa, bls: victim.bls };
+    let copycat = OperatorKeys {
+        ecdsa: fresh.ecdsa,
+        bls: victim.bls,
+    };
 
     let stake = U256::from(500u64) * U256::from(10u64).pow(U256::from(18u64));
-    provider.anvil_set_balance(copycat.address(), U256::from(10u64).pow(U256::from(19u64))).await.unwrap();
+    provider
+        .anvil_set_balance(copycat.address(), U256::from(10u64).pow(U256::from(19u64)))
+        .await
+        .unwrap();
     StakeToken::new(summary.eigenlayer.contracts.stake_token, &provider)
         .mint(copycat.address(), stake)
         .send()
@@ -61,19 +70,35 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
 
     // Too early: EigenLayer's allocation configuration delay has not passed.
     let early = registrar.register_with_warden().await.unwrap_err();
-    assert!(matches!(early, RegistrationError::AllocationDelayPending { .. }), "{early}");
+    assert!(
+        matches!(early, RegistrationError::AllocationDelayPending { .. }),
+        "{early}"
+    );
 
     provider.anvil_mine(Some(21), None).await.unwrap();
     let refused = registrar.register_with_warden().await.unwrap_err();
     assert!(
-        matches!(refused, RegistrationError::Refused(WardenRegistryErrors::PublicKeyAlreadyRegistered(_))),
+        matches!(
+            refused,
+            RegistrationError::Refused(WardenRegistryErrors::PublicKeyAlreadyRegistered(_))
+        ),
         "{refused}"
     );
 
     // The registry is unchanged: one operator, and the copycat has no id.
     let registry = WardenRegistry::new(summary.warden.registry, &provider);
-    assert_eq!(registry.operatorIdCount().call().await.unwrap(), U256::from(1u8));
-    assert!(registry.operatorIdOf(copycat.address()).call().await.unwrap().is_zero());
+    assert_eq!(
+        registry.operatorIdCount().call().await.unwrap(),
+        U256::from(1u8)
+    );
+    assert!(
+        registry
+            .operatorIdOf(copycat.address())
+            .call()
+            .await
+            .unwrap()
+            .is_zero()
+    );
 
     assert!(Registrar::new("not a url", targets, &copycat).is_err());
 }
