@@ -24,6 +24,10 @@ pub struct DevnetArgs {
     /// The anvil binary [default: $WARDEN_ANVIL, else the one `make setup` installs].
     #[arg(long, value_name = "PATH")]
     anvil: Option<PathBuf>,
+    /// Interface anvil listens on. Keep the loopback default unless other hosts or containers
+    /// must reach the devnet.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
     /// Exit as soon as the devnet is up (after writing the summary), instead of running until
     /// Ctrl-C. For scripts and tests.
     #[arg(long)]
@@ -34,6 +38,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let mut config = DevnetConfig::new(usize::from(args.operators));
     config.stake_per_operator = U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
     config.data_dir = args.data_dir;
+    config.host = args.host;
     if let Some(anvil) = args.anvil {
         config.anvil = anvil;
     }

@@ -37,6 +37,9 @@ pub struct DevnetConfig {
     pub stake_per_operator: U256,
     /// The anvil binary.
     pub anvil: PathBuf,
+    /// Interface anvil listens on. Loopback unless the devnet must be reached from elsewhere
+    /// (for example from other containers).
+    pub host: String,
     /// Where keystores and other state go. `None`: a temporary directory, removed at exit.
     pub data_dir: Option<PathBuf>,
     pub eigenlayer: EigenLayerParams,
@@ -53,6 +56,7 @@ impl DevnetConfig {
             operators,
             stake_per_operator: U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64)),
             anvil: default_anvil_path(),
+            host: "127.0.0.1".to_string(),
             data_dir: None,
             eigenlayer: EigenLayerParams::default(),
             keystore_scrypt: devnet_scrypt(),
@@ -125,9 +129,8 @@ impl Devnet {
         };
 
         let anvil_path = config.anvil.clone();
-        let anvil = tokio::task::spawn_blocking(move || {
-            Anvil::at(anvil_path).host("127.0.0.1").try_spawn()
-        })
+        let host = config.host.clone();
+        let anvil = tokio::task::spawn_blocking(move || Anvil::at(anvil_path).host(host).try_spawn())
         .await??;
         let rpc_url = anvil.endpoint();
         let deployer: PrivateKeySigner = anvil
