@@ -165,13 +165,16 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     /// @notice Called by EigenLayer when `operator` registers for Warden's operator set.
     /// @param data abi.encode(BLS.G1Point publicKey, BLS.G2Point proofOfPossession), EIP-2537 encoded;
     /// the proof signs `proofOfPossessionMessage(operator, publicKey)`.
-    function registerOperator(address operator, address avs, uint32[] calldata operatorSetIds, bytes calldata data)
-        external
-        onlyAllocationManager
-    {
+    function registerOperator(
+        address operator,
+        address avs,
+        uint32[] calldata operatorSetIds,
+        bytes calldata data
+    ) external onlyAllocationManager {
         _requireWardenSet(avs, operatorSetIds);
         if (data.length != 0x180) revert MalformedRegistrationData(data.length);
-        (BLS.G1Point memory publicKey, BLS.G2Point memory proof) = abi.decode(data, (BLS.G1Point, BLS.G2Point));
+        (BLS.G1Point memory publicKey, BLS.G2Point memory proof) =
+            abi.decode(data, (BLS.G1Point, BLS.G2Point));
 
         bytes32 operatorId = _validatePublicKey(operator, publicKey);
         _verifyProofOfPossession(operator, operatorId, publicKey, proof);
@@ -187,7 +190,9 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
 
         QuorumState memory quorum = _quorum;
         _writeQuorum(
-            BLS12381.add(_unpack(_aggregateKey), publicKey), quorum.operatorCount + 1, quorum.totalWeight + weight
+            BLS12381.add(_unpack(_aggregateKey), publicKey),
+            quorum.operatorCount + 1,
+            quorum.totalWeight + weight
         );
         emit OperatorRegistered(operator, operatorId, publicKey, weight);
     }
@@ -252,7 +257,9 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) external view returns (uint256 signedWeight, uint256 totalWeight) {
-        if (referenceBlock >= block.number) revert ReferenceBlockNotInPast(referenceBlock, block.number);
+        if (referenceBlock >= block.number) {
+            revert ReferenceBlockNotInPast(referenceBlock, block.number);
+        }
         BLS.G2Point memory sig = signature;
         if (BLS12381.isInfinity(sig)) revert InfinitySignature();
         BLS12381.requireCanonical(sig);
@@ -314,29 +321,45 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
 
     function _requireWardenSet(address avs, uint32[] calldata operatorSetIds) private view {
         if (avs != address(this)) revert UnsupportedAVS(avs);
-        if (operatorSetIds.length != 1 || operatorSetIds[0] != OPERATOR_SET_ID) revert UnsupportedOperatorSets();
+        if (operatorSetIds.length != 1 || operatorSetIds[0] != OPERATOR_SET_ID) {
+            revert UnsupportedOperatorSets();
+        }
     }
 
     /// @dev Subtracts the non-signers' keys from the aggregate and sums their weight at the block.
+    /// This is checkQuorum's only per-signer cost, hence the hand-tuned loop: each key goes from
+    /// calldata straight into a reused buffer and is hashed there, and the sum starts as the first
+    /// key, so n non-signers cost one cold storage read each and n - 1 additions.
     function _removeNonSigners(
         BLS.G1Point memory aggregateKey,
         BLS.G1Point[] calldata nonSigners,
         uint32 referenceBlock
     ) private view returns (BLS.G1Point memory, uint256 nonSignerWeight) {
         BLS.G1Point memory nonSignerSum;
+        BLS.G1Point memory key;
         bytes32 previousId;
-        for (uint256 i; i < nonSigners.length; ++i) {
-            BLS.G1Point memory key = nonSigners[i];
-            bytes32 operatorId = WardenDigests.publicKeyHash(key);
+        uint256 count = nonSigners.length;
+        for (uint256 i; i < count; ++i) {
+            bytes32 operatorId;
+            assembly ("memory-safe") {
+                let target := key
+                if iszero(i) { target := nonSignerSum }
+                calldatacopy(target, add(nonSigners.offset, shl(7, i)), 0x80)
+                operatorId := keccak256(target, 0x80)
+            }
             if (operatorId <= previousId) revert NonSignersNotSorted(i);
             previousId = operatorId;
             (bool registered, uint96 weight) = _operatorAt(operatorId, referenceBlock);
             if (!registered) revert NonSignerNotRegistered(operatorId, referenceBlock);
-            nonSignerWeight += weight;
+            // Fewer than 2^160 weights below 2^96 each: the sum cannot overflow.
+            unchecked {
+                nonSignerWeight += weight;
+            }
             // Registered keys were validated at registration, so these additions cannot fail.
-            nonSignerSum = BLS12381.add(nonSignerSum, key);
+            if (i != 0) BLS12381.addInPlace(nonSignerSum, key);
         }
-        return (BLS12381.add(aggregateKey, BLS12381.negate(nonSignerSum)), nonSignerWeight);
+        BLS12381.addInPlace(aggregateKey, BLS12381.negate(nonSignerSum));
+        return (aggregateKey, nonSignerWeight);
     }
 
     function _validatePublicKey(address operator, BLS.G1Point memory publicKey)
@@ -349,7 +372,9 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
         BLS12381.requireInSubgroup(publicKey);
         operatorId = WardenDigests.publicKeyHash(publicKey);
         address owner_ = operatorOf[operatorId];
-        if (owner_ != address(0) && owner_ != operator) revert PublicKeyAlreadyRegistered(operatorId, owner_);
+        if (owner_ != address(0) && owner_ != operator) {
+            revert PublicKeyAlreadyRegistered(operatorId, owner_);
+        }
         bytes32 bound = operatorIdOf[operator];
         if (bound != bytes32(0) && bound != operatorId) revert PublicKeyMismatch(bound, operatorId);
     }
@@ -362,8 +387,11 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     ) private view {
         BLS12381.requireCanonical(proof);
         if (BLS12381.isInfinity(proof)) revert InvalidProofOfPossession();
-        bytes32 message = WardenDigests.proofOfPossessionMessage(block.chainid, address(this), operator, operatorId);
-        if (!BLS12381.verify(publicKey, BLS12381.hashToG2(message), proof)) revert InvalidProofOfPossession();
+        bytes32 message =
+            WardenDigests.proofOfPossessionMessage(block.chainid, address(this), operator, operatorId);
+        if (!BLS12381.verify(publicKey, BLS12381.hashToG2(message), proof)) {
+            revert InvalidProofOfPossession();
+        }
     }
 
     /// @dev An operator's weight: its minimum slashable stake for Warden's set, summed over the set's
@@ -386,12 +414,14 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
         OperatorState memory state = _operators[operatorId];
         uint32 current = uint32(block.number);
         if (state.fromBlock != 0 && state.fromBlock != current) {
-            _operatorArchive[operatorId][state.archived] =
-                OperatorCheckpoint({fromBlock: state.fromBlock, registered: state.registered, weight: state.weight});
+            _operatorArchive[operatorId][state.archived] = OperatorCheckpoint({
+                fromBlock: state.fromBlock, registered: state.registered, weight: state.weight
+            });
             state.archived += 1;
         }
-        _operators[operatorId] =
-            OperatorState({fromBlock: current, archived: state.archived, registered: registered, weight: weight});
+        _operators[operatorId] = OperatorState({
+            fromBlock: current, archived: state.archived, registered: registered, weight: weight
+        });
     }
 
     function _writeQuorum(BLS.G1Point memory aggregateKey, uint32 operatorCount, uint96 totalWeight) private {
@@ -407,15 +437,28 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
             quorum.archived += 1;
         }
         _quorum = QuorumState({
-            fromBlock: current, archived: quorum.archived, operatorCount: operatorCount, totalWeight: totalWeight
+            fromBlock: current,
+            archived: quorum.archived,
+            operatorCount: operatorCount,
+            totalWeight: totalWeight
         });
         _aggregateKey = _pack(aggregateKey);
     }
 
     function _operatorAt(bytes32 operatorId, uint32 blockNumber) private view returns (bool, uint96) {
-        OperatorState memory state = _operators[operatorId];
-        if (state.fromBlock == 0) return (false, 0);
-        if (state.fromBlock <= blockNumber) return (state.registered, state.weight);
+        OperatorState storage state = _operators[operatorId];
+        // One read of the packed slot (OperatorState's layout: fromBlock in bits 0-31, archived
+        // 32-63, registered 64-71, weight 72-167); field accesses would each repeat the SLOAD.
+        uint256 packed;
+        assembly ("memory-safe") {
+            packed := sload(state.slot)
+        }
+        // Truncating casts are the unpacking: each takes exactly its field's bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint32 fromBlock = uint32(packed);
+        if (fromBlock == 0) return (false, 0);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (fromBlock <= blockNumber) return (uint8(packed >> 64) != 0, uint96(packed >> 72));
         mapping(uint256 => OperatorCheckpoint) storage archive = _operatorArchive[operatorId];
         // Greatest archived index whose fromBlock <= blockNumber.
         uint256 low;
@@ -457,7 +500,10 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     function _unpack(PackedG1 memory packed) private pure returns (BLS.G1Point memory) {
         uint256 high = uint256(packed.high);
         return BLS.G1Point({
-            x_a: bytes32(high >> 128), x_b: packed.xLow, y_a: bytes32(high & type(uint128).max), y_b: packed.yLow
+            x_a: bytes32(high >> 128),
+            x_b: packed.xLow,
+            y_a: bytes32(high & type(uint128).max),
+            y_b: packed.yLow
         });
     }
 }

@@ -30,14 +30,20 @@ interface IAllocationManager {
     function setAVSRegistrar(address avs, address registrar) external;
     function createOperatorSets(address avs, CreateSetParams[] calldata params) external;
     function slashOperator(address avs, SlashingParams calldata params) external;
-    function getStrategiesInOperatorSet(OperatorSet calldata operatorSet) external view returns (address[] memory);
+    function getStrategiesInOperatorSet(OperatorSet calldata operatorSet)
+        external
+        view
+        returns (address[] memory);
     function getMinimumSlashableStake(
         OperatorSet calldata operatorSet,
         address[] calldata operators,
         address[] calldata strategies,
         uint32 futureBlock
     ) external view returns (uint256[][] memory slashableStake);
-    function isMemberOfOperatorSet(address operator, OperatorSet calldata operatorSet) external view returns (bool);
+    function isMemberOfOperatorSet(address operator, OperatorSet calldata operatorSet)
+        external
+        view
+        returns (bool);
     function DEALLOCATION_DELAY() external view returns (uint32);
 }
 

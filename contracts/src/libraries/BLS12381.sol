@@ -20,6 +20,9 @@ library BLS12381 {
     error InvalidG2Point();
     /// @notice A pairing input was rejected by the precompile (invalid point).
     error PairingInputRejected();
+    /// @notice Too little gas is left to give a precompile its price. Without this check the
+    /// 63/64 rule could starve a precompile of gas and a valid input would look invalid.
+    error InsufficientGasForPrecompile(uint256 price);
 
     address private constant G1ADD = 0x000000000000000000000000000000000000000b;
     address private constant G1MSM = 0x000000000000000000000000000000000000000C;
@@ -41,6 +44,11 @@ library BLS12381 {
     bytes32 private constant NEG_G1_X_B = 0xc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb;
     bytes32 private constant NEG_G1_Y_A = 0x00000000000000000000000000000000114d1d6855d545a8aa7d76c8cf2e21f2;
     bytes32 private constant NEG_G1_Y_B = 0x67816aef1db507c96655b9d5caac42364e6f38ba0ecb751bad54dcd6b939c2ca;
+
+    /// @dev Reverts unless the next call can forward `price` gas in full (EIP-150 keeps 1/64).
+    function requireGasFor(uint256 price) private view {
+        if (gasleft() < price + price / 63 + 1_000) revert InsufficientGasForPrecompile(price);
+    }
 
     /// @dev True when (a, b) encodes a field element below p with zero padding.
     function isCanonical(bytes32 a, bytes32 b) internal pure returns (bool) {
@@ -70,10 +78,8 @@ library BLS12381 {
 
     /// @dev EIP-2537 encodes the point at infinity as all zeros.
     function isInfinity(BLS.G2Point memory point) internal pure returns (bool) {
-        return (
-            point.x_c0_a | point.x_c0_b | point.x_c1_a | point.x_c1_b | point.y_c0_a | point.y_c0_b
-                | point.y_c1_a | point.y_c1_b
-        ) == bytes32(0);
+        return (point.x_c0_a | point.x_c0_b | point.x_c1_a | point.x_c1_b | point.y_c0_a | point.y_c0_b
+                    | point.y_c1_a | point.y_c1_b) == bytes32(0);
     }
 
     /// @dev -P = (x, p - y). `point` must be canonical; infinity is its own negation.
@@ -93,13 +99,25 @@ library BLS12381 {
     }
 
     /// @dev a + b on G1. Reverts with `InvalidG1Point` if the precompile rejects an input (off curve).
-    function add(BLS.G1Point memory a, BLS.G1Point memory b) internal view returns (BLS.G1Point memory result) {
+    function add(BLS.G1Point memory a, BLS.G1Point memory b)
+        internal
+        view
+        returns (BLS.G1Point memory result)
+    {
+        result = BLS.G1Point(a.x_a, a.x_b, a.y_a, a.y_b);
+        addInPlace(result, b);
+    }
+
+    /// @dev a += b on G1, writing over `a` (no allocation, for loops). Reverts with
+    /// `InvalidG1Point` if the precompile rejects an input (off curve).
+    function addInPlace(BLS.G1Point memory a, BLS.G1Point memory b) internal view {
+        requireGasFor(G1ADD_GAS);
         bool ok;
         assembly ("memory-safe") {
             let input := mload(0x40)
             mcopy(input, a, 0x80)
             mcopy(add(input, 0x80), b, 0x80)
-            ok := staticcall(G1ADD_GAS, G1ADD, input, 0x100, result, 0x80)
+            ok := staticcall(G1ADD_GAS, G1ADD, input, 0x100, a, 0x80)
             ok := and(ok, eq(returndatasize(), 0x80))
         }
         if (!ok) revert InvalidG1Point();
@@ -108,6 +126,7 @@ library BLS12381 {
     /// @dev Reverts with `InvalidG1Point` unless `point` is on the curve and in the prime-order
     /// subgroup. A one-point MSM is the cheapest precompile that performs the subgroup check.
     function requireInSubgroup(BLS.G1Point memory point) internal view {
+        requireGasFor(G1MSM_ONE_POINT_GAS);
         bool ok;
         assembly ("memory-safe") {
             let input := mload(0x40)
@@ -122,11 +141,12 @@ library BLS12381 {
     /// @dev Checks e(publicKey, messagePoint) == e(G1, signature), i.e. that `signature` signs the
     /// message hashed to `messagePoint` under `publicKey`. The precompile checks that the G2 inputs
     /// are on the curve and in the subgroup; a rejection reverts with `PairingInputRejected`.
-    function verify(BLS.G1Point memory publicKey, BLS.G2Point memory messagePoint, BLS.G2Point memory signature)
-        internal
-        view
-        returns (bool valid)
-    {
+    function verify(
+        BLS.G1Point memory publicKey,
+        BLS.G2Point memory messagePoint,
+        BLS.G2Point memory signature
+    ) internal view returns (bool valid) {
+        requireGasFor(PAIRING_BASE_GAS + 2 * PAIRING_PER_PAIR_GAS);
         bool ok;
         assembly ("memory-safe") {
             let input := mload(0x40)
@@ -137,10 +157,14 @@ library BLS12381 {
             mstore(add(input, 0x1c0), NEG_G1_Y_A)
             mstore(add(input, 0x1e0), NEG_G1_Y_B)
             mcopy(add(input, 0x200), signature, 0x100)
-            ok :=
-                staticcall(
-                    add(PAIRING_BASE_GAS, mul(2, PAIRING_PER_PAIR_GAS)), PAIRING_CHECK, input, 0x300, 0x00, 0x20
-                )
+            ok := staticcall(
+                add(PAIRING_BASE_GAS, mul(2, PAIRING_PER_PAIR_GAS)),
+                PAIRING_CHECK,
+                input,
+                0x300,
+                0x00,
+                0x20
+            )
             ok := and(ok, eq(returndatasize(), 0x20))
             valid := mload(0x00)
         }

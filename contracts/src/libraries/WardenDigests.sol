@@ -14,8 +14,9 @@ library WardenDigests {
     );
 
     /// @dev Type hash of the registration message an operator signs to prove it holds its key.
-    bytes32 internal constant POP_TYPEHASH =
-        keccak256("WardenProofOfPossession(uint256 chainId,address registry,address operator,bytes32 publicKeyHash)");
+    bytes32 internal constant POP_TYPEHASH = keccak256(
+        "WardenProofOfPossession(uint256 chainId,address registry,address operator,bytes32 publicKeyHash)"
+    );
 
     /// @notice The digest every operator signs for a task's output.
     function outputDigest(
@@ -30,7 +31,15 @@ library WardenDigests {
     ) internal pure returns (bytes32) {
         return keccak256(
             abi.encode(
-                OUTPUT_TYPEHASH, chainId, taskManager, taskId, agentId, agentHash, inputHash, outputHash, referenceBlock
+                OUTPUT_TYPEHASH,
+                chainId,
+                taskManager,
+                taskId,
+                agentId,
+                agentHash,
+                inputHash,
+                outputHash,
+                referenceBlock
             )
         );
     }

@@ -32,7 +32,11 @@ library BLSTestKeys {
         return BLS.msm(points, scalars);
     }
 
-    function aggregate(BLS.G2Point memory a, BLS.G2Point memory b) internal view returns (BLS.G2Point memory) {
+    function aggregate(BLS.G2Point memory a, BLS.G2Point memory b)
+        internal
+        view
+        returns (BLS.G2Point memory)
+    {
         return BLS.add(a, b);
     }
 }

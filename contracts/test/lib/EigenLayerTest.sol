@@ -113,7 +113,8 @@ abstract contract EigenLayerTest is TestBase {
         );
         // No beacon chain on a devnet: EigenPodManager exists because DelegationManager calls it.
         address eigenPodManagerImpl = _deploy(
-            "EigenPodManager", abi.encode(address(0xBEAC0), address(0xBEAC1), delegationProxy, address(pauser), VERSION)
+            "EigenPodManager",
+            abi.encode(address(0xBEAC0), address(0xBEAC1), delegationProxy, address(pauser), VERSION)
         );
 
         address owner = address(this);
@@ -123,8 +124,16 @@ abstract contract EigenLayerTest is TestBase {
             abi.encodeCall(IStrategyManagerTest.initialize, (owner, owner, 0)),
             strategyManagerProxy
         );
-        _proxy(allocationManagerImpl, abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)), allocationManagerProxy);
-        _proxy(eigenPodManagerImpl, abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)), eigenPodManagerProxy);
+        _proxy(
+            allocationManagerImpl,
+            abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)),
+            allocationManagerProxy
+        );
+        _proxy(
+            eigenPodManagerImpl,
+            abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)),
+            eigenPodManagerProxy
+        );
 
         delegation = IDelegationManagerTest(delegationProxy);
         strategyManager = IStrategyManagerTest(strategyManagerProxy);

@@ -5,6 +5,15 @@ pragma solidity ^0.8.27;
 /// (The registry's forge-std package is an outdated unofficial copy, so the tests carry their own
 /// minimal base instead.)
 interface Vm {
+    /// @dev The gas of the last call, seen from inside the callee.
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -22,6 +31,11 @@ interface Vm {
     function resumeGasMetering() external;
     function toString(uint256 value) external pure returns (string memory);
     function randomUint() external returns (uint256);
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
+    function assume(bool condition) external pure;
+    function cool(address target) external;
+    function lastCallGas() external view returns (Gas memory gas);
 }
 
 /// @dev Minimal assertion base. A failed assertion reverts, which forge reports as a failed test.
@@ -48,5 +62,18 @@ abstract contract TestBase {
 
     function assertLe(uint256 left, uint256 right, string memory message) internal pure {
         if (left > right) revert AssertionEqFailed(message, left, right);
+    }
+
+    function assertEq(address left, address right, string memory message) internal pure {
+        if (left != right) revert AssertionEqFailed(message, uint160(left), uint160(right));
+    }
+
+    function assertEq(bytes memory left, bytes memory right, string memory message) internal pure {
+        if (keccak256(left) != keccak256(right)) revert AssertionFailed(message);
+    }
+
+    /// @dev Maps `x` into [min, max] (inclusive) for fuzz inputs; forge has no `bound` cheatcode.
+    function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
+        return min + x % (max - min + 1);
     }
 }

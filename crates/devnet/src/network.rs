@@ -130,8 +130,9 @@ impl Devnet {
 
         let anvil_path = config.anvil.clone();
         let host = config.host.clone();
-        let anvil = tokio::task::spawn_blocking(move || Anvil::at(anvil_path).host(host).try_spawn())
-        .await??;
+        let anvil =
+            tokio::task::spawn_blocking(move || Anvil::at(anvil_path).host(host).try_spawn())
+                .await??;
         let rpc_url = anvil.endpoint();
         let deployer: PrivateKeySigner = anvil
             .keys()
