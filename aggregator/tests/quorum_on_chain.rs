@@ -40,6 +40,14 @@ async fn check<P: Provider>(
     Ok((result.signedWeight, result.totalWeight))
 }
 
+fn assert_invalid_signature(error: &alloy::contract::Error) {
+    let decoded = error.as_decoded_interface_error::<WardenRegistryErrors>();
+    assert!(
+        matches!(decoded, Some(WardenRegistryErrors::InvalidSignature(_))),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn assembled_quorums_verify_on_chain() {
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
@@ -113,25 +121,13 @@ async fn assembled_quorums_verify_on_chain() {
     let error = check(&registry, reference_block, digest, &hidden)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            error.as_decoded_interface_error::<WardenRegistryErrors>(),
-            Some(WardenRegistryErrors::InvalidSignature(_))
-        ),
-        "{error}"
-    );
+    assert_invalid_signature(&error);
 
     // A signature over another digest is refused too.
     let error = check(&registry, reference_block, B256::repeat_byte(7), &three)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            error.as_decoded_interface_error::<WardenRegistryErrors>(),
-            Some(WardenRegistryErrors::InvalidSignature(_))
-        ),
-        "{error}"
-    );
+    assert_invalid_signature(&error);
 
     // A signer outside the set is refused before anything is sent.
     let mut with_stranger = sign(&[0, 1, 2]);

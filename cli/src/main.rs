@@ -42,6 +42,7 @@ fn init_tracing() {
         EnvFilter::new("info,alloy=warn,eigen_client_elcontracts=warn,hyper=warn,reqwest=warn")
     });
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
         .init();

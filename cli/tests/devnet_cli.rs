@@ -32,6 +32,24 @@ fn read_summary(path: &Path) -> Option<serde_json::Value> {
     serde_json::from_str(&text).ok()
 }
 
+/// Stops the process on drop, so a failing assertion does not leave a devnet running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.0.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.0.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.0.kill();
+        }
+    }
+}
+
 fn wait_for_exit(child: &mut Child) -> ExitStatus {
     wait_for(Duration::from_secs(30), "warden to exit", || {
         child.try_wait().ok().flatten()
@@ -42,13 +60,16 @@ fn wait_for_exit(child: &mut Child) -> ExitStatus {
 async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("summary.json");
-    let mut child = warden()
-        .args(["devnet", "--operators", "3", "--json"])
-        .arg(&json)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let stdout = std::fs::File::create(dir.path().join("stdout")).unwrap();
+    let mut running = Running(
+        warden()
+            .args(["devnet", "--operators", "3", "--json"])
+            .arg(&json)
+            .stdout(stdout)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
 
     let summary = wait_for(STARTUP_TIMEOUT, "the summary file", || read_summary(&json));
     assert_eq!(summary["state"], "running");
@@ -87,12 +108,21 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
     let provider = ProviderBuilder::new().connect_http(rpc_url.parse().unwrap());
     assert!(provider.get_block_number().await.unwrap() > 0);
 
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    // The status table names every operator with its weight in tokens.
+    let table = std::fs::read_to_string(dir.path().join("stdout")).unwrap();
+    for operator in operators {
+        let address = operator["address"].as_str().unwrap().to_lowercase();
+        let row = table
+            .lines()
+            .find(|line| line.to_lowercase().contains(&address))
+            .unwrap_or_else(|| panic!("{address} not in {table}"));
+        assert!(row.contains("1000.0000"), "{row}");
+    }
+
+    let pid = running.0.id().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert!(status.success());
-    let exit = wait_for_exit(&mut child);
+    let exit = wait_for_exit(&mut running.0);
     assert!(exit.success(), "warden exited with {exit}");
 
     let stopped = read_summary(&json).unwrap();

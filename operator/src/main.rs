@@ -67,6 +67,7 @@ struct RegisterArgs {
 async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,eigen_client_elcontracts=warn")),
