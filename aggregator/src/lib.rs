@@ -1,8 +1,10 @@
 //! The Warden aggregator: reads the operator set a task must be signed by, collects operators'
 //! signatures, and assembles the quorum the registry's `checkQuorum` verifies.
 
+pub mod intake;
 pub mod operator_set;
 pub mod quorum;
+pub mod service;
 
 pub use operator_set::{OperatorSet, OperatorSetError, RegisteredOperator};
 pub use quorum::{Quorum, QuorumError, Threshold};

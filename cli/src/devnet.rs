@@ -28,6 +28,13 @@ pub struct DevnetArgs {
     /// must reach the devnet.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Run the honest loop (aggregator, operators, keeper, noise trader) and exit once this many
+    /// tasks have reached a final state. Without it the devnet just runs until Ctrl-C.
+    #[arg(long, value_name = "T")]
+    ticks: Option<u32>,
+    /// Seed of the noise trader (same seed, same trades).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// Exit as soon as the devnet is up (after writing the summary), instead of running until
     /// Ctrl-C. For scripts and tests.
     #[arg(long)]
@@ -39,12 +46,13 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     config.stake_per_operator = U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
     config.data_dir = args.data_dir;
     config.host = args.host;
+    config.seed = args.seed;
     if let Some(anvil) = args.anvil {
         config.anvil = anvil;
     }
 
     tracing::info!(operators = args.operators, "starting devnet");
-    let devnet = tokio::select! {
+    let mut devnet = tokio::select! {
         devnet = Devnet::start(config) => devnet.wrap_err("devnet failed to start")?,
         signal = shutdown_signal() => {
             signal?;
@@ -57,7 +65,20 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         tracing::info!(path = %path.display(), "summary written");
     }
 
-    if !args.exit_when_ready {
+    if let Some(ticks) = args.ticks {
+        println!("Running the honest loop until {ticks} tasks are final…");
+        let started = std::time::Instant::now();
+        let config = warden_devnet::ticks::TickConfig::new(ticks);
+        tokio::select! {
+            result = devnet.run_ticks(config, |line| println!("  {line}")) => result.wrap_err("the honest loop failed")?,
+            signal = shutdown_signal() => {
+                signal?;
+                tracing::info!("interrupted");
+            }
+        }
+        println!("{}", devnet.summary().tasks_table());
+        println!("done in {:.1} s", started.elapsed().as_secs_f64());
+    } else if !args.exit_when_ready {
         println!("Devnet running. Press Ctrl-C to stop.");
         shutdown_signal().await?;
         tracing::info!("shutting down");

@@ -3,6 +3,7 @@
 //! actions.
 
 pub mod keys;
+pub mod node;
 pub mod registration;
 
 pub use keys::{KeyError, OperatorKeys};

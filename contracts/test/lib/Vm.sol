@@ -36,6 +36,19 @@ interface Vm {
     function assume(bool condition) external pure;
     function cool(address target) external;
     function lastCallGas() external view returns (Gas memory gas);
+
+    /// @dev An event recorded by `recordLogs`.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function warp(uint256 newTimestamp) external;
+    function expectRevert() external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
 }
 
 /// @dev Minimal assertion base. A failed assertion reverts, which forge reports as a failed test.

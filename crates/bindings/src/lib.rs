@@ -47,6 +47,69 @@ sol!(
     "../../contracts/out/ERC1967Proxy.sol/ERC1967Proxy.json"
 );
 
+/// The task manager. Its ABI repeats the registry's `BLS` point structs, so it lives in its own
+/// module: `task_manager::BLS::G1Point` is a distinct Rust type with the same conversions.
+pub mod task_manager {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        WardenTaskManager,
+        "../../contracts/out/WardenTaskManager.sol/WardenTaskManager.json"
+    );
+}
+
+pub use task_manager::WardenTaskManager;
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    WardenVault,
+    "../../contracts/out/WardenVault.sol/WardenVault.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    DevnetToken,
+    "../../contracts/out/DevnetToken.sol/DevnetToken.json"
+);
+
+/// Uniswap v2, from the compiled artifacts its npm packages publish (the bytecode deployed on
+/// mainnet: the router's hard-coded pair init-code hash matches the factory's pair).
+pub mod uniswap {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        UniswapV2Factory,
+        concat!(env!("OUT_DIR"), "/UniswapV2Factory.json")
+    );
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        UniswapV2Pair,
+        concat!(env!("OUT_DIR"), "/UniswapV2Pair.json")
+    );
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        UniswapV2Router02,
+        concat!(env!("OUT_DIR"), "/UniswapV2Router02.json")
+    );
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        WETH9,
+        concat!(env!("OUT_DIR"), "/WETH9.json")
+    );
+}
+
 /// Contracts that exist only for tests.
 #[cfg(feature = "test-harness")]
 pub mod harness {
@@ -57,6 +120,13 @@ pub mod harness {
         #[derive(Debug)]
         DigestHarness,
         "../../contracts/out/DigestHarness.sol/DigestHarness.json"
+    );
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        MlpPolicyHarness,
+        "../../contracts/out/MlpPolicyHarness.sol/MlpPolicyHarness.json"
     );
 }
 
@@ -141,41 +211,57 @@ pub mod tx {
     }
 }
 
-impl BLS::G1Point {
-    /// The point from its 128-byte EIP-2537 encoding (no validation: the contract validates).
-    pub fn from_eip2537(bytes: &[u8; 128]) -> Self {
-        let word = |i: usize| alloy::primitives::B256::from_slice(&bytes[32 * i..32 * (i + 1)]);
-        Self {
-            x_a: word(0),
-            x_b: word(1),
-            y_a: word(2),
-            y_b: word(3),
-        }
-    }
+/// EIP-2537 conversions for each contract module's copy of solady's `BLS` point structs.
+macro_rules! eip2537_conversions {
+    ($($bls:ident)::+) => {
+        impl $($bls)::+::G1Point {
+            /// The point from its 128-byte EIP-2537 encoding (no validation: the contract validates).
+            pub fn from_eip2537(bytes: &[u8; 128]) -> Self {
+                let word = |i: usize| alloy::primitives::B256::from_slice(&bytes[32 * i..32 * (i + 1)]);
+                Self {
+                    x_a: word(0),
+                    x_b: word(1),
+                    y_a: word(2),
+                    y_b: word(3),
+                }
+            }
 
-    /// The 128-byte EIP-2537 encoding.
-    pub fn to_eip2537(&self) -> [u8; 128] {
-        let mut out = [0u8; 128];
-        for (i, word) in [self.x_a, self.x_b, self.y_a, self.y_b].iter().enumerate() {
-            out[32 * i..32 * (i + 1)].copy_from_slice(word.as_slice());
+            /// The 128-byte EIP-2537 encoding.
+            pub fn to_eip2537(&self) -> [u8; 128] {
+                let mut out = [0u8; 128];
+                for (i, word) in [self.x_a, self.x_b, self.y_a, self.y_b].iter().enumerate() {
+                    out[32 * i..32 * (i + 1)].copy_from_slice(word.as_slice());
+                }
+                out
+            }
         }
-        out
-    }
+
+        impl $($bls)::+::G2Point {
+            /// The point from its 256-byte EIP-2537 encoding (no validation: the contract validates).
+            pub fn from_eip2537(bytes: &[u8; 256]) -> Self {
+                let word = |i: usize| alloy::primitives::B256::from_slice(&bytes[32 * i..32 * (i + 1)]);
+                Self {
+                    x_c0_a: word(0),
+                    x_c0_b: word(1),
+                    x_c1_a: word(2),
+                    x_c1_b: word(3),
+                    y_c0_a: word(4),
+                    y_c0_b: word(5),
+                    y_c1_a: word(6),
+                    y_c1_b: word(7),
+                }
+            }
+        }
+    };
 }
 
-impl BLS::G2Point {
-    /// The point from its 256-byte EIP-2537 encoding (no validation: the contract validates).
-    pub fn from_eip2537(bytes: &[u8; 256]) -> Self {
-        let word = |i: usize| alloy::primitives::B256::from_slice(&bytes[32 * i..32 * (i + 1)]);
-        Self {
-            x_c0_a: word(0),
-            x_c0_b: word(1),
-            x_c1_a: word(2),
-            x_c1_b: word(3),
-            y_c0_a: word(4),
-            y_c0_b: word(5),
-            y_c1_a: word(6),
-            y_c1_b: word(7),
-        }
-    }
-}
+eip2537_conversions!(BLS);
+eip2537_conversions!(task_manager::BLS);
+
+// The reference agent's on-chain verifier (`contracts/src/agent/MlpAgentVerifier.sol`).
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MlpAgentVerifier,
+    "../../contracts/out/MlpAgentVerifier.sol/MlpAgentVerifier.json"
+);

@@ -3,9 +3,12 @@
 //! Warden's contracts, and operators with fresh encrypted keystores that restake and register
 //! their BLS12-381 keys exactly as production operators do.
 
+pub mod app;
 pub mod eigenlayer;
+pub mod market;
 mod network;
 mod summary;
+pub mod ticks;
 
 use std::path::PathBuf;
 
@@ -16,7 +19,10 @@ use alloy::transports::TransportError;
 
 pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
 pub use network::{Devnet, DevnetConfig, OperatorHandle, default_anvil_path};
-pub use summary::{DevnetState, EigenLayerSummary, OperatorSummary, Summary, WardenContracts};
+pub use summary::{
+    Balances, DevnetState, EigenLayerSummary, OperatorSummary, Summary, TaskSummary, VaultSummary,
+    WardenContracts,
+};
 
 /// Why the devnet could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +63,8 @@ pub enum DevnetError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("devnet service: {0}")]
+    Service(String),
     #[error("internal task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }

@@ -19,7 +19,9 @@ use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
 use warden_protocol::OPERATOR_SET_ID;
 
 use crate::DevnetError;
+use crate::app::{self, AppParams};
 use crate::eigenlayer::{self, EigenLayerParams};
+use crate::market::{self, MarketParams, NoiseTrader};
 use crate::summary::{DevnetState, EigenLayerSummary, OperatorSummary, Summary, WardenContracts};
 
 /// The metadata URI announced for Warden and its operators on a devnet.
@@ -43,6 +45,10 @@ pub struct DevnetConfig {
     /// Where keystores and other state go. `None`: a temporary directory, removed at exit.
     pub data_dir: Option<PathBuf>,
     pub eigenlayer: EigenLayerParams,
+    pub market: MarketParams,
+    pub app: AppParams,
+    /// Seed of the noise trader: the same seed gives the same trades.
+    pub seed: u64,
     /// scrypt cost of the operators' BLS keystores. Devnet keys guard nothing, so the default is
     /// cheaper than the EIP's (which takes about a second per key on a small machine).
     pub keystore_scrypt: ScryptParams,
@@ -59,6 +65,9 @@ impl DevnetConfig {
             host: "127.0.0.1".to_string(),
             data_dir: None,
             eigenlayer: EigenLayerParams::default(),
+            market: MarketParams::default(),
+            app: AppParams::default(),
+            seed: 1,
             keystore_scrypt: devnet_scrypt(),
         }
     }
@@ -92,12 +101,15 @@ pub struct OperatorHandle {
 /// A running devnet. Dropping it stops anvil and removes a temporary data directory.
 #[derive(Debug)]
 pub struct Devnet {
-    anvil: AnvilInstance,
+    pub(crate) anvil: AnvilInstance,
     data_dir: PathBuf,
     _temporary: Option<TempDir>,
     deployer: PrivateKeySigner,
-    operators: Vec<OperatorHandle>,
-    summary: Summary,
+    pub(crate) operators: Vec<OperatorHandle>,
+    pub(crate) summary: Summary,
+    pub(crate) agent: std::sync::Arc<warden_agent::MlpAgent>,
+    /// Moves the price between ticks; taken by the tick loop while it runs.
+    pub(crate) trader: Option<NoiseTrader>,
 }
 
 impl Devnet {
@@ -227,6 +239,44 @@ impl Devnet {
         }
         drop(loaded);
 
+        // The market and Warden's application: keys 1 (noise trader) and 2 (vault owner) of
+        // anvil's development accounts.
+        let dev_key = |index: usize| {
+            anvil
+                .keys()
+                .get(index)
+                .cloned()
+                .map(PrivateKeySigner::from)
+                .ok_or_else(|| {
+                    DevnetError::Config(format!("anvil has no development account {index}"))
+                })
+        };
+        let market = market::deploy(&provider, owner, config.market).await?;
+        let mut trader = NoiseTrader::new(anvil.endpoint_url(), dev_key(1)?, market, config.seed);
+        market::fund(
+            &provider,
+            &market,
+            trader.address(),
+            market::whole(200),
+            market::whole(600_000),
+        )
+        .await?;
+        trader.approve().await?;
+        let agent = warden_agent::reference_agent(market.router)
+            .map_err(|error| DevnetError::Config(format!("reference agent: {error}")))?;
+        let app = app::deploy(
+            &provider,
+            &anvil.endpoint_url(),
+            *registry.address(),
+            &market,
+            &agent,
+            dev_key(2)?,
+            &mut trader,
+            config.app,
+        )
+        .await?;
+        tracing::info!(task_manager = %app.task_manager, vault = %app.vault, agent_id = app.agent_id, "agent registered");
+
         let summary = Summary {
             state: DevnetState::Running,
             chain_id,
@@ -242,6 +292,10 @@ impl Devnet {
             },
             operators: Vec::new(),
             total_weight: U256::ZERO,
+            market,
+            app,
+            tasks: Vec::new(),
+            vault: None,
         };
         let mut devnet = Self {
             anvil,
@@ -250,6 +304,8 @@ impl Devnet {
             deployer,
             operators: handles,
             summary,
+            agent: std::sync::Arc::new(agent),
+            trader: Some(trader),
         };
         devnet.refresh().await?;
         Ok(devnet)

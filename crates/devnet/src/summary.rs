@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use alloy::primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
 
+use crate::app::AppContracts;
+use crate::market::MarketContracts;
 use crate::{EigenLayerContracts, EigenLayerParams};
 
 /// Lifecycle of the devnet, as recorded in the summary file.
@@ -59,6 +61,44 @@ pub struct Summary {
     pub operators: Vec<OperatorSummary>,
     #[serde(with = "decimal")]
     pub total_weight: U256,
+    pub market: MarketContracts,
+    pub app: AppContracts,
+    /// Tasks that reached a final state during `--ticks`.
+    pub tasks: Vec<TaskSummary>,
+    /// The vault before and after the ticks.
+    pub vault: Option<VaultSummary>,
+}
+
+/// One task of the honest loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub id: u64,
+    /// `open`, `committed`, `executed`, `expired`, `vetoed` or `fraudulent`.
+    pub state: String,
+    /// `hold`, `buy` or `sell`, with the swap's amounts when trading.
+    pub action: Option<String>,
+    pub signers: Vec<Address>,
+    pub non_signers: Vec<Address>,
+    pub commit_gas: Option<u64>,
+    pub execute_gas: Option<u64>,
+    pub open_to_commit_blocks: Option<u64>,
+    pub commit_to_execute_blocks: Option<u64>,
+}
+
+/// Token balances of the vault, as decimal strings of base units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balances {
+    #[serde(with = "decimal")]
+    pub weth: U256,
+    #[serde(with = "decimal")]
+    pub dollar: U256,
+}
+
+/// The vault around the ticks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultSummary {
+    pub balances_before: Balances,
+    pub balances_after: Balances,
 }
 
 mod decimal {
@@ -137,6 +177,49 @@ impl Summary {
             "",
             tokens(self.total_weight)
         );
+        out
+    }
+}
+
+impl Summary {
+    /// The tasks of the honest loop and the vault's balances, for people.
+    pub fn tasks_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "  {:<4} {:<9} {:>7} {:>8} {:>9} {:>10}  action",
+            "task", "state", "signers", "commit", "execute", "blocks"
+        );
+        for task in &self.tasks {
+            let gas = |gas: Option<u64>| gas.map(|g| g.to_string()).unwrap_or_else(|| "-".into());
+            let blocks = match (task.open_to_commit_blocks, task.commit_to_execute_blocks) {
+                (Some(a), Some(b)) => format!("{a}+{b}"),
+                (Some(a), None) => format!("{a}"),
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<4} {:<9} {:>3}/{:<3} {:>8} {:>9} {:>10}  {}",
+                task.id,
+                task.state,
+                task.signers.len(),
+                task.signers.len() + task.non_signers.len(),
+                gas(task.commit_gas),
+                gas(task.execute_gas),
+                blocks,
+                task.action.as_deref().unwrap_or("-")
+            );
+        }
+        if let Some(vault) = &self.vault {
+            let _ = writeln!(
+                out,
+                "  vault: {} WETH, {} wUSD  →  {} WETH, {} wUSD",
+                tokens(vault.balances_before.weth),
+                tokens(vault.balances_before.dollar),
+                tokens(vault.balances_after.weth),
+                tokens(vault.balances_after.dollar)
+            );
+        }
         out
     }
 }

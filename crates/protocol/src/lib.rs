@@ -3,6 +3,7 @@
 //! Everything here is computed identically by the contracts (`contracts/src/libraries/WardenDigests.sol`);
 //! the differential tests in `crates/devnet/tests` hold the two to the same bytes.
 
+pub mod api;
 mod digest;
 
 pub use digest::{OutputAttestation, proof_of_possession_message, public_key_hash};

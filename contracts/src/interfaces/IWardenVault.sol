@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title IWardenVault
+/// @notice Holds one owner's ERC-20 funds and executes the actions its agent's quorum committed,
+/// within the owner's policy: deny-by-default call permissions, per-token spending caps, pause.
+interface IWardenVault {
+    /// @notice An action was executed (`kind` 0: a hold, which moves nothing).
+    event ActionExecuted(uint64 indexed taskId, uint8 kind, address target, uint256 value);
+    /// @notice The owner vetoed a task's action.
+    event ActionVetoed(uint64 indexed taskId);
+    /// @notice Call actions were paused (`true`) or resumed (`false`).
+    event Paused(bool paused);
+    /// @notice The owner allowed or disallowed calls of `selector` on `target`.
+    event CallPermissionSet(address indexed target, bytes4 indexed selector, bool allowed);
+    /// @notice The owner set a token's caps.
+    event SpendingCapSet(address indexed token, uint256 perActionCap, uint256 dailyCap);
+    /// @notice The owner withdrew funds.
+    event Withdrawn(address indexed token, address indexed to, uint256 amount);
+    /// @notice An action's net outflow of a capped token.
+    event Spent(uint64 indexed taskId, address indexed token, uint256 amount);
+
+    /// @notice `executeAction` was not called by the task manager.
+    error NotTaskManager(address caller);
+    /// @notice An address argument is zero, or a call target is this vault.
+    error InvalidAddress(address account);
+    /// @notice Call actions are paused.
+    error VaultPaused();
+    /// @notice The output is not a well-formed action (or a hold with non-zero fields).
+    error MalformedAction();
+    /// @notice Actions may not send native currency: its outflow would escape the caps.
+    error NativeValueNotAllowed(uint256 value);
+    /// @notice The owner has not allowed `selector` on `target`.
+    error CallNotAllowed(address target, bytes4 selector);
+    /// @notice Actions may not call a capped token itself: an approval or permit would create an
+    /// outflow after the action, out of the caps' sight.
+    error CappedTokenTarget(address token);
+    /// @notice The action's call reverted (`reason` is its revert data).
+    error ActionFailed(address target, bytes reason);
+    /// @notice The action moved more of `token` than one action may.
+    error PerActionCapExceeded(address token, uint256 outflow, uint256 cap);
+    /// @notice The action would take the rolling 24-hour outflow of `token` above its daily cap.
+    error DailyCapExceeded(address token, uint256 spentInWindow, uint256 outflow, uint256 cap);
+    /// @notice The number of capped tokens is bounded to bound the cost of every action.
+    error TooManyCappedTokens();
+    /// @notice The vault cannot be left without an owner: its funds would be stranded.
+    error RenounceDisabled();
+
+    /// @notice The owner: withdraws, sets the policy, vetoes, pauses.
+    function owner() external view returns (address);
+
+    /// @notice The only caller of `executeAction`.
+    function taskManager() external view returns (address);
+
+    /// @notice Whether call actions are paused.
+    function paused() external view returns (bool);
+
+    /// @notice Executes a committed, final, non-vetoed action. Only the task manager.
+    /// @param taskId The task the action belongs to.
+    /// @param output `abi.encode(uint8 kind, address target, uint256 value, bytes data)`.
+    function executeAction(uint64 taskId, bytes calldata output) external;
+
+    /// @notice Allows or disallows actions to call `selector` on `target`. Only the owner.
+    function setCallPermission(address target, bytes4 selector, bool allowed) external;
+
+    /// @notice Caps a token's outflow per action and per rolling 24 hours. Only the owner. Tokens
+    /// without caps are never approved to an action's target.
+    function setSpendingCap(address token, uint256 perActionCap, uint256 dailyCap) external;
+
+    /// @notice Vetoes a committed task of this vault's agent before its deadline. Only the owner.
+    function veto(uint64 taskId) external;
+
+    /// @notice Pauses call actions. Only the owner.
+    function pause() external;
+
+    /// @notice Resumes call actions. Only the owner.
+    function unpause() external;
+
+    /// @notice Sends funds to `to`. Only the owner; allowed at any time, paused or not.
+    function withdraw(address token, address to, uint256 amount) external;
+
+    /// @notice The outflow of `token` through actions in the last 24 hours (24 hourly buckets).
+    function spentInWindow(address token) external view returns (uint256);
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {MlpAgentVerifier} from "../../src/agent/MlpAgentVerifier.sol";
+import {IUniswapV2SwapRouter, MlpPolicy} from "../../src/agent/MlpPolicy.sol";
+import {WardenVault} from "../../src/WardenVault.sol";
+import {AgentInput} from "../../src/agent/AgentTypes.sol";
+import {AgentConfig, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {ReferenceModel} from "../agent/ReferenceModel.sol";
+import {TaskManagerFixture} from "./TaskManagerFixture.sol";
+
+/// @dev The reference MLP agent end to end: its on-chain verifier computes the action for the task's
+/// snapshot (as every operator does off chain), the quorum commits it, and the vault executes it on
+/// the real Uniswap v2 router within its caps. Prices trend up, then down, so the agent trades.
+contract MlpAgentEndToEndTest is TaskManagerFixture {
+    MlpAgentVerifier internal mlp;
+    WardenVault internal mlpVault;
+    uint64 internal mlpAgent;
+
+    function setUp() public {
+        deployWarden();
+        mlp = new MlpAgentVerifier(
+            ReferenceModel.bytes_(),
+            MlpPolicy.Params({
+                router: address(router),
+                slippageBps: 100,
+                deadlineSeconds: 3600,
+                maxSizeBps: 1000,
+                sizeBpsPerLogit: 20
+            })
+        );
+        mlpVault = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(mlpVault));
+        (config.agentHash, config.verifier) = (mlp.agentHash(), address(mlp));
+        vm.startPrank(BOB);
+        mlpAgent = taskManager.registerAgent(config);
+        mlpVault.setCallPermission(
+            address(router), IUniswapV2SwapRouter.swapExactTokensForTokens.selector, true
+        );
+        mlpVault.setSpendingCap(address(base), 50 ether, 100 ether);
+        mlpVault.setSpendingCap(address(quote), 100_000 ether, 200_000 ether);
+        vm.stopPrank();
+        base.mint(address(mlpVault), VAULT_BASE);
+        quote.mint(address(mlpVault), VAULT_QUOTE);
+    }
+
+    function test_mlpAgent_tradesThroughTheVault() public {
+        uint256 buys;
+        uint256 sells;
+        for (uint256 round; round < 6; ++round) {
+            // A trend: three rounds up, three down, each over 16 observed blocks.
+            for (uint256 i; i < 16; ++i) {
+                if (round < 3) trade(quote, base, 4000 ether);
+                else trade(base, quote, 2 ether);
+                vm.roll(block.number + 1);
+                taskManager.observe(mlpAgent);
+            }
+            uint8 kind = _runTask();
+            if (kind == 1) ++buys;
+            if (kind == 2) ++sells;
+        }
+        // On this path the reference model buys into the rise and sells into the fall.
+        assertTrue(buys > 0 && sells > 0, "the agent bought and sold");
+    }
+
+    /// @dev One tick: open, evaluate as the operators would, commit, wait, execute. Returns the kind.
+    function _runTask() private returns (uint8) {
+        vm.roll(block.number + TICK_INTERVAL);
+        (uint64 taskId, AgentInput memory input) = openTaskWithInput(mlpAgent);
+        bytes memory output = mlp.evaluate(abi.encode(input));
+        (uint8 kind,,,) = abi.decode(output, (uint8, address, uint256, bytes));
+        commitAll(taskId, output);
+        vm.roll(taskOf(taskId).deadline + 1);
+        uint256 baseBefore = base.balanceOf(address(mlpVault));
+        uint256 quoteBefore = quote.balanceOf(address(mlpVault));
+        execute(taskId, output);
+        assertState(taskId, TaskState.Executed, "executed");
+        uint256 baseAfter = base.balanceOf(address(mlpVault));
+        uint256 quoteAfter = quote.balanceOf(address(mlpVault));
+        if (kind == 0) {
+            assertTrue(baseAfter == baseBefore && quoteAfter == quoteBefore, "hold moves nothing");
+            return kind;
+        }
+        // A buy spends quote for base, a sell the other way round.
+        if (kind == 1) assertTrue(quoteAfter < quoteBefore && baseAfter > baseBefore, "bought base");
+        else assertTrue(baseAfter < baseBefore && quoteAfter > quoteBefore, "sold base");
+        return kind;
+    }
+}

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
+import {WardenVault} from "../../src/WardenVault.sol";
+import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
+import {IAgentVerifier} from "../../src/interfaces/IAgentVerifier.sol";
+import {AgentConfig, ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {RegistryFixture} from "../lib/RegistryFixture.sol";
+import {TestToken} from "../lib/TestToken.sol";
+import {
+    IUniswapV2FactoryTest,
+    IUniswapV2PairTest,
+    IUniswapV2RouterTest,
+    UniswapV2
+} from "../lib/UniswapV2.sol";
+import {Vm} from "../lib/Vm.sol";
+
+/// @dev An agent verifier that only answers its agent hash and a fixed output: the task manager
+/// reads nothing else from it.
+contract StubVerifier is IAgentVerifier {
+    bytes32 public immutable agentHash;
+
+    constructor(bytes32 agentHash_) {
+        agentHash = agentHash_;
+    }
+
+    function evaluate(bytes calldata) external pure returns (bytes memory) {
+        return AgentActions.hold();
+    }
+}
+
+/// @dev Warden end to end on the real EigenLayer core and the real Uniswap v2: four registered
+/// operators (Alice, Bob, Carol, Dave with 100, 200, 300, 400 ether), a base/quote market at a price
+/// of 2000, a task manager, a funded vault and one registered agent.
+abstract contract TaskManagerFixture is RegistryFixture {
+    address internal constant OWNER = address(0x0A11CE0);
+    address internal constant KEEPER = address(0x4EE9E4);
+    address internal constant TRADER = address(0x7EADE4);
+    address internal constant WETH = address(0xE7E7);
+
+    uint16 internal constant THRESHOLD_BPS = 6667;
+    uint32 internal constant RESPONSE_WINDOW = 10;
+    uint32 internal constant CHALLENGE_WINDOW = 20;
+    uint32 internal constant TICK_INTERVAL = 5;
+    bytes32 internal constant AGENT_HASH = keccak256("warden test agent");
+    uint256 internal constant TOTAL_WEIGHT = 1000 ether;
+
+    uint256 internal constant POOL_BASE = 1000 ether;
+    uint256 internal constant POOL_QUOTE = 2_000_000 ether;
+    uint256 internal constant VAULT_BASE = 100 ether;
+    uint256 internal constant VAULT_QUOTE = 200_000 ether;
+
+    WardenTaskManager internal taskManager;
+    WardenVault internal vault;
+    StubVerifier internal verifier;
+    TestToken internal base;
+    TestToken internal quote;
+    IUniswapV2FactoryTest internal factory;
+    IUniswapV2RouterTest internal router;
+    IUniswapV2PairTest internal pair;
+    uint64 internal agentId;
+
+    function deployWarden() internal {
+        deployRegistry();
+        registerAllFour();
+        deployMarket();
+        taskManager = new WardenTaskManager(address(registry));
+        verifier = new StubVerifier(AGENT_HASH);
+        (vault, agentId) = newVaultWithAgent(OWNER, THRESHOLD_BPS);
+        base.mint(address(vault), VAULT_BASE);
+        quote.mint(address(vault), VAULT_QUOTE);
+    }
+
+    /// @dev Registers Alice, Bob, Carol and Dave in one block, then moves one block on.
+    function registerAllFour() internal {
+        uint256[] memory stakes = new uint256[](4);
+        for (uint256 i; i < 4; ++i) {
+            stakes[i] = (i + 1) * 100 ether;
+        }
+        address[] memory operators = allOperators();
+        prepareOperators(operators, stakes);
+        for (uint256 i; i < 4; ++i) {
+            register(operators[i], skOf(operators[i]));
+        }
+        vm.roll(block.number + 1);
+    }
+
+    function deployMarket() internal {
+        factory = UniswapV2.deployFactory(address(this));
+        router = UniswapV2.deployRouter(address(factory), WETH);
+        base = new TestToken("Base", "BASE");
+        quote = new TestToken("Quote", "QUOTE");
+        pair = IUniswapV2PairTest(factory.createPair(address(base), address(quote)));
+        base.mint(address(this), POOL_BASE);
+        quote.mint(address(this), POOL_QUOTE);
+        base.approve(address(router), POOL_BASE);
+        quote.approve(address(router), POOL_QUOTE);
+        router.addLiquidity(
+            address(base), address(quote), POOL_BASE, POOL_QUOTE, 0, 0, address(this), block.timestamp
+        );
+    }
+
+    function allOperators() internal pure returns (address[] memory) {
+        return list(ALICE, BOB, CAROL, DAVE);
+    }
+
+    function defaultConfig(address vault_) internal view returns (AgentConfig memory) {
+        return AgentConfig({
+            agentHash: AGENT_HASH,
+            verifier: address(verifier),
+            vault: vault_,
+            pair: address(pair),
+            tokenBase: address(base),
+            tokenQuote: address(quote),
+            thresholdBps: THRESHOLD_BPS,
+            responseWindow: RESPONSE_WINDOW,
+            challengeWindow: CHALLENGE_WINDOW,
+            tickInterval: TICK_INTERVAL
+        });
+    }
+
+    function newVaultWithAgent(address owner_, uint16 thresholdBps)
+        internal
+        returns (WardenVault vault_, uint64 agentId_)
+    {
+        vault_ = new WardenVault(owner_, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(vault_));
+        config.thresholdBps = thresholdBps;
+        vm.prank(owner_);
+        agentId_ = taskManager.registerAgent(config);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Market
+    // ------------------------------------------------------------------------------------------
+
+    function path(address from, address to) internal pure returns (address[] memory p) {
+        p = new address[](2);
+        (p[0], p[1]) = (from, to);
+    }
+
+    /// @dev A trader swaps `amountIn` of `from` into the pool, moving the price.
+    function trade(TestToken from, TestToken to, uint256 amountIn) internal {
+        from.mint(TRADER, amountIn);
+        vm.startPrank(TRADER);
+        from.approve(address(router), amountIn);
+        router.swapExactTokensForTokens(
+            amountIn, 0, path(address(from), address(to)), TRADER, block.timestamp
+        );
+        vm.stopPrank();
+    }
+
+    function reservesBaseQuote() internal view returns (uint256 reserveBase, uint256 reserveQuote) {
+        (uint112 r0, uint112 r1,) = pair.getReserves();
+        return pair.token0() == address(base) ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+    }
+
+    function spotPrice() internal view returns (uint256) {
+        (uint256 reserveBase, uint256 reserveQuote) = reservesBaseQuote();
+        return reserveQuote * 1e18 / reserveBase;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Actions
+    // ------------------------------------------------------------------------------------------
+
+    function holdOutput() internal pure returns (bytes memory) {
+        return AgentActions.hold();
+    }
+
+    /// @dev Sells `amountIn` base for quote through the router, proceeds to the vault.
+    function sellOutput(WardenVault vault_, uint256 amountIn, uint256 amountOutMin)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes memory data = abi.encodeCall(
+            IUniswapV2RouterTest.swapExactTokensForTokens,
+            (
+                amountIn,
+                amountOutMin,
+                path(address(base), address(quote)),
+                address(vault_),
+                block.timestamp + 1 days
+            )
+        );
+        return AgentActions.encode(AgentActions.SELL, address(router), 0, data);
+    }
+
+    function allowSwaps(WardenVault vault_) internal {
+        vm.prank(vault_.owner());
+        vault_.setCallPermission(
+            address(router), IUniswapV2RouterTest.swapExactTokensForTokens.selector, true
+        );
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Task flow
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev Observes the agent's price in `count` successive new blocks.
+    function observeBlocks(uint64 agentId_, uint256 count) internal {
+        for (uint256 i; i < count; ++i) {
+            vm.roll(block.number + 1);
+            taskManager.observe(agentId_);
+        }
+    }
+
+    /// @dev Opens a task and returns it with the snapshot decoded from its TaskOpened event.
+    function openTaskWithInput(uint64 agentId_) internal returns (uint64 taskId, AgentInput memory input) {
+        vm.recordLogs();
+        vm.prank(KEEPER);
+        taskId = taskManager.openTask(agentId_);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (
+                logs[i].emitter == address(taskManager)
+                    && logs[i].topics[0] == ITaskManager.TaskOpened.selector
+            ) {
+                (,, bytes memory encoded) = abi.decode(logs[i].data, (uint32, bytes32, bytes));
+                input = abi.decode(encoded, (AgentInput));
+            }
+        }
+    }
+
+    /// @dev Fills the history if needed and opens a task.
+    function openFreshTask(uint64 agentId_) internal returns (uint64 taskId) {
+        uint256 missing = 16 - taskManager.agentStatus(agentId_).observations;
+        if (missing > 1) observeBlocks(agentId_, missing - 1);
+        uint256 next = block.number + 1;
+        uint256 lastOpenedAt = taskManager.agentStatus(agentId_).lastOpenedAt;
+        if (lastOpenedAt != 0 && lastOpenedAt + TICK_INTERVAL > next) next = lastOpenedAt + TICK_INTERVAL;
+        vm.roll(next);
+        vm.prank(KEEPER);
+        taskId = taskManager.openTask(agentId_);
+    }
+
+    /// @dev The non-signers' keys and the signers' aggregate signature over the task's digest.
+    function quorum(uint64 taskId, bytes memory output, address[] memory signers, address[] memory nonSigners)
+        internal
+        view
+        returns (BLS.G1Point[] memory keys, BLS.G2Point memory signature)
+    {
+        keys = nonSignersOf(nonSigners);
+        signature = signBy(signers, taskManager.outputDigest(taskId, keccak256(output)));
+    }
+
+    function commitAll(uint64 taskId, bytes memory output) internal {
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, allOperators(), new address[](0));
+        vm.prank(KEEPER);
+        taskManager.commitOutput(taskId, output, keys, signature);
+    }
+
+    /// @dev Opens a task, commits `output` with every operator's signature and rolls past its deadline.
+    function finalTask(uint64 agentId_, bytes memory output) internal returns (uint64 taskId) {
+        taskId = openFreshTask(agentId_);
+        commitAll(taskId, output);
+        vm.roll(taskManager.getTask(taskId).deadline + 1);
+    }
+
+    function execute(uint64 taskId, bytes memory output) internal {
+        vm.prank(KEEPER);
+        taskManager.execute(taskId, output);
+    }
+
+    function stateOf(uint64 taskId) internal view returns (TaskState) {
+        return taskManager.getTask(taskId).state;
+    }
+
+    function assertState(uint64 taskId, TaskState expected, string memory message) internal view {
+        assertEq(uint256(stateOf(taskId)), uint256(expected), message);
+    }
+
+    function taskOf(uint64 taskId) internal view returns (Task memory) {
+        return taskManager.getTask(taskId);
+    }
+}

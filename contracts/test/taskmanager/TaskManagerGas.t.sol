@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {Vm} from "../lib/Vm.sol";
+import {TaskManagerFixture} from "./TaskManagerFixture.sol";
+
+/// @dev Gas of the task lifecycle with four operators, every contract and slot cold as in a real
+/// transaction. "inner" is the callee's own count before refunds, "outer" adds the call's overhead as
+/// the caller sees it; a transaction adds 21 000 intrinsic gas and its calldata and gets the refunds
+/// (`forge test --gas-report`, which runs each call as its own transaction, shows that figure). The
+/// budgets hold in both modes.
+contract TaskManagerGasTest is TaskManagerFixture {
+    event log_named_uint(string key, uint256 val);
+
+    /// @dev Budgets that keep regressions visible; the measured figures sit well below.
+    uint256 internal constant MAX_OPEN_TASK = 200_000;
+    uint256 internal constant MAX_COMMIT_ALL_SIGN = 320_000;
+    uint256 internal constant MAX_EXECUTE_HOLD = 60_000;
+    uint256 internal constant MAX_EXECUTE_SWAP = 230_000;
+
+    function setUp() public {
+        deployWarden();
+        allowSwaps(vault);
+        vm.prank(OWNER);
+        vault.setSpendingCap(address(base), 10 ether, 50 ether);
+        observeBlocks(agentId, 16);
+        vm.roll(block.number + 1);
+    }
+
+    function test_gas_openTask() public {
+        _coolAll();
+        (uint256 outer, uint256 inner) =
+            _measure(address(taskManager), abi.encodeCall(ITaskManager.openTask, (agentId)));
+        emit log_named_uint("openTask (16-price snapshot): inner", inner);
+        emit log_named_uint("openTask (16-price snapshot): outer", outer);
+        assertLe(inner, MAX_OPEN_TASK, "openTask");
+    }
+
+    function test_gas_commitOutput_allSign() public {
+        (uint256 outer, uint256 inner) = _commit(allOperators(), new address[](0));
+        emit log_named_uint("commitOutput, 4 operators, 0 non-signers: inner", inner);
+        emit log_named_uint("commitOutput, 4 operators, 0 non-signers: outer", outer);
+        assertLe(inner, MAX_COMMIT_ALL_SIGN, "commit, all sign");
+    }
+
+    function test_gas_commitOutput_oneNonSigner() public {
+        (uint256 outer, uint256 inner) = _commit(list(BOB, CAROL, DAVE), list(ALICE));
+        emit log_named_uint("commitOutput, 4 operators, 1 non-signer: inner", inner);
+        emit log_named_uint("commitOutput, 4 operators, 1 non-signer: outer", outer);
+        assertLe(inner, MAX_COMMIT_ALL_SIGN + 10_000, "commit, one non-signer");
+    }
+
+    function test_gas_execute_hold() public {
+        bytes memory output = holdOutput();
+        uint64 taskId = _final(output);
+        _coolAll();
+        (uint256 outer, uint256 inner) =
+            _measure(address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, output)));
+        emit log_named_uint("execute, hold: inner", inner);
+        emit log_named_uint("execute, hold: outer", outer);
+        assertLe(inner, MAX_EXECUTE_HOLD, "execute hold");
+    }
+
+    /// @dev A 1-ether sell through the Uniswap v2 router with one capped token (the base).
+    function test_gas_execute_swap() public {
+        bytes memory output = sellOutput(vault, 1 ether, 0);
+        uint64 taskId = _final(output);
+        _coolAll();
+        (uint256 outer, uint256 inner) =
+            _measure(address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, output)));
+        emit log_named_uint("execute, swap (1 capped token): inner", inner);
+        emit log_named_uint("execute, swap (1 capped token): outer", outer);
+        emit log_named_uint(
+            "execute, swap (1 capped token): refund", uint256(int256(vm.lastCallGas().gasRefunded))
+        );
+        assertLe(inner, MAX_EXECUTE_SWAP, "execute swap");
+        assertEq(base.balanceOf(address(vault)), VAULT_BASE - 1 ether, "swapped");
+    }
+
+    function _commit(address[] memory signers, address[] memory nonSigners)
+        private
+        returns (uint256 outer, uint256 inner)
+    {
+        vm.prank(KEEPER);
+        uint64 taskId = taskManager.openTask(agentId);
+        vm.roll(block.number + 1);
+        bytes memory output = sellOutput(vault, 1 ether, 0);
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, signers, nonSigners);
+        _coolAll();
+        (outer, inner) = _measure(
+            address(taskManager), abi.encodeCall(ITaskManager.commitOutput, (taskId, output, keys, signature))
+        );
+        assertEq(uint256(stateOf(taskId)), uint256(TaskState.Committed), "committed");
+    }
+
+    function _final(bytes memory output) private returns (uint64 taskId) {
+        vm.prank(KEEPER);
+        taskId = taskManager.openTask(agentId);
+        commitAll(taskId, output);
+        vm.roll(taskOf(taskId).deadline + 1);
+    }
+
+    function _coolAll() private {
+        vm.cool(address(taskManager));
+        vm.cool(address(registry));
+        vm.cool(address(vault));
+        vm.cool(address(base));
+        vm.cool(address(quote));
+        vm.cool(address(pair));
+        vm.cool(address(router));
+    }
+
+    function _measure(address target, bytes memory call) private returns (uint256 outer, uint256 inner) {
+        uint256 before = gasleft();
+        (bool ok,) = target.call(call);
+        outer = before - gasleft();
+        Vm.Gas memory gas = vm.lastCallGas();
+        inner = gas.gasTotalUsed;
+        assertTrue(ok, "call succeeded");
+    }
+}

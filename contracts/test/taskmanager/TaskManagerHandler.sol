@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
+import {WardenVault} from "../../src/WardenVault.sol";
+import {AgentActions} from "../../src/agent/AgentTypes.sol";
+import {Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
+import {RegistryFixture} from "../lib/RegistryFixture.sol";
+import {Vm} from "../lib/Vm.sol";
+import {ActionProbe} from "./VaultMocks.sol";
+
+/// @dev Drives one agent's tasks at random: opens, commits with valid quorums and with invalid ones
+/// (too little weight, a signature over another output, a lying non-signer list), rolls blocks,
+/// vetoes, executes (sometimes with the wrong bytes), expires, pauses. It reuses the registry
+/// fixture's key and signing helpers (the operators were registered by the test's setUp with the same
+/// deterministic keys). Every handler call records the logs it causes, so the ghost log holds every
+/// ActionExecuted the vault ever emitted, whichever call caused it.
+contract TaskManagerHandler is RegistryFixture {
+    struct Execution {
+        uint64 taskId;
+        uint256 blockNumber;
+    }
+
+    WardenTaskManager internal immutable tm;
+    WardenVault internal immutable vaultContract;
+    ActionProbe internal immutable probe;
+    uint64 internal immutable agent;
+    address internal immutable vaultOwner;
+
+    /// @dev forge does not carry vm.roll/vm.warp from one handler call to the next in every
+    /// version, so the handler keeps the clock and restores it on entry.
+    uint256 public currentBlock;
+    uint256 public currentTime;
+
+    Execution[] internal _executions;
+    mapping(uint64 taskId => bytes output) public committedOutput;
+    mapping(uint64 taskId => bool) public committedByValidQuorum;
+    mapping(uint64 taskId => bool) public vetoed;
+    mapping(uint64 taskId => uint256) public executionCount;
+    /// @dev Set if an invalid commitment, or an execution of bytes that were not committed, succeeded.
+    bool public violation;
+    string public violationReason;
+
+    uint256 public opened;
+    uint256 public commits;
+    uint256 public rejectedCommits;
+    uint256 public executions;
+    uint256 public vetoes;
+    uint256 public expiries;
+
+    modifier tracked() {
+        vm.roll(currentBlock);
+        vm.warp(currentTime);
+        vm.recordLogs();
+        _;
+        _collectExecutions();
+    }
+
+    constructor(WardenTaskManager tm_, WardenVault vault_, ActionProbe probe_, uint64 agentId_) {
+        tm = tm_;
+        vaultContract = vault_;
+        probe = probe_;
+        agent = agentId_;
+        vaultOwner = vault_.owner();
+        currentBlock = block.number;
+        currentTime = block.timestamp;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Actions
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev Waits up to a tick interval, then tries to open a task.
+    function openTask(uint256 wait) external tracked {
+        _advance(bound(wait, 0, 6));
+        _tryOpen();
+    }
+
+    /// @dev A quorum of at least 70 % (every set that leaves out at most one of Alice, Bob, Carol).
+    function commitValid(uint256 seed) external tracked {
+        // Opening first, when possible, keeps the sequences short enough to reach execution.
+        if (!_isOpen(_latest())) _tryOpen();
+        uint64 taskId = _latest();
+        if (taskId == 0 || !_isOpen(taskId)) return;
+        bytes memory output = _output(taskId, seed);
+        address[] memory signers;
+        address[] memory nonSigners;
+        uint256 pick = seed % 4;
+        if (pick == 0) (signers, nonSigners) = (list(ALICE, BOB, CAROL, DAVE), new address[](0));
+        else if (pick == 1) (signers, nonSigners) = (list(BOB, CAROL, DAVE), list(ALICE));
+        else if (pick == 2) (signers, nonSigners) = (list(ALICE, CAROL, DAVE), list(BOB));
+        else (signers, nonSigners) = (list(ALICE, BOB, DAVE), list(CAROL));
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            _quorum(taskId, output, signers, nonSigners);
+        try tm.commitOutput(taskId, output, keys, signature) {
+            ++commits;
+            committedOutput[taskId] = output;
+            committedByValidQuorum[taskId] = true;
+        } catch {}
+    }
+
+    /// @dev Valid signatures of too little weight: at most 60 % of the stake.
+    function commitInsufficient(uint256 seed) external tracked {
+        uint64 taskId = _latest();
+        if (taskId == 0 || !_isOpen(taskId)) return;
+        bytes memory output = _output(taskId, seed);
+        address[] memory signers;
+        address[] memory nonSigners;
+        uint256 pick = seed % 3;
+        if (pick == 0) (signers, nonSigners) = (list(ALICE, BOB, CAROL), list(DAVE));
+        else if (pick == 1) (signers, nonSigners) = (list(BOB, DAVE), list(ALICE, CAROL));
+        else (signers, nonSigners) = (list(ALICE), list(BOB, CAROL, DAVE));
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            _quorum(taskId, output, signers, nonSigners);
+        _expectRejectedCommit(taskId, output, keys, signature, "insufficient quorum committed");
+    }
+
+    /// @dev Full weight but a bad signature: over another output, or with Dave's signature included
+    /// while he is declared a non-signer.
+    function commitWrongSignature(uint256 seed) external tracked {
+        uint64 taskId = _latest();
+        if (taskId == 0 || !_isOpen(taskId)) return;
+        bytes memory output = _output(taskId, seed);
+        BLS.G1Point[] memory keys;
+        BLS.G2Point memory signature;
+        if (seed % 2 == 0) {
+            bytes memory other = keccak256(output) == keccak256(AgentActions.hold())
+                ? _output(taskId, 1)
+                : AgentActions.hold();
+            (keys, signature) = _quorum(taskId, other, list(ALICE, BOB, CAROL, DAVE), new address[](0));
+        } else {
+            keys = nonSignersOf(list(ALICE));
+            signature = signBy(list(ALICE, BOB, CAROL, DAVE), tm.outputDigest(taskId, keccak256(output)));
+        }
+        _expectRejectedCommit(taskId, output, keys, signature, "invalid signature committed");
+    }
+
+    function roll(uint256 blocks) external tracked {
+        _advance(bound(blocks, 1, 8));
+    }
+
+    function veto(uint256 wait) external tracked {
+        _advance(bound(wait, 0, 3));
+        uint64 taskId = _latest();
+        if (taskId == 0) return;
+        vm.prank(vaultOwner);
+        try vaultContract.veto(taskId) {
+            ++vetoes;
+            vetoed[taskId] = true;
+        } catch {}
+    }
+
+    /// @dev Usually first waits for a committed task's deadline to pass (to a random block around
+    /// the execution window), sometimes tries at once; sometimes with the wrong bytes.
+    function execute(uint256 seed) external tracked {
+        uint64 taskId = _latest();
+        if (taskId == 0) return;
+        Task memory task = tm.getTask(taskId);
+        if (task.state == TaskState.Committed && seed % 5 != 0 && block.number <= task.deadline) {
+            _advance(task.deadline - block.number + bound(seed >> 8, 0, 12));
+        }
+        bool honest = seed % 4 != 0;
+        bytes memory output = honest ? committedOutput[taskId] : _output(taskId, seed);
+        try tm.execute(taskId, output) {
+            ++executions;
+            if (!honest && keccak256(output) != keccak256(committedOutput[taskId])) {
+                _violate("executed bytes that were not committed");
+            }
+        } catch {}
+    }
+
+    function expire() external tracked {
+        uint64 taskId = _latest();
+        if (taskId == 0) return;
+        try tm.expire(taskId) {
+            ++expiries;
+        } catch {}
+    }
+
+    function togglePause() external tracked {
+        vm.startPrank(vaultOwner);
+        if (vaultContract.paused()) vaultContract.unpause();
+        else vaultContract.pause();
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Ghost log
+    // ------------------------------------------------------------------------------------------
+
+    function executionLength() external view returns (uint256) {
+        return _executions.length;
+    }
+
+    function executionAt(uint256 index) external view returns (Execution memory) {
+        return _executions[index];
+    }
+
+    /// @dev The fuzzed entry points; committing and executing are listed twice to weigh them up,
+    /// as most interesting transitions need a commitment first.
+    function selectors() external pure returns (bytes4[] memory s) {
+        s = new bytes4[](11);
+        s[0] = this.openTask.selector;
+        s[1] = this.commitValid.selector;
+        s[2] = this.commitValid.selector;
+        s[3] = this.commitInsufficient.selector;
+        s[4] = this.commitWrongSignature.selector;
+        s[5] = this.roll.selector;
+        s[6] = this.veto.selector;
+        s[7] = this.execute.selector;
+        s[8] = this.execute.selector;
+        s[9] = this.expire.selector;
+        s[10] = this.togglePause.selector;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------------------------------
+
+    function _advance(uint256 blocks) private {
+        currentBlock += blocks;
+        currentTime += blocks * 12;
+        vm.roll(currentBlock);
+        vm.warp(currentTime);
+    }
+
+    function _tryOpen() private {
+        try tm.openTask(agent) {
+            ++opened;
+        } catch {}
+    }
+
+    function _collectExecutions() private {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (
+                logs[i].emitter == address(vaultContract)
+                    && logs[i].topics[0] == IWardenVault.ActionExecuted.selector
+            ) {
+                uint64 taskId = uint64(uint256(logs[i].topics[1]));
+                _executions.push(Execution({taskId: taskId, blockNumber: block.number}));
+                ++executionCount[taskId];
+            }
+        }
+    }
+
+    function _expectRejectedCommit(
+        uint64 taskId,
+        bytes memory output,
+        BLS.G1Point[] memory keys,
+        BLS.G2Point memory signature,
+        string memory reason
+    ) private {
+        try tm.commitOutput(taskId, output, keys, signature) {
+            _violate(reason);
+        } catch {
+            ++rejectedCommits;
+        }
+    }
+
+    function _violate(string memory reason) private {
+        violation = true;
+        violationReason = reason;
+    }
+
+    function _quorum(
+        uint64 taskId,
+        bytes memory output,
+        address[] memory signers,
+        address[] memory nonSigners
+    ) private view returns (BLS.G1Point[] memory keys, BLS.G2Point memory signature) {
+        keys = nonSignersOf(nonSigners);
+        signature = signBy(signers, tm.outputDigest(taskId, keccak256(output)));
+    }
+
+    /// @dev A probe call naming the task (so the probe's record can be matched), or a hold.
+    function _output(uint64 taskId, uint256 seed) private view returns (bytes memory) {
+        if (seed % 3 == 0) return AgentActions.hold();
+        return
+            AgentActions.encode(
+                AgentActions.BUY, address(probe), 0, abi.encodeCall(ActionProbe.hit, (taskId))
+            );
+    }
+
+    function _latest() private view returns (uint64) {
+        return tm.agentStatus(agent).latestTaskId;
+    }
+
+    function _isOpen(uint64 taskId) private view returns (bool) {
+        Task memory task = tm.getTask(taskId);
+        return task.state == TaskState.Open;
+    }
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {ActionProbe} from "./VaultMocks.sol";
+import {TaskManagerFixture} from "./TaskManagerFixture.sol";
+import {TaskManagerHandler} from "./TaskManagerHandler.sol";
+
+/// @dev The selectors forge's invariant fuzzer may call on one target (forge-std's StdInvariant ABI).
+struct FuzzSelector {
+    address addr;
+    bytes4[] selectors;
+}
+
+/// @dev Whatever order of opens, commits (valid or not), rolls, vetoes, executions, expiries and
+/// pauses happens, the vault only ever executes an action that a quorum at or above the threshold
+/// committed, after its deadline, within its execution window, once, and never after a veto.
+contract TaskManagerInvariantTest is TaskManagerFixture {
+    TaskManagerHandler internal handler;
+    ActionProbe internal probe;
+
+    function setUp() public {
+        deployWarden();
+        probe = new ActionProbe();
+        vm.prank(OWNER);
+        vault.setCallPermission(address(probe), ActionProbe.hit.selector, true);
+        observeBlocks(agentId, 16);
+        vm.roll(block.number + 1);
+        handler = new TaskManagerHandler(taskManager, vault, probe, agentId);
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory targets) {
+        targets = new FuzzSelector[](1);
+        targets[0] = FuzzSelector({addr: address(handler), selectors: handler.selectors()});
+    }
+
+    /// forge-config: default.invariant.runs = 32
+    /// forge-config: default.invariant.depth = 32
+    function invariant_onlyFinalQuorumActionsExecute() public view {
+        assertTrue(!handler.violation(), handler.violationReason());
+        uint256 count = handler.executionLength();
+        uint256 probeCalls;
+        for (uint256 i; i < count; ++i) {
+            TaskManagerHandler.Execution memory execution = handler.executionAt(i);
+            Task memory task = taskManager.getTask(execution.taskId);
+            assertEq(uint256(task.state), uint256(TaskState.Executed), "executed task is marked Executed");
+            assertTrue(handler.committedByValidQuorum(execution.taskId), "committed by a valid quorum");
+            assertTrue(
+                uint256(task.signedWeight) * 10_000 >= uint256(task.totalWeight) * THRESHOLD_BPS,
+                "weight at or above the threshold"
+            );
+            assertTrue(task.signedWeight > 0, "non-zero weight");
+            assertTrue(execution.blockNumber > task.deadline, "after the deadline");
+            assertLe(execution.blockNumber, uint256(task.deadline) + RESPONSE_WINDOW, "within the window");
+            assertTrue(!handler.vetoed(execution.taskId), "not vetoed");
+            assertEq(handler.executionCount(execution.taskId), 1, "at most once");
+            if (keccak256(handler.committedOutput(execution.taskId)) != keccak256(holdOutput())) {
+                ++probeCalls;
+            }
+        }
+        // Every call the vault made is one of the logged executions, for the same task.
+        assertEq(probe.hitCount(), probeCalls, "probe calls match call executions");
+        for (uint256 i; i < probe.hitCount(); ++i) {
+            ActionProbe.Hit memory hit = probe.hitAt(i);
+            assertEq(hit.caller, address(vault), "called by the vault");
+            assertEq(handler.executionCount(hit.taskId), 1, "probe task executed");
+            assertEq(
+                uint256(taskManager.getTask(hit.taskId).state),
+                uint256(TaskState.Executed),
+                "probe task state"
+            );
+        }
+    }
+
+    /// forge-config: default.invariant.runs = 32
+    /// forge-config: default.invariant.depth = 32
+    function invariant_committedTasksHaveValidQuorums() public view {
+        uint64 count = taskManager.taskCount();
+        for (uint64 id = 1; id <= count; ++id) {
+            Task memory task = taskManager.getTask(id);
+            if (task.state == TaskState.Committed || task.state == TaskState.Executed) {
+                assertTrue(handler.committedByValidQuorum(id), "only valid quorums commit");
+                assertEq(task.outputHash, keccak256(handler.committedOutput(id)), "committed output");
+            }
+            if (task.state == TaskState.Vetoed) assertTrue(handler.vetoed(id), "only the owner vetoes");
+            // At most one live task: every task but the latest is finished.
+            if (id < count) {
+                assertTrue(task.state != TaskState.Open && task.state != TaskState.Committed, "one live task");
+            }
+        }
+    }
+
+    /// @dev The handler reaches every transition: 300 pseudo-random calls from a fixed seed open,
+    /// commit, reject invalid commitments, execute, veto and expire.
+    function test_handlerCoversTheLifecycle() public {
+        bytes4[] memory selectors = handler.selectors();
+        for (uint256 i; i < 300; ++i) {
+            uint256 r = uint256(keccak256(abi.encode("warden handler coverage", i)));
+            (bool ok,) =
+                address(handler).call(abi.encodeWithSelector(selectors[r % selectors.length], r >> 8));
+            assertTrue(ok, "handler calls never revert");
+        }
+        assertTrue(handler.opened() > 5, "opens");
+        assertTrue(handler.commits() > 3, "commits");
+        assertTrue(handler.rejectedCommits() > 3, "rejected commits");
+        assertTrue(handler.executions() > 1, "executions");
+        assertTrue(handler.vetoes() > 0, "vetoes");
+        assertTrue(handler.expiries() > 0, "expiries");
+        assertTrue(handler.executionLength() > 0, "logged executions");
+        invariant_onlyFinalQuorumActionsExecute();
+        invariant_committedTasksHaveValidQuorums();
+    }
+}

@@ -1,0 +1,821 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {WardenRegistry} from "../../src/WardenRegistry.sol";
+import {WardenVault} from "../../src/WardenVault.sol";
+import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
+import {AgentConfig, AgentStatus, ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
+import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
+import {TestToken} from "../lib/TestToken.sol";
+import {Vm} from "../lib/Vm.sol";
+import {TaskManagerFixture} from "./TaskManagerFixture.sol";
+
+/// @dev An allowed action target that tries to re-enter the task manager while its action runs.
+contract ReentrantTarget {
+    ITaskManager internal immutable taskManager;
+
+    constructor(ITaskManager taskManager_) {
+        taskManager = taskManager_;
+    }
+
+    function poke(uint64 agentId) external {
+        taskManager.openTask(agentId);
+    }
+}
+
+/// @dev Every function and error of WardenTaskManager against real quorums of four operators.
+contract WardenTaskManagerTest is TaskManagerFixture {
+    function setUp() public {
+        deployWarden();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // registerAgent
+    // ------------------------------------------------------------------------------------------
+
+    function test_registerAgent_storesConfig() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(other));
+        vm.expectEmit(true, true, false, true, address(taskManager));
+        emit ITaskManager.AgentRegistered(2, address(other), AGENT_HASH, address(verifier), config);
+        vm.prank(BOB);
+        uint64 id = taskManager.registerAgent(config);
+
+        assertEq(id, 2, "second agent");
+        assertEq(taskManager.agentCount(), 2, "agent count");
+        assertEq(taskManager.agentOf(address(other)), 2, "agent of vault");
+        assertEq(abi.encode(taskManager.getAgent(id)), abi.encode(config), "stored config");
+        assertEq(taskManager.registry(), address(registry), "registry");
+    }
+
+    function test_registerAgent_thresholdBounds() public {
+        _registerWithThreshold(5001);
+        _registerWithThreshold(10_000);
+        _expectThresholdRejected(5000);
+        _expectThresholdRejected(0);
+        _expectThresholdRejected(10_001);
+    }
+
+    function testFuzz_registerAgent_threshold(uint16 thresholdBps) public {
+        if (thresholdBps > 5000 && thresholdBps <= 10_000) _registerWithThreshold(thresholdBps);
+        else _expectThresholdRejected(thresholdBps);
+    }
+
+    function test_revert_registerAgent_notVaultOwner() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(other));
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.NotVaultOwner.selector, CAROL, BOB));
+        vm.prank(CAROL);
+        taskManager.registerAgent(config);
+    }
+
+    function test_revert_registerAgent_vaultOfOtherTaskManager() public {
+        WardenVault other = new WardenVault(BOB, address(0xDEAD));
+        AgentConfig memory config = defaultConfig(address(other));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.VaultTaskManagerMismatch.selector, address(other), address(0xDEAD)
+            )
+        );
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+    }
+
+    function test_revert_registerAgent_vaultAlreadyHasAgent() public {
+        AgentConfig memory config = defaultConfig(address(vault));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.VaultAlreadyHasAgent.selector, address(vault), agentId)
+        );
+        vm.prank(OWNER);
+        taskManager.registerAgent(config);
+    }
+
+    function test_revert_registerAgent_agentHashMismatch() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(other));
+        config.agentHash = keccak256("another agent");
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.AgentHashMismatch.selector, config.agentHash, AGENT_HASH)
+        );
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+    }
+
+    function test_revert_registerAgent_tokensNotInPair() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager));
+        TestToken stranger = new TestToken("Stranger", "STR");
+        AgentConfig memory config = defaultConfig(address(other));
+        config.tokenQuote = address(stranger);
+        _expectTokensRejected(config);
+        config.tokenQuote = address(base);
+        _expectTokensRejected(config);
+    }
+
+    function test_revert_registerAgent_zeroWindows() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(other));
+        config.responseWindow = 0;
+        _expectWindowRejected(config);
+        config = defaultConfig(address(other));
+        config.challengeWindow = 0;
+        _expectWindowRejected(config);
+        config = defaultConfig(address(other));
+        config.tickInterval = 0;
+        _expectWindowRejected(config);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // observe and priceHistory
+    // ------------------------------------------------------------------------------------------
+
+    function test_observe_recordsSpotPrice() public {
+        vm.roll(block.number + 1);
+        uint256 price = spotPrice();
+        assertEq(price, 2000 ether, "pool price");
+        vm.expectEmit(true, false, false, true, address(taskManager));
+        emit ITaskManager.PriceObserved(agentId, price, uint32(block.number));
+        taskManager.observe(agentId);
+
+        uint256[] memory history = taskManager.priceHistory(agentId);
+        assertEq(history.length, 1, "one observation");
+        assertEq(history[0], price, "price");
+        AgentStatus memory status = taskManager.agentStatus(agentId);
+        assertEq(status.lastObservedAt, block.number, "observed at");
+        assertEq(status.observations, 1, "count");
+    }
+
+    /// @dev The price is quote per base whichever token the pair orders first.
+    function test_observe_quotePerBaseForEitherTokenOrder() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(other));
+        (config.tokenBase, config.tokenQuote) = (address(quote), address(base));
+        vm.prank(BOB);
+        uint64 inverse = taskManager.registerAgent(config);
+        taskManager.observe(inverse);
+        taskManager.observe(agentId);
+        assertEq(taskManager.priceHistory(inverse)[0], 1e18 / 2000, "base per quote");
+        assertEq(taskManager.priceHistory(agentId)[0], 2000 ether, "quote per base");
+    }
+
+    function test_observe_emptyPoolRecordsZero() public {
+        TestToken other = new TestToken("Other", "OTH");
+        address emptyPair = factory.createPair(address(base), address(other));
+        WardenVault otherVault = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(otherVault));
+        (config.pair, config.tokenQuote) = (emptyPair, address(other));
+        vm.prank(BOB);
+        uint64 id = taskManager.registerAgent(config);
+        taskManager.observe(id);
+        assertEq(taskManager.priceHistory(id)[0], 0, "no price");
+    }
+
+    function test_revert_observe_twiceInOneBlock() public {
+        vm.roll(block.number + 1);
+        taskManager.observe(agentId);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.AlreadyObserved.selector, agentId, block.number));
+        taskManager.observe(agentId);
+    }
+
+    function test_revert_observe_unknownAgent() public {
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownAgent.selector, 0));
+        taskManager.observe(0);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownAgent.selector, 2));
+        taskManager.observe(2);
+    }
+
+    /// @dev 20 observations of a moving price: the history holds the last 16, oldest first.
+    function test_priceHistory_ringBufferOldestFirst() public {
+        uint256[] memory seen = new uint256[](20);
+        for (uint256 i; i < 20; ++i) {
+            trade(quote, base, 1000 ether);
+            vm.roll(block.number + 1);
+            taskManager.observe(agentId);
+            seen[i] = spotPrice();
+            uint256[] memory history = taskManager.priceHistory(agentId);
+            uint256 expectedLength = i + 1 < 16 ? i + 1 : 16;
+            assertEq(history.length, expectedLength, "history length");
+            for (uint256 j; j < expectedLength; ++j) {
+                assertEq(history[j], seen[i + 1 - expectedLength + j], "history entry");
+            }
+        }
+        assertEq(taskManager.agentStatus(agentId).observations, 16, "count saturates");
+    }
+
+    function test_priceHistory_unknownAgentIsEmpty() public view {
+        assertEq(taskManager.priceHistory(7).length, 0, "empty");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // openTask
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev The snapshot in TaskOpened is exactly the vault's balances, the pool's reserves, the
+    /// recorded prices and the block's timestamp, and it hashes to the stored input hash.
+    function test_openTask_snapshot() public {
+        for (uint256 i; i < 15; ++i) {
+            trade(base, quote, 1 ether);
+            vm.roll(block.number + 1);
+            taskManager.observe(agentId);
+        }
+        trade(quote, base, 5000 ether);
+        base.mint(address(vault), 3 ether);
+        vm.roll(block.number + 1);
+        vm.warp(block.timestamp + 1234);
+
+        (uint64 taskId, AgentInput memory input) = openTaskWithInput(agentId);
+
+        assertEq(taskId, 1, "first task");
+        assertEq(taskManager.taskCount(), 1, "task count");
+        assertEq(input.vault, address(vault), "vault");
+        assertEq(input.tokenBase, address(base), "base");
+        assertEq(input.tokenQuote, address(quote), "quote");
+        (uint256 reserveBase, uint256 reserveQuote) = reservesBaseQuote();
+        assertEq(input.reserveBase, reserveBase, "reserve base");
+        assertEq(input.reserveQuote, reserveQuote, "reserve quote");
+        assertEq(input.balanceBase, VAULT_BASE + 3 ether, "balance base");
+        assertEq(input.balanceQuote, VAULT_QUOTE, "balance quote");
+        assertEq(input.timestamp, block.timestamp, "timestamp");
+        assertEq(abi.encode(input.priceHistory), abi.encode(taskManager.priceHistory(agentId)), "history");
+        assertEq(input.priceHistory.length, 16, "16 prices");
+        assertEq(input.priceHistory[15], spotPrice(), "openTask recorded the current price");
+
+        Task memory task = taskOf(taskId);
+        assertEq(task.inputHash, AgentActions.inputHash(input), "input hash");
+        assertEq(task.agentId, agentId, "agent");
+        assertEq(uint256(task.state), uint256(TaskState.Open), "open");
+        assertEq(task.referenceBlock, block.number - 1, "reference block");
+        assertEq(task.openedAt, block.number, "opened at");
+        assertEq(task.deadline, 0, "no deadline yet");
+        assertEq(task.outputHash, bytes32(0), "no output yet");
+        AgentStatus memory status = taskManager.agentStatus(agentId);
+        assertEq(status.latestTaskId, taskId, "latest task");
+        assertEq(status.lastOpenedAt, block.number, "opened at");
+    }
+
+    /// @dev The event's input bytes are what the stored input hash commits to, byte for byte.
+    function test_openTask_eventInputHashesToInputHash() public {
+        observeBlocks(agentId, 16);
+        vm.roll(block.number + 1);
+        vm.recordLogs();
+        uint64 taskId = taskManager.openTask(agentId);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        Vm.Log memory opened = logs[logs.length - 1];
+        assertEq(opened.topics[0], ITaskManager.TaskOpened.selector, "TaskOpened is the last event");
+        assertEq(opened.topics[1], bytes32(uint256(taskId)), "task id topic");
+        assertEq(opened.topics[2], bytes32(uint256(agentId)), "agent id topic");
+        (uint32 referenceBlock, bytes32 inputHash, bytes memory input) =
+            abi.decode(opened.data, (uint32, bytes32, bytes));
+        assertEq(referenceBlock, block.number - 1, "reference block");
+        assertEq(inputHash, keccak256(input), "event hash");
+        assertEq(taskOf(taskId).inputHash, keccak256(input), "stored hash");
+        assertEq(abi.encode(abi.decode(input, (AgentInput))), input, "canonical encoding");
+    }
+
+    function test_revert_openTask_insufficientHistory() public {
+        observeBlocks(agentId, 14);
+        vm.roll(block.number + 1);
+        // openTask's own observation is the 15th.
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InsufficientHistory.selector, agentId, 15));
+        taskManager.openTask(agentId);
+
+        // In a block already observed it records nothing more.
+        taskManager.observe(agentId);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InsufficientHistory.selector, agentId, 15));
+        taskManager.openTask(agentId);
+
+        vm.roll(block.number + 1);
+        taskManager.openTask(agentId);
+    }
+
+    function test_revert_openTask_unknownAgent() public {
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownAgent.selector, 9));
+        taskManager.openTask(9);
+    }
+
+    function test_revert_openTask_tickTooSoon() public {
+        uint64 taskId = openFreshTask(agentId);
+        uint256 openedAt = block.number;
+        commitAll(taskId, holdOutput());
+        vm.prank(OWNER);
+        vault.veto(taskId);
+        vm.roll(openedAt + TICK_INTERVAL - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.TickTooSoon.selector, agentId, openedAt + TICK_INTERVAL)
+        );
+        taskManager.openTask(agentId);
+        vm.roll(openedAt + TICK_INTERVAL);
+        taskManager.openTask(agentId);
+    }
+
+    function test_revert_openTask_agentBusy() public {
+        uint64 taskId = openFreshTask(agentId);
+        uint256 openedAt = block.number;
+        vm.roll(openedAt + RESPONSE_WINDOW);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.AgentBusy.selector, agentId, taskId));
+        taskManager.openTask(agentId);
+
+        commitAll(taskId, holdOutput());
+        // Committed: busy through the deadline and the execution window.
+        uint256 lastExecutable = taskOf(taskId).deadline + RESPONSE_WINDOW;
+        vm.roll(lastExecutable);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.AgentBusy.selector, agentId, taskId));
+        taskManager.openTask(agentId);
+    }
+
+    /// @dev A task that got no commitment in time is expired by the next openTask.
+    function test_openTask_expiresUncommittedTask() public {
+        uint64 first = openFreshTask(agentId);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectEmit(true, false, false, false, address(taskManager));
+        emit ITaskManager.TaskExpired(first);
+        uint64 second = taskManager.openTask(agentId);
+        assertState(first, TaskState.Expired, "first expired");
+        assertState(second, TaskState.Open, "second open");
+    }
+
+    /// @dev A committed action that kept failing is expired by the next openTask after its
+    /// execution window, so it never runs late.
+    function test_openTask_expiresStuckCommittedTask() public {
+        allowSwaps(vault);
+        bytes memory output = sellOutput(vault, 1 ether, 0);
+        uint64 first = finalTask(agentId, output);
+        // The base token has no cap: the router gets no allowance and the swap fails.
+        vm.expectRevert();
+        execute(first, output);
+        assertState(first, TaskState.Committed, "still committed");
+
+        vm.roll(taskOf(first).deadline + RESPONSE_WINDOW + 1);
+        uint64 second = taskManager.openTask(agentId);
+        assertState(first, TaskState.Expired, "stuck task expired");
+        assertState(second, TaskState.Open, "agent moves on");
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, first, TaskState.Expired)
+        );
+        execute(first, output);
+    }
+
+    function test_openTask_afterExecutedTask() public {
+        uint64 first = finalTask(agentId, holdOutput());
+        execute(first, holdOutput());
+        uint64 second = openFreshTask(agentId);
+        assertEq(second, first + 1, "next id");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // commitOutput
+    // ------------------------------------------------------------------------------------------
+
+    function test_commitOutput_allSign() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, allOperators(), new address[](0));
+        uint32 deadline = uint32(block.number + CHALLENGE_WINDOW);
+        bytes32 nonSignerHash = keccak256(abi.encode(keys));
+
+        vm.expectEmit(true, false, false, true, address(taskManager));
+        emit ITaskManager.OutputCommitted(
+            taskId, keccak256(output), nonSignerHash, TOTAL_WEIGHT, TOTAL_WEIGHT, deadline, output
+        );
+        taskManager.commitOutput(taskId, output, keys, signature);
+
+        Task memory task = taskOf(taskId);
+        assertEq(uint256(task.state), uint256(TaskState.Committed), "committed");
+        assertEq(task.outputHash, keccak256(output), "output hash");
+        assertEq(task.nonSignerHash, nonSignerHash, "non-signer hash");
+        assertEq(task.deadline, deadline, "deadline");
+        assertEq(task.signedWeight, TOTAL_WEIGHT, "signed");
+        assertEq(task.totalWeight, TOTAL_WEIGHT, "total");
+    }
+
+    function test_commitOutput_oneNonSigner() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, list(BOB, CAROL, DAVE), list(ALICE));
+        taskManager.commitOutput(taskId, output, keys, signature);
+        Task memory task = taskOf(taskId);
+        assertEq(task.signedWeight, 900 ether, "signed");
+        assertEq(task.totalWeight, TOTAL_WEIGHT, "total");
+        assertEq(task.nonSignerHash, keccak256(abi.encode(keys)), "non-signer hash");
+    }
+
+    /// @dev Dave's 400 of 1000 missing leaves 60 %, below 66.67 %.
+    function test_revert_commitOutput_belowThreshold() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, list(ALICE, BOB, CAROL), list(DAVE));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.QuorumNotReached.selector, 600 ether, TOTAL_WEIGHT, THRESHOLD_BPS
+            )
+        );
+        taskManager.commitOutput(taskId, output, keys, signature);
+    }
+
+    /// @dev signedWeight * 10_000 >= totalWeight * thresholdBps: exactly 60 % passes a 6000 threshold.
+    function test_commitOutput_exactlyAtThreshold() public {
+        (, uint64 id) = newVaultWithAgent(BOB, 6000);
+        uint64 taskId = openFreshTask(id);
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, list(ALICE, BOB, CAROL), list(DAVE));
+        taskManager.commitOutput(taskId, output, keys, signature);
+        assertState(taskId, TaskState.Committed, "committed at the threshold");
+    }
+
+    /// @dev Signatures over one output do not verify for another: the registry's error bubbles up.
+    function test_revert_commitOutput_wrongOutput() public {
+        uint64 taskId = openFreshTask(agentId);
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, holdOutput(), allOperators(), new address[](0));
+        vm.expectRevert(WardenRegistry.InvalidSignature.selector);
+        taskManager.commitOutput(taskId, sellOutput(vault, 1 ether, 0), keys, signature);
+    }
+
+    /// @dev The digest binds the task id: a quorum for one task cannot be replayed on another.
+    function test_revert_commitOutput_signatureOfOtherTask() public {
+        uint64 first = openFreshTask(agentId);
+        (, uint64 otherAgent) = newVaultWithAgent(BOB, THRESHOLD_BPS);
+        uint64 second = openFreshTask(otherAgent);
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(first, holdOutput(), allOperators(), new address[](0));
+        vm.expectRevert(WardenRegistry.InvalidSignature.selector);
+        taskManager.commitOutput(second, holdOutput(), keys, signature);
+    }
+
+    function test_revert_commitOutput_unsortedNonSigners() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, list(CAROL, DAVE), list(ALICE, BOB));
+        (keys[0], keys[1]) = (keys[1], keys[0]);
+        vm.expectRevert(abi.encodeWithSelector(WardenRegistry.NonSignersNotSorted.selector, 1));
+        taskManager.commitOutput(taskId, output, keys, signature);
+    }
+
+    function test_commitOutput_lastBlockOfResponseWindow() public {
+        uint64 taskId = openFreshTask(agentId);
+        vm.roll(block.number + RESPONSE_WINDOW);
+        commitAll(taskId, holdOutput());
+        assertState(taskId, TaskState.Committed, "committed in time");
+    }
+
+    function test_revert_commitOutput_afterResponseWindow() public {
+        uint64 taskId = openFreshTask(agentId);
+        uint256 lastBlock = block.number + RESPONSE_WINDOW;
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, allOperators(), new address[](0));
+        vm.roll(lastBlock + 1);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.ResponseWindowOver.selector, taskId, lastBlock));
+        taskManager.commitOutput(taskId, output, keys, signature);
+    }
+
+    function test_revert_commitOutput_twice() public {
+        uint64 taskId = openFreshTask(agentId);
+        commitAll(taskId, holdOutput());
+        bytes memory other = sellOutput(vault, 1 ether, 0);
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, other, allOperators(), new address[](0));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Committed)
+        );
+        taskManager.commitOutput(taskId, other, keys, signature);
+    }
+
+    function test_revert_commitOutput_unknownTask() public {
+        BLS.G2Point memory signature = signBy(list(ALICE), bytes32(0));
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, 5, TaskState.None));
+        taskManager.commitOutput(5, holdOutput(), new BLS.G1Point[](0), signature);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // execute
+    // ------------------------------------------------------------------------------------------
+
+    function test_execute_holdAfterDeadline() public {
+        bytes memory output = holdOutput();
+        uint64 taskId = finalTask(agentId, output);
+        vm.expectEmit(true, false, false, true, address(taskManager));
+        emit ITaskManager.TaskExecuted(taskId, keccak256(output));
+        vm.expectEmit(true, false, false, true, address(vault));
+        emit IWardenVault.ActionExecuted(taskId, 0, address(0), 0);
+        execute(taskId, output);
+        assertState(taskId, TaskState.Executed, "executed");
+    }
+
+    function test_revert_execute_beforeDeadline() public {
+        uint64 taskId = openFreshTask(agentId);
+        commitAll(taskId, holdOutput());
+        uint32 deadline = taskOf(taskId).deadline;
+        vm.roll(deadline);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.ChallengeWindowNotOver.selector, taskId, deadline)
+        );
+        execute(taskId, holdOutput());
+        vm.roll(deadline + 1);
+        execute(taskId, holdOutput());
+    }
+
+    function test_revert_execute_wrongOutput() public {
+        uint64 taskId = finalTask(agentId, holdOutput());
+        bytes memory other = sellOutput(vault, 1 ether, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.OutputMismatch.selector, taskId, keccak256(holdOutput()), keccak256(other)
+            )
+        );
+        execute(taskId, other);
+    }
+
+    function test_revert_execute_open() public {
+        uint64 taskId = openFreshTask(agentId);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Open)
+        );
+        execute(taskId, holdOutput());
+    }
+
+    function test_revert_execute_vetoed() public {
+        uint64 taskId = openFreshTask(agentId);
+        commitAll(taskId, holdOutput());
+        vm.prank(OWNER);
+        vault.veto(taskId);
+        vm.roll(taskOf(taskId).deadline + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Vetoed)
+        );
+        execute(taskId, holdOutput());
+    }
+
+    function test_revert_execute_expired() public {
+        uint64 taskId = openFreshTask(agentId);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        taskManager.expire(taskId);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Expired)
+        );
+        execute(taskId, holdOutput());
+    }
+
+    function test_revert_execute_twice() public {
+        uint64 taskId = finalTask(agentId, holdOutput());
+        execute(taskId, holdOutput());
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Executed)
+        );
+        execute(taskId, holdOutput());
+    }
+
+    function test_revert_execute_afterExecutionWindow() public {
+        uint64 taskId = finalTask(agentId, holdOutput());
+        uint256 lastBlock = taskOf(taskId).deadline + RESPONSE_WINDOW;
+        vm.roll(lastBlock + 1);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.ExecutionWindowOver.selector, taskId, lastBlock));
+        execute(taskId, holdOutput());
+    }
+
+    /// @dev A failing action reverts execute: the task stays committed and a retry succeeds once
+    /// the cause is gone.
+    function test_execute_failedActionCanBeRetried() public {
+        allowSwaps(vault);
+        vm.prank(OWNER);
+        vault.setSpendingCap(address(base), 10 ether, 10 ether);
+        bytes memory output = sellOutput(vault, 1 ether, 0);
+        uint64 taskId = finalTask(agentId, output);
+        vm.prank(OWNER);
+        vault.pause();
+        vm.expectRevert(IWardenVault.VaultPaused.selector);
+        execute(taskId, output);
+        assertState(taskId, TaskState.Committed, "still committed");
+
+        vm.prank(OWNER);
+        vault.unpause();
+        execute(taskId, output);
+        assertState(taskId, TaskState.Executed, "executed on retry");
+        assertEq(base.balanceOf(address(vault)), VAULT_BASE - 1 ether, "sold");
+    }
+
+    /// @dev An allowed target cannot re-enter the task manager while its action runs.
+    function test_execute_actionCannotReenter() public {
+        ReentrantTarget target = new ReentrantTarget(taskManager);
+        vm.prank(OWNER);
+        vault.setCallPermission(address(target), ReentrantTarget.poke.selector, true);
+        bytes memory output = AgentActions.encode(
+            AgentActions.BUY, address(target), 0, abi.encodeCall(ReentrantTarget.poke, (agentId))
+        );
+        uint64 taskId = finalTask(agentId, output);
+        vm.roll(block.number + TICK_INTERVAL);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IWardenVault.ActionFailed.selector,
+                address(target),
+                abi.encodeWithSignature("ReentrancyGuardReentrantCall()")
+            )
+        );
+        execute(taskId, output);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // expire
+    // ------------------------------------------------------------------------------------------
+
+    function test_expire_openTask() public {
+        uint64 taskId = openFreshTask(agentId);
+        uint256 lastBlock = block.number + RESPONSE_WINDOW;
+        vm.roll(lastBlock);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.TaskNotExpirable.selector, taskId, lastBlock));
+        taskManager.expire(taskId);
+        vm.roll(lastBlock + 1);
+        vm.expectEmit(true, false, false, false, address(taskManager));
+        emit ITaskManager.TaskExpired(taskId);
+        taskManager.expire(taskId);
+        assertState(taskId, TaskState.Expired, "expired");
+    }
+
+    function test_expire_committedTaskAfterExecutionWindow() public {
+        uint64 taskId = finalTask(agentId, holdOutput());
+        uint256 lastBlock = taskOf(taskId).deadline + RESPONSE_WINDOW;
+        vm.roll(lastBlock);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.TaskNotExpirable.selector, taskId, lastBlock));
+        taskManager.expire(taskId);
+        vm.roll(lastBlock + 1);
+        taskManager.expire(taskId);
+        assertState(taskId, TaskState.Expired, "expired");
+    }
+
+    function test_revert_expire_finishedOrUnknownTask() public {
+        uint64 taskId = finalTask(agentId, holdOutput());
+        execute(taskId, holdOutput());
+        vm.roll(block.number + 1000);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Executed)
+        );
+        taskManager.expire(taskId);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, 42, TaskState.None));
+        taskManager.expire(42);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // veto
+    // ------------------------------------------------------------------------------------------
+
+    function test_veto_atDeadline() public {
+        uint64 taskId = openFreshTask(agentId);
+        commitAll(taskId, holdOutput());
+        vm.roll(taskOf(taskId).deadline);
+        vm.expectEmit(true, false, false, false, address(vault));
+        emit IWardenVault.ActionVetoed(taskId);
+        vm.expectEmit(true, false, false, false, address(taskManager));
+        emit ITaskManager.TaskVetoed(taskId);
+        vm.prank(OWNER);
+        vault.veto(taskId);
+        assertState(taskId, TaskState.Vetoed, "vetoed");
+    }
+
+    function test_revert_veto_afterDeadline() public {
+        uint64 taskId = finalTask(agentId, holdOutput());
+        uint32 deadline = taskOf(taskId).deadline;
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.ChallengeWindowOver.selector, taskId, deadline));
+        vm.prank(OWNER);
+        vault.veto(taskId);
+    }
+
+    function test_revert_veto_notCommitted() public {
+        uint64 taskId = openFreshTask(agentId);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Open)
+        );
+        vm.prank(OWNER);
+        vault.veto(taskId);
+    }
+
+    function test_revert_veto_notTheAgentsVault() public {
+        uint64 taskId = openFreshTask(agentId);
+        commitAll(taskId, holdOutput());
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.NotAgentVault.selector, OWNER, address(vault)));
+        vm.prank(OWNER);
+        taskManager.veto(taskId);
+
+        (WardenVault other,) = newVaultWithAgent(BOB, THRESHOLD_BPS);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.NotAgentVault.selector, address(other), address(vault))
+        );
+        vm.prank(BOB);
+        other.veto(taskId);
+    }
+
+    function test_revert_veto_unknownTask() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.NotAgentVault.selector, address(vault), address(0))
+        );
+        vm.prank(OWNER);
+        vault.veto(77);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    function test_outputDigest_matchesLibrary() public {
+        uint64 taskId = openFreshTask(agentId);
+        Task memory task = taskOf(taskId);
+        bytes32 outputHash = keccak256(holdOutput());
+        bytes32 expected = WardenDigests.outputDigest(
+            block.chainid,
+            address(taskManager),
+            taskId,
+            agentId,
+            AGENT_HASH,
+            task.inputHash,
+            outputHash,
+            task.referenceBlock
+        );
+        assertEq(taskManager.outputDigest(taskId, outputHash), expected, "digest");
+    }
+
+    function test_revert_outputDigest_unknownTask() public {
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 3));
+        taskManager.outputDigest(3, bytes32(0));
+    }
+
+    function test_views_unknownIdsAreZero() public view {
+        assertEq(uint256(taskManager.getTask(12).state), uint256(TaskState.None), "task");
+        assertEq(taskManager.getAgent(12).vault, address(0), "agent");
+        assertEq(taskManager.agentOf(address(0xBEEF)), 0, "vault");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Fuzz: commit and execute timing
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev A commitment lands iff it comes within the response window; an execution iff it comes
+    /// after the deadline and within the execution window.
+    function testFuzz_commitAndExecuteTiming(uint256 commitDelay, uint256 executeDelay) public {
+        commitDelay = bound(commitDelay, 0, 2 * RESPONSE_WINDOW);
+        executeDelay = bound(executeDelay, 0, CHALLENGE_WINDOW + 2 * RESPONSE_WINDOW);
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, allOperators(), new address[](0));
+
+        vm.roll(block.number + commitDelay);
+        if (commitDelay > RESPONSE_WINDOW) {
+            vm.expectRevert();
+            taskManager.commitOutput(taskId, output, keys, signature);
+            return;
+        }
+        taskManager.commitOutput(taskId, output, keys, signature);
+        uint256 committedAt = block.number;
+
+        vm.roll(committedAt + executeDelay);
+        bool inTime = executeDelay > CHALLENGE_WINDOW && executeDelay <= CHALLENGE_WINDOW + RESPONSE_WINDOW;
+        if (!inTime) vm.expectRevert();
+        execute(taskId, output);
+        assertState(taskId, inTime ? TaskState.Executed : TaskState.Committed, "state after execute");
+        if (executeDelay <= CHALLENGE_WINDOW) {
+            vm.prank(OWNER);
+            vault.veto(taskId);
+            assertState(taskId, TaskState.Vetoed, "vetoable before the deadline");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Helpers
+    // ------------------------------------------------------------------------------------------
+
+    function _registerWithThreshold(uint16 thresholdBps) private {
+        (, uint64 id) = newVaultWithAgent(BOB, thresholdBps);
+        assertEq(taskManager.getAgent(id).thresholdBps, thresholdBps, "threshold stored");
+    }
+
+    function _expectThresholdRejected(uint16 thresholdBps) private {
+        WardenVault other = new WardenVault(BOB, address(taskManager));
+        AgentConfig memory config = defaultConfig(address(other));
+        config.thresholdBps = thresholdBps;
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidThreshold.selector, thresholdBps));
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+    }
+
+    function _expectTokensRejected(AgentConfig memory config) private {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.TokensNotInPair.selector, config.pair, config.tokenBase, config.tokenQuote
+            )
+        );
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+    }
+
+    function _expectWindowRejected(AgentConfig memory config) private {
+        vm.expectRevert(ITaskManager.InvalidWindow.selector);
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+    }
+}

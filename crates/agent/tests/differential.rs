@@ -1,0 +1,742 @@
+//! Rust against Solidity: the agent (`warden-agent`) and `MlpPolicy.sol` must produce the same
+//! features, logits, decision, size and output bytes for random models and inputs, reject the
+//! same malformed models with the same error, and the deployed verifier must report the same
+//! agent hash and actions as the Rust reference agent. Runs against a real anvil.
+//!
+//! The seed is printed; rerun a failure with `WARDEN_TEST_SEED=<seed>`.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Instant;
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::aliases::U112;
+use alloy::primitives::{Address, B256, Bytes, I256, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use alloy::sol_types::SolError;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use warden_agent::model::{MAX_HIDDEN_DIM, MAX_LAYERS, MIN_LAYERS};
+use warden_agent::{
+    Action, ActionKind, Agent, AgentInput, MlpAgent, Model, ModelError, NUM_ACTIONS, NUM_FEATURES,
+    Params, REFERENCE_MODEL_BYTES, reference_agent,
+};
+use warden_bindings::harness::MlpPolicyHarness;
+use warden_bindings::{MlpAgentVerifier, MlpPolicy};
+
+/// Random models × inputs compared by `evaluate_batch` (`WARDEN_DIFF_CASES` overrides, for soak runs).
+const CASES: usize = 1_200;
+/// Cases per `eth_call`.
+const BATCH: usize = 40;
+/// Malformed models compared by `validate_batch`.
+const INVALID_CASES: usize = 400;
+/// Random inputs through the deployed reference verifier.
+const VERIFIER_CASES: usize = 200;
+/// Gas for one batched `eth_call`: far above any batch, below anvil's limit set at spawn.
+const CALL_GAS: u64 = 1_000_000_000;
+
+sol! {
+    // MlpPolicy's errors, declared independently so the selectors are checked too.
+    error ModelTruncated(uint256 length, uint256 needed);
+    error BadModelMagic();
+    error UnsupportedModelVersion(uint8 version);
+    error BadLayerCount(uint8 count);
+    error BadLayerDim(uint256 index, uint8 dim);
+    error ModelTrailingBytes(uint256 length, uint256 expected);
+    error AccumulatorOutOfRange(uint256 layer, uint256 neuron, uint256 bound);
+    error BadMultiplier(uint256 layer, uint32 multiplier);
+    error BadShift(uint256 layer, uint8 shift);
+    error HistoryTooShort(uint256 length);
+    error MalformedInput(uint256 length);
+}
+
+/// The pinned anvil (`warden_devnet::default_anvil_path`, restated so this test does not build
+/// the whole devnet).
+fn anvil_path() -> std::path::PathBuf {
+    std::env::var_os("WARDEN_ANVIL").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+        },
+        std::path::PathBuf::from,
+    )
+}
+
+fn spawn_anvil() -> AnvilInstance {
+    Anvil::at(anvil_path())
+        .host("127.0.0.1")
+        .args(["--gas-limit", "2000000000"])
+        .spawn()
+}
+
+fn seeded_rng() -> StdRng {
+    let seed = std::env::var("WARDEN_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::thread_rng().r#gen());
+    eprintln!("seed {seed} (rerun with WARDEN_TEST_SEED={seed})");
+    StdRng::seed_from_u64(seed)
+}
+
+fn provider(anvil: &AnvilInstance) -> impl Provider + Clone {
+    let signer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(anvil.endpoint_url())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random models
+// ---------------------------------------------------------------------------------------------
+
+fn random_dim(rng: &mut StdRng) -> u8 {
+    let dim = match rng.gen_range(0..10) {
+        0..=4 => rng.gen_range(1..=16),
+        5..=7 => rng.gen_range(17..=40),
+        _ => rng.gen_range(41..=MAX_HIDDEN_DIM),
+    };
+    dim as u8
+}
+
+fn random_weights(rng: &mut StdRng, n: usize) -> Vec<i8> {
+    match rng.gen_range(0..5) {
+        0 => (0..n).map(|_| rng.r#gen::<i8>()).collect(),
+        1 => (0..n).map(|_| rng.gen_range(-8..=8)).collect(),
+        2 => (0..n)
+            .map(|_| {
+                if rng.gen_bool(0.7) {
+                    0
+                } else {
+                    rng.r#gen::<i8>()
+                }
+            })
+            .collect(),
+        3 => (0..n)
+            .map(|_| *[-128i8, -127, 127].get(rng.gen_range(0..3)).unwrap())
+            .collect(),
+        _ => (0..n).map(|_| rng.gen_range(-40..=40)).collect(),
+    }
+}
+
+/// A bias that keeps `|bias| + 127·Σ|w| ≤ 2^31 - 1`, often at the boundary.
+fn random_bias(rng: &mut StdRng, row: &[i8]) -> i32 {
+    let used: i64 = 127 * row.iter().map(|w| i64::from(w.unsigned_abs())).sum::<i64>();
+    let room = i64::from(i32::MAX) - used;
+    let magnitude = match rng.gen_range(0..6) {
+        0 => 0,
+        1 => room,
+        2 => rng.gen_range(0..=room),
+        3 => rng.gen_range(0..=room.min(1 << 16)),
+        _ => rng.gen_range(0..=room.min(1 << 12)),
+    };
+    let bias = if rng.r#gen() { magnitude } else { -magnitude };
+    i32::try_from(bias).unwrap()
+}
+
+/// Requantization that usually keeps outputs in range (so later layers see varied inputs), and
+/// sometimes anything valid.
+fn random_requant(rng: &mut StdRng, inputs: usize) -> (u32, u8) {
+    let multiplier: u32 = match rng.gen_range(0..5) {
+        0 => 1,
+        1 => i32::MAX as u32,
+        2 => rng.gen_range(1 << 30..=i32::MAX as u32),
+        _ => rng.gen_range(1..=i32::MAX as u32),
+    };
+    let shift = if rng.gen_bool(0.8) {
+        // Typical |acc| is around 127·40·sqrt(inputs); aim that at ~64 after requantization.
+        let acc_bits = 12 + (inputs as f64).log2() as i32 / 2;
+        let mult_bits = 32 - multiplier.leading_zeros() as i32;
+        (acc_bits + mult_bits - 6 + rng.gen_range(-3..=3)).clamp(1, 62) as u8
+    } else {
+        rng.gen_range(1..=62)
+    };
+    (multiplier, shift)
+}
+
+fn random_model(rng: &mut StdRng) -> Vec<u8> {
+    let layers = rng.gen_range(MIN_LAYERS..=MAX_LAYERS);
+    let mut dims = vec![NUM_FEATURES as u8];
+    for _ in 1..layers {
+        dims.push(random_dim(rng));
+    }
+    dims.push(NUM_ACTIONS as u8);
+    let mut bytes = b"WMLP".to_vec();
+    bytes.push(1);
+    bytes.push(layers as u8);
+    bytes.extend(&dims);
+    for l in 0..layers {
+        let (inputs, outputs) = (usize::from(dims[l]), usize::from(dims[l + 1]));
+        let mut biases = Vec::with_capacity(outputs);
+        for _ in 0..outputs {
+            let row = random_weights(rng, inputs);
+            biases.push(random_bias(rng, &row));
+            bytes.extend(row.iter().map(|&w| w as u8));
+        }
+        for bias in biases {
+            bytes.extend(bias.to_be_bytes());
+        }
+        if l + 1 < layers {
+            let (multiplier, shift) = random_requant(rng, inputs);
+            bytes.extend(multiplier.to_be_bytes());
+            bytes.push(shift);
+        }
+    }
+    bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random inputs and parameters
+// ---------------------------------------------------------------------------------------------
+
+fn random_u256(rng: &mut StdRng) -> U256 {
+    U256::from_limbs(rng.r#gen::<[u64; 4]>())
+}
+
+/// A value with a random number of significant bits in `bits`, all random below the top one.
+fn random_bits(rng: &mut StdRng, bits: std::ops::RangeInclusive<usize>) -> U256 {
+    let bits = rng.gen_range(bits);
+    if bits == 0 {
+        return U256::ZERO;
+    }
+    (random_u256(rng) >> (256 - bits)) | (U256::from(1u8) << (bits - 1))
+}
+
+fn wad(v: u64) -> U256 {
+    U256::from(v) * U256::from(1_000_000_000_000_000_000u64)
+}
+
+fn random_prices(rng: &mut StdRng) -> Vec<U256> {
+    let length = if rng.gen_bool(0.3) {
+        16
+    } else {
+        rng.gen_range(16..=48)
+    };
+    match rng.gen_range(0..9) {
+        // A realistic random walk around a price, up to ±3 % a step.
+        0..=2 => {
+            let mut price = wad(rng.gen_range(1..=100_000));
+            (0..length)
+                .map(|_| {
+                    let bps = rng.gen_range(9_700u64..=10_300);
+                    price = price * U256::from(bps) / U256::from(10_000u64);
+                    price
+                })
+                .collect()
+        }
+        // Flat.
+        3 => vec![random_bits(rng, 0..=256); length],
+        // Tiny values, zeros included.
+        4 => (0..length)
+            .map(|_| U256::from(rng.gen_range(0u8..=5)))
+            .collect(),
+        // Huge values near 2^256.
+        5 => (0..length)
+            .map(|_| U256::MAX - U256::from(rng.r#gen::<u64>()))
+            .collect(),
+        // Around the 2^120 normalization boundary.
+        6 => (0..length).map(|_| random_bits(rng, 118..=123)).collect(),
+        // Any magnitude, with zeros sprinkled in.
+        7 => (0..length)
+            .map(|_| {
+                if rng.gen_bool(0.2) {
+                    U256::ZERO
+                } else {
+                    random_bits(rng, 1..=256)
+                }
+            })
+            .collect(),
+        // Full-range random.
+        _ => (0..length).map(|_| random_u256(rng)).collect(),
+    }
+}
+
+fn random_balance(rng: &mut StdRng) -> U256 {
+    match rng.gen_range(0..8) {
+        0 => U256::ZERO,
+        1 => U256::from(rng.gen_range(1u64..=20_000)),
+        2 => U256::MAX,
+        3 => random_bits(rng, 200..=256),
+        4 => random_bits(rng, 1..=256),
+        _ => random_bits(rng, 50..=90),
+    }
+}
+
+fn random_reserve(rng: &mut StdRng) -> U112 {
+    match rng.gen_range(0..8) {
+        0 => U112::ZERO,
+        1 => U112::from(rng.gen_range(1u64..=1_000)),
+        2 => U112::MAX,
+        3 => U112::MAX - U112::from(rng.r#gen::<u32>()),
+        4 => U112::from(random_bits(rng, 1..=112)),
+        _ => U112::from(random_bits(rng, 60..=90)),
+    }
+}
+
+fn random_input(rng: &mut StdRng) -> AgentInput {
+    // Edge-heavy inputs mostly end in a hold (empty pools, nothing to spend); a share of plainly
+    // tradeable ones keeps the swap encoding well covered.
+    if rng.gen_bool(0.4) {
+        return tradeable_input(rng);
+    }
+    AgentInput {
+        vault: Address::from(rng.r#gen::<[u8; 20]>()),
+        tokenBase: Address::from(rng.r#gen::<[u8; 20]>()),
+        tokenQuote: Address::from(rng.r#gen::<[u8; 20]>()),
+        reserveBase: random_reserve(rng),
+        reserveQuote: random_reserve(rng),
+        balanceBase: random_balance(rng),
+        balanceQuote: random_balance(rng),
+        priceHistory: random_prices(rng),
+        timestamp: if rng.gen_bool(0.1) {
+            u64::MAX
+        } else {
+            rng.gen_range(1_600_000_000..=2_000_000_000)
+        },
+    }
+}
+
+/// Funded vault, liquid pool, any price path: the swap usually goes ahead.
+fn tradeable_input(rng: &mut StdRng) -> AgentInput {
+    AgentInput {
+        vault: Address::from(rng.r#gen::<[u8; 20]>()),
+        tokenBase: Address::from(rng.r#gen::<[u8; 20]>()),
+        tokenQuote: Address::from(rng.r#gen::<[u8; 20]>()),
+        reserveBase: U112::from(random_bits(rng, 40..=100)),
+        reserveQuote: U112::from(random_bits(rng, 40..=100)),
+        balanceBase: random_bits(rng, 30..=110),
+        balanceQuote: random_bits(rng, 30..=110),
+        priceHistory: random_prices(rng),
+        timestamp: rng.gen_range(1_600_000_000..=2_000_000_000),
+    }
+}
+
+fn random_params(rng: &mut StdRng) -> Params {
+    let pick = |rng: &mut StdRng, edge: [u16; 2]| {
+        if rng.gen_bool(0.2) {
+            edge[rng.gen_range(0..2)]
+        } else {
+            rng.gen_range(0..=10_000)
+        }
+    };
+    Params {
+        router: Address::from(rng.r#gen::<[u8; 20]>()),
+        slippage_bps: pick(rng, [0, 10_000]),
+        deadline_seconds: if rng.gen_bool(0.1) {
+            u32::MAX
+        } else {
+            rng.gen_range(0..=3_600)
+        },
+        max_size_bps: pick(rng, [0, 10_000]),
+        size_bps_per_logit: match rng.gen_range(0..5) {
+            0 => 0,
+            1 => u32::MAX,
+            2 => 1,
+            _ => rng.gen_range(1..=1_000),
+        },
+    }
+}
+
+/// Sets the spent balance so that `amountIn` lands exactly on the pair's uint112 capacity
+/// (`2^112 - 1 - reserveIn`) or one past it, where the action flips between a swap and a hold.
+/// The balance feeds the position feature, so the decision may move; a few rounds usually
+/// settle. Returns whether the input ends exactly on the boundary.
+fn aim_at_pair_capacity(rng: &mut StdRng, agent: &MlpAgent, input: &mut AgentInput) -> bool {
+    let past = U256::from(u8::from(rng.r#gen::<bool>()));
+    for _ in 0..3 {
+        let eval = agent.evaluate(input).unwrap();
+        let (reserve_in, balance_in) = match eval.decision {
+            ActionKind::Hold => return false,
+            ActionKind::Buy => (input.reserveQuote, &mut input.balanceQuote),
+            ActionKind::Sell => (input.reserveBase, &mut input.balanceBase),
+        };
+        if eval.size_bps == 0 {
+            return false;
+        }
+        let target = U256::from(U112::MAX) - U256::from(reserve_in) + past;
+        let size = U256::from(eval.size_bps);
+        let bps = U256::from(10_000u16);
+        let amount_in = U256::from(
+            alloy::primitives::U512::from(*balance_in) * alloy::primitives::U512::from(size)
+                / alloy::primitives::U512::from(bps),
+        );
+        if amount_in == target {
+            return true;
+        }
+        // The smallest balance whose share is `target`.
+        *balance_in = (target * bps).div_ceil(size);
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons
+// ---------------------------------------------------------------------------------------------
+
+fn ints(values: &[I256]) -> Vec<i64> {
+    values.iter().map(|v| i64::try_from(*v).unwrap()).collect()
+}
+
+/// The revert data `MlpPolicy.validateModel` produces for a Rust model error.
+fn expected_revert(err: &ModelError) -> Bytes {
+    let u = |v: usize| U256::from(v);
+    let data = match *err {
+        ModelError::ModelTruncated { length, needed } => ModelTruncated {
+            length: u(length),
+            needed: u(needed),
+        }
+        .abi_encode(),
+        ModelError::BadModelMagic => BadModelMagic {}.abi_encode(),
+        ModelError::UnsupportedModelVersion(version) => {
+            UnsupportedModelVersion { version }.abi_encode()
+        }
+        ModelError::BadLayerCount(count) => BadLayerCount { count }.abi_encode(),
+        ModelError::BadLayerDim { index, dim } => BadLayerDim {
+            index: u(index),
+            dim,
+        }
+        .abi_encode(),
+        ModelError::ModelTrailingBytes { length, expected } => ModelTrailingBytes {
+            length: u(length),
+            expected: u(expected),
+        }
+        .abi_encode(),
+        ModelError::AccumulatorOutOfRange {
+            layer,
+            neuron,
+            bound,
+        } => AccumulatorOutOfRange {
+            layer: u(layer),
+            neuron: u(neuron),
+            bound: U256::from(bound),
+        }
+        .abi_encode(),
+        ModelError::BadMultiplier { layer, multiplier } => BadMultiplier {
+            layer: u(layer),
+            multiplier,
+        }
+        .abi_encode(),
+        ModelError::BadShift { layer, shift } => BadShift {
+            layer: u(layer),
+            shift,
+        }
+        .abi_encode(),
+        ModelError::Json(_) => panic!("from_bytes never returns a JSON error"),
+    };
+    data.into()
+}
+
+/// A malformed variant of a valid model: one targeted corruption.
+fn corrupt(rng: &mut StdRng, mut bytes: Vec<u8>) -> Vec<u8> {
+    let len = bytes.len();
+    match rng.gen_range(0..12) {
+        0 => bytes.truncate(rng.gen_range(0..len)),
+        1 => bytes.extend((0..rng.gen_range(1..40)).map(|_| rng.r#gen::<u8>())),
+        2 => bytes[rng.gen_range(0..4)] ^= 1 << rng.gen_range(0..8),
+        3 => bytes[4] = rng.gen_range(0..=255),
+        4 => bytes[5] = *[0u8, 1, 6, 255].get(rng.gen_range(0..4)).unwrap(),
+        5 => {
+            let layers = usize::from(bytes[5]);
+            bytes[6 + rng.gen_range(0..=layers)] =
+                *[0u8, 2, 8, 10, 65, 255].get(rng.gen_range(0..6)).unwrap();
+        }
+        // Anywhere, any byte: whatever check catches it first must agree (or both accept).
+        _ => {
+            let i = rng.gen_range(6..len);
+            bytes[i] = rng.r#gen();
+        }
+    }
+    bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn policy_agrees_with_solidity_on_random_models_and_inputs() {
+    let anvil = spawn_anvil();
+    let provider = provider(&anvil);
+    let harness = MlpPolicyHarness::deploy(provider.clone()).await.unwrap();
+    let mut rng = seeded_rng();
+
+    let cases = std::env::var("WARDEN_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(CASES);
+    let mut kinds = [0usize; NUM_ACTIONS];
+    let mut decisions = [0usize; NUM_ACTIONS];
+    let mut saturated_features = 0usize;
+    let mut boundary_hits = 0usize;
+    let started = Instant::now();
+    let mut solidity_time = std::time::Duration::ZERO;
+    for batch in 0..cases.div_ceil(BATCH) {
+        let mut cases = Vec::with_capacity(BATCH);
+        for _ in 0..BATCH {
+            let model_bytes = random_model(&mut rng);
+            let model = Model::from_bytes(&model_bytes)
+                .unwrap_or_else(|e| panic!("generated an invalid model: {e}"));
+            let params = random_params(&mut rng);
+            let input = random_input(&mut rng);
+            let agent = MlpAgent::new(model, params).unwrap();
+            let mut input = input;
+            if rng.gen_bool(0.15) {
+                boundary_hits += usize::from(aim_at_pair_capacity(&mut rng, &agent, &mut input));
+            }
+            let evaluation = agent.evaluate(&input).unwrap();
+            cases.push((model_bytes, input, params, agent, evaluation));
+        }
+        let call_started = Instant::now();
+        let results = harness
+            .evaluateBatch(
+                cases.iter().map(|c| Bytes::from(c.0.clone())).collect(),
+                cases.iter().map(|c| c.1.encode()).collect(),
+                cases.iter().map(|c| c.2.encode()).collect(),
+            )
+            .gas(CALL_GAS)
+            .call()
+            .await
+            .unwrap();
+        solidity_time += call_started.elapsed();
+        assert_eq!(results.len(), BATCH);
+        for (i, ((model_bytes, input, params, agent, rust), sol)) in
+            cases.iter().zip(&results).enumerate()
+        {
+            let context = || {
+                format!(
+                    "batch {batch} case {i}\nmodel 0x{}\ninput {input:?}\nparams {params:?}",
+                    alloy::hex::encode(model_bytes)
+                )
+            };
+            let rust_features: Vec<i64> = rust.features.iter().map(|&f| i64::from(f)).collect();
+            assert_eq!(
+                ints(&sol.features),
+                rust_features,
+                "features, {}",
+                context()
+            );
+            let rust_logits: Vec<i64> = rust.logits.iter().map(|&l| i64::from(l)).collect();
+            assert_eq!(ints(&sol.logits), rust_logits, "logits, {}", context());
+            assert_eq!(
+                sol.decision,
+                rust.decision.code(),
+                "decision, {}",
+                context()
+            );
+            assert_eq!(
+                sol.sizeBps,
+                U256::from(rust.size_bps),
+                "size, {}",
+                context()
+            );
+            assert_eq!(sol.output, rust.action.encode(), "output, {}", context());
+            // The trait path gives the same action, and the output decodes back to it.
+            assert_eq!(agent.decide(input).unwrap(), rust.action);
+            assert_eq!(Action::decode(&sol.output).unwrap(), rust.action);
+            kinds[usize::from(rust.action.kind.code())] += 1;
+            decisions[usize::from(rust.decision.code())] += 1;
+            saturated_features += rust.features.iter().filter(|f| f.abs() == 127).count();
+        }
+    }
+    let cases = cases.div_ceil(BATCH) * BATCH;
+    eprintln!(
+        "{cases} cases in {:.2?} ({:.2?} in eth_call); decisions (hold, buy, sell) {decisions:?}, \
+         actions {kinds:?}, saturated features {saturated_features} of {}, \
+         inputs exactly at (or one past) the pair's capacity {boundary_hits}",
+        started.elapsed(),
+        solidity_time,
+        cases * NUM_FEATURES
+    );
+    // Coverage: the generator must exercise every decision and produce real swaps of both kinds.
+    assert!(kinds.iter().all(|&k| k >= cases / 50), "actions {kinds:?}");
+    assert!(
+        decisions.iter().all(|&d| d >= cases / 10),
+        "decisions {decisions:?}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_models_are_rejected_identically() {
+    let anvil = spawn_anvil();
+    let provider = provider(&anvil);
+    let harness = MlpPolicyHarness::deploy(provider.clone()).await.unwrap();
+    let mut rng = seeded_rng();
+
+    let mut models = Vec::with_capacity(INVALID_CASES);
+    for _ in 0..INVALID_CASES {
+        let valid = random_model(&mut rng);
+        models.push(corrupt(&mut rng, valid));
+    }
+    let mut rejected = 0;
+    for chunk in models.chunks(100) {
+        let reverts = harness
+            .validateBatch(chunk.iter().cloned().map(Bytes::from).collect())
+            .gas(CALL_GAS)
+            .call()
+            .await
+            .unwrap();
+        for (model, revert) in chunk.iter().zip(reverts) {
+            let expected = match Model::from_bytes(model) {
+                Ok(_) => Bytes::new(),
+                Err(err) => {
+                    rejected += 1;
+                    expected_revert(&err)
+                }
+            };
+            assert_eq!(revert, expected, "model 0x{}", alloy::hex::encode(model));
+        }
+    }
+    eprintln!("{rejected} of {INVALID_CASES} corrupted models rejected, identically");
+    assert!(rejected > INVALID_CASES / 2);
+}
+
+#[tokio::test]
+async fn encodings_and_agent_hash_agree_with_solidity() {
+    let anvil = spawn_anvil();
+    let provider = provider(&anvil);
+    let harness = MlpPolicyHarness::deploy(provider.clone()).await.unwrap();
+    let mut rng = seeded_rng();
+    for _ in 0..30 {
+        let input = random_input(&mut rng);
+        let reencoded = harness.reencodeInput(input.encode()).call().await.unwrap();
+        assert_eq!(reencoded, input.encode());
+        assert_eq!(AgentInput::decode(&reencoded).unwrap(), input);
+
+        let params = random_params(&mut rng);
+        let model_hash = B256::from(rng.r#gen::<[u8; 32]>());
+        let on_chain = harness
+            .agentHash(model_hash, params.encode())
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(on_chain, warden_agent::agent_hash(model_hash, &params));
+    }
+}
+
+/// A snapshot like the ones a task manager takes: a real pool, a funded vault, a price walk.
+fn realistic_input(rng: &mut StdRng) -> AgentInput {
+    let mut price = wad(rng.gen_range(1_000..=4_000));
+    let regime: i64 = rng.gen_range(-30..=30);
+    let history = (0..rng.gen_range(16..=32))
+        .map(|_| {
+            let bps = (10_000 + regime + rng.gen_range(-150..=150)) as u64;
+            price = price * U256::from(bps) / U256::from(10_000u64);
+            price
+        })
+        .collect::<Vec<_>>();
+    let latest = *history.last().unwrap();
+    let base_reserve = wad(rng.gen_range(1_000..=100_000));
+    let quote_reserve = base_reserve * latest / wad(1);
+    AgentInput {
+        vault: Address::from(rng.r#gen::<[u8; 20]>()),
+        tokenBase: Address::from(rng.r#gen::<[u8; 20]>()),
+        tokenQuote: Address::from(rng.r#gen::<[u8; 20]>()),
+        reserveBase: U112::from(base_reserve),
+        reserveQuote: U112::from(quote_reserve),
+        balanceBase: wad(rng.gen_range(0..=100)),
+        balanceQuote: wad(rng.gen_range(0..=300_000)),
+        priceHistory: history,
+        timestamp: rng.gen_range(1_700_000_000..=1_800_000_000),
+    }
+}
+
+#[tokio::test]
+async fn reference_verifier_agrees_with_the_reference_agent() {
+    let anvil = spawn_anvil();
+    let provider = provider(&anvil);
+    let mut rng = seeded_rng();
+    let router = Address::from(rng.r#gen::<[u8; 20]>());
+    let agent = reference_agent(router).unwrap();
+    let p = agent.params();
+    let verifier = MlpAgentVerifier::deploy(
+        provider.clone(),
+        Bytes::from_static(REFERENCE_MODEL_BYTES),
+        MlpPolicy::Params {
+            router: p.router,
+            slippageBps: p.slippage_bps,
+            deadlineSeconds: p.deadline_seconds,
+            maxSizeBps: p.max_size_bps,
+            sizeBpsPerLogit: p.size_bps_per_logit,
+        },
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        verifier.agentHash().call().await.unwrap(),
+        agent.agent_hash()
+    );
+    assert_eq!(
+        verifier.modelHash().call().await.unwrap(),
+        agent.model().hash()
+    );
+    assert_eq!(
+        verifier.model().call().await.unwrap().as_ref(),
+        REFERENCE_MODEL_BYTES
+    );
+
+    let mut kinds = [0usize; NUM_ACTIONS];
+    let mut gas = Vec::new();
+    for case in 0..VERIFIER_CASES {
+        let input = if case % 4 == 3 {
+            random_input(&mut rng)
+        } else {
+            realistic_input(&mut rng)
+        };
+        let expected = agent.decide(&input).unwrap();
+        let call = verifier.evaluate(input.encode());
+        let output = call.call().await.unwrap();
+        assert_eq!(output, expected.encode(), "case {case}: {input:?}");
+        kinds[usize::from(expected.kind.code())] += 1;
+        if case % 4 != 3 && input.priceHistory.len() == 16 {
+            gas.push((expected.kind, call.estimate_gas().await.unwrap()));
+        }
+    }
+    eprintln!("reference verifier: actions (hold, buy, sell) {kinds:?}");
+    for kind in [ActionKind::Hold, ActionKind::Buy, ActionKind::Sell] {
+        let of_kind: Vec<u64> = gas
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, g)| *g)
+            .collect();
+        if let (Some(min), Some(max)) = (of_kind.iter().min(), of_kind.iter().max()) {
+            eprintln!(
+                "eth_estimateGas of evaluate (16 prices, {kind:?}): {min}..={max} over {} inputs \
+                 (includes the 21000 intrinsic and calldata)",
+                of_kind.len()
+            );
+        }
+    }
+    assert!(kinds[1] > 0 && kinds[2] > 0, "no swaps: {kinds:?}");
+
+    // Inputs outside the domain revert with the documented errors.
+    let mut short = realistic_input(&mut rng);
+    short.priceHistory.truncate(15);
+    let err = verifier.evaluate(short.encode()).call().await.unwrap_err();
+    assert_eq!(
+        err.as_revert_data().unwrap(),
+        Bytes::from(
+            HistoryTooShort {
+                length: U256::from(15u8)
+            }
+            .abi_encode()
+        )
+    );
+    let err = verifier
+        .evaluate(Bytes::from(vec![0u8; 64]))
+        .call()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_revert_data().unwrap(),
+        Bytes::from(
+            MalformedInput {
+                length: U256::from(64u8)
+            }
+            .abi_encode()
+        )
+    );
+}

@@ -1,0 +1,180 @@
+//! Warden's application on the devnet: the task manager, the reference agent's on-chain
+//! verifier, a funded vault with a deny-by-default policy that allows exactly the router's swap,
+//! and the agent registered for it with enough price history to decide from the first tick.
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use serde::{Deserialize, Serialize};
+use warden_agent::{Agent, MlpAgent, REFERENCE_MODEL_BYTES};
+use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
+use warden_bindings::tx::confirm;
+use warden_bindings::uniswap::UniswapV2Router02;
+use warden_bindings::{MlpAgentVerifier, WardenTaskManager, WardenVault};
+
+use crate::DevnetError;
+use crate::market::{self, MarketContracts, NoiseTrader, whole};
+
+/// Timing and policy of the devnet's agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppParams {
+    pub threshold_bps: u16,
+    pub response_window: u32,
+    pub challenge_window: u32,
+    pub tick_interval: u32,
+    /// WETH and dollars the vault starts with.
+    pub vault_base: u64,
+    pub vault_quote: u64,
+}
+
+impl Default for AppParams {
+    fn default() -> Self {
+        Self {
+            threshold_bps: 6_667,
+            response_window: 30,
+            challenge_window: 10,
+            tick_interval: 15,
+            vault_base: 100,
+            vault_quote: 300_000,
+        }
+    }
+}
+
+/// Addresses of Warden's application contracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppContracts {
+    pub task_manager: Address,
+    pub verifier: Address,
+    pub vault: Address,
+    pub vault_owner: Address,
+    pub agent_id: u64,
+}
+
+#[allow(clippy::too_many_arguments)] // each is a distinct, named piece of the deployment
+/// Deploys the application, funds and configures the vault, registers the agent and records
+/// the 16 price observations its first decision needs (with noise trades in between).
+pub async fn deploy<P: Provider + Clone>(
+    deployer: &P,
+    rpc_url: &alloy::transports::http::reqwest::Url,
+    registry: Address,
+    market: &MarketContracts,
+    agent: &MlpAgent,
+    vault_owner: PrivateKeySigner,
+    trader: &mut NoiseTrader,
+    params: AppParams,
+) -> Result<AppContracts, DevnetError> {
+    let task_manager = WardenTaskManager::deploy(deployer.clone(), registry).await?;
+    let verifier =
+        MlpAgentVerifier::deploy(deployer.clone(), REFERENCE_MODEL_BYTES.to_vec().into(), {
+            let params = agent.params();
+            warden_bindings::MlpPolicy::Params {
+                router: params.router,
+                slippageBps: params.slippage_bps,
+                deadlineSeconds: params.deadline_seconds,
+                maxSizeBps: params.max_size_bps,
+                sizeBpsPerLogit: params.size_bps_per_logit,
+            }
+        })
+        .await?;
+    if verifier.agentHash().call().await? != agent.agent_hash() {
+        return Err(DevnetError::Config(
+            "the verifier's agent hash differs from the Rust agent's".into(),
+        ));
+    }
+
+    let owner_address = vault_owner.address();
+    let owner = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(vault_owner))
+        .connect_http(rpc_url.clone());
+    let vault = WardenVault::deploy(owner.clone(), owner_address, *task_manager.address()).await?;
+    let swap = UniswapV2Router02::swapExactTokensForTokensCall::SELECTOR.into();
+    confirm(
+        "WardenVault.setCallPermission",
+        vault
+            .setCallPermission(market.router, swap, true)
+            .send()
+            .await?,
+    )
+    .await?;
+    let base_cap = whole(params.vault_base);
+    let quote_cap = whole(params.vault_quote);
+    confirm(
+        "WardenVault.setSpendingCap",
+        vault
+            .setSpendingCap(market.weth, base_cap, base_cap)
+            .send()
+            .await?,
+    )
+    .await?;
+    confirm(
+        "WardenVault.setSpendingCap",
+        vault
+            .setSpendingCap(market.dollar, quote_cap, quote_cap)
+            .send()
+            .await?,
+    )
+    .await?;
+    market::fund(
+        deployer,
+        market,
+        *vault.address(),
+        whole(params.vault_base),
+        whole(params.vault_quote),
+    )
+    .await?;
+
+    let config = AgentConfig {
+        agentHash: agent.agent_hash(),
+        verifier: *verifier.address(),
+        vault: *vault.address(),
+        pair: market.pair,
+        tokenBase: market.weth,
+        tokenQuote: market.dollar,
+        thresholdBps: params.threshold_bps,
+        responseWindow: params.response_window,
+        challengeWindow: params.challenge_window,
+        tickInterval: params.tick_interval,
+    };
+    let manager_as_owner = WardenTaskManager::new(*task_manager.address(), &owner);
+    let receipt = confirm(
+        "WardenTaskManager.registerAgent",
+        manager_as_owner.registerAgent(config).send().await?,
+    )
+    .await?;
+    let agent_id = receipt
+        .decoded_log::<WardenTaskManager::AgentRegistered>()
+        .map(|event| event.agentId)
+        .ok_or_else(|| DevnetError::Config("registerAgent emitted no AgentRegistered".into()))?;
+
+    for _ in 0..warden_agent::HISTORY_LEN {
+        trader.trade().await?;
+        confirm(
+            "WardenTaskManager.observe",
+            task_manager.observe(agent_id).send().await?,
+        )
+        .await?;
+    }
+    Ok(AppContracts {
+        task_manager: *task_manager.address(),
+        verifier: *verifier.address(),
+        vault: *vault.address(),
+        vault_owner: owner_address,
+        agent_id,
+    })
+}
+
+/// The vault's (WETH, dollar) balances.
+pub async fn vault_balances<P: Provider>(
+    provider: &P,
+    market: &MarketContracts,
+    vault: Address,
+) -> Result<(U256, U256), DevnetError> {
+    let weth = warden_bindings::uniswap::WETH9::new(market.weth, provider);
+    let dollar = warden_bindings::DevnetToken::new(market.dollar, provider);
+    Ok((
+        weth.balanceOf(vault).call().await?,
+        dollar.balanceOf(vault).call().await?,
+    ))
+}
