@@ -142,9 +142,13 @@ impl Devnet {
 
         let anvil_path = config.anvil.clone();
         let host = config.host.clone();
-        let anvil =
-            tokio::task::spawn_blocking(move || Anvil::at(anvil_path).host(host).try_spawn())
-                .await??;
+        let mut anvil = tokio::task::spawn_blocking(move || {
+            Anvil::at(anvil_path).host(host).keep_stdout().try_spawn()
+        })
+        .await??;
+        // anvil logs every request to stdout; left unread, the pipe would fill (or, closed, fail
+        // its writes) and stall the node. Drain it into a log file in the data directory.
+        drain_to_file(&mut anvil, &data_dir.join("anvil.log"))?;
         let rpc_url = anvil.endpoint();
         let deployer: PrivateKeySigner = anvil
             .keys()
@@ -432,6 +436,27 @@ async fn fund_operator<P: Provider + Clone>(
         .await?;
     let token = StakeToken::new(stake_token, provider.clone());
     confirm("StakeToken.mint", token.mint(operator, stake).send().await?).await?;
+    Ok(())
+}
+
+fn drain_to_file(anvil: &mut AnvilInstance, path: &Path) -> Result<(), DevnetError> {
+    let Some(mut stdout) = anvil.child_mut().stdout.take() else {
+        return Ok(());
+    };
+    let mut log = std::fs::File::create(path).map_err(|source| DevnetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    std::thread::Builder::new()
+        .name("anvil-log".into())
+        .spawn(move || {
+            // Ends when anvil exits and closes its end of the pipe.
+            let _ = std::io::copy(&mut stdout, &mut log);
+        })
+        .map_err(|source| DevnetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(())
 }
 
