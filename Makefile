@@ -1,5 +1,5 @@
 # Warden — the two commands that matter:
-#   make demo   installs what is missing, builds, runs a local devnet (Ctrl-C stops it)
+#   make demo   installs what is missing, builds, runs a local devnet through $(TICKS) agent ticks
 #   make test   installs what is missing, runs every check and test (forge and Rust)
 
 SHELL := /bin/bash
@@ -10,12 +10,13 @@ FORGE      := $(BIN)/forge-linux-amd64/bin/forge
 ANVIL      := $(BIN)/anvil-linux-amd64/bin/anvil
 STAMP      := node_modules/.warden-setup
 OPERATORS  ?= 4
+TICKS      ?= 5
 CARGO      ?= cargo
 
 .PHONY: setup demo test test-contracts test-rust lint fmt artifacts gas clean help
 
 help:
-	@echo "make demo    run a local Warden devnet with $(OPERATORS) operators (OPERATORS=N to change)"
+	@echo "make demo    run a local Warden devnet: $(OPERATORS) operators, $(TICKS) agent ticks (OPERATORS=N TICKS=T)"
 	@echo "make test    lint, forge tests and Rust tests"
 	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
 	@echo "make gas     forge gas report of the contracts"
@@ -34,7 +35,7 @@ $(STAMP): package.json package-lock.json
 	@touch $@
 
 demo: setup
-	$(CARGO) run --quiet -p warden-cli -- devnet --operators $(OPERATORS) --json devnet-summary.json
+	$(CARGO) run --quiet -p warden-cli -- devnet --operators $(OPERATORS) --ticks $(TICKS) --json devnet-summary.json
 
 # EigenLayer's bytecode, exported from eigensdk, for the forge tests that run against it.
 artifacts: setup

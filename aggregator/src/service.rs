@@ -7,9 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, Bytes};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use axum::extract::{DefaultBodyLimit, State};
@@ -102,10 +101,7 @@ impl Aggregator {
         config: AggregatorConfig,
         signer: PrivateKeySigner,
     ) -> Result<Arc<Self>, ServiceError> {
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(config.rpc_url.clone())
-            .erased();
+        let provider = warden_bindings::signing_provider(config.rpc_url.clone(), signer);
         let chain_id = provider.get_chain_id().await?;
         let registry = WardenTaskManager::new(config.task_manager, &provider)
             .registry()

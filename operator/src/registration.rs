@@ -9,9 +9,8 @@
 
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::Provider;
 use alloy::transports::TransportError;
 use eigensdk::client_elcontracts::error::ElContractsError;
 use eigensdk::client_elcontracts::reader::ELChainReader;
@@ -126,9 +125,10 @@ impl<'a> Registrar<'a> {
             .rpc_url
             .parse()
             .map_err(|_| RegistrationError::RpcUrl(self.rpc_url.clone()))?;
-        Ok(ProviderBuilder::new()
-            .wallet(EthereumWallet::from(self.keys.ecdsa.clone()))
-            .connect_http(url))
+        Ok(warden_bindings::signing_provider(
+            url,
+            self.keys.ecdsa.clone(),
+        ))
     }
 
     /// Registers as an EigenLayer operator (unless already one) and deposits `stake` of the

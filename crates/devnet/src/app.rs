@@ -2,9 +2,8 @@
 //! verifier, a funded vault with a deny-by-default policy that allows exactly the router's swap,
 //! and the agent registered for it with enough price history to decide from the first tick.
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
@@ -85,9 +84,7 @@ pub async fn deploy<P: Provider + Clone>(
     }
 
     let owner_address = vault_owner.address();
-    let owner = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(vault_owner))
-        .connect_http(rpc_url.clone());
+    let owner = warden_bindings::signing_provider(rpc_url.clone(), vault_owner);
     let vault = WardenVault::deploy(owner.clone(), owner_address, *task_manager.address()).await?;
     let swap = UniswapV2Router02::swapExactTokensForTokensCall::SELECTOR.into();
     confirm(

@@ -2,9 +2,8 @@
 //! artifacts, a wrapped-ether token (WETH9) and a dollar token, liquidity, and a seeded noise
 //! trader that moves the price between ticks so the agent has decisions to make.
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -207,10 +206,7 @@ impl NoiseTrader {
     }
 
     fn provider(&self) -> alloy::providers::DynProvider {
-        ProviderBuilder::new()
-            .wallet(EthereumWallet::from(self.signer.clone()))
-            .connect_http(self.rpc_url.clone())
-            .erased()
+        warden_bindings::signing_provider(self.rpc_url.clone(), self.signer.clone())
     }
 
     /// One random swap of up to `max_trade_bps` of the input side's reserve.

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::ext::AnvilApi;
@@ -158,9 +157,7 @@ impl Devnet {
             .ok_or_else(|| DevnetError::Config("anvil reported no development accounts".into()))?;
         tracing::info!(%rpc_url, "anvil is up");
 
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(deployer.clone()))
-            .connect_http(anvil.endpoint_url());
+        let provider = warden_bindings::signing_provider(anvil.endpoint_url(), deployer.clone());
         let owner = deployer.address();
         let chain_id = provider.get_chain_id().await?;
 
