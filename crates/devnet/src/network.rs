@@ -347,6 +347,11 @@ impl Devnet {
         Ok(())
     }
 
+    /// The reference agent the operators run.
+    pub fn agent(&self) -> &warden_agent::MlpAgent {
+        &self.agent
+    }
+
     /// The devnet's summary as of the last refresh.
     pub fn summary(&self) -> &Summary {
         &self.summary

@@ -1,0 +1,104 @@
+//! The honest path end to end: operators sign, the aggregator commits a stake-weighted quorum,
+//! the keeper executes after the challenge window, and the vault's balances move exactly as the
+//! Rust agent predicts from the on-chain snapshots.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use alloy::primitives::{U256, keccak256};
+use alloy::providers::ProviderBuilder;
+use alloy::sol_types::SolCall;
+use warden_agent::mlp::get_amount_out;
+use warden_agent::{ActionKind, AgentInput};
+use warden_bindings::WardenTaskManager;
+use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
+use warden_devnet::app::AppParams;
+use warden_devnet::ticks::TickConfig;
+use warden_devnet::{Devnet, DevnetConfig};
+
+#[tokio::test]
+async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() {
+    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    let mut config = TickConfig::new(3);
+    config.stopped_operators = vec![2];
+    config.timeout = std::time::Duration::from_secs(180);
+    devnet
+        .run_ticks(config, |line| eprintln!("{line}"))
+        .await
+        .unwrap();
+
+    let summary = devnet.summary().clone();
+    let stopped = summary.operators[2].address;
+    assert_eq!(summary.tasks.len(), 3);
+    for task in &summary.tasks {
+        assert_eq!(task.state, "executed", "{task:?}");
+        // 3 of 4 equal operators clear two thirds; the stopped one is named as non-signer.
+        assert_eq!(task.non_signers, vec![stopped], "{task:?}");
+        assert_eq!(task.signers.len(), 3, "{task:?}");
+        assert!(
+            task.commit_gas.is_some() && task.execute_gas.is_some(),
+            "{task:?}"
+        );
+        assert!(
+            task.commit_to_execute_blocks.unwrap()
+                > u64::from(AppParams::default().challenge_window),
+            "{task:?}"
+        );
+    }
+
+    // Replay every task's snapshot through the Rust agent and accumulate the predicted flows.
+    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
+    let vault = summary.vault.clone().unwrap();
+    let (mut weth, mut dollar) = (vault.balances_before.weth, vault.balances_before.dollar);
+    for task in &summary.tasks {
+        let opened = task_manager
+            .TaskOpened_filter()
+            .topic1(U256::from(task.id))
+            .from_block(0)
+            .query()
+            .await
+            .unwrap();
+        let (event, _) = opened.into_iter().next().unwrap();
+        let input = AgentInput::decode(&event.input).unwrap();
+        assert_eq!(
+            (input.balanceBase, input.balanceQuote),
+            (weth, dollar),
+            "task {} snapshot",
+            task.id
+        );
+        let action = warden_agent::Agent::decide(devnet.agent(), &input).unwrap();
+        let committed = task_manager.getTask(task.id).call().await.unwrap();
+        assert_eq!(
+            committed.outputHash,
+            keccak256(action.encode()),
+            "task {}",
+            task.id
+        );
+        if action.kind == ActionKind::Hold {
+            continue;
+        }
+        let swap = swapExactTokensForTokensCall::abi_decode(&action.data).unwrap();
+        let (reserve_base, reserve_quote) = (
+            U256::from(input.reserveBase),
+            U256::from(input.reserveQuote),
+        );
+        match action.kind {
+            ActionKind::Buy => {
+                let out = get_amount_out(swap.amountIn, reserve_quote, reserve_base).unwrap();
+                dollar -= swap.amountIn;
+                weth += out;
+            }
+            ActionKind::Sell => {
+                let out = get_amount_out(swap.amountIn, reserve_base, reserve_quote).unwrap();
+                weth -= swap.amountIn;
+                dollar += out;
+            }
+            ActionKind::Hold => unreachable!(),
+        }
+    }
+    assert_eq!(
+        (weth, dollar),
+        (vault.balances_after.weth, vault.balances_after.dollar)
+    );
+}
