@@ -1,0 +1,93 @@
+//! CPU cost of one task at the aggregator: taking every operator's signature, verifying the
+//! quorum's signatures together, and assembling the non-signers and the aggregate for
+//! `checkQuorum`. Measured for 10, 100 and 1 000 equal operators, with all of them signing
+//! except one in ten (the non-signers `commitOutput` must name).
+
+// Benchmark code: a failed unwrap is a broken benchmark.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use warden_aggregator::intake::{Intake, TaskContext};
+use warden_aggregator::{OperatorSet, RegisteredOperator, Threshold};
+use warden_bls::SecretKey;
+use warden_protocol::api::SignatureSubmission;
+
+fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
+    let mut rng = rand::thread_rng();
+    let keys: Vec<SecretKey> = (0..operators)
+        .map(|_| SecretKey::random(&mut rng))
+        .collect();
+    let mut members: Vec<RegisteredOperator> = keys
+        .iter()
+        .enumerate()
+        .map(|(index, key)| RegisteredOperator {
+            operator_id: keccak256(key.public_key().to_eip2537()),
+            address: Address::with_last_byte(index as u8),
+            public_key: key.public_key(),
+            weight: U256::from(1_000u64),
+        })
+        .collect();
+    members.sort_by_key(|operator| operator.operator_id);
+    let set = OperatorSet {
+        block: 100,
+        total_weight: U256::from(1_000u64 * operators as u64),
+        operators: members,
+    };
+    let context = Arc::new(TaskContext {
+        chain_id: 31337,
+        task_manager: Address::repeat_byte(7),
+        task_id: 1,
+        agent_id: 1,
+        agent_hash: B256::repeat_byte(1),
+        input_hash: B256::repeat_byte(2),
+        reference_block: 100,
+        threshold: Threshold::TWO_THIRDS,
+        set: Arc::new(set),
+    });
+    let output = Bytes::from(vec![0xab; 320]);
+    let digest = context.digest(keccak256(&output));
+    let signers = operators - operators / 10;
+    let submissions = keys
+        .iter()
+        .take(signers)
+        .map(|key| SignatureSubmission {
+            task_id: 1,
+            operator_id: keccak256(key.public_key().to_eip2537()),
+            output: output.clone(),
+            signature: Bytes::copy_from_slice(&key.sign(digest.as_slice()).to_compressed()),
+        })
+        .collect();
+    (context, submissions)
+}
+
+fn intake(c: &mut Criterion) {
+    let mut group = c.benchmark_group("intake_per_task");
+    group.sample_size(10);
+    for operators in [10usize, 100, 1_000] {
+        let (context, submissions) = setup(operators);
+        group.bench_with_input(
+            BenchmarkId::from_parameter(operators),
+            &operators,
+            |b, _| {
+                b.iter(|| {
+                    let mut intake = Intake::new(64 * 1024);
+                    intake.add_task(Arc::clone(&context));
+                    let mut ready = None;
+                    for submission in &submissions {
+                        let submitted = intake.submit(submission).unwrap();
+                        ready = ready.or(submitted.ready);
+                    }
+                    assert!(ready.is_some(), "a quorum must be ready");
+                    ready
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, intake);
+criterion_main!(benches);
