@@ -372,3 +372,202 @@ fn verify_pending(set: &OperatorSet, group: &mut OutputGroup, message: &[u8]) ->
     }
     rejected
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::U256;
+    use warden_bls::SecretKey;
+
+    use super::*;
+    use crate::RegisteredOperator;
+
+    struct Fixture {
+        intake: Intake,
+        keys: Vec<SecretKey>,
+        context: Arc<TaskContext>,
+    }
+
+    /// Four equal operators, threshold two thirds.
+    fn fixture() -> Fixture {
+        let mut rng = rand::thread_rng();
+        let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::random(&mut rng)).collect();
+        let mut operators: Vec<RegisteredOperator> = keys
+            .iter()
+            .map(|key| RegisteredOperator {
+                operator_id: keccak256(key.public_key().to_eip2537()),
+                address: Address::ZERO,
+                public_key: key.public_key(),
+                weight: U256::from(100u64),
+            })
+            .collect();
+        operators.sort_by_key(|operator| operator.operator_id);
+        let context = Arc::new(TaskContext {
+            chain_id: 31337,
+            task_manager: Address::repeat_byte(3),
+            task_id: 9,
+            agent_id: 1,
+            agent_hash: B256::repeat_byte(4),
+            input_hash: B256::repeat_byte(5),
+            reference_block: 50,
+            threshold: Threshold::TWO_THIRDS,
+            set: Arc::new(OperatorSet {
+                block: 50,
+                operators,
+                total_weight: U256::from(400u64),
+            }),
+        });
+        let mut intake = Intake::new(1024);
+        intake.add_task(Arc::clone(&context));
+        Fixture {
+            intake,
+            keys,
+            context,
+        }
+    }
+
+    fn submission(f: &Fixture, signer: usize, output: &[u8]) -> SignatureSubmission {
+        let key = &f.keys[signer];
+        let digest = f.context.digest(keccak256(output));
+        SignatureSubmission {
+            task_id: 9,
+            operator_id: keccak256(key.public_key().to_eip2537()),
+            output: Bytes::copy_from_slice(output),
+            signature: Bytes::copy_from_slice(&key.sign(digest.as_slice()).to_compressed()),
+        }
+    }
+
+    #[test]
+    fn a_quorum_is_handed_out_once_when_two_thirds_signed() {
+        let mut f = fixture();
+        assert!(
+            f.intake
+                .submit(&submission(&f, 0, b"buy"))
+                .unwrap()
+                .ready
+                .is_none()
+        );
+        assert!(
+            f.intake
+                .submit(&submission(&f, 1, b"buy"))
+                .unwrap()
+                .ready
+                .is_none()
+        );
+        let ready = f
+            .intake
+            .submit(&submission(&f, 2, b"buy"))
+            .unwrap()
+            .ready
+            .unwrap();
+        assert_eq!(ready.quorum.signed_weight, U256::from(300u64));
+        assert_eq!(
+            ready.quorum.non_signers,
+            vec![f.keys[3].public_key().to_eip2537()]
+        );
+        // The aggregate verifies against the signers' keys.
+        let signers: Vec<_> = f.keys[..3].iter().map(|k| k.public_key()).collect();
+        let digest = f.context.digest(keccak256(b"buy"));
+        fast_aggregate_verify(
+            &ready.quorum.aggregate_signature,
+            digest.as_slice(),
+            &signers.iter().collect::<Vec<_>>(),
+        )
+        .unwrap();
+        // A late signer does not hand out a second quorum.
+        assert!(
+            f.intake
+                .submit(&submission(&f, 3, b"buy"))
+                .unwrap()
+                .ready
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_invalid_signature_is_dropped_without_blocking_the_valid_ones() {
+        let mut f = fixture();
+        let mut forged = submission(&f, 1, b"buy");
+        // Operator 1 "signs" with operator 0's key: a valid point, the wrong signer.
+        forged.signature = submission(&f, 0, b"buy").signature;
+        f.intake.submit(&submission(&f, 0, b"buy")).unwrap();
+        f.intake.submit(&forged).unwrap();
+        let outcome = f.intake.submit(&submission(&f, 2, b"buy")).unwrap();
+        assert!(outcome.ready.is_none(), "only two valid signatures so far");
+        assert_eq!(outcome.rejected, vec![forged.operator_id]);
+        let outcome = f.intake.submit(&submission(&f, 3, b"buy")).unwrap();
+        let ready = outcome
+            .ready
+            .expect("three valid signatures make the quorum");
+        assert_eq!(ready.quorum.non_signer_ids, vec![forged.operator_id]);
+        // The dropped operator may send its genuine signature afterwards.
+        assert_eq!(
+            f.intake.submit(&submission(&f, 1, b"buy")).unwrap().status,
+            SubmissionStatus::Accepted
+        );
+    }
+
+    #[test]
+    fn bad_submissions_are_refused_with_their_reason() {
+        let mut f = fixture();
+        let mut malformed = submission(&f, 0, b"buy");
+        malformed.signature = Bytes::from(vec![0u8; 95]);
+        assert!(matches!(
+            f.intake.submit(&malformed),
+            Err(IntakeError::MalformedSignature(_))
+        ));
+
+        let mut stranger = submission(&f, 0, b"buy");
+        stranger.operator_id = B256::repeat_byte(0xee);
+        assert!(matches!(
+            f.intake.submit(&stranger),
+            Err(IntakeError::UnknownOperator { .. })
+        ));
+
+        let huge = submission(&f, 0, &[0u8; 2048]);
+        assert!(matches!(
+            f.intake.submit(&huge),
+            Err(IntakeError::OutputTooLarge {
+                size: 2048,
+                limit: 1024
+            })
+        ));
+
+        let mut unknown = submission(&f, 0, b"buy");
+        unknown.task_id = 10;
+        assert_eq!(
+            f.intake.submit(&unknown).unwrap_err(),
+            IntakeError::UnknownTask(10)
+        );
+
+        f.intake.submit(&submission(&f, 0, b"buy")).unwrap();
+        assert_eq!(
+            f.intake.submit(&submission(&f, 0, b"buy")).unwrap().status,
+            SubmissionStatus::Duplicate
+        );
+        assert!(matches!(
+            f.intake.submit(&submission(&f, 0, b"sell")),
+            Err(IntakeError::Conflict { .. })
+        ));
+    }
+
+    #[test]
+    fn a_failed_commitment_hands_the_quorum_out_again() {
+        let mut f = fixture();
+        for signer in 0..3 {
+            f.intake.submit(&submission(&f, signer, b"hold")).unwrap();
+        }
+        assert!(
+            f.intake.retry().is_empty(),
+            "the quorum is out being committed"
+        );
+        f.intake.commit_failed(9);
+        let again = f.intake.retry();
+        assert_eq!(again.len(), 1);
+        f.intake.committed(9);
+        assert!(f.intake.retry().is_empty());
+        assert_eq!(
+            f.intake.submit(&submission(&f, 3, b"hold")).unwrap().status,
+            SubmissionStatus::AlreadyCommitted
+        );
+    }
+}
