@@ -314,6 +314,26 @@ impl Aggregator {
         for &task_id in tasks.iter() {
             let task = task_manager.getTask(task_id).call().await?;
             match task.state {
+                task_state::COMMITTED
+                    if block
+                        > u64::from(task.deadline)
+                            + u64::from(
+                                task_manager
+                                    .getAgent(task.agentId)
+                                    .call()
+                                    .await?
+                                    .responseWindow,
+                            ) =>
+                {
+                    // Its action kept failing (a paused vault, a moved market) until the window
+                    // closed: settle it so the agent can move on.
+                    if let Ok(pending) = task_manager.expire(task_id).send().await {
+                        let _ = confirm("WardenTaskManager.expire", pending).await;
+                        tracing::warn!(task_id, "committed action never executed; task expired");
+                        self.intake.lock().await.remove_task(task_id);
+                        continue;
+                    }
+                }
                 task_state::COMMITTED if block > u64::from(task.deadline) => {
                     let output = self.committed_output(task_id).await?;
                     match task_manager.execute(task_id, output).send().await {

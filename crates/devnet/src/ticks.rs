@@ -38,6 +38,19 @@ pub struct TickConfig {
     pub trade_every: u64,
     /// Give up after this long.
     pub timeout: Duration,
+    /// What the vault owner does to particular tasks once they are committed (to show the
+    /// owner's brakes working through the whole system).
+    pub owner_actions: HashMap<u64, OwnerAction>,
+}
+
+/// A vault owner's intervention on a committed task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerAction {
+    /// Veto the action during its challenge window.
+    Veto,
+    /// Pause the vault while the task is pending, unpause once it is final: a paused vault
+    /// refuses to act, so a swap never executes and its task expires.
+    Pause,
 }
 
 impl TickConfig {
@@ -48,6 +61,7 @@ impl TickConfig {
             block_interval: Duration::from_millis(100),
             trade_every: 3,
             timeout: Duration::from_secs(600),
+            owner_actions: HashMap::new(),
         }
     }
 }
@@ -235,6 +249,10 @@ impl Devnet {
                 let task = task_manager.getTask(task_id).call().await?;
                 if seen.insert(task_id, task.state) != Some(task.state) {
                     progress(&format!("task {task_id}: {}", state_name(task.state)));
+                    if let Some(action) = config.owner_actions.get(&task_id) {
+                        self.owner_intervenes(task_id, task.state, *action, progress)
+                            .await?;
+                    }
                 }
             }
             let mut final_ids: Vec<u64> = seen
@@ -251,6 +269,37 @@ impl Devnet {
         };
         self.trader = Some(trader);
         outcome
+    }
+
+    /// The vault owner's side of [`OwnerAction`], on a task's state change.
+    async fn owner_intervenes(
+        &self,
+        task_id: u64,
+        state: u8,
+        action: OwnerAction,
+        progress: &impl Fn(&str),
+    ) -> Result<(), DevnetError> {
+        let owner = warden_bindings::signing_provider(self.anvil_url(), self.dev_key(2)?);
+        let vault = warden_bindings::WardenVault::new(self.summary.app.vault, &owner);
+        match (action, state) {
+            (OwnerAction::Veto, task_state::COMMITTED) => {
+                warden_bindings::tx::confirm("WardenVault.veto", vault.veto(task_id).send().await?)
+                    .await?;
+                progress(&format!("task {task_id}: vetoed by the vault owner"));
+            }
+            (OwnerAction::Pause, task_state::COMMITTED) => {
+                warden_bindings::tx::confirm("WardenVault.pause", vault.pause().send().await?)
+                    .await?;
+                progress(&format!("task {task_id}: vault paused by its owner"));
+            }
+            (OwnerAction::Pause, state) if is_final(state) => {
+                warden_bindings::tx::confirm("WardenVault.unpause", vault.unpause().send().await?)
+                    .await?;
+                progress(&format!("task {task_id}: vault unpaused"));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     async fn task_summary(&self, task_id: u64) -> Result<TaskSummary, DevnetError> {
