@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, Bytes};
+use alloy::primitives::{Address, Bytes};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
@@ -470,6 +470,3 @@ async fn submit_signature(
         }),
     ))
 }
-
-/// Hashes used as operator ids, re-exported for callers assembling submissions.
-pub type OperatorId = B256;

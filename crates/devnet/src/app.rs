@@ -51,9 +51,9 @@ pub struct AppContracts {
     pub agent_id: u64,
 }
 
-#[allow(clippy::too_many_arguments)] // each is a distinct, named piece of the deployment
 /// Deploys the application, funds and configures the vault, registers the agent and records
 /// the 16 price observations its first decision needs (with noise trades in between).
+#[allow(clippy::too_many_arguments)] // each is a distinct, named piece of the deployment
 pub async fn deploy<P: Provider + Clone>(
     deployer: &P,
     rpc_url: &alloy::transports::http::reqwest::Url,
