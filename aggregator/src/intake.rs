@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::primitives::{B256, Bytes, U256, keccak256};
 use warden_bls::{PublicKey, Signature, fast_aggregate_verify, find_invalid};
 use warden_protocol::OutputAttestation;
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
@@ -17,30 +17,25 @@ use crate::{OperatorSet, Quorum, Threshold};
 /// What the intake must know about a task to check its signatures.
 #[derive(Debug, Clone)]
 pub struct TaskContext {
-    pub chain_id: u64,
-    pub task_manager: Address,
-    pub task_id: u64,
-    pub agent_id: u64,
-    pub agent_hash: B256,
-    pub input_hash: B256,
-    pub reference_block: u32,
+    /// Everything operators attest to for this task except the output, which varies by
+    /// submission (`output_hash` here is ignored).
+    pub task: OutputAttestation,
     pub threshold: Threshold,
     /// The operator set at the reference block.
     pub set: Arc<OperatorSet>,
 }
 
 impl TaskContext {
+    /// The task's id.
+    pub fn task_id(&self) -> u64 {
+        self.task.task_id
+    }
+
     /// The digest operators sign for `output_hash`.
     pub fn digest(&self, output_hash: B256) -> B256 {
         OutputAttestation {
-            chain_id: self.chain_id,
-            task_manager: self.task_manager,
-            task_id: self.task_id,
-            agent_id: self.agent_id,
-            agent_hash: self.agent_hash,
-            input_hash: self.input_hash,
             output_hash,
-            reference_block: self.reference_block,
+            ..self.task
         }
         .digest()
     }
@@ -140,7 +135,7 @@ impl Intake {
     /// Starts collecting for a task (idempotent).
     pub fn add_task(&mut self, context: Arc<TaskContext>) {
         self.tasks
-            .entry(context.task_id)
+            .entry(context.task_id())
             .or_insert_with(|| TaskAggregation {
                 context,
                 groups: HashMap::new(),
@@ -174,7 +169,7 @@ impl Intake {
         if task.context.set.get(&operator_id).is_none() {
             return Err(IntakeError::UnknownOperator {
                 operator_id,
-                reference_block: task.context.reference_block,
+                reference_block: task.context.task.reference_block,
             });
         }
         let output_hash = keccak256(&submission.output);
@@ -263,7 +258,7 @@ impl Intake {
             Ok(quorum) => {
                 task.phase = Phase::Committing;
                 let ready = ReadyQuorum {
-                    task_id: context.task_id,
+                    task_id: context.task_id(),
                     output: group.output.clone(),
                     output_hash,
                     quorum,
@@ -307,7 +302,7 @@ impl Intake {
                         Quorum::assemble(&context.set, &group.verified, context.threshold)
                             .ok()
                             .map(|quorum| ReadyQuorum {
-                                task_id: context.task_id,
+                                task_id: context.task_id(),
                                 output: group.output.clone(),
                                 output_hash,
                                 quorum,
@@ -375,7 +370,7 @@ fn verify_pending(set: &OperatorSet, group: &mut OutputGroup, message: &[u8]) ->
 
 #[cfg(test)]
 mod tests {
-    use alloy::primitives::U256;
+    use alloy::primitives::{Address, U256};
     use warden_bls::SecretKey;
 
     use super::*;
@@ -402,13 +397,16 @@ mod tests {
             .collect();
         operators.sort_by_key(|operator| operator.operator_id);
         let context = Arc::new(TaskContext {
-            chain_id: 31337,
-            task_manager: Address::repeat_byte(3),
-            task_id: 9,
-            agent_id: 1,
-            agent_hash: B256::repeat_byte(4),
-            input_hash: B256::repeat_byte(5),
-            reference_block: 50,
+            task: OutputAttestation {
+                chain_id: 31337,
+                task_manager: Address::repeat_byte(3),
+                task_id: 9,
+                agent_id: 1,
+                agent_hash: B256::repeat_byte(4),
+                input_hash: B256::repeat_byte(5),
+                output_hash: B256::ZERO,
+                reference_block: 50,
+            },
             threshold: Threshold::TWO_THIRDS,
             set: Arc::new(OperatorSet {
                 block: 50,

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
@@ -20,6 +20,7 @@ use tokio::sync::{Mutex, watch};
 use warden_bindings::task_manager::BLS as TmBLS;
 use warden_bindings::tx::confirm;
 use warden_bindings::{WardenRegistry, WardenTaskManager};
+use warden_protocol::OutputAttestation;
 use warden_protocol::api::{
     ApiError, MAX_SUBMISSION_BYTES, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt,
     SubmissionStatus,
@@ -183,13 +184,16 @@ impl Aggregator {
         let threshold = Threshold::new(u64::from(agent.thresholdBps), 10_000)
             .map_err(|e| SubmitError::Chain(format!("agent {}: {e}", task.agentId)))?;
         let context = TaskContext {
-            chain_id: self.chain_id,
-            task_manager: self.config.task_manager,
-            task_id,
-            agent_id: task.agentId,
-            agent_hash: agent.agentHash,
-            input_hash: task.inputHash,
-            reference_block: task.referenceBlock,
+            task: OutputAttestation {
+                chain_id: self.chain_id,
+                task_manager: self.config.task_manager,
+                task_id,
+                agent_id: task.agentId,
+                agent_hash: agent.agentHash,
+                input_hash: task.inputHash,
+                output_hash: B256::ZERO,
+                reference_block: task.referenceBlock,
+            },
             threshold,
             set,
         };
