@@ -10,18 +10,9 @@ import {WardenRegistry} from "./WardenRegistry.sol";
 import {AgentInput} from "./agent/AgentTypes.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
 import {AgentConfig, AgentStatus, ITaskManager, Task, TaskState} from "./interfaces/ITaskManager.sol";
+import {IUniswapV2Pair} from "./interfaces/IUniswapV2.sol";
 import {IWardenVault} from "./interfaces/IWardenVault.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
-
-/// @dev The Uniswap v2 pair calls the task manager makes.
-interface IUniswapV2PairObservable {
-    function token0() external view returns (address);
-    function token1() external view returns (address);
-    function getReserves()
-        external
-        view
-        returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
-}
 
 /// @title WardenTaskManager
 /// @notice Runs Warden's task lifecycle: agents are registered by their vault's owner, tasks are
@@ -316,7 +307,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @dev Whether the base token is the pair's token0; reverts unless the two tokens are the pair's.
     function _baseIsToken0(AgentConfig calldata config) private view returns (bool) {
-        IUniswapV2PairObservable pair = IUniswapV2PairObservable(config.pair);
+        IUniswapV2Pair pair = IUniswapV2Pair(config.pair);
         address token0 = pair.token0();
         address token1 = pair.token1();
         if (config.tokenBase == token0 && config.tokenQuote == token1) return true;
@@ -329,7 +320,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         view
         returns (uint112 reserveBase, uint112 reserveQuote)
     {
-        (uint112 reserve0, uint112 reserve1,) = IUniswapV2PairObservable(pair).getReserves();
+        (uint112 reserve0, uint112 reserve1,) = IUniswapV2Pair(pair).getReserves();
         return baseIsToken0 ? (reserve0, reserve1) : (reserve1, reserve0);
     }
 

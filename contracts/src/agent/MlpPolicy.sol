@@ -3,18 +3,8 @@ pragma solidity 0.8.30;
 
 import {LibBit} from "solady/utils/LibBit.sol";
 
+import {IUniswapV2Router} from "../interfaces/IUniswapV2.sol";
 import {AgentActions, AgentInput} from "./AgentTypes.sol";
-
-/// @dev The one Uniswap v2 router function the policy calls.
-interface IUniswapV2SwapRouter {
-    function swapExactTokensForTokens(
-        uint256 amountIn,
-        uint256 amountOutMin,
-        address[] calldata path,
-        address to,
-        uint256 deadline
-    ) external returns (uint256[] memory amounts);
-}
 
 /// @title MlpPolicy
 /// @notice The reference agent in Solidity: integer features of the input snapshot, an int8-quantized
@@ -448,7 +438,7 @@ library MlpPolicy {
         address[] memory path = new address[](2);
         (path[0], path[1]) = buy ? (input.tokenQuote, input.tokenBase) : (input.tokenBase, input.tokenQuote);
         bytes memory data = abi.encodeCall(
-            IUniswapV2SwapRouter.swapExactTokensForTokens,
+            IUniswapV2Router.swapExactTokensForTokens,
             (amountIn, amountOutMin, path, input.vault, uint256(input.timestamp) + params.deadlineSeconds)
         );
         return AgentActions.encode(kind, params.router, 0, data);

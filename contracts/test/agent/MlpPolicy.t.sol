@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
-import {IUniswapV2SwapRouter, MlpPolicy} from "../../src/agent/MlpPolicy.sol";
+import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
+import {MlpPolicy} from "../../src/agent/MlpPolicy.sol";
 import {AgentFixture} from "./AgentFixture.sol";
 import {MlpPolicyHarness} from "./MlpPolicyHarness.sol";
 
@@ -36,7 +37,7 @@ contract MlpPolicyTest is AgentFixture {
             ROUTER,
             uint256(0),
             abi.encodeCall(
-                IUniswapV2SwapRouter.swapExactTokensForTokens, (amountIn, minOut, path, VAULT, NOW + 300)
+                IUniswapV2Router.swapExactTokensForTokens, (amountIn, minOut, path, VAULT, NOW + 300)
             )
         );
     }

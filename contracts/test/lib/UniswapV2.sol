@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IUniswapV2Pair, IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {Vm} from "./Vm.sol";
 
 /// @dev The Uniswap v2 factory calls the tests make.
@@ -9,18 +10,8 @@ interface IUniswapV2FactoryTest {
     function getPair(address tokenA, address tokenB) external view returns (address pair);
 }
 
-/// @dev The Uniswap v2 pair calls the tests make.
-interface IUniswapV2PairTest {
-    function token0() external view returns (address);
-    function token1() external view returns (address);
-    function getReserves()
-        external
-        view
-        returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
-}
-
-/// @dev The Uniswap v2 router02 calls the tests make.
-interface IUniswapV2RouterTest {
+/// @dev The Uniswap v2 router02 calls the tests make, beyond the swap agents use.
+interface IUniswapV2RouterTest is IUniswapV2Router {
     function factory() external view returns (address);
     function addLiquidity(
         address tokenA,
@@ -32,13 +23,6 @@ interface IUniswapV2RouterTest {
         address to,
         uint256 deadline
     ) external returns (uint256 amountA, uint256 amountB, uint256 liquidity);
-    function swapExactTokensForTokens(
-        uint256 amountIn,
-        uint256 amountOutMin,
-        address[] calldata path,
-        address to,
-        uint256 deadline
-    ) external returns (uint256[] memory amounts);
     function getAmountsOut(uint256 amountIn, address[] calldata path) external view returns (uint256[] memory);
 }
 

@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 import {MlpAgentVerifier} from "../../src/agent/MlpAgentVerifier.sol";
-import {IUniswapV2SwapRouter, MlpPolicy} from "../../src/agent/MlpPolicy.sol";
+import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
+import {MlpPolicy} from "../../src/agent/MlpPolicy.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentInput} from "../../src/agent/AgentTypes.sol";
 import {AgentConfig, TaskState} from "../../src/interfaces/ITaskManager.sol";
@@ -34,9 +35,7 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         (config.agentHash, config.verifier) = (mlp.agentHash(), address(mlp));
         vm.startPrank(BOB);
         mlpAgent = taskManager.registerAgent(config);
-        mlpVault.setCallPermission(
-            address(router), IUniswapV2SwapRouter.swapExactTokensForTokens.selector, true
-        );
+        mlpVault.setCallPermission(address(router), IUniswapV2Router.swapExactTokensForTokens.selector, true);
         mlpVault.setSpendingCap(address(base), 50 ether, 100 ether);
         mlpVault.setSpendingCap(address(quote), 100_000 ether, 200_000 ether);
         vm.stopPrank();

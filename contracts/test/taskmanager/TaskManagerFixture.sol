@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
@@ -10,12 +11,7 @@ import {IAgentVerifier} from "../../src/interfaces/IAgentVerifier.sol";
 import {AgentConfig, ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {TestToken} from "../lib/TestToken.sol";
-import {
-    IUniswapV2FactoryTest,
-    IUniswapV2PairTest,
-    IUniswapV2RouterTest,
-    UniswapV2
-} from "../lib/UniswapV2.sol";
+import {IUniswapV2FactoryTest, IUniswapV2Pair, IUniswapV2RouterTest, UniswapV2} from "../lib/UniswapV2.sol";
 import {Vm} from "../lib/Vm.sol";
 
 /// @dev An agent verifier that only answers its agent hash and a fixed output: the task manager
@@ -60,7 +56,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
     TestToken internal quote;
     IUniswapV2FactoryTest internal factory;
     IUniswapV2RouterTest internal router;
-    IUniswapV2PairTest internal pair;
+    IUniswapV2Pair internal pair;
     uint64 internal agentId;
 
     function deployWarden() internal {
@@ -93,7 +89,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         router = UniswapV2.deployRouter(address(factory), WETH);
         base = new TestToken("Base", "BASE");
         quote = new TestToken("Quote", "QUOTE");
-        pair = IUniswapV2PairTest(factory.createPair(address(base), address(quote)));
+        pair = IUniswapV2Pair(factory.createPair(address(base), address(quote)));
         base.mint(address(this), POOL_BASE);
         quote.mint(address(this), POOL_QUOTE);
         base.approve(address(router), POOL_BASE);
@@ -178,7 +174,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         returns (bytes memory)
     {
         bytes memory data = abi.encodeCall(
-            IUniswapV2RouterTest.swapExactTokensForTokens,
+            IUniswapV2Router.swapExactTokensForTokens,
             (
                 amountIn,
                 amountOutMin,
@@ -192,9 +188,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     function allowSwaps(WardenVault vault_) internal {
         vm.prank(vault_.owner());
-        vault_.setCallPermission(
-            address(router), IUniswapV2RouterTest.swapExactTokensForTokens.selector, true
-        );
+        vault_.setCallPermission(address(router), IUniswapV2Router.swapExactTokensForTokens.selector, true);
     }
 
     // ------------------------------------------------------------------------------------------

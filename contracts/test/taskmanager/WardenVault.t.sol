@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
@@ -156,7 +157,7 @@ contract WardenVaultTest is TaskManagerFixture {
             abi.encodeWithSelector(
                 IWardenVault.CallNotAllowed.selector,
                 address(router),
-                IUniswapV2RouterTest.swapExactTokensForTokens.selector
+                IUniswapV2Router.swapExactTokensForTokens.selector
             )
         );
         execute(taskId, output);
@@ -173,7 +174,7 @@ contract WardenVaultTest is TaskManagerFixture {
             abi.encodeWithSelector(
                 IWardenVault.CallNotAllowed.selector,
                 address(router),
-                IUniswapV2RouterTest.swapExactTokensForTokens.selector
+                IUniswapV2Router.swapExactTokensForTokens.selector
             )
         );
         execute(taskId, output);
@@ -184,14 +185,11 @@ contract WardenVaultTest is TaskManagerFixture {
         vm.prank(OWNER);
         vm.expectEmit(true, true, false, true, address(vault));
         emit IWardenVault.CallPermissionSet(
-            address(router), IUniswapV2RouterTest.swapExactTokensForTokens.selector, false
+            address(router), IUniswapV2Router.swapExactTokensForTokens.selector, false
         );
-        vault.setCallPermission(
-            address(router), IUniswapV2RouterTest.swapExactTokensForTokens.selector, false
-        );
+        vault.setCallPermission(address(router), IUniswapV2Router.swapExactTokensForTokens.selector, false);
         assertTrue(
-            !vault.callAllowed(address(router), IUniswapV2RouterTest.swapExactTokensForTokens.selector),
-            "revoked"
+            !vault.callAllowed(address(router), IUniswapV2Router.swapExactTokensForTokens.selector), "revoked"
         );
     }
 
@@ -257,7 +255,7 @@ contract WardenVaultTest is TaskManagerFixture {
             AgentActions.BUY,
             address(router),
             1,
-            abi.encodeWithSelector(IUniswapV2RouterTest.swapExactTokensForTokens.selector)
+            abi.encodeWithSelector(IUniswapV2Router.swapExactTokensForTokens.selector)
         );
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.NativeValueNotAllowed.selector, 1));
         vm.prank(address(taskManager));
