@@ -18,6 +18,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use tokio::sync::{Mutex, watch};
 use warden_bindings::task_manager::BLS as TmBLS;
+use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
 use warden_bindings::{WardenRegistry, WardenTaskManager};
 use warden_protocol::OutputAttestation;
@@ -67,6 +68,8 @@ pub struct Aggregator {
     /// from one task so that nonces never race.
     ready: Mutex<Vec<ReadyQuorum>>,
     wake: tokio::sync::Notify,
+    /// Agent configurations never change once registered: read each from the chain once.
+    agents: Mutex<HashMap<u64, AgentConfig>>,
 }
 
 /// Errors starting the service.
@@ -118,6 +121,7 @@ impl Aggregator {
             sets: Mutex::new(HashMap::new()),
             ready: Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
+            agents: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -172,9 +176,8 @@ impl Aggregator {
             }
             _ => return Err(SubmitError::TaskClosed(task_id)),
         }
-        let agent = task_manager
-            .getAgent(task.agentId)
-            .call()
+        let agent = self
+            .agent(task.agentId)
             .await
             .map_err(|e| SubmitError::Chain(e.to_string()))?;
         let set = self
@@ -199,6 +202,18 @@ impl Aggregator {
         };
         self.intake.lock().await.add_task(Arc::new(context));
         Ok(())
+    }
+
+    async fn agent(&self, agent_id: u64) -> Result<AgentConfig, alloy::contract::Error> {
+        if let Some(agent) = self.agents.lock().await.get(&agent_id) {
+            return Ok(agent.clone());
+        }
+        let agent = WardenTaskManager::new(self.config.task_manager, &self.provider)
+            .getAgent(agent_id)
+            .call()
+            .await?;
+        self.agents.lock().await.insert(agent_id, agent.clone());
+        Ok(agent)
     }
 
     async fn operator_set(&self, block: u32) -> Result<Arc<OperatorSet>, ServiceError> {
@@ -290,7 +305,7 @@ impl Aggregator {
         let block = self.provider.get_block_number().await?;
         for &agent_id in &self.config.keeper_agents {
             let status = task_manager.agentStatus(agent_id).call().await?;
-            let agent = task_manager.getAgent(agent_id).call().await?;
+            let agent = self.agent(agent_id).await?;
             let due = status.lastOpenedAt == 0
                 || block >= u64::from(status.lastOpenedAt) + u64::from(agent.tickInterval);
             if due {
@@ -321,13 +336,7 @@ impl Aggregator {
                 task_state::COMMITTED
                     if block
                         > u64::from(task.deadline)
-                            + u64::from(
-                                task_manager
-                                    .getAgent(task.agentId)
-                                    .call()
-                                    .await?
-                                    .responseWindow,
-                            ) =>
+                            + u64::from(self.agent(task.agentId).await?.responseWindow) =>
                 {
                     // Its action kept failing (a paused vault, a moved market) until the window
                     // closed: settle it so the agent can move on.
@@ -353,7 +362,7 @@ impl Aggregator {
                     }
                 }
                 task_state::OPEN => {
-                    let agent = task_manager.getAgent(task.agentId).call().await?;
+                    let agent = self.agent(task.agentId).await?;
                     if block > u64::from(task.openedAt) + u64::from(agent.responseWindow)
                         && let Ok(pending) = task_manager.expire(task_id).send().await
                     {
