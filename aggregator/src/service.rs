@@ -17,8 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use tokio::sync::{Mutex, watch};
+use warden_bindings::task_facts;
 use warden_bindings::task_manager::BLS as TmBLS;
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
+use warden_bindings::task_manager::task_state;
 use warden_bindings::tx::confirm;
 use warden_bindings::{WardenRegistry, WardenTaskManager};
 use warden_protocol::OutputAttestation;
@@ -29,16 +31,6 @@ use warden_protocol::api::{
 
 use crate::intake::{Intake, IntakeError, ReadyQuorum, TaskContext};
 use crate::{OperatorSet, Threshold};
-
-/// Task states as the task manager numbers them.
-pub mod task_state {
-    pub const OPEN: u8 = 1;
-    pub const COMMITTED: u8 = 2;
-    pub const EXECUTED: u8 = 3;
-    pub const EXPIRED: u8 = 4;
-    pub const VETOED: u8 = 5;
-    pub const FRAUDULENT: u8 = 6;
-}
 
 /// How the aggregator runs.
 #[derive(Debug, Clone)]
@@ -89,8 +81,10 @@ pub enum ServiceError {
     Serve(std::io::Error),
     #[error("reading the operator set: {0}")]
     OperatorSet(#[from] crate::OperatorSetError),
-    #[error("task {task_id}: {reason}")]
-    Task { task_id: u64, reason: String },
+    #[error(transparent)]
+    Transaction(#[from] warden_bindings::tx::TxError),
+    #[error(transparent)]
+    TaskFacts(#[from] task_facts::TaskFactsError),
 }
 
 impl From<alloy::contract::Error> for ServiceError {
@@ -246,10 +240,7 @@ impl Aggregator {
                 .await?;
             confirm("WardenTaskManager.commitOutput", pending)
                 .await
-                .map_err(|e| ServiceError::Task {
-                    task_id,
-                    reason: e.to_string(),
-                })
+                .map_err(ServiceError::from)
         }
         .await;
         match result {
@@ -348,8 +339,15 @@ impl Aggregator {
                     }
                 }
                 task_state::COMMITTED if block > u64::from(task.deadline) => {
-                    let output = self.committed_output(task_id).await?;
-                    match task_manager.execute(task_id, output).send().await {
+                    let output = self.committed_output(task_id, task.openedAt).await?;
+                    let input = task_facts::task_input(
+                        &self.provider,
+                        self.config.task_manager,
+                        task_id,
+                        task.openedAt,
+                    )
+                    .await?;
+                    match task_manager.execute(task_id, input, output).send().await {
                         Ok(pending) => match confirm("WardenTaskManager.execute", pending).await {
                             Ok(receipt) => {
                                 tracing::info!(task_id, gas = receipt.gas_used, "task executed");
@@ -385,25 +383,18 @@ impl Aggregator {
     }
 
     /// The committed output bytes of a task: ours if we committed it, else from its event.
-    async fn committed_output(&self, task_id: u64) -> Result<Bytes, ServiceError> {
+    async fn committed_output(&self, task_id: u64, opened_at: u32) -> Result<Bytes, ServiceError> {
         if let Some(output) = self.committed_outputs.lock().await.get(&task_id) {
             return Ok(output.clone());
         }
-        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
-        let events = task_manager
-            .OutputCommitted_filter()
-            .topic1(alloy::primitives::U256::from(task_id))
-            .from_block(0)
-            .query()
-            .await?;
-        events
-            .into_iter()
-            .next()
-            .map(|(event, _)| event.output)
-            .ok_or(ServiceError::Task {
-                task_id,
-                reason: "committed but no OutputCommitted event found".into(),
-            })
+        let (event, _) = task_facts::committed_event(
+            &self.provider,
+            self.config.task_manager,
+            task_id,
+            opened_at,
+        )
+        .await?;
+        Ok(event.output)
     }
 }
 

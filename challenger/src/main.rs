@@ -1,11 +1,20 @@
-//! `warden-challenger`: the challenger watchtower. This release checks equivocation evidence
-//! offline; watching commitments and raising challenges arrive with the task manager.
+//! `warden-challenger`: the challenger watchtower. `run` follows a task manager's commitments,
+//! challenges wrong outputs and drives the slashing of their signers; `check-equivocation` checks
+//! equivocation evidence offline.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use warden_challenger::EquivocationEvidence;
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+use clap::{Args, Parser, Subcommand};
+use eyre::WrapErr;
+use tracing_subscriber::EnvFilter;
+use warden_bls::Password;
+use warden_challenger::{EquivocationEvidence, Watchtower, WatchtowerConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,6 +29,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Watch a task manager: re-execute every committed action with the reference agent,
+    /// challenge wrong ones before their deadline (paying the bond from the keystore's account)
+    /// and drive the slashing of their signers. Progress is saved in --state, so a restart
+    /// resumes where it stopped. Stops cleanly on SIGINT or SIGTERM.
+    Run(RunArgs),
     /// Check a JSON file of equivocation evidence (`public_key`, and `first` / `second`, each an
     /// `attestation` with its BLS `signature`). Exits 0 when it proves equivocation, 1 when not.
     CheckEquivocation {
@@ -28,9 +42,66 @@ enum Command {
     },
 }
 
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Ethereum JSON-RPC endpoint.
+    #[arg(long, env = "WARDEN_RPC_URL")]
+    rpc_url: Url,
+    /// The WardenTaskManager to watch.
+    #[arg(long, env = "WARDEN_TASK_MANAGER")]
+    task_manager: Address,
+    /// Router the reference agent swaps through (part of its agent hash).
+    #[arg(long, env = "WARDEN_ROUTER")]
+    router: Address,
+    /// The challenger's ECDSA key, a Web3 Secret Storage (v3) keystore.
+    #[arg(long, env = "WARDEN_CHALLENGER_KEYSTORE")]
+    keystore: PathBuf,
+    /// File holding the keystore's password. Without it, WARDEN_KEYSTORE_PASSWORD is used.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Where progress (the last judged block, slashing under way) is saved.
+    #[arg(
+        long,
+        env = "WARDEN_CHALLENGER_STATE",
+        default_value = "challenger-state.json"
+    )]
+    state: PathBuf,
+    /// First block to judge on a first start (ignored once --state exists).
+    #[arg(long, default_value_t = 0)]
+    start_block: u64,
+    /// Seconds between polls of the chain.
+    #[arg(long, default_value_t = 2)]
+    poll_secs: u64,
+    /// Operators examined per slashing transaction.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..))]
+    slash_batch: u64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
     match cli.command {
+        Command::Run(args) => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("error: starting the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::CheckEquivocation { evidence } => match check(&evidence) {
             Ok(()) => {
                 println!("equivocation proven: one key signed two outputs for the same task");
@@ -44,8 +115,66 @@ fn main() -> ExitCode {
     }
 }
 
+async fn run(args: RunArgs) -> eyre::Result<()> {
+    let password = match &args.password_file {
+        Some(path) => Password::from_file(path)
+            .wrap_err_with(|| format!("reading the password from {}", path.display()))?,
+        None => Password::from_env("WARDEN_KEYSTORE_PASSWORD")
+            .wrap_err("no --password-file and WARDEN_KEYSTORE_PASSWORD is not usable")?,
+    };
+    let keystore = args.keystore.clone();
+    let signer = tokio::task::spawn_blocking(move || {
+        PrivateKeySigner::decrypt_keystore(&keystore, password.expose_secret())
+    })
+    .await?
+    .wrap_err_with(|| format!("decrypting the keystore {}", args.keystore.display()))?;
+    let agent =
+        warden_agent::reference_agent(args.router).wrap_err("loading the reference agent")?;
+
+    let mut config = WatchtowerConfig::new(args.rpc_url, args.task_manager, args.state);
+    config.start_block = args.start_block;
+    config.poll_interval = Duration::from_secs(args.poll_secs);
+    config.slash_batch = args.slash_batch;
+    let watchtower = Watchtower::new(config, signer, Arc::new(agent));
+    tracing::info!(challenger = %watchtower.address(), "watching");
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    watchtower
+        .run(stopped)
+        .await
+        .wrap_err("the watchtower stopped")
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the watchtower");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
 fn check(path: &std::path::Path) -> eyre::Result<()> {
-    use eyre::WrapErr;
     let text =
         std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?;
     let evidence: EquivocationEvidence = serde_json::from_str(&text)

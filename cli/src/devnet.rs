@@ -12,8 +12,9 @@ pub struct DevnetArgs {
     /// Number of operators to create and register.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=200))]
     operators: u16,
-    /// Stake each operator deposits, in whole tokens of the devnet stake token.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Stake each operator restakes, in whole wrapped ether (the market's base token, which the
+    /// vault's cryptoeconomic bound values stake in).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
     stake: u64,
     /// Write a JSON summary here as soon as the devnet is up, and again at exit.
     #[arg(long, value_name = "PATH")]
@@ -35,6 +36,15 @@ pub struct DevnetArgs {
     /// Seed of the noise trader (same seed, same trades).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// With --ticks: the first K operators run a corrupted agent that steals from the vault, and
+    /// sign what it decides. With K above a third of the stake the theft reaches a quorum, and
+    /// the challenger must catch it.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    byzantine: u16,
+    /// With --ticks: run without a challenger watchtower, to show what the vault's
+    /// cryptoeconomic bound alone protects.
+    #[arg(long)]
+    no_challenger: bool,
     /// Exit as soon as the devnet is up (after writing the summary), instead of running until
     /// Ctrl-C. For scripts and tests.
     #[arg(long)]
@@ -42,6 +52,16 @@ pub struct DevnetArgs {
 }
 
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
+    if args.byzantine > args.operators {
+        eyre::bail!(
+            "--byzantine {} exceeds --operators {}",
+            args.byzantine,
+            args.operators
+        );
+    }
+    if args.ticks.is_none() && (args.byzantine > 0 || args.no_challenger) {
+        eyre::bail!("--byzantine and --no-challenger shape the tick loop: add --ticks T");
+    }
     let mut config = DevnetConfig::new(usize::from(args.operators));
     config.stake_per_operator = U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
     config.data_dir = args.data_dir;
@@ -66,11 +86,13 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     }
 
     if let Some(ticks) = args.ticks {
-        println!("Running the honest loop until {ticks} tasks are final…");
+        println!("Running the agent loop until {ticks} tasks are final…");
         let started = std::time::Instant::now();
-        let config = warden_devnet::ticks::TickConfig::new(ticks);
+        let mut config = warden_devnet::ticks::TickConfig::new(ticks);
+        config.byzantine_operators = (0..usize::from(args.byzantine)).collect();
+        config.challenger = !args.no_challenger;
         tokio::select! {
-            result = devnet.run_ticks(config, |line| println!("  {line}")) => result.wrap_err("the honest loop failed")?,
+            result = devnet.run_ticks(config, |line| println!("  {line}")) => result.wrap_err("the agent loop failed")?,
             signal = shutdown_signal() => {
                 signal?;
                 tracing::info!("interrupted");

@@ -2,10 +2,17 @@
 pragma solidity 0.8.30;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
-import {IAllocationManager, IAVSRegistrar, OperatorSet, CreateSetParams} from "./interfaces/IEigenLayer.sol";
+import {
+    IAllocationManager,
+    IAVSRegistrar,
+    OperatorSet,
+    CreateSetParams,
+    SlashingParams
+} from "./interfaces/IEigenLayer.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
@@ -17,7 +24,10 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// @dev Storage is laid out for `checkQuorum`: the latest state of the set and of each operator sits
 /// in few slots (one per non-signer), older states are archived and found by binary search only
 /// when a reference block predates the latest change.
-contract WardenRegistry is IAVSRegistrar, Ownable2Step {
+///
+/// As the AVS, this contract is also the only account EigenLayer lets slash Warden's operator set; it
+/// lends that power to exactly one contract, the `slasher` (the task manager), set once.
+contract WardenRegistry is IAVSRegistrar, Ownable2Step, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
     /// @notice The id of Warden's operator set in EigenLayer.
@@ -79,6 +89,10 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     PackedG1 private _aggregateKey;
     mapping(uint256 index => QuorumCheckpoint) private _quorumArchive;
 
+    /// @notice The one contract allowed to slash operators through this registry (the task manager);
+    /// zero until the owner sets it.
+    address public slasher;
+
     /// @notice Emitted when the owner sets up Warden's AVS and operator set in EigenLayer.
     event AVSConfigured(string metadataURI, address[] strategies);
     /// @notice Emitted when an operator joins the set with its BLS key.
@@ -90,6 +104,13 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     /// @notice Emitted when an operator's weight is refreshed from EigenLayer.
     event OperatorWeightUpdated(
         address indexed operator, bytes32 indexed operatorId, uint256 oldWeight, uint256 newWeight
+    );
+    /// @notice Emitted once, when the owner names the contract allowed to slash.
+    event SlasherSet(address indexed slasher);
+    /// @notice Emitted when the slasher has EigenLayer slash `wadToSlash` of the operator's allocation
+    /// to Warden's set, in every strategy of the set.
+    event OperatorSlashed(
+        address indexed operator, bytes32 indexed operatorId, uint256 wadToSlash, string description
     );
 
     /// @notice A registrar callback came from someone other than the AllocationManager.
@@ -124,6 +145,14 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     error InfinityAggregateKey();
     /// @notice The aggregate signature does not verify against the signers' aggregate key.
     error InvalidSignature();
+    /// @notice The slasher is set once; it is already `slasher`.
+    error SlasherAlreadySet(address slasher);
+    /// @notice The slasher cannot be the zero address.
+    error InvalidSlasher();
+    /// @notice Only the slasher may slash.
+    error NotSlasher(address caller);
+    /// @notice The operator never registered with Warden, so Warden has nothing to slash it for.
+    error UnknownOperator(address operator);
 
     modifier onlyAllocationManager() {
         if (msg.sender != address(allocationManager)) revert NotAllocationManager(msg.sender);
@@ -143,14 +172,25 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     /// @notice Makes this contract an AVS in EigenLayer, its own registrar, and creates Warden's
     /// operator set over `strategies`. EigenLayer requires the metadata URI to be set first.
     /// @param metadataURI The AVS metadata URI announced to EigenLayer.
-    /// @param strategies Strategies whose slashable stake makes an operator's weight.
-    function configureAVS(string calldata metadataURI, address[] calldata strategies) external onlyOwner {
-        emit AVSConfigured(metadataURI, strategies);
+    /// @param strategies_ Strategies whose slashable stake makes an operator's weight.
+    function configureAVS(string calldata metadataURI, address[] calldata strategies_) external onlyOwner {
+        emit AVSConfigured(metadataURI, strategies_);
         allocationManager.updateAVSMetadataURI(address(this), metadataURI);
         allocationManager.setAVSRegistrar(address(this), address(this));
         CreateSetParams[] memory sets = new CreateSetParams[](1);
-        sets[0] = CreateSetParams({operatorSetId: OPERATOR_SET_ID, strategies: strategies});
+        sets[0] = CreateSetParams({operatorSetId: OPERATOR_SET_ID, strategies: strategies_});
         allocationManager.createOperatorSets(address(this), sets);
+    }
+
+    /// @notice Names the one contract allowed to slash through this registry. Set once: a slasher that
+    /// could be replaced would let the owner slash at will through a contract of its choosing.
+    /// @param slasher_ The task manager.
+    function setSlasher(address slasher_) external onlyOwner {
+        if (slasher_ == address(0)) revert InvalidSlasher();
+        address current = slasher;
+        if (current != address(0)) revert SlasherAlreadySet(current);
+        slasher = slasher_;
+        emit SlasherSet(slasher_);
     }
 
     /// @inheritdoc IAVSRegistrar
@@ -179,7 +219,7 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
         bytes32 operatorId = _validatePublicKey(operator, publicKey);
         _verifyProofOfPossession(operator, operatorId, publicKey, proof);
 
-        uint96 weight = _currentWeight(operator);
+        uint96 weight = _currentWeight(operator, _strategies());
         if (operatorIdOf[operator] == bytes32(0)) {
             operatorIdOf[operator] = operatorId;
             operatorOf[operatorId] = operator;
@@ -220,21 +260,68 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     /// Permissionless: anyone may bring the set's weights up to date after allocations, deposits,
     /// withdrawals or slashing.
     function updateOperators(address[] calldata operators) external {
+        address[] memory strategies_ = _strategies();
         QuorumState memory quorum = _quorum;
         uint256 totalWeight = quorum.totalWeight;
         for (uint256 i; i < operators.length; ++i) {
             address operator = operators[i];
             bytes32 operatorId = operatorIdOf[operator];
-            OperatorState memory state = _operators[operatorId];
-            if (operatorId == bytes32(0) || !state.registered) revert OperatorNotRegistered(operator);
-            uint96 weight = _currentWeight(operator);
-            if (weight == state.weight) continue;
-            totalWeight = totalWeight - state.weight + weight;
-            _writeOperator(operatorId, true, weight);
-            emit OperatorWeightUpdated(operator, operatorId, state.weight, weight);
+            if (operatorId == bytes32(0) || !_operators[operatorId].registered) {
+                revert OperatorNotRegistered(operator);
+            }
+            totalWeight = _refreshWeight(operator, operatorId, strategies_, totalWeight);
         }
         if (totalWeight != quorum.totalWeight) {
             _writeQuorum(_unpack(_aggregateKey), quorum.operatorCount, totalWeight.toUint96());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Slashing
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Has EigenLayer slash `wadToSlash` of the operator's allocation to Warden's set in every
+    /// strategy of the set, then, if the operator is still in the set, refreshes its weight so later
+    /// quorums count only what is left. Only the slasher.
+    /// @dev An operator that left the set stays slashable in EigenLayer for its deallocation delay;
+    /// its weight here is already zero.
+    /// @param operator An operator that registered with Warden at some point.
+    /// @param wadToSlash Fraction of the allocation to slash, 1e18 = all; EigenLayer requires (0, 1e18].
+    /// @param description Recorded by EigenLayer with the slash.
+    function slashOperator(address operator, uint256 wadToSlash, string calldata description)
+        external
+        nonReentrant
+    {
+        if (msg.sender != slasher) revert NotSlasher(msg.sender);
+        bytes32 operatorId = operatorIdOf[operator];
+        if (operatorId == bytes32(0)) revert UnknownOperator(operator);
+
+        address[] memory strategies_ = _strategies();
+        // EigenLayer refuses strategies out of ascending order; the set keeps them in creation order.
+        _sortAscending(strategies_);
+        uint256[] memory wads = new uint256[](strategies_.length);
+        for (uint256 i; i < wads.length; ++i) {
+            wads[i] = wadToSlash;
+        }
+        emit OperatorSlashed(operator, operatorId, wadToSlash, description);
+        allocationManager.slashOperator(
+            address(this),
+            SlashingParams({
+                operator: operator,
+                operatorSetId: OPERATOR_SET_ID,
+                strategies: strategies_,
+                wadsToSlash: wads,
+                description: description
+            })
+        );
+
+        // The new weight only exists once EigenLayer has slashed, so this bookkeeping follows the call.
+        if (_operators[operatorId].registered) {
+            QuorumState memory quorum = _quorum;
+            uint256 totalWeight = _refreshWeight(operator, operatorId, strategies_, quorum.totalWeight);
+            if (totalWeight != quorum.totalWeight) {
+                _writeQuorum(_unpack(_aggregateKey), quorum.operatorCount, totalWeight.toUint96());
+            }
         }
     }
 
@@ -313,6 +400,11 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
     /// @notice How many operators have ever registered.
     function operatorIdCount() external view returns (uint256) {
         return operatorIds.length;
+    }
+
+    /// @notice The strategies of Warden's operator set, in the set's order.
+    function strategies() external view returns (address[] memory) {
+        return _strategies();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -394,20 +486,59 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step {
         }
     }
 
+    function _strategies() private view returns (address[] memory) {
+        return
+            allocationManager.getStrategiesInOperatorSet(
+                OperatorSet({avs: address(this), id: OPERATOR_SET_ID})
+            );
+    }
+
     /// @dev An operator's weight: its minimum slashable stake for Warden's set, summed over the set's
     /// strategies (Warden's strategies share one unit of account).
-    function _currentWeight(address operator) private view returns (uint96) {
-        OperatorSet memory set = OperatorSet({avs: address(this), id: OPERATOR_SET_ID});
-        address[] memory strategies = allocationManager.getStrategiesInOperatorSet(set);
+    function _currentWeight(address operator, address[] memory strategies_) private view returns (uint96) {
         address[] memory operators = new address[](1);
         operators[0] = operator;
-        uint256[][] memory stakes =
-            allocationManager.getMinimumSlashableStake(set, operators, strategies, uint32(block.number));
+        uint256[][] memory stakes = allocationManager.getMinimumSlashableStake(
+            OperatorSet({avs: address(this), id: OPERATOR_SET_ID}),
+            operators,
+            strategies_,
+            uint32(block.number)
+        );
         uint256 total;
-        for (uint256 i; i < strategies.length; ++i) {
+        for (uint256 i; i < strategies_.length; ++i) {
             total += stakes[0][i];
         }
         return total.toUint96();
+    }
+
+    /// @dev Re-reads a registered operator's weight from EigenLayer and records it if it changed.
+    /// Returns the set's total weight adjusted for the change; the caller writes the quorum state
+    /// once, however many operators it refreshes.
+    function _refreshWeight(
+        address operator,
+        bytes32 operatorId,
+        address[] memory strategies_,
+        uint256 totalWeight
+    ) private returns (uint256) {
+        uint96 oldWeight = _operators[operatorId].weight;
+        uint96 weight = _currentWeight(operator, strategies_);
+        if (weight == oldWeight) return totalWeight;
+        _writeOperator(operatorId, true, weight);
+        emit OperatorWeightUpdated(operator, operatorId, oldWeight, weight);
+        return totalWeight - oldWeight + weight;
+    }
+
+    /// @dev Insertion sort by address: operator sets hold a handful of strategies.
+    function _sortAscending(address[] memory list) private pure {
+        for (uint256 i = 1; i < list.length; ++i) {
+            address item = list[i];
+            uint256 j = i;
+            while (j > 0 && list[j - 1] > item) {
+                list[j] = list[j - 1];
+                --j;
+            }
+            list[j] = item;
+        }
     }
 
     function _writeOperator(bytes32 operatorId, bool registered, uint96 weight) private {

@@ -3,22 +3,28 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenRegistry} from "./WardenRegistry.sol";
 import {AgentInput} from "./agent/AgentTypes.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
+import {IStrategy} from "./interfaces/IEigenLayer.sol";
 import {AgentConfig, AgentStatus, ITaskManager, Task, TaskState} from "./interfaces/ITaskManager.sol";
 import {IUniswapV2Pair} from "./interfaces/IUniswapV2.sol";
-import {IWardenVault} from "./interfaces/IWardenVault.sol";
+import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
+import {BLS12381} from "./libraries/BLS12381.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
 /// @title WardenTaskManager
 /// @notice Runs Warden's task lifecycle: agents are registered by their vault's owner, tasks are
 /// opened on an on-chain input snapshot, a stake-weighted BLS quorum of the operator set at the
 /// task's reference block commits the output, and after the challenge window the output is handed
-/// to the agent's vault, which applies its owner's policy.
+/// to the agent's vault, which applies its owner's policy. During the challenge window anyone may
+/// challenge the output by recomputing it on chain; a wrong output is cancelled and every operator
+/// that signed it is slashed through EigenLayer, in bounded batches. An operator that signs two
+/// different outputs for one task is slashed on the evidence of its two signatures.
 /// @dev Ownerless: nothing here can be reconfigured, so no key other than a vault owner's (over its
 /// own vault) can influence what executes.
 ///
@@ -27,6 +33,10 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// about to change. A live task that runs out of time (no commitment within the response window, or
 /// no successful execution within the execution window that follows the deadline) may be expired by
 /// anyone, and `openTask` expires it on the way, so a failing action cannot stall its agent.
+///
+/// Slashing relies on timing: every window of an agent (response + challenge + slashing period) is
+/// at most half EigenLayer's deallocation delay, so a signer that starts to deallocate at the
+/// reference block is still slashable when slashing must be over.
 contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -36,6 +46,11 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     uint16 public constant MAX_BPS = 10_000;
     /// @notice Thresholds must be strictly above this: two disjoint quorums would otherwise be possible.
     uint16 public constant MIN_THRESHOLD_BPS_EXCLUSIVE = 5_000;
+    /// @notice 100 % in WAD, the unit of EigenLayer's `wadsToSlash`.
+    uint256 public constant WAD = 1e18;
+    /// @notice Gas below which `slashSigners` does not even try a slash (no slash costs less) and
+    /// reverts with `InsufficientGasForSlash`. The guard that matters is the one on a failed slash.
+    uint256 public constant MIN_GAS_PER_SLASH = 100_000;
 
     /// @dev One slot per agent, read and written whole by `openTask`.
     struct AgentState {
@@ -46,6 +61,16 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint8 next;
         bool baseIsToken0;
         uint64 latestTaskId;
+    }
+
+    /// @dev A Fraudulent task's slashing cursor over `registry.operatorIds()`. `end` is the id count
+    /// when the challenge was upheld: ids appended later registered after the reference block, so
+    /// none of them signed.
+    struct Slashing {
+        uint32 next;
+        uint32 end;
+        uint32 slashed;
+        bool done;
     }
 
     /// @dev `commitOutput`'s results, kept in memory: they outnumber the free stack slots.
@@ -60,6 +85,18 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     WardenRegistry private immutable _registry;
 
     /// @inheritdoc ITaskManager
+    uint256 public immutable challengeBond;
+    /// @inheritdoc ITaskManager
+    uint256 public immutable challengeBounty;
+    /// @inheritdoc ITaskManager
+    uint32 public immutable slashingPeriod;
+    /// @inheritdoc ITaskManager
+    uint256 public immutable slashWad;
+
+    /// @inheritdoc ITaskManager
+    uint256 public bountyPool;
+
+    /// @inheritdoc ITaskManager
     uint64 public agentCount;
     /// @inheritdoc ITaskManager
     uint64 public taskCount;
@@ -71,10 +108,34 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     mapping(uint64 agentId => AgentState) private _agentStates;
     mapping(uint64 agentId => uint256[HISTORY_LENGTH]) private _prices;
     mapping(uint64 taskId => Task) private _tasks;
+    mapping(uint64 taskId => Slashing) private _slashings;
 
-    /// @param registry_ The WardenRegistry whose operator set signs every task.
-    constructor(address registry_) {
+    /// @inheritdoc ITaskManager
+    mapping(uint64 taskId => mapping(bytes32 operatorId => bool)) public equivocationSlashed;
+
+    /// @param registry_ The WardenRegistry whose operator set signs every task; it must name this
+    /// contract its slasher before signers can be slashed.
+    /// @param challengeBond_ The bond a challenge carries (wei); lost if the challenge is wrong.
+    /// @param challengeBounty_ The reward of an upheld challenge on top of its bond (wei), paid from
+    /// the bounty pool as far as it goes.
+    /// @param slashingPeriod_ Blocks budgeted after a challenge's deadline to finish slashing; > 0.
+    /// @param slashWad_ Share of a signer's allocation to Warden's set that fraud or equivocation
+    /// costs it, in WAD: in (0, 1e18].
+    constructor(
+        address registry_,
+        uint256 challengeBond_,
+        uint256 challengeBounty_,
+        uint32 slashingPeriod_,
+        uint256 slashWad_
+    ) {
+        if (slashWad_ == 0 || slashWad_ > WAD) revert InvalidSlashWad(slashWad_);
+        // Without a slashing budget the deallocation check in registerAgent would not cover slashing.
+        if (slashingPeriod_ == 0) revert InvalidWindow();
         _registry = WardenRegistry(registry_);
+        challengeBond = challengeBond_;
+        challengeBounty = challengeBounty_;
+        slashingPeriod = slashingPeriod_;
+        slashWad = slashWad_;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -100,6 +161,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         bytes32 verifierHash = IAgentVerifier(config.verifier).agentHash();
         if (verifierHash != config.agentHash) revert AgentHashMismatch(config.agentHash, verifierHash);
         bool baseIsToken0 = _baseIsToken0(config);
+        _requireSlashableInTime(config);
+        _requireStakeInBaseToken(config.tokenBase);
 
         agentId = ++agentCount;
         _agents[agentId] = config;
@@ -210,7 +273,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// failure (vault paused, daily cap used up, too little gas) may be retried within the execution
     /// window, after which the task can only expire. A failed action is thus never recorded as
     /// executed, and never executes long after the snapshot it was decided on.
-    function execute(uint64 taskId, bytes calldata output) external nonReentrant {
+    function execute(uint64 taskId, bytes calldata input, bytes calldata output) external nonReentrant {
         Task storage task = _tasks[taskId];
         if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
         uint32 deadline = task.deadline;
@@ -219,13 +282,22 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint256 lastBlock = uint256(deadline) + agent.responseWindow;
         if (block.number > lastBlock) revert ExecutionWindowOver(taskId, lastBlock);
         bytes32 outputHash = keccak256(output);
-        bytes32 committed = task.outputHash;
-        if (outputHash != committed) revert OutputMismatch(taskId, committed, outputHash);
+        _requireCommitted(taskId, task, input, outputHash);
+        // The snapshot's reserves price the action for the vault's stake bound: the prices the
+        // quorum decided on, which no trade since can move.
+        AgentInput memory snapshot = abi.decode(input, (AgentInput));
+        ActionContext memory context = ActionContext({
+            signedStake: task.signedWeight,
+            tokenBase: agent.tokenBase,
+            tokenQuote: agent.tokenQuote,
+            reserveBase: snapshot.reserveBase,
+            reserveQuote: snapshot.reserveQuote
+        });
 
         // Executed before the vault runs the action: even a reentrant path could not run it twice.
         task.state = TaskState.Executed;
         emit TaskExecuted(taskId, outputHash);
-        IWardenVault(agent.vault).executeAction(taskId, output);
+        IWardenVault(agent.vault).executeAction(taskId, output, context);
     }
 
     /// @inheritdoc ITaskManager
@@ -255,8 +327,118 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     // ------------------------------------------------------------------------------------------
+    // Challenges and slashing
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ITaskManager
+    function fundBounties() external payable nonReentrant {
+        bountyPool += msg.value;
+        emit BountiesFunded(msg.sender, msg.value);
+    }
+
+    /// @inheritdoc ITaskManager
+    /// @dev A verifier that reverts on the snapshot reverts the challenge: the bond is returned and
+    /// the output stands, since only a different output proves fraud.
+    function challenge(uint64 taskId, bytes calldata input, bytes calldata output)
+        external
+        payable
+        nonReentrant
+        returns (bool upheld)
+    {
+        if (msg.value != challengeBond) revert WrongBond(msg.value, challengeBond);
+        Task storage task = _tasks[taskId];
+        if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
+        uint32 deadline = task.deadline;
+        if (block.number > deadline) revert ChallengeWindowOver(taskId, deadline);
+        _requireCommitted(taskId, task, input, keccak256(output));
+
+        // A view call: the verifier cannot change any state on the way.
+        bytes32 expectedHash = keccak256(IAgentVerifier(_agents[task.agentId].verifier).evaluate(input));
+        if (expectedHash == task.outputHash) {
+            bountyPool += msg.value;
+            emit ChallengeRejected(taskId, msg.sender, msg.value);
+            return false;
+        }
+
+        task.state = TaskState.Fraudulent;
+        _slashings[taskId].end = _registry.operatorIdCount().toUint32();
+        uint256 pool = bountyPool;
+        uint256 bounty = challengeBounty < pool ? challengeBounty : pool;
+        bountyPool = pool - bounty;
+        uint256 payout = msg.value + bounty;
+        emit ChallengeUpheld(taskId, msg.sender, expectedHash, payout);
+        (bool paid,) = msg.sender.call{value: payout}("");
+        if (!paid) revert PayoutFailed(msg.sender, payout);
+        return true;
+    }
+
+    /// @inheritdoc ITaskManager
+    /// @dev Each slash runs in a try/catch so that one operator EigenLayer refuses to slash cannot
+    /// shield the others. A catch caused by too little gas would let a caller skip signers on the
+    /// cheap (the 63/64 rule lets the caller go on after its callee ran out), so a failure that
+    /// consumed most of the gas it was given, the mark of an out-of-gas callee, reverts everything
+    /// with `InsufficientGasForSlash` instead of being reported.
+    function slashSigners(uint64 taskId, BLS.G1Point[] calldata nonSigners, uint256 maxOperators)
+        external
+        nonReentrant
+        returns (uint256 slashed, bool done)
+    {
+        Task storage task = _tasks[taskId];
+        if (task.state != TaskState.Fraudulent) revert UnexpectedTaskState(taskId, task.state);
+        if (keccak256(abi.encode(nonSigners)) != task.nonSignerHash) revert NonSignersMismatch(taskId);
+        Slashing memory slashing = _slashings[taskId];
+        if (slashing.done) revert SlashingAlreadyComplete(taskId);
+        address slasher = _registry.slasher();
+        // Otherwise every slash would fail and the cursor would run to the end for nothing.
+        if (slasher != address(this)) revert NotRegistrySlasher(slasher);
+
+        uint256 start = slashing.next;
+        uint256 end = slashing.end;
+        if (maxOperators != 0 && maxOperators < end - start) end = start + maxOperators;
+        done = end == slashing.end;
+
+        // The cursor moves before the calls: each signer is examined by exactly one batch.
+        _slashings[taskId].next = end.toUint32();
+        if (done) _slashings[taskId].done = true;
+
+        slashed = _slashRange(taskId, task.referenceBlock, _operatorIds(nonSigners), start, end);
+
+        // The count depends on the calls' outcomes, so it can only be written after them.
+        uint256 total = uint256(slashing.slashed) + slashed;
+        _slashings[taskId].slashed = total.toUint32();
+        if (done) emit SlashingCompleted(taskId, total);
+    }
+
+    /// @inheritdoc ITaskManager
+    function slashEquivocation(
+        uint64 taskId,
+        BLS.G1Point calldata publicKey,
+        bytes32 outputHashA,
+        BLS.G2Point calldata signatureA,
+        bytes32 outputHashB,
+        BLS.G2Point calldata signatureB
+    ) external nonReentrant {
+        Task storage task = _tasks[taskId];
+        if (task.state == TaskState.None) revert UnknownTask(taskId);
+        if (outputHashA == outputHashB) revert SameOutput();
+        (bytes32 operatorId, BLS.G1Point memory key) = _requireMember(taskId, task, publicKey);
+        {
+            bytes32 agentHash = _agents[task.agentId].agentHash;
+            _requireSignature(key, _outputDigest(taskId, task, agentHash, outputHashA), signatureA, 0);
+            _requireSignature(key, _outputDigest(taskId, task, agentHash, outputHashB), signatureB, 1);
+        }
+        _slashEquivocator(taskId, operatorId, outputHashA, outputHashB);
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ITaskManager
+    function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done) {
+        Slashing memory slashing = _slashings[taskId];
+        return (slashing.next, slashing.done);
+    }
 
     /// @inheritdoc ITaskManager
     function registry() external view returns (address) {
@@ -299,6 +481,140 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------
+
+    /// @dev Reverts unless `input` and `outputHash` are the task's committed snapshot and output.
+    function _requireCommitted(uint64 taskId, Task storage task, bytes calldata input, bytes32 outputHash)
+        private
+        view
+    {
+        bytes32 inputHash = keccak256(input);
+        bytes32 committedInput = task.inputHash;
+        if (inputHash != committedInput) revert InputMismatch(taskId, committedInput, inputHash);
+        bytes32 committedOutput = task.outputHash;
+        if (outputHash != committedOutput) revert OutputMismatch(taskId, committedOutput, outputHash);
+    }
+
+    /// @dev Slashes the signers among operator ids [start, end). Returns how many were slashed.
+    function _slashRange(
+        uint64 taskId,
+        uint32 referenceBlock,
+        bytes32[] memory nonSignerIds,
+        uint256 start,
+        uint256 end
+    ) private returns (uint256 slashed) {
+        string memory description = _description("fraud", taskId);
+        for (uint256 i = start; i < end; ++i) {
+            bytes32 operatorId = _registry.operatorIds(i);
+            (bool registered,) = _registry.operatorAt(operatorId, referenceBlock);
+            if (!registered || _contains(nonSignerIds, operatorId)) continue;
+            address operator = _registry.operatorOf(operatorId);
+            uint256 gasBefore = gasleft();
+            if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
+            try _registry.slashOperator(operator, slashWad, description) {
+                ++slashed;
+                emit SignerSlashed(taskId, operator, operatorId);
+            } catch (bytes memory reason) {
+                // Running out of gas at call depth d hands back about d/64 of the gas (each frame
+                // keeps 1/64 of what it forwards), and EigenLayer's slash runs several frames deep
+                // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
+                // early, on a small part of it.
+                if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
+                emit SignerSlashFailed(taskId, operator, reason);
+            }
+        }
+    }
+
+    /// @dev The operator ids of the non-signers, in their (ascending) order.
+    function _operatorIds(BLS.G1Point[] calldata keys) private pure returns (bytes32[] memory ids) {
+        ids = new bytes32[](keys.length);
+        for (uint256 i; i < keys.length; ++i) {
+            ids[i] = WardenDigests.publicKeyHash(keys[i]);
+        }
+    }
+
+    /// @dev Binary search in ids sorted ascending, as `commitOutput` required the non-signers to be.
+    function _contains(bytes32[] memory sortedIds, bytes32 id) private pure returns (bool) {
+        uint256 low;
+        uint256 high = sortedIds.length;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            bytes32 value = sortedIds[mid];
+            if (value == id) return true;
+            if (value < id) low = mid + 1;
+            else high = mid;
+        }
+        return false;
+    }
+
+    /// @dev The operator id of `publicKey`, which must have been in the set at the task's reference
+    /// block and not yet slashed for equivocating on the task; the key, copied to memory.
+    function _requireMember(uint64 taskId, Task storage task, BLS.G1Point calldata publicKey)
+        private
+        view
+        returns (bytes32 operatorId, BLS.G1Point memory key)
+    {
+        key = publicKey;
+        operatorId = WardenDigests.publicKeyHash(key);
+        uint32 referenceBlock = task.referenceBlock;
+        (bool registered,) = _registry.operatorAt(operatorId, referenceBlock);
+        // A key in the set at the reference block was validated (subgroup, not infinity) when it
+        // registered, so it can be used as is.
+        if (!registered) revert OperatorNotInSet(operatorId, referenceBlock);
+        if (equivocationSlashed[taskId][operatorId]) revert EquivocationAlreadySlashed(taskId, operatorId);
+    }
+
+    /// @dev Records and slashes a proven equivocation.
+    function _slashEquivocator(uint64 taskId, bytes32 operatorId, bytes32 outputHashA, bytes32 outputHashB)
+        private
+    {
+        address operator = _registry.operatorOf(operatorId);
+        equivocationSlashed[taskId][operatorId] = true;
+        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB);
+        // No try/catch: evidence EigenLayer refuses to act on must not be spent.
+        _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
+    }
+
+    /// @dev Reverts with `InvalidEquivocationSignature(index)` unless `signature` is a valid
+    /// signature of `digest` under `publicKey`. The point at infinity is refused outright; a
+    /// non-canonical encoding reverts with the library's error.
+    function _requireSignature(
+        BLS.G1Point memory publicKey,
+        bytes32 digest,
+        BLS.G2Point calldata signature,
+        uint256 index
+    ) private view {
+        BLS.G2Point memory sig = signature;
+        if (BLS12381.isInfinity(sig)) revert InvalidEquivocationSignature(index);
+        BLS12381.requireCanonical(sig);
+        if (!BLS12381.verify(publicKey, BLS12381.hashToG2(digest), sig)) {
+            revert InvalidEquivocationSignature(index);
+        }
+    }
+
+    /// @dev What EigenLayer records with a slash, e.g. "warden: fraud in task 7".
+    function _description(string memory offence, uint64 taskId) private pure returns (string memory) {
+        return string.concat("warden: ", offence, " in task ", Strings.toString(taskId));
+    }
+
+    /// @dev Every window an output passes through, plus the slashing budget, must fit twice into
+    /// EigenLayer's deallocation delay: a signer that starts deallocating at the reference block must
+    /// still be slashable when slashing ends.
+    function _requireSlashableInTime(AgentConfig calldata config) private view {
+        uint256 exposure = uint256(config.responseWindow) + config.challengeWindow + slashingPeriod;
+        uint256 limit = _registry.allocationManager().DEALLOCATION_DELAY() / 2;
+        if (exposure > limit) revert WindowsTooLong(exposure, limit);
+    }
+
+    /// @dev Quorum weight is slashable stake summed over the set's strategies; it is a quantity of
+    /// the base token only if every strategy holds the base token (and counts shares 1:1, as
+    /// Warden's strategies do). The vault prices actions in the base token against that weight.
+    function _requireStakeInBaseToken(address tokenBase) private view {
+        address[] memory strategies = _registry.strategies();
+        for (uint256 i; i < strategies.length; ++i) {
+            address underlying = IStrategy(strategies[i]).underlyingToken();
+            if (underlying != tokenBase) revert StakeNotInBaseToken(strategies[i], underlying);
+        }
+    }
 
     function _agentOrRevert(uint64 agentId) private view returns (AgentConfig storage agent) {
         if (agentId == 0 || agentId > agentCount) revert UnknownAgent(agentId);

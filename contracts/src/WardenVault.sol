@@ -5,11 +5,12 @@ import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {AgentActions} from "./agent/AgentTypes.sol";
 import {ITaskManager} from "./interfaces/ITaskManager.sol";
-import {IWardenVault} from "./interfaces/IWardenVault.sol";
+import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
 
 /// @title WardenVault
 /// @notice Holds one owner's ERC-20 funds for one Warden agent. It executes only what its task
@@ -20,7 +21,12 @@ import {IWardenVault} from "./interfaces/IWardenVault.sol";
 ///   caps leave, and the vault's balance is measured around the call, so any outflow, however it
 ///   happens, counts against a per-action cap and a rolling 24-hour cap. Uncapped tokens are never
 ///   approved to anyone;
-/// - pause: stops call actions; withdrawals stay open.
+/// - pause: stops call actions; withdrawals stay open;
+/// - stake bound: a call action's outflow of the agent's base and quote tokens, valued in the base
+///   token at the price of the task's snapshot, may not exceed `stakeBoundBps` of the slashable stake
+///   that signed it, and it may move no other token. Since the task manager keeps at most one live
+///   task per agent, this bounds the value of everything committed but not yet final by the stake
+///   that would be slashed if it were fraudulent: corrupting a quorum costs more than it can take.
 /// @dev Holds are executed even while paused: they move nothing, and letting them finish keeps the
 /// agent's task sequence moving (a reverted hold would sit committed until it expired).
 contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
@@ -52,19 +58,30 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         uint224 amount;
     }
 
-    /// @dev What an action's bookkeeping needs per capped token between before and after the call.
+    /// @dev What an action's bookkeeping needs per measured token (every capped token, and the base
+    /// and quote tokens whether capped or not) between before and after the call.
     struct Flow {
         address token;
         uint256 balanceBefore;
         uint256 allowance;
         Window window;
+        /// @dev Whether the owner capped the token: its outflow is then booked against the caps.
+        bool capped;
+        /// @dev Whether the snapshot prices the token (the base or the quote): any other may not move.
+        bool valued;
     }
+
+    /// @dev Denominator of `stakeBoundBps`.
+    uint16 private constant BPS = 10_000;
 
     /// @inheritdoc IWardenVault
     address public immutable taskManager;
 
     /// @inheritdoc IWardenVault
     bool public paused;
+
+    /// @inheritdoc IWardenVault
+    uint16 public stakeBoundBps;
 
     /// @notice Whether actions may call `selector` on `target`.
     mapping(address target => mapping(bytes4 selector => bool)) public callAllowed;
@@ -79,9 +96,11 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
 
     /// @param owner_ The vault's owner.
     /// @param taskManager_ The task manager whose final outputs this vault executes.
-    constructor(address owner_, address taskManager_) Ownable(owner_) {
+    /// @param stakeBoundBps_ The stake bound, in (0, 10_000) basis points of the signed stake.
+    constructor(address owner_, address taskManager_, uint16 stakeBoundBps_) Ownable(owner_) {
         if (taskManager_ == address(0)) revert InvalidAddress(taskManager_);
         taskManager = taskManager_;
+        _setStakeBound(stakeBoundBps_);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -91,10 +110,14 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IWardenVault
     /// @dev Any non-zero kind is a call: the kind only labels it (buy or sell for the reference
     /// agent). A failing call reverts with `ActionFailed`, and so does the task manager's `execute`:
-    /// the task stays committed and may be retried until its execution window ends. The caps'
-    /// bookkeeping necessarily follows the call it measures; every state-changing entry point is
-    /// `nonReentrant`, so the call can neither re-enter an action nor change the policy midway.
-    function executeAction(uint64 taskId, bytes calldata output) external nonReentrant {
+    /// the task stays committed and may be retried until its execution window ends. The caps' and the
+    /// stake bound's bookkeeping necessarily follows the call it measures; every state-changing entry
+    /// point is `nonReentrant`, so the call can neither re-enter an action nor change the policy
+    /// midway.
+    function executeAction(uint64 taskId, bytes calldata output, ActionContext calldata context)
+        external
+        nonReentrant
+    {
         if (msg.sender != taskManager) revert NotTaskManager(msg.sender);
         // Four head words; shorter bytes cannot be an action, and saying so beats an empty revert.
         if (output.length < 0x80) revert MalformedAction();
@@ -115,8 +138,16 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         bytes4 selector = bytes4(data);
         if (!callAllowed[target][selector]) revert CallNotAllowed(target, selector);
 
+        _call(taskId, target, data, context);
+        emit ActionExecuted(taskId, kind, target, 0);
+    }
+
+    /// @dev Approves what the caps and the stake bound leave, makes the call, then measures, books and
+    /// bounds its outflow.
+    function _call(uint64 taskId, address target, bytes memory data, ActionContext calldata context) private {
+        uint256 bound = _stakeBound(context);
         uint32 hour = _currentHour();
-        Flow[] memory flows = _prepareFlows(target, hour);
+        Flow[] memory flows = _prepareFlows(target, hour, context, bound);
         for (uint256 i; i < flows.length; ++i) {
             if (flows[i].allowance != 0) IERC20(flows[i].token).forceApprove(target, flows[i].allowance);
         }
@@ -124,10 +155,15 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         (bool ok, bytes memory reason) = target.call(data);
         if (!ok) revert ActionFailed(target, reason);
 
+        uint256 outflowBase;
+        uint256 outflowQuote;
         for (uint256 i; i < flows.length; ++i) {
-            _settleFlow(taskId, target, hour, flows[i]);
+            uint256 outflow = _settleFlow(taskId, target, hour, flows[i]);
+            if (flows[i].token == context.tokenBase) outflowBase = outflow;
+            else if (flows[i].token == context.tokenQuote) outflowQuote = outflow;
         }
-        emit ActionExecuted(taskId, kind, target, 0);
+        uint256 valueInBase = _valueInBase(outflowBase, outflowQuote, context);
+        if (valueInBase > bound) revert StakeBoundExceeded(valueInBase, bound);
     }
 
     /// @inheritdoc IWardenVault
@@ -169,6 +205,12 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         }
         spendingCap[token] = SpendingCap({perAction: perActionCap, daily: dailyCap});
         emit SpendingCapSet(token, perActionCap, dailyCap);
+    }
+
+    /// @inheritdoc IWardenVault
+    /// @dev Strictly below 100 %: a quorum must always stand to lose more than its action can move.
+    function setStakeBound(uint16 bps) external onlyOwner nonReentrant {
+        _setStakeBound(bps);
     }
 
     /// @inheritdoc IWardenVault
@@ -219,10 +261,21 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
     // Internals
     // ------------------------------------------------------------------------------------------
 
-    /// @dev Per capped token: the balance before the call and the allowance the caps leave.
-    function _prepareFlows(address target, uint32 hour) private view returns (Flow[] memory flows) {
+    /// @dev Per measured token: the balance before the call and the allowance the caps and the stake
+    /// bound leave. Capped tokens come first, then the base and quote tokens if uncapped; uncapped
+    /// tokens get no allowance, and only the base and quote tokens, which the snapshot prices, can
+    /// get one at all.
+    function _prepareFlows(address target, uint32 hour, ActionContext calldata context, uint256 bound)
+        private
+        view
+        returns (Flow[] memory flows)
+    {
         uint256 count = _cappedTokens.length;
-        flows = new Flow[](count);
+        bool baseCapped = _isCapped[context.tokenBase];
+        bool quoteCapped = _isCapped[context.tokenQuote];
+        flows = new Flow[](count + (baseCapped ? 0 : 1) + (quoteCapped ? 0 : 1));
+        // The bound in quote units, rounded down: against the action. Zero bound means no price.
+        uint256 boundQuote = bound == 0 ? 0 : Math.mulDiv(bound, context.reserveQuote, context.reserveBase);
         for (uint256 i; i < count; ++i) {
             address token = _cappedTokens[i];
             // Calls on the token itself could approve or permit a spender for later, an outflow the
@@ -231,24 +284,46 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
             Window memory window = _windowAt(token, hour);
             SpendingCap memory cap = spendingCap[token];
             uint256 room = cap.daily > window.total ? cap.daily - window.total : 0;
+            bool isBase = token == context.tokenBase;
+            bool valued = isBase || token == context.tokenQuote;
+            uint256 allowance = Math.min(cap.perAction, room);
+            allowance = valued ? Math.min(allowance, isBase ? bound : boundQuote) : 0;
             flows[i] = Flow({
                 token: token,
                 balanceBefore: IERC20(token).balanceOf(address(this)),
-                allowance: cap.perAction < room ? cap.perAction : room,
-                window: window
+                allowance: allowance,
+                window: window,
+                capped: true,
+                valued: valued
             });
         }
+        if (!baseCapped) flows[count++] = _uncappedFlow(context.tokenBase, target);
+        if (!quoteCapped) flows[count] = _uncappedFlow(context.tokenQuote, target);
     }
 
-    /// @dev Revokes the allowance, measures the outflow, enforces the caps and books the outflow. The
-    /// outflow is the net fall of the vault's balance over the call: a token whose balance rose (a
-    /// swap's proceeds) spent nothing, and an inflow never frees outflow already booked in the window.
-    function _settleFlow(uint64 taskId, address target, uint32 hour, Flow memory flow) private {
+    /// @dev An uncapped base or quote token is measured for the stake bound but never approved.
+    function _uncappedFlow(address token, address target) private view returns (Flow memory flow) {
+        if (token == target) revert CappedTokenTarget(token);
+        flow.token = token;
+        flow.balanceBefore = IERC20(token).balanceOf(address(this));
+        flow.valued = true;
+    }
+
+    /// @dev Revokes the allowance, measures the outflow, refuses it if the token is unpriced, enforces
+    /// the caps and books it for a capped token, and returns it. The outflow is the net fall of the
+    /// vault's balance over the call: a token whose balance rose (a swap's proceeds) spent nothing,
+    /// and an inflow never frees outflow already booked in the window.
+    function _settleFlow(uint64 taskId, address target, uint32 hour, Flow memory flow)
+        private
+        returns (uint256 outflow)
+    {
         IERC20 token = IERC20(flow.token);
         if (flow.allowance != 0) token.forceApprove(target, 0);
         uint256 balanceAfter = token.balanceOf(address(this));
-        if (balanceAfter >= flow.balanceBefore) return;
-        uint256 outflow = flow.balanceBefore - balanceAfter;
+        if (balanceAfter >= flow.balanceBefore) return 0;
+        outflow = flow.balanceBefore - balanceAfter;
+        if (!flow.valued) revert UnvaluedOutflow(flow.token);
+        if (!flow.capped) return outflow;
 
         SpendingCap memory cap = spendingCap[flow.token];
         if (outflow > cap.perAction) revert PerActionCapExceeded(flow.token, outflow, cap.perAction);
@@ -288,5 +363,33 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
 
     function _currentHour() private view returns (uint32) {
         return (block.timestamp / 1 hours).toUint32();
+    }
+
+    function _setStakeBound(uint16 bps) private {
+        if (bps == 0 || bps >= BPS) revert InvalidStakeBound(bps);
+        stakeBoundBps = bps;
+        emit StakeBoundSet(bps);
+    }
+
+    /// @dev `stakeBoundBps` of the signed stake, in the base token. Without a price (an empty reserve)
+    /// no outflow can be valued, so the bound is zero and a call may move nothing.
+    function _stakeBound(ActionContext calldata context) private view returns (uint256) {
+        if (context.reserveBase == 0 || context.reserveQuote == 0) return 0;
+        return Math.mulDiv(context.signedStake, stakeBoundBps, BPS);
+    }
+
+    /// @dev Base plus quote outflow valued in the base token at the snapshot's price, rounded up:
+    /// against the action. Quote outflow without a price is worth more than any bound.
+    function _valueInBase(uint256 outflowBase, uint256 outflowQuote, ActionContext calldata context)
+        private
+        pure
+        returns (uint256)
+    {
+        if (outflowQuote == 0) return outflowBase;
+        if (context.reserveBase == 0 || context.reserveQuote == 0) return type(uint256).max;
+        return Math.saturatingAdd(
+            outflowBase,
+            Math.mulDiv(outflowQuote, context.reserveBase, context.reserveQuote, Math.Rounding.Ceil)
+        );
     }
 }

@@ -1,9 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+/// @notice What the task manager tells the vault about the action's quorum and snapshot.
+struct ActionContext {
+    /// @dev Slashable stake that signed the action, in the base token (quorum weight).
+    uint256 signedStake;
+    address tokenBase;
+    address tokenQuote;
+    /// @dev The snapshot's pool reserves: the prices the action is valued at.
+    uint256 reserveBase;
+    uint256 reserveQuote;
+}
+
 /// @title IWardenVault
 /// @notice Holds one owner's ERC-20 funds and executes the actions its agent's quorum committed,
-/// within the owner's policy: deny-by-default call permissions, per-token spending caps, pause.
+/// within the owner's policy: deny-by-default call permissions, per-token spending caps, pause, and a
+/// cryptoeconomic bound: an action may not move more value than a fraction of the stake that signed it.
 interface IWardenVault {
     /// @notice An action was executed (`kind` 0: a hold, which moves nothing).
     event ActionExecuted(uint64 indexed taskId, uint8 kind, address target, uint256 value);
@@ -19,6 +31,8 @@ interface IWardenVault {
     event Withdrawn(address indexed token, address indexed to, uint256 amount);
     /// @notice An action's net outflow of a capped token.
     event Spent(uint64 indexed taskId, address indexed token, uint256 amount);
+    /// @notice The owner set the stake bound (basis points of the signed stake).
+    event StakeBoundSet(uint16 bps);
 
     /// @notice `executeAction` was not called by the task manager.
     error NotTaskManager(address caller);
@@ -32,8 +46,9 @@ interface IWardenVault {
     error NativeValueNotAllowed(uint256 value);
     /// @notice The owner has not allowed `selector` on `target`.
     error CallNotAllowed(address target, bytes4 selector);
-    /// @notice Actions may not call a capped token itself: an approval or permit would create an
-    /// outflow after the action, out of the caps' sight.
+    /// @notice Actions may not call a capped token, or the agent's base or quote token, itself: an
+    /// approval or permit would create an outflow after the action, out of the caps' and the stake
+    /// bound's sight.
     error CappedTokenTarget(address token);
     /// @notice The action's call reverted (`reason` is its revert data).
     error ActionFailed(address target, bytes reason);
@@ -45,6 +60,14 @@ interface IWardenVault {
     error TooManyCappedTokens();
     /// @notice The vault cannot be left without an owner: its funds would be stranded.
     error RenounceDisabled();
+    /// @notice The stake bound must be in (0, 10_000) basis points, both ends excluded.
+    error InvalidStakeBound(uint16 bps);
+    /// @notice The action's outflow, valued in the base token at the snapshot's price, exceeds the
+    /// bound on what the stake that signed it can answer for.
+    error StakeBoundExceeded(uint256 value, uint256 bound);
+    /// @notice The action moved a token other than the agent's base and quote, which the snapshot
+    /// gives no price for.
+    error UnvaluedOutflow(address token);
 
     /// @notice The owner: withdraws, sets the policy, vetoes, pauses.
     function owner() external view returns (address);
@@ -55,10 +78,18 @@ interface IWardenVault {
     /// @notice Whether call actions are paused.
     function paused() external view returns (bool);
 
+    /// @notice The fraction of the signed stake, in basis points, that a call action's outflow may be
+    /// worth at most.
+    function stakeBoundBps() external view returns (uint16);
+
     /// @notice Executes a committed, final, non-vetoed action. Only the task manager.
     /// @param taskId The task the action belongs to.
     /// @param output `abi.encode(uint8 kind, address target, uint256 value, bytes data)`.
-    function executeAction(uint64 taskId, bytes calldata output) external;
+    /// @param context The stake that signed the action and the snapshot's prices.
+    function executeAction(uint64 taskId, bytes calldata output, ActionContext calldata context) external;
+
+    /// @notice Sets the stake bound, in (0, 10_000) basis points. Only the owner.
+    function setStakeBound(uint16 bps) external;
 
     /// @notice Allows or disallows actions to call `selector` on `target`. Only the owner.
     function setCallPermission(address target, bytes4 selector, bool allowed) external;

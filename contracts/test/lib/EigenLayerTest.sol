@@ -6,7 +6,7 @@ import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.s
 import {IAllocationManager, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
 import {DevnetPauserRegistry} from "../../src/devnet/DevnetPauserRegistry.sol";
 import {OneToOneStrategy} from "../../src/devnet/OneToOneStrategy.sol";
-import {StakeToken} from "../../src/devnet/StakeToken.sol";
+import {TestToken} from "./TestToken.sol";
 import {TestBase} from "./Vm.sol";
 
 /// @dev EigenLayer v1.3.0 calls the tests make as operators and as the protocol owner.
@@ -55,7 +55,9 @@ interface IOwnableInitialize {
 
 /// @dev Deploys the real EigenLayer v1.3.0 core, from the creation bytecode eigensdk ships
 /// (exported by `warden eigenlayer-artifacts contracts/eigenlayer-artifacts`), behind
-/// OpenZeppelin proxies, with a devnet pauser registry, stake token and 1:1 strategy.
+/// OpenZeppelin proxies, with a devnet pauser registry, stake token and 1:1 strategy. The stake token
+/// is freely mintable, so a fixture can also make it the base token of a market (Warden requires the
+/// stake to be held in the agent's base token).
 abstract contract EigenLayerTest is TestBase {
     string internal constant VERSION = "v1.3.0";
     uint32 internal constant MIN_WITHDRAWAL_DELAY = 5;
@@ -67,7 +69,7 @@ abstract contract EigenLayerTest is TestBase {
     IStrategyManagerTest internal strategyManager;
     IAllocationManagerTest internal allocationManager;
     address internal permissionController;
-    StakeToken internal stakeToken;
+    TestToken internal stakeToken;
     OneToOneStrategy internal strategy;
 
     error DeploymentFailed(string name);
@@ -139,7 +141,7 @@ abstract contract EigenLayerTest is TestBase {
         strategyManager = IStrategyManagerTest(strategyManagerProxy);
         allocationManager = IAllocationManagerTest(allocationManagerProxy);
 
-        stakeToken = new StakeToken(address(this));
+        stakeToken = new TestToken("Warden Test Stake", "wSTAKE");
         strategy = new OneToOneStrategy(strategyManagerProxy, stakeToken);
         address[] memory strategies = new address[](1);
         strategies[0] = address(strategy);

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenRegistry} from "../../src/WardenRegistry.sol";
+import {OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
 import {BLSTestKeys} from "./BLSTestKeys.sol";
 import {DeregisterParams, EigenLayerTest, IAllocationManagerTest, RegisterParams} from "./EigenLayerTest.sol";
 
@@ -88,6 +89,26 @@ abstract contract RegistryFixture is EigenLayerTest {
 
     function wardenSet() internal pure returns (uint32[] memory ids) {
         ids = new uint32[](1);
+    }
+
+    /// @dev What EigenLayer would let Warden slash from `operator` now.
+    function slashableStake(address operator) internal view returns (uint256) {
+        return allocationManager.getMinimumSlashableStake(
+            OperatorSet({avs: address(registry), id: registry.OPERATOR_SET_ID()}),
+            list(operator),
+            strategyList(),
+            uint32(block.number)
+        )[0][0];
+    }
+
+    /// @dev The operator's delegated shares in the strategy, as EigenLayer's DelegationManager counts.
+    function operatorShares(address operator) internal view returns (uint256) {
+        return delegation.getOperatorShares(operator, strategyList())[0];
+    }
+
+    /// @dev The operator's weight in the registry now.
+    function weightOf(address operator) internal view returns (uint256 weight) {
+        (, weight) = registry.operatorAt(registry.operatorIdOf(operator), uint32(block.number));
     }
 
     // ------------------------------------------------------------------------------------------

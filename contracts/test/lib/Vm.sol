@@ -49,6 +49,7 @@ interface Vm {
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function deal(address account, uint256 newBalance) external;
 }
 
 /// @dev Minimal assertion base. A failed assertion reverts, which forge reports as a failed test.

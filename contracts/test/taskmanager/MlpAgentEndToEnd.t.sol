@@ -6,7 +6,7 @@ import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {MlpPolicy} from "../../src/agent/MlpPolicy.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentInput} from "../../src/agent/AgentTypes.sol";
-import {AgentConfig, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {AgentConfig, ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {ReferenceModel} from "../agent/ReferenceModel.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -14,6 +14,10 @@ import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 /// snapshot (as every operator does off chain), the quorum commits it, and the vault executes it on
 /// the real Uniswap v2 router within its caps. Prices trend up, then down, so the agent trades.
 contract MlpAgentEndToEndTest is TaskManagerFixture {
+    event log_named_uint(string key, uint256 val);
+
+    address internal constant CHALLENGER = address(0xC4A11E);
+
     MlpAgentVerifier internal mlp;
     WardenVault internal mlpVault;
     uint64 internal mlpAgent;
@@ -30,7 +34,7 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
                 sizeBpsPerLogit: 20
             })
         );
-        mlpVault = new WardenVault(BOB, address(taskManager));
+        mlpVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(mlpVault));
         (config.agentHash, config.verifier) = (mlp.agentHash(), address(mlp));
         vm.startPrank(BOB);
@@ -60,6 +64,55 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         }
         // On this path the reference model buys into the rise and sells into the fall.
         assertTrue(buys > 0 && sells > 0, "the agent bought and sold");
+    }
+
+    /// @dev A challenge re-runs the reference model on chain: a wrong output is proven wrong, a right
+    /// one stands. Measured cold, as the challenger's transaction.
+    function test_challenge_withReferenceModel() public {
+        for (uint256 i; i < 16; ++i) {
+            trade(quote, base, 4000 ether);
+            vm.roll(block.number + 1);
+            taskManager.observe(mlpAgent);
+        }
+        vm.roll(block.number + TICK_INTERVAL);
+        (uint64 taskId, AgentInput memory input) = openTaskWithInput(mlpAgent);
+        bytes memory right = mlp.evaluate(abi.encode(input));
+        bytes memory wrong =
+            keccak256(right) == keccak256(holdOutput()) ? sellOutput(mlpVault, 1 ether, 0) : holdOutput();
+        commitAll(taskId, wrong);
+
+        (bool upheld, uint256 inner, uint256 outer) = _challengeMeasured(taskId, wrong);
+        emit log_named_uint("challenge, upheld, reference MLP verifier: inner", inner);
+        emit log_named_uint("challenge, upheld, reference MLP verifier: outer", outer);
+        assertTrue(upheld, "the model disagrees with the committed output");
+        assertState(taskId, TaskState.Fraudulent, "fraudulent");
+
+        vm.roll(block.number + TICK_INTERVAL);
+        (taskId, input) = openTaskWithInput(mlpAgent);
+        right = mlp.evaluate(abi.encode(input));
+        commitAll(taskId, right);
+        (upheld, inner, outer) = _challengeMeasured(taskId, right);
+        emit log_named_uint("challenge, rejected, reference MLP verifier: inner", inner);
+        emit log_named_uint("challenge, rejected, reference MLP verifier: outer", outer);
+        assertTrue(!upheld, "the model agrees");
+        assertState(taskId, TaskState.Committed, "stands");
+    }
+
+    function _challengeMeasured(uint64 taskId, bytes memory output)
+        private
+        returns (bool upheld, uint256 inner, uint256 outer)
+    {
+        bytes memory call = abi.encodeCall(ITaskManager.challenge, (taskId, taskInput[taskId], output));
+        vm.deal(CHALLENGER, CHALLENGE_BOND);
+        vm.cool(address(taskManager));
+        vm.cool(address(mlp));
+        vm.prank(CHALLENGER);
+        uint256 before = gasleft();
+        (bool ok, bytes memory returned) = address(taskManager).call{value: CHALLENGE_BOND}(call);
+        outer = before - gasleft();
+        inner = vm.lastCallGas().gasTotalUsed;
+        assertTrue(ok, "challenge went through");
+        upheld = abi.decode(returned, (bool));
     }
 
     /// @dev One tick: open, evaluate as the operators would, commit, wait, execute. Returns the kind.

@@ -8,6 +8,7 @@ import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
 import {IAgentVerifier} from "../../src/interfaces/IAgentVerifier.sol";
+import {ActionContext} from "../../src/interfaces/IWardenVault.sol";
 import {AgentConfig, ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {TestToken} from "../lib/TestToken.sol";
@@ -30,7 +31,8 @@ contract StubVerifier is IAgentVerifier {
 
 /// @dev Warden end to end on the real EigenLayer core and the real Uniswap v2: four registered
 /// operators (Alice, Bob, Carol, Dave with 100, 200, 300, 400 ether), a base/quote market at a price
-/// of 2000, a task manager, a funded vault and one registered agent.
+/// of 2000 whose base token is the stake token, a task manager that is the registry's slasher, a
+/// funded vault and one registered agent.
 abstract contract TaskManagerFixture is RegistryFixture {
     address internal constant OWNER = address(0x0A11CE0);
     address internal constant KEEPER = address(0x4EE9E4);
@@ -43,6 +45,11 @@ abstract contract TaskManagerFixture is RegistryFixture {
     uint32 internal constant TICK_INTERVAL = 5;
     bytes32 internal constant AGENT_HASH = keccak256("warden test agent");
     uint256 internal constant TOTAL_WEIGHT = 1000 ether;
+    uint256 internal constant CHALLENGE_BOND = 1 ether;
+    uint256 internal constant CHALLENGE_BOUNTY = 0.5 ether;
+    uint32 internal constant SLASHING_PERIOD = 100;
+    /// @dev Half the signed stake: with all four signing, an action may move 500 base.
+    uint16 internal constant STAKE_BOUND_BPS = 5000;
 
     uint256 internal constant POOL_BASE = 1000 ether;
     uint256 internal constant POOL_QUOTE = 2_000_000 ether;
@@ -59,11 +66,22 @@ abstract contract TaskManagerFixture is RegistryFixture {
     IUniswapV2Pair internal pair;
     uint64 internal agentId;
 
+    /// @dev Each task's snapshot as emitted in TaskOpened, for the calls that need its preimage.
+    mapping(uint64 taskId => bytes input) internal taskInput;
+
     function deployWarden() internal {
         deployRegistry();
         registerAllFour();
+        deployTaskManagerWithAgent();
+    }
+
+    /// @dev Everything but the operators: the market, a task manager that is the registry's slasher,
+    /// the stub verifier and the funded vault of one registered agent.
+    function deployTaskManagerWithAgent() internal {
         deployMarket();
-        taskManager = new WardenTaskManager(address(registry));
+        taskManager =
+            new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 1e18);
+        registry.setSlasher(address(taskManager));
         verifier = new StubVerifier(AGENT_HASH);
         (vault, agentId) = newVaultWithAgent(OWNER, THRESHOLD_BPS);
         base.mint(address(vault), VAULT_BASE);
@@ -87,7 +105,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
     function deployMarket() internal {
         factory = UniswapV2.deployFactory(address(this));
         router = UniswapV2.deployRouter(address(factory), WETH);
-        base = new TestToken("Base", "BASE");
+        // Quorum weight must be a quantity of the base token: the stake token is the base.
+        base = stakeToken;
         quote = new TestToken("Quote", "QUOTE");
         pair = IUniswapV2Pair(factory.createPair(address(base), address(quote)));
         base.mint(address(this), POOL_BASE);
@@ -122,7 +141,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         internal
         returns (WardenVault vault_, uint64 agentId_)
     {
-        vault_ = new WardenVault(owner_, address(taskManager));
+        vault_ = new WardenVault(owner_, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(vault_));
         config.thresholdBps = thresholdBps;
         vm.prank(owner_);
@@ -203,19 +222,25 @@ abstract contract TaskManagerFixture is RegistryFixture {
         }
     }
 
-    /// @dev Opens a task and returns it with the snapshot decoded from its TaskOpened event.
+    /// @dev Opens a task and returns it with the snapshot decoded from its TaskOpened event, which
+    /// it also keeps in `taskInput`.
     function openTaskWithInput(uint64 agentId_) internal returns (uint64 taskId, AgentInput memory input) {
         vm.recordLogs();
         vm.prank(KEEPER);
         taskId = taskManager.openTask(agentId_);
-        Vm.Log[] memory logs = vm.getRecordedLogs();
+        recordInputs(vm.getRecordedLogs());
+        input = abi.decode(taskInput[taskId], (AgentInput));
+    }
+
+    /// @dev Keeps the snapshot of every TaskOpened among `logs`.
+    function recordInputs(Vm.Log[] memory logs) internal {
         for (uint256 i; i < logs.length; ++i) {
             if (
                 logs[i].emitter == address(taskManager)
                     && logs[i].topics[0] == ITaskManager.TaskOpened.selector
             ) {
                 (,, bytes memory encoded) = abi.decode(logs[i].data, (uint32, bytes32, bytes));
-                input = abi.decode(encoded, (AgentInput));
+                taskInput[uint64(uint256(logs[i].topics[1]))] = encoded;
             }
         }
     }
@@ -228,8 +253,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         uint256 lastOpenedAt = taskManager.agentStatus(agentId_).lastOpenedAt;
         if (lastOpenedAt != 0 && lastOpenedAt + TICK_INTERVAL > next) next = lastOpenedAt + TICK_INTERVAL;
         vm.roll(next);
-        vm.prank(KEEPER);
-        taskId = taskManager.openTask(agentId_);
+        (taskId,) = openTaskWithInput(agentId_);
     }
 
     /// @dev The non-signers' keys and the signers' aggregate signature over the task's digest.
@@ -258,7 +282,61 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     function execute(uint64 taskId, bytes memory output) internal {
         vm.prank(KEEPER);
-        taskManager.execute(taskId, output);
+        taskManager.execute(taskId, taskInput[taskId], output);
+    }
+
+    /// @dev The context the task manager hands the vault for a task of the fixture's agent.
+    function contextOf(uint64 taskId) internal view returns (ActionContext memory) {
+        AgentInput memory input = abi.decode(taskInput[taskId], (AgentInput));
+        return ActionContext({
+            signedStake: taskOf(taskId).signedWeight,
+            tokenBase: input.tokenBase,
+            tokenQuote: input.tokenQuote,
+            reserveBase: input.reserveBase,
+            reserveQuote: input.reserveQuote
+        });
+    }
+
+    /// @dev A context pricing `tokenBase` 1:1 against the quote token with more signed stake than any
+    /// test moves, for vault tests about other rules than the stake bound.
+    function ampleContext(address tokenBase) internal view returns (ActionContext memory) {
+        return ActionContext({
+            signedStake: 1e30,
+            tokenBase: tokenBase,
+            tokenQuote: address(quote),
+            reserveBase: 1e24,
+            reserveQuote: 1e24
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Challenges
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev An action the stub verifier never outputs (it always holds): committing it is fraud.
+    function fraudulentOutput() internal view returns (bytes memory) {
+        return sellOutput(vault, 1 ether, 0);
+    }
+
+    /// @dev Opens a task and commits `output`, signed by `signers`; `nonSigners` are the rest.
+    function commitBy(
+        uint64 agentId_,
+        bytes memory output,
+        address[] memory signers,
+        address[] memory nonSigners
+    ) internal returns (uint64 taskId, BLS.G1Point[] memory keys) {
+        taskId = openFreshTask(agentId_);
+        BLS.G2Point memory signature;
+        (keys, signature) = quorum(taskId, output, signers, nonSigners);
+        vm.prank(KEEPER);
+        taskManager.commitOutput(taskId, output, keys, signature);
+    }
+
+    /// @dev `challenger` challenges with the bond, given the task's snapshot and `output`.
+    function challengeAs(address challenger, uint64 taskId, bytes memory output) internal returns (bool) {
+        vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
+        vm.prank(challenger);
+        return taskManager.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output);
     }
 
     function stateOf(uint64 taskId) internal view returns (TaskState) {

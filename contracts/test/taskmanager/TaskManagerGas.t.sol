@@ -57,8 +57,9 @@ contract TaskManagerGasTest is TaskManagerFixture {
         bytes memory output = holdOutput();
         uint64 taskId = _final(output);
         _coolAll();
-        (uint256 outer, uint256 inner) =
-            _measure(address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, output)));
+        (uint256 outer, uint256 inner) = _measure(
+            address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, taskInput[taskId], output))
+        );
         emit log_named_uint("execute, hold: inner", inner);
         emit log_named_uint("execute, hold: outer", outer);
         assertLe(inner, MAX_EXECUTE_HOLD, "execute hold");
@@ -69,8 +70,9 @@ contract TaskManagerGasTest is TaskManagerFixture {
         bytes memory output = sellOutput(vault, 1 ether, 0);
         uint64 taskId = _final(output);
         _coolAll();
-        (uint256 outer, uint256 inner) =
-            _measure(address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, output)));
+        (uint256 outer, uint256 inner) = _measure(
+            address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, taskInput[taskId], output))
+        );
         emit log_named_uint("execute, swap (1 capped token): inner", inner);
         emit log_named_uint("execute, swap (1 capped token): outer", outer);
         emit log_named_uint(
@@ -84,8 +86,7 @@ contract TaskManagerGasTest is TaskManagerFixture {
         private
         returns (uint256 outer, uint256 inner)
     {
-        vm.prank(KEEPER);
-        uint64 taskId = taskManager.openTask(agentId);
+        (uint64 taskId,) = openTaskWithInput(agentId);
         vm.roll(block.number + 1);
         bytes memory output = sellOutput(vault, 1 ether, 0);
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
@@ -98,8 +99,7 @@ contract TaskManagerGasTest is TaskManagerFixture {
     }
 
     function _final(bytes memory output) private returns (uint64 taskId) {
-        vm.prank(KEEPER);
-        taskId = taskManager.openTask(agentId);
+        (taskId,) = openTaskWithInput(agentId);
         commitAll(taskId, output);
         vm.roll(taskOf(taskId).deadline + 1);
     }

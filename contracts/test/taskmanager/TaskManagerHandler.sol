@@ -6,7 +6,7 @@ import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
-import {Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {Vm} from "../lib/Vm.sol";
@@ -14,10 +14,10 @@ import {ActionProbe} from "./VaultMocks.sol";
 
 /// @dev Drives one agent's tasks at random: opens, commits with valid quorums and with invalid ones
 /// (too little weight, a signature over another output, a lying non-signer list), rolls blocks,
-/// vetoes, executes (sometimes with the wrong bytes), expires, pauses. It reuses the registry
+/// vetoes, challenges, executes (sometimes with the wrong bytes), expires, pauses. It reuses the registry
 /// fixture's key and signing helpers (the operators were registered by the test's setUp with the same
 /// deterministic keys). Every handler call records the logs it causes, so the ghost log holds every
-/// ActionExecuted the vault ever emitted, whichever call caused it.
+/// ActionExecuted the vault ever emitted, whichever call caused it, and every task's snapshot.
 contract TaskManagerHandler is RegistryFixture {
     struct Execution {
         uint64 taskId;
@@ -37,8 +37,12 @@ contract TaskManagerHandler is RegistryFixture {
 
     Execution[] internal _executions;
     mapping(uint64 taskId => bytes output) public committedOutput;
+    /// @dev Each task's snapshot from its TaskOpened event: `execute` takes its preimage.
+    mapping(uint64 taskId => bytes input) public inputOf;
     mapping(uint64 taskId => bool) public committedByValidQuorum;
     mapping(uint64 taskId => bool) public vetoed;
+    /// @dev Tasks whose committed output a challenge proved wrong.
+    mapping(uint64 taskId => bool) public fraudulent;
     mapping(uint64 taskId => uint256) public executionCount;
     /// @dev Set if an invalid commitment, or an execution of bytes that were not committed, succeeded.
     bool public violation;
@@ -50,13 +54,15 @@ contract TaskManagerHandler is RegistryFixture {
     uint256 public executions;
     uint256 public vetoes;
     uint256 public expiries;
+    uint256 public challengesUpheld;
+    uint256 public challengesRejected;
 
     modifier tracked() {
         vm.roll(currentBlock);
         vm.warp(currentTime);
         vm.recordLogs();
         _;
-        _collectExecutions();
+        _collectLogs();
     }
 
     constructor(WardenTaskManager tm_, WardenVault vault_, ActionProbe probe_, uint64 agentId_) {
@@ -164,13 +170,38 @@ contract TaskManagerHandler is RegistryFixture {
         }
         bool honest = seed % 4 != 0;
         bytes memory output = honest ? committedOutput[taskId] : _output(taskId, seed);
-        try tm.execute(taskId, output) {
+        try tm.execute(taskId, inputOf[taskId], output) {
             ++executions;
             if (!honest && keccak256(output) != keccak256(committedOutput[taskId])) {
                 _violate("executed bytes that were not committed");
             }
         } catch {}
     }
+
+    /// @dev Challenges the latest task with its committed output. The stub verifier always holds, so
+    /// a challenge must be upheld exactly when the committed output is not the hold.
+    function challenge(uint256 wait) external tracked {
+        _advance(bound(wait, 0, 10));
+        uint64 taskId = _latest();
+        if (taskId == 0 || tm.getTask(taskId).state != TaskState.Committed) return;
+        bytes memory output = committedOutput[taskId];
+        uint256 bond = tm.challengeBond();
+        vm.deal(address(this), address(this).balance + bond);
+        try tm.challenge{value: bond}(taskId, inputOf[taskId], output) returns (bool upheld) {
+            if (upheld != (keccak256(output) != keccak256(AgentActions.hold()))) {
+                _violate("challenge verdict");
+            }
+            if (upheld) {
+                fraudulent[taskId] = true;
+                ++challengesUpheld;
+            } else {
+                ++challengesRejected;
+            }
+        } catch {}
+    }
+
+    /// @dev Takes challengers' payouts.
+    receive() external payable {}
 
     function expire() external tracked {
         uint64 taskId = _latest();
@@ -202,7 +233,7 @@ contract TaskManagerHandler is RegistryFixture {
     /// @dev The fuzzed entry points; committing and executing are listed twice to weigh them up,
     /// as most interesting transitions need a commitment first.
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](11);
+        s = new bytes4[](12);
         s[0] = this.openTask.selector;
         s[1] = this.commitValid.selector;
         s[2] = this.commitValid.selector;
@@ -214,6 +245,7 @@ contract TaskManagerHandler is RegistryFixture {
         s[8] = this.execute.selector;
         s[9] = this.expire.selector;
         s[10] = this.togglePause.selector;
+        s[11] = this.challenge.selector;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -233,9 +265,13 @@ contract TaskManagerHandler is RegistryFixture {
         } catch {}
     }
 
-    function _collectExecutions() private {
+    function _collectLogs() private {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(tm) && logs[i].topics[0] == ITaskManager.TaskOpened.selector) {
+                (,, bytes memory input) = abi.decode(logs[i].data, (uint32, bytes32, bytes));
+                inputOf[uint64(uint256(logs[i].topics[1]))] = input;
+            }
             if (
                 logs[i].emitter == address(vaultContract)
                     && logs[i].topics[0] == IWardenVault.ActionExecuted.selector

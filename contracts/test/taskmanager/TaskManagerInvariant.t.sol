@@ -12,9 +12,10 @@ struct FuzzSelector {
     bytes4[] selectors;
 }
 
-/// @dev Whatever order of opens, commits (valid or not), rolls, vetoes, executions, expiries and
-/// pauses happens, the vault only ever executes an action that a quorum at or above the threshold
-/// committed, after its deadline, within its execution window, once, and never after a veto.
+/// @dev Whatever order of opens, commits (valid or not), rolls, vetoes, challenges, executions,
+/// expiries and pauses happens, the vault only ever executes an action that a quorum at or above the
+/// threshold committed, after its deadline, within its execution window, once, never after a veto
+/// and never after a challenge proved it wrong.
 contract TaskManagerInvariantTest is TaskManagerFixture {
     TaskManagerHandler internal handler;
     ActionProbe internal probe;
@@ -58,6 +59,7 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
             assertTrue(execution.blockNumber > task.deadline, "after the deadline");
             assertLe(execution.blockNumber, uint256(task.deadline) + RESPONSE_WINDOW, "within the window");
             assertTrue(!handler.vetoed(execution.taskId), "not vetoed");
+            assertTrue(!handler.fraudulent(execution.taskId), "not proven fraudulent");
             assertEq(handler.executionCount(execution.taskId), 1, "at most once");
             if (keccak256(handler.committedOutput(execution.taskId)) != keccak256(holdOutput())) {
                 ++probeCalls;
@@ -88,6 +90,12 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
                 assertEq(task.outputHash, keccak256(handler.committedOutput(id)), "committed output");
             }
             if (task.state == TaskState.Vetoed) assertTrue(handler.vetoed(id), "only the owner vetoes");
+            if (task.state == TaskState.Fraudulent) {
+                assertTrue(handler.fraudulent(id), "only an upheld challenge makes a task fraudulent");
+            }
+            if (handler.fraudulent(id)) {
+                assertEq(uint256(task.state), uint256(TaskState.Fraudulent), "fraudulent for good");
+            }
             // At most one live task: every task but the latest is finished.
             if (id < count) {
                 assertTrue(task.state != TaskState.Open && task.state != TaskState.Committed, "one live task");
@@ -111,6 +119,8 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         assertTrue(handler.executions() > 1, "executions");
         assertTrue(handler.vetoes() > 0, "vetoes");
         assertTrue(handler.expiries() > 0, "expiries");
+        assertTrue(handler.challengesUpheld() > 0, "upheld challenges");
+        assertTrue(handler.challengesRejected() > 0, "rejected challenges");
         assertTrue(handler.executionLength() > 0, "logged executions");
         invariant_onlyFinalQuorumActionsExecute();
         invariant_committedTasksHaveValidQuorums();

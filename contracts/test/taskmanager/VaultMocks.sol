@@ -51,3 +51,27 @@ contract ActionProbe {
         return _hits[index];
     }
 }
+
+/// @dev An action target that pulls two tokens from its caller with the allowances it was given.
+contract TwoTokenPuller {
+    function pull(IERC20 tokenA, uint256 amountA, IERC20 tokenB, uint256 amountB) external {
+        require(tokenA.transferFrom(msg.sender, address(this), amountA), "pull A failed");
+        require(tokenB.transferFrom(msg.sender, address(this), amountB), "pull B failed");
+    }
+}
+
+/// @dev A token anyone can burn from anyone: an outflow that needs no allowance at all.
+contract LeakyToken is TestToken {
+    constructor() TestToken("Leaky", "LEAK") {}
+
+    function leak(address from, uint256 amount) external {
+        _burn(from, amount);
+    }
+}
+
+/// @dev An action target that makes its caller's leaky tokens leak.
+contract Leaker {
+    function leak(LeakyToken token, uint256 amount) external {
+        token.leak(msg.sender, amount);
+    }
+}

@@ -10,6 +10,7 @@ import {AgentConfig, AgentStatus, ITaskManager, Task, TaskState} from "../../src
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
 import {TestToken} from "../lib/TestToken.sol";
+import {IUniswapV2Pair} from "../lib/UniswapV2.sol";
 import {Vm} from "../lib/Vm.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -37,7 +38,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     // ------------------------------------------------------------------------------------------
 
     function test_registerAgent_storesConfig() public {
-        WardenVault other = new WardenVault(BOB, address(taskManager));
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
         vm.expectEmit(true, true, false, true, address(taskManager));
         emit ITaskManager.AgentRegistered(2, address(other), AGENT_HASH, address(verifier), config);
@@ -65,7 +66,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     function test_revert_registerAgent_notVaultOwner() public {
-        WardenVault other = new WardenVault(BOB, address(taskManager));
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.NotVaultOwner.selector, CAROL, BOB));
         vm.prank(CAROL);
@@ -73,7 +74,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     function test_revert_registerAgent_vaultOfOtherTaskManager() public {
-        WardenVault other = new WardenVault(BOB, address(0xDEAD));
+        WardenVault other = new WardenVault(BOB, address(0xDEAD), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -94,7 +95,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     function test_revert_registerAgent_agentHashMismatch() public {
-        WardenVault other = new WardenVault(BOB, address(taskManager));
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
         config.agentHash = keccak256("another agent");
         vm.expectRevert(
@@ -105,7 +106,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     function test_revert_registerAgent_tokensNotInPair() public {
-        WardenVault other = new WardenVault(BOB, address(taskManager));
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         TestToken stranger = new TestToken("Stranger", "STR");
         AgentConfig memory config = defaultConfig(address(other));
         config.tokenQuote = address(stranger);
@@ -115,7 +116,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     function test_revert_registerAgent_zeroWindows() public {
-        WardenVault other = new WardenVault(BOB, address(taskManager));
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
         config.responseWindow = 0;
         _expectWindowRejected(config);
@@ -125,6 +126,49 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         config = defaultConfig(address(other));
         config.tickInterval = 0;
         _expectWindowRejected(config);
+    }
+
+    /// @dev Response window + challenge window + slashing period may reach half of EigenLayer's
+    /// deallocation delay, not more.
+    function test_registerAgent_windowsWithinHalfTheDeallocationDelay() public {
+        uint32 limit = DEALLOCATION_DELAY / 2;
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
+        AgentConfig memory config = defaultConfig(address(other));
+        config.responseWindow = limit - CHALLENGE_WINDOW - SLASHING_PERIOD;
+        vm.prank(BOB);
+        uint64 id = taskManager.registerAgent(config);
+        assertEq(taskManager.getAgent(id).responseWindow, config.responseWindow, "at the limit");
+
+        other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
+        config = defaultConfig(address(other));
+        config.responseWindow = limit - CHALLENGE_WINDOW - SLASHING_PERIOD + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.WindowsTooLong.selector, uint256(limit) + 1, limit)
+        );
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+
+        config = defaultConfig(address(other));
+        config.challengeWindow = type(uint32).max;
+        uint256 exposure = uint256(RESPONSE_WINDOW) + type(uint32).max + SLASHING_PERIOD;
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.WindowsTooLong.selector, exposure, limit));
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+    }
+
+    /// @dev Quorum weight is stake in the set's strategies' token: an agent whose base token is
+    /// another cannot have its actions valued against that stake.
+    function test_revert_registerAgent_stakeNotInBaseToken() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
+        AgentConfig memory config = defaultConfig(address(other));
+        (config.tokenBase, config.tokenQuote) = (address(quote), address(base));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.StakeNotInBaseToken.selector, address(strategy), address(base)
+            )
+        );
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -147,23 +191,39 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         assertEq(status.observations, 1, "count");
     }
 
-    /// @dev The price is quote per base whichever token the pair orders first.
+    /// @dev The price is quote per base whichever token the pair orders first: a second market pairs
+    /// the base token with a quote token on the other side of it in the pair's order.
     function test_observe_quotePerBaseForEitherTokenOrder() public {
-        WardenVault other = new WardenVault(BOB, address(taskManager));
+        bool baseFirst = pair.token0() == address(base);
+        TestToken otherQuote = new TestToken("Other", "OTH");
+        while ((address(base) < address(otherQuote)) == baseFirst) {
+            otherQuote = new TestToken("Other", "OTH");
+        }
+        base.mint(address(this), 10 ether);
+        otherQuote.mint(address(this), 30 ether);
+        base.approve(address(router), 10 ether);
+        otherQuote.approve(address(router), 30 ether);
+        router.addLiquidity(
+            address(base), address(otherQuote), 10 ether, 30 ether, 0, 0, address(this), block.timestamp
+        );
+        IUniswapV2Pair otherPair = IUniswapV2Pair(factory.getPair(address(base), address(otherQuote)));
+        assertTrue((otherPair.token0() == address(base)) != baseFirst, "opposite token order");
+
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
-        (config.tokenBase, config.tokenQuote) = (address(quote), address(base));
+        (config.pair, config.tokenQuote) = (address(otherPair), address(otherQuote));
         vm.prank(BOB);
-        uint64 inverse = taskManager.registerAgent(config);
-        taskManager.observe(inverse);
+        uint64 otherAgent = taskManager.registerAgent(config);
+        taskManager.observe(otherAgent);
         taskManager.observe(agentId);
-        assertEq(taskManager.priceHistory(inverse)[0], 1e18 / 2000, "base per quote");
+        assertEq(taskManager.priceHistory(otherAgent)[0], 3 ether, "quote per base, second market");
         assertEq(taskManager.priceHistory(agentId)[0], 2000 ether, "quote per base");
     }
 
     function test_observe_emptyPoolRecordsZero() public {
         TestToken other = new TestToken("Other", "OTH");
         address emptyPair = factory.createPair(address(base), address(other));
-        WardenVault otherVault = new WardenVault(BOB, address(taskManager));
+        WardenVault otherVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(otherVault));
         (config.pair, config.tokenQuote) = (emptyPair, address(other));
         vm.prank(BOB);
@@ -533,6 +593,20 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         execute(taskId, other);
     }
 
+    /// @dev The snapshot handed to execute must be the task's own: its reserves price the action.
+    function test_revert_execute_wrongInput() public {
+        uint64 taskId = finalTask(agentId, holdOutput());
+        bytes memory input = taskInput[taskId];
+        // The snapshot's reserveBase word, its lowest bit flipped: a price the quorum never saw.
+        input[0x20 + 0x80 - 1] = bytes1(uint8(input[0x20 + 0x80 - 1]) ^ 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.InputMismatch.selector, taskId, taskOf(taskId).inputHash, keccak256(input)
+            )
+        );
+        taskManager.execute(taskId, input, holdOutput());
+    }
+
     function test_revert_execute_open() public {
         uint64 taskId = openFreshTask(agentId);
         vm.expectRevert(
@@ -795,7 +869,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     function _expectThresholdRejected(uint16 thresholdBps) private {
-        WardenVault other = new WardenVault(BOB, address(taskManager));
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
         config.thresholdBps = thresholdBps;
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidThreshold.selector, thresholdBps));

@@ -9,7 +9,7 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
 import {TaskState} from "../../src/interfaces/ITaskManager.sol";
-import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
+import {ActionContext, IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {TestToken} from "../lib/TestToken.sol";
 import {IUniswapV2RouterTest} from "../lib/UniswapV2.sol";
 import {Vm} from "../lib/Vm.sol";
@@ -36,8 +36,9 @@ contract WardenVaultTest is TaskManagerFixture {
     // ------------------------------------------------------------------------------------------
 
     function test_constructor() public {
-        WardenVault fresh = new WardenVault(BOB, address(taskManager));
+        WardenVault fresh = new WardenVault(BOB, address(taskManager), 1234);
         assertEq(fresh.owner(), BOB, "owner");
+        assertEq(fresh.stakeBoundBps(), 1234, "stake bound");
         assertEq(fresh.taskManager(), address(taskManager), "task manager");
         assertTrue(!fresh.paused(), "not paused");
         assertEq(fresh.cappedTokens().length, 0, "no caps");
@@ -45,9 +46,9 @@ contract WardenVaultTest is TaskManagerFixture {
 
     function test_revert_constructor_zeroAddresses() public {
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.InvalidAddress.selector, address(0)));
-        new WardenVault(BOB, address(0));
+        new WardenVault(BOB, address(0), STAKE_BOUND_BPS);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
-        new WardenVault(address(0), address(taskManager));
+        new WardenVault(address(0), address(taskManager), STAKE_BOUND_BPS);
     }
 
     function test_revert_renounceOwnership() public {
@@ -90,7 +91,7 @@ contract WardenVaultTest is TaskManagerFixture {
     function test_revert_executeAction_notTaskManager() public {
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.NotTaskManager.selector, OWNER));
         vm.prank(OWNER);
-        vault.executeAction(1, holdOutput());
+        vault.executeAction(1, holdOutput(), ampleContext(address(base)));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ contract WardenVaultTest is TaskManagerFixture {
         );
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.CappedTokenTarget.selector, address(base)));
         vm.prank(address(taskManager));
-        vault.executeAction(1, output);
+        vault.executeAction(1, output, ampleContext(address(base)));
     }
 
     function test_revert_setCallPermission_invalidTarget() public {
@@ -235,17 +236,20 @@ contract WardenVaultTest is TaskManagerFixture {
     // ------------------------------------------------------------------------------------------
 
     function test_revert_malformedActions() public {
+        ActionContext memory context = ampleContext(address(base));
         vm.startPrank(address(taskManager));
         vm.expectRevert(IWardenVault.MalformedAction.selector);
-        vault.executeAction(1, hex"00");
+        vault.executeAction(1, hex"00", context);
         // A hold must be exactly (0, 0, 0, "").
         vm.expectRevert(IWardenVault.MalformedAction.selector);
-        vault.executeAction(1, AgentActions.encode(AgentActions.HOLD, address(router), 0, ""));
+        vault.executeAction(1, AgentActions.encode(AgentActions.HOLD, address(router), 0, ""), context);
         vm.expectRevert(IWardenVault.MalformedAction.selector);
-        vault.executeAction(1, AgentActions.encode(AgentActions.HOLD, address(0), 0, hex"01"));
+        vault.executeAction(1, AgentActions.encode(AgentActions.HOLD, address(0), 0, hex"01"), context);
         // A call needs a selector.
         vm.expectRevert(IWardenVault.MalformedAction.selector);
-        vault.executeAction(1, AgentActions.encode(AgentActions.BUY, address(router), 0, hex"010203"));
+        vault.executeAction(
+            1, AgentActions.encode(AgentActions.BUY, address(router), 0, hex"010203"), context
+        );
         vm.stopPrank();
     }
 
@@ -259,7 +263,7 @@ contract WardenVaultTest is TaskManagerFixture {
         );
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.NativeValueNotAllowed.selector, 1));
         vm.prank(address(taskManager));
-        vault.executeAction(1, output);
+        vault.executeAction(1, output, ampleContext(address(base)));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -507,7 +511,12 @@ contract WardenVaultTest is TaskManagerFixture {
 
             vm.prank(address(taskManager));
             (bool ok,) = address(vault)
-                .call(abi.encodeCall(IWardenVault.executeAction, (i + 1, _pullOutput(token, amount))));
+                .call(
+                    abi.encodeCall(
+                        IWardenVault.executeAction,
+                        (i + 1, _pullOutput(token, amount), ampleContext(address(token)))
+                    )
+                );
             assertTrue(ok == fits, "succeeds iff within both caps");
             if (ok) {
                 hours_[i] = hour;
@@ -548,11 +557,12 @@ contract WardenVaultTest is TaskManagerFixture {
         );
     }
 
-    /// @dev Executes a pull as the task manager would hand it over.
+    /// @dev Executes a pull as the task manager would hand it over, for an agent whose base token is
+    /// the pulled token (the only kind of token an action may move) and whose stake is ample.
     function _pull(uint64 taskId, IERC20 token, uint256 amount) private {
         bytes memory output = _pullOutput(token, amount);
         vm.prank(address(taskManager));
-        vault.executeAction(taskId, output);
+        vault.executeAction(taskId, output, ampleContext(address(token)));
     }
 
     function _expectPullFails(uint64 taskId, IERC20 token, uint256 amount) private {
@@ -568,7 +578,7 @@ contract WardenVaultTest is TaskManagerFixture {
             )
         );
         vm.prank(address(taskManager));
-        vault.executeAction(taskId, output);
+        vault.executeAction(taskId, output, ampleContext(address(token)));
     }
 
     function _allowanceLeft(IERC20 token) private view returns (uint256) {

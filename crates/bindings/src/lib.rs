@@ -12,6 +12,8 @@
 
 use alloy::sol;
 
+pub mod gas;
+
 sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
@@ -58,9 +60,41 @@ pub mod task_manager {
         WardenTaskManager,
         "../../contracts/out/WardenTaskManager.sol/WardenTaskManager.json"
     );
+
+    /// `TaskState` as the task manager numbers it (`ITaskManager.sol`).
+    pub mod task_state {
+        pub const NONE: u8 = 0;
+        pub const OPEN: u8 = 1;
+        pub const COMMITTED: u8 = 2;
+        pub const EXECUTED: u8 = 3;
+        pub const EXPIRED: u8 = 4;
+        pub const VETOED: u8 = 5;
+        pub const FRAUDULENT: u8 = 6;
+
+        /// The state's name, as logs and summaries print it.
+        pub fn name(state: u8) -> &'static str {
+            match state {
+                NONE => "none",
+                OPEN => "open",
+                COMMITTED => "committed",
+                EXECUTED => "executed",
+                EXPIRED => "expired",
+                VETOED => "vetoed",
+                FRAUDULENT => "fraudulent",
+                _ => "unknown",
+            }
+        }
+
+        /// Whether nothing can happen to the task any more (slashing may still be under way).
+        pub fn is_final(state: u8) -> bool {
+            matches!(state, EXECUTED | EXPIRED | VETOED | FRAUDULENT)
+        }
+    }
 }
 
 pub use task_manager::WardenTaskManager;
+
+pub mod task_facts;
 
 sol!(
     #[sol(rpc)]
@@ -266,7 +300,8 @@ sol!(
     "../../contracts/out/MlpAgentVerifier.sol/MlpAgentVerifier.json"
 );
 
-/// A provider that signs with `signer` and fills gas, nonce and chain id.
+/// A provider that signs with `signer` and fills gas (with headroom, see [`gas`]), nonce and
+/// chain id.
 ///
 /// The nonce is read from the node for every transaction (alloy's default caches it, and a
 /// transaction that fails gas estimation after taking a cached nonce leaves a gap that strands
@@ -279,7 +314,7 @@ pub fn signing_provider(
     use alloy::providers::{Provider, ProviderBuilder};
     ProviderBuilder::new()
         .disable_recommended_fillers()
-        .with_gas_estimation()
+        .filler(gas::PaddedGasFiller::default())
         .with_simple_nonce_management()
         .fetch_chain_id()
         .wallet(alloy::network::EthereumWallet::from(signer))

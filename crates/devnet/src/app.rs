@@ -11,7 +11,7 @@ use warden_agent::{Agent, MlpAgent, REFERENCE_MODEL_BYTES};
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::UniswapV2Router02;
-use warden_bindings::{MlpAgentVerifier, WardenTaskManager, WardenVault};
+use warden_bindings::{MlpAgentVerifier, WardenRegistry, WardenTaskManager, WardenVault};
 
 use crate::DevnetError;
 use crate::market::{self, MarketContracts, NoiseTrader, whole};
@@ -26,17 +26,35 @@ pub struct AppParams {
     /// WETH and dollars the vault starts with.
     pub vault_base: u64,
     pub vault_quote: u64,
+    /// The vault's cryptoeconomic bound: what one pending action may move, as a share of the
+    /// stake that signed it. Below `slash_wad`, so a corrupted quorum loses more than it takes.
+    pub stake_bound_bps: u16,
+    /// Share of a fraudulent signer's allocation that is slashed, in WAD (1e18 = all of it).
+    pub slash_wad: u64,
+    /// What a challenger puts up, and gets back with the bounty when it is right (wei).
+    pub challenge_bond: u128,
+    pub challenge_bounty: u128,
+    /// Ether seeded into the bounty pool at deployment (wei).
+    pub bounty_pool: u128,
+    /// Blocks budgeted after a challenge window to finish slashing.
+    pub slashing_period: u32,
 }
 
 impl Default for AppParams {
     fn default() -> Self {
         Self {
             threshold_bps: 6_667,
-            response_window: 30,
-            challenge_window: 10,
+            response_window: 60,
+            challenge_window: 20,
             tick_interval: 15,
             vault_base: 100,
             vault_quote: 300_000,
+            stake_bound_bps: 4_000,
+            slash_wad: 500_000_000_000_000_000,
+            challenge_bond: 100_000_000_000_000_000,
+            challenge_bounty: 500_000_000_000_000_000,
+            bounty_pool: 5_000_000_000_000_000_000,
+            slashing_period: 100,
         }
     }
 }
@@ -64,7 +82,33 @@ pub async fn deploy<P: Provider + Clone>(
     trader: &mut NoiseTrader,
     params: AppParams,
 ) -> Result<AppContracts, DevnetError> {
-    let task_manager = WardenTaskManager::deploy(deployer.clone(), registry).await?;
+    let task_manager = WardenTaskManager::deploy(
+        deployer.clone(),
+        registry,
+        U256::from(params.challenge_bond),
+        U256::from(params.challenge_bounty),
+        params.slashing_period,
+        U256::from(params.slash_wad),
+    )
+    .await?;
+    // The task manager is the one contract that slashes through Warden's AVS identity.
+    confirm(
+        "WardenRegistry.setSlasher",
+        WardenRegistry::new(registry, deployer)
+            .setSlasher(*task_manager.address())
+            .send()
+            .await?,
+    )
+    .await?;
+    confirm(
+        "WardenTaskManager.fundBounties",
+        task_manager
+            .fundBounties()
+            .value(U256::from(params.bounty_pool))
+            .send()
+            .await?,
+    )
+    .await?;
     let verifier =
         MlpAgentVerifier::deploy(deployer.clone(), REFERENCE_MODEL_BYTES.to_vec().into(), {
             let params = agent.params();
@@ -85,7 +129,13 @@ pub async fn deploy<P: Provider + Clone>(
 
     let owner_address = vault_owner.address();
     let owner = warden_bindings::signing_provider(rpc_url.clone(), vault_owner);
-    let vault = WardenVault::deploy(owner.clone(), owner_address, *task_manager.address()).await?;
+    let vault = WardenVault::deploy(
+        owner.clone(),
+        owner_address,
+        *task_manager.address(),
+        params.stake_bound_bps,
+    )
+    .await?;
     let swap = UniswapV2Router02::swapExactTokensForTokensCall::SELECTOR.into();
     confirm(
         "WardenVault.setCallPermission",

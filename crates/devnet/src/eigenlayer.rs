@@ -1,6 +1,7 @@
 //! Deploys EigenLayer core v1.3.0 from the creation bytecode eigensdk ships, the way its own
-//! deployment scripts wire it: implementations behind ERC-1967 proxies, with a pauser registry,
-//! a stake token and a 1:1 deposit strategy of our own (eigensdk ships none of those).
+//! deployment scripts wire it: implementations behind ERC-1967 proxies, with a pauser registry
+//! and a 1:1 deposit strategy of our own (eigensdk ships neither) over the stake token the caller
+//! names: the devnet restakes wrapped ether, the asset its agent's vault values stake in.
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
@@ -9,7 +10,7 @@ use warden_bindings::eigenlayer::{
     AllocationManager, DelegationManager, EigenPodManager, PermissionController, StrategyManager,
     VERSION,
 };
-use warden_bindings::{DevnetPauserRegistry, ERC1967Proxy, OneToOneStrategy, StakeToken};
+use warden_bindings::{DevnetPauserRegistry, ERC1967Proxy, OneToOneStrategy};
 
 use crate::DevnetError;
 
@@ -76,6 +77,7 @@ pub async fn deploy<P: Provider + Clone>(
     provider: &P,
     owner: Address,
     params: EigenLayerParams,
+    stake_token: Address,
 ) -> Result<EigenLayerContracts, DevnetError> {
     let version = VERSION.to_string();
     let pauser = *DevnetPauserRegistry::deploy(provider.clone(), owner)
@@ -170,7 +172,6 @@ pub async fn deploy<P: Provider + Clone>(
         }
     }
 
-    let stake_token = *StakeToken::deploy(provider.clone(), owner).await?.address();
     let strategy = *OneToOneStrategy::deploy(provider.clone(), strategy_manager, stake_token)
         .await?
         .address();

@@ -4,6 +4,7 @@
 //! their BLS12-381 keys exactly as production operators do.
 
 pub mod app;
+pub mod byzantine;
 pub mod eigenlayer;
 pub mod market;
 mod network;
@@ -20,8 +21,8 @@ use alloy::transports::TransportError;
 pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
 pub use network::{Devnet, DevnetConfig, OperatorHandle, default_anvil_path};
 pub use summary::{
-    Balances, DevnetState, EigenLayerSummary, OperatorSummary, Summary, TaskSummary, VaultSummary,
-    WardenContracts,
+    Balances, ChallengeSummary, ChallengesSummary, DevnetState, EigenLayerSummary, OperatorSummary,
+    SlashSummary, Summary, TaskSummary, VaultSummary, WardenContracts,
 };
 
 /// Why the devnet could not start or run.
@@ -37,6 +38,8 @@ pub enum DevnetError {
     Contract(Box<alloy::contract::Error>),
     #[error(transparent)]
     Transaction(#[from] warden_bindings::tx::TxError),
+    #[error(transparent)]
+    TaskFacts(#[from] warden_bindings::task_facts::TaskFactsError),
     #[error("waiting for a transaction: {0}")]
     Pending(#[from] PendingTransactionError),
     #[error(

@@ -115,7 +115,21 @@ pub async fn deploy<P: Provider + Clone>(
     })
 }
 
-/// Funds `account` with `base` WETH (wrapped from `funder`'s ether) and `quote` dollars.
+/// Funds `account` with `base` WETH wrapped from the provider's signer's ether.
+pub async fn fund_base<P: Provider + Clone>(
+    provider: &P,
+    market: &MarketContracts,
+    account: Address,
+    base: U256,
+) -> Result<(), DevnetError> {
+    let weth = WETH9::new(market.weth, provider.clone());
+    confirm("WETH9.deposit", weth.deposit().value(base).send().await?).await?;
+    confirm("WETH9.transfer", weth.transfer(account, base).send().await?).await?;
+    Ok(())
+}
+
+/// Funds `account` with `base` WETH (wrapped from the provider's signer's ether) and `quote`
+/// dollars.
 pub async fn fund<P: Provider + Clone>(
     provider: &P,
     market: &MarketContracts,
@@ -123,9 +137,7 @@ pub async fn fund<P: Provider + Clone>(
     base: U256,
     quote: U256,
 ) -> Result<(), DevnetError> {
-    let weth = WETH9::new(market.weth, provider.clone());
-    confirm("WETH9.deposit", weth.deposit().value(base).send().await?).await?;
-    confirm("WETH9.transfer", weth.transfer(account, base).send().await?).await?;
+    fund_base(provider, market, account, base).await?;
     let dollar = DevnetToken::new(market.dollar, provider.clone());
     confirm(
         "DevnetToken.mint",

@@ -10,8 +10,8 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use rand::RngCore;
 use tempfile::TempDir;
+use warden_bindings::WardenRegistry;
 use warden_bindings::tx::confirm;
-use warden_bindings::{StakeToken, WardenRegistry};
 use warden_bls::{Password, ScryptParams};
 use warden_operator::keys::KeystorePaths;
 use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
@@ -34,7 +34,7 @@ const OPERATOR_ETHER: u128 = 10_000_000_000_000_000_000;
 pub struct DevnetConfig {
     /// Number of operators to create and register.
     pub operators: usize,
-    /// Stake each operator deposits, in base units of the stake token (18 decimals).
+    /// Stake each operator restakes, in wei of wrapped ether (the market's base token).
     pub stake_per_operator: U256,
     /// The anvil binary.
     pub anvil: PathBuf,
@@ -54,12 +54,12 @@ pub struct DevnetConfig {
 }
 
 impl DevnetConfig {
-    /// `operators` operators with 1 000 tokens of stake each, anvil from the repository's pinned
+    /// `operators` operators with 32 wrapped ether of stake each, anvil from the repository's pinned
     /// toolchain (or `$WARDEN_ANVIL`).
     pub fn new(operators: usize) -> Self {
         Self {
             operators,
-            stake_per_operator: U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64)),
+            stake_per_operator: market::whole(32),
             anvil: default_anvil_path(),
             host: "127.0.0.1".to_string(),
             data_dir: None,
@@ -161,7 +161,10 @@ impl Devnet {
         let owner = deployer.address();
         let chain_id = provider.get_chain_id().await?;
 
-        let eigenlayer = eigenlayer::deploy(&provider, owner, config.eigenlayer).await?;
+        // The market first: its wrapped ether is also what operators restake.
+        let market = market::deploy(&provider, owner, config.market).await?;
+        let eigenlayer =
+            eigenlayer::deploy(&provider, owner, config.eigenlayer, market.weth).await?;
         tracing::info!(allocation_manager = %eigenlayer.allocation_manager, "EigenLayer core deployed");
         let registry =
             WardenRegistry::deploy(provider.clone(), eigenlayer.allocation_manager, owner).await?;
@@ -190,7 +193,7 @@ impl Devnet {
             let (handle, keys) = create_operator(&data_dir, index, &config).await?;
             fund_operator(
                 &provider,
-                eigenlayer.stake_token,
+                &market,
                 keys.address(),
                 config.stake_per_operator,
             )
@@ -252,7 +255,6 @@ impl Devnet {
                     DevnetError::Config(format!("anvil has no development account {index}"))
                 })
         };
-        let market = market::deploy(&provider, owner, config.market).await?;
         let mut trader = NoiseTrader::new(anvil.endpoint_url(), dev_key(1)?, market, config.seed);
         market::fund(
             &provider,
@@ -297,6 +299,8 @@ impl Devnet {
             app,
             tasks: Vec::new(),
             vault: None,
+            challenges: Default::default(),
+            slashed: Vec::new(),
         };
         let mut devnet = Self {
             anvil,
@@ -429,16 +433,14 @@ async fn create_operator(
 
 async fn fund_operator<P: Provider + Clone>(
     provider: &P,
-    stake_token: Address,
+    market: &market::MarketContracts,
     operator: Address,
     stake: U256,
 ) -> Result<(), DevnetError> {
     provider
         .anvil_set_balance(operator, U256::from(OPERATOR_ETHER))
         .await?;
-    let token = StakeToken::new(stake_token, provider.clone());
-    confirm("StakeToken.mint", token.mint(operator, stake).send().await?).await?;
-    Ok(())
+    market::fund_base(provider, market, operator, stake).await
 }
 
 fn drain_to_file(anvil: &mut AnvilInstance, path: &Path) -> Result<(), DevnetError> {

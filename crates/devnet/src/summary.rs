@@ -43,7 +43,7 @@ pub struct OperatorSummary {
     pub operator_id: B256,
     /// Compressed (48-byte) BLS12-381 public key, 0x-hex.
     pub bls_public_key: String,
-    /// Quorum weight (slashable stake, in the stake token's base units), as a decimal string.
+    /// Quorum weight (slashable stake, in wei of the restaked wrapped ether), as a decimal string.
     #[serde(with = "decimal")]
     pub weight: U256,
     /// Directory holding the operator's encrypted keystores.
@@ -67,6 +67,49 @@ pub struct Summary {
     pub tasks: Vec<TaskSummary>,
     /// The vault before and after the ticks.
     pub vault: Option<VaultSummary>,
+    /// Challenges raised against committed outputs during the ticks.
+    #[serde(default)]
+    pub challenges: ChallengesSummary,
+    /// Slashings of operators during the ticks, as EigenLayer reports the operators' shares.
+    #[serde(default)]
+    pub slashed: Vec<SlashSummary>,
+}
+
+/// Challenges raised during the ticks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengesSummary {
+    pub raised: u32,
+    pub upheld: u32,
+    pub rejected: u32,
+    pub list: Vec<ChallengeSummary>,
+}
+
+/// One challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeSummary {
+    pub task: u64,
+    pub challenger: Address,
+    pub upheld: bool,
+    pub commit_block: u64,
+    pub challenge_block: u64,
+    /// How long after the commitment the challenge landed; the window is `deadline - commit`.
+    pub blocks_from_commit: u64,
+    /// Last block a challenge was possible in.
+    pub deadline: u64,
+}
+
+/// One operator slashed for one task, with its shares in the slashed strategy before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlashSummary {
+    pub operator: Address,
+    pub task: u64,
+    /// `fraud` (a signer of an upheld challenge) or `equivocation`.
+    pub reason: String,
+    pub strategy: Address,
+    #[serde(with = "decimal")]
+    pub shares_before: U256,
+    #[serde(with = "decimal")]
+    pub shares_after: U256,
 }
 
 /// One task of the honest loop.
@@ -83,6 +126,13 @@ pub struct TaskSummary {
     pub execute_gas: Option<u64>,
     pub open_to_commit_blocks: Option<u64>,
     pub commit_to_execute_blocks: Option<u64>,
+    /// Slashable stake that signed the committed output (wei of wrapped ether).
+    #[serde(with = "decimal_option", default)]
+    pub signed_stake: Option<U256>,
+    /// Wrapped ether an executed action sent to someone other than the vault: a theft. The
+    /// vault's bound keeps it below `signed_stake`.
+    #[serde(with = "decimal_option", default)]
+    pub stolen: Option<U256>,
 }
 
 /// Token balances of the vault, as decimal strings of base units.
@@ -112,6 +162,29 @@ mod decimal {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<U256, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+mod decimal_option {
+    use alloy::primitives::U256;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<U256>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serializer.serialize_some(&value.to_string()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<U256>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -218,6 +291,50 @@ impl Summary {
                 tokens(vault.balances_before.dollar),
                 tokens(vault.balances_after.weth),
                 tokens(vault.balances_after.dollar)
+            );
+        }
+        for task in &self.tasks {
+            if let (Some(stolen), Some(stake)) = (task.stolen, task.signed_stake) {
+                let _ = writeln!(
+                    out,
+                    "  task {}: {} WETH stolen, signed by {} WETH of stake (bounded below it)",
+                    task.id,
+                    tokens(stolen),
+                    tokens(stake)
+                );
+            }
+        }
+        let challenges = &self.challenges;
+        if challenges.raised > 0 {
+            let _ = writeln!(
+                out,
+                "  challenges: {} raised, {} upheld, {} rejected",
+                challenges.raised, challenges.upheld, challenges.rejected
+            );
+            for challenge in &challenges.list {
+                let _ = writeln!(
+                    out,
+                    "    task {}: {} {} blocks after its commitment (window ends at block {})",
+                    challenge.task,
+                    if challenge.upheld {
+                        "upheld"
+                    } else {
+                        "rejected"
+                    },
+                    challenge.blocks_from_commit,
+                    challenge.deadline
+                );
+            }
+        }
+        for slash in &self.slashed {
+            let _ = writeln!(
+                out,
+                "  slashed {} for task {} ({}): {} → {} shares",
+                slash.operator,
+                slash.task,
+                slash.reason,
+                tokens(slash.shares_before),
+                tokens(slash.shares_after)
             );
         }
         out

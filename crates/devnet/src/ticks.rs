@@ -14,15 +14,20 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use warden_aggregator::service::{Aggregator, AggregatorConfig, task_state};
+use warden_aggregator::service::{Aggregator, AggregatorConfig};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
+use warden_bindings::task_manager::task_state::{self, is_final};
 use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
 use warden_bls::Password;
+use warden_challenger::{Watchtower, WatchtowerConfig};
 use warden_operator::OperatorKeys;
 use warden_operator::node::{NodeConfig, OperatorNode};
 
-use crate::summary::{Balances, TaskSummary, VaultSummary};
+use crate::byzantine::ThievingAgent;
+use crate::summary::{
+    Balances, ChallengeSummary, ChallengesSummary, SlashSummary, TaskSummary, VaultSummary,
+};
 use crate::{Devnet, DevnetError, app};
 
 /// How the tick loop runs.
@@ -41,6 +46,10 @@ pub struct TickConfig {
     /// What the vault owner does to particular tasks once they are committed (to show the
     /// owner's brakes working through the whole system).
     pub owner_actions: HashMap<u64, OwnerAction>,
+    /// Operators (by index) that run a thieving agent and sign what it decides.
+    pub byzantine_operators: Vec<usize>,
+    /// Whether a challenger watchtower runs (anvil development account 4).
+    pub challenger: bool,
 }
 
 /// A vault owner's intervention on a committed task.
@@ -62,27 +71,10 @@ impl TickConfig {
             trade_every: 3,
             timeout: Duration::from_secs(600),
             owner_actions: HashMap::new(),
+            byzantine_operators: Vec::new(),
+            challenger: true,
         }
     }
-}
-
-fn state_name(state: u8) -> &'static str {
-    match state {
-        task_state::OPEN => "open",
-        task_state::COMMITTED => "committed",
-        task_state::EXECUTED => "executed",
-        task_state::EXPIRED => "expired",
-        task_state::VETOED => "vetoed",
-        task_state::FRAUDULENT => "fraudulent",
-        _ => "unknown",
-    }
-}
-
-fn is_final(state: u8) -> bool {
-    matches!(
-        state,
-        task_state::EXECUTED | task_state::EXPIRED | task_state::VETOED | task_state::FRAUDULENT
-    )
 }
 
 impl Devnet {
@@ -137,6 +129,7 @@ impl Devnet {
             .map_err(|_| DevnetError::Service(format!("bad aggregator address {bound}")))?;
 
         let start_block = provider.get_block_number().await?;
+        let thief: Arc<dyn warden_agent::Agent> = Arc::new(self.thieving_agent(&config).await?);
         for handle in &self.operators {
             if config.stopped_operators.contains(&handle.index) {
                 progress(&format!(
@@ -166,11 +159,17 @@ impl Devnet {
             );
             node_config.start_block = start_block;
             node_config.poll_interval = Duration::from_millis(200);
-            let node = Arc::new(OperatorNode::new(
-                node_config,
-                Arc::new(keys),
-                self.agent.clone(),
-            ));
+            let agent: Arc<dyn warden_agent::Agent> =
+                if config.byzantine_operators.contains(&handle.index) {
+                    progress(&format!(
+                        "operator {} ({}) is byzantine: it signs a thieving agent's actions",
+                        handle.index, handle.address
+                    ));
+                    Arc::clone(&thief)
+                } else {
+                    self.agent.clone()
+                };
+            let node = Arc::new(OperatorNode::new(node_config, Arc::new(keys), agent));
             let stopped = stopped.clone();
             services.push(tokio::spawn(async move {
                 if let Err(error) = node.run(stopped).await {
@@ -181,6 +180,23 @@ impl Devnet {
         {
             let aggregator = Arc::clone(&aggregator);
             services.push(tokio::spawn(aggregator.keep(stopped.clone())));
+        }
+        if config.challenger {
+            let mut watch_config = WatchtowerConfig::new(
+                rpc_url.clone(),
+                app_contracts.task_manager,
+                self.data_dir().join("challenger-state.json"),
+            );
+            watch_config.start_block = start_block;
+            watch_config.poll_interval = Duration::from_millis(200);
+            let watchtower = Watchtower::new(watch_config, self.dev_key(4)?, self.agent.clone());
+            progress(&format!("challenger {} is watching", watchtower.address()));
+            let stopped = stopped.clone();
+            services.push(tokio::spawn(async move {
+                if let Err(error) = watchtower.run(stopped).await {
+                    tracing::error!(%error, "challenger stopped");
+                }
+            }));
         }
 
         let result = self.drive(&config, &progress).await;
@@ -195,6 +211,8 @@ impl Devnet {
             tasks.push(self.task_summary(task_id).await?);
         }
         let (base, quote) = app::vault_balances(&provider, &market, app_contracts.vault).await?;
+        self.summary.challenges = self.challenges_summary(start_block).await?;
+        self.summary.slashed = self.slashed_summary(start_block).await?;
         self.summary.tasks = tasks;
         self.summary.vault = Some(VaultSummary {
             balances_before,
@@ -248,7 +266,7 @@ impl Devnet {
                 }
                 let task = task_manager.getTask(task_id).call().await?;
                 if seen.insert(task_id, task.state) != Some(task.state) {
-                    progress(&format!("task {task_id}: {}", state_name(task.state)));
+                    progress(&format!("task {task_id}: {}", task_state::name(task.state)));
                     if let Some(action) = config.owner_actions.get(&task_id) {
                         self.owner_intervenes(task_id, task.state, *action, progress)
                             .await?;
@@ -260,7 +278,9 @@ impl Devnet {
                 .filter(|(_, state)| is_final(**state))
                 .map(|(id, _)| *id)
                 .collect();
-            if final_ids.len() >= config.ticks as usize {
+            if final_ids.len() >= config.ticks as usize
+                && (!config.challenger || self.slashing_settled(&seen).await?)
+            {
                 final_ids.sort_unstable();
                 final_ids.truncate(config.ticks as usize);
                 break Ok(final_ids);
@@ -308,7 +328,7 @@ impl Devnet {
         let task = task_manager.getTask(task_id).call().await?;
         let mut summary = TaskSummary {
             id: task_id,
-            state: state_name(task.state).to_string(),
+            state: task_state::name(task.state).to_string(),
             action: None,
             signers: Vec::new(),
             non_signers: Vec::new(),
@@ -316,6 +336,8 @@ impl Devnet {
             execute_gas: None,
             open_to_commit_blocks: None,
             commit_to_execute_blocks: None,
+            signed_stake: None,
+            stolen: None,
         };
         let topic = U256::from(task_id);
         let committed = task_manager
@@ -328,6 +350,7 @@ impl Devnet {
             return Ok(summary);
         };
         summary.action = Some(describe_action(&event.output));
+        summary.signed_stake = Some(event.signedWeight);
         let commit_block = log.block_number.unwrap_or_default();
         summary.open_to_commit_blocks = Some(commit_block.saturating_sub(u64::from(task.openedAt)));
         if let Some(hash) = log.transaction_hash {
@@ -359,6 +382,7 @@ impl Devnet {
             .query()
             .await?;
         if let Some((_, log)) = executed.into_iter().next() {
+            summary.stolen = stolen_amount(&event.output, self.summary.app.vault);
             let execute_block = log.block_number.unwrap_or_default();
             summary.commit_to_execute_blocks = Some(execute_block.saturating_sub(commit_block));
             if let Some(hash) = log.transaction_hash
@@ -370,11 +394,155 @@ impl Devnet {
         Ok(summary)
     }
 
+    /// The agent byzantine operators run: it steals, per task, exactly what the vault's bound
+    /// lets through when all byzantine operators sign (their weight times the bound).
+    async fn thieving_agent(&self, config: &TickConfig) -> Result<ThievingAgent, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
+        let vault = warden_bindings::WardenVault::new(self.summary.app.vault, &provider);
+        let bound_bps = vault.stakeBoundBps().call().await?;
+        let byzantine_weight: U256 = self
+            .summary
+            .operators
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| config.byzantine_operators.contains(index))
+            .map(|(_, operator)| operator.weight)
+            .sum();
+        let theft_cap = byzantine_weight * U256::from(bound_bps) / U256::from(10_000u64);
+        Ok(ThievingAgent::new(self.agent.clone(), THIEF, theft_cap))
+    }
+
+    /// Whether every fraudulent task among `seen` has had all its signers slashed.
+    async fn slashing_settled(&self, seen: &HashMap<u64, u8>) -> Result<bool, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
+        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
+        for (task_id, state) in seen {
+            if *state == task_state::FRAUDULENT
+                && !task_manager.slashingProgress(*task_id).call().await?.done
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Every challenge raised since `from_block`, upheld or rejected.
+    async fn challenges_summary(&self, from_block: u64) -> Result<ChallengesSummary, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
+        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
+        let mut raised = Vec::new();
+        for (event, log) in task_manager
+            .ChallengeUpheld_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            raised.push((event.taskId, event.challenger, true, log.block_number));
+        }
+        for (event, log) in task_manager
+            .ChallengeRejected_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            raised.push((event.taskId, event.challenger, false, log.block_number));
+        }
+        let mut summary = ChallengesSummary::default();
+        for (task_id, challenger, upheld, block) in raised {
+            let task = task_manager.getTask(task_id).call().await?;
+            let (_, commit_log) = warden_bindings::task_facts::committed_event(
+                &provider,
+                self.summary.app.task_manager,
+                task_id,
+                task.openedAt,
+            )
+            .await?;
+            let commit_block = commit_log.block_number.unwrap_or_default();
+            let challenge_block = block.unwrap_or_default();
+            summary.raised += 1;
+            if upheld {
+                summary.upheld += 1;
+            } else {
+                summary.rejected += 1;
+            }
+            summary.list.push(ChallengeSummary {
+                task: task_id,
+                challenger,
+                upheld,
+                commit_block,
+                challenge_block,
+                blocks_from_commit: challenge_block.saturating_sub(commit_block),
+                deadline: u64::from(task.deadline),
+            });
+        }
+        summary
+            .list
+            .sort_by_key(|challenge| challenge.challenge_block);
+        Ok(summary)
+    }
+
+    /// Every operator slashed since `from_block`, with its shares in the devnet's strategy just
+    /// before and just after, as EigenLayer's DelegationManager reports them.
+    async fn slashed_summary(&self, from_block: u64) -> Result<Vec<SlashSummary>, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
+        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
+        let mut slashings = Vec::new();
+        for (event, log) in task_manager
+            .SignerSlashed_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            slashings.push((event.operator, event.taskId, "fraud", log.block_number));
+        }
+        for (event, log) in task_manager
+            .EquivocationSlashed_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            slashings.push((
+                event.operator,
+                event.taskId,
+                "equivocation",
+                log.block_number,
+            ));
+        }
+        let strategy = self.summary.eigenlayer.contracts.strategy;
+        let delegation = warden_bindings::eigenlayer::DelegationManager::new(
+            self.summary.eigenlayer.contracts.delegation_manager,
+            &provider,
+        );
+        let mut summary = Vec::with_capacity(slashings.len());
+        for (operator, task, reason, block) in slashings {
+            let block = block.unwrap_or_default();
+            let shares_at = |at: u64| {
+                let call = delegation.getOperatorShares(operator, vec![strategy]);
+                async move {
+                    let shares = call.block(at.into()).call().await?;
+                    Ok::<U256, DevnetError>(shares.first().copied().unwrap_or_default())
+                }
+            };
+            summary.push(SlashSummary {
+                operator,
+                task,
+                reason: reason.to_string(),
+                strategy,
+                shares_before: shares_at(block.saturating_sub(1)).await?,
+                shares_after: shares_at(block).await?,
+            });
+        }
+        summary.sort_by_key(|slash| (slash.task, slash.operator));
+        Ok(summary)
+    }
+
     fn anvil_url(&self) -> alloy::transports::http::reqwest::Url {
         self.anvil.endpoint_url()
     }
 
-    fn dev_key(&self, index: usize) -> Result<PrivateKeySigner, DevnetError> {
+    /// Anvil's development account `index`. The devnet uses 0 (deployer), 1 (noise trader),
+    /// 2 (vault owner), 3 (aggregator) and 4 (challenger).
+    pub fn dev_key(&self, index: usize) -> Result<PrivateKeySigner, DevnetError> {
         self.anvil
             .keys()
             .get(index)
@@ -382,6 +550,18 @@ impl Devnet {
             .map(PrivateKeySigner::from)
             .ok_or_else(|| DevnetError::Config(format!("anvil has no development account {index}")))
     }
+}
+
+/// Where byzantine operators' thefts go.
+pub const THIEF: alloy::primitives::Address =
+    alloy::primitives::address!("0x000000000000000000000000000000000000a77a");
+
+/// What a swap action sends to someone other than the vault: its whole input, taken from the
+/// vault. `None` for holds and for swaps paying the vault.
+fn stolen_amount(output: &[u8], vault: alloy::primitives::Address) -> Option<U256> {
+    let action = warden_agent::Action::decode(output).ok()?;
+    let swap = swapExactTokensForTokensCall::abi_decode(&action.data).ok()?;
+    (swap.to != vault).then_some(swap.amountIn)
 }
 
 /// `hold`, or `buy`/`sell` with the swap's amounts, from an encoded action.

@@ -7,8 +7,9 @@ use alloy::network::EthereumWallet;
 use alloy::primitives::U256;
 use alloy::providers::ProviderBuilder;
 use alloy::providers::ext::AnvilApi;
+use warden_bindings::WardenRegistry;
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
-use warden_bindings::{StakeToken, WardenRegistry};
+use warden_bindings::uniswap::WETH9;
 use warden_bls::{Password, ScryptParams};
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_operator::keys::KeystorePaths;
@@ -42,13 +43,22 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
         bls: victim.bls,
     };
 
-    let stake = U256::from(500u64) * U256::from(10u64).pow(U256::from(18u64));
+    let stake = U256::from(16u64) * U256::from(10u64).pow(U256::from(18u64));
     provider
         .anvil_set_balance(copycat.address(), U256::from(10u64).pow(U256::from(19u64)))
         .await
         .unwrap();
-    StakeToken::new(summary.eigenlayer.contracts.stake_token, &provider)
-        .mint(copycat.address(), stake)
+    // The devnet restakes wrapped ether: the deployer wraps some and hands it over.
+    let weth = WETH9::new(summary.eigenlayer.contracts.stake_token, &provider);
+    weth.deposit()
+        .value(stake)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    weth.transfer(copycat.address(), stake)
         .send()
         .await
         .unwrap()

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {BLS12381} from "../../src/libraries/BLS12381.sol";
+import {BLSTestKeys} from "../lib/BLSTestKeys.sol";
+import {Vm} from "../lib/Vm.sol";
+import {TaskManagerFixture} from "./TaskManagerFixture.sol";
+
+/// @dev Equivocation: two valid signatures by one operator over two different outputs of one task
+/// slash it through EigenLayer; any forged, mismatched or stale evidence is refused.
+contract EquivocationTest is TaskManagerFixture {
+    event log_named_uint(string key, uint256 val);
+
+    address internal constant EVE = address(0xE5E);
+    address internal constant WATCHER = address(0x3A7C4);
+    /// @dev Two hash-to-G2 (~56 k each), two 2-pair pairings (~105 k each) and an EigenLayer slash.
+    uint256 internal constant MAX_GAS_EQUIVOCATION = 850_000;
+
+    uint64 internal taskId;
+    bytes32 internal hashA;
+    bytes32 internal hashB;
+
+    function setUp() public {
+        deployWarden();
+        taskId = openFreshTask(agentId);
+        hashA = keccak256(holdOutput());
+        hashB = keccak256(fraudulentOutput());
+    }
+
+    function test_slashEquivocation_slashesTheOperator() public {
+        BLS.G1Point memory key = pkOf(ALICE);
+        bytes32 operatorId = idOf(key);
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
+        (, uint96 totalBefore,) = registry.quorumAt(uint32(block.number));
+
+        vm.expectEmit(true, true, true, true, address(taskManager));
+        emit ITaskManager.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB);
+        vm.prank(WATCHER);
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+
+        assertTrue(taskManager.equivocationSlashed(taskId, operatorId), "recorded");
+        assertEq(slashableStake(ALICE), 0, "nothing left to slash");
+        assertEq(operatorShares(ALICE), 0, "shares slashed");
+        assertEq(weightOf(ALICE), 0, "no weight in later quorums");
+        (, uint96 totalAfter,) = registry.quorumAt(uint32(block.number));
+        assertEq(totalAfter, totalBefore - 100 ether, "total weight");
+        assertEq(operatorShares(BOB), 200 ether, "others untouched");
+        assertEq(uint256(stateOf(taskId)), uint256(TaskState.Open), "the task itself is unaffected");
+
+        // Once per task and operator, in either order of the evidence.
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.EquivocationAlreadySlashed.selector, taskId, operatorId)
+        );
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.EquivocationAlreadySlashed.selector, taskId, operatorId)
+        );
+        taskManager.slashEquivocation(taskId, key, hashB, sigB, hashA, sigA);
+    }
+
+    /// @dev Evidence stays valid after the task moved on; an operator that left the set since the
+    /// reference block is still slashable within EigenLayer's deallocation delay.
+    function test_slashEquivocation_afterCommitmentAndDeregistration() public {
+        commitAll(taskId, holdOutput());
+        deregister(BOB);
+        BLS.G2Point memory sigA = _sign(BOB, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(BOB, taskId, hashB);
+        taskManager.slashEquivocation(taskId, pkOf(BOB), hashA, sigA, hashB, sigB);
+        assertEq(operatorShares(BOB), 0, "slashed after leaving");
+    }
+
+    /// @dev A slash EigenLayer refuses reverts the whole call: the evidence is not spent.
+    function test_revert_slashEquivocation_notSlashableAnyMore() public {
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
+        BLS.G1Point memory key = pkOf(ALICE);
+        deregister(ALICE);
+        vm.roll(block.number + DEALLOCATION_DELAY + 1);
+        vm.expectRevert(abi.encodeWithSignature("OperatorNotSlashable()"));
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        assertTrue(!taskManager.equivocationSlashed(taskId, idOf(key)), "not recorded");
+    }
+
+    function test_revert_slashEquivocation_sameOutput() public {
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G1Point memory key = pkOf(ALICE);
+        vm.expectRevert(ITaskManager.SameOutput.selector);
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashA, sigA);
+    }
+
+    function test_revert_slashEquivocation_wrongKey() public {
+        BLS.G2Point memory aliceA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory aliceB = _sign(ALICE, taskId, hashB);
+        BLS.G2Point memory bobA = _sign(BOB, taskId, hashA);
+        BLS.G1Point memory bobKey = pkOf(BOB);
+        // Alice's signatures presented as Bob's.
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 0));
+        taskManager.slashEquivocation(taskId, bobKey, hashA, aliceA, hashB, aliceB);
+        // Bob's first, Alice's second: two operators disagreeing is no equivocation.
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 1));
+        taskManager.slashEquivocation(taskId, bobKey, hashA, bobA, hashB, aliceB);
+    }
+
+    /// @dev The digest binds the task: signatures over different outputs of two tasks are no
+    /// equivocation.
+    function test_revert_slashEquivocation_signatureOfAnotherTask() public {
+        (, uint64 otherAgent) = newVaultWithAgent(BOB, THRESHOLD_BPS);
+        uint64 otherTask = openFreshTask(otherAgent);
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(ALICE, otherTask, hashB);
+        BLS.G1Point memory key = pkOf(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 1));
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 0));
+        taskManager.slashEquivocation(otherTask, key, hashA, sigA, hashB, sigB);
+    }
+
+    /// @dev Only operators of the set at the task's reference block can equivocate on it.
+    function test_revert_slashEquivocation_operatorNotInSet() public {
+        uint32 referenceBlock = taskOf(taskId).referenceBlock;
+        prepareOperator(EVE, 500 ether);
+        BLS.G1Point memory eveKey = register(EVE, skOf(EVE));
+        BLS.G2Point memory sigA = _sign(EVE, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(EVE, taskId, hashB);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.OperatorNotInSet.selector, idOf(eveKey), referenceBlock)
+        );
+        taskManager.slashEquivocation(taskId, eveKey, hashA, sigA, hashB, sigB);
+
+        // A key nobody registered.
+        uint256 stranger = secretKeyOf(424242);
+        BLS.G1Point memory strangerKey = BLSTestKeys.publicKey(stranger);
+        sigA = BLSTestKeys.sign(stranger, taskManager.outputDigest(taskId, hashA));
+        sigB = BLSTestKeys.sign(stranger, taskManager.outputDigest(taskId, hashB));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.OperatorNotInSet.selector, idOf(strangerKey), referenceBlock)
+        );
+        taskManager.slashEquivocation(taskId, strangerKey, hashA, sigA, hashB, sigB);
+    }
+
+    function test_revert_slashEquivocation_unknownTask() public {
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
+        BLS.G1Point memory key = pkOf(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 77));
+        taskManager.slashEquivocation(77, key, hashA, sigA, hashB, sigB);
+    }
+
+    /// @dev The point at infinity is no signature; a non-canonical encoding is refused before any
+    /// precompile sees it.
+    function test_revert_slashEquivocation_malformedSignatures() public {
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory infinity;
+        BLS.G2Point memory nonCanonical = _sign(ALICE, taskId, hashB);
+        nonCanonical.x_c0_a = bytes32(uint256(1) << 128);
+        BLS.G1Point memory key = pkOf(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 1));
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, infinity);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 0));
+        taskManager.slashEquivocation(taskId, key, hashB, infinity, hashA, sigA);
+        vm.expectRevert(BLS12381.NonCanonicalFieldElement.selector);
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, nonCanonical);
+        vm.expectRevert(BLS12381.PairingInputRejected.selector);
+        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, g2NotInSubgroup());
+    }
+
+    function test_gas_slashEquivocation() public {
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
+        bytes memory call =
+            abi.encodeCall(ITaskManager.slashEquivocation, (taskId, pkOf(ALICE), hashA, sigA, hashB, sigB));
+        vm.cool(address(taskManager));
+        vm.cool(address(registry));
+        vm.cool(address(allocationManager));
+        vm.cool(address(delegation));
+        vm.cool(address(strategyManager));
+        vm.cool(address(strategy));
+        vm.cool(permissionController);
+        uint256 before = gasleft();
+        (bool ok,) = address(taskManager).call(call);
+        uint256 outer = before - gasleft();
+        uint256 inner = vm.lastCallGas().gasTotalUsed;
+        assertTrue(ok, "slashed");
+        emit log_named_uint("slashEquivocation: inner", inner);
+        emit log_named_uint("slashEquivocation: outer", outer);
+        assertLe(inner, MAX_GAS_EQUIVOCATION, "slashEquivocation gas");
+    }
+
+    function _sign(address signer, uint64 task, bytes32 outputHash)
+        private
+        view
+        returns (BLS.G2Point memory)
+    {
+        return BLSTestKeys.sign(skOf(signer), taskManager.outputDigest(task, outputHash));
+    }
+}

@@ -1,0 +1,159 @@
+//! Byzantine operators end to end, with 4 equal operators and a 2/3 threshold: one liar cannot
+//! move the quorum; three liars commit a theft that the challenger cancels before its deadline,
+//! and all three are slashed in EigenLayer while the honest operator is untouched; without a
+//! challenger, each theft stays within the vault's cryptoeconomic bound.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use alloy::primitives::{U256, keccak256};
+use alloy::providers::ProviderBuilder;
+use warden_agent::{Agent, AgentInput};
+use warden_bindings::WardenTaskManager;
+use warden_bindings::eigenlayer::DelegationManager;
+use warden_devnet::app::AppParams;
+use warden_devnet::ticks::TickConfig;
+use warden_devnet::{Devnet, DevnetConfig, Summary};
+
+const WAD: u64 = 1_000_000_000_000_000_000;
+
+async fn run(byzantine: Vec<usize>, challenger: bool, ticks: u32) -> (Devnet, Summary) {
+    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    let mut config = TickConfig::new(ticks);
+    config.byzantine_operators = byzantine;
+    config.challenger = challenger;
+    config.timeout = Duration::from_secs(240);
+    devnet
+        .run_ticks(config, |line| eprintln!("{line}"))
+        .await
+        .unwrap();
+    let summary = devnet.summary().clone();
+    (devnet, summary)
+}
+
+/// The honest agent's output for the task's snapshot.
+async fn honest_output_hash(devnet: &Devnet, task_id: u64) -> alloy::primitives::B256 {
+    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let task = WardenTaskManager::new(devnet.summary().app.task_manager, &provider)
+        .getTask(task_id)
+        .call()
+        .await
+        .unwrap();
+    let input = warden_bindings::task_facts::task_input(
+        &provider,
+        devnet.summary().app.task_manager,
+        task_id,
+        task.openedAt,
+    )
+    .await
+    .unwrap();
+    let action = devnet
+        .agent()
+        .decide(&AgentInput::decode(&input).unwrap())
+        .unwrap();
+    keccak256(action.encode())
+}
+
+#[tokio::test]
+async fn one_byzantine_operator_cannot_move_the_quorum() {
+    let (devnet, summary) = run(vec![0], true, 3).await;
+    let liar = summary.operators[0].address;
+    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
+    for task in &summary.tasks {
+        assert_eq!(task.state, "executed", "{task:?}");
+        let committed = task_manager.getTask(task.id).call().await.unwrap();
+        assert_eq!(
+            committed.outputHash,
+            honest_output_hash(&devnet, task.id).await,
+            "task {} committed something other than the honest output",
+            task.id
+        );
+        // The liar signed its theft, not the honest output: it is a non-signer of every task.
+        assert_eq!(task.non_signers, vec![liar], "{task:?}");
+        assert_eq!(task.stolen, None, "{task:?}");
+    }
+    assert_eq!(summary.challenges.raised, 0, "{:?}", summary.challenges);
+    assert!(summary.slashed.is_empty(), "{:?}", summary.slashed);
+}
+
+#[tokio::test]
+async fn three_byzantine_operators_are_challenged_in_time_and_slashed() {
+    let (devnet, summary) = run(vec![0, 1, 2], true, 1).await;
+    let task = &summary.tasks[0];
+    assert_eq!(task.state, "fraudulent", "{task:?}");
+    assert_eq!(task.execute_gas, None, "a fraudulent task never executes");
+    assert_eq!(task.stolen, None, "{task:?}");
+
+    assert_eq!(summary.challenges.upheld, 1, "{:?}", summary.challenges);
+    assert_eq!(summary.challenges.rejected, 0, "{:?}", summary.challenges);
+    let challenge = &summary.challenges.list[0];
+    assert_eq!(challenge.task, task.id);
+    assert!(
+        challenge.challenge_block <= challenge.deadline,
+        "challenged after the deadline: {challenge:?}"
+    );
+
+    // Exactly the three signers, each slashed once by the configured fraction of its shares.
+    let slash_wad = U256::from(AppParams::default().slash_wad);
+    let liars: Vec<_> = summary.operators[..3].iter().map(|o| o.address).collect();
+    let mut slashed: Vec<_> = summary.slashed.iter().map(|s| s.operator).collect();
+    slashed.sort();
+    let mut expected = liars.clone();
+    expected.sort();
+    assert_eq!(slashed, expected, "{:?}", summary.slashed);
+    for slash in &summary.slashed {
+        assert_eq!(slash.task, task.id);
+        assert_eq!(slash.reason, "fraud");
+        let taken = slash.shares_before - slash.shares_after;
+        assert_eq!(
+            taken,
+            slash.shares_before * slash_wad / U256::from(WAD),
+            "{slash:?}"
+        );
+    }
+
+    // The honest operator keeps everything it restaked.
+    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let delegation =
+        DelegationManager::new(summary.eigenlayer.contracts.delegation_manager, &provider);
+    let honest = summary.operators[3].address;
+    let shares = delegation
+        .getOperatorShares(honest, vec![summary.eigenlayer.contracts.strategy])
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(shares[0], DevnetConfig::new(4).stake_per_operator);
+
+    // Nothing left the vault.
+    let vault = summary.vault.clone().unwrap();
+    assert_eq!(vault.balances_after, vault.balances_before);
+}
+
+#[tokio::test]
+async fn without_a_challenger_each_theft_stays_within_the_bound() {
+    let (_devnet, summary) = run(vec![0, 1, 2], false, 2).await;
+    let bound_bps = U256::from(AppParams::default().stake_bound_bps);
+    let mut total_stolen = U256::ZERO;
+    for task in &summary.tasks {
+        assert_eq!(task.state, "executed", "{task:?}");
+        let stolen = task.stolen.expect("the byzantine quorum commits a theft");
+        let stake = task.signed_stake.unwrap();
+        assert!(stolen > U256::ZERO);
+        assert!(
+            stolen * U256::from(10_000u64) <= stake * bound_bps,
+            "theft {stolen} beyond the bound of stake {stake}"
+        );
+        assert!(stolen < stake, "{task:?}");
+        total_stolen += stolen;
+    }
+    let vault = summary.vault.clone().unwrap();
+    assert_eq!(
+        vault.balances_before.weth - vault.balances_after.weth,
+        total_stolen,
+        "the vault lost exactly what was stolen"
+    );
+    assert_eq!(summary.challenges.raised, 0);
+}

@@ -1,0 +1,159 @@
+//! Equivocation on the devnet: an operator's BLS key signing two different outputs for one task
+//! is evidence anyone can submit; it slashes that operator in EigenLayer, once. Evidence that
+//! mixes two operators' signatures is refused.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use alloy::primitives::{U256, keccak256};
+use warden_agent::Agent;
+use warden_bindings::WardenTaskManager;
+use warden_bindings::eigenlayer::DelegationManager;
+use warden_bindings::task_manager::BLS::{G1Point, G2Point};
+use warden_bindings::tx::confirm;
+use warden_bls::Password;
+use warden_challenger::{EquivocationEvidence, SignedAttestation};
+use warden_devnet::app::AppParams;
+use warden_devnet::{Devnet, DevnetConfig};
+use warden_operator::OperatorKeys;
+use warden_protocol::OutputAttestation;
+
+fn load_keys(devnet: &Devnet, index: usize) -> OperatorKeys {
+    let handle = &devnet.operators()[index];
+    let password = Password::from_file(&handle.password_file).unwrap();
+    OperatorKeys::load(&handle.keystores, &password).unwrap()
+}
+
+#[tokio::test]
+async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refused() {
+    let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    let summary = devnet.summary().clone();
+    let provider = warden_bindings::signing_provider(
+        devnet.rpc_url().parse().unwrap(),
+        devnet.deployer().clone(),
+    );
+    let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
+    let receipt = confirm(
+        "openTask",
+        task_manager
+            .openTask(summary.app.agent_id)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let opened = receipt
+        .decoded_log::<WardenTaskManager::TaskOpened>()
+        .unwrap();
+    let task_id = opened.taskId;
+
+    let attestation = |output: &[u8]| OutputAttestation {
+        chain_id: summary.chain_id,
+        task_manager: summary.app.task_manager,
+        task_id,
+        agent_id: summary.app.agent_id,
+        agent_hash: devnet.agent().agent_hash(),
+        input_hash: opened.inputHash,
+        output_hash: keccak256(output),
+        reference_block: opened.referenceBlock,
+    };
+    let (first, second) = (attestation(b"hold"), attestation(b"sell everything"));
+    let liar = load_keys(&devnet, 0);
+    let bystander = load_keys(&devnet, 1);
+    let sign = |keys: &OperatorKeys, attestation: &OutputAttestation| {
+        keys.bls.sign(attestation.digest().as_slice())
+    };
+    let public_key = liar.bls.public_key();
+
+    // The off-chain check the challenger runs agrees with the contract below.
+    let evidence = EquivocationEvidence {
+        public_key,
+        first: SignedAttestation {
+            attestation: first,
+            signature: sign(&liar, &first),
+        },
+        second: SignedAttestation {
+            attestation: second,
+            signature: sign(&liar, &second),
+        },
+    };
+    evidence.verify().unwrap();
+
+    let key = G1Point::from_eip2537(&public_key.to_eip2537());
+    let g2 = |signature: warden_bls::Signature| G2Point::from_eip2537(&signature.to_eip2537());
+
+    // Forged: the second signature is another operator's.
+    let forged = task_manager
+        .slashEquivocation(
+            task_id,
+            key.clone(),
+            first.output_hash,
+            g2(sign(&liar, &first)),
+            second.output_hash,
+            g2(sign(&bystander, &second)),
+        )
+        .call()
+        .await
+        .unwrap_err();
+    let refusal = forged
+        .as_decoded_interface_error::<WardenTaskManager::WardenTaskManagerErrors>()
+        .unwrap();
+    assert!(
+        matches!(
+            refusal,
+            WardenTaskManager::WardenTaskManagerErrors::InvalidEquivocationSignature(_)
+        ),
+        "{refusal:?}"
+    );
+
+    let delegation =
+        DelegationManager::new(summary.eigenlayer.contracts.delegation_manager, &provider);
+    let strategy = summary.eigenlayer.contracts.strategy;
+    let shares = |operator| {
+        let call = delegation.getOperatorShares(operator, vec![strategy]);
+        async move { call.call().await.unwrap()[0] }
+    };
+    let before = shares(liar.address()).await;
+    let bystander_before = shares(bystander.address()).await;
+
+    let submit = || {
+        task_manager.slashEquivocation(
+            task_id,
+            key.clone(),
+            first.output_hash,
+            g2(sign(&liar, &first)),
+            second.output_hash,
+            g2(sign(&liar, &second)),
+        )
+    };
+    let receipt = confirm("slashEquivocation", submit().send().await.unwrap())
+        .await
+        .unwrap();
+    let slashed = receipt
+        .decoded_log::<WardenTaskManager::EquivocationSlashed>()
+        .unwrap();
+    assert_eq!(slashed.operator, liar.address());
+    assert_eq!(slashed.operatorId, keccak256(public_key.to_eip2537()));
+
+    let after = shares(liar.address()).await;
+    let wad = U256::from(1_000_000_000_000_000_000u64);
+    assert_eq!(
+        before - after,
+        before * U256::from(AppParams::default().slash_wad) / wad
+    );
+    assert_eq!(shares(bystander.address()).await, bystander_before);
+
+    // The same evidence again slashes nothing more.
+    let again = submit().call().await.unwrap_err();
+    let refusal = again
+        .as_decoded_interface_error::<WardenTaskManager::WardenTaskManagerErrors>()
+        .unwrap();
+    assert!(
+        matches!(
+            refusal,
+            WardenTaskManager::WardenTaskManagerErrors::EquivocationAlreadySlashed(_)
+        ),
+        "{refusal:?}"
+    );
+}
