@@ -69,7 +69,7 @@ async fn assembled_quorums_verify_on_chain() {
     let reference_block = provider.get_block_number().await.unwrap() - 1;
     let set = OperatorSet::at(&registry, reference_block).await.unwrap();
     assert_eq!(set.operators.len(), 4);
-    assert_eq!(set.total_weight, tokens(4000));
+    assert_eq!(set.total_weight, tokens(128));
     let reference_block = set.block;
 
     let digest = B256::from(rand::thread_rng().r#gen::<[u8; 32]>());
@@ -89,7 +89,7 @@ async fn assembled_quorums_verify_on_chain() {
         check(&registry, reference_block, digest, &all)
             .await
             .unwrap(),
-        (tokens(4000), tokens(4000))
+        (tokens(128), tokens(128))
     );
 
     // Operator 2 stopped: 3 of 4 still clear two thirds, and it is named as the non-signer.
@@ -98,20 +98,20 @@ async fn assembled_quorums_verify_on_chain() {
         three.non_signer_ids,
         vec![devnet.operators()[2].operator_id]
     );
-    assert_eq!(three.signed_weight, tokens(3000));
+    assert_eq!(three.signed_weight, tokens(96));
     assert_eq!(
         check(&registry, reference_block, digest, &three)
             .await
             .unwrap(),
-        (tokens(3000), tokens(4000))
+        (tokens(96), tokens(128))
     );
 
     // Two of four do not.
     assert_eq!(
         Quorum::assemble(&set, &sign(&[0, 1]), Threshold::TWO_THIRDS).unwrap_err(),
         QuorumError::BelowThreshold {
-            signed: tokens(2000),
-            total: tokens(4000)
+            signed: tokens(64),
+            total: tokens(128)
         }
     );
 

@@ -101,7 +101,7 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
             operator["bls_public_key"].as_str().map(str::len),
             Some(2 + 96)
         );
-        assert_eq!(operator["weight"], "1000000000000000000000");
+        assert_eq!(operator["weight"], "32000000000000000000");
     }
 
     let rpc_url = summary["rpc_url"].as_str().unwrap().to_string();
@@ -116,7 +116,7 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
             .lines()
             .find(|line| line.to_lowercase().contains(&address))
             .unwrap_or_else(|| panic!("{address} not in {table}"));
-        assert!(row.contains("1000.0000"), "{row}");
+        assert!(row.contains("32.0000"), "{row}");
     }
 
     let pid = running.0.id().to_string();

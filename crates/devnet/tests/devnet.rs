@@ -23,9 +23,9 @@ async fn four_operators_restake_and_register_their_bls_keys() {
     let summary = devnet.summary().clone();
     assert_eq!(summary.operators.len(), 4);
     for operator in &summary.operators {
-        assert_eq!(operator.weight, tokens(1000), "{operator:?}");
+        assert_eq!(operator.weight, tokens(32), "{operator:?}");
     }
-    assert_eq!(summary.total_weight, tokens(4000));
+    assert_eq!(summary.total_weight, tokens(128));
 
     let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
     let registry = WardenRegistry::new(summary.warden.registry, &provider);
