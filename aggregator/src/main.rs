@@ -4,7 +4,6 @@
 use alloy::providers::{Provider, ProviderBuilder};
 use clap::{Parser, Subcommand};
 use eyre::WrapErr;
-use tracing_subscriber::EnvFilter;
 use warden_aggregator::OperatorSet;
 use warden_bindings::WardenRegistry;
 
@@ -38,12 +37,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    warden_runtime::init_logging("info");
     match cli.command {
         Command::OperatorSet {
             rpc_url,

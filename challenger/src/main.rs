@@ -12,8 +12,6 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use clap::{Args, Parser, Subcommand};
 use eyre::WrapErr;
-use tracing_subscriber::EnvFilter;
-use warden_bls::Password;
 use warden_challenger::{EquivocationEvidence, Watchtower, WatchtowerConfig};
 
 #[derive(Debug, Parser)]
@@ -79,12 +77,7 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    warden_runtime::init_logging("info");
     match cli.command {
         Command::Run(args) => {
             let runtime = match tokio::runtime::Runtime::new() {
@@ -116,12 +109,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> eyre::Result<()> {
-    let password = match &args.password_file {
-        Some(path) => Password::from_file(path)
-            .wrap_err_with(|| format!("reading the password from {}", path.display()))?,
-        None => Password::from_env("WARDEN_KEYSTORE_PASSWORD")
-            .wrap_err("no --password-file and WARDEN_KEYSTORE_PASSWORD is not usable")?,
-    };
+    let password = warden_runtime::keystore_password(args.password_file.as_deref())
+        .wrap_err("reading the keystore password")?;
     let keystore = args.keystore.clone();
     let signer = tokio::task::spawn_blocking(move || {
         PrivateKeySigner::decrypt_keystore(&keystore, password.expose_secret())
@@ -138,9 +127,10 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     let watchtower = Watchtower::new(config, signer, Arc::new(agent));
     tracing::info!(challenger = %watchtower.address(), "watching");
 
+    let shutdown = warden_runtime::shutdown_signal().wrap_err("installing signal handlers")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down");
         let _ = stop.send(true);
     });
@@ -148,30 +138,6 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         .run(stopped)
         .await
         .wrap_err("the watchtower stopped")
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the watchtower");
-                let _ = interrupt.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }
 
 fn check(path: &std::path::Path) -> eyre::Result<()> {

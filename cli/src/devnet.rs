@@ -124,11 +124,8 @@ fn write_summary(path: &Path, summary: &Summary) -> eyre::Result<()> {
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 async fn shutdown_signal() -> eyre::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .wrap_err("installing the SIGTERM handler")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.wrap_err("waiting for Ctrl-C")?,
-        _ = terminate.recv() => {}
-    }
+    warden_runtime::shutdown_signal()
+        .wrap_err("installing signal handlers")?
+        .await;
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
-use warden_bls::{Password, ScryptParams};
+use warden_bls::ScryptParams;
 use warden_operator::OperatorKeys;
 use warden_operator::keys::KeystorePaths;
 
@@ -27,19 +27,11 @@ enum KeysCommand {
     },
 }
 
-/// Environment variable that may hold the keystore password.
-const PASSWORD_ENV: &str = "WARDEN_KEYSTORE_PASSWORD";
-
 pub fn run(args: KeysArgs) -> eyre::Result<()> {
     match args.command {
         KeysCommand::New { dir, password_file } => {
-            let password = match password_file {
-                Some(path) => Password::from_file(&path)
-                    .wrap_err_with(|| format!("reading the password from {}", path.display()))?,
-                None => Password::from_env(PASSWORD_ENV).wrap_err_with(|| {
-                    format!("no --password-file given and {PASSWORD_ENV} is not usable")
-                })?,
-            };
+            let password = warden_runtime::keystore_password(password_file.as_deref())
+                .wrap_err("reading the keystore password")?;
             std::fs::create_dir_all(&dir)
                 .wrap_err_with(|| format!("creating {}", dir.display()))?;
             let paths = KeystorePaths::in_dir(&dir);

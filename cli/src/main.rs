@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use eyre::WrapErr;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,21 +36,12 @@ enum Command {
     },
 }
 
-fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,alloy=warn,eigen_client_elcontracts=warn,hyper=warn,reqwest=warn")
-    });
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
-}
-
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    warden_runtime::init_logging(
+        "info,alloy=warn,eigen_client_elcontracts=warn,hyper=warn,reqwest=warn",
+    );
     match cli.command {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Keys(args) => keys::run(args),

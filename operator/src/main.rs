@@ -7,8 +7,6 @@ use std::time::Duration;
 use alloy::primitives::{Address, U256};
 use clap::{Args, Parser, Subcommand};
 use eyre::WrapErr;
-use tracing_subscriber::EnvFilter;
-use warden_bls::Password;
 use warden_operator::keys::KeystorePaths;
 use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
 
@@ -66,25 +64,15 @@ struct RegisterArgs {
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,eigen_client_elcontracts=warn")),
-        )
-        .init();
+    warden_runtime::init_logging("info,eigen_client_elcontracts=warn");
     match cli.command {
         Command::Register(args) => register(args).await,
     }
 }
 
 async fn register(args: RegisterArgs) -> eyre::Result<()> {
-    let password = match &args.password_file {
-        Some(path) => Password::from_file(path)
-            .wrap_err_with(|| format!("reading the password from {}", path.display()))?,
-        None => Password::from_env("WARDEN_KEYSTORE_PASSWORD")
-            .wrap_err("no --password-file and WARDEN_KEYSTORE_PASSWORD is not usable")?,
-    };
+    let password = warden_runtime::keystore_password(args.password_file.as_deref())
+        .wrap_err("reading the keystore password")?;
     let paths = KeystorePaths::in_dir(&args.keystore_dir);
     let keys = tokio::task::spawn_blocking(move || OperatorKeys::load(&paths, &password))
         .await?

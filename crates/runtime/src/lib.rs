@@ -1,0 +1,82 @@
+//! What every Warden binary does the same way: it logs to stderr through `RUST_LOG`, reads its
+//! keystore password from a file or from the environment (never from the command line), and stops
+//! cleanly on SIGINT or SIGTERM.
+
+use std::future::Future;
+use std::path::Path;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::EnvFilter;
+use warden_bls::{KeystoreError, Password};
+
+/// Environment variable holding the keystore password when no password file is given.
+pub const PASSWORD_ENV: &str = "WARDEN_KEYSTORE_PASSWORD";
+
+/// Logs to stderr, filtered by `RUST_LOG`, or by `default_filter` when it is unset or invalid.
+pub fn init_logging(default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+}
+
+/// The keystore password: from `file` if given, else from [`PASSWORD_ENV`]. The error names the
+/// file or the variable.
+pub fn keystore_password(file: Option<&Path>) -> Result<Password, KeystoreError> {
+    match file {
+        Some(path) => Password::from_file(path),
+        None => Password::from_env(PASSWORD_ENV),
+    }
+}
+
+/// Installs SIGINT and SIGTERM handlers now and returns a future that resolves on the first of
+/// them. Installing before waiting means a signal that arrives in between is not lost (and does
+/// not kill the process with the default action). Must be called inside a tokio runtime.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_password_file_wins_over_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("password");
+        std::fs::write(&path, "correct horse\n").unwrap();
+        let password = keystore_password(Some(&path)).unwrap();
+        assert_eq!(password.expose_secret(), "correct horse");
+    }
+
+    #[test]
+    fn a_missing_password_file_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent");
+        let error = keystore_password(Some(&path)).unwrap_err();
+        assert!(error.to_string().contains("absent"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn sigterm_resolves_the_shutdown_future() {
+        let shutdown = shutdown_signal().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tokio::time::timeout(std::time::Duration::from_secs(10), shutdown)
+            .await
+            .expect("SIGTERM did not resolve the shutdown future");
+    }
+}
