@@ -7,7 +7,8 @@
 //! the block after the last one it judged, so a commitment made while it was down is judged as
 //! long as its window is still open.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes, U256, keccak256};
@@ -18,6 +19,7 @@ use tokio::sync::watch;
 use warden_agent::Agent;
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_facts::{self, TaskFactsError};
+use warden_bindings::task_manager::BLS::G1Point;
 use warden_bindings::task_manager::task_state;
 use warden_bindings::tx::{TxError, confirm};
 
@@ -94,6 +96,11 @@ pub struct Watchtower {
     address: Address,
     agent: Arc<dyn Agent>,
     state_file: CursorFile,
+    /// Whether each agent seen is the one this watchtower runs. Read once per agent: an agent's
+    /// configuration never changes after registration.
+    ours: Mutex<HashMap<u64, bool>>,
+    /// The committed non-signers of tasks being slashed, read once rather than per batch.
+    non_signers: Mutex<HashMap<u64, Vec<G1Point>>>,
 }
 
 impl Watchtower {
@@ -108,6 +115,8 @@ impl Watchtower {
             address,
             agent,
             state_file,
+            ours: Mutex::default(),
+            non_signers: Mutex::default(),
         }
     }
 
@@ -208,8 +217,7 @@ impl Watchtower {
             );
             return Ok(Verdict::Skipped("challenge window closed"));
         }
-        let agent = task_manager.getAgent(task.agentId).call().await?;
-        if agent.agentHash != self.agent.agent_hash() {
+        if !self.is_ours(task.agentId).await? {
             return Ok(Verdict::Skipped("another agent"));
         }
         let input = task_facts::task_input(
@@ -286,22 +294,11 @@ impl Watchtower {
         if progress.done {
             return Ok(true);
         }
-        let task = task_manager.getTask(task_id).call().await?;
-        let commitment = task_facts::commitment(
-            &self.provider,
-            self.config.task_manager,
-            task_id,
-            task.openedAt,
-        )
-        .await?;
+        let non_signers = self.committed_non_signers(task_id).await?;
         let receipt = confirm(
             "WardenTaskManager.slashSigners",
             task_manager
-                .slashSigners(
-                    task_id,
-                    commitment.non_signers,
-                    U256::from(self.config.slash_batch),
-                )
+                .slashSigners(task_id, non_signers, U256::from(self.config.slash_batch))
                 .send()
                 .await?,
         )
@@ -322,6 +319,46 @@ impl Watchtower {
             gas = receipt.gas_used,
             "slashing batch sent"
         );
+        if done {
+            lock(&self.non_signers).remove(&task_id);
+        }
         Ok(done)
     }
+
+    /// Whether `agent_id` runs this watchtower's agent (same agent hash).
+    async fn is_ours(&self, agent_id: u64) -> Result<bool, WatchtowerError> {
+        let known = lock(&self.ours).get(&agent_id).copied();
+        if let Some(ours) = known {
+            return Ok(ours);
+        }
+        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
+        let agent = task_manager.getAgent(agent_id).call().await?;
+        let ours = agent.agentHash == self.agent.agent_hash();
+        lock(&self.ours).insert(agent_id, ours);
+        Ok(ours)
+    }
+
+    /// The non-signers a fraudulent task was committed with, which `slashSigners` checks.
+    async fn committed_non_signers(&self, task_id: u64) -> Result<Vec<G1Point>, WatchtowerError> {
+        if let Some(known) = lock(&self.non_signers).get(&task_id) {
+            return Ok(known.clone());
+        }
+        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
+        let task = task_manager.getTask(task_id).call().await?;
+        let commitment = task_facts::commitment(
+            &self.provider,
+            self.config.task_manager,
+            task_id,
+            task.openedAt,
+        )
+        .await?;
+        lock(&self.non_signers).insert(task_id, commitment.non_signers.clone());
+        Ok(commitment.non_signers)
+    }
+}
+
+/// Locks one of the watchtower's caches. They hold plain data that no panic can leave
+/// half-written, so a poisoned lock is still sound to use.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,6 +1,7 @@
-//! A challenger that was down while a wrong output was committed catches up from its saved
-//! cursor after restarting, and still challenges before the deadline; then it drives the
-//! slashing to completion.
+//! The challenger watchtower against a devnet: one that was down while a wrong output was
+//! committed catches up from its saved cursor after restarting, still challenges before the
+//! deadline and drives the slashing to completion; one whose own agent is wrong never challenges
+//! a correct output, and keeps its bond.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -8,10 +9,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::task_state;
-use warden_challenger::{CursorFile, Watchtower, WatchtowerConfig};
+use warden_challenger::{CursorFile, WatchState, Watchtower, WatchtowerConfig};
+use warden_devnet::byzantine::ThievingAgent;
+use warden_devnet::ticks::THIEF;
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 
@@ -29,6 +33,34 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until the devnet's first task is committed: the moment a watchtower has to judge.
+async fn wait_until_first_task_committed<P: alloy::providers::Provider>(
+    task_manager: &WardenTaskManager::WardenTaskManagerInstance<P>,
+    what: &str,
+) {
+    wait_for(what, Duration::from_secs(120), || async {
+        task_manager.taskCount().call().await.unwrap() >= 1
+            && task_manager.getTask(1).call().await.unwrap().state == task_state::COMMITTED
+    })
+    .await;
+}
+
+/// Runs the agent loop without the devnet's own challenger until one task is final, in the
+/// background, with `byzantine` operators signing thefts.
+fn run_one_tick(
+    mut devnet: Devnet,
+    byzantine: Vec<usize>,
+) -> tokio::task::JoinHandle<(Devnet, Result<(), warden_devnet::DevnetError>)> {
+    let mut ticks = TickConfig::new(1);
+    ticks.byzantine_operators = byzantine;
+    ticks.challenger = false;
+    ticks.timeout = Duration::from_secs(240);
+    tokio::spawn(async move {
+        let result = devnet.run_ticks(ticks, |line| eprintln!("{line}")).await;
+        (devnet, result)
+    })
 }
 
 #[tokio::test]
@@ -66,25 +98,9 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
     drop(first);
 
     // While it is down, three byzantine operators commit a theft.
-    let mut ticks = TickConfig::new(1);
-    ticks.byzantine_operators = vec![0, 1, 2];
-    ticks.challenger = false;
-    ticks.timeout = Duration::from_secs(240);
-    let mut devnet = devnet;
-    let loop_handle = tokio::spawn(async move {
-        let result = devnet.run_ticks(ticks, |line| eprintln!("{line}")).await;
-        (devnet, result)
-    });
+    let loop_handle = run_one_tick(devnet, vec![0, 1, 2]);
     let task_manager = WardenTaskManager::new(task_manager_address, &provider);
-    wait_for(
-        "the theft to be committed",
-        Duration::from_secs(120),
-        || async {
-            task_manager.taskCount().call().await.unwrap() >= 1
-                && task_manager.getTask(1).call().await.unwrap().state == task_state::COMMITTED
-        },
-    )
-    .await;
+    wait_until_first_task_committed(&task_manager, "the theft to be committed").await;
     let task = task_manager.getTask(1).call().await.unwrap();
     let commit_block = u64::from(task.deadline) - 150;
     assert!(
@@ -131,4 +147,64 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
     let (devnet, result) = loop_handle.await.unwrap();
     result.unwrap();
     assert_eq!(devnet.summary().tasks[0].state, "fraudulent");
+}
+
+#[tokio::test]
+async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
+    let mut config = DevnetConfig::new(4);
+    // Long enough that the output is still challengeable when the watchtower looks at it.
+    config.app.challenge_window = 150;
+    let devnet = Devnet::start(config).await.unwrap();
+    let rpc_url: alloy::transports::http::reqwest::Url = devnet.rpc_url().parse().unwrap();
+    let task_manager_address = devnet.summary().app.task_manager;
+    // A watchtower running a broken agent: it claims the honest agent's hash but decides
+    // differently, so it disagrees with every honest output.
+    let broken = Arc::new(ThievingAgent::new(
+        Arc::new(devnet.agent().clone()),
+        THIEF,
+        U256::MAX,
+    ));
+    let challenger_key = devnet.dev_key(5).unwrap();
+    let challenger = challenger_key.address();
+    let watchtower = Watchtower::new(
+        WatchtowerConfig::new(
+            rpc_url.clone(),
+            task_manager_address,
+            devnet.data_dir().join("watchtower.json"),
+        ),
+        challenger_key,
+        broken,
+    );
+
+    let loop_handle = run_one_tick(devnet, Vec::new());
+    let provider = ProviderBuilder::new().connect_http(rpc_url);
+    let task_manager = WardenTaskManager::new(task_manager_address, &provider);
+    wait_until_first_task_committed(&task_manager, "the honest output to be committed").await;
+    let balance_before = provider.get_balance(challenger).await.unwrap();
+
+    let mut state = WatchState::default();
+    watchtower.round(&mut state).await.unwrap();
+
+    // It judged the commitment (its cursor is past it) but sent nothing: the simulated challenge
+    // would have been rejected, so the bond was never put up.
+    let task = task_manager.getTask(1).call().await.unwrap();
+    let commit_block = u64::from(task.deadline) - 150;
+    assert!(state.judged_through >= commit_block, "{state:?}");
+    assert!(state.slashing.is_empty(), "{state:?}");
+    assert_eq!(task.state, task_state::COMMITTED);
+    assert_eq!(
+        provider.get_balance(challenger).await.unwrap(),
+        balance_before
+    );
+    let rejected = task_manager
+        .ChallengeRejected_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    assert!(rejected.is_empty(), "{rejected:?}");
+
+    let (devnet, result) = loop_handle.await.unwrap();
+    result.unwrap();
+    assert_eq!(devnet.summary().tasks[0].state, "executed");
 }
