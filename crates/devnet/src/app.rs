@@ -46,7 +46,9 @@ impl Default for AppParams {
             threshold_bps: 6_667,
             response_window: 60,
             challenge_window: 20,
-            tick_interval: 15,
+            // Longer than a task's life (commit, challenge window, execution), leaving a quiet gap
+            // between ticks in which the noise trader moves the price.
+            tick_interval: 40,
             vault_base: 100,
             vault_quote: 300_000,
             stake_bound_bps: 4_000,

@@ -129,7 +129,11 @@ impl Devnet {
             .map_err(|_| DevnetError::Service(format!("bad aggregator address {bound}")))?;
 
         let start_block = provider.get_block_number().await?;
-        let thief: Arc<dyn warden_agent::Agent> = Arc::new(self.thieving_agent(&config).await?);
+        let thief: Option<Arc<dyn warden_agent::Agent>> = if config.byzantine_operators.is_empty() {
+            None
+        } else {
+            Some(Arc::new(self.thieving_agent(&config).await?))
+        };
         for handle in &self.operators {
             if config.stopped_operators.contains(&handle.index) {
                 progress(&format!(
@@ -159,16 +163,16 @@ impl Devnet {
             );
             node_config.start_block = start_block;
             node_config.poll_interval = Duration::from_millis(200);
-            let agent: Arc<dyn warden_agent::Agent> =
-                if config.byzantine_operators.contains(&handle.index) {
+            let agent: Arc<dyn warden_agent::Agent> = match &thief {
+                Some(thief) if config.byzantine_operators.contains(&handle.index) => {
                     progress(&format!(
                         "operator {} ({}) is byzantine: it signs a thieving agent's actions",
                         handle.index, handle.address
                     ));
-                    Arc::clone(&thief)
-                } else {
-                    self.agent.clone()
-                };
+                    Arc::clone(thief)
+                }
+                _ => self.agent.clone(),
+            };
             let node = Arc::new(OperatorNode::new(node_config, Arc::new(keys), agent));
             let stopped = stopped.clone();
             services.push(tokio::spawn(async move {
@@ -236,6 +240,8 @@ impl Devnet {
             .trader
             .take()
             .ok_or_else(|| DevnetError::Config("the tick loop is already running".into()))?;
+        let agent_id = self.summary.app.agent_id;
+        let tick_interval = u64::from(task_manager.getAgent(agent_id).call().await?.tickInterval);
         let deadline = tokio::time::Instant::now() + config.timeout;
         let mut seen: HashMap<u64, u8> = HashMap::new();
         let mut clock: u64 = 0;
@@ -250,10 +256,21 @@ impl Devnet {
             }
             clock += 1;
             let count = task_manager.taskCount().call().await?;
-            // Trade only between ticks, while no task is live: the price moves from one snapshot
-            // to the next, and an action executes against the reserves it was decided on.
+            // Trade only between ticks: while no task is live, and not so close to the next tick
+            // that the keeper could open it (and take its snapshot) before the trade lands. The
+            // price then moves from one snapshot to the next, and an action executes against the
+            // reserves it was decided on.
             let live = count > 0 && seen.get(&count).is_none_or(|state| !is_final(*state));
-            if clock.is_multiple_of(config.trade_every) && !live {
+            let next_tick = u64::from(
+                task_manager
+                    .agentStatus(agent_id)
+                    .call()
+                    .await?
+                    .lastOpenedAt,
+            ) + tick_interval;
+            let block = provider.get_block_number().await?;
+            let between_ticks = !live && block + TRADE_MARGIN_BLOCKS < next_tick;
+            if clock.is_multiple_of(config.trade_every) && between_ticks {
                 if let Err(error) = trader.trade().await {
                     tracing::warn!(%error, "noise trade failed");
                 }
@@ -551,6 +568,10 @@ impl Devnet {
             .ok_or_else(|| DevnetError::Config(format!("anvil has no development account {index}")))
     }
 }
+
+/// Blocks a noise trade keeps clear of the next tick: other services' transactions may mine
+/// blocks between the decision to trade and the trade.
+const TRADE_MARGIN_BLOCKS: u64 = 3;
 
 /// Where byzantine operators' thefts go.
 pub const THIEF: alloy::primitives::Address =
