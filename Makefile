@@ -12,6 +12,11 @@ STAMP      := node_modules/.warden-setup
 OPERATORS  ?= 4
 TICKS      ?= 5
 CARGO      ?= cargo
+# PostgreSQL for the tests that run on both databases: each creates and drops a database of its
+# own on this server. Without a reachable server they are skipped, and `make test` says so at
+# the end; CI (.ci/run) sets WARDEN_REQUIRE_POSTGRES=1 to fail instead.
+export WARDEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+SKIP_LOG   := $(CURDIR)/target/skipped-tests.log
 
 .PHONY: setup demo test test-contracts test-rust lint fmt artifacts gas clean help
 
@@ -52,7 +57,14 @@ test-contracts: artifacts
 	cd contracts && $(FORGE) test
 
 test-rust: setup
-	$(CARGO) test --workspace --all-features
+	@mkdir -p target && rm -f $(SKIP_LOG)
+	WARDEN_SKIP_LOG=$(SKIP_LOG) $(CARGO) test --workspace --all-features
+	@if [ -s $(SKIP_LOG) ]; then \
+	  echo; echo "################################################################"; \
+	  echo "# WARNING: $$(wc -l < $(SKIP_LOG)) PostgreSQL tests were SKIPPED:"; \
+	  sed 's/^/#   /' $(SKIP_LOG) | head -5; \
+	  echo "# Point WARDEN_TEST_POSTGRES_URL at a PostgreSQL server to run them."; \
+	  echo "################################################################"; fi
 
 gas: artifacts
 	cd contracts && $(FORGE) test --gas-report

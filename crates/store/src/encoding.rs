@@ -1,0 +1,62 @@
+//! How values are written to columns that both SQLite and PostgreSQL read the same way: hashes
+//! and bytes as 0x-prefixed lowercase hex, block numbers and ids as BIGINT.
+
+use std::str::FromStr;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+
+/// A stored value that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("column {column}: {reason}")]
+pub struct EncodingError {
+    pub column: &'static str,
+    pub reason: String,
+}
+
+pub(crate) fn b256(column: &'static str, text: &str) -> Result<B256, EncodingError> {
+    B256::from_str(text).map_err(|e| EncodingError {
+        column,
+        reason: format!("{text:?} is not a 32-byte hex string: {e}"),
+    })
+}
+
+pub(crate) fn bytes(column: &'static str, text: &str) -> Result<Bytes, EncodingError> {
+    Bytes::from_str(text).map_err(|e| EncodingError {
+        column,
+        reason: format!("not hex: {e}"),
+    })
+}
+
+pub(crate) fn address(column: &'static str, text: &str) -> Result<Address, EncodingError> {
+    Address::from_str(text).map_err(|e| EncodingError {
+        column,
+        reason: format!("{text:?} is not an address: {e}"),
+    })
+}
+
+pub(crate) fn u256(column: &'static str, text: &str) -> Result<U256, EncodingError> {
+    U256::from_str(text).map_err(|e| EncodingError {
+        column,
+        reason: format!("{text:?} is not a number: {e}"),
+    })
+}
+
+/// A block number or id for a BIGINT column. Ethereum's never come near `i64::MAX`; one that
+/// did would be refused rather than wrapped.
+pub(crate) fn int(column: &'static str, value: u64) -> Result<i64, EncodingError> {
+    i64::try_from(value).map_err(|_| EncodingError {
+        column,
+        reason: format!("{value} does not fit a BIGINT"),
+    })
+}
+
+pub(crate) fn uint(column: &'static str, value: i64) -> Result<u64, EncodingError> {
+    u64::try_from(value).map_err(|_| EncodingError {
+        column,
+        reason: format!("{value} is negative"),
+    })
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    format!("0x{}", alloy::hex::encode(bytes))
+}

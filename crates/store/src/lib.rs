@@ -1,0 +1,217 @@
+//! Warden's durable state. One [`Store`] is a connection pool to SQLite (the embedded default: a
+//! file path) or PostgreSQL (a `postgres://` URL); opening it runs the migrations in the
+//! repository's `migrations/`. Each role keeps its records through its own module here, so the
+//! whole schema, and what each table protects, is in one place.
+
+pub mod cursor;
+mod encoding;
+pub mod operator;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod transactions;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use encoding::EncodingError;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL or path names: PostgreSQL for `postgres://` and
+    /// `postgresql://` URLs, SQLite for `sqlite:` URLs and for anything else, read as a path.
+    pub fn of(location: &str) -> Self {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("creating the database directory {path}: {source}")]
+    Directory {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("connecting to the {backend} database {location}: {source}")]
+    Connect {
+        backend: &'static str,
+        location: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("the database holds a value Warden cannot read: {0}")]
+    Corrupt(#[from] EncodingError),
+}
+
+/// A pool of connections to Warden's database, migrated.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// The location without credentials, for logs and errors.
+    display: String,
+}
+
+impl Store {
+    /// Opens (creating it if needed) the database at `location` and brings its schema up to date.
+    /// A SQLite file's directory is created too.
+    pub async fn open(location: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(location);
+        let shown = redact(location);
+        let url = match backend {
+            Backend::Postgres => location.to_string(),
+            Backend::Sqlite => sqlite_url(location)?,
+        };
+        let connect = |source| StoreError::Connect {
+            backend: backend.name(),
+            location: shown.clone(),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(connect)?;
+        let pool = AnyPoolOptions::new()
+            // SQLite serialises writers anyway; a few connections serve concurrent reads.
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL makes a committed
+                        // slashing-protection record survive a power cut, not only a crash.
+                        connection
+                            .execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(connect)?;
+        sqlx::migrate!("../../migrations").run(&pool).await?;
+        tracing::debug!(backend = backend.name(), location = %shown, "database open");
+        Ok(Self {
+            pool,
+            backend,
+            display: shown,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The database's location with any password removed.
+    pub fn location(&self) -> &str {
+        &self.display
+    }
+
+    /// A round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (waiting for queries in flight).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn sqlite_url(location: &str) -> Result<String, StoreError> {
+    if location.starts_with("sqlite:") {
+        return Ok(location.to_string());
+    }
+    let path = Path::new(location);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::Directory {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(format!("sqlite://{location}?mode=rwc"))
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return location.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => location.to_string(),
+    }
+}
+
+/// Milliseconds since the Unix epoch, as stored in `*_ms` columns.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_choose_their_backend() {
+        assert_eq!(Backend::of("postgres://u@h/db"), Backend::Postgres);
+        assert_eq!(Backend::of("postgresql://u@h/db"), Backend::Postgres);
+        assert_eq!(Backend::of("sqlite::memory:"), Backend::Sqlite);
+        assert_eq!(Backend::of("/var/lib/warden/operator.db"), Backend::Sqlite);
+    }
+
+    #[test]
+    fn passwords_never_reach_the_display_form() {
+        assert_eq!(
+            redact("postgres://warden:hunter2@db:5432/warden"),
+            "postgres://warden:***@db:5432/warden"
+        );
+        assert_eq!(
+            redact("postgres://warden@db/warden"),
+            "postgres://warden@db/warden"
+        );
+        assert_eq!(redact("data/operator.db"), "data/operator.db");
+    }
+}

@@ -1,0 +1,291 @@
+//! Every record of the store, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use warden_store::cursor::{ChainCursor, KEPT_STOPS, Stop};
+use warden_store::operator::{Recorded, SignedOutput, SlashingProtection, TaskKey};
+use warden_store::testing::TestDatabase;
+use warden_store::transactions::{Inserted, TransactionLog, TxRecord, TxStatus};
+use warden_store::{Backend, Store, StoreError};
+
+/// Runs `$body` (an async fn taking a `&TestDatabase`) once on SQLite and once on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = warden_store::testing::TestDatabase::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(db) = warden_store::testing::TestDatabase::postgres(
+                        concat!("store::", stringify!($name)),
+                    ).await {
+                        super::$name(&db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    slashing_protection_keeps_the_first_output_for_good,
+    a_task_replaced_by_a_reorg_is_a_new_attestation,
+    records_survive_closing_and_reopening,
+    the_cursor_advances_rewinds_and_prunes,
+    transactions_are_unique_per_intent_and_nonce,
+    migrations_run_once,
+);
+
+fn signed(task_id: u64, input: u8, output: u8) -> SignedOutput {
+    SignedOutput {
+        key: TaskKey {
+            task_id,
+            input_hash: B256::repeat_byte(input),
+            reference_block: 100 + task_id,
+        },
+        agent_id: 1,
+        output_hash: B256::repeat_byte(output),
+        output: Bytes::from(vec![output; 5]),
+        signature: Bytes::from(vec![0xa0; 96]),
+        delivered: false,
+    }
+}
+
+async fn slashing_protection_keeps_the_first_output_for_good(db: &TestDatabase) {
+    let store = db.open().await;
+    let protection = SlashingProtection::new(store.clone(), B256::repeat_byte(0x11));
+    let first = signed(7, 1, 0xaa);
+    assert_eq!(protection.record(&first).await.unwrap(), Recorded::New);
+    // The same output again: the record is handed back, nothing changes.
+    assert_eq!(
+        protection.record(&first).await.unwrap(),
+        Recorded::Existing(first.clone())
+    );
+    // Another output for the same task: refused, the first one comes back.
+    let second = signed(7, 1, 0xbb);
+    assert_eq!(
+        protection.record(&second).await.unwrap(),
+        Recorded::Existing(first.clone())
+    );
+    // Another operator in the same database has a record of its own.
+    let other = SlashingProtection::new(store, B256::repeat_byte(0x22));
+    assert_eq!(other.record(&second).await.unwrap(), Recorded::New);
+
+    assert_eq!(protection.undelivered().await.unwrap(), vec![first.clone()]);
+    protection.mark_delivered(first.key).await.unwrap();
+    assert!(protection.undelivered().await.unwrap().is_empty());
+    assert!(protection.find(first.key).await.unwrap().unwrap().delivered);
+}
+
+async fn a_task_replaced_by_a_reorg_is_a_new_attestation(db: &TestDatabase) {
+    let protection = SlashingProtection::new(db.open().await, B256::repeat_byte(0x11));
+    protection.record(&signed(3, 1, 0xaa)).await.unwrap();
+    let replaced = signed(3, 2, 0xbb);
+    assert_eq!(protection.record(&replaced).await.unwrap(), Recorded::New);
+    assert_eq!(protection.for_task(3).await.unwrap().len(), 2);
+}
+
+async fn records_survive_closing_and_reopening(db: &TestDatabase) {
+    let store = db.open().await;
+    let operator = B256::repeat_byte(0x11);
+    SlashingProtection::new(store.clone(), operator)
+        .record(&signed(9, 1, 0xaa))
+        .await
+        .unwrap();
+    ChainCursor::new(store.clone(), "operator")
+        .advance(Stop {
+            number: 42,
+            hash: B256::repeat_byte(4),
+        })
+        .await
+        .unwrap();
+    store.close().await;
+
+    let reopened = db.open().await;
+    let protection = SlashingProtection::new(reopened.clone(), operator);
+    assert_eq!(
+        protection.record(&signed(9, 1, 0xcc)).await.unwrap(),
+        Recorded::Existing(signed(9, 1, 0xaa))
+    );
+    assert_eq!(
+        ChainCursor::new(reopened, "operator")
+            .last()
+            .await
+            .unwrap()
+            .map(|stop| stop.number),
+        Some(42)
+    );
+}
+
+async fn the_cursor_advances_rewinds_and_prunes(db: &TestDatabase) {
+    let store = db.open().await;
+    let cursor = ChainCursor::new(store.clone(), "challenger");
+    assert_eq!(cursor.last().await.unwrap(), None);
+    let stop = |n: u64| Stop {
+        number: n,
+        hash: B256::from(U256::from(n)),
+    };
+    for n in 1..=KEPT_STOPS as u64 + 10 {
+        cursor.advance(stop(n)).await.unwrap();
+    }
+    let recent = cursor.recent(1_000).await.unwrap();
+    assert_eq!(recent.len(), KEPT_STOPS as usize, "old stops are pruned");
+    assert_eq!(recent[0], stop(KEPT_STOPS as u64 + 10));
+
+    cursor.rewind_to(100).await.unwrap();
+    assert_eq!(cursor.last().await.unwrap(), Some(stop(100)));
+    // Advancing over a stop that a reorg changed replaces its hash.
+    let moved = Stop {
+        number: 100,
+        hash: B256::repeat_byte(0xee),
+    };
+    cursor.advance(moved).await.unwrap();
+    assert_eq!(cursor.last().await.unwrap(), Some(moved));
+    // Followers do not see each other's stops.
+    assert_eq!(
+        ChainCursor::new(store, "operator").last().await.unwrap(),
+        None
+    );
+}
+
+fn tx(nonce: u64, intent: &str) -> TxRecord {
+    TxRecord {
+        nonce,
+        intent: intent.to_string(),
+        to: Address::repeat_byte(0x33),
+        input: Bytes::from(vec![1, 2, 3]),
+        value: U256::from(5u64),
+        gas_limit: 100_000,
+        max_fee_per_gas: 30_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        tx_hash: B256::repeat_byte(nonce as u8 + 1),
+        raw: Bytes::from(vec![0x02, nonce as u8]),
+        status: TxStatus::Pending,
+        bumps: 0,
+        block_number: None,
+        gas_used: None,
+        first_sent_ms: 1,
+        last_sent_ms: 1,
+    }
+}
+
+async fn transactions_are_unique_per_intent_and_nonce(db: &TestDatabase) {
+    let store = db.open().await;
+    let log = TransactionLog::new(store.clone(), 31337, Address::repeat_byte(0x44)).unwrap();
+    assert_eq!(log.next_nonce().await.unwrap(), None);
+    assert_eq!(
+        log.insert(&tx(0, "commitOutput/1/1")).await.unwrap(),
+        Inserted::New
+    );
+    assert_eq!(
+        log.insert(&tx(1, "openTask/1/40")).await.unwrap(),
+        Inserted::New
+    );
+    assert_eq!(log.next_nonce().await.unwrap(), Some(2));
+    // The same intent again is not a second transaction.
+    match log.insert(&tx(2, "commitOutput/1/1")).await.unwrap() {
+        Inserted::IntentExists(existing) => assert_eq!(existing.nonce, 0),
+        other => panic!("a repeated intent was inserted: {other:?}"),
+    }
+    assert_eq!(log.next_nonce().await.unwrap(), Some(2));
+    // A nonce already on record is refused outright.
+    assert!(matches!(
+        log.insert(&tx(1, "execute/1")).await,
+        Err(StoreError::Query(_))
+    ));
+
+    let bumped = B256::repeat_byte(0x99);
+    log.replace(
+        0,
+        bumped,
+        &Bytes::from(vec![0x02, 0xff]),
+        40_000_000_000,
+        2_000_000_000,
+    )
+    .await
+    .unwrap();
+    let record = log.by_nonce(0).await.unwrap().unwrap();
+    assert_eq!(
+        (record.tx_hash, record.bumps, record.max_fee_per_gas),
+        (bumped, 1, 40_000_000_000)
+    );
+    assert_eq!(
+        log.versions(0).await.unwrap(),
+        vec![B256::repeat_byte(1), bumped]
+    );
+
+    // The first version is the one mined.
+    log.settle(0, TxStatus::Mined, Some((B256::repeat_byte(1), 77, 21_000)))
+        .await
+        .unwrap();
+    let settled = log.by_intent("commitOutput/1/1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            settled.status,
+            settled.tx_hash,
+            settled.block_number,
+            settled.gas_used
+        ),
+        (
+            TxStatus::Mined,
+            B256::repeat_byte(1),
+            Some(77),
+            Some(21_000)
+        )
+    );
+    let pending: Vec<u64> = log
+        .pending()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.nonce)
+        .collect();
+    assert_eq!(pending, vec![1]);
+
+    // Another key on the same chain starts from nothing.
+    let other = TransactionLog::new(store, 31337, Address::repeat_byte(0x55)).unwrap();
+    assert_eq!(other.next_nonce().await.unwrap(), None);
+}
+
+async fn migrations_run_once(db: &TestDatabase) {
+    let first = db.open().await;
+    first.ping().await.unwrap();
+    first.close().await;
+    let second = db.open().await;
+    second.ping().await.unwrap();
+    assert_eq!(second.backend(), db.backend());
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_server_is_a_connect_error() {
+    // Port 1 on loopback refuses connections.
+    let error = Store::open("postgres://warden:secret@127.0.0.1:1/warden")
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::Connect { .. }), "{message}");
+    assert!(message.contains("postgres"), "{message}");
+    assert!(
+        !message.contains("secret"),
+        "the password leaked: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_path_under_a_file_is_a_directory_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, b"").unwrap();
+    let location = file.join("warden.db").display().to_string();
+    let error = Store::open(&location).await.unwrap_err();
+    assert!(matches!(error, StoreError::Directory { .. }), "{error}");
+    assert_eq!(Backend::of(&location), Backend::Sqlite);
+}
