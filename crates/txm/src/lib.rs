@@ -1,0 +1,1 @@
+//! Warden transaction manager (under construction).
