@@ -1,6 +1,15 @@
-//! What every Warden binary does the same way: it logs to stderr through `RUST_LOG`, reads its
-//! keystore password from a file or from the environment (never from the command line), and stops
-//! cleanly on SIGINT or SIGTERM.
+//! What every Warden binary does the same way: it reads a TOML configuration with environment
+//! overrides, logs to stderr through `RUST_LOG`, reads its keystore password from a file or from
+//! the environment (never from the command line), talks to Ethereum through an instrumented,
+//! retrying RPC client, serves Prometheus metrics and the EigenLayer node API, and stops cleanly
+//! on SIGINT or SIGTERM.
+
+pub mod config;
+pub mod follow;
+pub mod metrics;
+pub mod node_api;
+pub mod ops;
+pub mod rpc;
 
 use std::future::Future;
 use std::path::Path;
@@ -28,6 +37,21 @@ pub fn keystore_password(file: Option<&Path>) -> Result<Password, KeystoreError>
     match file {
         Some(path) => Password::from_file(path),
         None => Password::from_env(PASSWORD_ENV),
+    }
+}
+
+/// Environment variable naming a failpoint: see [`failpoint`].
+pub const FAILPOINT_ENV: &str = "WARDEN_FAILPOINT";
+
+/// Fault injection for crash tests. When [`FAILPOINT_ENV`] names `name`, the process announces on
+/// stderr that it reached the failpoint and then stops making progress, so that a test can kill
+/// it with SIGKILL at exactly this point. Otherwise it returns at once. Every failpoint sits at a
+/// moment where a crash is dangerous (after a durable write, before the action it records).
+pub async fn failpoint(name: &str) {
+    if std::env::var(FAILPOINT_ENV).is_ok_and(|armed| armed == name) {
+        eprintln!("failpoint {name} reached: halting until killed");
+        tracing::warn!(failpoint = name, "failpoint reached: halting until killed");
+        std::future::pending::<()>().await;
     }
 }
 

@@ -1,0 +1,295 @@
+//! Configuration files: TOML, with every key overridable from the environment, checked when read
+//! with errors that name the file, the key and what is wrong with it.
+//!
+//! A binary with env prefix `WARDEN_OPERATOR_` reads `rpc_url` in section `[chain]` from
+//! `WARDEN_OPERATOR_CHAIN__RPC_URL` when that is set: sections and keys are joined by `__`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use alloy::transports::http::reqwest::Url;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("configuration: {0}")]
+    Parse(Box<figment::Error>),
+    #[error("configuration: {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(error: figment::Error) -> Self {
+        Self::Parse(Box::new(error))
+    }
+}
+
+/// Reads `path` (if given) and overrides from environment variables starting with `env_prefix`.
+pub fn load<T: DeserializeOwned>(path: Option<&Path>, env_prefix: &str) -> Result<T, ConfigError> {
+    let mut figment = Figment::new();
+    if let Some(path) = path {
+        if !path.is_file() {
+            return Err(ConfigError::Missing(path.to_path_buf()));
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    Ok(figment
+        .merge(Env::prefixed(env_prefix).split("__"))
+        .extract()?)
+}
+
+/// `[chain]`: the Ethereum endpoint and Warden's contracts on it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Ethereum JSON-RPC endpoint (HTTP).
+    pub rpc_url: Url,
+    /// The WardenTaskManager.
+    pub task_manager: alloy::primitives::Address,
+    /// Milliseconds between polls of the chain when caught up.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// Attempts per RPC request that gets no answer (connection refused, timeout, 5xx, 429).
+    #[serde(default = "default_rpc_attempts")]
+    pub rpc_attempts: u32,
+}
+
+fn default_poll_ms() -> u64 {
+    1_000
+}
+
+fn default_rpc_attempts() -> u32 {
+    5
+}
+
+impl ChainConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.rpc_url.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid {
+                key: "chain.rpc_url",
+                reason: format!("{} is not an http(s) URL", self.rpc_url),
+            });
+        }
+        if self.poll_interval_ms == 0 || self.poll_interval_ms > 60_000 {
+            return Err(ConfigError::Invalid {
+                key: "chain.poll_interval_ms",
+                reason: format!("{} is outside 1..=60000", self.poll_interval_ms),
+            });
+        }
+        if self.rpc_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                key: "chain.rpc_attempts",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.poll_interval_ms)
+    }
+
+    pub fn retry(&self) -> crate::rpc::RetryPolicy {
+        crate::rpc::RetryPolicy {
+            attempts: self.rpc_attempts,
+            ..crate::rpc::RetryPolicy::default()
+        }
+    }
+}
+
+/// `[database]`: a SQLite file path (the default) or a `postgres://` URL.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+impl DatabaseConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.url.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "database.url",
+                reason: "is empty: give a SQLite file path or a postgres:// URL".into(),
+            });
+        }
+        if self.url.starts_with("mysql:") {
+            return Err(ConfigError::Invalid {
+                key: "database.url",
+                reason: "only SQLite and PostgreSQL are supported".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `[ops]`: where Prometheus metrics and the EigenLayer node API listen.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig {
+    #[serde(default = "default_metrics")]
+    pub metrics_listen: SocketAddr,
+    #[serde(default = "default_node_api")]
+    pub node_api_listen: SocketAddr,
+    /// The node's name in `/eigen/node` (default: the binary's name).
+    #[serde(default)]
+    pub node_name: Option<String>,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        Self {
+            metrics_listen: default_metrics(),
+            node_api_listen: default_node_api(),
+            node_name: None,
+        }
+    }
+}
+
+fn default_metrics() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
+fn default_node_api() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9010))
+}
+
+/// `[keys]`: encrypted keystores and where their password comes from. Keys themselves never
+/// appear in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Web3 Secret Storage (v3) keystore of the ECDSA key that signs transactions.
+    pub ecdsa_keystore: PathBuf,
+    /// EIP-2335 keystore of the BLS12-381 key (operators only).
+    #[serde(default)]
+    pub bls_keystore: Option<PathBuf>,
+    /// File holding the keystores' password; without it `WARDEN_KEYSTORE_PASSWORD` is read.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+impl KeysConfig {
+    pub fn validate(&self, needs_bls: bool) -> Result<(), ConfigError> {
+        let exists = |key: &'static str, path: &Path| {
+            if path.is_file() {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{} does not exist", path.display()),
+                })
+            }
+        };
+        exists("keys.ecdsa_keystore", &self.ecdsa_keystore)?;
+        match (&self.bls_keystore, needs_bls) {
+            (Some(path), _) => exists("keys.bls_keystore", path)?,
+            (None, true) => {
+                return Err(ConfigError::Invalid {
+                    key: "keys.bls_keystore",
+                    reason: "an operator needs its BLS12-381 keystore".into(),
+                });
+            }
+            (None, false) => {}
+        }
+        if let Some(path) = &self.password_file {
+            exists("keys.password_file", path)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        chain: ChainConfig,
+        database: DatabaseConfig,
+        #[serde(default)]
+        ops: OpsConfig,
+    }
+
+    const SAMPLE: &str = r#"
+        [chain]
+        rpc_url = "http://127.0.0.1:8545"
+        task_manager = "0x00000000000000000000000000000000000000aa"
+        [database]
+        url = "data/node.db"
+    "#;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_file_with_defaults_reads_and_validates() {
+        let (_dir, path) = write(SAMPLE);
+        let config: Sample = load(Some(&path), "WARDEN_TEST_CONFIG_A_").unwrap();
+        config.chain.validate().unwrap();
+        config.database.validate().unwrap();
+        assert_eq!(config.chain.poll_interval_ms, 1_000);
+        assert_eq!(config.ops, OpsConfig::default());
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn the_environment_overrides_the_file() {
+        let (_dir, path) = write(SAMPLE);
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WARDEN_TEST_CONFIG_B_DATABASE__URL", "postgres://db/warden");
+            jail.set_env("WARDEN_TEST_CONFIG_B_CHAIN__POLL_INTERVAL_MS", "250");
+            let config: Sample = load(Some(&path), "WARDEN_TEST_CONFIG_B_")
+                .map_err(|e| figment::Error::from(e.to_string()))?;
+            assert_eq!(config.database.url, "postgres://db/warden");
+            assert_eq!(config.chain.poll_interval_ms, 250);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let (_dir, path) = write(&format!("{SAMPLE}\n[ops]\nmetrics_port = 1\n"));
+        let error = load::<Sample>(Some(&path), "WARDEN_TEST_CONFIG_C_").unwrap_err();
+        assert!(error.to_string().contains("metrics_port"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_value_is_named() {
+        let (_dir, path) = write(&SAMPLE.replace("http://127.0.0.1:8545", "not a url"));
+        let error = load::<Sample>(Some(&path), "WARDEN_TEST_CONFIG_D_").unwrap_err();
+        assert!(error.to_string().contains("rpc_url"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let error = load::<Sample>(Some(Path::new("/nonexistent/node.toml")), "X_").unwrap_err();
+        assert!(matches!(error, ConfigError::Missing(_)), "{error}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let (_dir, path) = write(&SAMPLE.replace("http://", "ws://"));
+        let config: Sample = load(Some(&path), "WARDEN_TEST_CONFIG_E_").unwrap();
+        let error = config.chain.validate().unwrap_err();
+        assert!(error.to_string().contains("chain.rpc_url"), "{error}");
+        let keys = KeysConfig {
+            ecdsa_keystore: "/nonexistent/ecdsa.json".into(),
+            bls_keystore: None,
+            password_file: None,
+        };
+        let error = keys.validate(false).unwrap_err();
+        assert!(error.to_string().contains("keys.ecdsa_keystore"), "{error}");
+    }
+}
