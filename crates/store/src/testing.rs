@@ -22,6 +22,35 @@ pub const REQUIRE_POSTGRES_ENV: &str = "WARDEN_REQUIRE_POSTGRES";
 /// A file each skipped PostgreSQL test appends a line to.
 pub const SKIP_LOG_ENV: &str = "WARDEN_SKIP_LOG";
 
+/// Declares, for each named `async fn(&TestDatabase)` in scope, a `#[tokio::test]` on SQLite
+/// (in module `sqlite`) and one on PostgreSQL (in module `postgres`, skipped as described above
+/// when no server is reachable).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::testing::TestDatabase::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let test = concat!(module_path!(), "::", stringify!($name));
+                    if let Some(db) = $crate::testing::TestDatabase::postgres(test).await {
+                        super::$name(&db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// A database that exists for one test.
 #[derive(Debug)]
 pub struct TestDatabase {

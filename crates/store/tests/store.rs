@@ -8,34 +8,7 @@ use warden_store::testing::TestDatabase;
 use warden_store::transactions::{Inserted, TransactionLog, TxRecord, TxStatus};
 use warden_store::{Backend, Store, StoreError};
 
-/// Runs `$body` (an async fn taking a `&TestDatabase`) once on SQLite and once on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = warden_store::testing::TestDatabase::sqlite();
-                    super::$name(&db).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if let Some(db) = warden_store::testing::TestDatabase::postgres(
-                        concat!("store::", stringify!($name)),
-                    ).await {
-                        super::$name(&db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+warden_store::on_both_backends!(
     slashing_protection_keeps_the_first_output_for_good,
     a_task_replaced_by_a_reorg_is_a_new_attestation,
     records_survive_closing_and_reopening,
