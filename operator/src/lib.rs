@@ -1,10 +1,12 @@
 //! The Warden operator: an EigenLayer operator that restakes, registers its BLS12-381 key with
-//! Warden's operator set, and (from the honest-path release on) runs the agent and signs its
-//! actions.
+//! Warden's operator set, runs the agent on every task and signs its actions, never signing two
+//! outputs for one task.
 
+pub mod config;
 pub mod keys;
 pub mod node;
 pub mod registration;
+pub mod service;
 
 pub use keys::{KeyError, OperatorKeys};
 pub use registration::{Registrar, RegistrationError, RegistrationTargets};

@@ -1,5 +1,5 @@
-//! `warden-operator`: the operator node. This release joins EigenLayer and Warden's operator set;
-//! following tasks and signing the agent's actions arrive with the task manager.
+//! `warden-operator`: the operator node. `register` joins EigenLayer and Warden's operator set;
+//! `run` follows tasks, runs the agent and signs its actions.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,7 +7,11 @@ use std::time::Duration;
 use alloy::primitives::{Address, U256};
 use clap::{Args, Parser, Subcommand};
 use eyre::WrapErr;
+use std::sync::Arc;
+
+use warden_operator::config::OperatorConfig;
 use warden_operator::keys::KeystorePaths;
+use warden_operator::service;
 use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
 
 #[derive(Debug, Parser)]
@@ -19,9 +23,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the operator node: follow TaskOpened events, run the agent on each task's snapshot,
+    /// sign the output with the BLS key and send it to the aggregator. Never signs two outputs
+    /// for one task (the record is in the database), resumes where it stopped after a restart,
+    /// follows reorgs. Serves Prometheus metrics and the EigenLayer node API. Stops cleanly on
+    /// SIGINT or SIGTERM.
+    Run {
+        /// TOML configuration (see config/operator.toml); every key can be overridden with
+        /// WARDEN_OPERATOR_<SECTION>__<KEY>, e.g. WARDEN_OPERATOR_CHAIN__RPC_URL.
+        #[arg(long, env = "WARDEN_OPERATOR_CONFIG")]
+        config: PathBuf,
+    },
     /// Register with EigenLayer (if not yet an operator), deposit stake, allocate all magnitude
     /// to Warden's operator set and register for it with the BLS key and its proof of possession.
-    Register(RegisterArgs),
+    Register(Box<RegisterArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -66,8 +81,48 @@ async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     warden_runtime::init_logging("info,eigen_client_elcontracts=warn");
     match cli.command {
-        Command::Register(args) => register(args).await,
+        Command::Run { config } => run(&config).await,
+        Command::Register(args) => register(*args).await,
     }
+}
+
+async fn run(path: &std::path::Path) -> eyre::Result<()> {
+    let config =
+        OperatorConfig::load(Some(path)).wrap_err_with(|| format!("reading {}", path.display()))?;
+    let password = warden_runtime::keystore_password(config.keys.password_file.as_deref())
+        .wrap_err("reading the keystore password")?;
+    let paths = KeystorePaths {
+        ecdsa: config.keys.ecdsa_keystore.clone(),
+        // validate() made sure an operator's configuration names its BLS keystore.
+        bls: config.keys.bls_keystore.clone().unwrap_or_default(),
+    };
+    let keys = tokio::task::spawn_blocking(move || OperatorKeys::load(&paths, &password))
+        .await?
+        .wrap_err("decrypting the operator's keystores")?;
+    let agent = warden_agent::reference_agent(config.agent.router)
+        .wrap_err("loading the reference agent")?;
+
+    let shutdown = warden_runtime::shutdown_signal().wrap_err("installing signal handlers")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = service::start(&config, Arc::new(keys), Arc::new(agent), stopped)
+        .await
+        .wrap_err("starting the operator node")?;
+    let mut task = running.task;
+    let result = tokio::select! {
+        _ = shutdown => {
+            tracing::info!("shutting down");
+            let _ = stop.send(true);
+            (&mut task).await
+        }
+        result = &mut task => result,
+    };
+    let _ = stop.send(true);
+    for handle in running.ops {
+        let _ = handle.await;
+    }
+    result
+        .wrap_err("the operator node crashed")?
+        .wrap_err("the operator node stopped")
 }
 
 async fn register(args: RegisterArgs) -> eyre::Result<()> {

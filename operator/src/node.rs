@@ -1,46 +1,54 @@
-//! The operator node: follows `TaskOpened`, runs the agent on the task's snapshot, signs the
-//! output digest and hands the signature to the aggregator.
+//! The operator node: follows `TaskOpened` from a durable cursor, runs the agent on each task's
+//! snapshot, puts the signed output on its slashing-protection record, then hands the signature
+//! to the aggregator. A restarted node re-sends what the record holds and never signs a task
+//! twice; after a reorg it follows the new branch.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, Bytes};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
+use prometheus::{Histogram, HistogramOpts, IntCounterVec};
 use tokio::sync::{Semaphore, watch};
 use warden_agent::{Agent, AgentInput};
 use warden_bindings::WardenTaskManager;
-use warden_protocol::OutputAttestation;
 use warden_protocol::api::{ApiError, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt};
-use warden_protocol::public_key_hash;
+use warden_protocol::{OutputAttestation, public_key_hash};
+use warden_runtime::follow::{ChainFollower, Step};
+use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
+use warden_runtime::node_api::SyncProgress;
+use warden_store::StoreError;
+use warden_store::cursor::ChainCursor;
+use warden_store::operator::{Recorded, SignedOutput, SlashingProtection, TaskKey};
 
 use crate::OperatorKeys;
+
+/// The failpoint between putting a signature on record and sending it.
+pub const FAILPOINT_AFTER_SIGNING: &str = "operator-after-signing";
 
 /// How an operator node runs.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    pub rpc_url: Url,
     pub task_manager: Address,
     /// Base URL of the aggregator (`http://host:port`).
     pub aggregator_url: Url,
-    /// First block to scan for tasks; after downtime the node catches up from here.
+    /// First block to scan on a first start; afterwards the node resumes from its cursor.
     pub start_block: u64,
     /// Pause between polls when caught up.
     pub poll_interval: Duration,
     /// Largest block range per `eth_getLogs` request.
     pub max_block_range: u64,
-    /// Submission attempts before giving up on one signature.
+    /// Submission attempts before giving up on one signature (until the next restart).
     pub max_attempts: u32,
 }
 
 impl NodeConfig {
-    /// Defaults for everything but the endpoints.
-    pub fn new(rpc_url: Url, task_manager: Address, aggregator_url: Url) -> Self {
+    /// Defaults for everything but the contracts and the aggregator.
+    pub fn new(task_manager: Address, aggregator_url: Url) -> Self {
         Self {
-            rpc_url,
             task_manager,
             aggregator_url,
             start_block: 0,
@@ -60,14 +68,12 @@ pub enum NodeError {
     Contract(Box<alloy::contract::Error>),
     #[error("task {task_id}: {reason}")]
     BadTask { task_id: u64, reason: String },
-    #[error(
-        "refusing to sign task {task_id}: already signed output {signed}, the agent now says {proposed}"
-    )]
-    Equivocation {
-        task_id: u64,
-        signed: B256,
-        proposed: B256,
-    },
+    #[error("slashing-protection record: {0}")]
+    Store(#[from] StoreError),
+    #[error("following the chain: {0}")]
+    Follow(#[from] warden_runtime::follow::FollowError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
 impl From<alloy::contract::Error> for NodeError {
@@ -76,32 +82,59 @@ impl From<alloy::contract::Error> for NodeError {
     }
 }
 
-/// The record that keeps an operator from ever signing two different outputs for one task,
-/// which would be slashable equivocation. (Kept in memory here; durable storage keeps it across
-/// restarts.)
-#[derive(Debug, Default)]
-pub struct SlashingProtection {
-    signed: Mutex<HashMap<u64, B256>>,
+/// The operator's own metrics.
+#[derive(Debug, Clone)]
+pub struct OperatorMetrics {
+    /// `warden_operator_tasks_total{outcome}`: `signed`, `resent` (a signature on record was
+    /// sent again), `other_agent`, `invalid`.
+    pub tasks: IntCounterVec,
+    /// `warden_operator_submissions_total{result}`: `accepted`, `refused`, `gave_up`.
+    pub submissions: IntCounterVec,
+    /// `warden_agent_run_seconds`.
+    pub agent_run: Histogram,
+    /// `warden_chain_reorgs_total`.
+    pub reorgs: IntCounterVec,
+    node: NodeMetrics,
 }
 
-impl SlashingProtection {
-    /// Records `output_hash` for `task_id`, or confirms it was the one recorded; refuses another.
-    pub fn check_and_record(&self, task_id: u64, output_hash: B256) -> Result<(), NodeError> {
-        let mut signed = self
-            .signed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match signed.get(&task_id) {
-            Some(previous) if *previous != output_hash => Err(NodeError::Equivocation {
-                task_id,
-                signed: *previous,
-                proposed: output_hash,
-            }),
-            Some(_) => Ok(()),
-            None => {
-                signed.insert(task_id, output_hash);
-                Ok(())
-            }
+impl OperatorMetrics {
+    pub fn register(telemetry: &Telemetry, node: NodeMetrics) -> Result<Self, MetricsError> {
+        let metrics = Self {
+            tasks: telemetry.counter_vec(
+                "warden_operator_tasks_total",
+                "Tasks the operator handled, by outcome",
+                &["outcome"],
+            )?,
+            submissions: telemetry.counter_vec(
+                "warden_operator_submissions_total",
+                "Signatures sent to the aggregator, by result",
+                &["result"],
+            )?,
+            agent_run: telemetry.register(Histogram::with_opts(
+                HistogramOpts::new("warden_agent_run_seconds", "Time the agent takes to decide")
+                    .buckets(warden_runtime::metrics::latency_buckets()),
+            )?)?,
+            reorgs: telemetry.counter_vec(
+                "warden_chain_reorgs_total",
+                "Chain reorganisations the node followed",
+                &["follower"],
+            )?,
+            node,
+        };
+        metrics.node.performance_score.set(100.0);
+        Ok(metrics)
+    }
+
+    /// `eigen_performance_score` for an operator: the share of its signatures the aggregator
+    /// accepted, in percent.
+    fn update_score(&self) {
+        let accepted = self.submissions.with_label_values(&["accepted"]).get();
+        let failed = self.submissions.with_label_values(&["refused"]).get()
+            + self.submissions.with_label_values(&["gave_up"]).get();
+        if accepted + failed > 0 {
+            self.node
+                .performance_score
+                .set(100.0 * accepted as f64 / (accepted + failed) as f64);
         }
     }
 }
@@ -109,8 +142,24 @@ impl SlashingProtection {
 /// A signature ready for the aggregator.
 #[derive(Debug, Clone)]
 pub struct SignedTask {
+    pub key: TaskKey,
     pub submission: SignatureSubmission,
     pub output_hash: B256,
+}
+
+impl SignedTask {
+    fn from_record(record: &SignedOutput, operator_id: B256) -> Self {
+        Self {
+            key: record.key,
+            submission: SignatureSubmission {
+                task_id: record.key.task_id,
+                operator_id,
+                output: record.output.clone(),
+                signature: record.signature.clone(),
+            },
+            output_hash: record.output_hash,
+        }
+    }
 }
 
 /// One operator node.
@@ -120,21 +169,46 @@ pub struct OperatorNode {
     keys: Arc<OperatorKeys>,
     operator_id: B256,
     agent: Arc<dyn Agent>,
-    protection: Arc<SlashingProtection>,
+    provider: DynProvider,
+    protection: SlashingProtection,
+    follower: ChainFollower,
+    metrics: OperatorMetrics,
     http: alloy::transports::http::reqwest::Client,
 }
 
 impl OperatorNode {
-    pub fn new(config: NodeConfig, keys: Arc<OperatorKeys>, agent: Arc<dyn Agent>) -> Self {
+    /// A node signing with `keys`, reading the chain through `provider`, keeping its record and
+    /// cursor in `store`. `progress` is shared with the node API's sync probe.
+    pub fn new(
+        config: NodeConfig,
+        keys: Arc<OperatorKeys>,
+        agent: Arc<dyn Agent>,
+        runtime: &warden_runtime::service::ServiceRuntime,
+        progress: Arc<SyncProgress>,
+    ) -> Result<Self, NodeError> {
         let operator_id = public_key_hash(&keys.bls.public_key().to_eip2537());
-        Self {
+        let metrics = OperatorMetrics::register(&runtime.telemetry, runtime.node_metrics.clone())?;
+        let follower = ChainFollower::new(
+            runtime.provider.clone(),
+            ChainCursor::new(runtime.store.clone(), format!("operator:{operator_id}")),
+            config.start_block,
+            config.max_block_range,
+            progress,
+        );
+        Ok(Self {
+            protection: SlashingProtection::new(runtime.store.clone(), operator_id),
+            provider: runtime.provider.clone(),
             config,
             keys,
             operator_id,
             agent,
-            protection: Arc::new(SlashingProtection::default()),
-            http: alloy::transports::http::reqwest::Client::new(),
-        }
+            follower,
+            metrics,
+            http: alloy::transports::http::reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        })
     }
 
     /// The operator id this node signs as.
@@ -142,48 +216,67 @@ impl OperatorNode {
         self.operator_id
     }
 
-    /// Runs until `shutdown` turns true: scans blocks from the configured start, handles every
-    /// `TaskOpened`, and polls for new blocks once caught up.
+    /// The slashing-protection record.
+    pub fn protection(&self) -> &SlashingProtection {
+        &self.protection
+    }
+
+    /// Runs until `shutdown` turns true: first re-sends every signature the aggregator has not
+    /// acknowledged, then follows the chain from the cursor, handling every `TaskOpened`.
     pub async fn run(
         self: Arc<Self>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), NodeError> {
-        let provider = ProviderBuilder::new().connect_http(self.config.rpc_url.clone());
-        let chain_id = provider.get_chain_id().await?;
+        let chain_id = self.provider.get_chain_id().await?;
         // Bounded concurrency for submissions, so a slow aggregator cannot pile up tasks.
         let submissions = Arc::new(Semaphore::new(16));
-        let mut cursor = self.config.start_block;
+        for record in self.protection.undelivered().await? {
+            tracing::info!(
+                task_id = record.key.task_id,
+                output_hash = %record.output_hash,
+                "re-sending a signature the aggregator has not acknowledged"
+            );
+            self.spawn_submit(
+                SignedTask::from_record(&record, self.operator_id),
+                &submissions,
+            )
+            .await;
+        }
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
-            match provider.get_block_number().await {
-                Ok(latest) if cursor <= latest => {
-                    let to = latest.min(cursor + self.config.max_block_range - 1);
-                    match self
-                        .scan(&provider, chain_id, cursor, to, &submissions)
-                        .await
-                    {
-                        Ok(()) => cursor = to + 1,
+            match self.follower.next().await {
+                Ok(step @ Step::Range { from, to, .. }) => {
+                    match self.scan(chain_id, from, to, &submissions).await {
+                        Ok(()) => self.follower.done(step).await?,
                         Err(error) => {
-                            tracing::warn!(%error, from = cursor, to, "scan failed; retrying")
+                            tracing::warn!(%error, from, to, "scan failed; retrying");
+                            self.pause(&mut shutdown).await;
                         }
                     }
                     continue;
                 }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "reading the block number failed; retrying"),
+                Ok(Step::Reorged { .. }) => {
+                    self.metrics.reorgs.with_label_values(&["operator"]).inc();
+                    continue;
+                }
+                Ok(Step::CaughtUp { .. }) => {}
+                Err(error) => tracing::warn!(%error, "following the chain failed; retrying"),
             }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = shutdown.changed() => {}
-            }
+            self.pause(&mut shutdown).await;
         }
     }
 
-    async fn scan<P: Provider>(
+    async fn pause(&self, shutdown: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            _ = tokio::time::sleep(self.config.poll_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+
+    async fn scan(
         self: &Arc<Self>,
-        provider: &P,
         chain_id: u64,
         from: u64,
         to: u64,
@@ -194,7 +287,7 @@ impl OperatorNode {
             .event_signature(WardenTaskManager::TaskOpened::SIGNATURE_HASH)
             .from_block(from)
             .to_block(to);
-        for log in provider.get_logs(&filter).await? {
+        for log in self.provider.get_logs(&filter).await? {
             let event = match WardenTaskManager::TaskOpened::decode_log(&log.inner) {
                 Ok(event) => event.data,
                 Err(error) => {
@@ -203,30 +296,40 @@ impl OperatorNode {
                 }
             };
             let task_id = event.taskId;
-            match self.sign_task(provider, chain_id, &event).await {
+            match self.sign_task(chain_id, &event).await {
                 Ok(Some(signed)) => {
-                    let permit = match submissions.clone().acquire_owned().await {
-                        Ok(permit) => permit,
-                        Err(_) => return Ok(()),
-                    };
-                    let node = Arc::clone(self);
-                    tokio::spawn(async move {
-                        node.submit(&signed).await;
-                        drop(permit);
-                    });
+                    warden_runtime::failpoint(FAILPOINT_AFTER_SIGNING).await;
+                    self.spawn_submit(signed, submissions).await;
                 }
                 Ok(None) => {}
-                Err(error) => tracing::error!(task_id, %error, "not signing this task"),
+                // The record could not be read or written: nothing may be signed without it, and
+                // the range is scanned again.
+                Err(NodeError::Store(error)) => return Err(NodeError::Store(error)),
+                Err(error) => {
+                    self.metrics.tasks.with_label_values(&["invalid"]).inc();
+                    tracing::error!(task_id, %error, "not signing this task")
+                }
             }
         }
         Ok(())
     }
 
+    async fn spawn_submit(self: &Arc<Self>, signed: SignedTask, submissions: &Arc<Semaphore>) {
+        let Ok(permit) = submissions.clone().acquire_owned().await else {
+            return;
+        };
+        let node = Arc::clone(self);
+        tokio::spawn(async move {
+            node.submit(&signed).await;
+            drop(permit);
+        });
+    }
+
     /// Runs the agent on the task's snapshot and signs the result, unless the task is for
-    /// another agent. Never signs a second, different output for a task.
-    pub async fn sign_task<P: Provider>(
+    /// another agent. When the record already holds a signature for this task, that signature
+    /// is returned and nothing new is signed, whatever the agent says now.
+    pub async fn sign_task(
         &self,
-        provider: &P,
         chain_id: u64,
         event: &WardenTaskManager::TaskOpened,
     ) -> Result<Option<SignedTask>, NodeError> {
@@ -237,9 +340,20 @@ impl OperatorNode {
                 "the snapshot does not hash to the task's input hash".into()
             ));
         }
-        let task_manager = WardenTaskManager::new(self.config.task_manager, provider);
+        let key = TaskKey {
+            task_id,
+            input_hash: event.inputHash,
+            reference_block: u64::from(event.referenceBlock),
+        };
+        if let Some(record) = self.protection.find(key).await? {
+            self.metrics.tasks.with_label_values(&["resent"]).inc();
+            tracing::info!(task_id, output_hash = %record.output_hash, "already signed; sending the recorded signature");
+            return Ok(Some(SignedTask::from_record(&record, self.operator_id)));
+        }
+        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
         let agent = task_manager.getAgent(event.agentId).call().await?;
         if agent.agentHash != self.agent.agent_hash() {
+            self.metrics.tasks.with_label_values(&["other_agent"]).inc();
             tracing::debug!(
                 task_id,
                 agent_id = event.agentId,
@@ -249,11 +363,14 @@ impl OperatorNode {
         }
         let input = AgentInput::decode(&event.input)
             .map_err(|e| bad(format!("undecodable snapshot: {e}")))?;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let action = self
             .agent
             .decide(&input)
             .map_err(|e| bad(format!("agent failed: {e}")))?;
+        self.metrics
+            .agent_run
+            .observe(started.elapsed().as_secs_f64());
         let output = action.encode();
         let output_hash = action.output_hash();
         let attestation = OutputAttestation {
@@ -266,27 +383,46 @@ impl OperatorNode {
             output_hash,
             reference_block: event.referenceBlock,
         };
-        self.protection.check_and_record(task_id, output_hash)?;
         let signature = self.keys.bls.sign(attestation.digest().as_slice());
-        tracing::info!(
-            task_id,
-            action = ?action.kind,
-            %output_hash,
-            agent_micros = started.elapsed().as_micros() as u64,
-            "signed task output"
-        );
-        Ok(Some(SignedTask {
-            submission: SignatureSubmission {
-                task_id,
-                operator_id: self.operator_id,
-                output,
-                signature: Bytes::copy_from_slice(&signature.to_compressed()),
-            },
+        let signed = SignedOutput {
+            key,
+            agent_id: event.agentId,
             output_hash,
-        }))
+            output: output.clone(),
+            signature: Bytes::copy_from_slice(&signature.to_compressed()),
+            delivered: false,
+        };
+        // The record is written before the signature can leave the process.
+        match self.protection.record(&signed).await? {
+            Recorded::New => {
+                self.metrics.tasks.with_label_values(&["signed"]).inc();
+                tracing::info!(
+                    task_id,
+                    action = ?action.kind,
+                    %output_hash,
+                    agent_micros = started.elapsed().as_micros() as u64,
+                    "signed task output"
+                );
+                Ok(Some(SignedTask::from_record(&signed, self.operator_id)))
+            }
+            Recorded::Existing(record) => {
+                if record.output_hash != output_hash {
+                    tracing::warn!(
+                        task_id,
+                        recorded = %record.output_hash,
+                        proposed = %output_hash,
+                        "the agent now decides differently; sending the recorded signature, never a second one"
+                    );
+                }
+                self.metrics.tasks.with_label_values(&["resent"]).inc();
+                Ok(Some(SignedTask::from_record(&record, self.operator_id)))
+            }
+        }
     }
 
-    /// Sends a signature to the aggregator, retrying transient failures with exponential backoff.
+    /// Sends a signature to the aggregator, retrying transient failures with exponential
+    /// backoff. Once the aggregator has answered for good (taken or refused it) the record is
+    /// marked delivered; otherwise the next start sends it again.
     pub async fn submit(&self, signed: &SignedTask) -> bool {
         let task_id = signed.submission.task_id;
         let url = match self.config.aggregator_url.join(SIGNATURES_PATH) {
@@ -308,6 +444,7 @@ impl OperatorNode {
                 Ok(response) if response.status().is_success() => {
                     let receipt = response.json::<SubmissionReceipt>().await.ok();
                     tracing::info!(task_id, status = ?receipt.map(|r| r.status), "aggregator took the signature");
+                    self.settled(signed, "accepted").await;
                     return true;
                 }
                 Ok(response) if response.status().is_client_error() => {
@@ -315,6 +452,7 @@ impl OperatorNode {
                     let status = response.status();
                     let error = response.json::<ApiError>().await.ok();
                     tracing::error!(task_id, %status, ?error, "aggregator refused the signature");
+                    self.settled(signed, "refused").await;
                     return false;
                 }
                 Ok(response) => {
@@ -327,34 +465,29 @@ impl OperatorNode {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }
+        self.metrics
+            .submissions
+            .with_label_values(&["gave_up"])
+            .inc();
+        self.metrics.update_score();
         tracing::error!(
             task_id,
             attempts = self.config.max_attempts,
-            "gave up submitting the signature"
+            "gave up submitting the signature; it is sent again on the next start"
         );
         false
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slashing_protection_refuses_a_second_output_and_allows_a_resend() {
-        let protection = SlashingProtection::default();
-        let first = B256::repeat_byte(1);
-        protection.check_and_record(7, first).unwrap();
-        protection.check_and_record(7, first).unwrap();
-        let error = protection
-            .check_and_record(7, B256::repeat_byte(2))
-            .unwrap_err();
-        assert!(
-            matches!(error, NodeError::Equivocation { task_id: 7, .. }),
-            "{error}"
-        );
-        protection
-            .check_and_record(8, B256::repeat_byte(2))
-            .unwrap();
+    async fn settled(&self, signed: &SignedTask, result: &'static str) {
+        self.metrics.submissions.with_label_values(&[result]).inc();
+        self.metrics.update_score();
+        if let Err(error) = self.protection.mark_delivered(signed.key).await {
+            self.metrics
+                .node
+                .database_errors
+                .with_label_values(&["mark_delivered"])
+                .inc();
+            tracing::warn!(task_id = signed.key.task_id, %error, "could not mark the signature delivered; it will be sent again");
+        }
     }
 }

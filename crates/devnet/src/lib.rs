@@ -22,7 +22,7 @@ pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
 pub use network::{Devnet, DevnetConfig, OperatorHandle, default_anvil_path};
 pub use summary::{
     Balances, ChallengeSummary, ChallengesSummary, DevnetState, EigenLayerSummary, OperatorSummary,
-    SlashSummary, Summary, TaskSummary, VaultSummary, WardenContracts,
+    ServiceEndpoints, SlashSummary, Summary, TaskSummary, VaultSummary, WardenContracts,
 };
 
 /// Why the devnet could not start or run.

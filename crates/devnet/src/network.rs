@@ -301,6 +301,7 @@ impl Devnet {
             vault: None,
             challenges: Default::default(),
             slashed: Vec::new(),
+            endpoints: Vec::new(),
         };
         let mut devnet = Self {
             anvil,

@@ -73,6 +73,30 @@ pub struct Summary {
     /// Slashings of operators during the ticks, as EigenLayer reports the operators' shares.
     #[serde(default)]
     pub slashed: Vec<SlashSummary>,
+    /// Every service running during the ticks: where its metrics and node API answer.
+    #[serde(default)]
+    pub endpoints: Vec<ServiceEndpoints>,
+}
+
+/// Where one service's operations endpoints answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEndpoints {
+    /// `aggregator`, `operator-0`, `challenger`, ...
+    pub service: String,
+    /// Prometheus scrape URL.
+    pub metrics: String,
+    /// EigenLayer node API base URL (`.../eigen/node`).
+    pub node_api: String,
+}
+
+impl ServiceEndpoints {
+    pub fn new(service: impl Into<String>, endpoints: &warden_runtime::ops::OpsEndpoints) -> Self {
+        Self {
+            service: service.into(),
+            metrics: endpoints.metrics_url(),
+            node_api: endpoints.node_api_url(),
+        }
+    }
 }
 
 /// Challenges raised during the ticks.

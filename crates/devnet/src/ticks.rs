@@ -22,11 +22,11 @@ use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
 use warden_bls::Password;
 use warden_challenger::{Watchtower, WatchtowerConfig};
 use warden_operator::OperatorKeys;
-use warden_operator::node::{NodeConfig, OperatorNode};
 
 use crate::byzantine::ThievingAgent;
 use crate::summary::{
-    Balances, ChallengeSummary, ChallengesSummary, SlashSummary, TaskSummary, VaultSummary,
+    Balances, ChallengeSummary, ChallengesSummary, ServiceEndpoints, SlashSummary, TaskSummary,
+    VaultSummary,
 };
 use crate::{Devnet, DevnetError, app};
 
@@ -156,13 +156,6 @@ impl Devnet {
             })
             .await?
             .map_err(|source| DevnetError::Keys { index, source })?;
-            let mut node_config = NodeConfig::new(
-                rpc_url.clone(),
-                app_contracts.task_manager,
-                aggregator_url.clone(),
-            );
-            node_config.start_block = start_block;
-            node_config.poll_interval = Duration::from_millis(200);
             let agent: Arc<dyn warden_agent::Agent> = match &thief {
                 Some(thief) if config.byzantine_operators.contains(&handle.index) => {
                     progress(&format!(
@@ -173,11 +166,31 @@ impl Devnet {
                 }
                 _ => self.agent.clone(),
             };
-            let node = Arc::new(OperatorNode::new(node_config, Arc::new(keys), agent));
-            let stopped = stopped.clone();
+            let operator_config = self.operator_config(handle, &aggregator_url, start_block)?;
+            let running = warden_operator::service::start(
+                &operator_config,
+                Arc::new(keys),
+                agent,
+                stopped.clone(),
+            )
+            .await
+            .map_err(|error| DevnetError::Service(format!("operator {index}: {error}")))?;
+            self.summary.endpoints.push(ServiceEndpoints::new(
+                format!("operator-{index}"),
+                &running.endpoints,
+            ));
             services.push(tokio::spawn(async move {
-                if let Err(error) = node.run(stopped).await {
-                    tracing::error!(operator = index, %error, "operator node stopped");
+                match running.task.await {
+                    Ok(Err(error)) => {
+                        tracing::error!(operator = index, %error, "operator node stopped")
+                    }
+                    Err(error) => {
+                        tracing::error!(operator = index, %error, "operator node crashed")
+                    }
+                    Ok(Ok(())) => {}
+                }
+                for handle in running.ops {
+                    let _ = handle.await;
                 }
             }));
         }
@@ -226,6 +239,54 @@ impl Devnet {
             },
         });
         Ok(())
+    }
+
+    /// The configuration of operator `handle`'s node: its keystores, a SQLite file in the data
+    /// directory, metrics and node API on free loopback ports.
+    fn operator_config(
+        &self,
+        handle: &crate::OperatorHandle,
+        aggregator_url: &alloy::transports::http::reqwest::Url,
+        start_block: u64,
+    ) -> Result<warden_operator::config::OperatorConfig, DevnetError> {
+        use warden_operator::config::{AgentSection, NodeSection, OperatorConfig};
+        use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(OperatorConfig {
+            chain: ChainConfig {
+                rpc_url: self.anvil_url(),
+                task_manager: self.summary.app.task_manager,
+                poll_interval_ms: 200,
+                rpc_attempts: 5,
+            },
+            operator: NodeSection {
+                aggregator_url: aggregator_url.clone(),
+                start_block,
+                max_block_range: 2_000,
+                submission_attempts: 8,
+                max_lag_blocks: 10,
+            },
+            agent: AgentSection {
+                router: self.summary.market.router,
+            },
+            database: DatabaseConfig {
+                url: self
+                    .data_dir()
+                    .join(format!("operator-{}.db", handle.index))
+                    .display()
+                    .to_string(),
+            },
+            ops: OpsConfig {
+                metrics_listen: any_port,
+                node_api_listen: any_port,
+                node_name: Some(format!("warden-operator-{}", handle.index)),
+            },
+            keys: KeysConfig {
+                ecdsa_keystore: handle.keystores.ecdsa.clone(),
+                bls_keystore: Some(handle.keystores.bls.clone()),
+                password_file: Some(handle.password_file.clone()),
+            },
+        })
     }
 
     /// Mines clock blocks and noise trades until enough tasks are final; returns their ids.

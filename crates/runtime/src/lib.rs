@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod node_api;
 pub mod ops;
 pub mod rpc;
+pub mod service;
 
 use std::future::Future;
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! repository's `migrations/`. Each role keeps its records through its own module here, so the
 //! whole schema, and what each table protects, is in one place.
 
+pub mod aggregator;
+pub mod challenger;
 pub mod cursor;
 mod encoding;
 pub mod operator;

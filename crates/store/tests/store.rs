@@ -2,6 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy::primitives::{Address, B256, Bytes, U256};
+use warden_store::aggregator::{
+    AggregatorStore, StoredSignature, SubmissionStatus, TaskRecord, TaskState,
+};
+use warden_store::challenger::{Claim, ClaimState, ClaimStore};
 use warden_store::cursor::{ChainCursor, KEPT_STOPS, Stop};
 use warden_store::operator::{Recorded, SignedOutput, SlashingProtection, TaskKey};
 use warden_store::testing::TestDatabase;
@@ -15,6 +19,8 @@ warden_store::on_both_backends!(
     the_cursor_advances_rewinds_and_prunes,
     transactions_are_unique_per_intent_and_nonce,
     migrations_run_once,
+    the_aggregator_resumes_tasks_signatures_and_submissions,
+    claims_keep_their_first_finding,
 );
 
 fn signed(task_id: u64, input: u8, output: u8) -> SignedOutput {
@@ -261,4 +267,137 @@ async fn a_sqlite_path_under_a_file_is_a_directory_error() {
     let error = Store::open(&location).await.unwrap_err();
     assert!(matches!(error, StoreError::Directory { .. }), "{error}");
     assert_eq!(Backend::of(&location), Backend::Sqlite);
+}
+
+async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDatabase) {
+    let aggregator = AggregatorStore::new(db.open().await);
+    let task = |task_id: u64| TaskRecord {
+        task_id,
+        agent_id: 1,
+        input_hash: B256::repeat_byte(task_id as u8),
+        reference_block: 50,
+        state: TaskState::Collecting,
+        output_hash: None,
+    };
+    aggregator.track(&task(1)).await.unwrap();
+    aggregator.track(&task(2)).await.unwrap();
+    // Tracking again changes nothing.
+    aggregator
+        .set_state(2, TaskState::Done, None)
+        .await
+        .unwrap();
+    aggregator.track(&task(2)).await.unwrap();
+    let live: Vec<u64> = aggregator
+        .live_tasks()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.task_id)
+        .collect();
+    assert_eq!(live, vec![1]);
+
+    let signature = |operator: u8, output: u8| StoredSignature {
+        task_id: 1,
+        operator_id: B256::repeat_byte(operator),
+        output_hash: B256::repeat_byte(output),
+        output: Bytes::from(vec![output; 3]),
+        signature: Bytes::from(vec![operator; 96]),
+    };
+    aggregator
+        .save_signature(&signature(1, 0xaa))
+        .await
+        .unwrap();
+    aggregator
+        .save_signature(&signature(2, 0xaa))
+        .await
+        .unwrap();
+    aggregator
+        .save_signature(&signature(3, 0xbb))
+        .await
+        .unwrap();
+    // An operator's newer signature replaces its older one.
+    aggregator
+        .save_signature(&signature(3, 0xaa))
+        .await
+        .unwrap();
+    aggregator
+        .drop_signature(1, B256::repeat_byte(2))
+        .await
+        .unwrap();
+    let kept = aggregator.signatures(1).await.unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept.iter()
+            .all(|s| s.output_hash == B256::repeat_byte(0xaa))
+    );
+
+    let non_signers = vec![Bytes::from(vec![7u8; 128])];
+    let aggregate = Bytes::from(vec![9u8; 256]);
+    let first = aggregator
+        .prepare_submission(
+            1,
+            B256::repeat_byte(0xaa),
+            &non_signers,
+            &aggregate,
+            U256::from(64u64),
+            |attempt| format!("commitOutput/1/{attempt}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.attempt, first.intent.as_str()),
+        (1, "commitOutput/1/1")
+    );
+    let record = aggregator.task(1).await.unwrap().unwrap();
+    assert_eq!(record.state, TaskState::Committing);
+    assert_eq!(record.output_hash, Some(B256::repeat_byte(0xaa)));
+    assert_eq!(
+        aggregator.prepared_submission(1).await.unwrap(),
+        Some(first.clone())
+    );
+    aggregator
+        .settle_submission(1, 1, SubmissionStatus::Abandoned)
+        .await
+        .unwrap();
+    assert_eq!(aggregator.prepared_submission(1).await.unwrap(), None);
+    let second = aggregator
+        .prepare_submission(
+            1,
+            B256::repeat_byte(0xaa),
+            &[],
+            &aggregate,
+            U256::from(96u64),
+            |attempt| format!("commitOutput/1/{attempt}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.attempt, 2);
+    assert_eq!(aggregator.submissions(1).await.unwrap().len(), 2);
+}
+
+async fn claims_keep_their_first_finding(db: &TestDatabase) {
+    let claims = ClaimStore::new(db.open().await);
+    let claim = Claim {
+        task_id: 4,
+        committed_output_hash: B256::repeat_byte(1),
+        expected_output_hash: B256::repeat_byte(2),
+        deadline: 99,
+        state: ClaimState::Challenging,
+        detail: "found".into(),
+    };
+    assert_eq!(claims.open(&claim).await.unwrap(), claim);
+    claims
+        .set_state(4, ClaimState::Slashing, "upheld in block 90")
+        .await
+        .unwrap();
+    // Finding it again does not reset it.
+    let again = claims.open(&claim).await.unwrap();
+    assert_eq!(again.state, ClaimState::Slashing);
+    assert_eq!(claims.unfinished().await.unwrap().len(), 1);
+    claims
+        .set_state(4, ClaimState::Slashed, "done")
+        .await
+        .unwrap();
+    assert!(claims.unfinished().await.unwrap().is_empty());
+    assert_eq!(claims.all().await.unwrap().len(), 1);
 }

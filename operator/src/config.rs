@@ -1,0 +1,102 @@
+//! `warden-operator run`'s configuration file. See `config/operator.toml` for a documented
+//! sample; every key can be overridden by `WARDEN_OPERATOR_<SECTION>__<KEY>`.
+
+use std::path::Path;
+
+use alloy::primitives::Address;
+use alloy::transports::http::reqwest::Url;
+use serde::Deserialize;
+use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig};
+
+/// Environment variables overriding the file start with this.
+pub const ENV_PREFIX: &str = "WARDEN_OPERATOR_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    pub chain: ChainConfig,
+    pub operator: NodeSection,
+    pub agent: AgentSection,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub ops: OpsConfig,
+    pub keys: KeysConfig,
+}
+
+/// `[operator]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// Base URL of the aggregator's API.
+    pub aggregator_url: Url,
+    /// First block to scan on the very first start (later starts resume from the database).
+    #[serde(default)]
+    pub start_block: u64,
+    /// Largest block range per `eth_getLogs` request.
+    #[serde(default = "default_block_range")]
+    pub max_block_range: u64,
+    /// Attempts to hand a signature to the aggregator before waiting for the next start.
+    #[serde(default = "default_submission_attempts")]
+    pub submission_attempts: u32,
+    /// Blocks behind the head after which the node reports itself syncing (HTTP 206).
+    #[serde(default = "default_max_lag")]
+    pub max_lag_blocks: u64,
+}
+
+/// `[agent]`: the agent this operator runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// The Uniswap v2 router the reference agent trades through (part of its agent hash).
+    pub router: Address,
+}
+
+fn default_block_range() -> u64 {
+    2_000
+}
+
+fn default_submission_attempts() -> u32 {
+    8
+}
+
+fn default_max_lag() -> u64 {
+    10
+}
+
+impl OperatorConfig {
+    /// Reads `path` with environment overrides and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Self = warden_runtime::config::load(path, ENV_PREFIX)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.chain.validate()?;
+        self.database.validate()?;
+        self.keys.validate(true)?;
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_string(),
+            })
+        };
+        if !matches!(self.operator.aggregator_url.scheme(), "http" | "https") {
+            return invalid("operator.aggregator_url", "must be an http(s) URL");
+        }
+        if self.operator.max_block_range == 0 || self.operator.max_block_range > 100_000 {
+            return invalid("operator.max_block_range", "must be within 1..=100000");
+        }
+        if self.operator.submission_attempts == 0 {
+            return invalid("operator.submission_attempts", "must be at least 1");
+        }
+        if self.agent.router == Address::ZERO {
+            return invalid(
+                "agent.router",
+                "the zero address cannot be the agent's router",
+            );
+        }
+        Ok(())
+    }
+}
