@@ -5,14 +5,14 @@ use std::path::Path;
 
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Url;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig};
 
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = "WARDEN_OPERATOR_";
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorConfig {
     pub chain: ChainConfig,
@@ -25,7 +25,7 @@ pub struct OperatorConfig {
 }
 
 /// `[operator]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSection {
     /// Base URL of the aggregator's API.
@@ -45,7 +45,7 @@ pub struct NodeSection {
 }
 
 /// `[agent]`: the agent this operator runs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSection {
     /// The Uniswap v2 router the reference agent trades through (part of its agent hash).

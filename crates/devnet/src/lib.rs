@@ -8,6 +8,7 @@ pub mod byzantine;
 pub mod eigenlayer;
 pub mod market;
 mod network;
+pub mod process;
 mod summary;
 pub mod ticks;
 

@@ -50,6 +50,10 @@ pub struct TickConfig {
     pub byzantine_operators: Vec<usize>,
     /// Whether a challenger watchtower runs (anvil development account 4).
     pub challenger: bool,
+    /// Operators (by index) whose node runs outside the devnet, as its own process.
+    pub external_operators: Vec<usize>,
+    /// Where the aggregator's API listens (port 0: any free port).
+    pub aggregator_listen: SocketAddr,
 }
 
 /// A vault owner's intervention on a committed task.
@@ -73,6 +77,8 @@ impl TickConfig {
             owner_actions: HashMap::new(),
             byzantine_operators: Vec::new(),
             challenger: true,
+            external_operators: Vec::new(),
+            aggregator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
@@ -103,7 +109,7 @@ impl Devnet {
             AggregatorConfig {
                 rpc_url: rpc_url.clone(),
                 task_manager: app_contracts.task_manager,
-                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                listen: config.aggregator_listen,
                 keeper_agents: vec![app_contracts.agent_id],
                 poll_interval: Duration::from_millis(200),
             },
@@ -135,6 +141,13 @@ impl Devnet {
             Some(Arc::new(self.thieving_agent(&config).await?))
         };
         for handle in &self.operators {
+            if config.external_operators.contains(&handle.index) {
+                progress(&format!(
+                    "operator {} ({}) runs outside the devnet",
+                    handle.index, handle.address
+                ));
+                continue;
+            }
             if config.stopped_operators.contains(&handle.index) {
                 progress(&format!(
                     "operator {} ({}) is stopped",
@@ -243,7 +256,7 @@ impl Devnet {
 
     /// The configuration of operator `handle`'s node: its keystores, a SQLite file in the data
     /// directory, metrics and node API on free loopback ports.
-    fn operator_config(
+    pub fn operator_config(
         &self,
         handle: &crate::OperatorHandle,
         aggregator_url: &alloy::transports::http::reqwest::Url,

@@ -20,19 +20,15 @@ use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 
 /// Polls `check` until it holds, failing the test after `timeout`.
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
+async fn wait_for<F, Fut>(what: &str, timeout: Duration, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        warden_devnet::process::wait_for(timeout, check).await,
+        "timed out waiting for {what}"
+    );
 }
 
 /// Waits until the devnet's first task is committed: the moment a watchtower has to judge.

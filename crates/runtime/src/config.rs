@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use alloy::transports::http::reqwest::Url;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ pub fn load<T: DeserializeOwned>(path: Option<&Path>, env_prefix: &str) -> Resul
 }
 
 /// `[chain]`: the Ethereum endpoint and Warden's contracts on it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
     /// Ethereum JSON-RPC endpoint (HTTP).
@@ -104,7 +104,7 @@ impl ChainConfig {
 }
 
 /// `[database]`: a SQLite file path (the default) or a `postgres://` URL.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub url: String,
@@ -129,7 +129,7 @@ impl DatabaseConfig {
 }
 
 /// `[ops]`: where Prometheus metrics and the EigenLayer node API listen.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpsConfig {
     #[serde(default = "default_metrics")]
@@ -161,7 +161,7 @@ fn default_node_api() -> SocketAddr {
 
 /// `[keys]`: encrypted keystores and where their password comes from. Keys themselves never
 /// appear in a configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
     /// Web3 Secret Storage (v3) keystore of the ECDSA key that signs transactions.

@@ -251,7 +251,7 @@ async fn the_same_address_serves_metrics_and_the_node_api() {
     let telemetry = Telemetry::new();
     NodeMetrics::register(&telemetry).unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let addr = SocketAddr::from(([127, 0, 0, 1], warden_devnet::process::free_port().unwrap()));
     let (endpoints, _handles) = warden_runtime::ops::serve(
         telemetry,
         NodeApi::new("warden-test", Vec::new()),
@@ -269,12 +269,4 @@ async fn the_same_address_serves_metrics_and_the_node_api() {
         .status();
     assert_eq!(status, StatusCode::OK);
     stop.send(true).unwrap();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -1,0 +1,133 @@
+//! How patient the manager is, how hard it pushes fees, and how it treats a flaky RPC endpoint.
+
+use std::time::Duration;
+
+use warden_bindings::gas::PaddedGasFiller;
+
+use crate::TxError;
+
+/// The least fee increase, in percent, that nodes accept for a replacement of a pending
+/// transaction: geth's, reth's and anvil's default price bump. A smaller bump is refused as
+/// "replacement transaction underpriced" and buys nothing.
+pub const MIN_BUMP_PERCENT: u64 = 10;
+
+/// Settings of a [`TxManager`](crate::TxManager). Every field is public; start from
+/// [`TxManagerConfig::default`] and change what a deployment needs.
+#[derive(Debug, Clone)]
+pub struct TxManagerConfig {
+    /// How often a waiting call asks the node for receipts (of every recorded version) and for
+    /// the key's mined nonce.
+    pub poll_interval: Duration,
+    /// How long a transaction may stay unmined after its last broadcast before it is re-signed
+    /// with higher fees (or, at the fee cap, broadcast again as it is).
+    pub bump_after: Duration,
+    /// How much each bump raises both EIP-1559 fees, in percent. At least
+    /// [`MIN_BUMP_PERCENT`], or nodes refuse the replacement.
+    pub bump_percent: u64,
+    /// The highest `maxFeePerGas` the manager ever signs, in wei: a bound on what one stuck
+    /// transaction can cost while the manager keeps outbidding. Once a bump would pass it the
+    /// transaction is re-broadcast at the cap and a warning logged on every further attempt.
+    pub max_fee_per_gas_cap: u128,
+    /// How long one `send`/`wait` call waits for a receipt before it gives up with
+    /// [`TxError::Timeout`]. The record stays pending: [`TxManager::resume`](crate::TxManager::resume)
+    /// or a later `wait` picks it up again.
+    pub receipt_timeout: Duration,
+    /// How many times an RPC call is made before a transport failure (connection refused, no
+    /// response in [`rpc_timeout`](Self::rpc_timeout), HTTP 5xx/408/429, a rate-limit error
+    /// response) is returned as [`TxError::Rpc`]. At least 1.
+    pub rpc_attempts: u32,
+    /// The pause before the first retry; it doubles with every further retry.
+    pub rpc_backoff: Duration,
+    /// The longest pause between two retries.
+    pub rpc_backoff_max: Duration,
+    /// How long one RPC attempt may take. HTTP clients wait forever by default, and a hung
+    /// request would otherwise stall a wait past its own timeout.
+    pub rpc_timeout: Duration,
+    /// Headroom over `eth_estimateGas` for requests without a gas limit (see
+    /// [`warden_bindings::gas`] for why a tight limit is dangerous).
+    pub gas_padding: PaddedGasFiller,
+}
+
+impl Default for TxManagerConfig {
+    /// Values for an L1-like chain with 12-second blocks: poll every second, bump after about
+    /// four blocks without a receipt, give up waiting after five minutes.
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            bump_after: Duration::from_secs(45),
+            bump_percent: 20,
+            // 500 gwei: far above a normal base fee, low enough to bound a runaway bump loop.
+            max_fee_per_gas_cap: 500_000_000_000,
+            receipt_timeout: Duration::from_secs(300),
+            rpc_attempts: 5,
+            rpc_backoff: Duration::from_millis(200),
+            rpc_backoff_max: Duration::from_secs(5),
+            rpc_timeout: Duration::from_secs(30),
+            gas_padding: PaddedGasFiller::default(),
+        }
+    }
+}
+
+impl TxManagerConfig {
+    /// Refuses settings the manager cannot work with: a bump nodes would refuse, no RPC
+    /// attempt at all, zero intervals (a busy loop) or a zero fee cap.
+    pub fn validate(&self) -> Result<(), TxError> {
+        let invalid = |reason: String| Err(TxError::Config(reason));
+        if self.bump_percent < MIN_BUMP_PERCENT {
+            return invalid(format!(
+                "bump_percent is {}, but nodes refuse replacements raising fees by less than {MIN_BUMP_PERCENT}%",
+                self.bump_percent
+            ));
+        }
+        if self.rpc_attempts == 0 {
+            return invalid("rpc_attempts must be at least 1".to_string());
+        }
+        if self.max_fee_per_gas_cap == 0 {
+            return invalid("max_fee_per_gas_cap must be above zero".to_string());
+        }
+        for (name, value) in [
+            ("poll_interval", self.poll_interval),
+            ("bump_after", self.bump_after),
+            ("receipt_timeout", self.receipt_timeout),
+            ("rpc_timeout", self.rpc_timeout),
+        ] {
+            if value.is_zero() {
+                return invalid(format!("{name} must be above zero"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_valid() {
+        assert!(TxManagerConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_bump_nodes_refuse_is_invalid() {
+        let config = TxManagerConfig {
+            bump_percent: 9,
+            ..TxManagerConfig::default()
+        };
+        assert!(matches!(config.validate(), Err(TxError::Config(_))));
+    }
+
+    #[test]
+    fn zero_attempts_and_zero_intervals_are_invalid() {
+        let no_attempts = TxManagerConfig {
+            rpc_attempts: 0,
+            ..TxManagerConfig::default()
+        };
+        assert!(no_attempts.validate().is_err());
+        let busy = TxManagerConfig {
+            poll_interval: Duration::ZERO,
+            ..TxManagerConfig::default()
+        };
+        assert!(busy.validate().is_err());
+    }
+}

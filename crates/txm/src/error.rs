@@ -1,0 +1,109 @@
+//! Why a transaction was not sent, not mined, or not known.
+
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::transports::TransportError;
+use warden_store::StoreError;
+
+/// What went wrong. The variants separate what a caller must tell apart: a transaction that
+/// could never succeed ([`WouldRevert`](Self::WouldRevert), [`InvalidRequest`](Self::InvalidRequest)),
+/// one still in flight ([`Timeout`](Self::Timeout), and [`Rpc`](Self::Rpc) or
+/// [`Rejected`](Self::Rejected) after it was recorded), one that will never be mined
+/// ([`Dropped`](Self::Dropped)) and one mined but reverted ([`Reverted`](Self::Reverted), only
+/// from [`Sent::success`](crate::Sent::success)).
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    /// The [`TxManagerConfig`](crate::TxManagerConfig) cannot work.
+    #[error("invalid transaction manager configuration: {0}")]
+    Config(String),
+
+    /// The request asks for something the manager does not send (a contract creation, a nonce
+    /// of its own, a legacy gas price, an access list...). Nothing was recorded.
+    #[error("transaction {intent:?} cannot be sent by the transaction manager: {reason}")]
+    InvalidRequest { intent: String, reason: String },
+
+    /// The node refused to estimate the transaction's gas: executed now it would revert (or
+    /// fail for lack of funds). Nothing was recorded and no nonce was used.
+    #[error("transaction {intent:?} would revert: {reason}")]
+    WouldRevert {
+        intent: String,
+        /// The decoded `Error(string)`/`Panic(uint256)` reason, or the node's message.
+        reason: String,
+        /// The raw revert data, for custom errors the caller can decode.
+        data: Option<Bytes>,
+    },
+
+    /// An RPC call kept failing at the transport level (or failed with an error response that
+    /// is not retried). If it happened after the transaction was recorded, the record stays
+    /// pending and a later `wait`, `send` of the same intent or `resume` carries on.
+    #[error("RPC call {method} failed after {attempts} attempt(s): {source}")]
+    Rpc {
+        method: &'static str,
+        attempts: u32,
+        #[source]
+        source: TransportError,
+    },
+
+    /// The node refused the first broadcast of a newly recorded transaction (for example for
+    /// lack of funds). The record keeps its nonce and stays pending, so later transactions
+    /// queue behind it; `wait`/`resume` broadcast it again.
+    #[error(
+        "the node refused transaction {intent:?} (nonce {nonce}, {tx_hash}): {reason}; it stays on record as pending"
+    )]
+    Rejected {
+        intent: String,
+        nonce: u64,
+        tx_hash: B256,
+        reason: String,
+    },
+
+    /// No version of the transaction was mined within the receipt timeout. It stays pending on
+    /// record; `wait`, `send` of the same intent or `resume` carries on.
+    #[error(
+        "no receipt for transaction {intent:?} (nonce {nonce}, latest version {tx_hash}) within the receipt timeout; it stays pending"
+    )]
+    Timeout {
+        intent: String,
+        nonce: u64,
+        tx_hash: B256,
+    },
+
+    /// The key's nonce moved past this transaction's without any recorded version being mined:
+    /// another transaction of the key (sent outside this manager) took the nonce. Settled as
+    /// dropped; the intent will not be sent again — use a new intent to retry the action.
+    #[error(
+        "transaction {intent:?} was dropped: nonce {nonce} of {sender} was used by a transaction not on record"
+    )]
+    Dropped {
+        intent: String,
+        nonce: u64,
+        sender: Address,
+    },
+
+    /// The transaction was mined and reverted (from [`Sent::success`](crate::Sent::success)).
+    #[error("transaction {intent:?} ({tx_hash}, nonce {nonce}) reverted in block {block}")]
+    Reverted {
+        intent: String,
+        nonce: u64,
+        tx_hash: B256,
+        block: u64,
+    },
+
+    /// `wait` was asked for a nonce this key has no record of.
+    #[error("no transaction with nonce {nonce} is on record")]
+    UnknownNonce { nonce: u64 },
+
+    /// The record says the transaction was mined, but the node has no receipt for it (a reorg
+    /// took it out, or the node pruned it).
+    #[error(
+        "transaction {intent:?} is on record as mined in {tx_hash}, but the node has no receipt for it"
+    )]
+    ReceiptUnavailable { intent: String, tx_hash: B256 },
+
+    /// The local key could not sign.
+    #[error("signing the transaction: {0}")]
+    Sign(#[from] alloy::signers::Error),
+
+    /// The transaction log could not be read or written.
+    #[error("transaction log: {0}")]
+    Store(#[from] StoreError),
+}
