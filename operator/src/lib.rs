@@ -4,9 +4,9 @@
 
 pub mod config;
 pub mod keys;
+pub mod launch;
 pub mod node;
 pub mod registration;
-pub mod service;
 
 pub use keys::{KeyError, OperatorKeys};
 pub use registration::{Registrar, RegistrationError, RegistrationTargets};

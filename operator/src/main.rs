@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use warden_operator::config::OperatorConfig;
 use warden_operator::keys::KeystorePaths;
-use warden_operator::service;
+use warden_operator::launch;
 use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
 
 #[derive(Debug, Parser)]
@@ -104,7 +104,7 @@ async fn run(path: &std::path::Path) -> eyre::Result<()> {
 
     let shutdown = warden_runtime::shutdown_signal().wrap_err("installing signal handlers")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = service::start(&config, Arc::new(keys), Arc::new(agent), stopped)
+    let running = launch::start(&config, Arc::new(keys), Arc::new(agent), stopped)
         .await
         .wrap_err("starting the operator node")?;
     let mut task = running.task;

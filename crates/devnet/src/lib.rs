@@ -20,7 +20,7 @@ use alloy::providers::PendingTransactionError;
 use alloy::transports::TransportError;
 
 pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
-pub use network::{Devnet, DevnetConfig, OperatorHandle, default_anvil_path};
+pub use network::{DevKeystore, Devnet, DevnetConfig, OperatorHandle, default_anvil_path};
 pub use summary::{
     Balances, ChallengeSummary, ChallengesSummary, DevnetState, EigenLayerSummary, OperatorSummary,
     ServiceEndpoints, SlashSummary, Summary, TaskSummary, VaultSummary, WardenContracts,

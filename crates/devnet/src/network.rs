@@ -391,6 +391,55 @@ impl Devnet {
     }
 }
 
+/// An ECDSA key of the devnet written the way a service reads its key: a Web3 Secret Storage
+/// keystore and a password file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevKeystore {
+    pub address: Address,
+    pub keystore: PathBuf,
+    pub password_file: PathBuf,
+}
+
+impl Devnet {
+    /// Writes anvil development account `index` (see [`Devnet::dev_key`]) as an encrypted
+    /// keystore under the data directory, for a service started as its own process.
+    pub async fn dev_keystore(&self, index: usize) -> Result<DevKeystore, DevnetError> {
+        let signer = self.dev_key(index)?;
+        let dir = self.data_dir.join("keys").join(format!("dev-{index}"));
+        if dir.join("keystore.json").is_file() {
+            return Ok(DevKeystore {
+                address: signer.address(),
+                keystore: dir.join("keystore.json"),
+                password_file: dir.join("password"),
+            });
+        }
+        create_dir(&dir)?;
+        let password_file = dir.join("password");
+        let mut secret = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let password = alloy::hex::encode(secret);
+        write_private(&password_file, password.as_bytes())?;
+        let key = signer.to_bytes();
+        let keystore_dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            PrivateKeySigner::encrypt_keystore(
+                &keystore_dir,
+                &mut rand::thread_rng(),
+                key,
+                password,
+                Some("keystore.json"),
+            )
+        })
+        .await?
+        .map_err(|error| DevnetError::Config(format!("writing a keystore: {error}")))?;
+        Ok(DevKeystore {
+            address: signer.address(),
+            keystore: dir.join("keystore.json"),
+            password_file,
+        })
+    }
+}
+
 async fn create_operator(
     data_dir: &Path,
     index: usize,

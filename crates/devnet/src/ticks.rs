@@ -180,7 +180,7 @@ impl Devnet {
                 _ => self.agent.clone(),
             };
             let operator_config = self.operator_config(handle, &aggregator_url, start_block)?;
-            let running = warden_operator::service::start(
+            let running = warden_operator::launch::start(
                 &operator_config,
                 Arc::new(keys),
                 agent,

@@ -99,6 +99,73 @@ impl TxManagerConfig {
     }
 }
 
+/// The `[transactions]` section of a service's configuration file: the settings an operator of
+/// the service tunes for their chain. Everything else keeps [`TxManagerConfig::default`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionsConfig {
+    /// Seconds without a receipt before a transaction is re-signed with higher fees.
+    #[serde(default = "default_bump_after_secs")]
+    pub bump_after_secs: u64,
+    /// Percent each bump raises the fees by (at least 10).
+    #[serde(default = "default_bump_percent")]
+    pub bump_percent: u64,
+    /// The highest `maxFeePerGas` ever signed, in gwei.
+    #[serde(default = "default_max_fee_gwei")]
+    pub max_fee_per_gas_gwei: u64,
+    /// Seconds one wait for a receipt lasts before it is reported (the transaction stays on
+    /// record and is waited for again).
+    #[serde(default = "default_receipt_timeout_secs")]
+    pub receipt_timeout_secs: u64,
+    /// Milliseconds between receipt polls.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_bump_after_secs() -> u64 {
+    45
+}
+fn default_bump_percent() -> u64 {
+    20
+}
+fn default_max_fee_gwei() -> u64 {
+    500
+}
+fn default_receipt_timeout_secs() -> u64 {
+    300
+}
+fn default_poll_ms() -> u64 {
+    1_000
+}
+
+impl Default for TransactionsConfig {
+    fn default() -> Self {
+        Self {
+            bump_after_secs: default_bump_after_secs(),
+            bump_percent: default_bump_percent(),
+            max_fee_per_gas_gwei: default_max_fee_gwei(),
+            receipt_timeout_secs: default_receipt_timeout_secs(),
+            poll_interval_ms: default_poll_ms(),
+        }
+    }
+}
+
+impl TransactionsConfig {
+    /// The manager's settings, validated.
+    pub fn manager_config(&self) -> Result<TxManagerConfig, TxError> {
+        let config = TxManagerConfig {
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            bump_after: Duration::from_secs(self.bump_after_secs),
+            bump_percent: self.bump_percent,
+            max_fee_per_gas_cap: u128::from(self.max_fee_per_gas_gwei) * 1_000_000_000,
+            receipt_timeout: Duration::from_secs(self.receipt_timeout_secs),
+            ..TxManagerConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +173,24 @@ mod tests {
     #[test]
     fn the_default_is_valid() {
         assert!(TxManagerConfig::default().validate().is_ok());
+        assert!(TransactionsConfig::default().manager_config().is_ok());
+    }
+
+    #[test]
+    fn the_section_converts_and_validates() {
+        let section = TransactionsConfig {
+            bump_percent: 5,
+            ..TransactionsConfig::default()
+        };
+        assert!(matches!(section.manager_config(), Err(TxError::Config(_))));
+        let section = TransactionsConfig {
+            max_fee_per_gas_gwei: 2,
+            ..TransactionsConfig::default()
+        };
+        assert_eq!(
+            section.manager_config().unwrap().max_fee_per_gas_cap,
+            2_000_000_000
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ mod fees;
 mod manager;
 mod rpc;
 
-pub use config::{MIN_BUMP_PERCENT, TxManagerConfig};
+pub use config::{MIN_BUMP_PERCENT, TransactionsConfig, TxManagerConfig};
 pub use error::TxError;
 pub use manager::{Sent, TxManager, TxOutcome};
 pub use warden_store::transactions::{TxRecord, TxStatus};
