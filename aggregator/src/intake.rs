@@ -132,6 +132,13 @@ impl Intake {
         self.tasks.contains_key(&task_id)
     }
 
+    /// The agent a known task is for.
+    pub fn agent_of(&self, task_id: u64) -> Option<u64> {
+        self.tasks
+            .get(&task_id)
+            .map(|task| task.context.task.agent_id)
+    }
+
     /// Starts collecting for a task (idempotent).
     pub fn add_task(&mut self, context: Arc<TaskContext>) {
         self.tasks
@@ -276,6 +283,16 @@ impl Intake {
             && task.phase == Phase::Committing
         {
             task.phase = Phase::Collecting;
+        }
+    }
+
+    /// A quorum for the task is already being committed (one recovered from the database after
+    /// a restart): hand out no other until that one fails.
+    pub fn committing(&mut self, task_id: u64) {
+        if let Some(task) = self.tasks.get_mut(&task_id)
+            && task.phase == Phase::Collecting
+        {
+            task.phase = Phase::Committing;
         }
     }
 

@@ -1,7 +1,10 @@
 //! The Warden aggregator: reads the operator set a task must be signed by, collects operators'
 //! signatures, and assembles the quorum the registry's `checkQuorum` verifies.
 
+pub mod config;
 pub mod intake;
+pub mod launch;
+pub mod metrics;
 pub mod operator_set;
 pub mod quorum;
 pub mod service;

@@ -1,10 +1,14 @@
-//! `warden-aggregator`: the aggregator service. This release inspects the operator set a quorum is
-//! checked against; collecting signatures and committing outputs arrive with the task manager.
+//! `warden-aggregator`: the aggregator service. `run` collects operators' signatures, commits
+//! quorums and keeps tasks; `operator-set` inspects the operator set a quorum is checked against.
+
+use std::path::{Path, PathBuf};
 
 use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
 use clap::{Parser, Subcommand};
 use eyre::WrapErr;
 use warden_aggregator::OperatorSet;
+use warden_aggregator::config::AggregatorConfig;
 use warden_bindings::WardenRegistry;
 
 #[derive(Debug, Parser)]
@@ -16,6 +20,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the aggregator: take operators' signatures over HTTP, commit each task's output once
+    /// a stake-weighted quorum signed it, and (for the configured agents) open, execute and
+    /// expire tasks. Everything is on record in the database first, so a restart resumes
+    /// without losing a signature or sending a commitment twice. Serves Prometheus metrics and
+    /// the EigenLayer node API. Stops cleanly on SIGINT or SIGTERM.
+    Run {
+        /// TOML configuration (see config/aggregator.toml); every key can be overridden with
+        /// WARDEN_AGGREGATOR_<SECTION>__<KEY>, e.g. WARDEN_AGGREGATOR_DATABASE__URL.
+        #[arg(long, env = "WARDEN_AGGREGATOR_CONFIG")]
+        config: PathBuf,
+    },
     /// Print the operator set (ids, addresses, BLS keys, weights) as the registry recorded it at a
     /// block: the set a task with that reference block must be signed by.
     OperatorSet {
@@ -39,6 +54,7 @@ async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     warden_runtime::init_logging("info");
     match cli.command {
+        Command::Run { config } => run(&config).await,
         Command::OperatorSet {
             rpc_url,
             registry,
@@ -80,4 +96,34 @@ async fn main() -> eyre::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run(path: &Path) -> eyre::Result<()> {
+    let config = AggregatorConfig::load(Some(path))
+        .wrap_err_with(|| format!("reading {}", path.display()))?;
+    let password = warden_runtime::keystore_password(config.keys.password_file.as_deref())
+        .wrap_err("reading the keystore password")?;
+    let keystore = config.keys.ecdsa_keystore.clone();
+    let signer = tokio::task::spawn_blocking(move || {
+        PrivateKeySigner::decrypt_keystore(&keystore, password.expose_secret())
+    })
+    .await?
+    .wrap_err_with(|| {
+        format!(
+            "decrypting the keystore {}",
+            config.keys.ecdsa_keystore.display()
+        )
+    })?;
+    let shutdown = warden_runtime::shutdown_signal().wrap_err("installing signal handlers")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = warden_aggregator::launch::start(&config, signer, stopped)
+        .await
+        .wrap_err("starting the aggregator")?;
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    for task in running.tasks {
+        let _ = task.await;
+    }
+    Ok(())
 }

@@ -1,16 +1,24 @@
 //! The aggregator service: the HTTP intake, the committer that submits `commitOutput` when an
 //! output reaches the threshold, and the keeper that opens tasks every tick and executes them
 //! once their challenge window has passed.
+//!
+//! Nothing it learns lives only in memory. A task is on record before its first signature is
+//! acknowledged; a signature is on record before the operator hears `202 Accepted`; a quorum is
+//! on record (with the transaction intent that will carry it) before anything is sent; and every
+//! transaction goes through the transaction manager, which records it before broadcasting. A
+//! restarted aggregator rebuilds its intake from the records, resumes the submission in flight
+//! under the same intent (so it is never sent twice) and keeps the tasks it was keeping.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::{DynProvider, Provider};
-use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -19,23 +27,37 @@ use axum::{Json, Router};
 use tokio::sync::{Mutex, watch};
 use warden_bindings::task_facts;
 use warden_bindings::task_manager::BLS as TmBLS;
-use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
+use warden_bindings::task_manager::WardenTaskManager::{
+    AgentConfig, commitOutputCall, executeCall, expireCall, openTaskCall,
+};
 use warden_bindings::task_manager::task_state;
-use warden_bindings::tx::confirm;
 use warden_bindings::{WardenRegistry, WardenTaskManager};
 use warden_protocol::OutputAttestation;
 use warden_protocol::api::{
     ApiError, MAX_SUBMISSION_BYTES, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt,
     SubmissionStatus,
 };
+use warden_runtime::node_api::SyncProgress;
+use warden_runtime::service::ServiceRuntime;
+use warden_store::StoreError;
+use warden_store::aggregator::{
+    AggregatorStore, StoredSignature, SubmissionRecord, SubmissionStatus as Stored, TaskRecord,
+    TaskState,
+};
+use warden_txm::{Sent, TxError, TxManager, TxOutcome};
 
 use crate::intake::{Intake, IntakeError, ReadyQuorum, TaskContext};
+use crate::metrics::{AggregatorMetrics, reason};
 use crate::{OperatorSet, Threshold};
+
+/// The failpoint after a quorum is on record, before its transaction exists.
+pub const FAILPOINT_AFTER_QUORUM: &str = "aggregator-after-quorum";
+/// The failpoint after the commitment's transaction is broadcast, before its receipt.
+pub const FAILPOINT_DURING_SUBMISSION: &str = "aggregator-during-submission";
 
 /// How the aggregator runs.
 #[derive(Debug, Clone)]
-pub struct AggregatorConfig {
-    pub rpc_url: Url,
+pub struct AggregatorSettings {
     pub task_manager: Address,
     /// Where the HTTP intake listens.
     pub listen: SocketAddr,
@@ -44,27 +66,60 @@ pub struct AggregatorConfig {
     pub poll_interval: Duration,
 }
 
+/// A quorum on record, with the output it commits (`None`: to be read from the signatures on
+/// record).
+#[derive(Debug, Clone)]
+struct Pending {
+    submission: SubmissionRecord,
+    output: Option<Bytes>,
+}
+
+/// What became of a keeper transaction.
+#[derive(Debug)]
+enum KeeperOutcome {
+    Succeeded(Box<Sent>),
+    /// It would revert now: not due yet, or already done by someone else.
+    NotNow,
+    /// Sent and reverted, or not settled: tried again next round.
+    Failed,
+}
+
+impl KeeperOutcome {
+    fn succeeded(self) -> Option<Sent> {
+        match self {
+            KeeperOutcome::Succeeded(sent) => Some(*sent),
+            KeeperOutcome::NotNow | KeeperOutcome::Failed => None,
+        }
+    }
+}
+
 /// Shared state of the service.
 #[derive(Debug)]
 pub struct Aggregator {
-    config: AggregatorConfig,
+    settings: AggregatorSettings,
     chain_id: u64,
     provider: DynProvider,
     registry: Address,
+    txm: TxManager,
+    records: AggregatorStore,
+    metrics: AggregatorMetrics,
     intake: Mutex<Intake>,
-    /// Committed outputs we know the bytes of, for `execute`.
-    committed_outputs: Mutex<HashMap<u64, Bytes>>,
+    /// When each task's first signature arrived, for the quorum latency.
+    first_signature: Mutex<HashMap<u64, Instant>>,
     /// Operator sets by reference block: every task of one block shares one.
     sets: Mutex<HashMap<u32, Arc<OperatorSet>>>,
-    /// Quorums waiting for the keeper loop, which sends every transaction of this aggregator
-    /// from one task so that nonces never race.
-    ready: Mutex<Vec<ReadyQuorum>>,
+    /// Quorums waiting for the keeper loop, which sends every transaction of this aggregator.
+    ready: Mutex<Vec<Pending>>,
     wake: tokio::sync::Notify,
     /// Agent configurations never change once registered: read each from the chain once.
     agents: Mutex<HashMap<u64, AgentConfig>>,
+    /// Tasks the keeper follows until they are final.
+    tracked: Mutex<BTreeSet<u64>>,
+    /// The keeper's progress, for the node API.
+    progress: Arc<SyncProgress>,
 }
 
-/// Errors starting the service.
+/// Errors of the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("RPC request failed: {0}")]
@@ -82,9 +137,13 @@ pub enum ServiceError {
     #[error("reading the operator set: {0}")]
     OperatorSet(#[from] crate::OperatorSetError),
     #[error(transparent)]
-    Transaction(#[from] warden_bindings::tx::TxError),
+    Transaction(#[from] TxError),
     #[error(transparent)]
     TaskFacts(#[from] task_facts::TaskFactsError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Metrics(#[from] warden_runtime::metrics::MetricsError),
 }
 
 impl From<alloy::contract::Error> for ServiceError {
@@ -94,29 +153,43 @@ impl From<alloy::contract::Error> for ServiceError {
 }
 
 impl Aggregator {
-    /// Connects to the chain with `signer` (which pays for commitments and keeper transactions).
+    /// Connects to the chain through `runtime`, sending its transactions with `txm`.
     pub async fn connect(
-        config: AggregatorConfig,
-        signer: PrivateKeySigner,
+        settings: AggregatorSettings,
+        txm: TxManager,
+        runtime: &ServiceRuntime,
+        progress: Arc<SyncProgress>,
     ) -> Result<Arc<Self>, ServiceError> {
-        let provider = warden_bindings::signing_provider(config.rpc_url.clone(), signer);
+        let provider = runtime.provider.clone();
         let chain_id = provider.get_chain_id().await?;
-        let registry = WardenTaskManager::new(config.task_manager, &provider)
+        let registry = WardenTaskManager::new(settings.task_manager, &provider)
             .registry()
             .call()
             .await?;
+        let metrics =
+            AggregatorMetrics::register(&runtime.telemetry, runtime.node_metrics.clone())?;
         Ok(Arc::new(Self {
-            config,
+            settings,
             chain_id,
             provider,
             registry,
+            txm,
+            records: AggregatorStore::new(runtime.store.clone()),
+            metrics,
             intake: Mutex::new(Intake::new(MAX_SUBMISSION_BYTES)),
-            committed_outputs: Mutex::new(HashMap::new()),
+            first_signature: Mutex::new(HashMap::new()),
             sets: Mutex::new(HashMap::new()),
             ready: Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
             agents: Mutex::new(HashMap::new()),
+            tracked: Mutex::new(BTreeSet::new()),
+            progress,
         }))
+    }
+
+    /// The key that pays for commitments and keeper transactions.
+    pub fn address(&self) -> Address {
+        self.txm.address()
     }
 
     /// The HTTP API.
@@ -134,7 +207,7 @@ impl Aggregator {
         mut shutdown: watch::Receiver<bool>,
         bound: tokio::sync::oneshot::Sender<SocketAddr>,
     ) -> Result<(), ServiceError> {
-        let addr = self.config.listen;
+        let addr = self.settings.listen;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| ServiceError::Bind { addr, source })?;
@@ -151,12 +224,119 @@ impl Aggregator {
             .map_err(ServiceError::Serve)
     }
 
-    /// The task's context, read from the chain once and cached in the intake.
+    /// Picks up where a previous run stopped: transactions still pending are waited for, every
+    /// task on record is checked against the chain, open ones get their signatures back into
+    /// the intake, and a quorum on record is committed under its original intent.
+    pub async fn recover(&self) -> Result<(), ServiceError> {
+        let settled = self.txm.resume().await?;
+        for sent in &settled {
+            tracing::info!(intent = %sent.intent, tx = %sent.tx_hash, status = ?sent.status, "transaction from before the restart settled");
+        }
+        let task_manager = WardenTaskManager::new(self.settings.task_manager, &self.provider);
+        for record in self.records.live_tasks().await? {
+            let task_id = record.task_id;
+            let task = task_manager.getTask(task_id).call().await?;
+            let prepared = self.records.prepared_submission(task_id).await?;
+            match task.state {
+                task_state::OPEN => {
+                    if let Err(error) = self.ensure_task(task_id).await {
+                        tracing::warn!(task_id, %error, "could not resume the task");
+                        continue;
+                    }
+                    let signatures = self.records.signatures(task_id).await?;
+                    let mut intake = self.intake.lock().await;
+                    for stored in &signatures {
+                        // Signatures on record were accepted before; the intake checks them
+                        // again all the same.
+                        if let Err(error) = intake.submit(&SignatureSubmission {
+                            task_id,
+                            operator_id: stored.operator_id,
+                            output: stored.output.clone(),
+                            signature: stored.signature.clone(),
+                        }) {
+                            tracing::warn!(task_id, operator_id = %stored.operator_id, %error, "a signature on record no longer holds");
+                        }
+                    }
+                    match prepared {
+                        Some(submission) => {
+                            intake.committing(task_id);
+                            drop(intake);
+                            let output = signatures
+                                .iter()
+                                .find(|s| s.output_hash == submission.output_hash)
+                                .map(|s| s.output.clone());
+                            match output {
+                                Some(output) => {
+                                    tracing::info!(task_id, intent = %submission.intent, "resuming the commitment in flight");
+                                    self.ready.lock().await.push(Pending {
+                                        submission,
+                                        output: Some(output),
+                                    });
+                                }
+                                None => {
+                                    self.records
+                                        .settle_submission(
+                                            task_id,
+                                            submission.attempt,
+                                            Stored::Abandoned,
+                                        )
+                                        .await?;
+                                    self.intake.lock().await.commit_failed(task_id);
+                                }
+                            }
+                        }
+                        None => {
+                            // A quorum the previous run reached but had not put on record yet.
+                            let ready = intake.retry();
+                            drop(intake);
+                            for quorum in ready {
+                                self.prepare(quorum).await;
+                            }
+                        }
+                    }
+                    self.tracked.lock().await.insert(task_id);
+                }
+                task_state::COMMITTED => {
+                    if let Some(submission) = prepared {
+                        let status = if task.outputHash == submission.output_hash {
+                            Stored::Confirmed
+                        } else {
+                            Stored::Abandoned
+                        };
+                        self.records
+                            .settle_submission(task_id, submission.attempt, status)
+                            .await?;
+                    }
+                    self.records
+                        .set_state(task_id, TaskState::Committed, Some(task.outputHash))
+                        .await?;
+                    self.tracked.lock().await.insert(task_id);
+                }
+                _ => {
+                    if let Some(submission) = prepared {
+                        self.records
+                            .settle_submission(task_id, submission.attempt, Stored::Abandoned)
+                            .await?;
+                    }
+                    self.records
+                        .set_state(task_id, TaskState::Done, None)
+                        .await?;
+                }
+            }
+        }
+        let tracked = self.tracked.lock().await.len();
+        tracing::info!(tasks = tracked, "resumed the tasks on record");
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// The task's context, read from the chain once and cached in the intake; the task is on
+    /// record before this returns.
     async fn ensure_task(&self, task_id: u64) -> Result<(), SubmitError> {
         if self.intake.lock().await.knows(task_id) {
             return Ok(());
         }
-        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
+        let task_manager = WardenTaskManager::new(self.settings.task_manager, &self.provider);
         let task = task_manager
             .getTask(task_id)
             .call()
@@ -164,7 +344,7 @@ impl Aggregator {
             .map_err(|e| SubmitError::Chain(e.to_string()))?;
         match task.state {
             task_state::OPEN => {}
-            0 => return Err(SubmitError::UnknownTask(task_id)),
+            task_state::NONE => return Err(SubmitError::UnknownTask(task_id)),
             task_state::COMMITTED | task_state::EXECUTED => {
                 return Err(SubmitError::AlreadyCommitted(task_id));
             }
@@ -180,10 +360,21 @@ impl Aggregator {
             .map_err(|e| SubmitError::Chain(e.to_string()))?;
         let threshold = Threshold::new(u64::from(agent.thresholdBps), 10_000)
             .map_err(|e| SubmitError::Chain(format!("agent {}: {e}", task.agentId)))?;
+        self.records
+            .track(&TaskRecord {
+                task_id,
+                agent_id: task.agentId,
+                input_hash: task.inputHash,
+                reference_block: u64::from(task.referenceBlock),
+                state: TaskState::Collecting,
+                output_hash: None,
+            })
+            .await
+            .map_err(|error| self.database_error("track_task", error))?;
         let context = TaskContext {
             task: OutputAttestation {
                 chain_id: self.chain_id,
-                task_manager: self.config.task_manager,
+                task_manager: self.settings.task_manager,
                 task_id,
                 agent_id: task.agentId,
                 agent_hash: agent.agentHash,
@@ -195,14 +386,25 @@ impl Aggregator {
             set,
         };
         self.intake.lock().await.add_task(Arc::new(context));
+        self.tracked.lock().await.insert(task_id);
         Ok(())
+    }
+
+    fn database_error(&self, operation: &'static str, error: StoreError) -> SubmitError {
+        self.metrics
+            .node
+            .database_errors
+            .with_label_values(&[operation])
+            .inc();
+        tracing::error!(operation, %error, "database operation failed");
+        SubmitError::Unavailable(format!("{operation}: {error}"))
     }
 
     async fn agent(&self, agent_id: u64) -> Result<AgentConfig, alloy::contract::Error> {
         if let Some(agent) = self.agents.lock().await.get(&agent_id) {
             return Ok(agent.clone());
         }
-        let agent = WardenTaskManager::new(self.config.task_manager, &self.provider)
+        let agent = WardenTaskManager::new(self.settings.task_manager, &self.provider)
             .getAgent(agent_id)
             .call()
             .await?;
@@ -220,182 +422,438 @@ impl Aggregator {
         Ok(set)
     }
 
-    /// Submits a ready quorum. On failure the intake collects again for that task.
-    async fn commit(&self, ready: ReadyQuorum) {
+    /// Puts a verified quorum on record and queues it for the keeper loop. If the record cannot
+    /// be written, the intake collects again and hands the quorum out later.
+    async fn prepare(&self, ready: ReadyQuorum) {
         let task_id = ready.task_id;
-        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
-        let non_signers: Vec<TmBLS::G1Point> = ready
+        let first = self.first_signature.lock().await.remove(&task_id);
+        if let Some(first) = first {
+            let agent = self
+                .intake
+                .lock()
+                .await
+                .agent_of(task_id)
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            self.metrics
+                .quorum_latency
+                .with_label_values(&[agent.as_str()])
+                .observe(first.elapsed().as_secs_f64());
+        }
+        let non_signers: Vec<Bytes> = ready
             .quorum
             .non_signers
             .iter()
-            .map(TmBLS::G1Point::from_eip2537)
+            .map(|key| Bytes::copy_from_slice(key))
             .collect();
-        let signature =
-            TmBLS::G2Point::from_eip2537(&ready.quorum.aggregate_signature.to_eip2537());
-        let started = std::time::Instant::now();
-        let result = async {
-            let pending = task_manager
-                .commitOutput(task_id, ready.output.clone(), non_signers, signature)
-                .send()
-                .await?;
-            confirm("WardenTaskManager.commitOutput", pending)
-                .await
-                .map_err(ServiceError::from)
-        }
-        .await;
-        match result {
-            Ok(receipt) => {
+        let signature = Bytes::copy_from_slice(&ready.quorum.aggregate_signature.to_eip2537());
+        let prepared = self
+            .records
+            .prepare_submission(
+                task_id,
+                ready.output_hash,
+                &non_signers,
+                &signature,
+                ready.quorum.signed_weight,
+                |attempt| format!("commitOutput/task/{task_id}/attempt/{attempt}"),
+            )
+            .await;
+        match prepared {
+            Ok(submission) => {
                 tracing::info!(
                     task_id,
                     output_hash = %ready.output_hash,
-                    signers = ready.quorum.signed_weight.to_string(),
-                    non_signers = ready.quorum.non_signers.len(),
-                    gas = receipt.gas_used,
-                    millis = started.elapsed().as_millis() as u64,
-                    "output committed"
+                    signed_weight = %ready.quorum.signed_weight,
+                    non_signers = non_signers.len(),
+                    intent = %submission.intent,
+                    "quorum reached"
                 );
-                self.intake.lock().await.committed(task_id);
-                self.committed_outputs
-                    .lock()
-                    .await
-                    .insert(task_id, ready.output);
+                self.ready.lock().await.push(Pending {
+                    submission,
+                    output: Some(ready.output),
+                });
+                self.wake.notify_one();
             }
             Err(error) => {
-                tracing::warn!(task_id, %error, "commitment failed; collecting again");
+                let _ = self.database_error("prepare_submission", error);
                 self.intake.lock().await.commit_failed(task_id);
             }
         }
     }
 
-    /// Keeper loop: opens a task for each kept agent whenever its tick interval allows, executes
-    /// committed tasks after their deadline, expires tasks nobody committed in time.
+    /// Sends (or, after a restart, resumes) a quorum's `commitOutput` and settles its record.
+    async fn commit(&self, submission: SubmissionRecord, output: Bytes) {
+        let task_id = submission.task_id;
+        warden_runtime::failpoint(FAILPOINT_AFTER_QUORUM).await;
+        let request = match commit_request(self.settings.task_manager, &submission, output) {
+            Ok(request) => request,
+            Err(reason) => {
+                tracing::error!(task_id, %reason, "the quorum on record is unusable; collecting again");
+                self.abandon(&submission).await;
+                return;
+            }
+        };
+        let started = Instant::now();
+        let sent = match self.txm.submit(&submission.intent, request).await {
+            Ok(record) => {
+                warden_runtime::failpoint(FAILPOINT_DURING_SUBMISSION).await;
+                self.txm.wait(record.nonce).await
+            }
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(sent) if sent.status == TxOutcome::Success => {
+                tracing::info!(
+                    task_id,
+                    output_hash = %submission.output_hash,
+                    tx = %sent.tx_hash,
+                    gas = sent.gas_used,
+                    bumps = sent.bumps,
+                    millis = started.elapsed().as_millis() as u64,
+                    "output committed"
+                );
+                self.metrics
+                    .commitments
+                    .with_label_values(&["confirmed"])
+                    .inc();
+                self.committed(&submission).await;
+            }
+            Ok(sent) => {
+                self.metrics
+                    .commitments
+                    .with_label_values(&["reverted"])
+                    .inc();
+                tracing::warn!(task_id, tx = %sent.tx_hash, "commitOutput reverted");
+                self.settle_against_chain(&submission).await;
+            }
+            Err(TxError::WouldRevert { reason, .. }) => {
+                self.metrics
+                    .commitments
+                    .with_label_values(&["failed"])
+                    .inc();
+                tracing::warn!(task_id, %reason, "commitOutput would revert");
+                self.settle_against_chain(&submission).await;
+            }
+            Err(error) => {
+                // Still on record under its intent: the next round waits for it again.
+                self.metrics
+                    .commitments
+                    .with_label_values(&["failed"])
+                    .inc();
+                tracing::warn!(task_id, %error, "commitment not confirmed yet; retrying");
+                self.ready.lock().await.push(Pending {
+                    submission,
+                    output: None,
+                });
+            }
+        }
+    }
+
+    async fn committed(&self, submission: &SubmissionRecord) {
+        let task_id = submission.task_id;
+        if let Err(error) = self
+            .records
+            .settle_submission(task_id, submission.attempt, Stored::Confirmed)
+            .await
+        {
+            let _ = self.database_error("settle_submission", error);
+        }
+        if let Err(error) = self
+            .records
+            .set_state(task_id, TaskState::Committed, Some(submission.output_hash))
+            .await
+        {
+            let _ = self.database_error("set_state", error);
+        }
+        self.intake.lock().await.committed(task_id);
+        self.metrics.task_settled("committed");
+    }
+
+    /// A commitment did not go through: find out from the chain whether the task was committed
+    /// anyway (by another aggregator) or can be tried again.
+    async fn settle_against_chain(&self, submission: &SubmissionRecord) {
+        let task_manager = WardenTaskManager::new(self.settings.task_manager, &self.provider);
+        match task_manager.getTask(submission.task_id).call().await {
+            Ok(task)
+                if task.state == task_state::COMMITTED || task.state == task_state::EXECUTED =>
+            {
+                if task.outputHash == submission.output_hash {
+                    self.committed(submission).await;
+                } else {
+                    self.abandon(submission).await;
+                    self.intake.lock().await.committed(submission.task_id);
+                }
+            }
+            _ => self.abandon(submission).await,
+        }
+    }
+
+    async fn abandon(&self, submission: &SubmissionRecord) {
+        if let Err(error) = self
+            .records
+            .settle_submission(submission.task_id, submission.attempt, Stored::Abandoned)
+            .await
+        {
+            let _ = self.database_error("settle_submission", error);
+        }
+        self.intake.lock().await.commit_failed(submission.task_id);
+    }
+
+    /// Keeper loop: resumes what a previous run left, then opens a task for each kept agent
+    /// whenever its tick interval allows, commits quorums, executes committed tasks after their
+    /// deadline, and expires tasks nobody committed in time.
     pub async fn keep(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut open_tasks: Vec<u64> = Vec::new();
+        while let Err(error) = self.recover().await {
+            tracing::warn!(%error, "resuming the previous run failed; retrying");
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            if let Err(error) = self.keeper_round(&mut open_tasks).await {
+            if let Err(error) = self.keeper_round().await {
                 tracing::warn!(%error, "keeper round failed; retrying");
             }
             let mut ready = std::mem::take(&mut *self.ready.lock().await);
-            ready.extend(self.intake.lock().await.retry());
-            for quorum in ready {
-                self.commit(quorum).await;
+            let retried = self.intake.lock().await.retry();
+            for quorum in retried {
+                self.prepare(quorum).await;
+            }
+            ready.extend(std::mem::take(&mut *self.ready.lock().await));
+            for Pending { submission, output } in ready {
+                let output = match output {
+                    Some(output) => output,
+                    None => match self.output_of(&submission).await {
+                        Some(output) => output,
+                        None => continue,
+                    },
+                };
+                self.commit(submission, output).await;
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
                 _ = self.wake.notified() => {}
                 _ = shutdown.changed() => {}
             }
         }
     }
 
-    async fn keeper_round(&self, tasks: &mut Vec<u64>) -> Result<(), ServiceError> {
-        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
+    /// The output bytes of a quorum on record, from the signatures on record.
+    async fn output_of(&self, submission: &SubmissionRecord) -> Option<Bytes> {
+        match self.records.signatures(submission.task_id).await {
+            Ok(signatures) => signatures
+                .into_iter()
+                .find(|s| s.output_hash == submission.output_hash)
+                .map(|s| s.output),
+            Err(error) => {
+                let _ = self.database_error("signatures", error);
+                None
+            }
+        }
+    }
+
+    async fn keeper_round(&self) -> Result<(), ServiceError> {
+        let task_manager = WardenTaskManager::new(self.settings.task_manager, &self.provider);
         let block = self.provider.get_block_number().await?;
-        for &agent_id in &self.config.keeper_agents {
+        for &agent_id in &self.settings.keeper_agents {
             let status = task_manager.agentStatus(agent_id).call().await?;
             let agent = self.agent(agent_id).await?;
             let due = status.lastOpenedAt == 0
                 || block >= u64::from(status.lastOpenedAt) + u64::from(agent.tickInterval);
             if due {
-                match task_manager.openTask(agent_id).send().await {
-                    Ok(pending) => match confirm("WardenTaskManager.openTask", pending).await {
-                        Ok(receipt) => {
-                            let opened = receipt.decoded_log::<WardenTaskManager::TaskOpened>();
-                            if let Some(event) = opened {
-                                tracing::info!(
-                                    agent_id,
-                                    task_id = event.taskId,
-                                    gas = receipt.gas_used,
-                                    "task opened"
-                                );
-                                tasks.push(event.taskId);
-                            }
-                        }
-                        Err(error) => tracing::warn!(agent_id, %error, "openTask failed"),
-                    },
-                    Err(error) => tracing::debug!(agent_id, %error, "openTask not possible yet"),
-                }
+                self.open_task(agent_id, status.lastOpenedAt).await;
             }
         }
-        let mut still_open = Vec::with_capacity(tasks.len());
-        for &task_id in tasks.iter() {
+        let tracked: Vec<u64> = self.tracked.lock().await.iter().copied().collect();
+        let mut counts: HashMap<&'static str, i64> = HashMap::new();
+        for task_id in tracked {
             let task = task_manager.getTask(task_id).call().await?;
-            match task.state {
-                task_state::COMMITTED
-                    if block
-                        > u64::from(task.deadline)
-                            + u64::from(self.agent(task.agentId).await?.responseWindow) =>
-                {
+            let agent = self.agent(task.agentId).await?;
+            let response_window = u64::from(agent.responseWindow);
+            let settled = match task.state {
+                task_state::COMMITTED if block > u64::from(task.deadline) + response_window => {
                     // Its action kept failing (a paused vault, a moved market) until the window
                     // closed: settle it so the agent can move on.
-                    if let Ok(pending) = task_manager.expire(task_id).send().await {
-                        let _ = confirm("WardenTaskManager.expire", pending).await;
-                        tracing::warn!(task_id, "committed action never executed; task expired");
-                        self.intake.lock().await.remove_task(task_id);
-                        continue;
-                    }
+                    let call = expireCall { taskId: task_id };
+                    self.keeper_send(format!("expire/task/{task_id}"), call.abi_encode())
+                        .await
+                        .succeeded()
+                        .map(|_| "expired")
                 }
                 task_state::COMMITTED if block > u64::from(task.deadline) => {
                     let output = self.committed_output(task_id, task.openedAt).await?;
                     let input = task_facts::task_input(
                         &self.provider,
-                        self.config.task_manager,
+                        self.settings.task_manager,
                         task_id,
                         task.openedAt,
                     )
                     .await?;
-                    match task_manager.execute(task_id, input, output).send().await {
-                        Ok(pending) => match confirm("WardenTaskManager.execute", pending).await {
-                            Ok(receipt) => {
-                                tracing::info!(task_id, gas = receipt.gas_used, "task executed");
-                                self.intake.lock().await.remove_task(task_id);
-                                continue;
-                            }
-                            Err(error) => tracing::warn!(task_id, %error, "execute failed"),
-                        },
-                        Err(error) => tracing::warn!(task_id, %error, "execute refused"),
-                    }
+                    let call = executeCall {
+                        taskId: task_id,
+                        input,
+                        output,
+                    };
+                    // One intent per block: a failed attempt (a paused vault) is tried again
+                    // next block, and gas estimation refuses a second execute of an executed
+                    // task.
+                    self.keeper_send(
+                        format!("execute/task/{task_id}/block/{block}"),
+                        call.abi_encode(),
+                    )
+                    .await
+                    .succeeded()
+                    .map(|_| "executed")
                 }
-                task_state::OPEN => {
-                    let agent = self.agent(task.agentId).await?;
-                    if block > u64::from(task.openedAt) + u64::from(agent.responseWindow)
-                        && let Ok(pending) = task_manager.expire(task_id).send().await
+                task_state::OPEN if block > u64::from(task.openedAt) + response_window => {
+                    let call = expireCall { taskId: task_id };
+                    self.keeper_send(format!("expire/task/{task_id}"), call.abi_encode())
+                        .await
+                        .succeeded()
+                        .map(|_| "expired")
+                }
+                task_state::OPEN | task_state::COMMITTED => None,
+                task_state::EXECUTED => Some("executed"),
+                task_state::EXPIRED => Some("expired"),
+                _ => Some("closed"),
+            };
+            match settled {
+                Some(event) => {
+                    if let Err(error) = self.records.set_state(task_id, TaskState::Done, None).await
                     {
-                        let _ = confirm("WardenTaskManager.expire", pending).await;
-                        tracing::warn!(task_id, "task expired without a quorum");
-                        self.intake.lock().await.remove_task(task_id);
+                        let _ = self.database_error("set_state", error);
                         continue;
                     }
-                }
-                task_state::COMMITTED => {}
-                _ => {
+                    tracing::info!(task_id, outcome = event, "task final");
+                    self.metrics.task_settled(event);
                     self.intake.lock().await.remove_task(task_id);
-                    continue;
+                    self.tracked.lock().await.remove(&task_id);
+                }
+                None => {
+                    let state = if task.state == task_state::OPEN {
+                        "open"
+                    } else {
+                        "committed"
+                    };
+                    *counts.entry(state).or_default() += 1;
                 }
             }
-            still_open.push(task_id);
         }
-        *tasks = still_open;
+        for state in ["open", "committed"] {
+            self.metrics
+                .tasks
+                .with_label_values(&[state])
+                .set(counts.get(state).copied().unwrap_or(0));
+        }
+        self.progress.update(block, block);
         Ok(())
     }
 
-    /// The committed output bytes of a task: ours if we committed it, else from its event.
-    async fn committed_output(&self, task_id: u64, opened_at: u32) -> Result<Bytes, ServiceError> {
-        if let Some(output) = self.committed_outputs.lock().await.get(&task_id) {
-            return Ok(output.clone());
+    async fn open_task(&self, agent_id: u64, last_opened_at: u32) {
+        let call = openTaskCall { agentId: agent_id };
+        let intent = format!("openTask/agent/{agent_id}/after/{last_opened_at}");
+        let Some(sent) = self
+            .keeper_send(intent, call.abi_encode())
+            .await
+            .succeeded()
+        else {
+            return;
+        };
+        let Some(event) = sent.receipt.decoded_log::<WardenTaskManager::TaskOpened>() else {
+            return;
+        };
+        let task_id = event.taskId;
+        tracing::info!(agent_id, task_id, gas = sent.gas_used, "task opened");
+        self.metrics
+            .task_events
+            .with_label_values(&["opened"])
+            .inc();
+        let record = TaskRecord {
+            task_id,
+            agent_id,
+            input_hash: event.inputHash,
+            reference_block: u64::from(event.referenceBlock),
+            state: TaskState::Collecting,
+            output_hash: None,
+        };
+        match self.records.track(&record).await {
+            Ok(()) => {
+                self.tracked.lock().await.insert(task_id);
+            }
+            Err(error) => {
+                // The next signature for it tracks it again.
+                let _ = self.database_error("track_task", error);
+            }
         }
+    }
+
+    /// Sends a keeper transaction under `intent`.
+    async fn keeper_send(&self, intent: String, calldata: Vec<u8>) -> KeeperOutcome {
+        let request = TransactionRequest::default()
+            .with_to(self.settings.task_manager)
+            .with_input(calldata);
+        match self.txm.send(&intent, request).await {
+            Ok(sent) if sent.status == TxOutcome::Success => {
+                KeeperOutcome::Succeeded(Box::new(sent))
+            }
+            Ok(sent) => {
+                tracing::warn!(%intent, tx = %sent.tx_hash, "keeper transaction reverted");
+                KeeperOutcome::Failed
+            }
+            Err(TxError::WouldRevert { reason, .. }) => {
+                tracing::debug!(%intent, %reason, "keeper transaction not possible now");
+                KeeperOutcome::NotNow
+            }
+            Err(error) => {
+                tracing::warn!(%intent, %error, "keeper transaction failed");
+                KeeperOutcome::Failed
+            }
+        }
+    }
+
+    /// The committed output bytes of a task, from its `OutputCommitted` event.
+    async fn committed_output(&self, task_id: u64, opened_at: u32) -> Result<Bytes, ServiceError> {
         let (event, _) = task_facts::committed_event(
             &self.provider,
-            self.config.task_manager,
+            self.settings.task_manager,
             task_id,
             opened_at,
         )
         .await?;
         Ok(event.output)
     }
+}
+
+/// The `commitOutput` transaction of a quorum on record.
+fn commit_request(
+    task_manager: Address,
+    submission: &SubmissionRecord,
+    output: Bytes,
+) -> Result<TransactionRequest, String> {
+    let non_signers = submission
+        .non_signers
+        .iter()
+        .map(|key| {
+            <[u8; 128]>::try_from(key.as_ref())
+                .map(|key| TmBLS::G1Point::from_eip2537(&key))
+                .map_err(|_| format!("a non-signer key of {} bytes", key.len()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let signature = <[u8; 256]>::try_from(submission.aggregate_signature.as_ref())
+        .map(|signature| TmBLS::G2Point::from_eip2537(&signature))
+        .map_err(|_| "an aggregate signature that is not 256 bytes".to_string())?;
+    let call = commitOutputCall {
+        taskId: submission.task_id,
+        output,
+        nonSigners: non_signers,
+        signature,
+    };
+    Ok(TransactionRequest::default()
+        .with_to(task_manager)
+        .with_input(call.abi_encode()))
 }
 
 /// Why a submission was refused, as the API reports it.
@@ -409,8 +867,26 @@ enum SubmitError {
     TaskClosed(u64),
     #[error("the chain could not be read: {0}")]
     Chain(String),
+    #[error("the aggregator cannot record the signature now: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Intake(#[from] IntakeError),
+}
+
+impl SubmitError {
+    fn reason(&self) -> &'static str {
+        match self {
+            SubmitError::UnknownTask(_) | SubmitError::Intake(IntakeError::UnknownTask(_)) => {
+                reason::UNKNOWN_TASK
+            }
+            SubmitError::AlreadyCommitted(_) | SubmitError::TaskClosed(_) => reason::TASK_CLOSED,
+            SubmitError::Chain(_) | SubmitError::Unavailable(_) => reason::UNAVAILABLE,
+            SubmitError::Intake(IntakeError::MalformedSignature(_)) => reason::MALFORMED_SIGNATURE,
+            SubmitError::Intake(IntakeError::UnknownOperator { .. }) => reason::UNKNOWN_OPERATOR,
+            SubmitError::Intake(IntakeError::OutputTooLarge { .. }) => reason::OUTPUT_TOO_LARGE,
+            SubmitError::Intake(IntakeError::Conflict { .. }) => reason::CONFLICTING_OUTPUT,
+        }
+    }
 }
 
 impl IntoResponse for SubmitError {
@@ -420,6 +896,9 @@ impl IntoResponse for SubmitError {
             SubmitError::AlreadyCommitted(_) => (StatusCode::CONFLICT, "already_committed"),
             SubmitError::TaskClosed(_) => (StatusCode::GONE, "task_closed"),
             SubmitError::Chain(_) => (StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable"),
+            SubmitError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
             SubmitError::Intake(IntakeError::MalformedSignature(_)) => {
                 (StatusCode::BAD_REQUEST, "malformed_signature")
             }
@@ -451,15 +930,67 @@ async fn submit_signature(
     State(aggregator): State<Arc<Aggregator>>,
     Json(submission): Json<SignatureSubmission>,
 ) -> Result<(StatusCode, Json<SubmissionReceipt>), SubmitError> {
+    let result = accept(&aggregator, &submission).await;
+    match &result {
+        Ok((_, Json(receipt))) => {
+            let label = match receipt.status {
+                SubmissionStatus::Accepted => "accepted",
+                SubmissionStatus::Duplicate | SubmissionStatus::AlreadyCommitted => "duplicate",
+            };
+            aggregator
+                .metrics
+                .signatures_received
+                .with_label_values(&[label])
+                .inc();
+        }
+        Err(error) => aggregator.metrics.rejected(error.reason()),
+    }
+    result
+}
+
+async fn accept(
+    aggregator: &Arc<Aggregator>,
+    submission: &SignatureSubmission,
+) -> Result<(StatusCode, Json<SubmissionReceipt>), SubmitError> {
     let task_id = submission.task_id;
     aggregator.ensure_task(task_id).await?;
-    let submitted = aggregator.intake.lock().await.submit(&submission)?;
+    aggregator
+        .first_signature
+        .lock()
+        .await
+        .entry(task_id)
+        .or_insert_with(Instant::now);
+    let submitted = aggregator.intake.lock().await.submit(submission)?;
     for operator_id in &submitted.rejected {
         tracing::warn!(task_id, %operator_id, "operator's signature did not verify; dropped");
+        aggregator.metrics.rejected(reason::INVALID_SIGNATURE);
+        if let Err(error) = aggregator
+            .records
+            .drop_signature(task_id, *operator_id)
+            .await
+        {
+            let _ = aggregator.database_error("drop_signature", error);
+        }
+    }
+    // On record before the operator hears it was taken. A duplicate is written again: its
+    // first write may be the one that failed.
+    if submitted.status != SubmissionStatus::AlreadyCommitted
+        && !submitted.rejected.contains(&submission.operator_id)
+    {
+        aggregator
+            .records
+            .save_signature(&StoredSignature {
+                task_id,
+                operator_id: submission.operator_id,
+                output_hash: submitted.output_hash,
+                output: submission.output.clone(),
+                signature: submission.signature.clone(),
+            })
+            .await
+            .map_err(|error| aggregator.database_error("save_signature", error))?;
     }
     if let Some(ready) = submitted.ready {
-        aggregator.ready.lock().await.push(ready);
-        aggregator.wake.notify_one();
+        aggregator.prepare(ready).await;
     }
     let status = match submitted.status {
         SubmissionStatus::Accepted => StatusCode::ACCEPTED,

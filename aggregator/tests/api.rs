@@ -1,5 +1,6 @@
 //! The HTTP intake refuses bad requests with a status and a machine-readable body, before any
-//! of them can touch a task.
+//! of them can touch a task; the refusals show in the metrics, and the node API reports the
+//! aggregator unhealthy once its RPC endpoint is gone.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -8,29 +9,21 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use alloy::primitives::{B256, Bytes};
-use warden_aggregator::service::{Aggregator, AggregatorConfig};
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_protocol::api::{ApiError, MAX_SUBMISSION_BYTES, SIGNATURES_PATH, SignatureSubmission};
+use warden_store::testing::TestDatabase;
 
 #[tokio::test]
 async fn bad_requests_get_clear_errors() {
     let devnet = Devnet::start(DevnetConfig::new(1)).await.unwrap();
-    let aggregator = Aggregator::connect(
-        AggregatorConfig {
-            rpc_url: devnet.rpc_url().parse().unwrap(),
-            task_manager: devnet.summary().app.task_manager,
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            keeper_agents: Vec::new(),
-            poll_interval: Duration::from_millis(200),
-        },
-        devnet.deployer().clone(),
-    )
-    .await
-    .unwrap();
+    let db = TestDatabase::sqlite();
+    let mut config = devnet.aggregator_config(SocketAddr::from(([127, 0, 0, 1], 0)), Vec::new());
+    config.database.url = db.url().to_string();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(aggregator.serve(stopped, bound_tx));
-    let url = format!("http://{}{SIGNATURES_PATH}", bound_rx.await.unwrap());
+    let running = warden_aggregator::launch::start(&config, devnet.deployer().clone(), stopped)
+        .await
+        .unwrap();
+    let url = format!("http://{}{SIGNATURES_PATH}", running.api);
     let http = reqwest::Client::new();
 
     // Unknown task: 404 with a code.
@@ -75,6 +68,56 @@ async fn bad_requests_get_clear_errors() {
         .unwrap();
     assert_eq!(response.status(), 422);
 
+    // The refusal is counted by reason; the node is healthy.
+    let metrics = reqwest::get(running.endpoints.metrics_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape =
+        prometheus_parse::Scrape::parse(metrics.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let unknown_task = scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == "warden_signatures_rejected_total"
+                && s.labels.get("reason") == Some("unknown_task")
+        })
+        .expect("refusals are counted by reason");
+    assert!(matches!(
+        unknown_task.value,
+        prometheus_parse::Value::Counter(v) if v == 1.0
+    ));
+    for metric in [
+        "eigen_performance_score",
+        "eigen_rpc_request_total",
+        "warden_tasks",
+    ] {
+        assert!(
+            scrape.samples.iter().any(|s| s.metric == metric),
+            "{metric} missing"
+        );
+    }
+    let health = format!("http://{}/eigen/node/health", running.endpoints.node_api);
+    let healthy = warden_devnet::process::wait_for(Duration::from_secs(10), || async {
+        http.get(&health).send().await.unwrap().status() == 200
+    })
+    .await;
+    assert!(
+        healthy,
+        "the keeper's first round makes the aggregator healthy"
+    );
+
+    // The chain goes away: unhealthy.
+    drop(devnet);
+    assert_eq!(http.get(&health).send().await.unwrap().status(), 503);
+
     stop.send(true).unwrap();
-    server.await.unwrap().unwrap();
+    for task in running.tasks {
+        tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("every task stops on shutdown")
+            .unwrap();
+    }
 }

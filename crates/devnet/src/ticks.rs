@@ -14,7 +14,6 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use warden_aggregator::service::{Aggregator, AggregatorConfig};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
 use warden_bindings::task_manager::task_state::{self, is_final};
@@ -54,6 +53,9 @@ pub struct TickConfig {
     pub external_operators: Vec<usize>,
     /// Where the aggregator's API listens (port 0: any free port).
     pub aggregator_listen: SocketAddr,
+    /// An aggregator running outside the devnet (its own process, keeping the devnet's agent):
+    /// operators send it their signatures and the devnet runs none of its own.
+    pub external_aggregator: Option<alloy::transports::http::reqwest::Url>,
 }
 
 /// A vault owner's intervention on a committed task.
@@ -79,6 +81,7 @@ impl TickConfig {
             challenger: true,
             external_operators: Vec::new(),
             aggregator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            external_aggregator: None,
         }
     }
 }
@@ -104,35 +107,31 @@ impl Devnet {
         let (stop, stopped) = watch::channel(false);
         let mut services: Vec<JoinHandle<()>> = Vec::new();
 
-        let aggregator_key = self.dev_key(3)?;
-        let aggregator = Aggregator::connect(
-            AggregatorConfig {
-                rpc_url: rpc_url.clone(),
-                task_manager: app_contracts.task_manager,
-                listen: config.aggregator_listen,
-                keeper_agents: vec![app_contracts.agent_id],
-                poll_interval: Duration::from_millis(200),
-            },
-            aggregator_key,
-        )
-        .await
-        .map_err(|error| DevnetError::Service(error.to_string()))?;
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        {
-            let aggregator = Arc::clone(&aggregator);
-            let stopped = stopped.clone();
-            services.push(tokio::spawn(async move {
-                if let Err(error) = aggregator.serve(stopped, bound_tx).await {
-                    tracing::error!(%error, "aggregator API stopped");
-                }
-            }));
-        }
-        let bound = bound_rx
-            .await
-            .map_err(|_| DevnetError::Service("the aggregator API did not start".into()))?;
-        let aggregator_url: alloy::transports::http::reqwest::Url = format!("http://{bound}")
-            .parse()
-            .map_err(|_| DevnetError::Service(format!("bad aggregator address {bound}")))?;
+        let aggregator_url = match &config.external_aggregator {
+            Some(url) => {
+                progress(&format!("the aggregator runs outside the devnet at {url}"));
+                url.clone()
+            }
+            None => {
+                let aggregator_config =
+                    self.aggregator_config(config.aggregator_listen, vec![app_contracts.agent_id]);
+                let running = warden_aggregator::launch::start(
+                    &aggregator_config,
+                    self.dev_key(3)?,
+                    stopped.clone(),
+                )
+                .await
+                .map_err(|error| DevnetError::Service(format!("aggregator: {error}")))?;
+                self.summary
+                    .endpoints
+                    .push(ServiceEndpoints::new("aggregator", &running.endpoints));
+                let api = running.api;
+                services.extend(running.tasks);
+                format!("http://{api}")
+                    .parse()
+                    .map_err(|_| DevnetError::Service(format!("bad aggregator address {api}")))?
+            }
+        };
 
         let start_block = provider.get_block_number().await?;
         let thief: Option<Arc<dyn warden_agent::Agent>> = if config.byzantine_operators.is_empty() {
@@ -207,10 +206,6 @@ impl Devnet {
                 }
             }));
         }
-        {
-            let aggregator = Arc::clone(&aggregator);
-            services.push(tokio::spawn(aggregator.keep(stopped.clone())));
-        }
         if config.challenger {
             let mut watch_config = WatchtowerConfig::new(
                 rpc_url.clone(),
@@ -252,6 +247,52 @@ impl Devnet {
             },
         });
         Ok(())
+    }
+
+    /// The configuration of the devnet's aggregator (development account 3, see
+    /// [`Devnet::dev_keystore`]): API on `listen`, keeping `keeper_agents`, a SQLite file in the
+    /// data directory, metrics and node API on free loopback ports.
+    pub fn aggregator_config(
+        &self,
+        listen: SocketAddr,
+        keeper_agents: Vec<u64>,
+    ) -> warden_aggregator::config::AggregatorConfig {
+        use warden_aggregator::config::{AggregatorConfig, AggregatorSection};
+        use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        let keys = self.data_dir().join("keys").join("dev-3");
+        AggregatorConfig {
+            chain: ChainConfig {
+                rpc_url: self.anvil_url(),
+                task_manager: self.summary.app.task_manager,
+                poll_interval_ms: 200,
+                rpc_attempts: 5,
+            },
+            aggregator: AggregatorSection {
+                listen,
+                keeper_agents,
+            },
+            database: DatabaseConfig {
+                url: self.data_dir().join("aggregator.db").display().to_string(),
+            },
+            ops: OpsConfig {
+                metrics_listen: any_port,
+                node_api_listen: any_port,
+                node_name: None,
+            },
+            keys: KeysConfig {
+                ecdsa_keystore: keys.join("keystore.json"),
+                bls_keystore: None,
+                password_file: Some(keys.join("password")),
+            },
+            transactions: warden_txm::TransactionsConfig {
+                // Devnet blocks come every few hundred milliseconds.
+                bump_after_secs: 5,
+                receipt_timeout_secs: 60,
+                poll_interval_ms: 100,
+                ..warden_txm::TransactionsConfig::default()
+            },
+        }
     }
 
     /// The configuration of operator `handle`'s node: its keystores, a SQLite file in the data

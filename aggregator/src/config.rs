@@ -1,0 +1,86 @@
+//! `warden-aggregator run`'s configuration file. See `config/aggregator.toml` for a documented
+//! sample; every key can be overridden by `WARDEN_AGGREGATOR_<SECTION>__<KEY>`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig};
+use warden_txm::TransactionsConfig;
+
+/// Environment variables overriding the file start with this.
+pub const ENV_PREFIX: &str = "WARDEN_AGGREGATOR_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregatorConfig {
+    pub chain: ChainConfig,
+    pub aggregator: AggregatorSection,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub ops: OpsConfig,
+    pub keys: KeysConfig,
+    #[serde(default)]
+    pub transactions: TransactionsConfig,
+}
+
+/// `[aggregator]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregatorSection {
+    /// Where operators send their signatures.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Agents whose tasks this aggregator opens, executes and expires (the keeper role). Empty:
+    /// it only commits quorums for tasks others open.
+    #[serde(default)]
+    pub keeper_agents: Vec<u64>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8090))
+}
+
+impl AggregatorConfig {
+    /// Reads `path` with environment overrides and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Self = warden_runtime::config::load(path, ENV_PREFIX)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.chain.validate()?;
+        self.database.validate()?;
+        self.keys.validate(false)?;
+        self.transactions
+            .manager_config()
+            .map_err(|error| ConfigError::Invalid {
+                key: "transactions",
+                reason: error.to_string(),
+            })?;
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(duplicate) = self
+            .aggregator
+            .keeper_agents
+            .iter()
+            .find(|agent| !seen.insert(**agent))
+        {
+            return Err(ConfigError::Invalid {
+                key: "aggregator.keeper_agents",
+                reason: format!("agent {duplicate} is listed twice"),
+            });
+        }
+        let listen = self.aggregator.listen;
+        if listen.port() != 0
+            && (listen == self.ops.metrics_listen || listen == self.ops.node_api_listen)
+        {
+            return Err(ConfigError::Invalid {
+                key: "aggregator.listen",
+                reason: format!("{listen} is also an ops endpoint's address"),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! The aggregator's own metrics, beside the EigenLayer ones every service has.
+
+use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec, Opts};
+use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
+
+/// Why a signature was refused, as the `reason` label says it.
+pub mod reason {
+    pub const MALFORMED_SIGNATURE: &str = "malformed_signature";
+    pub const INVALID_SIGNATURE: &str = "invalid_signature";
+    pub const UNKNOWN_OPERATOR: &str = "unknown_operator";
+    pub const UNKNOWN_TASK: &str = "unknown_task";
+    pub const TASK_CLOSED: &str = "task_closed";
+    pub const CONFLICTING_OUTPUT: &str = "conflicting_output";
+    pub const OUTPUT_TOO_LARGE: &str = "output_too_large";
+    pub const UNAVAILABLE: &str = "unavailable";
+}
+
+/// The aggregator's metrics.
+#[derive(Debug, Clone)]
+pub struct AggregatorMetrics {
+    /// `warden_signatures_received_total{result}`: `accepted`, `duplicate`, `rejected`.
+    pub signatures_received: IntCounterVec,
+    /// `warden_signatures_rejected_total{reason}`: see [`reason`].
+    pub signatures_rejected: IntCounterVec,
+    /// `warden_quorum_latency_seconds{agent}`: first signature to verified quorum.
+    pub quorum_latency: HistogramVec,
+    /// `warden_tasks{state}`: tasks the aggregator follows, by state.
+    pub tasks: IntGaugeVec,
+    /// `warden_task_events_total{event}`: `opened`, `committed`, `executed`, `expired`,
+    /// `closed`.
+    pub task_events: IntCounterVec,
+    /// `warden_commitments_total{result}`: `confirmed`, `reverted`, `failed`.
+    pub commitments: IntCounterVec,
+    pub node: NodeMetrics,
+}
+
+impl AggregatorMetrics {
+    pub fn register(telemetry: &Telemetry, node: NodeMetrics) -> Result<Self, MetricsError> {
+        let metrics = Self {
+            signatures_received: telemetry.counter_vec(
+                "warden_signatures_received_total",
+                "Operator signatures received, by result",
+                &["result"],
+            )?,
+            signatures_rejected: telemetry.counter_vec(
+                "warden_signatures_rejected_total",
+                "Operator signatures refused, by reason",
+                &["reason"],
+            )?,
+            quorum_latency: telemetry.histogram_vec(
+                "warden_quorum_latency_seconds",
+                "Time from a task's first signature to its verified quorum",
+                &["agent"],
+                vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0],
+            )?,
+            tasks: telemetry.register(IntGaugeVec::new(
+                Opts::new("warden_tasks", "Tasks the aggregator follows, by state"),
+                &["state"],
+            )?)?,
+            task_events: telemetry.counter_vec(
+                "warden_task_events_total",
+                "Task state changes the aggregator saw or caused, by event",
+                &["event"],
+            )?,
+            commitments: telemetry.counter_vec(
+                "warden_commitments_total",
+                "commitOutput transactions, by result",
+                &["result"],
+            )?,
+            node,
+        };
+        metrics.node.performance_score.set(100.0);
+        // Series exist from the start, so dashboards and rates see zeros rather than nothing.
+        for state in ["open", "committed"] {
+            metrics.tasks.with_label_values(&[state]).set(0);
+        }
+        for result in ["accepted", "duplicate", "rejected"] {
+            metrics.signatures_received.with_label_values(&[result]);
+        }
+        for result in ["confirmed", "reverted", "failed"] {
+            metrics.commitments.with_label_values(&[result]);
+        }
+        for event in ["opened", "committed", "executed", "expired", "closed"] {
+            metrics.task_events.with_label_values(&[event]);
+        }
+        Ok(metrics)
+    }
+
+    pub fn rejected(&self, reason: &str) {
+        self.signatures_received
+            .with_label_values(&["rejected"])
+            .inc();
+        self.signatures_rejected.with_label_values(&[reason]).inc();
+    }
+
+    /// `eigen_performance_score` for the aggregator: the share of settled tasks that got their
+    /// output committed, in percent.
+    pub fn task_settled(&self, event: &str) {
+        self.task_events.with_label_values(&[event]).inc();
+        let committed = self.task_events.with_label_values(&["committed"]).get();
+        let expired = self.task_events.with_label_values(&["expired"]).get();
+        if committed + expired > 0 {
+            self.node
+                .performance_score
+                .set(100.0 * committed as f64 / (committed + expired) as f64);
+        }
+    }
+}
