@@ -1,0 +1,177 @@
+//! The aggregator killed with SIGKILL at the two dangerous moments of a commitment — the quorum
+//! on record but no transaction yet, and the transaction broadcast but its receipt not yet seen —
+//! and started again: the output is committed exactly once (one `commitOutput` transaction from
+//! the aggregator's key for the task, none reverted), and the task runs to execution. On SQLite
+//! and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use alloy::consensus::Transaction as _;
+use alloy::primitives::Address;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::sol_types::SolCall;
+use warden_aggregator::service::{FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMISSION};
+use warden_bindings::WardenTaskManager;
+use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
+use warden_bindings::task_manager::task_state;
+use warden_devnet::process::{ServiceProcess, free_port};
+use warden_devnet::ticks::TickConfig;
+use warden_devnet::{Devnet, DevnetConfig};
+use warden_store::Store;
+use warden_store::aggregator::{AggregatorStore, SubmissionStatus, TaskState};
+use warden_store::testing::TestDatabase;
+use warden_store::transactions::{TransactionLog, TxStatus};
+
+warden_store::on_both_backends!(
+    killed_after_the_quorum_commits_exactly_once,
+    killed_during_the_submission_commits_exactly_once,
+);
+
+const BINARY: &str = env!("CARGO_BIN_EXE_warden-aggregator");
+
+async fn killed_after_the_quorum_commits_exactly_once(db: &TestDatabase) {
+    crash_at(FAILPOINT_AFTER_QUORUM, db).await;
+}
+
+async fn killed_during_the_submission_commits_exactly_once(db: &TestDatabase) {
+    crash_at(FAILPOINT_DURING_SUBMISSION, db).await;
+}
+
+async fn crash_at(failpoint: &str, db: &TestDatabase) {
+    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    let key = devnet.dev_keystore(3).await.unwrap();
+    let port = free_port().unwrap();
+    let agent_id = devnet.summary().app.agent_id;
+    let task_manager = devnet.summary().app.task_manager;
+    let mut config = devnet.aggregator_config(([127, 0, 0, 1], port).into(), vec![agent_id]);
+    config.database.url = db.url().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("aggregator.toml");
+    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let start_block = chain.get_block_number().await.unwrap();
+
+    let mut ticks = TickConfig::new(1);
+    ticks.external_aggregator = Some(format!("http://127.0.0.1:{port}").parse().unwrap());
+    ticks.challenger = false;
+    // Slow blocks leave the task's response window long enough for a kill and a restart.
+    ticks.block_interval = Duration::from_millis(300);
+    ticks.timeout = Duration::from_secs(240);
+
+    let crash_and_restart = async {
+        let mut first = spawn(&config_path, Some(failpoint));
+        first
+            .wait_for(
+                &format!("failpoint {failpoint} reached"),
+                Duration::from_secs(120),
+            )
+            .await
+            .unwrap();
+        let store = Store::open(db.url()).await.unwrap();
+        let records = AggregatorStore::new(store.clone());
+        let committing = records.live_tasks().await.unwrap();
+        assert_eq!(committing.len(), 1, "{committing:?}");
+        assert_eq!(committing[0].state, TaskState::Committing);
+        let task_id = committing[0].task_id;
+        let submission = records.prepared_submission(task_id).await.unwrap().unwrap();
+        let log = TransactionLog::new(store, 31337, key.address).unwrap();
+        let on_record = log.by_intent(&submission.intent).await.unwrap();
+        if failpoint == FAILPOINT_AFTER_QUORUM {
+            assert!(on_record.is_none(), "no transaction exists yet");
+        } else {
+            assert_eq!(on_record.unwrap().status, TxStatus::Pending);
+        }
+        first.kill().await.unwrap();
+        if failpoint == FAILPOINT_AFTER_QUORUM {
+            let task = WardenTaskManager::new(task_manager, &chain)
+                .getTask(task_id)
+                .call()
+                .await
+                .unwrap();
+            assert_eq!(
+                task.state,
+                task_state::OPEN,
+                "killed before anything was sent"
+            );
+        }
+        let second = spawn(&config_path, None);
+        (task_id, submission.intent, log, records, second)
+    };
+    let (ticked, (task_id, intent, log, records, second)) = tokio::join!(
+        devnet.run_ticks(ticks, |line| eprintln!("{line}")),
+        crash_and_restart
+    );
+    ticked.unwrap();
+    drop(second);
+
+    let task = WardenTaskManager::new(task_manager, &chain)
+        .getTask(task_id)
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(task.state, task_state::EXECUTED);
+    let commits =
+        commit_transactions(&chain, key.address, task_manager, start_block, task_id).await;
+    assert_eq!(
+        commits.len(),
+        1,
+        "exactly one commitOutput for task {task_id}: {commits:?}"
+    );
+    assert!(commits[0].1, "and it succeeded");
+    let sent = log.by_intent(&intent).await.unwrap().unwrap();
+    assert_eq!((sent.status, sent.tx_hash), (TxStatus::Mined, commits[0].0));
+    let submissions = records.submissions(task_id).await.unwrap();
+    assert_eq!(submissions.len(), 1, "{submissions:?}");
+    assert_eq!(submissions[0].status, SubmissionStatus::Confirmed);
+}
+
+/// Every `commitOutput` transaction `sender` sent for `task_id` since `from`, with whether it
+/// succeeded.
+async fn commit_transactions<P: Provider>(
+    chain: &P,
+    sender: Address,
+    task_manager: Address,
+    from: u64,
+    task_id: u64,
+) -> Vec<(alloy::primitives::B256, bool)> {
+    let head = chain.get_block_number().await.unwrap();
+    let mut found = Vec::new();
+    for number in from..=head {
+        let block = chain
+            .get_block_by_number(number.into())
+            .full()
+            .await
+            .unwrap()
+            .unwrap();
+        for tx in block.transactions.into_transactions() {
+            if tx.inner.signer() != sender || tx.to() != Some(task_manager) {
+                continue;
+            }
+            let Ok(call) = commitOutputCall::abi_decode(tx.input()) else {
+                continue;
+            };
+            if call.taskId == task_id {
+                let hash = *tx.inner.tx_hash();
+                let receipt = chain.get_transaction_receipt(hash).await.unwrap().unwrap();
+                found.push((hash, receipt.status()));
+            }
+        }
+    }
+    found
+}
+
+fn spawn(config: &Path, failpoint: Option<&str>) -> ServiceProcess {
+    let mut envs = vec![("RUST_LOG", "info")];
+    if let Some(failpoint) = failpoint {
+        envs.push(("WARDEN_FAILPOINT", failpoint));
+    }
+    ServiceProcess::spawn(
+        "aggregator",
+        Path::new(BINARY),
+        &["run", "--config", config.to_str().unwrap()],
+        &envs,
+    )
+    .unwrap()
+}
