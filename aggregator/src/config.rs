@@ -50,10 +50,17 @@ impl AggregatorConfig {
         Ok(config)
     }
 
+    /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystore
+    /// and password file exist.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_settings()?;
+        self.keys.validate(false)
+    }
+
+    /// Checks every value without touching the file system.
+    pub fn validate_settings(&self) -> Result<(), ConfigError> {
         self.chain.validate()?;
         self.database.validate()?;
-        self.keys.validate(false)?;
         self.transactions
             .manager_config()
             .map_err(|error| ConfigError::Invalid {

@@ -1,6 +1,7 @@
 //! The Warden aggregator: reads the operator set a task must be signed by, collects operators'
 //! signatures, and assembles the quorum the registry's `checkQuorum` verifies.
 
+pub mod cli;
 pub mod config;
 pub mod intake;
 pub mod launch;

@@ -1,53 +1,16 @@
 //! `warden-aggregator`: the aggregator service. `run` collects operators' signatures, commits
 //! quorums and keeps tasks; `operator-set` inspects the operator set a quorum is checked against.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use eyre::WrapErr;
 use warden_aggregator::OperatorSet;
+use warden_aggregator::cli::{Cli, Command};
 use warden_aggregator::config::AggregatorConfig;
 use warden_bindings::WardenRegistry;
-
-#[derive(Debug, Parser)]
-#[command(name = "warden-aggregator", version, about = "Warden aggregator")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the aggregator: take operators' signatures over HTTP, commit each task's output once
-    /// a stake-weighted quorum signed it, and (for the configured agents) open, execute and
-    /// expire tasks. Everything is on record in the database first, so a restart resumes
-    /// without losing a signature or sending a commitment twice. Serves Prometheus metrics and
-    /// the EigenLayer node API. Stops cleanly on SIGINT or SIGTERM.
-    Run {
-        /// TOML configuration (see config/aggregator.toml); every key can be overridden with
-        /// WARDEN_AGGREGATOR_<SECTION>__<KEY>, e.g. WARDEN_AGGREGATOR_DATABASE__URL.
-        #[arg(long, env = "WARDEN_AGGREGATOR_CONFIG")]
-        config: PathBuf,
-    },
-    /// Print the operator set (ids, addresses, BLS keys, weights) as the registry recorded it at a
-    /// block: the set a task with that reference block must be signed by.
-    OperatorSet {
-        /// Ethereum JSON-RPC endpoint.
-        #[arg(long, env = "WARDEN_RPC_URL")]
-        rpc_url: String,
-        /// Warden registry address.
-        #[arg(long, env = "WARDEN_REGISTRY")]
-        registry: alloy::primitives::Address,
-        /// Reference block [default: the latest].
-        #[arg(long)]
-        block: Option<u64>,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-}
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {

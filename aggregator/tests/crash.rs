@@ -136,30 +136,16 @@ async fn commit_transactions<P: Provider>(
     from: u64,
     task_id: u64,
 ) -> Vec<(alloy::primitives::B256, bool)> {
-    let head = chain.get_block_number().await.unwrap();
-    let mut found = Vec::new();
-    for number in from..=head {
-        let block = chain
-            .get_block_by_number(number.into())
-            .full()
-            .await
-            .unwrap()
-            .unwrap();
-        for tx in block.transactions.into_transactions() {
-            if tx.inner.signer() != sender || tx.to() != Some(task_manager) {
-                continue;
-            }
-            let Ok(call) = commitOutputCall::abi_decode(tx.input()) else {
-                continue;
-            };
-            if call.taskId == task_id {
-                let hash = *tx.inner.tx_hash();
-                let receipt = chain.get_transaction_receipt(hash).await.unwrap().unwrap();
-                found.push((hash, receipt.status()));
-            }
-        }
-    }
-    found
+    warden_devnet::inspect::sent_transactions(chain, sender, from)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(tx, _)| tx.to() == Some(task_manager))
+        .filter(|(tx, _)| {
+            commitOutputCall::abi_decode(tx.input()).is_ok_and(|call| call.taskId == task_id)
+        })
+        .map(|(tx, receipt)| (*tx.inner.tx_hash(), receipt.status()))
+        .collect()
 }
 
 fn spawn(config: &Path, failpoint: Option<&str>) -> ServiceProcess {

@@ -2,11 +2,21 @@
 //! every committed action with the agent and challenges a wrong one before its deadline, drives
 //! the slashing of its signers, and checks evidence of equivocation (one operator signing two
 //! different outputs for the same task).
+//!
+//! Its progress (a reorg-aware cursor), its claims and its transactions live in a database
+//! (SQLite or PostgreSQL), so a restart resumes where it stopped and never pays a bond twice.
+//! `warden-challenger run --config FILE` starts it as a service ([`launch::start`]): Prometheus
+//! metrics, the EigenLayer node API, and start-up checks against the chain ([`preflight`]).
 
-pub mod cursor;
+pub mod cli;
+pub mod config;
 pub mod equivocation;
+pub mod launch;
+pub mod metrics;
+pub mod preflight;
 pub mod watchtower;
 
-pub use cursor::{CursorError, CursorFile, WatchState};
+pub use config::{ChallengerConfig, WatchtowerConfig};
 pub use equivocation::{EquivocationError, EquivocationEvidence, SignedAttestation};
-pub use watchtower::{Verdict, Watchtower, WatchtowerConfig, WatchtowerError};
+pub use launch::{RunningChallenger, StartError};
+pub use watchtower::{Verdict, Watchtower, WatchtowerError};

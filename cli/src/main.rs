@@ -1,40 +1,9 @@
 //! `warden`: run a local Warden network, manage operator keys, and export what the forge tests
 //! need.
 
-mod devnet;
-mod keys;
-
-use std::path::PathBuf;
-
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use eyre::WrapErr;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "warden",
-    version,
-    about = "Warden: an EigenLayer AVS that lets an AI agent manage money without a private key"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run a complete local network: anvil, EigenLayer core v1.3.0, Warden's contracts and N
-    /// registered operators. Runs until Ctrl-C, then stops anvil and cleans up.
-    Devnet(devnet::DevnetArgs),
-    /// Create an operator's encrypted keystores (ECDSA and BLS12-381).
-    Keys(keys::KeysArgs),
-    /// Write EigenLayer's creation bytecode (as shipped by eigensdk) as hex files, one per
-    /// contract, for the forge tests that run against the real EigenLayer contracts.
-    EigenlayerArtifacts {
-        /// Output directory (created if missing).
-        #[arg(default_value = "contracts/eigenlayer-artifacts")]
-        out: PathBuf,
-    },
-}
+use warden_cli::{Cli, Command, deploy, devnet, keys};
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
@@ -44,6 +13,7 @@ async fn main() -> eyre::Result<()> {
     );
     match cli.command {
         Command::Devnet(args) => devnet::run(args).await,
+        Command::Deploy(args) => deploy::run(args).await,
         Command::Keys(args) => keys::run(args),
         Command::EigenlayerArtifacts { out } => export_eigenlayer_artifacts(&out),
     }

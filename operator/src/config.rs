@@ -72,10 +72,17 @@ impl OperatorConfig {
         Ok(config)
     }
 
+    /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystores
+    /// and password file exist.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_settings()?;
+        self.keys.validate(true)
+    }
+
+    /// Checks every value without touching the file system.
+    pub fn validate_settings(&self) -> Result<(), ConfigError> {
         self.chain.validate()?;
         self.database.validate()?;
-        self.keys.validate(true)?;
         let invalid = |key, reason: &str| {
             Err(ConfigError::Invalid {
                 key,

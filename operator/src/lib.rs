@@ -2,6 +2,7 @@
 //! Warden's operator set, runs the agent on every task and signs its actions, never signing two
 //! outputs for one task.
 
+pub mod cli;
 pub mod config;
 pub mod keys;
 pub mod launch;

@@ -1,80 +1,17 @@
 //! `warden-operator`: the operator node. `register` joins EigenLayer and Warden's operator set;
 //! `run` follows tasks, runs the agent and signs its actions.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use eyre::WrapErr;
 use std::sync::Arc;
+use warden_operator::cli::{Cli, Command, RegisterArgs};
 
 use warden_operator::config::OperatorConfig;
 use warden_operator::keys::KeystorePaths;
 use warden_operator::launch;
 use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
-
-#[derive(Debug, Parser)]
-#[command(name = "warden-operator", version, about = "Warden operator node")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the operator node: follow TaskOpened events, run the agent on each task's snapshot,
-    /// sign the output with the BLS key and send it to the aggregator. Never signs two outputs
-    /// for one task (the record is in the database), resumes where it stopped after a restart,
-    /// follows reorgs. Serves Prometheus metrics and the EigenLayer node API. Stops cleanly on
-    /// SIGINT or SIGTERM.
-    Run {
-        /// TOML configuration (see config/operator.toml); every key can be overridden with
-        /// WARDEN_OPERATOR_<SECTION>__<KEY>, e.g. WARDEN_OPERATOR_CHAIN__RPC_URL.
-        #[arg(long, env = "WARDEN_OPERATOR_CONFIG")]
-        config: PathBuf,
-    },
-    /// Register with EigenLayer (if not yet an operator), deposit stake, allocate all magnitude
-    /// to Warden's operator set and register for it with the BLS key and its proof of possession.
-    Register(Box<RegisterArgs>),
-}
-
-#[derive(Debug, Args)]
-struct RegisterArgs {
-    /// Ethereum JSON-RPC endpoint.
-    #[arg(long, env = "WARDEN_RPC_URL")]
-    rpc_url: String,
-    /// Directory with `ecdsa.json` (Web3 Secret Storage) and `bls.json` (EIP-2335), as written
-    /// by `warden keys new`.
-    #[arg(long, env = "WARDEN_KEYSTORE_DIR")]
-    keystore_dir: PathBuf,
-    /// File holding the keystores' password. Without it, WARDEN_KEYSTORE_PASSWORD is used.
-    #[arg(long, env = "WARDEN_PASSWORD_FILE")]
-    password_file: Option<PathBuf>,
-    #[arg(long, env = "WARDEN_DELEGATION_MANAGER")]
-    delegation_manager: Address,
-    #[arg(long, env = "WARDEN_STRATEGY_MANAGER")]
-    strategy_manager: Address,
-    #[arg(long, env = "WARDEN_ALLOCATION_MANAGER")]
-    allocation_manager: Address,
-    #[arg(long, env = "WARDEN_PERMISSION_CONTROLLER")]
-    permission_controller: Address,
-    /// Warden's registry (the AVS address).
-    #[arg(long, env = "WARDEN_REGISTRY")]
-    registry: Address,
-    /// The strategy to deposit into and allocate from.
-    #[arg(long, env = "WARDEN_STRATEGY")]
-    strategy: Address,
-    /// Amount to deposit, in the token's base units (0 to deposit nothing).
-    #[arg(long, default_value = "0")]
-    stake: U256,
-    /// Operator metadata URI announced to EigenLayer.
-    #[arg(long, default_value = "")]
-    metadata_uri: String,
-    /// How long to wait for the allocation delay to take effect.
-    #[arg(long, default_value_t = 600)]
-    allocation_wait_secs: u64,
-}
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
@@ -107,20 +44,8 @@ async fn run(path: &std::path::Path) -> eyre::Result<()> {
     let running = launch::start(&config, Arc::new(keys), Arc::new(agent), stopped)
         .await
         .wrap_err("starting the operator node")?;
-    let mut task = running.task;
-    let result = tokio::select! {
-        _ = shutdown => {
-            tracing::info!("shutting down");
-            let _ = stop.send(true);
-            (&mut task).await
-        }
-        result = &mut task => result,
-    };
-    let _ = stop.send(true);
-    for handle in running.ops {
-        let _ = handle.await;
-    }
-    result
+    warden_runtime::supervise(shutdown, stop, running.task, running.ops)
+        .await
         .wrap_err("the operator node crashed")?
         .wrap_err("the operator node stopped")
 }

@@ -11,7 +11,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
-use prometheus::{Histogram, HistogramOpts, IntCounterVec};
+use prometheus::{Histogram, IntCounterVec};
 use tokio::sync::{Semaphore, watch};
 use warden_agent::{Agent, AgentInput};
 use warden_bindings::WardenTaskManager;
@@ -110,15 +110,8 @@ impl OperatorMetrics {
                 "Signatures sent to the aggregator, by result",
                 &["result"],
             )?,
-            agent_run: telemetry.register(Histogram::with_opts(
-                HistogramOpts::new("warden_agent_run_seconds", "Time the agent takes to decide")
-                    .buckets(warden_runtime::metrics::latency_buckets()),
-            )?)?,
-            reorgs: telemetry.counter_vec(
-                "warden_chain_reorgs_total",
-                "Chain reorganisations the node followed",
-                &["follower"],
-            )?,
+            agent_run: warden_runtime::metrics::agent_run_seconds(telemetry)?,
+            reorgs: warden_runtime::metrics::chain_reorgs_total(telemetry)?,
             node,
         };
         metrics.node.performance_score.set(100.0);

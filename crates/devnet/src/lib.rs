@@ -5,7 +5,9 @@
 
 pub mod app;
 pub mod byzantine;
+mod chain;
 pub mod eigenlayer;
+pub mod inspect;
 pub mod market;
 mod network;
 pub mod process;

@@ -19,6 +19,7 @@ use warden_protocol::OPERATOR_SET_ID;
 
 use crate::DevnetError;
 use crate::app::{self, AppParams};
+use crate::chain::Chain;
 use crate::eigenlayer::{self, EigenLayerParams};
 use crate::market::{self, MarketParams, NoiseTrader};
 use crate::summary::{DevnetState, EigenLayerSummary, OperatorSummary, Summary, WardenContracts};
@@ -41,6 +42,8 @@ pub struct DevnetConfig {
     /// Interface anvil listens on. Loopback unless the devnet must be reached from elsewhere
     /// (for example from other containers).
     pub host: String,
+    /// Deploy into this already running anvil instead of starting one.
+    pub external_rpc: Option<alloy::transports::http::reqwest::Url>,
     /// Where keystores and other state go. `None`: a temporary directory, removed at exit.
     pub data_dir: Option<PathBuf>,
     pub eigenlayer: EigenLayerParams,
@@ -62,6 +65,7 @@ impl DevnetConfig {
             stake_per_operator: market::whole(32),
             anvil: default_anvil_path(),
             host: "127.0.0.1".to_string(),
+            external_rpc: None,
             data_dir: None,
             eigenlayer: EigenLayerParams::default(),
             market: MarketParams::default(),
@@ -100,7 +104,7 @@ pub struct OperatorHandle {
 /// A running devnet. Dropping it stops anvil and removes a temporary data directory.
 #[derive(Debug)]
 pub struct Devnet {
-    pub(crate) anvil: AnvilInstance,
+    pub(crate) chain: Chain,
     data_dir: PathBuf,
     _temporary: Option<TempDir>,
     deployer: PrivateKeySigner,
@@ -119,7 +123,7 @@ impl Devnet {
                 "a devnet needs at least one operator".into(),
             ));
         }
-        if !config.anvil.exists() {
+        if config.external_rpc.is_none() && !config.anvil.exists() {
             return Err(DevnetError::AnvilMissing(config.anvil.clone()));
         }
         let (data_dir, temporary) = match &config.data_dir {
@@ -139,25 +143,26 @@ impl Devnet {
             }
         };
 
-        let anvil_path = config.anvil.clone();
-        let host = config.host.clone();
-        let mut anvil = tokio::task::spawn_blocking(move || {
-            Anvil::at(anvil_path).host(host).keep_stdout().try_spawn()
-        })
-        .await??;
-        // anvil logs every request to stdout; left unread, the pipe would fill (or, closed, fail
-        // its writes) and stall the node. Drain it into a log file in the data directory.
-        drain_to_file(&mut anvil, &data_dir.join("anvil.log"))?;
-        let rpc_url = anvil.endpoint();
-        let deployer: PrivateKeySigner = anvil
-            .keys()
-            .first()
-            .cloned()
-            .map(PrivateKeySigner::from)
-            .ok_or_else(|| DevnetError::Config("anvil reported no development accounts".into()))?;
+        let chain = match &config.external_rpc {
+            Some(url) => Chain::External(url.clone()),
+            None => {
+                let anvil_path = config.anvil.clone();
+                let host = config.host.clone();
+                let mut anvil = tokio::task::spawn_blocking(move || {
+                    Anvil::at(anvil_path).host(host).keep_stdout().try_spawn()
+                })
+                .await??;
+                // anvil logs every request to stdout; left unread, the pipe would fill (or,
+                // closed, fail its writes) and stall the node. Drain it into a log file.
+                drain_to_file(&mut anvil, &data_dir.join("anvil.log"))?;
+                Chain::Spawned(anvil)
+            }
+        };
+        let rpc_url = chain.endpoint_url().to_string();
+        let deployer = chain.dev_key(0)?;
         tracing::info!(%rpc_url, "anvil is up");
 
-        let provider = warden_bindings::signing_provider(anvil.endpoint_url(), deployer.clone());
+        let provider = warden_bindings::signing_provider(chain.endpoint_url(), deployer.clone());
         let owner = deployer.address();
         let chain_id = provider.get_chain_id().await?;
 
@@ -245,17 +250,8 @@ impl Devnet {
 
         // The market and Warden's application: keys 1 (noise trader) and 2 (vault owner) of
         // anvil's development accounts.
-        let dev_key = |index: usize| {
-            anvil
-                .keys()
-                .get(index)
-                .cloned()
-                .map(PrivateKeySigner::from)
-                .ok_or_else(|| {
-                    DevnetError::Config(format!("anvil has no development account {index}"))
-                })
-        };
-        let mut trader = NoiseTrader::new(anvil.endpoint_url(), dev_key(1)?, market, config.seed);
+        let dev_key = |index: usize| chain.dev_key(index);
+        let mut trader = NoiseTrader::new(chain.endpoint_url(), dev_key(1)?, market, config.seed);
         market::fund(
             &provider,
             &market,
@@ -269,7 +265,7 @@ impl Devnet {
             .map_err(|error| DevnetError::Config(format!("reference agent: {error}")))?;
         let app = app::deploy(
             &provider,
-            &anvil.endpoint_url(),
+            &chain.endpoint_url(),
             *registry.address(),
             &market,
             &agent,
@@ -304,7 +300,7 @@ impl Devnet {
             endpoints: Vec::new(),
         };
         let mut devnet = Self {
-            anvil,
+            chain,
             data_dir,
             _temporary: temporary,
             deployer,
@@ -319,7 +315,7 @@ impl Devnet {
 
     /// Re-reads every operator's weight and the total from the registry at the latest block.
     pub async fn refresh(&mut self) -> Result<(), DevnetError> {
-        let provider = ProviderBuilder::new().connect_http(self.anvil.endpoint_url());
+        let provider = ProviderBuilder::new().connect_http(self.chain.endpoint_url());
         let registry = WardenRegistry::new(self.summary.warden.registry, &provider);
         let block = u32::try_from(provider.get_block_number().await?)
             .map_err(|_| DevnetError::Config("block number beyond uint32".into()))?;
@@ -364,7 +360,7 @@ impl Devnet {
 
     /// The JSON-RPC endpoint.
     pub fn rpc_url(&self) -> String {
-        self.anvil.endpoint()
+        self.chain.endpoint_url().to_string()
     }
 
     /// The funded development account that deployed and owns everything.

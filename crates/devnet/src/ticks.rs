@@ -207,23 +207,43 @@ impl Devnet {
             }));
         }
         if config.challenger {
-            let mut watch_config = WatchtowerConfig::new(
-                rpc_url.clone(),
-                app_contracts.task_manager,
-                self.data_dir().join("challenger-state.json"),
-            );
-            watch_config.start_block = start_block;
-            watch_config.poll_interval = Duration::from_millis(200);
-            let watchtower = Watchtower::new(watch_config, self.dev_key(4)?, self.agent.clone());
+            // Development account 4, written as a keystore so that the configuration is one
+            // `warden-challenger run` could use as it is; its state in a SQLite file.
+            let keystore = self.dev_keystore(4).await?;
+            let mut challenger_config = self.challenger_config(start_block);
+            challenger_config.keys.ecdsa_keystore = keystore.keystore;
+            challenger_config.keys.password_file = Some(keystore.password_file);
+            let running = warden_challenger::launch::start(
+                &challenger_config,
+                self.dev_key(4)?,
+                self.agent.clone(),
+                stopped.clone(),
+            )
+            .await
+            .map_err(|error| DevnetError::Service(format!("challenger: {error}")))?;
+            let watchtower: &Watchtower = &running.watchtower;
             progress(&format!("challenger {} is watching", watchtower.address()));
-            let stopped = stopped.clone();
+            self.summary
+                .endpoints
+                .push(ServiceEndpoints::new("challenger", &running.endpoints));
             services.push(tokio::spawn(async move {
-                if let Err(error) = watchtower.run(stopped).await {
-                    tracing::error!(%error, "challenger stopped");
+                match running.task.await {
+                    Ok(Err(error)) => tracing::error!(%error, "challenger stopped"),
+                    Err(error) => tracing::error!(%error, "challenger crashed"),
+                    Ok(Ok(())) => {}
+                }
+                for handle in running.ops {
+                    let _ = handle.await;
                 }
             }));
         }
 
+        for service in &self.summary.endpoints {
+            progress(&format!(
+                "{}: metrics {}, node API {}",
+                service.service, service.metrics, service.node_api
+            ));
+        }
         let result = self.drive(&config, &progress).await;
         let _ = stop.send(true);
         for service in services {
@@ -292,6 +312,44 @@ impl Devnet {
                 poll_interval_ms: 100,
                 ..warden_txm::TransactionsConfig::default()
             },
+        }
+    }
+
+    /// The configuration of the devnet's challenger (development account 4, see
+    /// [`Devnet::dev_keystore`]), judging from `start_block`: a SQLite file in the data
+    /// directory, metrics and node API on free loopback ports.
+    pub fn challenger_config(&self, start_block: u64) -> warden_challenger::ChallengerConfig {
+        use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        let keys = self.data_dir().join("keys").join("dev-4");
+        warden_challenger::ChallengerConfig {
+            chain: ChainConfig {
+                rpc_url: self.anvil_url(),
+                task_manager: self.summary.app.task_manager,
+                poll_interval_ms: 200,
+                rpc_attempts: 5,
+            },
+            challenger: WatchtowerConfig {
+                start_block,
+                ..WatchtowerConfig::default()
+            },
+            agent: warden_challenger::config::AgentSection {
+                router: self.summary.market.router,
+            },
+            database: DatabaseConfig {
+                url: self.data_dir().join("challenger.db").display().to_string(),
+            },
+            ops: OpsConfig {
+                metrics_listen: any_port,
+                node_api_listen: any_port,
+                node_name: Some("warden-challenger".into()),
+            },
+            keys: KeysConfig {
+                ecdsa_keystore: keys.join("keystore.json"),
+                bls_keystore: None,
+                password_file: Some(keys.join("password")),
+            },
+            transactions: warden_txm::TransactionsConfig::default(),
         }
     }
 
@@ -669,18 +727,13 @@ impl Devnet {
     }
 
     fn anvil_url(&self) -> alloy::transports::http::reqwest::Url {
-        self.anvil.endpoint_url()
+        self.chain.endpoint_url()
     }
 
     /// Anvil's development account `index`. The devnet uses 0 (deployer), 1 (noise trader),
     /// 2 (vault owner), 3 (aggregator) and 4 (challenger).
     pub fn dev_key(&self, index: usize) -> Result<PrivateKeySigner, DevnetError> {
-        self.anvil
-            .keys()
-            .get(index)
-            .cloned()
-            .map(PrivateKeySigner::from)
-            .ok_or_else(|| DevnetError::Config(format!("anvil has no development account {index}")))
+        self.chain.dev_key(index)
     }
 }
 

@@ -29,6 +29,32 @@ async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() 
 
     let summary = devnet.summary().clone();
     let stopped = summary.operators[2].address;
+    // Every service that ran is listed with its operations endpoints; the stopped operator is not.
+    let services: Vec<&str> = summary
+        .endpoints
+        .iter()
+        .map(|endpoint| endpoint.service.as_str())
+        .collect();
+    assert_eq!(
+        services,
+        [
+            "aggregator",
+            "operator-0",
+            "operator-1",
+            "operator-3",
+            "challenger"
+        ],
+        "{:?}",
+        summary.endpoints
+    );
+    for endpoint in &summary.endpoints {
+        assert!(
+            endpoint.metrics.starts_with("http://127.0.0.1:")
+                && endpoint.metrics.ends_with("/metrics"),
+            "{endpoint:?}"
+        );
+        assert!(endpoint.node_api.ends_with("/eigen/node"), "{endpoint:?}");
+    }
     assert_eq!(summary.tasks.len(), 3);
     for task in &summary.tasks {
         assert_eq!(task.state, "executed", "{task:?}");

@@ -1,7 +1,7 @@
-//! The challenger watchtower against a devnet: one that was down while a wrong output was
-//! committed catches up from its saved cursor after restarting, still challenges before the
-//! deadline and drives the slashing to completion; one whose own agent is wrong never challenges
-//! a correct output, and keeps its bond.
+//! The challenger watchtower against a devnet, driven step by step in this process: one that was
+//! down while a wrong output was committed catches up from the cursor in its database after
+//! restarting, still challenges before the deadline and drives the slashing to completion; one
+//! whose own agent is wrong never challenges a correct output, and keeps its bond.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,13 +11,24 @@ use std::time::Duration;
 
 use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use warden_agent::Agent;
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::task_state;
-use warden_challenger::{CursorFile, WatchState, Watchtower, WatchtowerConfig};
+use warden_challenger::watchtower::follower_name;
+use warden_challenger::{ChallengerConfig, Watchtower, WatchtowerConfig, launch};
 use warden_devnet::byzantine::ThievingAgent;
 use warden_devnet::ticks::THIEF;
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
+use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
+use warden_runtime::node_api::SyncProgress;
+use warden_runtime::service::ServiceRuntime;
+use warden_store::challenger::ClaimState;
+use warden_store::cursor::ChainCursor;
+
+/// The development account the watchtower under test signs with: no devnet role uses it.
+const CHALLENGER_ACCOUNT: usize = 5;
 
 /// Polls `check` until it holds, failing the test after `timeout`.
 async fn wait_for<F, Fut>(what: &str, timeout: Duration, check: F)
@@ -59,6 +70,58 @@ fn run_one_tick(
     })
 }
 
+/// A configuration watching `devnet` from its current block, with its state in a SQLite file
+/// of the devnet's data directory.
+async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
+    let keystore = devnet.dev_keystore(CHALLENGER_ACCOUNT).await.unwrap();
+    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let any_port = ([127, 0, 0, 1], 0).into();
+    ChallengerConfig {
+        chain: ChainConfig {
+            rpc_url: devnet.rpc_url().parse().unwrap(),
+            task_manager: devnet.summary().app.task_manager,
+            poll_interval_ms: 100,
+            rpc_attempts: 5,
+        },
+        challenger: WatchtowerConfig {
+            start_block: chain.get_block_number().await.unwrap(),
+            ..WatchtowerConfig::default()
+        },
+        agent: warden_challenger::config::AgentSection {
+            router: devnet.summary().market.router,
+        },
+        database: DatabaseConfig {
+            url: devnet
+                .data_dir()
+                .join("watchtower.db")
+                .display()
+                .to_string(),
+        },
+        ops: OpsConfig {
+            metrics_listen: any_port,
+            node_api_listen: any_port,
+            node_name: None,
+        },
+        keys: KeysConfig {
+            ecdsa_keystore: keystore.keystore,
+            bls_keystore: None,
+            password_file: Some(keystore.password_file),
+        },
+        transactions: Default::default(),
+    }
+}
+
+/// A watchtower for `config`, as the service builds it, to be stepped by the test.
+async fn watchtower(
+    config: &ChallengerConfig,
+    key: PrivateKeySigner,
+    agent: Arc<dyn Agent>,
+) -> (ServiceRuntime, Watchtower) {
+    launch::build(config, key, agent, Arc::new(SyncProgress::default()))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() {
     let mut config = DevnetConfig::new(4);
@@ -67,31 +130,20 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
     let devnet = Devnet::start(config).await.unwrap();
     let rpc_url: alloy::transports::http::reqwest::Url = devnet.rpc_url().parse().unwrap();
     let task_manager_address = devnet.summary().app.task_manager;
-    let agent = Arc::new(devnet.agent().clone());
-    let state_path = devnet.data_dir().join("watchtower.json");
-    // A development account no devnet role uses.
-    let challenger_key = devnet.dev_key(5).unwrap();
-    let watch_config = || {
-        let mut config =
-            WatchtowerConfig::new(rpc_url.clone(), task_manager_address, state_path.clone());
-        config.poll_interval = Duration::from_millis(100);
-        config
-    };
+    let agent: Arc<dyn Agent> = Arc::new(devnet.agent().clone());
+    let challenger_key = devnet.dev_key(CHALLENGER_ACCOUNT).unwrap();
+    let challenger = challenger_key.address();
+    let config = challenger_config(&devnet).await;
 
-    // First life: the watchtower judges everything up to now, saves its cursor and goes down.
+    // First life: the watchtower judges everything up to now, keeps its cursor and goes down.
     let provider = ProviderBuilder::new().connect_http(rpc_url.clone());
-    let first = Watchtower::new(watch_config(), challenger_key.clone(), agent.clone());
-    let mut state = CursorFile::new(&state_path)
-        .load()
-        .unwrap()
-        .unwrap_or_default();
-    first.round(&mut state).await.unwrap();
-    let down_at = CursorFile::new(&state_path)
-        .load()
-        .unwrap()
-        .unwrap()
-        .judged_through;
+    let (runtime, first) = watchtower(&config, challenger_key.clone(), agent.clone()).await;
+    first.sync().await.unwrap();
+    let cursor = ChainCursor::new(runtime.store.clone(), follower_name(challenger));
+    let down_at = cursor.last().await.unwrap().unwrap().number;
     drop(first);
+    runtime.store.close().await;
+    drop(runtime);
 
     // While it is down, three byzantine operators commit a theft.
     let loop_handle = run_one_tick(devnet, vec![0, 1, 2]);
@@ -104,40 +156,35 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
         "the commitment must happen while the watchtower is down"
     );
 
-    // Second life: a new process, resuming from the saved cursor.
-    let second = Watchtower::new(watch_config(), challenger_key, agent);
-    let mut state = CursorFile::new(&state_path).load().unwrap().unwrap();
-    assert_eq!(state.judged_through, down_at);
-    second.round(&mut state).await.unwrap();
-    let challenged = task_manager.getTask(1).call().await.unwrap();
-    assert_eq!(challenged.state, task_state::FRAUDULENT);
+    // Second life: a new watchtower on the same database resumes from the cursor.
+    let (runtime, second) = watchtower(&config, challenger_key, agent).await;
+    let cursor = ChainCursor::new(runtime.store.clone(), follower_name(challenger));
+    assert_eq!(cursor.last().await.unwrap().unwrap().number, down_at);
+    second.sync().await.unwrap();
+    wait_for("the challenge", Duration::from_secs(60), || async {
+        second.sync().await.unwrap();
+        task_manager.getTask(1).call().await.unwrap().state == task_state::FRAUDULENT
+    })
+    .await;
     let upheld = task_manager
         .ChallengeUpheld_filter()
         .from_block(commit_block)
         .query()
         .await
         .unwrap();
-    let (_, log) = upheld.first().unwrap();
+    assert_eq!(upheld.len(), 1, "{upheld:?}");
+    let (event, log) = &upheld[0];
+    assert_eq!(event.challenger, challenger);
     assert!(log.block_number.unwrap() <= u64::from(task.deadline));
 
-    // It keeps going until every signer is slashed, saving its progress as it goes.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !state.slashing.is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for slashing to complete"
-        );
-        second.round(&mut state).await.unwrap();
-    }
+    // It keeps going until every signer is slashed, recording its progress in the claim.
+    wait_for("slashing to complete", Duration::from_secs(60), || async {
+        second.sync().await.unwrap();
+        second.claims().get(1).await.unwrap().unwrap().state == ClaimState::Slashed
+    })
+    .await;
     assert!(task_manager.slashingProgress(1).call().await.unwrap().done);
-    assert!(
-        CursorFile::new(&state_path)
-            .load()
-            .unwrap()
-            .unwrap()
-            .slashing
-            .is_empty()
-    );
+    assert!(second.claims().unfinished().await.unwrap().is_empty());
     assert!(provider.get_block_number().await.unwrap() > commit_block);
 
     let (devnet, result) = loop_handle.await.unwrap();
@@ -155,22 +202,15 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     let task_manager_address = devnet.summary().app.task_manager;
     // A watchtower running a broken agent: it claims the honest agent's hash but decides
     // differently, so it disagrees with every honest output.
-    let broken = Arc::new(ThievingAgent::new(
+    let broken: Arc<dyn Agent> = Arc::new(ThievingAgent::new(
         Arc::new(devnet.agent().clone()),
         THIEF,
         U256::MAX,
     ));
-    let challenger_key = devnet.dev_key(5).unwrap();
+    let challenger_key = devnet.dev_key(CHALLENGER_ACCOUNT).unwrap();
     let challenger = challenger_key.address();
-    let watchtower = Watchtower::new(
-        WatchtowerConfig::new(
-            rpc_url.clone(),
-            task_manager_address,
-            devnet.data_dir().join("watchtower.json"),
-        ),
-        challenger_key,
-        broken,
-    );
+    let config = challenger_config(&devnet).await;
+    let (runtime, watchtower) = watchtower(&config, challenger_key, broken).await;
 
     let loop_handle = run_one_tick(devnet, Vec::new());
     let provider = ProviderBuilder::new().connect_http(rpc_url);
@@ -178,19 +218,26 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     wait_until_first_task_committed(&task_manager, "the honest output to be committed").await;
     let balance_before = provider.get_balance(challenger).await.unwrap();
 
-    let mut state = WatchState::default();
-    watchtower.round(&mut state).await.unwrap();
+    watchtower.sync().await.unwrap();
 
-    // It judged the commitment (its cursor is past it) but sent nothing: the simulated challenge
-    // would have been rejected, so the bond was never put up.
+    // It judged the commitment (its cursor is past it) and found it wrong, but sent nothing: the
+    // simulated challenge would have been rejected, so the bond was never put up.
     let task = task_manager.getTask(1).call().await.unwrap();
     let commit_block = u64::from(task.deadline) - 150;
-    assert!(state.judged_through >= commit_block, "{state:?}");
-    assert!(state.slashing.is_empty(), "{state:?}");
+    let cursor = ChainCursor::new(runtime.store.clone(), follower_name(challenger));
+    assert!(cursor.last().await.unwrap().unwrap().number >= commit_block);
+    let claim = watchtower.claims().get(1).await.unwrap().unwrap();
+    assert_eq!(claim.state, ClaimState::Closed, "{claim:?}");
+    assert!(claim.detail.starts_with("withheld"), "{claim:?}");
     assert_eq!(task.state, task_state::COMMITTED);
     assert_eq!(
         provider.get_balance(challenger).await.unwrap(),
         balance_before
+    );
+    assert_eq!(
+        provider.get_transaction_count(challenger).await.unwrap(),
+        0,
+        "no transaction was sent"
     );
     let rejected = task_manager
         .ChallengeRejected_filter()
@@ -203,4 +250,9 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     let (devnet, result) = loop_handle.await.unwrap();
     result.unwrap();
     assert_eq!(devnet.summary().tasks[0].state, "executed");
+    assert_eq!(
+        provider.get_transaction_count(challenger).await.unwrap(),
+        0,
+        "no transaction was sent"
+    );
 }

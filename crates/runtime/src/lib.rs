@@ -26,8 +26,11 @@ pub const PASSWORD_ENV: &str = "WARDEN_KEYSTORE_PASSWORD";
 pub fn init_logging(default_filter: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    // Colour only for a person at a terminal: in a container or a log file escape codes are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .init();
 }
@@ -54,6 +57,30 @@ pub async fn failpoint(name: &str) {
         tracing::warn!(failpoint = name, "failpoint reached: halting until killed");
         std::future::pending::<()>().await;
     }
+}
+
+/// Runs a started service until `shutdown` (a signal) or until its `main` task ends on its own;
+/// then tells every task to stop through `stop` and waits for the others. Returns how `main`
+/// ended.
+pub async fn supervise<E>(
+    shutdown: impl Future<Output = ()>,
+    stop: tokio::sync::watch::Sender<bool>,
+    mut main: tokio::task::JoinHandle<Result<(), E>>,
+    others: Vec<tokio::task::JoinHandle<()>>,
+) -> Result<Result<(), E>, tokio::task::JoinError> {
+    let result = tokio::select! {
+        _ = shutdown => {
+            tracing::info!("shutting down");
+            let _ = stop.send(true);
+            (&mut main).await
+        }
+        result = &mut main => result,
+    };
+    let _ = stop.send(true);
+    for other in others {
+        let _ = other.await;
+    }
+    result
 }
 
 /// Installs SIGINT and SIGTERM handlers now and returns a future that resolves on the first of

@@ -2,7 +2,8 @@
 //! EigenLayer AVS node specification's metrics (`eigen_*`) live here, each role registers its
 //! own `warden_*` metrics in the same registry.
 
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, RwLock};
 
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -18,6 +19,9 @@ pub struct MetricsError(#[from] prometheus::Error);
 #[derive(Debug, Clone, Default)]
 pub struct Telemetry {
     registry: Registry,
+    /// Every metric name registered, whether or not it has a sample yet (a labelled metric
+    /// appears in a scrape only once a label value is used).
+    names: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Telemetry {
@@ -35,7 +39,18 @@ impl Telemetry {
         C: prometheus::core::Collector + Clone + 'static,
     {
         self.registry.register(Box::new(collector.clone()))?;
+        if let Ok(mut names) = self.names.lock() {
+            names.extend(collector.desc().iter().map(|desc| desc.fq_name.clone()));
+        }
         Ok(collector)
+    }
+
+    /// The names of every metric registered so far.
+    pub fn metric_names(&self) -> BTreeSet<String> {
+        self.names
+            .lock()
+            .map(|names| names.clone())
+            .unwrap_or_default()
     }
 
     /// A counter vector named `name`.
@@ -83,6 +98,24 @@ pub fn latency_buckets() -> Vec<f64> {
     vec![
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ]
+}
+
+/// `warden_agent_run_seconds`: how long the agent takes to decide (operators and challengers run
+/// it).
+pub fn agent_run_seconds(telemetry: &Telemetry) -> Result<prometheus::Histogram, MetricsError> {
+    telemetry.register(prometheus::Histogram::with_opts(
+        HistogramOpts::new("warden_agent_run_seconds", "Time the agent takes to decide")
+            .buckets(latency_buckets()),
+    )?)
+}
+
+/// `warden_chain_reorgs_total{follower}`: reorganisations a chain follower undid.
+pub fn chain_reorgs_total(telemetry: &Telemetry) -> Result<IntCounterVec, MetricsError> {
+    telemetry.counter_vec(
+        "warden_chain_reorgs_total",
+        "Chain reorganisations the node followed",
+        &["follower"],
+    )
 }
 
 /// The EigenLayer node specification's RPC metrics, plus Warden's error and retry counts.

@@ -1,0 +1,44 @@
+//! The `warden-aggregator` command line, here rather than in `main.rs` so that tests (the
+//! compose file check) can parse command lines exactly as the binary does.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "warden-aggregator", version, about = "Warden aggregator")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the aggregator: take operators' signatures over HTTP, commit each task's output once
+    /// a stake-weighted quorum signed it, and (for the configured agents) open, execute and
+    /// expire tasks. Everything is on record in the database first, so a restart resumes
+    /// without losing a signature or sending a commitment twice. Serves Prometheus metrics and
+    /// the EigenLayer node API. Stops cleanly on SIGINT or SIGTERM.
+    Run {
+        /// TOML configuration (see config/aggregator.toml); every key can be overridden with
+        /// WARDEN_AGGREGATOR_<SECTION>__<KEY>, e.g. WARDEN_AGGREGATOR_DATABASE__URL.
+        #[arg(long, env = "WARDEN_AGGREGATOR_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print the operator set (ids, addresses, BLS keys, weights) as the registry recorded it at a
+    /// block: the set a task with that reference block must be signed by.
+    OperatorSet {
+        /// Ethereum JSON-RPC endpoint.
+        #[arg(long, env = "WARDEN_RPC_URL")]
+        rpc_url: String,
+        /// Warden registry address.
+        #[arg(long, env = "WARDEN_REGISTRY")]
+        registry: alloy::primitives::Address,
+        /// Reference block [default: the latest].
+        #[arg(long)]
+        block: Option<u64>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,40 @@
+//! The `warden-challenger` command line, here rather than in `main.rs` so that tests (the
+//! compose file check) can parse command lines exactly as the binary does.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden-challenger",
+    version,
+    about = "Warden challenger watchtower"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch a task manager: re-execute every committed action with the reference agent,
+    /// challenge wrong ones before their deadline (paying the bond from the keystore's account)
+    /// and drive the slashing of their signers. The cursor, the claims and the transactions are
+    /// kept in the database, so a restart resumes where it stopped, follows reorgs and never pays
+    /// a bond twice. Refuses to start when a challenge window is too short for it or too close to
+    /// EigenLayer's deallocation delay. Serves Prometheus metrics and the EigenLayer node API.
+    /// Stops cleanly on SIGINT or SIGTERM.
+    Run {
+        /// TOML configuration (see config/challenger.toml); every key can be overridden with
+        /// WARDEN_CHALLENGER_<SECTION>__<KEY>, e.g. WARDEN_CHALLENGER_CHAIN__RPC_URL.
+        #[arg(long, env = "WARDEN_CHALLENGER_CONFIG")]
+        config: PathBuf,
+    },
+    /// Check a JSON file of equivocation evidence (`public_key`, and `first` / `second`, each an
+    /// `attestation` with its BLS `signature`). Exits 0 when it proves equivocation, 1 when not.
+    CheckEquivocation {
+        /// The evidence file.
+        evidence: PathBuf,
+    },
+}

@@ -1,0 +1,212 @@
+//! The challenger's metrics, registered in its service's Prometheus registry next to the ones
+//! every Warden service has.
+//!
+//! `eigen_performance_score` for a challenger is the share, in percent, of the wrong commitments
+//! this watchtower found whose challenge it got upheld before the deadline. A wrong commitment it
+//! could not get challenged in time (found after its window closed or the task executed, while
+//! the watchtower was down or behind; or its challenge failed until the window closed) and a
+//! challenge the verifier rejected (the watchtower's agent was the one that was wrong) each count
+//! against it. A challenge that reverted and was then sent again in time does not. Commitments
+//! someone else challenged first, vetoed ones and ones a reorg removed count neither way. 100
+//! until the watchtower has found anything wrong. Counted since the process started; a first
+//! start with `start_block` far in the past counts the old wrong commitments it finds executed
+//! as missed, which is why the sample configuration starts near the head.
+
+use prometheus::{CounterVec, Histogram, IntCounter, IntCounterVec, Opts};
+use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
+
+/// How one commitment was judged: the `verdict` label of `warden_challenger_commitments_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictLabel {
+    Correct,
+    Wrong,
+    Missed,
+    OtherAgent,
+    Superseded,
+    Unjudgeable,
+    Settled,
+}
+
+impl VerdictLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictLabel::Correct => "correct",
+            VerdictLabel::Wrong => "wrong",
+            VerdictLabel::Missed => "missed",
+            VerdictLabel::OtherAgent => "other_agent",
+            VerdictLabel::Superseded => "superseded",
+            VerdictLabel::Unjudgeable => "unjudgeable",
+            VerdictLabel::Settled => "settled",
+        }
+    }
+}
+
+/// What became of a challenge: the `result` label of `warden_challenger_challenges_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeResult {
+    /// Recorded and broadcast.
+    Sent,
+    /// Mined, and the task became Fraudulent.
+    Upheld,
+    /// Mined, and the verifier agreed with the committed output: the bond is forfeited.
+    Rejected,
+    /// Mined and reverted (the window closed or someone else was first).
+    Reverted,
+    /// Not sent: simulating it showed the on-chain verifier agrees with the committed output.
+    Withheld,
+}
+
+impl ChallengeResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeResult::Sent => "sent",
+            ChallengeResult::Upheld => "upheld",
+            ChallengeResult::Rejected => "rejected",
+            ChallengeResult::Reverted => "reverted",
+            ChallengeResult::Withheld => "withheld",
+        }
+    }
+}
+
+/// The challenger's metrics.
+#[derive(Debug, Clone)]
+pub struct ChallengerMetrics {
+    /// `warden_challenger_commitments_total{verdict}`: every `OutputCommitted` judged (again
+    /// after a restart or a reorg).
+    pub commitments: IntCounterVec,
+    /// `warden_challenger_challenges_total{result}`.
+    pub challenges: IntCounterVec,
+    /// `warden_challenger_operators_slashed_total`: signers slashed by this watchtower's
+    /// `slashSigners` batches.
+    pub operators_slashed: IntCounter,
+    /// `warden_challenger_slash_batches_total{result}`: `success` or `reverted`.
+    pub slash_batches: IntCounterVec,
+    /// `warden_agent_run_seconds`.
+    pub agent_run: Histogram,
+    /// `warden_chain_reorgs_total{follower}`.
+    pub reorgs: IntCounterVec,
+    /// `eigen_fees_earned_total{token}`: the bounties of upheld challenges (payout minus bond), in
+    /// ETH. Gas is not subtracted.
+    pub fees_earned: CounterVec,
+    node: NodeMetrics,
+}
+
+impl ChallengerMetrics {
+    pub fn register(telemetry: &Telemetry, node: NodeMetrics) -> Result<Self, MetricsError> {
+        let metrics = Self {
+            commitments: telemetry.counter_vec(
+                "warden_challenger_commitments_total",
+                "Committed outputs judged, by verdict",
+                &["verdict"],
+            )?,
+            challenges: telemetry.counter_vec(
+                "warden_challenger_challenges_total",
+                "Challenges, by what became of them",
+                &["result"],
+            )?,
+            operators_slashed: telemetry.register(IntCounter::new(
+                "warden_challenger_operators_slashed_total",
+                "Signers of fraudulent outputs slashed by this watchtower's slashSigners batches",
+            )?)?,
+            slash_batches: telemetry.counter_vec(
+                "warden_challenger_slash_batches_total",
+                "slashSigners transactions mined, by result",
+                &["result"],
+            )?,
+            agent_run: warden_runtime::metrics::agent_run_seconds(telemetry)?,
+            reorgs: warden_runtime::metrics::chain_reorgs_total(telemetry)?,
+            fees_earned: telemetry.register(CounterVec::new(
+                Opts::new(
+                    "eigen_fees_earned_total",
+                    "Bounties earned by upheld challenges, by token (ETH, in ether)",
+                ),
+                &["token"],
+            )?)?,
+            node,
+        };
+        // Present from the start, so a dashboard shows 0 rather than no data.
+        metrics.fees_earned.with_label_values(&["ETH"]).inc_by(0.0);
+        metrics.node.performance_score.set(100.0);
+        Ok(metrics)
+    }
+
+    pub fn verdict(&self, verdict: VerdictLabel) {
+        self.commitments
+            .with_label_values(&[verdict.as_str()])
+            .inc();
+        if verdict == VerdictLabel::Missed {
+            self.update_score();
+        }
+    }
+
+    pub fn challenge(&self, result: ChallengeResult) {
+        self.challenges.with_label_values(&[result.as_str()]).inc();
+        if matches!(result, ChallengeResult::Upheld | ChallengeResult::Rejected) {
+            self.update_score();
+        }
+    }
+
+    /// Adds a bounty of `wei` to `eigen_fees_earned_total{token="ETH"}`.
+    pub fn earned_wei(&self, wei: u128) {
+        // f64 has 53 bits of mantissa: exact to the gwei for any realistic bounty.
+        self.fees_earned
+            .with_label_values(&["ETH"])
+            .inc_by(wei as f64 / 1e18);
+    }
+
+    pub fn count_database_error(&self, operation: &'static str) {
+        self.node
+            .database_errors
+            .with_label_values(&[operation])
+            .inc();
+    }
+
+    /// See the module documentation.
+    fn update_score(&self) {
+        let caught = self.challenges.with_label_values(&["upheld"]).get();
+        let failed = self.challenges.with_label_values(&["rejected"]).get()
+            + self.commitments.with_label_values(&["missed"]).get();
+        self.node.performance_score.set(score(caught, failed));
+    }
+}
+
+/// `eigen_performance_score` from the wrong commitments caught in time and the ones missed.
+pub fn score(caught: u64, failed: u64) -> f64 {
+    if caught + failed == 0 {
+        100.0
+    } else {
+        100.0 * caught as f64 / (caught + failed) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_score_is_the_share_caught_in_time() {
+        assert_eq!(score(0, 0), 100.0);
+        assert_eq!(score(3, 0), 100.0);
+        assert_eq!(score(3, 1), 75.0);
+        assert_eq!(score(0, 2), 0.0);
+    }
+
+    #[test]
+    fn a_miss_lowers_the_score_and_an_upheld_challenge_raises_it() {
+        let telemetry = Telemetry::new();
+        let node = NodeMetrics::register(&telemetry).unwrap();
+        let metrics = ChallengerMetrics::register(&telemetry, node.clone()).unwrap();
+        assert_eq!(node.performance_score.get(), 100.0);
+        metrics.verdict(VerdictLabel::Missed);
+        assert_eq!(node.performance_score.get(), 0.0);
+        metrics.challenge(ChallengeResult::Upheld);
+        assert_eq!(node.performance_score.get(), 50.0);
+        metrics.earned_wei(500_000_000_000_000_000);
+        let text = telemetry.encode();
+        assert!(
+            text.contains("eigen_fees_earned_total{token=\"ETH\"} 0.5"),
+            "{text}"
+        );
+    }
+}

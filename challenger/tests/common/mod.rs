@@ -1,0 +1,250 @@
+//! What the challenger's process tests share: a devnet, a configuration file for the real
+//! binary with its state in the test's database, the child process, and its metrics.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::providers::ext::AnvilApi;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use warden_agent::Agent;
+use warden_bindings::WardenTaskManager;
+use warden_bindings::task_manager::BLS::{G1Point, G2Point};
+use warden_bindings::tx::confirm;
+use warden_bls::{Password, Signature};
+use warden_devnet::Devnet;
+use warden_devnet::process::{ServiceProcess, free_port};
+use warden_operator::OperatorKeys;
+use warden_protocol::OutputAttestation;
+use warden_store::Store;
+use warden_store::challenger::{Claim, ClaimStore};
+use warden_store::testing::TestDatabase;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_warden-challenger");
+
+/// The development account the challenger under test signs with: no devnet role uses it.
+pub const CHALLENGER_ACCOUNT: usize = 5;
+
+/// A configuration file for the binary.
+#[derive(Debug)]
+pub struct Challenger {
+    pub config_path: PathBuf,
+    pub address: Address,
+    pub metrics_url: String,
+    /// `http://127.0.0.1:port/eigen/node`.
+    pub node_api_url: String,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Challenger {
+    /// A challenger of `devnet` that starts judging at the current block, keeps its state in
+    /// `db` and serves its metrics on a free port.
+    pub async fn configure(devnet: &Devnet, db: &TestDatabase) -> Self {
+        let keystore = devnet.dev_keystore(CHALLENGER_ACCOUNT).await.unwrap();
+        let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+        let metrics_port = free_port().unwrap();
+        let node_api_port = free_port().unwrap();
+        let transactions = warden_txm::TransactionsConfig {
+            poll_interval_ms: 200,
+            ..Default::default()
+        };
+        let mut config = devnet.challenger_config(chain.get_block_number().await.unwrap());
+        config.chain.poll_interval_ms = 100;
+        config.database.url = db.url().to_string();
+        config.ops.metrics_listen = ([127, 0, 0, 1], metrics_port).into();
+        config.ops.node_api_listen = ([127, 0, 0, 1], node_api_port).into();
+        config.keys.ecdsa_keystore = keystore.keystore;
+        config.keys.password_file = Some(keystore.password_file);
+        config.transactions = transactions;
+        config.validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("challenger.toml");
+        std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+        Self {
+            config_path,
+            address: keystore.address,
+            metrics_url: format!("http://127.0.0.1:{metrics_port}/metrics"),
+            node_api_url: format!("http://127.0.0.1:{node_api_port}/eigen/node"),
+            database_url: db.url().to_string(),
+            _dir: dir,
+        }
+    }
+
+    /// Starts the binary, with `failpoint` armed if given and `envs` set.
+    pub fn spawn(&self, failpoint: Option<&str>, envs: &[(&str, &str)]) -> ServiceProcess {
+        let mut all = vec![("RUST_LOG", "info")];
+        if let Some(failpoint) = failpoint {
+            all.push(("WARDEN_FAILPOINT", failpoint));
+        }
+        all.extend_from_slice(envs);
+        ServiceProcess::spawn(
+            "challenger",
+            Path::new(BINARY),
+            &["run", "--config", self.config_path.to_str().unwrap()],
+            &all,
+        )
+        .unwrap()
+    }
+
+    /// The database, opened from the test's side.
+    pub async fn store(&self) -> Store {
+        Store::open(&self.database_url).await.unwrap()
+    }
+
+    /// The claim on record for `task_id`.
+    pub async fn claim(&self, task_id: u64) -> Option<Claim> {
+        ClaimStore::new(self.store().await)
+            .get(task_id)
+            .await
+            .unwrap()
+    }
+
+    /// The value of the sample `series` (name and labels, as exposed) on the running child's
+    /// metrics endpoint.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = reqwest::get(&self.metrics_url)
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines().find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok())?
+        })
+    }
+}
+
+impl Challenger {
+    /// The HTTP status of the node API's health of service `id`.
+    pub async fn service_health(&self, id: &str) -> Option<u16> {
+        let url = format!("{}/services/{id}/health", self.node_api_url);
+        Some(reqwest::get(url).await.ok()?.status().as_u16())
+    }
+}
+
+/// Signs and commits outputs for the devnet's agent as a quorum would.
+#[derive(Debug)]
+pub struct Committer {
+    pub devnet: Devnet,
+    pub chain: DynProvider,
+    /// Set while the test has turned anvil's automine off: commitments then mine a block.
+    pub manual_mining: bool,
+    keys: Vec<OperatorKeys>,
+}
+
+impl Committer {
+    pub fn new(devnet: Devnet) -> Self {
+        let chain = warden_bindings::signing_provider(
+            devnet.rpc_url().parse().unwrap(),
+            devnet.deployer().clone(),
+        );
+        let keys = devnet
+            .operators()
+            .iter()
+            .map(|handle| {
+                let password = Password::from_file(&handle.password_file).unwrap();
+                OperatorKeys::load(&handle.keystores, &password).unwrap()
+            })
+            .collect();
+        Self {
+            devnet,
+            chain,
+            manual_mining: false,
+            keys,
+        }
+    }
+
+    pub fn task_manager(&self) -> WardenTaskManager::WardenTaskManagerInstance<&DynProvider> {
+        WardenTaskManager::new(self.devnet.summary().app.task_manager, &self.chain)
+    }
+
+    pub async fn open_task(&self) -> WardenTaskManager::TaskOpened {
+        let receipt = confirm(
+            "openTask",
+            self.task_manager()
+                .openTask(self.devnet.summary().app.agent_id)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        receipt
+            .decoded_log::<WardenTaskManager::TaskOpened>()
+            .unwrap()
+            .data
+    }
+
+    /// Commits `output` for `task`, signed by the operators `signers`; returns its block.
+    pub async fn commit(
+        &self,
+        task: &WardenTaskManager::TaskOpened,
+        output: &Bytes,
+        signers: &[usize],
+    ) -> u64 {
+        let summary = self.devnet.summary();
+        let digest = OutputAttestation {
+            chain_id: summary.chain_id,
+            task_manager: summary.app.task_manager,
+            task_id: task.taskId,
+            agent_id: summary.app.agent_id,
+            agent_hash: self.devnet.agent().agent_hash(),
+            input_hash: task.inputHash,
+            output_hash: keccak256(output),
+            reference_block: task.referenceBlock,
+        }
+        .digest();
+        let signatures: Vec<Signature> = signers
+            .iter()
+            .map(|index| self.keys[*index].bls.sign(digest.as_slice()))
+            .collect();
+        let aggregate =
+            warden_bls::aggregate_signatures(&signatures.iter().collect::<Vec<_>>()).unwrap();
+        let mut non_signers: Vec<(B256, [u8; 128])> = (0..self.keys.len())
+            .filter(|index| !signers.contains(index))
+            .map(|index| {
+                let key = self.keys[index].bls.public_key().to_eip2537();
+                (keccak256(key), key)
+            })
+            .collect();
+        non_signers.sort();
+        let pending = self
+            .task_manager()
+            .commitOutput(
+                task.taskId,
+                output.clone(),
+                non_signers
+                    .iter()
+                    .map(|(_, key)| G1Point::from_eip2537(key))
+                    .collect(),
+                G2Point::from_eip2537(&aggregate.to_eip2537()),
+            )
+            .send()
+            .await
+            .unwrap();
+        if self.manual_mining {
+            self.chain.anvil_mine(Some(1), None).await.unwrap();
+        }
+        let receipt = confirm("commitOutput", pending).await.unwrap();
+        receipt.block_number.unwrap()
+    }
+
+    pub async fn head(&self) -> u64 {
+        self.chain.get_block_number().await.unwrap()
+    }
+}
+
+/// Polls `check` until it holds, failing the test after `timeout`.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    assert!(
+        warden_devnet::process::wait_for(timeout, check).await,
+        "timed out waiting for {what}"
+    );
+}

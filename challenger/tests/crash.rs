@@ -1,0 +1,329 @@
+//! The real `warden-challenger` binary as a child process, killed with SIGKILL and started again,
+//! on SQLite and on PostgreSQL:
+//!
+//! - down for most of a challenge window while a theft is committed, it catches up after the
+//!   restart, challenges before the deadline, and drives the slashing of the signers to the end;
+//! - killed right after its challenge transaction was recorded and broadcast, while it is still
+//!   unmined (the test turns anvil's automine off), it finds the transaction through its intent
+//!   after the restart and waits for it: one challenge transaction, one bond, paid back with the
+//!   bounty.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::consensus::Transaction as _;
+use alloy::primitives::{Address, U256};
+use alloy::providers::ext::AnvilApi;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::sol_types::SolCall;
+use common::{Challenger, Committer, wait_for};
+use warden_agent::Agent;
+use warden_bindings::WardenTaskManager;
+use warden_bindings::task_manager::task_state;
+use warden_challenger::watchtower::{
+    FAILPOINT_AFTER_CHALLENGE_SENT, challenge_intent, follower_name,
+};
+use warden_devnet::byzantine::ThievingAgent;
+use warden_devnet::ticks::{THIEF, TickConfig};
+use warden_devnet::{Devnet, DevnetConfig, DevnetError};
+use warden_store::challenger::{ClaimState, ClaimStore};
+use warden_store::cursor::ChainCursor;
+use warden_store::testing::TestDatabase;
+use warden_store::transactions::{TransactionLog, TxStatus};
+
+warden_store::on_both_backends!(
+    a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_restart,
+    a_challenger_killed_after_sending_its_challenge_pays_one_bond,
+);
+
+/// Runs the agent loop without the devnet's own challenger until one task is final, in the
+/// background, with operators 0, 1 and 2 (3 of 4, above the 2/3 threshold) signing a theft.
+fn thieves_commit(
+    mut devnet: Devnet,
+    block_interval: Duration,
+) -> tokio::task::JoinHandle<(Devnet, Result<(), DevnetError>)> {
+    let mut ticks = TickConfig::new(1);
+    ticks.byzantine_operators = vec![0, 1, 2];
+    ticks.challenger = false;
+    ticks.block_interval = block_interval;
+    ticks.timeout = Duration::from_secs(300);
+    tokio::spawn(async move {
+        let result = devnet.run_ticks(ticks, |line| eprintln!("{line}")).await;
+        (devnet, result)
+    })
+}
+
+async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_restart(
+    db: &TestDatabase,
+) {
+    const WINDOW: u32 = 120;
+    let mut config = DevnetConfig::new(4);
+    config.app.challenge_window = WINDOW;
+    let devnet = Devnet::start(config).await.unwrap();
+    let challenger = Challenger::configure(&devnet, db).await;
+    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(devnet.summary().app.task_manager, &chain);
+    let thieves: Vec<Address> = devnet.summary().operators[..3]
+        .iter()
+        .map(|operator| operator.address)
+        .collect();
+
+    // First life: it judges everything up to now, records its cursor, and is killed.
+    let mut first = challenger.spawn(None, &[]);
+    first
+        .wait_for("caught up with the chain", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let cursor = ChainCursor::new(challenger.store().await, follower_name(challenger.address));
+    let down_at = cursor.last().await.unwrap().unwrap().number;
+    first.kill().await.unwrap();
+
+    // While it is down, the thieves commit; most of the challenge window passes.
+    let ticking = thieves_commit(devnet, Duration::from_millis(200));
+    wait_for(
+        "the theft to be committed",
+        Duration::from_secs(180),
+        || async {
+            task_manager.taskCount().call().await.unwrap() >= 1
+                && task_manager.getTask(1).call().await.unwrap().state == task_state::COMMITTED
+        },
+    )
+    .await;
+    let task = task_manager.getTask(1).call().await.unwrap();
+    let deadline = u64::from(task.deadline);
+    let commit_block = deadline - u64::from(WINDOW);
+    assert!(
+        commit_block > down_at,
+        "committed while the challenger was down"
+    );
+    let restart_at = commit_block + u64::from(WINDOW) * 2 / 3;
+    wait_for(
+        "two thirds of the challenge window to pass",
+        Duration::from_secs(180),
+        || async { chain.get_block_number().await.unwrap() >= restart_at },
+    )
+    .await;
+    assert_eq!(
+        task_manager.getTask(1).call().await.unwrap().state,
+        task_state::COMMITTED,
+        "nobody challenged the theft while the challenger was down"
+    );
+    assert_eq!(challenger.claim(1).await, None);
+
+    // Second life: it catches up from its cursor and challenges in time.
+    let _second = challenger.spawn(None, &[]);
+    wait_for(
+        "the theft to be challenged",
+        Duration::from_secs(120),
+        || async { task_manager.getTask(1).call().await.unwrap().state == task_state::FRAUDULENT },
+    )
+    .await;
+    let upheld = task_manager
+        .ChallengeUpheld_filter()
+        .from_block(commit_block)
+        .query()
+        .await
+        .unwrap();
+    assert_eq!(upheld.len(), 1, "{upheld:?}");
+    let (event, log) = &upheld[0];
+    assert_eq!(event.taskId, 1);
+    assert_eq!(event.challenger, challenger.address);
+    let challenged_at = log.block_number.unwrap();
+    assert!(
+        (restart_at..=deadline).contains(&challenged_at),
+        "challenged in block {challenged_at}: after the restart at {restart_at}, by the deadline {deadline}"
+    );
+
+    // It drives the slashing of exactly the three signers and records the claim as slashed.
+    wait_for(
+        "the claim to be slashed",
+        Duration::from_secs(120),
+        || async {
+            challenger
+                .claim(1)
+                .await
+                .is_some_and(|claim| claim.state == ClaimState::Slashed)
+        },
+    )
+    .await;
+    assert!(task_manager.slashingProgress(1).call().await.unwrap().done);
+    let mut slashed: Vec<Address> = task_manager
+        .SignerSlashed_filter()
+        .from_block(commit_block)
+        .query()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(event, _)| event.operator)
+        .collect();
+    slashed.sort();
+    let mut expected = thieves.clone();
+    expected.sort();
+    assert_eq!(slashed, expected);
+
+    // Its metrics and its node API say so too: caught up, the commitment follower is healthy.
+    wait_for(
+        "the commitment follower to report itself healthy",
+        Duration::from_secs(30),
+        || async { challenger.service_health("commitment-follower").await == Some(200) },
+    )
+    .await;
+    let bounty_eth = 0.5; // AppParams::default().challenge_bounty, in ether
+    for (series, value) in [
+        ("warden_challenger_challenges_total{result=\"upheld\"}", 1.0),
+        ("warden_challenger_operators_slashed_total", 3.0),
+        ("eigen_fees_earned_total{token=\"ETH\"}", bounty_eth),
+        ("eigen_performance_score", 100.0),
+    ] {
+        assert_eq!(challenger.metric(series).await, Some(value), "{series}");
+    }
+
+    let (devnet, result) = ticking.await.unwrap();
+    result.unwrap();
+    assert_eq!(devnet.summary().tasks[0].state, "fraudulent");
+}
+
+async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &TestDatabase) {
+    // The test commits the theft itself and decides when blocks are mined, so that the challenge
+    // is still unmined when the challenger is killed and restarted.
+    let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    let challenger = Challenger::configure(&devnet, db).await;
+    let task_manager_address = devnet.summary().app.task_manager;
+    let thief = ThievingAgent::new(Arc::new(devnet.agent().clone()), THIEF, U256::MAX);
+    let mut committer = Committer::new(devnet);
+    let chain = committer.chain.clone();
+    let task_manager = WardenTaskManager::new(task_manager_address, chain.clone());
+    let bond = task_manager.challengeBond().call().await.unwrap();
+    let bounty = task_manager.challengeBounty().call().await.unwrap();
+    let from_block = chain.get_block_number().await.unwrap();
+    let balance_before = chain.get_balance(challenger.address).await.unwrap();
+    let task = committer.open_task().await;
+    let theft = thief.decide_encoded(&task.input).unwrap().encode();
+
+    let mut first = challenger.spawn(Some(FAILPOINT_AFTER_CHALLENGE_SENT), &[]);
+    first
+        .wait_for("caught up with the chain", Duration::from_secs(120))
+        .await
+        .unwrap();
+    chain.anvil_set_auto_mine(false).await.unwrap();
+    committer.manual_mining = true;
+    committer.commit(&task, &theft, &[0, 1, 2]).await;
+    first
+        .wait_for(
+            &format!("failpoint {FAILPOINT_AFTER_CHALLENGE_SENT} reached"),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+
+    // Killed with the claim and the challenge transaction on record, broadcast but not mined.
+    let store = challenger.store().await;
+    let claim = ClaimStore::new(store.clone())
+        .get(task.taskId)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.state, ClaimState::Challenging);
+    let chain_id = chain.get_chain_id().await.unwrap();
+    let log = TransactionLog::new(store.clone(), chain_id, challenger.address).unwrap();
+    let recorded = log
+        .by_intent(&challenge_intent(task.taskId, 0))
+        .await
+        .unwrap()
+        .expect("the challenge is on record before it is broadcast");
+    assert_eq!(recorded.status, TxStatus::Pending);
+    first.kill().await.unwrap();
+    assert!(
+        chain
+            .get_transaction_receipt(recorded.tx_hash)
+            .await
+            .unwrap()
+            .is_none(),
+        "the challenge is still unmined"
+    );
+
+    // Restarted, it judges the commitment again and finds its claim; only then are blocks mined
+    // again. A challenger that sent a second challenge would have it mined beside the first.
+    let mut second = challenger.spawn(None, &[]);
+    second
+        .wait_for("AlreadyClaimed", Duration::from_secs(60))
+        .await
+        .unwrap();
+    chain.anvil_set_auto_mine(true).await.unwrap();
+    chain.anvil_mine(Some(1), None).await.unwrap();
+    wait_for(
+        "the claim to be slashed",
+        Duration::from_secs(60),
+        || async {
+            challenger
+                .claim(task.taskId)
+                .await
+                .is_some_and(|claim| claim.state == ClaimState::Slashed)
+        },
+    )
+    .await;
+    let settled = log
+        .by_intent(&challenge_intent(task.taskId, 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(settled.status, TxStatus::Mined);
+    assert_eq!(settled.tx_hash, recorded.tx_hash);
+    assert_eq!(
+        log.by_intent(&challenge_intent(task.taskId, 1))
+            .await
+            .unwrap(),
+        None,
+        "no second attempt"
+    );
+
+    // Every transaction the challenger sent, read from the blocks: one challenge, one bond.
+    let mut challenges = Vec::new();
+    let mut fees = U256::ZERO;
+    let mut sent_value = U256::ZERO;
+    let sent = warden_devnet::inspect::sent_transactions(&chain, challenger.address, from_block)
+        .await
+        .unwrap();
+    for (tx, receipt) in sent {
+        assert_eq!(tx.to(), Some(task_manager_address));
+        fees += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+        sent_value += tx.value();
+        if tx
+            .input()
+            .starts_with(&WardenTaskManager::challengeCall::SELECTOR)
+        {
+            let call = WardenTaskManager::challengeCall::abi_decode(tx.input()).unwrap();
+            challenges.push((call.taskId, *tx.inner.hash(), tx.value()));
+        }
+    }
+    assert_eq!(
+        challenges,
+        vec![(task.taskId, recorded.tx_hash, bond)],
+        "exactly one challenge, the one recorded before the kill, with one bond"
+    );
+    assert_eq!(sent_value, bond);
+    let upheld = task_manager
+        .ChallengeUpheld_filter()
+        .from_block(from_block)
+        .query()
+        .await
+        .unwrap();
+    assert_eq!(upheld.len(), 1, "{upheld:?}");
+    assert!(
+        task_manager
+            .slashingProgress(task.taskId)
+            .call()
+            .await
+            .unwrap()
+            .done
+    );
+    // The bond came back with the bounty; only gas was spent.
+    assert_eq!(
+        chain.get_balance(challenger.address).await.unwrap(),
+        balance_before - fees + bounty
+    );
+    drop(second);
+}

@@ -1,0 +1,41 @@
+//! The `warden` command: its command line and subcommands, in a library so that tests (the
+//! compose file check) parse command lines exactly as the binary does.
+
+pub mod deploy;
+pub mod devnet;
+pub mod keys;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "Warden: an EigenLayer AVS that lets an AI agent manage money without a private key"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a complete local network: anvil, EigenLayer core v1.3.0, Warden's contracts and N
+    /// registered operators. Runs until Ctrl-C, then stops anvil and cleans up.
+    Devnet(devnet::DevnetArgs),
+    /// Deploy EigenLayer, a Uniswap v2 market and Warden into a running anvil, register
+    /// operators, and write the keystores and configuration files of every service (the
+    /// one-shot deployer of docker-compose.yml). Does nothing if OUT already holds a deployment.
+    Deploy(deploy::DeployArgs),
+    /// Create an operator's encrypted keystores (ECDSA and BLS12-381).
+    Keys(keys::KeysArgs),
+    /// Write EigenLayer's creation bytecode (as shipped by eigensdk) as hex files, one per
+    /// contract, for the forge tests that run against the real EigenLayer contracts.
+    EigenlayerArtifacts {
+        /// Output directory (created if missing).
+        #[arg(default_value = "contracts/eigenlayer-artifacts")]
+        out: PathBuf,
+    },
+}

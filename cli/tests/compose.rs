@@ -1,0 +1,401 @@
+//! `docker-compose.yml` cannot run here (no container engine), so this test checks it against
+//! the real things it names: every command line parses with the binary's own argument parser,
+//! every file it mounts exists, the deployer's arguments produce (for real, against anvil) the
+//! configuration files the services are started with, and those agree with the ports, the
+//! database names, Prometheus' targets and Grafana's dashboard, whose queries name metrics the
+//! services register.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde_yaml::Value;
+use warden_cli::deploy::{AGGREGATOR_API_PORT, DeployArgs, METRICS_PORT, NODE_API_PORT};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn root() -> PathBuf {
+    Path::new(ROOT).to_path_buf()
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(root().join(relative))
+        .unwrap_or_else(|error| panic!("reading {relative}: {error}"))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::Null => Vec::new(),
+        Value::String(text) => vec![text.clone()],
+        Value::Sequence(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(text) => text.clone(),
+                Value::Number(number) => number.to_string(),
+                other => panic!("not a string: {other:?}"),
+            })
+            .collect(),
+        other => panic!("not a command: {other:?}"),
+    }
+}
+
+/// The command line of a service: entrypoint then command.
+fn command_line(service: &Value) -> Vec<String> {
+    let mut line = strings(&service["entrypoint"]);
+    line.extend(strings(&service["command"]));
+    line
+}
+
+/// `postgres://u:p@host:port/db` → (host, port, db).
+fn host_port(url: &str) -> (String, u16) {
+    let url: alloy::transports::http::reqwest::Url = url.parse().unwrap();
+    (
+        url.host_str().unwrap().to_string(),
+        url.port_or_known_default().unwrap(),
+    )
+}
+
+/// Container ports a service publishes.
+fn container_ports(service: &Value) -> BTreeSet<u16> {
+    strings(&service["ports"])
+        .iter()
+        .map(|mapping| mapping.rsplit(':').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_compose_file_agrees_with_the_binaries_and_the_deployment() {
+    let compose: Value = serde_yaml::from_str(&read("docker-compose.yml")).unwrap();
+    let services = compose["services"].as_mapping().unwrap();
+    let names: BTreeSet<String> = services
+        .keys()
+        .map(|key| key.as_str().unwrap().to_string())
+        .collect();
+
+    // Files, dependencies, host ports.
+    let mut host_ports = BTreeSet::new();
+    for (name, service) in services {
+        let name = name.as_str().unwrap();
+        if let Some(context) = service["build"].as_str() {
+            assert!(
+                root().join(context).join("Dockerfile").is_file(),
+                "{name}: build"
+            );
+        }
+        for volume in strings(&service["volumes"]) {
+            let source = volume.split(':').next().unwrap();
+            if source.starts_with("./") {
+                assert!(root().join(source).exists(), "{name}: {source} is missing");
+            } else {
+                let declared = compose["volumes"].as_mapping().unwrap();
+                assert!(
+                    declared.contains_key(Value::String(source.to_string())),
+                    "{name}: volume {source} is not declared"
+                );
+            }
+        }
+        if let Some(depends) = service["depends_on"].as_mapping() {
+            for dependency in depends.keys() {
+                assert!(
+                    names.contains(dependency.as_str().unwrap()),
+                    "{name} depends on an unknown service {dependency:?}"
+                );
+            }
+        }
+        for mapping in strings(&service["ports"]) {
+            let parts: Vec<&str> = mapping.split(':').collect();
+            let host = parts[parts.len() - 2].to_string();
+            assert!(
+                host_ports.insert(host.clone()),
+                "host port {host} published twice"
+            );
+        }
+    }
+
+    // Every command line parses exactly as its binary parses it.
+    let mut deploy: Option<DeployArgs> = None;
+    let mut configs: Vec<(String, String, PathBuf)> = Vec::new();
+    for (name, service) in services {
+        let name = name.as_str().unwrap().to_string();
+        let line = command_line(service);
+        let Some(binary) = line.first().cloned() else {
+            continue;
+        };
+        let config_of = |line: &[String]| PathBuf::from(&line[line.len() - 1]);
+        match binary.as_str() {
+            "warden" => match warden_cli::Cli::try_parse_from(&line) {
+                Ok(warden_cli::Cli {
+                    command: warden_cli::Command::Deploy(args),
+                }) => deploy = Some(args),
+                other => panic!("{name}: {line:?} is not a deploy command: {other:?}"),
+            },
+            "warden-operator" => {
+                let cli = warden_operator::cli::Cli::try_parse_from(&line)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(matches!(
+                    cli.command,
+                    warden_operator::cli::Command::Run { .. }
+                ));
+                configs.push((name, binary, config_of(&line)));
+            }
+            "warden-aggregator" => {
+                let cli = warden_aggregator::cli::Cli::try_parse_from(&line)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(matches!(
+                    cli.command,
+                    warden_aggregator::cli::Command::Run { .. }
+                ));
+                configs.push((name, binary, config_of(&line)));
+            }
+            "warden-challenger" => {
+                let cli = warden_challenger::cli::Cli::try_parse_from(&line)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(matches!(
+                    cli.command,
+                    warden_challenger::cli::Command::Run { .. }
+                ));
+                configs.push((name, binary, config_of(&line)));
+            }
+            "anvil" => {
+                let help = std::process::Command::new(warden_devnet::default_anvil_path())
+                    .arg("--help")
+                    .output()
+                    .unwrap();
+                let help = String::from_utf8_lossy(&help.stdout);
+                for flag in line.iter().filter(|arg| arg.starts_with("--")) {
+                    assert!(help.contains(flag.as_str()), "anvil has no {flag}");
+                }
+            }
+            _ => {} // third-party images: prometheus, grafana
+        }
+    }
+    let deploy = deploy.expect("a deployer service running `warden deploy`");
+    let operators: Vec<&(String, String, PathBuf)> = configs
+        .iter()
+        .filter(|(_, binary, _)| binary == "warden-operator")
+        .collect();
+    assert_eq!(operators.len(), usize::from(deploy.operators));
+
+    // What the deployer's arguments point at.
+    let (aggregator_host, aggregator_port) = host_port(deploy.aggregator_url.as_str());
+    assert_eq!(aggregator_port, AGGREGATOR_API_PORT);
+    assert!(
+        container_ports(&compose["services"][aggregator_host.as_str()])
+            .contains(&AGGREGATOR_API_PORT),
+        "the aggregator service publishes its API"
+    );
+    let template = deploy.database.clone().expect("PostgreSQL in compose");
+    let (database_host, _) = host_port(&template.replace("{service}", "x"));
+    assert!(
+        names.contains(&database_host),
+        "database host {database_host}"
+    );
+    let init = read("docker/postgres/init.sql");
+    for service in ["aggregator", "challenger"]
+        .into_iter()
+        .map(String::from)
+        .chain((0..deploy.operators).map(|i| format!("operator_{i}")))
+    {
+        let database = template.replace("{service}", &service);
+        let name = database.rsplit('/').next().unwrap();
+        assert!(
+            init.contains(&format!("CREATE DATABASE {name} ")),
+            "init.sql does not create {name}"
+        );
+    }
+
+    // Deploy for real into an anvil, with the compose file's arguments (but this anvil, a
+    // temporary directory and SQLite), and load every configuration a service is started with.
+    let anvil = alloy::node_bindings::Anvil::at(warden_devnet::default_anvil_path()).spawn();
+    let out = tempfile::tempdir().unwrap();
+    let compose_out = deploy.out.clone();
+    let local = DeployArgs {
+        rpc_url: anvil.endpoint_url(),
+        out: out.path().to_path_buf(),
+        database: None,
+        ..deploy
+    };
+    warden_cli::deploy::run(local).await.unwrap();
+    for (name, binary, path) in &configs {
+        let relative = path.strip_prefix(&compose_out).unwrap_or_else(|_| {
+            panic!(
+                "{name}: {} is not under the deployer's --out",
+                path.display()
+            )
+        });
+        let written = out.path().join(relative);
+        assert!(
+            written.is_file(),
+            "{name}: the deployer does not write {}",
+            relative.display()
+        );
+        let ops = match binary.as_str() {
+            "warden-operator" => {
+                let config = warden_operator::config::OperatorConfig::load(Some(&written)).unwrap();
+                assert_eq!(config.operator.aggregator_url, deploy_url(&aggregator_host));
+                config.ops
+            }
+            "warden-aggregator" => {
+                let config =
+                    warden_aggregator::config::AggregatorConfig::load(Some(&written)).unwrap();
+                assert_eq!(config.aggregator.listen.port(), AGGREGATOR_API_PORT);
+                config.ops
+            }
+            "warden-challenger" => {
+                warden_challenger::config::ChallengerConfig::load(Some(&written))
+                    .unwrap()
+                    .ops
+            }
+            other => panic!("{other}"),
+        };
+        assert_eq!(ops.metrics_listen.port(), METRICS_PORT, "{name}");
+        assert_eq!(ops.node_api_listen.port(), NODE_API_PORT, "{name}");
+        let published = container_ports(&compose["services"][name.as_str()]);
+        assert!(
+            published.contains(&METRICS_PORT) && published.contains(&NODE_API_PORT),
+            "{name}"
+        );
+    }
+
+    // Prometheus scrapes every service's metrics port, by its compose name.
+    let prometheus: Value =
+        serde_yaml::from_str(&read("docker/prometheus/prometheus.yml")).unwrap();
+    let mut targets = BTreeSet::new();
+    for job in prometheus["scrape_configs"].as_sequence().unwrap() {
+        for group in job["static_configs"].as_sequence().unwrap() {
+            targets.extend(strings(&group["targets"]));
+        }
+    }
+    let expected: BTreeSet<String> = configs
+        .iter()
+        .map(|(name, _, _)| format!("{name}:{METRICS_PORT}"))
+        .collect();
+    assert_eq!(targets, expected);
+
+    check_grafana(&compose);
+}
+
+fn deploy_url(host: &str) -> alloy::transports::http::reqwest::Url {
+    format!("http://{host}:{AGGREGATOR_API_PORT}")
+        .parse()
+        .unwrap()
+}
+
+/// The dashboard is valid JSON on the provisioned datasource, and every metric its queries name
+/// is one a Warden service registers.
+fn check_grafana(compose: &Value) {
+    let datasources: Value = serde_yaml::from_str(&read(
+        "docker/grafana/provisioning/datasources/prometheus.yml",
+    ))
+    .unwrap();
+    let uid = datasources["datasources"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("docker/grafana/dashboards/warden.json")).unwrap();
+    let mut expressions = Vec::new();
+    collect_queries(&dashboard, &uid, &mut expressions);
+    assert!(
+        expressions.len() >= 10,
+        "a dashboard with {} queries",
+        expressions.len()
+    );
+
+    let registered = registered_metrics();
+    for expression in &expressions {
+        for name in metric_names(expression) {
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|base| registered.contains(*base))
+                .unwrap_or(&name);
+            assert!(
+                registered.contains(base),
+                "the dashboard queries {name}, which no service registers: {expression}"
+            );
+        }
+    }
+    let mounted: Vec<String> = strings(&compose["services"]["grafana"]["volumes"]);
+    assert!(
+        mounted
+            .iter()
+            .any(|volume| volume.starts_with("./docker/grafana/dashboards")),
+        "the dashboard is mounted"
+    );
+}
+
+fn collect_queries(value: &serde_json::Value, uid: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(object) => {
+            if let Some(datasource) = object.get("datasource")
+                && let Some(used) = datasource.get("uid").and_then(|u| u.as_str())
+            {
+                // Grafana's built-in source carries the annotations, queries use Prometheus.
+                assert!(
+                    used == uid || used == "-- Grafana --" || used.starts_with("${"),
+                    "datasource {used}"
+                );
+            }
+            if let Some(expression) = object.get("expr").and_then(|e| e.as_str()) {
+                out.push(expression.to_string());
+            }
+            for child in object.values() {
+                collect_queries(child, uid, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_queries(item, uid, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Identifiers in a PromQL expression that look like Warden's or EigenLayer's metrics.
+fn metric_names(expression: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let bytes = expression.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
+        if is_ident(bytes[start]) && (start == 0 || !is_ident(bytes[start - 1])) {
+            let mut end = start;
+            while end < bytes.len() && is_ident(bytes[end]) {
+                end += 1;
+            }
+            let word = &expression[start..end];
+            if word.starts_with("warden_") || word.starts_with("eigen_") {
+                names.insert(word.to_string());
+            }
+            start = end;
+        } else {
+            start += 1;
+        }
+    }
+    names
+}
+
+/// Every metric name the three services register.
+fn registered_metrics() -> BTreeSet<String> {
+    use warden_runtime::metrics::{NodeMetrics, RpcMetrics, Telemetry};
+    let mut names = BTreeSet::new();
+    let service = || {
+        let telemetry = Telemetry::new();
+        RpcMetrics::register(&telemetry).unwrap();
+        let node = NodeMetrics::register(&telemetry).unwrap();
+        (telemetry, node)
+    };
+    let (telemetry, node) = service();
+    warden_operator::node::OperatorMetrics::register(&telemetry, node).unwrap();
+    names.extend(telemetry.metric_names());
+    let (telemetry, node) = service();
+    warden_aggregator::metrics::AggregatorMetrics::register(&telemetry, node).unwrap();
+    names.extend(telemetry.metric_names());
+    let (telemetry, node) = service();
+    warden_challenger::metrics::ChallengerMetrics::register(&telemetry, node).unwrap();
+    names.extend(telemetry.metric_names());
+    names
+}
