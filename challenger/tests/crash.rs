@@ -184,6 +184,12 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     let (devnet, result) = ticking.await.unwrap();
     result.unwrap();
     assert_eq!(devnet.summary().tasks[0].state, "fraudulent");
+
+    // Without its RPC endpoint the watchtower reports itself unhealthy.
+    drop(devnet);
+    assert_eq!(challenger.service_health("ethereum-rpc").await, Some(503));
+    let health = challenger.node_api_url.clone() + "/health";
+    assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 503);
 }
 
 async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &TestDatabase) {
