@@ -663,7 +663,14 @@ impl Aggregator {
             let agent = self.agent(agent_id).await?;
             let due = status.lastOpenedAt == 0
                 || block >= u64::from(status.lastOpenedAt) + u64::from(agent.tickInterval);
-            if due {
+            // The task manager refuses a new task while the latest can still progress: asking
+            // anyway would only be a failed gas estimation every round.
+            let busy = due
+                && status.latestTaskId != 0
+                && self
+                    .still_live(&task_manager, status.latestTaskId, &agent, block)
+                    .await?;
+            if due && !busy {
                 self.open_task(agent_id, status.lastOpenedAt).await;
             }
         }
@@ -750,6 +757,26 @@ impl Aggregator {
         }
         self.progress.update(block, block);
         Ok(())
+    }
+
+    /// Whether `task_id` can still be committed (while open) or executed (while committed) at
+    /// `block`: the task manager's own rule for an agent being busy.
+    async fn still_live<P: Provider>(
+        &self,
+        task_manager: &WardenTaskManager::WardenTaskManagerInstance<P>,
+        task_id: u64,
+        agent: &AgentConfig,
+        block: u64,
+    ) -> Result<bool, ServiceError> {
+        let task = task_manager.getTask(task_id).call().await?;
+        let window = u64::from(agent.responseWindow);
+        // openTask runs in the next block.
+        let next = block + 1;
+        Ok(match task.state {
+            task_state::OPEN => next <= u64::from(task.openedAt) + window,
+            task_state::COMMITTED => next <= u64::from(task.deadline) + window,
+            _ => false,
+        })
     }
 
     async fn open_task(&self, agent_id: u64, last_opened_at: u32) {
