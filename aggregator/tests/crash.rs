@@ -16,7 +16,7 @@ use warden_aggregator::service::{FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMIS
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
 use warden_bindings::task_manager::task_state;
-use warden_devnet::process::{ServiceProcess, free_port};
+use warden_devnet::process::{ServiceProcess, free_port, log_field};
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_store::Store;
@@ -96,15 +96,18 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
                 "killed before anything was sent"
             );
         }
-        let second = spawn(&config_path, None);
-        (task_id, submission.intent, log, records, second)
+        let mut second = spawn(&config_path, None);
+        let started = second
+            .wait_for("aggregator started", Duration::from_secs(60))
+            .await
+            .unwrap();
+        (task_id, submission.intent, log, records, second, started)
     };
-    let (ticked, (task_id, intent, log, records, second)) = tokio::join!(
+    let (ticked, (task_id, intent, log, records, second, started)) = tokio::join!(
         devnet.run_ticks(ticks, |line| eprintln!("{line}")),
         crash_and_restart
     );
     ticked.unwrap();
-    drop(second);
 
     let task = WardenTaskManager::new(task_manager, &chain)
         .getTask(task_id)
@@ -125,6 +128,26 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
     let submissions = records.submissions(task_id).await.unwrap();
     assert_eq!(submissions.len(), 1, "{submissions:?}");
     assert_eq!(submissions[0].status, SubmissionStatus::Confirmed);
+
+    // The restarted binary's operations endpoints: the execution it made is counted in a parsed
+    // scrape, the node is healthy, and unhealthy once the chain is gone.
+    let metrics = log_field(&started, "metrics").expect("the start line names the metrics URL");
+    let node_api = log_field(&started, "node_api").expect("and the node API");
+    let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let executed = scrape.samples.iter().find(|s| {
+        s.metric == "warden_task_events_total" && s.labels.get("event") == Some("executed")
+    });
+    assert!(
+        matches!(executed.map(|s| &s.value), Some(prometheus_parse::Value::Counter(v)) if *v >= 1.0),
+        "{executed:?}"
+    );
+    let health = format!("{node_api}/health");
+    let status = reqwest::get(&health).await.unwrap().status().as_u16();
+    assert!(matches!(status, 200 | 206), "health {status}");
+    drop(devnet);
+    assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 503);
+    drop(second);
 }
 
 /// Every `commitOutput` transaction `sender` sent for `task_id` since `from`, with whether it

@@ -9,7 +9,7 @@ use std::time::Duration;
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::task_state;
-use warden_devnet::process::{ServiceProcess, free_port, wait_for};
+use warden_devnet::process::{ServiceProcess, free_port, log_field, wait_for};
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_operator::node::FAILPOINT_AFTER_SIGNING;
@@ -82,6 +82,10 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
         );
 
         let mut second = spawn(&config_path, None);
+        let started = second
+            .wait_for("operator node started", Duration::from_secs(60))
+            .await
+            .unwrap();
         second
             .wait_for("re-sending a signature", Duration::from_secs(60))
             .await
@@ -98,14 +102,13 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
             delivered,
             "the aggregator never acknowledged the re-sent signature"
         );
-        (record, protection, second)
+        (record, protection, second, started)
     };
-    let (ticked, (record, protection, second)) = tokio::join!(
+    let (ticked, (record, protection, second, started)) = tokio::join!(
         devnet.run_ticks(ticks, |line| eprintln!("{line}")),
         crash_and_restart
     );
     ticked.unwrap();
-    drop(second);
 
     let summary = devnet.summary();
     let task = &summary.tasks[0];
@@ -126,6 +129,27 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].signature, record.signature);
     assert_eq!(records[0].output, record.output);
+
+    // The binary's operations endpoints: metrics in exposition format with the accepted
+    // submission counted, a healthy node, and an unhealthy one once the chain is gone.
+    let metrics = log_field(&started, "metrics").expect("the start line names the metrics URL");
+    let node_api = log_field(&started, "node_api").expect("and the node API");
+    let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let accepted = scrape.samples.iter().find(|s| {
+        s.metric == "warden_operator_submissions_total"
+            && s.labels.get("result") == Some("accepted")
+    });
+    assert!(
+        matches!(accepted.map(|s| &s.value), Some(prometheus_parse::Value::Counter(v)) if *v >= 1.0),
+        "{accepted:?}"
+    );
+    let health = format!("{node_api}/health");
+    let status = reqwest::get(&health).await.unwrap().status().as_u16();
+    assert!(matches!(status, 200 | 206), "health {status}");
+    drop(devnet);
+    assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 503);
+    drop(second);
 }
 
 fn spawn(config: &Path, failpoint: Option<&str>) -> ServiceProcess {

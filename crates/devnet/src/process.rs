@@ -196,3 +196,12 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The value of `key` in a log line of `tracing`'s default format (`key=value`, fields separated
+/// by spaces), e.g. the metrics URL a service logs when it starts.
+pub fn log_field(line: &str, key: &str) -> Option<String> {
+    let prefix = format!("{key}=");
+    line.split_whitespace()
+        .find_map(|field| field.strip_prefix(prefix.as_str()))
+        .map(|value| value.trim_matches('"').to_string())
+}
