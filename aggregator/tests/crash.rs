@@ -16,7 +16,7 @@ use warden_aggregator::service::{FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMIS
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
 use warden_bindings::task_manager::task_state;
-use warden_devnet::process::{ServiceProcess, free_port, log_field};
+use warden_devnet::process::{ServiceProcess, free_port, health_status, ops_urls, scrape_counter};
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_store::Store;
@@ -131,22 +131,13 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
 
     // The restarted binary's operations endpoints: the execution it made is counted in a parsed
     // scrape, the node is healthy, and unhealthy once the chain is gone.
-    let metrics = log_field(&started, "metrics").expect("the start line names the metrics URL");
-    let node_api = log_field(&started, "node_api").expect("and the node API");
-    let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
-    let executed = scrape.samples.iter().find(|s| {
-        s.metric == "warden_task_events_total" && s.labels.get("event") == Some("executed")
-    });
-    assert!(
-        matches!(executed.map(|s| &s.value), Some(prometheus_parse::Value::Counter(v)) if *v >= 1.0),
-        "{executed:?}"
-    );
-    let health = format!("{node_api}/health");
-    let status = reqwest::get(&health).await.unwrap().status().as_u16();
-    assert!(matches!(status, 200 | 206), "health {status}");
+    let (metrics, node_api) = ops_urls(&started).expect("the start line names its endpoints");
+    let counted = scrape_counter(&metrics, "warden_task_events_total", ("event", "executed")).await;
+    assert!(counted.is_some_and(|value| value >= 1.0), "{counted:?}");
+    let status = health_status(&node_api).await;
+    assert!(matches!(status, Some(200 | 206)), "health {status:?}");
     drop(devnet);
-    assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 503);
+    assert_eq!(health_status(&node_api).await, Some(503));
     drop(second);
 }
 

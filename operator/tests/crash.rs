@@ -9,7 +9,9 @@ use std::time::Duration;
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::task_state;
-use warden_devnet::process::{ServiceProcess, free_port, log_field, wait_for};
+use warden_devnet::process::{
+    ServiceProcess, free_port, health_status, ops_urls, scrape_counter, wait_for,
+};
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_operator::node::FAILPOINT_AFTER_SIGNING;
@@ -132,23 +134,18 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
 
     // The binary's operations endpoints: metrics in exposition format with the accepted
     // submission counted, a healthy node, and an unhealthy one once the chain is gone.
-    let metrics = log_field(&started, "metrics").expect("the start line names the metrics URL");
-    let node_api = log_field(&started, "node_api").expect("and the node API");
-    let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
-    let accepted = scrape.samples.iter().find(|s| {
-        s.metric == "warden_operator_submissions_total"
-            && s.labels.get("result") == Some("accepted")
-    });
-    assert!(
-        matches!(accepted.map(|s| &s.value), Some(prometheus_parse::Value::Counter(v)) if *v >= 1.0),
-        "{accepted:?}"
-    );
-    let health = format!("{node_api}/health");
-    let status = reqwest::get(&health).await.unwrap().status().as_u16();
-    assert!(matches!(status, 200 | 206), "health {status}");
+    let (metrics, node_api) = ops_urls(&started).expect("the start line names its endpoints");
+    let counted = scrape_counter(
+        &metrics,
+        "warden_operator_submissions_total",
+        ("result", "accepted"),
+    )
+    .await;
+    assert!(counted.is_some_and(|value| value >= 1.0), "{counted:?}");
+    let status = health_status(&node_api).await;
+    assert!(matches!(status, Some(200 | 206)), "health {status:?}");
     drop(devnet);
-    assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 503);
+    assert_eq!(health_status(&node_api).await, Some(503));
     drop(second);
 }
 

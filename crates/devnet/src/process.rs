@@ -205,3 +205,35 @@ pub fn log_field(line: &str, key: &str) -> Option<String> {
         .find_map(|field| field.strip_prefix(prefix.as_str()))
         .map(|value| value.trim_matches('"').to_string())
 }
+
+/// The metrics and node API URLs in the line a Warden service logs when it has started.
+pub fn ops_urls(start_line: &str) -> Option<(String, String)> {
+    Some((
+        log_field(start_line, "metrics")?,
+        log_field(start_line, "node_api")?,
+    ))
+}
+
+/// The value of the counter `metric` with `label` in a scrape of `metrics_url`, parsed as
+/// Prometheus exposition format; `None` if the scrape fails, does not parse or lacks it.
+pub async fn scrape_counter(metrics_url: &str, metric: &str, label: (&str, &str)) -> Option<f64> {
+    let text = reqwest::get(metrics_url).await.ok()?.text().await.ok()?;
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).ok()?;
+    scrape
+        .samples
+        .iter()
+        .find(|sample| sample.metric == metric && sample.labels.get(label.0) == Some(label.1))
+        .and_then(|sample| match sample.value {
+            prometheus_parse::Value::Counter(value) => Some(value),
+            _ => None,
+        })
+}
+
+/// The HTTP status of `GET <node_api_url>/health`, or `None` when nothing answers.
+pub async fn health_status(node_api_url: &str) -> Option<u16> {
+    reqwest::get(format!("{node_api_url}/health"))
+        .await
+        .ok()
+        .map(|response| response.status().as_u16())
+}
