@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use alloy::providers::{Provider, ProviderBuilder};
-use alloy::signers::local::PrivateKeySigner;
 use clap::Parser;
 use eyre::WrapErr;
 use warden_aggregator::OperatorSet;
@@ -64,19 +63,10 @@ async fn main() -> eyre::Result<()> {
 async fn run(path: &Path) -> eyre::Result<()> {
     let config = AggregatorConfig::load(Some(path))
         .wrap_err_with(|| format!("reading {}", path.display()))?;
-    let password = warden_runtime::keystore_password(config.keys.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
-    let keystore = config.keys.ecdsa_keystore.clone();
-    let signer = tokio::task::spawn_blocking(move || {
-        PrivateKeySigner::decrypt_keystore(&keystore, password.expose_secret())
-    })
-    .await?
-    .wrap_err_with(|| {
-        format!(
-            "decrypting the keystore {}",
-            config.keys.ecdsa_keystore.display()
-        )
-    })?;
+    let keys = config.keys.clone();
+    let signer = tokio::task::spawn_blocking(move || keys.ecdsa_signer())
+        .await?
+        .wrap_err("loading the signing key")?;
     let shutdown = warden_runtime::shutdown_signal().wrap_err("installing signal handlers")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = warden_aggregator::launch::start(&config, signer, stopped)

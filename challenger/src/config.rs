@@ -9,7 +9,9 @@ use std::path::Path;
 
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
-use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig};
+use warden_runtime::config::{
+    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig,
+};
 use warden_txm::TransactionsConfig;
 
 /// Environment variables overriding the file start with this.
@@ -68,14 +70,6 @@ impl Default for WatchtowerConfig {
             block_time_ms: None,
         }
     }
-}
-
-/// `[agent]`: the agent this watchtower re-executes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentSection {
-    /// The Uniswap v2 router the reference agent trades through (part of its agent hash).
-    pub router: Address,
 }
 
 fn default_block_range() -> u64 {

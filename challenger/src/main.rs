@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use alloy::signers::local::PrivateKeySigner;
 use clap::Parser;
 use eyre::WrapErr;
 use warden_challenger::cli::{Cli, Command};
@@ -35,19 +34,10 @@ fn main() -> ExitCode {
 async fn run(path: &Path) -> eyre::Result<()> {
     let config = ChallengerConfig::load(Some(path))
         .wrap_err_with(|| format!("reading {}", path.display()))?;
-    let password = warden_runtime::keystore_password(config.keys.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
-    let keystore = config.keys.ecdsa_keystore.clone();
-    let signer = tokio::task::spawn_blocking(move || {
-        PrivateKeySigner::decrypt_keystore(&keystore, password.expose_secret())
-    })
-    .await?
-    .wrap_err_with(|| {
-        format!(
-            "decrypting the keystore {}",
-            config.keys.ecdsa_keystore.display()
-        )
-    })?;
+    let keys = config.keys.clone();
+    let signer = tokio::task::spawn_blocking(move || keys.ecdsa_signer())
+        .await?
+        .wrap_err("loading the signing key")?;
     let agent = warden_agent::reference_agent(config.agent.router)
         .wrap_err("loading the reference agent")?;
 

@@ -6,7 +6,9 @@ use std::path::Path;
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
-use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig};
+use warden_runtime::config::{
+    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig,
+};
 
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = "WARDEN_OPERATOR_";
@@ -42,14 +44,6 @@ pub struct NodeSection {
     /// Blocks behind the head after which the node reports itself syncing (HTTP 206).
     #[serde(default = "default_max_lag")]
     pub max_lag_blocks: u64,
-}
-
-/// `[agent]`: the agent this operator runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentSection {
-    /// The Uniswap v2 router the reference agent trades through (part of its agent hash).
-    pub router: Address,
 }
 
 fn default_block_range() -> u64 {

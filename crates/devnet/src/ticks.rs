@@ -333,7 +333,7 @@ impl Devnet {
                 start_block,
                 ..WatchtowerConfig::default()
             },
-            agent: warden_challenger::config::AgentSection {
+            agent: warden_runtime::config::AgentSection {
                 router: self.summary.market.router,
             },
             database: DatabaseConfig {
@@ -361,7 +361,8 @@ impl Devnet {
         aggregator_url: &alloy::transports::http::reqwest::Url,
         start_block: u64,
     ) -> Result<warden_operator::config::OperatorConfig, DevnetError> {
-        use warden_operator::config::{AgentSection, NodeSection, OperatorConfig};
+        use warden_operator::config::{NodeSection, OperatorConfig};
+        use warden_runtime::config::AgentSection;
         use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         Ok(OperatorConfig {

@@ -87,7 +87,7 @@ async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
             start_block: chain.get_block_number().await.unwrap(),
             ..WatchtowerConfig::default()
         },
-        agent: warden_challenger::config::AgentSection {
+        agent: warden_runtime::config::AgentSection {
             router: devnet.summary().market.router,
         },
         database: DatabaseConfig {

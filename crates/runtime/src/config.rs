@@ -159,6 +159,14 @@ fn default_node_api() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9010))
 }
 
+/// `[agent]`: the agent a service runs (operators sign its outputs, challengers re-execute it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// The Uniswap v2 router the reference agent trades through (part of its agent hash).
+    pub router: alloy::primitives::Address,
+}
+
 /// `[keys]`: encrypted keystores and where their password comes from. Keys themselves never
 /// appear in a configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,7 +182,35 @@ pub struct KeysConfig {
     pub password_file: Option<PathBuf>,
 }
 
+/// Why the ECDSA key could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    #[error("reading the keystore password: {0}")]
+    Password(#[from] warden_bls::KeystoreError),
+    #[error("decrypting the keystore {path}: {source}")]
+    Decrypt {
+        path: PathBuf,
+        #[source]
+        source: alloy::signers::local::LocalSignerError,
+    },
+}
+
 impl KeysConfig {
+    /// Decrypts the ECDSA keystore with the password from `password_file` or
+    /// `WARDEN_KEYSTORE_PASSWORD`. Key derivation is deliberately slow: call it off the async
+    /// workers (`spawn_blocking`).
+    pub fn ecdsa_signer(&self) -> Result<alloy::signers::local::PrivateKeySigner, KeyLoadError> {
+        let password = crate::keystore_password(self.password_file.as_deref())?;
+        alloy::signers::local::PrivateKeySigner::decrypt_keystore(
+            &self.ecdsa_keystore,
+            password.expose_secret(),
+        )
+        .map_err(|source| KeyLoadError::Decrypt {
+            path: self.ecdsa_keystore.clone(),
+            source,
+        })
+    }
+
     pub fn validate(&self, needs_bls: bool) -> Result<(), ConfigError> {
         let exists = |key: &'static str, path: &Path| {
             if path.is_file() {
