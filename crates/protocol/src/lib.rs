@@ -5,8 +5,10 @@
 
 pub mod api;
 mod digest;
+mod task;
 
 pub use digest::{OutputAttestation, proof_of_possession_message, public_key_hash};
+pub use task::{OperatorId, TaskAttestation, TaskState, UnknownTaskState};
 
 /// The id of Warden's operator set in EigenLayer (`WardenRegistry.OPERATOR_SET_ID`).
 pub const OPERATOR_SET_ID: u32 = 0;
