@@ -7,8 +7,8 @@
 
 # --- build -------------------------------------------------------------------------------------
 # The Rust release rust-toolchain.toml pins, and Node.js for `npm ci`: it installs the pinned
-# Solidity toolchain (forge, anvil and solc-js, as `make setup` does), with which
-# crates/bindings/build.rs compiles the contracts the bindings are generated from.
+# toolchain as `make setup` does, for anvil and the Uniswap v2 artifacts the bindings read. The
+# bindings of Warden's own contracts are committed (crates/bindings/abi/): no forge run is needed.
 FROM rust:1.95.0-bookworm AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nodejs npm \
@@ -25,14 +25,11 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 
 COPY . .
 # target/ and cargo's downloads live in BuildKit cache mounts, so a rebuild after a change
-# compiles only what changed; the binaries are copied out of the cache in the same step. The
-# contracts are compiled first, explicitly, because contracts/out is not cached: a cached build
-# script that does not run again would otherwise leave the bindings without their artifacts.
+# compiles only what changed; the binaries are copied out of the cache in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    (cd contracts && ../node_modules/@foundry-rs/forge-linux-amd64/bin/forge build --quiet) \
-    && cargo build --release --locked \
+    cargo build --release --locked \
         -p warden-cli -p warden-operator -p warden-aggregator -p warden-challenger \
     && mkdir -p /out \
     && cp target/release/warden target/release/warden-operator \

@@ -18,13 +18,14 @@ CARGO      ?= cargo
 export WARDEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 SKIP_LOG   := $(CURDIR)/target/skipped-tests.log
 
-.PHONY: setup demo test test-contracts test-rust lint fmt artifacts gas clean help
+.PHONY: setup demo test test-contracts test-rust lint fmt artifacts abi abi-check gas clean help
 
 help:
 	@echo "make demo    run a local Warden devnet: $(OPERATORS) operators, $(TICKS) agent ticks (OPERATORS=N TICKS=T)"
 	@echo "make test    lint, forge tests and Rust tests"
 	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
 	@echo "make gas     forge gas report of the contracts"
+	@echo "make abi     re-export the contracts' ABI and bytecode for the Rust bindings (crates/bindings/abi/)"
 	@echo "make fmt     format Rust and Solidity"
 
 # The pinned toolchain (anvil, forge, cast 1.7.1, solc-js, OpenZeppelin, solady, Uniswap v2)
@@ -46,7 +47,17 @@ demo: setup
 artifacts: setup
 	$(CARGO) run --quiet -p warden-cli -- eigenlayer-artifacts contracts/eigenlayer-artifacts
 
-test: setup lint test-contracts test-rust
+# The Rust bindings are generated from crates/bindings/abi/, committed, so the workspace builds
+# without forge; these two keep it equal to what forge builds from contracts/.
+abi: setup
+	cd contracts && $(FORGE) build --quiet
+	node contracts/script/export-abi.js
+
+abi-check: setup
+	cd contracts && $(FORGE) build --quiet
+	node contracts/script/export-abi.js --check
+
+test: setup lint abi-check test-contracts test-rust
 
 lint: setup
 	$(CARGO) fmt --all -- --check

@@ -1,8 +1,8 @@
 //! Rust bindings for Warden's contracts and the EigenLayer contracts it deploys and calls.
 //!
-//! Warden's bindings are generated from forge's artifacts (ABI and bytecode), which `build.rs`
-//! produces from `contracts/` on every build that touches them: a contract change shows up here
-//! as a compile error, not as a silent mismatch at run time. EigenLayer's come from eigensdk,
+//! Warden's bindings are generated from the ABI and bytecode committed under `abi/`, exported from
+//! forge's artifacts by `make abi`; `make test` fails when they no longer match the contracts, so a
+//! contract change shows up here as a compile error, not as a silent mismatch at run time. EigenLayer's come from eigensdk,
 //! which also ships the v1.3.0 creation bytecode the devnet deploys.
 #![allow(
     missing_docs,
@@ -18,35 +18,35 @@ sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
     WardenRegistry,
-    "../../contracts/out/WardenRegistry.sol/WardenRegistry.json"
+    "abi/WardenRegistry.json"
 );
 
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     StakeToken,
-    "../../contracts/out/StakeToken.sol/StakeToken.json"
+    "abi/StakeToken.json"
 );
 
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     OneToOneStrategy,
-    "../../contracts/out/OneToOneStrategy.sol/OneToOneStrategy.json"
+    "abi/OneToOneStrategy.json"
 );
 
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     DevnetPauserRegistry,
-    "../../contracts/out/DevnetPauserRegistry.sol/DevnetPauserRegistry.json"
+    "abi/DevnetPauserRegistry.json"
 );
 
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     ERC1967Proxy,
-    "../../contracts/out/ERC1967Proxy.sol/ERC1967Proxy.json"
+    "abi/ERC1967Proxy.json"
 );
 
 /// The task manager. Its ABI repeats the registry's `BLS` point structs, so it lives in its own
@@ -58,7 +58,7 @@ pub mod task_manager {
         #[sol(rpc)]
         #[derive(Debug, PartialEq, Eq)]
         WardenTaskManager,
-        "../../contracts/out/WardenTaskManager.sol/WardenTaskManager.json"
+        "abi/WardenTaskManager.json"
     );
 
     /// `TaskState` as the task manager numbers it (`ITaskManager.sol`).
@@ -100,14 +100,14 @@ sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
     WardenVault,
-    "../../contracts/out/WardenVault.sol/WardenVault.json"
+    "abi/WardenVault.json"
 );
 
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     DevnetToken,
-    "../../contracts/out/DevnetToken.sol/DevnetToken.json"
+    "abi/DevnetToken.json"
 );
 
 /// Uniswap v2, from the compiled artifacts its npm packages publish (the bytecode deployed on
@@ -153,14 +153,14 @@ pub mod harness {
         #[sol(rpc)]
         #[derive(Debug)]
         DigestHarness,
-        "../../contracts/out/DigestHarness.sol/DigestHarness.json"
+        "abi/DigestHarness.json"
     );
 
     sol!(
         #[sol(rpc)]
         #[derive(Debug)]
         MlpPolicyHarness,
-        "../../contracts/out/MlpPolicyHarness.sol/MlpPolicyHarness.json"
+        "abi/MlpPolicyHarness.json"
     );
 }
 
@@ -297,7 +297,7 @@ sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     MlpAgentVerifier,
-    "../../contracts/out/MlpAgentVerifier.sol/MlpAgentVerifier.json"
+    "abi/MlpAgentVerifier.json"
 );
 
 /// A provider that signs with `signer` and fills gas (with headroom, see [`gas`]), nonce and
