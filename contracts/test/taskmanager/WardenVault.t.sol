@@ -392,7 +392,7 @@ contract WardenVaultTest is TaskManagerFixture {
         vm.stopPrank();
     }
 
-    /// @dev The allowance is the per-action cap: the router cannot pull more.
+    /// @dev A swap above the per-action cap is refused before the router is called, naming the cap.
     function test_perActionCap_boundsTheSwap() public {
         allowSwaps(vault);
         vm.prank(OWNER);
@@ -401,9 +401,7 @@ contract WardenVaultTest is TaskManagerFixture {
         uint64 taskId = finalTask(agentId, tooBig);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IWardenVault.ActionFailed.selector,
-                address(router),
-                abi.encodeWithSignature("Error(string)", "TransferHelper: TRANSFER_FROM_FAILED")
+                IWardenVault.PerActionCapExceeded.selector, address(base), 1 ether, 0.5 ether
             )
         );
         execute(taskId, tooBig);
