@@ -48,9 +48,10 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @notice Thresholds must be strictly above this: two disjoint quorums would otherwise be possible.
     uint16 public constant MIN_THRESHOLD_BPS_EXCLUSIVE = 5_000;
 
-    /// @dev An agent's configuration and bookkeeping, laid out for the hot paths: `commitOutput`,
-    /// `execute` and `expire` read the second slot only, `openTask` the second and third, `veto` the
-    /// third. `getAgent` reassembles the `AgentConfig`.
+    /// @dev An agent's configuration and bookkeeping, laid out for the hot paths: of the agent,
+    /// `commitOutput` reads the agent hash and the second slot, `execute` the second and third,
+    /// `expire` the second, `openTask` the second and third (and the tokens), `veto` the third.
+    /// `getAgent` reassembles the `AgentConfig`.
     struct AgentRecord {
         bytes32 agentHash;
         address inputSource;
@@ -67,8 +68,12 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         address tokenQuote;
     }
 
-    /// @dev `commitOutput`'s results, kept in memory: they outnumber the free stack slots.
+    /// @dev `commitOutput`'s inputs and results, kept in memory: they outnumber the free stack slots.
     struct Commitment {
+        uint64 agentId;
+        uint32 referenceBlock;
+        uint32 challengeWindow;
+        uint16 thresholdBps;
         bytes32 outputHash;
         bytes32 nonSignerHash;
         uint256 signedWeight;
@@ -195,32 +200,26 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ITaskManager
+    /// @dev No reentrancy guard: the one external call is the registry's `checkQuorum`, a view
+    /// (STATICCALL), and the call writes only its own task, after every check. Re-entered from another
+    /// call's external interaction, it could only commit another Open task, with a valid quorum,
+    /// exactly as it could in a transaction of its own.
     function commitOutput(
         uint64 taskId,
         bytes calldata output,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
-    ) external nonReentrant {
+    ) external {
         Task storage task = _tasks[taskId];
-        if (task.state != TaskState.Open) revert UnexpectedTaskState(taskId, task.state);
-        AgentRecord storage agent = _agents[task.agentId];
-        uint256 lastBlock = uint256(task.openedAt) + agent.responseWindow;
-        if (block.number > lastBlock) revert ResponseWindowOver(taskId, lastBlock);
-
-        Commitment memory commitment;
+        Commitment memory commitment = _beginCommitment(taskId, task);
         commitment.outputHash = keccak256(output);
         (commitment.signedWeight, commitment.totalWeight) =
-            _checkQuorum(taskId, task, agent, commitment.outputHash, nonSigners, signature);
+            _checkQuorum(taskId, task, commitment, nonSigners, signature);
         bytes32[] memory nonSignerIds = _operatorIds(nonSigners);
         commitment.nonSignerHash = _hashIds(nonSignerIds);
-        commitment.deadline = (block.number + agent.challengeWindow).toUint32();
+        commitment.deadline = (block.number + commitment.challengeWindow).toUint32();
 
-        task.state = TaskState.Committed;
-        task.deadline = commitment.deadline;
-        task.outputHash = commitment.outputHash;
-        task.nonSignerHash = commitment.nonSignerHash;
-        task.signedWeight = commitment.signedWeight.toUint96();
-        task.totalWeight = commitment.totalWeight.toUint96();
+        _recordCommitment(task, commitment);
         emit OutputCommitted(
             taskId,
             commitment.outputHash,
@@ -407,6 +406,66 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     // Internals
     // ------------------------------------------------------------------------------------------
 
+    /// @dev Checks that the task is Open and within its response window, and reads what the commitment
+    /// needs from the task's first slot and the agent's terms slot, one storage read each (field reads
+    /// would repeat them). The offsets are `Task`'s layout (see `_recordCommitment`) and
+    /// `AgentRecord`'s second slot: inputSource (bits 0-159), responseWindow (160-191),
+    /// challengeWindow (192-223), thresholdBps (224-239).
+    function _beginCommitment(uint64 taskId, Task storage task)
+        private
+        view
+        returns (Commitment memory commitment)
+    {
+        uint256 head;
+        assembly ("memory-safe") {
+            head := sload(task.slot)
+        }
+        // Truncating casts are the unpacking: each takes exactly its field's bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        TaskState state = TaskState(uint8(head >> 64));
+        if (state != TaskState.Open) revert UnexpectedTaskState(taskId, state);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint64 agentId = uint64(head);
+        AgentRecord storage agent = _agents[agentId];
+        uint256 terms;
+        assembly ("memory-safe") {
+            terms := sload(add(agent.slot, 1))
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 lastBlock = uint256(uint32(head >> 104)) + uint32(terms >> 160);
+        if (block.number > lastBlock) revert ResponseWindowOver(taskId, lastBlock);
+        commitment.agentId = agentId;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        commitment.referenceBlock = uint32(head >> 72);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        commitment.challengeWindow = uint32(terms >> 192);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        commitment.thresholdBps = uint16(terms >> 224);
+    }
+
+    /// @dev Stores a commitment: the state and deadline into the task's first slot (beside the fields
+    /// `openTask` set), the output and non-signer hashes, and both weights into one slot. One write
+    /// per slot where field-by-field assignments would write the first and last slot twice.
+    /// The offsets are `Task`'s storage layout: slot 0 holds agentId (bits 0-63), state (64-71),
+    /// referenceBlock (72-103), openedAt (104-135) and deadline (136-167); slots 2, 3 and 4 hold
+    /// outputHash, nonSignerHash, and signedWeight (bits 0-95) with totalWeight (96-191).
+    function _recordCommitment(Task storage task, Commitment memory commitment) private {
+        uint256 signedWeight = commitment.signedWeight.toUint96();
+        uint256 totalWeight = commitment.totalWeight.toUint96();
+        uint256 committed = uint256(TaskState.Committed);
+        uint256 deadline = commitment.deadline;
+        bytes32 outputHash = commitment.outputHash;
+        bytes32 nonSignerHash = commitment.nonSignerHash;
+        assembly ("memory-safe") {
+            let slot := task.slot
+            let word := and(sload(slot), not(or(shl(64, 0xff), shl(136, 0xffffffff))))
+            sstore(slot, or(word, or(shl(64, committed), shl(136, deadline))))
+            sstore(add(slot, 2), outputHash)
+            sstore(add(slot, 3), nonSignerHash)
+            sstore(add(slot, 4), or(signedWeight, shl(96, totalWeight)))
+        }
+    }
+
     /// @dev Reverts unless the task is Committed and its challenge window still open.
     function _requireChallengeable(uint64 taskId, Task storage task) private view {
         if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
@@ -492,19 +551,24 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     function _checkQuorum(
         uint64 taskId,
         Task storage task,
-        AgentRecord storage agent,
-        bytes32 outputHash,
+        Commitment memory commitment,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) private view returns (uint256 signedWeight, uint256 totalWeight) {
-        // Reverts, with the registry's error, on any malformed non-signer list or invalid signature.
-        (signedWeight, totalWeight) = _registry.checkQuorum(
-            task.referenceBlock,
-            _outputDigest(taskId, task, agent.agentHash, outputHash),
-            nonSigners,
-            signature
+        bytes32 digest = WardenDigests.outputDigest(
+            block.chainid,
+            address(this),
+            taskId,
+            commitment.agentId,
+            _agents[commitment.agentId].agentHash,
+            task.inputHash,
+            commitment.outputHash,
+            commitment.referenceBlock
         );
-        uint16 thresholdBps = agent.thresholdBps;
+        // Reverts, with the registry's error, on any malformed non-signer list or invalid signature.
+        (signedWeight, totalWeight) =
+            _registry.checkQuorum(commitment.referenceBlock, digest, nonSigners, signature);
+        uint16 thresholdBps = commitment.thresholdBps;
         // A zero-weight quorum must not pass as "0 >= 0" when the whole set has no weight.
         if (signedWeight == 0 || signedWeight * MAX_BPS < totalWeight * thresholdBps) {
             revert QuorumNotReached(signedWeight, totalWeight, thresholdBps);
