@@ -119,4 +119,100 @@ contract UniswapV2InputSourceTest is TaskManagerFixture {
     function test_priceHistory_unknownAgentIsEmpty() public view {
         assertEq(inputSource.priceHistory(7).length, 0, "empty");
     }
+
+    // ------------------------------------------------------------------------------------------
+    // Access, valuation, readiness, packing
+    // ------------------------------------------------------------------------------------------
+
+    function test_revert_onlyTheTaskManagerBindsAndSnapshots() public {
+        vm.expectRevert(abi.encodeWithSelector(IAgentInputSource.NotTaskManager.selector, address(this)));
+        inputSource.registerAgent(7, address(base), address(quote));
+        vm.expectRevert(abi.encodeWithSelector(IAgentInputSource.NotTaskManager.selector, address(this)));
+        inputSource.snapshot(agentId, address(vault), address(base), address(quote));
+        vm.prank(address(taskManager));
+        vm.expectRevert(abi.encodeWithSelector(UniswapV2InputSource.AgentAlreadyRegistered.selector, agentId));
+        inputSource.registerAgent(agentId, address(base), address(quote));
+    }
+
+    /// @dev A source bound to another task manager refuses that task manager's agents outright.
+    function test_revert_registerAgent_sourceOfAnotherTaskManager() public {
+        UniswapV2InputSource foreign = new UniswapV2InputSource(address(0xBEEF), address(pair));
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
+        AgentConfig memory config = defaultConfig(address(other));
+        config.inputSource = address(foreign);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAgentInputSource.NotTaskManager.selector, address(taskManager))
+        );
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+    }
+
+    /// @dev The valuation is the snapshot's own tokens and reserves, read back from its bytes.
+    function test_valuation_readsTheSnapshotHead() public {
+        uint64 taskId = openFreshTask(agentId);
+        (address tokenBase, address tokenQuote, uint256 reserveBase, uint256 reserveQuote) =
+            inputSource.valuation(taskInput[taskId]);
+        (uint256 expectedBase, uint256 expectedQuote) = reservesBaseQuote();
+        assertEq(tokenBase, address(base), "base");
+        assertEq(tokenQuote, address(quote), "quote");
+        assertEq(reserveBase, expectedBase, "reserve base");
+        assertEq(reserveQuote, expectedQuote, "reserve quote");
+        vm.expectRevert();
+        inputSource.valuation(new bytes(0xbf));
+    }
+
+    function test_readyAt_countsTheBlocksStillNeeded() public {
+        assertEq(inputSource.readyAt(agentId), block.number + 15, "empty: 15 more blocks");
+        inputSource.observe(agentId);
+        assertEq(inputSource.readyAt(agentId), block.number + 15, "observed this block: 15 more");
+        observeBlocks(agentId, 14);
+        assertEq(inputSource.readyAt(agentId), block.number + 1, "15 recorded: the next block");
+        vm.roll(block.number + 1);
+        assertEq(inputSource.readyAt(agentId), block.number, "the snapshot records the 16th");
+        vm.expectRevert(abi.encodeWithSelector(IAgentInputSource.UnknownAgent.selector, 9));
+        inputSource.readyAt(9);
+    }
+
+    /// @dev Prices of 2^128 or more (a near-empty base reserve) do not fit a packed half: they are
+    /// kept in full, through the ring buffer's wrap, beside ordinary ones.
+    function test_priceHistory_widePricesSurviveThePacking() public {
+        TestToken other = new TestToken("Other", "OTH");
+        base.mint(address(this), 1001);
+        other.mint(address(this), 1e32);
+        base.approve(address(router), 1001);
+        other.approve(address(router), 1e32);
+        router.addLiquidity(address(base), address(other), 1001, 1e32, 0, 0, address(this), block.timestamp);
+        address thinPair = factory.getPair(address(base), address(other));
+        UniswapV2InputSource thin = new UniswapV2InputSource(address(taskManager), thinPair);
+        WardenVault otherVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
+        AgentConfig memory config = defaultConfig(address(otherVault));
+        (config.inputSource, config.tokenQuote) = (address(thin), address(other));
+        vm.prank(BOB);
+        uint64 id = taskManager.registerAgent(config);
+
+        uint256 wide = uint256(1e32) * 1e18 / 1001;
+        assertTrue(wide > type(uint128).max, "does not fit 128 bits");
+        uint256[] memory seen = new uint256[](20);
+        for (uint256 i; i < 20; ++i) {
+            vm.roll(block.number + 1);
+            // Every third block a trade makes the price ordinary (base reserve no longer tiny), then
+            // the next one takes it back.
+            if (i % 3 == 1) trade(base, other, 1000 ether);
+            else if (i % 3 == 2) trade(other, base, 5e32);
+            (uint112 r0, uint112 r1,) = IUniswapV2Pair(thinPair).getReserves();
+            (uint256 rb, uint256 rq) = IUniswapV2Pair(thinPair).token0() == address(base)
+                ? (uint256(r0), uint256(r1))
+                : (uint256(r1), uint256(r0));
+            seen[i] = rq * 1e18 / rb;
+            thin.observe(id);
+            uint256[] memory history = thin.priceHistory(id);
+            uint256 length = i + 1 < 16 ? i + 1 : 16;
+            assertEq(history.length, length, "length");
+            for (uint256 j; j < length; ++j) {
+                assertEq(history[j], seen[i + 1 - length + j], "entry");
+            }
+        }
+        assertEq(seen[0], wide, "started wide");
+        assertTrue(seen[1] < type(uint128).max && seen[2] > type(uint128).max, "ordinary and wide prices");
+    }
 }
