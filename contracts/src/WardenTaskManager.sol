@@ -318,9 +318,9 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         returns (address verifier)
     {
         Task storage task = _tasks[taskId];
-        _requireChallengeable(taskId, task);
+        uint64 agentId = _requireChallengeable(taskId, task);
         _requireCommitted(taskId, task, inputHash, outputHash);
-        return _agents[task.agentId].verifier;
+        return _agents[agentId].verifier;
     }
 
     /// @inheritdoc ITaskManager
@@ -467,10 +467,22 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     /// @dev Reverts unless the task is Committed and its challenge window still open.
-    function _requireChallengeable(uint64 taskId, Task storage task) private view {
-        if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
-        uint32 deadline = task.deadline;
+    /// Returns the task's agent. Unpacks the task's first slot (layout in `_recordCommitment`) from one
+    /// storage read.
+    function _requireChallengeable(uint64 taskId, Task storage task) private view returns (uint64 agentId) {
+        uint256 head;
+        assembly ("memory-safe") {
+            head := sload(task.slot)
+        }
+        // Truncating casts are the unpacking: each takes exactly its field's bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        TaskState state = TaskState(uint8(head >> 64));
+        if (state != TaskState.Committed) revert UnexpectedTaskState(taskId, state);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint32 deadline = uint32(head >> 136);
         if (block.number > deadline) revert ChallengeWindowOver(taskId, deadline);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        agentId = uint64(head);
     }
 
     /// @dev Reverts unless `inputHash` and `outputHash` are the task's committed snapshot and output.

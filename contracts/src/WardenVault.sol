@@ -319,6 +319,8 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         for (uint256 i; i < flows.length; ++i) {
             Flow memory flow = flows[i];
             if (flow.token != token) continue;
+            // The allowance is the least of what every limit leaves: within it, nothing to refuse.
+            if (requested <= flow.allowance) return;
             if (flow.capped) {
                 SpendingCap memory cap = spendingCap[token];
                 if (requested > cap.perAction) revert PerActionCapExceeded(token, requested, cap.perAction);
@@ -339,32 +341,28 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
     /// @dev What an exact-input swap of a Uniswap v2 router spends: `amountIn` of `path[0]`. Zero for
     /// any other call, or calldata too short to hold the arguments (the call then fails on its own).
     function _declaredSpend(bytes memory data) private pure returns (address token, uint256 amount) {
-        // The selector is by definition the first four bytes of the call data.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        bytes4 selector = bytes4(data);
-        if (
-            selector != IUniswapV2Router.swapExactTokensForTokens.selector
-                && selector != IUniswapV2Router.swapExactTokensForTokensSupportingFeeOnTransferTokens.selector
-        ) return (address(0), 0);
-        // Selector + five head words: amountIn, amountOutMin, path offset, to, deadline.
-        uint256 length = data.length;
-        if (length < 0xa4) return (address(0), 0);
-        uint256 pathOffset;
+        bytes4 exactIn = IUniswapV2Router.swapExactTokensForTokens.selector;
+        bytes4 exactInFee = IUniswapV2Router.swapExactTokensForTokensSupportingFeeOnTransferTokens.selector;
         assembly ("memory-safe") {
-            amount := mload(add(data, 0x24))
-            pathOffset := mload(add(data, 0x64))
+            let length := mload(data)
+            // Selector + five head words: amountIn, amountOutMin, path offset, to, deadline.
+            if gt(length, 0xa3) {
+                let selector := and(mload(add(data, 0x20)), shl(224, 0xffffffff))
+                if or(eq(selector, exactIn), eq(selector, exactInFee)) {
+                    let args := add(data, 0x24)
+                    let pathOffset := mload(add(args, 0x40))
+                    // The path's length word and first element must lie within the arguments.
+                    if and(lt(pathOffset, length), iszero(gt(add(pathOffset, 0x40), sub(length, 4)))) {
+                        let path := add(args, pathOffset)
+                        let first := mload(add(path, 0x20))
+                        if and(gt(mload(path), 0), iszero(shr(160, first))) {
+                            token := first
+                            amount := mload(args)
+                        }
+                    }
+                }
+            }
         }
-        // The path's length word and first element must lie within the arguments.
-        if (pathOffset > length - 4 || length - 4 - pathOffset < 0x40) return (address(0), 0);
-        uint256 pathLength;
-        uint256 first;
-        assembly ("memory-safe") {
-            let path := add(add(data, 0x24), pathOffset)
-            pathLength := mload(path)
-            first := mload(add(path, 0x20))
-        }
-        if (pathLength == 0 || first > type(uint160).max) return (address(0), 0);
-        token = address(uint160(first));
     }
 
     /// @dev An uncapped base or quote token is measured for the stake bound but never approved.
