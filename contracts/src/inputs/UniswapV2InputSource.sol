@@ -45,6 +45,8 @@ contract UniswapV2InputSource is IAgentInputSource {
     mapping(uint64 agentId => uint256[HISTORY_LENGTH / 2]) private _packedPrices;
     mapping(uint64 agentId => mapping(uint256 index => uint256)) private _widePrices;
 
+    /// @notice An agent of the task manager was bound to this source's pair.
+    event AgentBound(uint64 indexed agentId, address tokenBase, address tokenQuote, bool baseIsToken0);
     /// @notice The pair's price (quote per base, 1e18 fixed point) was recorded for an agent.
     event PriceObserved(uint64 indexed agentId, uint256 price, uint32 blockNumber);
 
@@ -84,6 +86,7 @@ contract UniswapV2InputSource is IAgentInputSource {
         _agents[agentId] = Observations({
             lastObservedAt: 0, observations: 0, next: 0, baseIsToken0: baseIsToken0, registered: true
         });
+        emit AgentBound(agentId, tokenBase, tokenQuote, baseIsToken0);
     }
 
     /// @notice Records the pair's current price for an agent, at most once per block. Permissionless.

@@ -40,7 +40,7 @@ interface IAgentInputSource {
     /// no price). Only meaningful for a snapshot this source produced.
     function valuation(bytes calldata input)
         external
-        pure
+        view
         returns (address tokenBase, address tokenQuote, uint256 reserveBase, uint256 reserveQuote);
 
     /// @notice The first block from which a snapshot of the agent can be taken: the current block if

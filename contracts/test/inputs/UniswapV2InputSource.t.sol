@@ -134,6 +134,18 @@ contract UniswapV2InputSourceTest is TaskManagerFixture {
         inputSource.registerAgent(agentId, address(base), address(quote));
     }
 
+    function test_registerAgent_bindsTheAgentToThePair() public {
+        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
+        vm.expectEmit(true, false, false, true, address(inputSource));
+        emit UniswapV2InputSource.AgentBound(
+            agentId + 1, address(base), address(quote), pair.token0() == address(base)
+        );
+        vm.prank(BOB);
+        uint64 id = taskManager.registerAgent(defaultConfig(address(other)));
+        (uint32 lastObservedAt, uint8 observations) = inputSource.observationStatus(id);
+        assertTrue(lastObservedAt == 0 && observations == 0, "no history yet");
+    }
+
     /// @dev A source bound to another task manager refuses that task manager's agents outright.
     function test_revert_registerAgent_sourceOfAnotherTaskManager() public {
         UniswapV2InputSource foreign = new UniswapV2InputSource(address(0xBEEF), address(pair));
