@@ -64,8 +64,11 @@ lint: setup
 	cd contracts && $(FORGE) fmt --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
+# The size gate reads the artifacts forge test has just built: every deployable contract of
+# contracts/src must stay within 22 KB of runtime code (2 KB under EIP-170).
 test-contracts: artifacts
 	cd contracts && $(FORGE) test
+	cd contracts && node script/sizes.js
 
 test-rust: setup
 	@mkdir -p target && rm -f $(SKIP_LOG)

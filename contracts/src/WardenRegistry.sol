@@ -13,6 +13,7 @@ import {
     CreateSetParams,
     SlashingParams
 } from "./interfaces/IEigenLayer.sol";
+import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
@@ -26,8 +27,8 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// when a reference block predates the latest change.
 ///
 /// As the AVS, this contract is also the only account EigenLayer lets slash Warden's operator set; it
-/// lends that power to exactly one contract, the `slasher` (the task manager), set once.
-contract WardenRegistry is IAVSRegistrar, Ownable2Step, ReentrancyGuardTransient {
+/// lends that power to exactly one contract, the `slasher` (Warden's challenges contract), set once.
+contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
     /// @notice The id of Warden's operator set in EigenLayer.
@@ -89,8 +90,8 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step, ReentrancyGuardTransient
     PackedG1 private _aggregateKey;
     mapping(uint256 index => QuorumCheckpoint) private _quorumArchive;
 
-    /// @notice The one contract allowed to slash operators through this registry (the task manager);
-    /// zero until the owner sets it.
+    /// @notice The one contract allowed to slash operators through this registry (Warden's challenges
+    /// contract); zero until the owner sets it.
     address public slasher;
 
     /// @notice Emitted when the owner sets up Warden's AVS and operator set in EigenLayer.
@@ -184,7 +185,7 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step, ReentrancyGuardTransient
 
     /// @notice Names the one contract allowed to slash through this registry. Set once: a slasher that
     /// could be replaced would let the owner slash at will through a contract of its choosing.
-    /// @param slasher_ The task manager.
+    /// @param slasher_ Warden's challenges contract (`WardenTaskManager.challenges()`).
     function setSlasher(address slasher_) external onlyOwner {
         if (slasher_ == address(0)) revert InvalidSlasher();
         address current = slasher;
@@ -395,6 +396,17 @@ contract WardenRegistry is IAVSRegistrar, Ownable2Step, ReentrancyGuardTransient
     /// @notice The registered BLS public key of an operator id (infinity when unknown).
     function publicKeyOf(bytes32 operatorId) external view returns (BLS.G1Point memory) {
         return _unpack(_publicKeys[operatorId]);
+    }
+
+    /// @inheritdoc IWardenRegistry
+    function operatorAtIndex(uint256 index, uint32 blockNumber)
+        external
+        view
+        returns (bytes32 operatorId, address operator, bool registered)
+    {
+        operatorId = operatorIds[index];
+        operator = operatorOf[operatorId];
+        (registered,) = _operatorAt(operatorId, blockNumber);
     }
 
     /// @notice How many operators have ever registered.

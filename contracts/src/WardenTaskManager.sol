@@ -1,30 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
-import {WardenRegistry} from "./WardenRegistry.sol";
-import {AgentInput} from "./agent/AgentTypes.sol";
+import {WardenChallenges} from "./WardenChallenges.sol";
+import {IAgentInputSource} from "./interfaces/IAgentInputSource.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
 import {IStrategy} from "./interfaces/IEigenLayer.sol";
-import {AgentConfig, AgentStatus, ITaskManager, Task, TaskState} from "./interfaces/ITaskManager.sol";
-import {IUniswapV2Pair} from "./interfaces/IUniswapV2.sol";
+import {
+    AgentConfig,
+    AgentStatus,
+    ITaskManager,
+    OpenCheck,
+    Task,
+    TaskState
+} from "./interfaces/ITaskManager.sol";
 import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
-import {BLS12381} from "./libraries/BLS12381.sol";
+import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
 /// @title WardenTaskManager
 /// @notice Runs Warden's task lifecycle: agents are registered by their vault's owner, tasks are
-/// opened on an on-chain input snapshot, a stake-weighted BLS quorum of the operator set at the
-/// task's reference block commits the output, and after the challenge window the output is handed
-/// to the agent's vault, which applies its owner's policy. During the challenge window anyone may
-/// challenge the output by recomputing it on chain; a wrong output is cancelled and every operator
-/// that signed it is slashed through EigenLayer, in bounded batches. An operator that signs two
-/// different outputs for one task is slashed on the evidence of its two signatures.
+/// opened on an input snapshot taken by the agent's input source, a stake-weighted BLS quorum of the
+/// operator set at the task's reference block commits the output, and after the challenge window the
+/// output is handed to the agent's vault, which applies its owner's policy. Challenges and slashing
+/// live in the `WardenChallenges` contract this task manager creates, the only account that may mark
+/// a committed task Fraudulent.
 /// @dev Ownerless: nothing here can be reconfigured, so no key other than a vault owner's (over its
 /// own vault) can influence what executes.
 ///
@@ -40,41 +43,37 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
-    /// @notice Number of prices in an agent's history and in every input snapshot.
-    uint256 public constant HISTORY_LENGTH = 16;
     /// @notice Denominator of `thresholdBps`.
     uint16 public constant MAX_BPS = 10_000;
     /// @notice Thresholds must be strictly above this: two disjoint quorums would otherwise be possible.
     uint16 public constant MIN_THRESHOLD_BPS_EXCLUSIVE = 5_000;
-    /// @notice 100 % in WAD, the unit of EigenLayer's `wadsToSlash`.
-    uint256 public constant WAD = 1e18;
-    /// @notice Gas below which `slashSigners` does not even try a slash (no slash costs less) and
-    /// reverts with `InsufficientGasForSlash`. The guard that matters is the one on a failed slash.
-    uint256 public constant MIN_GAS_PER_SLASH = 100_000;
 
-    /// @dev One slot per agent, read and written whole by `openTask`.
-    struct AgentState {
-        uint32 lastObservedAt;
-        uint32 lastOpenedAt;
-        uint8 observations;
-        /// @dev Ring-buffer index of the next price to write.
-        uint8 next;
-        bool baseIsToken0;
+    /// @dev An agent's configuration and bookkeeping, laid out for the hot paths: of the agent,
+    /// `commitOutput` reads the agent hash and the second slot, `execute` the second and third,
+    /// `expire` the second, `openTask` the second and third (and the tokens), `veto` the third.
+    /// `getAgent` reassembles the `AgentConfig`.
+    struct AgentRecord {
+        bytes32 agentHash;
+        address inputSource;
+        uint32 responseWindow;
+        uint32 challengeWindow;
+        uint16 thresholdBps;
+        address vault;
+        /// @dev The agent's most recent task (0 if none): at most this one can be live, and its
+        /// `openedAt` is the agent's last opening block.
         uint64 latestTaskId;
+        uint32 tickInterval;
+        address verifier;
+        address tokenBase;
+        address tokenQuote;
     }
 
-    /// @dev A Fraudulent task's slashing cursor over `registry.operatorIds()`. `end` is the id count
-    /// when the challenge was upheld: ids appended later registered after the reference block, so
-    /// none of them signed.
-    struct Slashing {
-        uint32 next;
-        uint32 end;
-        uint32 slashed;
-        bool done;
-    }
-
-    /// @dev `commitOutput`'s results, kept in memory: they outnumber the free stack slots.
+    /// @dev `commitOutput`'s inputs and results, kept in memory: they outnumber the free stack slots.
     struct Commitment {
+        uint64 agentId;
+        uint32 referenceBlock;
+        uint32 challengeWindow;
+        uint16 thresholdBps;
         bytes32 outputHash;
         bytes32 nonSignerHash;
         uint256 signedWeight;
@@ -82,19 +81,11 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint32 deadline;
     }
 
-    WardenRegistry private immutable _registry;
+    IWardenRegistry private immutable _registry;
+    address private immutable _challenges;
 
-    /// @inheritdoc ITaskManager
-    uint256 public immutable challengeBond;
-    /// @inheritdoc ITaskManager
-    uint256 public immutable challengeBounty;
     /// @inheritdoc ITaskManager
     uint32 public immutable slashingPeriod;
-    /// @inheritdoc ITaskManager
-    uint256 public immutable slashWad;
-
-    /// @inheritdoc ITaskManager
-    uint256 public bountyPool;
 
     /// @inheritdoc ITaskManager
     uint64 public agentCount;
@@ -104,17 +95,12 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @inheritdoc ITaskManager
     mapping(address vault => uint64 agentId) public agentOf;
 
-    mapping(uint64 agentId => AgentConfig) private _agents;
-    mapping(uint64 agentId => AgentState) private _agentStates;
-    mapping(uint64 agentId => uint256[HISTORY_LENGTH]) private _prices;
+    mapping(uint64 agentId => AgentRecord) private _agents;
     mapping(uint64 taskId => Task) private _tasks;
-    mapping(uint64 taskId => Slashing) private _slashings;
 
-    /// @inheritdoc ITaskManager
-    mapping(uint64 taskId => mapping(bytes32 operatorId => bool)) public equivocationSlashed;
-
-    /// @param registry_ The WardenRegistry whose operator set signs every task; it must name this
-    /// contract its slasher before signers can be slashed.
+    /// @dev Creates this task manager's `WardenChallenges` (see `challenges()`), which the registry's
+    /// owner must then name the registry's slasher.
+    /// @param registry_ The registry (`IWardenRegistry`) whose operator set signs every task.
     /// @param challengeBond_ The bond a challenge carries (wei); lost if the challenge is wrong.
     /// @param challengeBounty_ The reward of an upheld challenge on top of its bond (wei), paid from
     /// the bounty pool as far as it goes.
@@ -128,18 +114,17 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint32 slashingPeriod_,
         uint256 slashWad_
     ) {
-        if (slashWad_ == 0 || slashWad_ > WAD) revert InvalidSlashWad(slashWad_);
         // Without a slashing budget the deallocation check in registerAgent would not cover slashing.
         if (slashingPeriod_ == 0) revert InvalidWindow();
-        _registry = WardenRegistry(registry_);
-        challengeBond = challengeBond_;
-        challengeBounty = challengeBounty_;
+        _registry = IWardenRegistry(registry_);
         slashingPeriod = slashingPeriod_;
-        slashWad = slashWad_;
+        // Created here so that the two contracts name each other through immutables: neither side
+        // can ever be re-pointed, and one transaction deploys both.
+        _challenges = address(new WardenChallenges(registry_, challengeBond_, challengeBounty_, slashWad_));
     }
 
     // ------------------------------------------------------------------------------------------
-    // Agents and observations
+    // Agents
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITaskManager
@@ -160,25 +145,27 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         if (existing != 0) revert VaultAlreadyHasAgent(vault, existing);
         bytes32 verifierHash = IAgentVerifier(config.verifier).agentHash();
         if (verifierHash != config.agentHash) revert AgentHashMismatch(config.agentHash, verifierHash);
-        bool baseIsToken0 = _baseIsToken0(config);
         _requireSlashableInTime(config);
         _requireStakeInBaseToken(config.tokenBase);
 
         agentId = ++agentCount;
-        _agents[agentId] = config;
-        _agentStates[agentId].baseIsToken0 = baseIsToken0;
+        _agents[agentId] = AgentRecord({
+            agentHash: config.agentHash,
+            inputSource: config.inputSource,
+            responseWindow: config.responseWindow,
+            challengeWindow: config.challengeWindow,
+            thresholdBps: config.thresholdBps,
+            vault: vault,
+            latestTaskId: 0,
+            tickInterval: config.tickInterval,
+            verifier: config.verifier,
+            tokenBase: config.tokenBase,
+            tokenQuote: config.tokenQuote
+        });
         agentOf[vault] = agentId;
         emit AgentRegistered(agentId, vault, config.agentHash, config.verifier, config);
-    }
-
-    /// @inheritdoc ITaskManager
-    function observe(uint64 agentId) external nonReentrant {
-        AgentConfig storage agent = _agentOrRevert(agentId);
-        AgentState memory state = _agentStates[agentId];
-        if (state.lastObservedAt == block.number) revert AlreadyObserved(agentId, state.lastObservedAt);
-        (uint112 reserveBase, uint112 reserveQuote) = _reserves(agent.pair, state.baseIsToken0);
-        _record(agentId, state, reserveBase, reserveQuote);
-        _agentStates[agentId] = state;
+        // Last: the source is the owner's choice. It reverts if it cannot serve the agent's tokens.
+        IAgentInputSource(config.inputSource).registerAgent(agentId, config.tokenBase, config.tokenQuote);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -187,41 +174,22 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskManager
     function openTask(uint64 agentId) external nonReentrant returns (uint64 taskId) {
-        AgentConfig storage agent = _agentOrRevert(agentId);
-        AgentState memory state = _agentStates[agentId];
-        if (state.lastOpenedAt != 0) {
-            uint256 nextBlock = uint256(state.lastOpenedAt) + agent.tickInterval;
+        AgentRecord storage agent = _agentOrRevert(agentId);
+        uint64 latestTaskId = agent.latestTaskId;
+        if (latestTaskId != 0) {
+            Task storage latest = _tasks[latestTaskId];
+            uint256 nextBlock = uint256(latest.openedAt) + agent.tickInterval;
             if (block.number < nextBlock) revert TickTooSoon(agentId, nextBlock);
+            _retireLatest(agentId, latestTaskId, latest, agent.responseWindow);
         }
-        if (state.latestTaskId != 0) _retireLatest(agentId, state.latestTaskId, agent);
 
-        (uint112 reserveBase, uint112 reserveQuote) = _reserves(agent.pair, state.baseIsToken0);
-        if (state.lastObservedAt != block.number) _record(agentId, state, reserveBase, reserveQuote);
-        if (state.observations < HISTORY_LENGTH) revert InsufficientHistory(agentId, state.observations);
-
-        address vault = agent.vault;
-        address tokenBase = agent.tokenBase;
-        address tokenQuote = agent.tokenQuote;
-        bytes memory input = abi.encode(
-            AgentInput({
-                vault: vault,
-                tokenBase: tokenBase,
-                tokenQuote: tokenQuote,
-                reserveBase: reserveBase,
-                reserveQuote: reserveQuote,
-                balanceBase: IERC20(tokenBase).balanceOf(vault),
-                balanceQuote: IERC20(tokenQuote).balanceOf(vault),
-                priceHistory: _history(agentId, state),
-                timestamp: block.timestamp.toUint64()
-            })
-        );
+        bytes memory input = IAgentInputSource(agent.inputSource)
+            .snapshot(agentId, agent.vault, agent.tokenBase, agent.tokenQuote);
         bytes32 inputHash = keccak256(input);
         uint32 currentBlock = block.number.toUint32();
 
         taskId = ++taskCount;
-        state.lastOpenedAt = currentBlock;
-        state.latestTaskId = taskId;
-        _agentStates[agentId] = state;
+        agent.latestTaskId = taskId;
         Task storage task = _tasks[taskId];
         task.agentId = agentId;
         task.state = TaskState.Open;
@@ -232,39 +200,34 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ITaskManager
+    /// @dev No reentrancy guard: the one external call is the registry's `checkQuorum`, a view
+    /// (STATICCALL), and the call writes only its own task, after every check. Re-entered from another
+    /// call's external interaction, it could only commit another Open task, with a valid quorum,
+    /// exactly as it could in a transaction of its own.
     function commitOutput(
         uint64 taskId,
         bytes calldata output,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
-    ) external nonReentrant {
+    ) external {
         Task storage task = _tasks[taskId];
-        if (task.state != TaskState.Open) revert UnexpectedTaskState(taskId, task.state);
-        AgentConfig storage agent = _agents[task.agentId];
-        uint256 lastBlock = uint256(task.openedAt) + agent.responseWindow;
-        if (block.number > lastBlock) revert ResponseWindowOver(taskId, lastBlock);
-
-        Commitment memory commitment;
+        Commitment memory commitment = _beginCommitment(taskId, task);
         commitment.outputHash = keccak256(output);
         (commitment.signedWeight, commitment.totalWeight) =
-            _checkQuorum(taskId, task, agent, commitment.outputHash, nonSigners, signature);
-        commitment.nonSignerHash = keccak256(abi.encode(nonSigners));
-        commitment.deadline = (block.number + agent.challengeWindow).toUint32();
+            _checkQuorum(taskId, task, commitment, nonSigners, signature);
+        bytes32[] memory nonSignerIds = _operatorIds(nonSigners);
+        commitment.nonSignerHash = _hashIds(nonSignerIds);
+        commitment.deadline = (block.number + commitment.challengeWindow).toUint32();
 
-        task.state = TaskState.Committed;
-        task.deadline = commitment.deadline;
-        task.outputHash = commitment.outputHash;
-        task.nonSignerHash = commitment.nonSignerHash;
-        task.signedWeight = commitment.signedWeight.toUint96();
-        task.totalWeight = commitment.totalWeight.toUint96();
+        _recordCommitment(task, commitment);
         emit OutputCommitted(
             taskId,
             commitment.outputHash,
-            commitment.nonSignerHash,
             commitment.signedWeight,
             commitment.totalWeight,
             commitment.deadline,
-            output
+            output,
+            nonSignerIds
         );
     }
 
@@ -278,21 +241,18 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
         uint32 deadline = task.deadline;
         if (block.number <= deadline) revert ChallengeWindowNotOver(taskId, deadline);
-        AgentConfig storage agent = _agents[task.agentId];
+        AgentRecord storage agent = _agents[task.agentId];
         uint256 lastBlock = uint256(deadline) + agent.responseWindow;
         if (block.number > lastBlock) revert ExecutionWindowOver(taskId, lastBlock);
         bytes32 outputHash = keccak256(output);
-        _requireCommitted(taskId, task, input, outputHash);
-        // The snapshot's reserves price the action for the vault's stake bound: the prices the
-        // quorum decided on, which no trade since can move.
-        AgentInput memory snapshot = abi.decode(input, (AgentInput));
-        ActionContext memory context = ActionContext({
-            signedStake: task.signedWeight,
-            tokenBase: agent.tokenBase,
-            tokenQuote: agent.tokenQuote,
-            reserveBase: snapshot.reserveBase,
-            reserveQuote: snapshot.reserveQuote
-        });
+        _requireCommitted(taskId, task, keccak256(input), outputHash);
+        // The snapshot's prices value the action for the vault's stake bound: the prices the quorum
+        // decided on, which no trade since can move. The input matched the committed hash, so it is
+        // the snapshot the agent's source took.
+        ActionContext memory context;
+        (context.tokenBase, context.tokenQuote, context.reserveBase, context.reserveQuote) =
+            IAgentInputSource(agent.inputSource).valuation(input);
+        context.signedStake = task.signedWeight;
 
         // Executed before the vault runs the action: even a reentrant path could not run it twice.
         task.state = TaskState.Executed;
@@ -307,7 +267,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         if (state != TaskState.Open && state != TaskState.Committed) {
             revert UnexpectedTaskState(taskId, state);
         }
-        uint256 lastBlock = _lastLiveBlock(task, _agents[task.agentId]);
+        uint256 lastBlock = _lastLiveBlock(task, _agents[task.agentId].responseWindow);
         if (block.number <= lastBlock) revert TaskNotExpirable(taskId, lastBlock);
         task.state = TaskState.Expired;
         emit TaskExpired(taskId);
@@ -326,108 +286,15 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         emit TaskVetoed(taskId);
     }
 
-    // ------------------------------------------------------------------------------------------
-    // Challenges and slashing
-    // ------------------------------------------------------------------------------------------
-
     /// @inheritdoc ITaskManager
-    function fundBounties() external payable nonReentrant {
-        bountyPool += msg.value;
-        emit BountiesFunded(msg.sender, msg.value);
-    }
-
-    /// @inheritdoc ITaskManager
-    /// @dev A verifier that reverts on the snapshot reverts the challenge: the bond is returned and
-    /// the output stands, since only a different output proves fraud.
-    function challenge(uint64 taskId, bytes calldata input, bytes calldata output)
-        external
-        payable
-        nonReentrant
-        returns (bool upheld)
-    {
-        if (msg.value != challengeBond) revert WrongBond(msg.value, challengeBond);
+    /// @dev No reentrancy guard: only the challenges contract gets past the first line, and this makes
+    /// no external call.
+    function markFraudulent(uint64 taskId) external {
+        if (msg.sender != _challenges) revert NotChallenges(msg.sender);
         Task storage task = _tasks[taskId];
-        if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
-        uint32 deadline = task.deadline;
-        if (block.number > deadline) revert ChallengeWindowOver(taskId, deadline);
-        _requireCommitted(taskId, task, input, keccak256(output));
-
-        // A view call: the verifier cannot change any state on the way.
-        bytes32 expectedHash = keccak256(IAgentVerifier(_agents[task.agentId].verifier).evaluate(input));
-        if (expectedHash == task.outputHash) {
-            bountyPool += msg.value;
-            emit ChallengeRejected(taskId, msg.sender, msg.value);
-            return false;
-        }
-
+        _requireChallengeable(taskId, task);
         task.state = TaskState.Fraudulent;
-        _slashings[taskId].end = _registry.operatorIdCount().toUint32();
-        uint256 pool = bountyPool;
-        uint256 bounty = challengeBounty < pool ? challengeBounty : pool;
-        bountyPool = pool - bounty;
-        uint256 payout = msg.value + bounty;
-        emit ChallengeUpheld(taskId, msg.sender, expectedHash, payout);
-        (bool paid,) = msg.sender.call{value: payout}("");
-        if (!paid) revert PayoutFailed(msg.sender, payout);
-        return true;
-    }
-
-    /// @inheritdoc ITaskManager
-    /// @dev Each slash runs in a try/catch so that one operator EigenLayer refuses to slash cannot
-    /// shield the others. A catch caused by too little gas would let a caller skip signers on the
-    /// cheap (the 63/64 rule lets the caller go on after its callee ran out), so a failure that
-    /// consumed most of the gas it was given, the mark of an out-of-gas callee, reverts everything
-    /// with `InsufficientGasForSlash` instead of being reported.
-    function slashSigners(uint64 taskId, BLS.G1Point[] calldata nonSigners, uint256 maxOperators)
-        external
-        nonReentrant
-        returns (uint256 slashed, bool done)
-    {
-        Task storage task = _tasks[taskId];
-        if (task.state != TaskState.Fraudulent) revert UnexpectedTaskState(taskId, task.state);
-        if (keccak256(abi.encode(nonSigners)) != task.nonSignerHash) revert NonSignersMismatch(taskId);
-        Slashing memory slashing = _slashings[taskId];
-        if (slashing.done) revert SlashingAlreadyComplete(taskId);
-        address slasher = _registry.slasher();
-        // Otherwise every slash would fail and the cursor would run to the end for nothing.
-        if (slasher != address(this)) revert NotRegistrySlasher(slasher);
-
-        uint256 start = slashing.next;
-        uint256 end = slashing.end;
-        if (maxOperators != 0 && maxOperators < end - start) end = start + maxOperators;
-        done = end == slashing.end;
-
-        // The cursor moves before the calls: each signer is examined by exactly one batch.
-        _slashings[taskId].next = end.toUint32();
-        if (done) _slashings[taskId].done = true;
-
-        slashed = _slashRange(taskId, task.referenceBlock, _operatorIds(nonSigners), start, end);
-
-        // The count depends on the calls' outcomes, so it can only be written after them.
-        uint256 total = uint256(slashing.slashed) + slashed;
-        _slashings[taskId].slashed = total.toUint32();
-        if (done) emit SlashingCompleted(taskId, total);
-    }
-
-    /// @inheritdoc ITaskManager
-    function slashEquivocation(
-        uint64 taskId,
-        BLS.G1Point calldata publicKey,
-        bytes32 outputHashA,
-        BLS.G2Point calldata signatureA,
-        bytes32 outputHashB,
-        BLS.G2Point calldata signatureB
-    ) external nonReentrant {
-        Task storage task = _tasks[taskId];
-        if (task.state == TaskState.None) revert UnknownTask(taskId);
-        if (outputHashA == outputHashB) revert SameOutput();
-        (bytes32 operatorId, BLS.G1Point memory key) = _requireMember(taskId, task, publicKey);
-        {
-            bytes32 agentHash = _agents[task.agentId].agentHash;
-            _requireSignature(key, _outputDigest(taskId, task, agentHash, outputHashA), signatureA, 0);
-            _requireSignature(key, _outputDigest(taskId, task, agentHash, outputHashB), signatureB, 1);
-        }
-        _slashEquivocator(taskId, operatorId, outputHashA, outputHashB);
+        emit TaskFraudulent(taskId);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -435,14 +302,35 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITaskManager
-    function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done) {
-        Slashing memory slashing = _slashings[taskId];
-        return (slashing.next, slashing.done);
+    function registry() external view returns (address) {
+        return address(_registry);
     }
 
     /// @inheritdoc ITaskManager
-    function registry() external view returns (address) {
-        return address(_registry);
+    function challenges() external view returns (address) {
+        return _challenges;
+    }
+
+    /// @inheritdoc ITaskManager
+    function challengeTarget(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
+        external
+        view
+        returns (address verifier)
+    {
+        Task storage task = _tasks[taskId];
+        uint64 agentId = _requireChallengeable(taskId, task);
+        _requireCommitted(taskId, task, inputHash, outputHash);
+        return _agents[agentId].verifier;
+    }
+
+    /// @inheritdoc ITaskManager
+    function slashingContext(uint64 taskId)
+        external
+        view
+        returns (TaskState state, uint32 referenceBlock, bytes32 nonSignerHash)
+    {
+        Task storage task = _tasks[taskId];
+        return (task.state, task.referenceBlock, task.nonSignerHash);
     }
 
     /// @inheritdoc ITaskManager
@@ -452,23 +340,25 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskManager
     function getAgent(uint64 agentId) external view returns (AgentConfig memory) {
-        return _agents[agentId];
-    }
-
-    /// @inheritdoc ITaskManager
-    function agentStatus(uint64 agentId) external view returns (AgentStatus memory) {
-        AgentState memory state = _agentStates[agentId];
-        return AgentStatus({
-            lastObservedAt: state.lastObservedAt,
-            lastOpenedAt: state.lastOpenedAt,
-            observations: state.observations,
-            latestTaskId: state.latestTaskId
+        AgentRecord storage agent = _agents[agentId];
+        return AgentConfig({
+            agentHash: agent.agentHash,
+            verifier: agent.verifier,
+            vault: agent.vault,
+            inputSource: agent.inputSource,
+            tokenBase: agent.tokenBase,
+            tokenQuote: agent.tokenQuote,
+            thresholdBps: agent.thresholdBps,
+            responseWindow: agent.responseWindow,
+            challengeWindow: agent.challengeWindow,
+            tickInterval: agent.tickInterval
         });
     }
 
     /// @inheritdoc ITaskManager
-    function priceHistory(uint64 agentId) external view returns (uint256[] memory) {
-        return _history(agentId, _agentStates[agentId]);
+    function agentStatus(uint64 agentId) external view returns (AgentStatus memory) {
+        uint64 latestTaskId = _agents[agentId].latestTaskId;
+        return AgentStatus({lastOpenedAt: _tasks[latestTaskId].openedAt, latestTaskId: latestTaskId});
     }
 
     /// @inheritdoc ITaskManager
@@ -478,122 +368,152 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         return _outputDigest(taskId, task, _agents[task.agentId].agentHash, outputHash);
     }
 
+    /// @inheritdoc ITaskManager
+    function lastLiveBlock(uint64 taskId) external view returns (uint256) {
+        Task storage task = _tasks[taskId];
+        TaskState state = task.state;
+        if (state != TaskState.Open && state != TaskState.Committed) return 0;
+        return _lastLiveBlock(task, _agents[task.agentId].responseWindow);
+    }
+
+    /// @inheritdoc ITaskManager
+    function canOpenTask(uint64 agentId) external view returns (OpenCheck check, uint256 fromBlock) {
+        if (agentId == 0 || agentId > agentCount) return (OpenCheck.UnknownAgent, 0);
+        AgentRecord storage agent = _agents[agentId];
+        fromBlock = block.number;
+        uint64 latestTaskId = agent.latestTaskId;
+        if (latestTaskId != 0) {
+            Task storage latest = _tasks[latestTaskId];
+            uint256 nextBlock = uint256(latest.openedAt) + agent.tickInterval;
+            if (nextBlock > fromBlock) (check, fromBlock) = (OpenCheck.TickTooSoon, nextBlock);
+            TaskState state = latest.state;
+            if (state == TaskState.Open || state == TaskState.Committed) {
+                uint256 free = _lastLiveBlock(latest, agent.responseWindow) + 1;
+                if (free > block.number) {
+                    if (check == OpenCheck.Ready) check = OpenCheck.AgentBusy;
+                    if (free > fromBlock) fromBlock = free;
+                }
+            }
+        }
+        uint256 inputReady = IAgentInputSource(agent.inputSource).readyAt(agentId);
+        if (inputReady > block.number) {
+            if (check == OpenCheck.Ready) check = OpenCheck.InputNotReady;
+            if (inputReady > fromBlock) fromBlock = inputReady;
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------
 
-    /// @dev Reverts unless `input` and `outputHash` are the task's committed snapshot and output.
-    function _requireCommitted(uint64 taskId, Task storage task, bytes calldata input, bytes32 outputHash)
+    /// @dev Checks that the task is Open and within its response window, and reads what the commitment
+    /// needs from the task's first slot and the agent's terms slot, one storage read each (field reads
+    /// would repeat them). The offsets are `Task`'s layout (see `_recordCommitment`) and
+    /// `AgentRecord`'s second slot: inputSource (bits 0-159), responseWindow (160-191),
+    /// challengeWindow (192-223), thresholdBps (224-239).
+    function _beginCommitment(uint64 taskId, Task storage task)
+        private
+        view
+        returns (Commitment memory commitment)
+    {
+        uint256 head;
+        assembly ("memory-safe") {
+            head := sload(task.slot)
+        }
+        // Truncating casts are the unpacking: each takes exactly its field's bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        TaskState state = TaskState(uint8(head >> 64));
+        if (state != TaskState.Open) revert UnexpectedTaskState(taskId, state);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint64 agentId = uint64(head);
+        AgentRecord storage agent = _agents[agentId];
+        uint256 terms;
+        assembly ("memory-safe") {
+            terms := sload(add(agent.slot, 1))
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 lastBlock = uint256(uint32(head >> 104)) + uint32(terms >> 160);
+        if (block.number > lastBlock) revert ResponseWindowOver(taskId, lastBlock);
+        commitment.agentId = agentId;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        commitment.referenceBlock = uint32(head >> 72);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        commitment.challengeWindow = uint32(terms >> 192);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        commitment.thresholdBps = uint16(terms >> 224);
+    }
+
+    /// @dev Stores a commitment: the state and deadline into the task's first slot (beside the fields
+    /// `openTask` set), the output and non-signer hashes, and both weights into one slot. One write
+    /// per slot where field-by-field assignments would write the first and last slot twice.
+    /// The offsets are `Task`'s storage layout: slot 0 holds agentId (bits 0-63), state (64-71),
+    /// referenceBlock (72-103), openedAt (104-135) and deadline (136-167); slots 2, 3 and 4 hold
+    /// outputHash, nonSignerHash, and signedWeight (bits 0-95) with totalWeight (96-191).
+    function _recordCommitment(Task storage task, Commitment memory commitment) private {
+        uint256 signedWeight = commitment.signedWeight.toUint96();
+        uint256 totalWeight = commitment.totalWeight.toUint96();
+        uint256 committed = uint256(TaskState.Committed);
+        uint256 deadline = commitment.deadline;
+        bytes32 outputHash = commitment.outputHash;
+        bytes32 nonSignerHash = commitment.nonSignerHash;
+        assembly ("memory-safe") {
+            let slot := task.slot
+            let word := and(sload(slot), not(or(shl(64, 0xff), shl(136, 0xffffffff))))
+            sstore(slot, or(word, or(shl(64, committed), shl(136, deadline))))
+            sstore(add(slot, 2), outputHash)
+            sstore(add(slot, 3), nonSignerHash)
+            sstore(add(slot, 4), or(signedWeight, shl(96, totalWeight)))
+        }
+    }
+
+    /// @dev Reverts unless the task is Committed and its challenge window still open.
+    /// Returns the task's agent. Unpacks the task's first slot (layout in `_recordCommitment`) from one
+    /// storage read.
+    function _requireChallengeable(uint64 taskId, Task storage task) private view returns (uint64 agentId) {
+        uint256 head;
+        assembly ("memory-safe") {
+            head := sload(task.slot)
+        }
+        // Truncating casts are the unpacking: each takes exactly its field's bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        TaskState state = TaskState(uint8(head >> 64));
+        if (state != TaskState.Committed) revert UnexpectedTaskState(taskId, state);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint32 deadline = uint32(head >> 136);
+        if (block.number > deadline) revert ChallengeWindowOver(taskId, deadline);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        agentId = uint64(head);
+    }
+
+    /// @dev Reverts unless `inputHash` and `outputHash` are the task's committed snapshot and output.
+    function _requireCommitted(uint64 taskId, Task storage task, bytes32 inputHash, bytes32 outputHash)
         private
         view
     {
-        bytes32 inputHash = keccak256(input);
         bytes32 committedInput = task.inputHash;
         if (inputHash != committedInput) revert InputMismatch(taskId, committedInput, inputHash);
         bytes32 committedOutput = task.outputHash;
         if (outputHash != committedOutput) revert OutputMismatch(taskId, committedOutput, outputHash);
     }
 
-    /// @dev Slashes the signers among operator ids [start, end). Returns how many were slashed.
-    function _slashRange(
-        uint64 taskId,
-        uint32 referenceBlock,
-        bytes32[] memory nonSignerIds,
-        uint256 start,
-        uint256 end
-    ) private returns (uint256 slashed) {
-        string memory description = _description("fraud", taskId);
-        for (uint256 i = start; i < end; ++i) {
-            bytes32 operatorId = _registry.operatorIds(i);
-            (bool registered,) = _registry.operatorAt(operatorId, referenceBlock);
-            if (!registered || _contains(nonSignerIds, operatorId)) continue;
-            address operator = _registry.operatorOf(operatorId);
-            uint256 gasBefore = gasleft();
-            if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
-            try _registry.slashOperator(operator, slashWad, description) {
-                ++slashed;
-                emit SignerSlashed(taskId, operator, operatorId);
-            } catch (bytes memory reason) {
-                // Running out of gas at call depth d hands back about d/64 of the gas (each frame
-                // keeps 1/64 of what it forwards), and EigenLayer's slash runs several frames deep
-                // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
-                // early, on a small part of it.
-                if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
-                emit SignerSlashFailed(taskId, operator, reason);
+    /// @dev The operator ids of the non-signers, in their (ascending) order: each is hashed straight
+    /// from calldata.
+    function _operatorIds(BLS.G1Point[] calldata keys) private pure returns (bytes32[] memory ids) {
+        ids = new bytes32[](keys.length);
+        assembly ("memory-safe") {
+            let scratch := mload(0x40)
+            for { let i := 0 } lt(i, keys.length) { i := add(i, 1) } {
+                calldatacopy(scratch, add(keys.offset, shl(7, i)), 0x80)
+                mstore(add(ids, shl(5, add(i, 1))), keccak256(scratch, 0x80))
             }
         }
     }
 
-    /// @dev The operator ids of the non-signers, in their (ascending) order.
-    function _operatorIds(BLS.G1Point[] calldata keys) private pure returns (bytes32[] memory ids) {
-        ids = new bytes32[](keys.length);
-        for (uint256 i; i < keys.length; ++i) {
-            ids[i] = WardenDigests.publicKeyHash(keys[i]);
+    /// @dev `keccak256(abi.encodePacked(ids))`, without the copy.
+    function _hashIds(bytes32[] memory ids) private pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            hash := keccak256(add(ids, 0x20), shl(5, mload(ids)))
         }
-    }
-
-    /// @dev Binary search in ids sorted ascending, as `commitOutput` required the non-signers to be.
-    function _contains(bytes32[] memory sortedIds, bytes32 id) private pure returns (bool) {
-        uint256 low;
-        uint256 high = sortedIds.length;
-        while (low < high) {
-            uint256 mid = (low + high) / 2;
-            bytes32 value = sortedIds[mid];
-            if (value == id) return true;
-            if (value < id) low = mid + 1;
-            else high = mid;
-        }
-        return false;
-    }
-
-    /// @dev The operator id of `publicKey`, which must have been in the set at the task's reference
-    /// block and not yet slashed for equivocating on the task; the key, copied to memory.
-    function _requireMember(uint64 taskId, Task storage task, BLS.G1Point calldata publicKey)
-        private
-        view
-        returns (bytes32 operatorId, BLS.G1Point memory key)
-    {
-        key = publicKey;
-        operatorId = WardenDigests.publicKeyHash(key);
-        uint32 referenceBlock = task.referenceBlock;
-        (bool registered,) = _registry.operatorAt(operatorId, referenceBlock);
-        // A key in the set at the reference block was validated (subgroup, not infinity) when it
-        // registered, so it can be used as is.
-        if (!registered) revert OperatorNotInSet(operatorId, referenceBlock);
-        if (equivocationSlashed[taskId][operatorId]) revert EquivocationAlreadySlashed(taskId, operatorId);
-    }
-
-    /// @dev Records and slashes a proven equivocation.
-    function _slashEquivocator(uint64 taskId, bytes32 operatorId, bytes32 outputHashA, bytes32 outputHashB)
-        private
-    {
-        address operator = _registry.operatorOf(operatorId);
-        equivocationSlashed[taskId][operatorId] = true;
-        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB);
-        // No try/catch: evidence EigenLayer refuses to act on must not be spent.
-        _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
-    }
-
-    /// @dev Reverts with `InvalidEquivocationSignature(index)` unless `signature` is a valid
-    /// signature of `digest` under `publicKey`. The point at infinity is refused outright; a
-    /// non-canonical encoding reverts with the library's error.
-    function _requireSignature(
-        BLS.G1Point memory publicKey,
-        bytes32 digest,
-        BLS.G2Point calldata signature,
-        uint256 index
-    ) private view {
-        BLS.G2Point memory sig = signature;
-        if (BLS12381.isInfinity(sig)) revert InvalidEquivocationSignature(index);
-        BLS12381.requireCanonical(sig);
-        if (!BLS12381.verify(publicKey, BLS12381.hashToG2(digest), sig)) {
-            revert InvalidEquivocationSignature(index);
-        }
-    }
-
-    /// @dev What EigenLayer records with a slash, e.g. "warden: fraud in task 7".
-    function _description(string memory offence, uint64 taskId) private pure returns (string memory) {
-        return string.concat("warden: ", offence, " in task ", Strings.toString(taskId));
     }
 
     /// @dev Every window an output passes through, plus the slashing budget, must fit twice into
@@ -616,77 +536,26 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
-    function _agentOrRevert(uint64 agentId) private view returns (AgentConfig storage agent) {
+    function _agentOrRevert(uint64 agentId) private view returns (AgentRecord storage agent) {
         if (agentId == 0 || agentId > agentCount) revert UnknownAgent(agentId);
         return _agents[agentId];
     }
 
-    /// @dev Whether the base token is the pair's token0; reverts unless the two tokens are the pair's.
-    function _baseIsToken0(AgentConfig calldata config) private view returns (bool) {
-        IUniswapV2Pair pair = IUniswapV2Pair(config.pair);
-        address token0 = pair.token0();
-        address token1 = pair.token1();
-        if (config.tokenBase == token0 && config.tokenQuote == token1) return true;
-        if (config.tokenBase == token1 && config.tokenQuote == token0) return false;
-        revert TokensNotInPair(config.pair, config.tokenBase, config.tokenQuote);
-    }
-
-    function _reserves(address pair, bool baseIsToken0)
-        private
-        view
-        returns (uint112 reserveBase, uint112 reserveQuote)
-    {
-        (uint112 reserve0, uint112 reserve1,) = IUniswapV2Pair(pair).getReserves();
-        return baseIsToken0 ? (reserve0, reserve1) : (reserve1, reserve0);
-    }
-
-    /// @dev Appends the price to the agent's ring buffer and updates `state` in memory; the caller
-    /// writes it back. An empty pool has no price: it is recorded as 0, a fact the agent can see.
-    function _record(uint64 agentId, AgentState memory state, uint112 reserveBase, uint112 reserveQuote)
-        private
-    {
-        uint256 price = reserveBase == 0 ? 0 : uint256(reserveQuote) * 1e18 / reserveBase;
-        uint32 currentBlock = block.number.toUint32();
-        _prices[agentId][state.next] = price;
-        // The index is taken modulo 16, so it fits.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        state.next = uint8((state.next + 1) % HISTORY_LENGTH);
-        if (state.observations < HISTORY_LENGTH) ++state.observations;
-        state.lastObservedAt = currentBlock;
-        emit PriceObserved(agentId, price, currentBlock);
-    }
-
-    /// @dev The recorded prices, oldest first. Once the buffer is full the oldest is at `next`.
-    function _history(uint64 agentId, AgentState memory state)
-        private
-        view
-        returns (uint256[] memory history)
-    {
-        uint256 count = state.observations;
-        uint256 start = count < HISTORY_LENGTH ? 0 : state.next;
-        uint256[HISTORY_LENGTH] storage prices = _prices[agentId];
-        history = new uint256[](count);
-        for (uint256 i; i < count; ++i) {
-            history[i] = prices[(start + i) % HISTORY_LENGTH];
-        }
-    }
-
     /// @dev Lets the agent's latest task make way for a new one: a finished task does, a live task
     /// that ran out of time is expired, a live task still in time blocks the agent.
-    function _retireLatest(uint64 agentId, uint64 taskId, AgentConfig storage agent) private {
-        Task storage task = _tasks[taskId];
+    function _retireLatest(uint64 agentId, uint64 taskId, Task storage task, uint32 responseWindow) private {
         TaskState state = task.state;
         if (state != TaskState.Open && state != TaskState.Committed) return;
-        if (block.number <= _lastLiveBlock(task, agent)) revert AgentBusy(agentId, taskId);
+        if (block.number <= _lastLiveBlock(task, responseWindow)) revert AgentBusy(agentId, taskId);
         task.state = TaskState.Expired;
         emit TaskExpired(taskId);
     }
 
     /// @dev The last block in which a live task can still progress: commit while Open, execute
     /// while Committed.
-    function _lastLiveBlock(Task storage task, AgentConfig storage agent) private view returns (uint256) {
+    function _lastLiveBlock(Task storage task, uint32 responseWindow) private view returns (uint256) {
         uint256 start = task.state == TaskState.Open ? task.openedAt : task.deadline;
-        return start + agent.responseWindow;
+        return start + responseWindow;
     }
 
     /// @dev The quorum's weights; reverts unless its signature is valid and its weight reaches the
@@ -694,19 +563,24 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     function _checkQuorum(
         uint64 taskId,
         Task storage task,
-        AgentConfig storage agent,
-        bytes32 outputHash,
+        Commitment memory commitment,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) private view returns (uint256 signedWeight, uint256 totalWeight) {
-        // Reverts, with the registry's error, on any malformed non-signer list or invalid signature.
-        (signedWeight, totalWeight) = _registry.checkQuorum(
-            task.referenceBlock,
-            _outputDigest(taskId, task, agent.agentHash, outputHash),
-            nonSigners,
-            signature
+        bytes32 digest = WardenDigests.outputDigest(
+            block.chainid,
+            address(this),
+            taskId,
+            commitment.agentId,
+            _agents[commitment.agentId].agentHash,
+            task.inputHash,
+            commitment.outputHash,
+            commitment.referenceBlock
         );
-        uint16 thresholdBps = agent.thresholdBps;
+        // Reverts, with the registry's error, on any malformed non-signer list or invalid signature.
+        (signedWeight, totalWeight) =
+            _registry.checkQuorum(commitment.referenceBlock, digest, nonSigners, signature);
+        uint16 thresholdBps = commitment.thresholdBps;
         // A zero-weight quorum must not pass as "0 >= 0" when the whole set has no weight.
         if (signedWeight == 0 || signedWeight * MAX_BPS < totalWeight * thresholdBps) {
             revert QuorumNotReached(signedWeight, totalWeight, thresholdBps);

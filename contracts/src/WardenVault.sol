@@ -10,6 +10,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {AgentActions} from "./agent/AgentTypes.sol";
 import {ITaskManager} from "./interfaces/ITaskManager.sol";
+import {IUniswapV2Router} from "./interfaces/IUniswapV2.sol";
 import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
 
 /// @title WardenVault
@@ -148,6 +149,7 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         uint256 bound = _stakeBound(context);
         uint32 hour = _currentHour();
         Flow[] memory flows = _prepareFlows(target, hour, context, bound);
+        _requireDeclaredSpendFits(data, flows, context, bound);
         for (uint256 i; i < flows.length; ++i) {
             if (flows[i].allowance != 0) IERC20(flows[i].token).forceApprove(target, flows[i].allowance);
         }
@@ -299,6 +301,68 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         }
         if (!baseCapped) flows[count++] = _uncappedFlow(context.tokenBase, target);
         if (!quoteCapped) flows[count] = _uncappedFlow(context.tokenQuote, target);
+    }
+
+    /// @dev Refuses, before the call, an action whose spend is known from its calldata (an exact-input
+    /// swap: `amountIn` of `path[0]`) and exceeds what the caps or the stake bound leave, with the
+    /// error naming the limit: the call could only fail (its target could not pull the amount), with
+    /// the target's own, less telling, error. The measurement after the call still bounds whatever
+    /// the action actually moves.
+    function _requireDeclaredSpendFits(
+        bytes memory data,
+        Flow[] memory flows,
+        ActionContext calldata context,
+        uint256 bound
+    ) private view {
+        (address token, uint256 requested) = _declaredSpend(data);
+        if (requested == 0) return;
+        for (uint256 i; i < flows.length; ++i) {
+            Flow memory flow = flows[i];
+            if (flow.token != token) continue;
+            // The allowance is the least of what every limit leaves: within it, nothing to refuse.
+            if (requested <= flow.allowance) return;
+            if (flow.capped) {
+                SpendingCap memory cap = spendingCap[token];
+                if (requested > cap.perAction) revert PerActionCapExceeded(token, requested, cap.perAction);
+                uint256 spent = flow.window.total;
+                if (spent + requested > cap.daily) {
+                    revert DailyCapExceeded(token, spent, requested, cap.daily);
+                }
+            }
+            if (flow.valued) {
+                bool isBase = token == context.tokenBase;
+                uint256 value = _valueInBase(isBase ? requested : 0, isBase ? 0 : requested, context);
+                if (value > bound) revert StakeBoundExceeded(value, bound);
+            }
+            return;
+        }
+    }
+
+    /// @dev What an exact-input swap of a Uniswap v2 router spends: `amountIn` of `path[0]`. Zero for
+    /// any other call, or calldata too short to hold the arguments (the call then fails on its own).
+    function _declaredSpend(bytes memory data) private pure returns (address token, uint256 amount) {
+        bytes4 exactIn = IUniswapV2Router.swapExactTokensForTokens.selector;
+        bytes4 exactInFee = IUniswapV2Router.swapExactTokensForTokensSupportingFeeOnTransferTokens.selector;
+        assembly ("memory-safe") {
+            let length := mload(data)
+            // Selector + five head words: amountIn, amountOutMin, path offset, to, deadline.
+            if gt(length, 0xa3) {
+                let selector := and(mload(add(data, 0x20)), shl(224, 0xffffffff))
+                if or(eq(selector, exactIn), eq(selector, exactInFee)) {
+                    let args := add(data, 0x24)
+                    let pathOffset := mload(add(args, 0x40))
+                    // The path's length word and first element must lie within the arguments.
+                    if and(lt(pathOffset, length), iszero(gt(add(pathOffset, 0x40), sub(length, 4)))) {
+                        let path := add(args, pathOffset)
+                        let first := mload(add(path, 0x20))
+                        if and(gt(mload(path), 0), iszero(shr(160, first))) {
+                            token := first
+                            amount := mload(args)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// @dev An uncapped base or quote token is measured for the stake bound but never approved.

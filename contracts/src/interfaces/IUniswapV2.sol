@@ -11,7 +11,8 @@ interface IUniswapV2Pair {
         returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
 }
 
-/// @dev The one Uniswap v2 router function an agent's action calls.
+/// @dev The Uniswap v2 router's exact-input swaps: the reference agent's actions call the first;
+/// the vault reads the spend of both before the call.
 interface IUniswapV2Router {
     function swapExactTokensForTokens(
         uint256 amountIn,
@@ -20,4 +21,12 @@ interface IUniswapV2Router {
         address to,
         uint256 deadline
     ) external returns (uint256[] memory amounts);
+
+    function swapExactTokensForTokensSupportingFeeOnTransferTokens(
+        uint256 amountIn,
+        uint256 amountOutMin,
+        address[] calldata path,
+        address to,
+        uint256 deadline
+    ) external;
 }

@@ -3,20 +3,24 @@ pragma solidity 0.8.30;
 
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
+import {WardenChallenges} from "../../src/WardenChallenges.sol";
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {UniswapV2InputSource} from "../../src/inputs/UniswapV2InputSource.sol";
+import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {Vm} from "../lib/Vm.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
 /// @dev A challenger contract that cannot receive its payout.
 contract RejectingChallenger {
-    function challenge(ITaskManager taskManager, uint64 taskId, bytes calldata input, bytes calldata output)
-        external
-        payable
-        returns (bool)
-    {
-        return taskManager.challenge{value: msg.value}(taskId, input, output);
+    function challenge(
+        IWardenChallenges challenges,
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output
+    ) external payable returns (bool) {
+        return challenges.challenge{value: msg.value}(taskId, input, output);
     }
 }
 
@@ -38,27 +42,27 @@ contract ChallengeTest is TaskManagerFixture {
 
     function test_fundBounties() public {
         vm.deal(FUNDER, 3 ether);
-        vm.expectEmit(true, false, false, true, address(taskManager));
-        emit ITaskManager.BountiesFunded(FUNDER, 1 ether);
+        vm.expectEmit(true, false, false, true, address(challenges));
+        emit IWardenChallenges.BountiesFunded(FUNDER, 1 ether);
         vm.prank(FUNDER);
-        taskManager.fundBounties{value: 1 ether}();
+        challenges.fundBounties{value: 1 ether}();
         vm.prank(FUNDER);
-        taskManager.fundBounties{value: 2 ether}();
-        assertEq(taskManager.bountyPool(), 3 ether, "pool");
-        assertEq(address(taskManager).balance, 3 ether, "held");
+        challenges.fundBounties{value: 2 ether}();
+        assertEq(challenges.bountyPool(), 3 ether, "pool");
+        assertEq(address(challenges).balance, 3 ether, "held");
     }
 
     function test_constructorParameters() public view {
-        assertEq(taskManager.challengeBond(), CHALLENGE_BOND, "bond");
-        assertEq(taskManager.challengeBounty(), CHALLENGE_BOUNTY, "bounty");
+        assertEq(challenges.challengeBond(), CHALLENGE_BOND, "bond");
+        assertEq(challenges.challengeBounty(), CHALLENGE_BOUNTY, "bounty");
         assertEq(taskManager.slashingPeriod(), SLASHING_PERIOD, "slashing period");
-        assertEq(taskManager.slashWad(), 1e18, "slash everything");
+        assertEq(challenges.slashWad(), 1e18, "slash everything");
     }
 
     function test_revert_constructor_slashWadOutsideZeroToOne() public {
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidSlashWad.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidSlashWad.selector, 0));
         new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 0);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidSlashWad.selector, 1e18 + 1));
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidSlashWad.selector, 1e18 + 1));
         new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 1e18 + 1);
     }
 
@@ -76,17 +80,17 @@ contract ChallengeTest is TaskManagerFixture {
         bytes memory output = fraudulentOutput();
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
 
-        vm.expectEmit(true, true, false, true, address(taskManager));
-        emit ITaskManager.ChallengeUpheld(
+        vm.expectEmit(true, true, false, true, address(challenges));
+        emit IWardenChallenges.ChallengeUpheld(
             taskId, CHALLENGER, keccak256(holdOutput()), CHALLENGE_BOND + CHALLENGE_BOUNTY
         );
         assertTrue(challengeAs(CHALLENGER, taskId, output), "upheld");
 
         assertState(taskId, TaskState.Fraudulent, "fraudulent");
         assertEq(CHALLENGER.balance, CHALLENGE_BOND + CHALLENGE_BOUNTY, "bond back plus bounty");
-        assertEq(taskManager.bountyPool(), 2 ether - CHALLENGE_BOUNTY, "pool paid the bounty");
-        assertEq(address(taskManager).balance, 2 ether - CHALLENGE_BOUNTY, "held");
-        (uint32 next, bool done) = taskManager.slashingProgress(taskId);
+        assertEq(challenges.bountyPool(), 2 ether - CHALLENGE_BOUNTY, "pool paid the bounty");
+        assertEq(address(challenges).balance, 2 ether - CHALLENGE_BOUNTY, "held");
+        (uint32 next, bool done) = challenges.slashingProgress(taskId);
         assertEq(next, 0, "cursor at the start");
         assertTrue(!done, "slashing to do");
 
@@ -124,13 +128,13 @@ contract ChallengeTest is TaskManagerFixture {
         _fund(0.2 ether);
         bytes memory output = fraudulentOutput();
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
-        vm.expectEmit(true, true, false, true, address(taskManager));
-        emit ITaskManager.ChallengeUpheld(
+        vm.expectEmit(true, true, false, true, address(challenges));
+        emit IWardenChallenges.ChallengeUpheld(
             taskId, CHALLENGER, keccak256(holdOutput()), CHALLENGE_BOND + 0.2 ether
         );
         challengeAs(CHALLENGER, taskId, output);
         assertEq(CHALLENGER.balance, CHALLENGE_BOND + 0.2 ether, "bond plus the pool");
-        assertEq(taskManager.bountyPool(), 0, "pool empty");
+        assertEq(challenges.bountyPool(), 0, "pool empty");
 
         // With nothing left in the pool the challenger gets its bond back.
         vm.roll(taskOf(taskId).deadline + 1);
@@ -142,14 +146,14 @@ contract ChallengeTest is TaskManagerFixture {
     function test_challenge_rejected() public {
         bytes memory output = holdOutput();
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
-        vm.expectEmit(true, true, false, true, address(taskManager));
-        emit ITaskManager.ChallengeRejected(taskId, CHALLENGER, CHALLENGE_BOND);
+        vm.expectEmit(true, true, false, true, address(challenges));
+        emit IWardenChallenges.ChallengeRejected(taskId, CHALLENGER, CHALLENGE_BOND);
         assertTrue(!challengeAs(CHALLENGER, taskId, output), "rejected");
 
         assertState(taskId, TaskState.Committed, "still committed");
         assertEq(CHALLENGER.balance, 0, "bond forfeited");
-        assertEq(taskManager.bountyPool(), CHALLENGE_BOND, "bond in the pool");
-        (uint32 next, bool done) = taskManager.slashingProgress(taskId);
+        assertEq(challenges.bountyPool(), CHALLENGE_BOND, "bond in the pool");
+        (uint32 next, bool done) = challenges.slashingProgress(taskId);
         assertTrue(next == 0 && !done, "no slashing");
 
         vm.roll(taskOf(taskId).deadline + 1);
@@ -163,12 +167,12 @@ contract ChallengeTest is TaskManagerFixture {
         bytes memory input = taskInput[taskId];
         vm.deal(CHALLENGER, 10 ether);
         vm.startPrank(CHALLENGER);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.WrongBond.selector, 0, CHALLENGE_BOND));
-        taskManager.challenge(taskId, input, output);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, 0, CHALLENGE_BOND));
+        challenges.challenge(taskId, input, output);
         vm.expectRevert(
-            abi.encodeWithSelector(ITaskManager.WrongBond.selector, CHALLENGE_BOND + 1, CHALLENGE_BOND)
+            abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, CHALLENGE_BOND + 1, CHALLENGE_BOND)
         );
-        taskManager.challenge{value: CHALLENGE_BOND + 1}(taskId, input, output);
+        challenges.challenge{value: CHALLENGE_BOND + 1}(taskId, input, output);
         vm.stopPrank();
     }
 
@@ -194,7 +198,7 @@ contract ChallengeTest is TaskManagerFixture {
             )
         );
         vm.prank(CHALLENGER);
-        taskManager.challenge{value: CHALLENGE_BOND}(taskId, input, output);
+        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output);
     }
 
     function test_revert_challenge_wrongOutput() public {
@@ -229,10 +233,10 @@ contract ChallengeTest is TaskManagerFixture {
         bytes memory input = taskInput[taskId];
         vm.expectRevert(
             abi.encodeWithSelector(
-                ITaskManager.PayoutFailed.selector, address(rejecting), CHALLENGE_BOND + CHALLENGE_BOUNTY
+                IWardenChallenges.PayoutFailed.selector, address(rejecting), CHALLENGE_BOND + CHALLENGE_BOUNTY
             )
         );
-        rejecting.challenge{value: CHALLENGE_BOND}(taskManager, taskId, input, output);
+        rejecting.challenge{value: CHALLENGE_BOND}(challenges, taskId, input, output);
         assertState(taskId, TaskState.Committed, "unchanged");
         assertTrue(challengeAs(CHALLENGER, taskId, output), "another challenger succeeds");
     }
@@ -254,19 +258,19 @@ contract ChallengeTest is TaskManagerFixture {
         uint256 totalBefore = _totalWeight();
 
         vm.recordLogs();
-        vm.expectEmit(true, true, true, true, address(taskManager));
-        emit ITaskManager.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)));
-        (uint256 slashed, bool done) = taskManager.slashSigners(taskId, keys, 2);
+        vm.expectEmit(true, true, true, true, address(challenges));
+        emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)));
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 2);
         assertTrue(slashed == 1 && !done, "Alice skipped, Bob slashed");
         _assertProgress(taskId, 2, false);
 
-        (slashed, done) = taskManager.slashSigners(taskId, keys, 2);
+        (slashed, done) = challenges.slashSigners(taskId, idsOf(keys), 2);
         assertTrue(slashed == 2 && !done, "Carol and Dave slashed");
         _assertProgress(taskId, 4, false);
 
-        vm.expectEmit(true, false, false, true, address(taskManager));
-        emit ITaskManager.SlashingCompleted(taskId, 3);
-        (slashed, done) = taskManager.slashSigners(taskId, keys, 0);
+        vm.expectEmit(true, false, false, true, address(challenges));
+        emit IWardenChallenges.SlashingCompleted(taskId, 3);
+        (slashed, done) = challenges.slashSigners(taskId, idsOf(keys), 0);
         assertTrue(slashed == 0 && done, "Eve skipped, done");
         _assertProgress(taskId, 5, true);
 
@@ -275,9 +279,9 @@ contract ChallengeTest is TaskManagerFixture {
         address[] memory seen = new address[](3);
         uint256 count;
         for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter != address(taskManager)) continue;
-            assertTrue(logs[i].topics[0] != ITaskManager.SignerSlashFailed.selector, "no failure");
-            if (logs[i].topics[0] != ITaskManager.SignerSlashed.selector) continue;
+            if (logs[i].emitter != address(challenges)) continue;
+            assertTrue(logs[i].topics[0] != IWardenChallenges.SignerSlashFailed.selector, "no failure");
+            if (logs[i].topics[0] != IWardenChallenges.SignerSlashed.selector) continue;
             seen[count++] = address(uint160(uint256(logs[i].topics[2])));
         }
         assertEq(count, 3, "three slashes");
@@ -298,8 +302,8 @@ contract ChallengeTest is TaskManagerFixture {
         assertEq(weightOf(ALICE), 100 ether, "Alice's weight");
         assertEq(_totalWeight(), totalBefore - 900 ether, "total weight");
 
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.SlashingAlreadyComplete.selector, taskId));
-        taskManager.slashSigners(taskId, keys, 0);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.SlashingAlreadyComplete.selector, taskId));
+        challenges.slashSigners(taskId, idsOf(keys), 0);
     }
 
     /// @dev A batch larger than what remains just finishes.
@@ -308,7 +312,7 @@ contract ChallengeTest is TaskManagerFixture {
         (uint64 taskId, BLS.G1Point[] memory keys) =
             commitBy(agentId, output, allOperators(), new address[](0));
         challengeAs(CHALLENGER, taskId, output);
-        (uint256 slashed, bool done) = taskManager.slashSigners(taskId, keys, 1000);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 1000);
         assertTrue(slashed == 4 && done, "all four in one call");
         _assertProgress(taskId, 4, true);
     }
@@ -318,11 +322,11 @@ contract ChallengeTest is TaskManagerFixture {
         (uint64 taskId,) = commitBy(agentId, output, list(BOB, CAROL, DAVE), list(ALICE));
         challengeAs(CHALLENGER, taskId, output);
         // Claiming nobody abstained would slash Alice too.
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.NonSignersMismatch.selector, taskId));
-        taskManager.slashSigners(taskId, new BLS.G1Point[](0), 0);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.NonSignersMismatch.selector, taskId));
+        challenges.slashSigners(taskId, new bytes32[](0), 0);
         BLS.G1Point[] memory tooMany = nonSignersOf(list(ALICE, BOB));
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.NonSignersMismatch.selector, taskId));
-        taskManager.slashSigners(taskId, tooMany, 0);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.NonSignersMismatch.selector, taskId));
+        challenges.slashSigners(taskId, idsOf(tooMany), 0);
         _assertProgress(taskId, 0, false);
     }
 
@@ -333,14 +337,14 @@ contract ChallengeTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Committed)
         );
-        taskManager.slashSigners(taskId, keys, 0);
+        challenges.slashSigners(taskId, idsOf(keys), 0);
         challengeAs(CHALLENGER, taskId, output);
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Committed)
         );
-        taskManager.slashSigners(taskId, keys, 0);
+        challenges.slashSigners(taskId, idsOf(keys), 0);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, 42, TaskState.None));
-        taskManager.slashSigners(42, keys, 0);
+        challenges.slashSigners(42, idsOf(keys), 0);
     }
 
     /// @dev A signer EigenLayer no longer lets Warden slash (it left the set and its deallocation
@@ -353,11 +357,13 @@ contract ChallengeTest is TaskManagerFixture {
         deregister(BOB);
         vm.roll(block.number + DEALLOCATION_DELAY + 1);
 
-        vm.expectEmit(true, true, false, true, address(taskManager));
-        emit ITaskManager.SignerSlashFailed(taskId, BOB, abi.encodeWithSignature("OperatorNotSlashable()"));
-        vm.expectEmit(true, false, false, true, address(taskManager));
-        emit ITaskManager.SlashingCompleted(taskId, 3);
-        (uint256 slashed, bool done) = taskManager.slashSigners(taskId, keys, 0);
+        vm.expectEmit(true, true, false, true, address(challenges));
+        emit IWardenChallenges.SignerSlashFailed(
+            taskId, BOB, abi.encodeWithSignature("OperatorNotSlashable()")
+        );
+        vm.expectEmit(true, false, false, true, address(challenges));
+        emit IWardenChallenges.SlashingCompleted(taskId, 3);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 0);
         assertTrue(slashed == 3 && done, "three slashed");
         assertEq(operatorShares(BOB), 200 ether, "Bob escaped, as EigenLayer decided");
         assertEq(operatorShares(ALICE) + operatorShares(CAROL) + operatorShares(DAVE), 0, "others slashed");
@@ -370,7 +376,7 @@ contract ChallengeTest is TaskManagerFixture {
         (uint64 taskId, BLS.G1Point[] memory keys) =
             commitBy(agentId, output, allOperators(), new address[](0));
         challengeAs(CHALLENGER, taskId, output);
-        bytes memory call = abi.encodeCall(ITaskManager.slashSigners, (taskId, keys, 0));
+        bytes memory call = abi.encodeCall(IWardenChallenges.slashSigners, (taskId, idsOf(keys), 0));
 
         uint256 guarded;
         bool succeeded;
@@ -378,19 +384,23 @@ contract ChallengeTest is TaskManagerFixture {
         // is narrow (a check on 1/64 of the gas, as the 63/64 rule suggests, fails this test).
         for (uint256 gas = 100_000; gas <= 2_000_000; gas += 5000) {
             vm.recordLogs();
-            (bool ok, bytes memory returned) = address(taskManager).call{gas: gas}(call);
+            (bool ok, bytes memory returned) = address(challenges).call{gas: gas}(call);
             Vm.Log[] memory logs = vm.getRecordedLogs();
             if (!ok) {
                 if (
                     keccak256(returned)
-                        == keccak256(abi.encodeWithSelector(ITaskManager.InsufficientGasForSlash.selector))
+                        == keccak256(
+                            abi.encodeWithSelector(IWardenChallenges.InsufficientGasForSlash.selector)
+                        )
                 ) {
                     ++guarded;
                 }
                 continue;
             }
             for (uint256 i; i < logs.length; ++i) {
-                assertTrue(logs[i].topics[0] != ITaskManager.SignerSlashFailed.selector, "no skipped signer");
+                assertTrue(
+                    logs[i].topics[0] != IWardenChallenges.SignerSlashFailed.selector, "no skipped signer"
+                );
             }
             (uint256 slashed, bool done) = abi.decode(returned, (uint256, bool));
             assertTrue(slashed == 4 && done, "all four slashed");
@@ -401,20 +411,24 @@ contract ChallengeTest is TaskManagerFixture {
         assertTrue(succeeded, "enough gas slashes everyone");
     }
 
-    /// @dev A task manager the registry does not let slash refuses to walk the signers at all,
+    /// @dev A challenges contract the registry does not let slash refuses to walk the signers at all,
     /// rather than recording every slash as failed.
     function test_revert_slashSigners_notTheRegistrySlasher() public {
-        WardenTaskManager slasher = taskManager;
+        WardenChallenges slasher = challenges;
         taskManager =
             new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 1e18);
+        challenges = WardenChallenges(taskManager.challenges());
+        inputSource = new UniswapV2InputSource(address(taskManager), address(pair));
         (WardenVault otherVault, uint64 otherAgent) = newVaultWithAgent(BOB, THRESHOLD_BPS);
         vault = otherVault;
         bytes memory output = fraudulentOutput();
         (uint64 taskId, BLS.G1Point[] memory keys) =
             commitBy(otherAgent, output, allOperators(), new address[](0));
         challengeAs(CHALLENGER, taskId, output);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.NotRegistrySlasher.selector, address(slasher)));
-        taskManager.slashSigners(taskId, keys, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IWardenChallenges.NotRegistrySlasher.selector, address(slasher))
+        );
+        challenges.slashSigners(taskId, idsOf(keys), 0);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -424,11 +438,11 @@ contract ChallengeTest is TaskManagerFixture {
     function _fund(uint256 amount) private {
         vm.deal(FUNDER, amount);
         vm.prank(FUNDER);
-        taskManager.fundBounties{value: amount}();
+        challenges.fundBounties{value: amount}();
     }
 
     function _assertProgress(uint64 taskId, uint32 expectedNext, bool expectedDone) private view {
-        (uint32 next, bool done) = taskManager.slashingProgress(taskId);
+        (uint32 next, bool done) = challenges.slashingProgress(taskId);
         assertEq(next, expectedNext, "cursor");
         assertTrue(done == expectedDone, "done flag");
     }

@@ -6,6 +6,7 @@ import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {BLS12381} from "../../src/libraries/BLS12381.sol";
 import {BLSTestKeys} from "../lib/BLSTestKeys.sol";
+import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {Vm} from "../lib/Vm.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -37,12 +38,12 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
         (, uint96 totalBefore,) = registry.quorumAt(uint32(block.number));
 
-        vm.expectEmit(true, true, true, true, address(taskManager));
-        emit ITaskManager.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB);
+        vm.expectEmit(true, true, true, true, address(challenges));
+        emit IWardenChallenges.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB);
         vm.prank(WATCHER);
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
 
-        assertTrue(taskManager.equivocationSlashed(taskId, operatorId), "recorded");
+        assertTrue(challenges.equivocationSlashed(taskId, operatorId), "recorded");
         assertEq(slashableStake(ALICE), 0, "nothing left to slash");
         assertEq(operatorShares(ALICE), 0, "shares slashed");
         assertEq(weightOf(ALICE), 0, "no weight in later quorums");
@@ -53,13 +54,13 @@ contract EquivocationTest is TaskManagerFixture {
 
         // Once per task and operator, in either order of the evidence.
         vm.expectRevert(
-            abi.encodeWithSelector(ITaskManager.EquivocationAlreadySlashed.selector, taskId, operatorId)
+            abi.encodeWithSelector(IWardenChallenges.EquivocationAlreadySlashed.selector, taskId, operatorId)
         );
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
         vm.expectRevert(
-            abi.encodeWithSelector(ITaskManager.EquivocationAlreadySlashed.selector, taskId, operatorId)
+            abi.encodeWithSelector(IWardenChallenges.EquivocationAlreadySlashed.selector, taskId, operatorId)
         );
-        taskManager.slashEquivocation(taskId, key, hashB, sigB, hashA, sigA);
+        challenges.slashEquivocation(taskId, key, hashB, sigB, hashA, sigA);
     }
 
     /// @dev Evidence stays valid after the task moved on; an operator that left the set since the
@@ -69,7 +70,7 @@ contract EquivocationTest is TaskManagerFixture {
         deregister(BOB);
         BLS.G2Point memory sigA = _sign(BOB, taskId, hashA);
         BLS.G2Point memory sigB = _sign(BOB, taskId, hashB);
-        taskManager.slashEquivocation(taskId, pkOf(BOB), hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, pkOf(BOB), hashA, sigA, hashB, sigB);
         assertEq(operatorShares(BOB), 0, "slashed after leaving");
     }
 
@@ -81,15 +82,15 @@ contract EquivocationTest is TaskManagerFixture {
         deregister(ALICE);
         vm.roll(block.number + DEALLOCATION_DELAY + 1);
         vm.expectRevert(abi.encodeWithSignature("OperatorNotSlashable()"));
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
-        assertTrue(!taskManager.equivocationSlashed(taskId, idOf(key)), "not recorded");
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        assertTrue(!challenges.equivocationSlashed(taskId, idOf(key)), "not recorded");
     }
 
     function test_revert_slashEquivocation_sameOutput() public {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G1Point memory key = pkOf(ALICE);
-        vm.expectRevert(ITaskManager.SameOutput.selector);
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashA, sigA);
+        vm.expectRevert(IWardenChallenges.SameOutput.selector);
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashA, sigA);
     }
 
     function test_revert_slashEquivocation_wrongKey() public {
@@ -98,11 +99,11 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory bobA = _sign(BOB, taskId, hashA);
         BLS.G1Point memory bobKey = pkOf(BOB);
         // Alice's signatures presented as Bob's.
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 0));
-        taskManager.slashEquivocation(taskId, bobKey, hashA, aliceA, hashB, aliceB);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
+        challenges.slashEquivocation(taskId, bobKey, hashA, aliceA, hashB, aliceB);
         // Bob's first, Alice's second: two operators disagreeing is no equivocation.
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 1));
-        taskManager.slashEquivocation(taskId, bobKey, hashA, bobA, hashB, aliceB);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
+        challenges.slashEquivocation(taskId, bobKey, hashA, bobA, hashB, aliceB);
     }
 
     /// @dev The digest binds the task: signatures over different outputs of two tasks are no
@@ -113,10 +114,10 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G2Point memory sigB = _sign(ALICE, otherTask, hashB);
         BLS.G1Point memory key = pkOf(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 1));
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 0));
-        taskManager.slashEquivocation(otherTask, key, hashA, sigA, hashB, sigB);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
+        challenges.slashEquivocation(otherTask, key, hashA, sigA, hashB, sigB);
     }
 
     /// @dev Only operators of the set at the task's reference block can equivocate on it.
@@ -127,9 +128,9 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigA = _sign(EVE, taskId, hashA);
         BLS.G2Point memory sigB = _sign(EVE, taskId, hashB);
         vm.expectRevert(
-            abi.encodeWithSelector(ITaskManager.OperatorNotInSet.selector, idOf(eveKey), referenceBlock)
+            abi.encodeWithSelector(IWardenChallenges.OperatorNotInSet.selector, idOf(eveKey), referenceBlock)
         );
-        taskManager.slashEquivocation(taskId, eveKey, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, eveKey, hashA, sigA, hashB, sigB);
 
         // A key nobody registered.
         uint256 stranger = secretKeyOf(424242);
@@ -137,9 +138,11 @@ contract EquivocationTest is TaskManagerFixture {
         sigA = BLSTestKeys.sign(stranger, taskManager.outputDigest(taskId, hashA));
         sigB = BLSTestKeys.sign(stranger, taskManager.outputDigest(taskId, hashB));
         vm.expectRevert(
-            abi.encodeWithSelector(ITaskManager.OperatorNotInSet.selector, idOf(strangerKey), referenceBlock)
+            abi.encodeWithSelector(
+                IWardenChallenges.OperatorNotInSet.selector, idOf(strangerKey), referenceBlock
+            )
         );
-        taskManager.slashEquivocation(taskId, strangerKey, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, strangerKey, hashA, sigA, hashB, sigB);
     }
 
     function test_revert_slashEquivocation_unknownTask() public {
@@ -147,7 +150,7 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
         BLS.G1Point memory key = pkOf(ALICE);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 77));
-        taskManager.slashEquivocation(77, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(77, key, hashA, sigA, hashB, sigB);
     }
 
     /// @dev The point at infinity is no signature; a non-canonical encoding is refused before any
@@ -158,22 +161,24 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory nonCanonical = _sign(ALICE, taskId, hashB);
         nonCanonical.x_c0_a = bytes32(uint256(1) << 128);
         BLS.G1Point memory key = pkOf(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 1));
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, infinity);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InvalidEquivocationSignature.selector, 0));
-        taskManager.slashEquivocation(taskId, key, hashB, infinity, hashA, sigA);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, infinity);
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
+        challenges.slashEquivocation(taskId, key, hashB, infinity, hashA, sigA);
         vm.expectRevert(BLS12381.NonCanonicalFieldElement.selector);
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, nonCanonical);
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, nonCanonical);
         vm.expectRevert(BLS12381.PairingInputRejected.selector);
-        taskManager.slashEquivocation(taskId, key, hashA, sigA, hashB, g2NotInSubgroup());
+        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, g2NotInSubgroup());
     }
 
     function test_gas_slashEquivocation() public {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
-        bytes memory call =
-            abi.encodeCall(ITaskManager.slashEquivocation, (taskId, pkOf(ALICE), hashA, sigA, hashB, sigB));
+        bytes memory call = abi.encodeCall(
+            IWardenChallenges.slashEquivocation, (taskId, pkOf(ALICE), hashA, sigA, hashB, sigB)
+        );
         vm.cool(address(taskManager));
+        vm.cool(address(challenges));
         vm.cool(address(registry));
         vm.cool(address(allocationManager));
         vm.cool(address(delegation));
@@ -181,7 +186,7 @@ contract EquivocationTest is TaskManagerFixture {
         vm.cool(address(strategy));
         vm.cool(permissionController);
         uint256 before = gasleft();
-        (bool ok,) = address(taskManager).call(call);
+        (bool ok,) = address(challenges).call(call);
         uint256 outer = before - gasleft();
         uint256 inner = vm.lastCallGas().gasTotalUsed;
         assertTrue(ok, "slashed");

@@ -7,6 +7,7 @@ import {MlpPolicy} from "../../src/agent/MlpPolicy.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentInput} from "../../src/agent/AgentTypes.sol";
 import {AgentConfig, ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {ReferenceModel} from "../agent/ReferenceModel.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -56,7 +57,7 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
                 if (round < 3) trade(quote, base, 4000 ether);
                 else trade(base, quote, 2 ether);
                 vm.roll(block.number + 1);
-                taskManager.observe(mlpAgent);
+                inputSource.observe(mlpAgent);
             }
             uint8 kind = _runTask();
             if (kind == 1) ++buys;
@@ -72,7 +73,7 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         for (uint256 i; i < 16; ++i) {
             trade(quote, base, 4000 ether);
             vm.roll(block.number + 1);
-            taskManager.observe(mlpAgent);
+            inputSource.observe(mlpAgent);
         }
         vm.roll(block.number + TICK_INTERVAL);
         (uint64 taskId, AgentInput memory input) = openTaskWithInput(mlpAgent);
@@ -102,13 +103,14 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         private
         returns (bool upheld, uint256 inner, uint256 outer)
     {
-        bytes memory call = abi.encodeCall(ITaskManager.challenge, (taskId, taskInput[taskId], output));
+        bytes memory call = abi.encodeCall(IWardenChallenges.challenge, (taskId, taskInput[taskId], output));
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.cool(address(taskManager));
+        vm.cool(address(challenges));
         vm.cool(address(mlp));
         vm.prank(CHALLENGER);
         uint256 before = gasleft();
-        (bool ok, bytes memory returned) = address(taskManager).call{value: CHALLENGE_BOND}(call);
+        (bool ok, bytes memory returned) = address(challenges).call{value: CHALLENGE_BOND}(call);
         outer = before - gasleft();
         inner = vm.lastCallGas().gasTotalUsed;
         assertTrue(ok, "challenge went through");

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {Vm} from "../lib/Vm.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -48,9 +49,9 @@ contract SlashingGasTest is TaskManagerFixture {
         _coolAll();
         vm.prank(CHALLENGER);
         (uint256 outer, uint256 inner) = _measure(
-            address(taskManager),
+            address(challenges),
             CHALLENGE_BOND,
-            abi.encodeCall(ITaskManager.challenge, (taskId, taskInput[taskId], output))
+            abi.encodeCall(IWardenChallenges.challenge, (taskId, taskInput[taskId], output))
         );
         emit log_named_uint("challenge, upheld (stub verifier): inner", inner);
         emit log_named_uint("challenge, upheld (stub verifier): outer", outer);
@@ -81,7 +82,7 @@ contract SlashingGasTest is TaskManagerFixture {
         emit log_named_uint("slashSigners: batches after the first", batches);
         emit log_named_uint("slashSigners: average per slashed operator", batchTotal / (OPERATORS - 1));
 
-        (uint32 next, bool done) = taskManager.slashingProgress(taskId);
+        (uint32 next, bool done) = challenges.slashingProgress(taskId);
         assertTrue(done && next == OPERATORS, "complete");
         for (uint256 i; i < OPERATORS; ++i) {
             assertEq(slashableStake(operators[i]), 0, "slashed in EigenLayer");
@@ -96,16 +97,19 @@ contract SlashingGasTest is TaskManagerFixture {
     {
         vm.recordLogs();
         (outer, inner) = _measure(
-            address(taskManager), 0, abi.encodeCall(ITaskManager.slashSigners, (taskId, keys, size))
+            address(challenges),
+            0,
+            abi.encodeCall(IWardenChallenges.slashSigners, (taskId, idsOf(keys), size))
         );
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
-            assertTrue(logs[i].topics[0] != ITaskManager.SignerSlashFailed.selector, "no failed slash");
+            assertTrue(logs[i].topics[0] != IWardenChallenges.SignerSlashFailed.selector, "no failed slash");
         }
     }
 
     function _coolAll() private {
         vm.cool(address(taskManager));
+        vm.cool(address(challenges));
         vm.cool(address(registry));
         vm.cool(address(allocationManager));
         vm.cool(address(delegation));

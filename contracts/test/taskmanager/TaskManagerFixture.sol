@@ -4,8 +4,10 @@ pragma solidity 0.8.30;
 import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
+import {WardenChallenges} from "../../src/WardenChallenges.sol";
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
+import {UniswapV2InputSource} from "../../src/inputs/UniswapV2InputSource.sol";
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
 import {IAgentVerifier} from "../../src/interfaces/IAgentVerifier.sol";
 import {ActionContext} from "../../src/interfaces/IWardenVault.sol";
@@ -31,8 +33,8 @@ contract StubVerifier is IAgentVerifier {
 
 /// @dev Warden end to end on the real EigenLayer core and the real Uniswap v2: four registered
 /// operators (Alice, Bob, Carol, Dave with 100, 200, 300, 400 ether), a base/quote market at a price
-/// of 2000 whose base token is the stake token, a task manager that is the registry's slasher, a
-/// funded vault and one registered agent.
+/// of 2000 whose base token is the stake token, a task manager whose challenges contract is the
+/// registry's slasher, the market's input source, a funded vault and one registered agent.
 abstract contract TaskManagerFixture is RegistryFixture {
     address internal constant OWNER = address(0x0A11CE0);
     address internal constant KEEPER = address(0x4EE9E4);
@@ -57,6 +59,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
     uint256 internal constant VAULT_QUOTE = 200_000 ether;
 
     WardenTaskManager internal taskManager;
+    WardenChallenges internal challenges;
+    UniswapV2InputSource internal inputSource;
     WardenVault internal vault;
     StubVerifier internal verifier;
     TestToken internal base;
@@ -75,13 +79,16 @@ abstract contract TaskManagerFixture is RegistryFixture {
         deployTaskManagerWithAgent();
     }
 
-    /// @dev Everything but the operators: the market, a task manager that is the registry's slasher,
-    /// the stub verifier and the funded vault of one registered agent.
+    /// @dev Everything but the operators: the market, a task manager whose challenges contract is the
+    /// registry's slasher, the market's input source, the stub verifier and the funded vault of one
+    /// registered agent.
     function deployTaskManagerWithAgent() internal {
         deployMarket();
         taskManager =
             new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 1e18);
-        registry.setSlasher(address(taskManager));
+        challenges = WardenChallenges(taskManager.challenges());
+        registry.setSlasher(address(challenges));
+        inputSource = new UniswapV2InputSource(address(taskManager), address(pair));
         verifier = new StubVerifier(AGENT_HASH);
         (vault, agentId) = newVaultWithAgent(OWNER, THRESHOLD_BPS);
         base.mint(address(vault), VAULT_BASE);
@@ -127,7 +134,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
             agentHash: AGENT_HASH,
             verifier: address(verifier),
             vault: vault_,
-            pair: address(pair),
+            inputSource: address(inputSource),
             tokenBase: address(base),
             tokenQuote: address(quote),
             thresholdBps: THRESHOLD_BPS,
@@ -218,7 +225,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
     function observeBlocks(uint64 agentId_, uint256 count) internal {
         for (uint256 i; i < count; ++i) {
             vm.roll(block.number + 1);
-            taskManager.observe(agentId_);
+            inputSource.observe(agentId_);
         }
     }
 
@@ -247,13 +254,23 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     /// @dev Fills the history if needed and opens a task.
     function openFreshTask(uint64 agentId_) internal returns (uint64 taskId) {
-        uint256 missing = 16 - taskManager.agentStatus(agentId_).observations;
+        (, uint8 observations) = inputSource.observationStatus(agentId_);
+        uint256 missing = 16 - observations;
         if (missing > 1) observeBlocks(agentId_, missing - 1);
         uint256 next = block.number + 1;
         uint256 lastOpenedAt = taskManager.agentStatus(agentId_).lastOpenedAt;
         if (lastOpenedAt != 0 && lastOpenedAt + TICK_INTERVAL > next) next = lastOpenedAt + TICK_INTERVAL;
         vm.roll(next);
         (taskId,) = openTaskWithInput(agentId_);
+    }
+
+    /// @dev The operator ids of `keys`, in their order: what `OutputCommitted` emits for non-signers
+    /// and `slashSigners` takes.
+    function idsOf(BLS.G1Point[] memory keys) internal pure returns (bytes32[] memory ids) {
+        ids = new bytes32[](keys.length);
+        for (uint256 i; i < keys.length; ++i) {
+            ids[i] = idOf(keys[i]);
+        }
     }
 
     /// @dev The non-signers' keys and the signers' aggregate signature over the task's digest.
@@ -336,7 +353,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
     function challengeAs(address challenger, uint64 taskId, bytes memory output) internal returns (bool) {
         vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
         vm.prank(challenger);
-        return taskManager.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output);
+        return challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output);
     }
 
     function stateOf(uint64 taskId) internal view returns (TaskState) {

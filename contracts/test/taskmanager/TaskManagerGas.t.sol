@@ -106,6 +106,8 @@ contract TaskManagerGasTest is TaskManagerFixture {
 
     function _coolAll() private {
         vm.cool(address(taskManager));
+        vm.cool(address(challenges));
+        vm.cool(address(inputSource));
         vm.cool(address(registry));
         vm.cool(address(vault));
         vm.cool(address(base));

@@ -7,6 +7,7 @@ import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
 import {ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {Vm} from "../lib/Vm.sol";
@@ -25,6 +26,7 @@ contract TaskManagerHandler is RegistryFixture {
     }
 
     WardenTaskManager internal immutable tm;
+    IWardenChallenges internal immutable challengesContract;
     WardenVault internal immutable vaultContract;
     ActionProbe internal immutable probe;
     uint64 internal immutable agent;
@@ -67,6 +69,7 @@ contract TaskManagerHandler is RegistryFixture {
 
     constructor(WardenTaskManager tm_, WardenVault vault_, ActionProbe probe_, uint64 agentId_) {
         tm = tm_;
+        challengesContract = IWardenChallenges(tm_.challenges());
         vaultContract = vault_;
         probe = probe_;
         agent = agentId_;
@@ -185,9 +188,9 @@ contract TaskManagerHandler is RegistryFixture {
         uint64 taskId = _latest();
         if (taskId == 0 || tm.getTask(taskId).state != TaskState.Committed) return;
         bytes memory output = committedOutput[taskId];
-        uint256 bond = tm.challengeBond();
+        uint256 bond = challengesContract.challengeBond();
         vm.deal(address(this), address(this).balance + bond);
-        try tm.challenge{value: bond}(taskId, inputOf[taskId], output) returns (bool upheld) {
+        try challengesContract.challenge{value: bond}(taskId, inputOf[taskId], output) returns (bool upheld) {
             if (upheld != (keccak256(output) != keccak256(AgentActions.hold()))) {
                 _violate("challenge verdict");
             }

@@ -11,6 +11,7 @@ import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
 import {TestToken} from "../lib/TestToken.sol";
 import {IUniswapV2Pair} from "../lib/UniswapV2.sol";
+import {UniswapV2InputSource} from "../../src/inputs/UniswapV2InputSource.sol";
 import {Vm} from "../lib/Vm.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -172,103 +173,6 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     // ------------------------------------------------------------------------------------------
-    // observe and priceHistory
-    // ------------------------------------------------------------------------------------------
-
-    function test_observe_recordsSpotPrice() public {
-        vm.roll(block.number + 1);
-        uint256 price = spotPrice();
-        assertEq(price, 2000 ether, "pool price");
-        vm.expectEmit(true, false, false, true, address(taskManager));
-        emit ITaskManager.PriceObserved(agentId, price, uint32(block.number));
-        taskManager.observe(agentId);
-
-        uint256[] memory history = taskManager.priceHistory(agentId);
-        assertEq(history.length, 1, "one observation");
-        assertEq(history[0], price, "price");
-        AgentStatus memory status = taskManager.agentStatus(agentId);
-        assertEq(status.lastObservedAt, block.number, "observed at");
-        assertEq(status.observations, 1, "count");
-    }
-
-    /// @dev The price is quote per base whichever token the pair orders first: a second market pairs
-    /// the base token with a quote token on the other side of it in the pair's order.
-    function test_observe_quotePerBaseForEitherTokenOrder() public {
-        bool baseFirst = pair.token0() == address(base);
-        TestToken otherQuote = new TestToken("Other", "OTH");
-        while ((address(base) < address(otherQuote)) == baseFirst) {
-            otherQuote = new TestToken("Other", "OTH");
-        }
-        base.mint(address(this), 10 ether);
-        otherQuote.mint(address(this), 30 ether);
-        base.approve(address(router), 10 ether);
-        otherQuote.approve(address(router), 30 ether);
-        router.addLiquidity(
-            address(base), address(otherQuote), 10 ether, 30 ether, 0, 0, address(this), block.timestamp
-        );
-        IUniswapV2Pair otherPair = IUniswapV2Pair(factory.getPair(address(base), address(otherQuote)));
-        assertTrue((otherPair.token0() == address(base)) != baseFirst, "opposite token order");
-
-        WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
-        AgentConfig memory config = defaultConfig(address(other));
-        (config.pair, config.tokenQuote) = (address(otherPair), address(otherQuote));
-        vm.prank(BOB);
-        uint64 otherAgent = taskManager.registerAgent(config);
-        taskManager.observe(otherAgent);
-        taskManager.observe(agentId);
-        assertEq(taskManager.priceHistory(otherAgent)[0], 3 ether, "quote per base, second market");
-        assertEq(taskManager.priceHistory(agentId)[0], 2000 ether, "quote per base");
-    }
-
-    function test_observe_emptyPoolRecordsZero() public {
-        TestToken other = new TestToken("Other", "OTH");
-        address emptyPair = factory.createPair(address(base), address(other));
-        WardenVault otherVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
-        AgentConfig memory config = defaultConfig(address(otherVault));
-        (config.pair, config.tokenQuote) = (emptyPair, address(other));
-        vm.prank(BOB);
-        uint64 id = taskManager.registerAgent(config);
-        taskManager.observe(id);
-        assertEq(taskManager.priceHistory(id)[0], 0, "no price");
-    }
-
-    function test_revert_observe_twiceInOneBlock() public {
-        vm.roll(block.number + 1);
-        taskManager.observe(agentId);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.AlreadyObserved.selector, agentId, block.number));
-        taskManager.observe(agentId);
-    }
-
-    function test_revert_observe_unknownAgent() public {
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownAgent.selector, 0));
-        taskManager.observe(0);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownAgent.selector, 2));
-        taskManager.observe(2);
-    }
-
-    /// @dev 20 observations of a moving price: the history holds the last 16, oldest first.
-    function test_priceHistory_ringBufferOldestFirst() public {
-        uint256[] memory seen = new uint256[](20);
-        for (uint256 i; i < 20; ++i) {
-            trade(quote, base, 1000 ether);
-            vm.roll(block.number + 1);
-            taskManager.observe(agentId);
-            seen[i] = spotPrice();
-            uint256[] memory history = taskManager.priceHistory(agentId);
-            uint256 expectedLength = i + 1 < 16 ? i + 1 : 16;
-            assertEq(history.length, expectedLength, "history length");
-            for (uint256 j; j < expectedLength; ++j) {
-                assertEq(history[j], seen[i + 1 - expectedLength + j], "history entry");
-            }
-        }
-        assertEq(taskManager.agentStatus(agentId).observations, 16, "count saturates");
-    }
-
-    function test_priceHistory_unknownAgentIsEmpty() public view {
-        assertEq(taskManager.priceHistory(7).length, 0, "empty");
-    }
-
-    // ------------------------------------------------------------------------------------------
     // openTask
     // ------------------------------------------------------------------------------------------
 
@@ -278,7 +182,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         for (uint256 i; i < 15; ++i) {
             trade(base, quote, 1 ether);
             vm.roll(block.number + 1);
-            taskManager.observe(agentId);
+            inputSource.observe(agentId);
         }
         trade(quote, base, 5000 ether);
         base.mint(address(vault), 3 ether);
@@ -298,7 +202,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         assertEq(input.balanceBase, VAULT_BASE + 3 ether, "balance base");
         assertEq(input.balanceQuote, VAULT_QUOTE, "balance quote");
         assertEq(input.timestamp, block.timestamp, "timestamp");
-        assertEq(abi.encode(input.priceHistory), abi.encode(taskManager.priceHistory(agentId)), "history");
+        assertEq(abi.encode(input.priceHistory), abi.encode(inputSource.priceHistory(agentId)), "history");
         assertEq(input.priceHistory.length, 16, "16 prices");
         assertEq(input.priceHistory[15], spotPrice(), "openTask recorded the current price");
 
@@ -338,12 +242,16 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         observeBlocks(agentId, 14);
         vm.roll(block.number + 1);
         // openTask's own observation is the 15th.
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InsufficientHistory.selector, agentId, 15));
+        vm.expectRevert(
+            abi.encodeWithSelector(UniswapV2InputSource.InsufficientHistory.selector, agentId, 15)
+        );
         taskManager.openTask(agentId);
 
         // In a block already observed it records nothing more.
-        taskManager.observe(agentId);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.InsufficientHistory.selector, agentId, 15));
+        inputSource.observe(agentId);
+        vm.expectRevert(
+            abi.encodeWithSelector(UniswapV2InputSource.InsufficientHistory.selector, agentId, 15)
+        );
         taskManager.openTask(agentId);
 
         vm.roll(block.number + 1);
@@ -434,11 +342,11 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, allOperators(), new address[](0));
         uint32 deadline = uint32(block.number + CHALLENGE_WINDOW);
-        bytes32 nonSignerHash = keccak256(abi.encode(keys));
+        bytes32 nonSignerHash = keccak256(abi.encodePacked(idsOf(keys)));
 
         vm.expectEmit(true, false, false, true, address(taskManager));
         emit ITaskManager.OutputCommitted(
-            taskId, keccak256(output), nonSignerHash, TOTAL_WEIGHT, TOTAL_WEIGHT, deadline, output
+            taskId, keccak256(output), TOTAL_WEIGHT, TOTAL_WEIGHT, deadline, output, new bytes32[](0)
         );
         taskManager.commitOutput(taskId, output, keys, signature);
 
@@ -456,11 +364,23 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         bytes memory output = holdOutput();
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, list(BOB, CAROL, DAVE), list(ALICE));
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = idOf(pkOf(ALICE));
+        vm.expectEmit(true, false, false, true, address(taskManager));
+        emit ITaskManager.OutputCommitted(
+            taskId,
+            keccak256(output),
+            900 ether,
+            TOTAL_WEIGHT,
+            uint32(block.number + CHALLENGE_WINDOW),
+            output,
+            ids
+        );
         taskManager.commitOutput(taskId, output, keys, signature);
         Task memory task = taskOf(taskId);
         assertEq(task.signedWeight, 900 ether, "signed");
         assertEq(task.totalWeight, TOTAL_WEIGHT, "total");
-        assertEq(task.nonSignerHash, keccak256(abi.encode(keys)), "non-signer hash");
+        assertEq(task.nonSignerHash, keccak256(abi.encodePacked(ids)), "non-signer hash");
     }
 
     /// @dev Dave's 400 of 1000 missing leaves 60 %, below 66.67 %.
@@ -880,7 +800,10 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     function _expectTokensRejected(AgentConfig memory config) private {
         vm.expectRevert(
             abi.encodeWithSelector(
-                ITaskManager.TokensNotInPair.selector, config.pair, config.tokenBase, config.tokenQuote
+                UniswapV2InputSource.TokensNotInPair.selector,
+                address(pair),
+                config.tokenBase,
+                config.tokenQuote
             )
         );
         vm.prank(BOB);

@@ -392,7 +392,55 @@ contract WardenVaultTest is TaskManagerFixture {
         vm.stopPrank();
     }
 
-    /// @dev The allowance is the per-action cap: the router cannot pull more.
+    /// @dev Once the daily cap is used up, a swap is refused before the router is called, with the
+    /// vault's error naming the token, what the window already holds, the swap's amount and the cap
+    /// (the router would only have failed with TransferHelper: TRANSFER_FROM_FAILED).
+    function test_dailyCap_usedUp_refusedBeforeTheRouter() public {
+        allowSwaps(vault);
+        vm.prank(OWNER);
+        vault.setSpendingCap(address(base), 10 ether, 1.5 ether);
+        bytes memory sell = sellOutput(vault, 1 ether, 0);
+        uint64 taskId = finalTask(agentId, sell);
+        execute(taskId, sell);
+        assertEq(vault.spentInWindow(address(base)), 1 ether, "first sell booked");
+
+        vm.roll(taskOf(taskId).deadline + RESPONSE_WINDOW + 1);
+        sell = sellOutput(vault, 1 ether, 0);
+        taskId = finalTask(agentId, sell);
+        (uint256 reserveBase, uint256 reserveQuote) = reservesBaseQuote();
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IWardenVault.DailyCapExceeded.selector, address(base), 1 ether, 1 ether, 1.5 ether
+            )
+        );
+        execute(taskId, sell);
+        (uint256 reserveBaseAfter, uint256 reserveQuoteAfter) = reservesBaseQuote();
+        assertTrue(reserveBase == reserveBaseAfter && reserveQuote == reserveQuoteAfter, "pool untouched");
+        assertState(taskId, TaskState.Committed, "left for a retry or expiry");
+
+        // What is left still goes through.
+        bytes memory fits = sellOutput(vault, 0.5 ether, 0);
+        vm.roll(taskOf(taskId).deadline + RESPONSE_WINDOW + 1);
+        taskId = finalTask(agentId, fits);
+        execute(taskId, fits);
+        assertEq(vault.spentInWindow(address(base)), 1.5 ether, "cap reached exactly");
+    }
+
+    /// @dev A swap worth more than the stake bound is refused before the router is called.
+    function test_stakeBound_refusedBeforeTheRouter() public {
+        allowSwaps(vault);
+        vm.prank(OWNER);
+        vault.setSpendingCap(address(base), 1000 ether, 1000 ether);
+        // All four sign 1000 base of stake; the bound is half of it.
+        bytes memory tooBig = sellOutput(vault, 600 ether, 0);
+        uint64 taskId = finalTask(agentId, tooBig);
+        vm.expectRevert(
+            abi.encodeWithSelector(IWardenVault.StakeBoundExceeded.selector, 600 ether, 500 ether)
+        );
+        execute(taskId, tooBig);
+    }
+
+    /// @dev A swap above the per-action cap is refused before the router is called, naming the cap.
     function test_perActionCap_boundsTheSwap() public {
         allowSwaps(vault);
         vm.prank(OWNER);
@@ -401,9 +449,7 @@ contract WardenVaultTest is TaskManagerFixture {
         uint64 taskId = finalTask(agentId, tooBig);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IWardenVault.ActionFailed.selector,
-                address(router),
-                abi.encodeWithSignature("Error(string)", "TransferHelper: TRANSFER_FROM_FAILED")
+                IWardenVault.PerActionCapExceeded.selector, address(base), 1 ether, 0.5 ether
             )
         );
         execute(taskId, tooBig);

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
+import {ITaskManager, TaskState} from "./interfaces/ITaskManager.sol";
+import {IWardenChallenges} from "./interfaces/IWardenChallenges.sol";
+import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
+import {BLS12381} from "./libraries/BLS12381.sol";
+import {WardenDigests} from "./libraries/WardenDigests.sol";
+
+/// @title WardenChallenges
+/// @notice Fraud proofs and slashing for one `WardenTaskManager`: during a task's challenge window
+/// anyone may challenge its output by recomputing it on chain; a wrong output is marked Fraudulent in
+/// the task manager and every operator that signed it is slashed through EigenLayer, in bounded
+/// batches. An operator that signs two different outputs for one task is slashed on the evidence of
+/// its two signatures.
+/// @dev Created by its task manager's constructor, which it records as `taskManager`: the two name
+/// each other through immutables, so neither can be re-pointed. The registry's owner then names this
+/// contract the registry's slasher (once, for good). Ownerless.
+contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
+    using SafeCast for uint256;
+
+    /// @notice 100 % in WAD, the unit of EigenLayer's `wadsToSlash`.
+    uint256 public constant WAD = 1e18;
+    /// @notice Gas below which `slashSigners` does not even try a slash (no slash costs less) and
+    /// reverts with `InsufficientGasForSlash`. The guard that matters is the one on a failed slash.
+    uint256 public constant MIN_GAS_PER_SLASH = 100_000;
+
+    /// @dev A Fraudulent task's slashing cursor over the registry's operator ids. `end` is the id
+    /// count when the challenge was upheld: ids appended later registered after the reference block,
+    /// so none of them signed.
+    struct Slashing {
+        uint32 next;
+        uint32 end;
+        uint32 slashed;
+        bool done;
+    }
+
+    ITaskManager private immutable _taskManager;
+    IWardenRegistry private immutable _registry;
+
+    /// @inheritdoc IWardenChallenges
+    uint256 public immutable challengeBond;
+    /// @inheritdoc IWardenChallenges
+    uint256 public immutable challengeBounty;
+    /// @inheritdoc IWardenChallenges
+    uint256 public immutable slashWad;
+
+    /// @inheritdoc IWardenChallenges
+    uint256 public bountyPool;
+
+    mapping(uint64 taskId => Slashing) private _slashings;
+
+    /// @inheritdoc IWardenChallenges
+    mapping(uint64 taskId => mapping(bytes32 operatorId => bool)) public equivocationSlashed;
+
+    /// @dev The deployer is the task manager this contract adjudicates for.
+    /// @param registry_ The registry whose operator set signs every task; it must name this contract
+    /// its slasher before signers can be slashed.
+    /// @param challengeBond_ The bond a challenge carries (wei); lost if the challenge is wrong.
+    /// @param challengeBounty_ The reward of an upheld challenge on top of its bond (wei), paid from
+    /// the bounty pool as far as it goes.
+    /// @param slashWad_ Share of a signer's allocation to Warden's set that fraud or equivocation
+    /// costs it, in WAD: in (0, 1e18].
+    constructor(address registry_, uint256 challengeBond_, uint256 challengeBounty_, uint256 slashWad_) {
+        if (slashWad_ == 0 || slashWad_ > WAD) revert InvalidSlashWad(slashWad_);
+        _taskManager = ITaskManager(msg.sender);
+        _registry = IWardenRegistry(registry_);
+        challengeBond = challengeBond_;
+        challengeBounty = challengeBounty_;
+        slashWad = slashWad_;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Challenges
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IWardenChallenges
+    function fundBounties() external payable nonReentrant {
+        bountyPool += msg.value;
+        emit BountiesFunded(msg.sender, msg.value);
+    }
+
+    /// @inheritdoc IWardenChallenges
+    /// @dev A verifier that reverts on the snapshot reverts the challenge: the bond is returned and
+    /// the output stands, since only a different output proves fraud.
+    function challenge(uint64 taskId, bytes calldata input, bytes calldata output)
+        external
+        payable
+        nonReentrant
+        returns (bool upheld)
+    {
+        if (msg.value != challengeBond) revert WrongBond(msg.value, challengeBond);
+        bytes32 outputHash = keccak256(output);
+        // Reverts unless the task can be challenged with exactly these preimages.
+        address verifier = _taskManager.challengeTarget(taskId, keccak256(input), outputHash);
+
+        // A view call: the verifier cannot change any state on the way.
+        bytes32 expectedHash = keccak256(IAgentVerifier(verifier).evaluate(input));
+        if (expectedHash == outputHash) {
+            bountyPool += msg.value;
+            emit ChallengeRejected(taskId, msg.sender, msg.value);
+            return false;
+        }
+
+        _taskManager.markFraudulent(taskId);
+        _slashings[taskId].end = _registry.operatorIdCount().toUint32();
+        uint256 pool = bountyPool;
+        uint256 bounty = challengeBounty < pool ? challengeBounty : pool;
+        bountyPool = pool - bounty;
+        uint256 payout = msg.value + bounty;
+        emit ChallengeUpheld(taskId, msg.sender, expectedHash, payout);
+        (bool paid,) = msg.sender.call{value: payout}("");
+        if (!paid) revert PayoutFailed(msg.sender, payout);
+        return true;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Slashing
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IWardenChallenges
+    /// @dev Each slash runs in a try/catch so that one operator EigenLayer refuses to slash cannot
+    /// shield the others. A catch caused by too little gas would let a caller skip signers on the
+    /// cheap (the 63/64 rule lets the caller go on after its callee ran out), so a failure that
+    /// consumed most of the gas it was given, the mark of an out-of-gas callee, reverts everything
+    /// with `InsufficientGasForSlash` instead of being reported.
+    function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
+        external
+        nonReentrant
+        returns (uint256 slashed, bool done)
+    {
+        uint32 referenceBlock = _requireFraudulent(taskId, nonSignerIds);
+        Slashing memory slashing = _slashings[taskId];
+        if (slashing.done) revert SlashingAlreadyComplete(taskId);
+        address slasher = _registry.slasher();
+        // Otherwise every slash would fail and the cursor would run to the end for nothing.
+        if (slasher != address(this)) revert NotRegistrySlasher(slasher);
+
+        uint256 start = slashing.next;
+        uint256 end = slashing.end;
+        if (maxOperators != 0 && maxOperators < end - start) end = start + maxOperators;
+        done = end == slashing.end;
+
+        // The cursor moves before the calls: each signer is examined by exactly one batch.
+        _slashings[taskId].next = end.toUint32();
+        if (done) _slashings[taskId].done = true;
+
+        slashed = _slashRange(taskId, referenceBlock, nonSignerIds, start, end);
+
+        // The count depends on the calls' outcomes, so it can only be written after them.
+        uint256 total = uint256(slashing.slashed) + slashed;
+        _slashings[taskId].slashed = total.toUint32();
+        if (done) emit SlashingCompleted(taskId, total);
+    }
+
+    /// @inheritdoc IWardenChallenges
+    function slashEquivocation(
+        uint64 taskId,
+        BLS.G1Point calldata publicKey,
+        bytes32 outputHashA,
+        BLS.G2Point calldata signatureA,
+        bytes32 outputHashB,
+        BLS.G2Point calldata signatureB
+    ) external nonReentrant {
+        (TaskState state, uint32 referenceBlock,) = _taskManager.slashingContext(taskId);
+        if (state == TaskState.None) revert UnknownTask(taskId);
+        if (outputHashA == outputHashB) revert SameOutput();
+        (bytes32 operatorId, BLS.G1Point memory key) = _requireMember(taskId, referenceBlock, publicKey);
+        _requireSignature(key, _taskManager.outputDigest(taskId, outputHashA), signatureA, 0);
+        _requireSignature(key, _taskManager.outputDigest(taskId, outputHashB), signatureB, 1);
+        _slashEquivocator(taskId, operatorId, outputHashA, outputHashB);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IWardenChallenges
+    function taskManager() external view returns (address) {
+        return address(_taskManager);
+    }
+
+    /// @inheritdoc IWardenChallenges
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    /// @inheritdoc IWardenChallenges
+    function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done) {
+        Slashing memory slashing = _slashings[taskId];
+        return (slashing.next, slashing.done);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev The task's reference block; reverts unless the task is Fraudulent and `nonSignerIds` are
+    /// the ones it was committed with.
+    function _requireFraudulent(uint64 taskId, bytes32[] calldata nonSignerIds)
+        private
+        view
+        returns (uint32 referenceBlock)
+    {
+        TaskState state;
+        bytes32 nonSignerHash;
+        (state, referenceBlock, nonSignerHash) = _taskManager.slashingContext(taskId);
+        if (state != TaskState.Fraudulent) revert UnexpectedTaskState(taskId, state);
+        if (_hashIds(nonSignerIds) != nonSignerHash) revert NonSignersMismatch(taskId);
+    }
+
+    /// @dev Slashes the signers among operator ids [start, end). Returns how many were slashed.
+    function _slashRange(
+        uint64 taskId,
+        uint32 referenceBlock,
+        bytes32[] calldata nonSignerIds,
+        uint256 start,
+        uint256 end
+    ) private returns (uint256 slashed) {
+        string memory description = _description("fraud", taskId);
+        for (uint256 i = start; i < end; ++i) {
+            (bytes32 operatorId, address operator, bool registered) =
+                _registry.operatorAtIndex(i, referenceBlock);
+            if (!registered || _contains(nonSignerIds, operatorId)) continue;
+            uint256 gasBefore = gasleft();
+            if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
+            try _registry.slashOperator(operator, slashWad, description) {
+                ++slashed;
+                emit SignerSlashed(taskId, operator, operatorId);
+            } catch (bytes memory reason) {
+                // Running out of gas at call depth d hands back about d/64 of the gas (each frame
+                // keeps 1/64 of what it forwards), and EigenLayer's slash runs several frames deep
+                // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
+                // early, on a small part of it.
+                if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
+                emit SignerSlashFailed(taskId, operator, reason);
+            }
+        }
+    }
+
+    /// @dev `keccak256(abi.encodePacked(ids))`, hashed in place from calldata.
+    function _hashIds(bytes32[] calldata ids) private pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := shl(5, ids.length)
+            calldatacopy(ptr, ids.offset, size)
+            hash := keccak256(ptr, size)
+        }
+    }
+
+    /// @dev Binary search in ids sorted ascending, as `commitOutput` required the non-signers to be.
+    function _contains(bytes32[] calldata sortedIds, bytes32 id) private pure returns (bool) {
+        uint256 low;
+        uint256 high = sortedIds.length;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            bytes32 value = sortedIds[mid];
+            if (value == id) return true;
+            if (value < id) low = mid + 1;
+            else high = mid;
+        }
+        return false;
+    }
+
+    /// @dev The operator id of `publicKey`, which must have been in the set at the task's reference
+    /// block and not yet slashed for equivocating on the task; the key, copied to memory.
+    function _requireMember(uint64 taskId, uint32 referenceBlock, BLS.G1Point calldata publicKey)
+        private
+        view
+        returns (bytes32 operatorId, BLS.G1Point memory key)
+    {
+        key = publicKey;
+        operatorId = WardenDigests.publicKeyHash(key);
+        (bool registered,) = _registry.operatorAt(operatorId, referenceBlock);
+        // A key in the set at the reference block was validated (subgroup, not infinity) when it
+        // registered, so it can be used as is.
+        if (!registered) revert OperatorNotInSet(operatorId, referenceBlock);
+        if (equivocationSlashed[taskId][operatorId]) revert EquivocationAlreadySlashed(taskId, operatorId);
+    }
+
+    /// @dev Records and slashes a proven equivocation.
+    function _slashEquivocator(uint64 taskId, bytes32 operatorId, bytes32 outputHashA, bytes32 outputHashB)
+        private
+    {
+        address operator = _registry.operatorOf(operatorId);
+        equivocationSlashed[taskId][operatorId] = true;
+        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB);
+        // No try/catch: evidence EigenLayer refuses to act on must not be spent.
+        _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
+    }
+
+    /// @dev Reverts with `InvalidEquivocationSignature(index)` unless `signature` is a valid
+    /// signature of `digest` under `publicKey`. The point at infinity is refused outright; a
+    /// non-canonical encoding reverts with the library's error.
+    function _requireSignature(
+        BLS.G1Point memory publicKey,
+        bytes32 digest,
+        BLS.G2Point calldata signature,
+        uint256 index
+    ) private view {
+        BLS.G2Point memory sig = signature;
+        if (BLS12381.isInfinity(sig)) revert InvalidEquivocationSignature(index);
+        BLS12381.requireCanonical(sig);
+        if (!BLS12381.verify(publicKey, BLS12381.hashToG2(digest), sig)) {
+            revert InvalidEquivocationSignature(index);
+        }
+    }
+
+    /// @dev What EigenLayer records with a slash, e.g. "warden: fraud in task 7".
+    function _description(string memory offence, uint64 taskId) private pure returns (string memory) {
+        return string.concat("warden: ", offence, " in task ", Strings.toString(taskId));
+    }
+}

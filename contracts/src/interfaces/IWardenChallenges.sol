@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.27;
+
+import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+
+import {TaskState} from "./ITaskManager.sol";
+
+/// @title IWardenChallenges
+/// @notice Fraud proofs and slashing for one task manager: bonded challenges that recompute a
+/// committed output on chain with the agent's verifier, the bounty pool that rewards upheld ones,
+/// batched slashing of every signer of a fraudulent output, and slashing of operators that sign two
+/// different outputs for one task. It is the registry's slasher and the only account the task
+/// manager lets mark a task Fraudulent.
+interface IWardenChallenges {
+    /// @notice A challenge proved the committed output wrong: the verifier's output hashes to
+    /// `expectedOutputHash`. The task is Fraudulent and `payout` (bond + bounty) went to the challenger.
+    event ChallengeUpheld(
+        uint64 indexed taskId, address indexed challenger, bytes32 expectedOutputHash, uint256 payout
+    );
+    /// @notice A challenge found the committed output correct; its bond went to the bounty pool.
+    event ChallengeRejected(uint64 indexed taskId, address indexed challenger, uint256 forfeitedBond);
+    /// @notice `amount` was added to the bounty pool.
+    event BountiesFunded(address indexed funder, uint256 amount);
+    /// @notice A signer of a fraudulent output was slashed.
+    event SignerSlashed(uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId);
+    /// @notice EigenLayer refused to slash a signer of a fraudulent output (`reason` is its revert
+    /// data); slashing went on with the others.
+    event SignerSlashFailed(uint64 indexed taskId, address indexed operator, bytes reason);
+    /// @notice Every signer of a fraudulent output has been dealt with; `signersSlashed` succeeded.
+    event SlashingCompleted(uint64 indexed taskId, uint256 signersSlashed);
+    /// @notice An operator signed two different outputs for one task and was slashed.
+    event EquivocationSlashed(
+        uint64 indexed taskId,
+        address indexed operator,
+        bytes32 indexed operatorId,
+        bytes32 outputHashA,
+        bytes32 outputHashB
+    );
+
+    /// @notice No task has this id.
+    error UnknownTask(uint64 taskId);
+    /// @notice The task is not in a state that allows the call.
+    error UnexpectedTaskState(uint64 taskId, TaskState state);
+    /// @notice A challenge must carry exactly the challenge bond.
+    error WrongBond(uint256 sent, uint256 required);
+    /// @notice The slashed fraction is not in (0, 1e18].
+    error InvalidSlashWad(uint256 slashWad);
+    /// @notice The non-signer ids are not the ones the task was committed with.
+    error NonSignersMismatch(uint64 taskId);
+    /// @notice Every signer of the task has already been dealt with.
+    error SlashingAlreadyComplete(uint64 taskId);
+    /// @notice Equivocation evidence needs two different outputs.
+    error SameOutput();
+    /// @notice The operator was not in the set at the task's reference block.
+    error OperatorNotInSet(bytes32 operatorId, uint32 referenceBlock);
+    /// @notice One of the two signatures of equivocation evidence is invalid (0 = first, 1 = second).
+    error InvalidEquivocationSignature(uint256 index);
+    /// @notice The operator was already slashed for equivocating on this task.
+    error EquivocationAlreadySlashed(uint64 taskId, bytes32 operatorId);
+    /// @notice Sending `amount` native currency to `to` failed.
+    error PayoutFailed(address to, uint256 amount);
+    /// @notice Too little gas to give a slash what it needs: the call would fail for lack of gas, not
+    /// because EigenLayer refuses, and a signer would escape. Retry with more gas.
+    error InsufficientGasForSlash();
+    /// @notice The registry does not let this contract slash (its slasher is `slasher`).
+    error NotRegistrySlasher(address slasher);
+
+    /// @notice The task manager whose tasks this contract adjudicates (its creator).
+    function taskManager() external view returns (address);
+
+    /// @notice The registry whose operators this contract slashes.
+    function registry() external view returns (address);
+
+    /// @notice Adds `msg.value` to the pool that pays challengers' bounties. Anyone.
+    function fundBounties() external payable;
+
+    /// @notice Challenges a committed output before its deadline by recomputing it on chain with the
+    /// agent's verifier. Permissionless; `msg.value` must be the challenge bond. If the verifier's
+    /// output differs, the task becomes Fraudulent (it never executes), its signers become slashable
+    /// through `slashSigners`, and the challenger gets its bond back plus the bounty (as much of it as
+    /// the pool holds). Otherwise the bond goes to the bounty pool and the task stays Committed.
+    /// Reverts with the task manager's `UnexpectedTaskState`, `ChallengeWindowOver`, `InputMismatch`
+    /// or `OutputMismatch` when the task cannot be challenged with these preimages.
+    /// @param taskId The task.
+    /// @param input The task's snapshot (preimage of its input hash).
+    /// @param output The committed output (preimage of its output hash).
+    /// @return upheld Whether the output was wrong.
+    function challenge(uint64 taskId, bytes calldata input, bytes calldata output)
+        external
+        payable
+        returns (bool upheld);
+
+    /// @notice Slashes the signers of a Fraudulent task, walking the registry's operator ids from the
+    /// task's cursor. Permissionless: anyone can continue where the last call stopped, until done.
+    /// A signer is an operator registered at the reference block and not among the non-signers; each
+    /// is slashed once. A signer EigenLayer refuses to slash is reported and skipped.
+    /// @param taskId The Fraudulent task.
+    /// @param nonSignerIds The non-signers' operator ids as emitted in `OutputCommitted`.
+    /// @param maxOperators At most this many operator ids are examined; 0 means all that remain.
+    /// @return slashed Signers slashed by this call.
+    /// @return done Whether every operator id has now been examined.
+    function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
+        external
+        returns (uint256 slashed, bool done);
+
+    /// @notice Slashes an operator that signed two different outputs for one task: honest operators
+    /// sign at most one. Permissionless, no bond: the evidence is self-verifying.
+    /// @param taskId The task (any state).
+    /// @param publicKey The operator's registered BLS public key.
+    /// @param outputHashA The first output hash.
+    /// @param signatureA The operator's signature over `outputDigest(taskId, outputHashA)`.
+    /// @param outputHashB The second output hash, different from the first.
+    /// @param signatureB The operator's signature over `outputDigest(taskId, outputHashB)`.
+    function slashEquivocation(
+        uint64 taskId,
+        BLS.G1Point calldata publicKey,
+        bytes32 outputHashA,
+        BLS.G2Point calldata signatureA,
+        bytes32 outputHashB,
+        BLS.G2Point calldata signatureB
+    ) external;
+
+    /// @notice The bond a challenge must carry (wei).
+    function challengeBond() external view returns (uint256);
+
+    /// @notice The bounty an upheld challenge earns on top of its bond, while the pool lasts (wei).
+    function challengeBounty() external view returns (uint256);
+
+    /// @notice Share of a signer's allocation to Warden's set slashed for fraud or equivocation (WAD).
+    function slashWad() external view returns (uint256);
+
+    /// @notice Native currency available for bounties (wei).
+    function bountyPool() external view returns (uint256);
+
+    /// @notice A Fraudulent task's slashing cursor: the next index into the registry's operator ids
+    /// to examine, and whether slashing is complete (both zero for any other task).
+    function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done);
+
+    /// @notice Whether the operator was already slashed for equivocating on the task.
+    function equivocationSlashed(uint64 taskId, bytes32 operatorId) external view returns (bool);
+}
