@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
@@ -49,10 +49,9 @@ use alloy::sol_types::{SolCall, SolEvent};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use warden_agent::Agent;
-use warden_bindings::WardenTaskManager;
 use warden_bindings::task_facts::{self, TaskFactsError};
-use warden_bindings::task_manager::BLS::G1Point;
 use warden_bindings::task_manager::task_state;
+use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_runtime::follow::{ChainFollower, FollowError, Step};
 use warden_runtime::metrics::MetricsError;
 use warden_runtime::node_api::SyncProgress;
@@ -184,6 +183,8 @@ struct Waiters {
 #[derive(Debug)]
 pub struct Watchtower {
     task_manager: Address,
+    /// The task manager's challenges contract: challenges, bonds and slashing go there.
+    challenges: Address,
     settings: WatchtowerConfig,
     poll_interval: Duration,
     /// Reads, retried on transport failures.
@@ -200,7 +201,7 @@ pub struct Watchtower {
     /// configuration never changes after registration.
     ours: Mutex<HashMap<u64, bool>>,
     /// The committed non-signers of tasks being slashed, read once rather than per batch.
-    non_signers: Mutex<HashMap<u64, Vec<G1Point>>>,
+    non_signers: Mutex<HashMap<u64, Vec<B256>>>,
     /// The task manager's challenge bond (immutable).
     bond: Mutex<Option<U256>>,
     waiters: Arc<Mutex<Waiters>>,
@@ -241,8 +242,13 @@ impl Watchtower {
             config.challenger.max_block_range,
             progress,
         );
+        let challenges = WardenTaskManager::new(config.chain.task_manager, &runtime.provider)
+            .challenges()
+            .call()
+            .await?;
         Ok(Self {
             task_manager: config.chain.task_manager,
+            challenges,
             settings: config.challenger.clone(),
             poll_interval: config.chain.poll_interval(),
             provider: runtime.provider.clone(),
@@ -637,7 +643,7 @@ impl Watchtower {
             return Ok(());
         }
         let bond = self.bond().await?;
-        let simulated = task_manager
+        let simulated = WardenChallenges::new(self.challenges, &self.provider)
             .challenge(task_id, input.clone(), committed.output.clone())
             .value(bond)
             .from(self.address())
@@ -664,13 +670,13 @@ impl Watchtower {
                 return Ok(());
             }
         }
-        let call = WardenTaskManager::challengeCall {
+        let call = WardenChallenges::challengeCall {
             taskId: task_id,
             input,
             output: committed.output,
         };
         let request = TransactionRequest::default()
-            .with_to(self.task_manager)
+            .with_to(self.challenges)
             .with_input(call.abi_encode())
             .with_value(bond);
         match self.txm.submit(&intent, request).await {
@@ -725,7 +731,7 @@ impl Watchtower {
             return Ok(());
         }
         let upheld = sent.receipt.inner.logs().iter().find_map(|log| {
-            log.log_decode::<WardenTaskManager::ChallengeUpheld>()
+            log.log_decode::<WardenChallenges::ChallengeUpheld>()
                 .ok()
                 .map(|decoded| decoded.inner.data)
                 .filter(|event| event.taskId == task_id && event.challenger == self.address())
@@ -759,7 +765,7 @@ impl Watchtower {
         }
         let rejected = sent
             .receipt
-            .decoded_log::<WardenTaskManager::ChallengeRejected>()
+            .decoded_log::<WardenChallenges::ChallengeRejected>()
             .is_some();
         let detail = if rejected {
             self.metrics.challenge(ChallengeResult::Rejected);
@@ -802,7 +808,10 @@ impl Watchtower {
             return Ok(());
         }
         let task_manager = WardenTaskManager::new(self.task_manager, &self.provider);
-        let progress = task_manager.slashingProgress(task_id).call().await?;
+        let progress = WardenChallenges::new(self.challenges, &self.provider)
+            .slashingProgress(task_id)
+            .call()
+            .await?;
         if progress.done {
             lock(&self.non_signers).remove(&task_id);
             tracing::info!(task_id, "slashing complete");
@@ -850,13 +859,13 @@ impl Watchtower {
                 .await?;
             return Ok(());
         };
-        let call = WardenTaskManager::slashSignersCall {
+        let call = WardenChallenges::slashSignersCall {
             taskId: task_id,
-            nonSigners: self.committed_non_signers(task_id, task.openedAt).await?,
+            nonSignerIds: self.committed_non_signers(task_id, task.openedAt).await?,
             maxOperators: U256::from(self.settings.slash_batch),
         };
         let request = TransactionRequest::default()
-            .with_to(self.task_manager)
+            .with_to(self.challenges)
             .with_input(call.abi_encode());
         match self.txm.submit(&intent, request).await {
             Ok(record) => {
@@ -895,19 +904,19 @@ impl Watchtower {
         let logs = sent.receipt.inner.logs();
         let slashed = logs
             .iter()
-            .filter(|log| log.log_decode::<WardenTaskManager::SignerSlashed>().is_ok())
+            .filter(|log| log.log_decode::<WardenChallenges::SignerSlashed>().is_ok())
             .count();
         let failed = logs
             .iter()
             .filter(|log| {
-                log.log_decode::<WardenTaskManager::SignerSlashFailed>()
+                log.log_decode::<WardenChallenges::SignerSlashFailed>()
                     .is_ok()
             })
             .count();
         self.metrics.operators_slashed.inc_by(slashed as u64);
         let completed = sent
             .receipt
-            .decoded_log::<WardenTaskManager::SlashingCompleted>();
+            .decoded_log::<WardenChallenges::SlashingCompleted>();
         tracing::warn!(
             task_id,
             slashed,
@@ -1142,7 +1151,7 @@ impl Watchtower {
         if let Some(bond) = *lock(&self.bond) {
             return Ok(bond);
         }
-        let bond = WardenTaskManager::new(self.task_manager, &self.provider)
+        let bond = WardenChallenges::new(self.challenges, &self.provider)
             .challengeBond()
             .call()
             .await?;
@@ -1155,7 +1164,7 @@ impl Watchtower {
         &self,
         task_id: u64,
         opened_at: u32,
-    ) -> Result<Vec<G1Point>, WatchtowerError> {
+    ) -> Result<Vec<B256>, WatchtowerError> {
         if let Some(known) = lock(&self.non_signers).get(&task_id) {
             return Ok(known.clone());
         }

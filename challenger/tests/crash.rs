@@ -21,8 +21,8 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use common::{Challenger, Committer, wait_for};
 use warden_agent::Agent;
-use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::task_state;
+use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_challenger::watchtower::{
     FAILPOINT_AFTER_CHALLENGE_SENT, challenge_intent, follower_name,
 };
@@ -66,6 +66,7 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     let challenger = Challenger::configure(&devnet, db).await;
     let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
     let task_manager = WardenTaskManager::new(devnet.summary().app.task_manager, &chain);
+    let challenges = WardenChallenges::new(devnet.summary().app.challenges, &chain);
     let thieves: Vec<Address> = devnet.summary().operators[..3]
         .iter()
         .map(|operator| operator.address)
@@ -121,7 +122,7 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         || async { task_manager.getTask(1).call().await.unwrap().state == task_state::FRAUDULENT },
     )
     .await;
-    let upheld = task_manager
+    let upheld = challenges
         .ChallengeUpheld_filter()
         .from_block(commit_block)
         .query()
@@ -149,8 +150,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         },
     )
     .await;
-    assert!(task_manager.slashingProgress(1).call().await.unwrap().done);
-    let mut slashed: Vec<Address> = task_manager
+    assert!(challenges.slashingProgress(1).call().await.unwrap().done);
+    let mut slashed: Vec<Address> = challenges
         .SignerSlashed_filter()
         .from_block(commit_block)
         .query()
@@ -197,13 +198,13 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     // is still unmined when the challenger is killed and restarted.
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let challenger = Challenger::configure(&devnet, db).await;
-    let task_manager_address = devnet.summary().app.task_manager;
+    let challenges_address = devnet.summary().app.challenges;
     let thief = ThievingAgent::new(Arc::new(devnet.agent().clone()), THIEF, U256::MAX);
     let mut committer = Committer::new(devnet);
     let chain = committer.chain.clone();
-    let task_manager = WardenTaskManager::new(task_manager_address, chain.clone());
-    let bond = task_manager.challengeBond().call().await.unwrap();
-    let bounty = task_manager.challengeBounty().call().await.unwrap();
+    let challenges = WardenChallenges::new(challenges_address, chain.clone());
+    let bond = challenges.challengeBond().call().await.unwrap();
+    let bounty = challenges.challengeBounty().call().await.unwrap();
     let from_block = chain.get_block_number().await.unwrap();
     let balance_before = chain.get_balance(challenger.address).await.unwrap();
     let task = committer.open_task().await;
@@ -287,31 +288,31 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     );
 
     // Every transaction the challenger sent, read from the blocks: one challenge, one bond.
-    let mut challenges = Vec::new();
+    let mut challenge_calls = Vec::new();
     let mut fees = U256::ZERO;
     let mut sent_value = U256::ZERO;
     let sent = warden_devnet::inspect::sent_transactions(&chain, challenger.address, from_block)
         .await
         .unwrap();
     for (tx, receipt) in sent {
-        assert_eq!(tx.to(), Some(task_manager_address));
+        assert_eq!(tx.to(), Some(challenges_address));
         fees += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
         sent_value += tx.value();
         if tx
             .input()
-            .starts_with(&WardenTaskManager::challengeCall::SELECTOR)
+            .starts_with(&WardenChallenges::challengeCall::SELECTOR)
         {
-            let call = WardenTaskManager::challengeCall::abi_decode(tx.input()).unwrap();
-            challenges.push((call.taskId, *tx.inner.hash(), tx.value()));
+            let call = WardenChallenges::challengeCall::abi_decode(tx.input()).unwrap();
+            challenge_calls.push((call.taskId, *tx.inner.hash(), tx.value()));
         }
     }
     assert_eq!(
-        challenges,
+        challenge_calls,
         vec![(task.taskId, recorded.tx_hash, bond)],
         "exactly one challenge, the one recorded before the kill, with one bond"
     );
     assert_eq!(sent_value, bond);
-    let upheld = task_manager
+    let upheld = challenges
         .ChallengeUpheld_filter()
         .from_block(from_block)
         .query()
@@ -319,7 +320,7 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         .unwrap();
     assert_eq!(upheld.len(), 1, "{upheld:?}");
     assert!(
-        task_manager
+        challenges
             .slashingProgress(task.taskId)
             .call()
             .await

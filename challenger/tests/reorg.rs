@@ -69,6 +69,7 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
     let committer = Committer::new(devnet);
     let chain = committer.chain.clone();
     let task_manager = committer.task_manager();
+    let challenges = committer.challenges();
     let task = committer.open_task().await;
     let honest: Bytes = committer
         .devnet
@@ -197,14 +198,14 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
     let on_chain = task_manager.getTask(task.taskId).call().await.unwrap();
     assert_eq!(on_chain.state, task_state::FRAUDULENT);
     assert!(
-        task_manager
+        challenges
             .slashingProgress(task.taskId)
             .call()
             .await
             .unwrap()
             .done
     );
-    let upheld = task_manager
+    let upheld = challenges
         .ChallengeUpheld_filter()
         .from_block(theft_again)
         .query()

@@ -18,6 +18,8 @@ const abiDir = path.join(repo, 'crates', 'bindings', 'abi');
 const CONTRACTS = [
   'WardenRegistry.sol:WardenRegistry',
   'WardenTaskManager.sol:WardenTaskManager',
+  'WardenChallenges.sol:WardenChallenges',
+  'UniswapV2InputSource.sol:UniswapV2InputSource',
   'WardenVault.sol:WardenVault',
   'MlpAgentVerifier.sol:MlpAgentVerifier',
   'StakeToken.sol:StakeToken',

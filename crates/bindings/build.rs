@@ -42,7 +42,10 @@ fn main() -> ExitCode {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     // Warden's own contracts come from the committed `abi/` files (see `make abi`): the sol!
     // macros read them, and a change there must rebuild the crate.
-    println!("cargo:rerun-if-changed={}", Path::new(&manifest_dir).join("abi").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        Path::new(&manifest_dir).join("abi").display()
+    );
     let repo = Path::new(&manifest_dir).join("../..");
     if let Err(error) = normalise_uniswap_artifacts(&repo) {
         eprintln!("error: {error}");

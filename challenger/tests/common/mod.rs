@@ -9,9 +9,9 @@ use alloy::primitives::{Address, B256, Bytes, keccak256};
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use warden_agent::Agent;
-use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::BLS::{G1Point, G2Point};
 use warden_bindings::tx::confirm;
+use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_bls::{Password, Signature};
 use warden_devnet::Devnet;
 use warden_devnet::process::{ServiceProcess, free_port};
@@ -159,6 +159,10 @@ impl Committer {
 
     pub fn task_manager(&self) -> WardenTaskManager::WardenTaskManagerInstance<&DynProvider> {
         WardenTaskManager::new(self.devnet.summary().app.task_manager, &self.chain)
+    }
+
+    pub fn challenges(&self) -> WardenChallenges::WardenChallengesInstance<&DynProvider> {
+        WardenChallenges::new(self.devnet.summary().app.challenges, &self.chain)
     }
 
     pub async fn open_task(&self) -> WardenTaskManager::TaskOpened {

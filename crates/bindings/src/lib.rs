@@ -94,6 +94,36 @@ pub mod task_manager {
 
 pub use task_manager::WardenTaskManager;
 
+/// Challenges, the bond and bounty pool, and slashing: the registry's slasher, created by the task
+/// manager (`WardenTaskManager.challenges()`). Its ABI repeats the `BLS` structs, hence a module.
+pub mod challenges {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        WardenChallenges,
+        "abi/WardenChallenges.json"
+    );
+}
+
+pub use challenges::WardenChallenges;
+
+/// The reference agent's input source: a Uniswap v2 pair's observed prices and the snapshot every
+/// task of an agent on that pair is opened on.
+pub mod input_source {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        UniswapV2InputSource,
+        "abi/UniswapV2InputSource.json"
+    );
+}
+
+pub use input_source::UniswapV2InputSource;
+
 pub mod task_facts;
 
 sol!(
@@ -291,6 +321,7 @@ macro_rules! eip2537_conversions {
 
 eip2537_conversions!(BLS);
 eip2537_conversions!(task_manager::BLS);
+eip2537_conversions!(challenges::BLS);
 
 // The reference agent's on-chain verifier (`contracts/src/agent/MlpAgentVerifier.sol`).
 sol!(

@@ -1,14 +1,12 @@
 //! A task's facts that live in the task manager's events rather than its storage: the input
-//! snapshot (`TaskOpened`) and the committed output with its non-signers (`OutputCommitted` and
-//! the `commitOutput` call that emitted it). Keepers, challengers and summaries all need them.
+//! snapshot (`TaskOpened`) and the committed output with its non-signers (`OutputCommitted`).
+//! Keepers, challengers and summaries all need them. Both events carry everything, so a
+//! commitment sent through a Safe or any other contract reads exactly like a direct one.
 
-use alloy::consensus::Transaction as _;
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
-use alloy::sol_types::SolCall;
 
-use crate::task_manager::BLS::G1Point;
-use crate::task_manager::WardenTaskManager::{self, commitOutputCall};
+use crate::task_manager::WardenTaskManager;
 
 /// Why a task's facts could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -19,23 +17,15 @@ pub enum TaskFactsError {
     Contract(#[from] alloy::contract::Error),
     #[error("task {task_id}: no {event} event found")]
     Missing { task_id: u64, event: &'static str },
-    #[error(
-        "task {task_id}: the commitment was not sent as a direct commitOutput call \
-         (transaction {tx}), so its non-signers cannot be read from the calldata"
-    )]
-    IndirectCommit {
-        task_id: u64,
-        tx: alloy::primitives::TxHash,
-    },
 }
 
 /// A task's committed output as it went on chain.
 #[derive(Debug, Clone)]
 pub struct Commitment {
     pub output: Bytes,
-    /// The non-signers exactly as `commitOutput` received them: their hash is the task's
-    /// `nonSignerHash`, which slashing checks.
-    pub non_signers: Vec<G1Point>,
+    /// The non-signers' operator ids, ascending, as `OutputCommitted` lists them: their hash is the
+    /// task's `nonSignerHash`, which slashing checks.
+    pub non_signers: Vec<B256>,
     /// The block the commitment was mined in.
     pub block: u64,
 }
@@ -87,7 +77,7 @@ pub async fn committed_event<P: Provider>(
     })
 }
 
-/// The task's commitment, with the non-signers read from the `commitOutput` transaction.
+/// The task's commitment, from its `OutputCommitted` event.
 pub async fn commitment<P: Provider>(
     provider: &P,
     task_manager: Address,
@@ -95,20 +85,13 @@ pub async fn commitment<P: Provider>(
     opened_at: u32,
 ) -> Result<Commitment, TaskFactsError> {
     let (event, log) = committed_event(provider, task_manager, task_id, opened_at).await?;
-    let missing = || TaskFactsError::Missing {
+    let block = log.block_number.ok_or(TaskFactsError::Missing {
         task_id,
-        event: "OutputCommitted transaction",
-    };
-    let hash = log.transaction_hash.ok_or_else(missing)?;
-    let tx = provider
-        .get_transaction_by_hash(hash)
-        .await?
-        .ok_or_else(missing)?;
-    let call = commitOutputCall::abi_decode(tx.inner.input())
-        .map_err(|_| TaskFactsError::IndirectCommit { task_id, tx: hash })?;
+        event: "OutputCommitted block",
+    })?;
     Ok(Commitment {
         output: event.output,
-        non_signers: call.nonSigners,
-        block: log.block_number.unwrap_or_default(),
+        non_signers: event.nonSignerIds,
+        block,
     })
 }

@@ -11,7 +11,10 @@ use warden_agent::{Agent, MlpAgent, REFERENCE_MODEL_BYTES};
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::UniswapV2Router02;
-use warden_bindings::{MlpAgentVerifier, WardenRegistry, WardenTaskManager, WardenVault};
+use warden_bindings::{
+    MlpAgentVerifier, UniswapV2InputSource, WardenChallenges, WardenRegistry, WardenTaskManager,
+    WardenVault,
+};
 
 use crate::DevnetError;
 use crate::market::{self, MarketContracts, NoiseTrader, whole};
@@ -65,6 +68,10 @@ impl Default for AppParams {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppContracts {
     pub task_manager: Address,
+    /// Challenges, bounties and slashing (created by the task manager; the registry's slasher).
+    pub challenges: Address,
+    /// The agent's input source: the Uniswap v2 pair's observations and snapshots.
+    pub input_source: Address,
     pub verifier: Address,
     pub vault: Address,
     pub vault_owner: Address,
@@ -93,18 +100,20 @@ pub async fn deploy<P: Provider + Clone>(
         U256::from(params.slash_wad),
     )
     .await?;
-    // The task manager is the one contract that slashes through Warden's AVS identity.
+    // The task manager creates its challenges contract, the one contract that slashes through
+    // Warden's AVS identity.
+    let challenges = WardenChallenges::new(task_manager.challenges().call().await?, deployer);
     confirm(
         "WardenRegistry.setSlasher",
         WardenRegistry::new(registry, deployer)
-            .setSlasher(*task_manager.address())
+            .setSlasher(*challenges.address())
             .send()
             .await?,
     )
     .await?;
     confirm(
-        "WardenTaskManager.fundBounties",
-        task_manager
+        "WardenChallenges.fundBounties",
+        challenges
             .fundBounties()
             .value(U256::from(params.bounty_pool))
             .send()
@@ -174,11 +183,14 @@ pub async fn deploy<P: Provider + Clone>(
     )
     .await?;
 
+    let input_source =
+        UniswapV2InputSource::deploy(deployer.clone(), *task_manager.address(), market.pair)
+            .await?;
     let config = AgentConfig {
         agentHash: agent.agent_hash(),
         verifier: *verifier.address(),
         vault: *vault.address(),
-        pair: market.pair,
+        inputSource: *input_source.address(),
         tokenBase: market.weth,
         tokenQuote: market.dollar,
         thresholdBps: params.threshold_bps,
@@ -200,13 +212,15 @@ pub async fn deploy<P: Provider + Clone>(
     for _ in 0..warden_agent::HISTORY_LEN {
         trader.trade().await?;
         confirm(
-            "WardenTaskManager.observe",
-            task_manager.observe(agent_id).send().await?,
+            "UniswapV2InputSource.observe",
+            input_source.observe(agent_id).send().await?,
         )
         .await?;
     }
     Ok(AppContracts {
         task_manager: *task_manager.address(),
+        challenges: *challenges.address(),
+        input_source: *input_source.address(),
         verifier: *verifier.address(),
         vault: *vault.address(),
         vault_owner: owner_address,

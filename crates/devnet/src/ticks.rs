@@ -7,17 +7,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{B256, U256, keccak256};
+use alloy::primitives::U256;
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use warden_bindings::WardenTaskManager;
-use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
 use warden_bindings::task_manager::task_state::{self, is_final};
 use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
+use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_bls::Password;
 use warden_challenger::{Watchtower, WatchtowerConfig};
 use warden_operator::OperatorKeys;
@@ -544,26 +543,16 @@ impl Devnet {
         summary.signed_stake = Some(event.signedWeight);
         let commit_block = log.block_number.unwrap_or_default();
         summary.open_to_commit_blocks = Some(commit_block.saturating_sub(u64::from(task.openedAt)));
-        if let Some(hash) = log.transaction_hash {
-            if let Some(receipt) = provider.get_transaction_receipt(hash).await? {
-                summary.commit_gas = Some(receipt.gas_used);
-            }
-            if let Some(tx) = provider.get_transaction_by_hash(hash).await? {
-                use alloy::consensus::Transaction as _;
-                if let Ok(call) = commitOutputCall::abi_decode(tx.inner.input()) {
-                    let non_signers: Vec<B256> = call
-                        .nonSigners
-                        .iter()
-                        .map(|key| keccak256(key.to_eip2537()))
-                        .collect();
-                    for operator in &self.summary.operators {
-                        if non_signers.contains(&operator.operator_id) {
-                            summary.non_signers.push(operator.address);
-                        } else {
-                            summary.signers.push(operator.address);
-                        }
-                    }
-                }
+        if let Some(hash) = log.transaction_hash
+            && let Some(receipt) = provider.get_transaction_receipt(hash).await?
+        {
+            summary.commit_gas = Some(receipt.gas_used);
+        }
+        for operator in &self.summary.operators {
+            if event.nonSignerIds.contains(&operator.operator_id) {
+                summary.non_signers.push(operator.address);
+            } else {
+                summary.signers.push(operator.address);
             }
         }
         let executed = task_manager
@@ -606,10 +595,10 @@ impl Devnet {
     /// Whether every fraudulent task among `seen` has had all its signers slashed.
     async fn slashing_settled(&self, seen: &HashMap<u64, u8>) -> Result<bool, DevnetError> {
         let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
+        let challenges = WardenChallenges::new(self.summary.app.challenges, &provider);
         for (task_id, state) in seen {
             if *state == task_state::FRAUDULENT
-                && !task_manager.slashingProgress(*task_id).call().await?.done
+                && !challenges.slashingProgress(*task_id).call().await?.done
             {
                 return Ok(false);
             }
@@ -621,8 +610,9 @@ impl Devnet {
     async fn challenges_summary(&self, from_block: u64) -> Result<ChallengesSummary, DevnetError> {
         let provider = ProviderBuilder::new().connect_http(self.anvil_url());
         let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
+        let challenges = WardenChallenges::new(self.summary.app.challenges, &provider);
         let mut raised = Vec::new();
-        for (event, log) in task_manager
+        for (event, log) in challenges
             .ChallengeUpheld_filter()
             .from_block(from_block)
             .query()
@@ -630,7 +620,7 @@ impl Devnet {
         {
             raised.push((event.taskId, event.challenger, true, log.block_number));
         }
-        for (event, log) in task_manager
+        for (event, log) in challenges
             .ChallengeRejected_filter()
             .from_block(from_block)
             .query()
@@ -676,9 +666,9 @@ impl Devnet {
     /// before and just after, as EigenLayer's DelegationManager reports them.
     async fn slashed_summary(&self, from_block: u64) -> Result<Vec<SlashSummary>, DevnetError> {
         let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
+        let challenges = WardenChallenges::new(self.summary.app.challenges, &provider);
         let mut slashings = Vec::new();
-        for (event, log) in task_manager
+        for (event, log) in challenges
             .SignerSlashed_filter()
             .from_block(from_block)
             .query()
@@ -686,7 +676,7 @@ impl Devnet {
         {
             slashings.push((event.operator, event.taskId, "fraud", log.block_number));
         }
-        for (event, log) in task_manager
+        for (event, log) in challenges
             .EquivocationSlashed_filter()
             .from_block(from_block)
             .query()

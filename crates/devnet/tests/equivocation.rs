@@ -7,10 +7,10 @@
 
 use alloy::primitives::{U256, keccak256};
 use warden_agent::Agent;
-use warden_bindings::WardenTaskManager;
+use warden_bindings::challenges::BLS::{G1Point, G2Point};
 use warden_bindings::eigenlayer::DelegationManager;
-use warden_bindings::task_manager::BLS::{G1Point, G2Point};
 use warden_bindings::tx::confirm;
+use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_bls::Password;
 use warden_challenger::{EquivocationEvidence, SignedAttestation};
 use warden_devnet::app::AppParams;
@@ -33,6 +33,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         devnet.deployer().clone(),
     );
     let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
+    let challenges = WardenChallenges::new(summary.app.challenges, &provider);
     let receipt = confirm(
         "openTask",
         task_manager
@@ -84,7 +85,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     let g2 = |signature: warden_bls::Signature| G2Point::from_eip2537(&signature.to_eip2537());
 
     // Forged: the second signature is another operator's.
-    let forged = task_manager
+    let forged = challenges
         .slashEquivocation(
             task_id,
             key.clone(),
@@ -97,12 +98,12 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         .await
         .unwrap_err();
     let refusal = forged
-        .as_decoded_interface_error::<WardenTaskManager::WardenTaskManagerErrors>()
+        .as_decoded_interface_error::<WardenChallenges::WardenChallengesErrors>()
         .unwrap();
     assert!(
         matches!(
             refusal,
-            WardenTaskManager::WardenTaskManagerErrors::InvalidEquivocationSignature(_)
+            WardenChallenges::WardenChallengesErrors::InvalidEquivocationSignature(_)
         ),
         "{refusal:?}"
     );
@@ -118,7 +119,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     let bystander_before = shares(bystander.address()).await;
 
     let submit = || {
-        task_manager.slashEquivocation(
+        challenges.slashEquivocation(
             task_id,
             key.clone(),
             first.output_hash,
@@ -131,7 +132,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         .await
         .unwrap();
     let slashed = receipt
-        .decoded_log::<WardenTaskManager::EquivocationSlashed>()
+        .decoded_log::<WardenChallenges::EquivocationSlashed>()
         .unwrap();
     assert_eq!(slashed.operator, liar.address());
     assert_eq!(slashed.operatorId, keccak256(public_key.to_eip2537()));
@@ -147,12 +148,12 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     // The same evidence again slashes nothing more.
     let again = submit().call().await.unwrap_err();
     let refusal = again
-        .as_decoded_interface_error::<WardenTaskManager::WardenTaskManagerErrors>()
+        .as_decoded_interface_error::<WardenChallenges::WardenChallengesErrors>()
         .unwrap();
     assert!(
         matches!(
             refusal,
-            WardenTaskManager::WardenTaskManagerErrors::EquivocationAlreadySlashed(_)
+            WardenChallenges::WardenChallengesErrors::EquivocationAlreadySlashed(_)
         ),
         "{refusal:?}"
     );

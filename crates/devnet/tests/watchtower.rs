@@ -13,8 +13,8 @@ use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use warden_agent::Agent;
-use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::task_state;
+use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_challenger::watchtower::follower_name;
 use warden_challenger::{ChallengerConfig, Watchtower, WatchtowerConfig, launch};
 use warden_devnet::byzantine::ThievingAgent;
@@ -130,6 +130,7 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
     let devnet = Devnet::start(config).await.unwrap();
     let rpc_url: alloy::transports::http::reqwest::Url = devnet.rpc_url().parse().unwrap();
     let task_manager_address = devnet.summary().app.task_manager;
+    let challenges_address = devnet.summary().app.challenges;
     let agent: Arc<dyn Agent> = Arc::new(devnet.agent().clone());
     let challenger_key = devnet.dev_key(CHALLENGER_ACCOUNT).unwrap();
     let challenger = challenger_key.address();
@@ -166,7 +167,8 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
         task_manager.getTask(1).call().await.unwrap().state == task_state::FRAUDULENT
     })
     .await;
-    let upheld = task_manager
+    let challenges = WardenChallenges::new(challenges_address, &provider);
+    let upheld = challenges
         .ChallengeUpheld_filter()
         .from_block(commit_block)
         .query()
@@ -183,7 +185,7 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
         second.claims().get(1).await.unwrap().unwrap().state == ClaimState::Slashed
     })
     .await;
-    assert!(task_manager.slashingProgress(1).call().await.unwrap().done);
+    assert!(challenges.slashingProgress(1).call().await.unwrap().done);
     assert!(second.claims().unfinished().await.unwrap().is_empty());
     assert!(provider.get_block_number().await.unwrap() > commit_block);
 
@@ -200,6 +202,7 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     let devnet = Devnet::start(config).await.unwrap();
     let rpc_url: alloy::transports::http::reqwest::Url = devnet.rpc_url().parse().unwrap();
     let task_manager_address = devnet.summary().app.task_manager;
+    let challenges_address = devnet.summary().app.challenges;
     // A watchtower running a broken agent: it claims the honest agent's hash but decides
     // differently, so it disagrees with every honest output.
     let broken: Arc<dyn Agent> = Arc::new(ThievingAgent::new(
@@ -239,7 +242,7 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
         0,
         "no transaction was sent"
     );
-    let rejected = task_manager
+    let rejected = WardenChallenges::new(challenges_address, &provider)
         .ChallengeRejected_filter()
         .from_block(0)
         .query()
