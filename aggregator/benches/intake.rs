@@ -13,7 +13,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use warden_aggregator::intake::{Intake, TaskContext};
 use warden_aggregator::{OperatorSet, RegisteredOperator, Threshold};
 use warden_bls::SecretKey;
-use warden_protocol::OutputAttestation;
+use warden_protocol::TaskAttestation;
 use warden_protocol::api::SignatureSubmission;
 
 fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
@@ -38,14 +38,13 @@ fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
         operators: members,
     };
     let context = Arc::new(TaskContext {
-        task: OutputAttestation {
+        task: TaskAttestation {
             chain_id: 31337,
             task_manager: Address::repeat_byte(7),
             task_id: 1,
             agent_id: 1,
             agent_hash: B256::repeat_byte(1),
             input_hash: B256::repeat_byte(2),
-            output_hash: B256::ZERO,
             reference_block: 100,
         },
         threshold: Threshold::TWO_THIRDS,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use alloy::primitives::{B256, Bytes, U256, keccak256};
 use warden_bls::{PublicKey, Signature, fast_aggregate_verify, find_invalid};
-use warden_protocol::OutputAttestation;
+use warden_protocol::TaskAttestation;
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
 
 use crate::{OperatorSet, Quorum, Threshold};
@@ -18,8 +18,8 @@ use crate::{OperatorSet, Quorum, Threshold};
 #[derive(Debug, Clone)]
 pub struct TaskContext {
     /// Everything operators attest to for this task except the output, which varies by
-    /// submission (`output_hash` here is ignored).
-    pub task: OutputAttestation,
+    /// submission.
+    pub task: TaskAttestation,
     pub threshold: Threshold,
     /// The operator set at the reference block.
     pub set: Arc<OperatorSet>,
@@ -33,11 +33,7 @@ impl TaskContext {
 
     /// The digest operators sign for `output_hash`.
     pub fn digest(&self, output_hash: B256) -> B256 {
-        OutputAttestation {
-            output_hash,
-            ..self.task
-        }
-        .digest()
+        self.task.with_output(output_hash).digest()
     }
 }
 
@@ -414,14 +410,13 @@ mod tests {
             .collect();
         operators.sort_by_key(|operator| operator.operator_id);
         let context = Arc::new(TaskContext {
-            task: OutputAttestation {
+            task: TaskAttestation {
                 chain_id: 31337,
                 task_manager: Address::repeat_byte(3),
                 task_id: 9,
                 agent_id: 1,
                 agent_hash: B256::repeat_byte(4),
                 input_hash: B256::repeat_byte(5),
-                output_hash: B256::ZERO,
                 reference_block: 50,
             },
             threshold: Threshold::TWO_THIRDS,

@@ -266,13 +266,19 @@ mod tests {
     fn signing_root_changes_with_every_field_and_differs_from_the_digest() {
         let base = attestation();
         let variants = [
-            TaskAttestation { chain_id: 1, ..base },
+            TaskAttestation {
+                chain_id: 1,
+                ..base
+            },
             TaskAttestation {
                 task_manager: Address::ZERO,
                 ..base
             },
             TaskAttestation { task_id: 8, ..base },
-            TaskAttestation { agent_id: 4, ..base },
+            TaskAttestation {
+                agent_id: 4,
+                ..base
+            },
             TaskAttestation {
                 agent_hash: B256::ZERO,
                 ..base
