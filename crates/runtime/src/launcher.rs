@@ -262,14 +262,12 @@ mod tests {
     use super::*;
 
     /// A task that runs until the stop signal, then ends with `result`.
-    fn until_stopped(
+    async fn until_stopped(
         mut stopped: watch::Receiver<bool>,
         result: Result<(), String>,
-    ) -> impl Future<Output = Result<(), String>> {
-        async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-            result
-        }
+    ) -> Result<(), String> {
+        let _ = stopped.wait_for(|stop| *stop).await;
+        result
     }
 
     #[tokio::test]
