@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use alloy::primitives::{B256, Bytes, U256, keccak256};
 use warden_bls::{PublicKey, Signature, fast_aggregate_verify, find_invalid};
-use warden_protocol::TaskAttestation;
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
+use warden_protocol::{OperatorId, TaskAttestation};
 
 use crate::{OperatorSet, Quorum, Threshold};
 
@@ -44,7 +44,7 @@ pub enum IntakeError {
     MalformedSignature(String),
     #[error("operator {operator_id} is not in the operator set at block {reference_block}")]
     UnknownOperator {
-        operator_id: B256,
+        operator_id: OperatorId,
         reference_block: u32,
     },
     #[error("output of {size} bytes exceeds the {limit}-byte limit")]
@@ -54,7 +54,7 @@ pub enum IntakeError {
     )]
     Conflict {
         task_id: u64,
-        operator_id: B256,
+        operator_id: OperatorId,
         signed: B256,
         proposed: B256,
     },
@@ -79,7 +79,7 @@ pub struct Submitted {
     /// Set when this submission completed a verified quorum (handed out once per task).
     pub ready: Option<ReadyQuorum>,
     /// Signers found invalid while verifying this group, now dropped.
-    pub rejected: Vec<B256>,
+    pub rejected: Vec<OperatorId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +94,8 @@ enum Phase {
 struct OutputGroup {
     output: Bytes,
     /// Claimed but not yet verified.
-    pending: BTreeMap<B256, Signature>,
-    verified: BTreeMap<B256, Signature>,
+    pending: BTreeMap<OperatorId, Signature>,
+    verified: BTreeMap<OperatorId, Signature>,
 }
 
 #[derive(Debug)]
@@ -103,7 +103,7 @@ struct TaskAggregation {
     context: Arc<TaskContext>,
     groups: HashMap<B256, OutputGroup>,
     /// Which output each operator signed, and with which signature.
-    signed: HashMap<B256, (B256, Signature)>,
+    signed: HashMap<OperatorId, (B256, Signature)>,
     phase: Phase,
 }
 
@@ -168,7 +168,7 @@ impl Intake {
         }
         let signature = Signature::from_compressed(&submission.signature)
             .map_err(|e| IntakeError::MalformedSignature(e.to_string()))?;
-        let operator_id = submission.operator_id;
+        let operator_id = OperatorId::from(submission.operator_id);
         if task.context.set.get(&operator_id).is_none() {
             return Err(IntakeError::UnknownOperator {
                 operator_id,
@@ -238,7 +238,7 @@ impl Intake {
     fn try_complete(
         task: &mut TaskAggregation,
         output_hash: B256,
-    ) -> (Option<ReadyQuorum>, Vec<B256>) {
+    ) -> (Option<ReadyQuorum>, Vec<OperatorId>) {
         let context = Arc::clone(&task.context);
         let Some(group) = task.groups.get_mut(&output_hash) else {
             return (None, Vec::new());
@@ -256,7 +256,7 @@ impl Intake {
         for operator_id in &rejected {
             task.signed.remove(operator_id);
         }
-        let signatures: BTreeMap<B256, Signature> = group.verified.clone();
+        let signatures: BTreeMap<OperatorId, Signature> = group.verified.clone();
         match Quorum::assemble(&context.set, &signatures, context.threshold) {
             Ok(quorum) => {
                 task.phase = Phase::Committing;
@@ -333,7 +333,7 @@ impl Intake {
     }
 }
 
-fn weight_of<'a>(set: &OperatorSet, operators: impl Iterator<Item = &'a B256>) -> U256 {
+fn weight_of<'a>(set: &OperatorSet, operators: impl Iterator<Item = &'a OperatorId>) -> U256 {
     operators
         .filter_map(|id| set.get(id))
         .map(|operator| operator.weight)
@@ -342,8 +342,8 @@ fn weight_of<'a>(set: &OperatorSet, operators: impl Iterator<Item = &'a B256>) -
 
 /// Verifies a group's pending signatures together, moving the valid ones to `verified`; returns
 /// the operators whose signatures were invalid (removed from the group).
-fn verify_pending(set: &OperatorSet, group: &mut OutputGroup, message: &[u8]) -> Vec<B256> {
-    let pending: Vec<(B256, Signature, PublicKey)> = group
+fn verify_pending(set: &OperatorSet, group: &mut OutputGroup, message: &[u8]) -> Vec<OperatorId> {
+    let pending: Vec<(OperatorId, Signature, PublicKey)> = group
         .pending
         .iter()
         .filter_map(|(id, signature)| {
@@ -402,7 +402,7 @@ mod tests {
         let mut operators: Vec<RegisteredOperator> = keys
             .iter()
             .map(|key| RegisteredOperator {
-                operator_id: keccak256(key.public_key().to_eip2537()),
+                operator_id: OperatorId::from_public_key(&key.public_key().to_eip2537()),
                 address: Address::ZERO,
                 public_key: key.public_key(),
                 weight: U256::from(100u64),
@@ -503,12 +503,15 @@ mod tests {
         f.intake.submit(&forged).unwrap();
         let outcome = f.intake.submit(&submission(&f, 2, b"buy")).unwrap();
         assert!(outcome.ready.is_none(), "only two valid signatures so far");
-        assert_eq!(outcome.rejected, vec![forged.operator_id]);
+        assert_eq!(outcome.rejected, vec![OperatorId::from(forged.operator_id)]);
         let outcome = f.intake.submit(&submission(&f, 3, b"buy")).unwrap();
         let ready = outcome
             .ready
             .expect("three valid signatures make the quorum");
-        assert_eq!(ready.quorum.non_signer_ids, vec![forged.operator_id]);
+        assert_eq!(
+            ready.quorum.non_signer_ids,
+            vec![OperatorId::from(forged.operator_id)]
+        );
         // The dropped operator may send its genuine signature afterwards.
         assert_eq!(
             f.intake.submit(&submission(&f, 1, b"buy")).unwrap().status,

@@ -16,20 +16,19 @@ use warden_runtime::launcher::{self, CriticalTasks};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    warden_runtime::init_logging("info");
-    let result = match cli.command {
-        Command::Run(args) => launcher::run(&args, start)
-            .await
-            .map_err(eyre::Report::from),
+    launcher::main("info", dispatch(Cli::parse().command)).await
+}
+
+async fn dispatch(command: Command) -> eyre::Result<()> {
+    match command {
+        Command::Run(args) => Ok(launcher::run(&args, start).await?),
         Command::OperatorSet {
             rpc_url,
             registry,
             block,
             json,
         } => operator_set(&rpc_url, registry, block, json).await,
-    };
-    launcher::exit_code(result)
+    }
 }
 
 async fn start(

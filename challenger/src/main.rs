@@ -15,17 +15,18 @@ use warden_runtime::launcher::{self, CriticalTasks};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    warden_runtime::init_logging("info");
-    let result = match cli.command {
-        Command::Run(args) => launcher::run(&args, start)
-            .await
-            .map_err(eyre::Report::from),
-        Command::CheckEquivocation { evidence } => check(&evidence).map(|()| {
+    launcher::main("info", dispatch(Cli::parse().command)).await
+}
+
+async fn dispatch(command: Command) -> eyre::Result<()> {
+    match command {
+        Command::Run(args) => Ok(launcher::run(&args, start).await?),
+        Command::CheckEquivocation { evidence } => {
+            check(&evidence)?;
             println!("equivocation proven: one key signed two outputs for the same task");
-        }),
-    };
-    launcher::exit_code(result)
+            Ok(())
+        }
+    }
 }
 
 async fn start(

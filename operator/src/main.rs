@@ -17,15 +17,15 @@ use warden_runtime::launcher::{self, CriticalTasks};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    warden_runtime::init_logging("info,eigen_client_elcontracts=warn");
-    let result = match cli.command {
-        Command::Run(args) => launcher::run(&args, start)
-            .await
-            .map_err(eyre::Report::from),
+    let logs = "info,eigen_client_elcontracts=warn";
+    launcher::main(logs, dispatch(Cli::parse().command)).await
+}
+
+async fn dispatch(command: Command) -> eyre::Result<()> {
+    match command {
+        Command::Run(args) => Ok(launcher::run(&args, start).await?),
         Command::Register(args) => register(*args).await,
-    };
-    launcher::exit_code(result)
+    }
 }
 
 async fn start(

@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::http::StatusCode;
 use warden_protocol::api::{SignatureSubmission, SubmissionReceipt, SubmissionStatus};
-use warden_protocol::{TaskAttestation, TaskState};
+use warden_protocol::{OperatorId, TaskAttestation, TaskState};
 use warden_store::StoreError;
 use warden_store::aggregator::{StoredSignature, TaskRecord, TaskState as RecordState};
 
@@ -35,14 +35,20 @@ impl Aggregator {
         for operator_id in &submitted.rejected {
             tracing::warn!(task_id, %operator_id, "operator's signature did not verify; dropped");
             self.metrics.rejected(reason::INVALID_SIGNATURE);
-            if let Err(error) = self.records.drop_signature(task_id, *operator_id).await {
+            if let Err(error) = self
+                .records
+                .drop_signature(task_id, operator_id.as_b256())
+                .await
+            {
                 let _ = self.database_error("drop_signature", error);
             }
         }
         // On record before the operator hears it was taken. A duplicate is written again: its
         // first write may be the one that failed.
         if submitted.status != SubmissionStatus::AlreadyCommitted
-            && !submitted.rejected.contains(&submission.operator_id)
+            && !submitted
+                .rejected
+                .contains(&OperatorId::from(submission.operator_id))
         {
             self.records
                 .save_signature(&StoredSignature {

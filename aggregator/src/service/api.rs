@@ -220,7 +220,7 @@ mod tests {
             ),
             (
                 SubmitError::Intake(IntakeError::UnknownOperator {
-                    operator_id: B256::ZERO,
+                    operator_id: warden_protocol::OperatorId(B256::ZERO),
                     reference_block: 1,
                 }),
                 403,

@@ -277,6 +277,7 @@ impl Watchtower {
                 .filter(|event| event.taskId == task_id && event.challenger == self.address())
         });
         if let Some(event) = upheld {
+            lock(&self.evidence).remove(&task_id);
             let bond = self.bond().await?;
             let bounty = event.payout.saturating_sub(bond);
             self.metrics.challenge(ChallengeResult::Upheld);

@@ -46,14 +46,6 @@ impl Watchtower {
             return Ok(Verdict::Correct);
         }
 
-        // Wrong: what a challenge will need is at hand, keep it.
-        lock(&self.evidence).insert(
-            task_id,
-            Evidence {
-                input,
-                output: event.output.clone(),
-            },
-        );
         // A claim on record carries on by itself, unless a reorg closed it.
         let reopening = match &existing {
             Some(claim)
@@ -121,6 +113,14 @@ impl Watchtower {
         } else {
             format!("wrong output found at block {head}; challenging")
         };
+        // What the challenge sends is at hand: keep it rather than read it back from the logs.
+        lock(&self.evidence).insert(
+            task_id,
+            Evidence {
+                input,
+                output: event.output.clone(),
+            },
+        );
         let claim = self
             .record_claim(claim, reopening, ClaimState::Challenging, detail)
             .await?;

@@ -86,6 +86,16 @@ pub async fn load_signer(
     Ok(tokio::task::spawn_blocking(move || keys.ecdsa_signer()).await??)
 }
 
+/// The `main` of every Warden binary: logs to stderr (`RUST_LOG`, else `default_log`), runs
+/// `command` and turns how it ended into the exit status.
+pub async fn main<E: Display>(
+    default_log: &str,
+    command: impl Future<Output = Result<(), E>>,
+) -> ExitCode {
+    crate::init_logging(default_log);
+    exit_code(command.await)
+}
+
 /// The process's exit status for how a command ended: the error (with its causes) on stderr
 /// and a failure status, or success.
 pub fn exit_code<E: Display>(result: Result<(), E>) -> ExitCode {
