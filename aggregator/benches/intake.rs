@@ -13,8 +13,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use warden_aggregator::intake::{Intake, TaskContext};
 use warden_aggregator::{OperatorSet, RegisteredOperator, Threshold};
 use warden_bls::SecretKey;
-use warden_protocol::OutputAttestation;
 use warden_protocol::api::SignatureSubmission;
+use warden_protocol::{OperatorId, TaskAttestation};
 
 fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
     let mut rng = rand::thread_rng();
@@ -25,7 +25,7 @@ fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
         .iter()
         .enumerate()
         .map(|(index, key)| RegisteredOperator {
-            operator_id: keccak256(key.public_key().to_eip2537()),
+            operator_id: OperatorId::from_public_key(&key.public_key().to_eip2537()),
             address: Address::with_last_byte(index as u8),
             public_key: key.public_key(),
             weight: U256::from(1_000u64),
@@ -38,14 +38,13 @@ fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
         operators: members,
     };
     let context = Arc::new(TaskContext {
-        task: OutputAttestation {
+        task: TaskAttestation {
             chain_id: 31337,
             task_manager: Address::repeat_byte(7),
             task_id: 1,
             agent_id: 1,
             agent_hash: B256::repeat_byte(1),
             input_hash: B256::repeat_byte(2),
-            output_hash: B256::ZERO,
             reference_block: 100,
         },
         threshold: Threshold::TWO_THIRDS,

@@ -1,9 +1,10 @@
 //! The `warden-aggregator` command line, here rather than in `main.rs` so that tests (the
 //! compose file check) can parse command lines exactly as the binary does.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
+use warden_runtime::cli::RunArgs;
+
+use crate::config::AggregatorConfig;
 
 #[derive(Debug, Parser)]
 #[command(name = "warden-aggregator", version, about = "Warden aggregator")]
@@ -19,12 +20,7 @@ pub enum Command {
     /// expire tasks. Everything is on record in the database first, so a restart resumes
     /// without losing a signature or sending a commitment twice. Serves Prometheus metrics and
     /// the EigenLayer node API. Stops cleanly on SIGINT or SIGTERM.
-    Run {
-        /// TOML configuration (see config/aggregator.toml); every key can be overridden with
-        /// WARDEN_AGGREGATOR_<SECTION>__<KEY>, e.g. WARDEN_AGGREGATOR_DATABASE__URL.
-        #[arg(long, env = "WARDEN_AGGREGATOR_CONFIG")]
-        config: PathBuf,
-    },
+    Run(RunArgs<AggregatorConfig>),
     /// Print the operator set (ids, addresses, BLS keys, weights) as the registry recorded it at a
     /// block: the set a task with that reference block must be signed by.
     OperatorSet {

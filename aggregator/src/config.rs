@@ -1,15 +1,15 @@
 //! `warden-aggregator run`'s configuration file. See `config/aggregator.toml` for a documented
 //! sample; every key can be overridden by `WARDEN_AGGREGATOR_<SECTION>__<KEY>`.
 
-use std::net::SocketAddr;
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
-use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig};
+use std::net::SocketAddr;
+use warden_runtime::config::{
+    ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig, ServiceConfig,
+};
 use warden_txm::TransactionsConfig;
 
 /// Environment variables overriding the file start with this.
-pub const ENV_PREFIX: &str = "WARDEN_AGGREGATOR_";
+pub const ENV_PREFIX: &str = <AggregatorConfig as ServiceConfig>::ENV_PREFIX;
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,17 +42,17 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8090))
 }
 
-impl AggregatorConfig {
-    /// Reads `path` with environment overrides and validates the result.
-    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let config: Self = warden_runtime::config::load(path, ENV_PREFIX)?;
-        config.validate()?;
-        Ok(config)
-    }
+warden_runtime::service_config!(
+    AggregatorConfig,
+    name: "warden-aggregator",
+    env_prefix: "WARDEN_AGGREGATOR_",
+    validate: AggregatorConfig::validate_all,
+);
 
+impl AggregatorConfig {
     /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystore
     /// and password file exist.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate_all(&self) -> Result<(), ConfigError> {
         self.validate_settings()?;
         self.keys.validate(false)
     }

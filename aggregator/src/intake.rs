@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use alloy::primitives::{B256, Bytes, U256, keccak256};
 use warden_bls::{PublicKey, Signature, fast_aggregate_verify, find_invalid};
-use warden_protocol::OutputAttestation;
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
+use warden_protocol::{OperatorId, TaskAttestation};
 
 use crate::{OperatorSet, Quorum, Threshold};
 
@@ -18,8 +18,8 @@ use crate::{OperatorSet, Quorum, Threshold};
 #[derive(Debug, Clone)]
 pub struct TaskContext {
     /// Everything operators attest to for this task except the output, which varies by
-    /// submission (`output_hash` here is ignored).
-    pub task: OutputAttestation,
+    /// submission.
+    pub task: TaskAttestation,
     pub threshold: Threshold,
     /// The operator set at the reference block.
     pub set: Arc<OperatorSet>,
@@ -33,11 +33,7 @@ impl TaskContext {
 
     /// The digest operators sign for `output_hash`.
     pub fn digest(&self, output_hash: B256) -> B256 {
-        OutputAttestation {
-            output_hash,
-            ..self.task
-        }
-        .digest()
+        self.task.with_output(output_hash).digest()
     }
 }
 
@@ -48,7 +44,7 @@ pub enum IntakeError {
     MalformedSignature(String),
     #[error("operator {operator_id} is not in the operator set at block {reference_block}")]
     UnknownOperator {
-        operator_id: B256,
+        operator_id: OperatorId,
         reference_block: u32,
     },
     #[error("output of {size} bytes exceeds the {limit}-byte limit")]
@@ -58,7 +54,7 @@ pub enum IntakeError {
     )]
     Conflict {
         task_id: u64,
-        operator_id: B256,
+        operator_id: OperatorId,
         signed: B256,
         proposed: B256,
     },
@@ -83,7 +79,7 @@ pub struct Submitted {
     /// Set when this submission completed a verified quorum (handed out once per task).
     pub ready: Option<ReadyQuorum>,
     /// Signers found invalid while verifying this group, now dropped.
-    pub rejected: Vec<B256>,
+    pub rejected: Vec<OperatorId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +94,8 @@ enum Phase {
 struct OutputGroup {
     output: Bytes,
     /// Claimed but not yet verified.
-    pending: BTreeMap<B256, Signature>,
-    verified: BTreeMap<B256, Signature>,
+    pending: BTreeMap<OperatorId, Signature>,
+    verified: BTreeMap<OperatorId, Signature>,
 }
 
 #[derive(Debug)]
@@ -107,7 +103,7 @@ struct TaskAggregation {
     context: Arc<TaskContext>,
     groups: HashMap<B256, OutputGroup>,
     /// Which output each operator signed, and with which signature.
-    signed: HashMap<B256, (B256, Signature)>,
+    signed: HashMap<OperatorId, (B256, Signature)>,
     phase: Phase,
 }
 
@@ -172,7 +168,7 @@ impl Intake {
         }
         let signature = Signature::from_compressed(&submission.signature)
             .map_err(|e| IntakeError::MalformedSignature(e.to_string()))?;
-        let operator_id = submission.operator_id;
+        let operator_id = OperatorId::from(submission.operator_id);
         if task.context.set.get(&operator_id).is_none() {
             return Err(IntakeError::UnknownOperator {
                 operator_id,
@@ -242,7 +238,7 @@ impl Intake {
     fn try_complete(
         task: &mut TaskAggregation,
         output_hash: B256,
-    ) -> (Option<ReadyQuorum>, Vec<B256>) {
+    ) -> (Option<ReadyQuorum>, Vec<OperatorId>) {
         let context = Arc::clone(&task.context);
         let Some(group) = task.groups.get_mut(&output_hash) else {
             return (None, Vec::new());
@@ -260,7 +256,7 @@ impl Intake {
         for operator_id in &rejected {
             task.signed.remove(operator_id);
         }
-        let signatures: BTreeMap<B256, Signature> = group.verified.clone();
+        let signatures: BTreeMap<OperatorId, Signature> = group.verified.clone();
         match Quorum::assemble(&context.set, &signatures, context.threshold) {
             Ok(quorum) => {
                 task.phase = Phase::Committing;
@@ -337,7 +333,7 @@ impl Intake {
     }
 }
 
-fn weight_of<'a>(set: &OperatorSet, operators: impl Iterator<Item = &'a B256>) -> U256 {
+fn weight_of<'a>(set: &OperatorSet, operators: impl Iterator<Item = &'a OperatorId>) -> U256 {
     operators
         .filter_map(|id| set.get(id))
         .map(|operator| operator.weight)
@@ -346,8 +342,8 @@ fn weight_of<'a>(set: &OperatorSet, operators: impl Iterator<Item = &'a B256>) -
 
 /// Verifies a group's pending signatures together, moving the valid ones to `verified`; returns
 /// the operators whose signatures were invalid (removed from the group).
-fn verify_pending(set: &OperatorSet, group: &mut OutputGroup, message: &[u8]) -> Vec<B256> {
-    let pending: Vec<(B256, Signature, PublicKey)> = group
+fn verify_pending(set: &OperatorSet, group: &mut OutputGroup, message: &[u8]) -> Vec<OperatorId> {
+    let pending: Vec<(OperatorId, Signature, PublicKey)> = group
         .pending
         .iter()
         .filter_map(|(id, signature)| {
@@ -406,7 +402,7 @@ mod tests {
         let mut operators: Vec<RegisteredOperator> = keys
             .iter()
             .map(|key| RegisteredOperator {
-                operator_id: keccak256(key.public_key().to_eip2537()),
+                operator_id: OperatorId::from_public_key(&key.public_key().to_eip2537()),
                 address: Address::ZERO,
                 public_key: key.public_key(),
                 weight: U256::from(100u64),
@@ -414,14 +410,13 @@ mod tests {
             .collect();
         operators.sort_by_key(|operator| operator.operator_id);
         let context = Arc::new(TaskContext {
-            task: OutputAttestation {
+            task: TaskAttestation {
                 chain_id: 31337,
                 task_manager: Address::repeat_byte(3),
                 task_id: 9,
                 agent_id: 1,
                 agent_hash: B256::repeat_byte(4),
                 input_hash: B256::repeat_byte(5),
-                output_hash: B256::ZERO,
                 reference_block: 50,
             },
             threshold: Threshold::TWO_THIRDS,
@@ -508,12 +503,15 @@ mod tests {
         f.intake.submit(&forged).unwrap();
         let outcome = f.intake.submit(&submission(&f, 2, b"buy")).unwrap();
         assert!(outcome.ready.is_none(), "only two valid signatures so far");
-        assert_eq!(outcome.rejected, vec![forged.operator_id]);
+        assert_eq!(outcome.rejected, vec![OperatorId::from(forged.operator_id)]);
         let outcome = f.intake.submit(&submission(&f, 3, b"buy")).unwrap();
         let ready = outcome
             .ready
             .expect("three valid signatures make the quorum");
-        assert_eq!(ready.quorum.non_signer_ids, vec![forged.operator_id]);
+        assert_eq!(
+            ready.quorum.non_signer_ids,
+            vec![OperatorId::from(forged.operator_id)]
+        );
         // The dropped operator may send its genuine signature afterwards.
         assert_eq!(
             f.intake.submit(&submission(&f, 1, b"buy")).unwrap().status,

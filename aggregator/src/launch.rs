@@ -6,15 +6,20 @@ use std::sync::Arc;
 
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use warden_runtime::node_api::{Probe, SyncProbe, SyncProgress};
+use warden_runtime::launcher::CriticalTasks;
+use warden_runtime::node_api::{ProbeInfo, SyncProbe, SyncProgress};
 use warden_runtime::ops::OpsEndpoints;
-use warden_runtime::rpc::{self, RetryPolicy};
 use warden_runtime::service::ServiceRuntime;
-use warden_txm::TxManager;
 
 use crate::config::AggregatorConfig;
 use crate::service::{Aggregator, AggregatorSettings, ServiceError};
+
+/// The node API's name for the keeper's progress, block by block.
+const KEEPER: ProbeInfo = ProbeInfo {
+    id: "keeper",
+    name: "Keeper",
+    description: "Opens, commits, executes and expires tasks every block",
+};
 
 /// Why the aggregator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +30,6 @@ pub enum StartError {
     Service(#[from] ServiceError),
     #[error("starting the transaction manager: {0}")]
     Transactions(#[from] warden_txm::TxError),
-    #[error("the aggregator API did not start")]
-    Api,
 }
 
 /// A started aggregator.
@@ -37,7 +40,7 @@ pub struct RunningAggregator {
     pub api: SocketAddr,
     pub endpoints: OpsEndpoints,
     /// The API server, the keeper and the ops servers; all end on shutdown.
-    pub tasks: Vec<JoinHandle<()>>,
+    pub tasks: CriticalTasks,
 }
 
 /// Opens the database, serves the API, metrics and the node API, and keeps tasks until
@@ -47,24 +50,10 @@ pub async fn start(
     signer: PrivateKeySigner,
     shutdown: watch::Receiver<bool>,
 ) -> Result<RunningAggregator, StartError> {
-    let runtime = ServiceRuntime::start(
-        config.chain.rpc_url.clone(),
-        config.chain.retry(),
-        &config.database.url,
-    )
-    .await?;
-    // The manager retries on its own; its provider does not, so a failure is not retried twice.
-    let txm = TxManager::new(
-        rpc::connect(
-            config.chain.rpc_url.clone(),
-            runtime.rpc_metrics.clone(),
-            RetryPolicy::none(),
-        ),
-        signer,
-        runtime.store.clone(),
-        config.transactions.manager_config()?,
-    )
-    .await?;
+    let runtime = ServiceRuntime::for_config(config).await?;
+    let txm = runtime
+        .transaction_manager(signer, &config.transactions)
+        .await?;
     let progress = Arc::new(SyncProgress::default());
     let aggregator = Aggregator::connect(
         AggregatorSettings {
@@ -78,36 +67,27 @@ pub async fn start(
         Arc::clone(&progress),
     )
     .await?;
-    let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(SyncProbe {
-        id: "keeper".into(),
-        name: "Keeper".into(),
-        description: "Opens, commits, executes and expires tasks every block".into(),
-        progress,
-        max_lag: 0,
-    })];
-    let (endpoints, mut tasks) = runtime
-        .serve_ops("warden-aggregator", &config.ops, probes, shutdown.clone())
+    let sync = SyncProbe::new(KEEPER, progress, 0);
+    let mut tasks = CriticalTasks::new();
+    let endpoints = runtime
+        .serve_ops(config, sync, shutdown.clone(), &mut tasks)
         .await?;
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    {
-        let aggregator = Arc::clone(&aggregator);
-        let shutdown = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            if let Err(error) = aggregator.serve(shutdown, bound_tx).await {
-                tracing::error!(%error, "aggregator API stopped");
-            }
-        }));
-    }
-    let api = bound_rx.await.map_err(|_| StartError::Api)?;
-    tasks.push(tokio::spawn(Arc::clone(&aggregator).keep(shutdown)));
-    tracing::info!(
-        address = %aggregator.address(),
-        %api,
-        database = runtime.store.location(),
-        metrics = %endpoints.metrics_url(),
-        node_api = %endpoints.node_api_url(),
-        "aggregator started"
+    let listener = aggregator.bind().await?;
+    let api = listener.local_addr().map_err(|source| ServiceError::Bind {
+        addr: config.aggregator.listen,
+        source,
+    })?;
+    tasks.spawn(
+        "aggregator API",
+        Arc::clone(&aggregator).serve(listener, shutdown.clone()),
     );
+    let keeper = Arc::clone(&aggregator);
+    tasks.spawn("keeper", async move {
+        keeper.keep(shutdown).await;
+        Ok::<(), std::convert::Infallible>(())
+    });
+    tracing::info!(%api, "aggregator API listening");
+    runtime.log_started("aggregator", &aggregator.address(), &endpoints);
     Ok(RunningAggregator {
         aggregator,
         api,

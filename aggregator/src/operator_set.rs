@@ -1,10 +1,11 @@
 //! The operator set as the registry recorded it at a reference block.
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use serde::Serialize;
 use warden_bindings::WardenRegistry;
 use warden_bls::PublicKey;
+use warden_protocol::OperatorId;
 
 /// Reading the operator set failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +16,7 @@ pub enum OperatorSetError {
     /// registration, so this means the address is not a Warden registry.
     #[error("operator {operator_id}: registered public key is invalid: {source}")]
     InvalidKey {
-        operator_id: B256,
+        operator_id: OperatorId,
         #[source]
         source: warden_bls::BlsError,
     },
@@ -27,7 +28,7 @@ pub enum OperatorSetError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisteredOperator {
     /// keccak256 of the EIP-2537 public key.
-    pub operator_id: B256,
+    pub operator_id: OperatorId,
     pub address: Address,
     pub public_key: PublicKey,
     /// Slashable stake at the block.
@@ -54,20 +55,21 @@ impl OperatorSet {
         let mut operators = Vec::new();
         let mut index = U256::ZERO;
         while index < count {
-            let operator_id = registry.operatorIds(index).call().await?;
+            let id = registry.operatorIds(index).call().await?;
+            let operator_id = OperatorId::from(id);
             index += U256::from(1u8);
-            let state = registry.operatorAt(operator_id, block).call().await?;
+            let state = registry.operatorAt(id, block).call().await?;
             if !state._0 {
                 continue;
             }
-            let encoded = registry.publicKeyOf(operator_id).call().await?.to_eip2537();
+            let encoded = registry.publicKeyOf(id).call().await?.to_eip2537();
             let public_key = PublicKey::from_eip2537(&encoded).map_err(|source| {
                 OperatorSetError::InvalidKey {
                     operator_id,
                     source,
                 }
             })?;
-            let address = registry.operatorOf(operator_id).call().await?;
+            let address = registry.operatorOf(id).call().await?;
             operators.push(RegisteredOperator {
                 operator_id,
                 address,
@@ -85,7 +87,7 @@ impl OperatorSet {
     }
 
     /// The operator with this id, if it is in the set.
-    pub fn get(&self, operator_id: &B256) -> Option<&RegisteredOperator> {
+    pub fn get(&self, operator_id: &OperatorId) -> Option<&RegisteredOperator> {
         self.operators
             .binary_search_by_key(operator_id, |operator| operator.operator_id)
             .ok()

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::U256;
 use warden_bls::{Signature, aggregate_signatures};
+use warden_protocol::OperatorId;
 
 use crate::OperatorSet;
 
@@ -54,7 +55,7 @@ pub enum QuorumError {
     #[error("threshold {numerator}/{denominator} must be more than 1/2 and at most 1")]
     Threshold { numerator: u64, denominator: u64 },
     #[error("operator {0} is not in the operator set at the reference block")]
-    UnknownOperator(B256),
+    UnknownOperator(OperatorId),
     #[error("no signatures to aggregate")]
     NoSignatures,
     #[error("signed weight {signed} of {total} is below the threshold")]
@@ -70,7 +71,7 @@ pub struct Quorum {
     pub aggregate_signature: Signature,
     /// EIP-2537 public keys of the set's operators that did not sign, by ascending operator id.
     pub non_signers: Vec<[u8; 128]>,
-    pub non_signer_ids: Vec<B256>,
+    pub non_signer_ids: Vec<OperatorId>,
     pub signed_weight: U256,
     pub total_weight: U256,
 }
@@ -79,7 +80,7 @@ impl Quorum {
     /// Assembles the quorum of `signatures` (already verified by the caller) over `set`.
     pub fn assemble(
         set: &OperatorSet,
-        signatures: &BTreeMap<B256, Signature>,
+        signatures: &BTreeMap<OperatorId, Signature>,
         threshold: Threshold,
     ) -> Result<Self, QuorumError> {
         if let Some(unknown) = signatures.keys().find(|id| set.get(id).is_none()) {

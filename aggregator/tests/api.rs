@@ -114,10 +114,8 @@ async fn bad_requests_get_clear_errors() {
     assert_eq!(http.get(&health).send().await.unwrap().status(), 503);
 
     stop.send(true).unwrap();
-    for task in running.tasks {
-        tokio::time::timeout(Duration::from_secs(30), task)
-            .await
-            .expect("every task stops on shutdown")
-            .unwrap();
-    }
+    tokio::time::timeout(Duration::from_secs(30), running.tasks.wait())
+        .await
+        .expect("every task stops on shutdown")
+        .expect("no task failed");
 }

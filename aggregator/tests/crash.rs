@@ -15,7 +15,6 @@ use alloy::sol_types::SolCall;
 use warden_aggregator::service::{FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMISSION};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
-use warden_bindings::task_manager::task_state;
 use warden_devnet::process::{ServiceProcess, free_port, health_status, ops_urls, scrape_counter};
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
@@ -92,7 +91,7 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
                 .unwrap();
             assert_eq!(
                 task.state,
-                task_state::OPEN,
+                u8::from(warden_protocol::TaskState::Open),
                 "killed before anything was sent"
             );
         }
@@ -114,7 +113,7 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
         .call()
         .await
         .unwrap();
-    assert_eq!(task.state, task_state::EXECUTED);
+    assert_eq!(task.state, u8::from(warden_protocol::TaskState::Executed));
     let commits =
         commit_transactions(&chain, key.address, task_manager, start_block, task_id).await;
     assert_eq!(

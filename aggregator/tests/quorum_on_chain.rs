@@ -73,12 +73,12 @@ async fn assembled_quorums_verify_on_chain() {
     let reference_block = set.block;
 
     let digest = B256::from(rand::thread_rng().r#gen::<[u8; 32]>());
-    let sign = |indices: &[usize]| -> BTreeMap<B256, Signature> {
+    let sign = |indices: &[usize]| -> BTreeMap<warden_protocol::OperatorId, Signature> {
         indices
             .iter()
             .map(|&i| {
                 let id = devnet.operators()[i].operator_id;
-                (id, keys[i].bls.sign(digest.as_slice()))
+                (id.into(), keys[i].bls.sign(digest.as_slice()))
             })
             .collect()
     };
@@ -96,7 +96,9 @@ async fn assembled_quorums_verify_on_chain() {
     let three = Quorum::assemble(&set, &sign(&[0, 1, 3]), Threshold::TWO_THIRDS).unwrap();
     assert_eq!(
         three.non_signer_ids,
-        vec![devnet.operators()[2].operator_id]
+        vec![warden_protocol::OperatorId::from(
+            devnet.operators()[2].operator_id
+        )]
     );
     assert_eq!(three.signed_weight, tokens(96));
     assert_eq!(
@@ -131,9 +133,12 @@ async fn assembled_quorums_verify_on_chain() {
 
     // A signer outside the set is refused before anything is sent.
     let mut with_stranger = sign(&[0, 1, 2]);
-    with_stranger.insert(B256::repeat_byte(1), keys[0].bls.sign(digest.as_slice()));
+    with_stranger.insert(
+        B256::repeat_byte(1).into(),
+        keys[0].bls.sign(digest.as_slice()),
+    );
     assert_eq!(
         Quorum::assemble(&set, &with_stranger, Threshold::TWO_THIRDS).unwrap_err(),
-        QuorumError::UnknownOperator(B256::repeat_byte(1))
+        QuorumError::UnknownOperator(B256::repeat_byte(1).into())
     );
 }

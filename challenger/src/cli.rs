@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use warden_runtime::cli::RunArgs;
+
+use crate::config::ChallengerConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,12 +28,7 @@ pub enum Command {
     /// a bond twice. Refuses to start when a challenge window is too short for it or too close to
     /// EigenLayer's deallocation delay. Serves Prometheus metrics and the EigenLayer node API.
     /// Stops cleanly on SIGINT or SIGTERM.
-    Run {
-        /// TOML configuration (see config/challenger.toml); every key can be overridden with
-        /// WARDEN_CHALLENGER_<SECTION>__<KEY>, e.g. WARDEN_CHALLENGER_CHAIN__RPC_URL.
-        #[arg(long, env = "WARDEN_CHALLENGER_CONFIG")]
-        config: PathBuf,
-    },
+    Run(RunArgs<ChallengerConfig>),
     /// Check a JSON file of equivocation evidence (`public_key`, and `first` / `second`, each an
     /// `attestation` with its BLS `signature`). Exits 0 when it proves equivocation, 1 when not.
     CheckEquivocation {

@@ -5,17 +5,15 @@
 //! chain knows (each agent's windows, EigenLayer's deallocation delay) is checked at start-up by
 //! [`crate::preflight`].
 
-use std::path::Path;
-
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig,
+    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig, ServiceConfig,
 };
 use warden_txm::TransactionsConfig;
 
 /// Environment variables overriding the file start with this.
-pub const ENV_PREFIX: &str = "WARDEN_CHALLENGER_";
+pub const ENV_PREFIX: &str = <ChallengerConfig as ServiceConfig>::ENV_PREFIX;
 
 /// The most operators one `slashSigners` batch may examine. Each costs about 212 000 gas, so a
 /// larger batch would not fit in a 30 M gas block.
@@ -84,16 +82,16 @@ fn default_max_lag() -> u64 {
     10
 }
 
-impl ChallengerConfig {
-    /// Reads `path` with environment overrides and validates the result.
-    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let config: Self = warden_runtime::config::load(path, ENV_PREFIX)?;
-        config.validate()?;
-        Ok(config)
-    }
+warden_runtime::service_config!(
+    ChallengerConfig,
+    name: "warden-challenger",
+    env_prefix: "WARDEN_CHALLENGER_",
+    validate: ChallengerConfig::validate_all,
+);
 
+impl ChallengerConfig {
     /// Checks every value on its own and against the others; the error names the key.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate_all(&self) -> Result<(), ConfigError> {
         self.chain.validate()?;
         if self.chain.task_manager == Address::ZERO {
             return invalid(
@@ -157,7 +155,7 @@ fn invalid(key: &'static str, reason: &str) -> Result<(), ConfigError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use super::*;
 

@@ -5,15 +5,22 @@ use std::sync::Arc;
 
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use warden_agent::Agent;
-use warden_runtime::node_api::{Probe, SyncProbe, SyncProgress};
+use warden_runtime::launcher::CriticalTasks;
+use warden_runtime::node_api::{ProbeInfo, SyncProbe, SyncProgress};
 use warden_runtime::ops::OpsEndpoints;
 use warden_runtime::service::{ServiceError, ServiceRuntime};
 
 use crate::config::ChallengerConfig;
 use crate::preflight::{self, PreflightError};
 use crate::watchtower::{Watchtower, WatchtowerError};
+
+/// The node API's name for the watchtower's progress through `OutputCommitted` events.
+const FOLLOWER: ProbeInfo = ProbeInfo {
+    id: "commitment-follower",
+    name: "Commitment follower",
+    description: "Follows OutputCommitted events, re-executes the agent and challenges wrong outputs",
+};
 
 /// Why the challenger could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +38,8 @@ pub enum StartError {
 pub struct RunningChallenger {
     pub watchtower: Arc<Watchtower>,
     pub endpoints: OpsEndpoints,
-    /// Ends when the watchtower stops (on shutdown).
-    pub task: JoinHandle<Result<(), WatchtowerError>>,
-    pub ops: Vec<JoinHandle<()>>,
+    /// The watchtower and the ops servers; all end on shutdown.
+    pub tasks: CriticalTasks,
 }
 
 /// Opens the database, checks the chain ([`preflight::check`]) and builds the watchtower, without
@@ -45,12 +51,7 @@ pub async fn build(
     agent: Arc<dyn Agent>,
     progress: Arc<SyncProgress>,
 ) -> Result<(ServiceRuntime, Watchtower), StartError> {
-    let runtime = ServiceRuntime::start(
-        config.chain.rpc_url.clone(),
-        config.chain.retry(),
-        &config.database.url,
-    )
-    .await?;
+    let runtime = ServiceRuntime::for_config(config).await?;
     let limits = preflight::check(&runtime.provider, config, agent.agent_hash()).await?;
     let watchtower = Watchtower::new(config, &runtime, signer, agent, limits, progress).await?;
     Ok((runtime, watchtower))
@@ -66,31 +67,17 @@ pub async fn start(
 ) -> Result<RunningChallenger, StartError> {
     let progress = Arc::new(SyncProgress::default());
     let (runtime, watchtower) = build(config, signer, agent, Arc::clone(&progress)).await?;
-    let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(SyncProbe {
-        id: "commitment-follower".into(),
-        name: "Commitment follower".into(),
-        description:
-            "Follows OutputCommitted events, re-executes the agent and challenges wrong outputs"
-                .into(),
-        progress,
-        max_lag: config.challenger.max_lag_blocks,
-    })];
-    let (endpoints, ops) = runtime
-        .serve_ops("warden-challenger", &config.ops, probes, shutdown.clone())
+    let sync = SyncProbe::new(FOLLOWER, progress, config.challenger.max_lag_blocks);
+    let mut tasks = CriticalTasks::new();
+    let endpoints = runtime
+        .serve_ops(config, sync, shutdown.clone(), &mut tasks)
         .await?;
-    tracing::info!(
-        challenger = %watchtower.address(),
-        database = runtime.store.location(),
-        metrics = %endpoints.metrics_url(),
-        node_api = %endpoints.node_api_url(),
-        "challenger started"
-    );
+    runtime.log_started("challenger", &watchtower.address(), &endpoints);
     let watchtower = Arc::new(watchtower);
-    let task = tokio::spawn(Arc::clone(&watchtower).run(shutdown));
+    tasks.spawn("watchtower", Arc::clone(&watchtower).run(shutdown));
     Ok(RunningChallenger {
         watchtower,
         endpoints,
-        task,
-        ops,
+        tasks,
     })
 }

@@ -19,4 +19,4 @@ pub mod watchtower;
 pub use config::{ChallengerConfig, WatchtowerConfig};
 pub use equivocation::{EquivocationError, EquivocationEvidence, SignedAttestation};
 pub use launch::{RunningChallenger, StartError};
-pub use watchtower::{Verdict, Watchtower, WatchtowerError};
+pub use watchtower::{CloseReason, Verdict, Watchtower, WatchtowerError};

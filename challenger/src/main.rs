@@ -8,48 +8,36 @@ use std::sync::Arc;
 
 use clap::Parser;
 use eyre::WrapErr;
+use tokio::sync::watch;
 use warden_challenger::cli::{Cli, Command};
 use warden_challenger::{ChallengerConfig, EquivocationEvidence, launch};
+use warden_runtime::launcher::{self, CriticalTasks};
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    warden_runtime::init_logging("info");
-    let result = match cli.command {
-        Command::Run { config } => tokio::runtime::Runtime::new()
-            .wrap_err("starting the async runtime")
-            .and_then(|runtime| runtime.block_on(run(&config))),
-        Command::CheckEquivocation { evidence } => check(&evidence).map(|()| {
+#[tokio::main]
+async fn main() -> ExitCode {
+    launcher::main("info", dispatch(Cli::parse().command)).await
+}
+
+async fn dispatch(command: Command) -> eyre::Result<()> {
+    match command {
+        Command::Run(args) => Ok(launcher::run(&args, start).await?),
+        Command::CheckEquivocation { evidence } => {
+            check(&evidence)?;
             println!("equivocation proven: one key signed two outputs for the same task");
-        }),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            Ok(())
         }
     }
 }
 
-async fn run(path: &Path) -> eyre::Result<()> {
-    let config = ChallengerConfig::load(Some(path))
-        .wrap_err_with(|| format!("reading {}", path.display()))?;
-    let keys = config.keys.clone();
-    let signer = tokio::task::spawn_blocking(move || keys.ecdsa_signer())
-        .await?
-        .wrap_err("loading the signing key")?;
+async fn start(
+    config: ChallengerConfig,
+    stopped: watch::Receiver<bool>,
+) -> eyre::Result<CriticalTasks> {
+    let signer = launcher::load_signer(&config.keys).await?;
     let agent = warden_agent::reference_agent(config.agent.router)
         .wrap_err("loading the reference agent")?;
-
-    let shutdown = warden_runtime::shutdown_signal().wrap_err("installing signal handlers")?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = launch::start(&config, signer, Arc::new(agent), stopped)
-        .await
-        .wrap_err("starting the challenger")?;
-    warden_runtime::supervise(shutdown, stop, running.task, running.ops)
-        .await
-        .wrap_err("the watchtower crashed")?
-        .wrap_err("the watchtower stopped")
+    let running = launch::start(&config, signer, Arc::new(agent), stopped).await?;
+    Ok(running.tasks)
 }
 
 fn check(path: &Path) -> eyre::Result<()> {

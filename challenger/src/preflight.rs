@@ -74,11 +74,7 @@ pub enum PreflightError {
     },
 }
 
-impl From<alloy::contract::Error> for PreflightError {
-    fn from(error: alloy::contract::Error) -> Self {
-        Self::Contract(Box::new(error))
-    }
-}
+warden_runtime::boxed_contract_error!(PreflightError, Contract);
 
 /// What the chain says, and the watchtower keeps for agents registered after start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

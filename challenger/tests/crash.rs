@@ -21,18 +21,17 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use common::{Challenger, Committer, wait_for};
 use warden_agent::Agent;
-use warden_bindings::task_manager::task_state;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
-use warden_challenger::watchtower::{
-    FAILPOINT_AFTER_CHALLENGE_SENT, challenge_intent, follower_name,
-};
+use warden_challenger::watchtower::{FAILPOINT_AFTER_CHALLENGE_SENT, follower_name};
 use warden_devnet::byzantine::ThievingAgent;
 use warden_devnet::ticks::{THIEF, TickConfig};
 use warden_devnet::{Devnet, DevnetConfig, DevnetError};
+use warden_protocol::TaskState;
 use warden_store::challenger::{ClaimState, ClaimStore};
 use warden_store::cursor::ChainCursor;
 use warden_store::testing::TestDatabase;
 use warden_store::transactions::{TransactionLog, TxStatus};
+use warden_txm::Intent;
 
 warden_store::on_both_backends!(
     a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_restart,
@@ -89,7 +88,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         Duration::from_secs(180),
         || async {
             task_manager.taskCount().call().await.unwrap() >= 1
-                && task_manager.getTask(1).call().await.unwrap().state == task_state::COMMITTED
+                && task_manager.getTask(1).call().await.unwrap().state
+                    == u8::from(TaskState::Committed)
         },
     )
     .await;
@@ -109,7 +109,7 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     .await;
     assert_eq!(
         task_manager.getTask(1).call().await.unwrap().state,
-        task_state::COMMITTED,
+        u8::from(TaskState::Committed),
         "nobody challenged the theft while the challenger was down"
     );
     assert_eq!(challenger.claim(1).await, None);
@@ -119,7 +119,9 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     wait_for(
         "the theft to be challenged",
         Duration::from_secs(120),
-        || async { task_manager.getTask(1).call().await.unwrap().state == task_state::FRAUDULENT },
+        || async {
+            task_manager.getTask(1).call().await.unwrap().state == u8::from(TaskState::Fraudulent)
+        },
     )
     .await;
     let upheld = challenges
@@ -237,7 +239,13 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let chain_id = chain.get_chain_id().await.unwrap();
     let log = TransactionLog::new(store.clone(), chain_id, challenger.address).unwrap();
     let recorded = log
-        .by_intent(&challenge_intent(task.taskId, 0))
+        .by_intent(
+            &Intent::Challenge {
+                task_id: task.taskId,
+                attempt: 0,
+            }
+            .to_string(),
+        )
         .await
         .unwrap()
         .expect("the challenge is on record before it is broadcast");
@@ -273,16 +281,28 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     )
     .await;
     let settled = log
-        .by_intent(&challenge_intent(task.taskId, 0))
+        .by_intent(
+            &Intent::Challenge {
+                task_id: task.taskId,
+                attempt: 0,
+            }
+            .to_string(),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(settled.status, TxStatus::Mined);
     assert_eq!(settled.tx_hash, recorded.tx_hash);
     assert_eq!(
-        log.by_intent(&challenge_intent(task.taskId, 1))
-            .await
-            .unwrap(),
+        log.by_intent(
+            &Intent::Challenge {
+                task_id: task.taskId,
+                attempt: 1,
+            }
+            .to_string()
+        )
+        .await
+        .unwrap(),
         None,
         "no second attempt"
     );

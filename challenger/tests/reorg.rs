@@ -25,13 +25,14 @@ use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use common::{Challenger, Committer, wait_for};
 use warden_agent::Agent;
-use warden_bindings::task_manager::task_state;
 use warden_bindings::tx::confirm;
-use warden_challenger::watchtower::{FAILPOINT_AFTER_CLAIM, REORGED_OUT, follower_name};
+use warden_challenger::CloseReason;
+use warden_challenger::watchtower::{FAILPOINT_AFTER_CLAIM, follower_name};
 use warden_devnet::byzantine::ThievingAgent;
 use warden_devnet::process::ProcessError;
 use warden_devnet::ticks::THIEF;
 use warden_devnet::{Devnet, DevnetConfig};
+use warden_protocol::TaskState;
 use warden_store::challenger::ClaimState;
 use warden_store::cursor::ChainCursor;
 use warden_store::testing::TestDatabase;
@@ -131,7 +132,7 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
     )
     .await;
     let claim = challenger.claim(task.taskId).await.unwrap();
-    assert!(claim.detail.starts_with(REORGED_OUT), "{claim:?}");
+    assert!(CloseReason::reopens(&claim.detail), "{claim:?}");
     assert_eq!(
         challenger
             .metric("warden_challenger_commitments_total{verdict=\"correct\"}")
@@ -147,7 +148,7 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         "the vanished theft was not challenged: nothing was sent"
     );
     let on_chain = task_manager.getTask(task.taskId).call().await.unwrap();
-    assert_eq!(on_chain.state, task_state::COMMITTED);
+    assert_eq!(on_chain.state, u8::from(TaskState::Committed));
     assert_eq!(on_chain.outputHash, keccak256(&honest));
 
     // 2. Blocks it judged are replaced by a branch that commits the theft.
@@ -196,7 +197,7 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
     )
     .await;
     let on_chain = task_manager.getTask(task.taskId).call().await.unwrap();
-    assert_eq!(on_chain.state, task_state::FRAUDULENT);
+    assert_eq!(on_chain.state, u8::from(TaskState::Fraudulent));
     assert!(
         challenges
             .slashingProgress(task.taskId)

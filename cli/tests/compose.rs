@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde_yaml::Value;
 use warden_cli::deploy::{AGGREGATOR_API_PORT, DeployArgs, METRICS_PORT, NODE_API_PORT};
+use warden_runtime::config::ServiceConfig;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 

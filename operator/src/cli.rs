@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use alloy::primitives::{Address, U256};
 use clap::{Args, Parser, Subcommand};
+use warden_runtime::cli::RunArgs;
+
+use crate::config::OperatorConfig;
 
 #[derive(Debug, Parser)]
 #[command(name = "warden-operator", version, about = "Warden operator node")]
@@ -20,12 +23,7 @@ pub enum Command {
     /// for one task (the record is in the database), resumes where it stopped after a restart,
     /// follows reorgs. Serves Prometheus metrics and the EigenLayer node API. Stops cleanly on
     /// SIGINT or SIGTERM.
-    Run {
-        /// TOML configuration (see config/operator.toml); every key can be overridden with
-        /// WARDEN_OPERATOR_<SECTION>__<KEY>, e.g. WARDEN_OPERATOR_CHAIN__RPC_URL.
-        #[arg(long, env = "WARDEN_OPERATOR_CONFIG")]
-        config: PathBuf,
-    },
+    Run(RunArgs<OperatorConfig>),
     /// Register with EigenLayer (if not yet an operator), deposit stake, allocate all magnitude
     /// to Warden's operator set and register for it with the BLS key and its proof of possession.
     Register(Box<RegisterArgs>),

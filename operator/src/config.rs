@@ -1,17 +1,15 @@
 //! `warden-operator run`'s configuration file. See `config/operator.toml` for a documented
 //! sample; every key can be overridden by `WARDEN_OPERATOR_<SECTION>__<KEY>`.
 
-use std::path::Path;
-
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
 use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig,
+    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig, ServiceConfig,
 };
 
 /// Environment variables overriding the file start with this.
-pub const ENV_PREFIX: &str = "WARDEN_OPERATOR_";
+pub const ENV_PREFIX: &str = <OperatorConfig as ServiceConfig>::ENV_PREFIX;
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,17 +56,17 @@ fn default_max_lag() -> u64 {
     10
 }
 
-impl OperatorConfig {
-    /// Reads `path` with environment overrides and validates the result.
-    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let config: Self = warden_runtime::config::load(path, ENV_PREFIX)?;
-        config.validate()?;
-        Ok(config)
-    }
+warden_runtime::service_config!(
+    OperatorConfig,
+    name: "warden-operator",
+    env_prefix: "WARDEN_OPERATOR_",
+    validate: OperatorConfig::validate_all,
+);
 
-    /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystores
+impl OperatorConfig {
+    /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystore
     /// and password file exist.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate_all(&self) -> Result<(), ConfigError> {
         self.validate_settings()?;
         self.keys.validate(true)
     }

@@ -4,15 +4,22 @@
 use std::sync::Arc;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use warden_agent::Agent;
-use warden_runtime::node_api::{Probe, SyncProbe, SyncProgress};
+use warden_runtime::launcher::CriticalTasks;
+use warden_runtime::node_api::{ProbeInfo, SyncProbe, SyncProgress};
 use warden_runtime::ops::OpsEndpoints;
 use warden_runtime::service::{ServiceError, ServiceRuntime};
 
 use crate::OperatorKeys;
 use crate::config::OperatorConfig;
 use crate::node::{NodeConfig, NodeError, OperatorNode};
+
+/// The node API's name for the node's progress through `TaskOpened` events.
+const FOLLOWER: ProbeInfo = ProbeInfo {
+    id: "task-follower",
+    name: "Task follower",
+    description: "Follows TaskOpened events and signs the agent's output",
+};
 
 /// Why the operator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,9 +35,8 @@ pub enum StartError {
 pub struct RunningOperator {
     pub node: Arc<OperatorNode>,
     pub endpoints: OpsEndpoints,
-    /// Ends when the node stops (on shutdown, or with the error that stopped it).
-    pub task: JoinHandle<Result<(), NodeError>>,
-    pub ops: Vec<JoinHandle<()>>,
+    /// The node and the ops servers; all end on shutdown.
+    pub tasks: CriticalTasks,
 }
 
 /// Opens the database, serves metrics and the node API, and runs the node until `shutdown`.
@@ -40,12 +46,7 @@ pub async fn start(
     agent: Arc<dyn Agent>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<RunningOperator, StartError> {
-    let runtime = ServiceRuntime::start(
-        config.chain.rpc_url.clone(),
-        config.chain.retry(),
-        &config.database.url,
-    )
-    .await?;
+    let runtime = ServiceRuntime::for_config(config).await?;
     let progress = Arc::new(SyncProgress::default());
     let mut node_config = NodeConfig::new(
         config.chain.task_manager,
@@ -62,28 +63,16 @@ pub async fn start(
         &runtime,
         Arc::clone(&progress),
     )?);
-    let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(SyncProbe {
-        id: "task-follower".into(),
-        name: "Task follower".into(),
-        description: "Follows TaskOpened events and signs the agent's output".into(),
-        progress,
-        max_lag: config.operator.max_lag_blocks,
-    })];
-    let (endpoints, ops) = runtime
-        .serve_ops("warden-operator", &config.ops, probes, shutdown.clone())
+    let sync = SyncProbe::new(FOLLOWER, progress, config.operator.max_lag_blocks);
+    let mut tasks = CriticalTasks::new();
+    let endpoints = runtime
+        .serve_ops(config, sync, shutdown.clone(), &mut tasks)
         .await?;
-    tracing::info!(
-        operator_id = %node.operator_id(),
-        database = runtime.store.location(),
-        metrics = %endpoints.metrics_url(),
-        node_api = %endpoints.node_api_url(),
-        "operator node started"
-    );
-    let task = tokio::spawn(Arc::clone(&node).run(shutdown));
+    runtime.log_started("operator node", &node.operator_id(), &endpoints);
+    tasks.spawn("operator node", Arc::clone(&node).run(shutdown));
     Ok(RunningOperator {
         node,
         endpoints,
-        task,
-        ops,
+        tasks,
     })
 }

@@ -1,31 +1,37 @@
 //! `warden-operator`: the operator node. `register` joins EigenLayer and Warden's operator set;
 //! `run` follows tasks, runs the agent and signs its actions.
 
+use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use eyre::WrapErr;
-use std::sync::Arc;
+use tokio::sync::watch;
 use warden_operator::cli::{Cli, Command, RegisterArgs};
-
 use warden_operator::config::OperatorConfig;
 use warden_operator::keys::KeystorePaths;
 use warden_operator::launch;
 use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
+use warden_runtime::launcher::{self, CriticalTasks};
 
 #[tokio::main]
-async fn main() -> eyre::Result<()> {
-    let cli = Cli::parse();
-    warden_runtime::init_logging("info,eigen_client_elcontracts=warn");
-    match cli.command {
-        Command::Run { config } => run(&config).await,
+async fn main() -> ExitCode {
+    let logs = "info,eigen_client_elcontracts=warn";
+    launcher::main(logs, dispatch(Cli::parse().command)).await
+}
+
+async fn dispatch(command: Command) -> eyre::Result<()> {
+    match command {
+        Command::Run(args) => Ok(launcher::run(&args, start).await?),
         Command::Register(args) => register(*args).await,
     }
 }
 
-async fn run(path: &std::path::Path) -> eyre::Result<()> {
-    let config =
-        OperatorConfig::load(Some(path)).wrap_err_with(|| format!("reading {}", path.display()))?;
+async fn start(
+    config: OperatorConfig,
+    stopped: watch::Receiver<bool>,
+) -> eyre::Result<CriticalTasks> {
     let password = warden_runtime::keystore_password(config.keys.password_file.as_deref())
         .wrap_err("reading the keystore password")?;
     let paths = KeystorePaths {
@@ -38,16 +44,8 @@ async fn run(path: &std::path::Path) -> eyre::Result<()> {
         .wrap_err("decrypting the operator's keystores")?;
     let agent = warden_agent::reference_agent(config.agent.router)
         .wrap_err("loading the reference agent")?;
-
-    let shutdown = warden_runtime::shutdown_signal().wrap_err("installing signal handlers")?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = launch::start(&config, Arc::new(keys), Arc::new(agent), stopped)
-        .await
-        .wrap_err("starting the operator node")?;
-    warden_runtime::supervise(shutdown, stop, running.task, running.ops)
-        .await
-        .wrap_err("the operator node crashed")?
-        .wrap_err("the operator node stopped")
+    let running = launch::start(&config, Arc::new(keys), Arc::new(agent), stopped).await?;
+    Ok(running.tasks)
 }
 
 async fn register(args: RegisterArgs) -> eyre::Result<()> {

@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::Filter;
-use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
 use prometheus::{Histogram, IntCounterVec};
 use tokio::sync::{Semaphore, watch};
@@ -275,19 +273,11 @@ impl OperatorNode {
         to: u64,
         submissions: &Arc<Semaphore>,
     ) -> Result<(), NodeError> {
-        let filter = Filter::new()
-            .address(self.config.task_manager)
-            .event_signature(WardenTaskManager::TaskOpened::SIGNATURE_HASH)
-            .from_block(from)
-            .to_block(to);
-        for log in self.provider.get_logs(&filter).await? {
-            let event = match WardenTaskManager::TaskOpened::decode_log(&log.inner) {
-                Ok(event) => event.data,
-                Err(error) => {
-                    tracing::warn!(%error, "undecodable TaskOpened log; skipped");
-                    continue;
-                }
-            };
+        let opened = self
+            .follower
+            .events::<WardenTaskManager::TaskOpened>(self.config.task_manager, from, to)
+            .await?;
+        for (event, _) in opened {
             let task_id = event.taskId;
             match self.sign_task(chain_id, &event).await {
                 Ok(Some(signed)) => {

@@ -125,10 +125,7 @@ impl<'a> Registrar<'a> {
             .rpc_url
             .parse()
             .map_err(|_| RegistrationError::RpcUrl(self.rpc_url.clone()))?;
-        Ok(warden_bindings::signing_provider(
-            url,
-            self.keys.ecdsa.clone(),
-        ))
+        Ok(warden_txm::signing_provider(url, self.keys.ecdsa.clone()))
     }
 
     /// Registers as an EigenLayer operator (unless already one) and deposits `stake` of the

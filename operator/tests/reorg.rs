@@ -25,7 +25,7 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     let devnet = Devnet::start(DevnetConfig::new(1)).await.unwrap();
     let handle = devnet.operators()[0].clone();
     let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let keeper = warden_bindings::signing_provider(
+    let keeper = warden_txm::signing_provider(
         devnet.rpc_url().parse().unwrap(),
         devnet.dev_key(3).unwrap(),
     );
@@ -142,9 +142,8 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 503);
 
     stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), running.task)
+    tokio::time::timeout(Duration::from_secs(30), running.tasks.wait())
         .await
-        .unwrap()
         .unwrap()
         .unwrap();
 }

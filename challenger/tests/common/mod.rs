@@ -17,6 +17,7 @@ use warden_devnet::Devnet;
 use warden_devnet::process::{ServiceProcess, free_port};
 use warden_operator::OperatorKeys;
 use warden_protocol::OutputAttestation;
+use warden_runtime::config::ServiceConfig;
 use warden_store::Store;
 use warden_store::challenger::{Claim, ClaimStore};
 use warden_store::testing::TestDatabase;
@@ -137,7 +138,7 @@ pub struct Committer {
 
 impl Committer {
     pub fn new(devnet: Devnet) -> Self {
-        let chain = warden_bindings::signing_provider(
+        let chain = warden_txm::signing_provider(
             devnet.rpc_url().parse().unwrap(),
             devnet.deployer().clone(),
         );

@@ -12,8 +12,6 @@
 
 use alloy::sol;
 
-pub mod gas;
-
 sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
@@ -330,25 +328,3 @@ sol!(
     MlpAgentVerifier,
     "abi/MlpAgentVerifier.json"
 );
-
-/// A provider that signs with `signer` and fills gas (with headroom, see [`gas`]), nonce and
-/// chain id.
-///
-/// The nonce is read from the node for every transaction (alloy's default caches it, and a
-/// transaction that fails gas estimation after taking a cached nonce leaves a gap that strands
-/// every later transaction in the node's queue). Each of Warden's signers sends its
-/// transactions one at a time, so reading the pending nonce is both correct and cheap.
-pub fn signing_provider(
-    rpc_url: alloy::transports::http::reqwest::Url,
-    signer: alloy::signers::local::PrivateKeySigner,
-) -> alloy::providers::DynProvider {
-    use alloy::providers::{Provider, ProviderBuilder};
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .filler(gas::PaddedGasFiller::default())
-        .with_simple_nonce_management()
-        .fetch_chain_id()
-        .wallet(alloy::network::EthereumWallet::from(signer))
-        .connect_http(rpc_url)
-        .erased()
-}

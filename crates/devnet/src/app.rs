@@ -139,7 +139,7 @@ pub async fn deploy<P: Provider + Clone>(
     }
 
     let owner_address = vault_owner.address();
-    let owner = warden_bindings::signing_provider(rpc_url.clone(), vault_owner);
+    let owner = warden_txm::signing_provider(rpc_url.clone(), vault_owner);
     let vault = WardenVault::deploy(
         owner.clone(),
         owner_address,

@@ -218,7 +218,7 @@ impl NoiseTrader {
     }
 
     fn provider(&self) -> alloy::providers::DynProvider {
-        warden_bindings::signing_provider(self.rpc_url.clone(), self.signer.clone())
+        warden_txm::signing_provider(self.rpc_url.clone(), self.signer.clone())
     }
 
     /// One random swap of up to `max_trade_bps` of the input side's reserve.

@@ -162,7 +162,7 @@ impl Devnet {
         let deployer = chain.dev_key(0)?;
         tracing::info!(%rpc_url, "anvil is up");
 
-        let provider = warden_bindings::signing_provider(chain.endpoint_url(), deployer.clone());
+        let provider = warden_txm::signing_provider(chain.endpoint_url(), deployer.clone());
         let owner = deployer.address();
         let chain_id = provider.get_chain_id().await?;
 

@@ -125,7 +125,11 @@ impl Devnet {
                     .endpoints
                     .push(ServiceEndpoints::new("aggregator", &running.endpoints));
                 let api = running.api;
-                services.extend(running.tasks);
+                services.push(tokio::spawn(async move {
+                    if let Err(error) = running.tasks.wait().await {
+                        tracing::error!(%error, "aggregator stopped");
+                    }
+                }));
                 format!("http://{api}")
                     .parse()
                     .map_err(|_| DevnetError::Service(format!("bad aggregator address {api}")))?
@@ -191,17 +195,8 @@ impl Devnet {
                 &running.endpoints,
             ));
             services.push(tokio::spawn(async move {
-                match running.task.await {
-                    Ok(Err(error)) => {
-                        tracing::error!(operator = index, %error, "operator node stopped")
-                    }
-                    Err(error) => {
-                        tracing::error!(operator = index, %error, "operator node crashed")
-                    }
-                    Ok(Ok(())) => {}
-                }
-                for handle in running.ops {
-                    let _ = handle.await;
+                if let Err(error) = running.tasks.wait().await {
+                    tracing::error!(operator = index, %error, "operator node stopped");
                 }
             }));
         }
@@ -226,13 +221,8 @@ impl Devnet {
                 .endpoints
                 .push(ServiceEndpoints::new("challenger", &running.endpoints));
             services.push(tokio::spawn(async move {
-                match running.task.await {
-                    Ok(Err(error)) => tracing::error!(%error, "challenger stopped"),
-                    Err(error) => tracing::error!(%error, "challenger crashed"),
-                    Ok(Ok(())) => {}
-                }
-                for handle in running.ops {
-                    let _ = handle.await;
+                if let Err(error) = running.tasks.wait().await {
+                    tracing::error!(%error, "challenger stopped");
                 }
             }));
         }
@@ -489,7 +479,7 @@ impl Devnet {
         action: OwnerAction,
         progress: &impl Fn(&str),
     ) -> Result<(), DevnetError> {
-        let owner = warden_bindings::signing_provider(self.anvil_url(), self.dev_key(2)?);
+        let owner = warden_txm::signing_provider(self.anvil_url(), self.dev_key(2)?);
         let vault = warden_bindings::WardenVault::new(self.summary.app.vault, &owner);
         match (action, state) {
             (OwnerAction::Veto, task_state::COMMITTED) => {

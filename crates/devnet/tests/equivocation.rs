@@ -28,10 +28,8 @@ fn load_keys(devnet: &Devnet, index: usize) -> OperatorKeys {
 async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refused() {
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let summary = devnet.summary().clone();
-    let provider = warden_bindings::signing_provider(
-        devnet.rpc_url().parse().unwrap(),
-        devnet.deployer().clone(),
-    );
+    let provider =
+        warden_txm::signing_provider(devnet.rpc_url().parse().unwrap(), devnet.deployer().clone());
     let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
     let challenges = WardenChallenges::new(summary.app.challenges, &provider);
     let receipt = confirm(

@@ -44,6 +44,63 @@ pub fn load<T: DeserializeOwned>(path: Option<&Path>, env_prefix: &str) -> Resul
         .extract()?)
 }
 
+/// What every service's configuration has: a name, an environment prefix, the `[chain]`,
+/// `[database]` and `[ops]` sections, and a validation that names the key at fault. The service
+/// keeps only its own sections and checks.
+pub trait ServiceConfig: DeserializeOwned + Send + Sized + 'static {
+    /// The binary's name (`warden-aggregator`): the node API's default name.
+    const NAME: &'static str;
+    /// Environment variables overriding the file start with this (`WARDEN_AGGREGATOR_`).
+    const ENV_PREFIX: &'static str;
+    /// The environment variable that may name the configuration file instead of `--config`.
+    const FILE_ENV: &'static str;
+
+    fn chain(&self) -> &ChainConfig;
+    fn database(&self) -> &DatabaseConfig;
+    fn ops(&self) -> &OpsConfig;
+
+    /// Checks every value on its own and against the others; the error names the key.
+    fn validate(&self) -> Result<(), ConfigError>;
+
+    /// Reads `path` with environment overrides and validates the result.
+    fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Self = load(path, Self::ENV_PREFIX)?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Implements [`ServiceConfig`] for a configuration struct with `chain`, `database` and `ops`
+/// fields: `name` is the binary, `env_prefix` the prefix of its environment overrides (the
+/// configuration file itself may be named by `{env_prefix}CONFIG`), and `validate` the function
+/// that checks it all.
+#[macro_export]
+macro_rules! service_config {
+    ($config:ty, name: $name:literal, env_prefix: $prefix:literal, validate: $validate:path $(,)?) => {
+        impl $crate::config::ServiceConfig for $config {
+            const NAME: &'static str = $name;
+            const ENV_PREFIX: &'static str = $prefix;
+            const FILE_ENV: &'static str = concat!($prefix, "CONFIG");
+
+            fn chain(&self) -> &$crate::config::ChainConfig {
+                &self.chain
+            }
+
+            fn database(&self) -> &$crate::config::DatabaseConfig {
+                &self.database
+            }
+
+            fn ops(&self) -> &$crate::config::OpsConfig {
+                &self.ops
+            }
+
+            fn validate(&self) -> Result<(), $crate::config::ConfigError> {
+                $validate(self)
+            }
+        }
+    };
+}
+
 /// `[chain]`: the Ethereum endpoint and Warden's contracts on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,8 +8,10 @@
 use std::sync::Arc;
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEvent;
 use warden_store::StoreError;
 use warden_store::cursor::{ChainCursor, KEPT_STOPS, Stop};
 
@@ -92,6 +94,36 @@ impl ChainFollower {
             .await?
             .ok_or(FollowError::MissingBlock(to))?;
         Ok(Step::Range { from, to, to_hash })
+    }
+
+    /// The `E` events `address` emitted in blocks `from..=to` (a [`Step::Range`]), decoded, in
+    /// chain order, each with its log. A log that does not decode as `E` is logged and skipped:
+    /// it cannot be processed now or later.
+    pub async fn events<E: SolEvent>(
+        &self,
+        address: Address,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(E, Log)>, FollowError> {
+        let filter = Filter::new()
+            .address(address)
+            .event_signature(E::SIGNATURE_HASH)
+            .from_block(from)
+            .to_block(to);
+        let logs = self.provider.get_logs(&filter).await?;
+        let mut events = Vec::with_capacity(logs.len());
+        for log in logs {
+            match E::decode_log(&log.inner) {
+                Ok(event) => events.push((event.data, log)),
+                Err(error) => tracing::warn!(
+                    follower = self.cursor.follower(),
+                    event = E::SIGNATURE,
+                    %error,
+                    "undecodable log; skipped"
+                ),
+            }
+        }
+        Ok(events)
     }
 
     /// Records that the range of `step` is processed.

@@ -4,8 +4,10 @@
 //! retrying RPC client, serves Prometheus metrics and the EigenLayer node API, and stops cleanly
 //! on SIGINT or SIGTERM.
 
+pub mod cli;
 pub mod config;
 pub mod follow;
+pub mod launcher;
 pub mod metrics;
 pub mod node_api;
 pub mod ops;
@@ -44,6 +46,21 @@ pub fn keystore_password(file: Option<&Path>) -> Result<Password, KeystoreError>
     }
 }
 
+/// Implements `From<alloy::contract::Error>` for an error enum whose variant `$variant` holds
+/// the contract error boxed (`Contract(Box<alloy::contract::Error>)`), so that `?` works on
+/// contract calls. The contract error is large; boxing it keeps every `Result` carrying the enum
+/// small, which clippy's `result_large_err` asks for.
+#[macro_export]
+macro_rules! boxed_contract_error {
+    ($error:ty, $variant:ident) => {
+        impl From<::alloy::contract::Error> for $error {
+            fn from(error: ::alloy::contract::Error) -> Self {
+                Self::$variant(Box::new(error))
+            }
+        }
+    };
+}
+
 /// Environment variable naming a failpoint: see [`failpoint`].
 pub const FAILPOINT_ENV: &str = "WARDEN_FAILPOINT";
 
@@ -57,30 +74,6 @@ pub async fn failpoint(name: &str) {
         tracing::warn!(failpoint = name, "failpoint reached: halting until killed");
         std::future::pending::<()>().await;
     }
-}
-
-/// Runs a started service until `shutdown` (a signal) or until its `main` task ends on its own;
-/// then tells every task to stop through `stop` and waits for the others. Returns how `main`
-/// ended.
-pub async fn supervise<E>(
-    shutdown: impl Future<Output = ()>,
-    stop: tokio::sync::watch::Sender<bool>,
-    mut main: tokio::task::JoinHandle<Result<(), E>>,
-    others: Vec<tokio::task::JoinHandle<()>>,
-) -> Result<Result<(), E>, tokio::task::JoinError> {
-    let result = tokio::select! {
-        _ = shutdown => {
-            tracing::info!("shutting down");
-            let _ = stop.send(true);
-            (&mut main).await
-        }
-        result = &mut main => result,
-    };
-    let _ = stop.send(true);
-    for other in others {
-        let _ = other.await;
-    }
-    result
 }
 
 /// Installs SIGINT and SIGTERM handlers now and returns a future that resolves on the first of

@@ -144,6 +144,14 @@ impl SyncProgress {
     }
 }
 
+/// How a service's sync probe is named in the node API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeInfo {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
 /// The node keeps up with the chain: syncing while more than `max_lag` blocks behind.
 #[derive(Debug)]
 pub struct SyncProbe {
@@ -152,6 +160,18 @@ pub struct SyncProbe {
     pub description: String,
     pub progress: Arc<SyncProgress>,
     pub max_lag: u64,
+}
+
+impl SyncProbe {
+    pub fn new(info: ProbeInfo, progress: Arc<SyncProgress>, max_lag: u64) -> Self {
+        Self {
+            id: info.id.into(),
+            name: info.name.into(),
+            description: info.description.into(),
+            progress,
+            max_lag,
+        }
+    }
 }
 
 impl Probe for SyncProbe {

@@ -45,7 +45,7 @@ pub async fn serve(
     metrics_addr: SocketAddr,
     node_api_addr: SocketAddr,
     shutdown: watch::Receiver<bool>,
-) -> Result<(OpsEndpoints, Vec<JoinHandle<()>>), OpsError> {
+) -> Result<(OpsEndpoints, Vec<JoinHandle<Result<(), OpsError>>>), OpsError> {
     let metrics_router = Router::new().route(
         "/metrics",
         get(move || {
@@ -94,20 +94,22 @@ async fn listen(
     addr: SocketAddr,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<(SocketAddr, JoinHandle<()>), OpsError> {
+) -> Result<(SocketAddr, JoinHandle<Result<(), OpsError>>), OpsError> {
     let error = |source| OpsError { what, addr, source };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
     tracing::info!(%bound, "serving {what}");
     let handle = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
+        axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = shutdown.wait_for(|stop| *stop).await;
             })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "{what} server failed");
-        }
+            .await
+            .map_err(|source| OpsError {
+                what,
+                addr: bound,
+                source,
+            })
     });
     Ok((bound, handle))
 }

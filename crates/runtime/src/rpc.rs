@@ -1,10 +1,11 @@
 //! Instrumented Ethereum JSON-RPC: every request is timed and counted for Prometheus, and a
-//! request that gets no answer (connection refused, timeout, HTTP 5xx or 429) is retried with
-//! exponential backoff, each retry logged. JSON-RPC error responses (a revert, bad parameters)
-//! are answers, returned as they are.
+//! request that gets no answer is retried with exponential backoff, each retry logged, by
+//! Warden's one retry policy ([`warden_txm::rpc`]: connection failures, HTTP 5xx/408/429, null
+//! responses and JSON-RPC rate limits). Other JSON-RPC error responses (a revert, bad
+//! parameters) are answers, returned as they are.
 
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::ClientBuilder;
@@ -12,38 +13,10 @@ use alloy::rpc::json_rpc::{RequestPacket, ResponsePacket};
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::{TransportError, TransportFut};
 use tower::{Layer, Service};
+pub use warden_txm::rpc::RetryPolicy;
+use warden_txm::rpc::is_rate_limited;
 
 use crate::metrics::RpcMetrics;
-
-/// How requests without an answer are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (1 disables retrying).
-    pub attempts: u32,
-    /// Wait before the first retry; doubles on each retry up to `max_backoff`.
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 5,
-            initial_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// One attempt only: for health probes, which must report an outage, not wait it out.
-    pub fn none() -> Self {
-        Self {
-            attempts: 1,
-            ..Self::default()
-        }
-    }
-}
 
 /// A provider for `url` whose requests are measured into `metrics` and retried per `retry`.
 pub fn connect(url: Url, metrics: RpcMetrics, retry: RetryPolicy) -> DynProvider {
@@ -116,7 +89,6 @@ where
         let retry = self.retry;
         Box::pin(async move {
             let method = method_label(&request);
-            let mut backoff = retry.initial_backoff;
             let mut attempt = 1;
             loop {
                 let client_version = metrics.client_version();
@@ -128,37 +100,44 @@ where
                     .with_label_values(&labels)
                     .observe(started.elapsed().as_secs_f64());
                 metrics.total.with_label_values(&labels).inc();
-                match result {
+                let failure = match result {
                     Ok(response) => {
-                        if response.as_error().is_some() {
-                            metrics.errors.with_label_values(&[&method, "rpc"]).inc();
+                        let Some(payload) = response.as_error() else {
+                            return Ok(response);
+                        };
+                        metrics.errors.with_label_values(&[&method, "rpc"]).inc();
+                        // An error response is the node's answer, unless it only says "slow
+                        // down": that one is retried like an HTTP 429.
+                        if attempt >= retry.attempts || !is_rate_limited(payload) {
+                            return Ok(response);
                         }
-                        return Ok(response);
+                        payload.to_string()
                     }
                     Err(error) => {
                         metrics
                             .errors
                             .with_label_values(&[&method, "transport"])
                             .inc();
-                        if attempt >= retry.attempts || !is_unanswered(&error) {
+                        if !retry.retries(attempt, &error) {
                             return Err(error);
                         }
-                        tracing::warn!(
-                            method = %method,
-                            attempt,
-                            of = retry.attempts,
-                            retry_in_ms = backoff.as_millis() as u64,
-                            %error,
-                            "RPC request failed; retrying"
-                        );
-                        metrics.retries.with_label_values(&[&method]).inc();
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(retry.max_backoff);
-                        attempt += 1;
-                        // Wait until the transport can take the request again.
-                        std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+                        error.to_string()
                     }
-                }
+                };
+                let backoff = retry.backoff(attempt);
+                tracing::warn!(
+                    method = %method,
+                    attempt,
+                    of = retry.attempts,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    error = %failure,
+                    "RPC request failed; retrying"
+                );
+                metrics.retries.with_label_values(&[&method]).inc();
+                tokio::time::sleep(backoff).await;
+                attempt += 1;
+                // Wait until the transport can take the request again.
+                std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
             }
         })
     }
@@ -169,24 +148,5 @@ fn method_label(request: &RequestPacket) -> String {
     match request {
         RequestPacket::Single(single) => single.method().to_string(),
         RequestPacket::Batch(_) => "batch".to_string(),
-    }
-}
-
-/// The request got no usable answer: worth sending again.
-fn is_unanswered(error: &TransportError) -> bool {
-    match error {
-        alloy::transports::RpcError::Transport(kind) => {
-            kind.is_retry_err()
-                || match kind {
-                    alloy::transports::TransportErrorKind::HttpError(http) => {
-                        http.status == 429 || http.status >= 500
-                    }
-                    alloy::transports::TransportErrorKind::Custom(_)
-                    | alloy::transports::TransportErrorKind::BackendGone => true,
-                    _ => false,
-                }
-        }
-        alloy::transports::RpcError::NullResp => true,
-        _ => false,
     }
 }

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::providers::DynProvider;
+use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use warden_store::{Store, StoreError};
+use warden_txm::{TransactionsConfig, TxError, TxManager};
 
-use crate::config::OpsConfig;
+use crate::config::ServiceConfig;
+use crate::launcher::CriticalTasks;
 use crate::metrics::{MetricsError, NodeMetrics, RpcMetrics, Telemetry};
-use crate::node_api::{DatabaseProbe, NodeApi, Probe, RpcProbe};
+use crate::node_api::{DatabaseProbe, NodeApi, Probe, RpcProbe, SyncProbe};
 use crate::ops::{OpsEndpoints, OpsError};
 use crate::rpc::{self, RetryPolicy};
 
@@ -66,22 +68,53 @@ impl ServiceRuntime {
         })
     }
 
-    /// Serves metrics and the node API named `node_name`, probing the RPC endpoint, the database
-    /// and `probes`, until `shutdown`.
-    pub async fn serve_ops(
+    /// Opens the database and connects to the chain as `config` says.
+    pub async fn for_config<C: ServiceConfig>(config: &C) -> Result<Self, ServiceError> {
+        let chain = config.chain();
+        Self::start(chain.rpc_url.clone(), chain.retry(), &config.database().url).await
+    }
+
+    /// A provider without retries, for a caller that retries on its own (the transaction
+    /// manager): a failure is then not retried twice.
+    pub fn unretried_provider(&self) -> DynProvider {
+        rpc::connect(
+            self.rpc_url.clone(),
+            self.rpc_metrics.clone(),
+            RetryPolicy::none(),
+        )
+    }
+
+    /// The transaction manager of the key `signer`, its log in this service's database. Its
+    /// provider does not retry: the manager retries on its own, and a failure must not be
+    /// retried twice.
+    pub async fn transaction_manager(
         &self,
-        node_name: &str,
-        ops: &OpsConfig,
-        probes: Vec<Arc<dyn Probe>>,
+        signer: PrivateKeySigner,
+        config: &TransactionsConfig,
+    ) -> Result<TxManager, TxError> {
+        TxManager::new(
+            self.unretried_provider(),
+            signer,
+            self.store.clone(),
+            config.manager_config()?,
+        )
+        .await
+    }
+
+    /// Serves metrics and the node API of the service configured by `config`, probing the RPC
+    /// endpoint, the database and how the service keeps up with the chain (`sync`), until
+    /// `shutdown`. The servers are critical tasks.
+    pub async fn serve_ops<C: ServiceConfig>(
+        &self,
+        config: &C,
+        sync: SyncProbe,
         shutdown: watch::Receiver<bool>,
-    ) -> Result<(OpsEndpoints, Vec<JoinHandle<()>>), ServiceError> {
+        tasks: &mut CriticalTasks,
+    ) -> Result<OpsEndpoints, ServiceError> {
+        let ops = config.ops();
         let mut all: Vec<Arc<dyn Probe>> = vec![
             Arc::new(RpcProbe {
-                provider: rpc::connect(
-                    self.rpc_url.clone(),
-                    self.rpc_metrics.clone(),
-                    RetryPolicy::none(),
-                ),
+                provider: self.unretried_provider(),
                 timeout: PROBE_TIMEOUT,
             }),
             Arc::new(DatabaseProbe {
@@ -89,17 +122,38 @@ impl ServiceRuntime {
                 timeout: PROBE_TIMEOUT,
             }),
         ];
-        all.extend(probes);
-        let name = ops.node_name.as_deref().unwrap_or(node_name);
+        all.push(Arc::new(sync));
+        let name = ops.node_name.as_deref().unwrap_or(C::NAME);
         let api = NodeApi::new(name, all);
-        Ok(crate::ops::serve(
+        let (endpoints, servers) = crate::ops::serve(
             self.telemetry.clone(),
             api,
             ops.metrics_listen,
             ops.node_api_listen,
             shutdown,
         )
-        .await?)
+        .await?;
+        for server in servers {
+            tasks.watch("ops server", server);
+        }
+        Ok(endpoints)
+    }
+
+    /// Logs the line saying that `what` (`operator node`) has started, naming who it acts as,
+    /// its database and its ops endpoints: people and tests read the endpoints from it.
+    pub fn log_started(
+        &self,
+        what: &str,
+        acting_as: &dyn std::fmt::Display,
+        endpoints: &OpsEndpoints,
+    ) {
+        tracing::info!(
+            %acting_as,
+            database = self.store.location(),
+            metrics = %endpoints.metrics_url(),
+            node_api = %endpoints.node_api_url(),
+            "{what} started"
+        );
     }
 
     /// Counts a failed database operation and passes the error on.

@@ -216,6 +216,7 @@ async fn metrics_and_node_api_follow_the_rpc_endpoint() {
         tokio::time::timeout(Duration::from_secs(10), handle)
             .await
             .expect("the servers stop on shutdown")
+            .unwrap()
             .unwrap();
     }
 }

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use warden_bindings::gas::PaddedGasFiller;
-
 use crate::TxError;
+use crate::gas::PaddedGasFiller;
 
 /// The least fee increase, in percent, that nodes accept for a replacement of a pending
 /// transaction: geth's, reth's and anvil's default price bump. A smaller bump is refused as
@@ -44,7 +43,7 @@ pub struct TxManagerConfig {
     /// request would otherwise stall a wait past its own timeout.
     pub rpc_timeout: Duration,
     /// Headroom over `eth_estimateGas` for requests without a gas limit (see
-    /// [`warden_bindings::gas`] for why a tight limit is dangerous).
+    /// [`crate::gas`] for why a tight limit is dangerous).
     pub gas_padding: PaddedGasFiller,
 }
 

@@ -1,8 +1,9 @@
 //! Warden's transaction manager: how every role (aggregator, challenger, operator) sends its
 //! transactions with its one key.
 //!
-//! A [`TxManager`] owns one key on one chain and sends by **intent**: a string the caller
-//! chooses, unique per key, naming what the transaction is for (`commitOutput/task/12/attempt/1`).
+//! A [`TxManager`] owns one key on one chain and sends by **intent**: unique per key, naming what
+//! the transaction is for. Warden's roles name theirs with [`Intent`], recorded as its text
+//! (`commitOutput/task/12/attempt/1`); any other text works too (tools, tests).
 //! Sending an intent that is on record never sends anything new; it waits for the recorded
 //! transaction. That makes every send safe to repeat — after a timeout, after an RPC failure,
 //! after a crash and restart.
@@ -36,13 +37,18 @@
 //! that treat a revert as a failure. This keeps [`TxManager::resume`], which settles many
 //! transactions at once, from stopping at the first revert.
 
+mod call;
 mod config;
 mod error;
 mod fees;
+pub mod gas;
+mod intent;
 mod manager;
-mod rpc;
+pub mod rpc;
 
 pub use config::{MIN_BUMP_PERCENT, TransactionsConfig, TxManagerConfig};
 pub use error::TxError;
+pub use gas::{PaddedGasFiller, signing_provider};
+pub use intent::{Intent, UnknownIntent};
 pub use manager::{Sent, TxManager, TxOutcome};
 pub use warden_store::transactions::{TxRecord, TxStatus};

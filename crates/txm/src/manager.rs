@@ -1,8 +1,10 @@
 //! [`TxManager`]: record, sign, broadcast, wait, bump, resume.
 
+mod waiting;
+
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
+use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
@@ -10,14 +12,14 @@ use alloy::eips::Encodable2718;
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::json_rpc::{ErrorPayload, RpcError};
-use alloy::rpc::types::{TransactionInput, TransactionReceipt, TransactionRequest};
+use alloy::rpc::json_rpc::RpcError;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::decode_revert_reason;
 use tokio::sync::Mutex;
 use warden_store::Store;
 use warden_store::transactions::{Inserted, TransactionLog, TxRecord, TxStatus};
 
+use crate::call::{Call, would_revert};
 use crate::fees::Fees;
 use crate::rpc::{Broadcast, Retry};
 use crate::{TxError, TxManagerConfig};
@@ -131,110 +133,6 @@ impl fmt::Debug for TxManager {
     }
 }
 
-/// What a request asks for, checked: only what a record can hold, so that a fee bump can
-/// re-sign exactly the same call.
-#[derive(Debug, Clone)]
-struct Call {
-    to: Address,
-    input: Bytes,
-    value: U256,
-    gas_limit: Option<u64>,
-    max_fee_per_gas: Option<u128>,
-    max_priority_fee_per_gas: Option<u128>,
-}
-
-impl Call {
-    fn of(
-        intent: &str,
-        request: TransactionRequest,
-        sender: Address,
-        chain_id: u64,
-    ) -> Result<Self, TxError> {
-        let invalid = |reason: String| TxError::InvalidRequest {
-            intent: intent.to_string(),
-            reason,
-        };
-        if intent.is_empty() {
-            return Err(invalid("the intent is empty".to_string()));
-        }
-        let to = match request.to {
-            Some(TxKind::Call(to)) => to,
-            Some(TxKind::Create) | None => {
-                return Err(invalid(
-                    "contract creation is not supported: a transaction needs a recipient"
-                        .to_string(),
-                ));
-            }
-        };
-        if let Some(from) = request.from.filter(|from| *from != sender) {
-            return Err(invalid(format!(
-                "`from` is {from}, but the manager signs as {sender}"
-            )));
-        }
-        if request.nonce.is_some() {
-            return Err(invalid(
-                "the manager assigns nonces; leave `nonce` unset".to_string(),
-            ));
-        }
-        if let Some(id) = request.chain_id.filter(|id| *id != chain_id) {
-            return Err(invalid(format!(
-                "`chain_id` is {id}, but the node is on chain {chain_id}"
-            )));
-        }
-        if request.gas_price.is_some() {
-            return Err(invalid(
-                "a legacy `gas_price` is not supported; set the EIP-1559 fees or leave them unset"
-                    .to_string(),
-            ));
-        }
-        if request.transaction_type.is_some_and(|kind| kind != 2) {
-            return Err(invalid(
-                "only EIP-1559 (type 2) transactions are sent".to_string(),
-            ));
-        }
-        if request
-            .access_list
-            .as_ref()
-            .is_some_and(|list| !list.0.is_empty())
-            || request.blob_versioned_hashes.is_some()
-            || request.sidecar.is_some()
-            || request.max_fee_per_blob_gas.is_some()
-            || request.authorization_list.is_some()
-        {
-            return Err(invalid(
-                "access lists, blobs and authorizations are not recorded, so a fee bump could not re-sign them"
-                    .to_string(),
-            ));
-        }
-        let input = request
-            .input
-            .try_into_unique_input()
-            .map_err(|_| invalid("`input` and `data` differ".to_string()))?
-            .unwrap_or_default();
-        Ok(Self {
-            to,
-            input,
-            value: request.value.unwrap_or_default(),
-            gas_limit: request.gas,
-            max_fee_per_gas: request.max_fee_per_gas,
-            max_priority_fee_per_gas: request.max_priority_fee_per_gas,
-        })
-    }
-
-    /// The call as `eth_estimateGas` should see it: from the manager's key, nothing else set.
-    fn estimate_request(&self, from: Address) -> TransactionRequest {
-        TransactionRequest {
-            from: Some(from),
-            to: Some(TxKind::Call(self.to)),
-            value: Some(self.value),
-            input: TransactionInput::new(self.input.clone()),
-            max_fee_per_gas: self.max_fee_per_gas,
-            max_priority_fee_per_gas: self.max_priority_fee_per_gas,
-            ..TransactionRequest::default()
-        }
-    }
-}
-
 impl TxManager {
     /// A manager sending with `signer` through `provider` (a plain provider: the manager
     /// estimates, signs and fills everything itself) and recording in `store`.
@@ -298,8 +196,11 @@ impl TxManager {
     }
 
     /// The transaction recorded for `intent`, if any.
-    pub async fn lookup(&self, intent: &str) -> Result<Option<TxRecord>, TxError> {
-        Ok(self.inner.log.by_intent(intent).await?)
+    pub async fn lookup(
+        &self,
+        intent: &(impl fmt::Display + ?Sized),
+    ) -> Result<Option<TxRecord>, TxError> {
+        Ok(self.inner.log.by_intent(&intent.to_string()).await?)
     }
 
     /// The transactions on record without a final status, lowest nonce first.
@@ -313,7 +214,11 @@ impl TxManager {
     /// whatever `request` says now.
     ///
     /// A revert comes back as `Ok` with [`TxOutcome::Reverted`]; see [`Sent::success`].
-    pub async fn send(&self, intent: &str, request: TransactionRequest) -> Result<Sent, TxError> {
+    pub async fn send(
+        &self,
+        intent: &(impl fmt::Display + ?Sized),
+        request: TransactionRequest,
+    ) -> Result<Sent, TxError> {
         let record = self.submit(intent, request).await?;
         self.wait(record.nonce).await
     }
@@ -328,9 +233,11 @@ impl TxManager {
     /// [`resume`](Self::resume) or a `send` of the same intent carries on with it.
     pub async fn submit(
         &self,
-        intent: &str,
+        intent: &(impl fmt::Display + ?Sized),
         request: TransactionRequest,
     ) -> Result<TxRecord, TxError> {
+        let intent = intent.to_string();
+        let intent = intent.as_str();
         let (record, new) = self.prepare_inner(intent, request).await?;
         if record.status != TxStatus::Pending {
             return Ok(record);
@@ -391,10 +298,10 @@ impl TxManager {
     /// [`TxError::WouldRevert`] and uses no nonce.
     pub async fn prepare(
         &self,
-        intent: &str,
+        intent: &(impl fmt::Display + ?Sized),
         request: TransactionRequest,
     ) -> Result<TxRecord, TxError> {
-        Ok(self.prepare_inner(intent, request).await?.0)
+        Ok(self.prepare_inner(&intent.to_string(), request).await?.0)
     }
 
     /// [`prepare`](Self::prepare), and whether the record is new.
@@ -462,249 +369,6 @@ impl TxManager {
                 Err(error.into())
             }
         }
-    }
-
-    /// Waits until the transaction with `nonce` (a record's [`TxRecord::nonce`]) is mined,
-    /// polling the receipt of every recorded version, bumping fees when it lingers, and
-    /// broadcasting it first if this process has not (after a restart, or after
-    /// [`prepare`](Self::prepare)).
-    ///
-    /// Ends with [`TxError::Timeout`] after [`TxManagerConfig::receipt_timeout`] (still
-    /// pending), [`TxError::Dropped`] when the nonce was used by a transaction not on record, or
-    /// [`TxError::Rpc`] when the node stays unreachable. A settled record returns its outcome
-    /// at once.
-    pub async fn wait(&self, nonce: u64) -> Result<Sent, TxError> {
-        let record = self
-            .inner
-            .log
-            .by_nonce(nonce)
-            .await?
-            .ok_or(TxError::UnknownNonce { nonce })?;
-        match record.status {
-            TxStatus::Mined | TxStatus::Reverted => return self.settled(record).await,
-            TxStatus::Dropped => return Err(self.dropped(&record)),
-            TxStatus::Pending => {}
-        }
-        if self.last_broadcast(nonce).is_none() {
-            self.rebroadcast(&record).await?;
-        }
-        self.watch(record).await
-    }
-
-    /// For start-up: broadcasts every pending transaction on record again (lowest nonce first)
-    /// and waits for each. Returns their outcomes in nonce order.
-    ///
-    /// Stops at the first error; what was not settled yet stays pending, so calling it again
-    /// carries on. A dropped transaction is settled before its error is returned, so a second
-    /// call moves past it.
-    pub async fn resume(&self) -> Result<Vec<Sent>, TxError> {
-        let pending = self.inner.log.pending().await?;
-        if pending.is_empty() {
-            return Ok(Vec::new());
-        }
-        tracing::info!(
-            count = pending.len(),
-            first_nonce = pending.first().map(|record| record.nonce),
-            "resuming pending transactions"
-        );
-        for record in &pending {
-            self.rebroadcast(record).await?;
-        }
-        let mut sent = Vec::with_capacity(pending.len());
-        for record in pending {
-            sent.push(self.watch(record).await?);
-        }
-        Ok(sent)
-    }
-
-    /// The polling loop behind [`wait`](Self::wait), for a pending record.
-    async fn watch(&self, record: TxRecord) -> Result<Sent, TxError> {
-        let config = &self.inner.config;
-        let nonce = record.nonce;
-        let deadline = Instant::now() + config.receipt_timeout;
-        let mut passed = 0;
-        loop {
-            // The mined nonce first: if it is past ours, any version of ours that was mined
-            // was mined before the receipts below were asked for, so none means dropped.
-            let mined_nonce = self.mined_nonce().await?;
-            let versions = self.inner.log.versions(nonce).await?;
-            for hash in versions.iter().rev() {
-                if let Some((receipt, block)) = self.receipt(*hash).await? {
-                    let bumps = u32::try_from(versions.len().saturating_sub(1)).unwrap_or(u32::MAX);
-                    return self.settle_mined(&record, bumps, block, receipt).await;
-                }
-            }
-            if mined_nonce > nonce {
-                passed += 1;
-                if passed >= DROPPED_CONFIRMATIONS {
-                    return self.settle_dropped(&record, mined_nonce).await;
-                }
-            } else {
-                passed = 0;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let latest = self.inner.log.by_nonce(nonce).await?;
-                let tx_hash = latest
-                    .as_ref()
-                    .map_or(record.tx_hash, |latest| latest.tx_hash);
-                tracing::warn!(
-                    intent = record.intent,
-                    nonce,
-                    %tx_hash,
-                    versions = versions.len(),
-                    timeout = ?config.receipt_timeout,
-                    "no receipt within the timeout; the transaction stays pending"
-                );
-                return Err(TxError::Timeout {
-                    intent: record.intent,
-                    nonce,
-                    tx_hash,
-                });
-            }
-            if passed == 0 && self.claim_bump(nonce) {
-                self.bump(nonce).await?;
-            }
-            tokio::time::sleep(config.poll_interval.min(deadline - now)).await;
-        }
-    }
-
-    /// Re-signs the pending transaction with `nonce` with higher fees, records the new version
-    /// and broadcasts it; at the fee cap, broadcasts the latest version again instead.
-    async fn bump(&self, nonce: u64) -> Result<(), TxError> {
-        let Some(record) = self.inner.log.by_nonce(nonce).await? else {
-            return Ok(());
-        };
-        if record.status != TxStatus::Pending {
-            return Ok(());
-        }
-        let config = &self.inner.config;
-        // The market's fees are a floor for the bump, not a precondition: if the node cannot
-        // estimate them now, a bump by the percentage alone still moves the transaction.
-        let estimate = match self.estimate_fees().await {
-            Ok(estimate) => estimate,
-            Err(error) => {
-                tracing::warn!(
-                    intent = record.intent,
-                    nonce,
-                    %error,
-                    "no fee estimate; bumping by the percentage alone"
-                );
-                Fees {
-                    max_fee_per_gas: 0,
-                    max_priority_fee_per_gas: 0,
-                }
-            }
-        };
-        let current = Fees {
-            max_fee_per_gas: record.max_fee_per_gas,
-            max_priority_fee_per_gas: record.max_priority_fee_per_gas,
-        };
-        let Some(fees) = current.bumped(estimate, config.bump_percent, config.max_fee_per_gas_cap)
-        else {
-            tracing::warn!(
-                intent = record.intent,
-                nonce,
-                tx_hash = %record.tx_hash,
-                bumps = record.bumps,
-                max_fee_per_gas = record.max_fee_per_gas,
-                cap = config.max_fee_per_gas_cap,
-                "fee cap reached: broadcasting again without raising the fees"
-            );
-            return self.rebroadcast(&record).await;
-        };
-        let (tx_hash, raw) = self.sign(
-            nonce,
-            record.to,
-            &record.input,
-            record.value,
-            record.gas_limit,
-            fees,
-        )?;
-        // On record before it is broadcast, like the first version: it may be the one mined.
-        self.inner
-            .log
-            .replace(
-                nonce,
-                tx_hash,
-                &raw,
-                fees.max_fee_per_gas,
-                fees.max_priority_fee_per_gas,
-            )
-            .await?;
-        tracing::info!(
-            intent = record.intent,
-            nonce,
-            %tx_hash,
-            replaces = %record.tx_hash,
-            bumps = record.bumps.saturating_add(1),
-            gas_limit = record.gas_limit,
-            max_fee_per_gas = fees.max_fee_per_gas,
-            max_priority_fee_per_gas = fees.max_priority_fee_per_gas,
-            "transaction fee bumped"
-        );
-        match self.broadcast(nonce, &raw).await? {
-            Broadcast::Accepted | Broadcast::AlreadyKnown | Broadcast::NonceUsed => {}
-            Broadcast::Underpriced => tracing::warn!(
-                intent = record.intent,
-                nonce,
-                %tx_hash,
-                "the node wants more for a replacement; the next bump raises the fees further"
-            ),
-            Broadcast::Refused(reason) => tracing::warn!(
-                intent = record.intent,
-                nonce,
-                %tx_hash,
-                %reason,
-                "the node refused the replacement; the earlier versions stay in play"
-            ),
-        }
-        Ok(())
-    }
-
-    /// Broadcasts a pending record's latest version again. The node's answers all mean the
-    /// transaction is in hand or will be judged by waiting; only a transport failure is an error.
-    async fn rebroadcast(&self, record: &TxRecord) -> Result<(), TxError> {
-        match self.broadcast(record.nonce, &record.raw).await? {
-            answer @ (Broadcast::Accepted | Broadcast::AlreadyKnown | Broadcast::NonceUsed) => {
-                tracing::debug!(
-                    intent = record.intent,
-                    nonce = record.nonce,
-                    tx_hash = %record.tx_hash,
-                    ?answer,
-                    "transaction broadcast again"
-                );
-            }
-            Broadcast::Underpriced => tracing::debug!(
-                intent = record.intent,
-                nonce = record.nonce,
-                tx_hash = %record.tx_hash,
-                "an earlier version is still pending at the node"
-            ),
-            Broadcast::Refused(reason) => tracing::warn!(
-                intent = record.intent,
-                nonce = record.nonce,
-                tx_hash = %record.tx_hash,
-                %reason,
-                "the node refused the transaction again; it stays pending"
-            ),
-        }
-        Ok(())
-    }
-
-    /// `eth_sendRawTransaction` with retries, the answer sorted, the time noted for bumping.
-    async fn broadcast(&self, nonce: u64, raw: &Bytes) -> Result<Broadcast, TxError> {
-        let provider = &self.inner.provider;
-        let result = self
-            .inner
-            .retry
-            .call("eth_sendRawTransaction", || async {
-                provider.send_raw_transaction(raw).await.map(|_| ())
-            })
-            .await;
-        let answer = Broadcast::of(result)?;
-        self.note_broadcast(nonce);
-        Ok(answer)
     }
 
     /// The padded gas limit of `call`, or why the node would not execute it.
@@ -838,148 +502,6 @@ impl TxManager {
         let hash = *signed.hash();
         Ok((hash, TxEnvelope::from(signed).encoded_2718().into()))
     }
-
-    /// The outcome of a record settled as mined or reverted, with its receipt.
-    async fn settled(&self, record: TxRecord) -> Result<Sent, TxError> {
-        match self.receipt(record.tx_hash).await? {
-            Some((receipt, block)) => Ok(Sent::new(
-                &record.intent,
-                record.nonce,
-                record.bumps,
-                block,
-                receipt,
-            )),
-            None => Err(TxError::ReceiptUnavailable {
-                intent: record.intent,
-                tx_hash: record.tx_hash,
-            }),
-        }
-    }
-
-    async fn settle_mined(
-        &self,
-        record: &TxRecord,
-        bumps: u32,
-        block: u64,
-        receipt: TransactionReceipt,
-    ) -> Result<Sent, TxError> {
-        let sent = Sent::new(&record.intent, record.nonce, bumps, block, receipt);
-        let status = match sent.status {
-            TxOutcome::Success => TxStatus::Mined,
-            TxOutcome::Reverted => TxStatus::Reverted,
-        };
-        self.inner
-            .log
-            .settle(
-                record.nonce,
-                status,
-                Some((sent.tx_hash, block, sent.gas_used)),
-            )
-            .await?;
-        self.forget(record.nonce);
-        tracing::info!(
-            intent = record.intent,
-            nonce = record.nonce,
-            tx_hash = %sent.tx_hash,
-            block,
-            gas_used = sent.gas_used,
-            bumps,
-            status = status.as_str(),
-            "transaction mined"
-        );
-        Ok(sent)
-    }
-
-    async fn settle_dropped(&self, record: &TxRecord, mined_nonce: u64) -> Result<Sent, TxError> {
-        self.inner
-            .log
-            .settle(record.nonce, TxStatus::Dropped, None)
-            .await?;
-        self.forget(record.nonce);
-        // Whatever took the nonce may have taken later ones too: new transactions start past it.
-        {
-            let mut next = self.inner.next_nonce.lock().await;
-            *next = (*next).max(mined_nonce);
-        }
-        tracing::warn!(
-            intent = record.intent,
-            nonce = record.nonce,
-            tx_hash = %record.tx_hash,
-            mined_nonce,
-            "transaction dropped: its nonce was used by a transaction not on record"
-        );
-        Err(self.dropped(record))
-    }
-
-    fn dropped(&self, record: &TxRecord) -> TxError {
-        TxError::Dropped {
-            intent: record.intent.clone(),
-            nonce: record.nonce,
-            sender: self.inner.address,
-        }
-    }
-
-    fn broadcasts(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Instant>> {
-        // The map holds only timestamps: a panic elsewhere cannot leave it inconsistent.
-        self.inner
-            .broadcasts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn note_broadcast(&self, nonce: u64) {
-        self.broadcasts().insert(nonce, Instant::now());
-    }
-
-    fn last_broadcast(&self, nonce: u64) -> Option<Instant> {
-        self.broadcasts().get(&nonce).copied()
-    }
-
-    fn forget(&self, nonce: u64) {
-        self.broadcasts().remove(&nonce);
-    }
-
-    /// Whether a bump of `nonce` is due, and if so takes it: the clock restarts now, so a
-    /// concurrent waiter on the same nonce does not bump it too.
-    fn claim_bump(&self, nonce: u64) -> bool {
-        let bump_after = self.inner.config.bump_after;
-        let now = Instant::now();
-        let mut broadcasts = self.broadcasts();
-        match broadcasts.get_mut(&nonce) {
-            Some(last) if now.duration_since(*last) >= bump_after => {
-                *last = now;
-                true
-            }
-            Some(_) => false,
-            None => {
-                broadcasts.insert(nonce, now);
-                false
-            }
-        }
-    }
-}
-
-/// The reason and revert data when an `eth_estimateGas` error response means the call fails
-/// when executed (a revert, lack of funds, running out of gas), or `None` when the node did
-/// not get as far as executing it (malformed request, unknown method, rate limit): that is an
-/// RPC failure, not a verdict on the transaction.
-fn would_revert(payload: &ErrorPayload) -> Option<(String, Option<Bytes>)> {
-    if payload.is_retry_err() {
-        return None;
-    }
-    let data = payload.as_revert_data();
-    let reverted = data.is_some() || payload.message.to_ascii_lowercase().contains("revert");
-    // JSON-RPC's own codes: parse error, invalid request, method not found, invalid params,
-    // internal error.
-    let unexecuted = matches!(payload.code, -32700 | -32600 | -32601 | -32602 | -32603);
-    if unexecuted && !reverted {
-        return None;
-    }
-    let reason = data
-        .as_ref()
-        .and_then(|data| decode_revert_reason(data))
-        .unwrap_or_else(|| payload.message.to_string());
-    Some((reason, data))
 }
 
 /// Milliseconds since the Unix epoch, like the store's `*_ms` columns.
@@ -989,41 +511,4 @@ fn now_ms() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use alloy::sol_types::{Revert, SolError};
-    use serde_json::value::RawValue;
-
-    use super::*;
-
-    fn payload(code: i64, message: &'static str, data: Option<String>) -> ErrorPayload {
-        ErrorPayload {
-            code,
-            message: message.into(),
-            data: data.map(|data| RawValue::from_string(data).unwrap()),
-        }
-    }
-
-    #[test]
-    fn a_revert_reason_is_decoded() {
-        let encoded = Revert::from("no").abi_encode();
-        let data = format!("\"{}\"", alloy::primitives::hex::encode_prefixed(&encoded));
-        let (reason, raw) = would_revert(&payload(3, "execution reverted", Some(data))).unwrap();
-        assert_eq!(reason, "revert: no");
-        assert_eq!(raw.unwrap().as_ref(), &encoded[..]);
-    }
-
-    #[test]
-    fn execution_failures_are_reverts_and_malformed_requests_are_not() {
-        assert!(would_revert(&payload(-32000, "execution reverted", None)).is_some());
-        assert!(would_revert(&payload(-32000, "insufficient funds for transfer", None)).is_some());
-        // Hardhat reports reverts as internal errors.
-        assert!(would_revert(&payload(-32603, "VM Exception: reverted", None)).is_some());
-        assert!(would_revert(&payload(-32602, "invalid params", None)).is_none());
-        assert!(would_revert(&payload(-32601, "method not found", None)).is_none());
-        assert!(would_revert(&payload(429, "rate limited", None)).is_none());
-    }
 }

@@ -1,24 +1,70 @@
-//! RPC calls with retries, and what a node's answer to a broadcast means.
+//! Warden's one RPC retry policy — which failures are worth the same request again, and how
+//! often and how long to wait — used by the transaction manager here and by every service's
+//! instrumented provider (`warden_runtime::rpc`); and what a node's answer to a broadcast means.
 //!
 //! Only failures that say nothing about the request itself are retried: the connection, a
-//! hung request, an overloaded or rate-limiting server. An error response (a revert, invalid
-//! params, "nonce too low") is the node's answer and comes back at once; the broadcast-specific
-//! answers are sorted by [`Broadcast::of`].
+//! hung request, an overloaded or rate-limiting server (HTTP 5xx, 408, 429, or a JSON-RPC
+//! rate-limit error such as Infura's -32005), a missing or null response. An error response (a
+//! revert, invalid params, "nonce too low") is the node's answer and comes back at once; the
+//! broadcast-specific answers are sorted by [`Broadcast::of`].
 
 use std::future::Future;
 use std::time::Duration;
 
-use alloy::rpc::json_rpc::RpcError;
+use alloy::rpc::json_rpc::{ErrorPayload, RpcError};
 use alloy::transports::{TransportError, TransportErrorKind, TransportResult};
 
 use crate::{TxError, TxManagerConfig};
 
-/// How RPC calls are retried (taken from [`TxManagerConfig`]).
+/// How requests without an answer are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 disables retrying).
+    pub attempts: u32,
+    /// Wait before the first retry; doubles on each retry up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt only: for health probes, which must report an outage, not wait it out.
+    pub fn none() -> Self {
+        Self {
+            attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The wait before retry number `retry` (1 for the first retry).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let doublings = retry.saturating_sub(1).min(31);
+        self.initial_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff)
+    }
+
+    /// Whether attempt number `attempt` (1 first) that failed with `error` is followed by
+    /// another.
+    pub fn retries(&self, attempt: u32, error: &TransportError) -> bool {
+        attempt < self.attempts && is_transient(error)
+    }
+}
+
+/// How RPC calls are retried (taken from [`TxManagerConfig`]): the policy, and a bound on each
+/// attempt so a hung request counts as a failed one.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Retry {
-    attempts: u32,
-    backoff: Duration,
-    backoff_max: Duration,
+    policy: RetryPolicy,
     timeout: Duration,
 }
 
@@ -43,9 +89,11 @@ impl From<RpcFailure> for TxError {
 impl Retry {
     pub(crate) fn new(config: &TxManagerConfig) -> Self {
         Self {
-            attempts: config.rpc_attempts.max(1),
-            backoff: config.rpc_backoff,
-            backoff_max: config.rpc_backoff_max,
+            policy: RetryPolicy {
+                attempts: config.rpc_attempts.max(1),
+                initial_backoff: config.rpc_backoff,
+                max_backoff: config.rpc_backoff_max,
+            },
             timeout: config.rpc_timeout,
         }
     }
@@ -62,7 +110,6 @@ impl Retry {
         F: FnMut() -> Fut,
         Fut: Future<Output = TransportResult<T>>,
     {
-        let mut delay = self.backoff;
         let mut attempt = 1;
         loop {
             let result = match tokio::time::timeout(self.timeout, call()).await {
@@ -74,17 +121,17 @@ impl Retry {
             };
             match result {
                 Ok(value) => return Ok(value),
-                Err(error) if attempt < self.attempts && is_transient(&error) => {
+                Err(error) if self.policy.retries(attempt, &error) => {
+                    let delay = self.policy.backoff(attempt);
                     tracing::warn!(
                         method,
                         attempt,
-                        attempts = self.attempts,
+                        attempts = self.policy.attempts,
                         retry_in = ?delay,
                         %error,
                         "RPC call failed, retrying"
                     );
                     tokio::time::sleep(delay).await;
-                    delay = delay.saturating_mul(2).min(self.backoff_max);
                     attempt += 1;
                 }
                 Err(source) => {
@@ -101,7 +148,7 @@ impl Retry {
 
 /// Whether `error` is a failure of the transport rather than the node's answer to the
 /// request: worth the same request again.
-pub(crate) fn is_transient(error: &TransportError) -> bool {
+pub fn is_transient(error: &TransportError) -> bool {
     match error {
         RpcError::Transport(kind) => match kind {
             TransportErrorKind::HttpError(http) => {
@@ -112,12 +159,20 @@ pub(crate) fn is_transient(error: &TransportError) -> bool {
             TransportErrorKind::Custom(_)
             | TransportErrorKind::BackendGone
             | TransportErrorKind::MissingBatchResponse(_) => true,
-            _ => false,
+            _ => kind.is_retry_err(),
         },
-        // Rate limiting reported inside a JSON-RPC error (429, Infura's -32005, ...).
-        RpcError::ErrorResp(payload) => payload.is_retry_err(),
+        RpcError::ErrorResp(payload) => is_rate_limited(payload),
+        // A node that answered `null` where a value is due was not ready (a load balancer
+        // between backends, a node still syncing): asking again is what every client does.
+        RpcError::NullResp => true,
         _ => false,
     }
+}
+
+/// Whether a JSON-RPC error response reports rate limiting (429, Infura's -32005, "rate
+/// limit" messages) rather than answering the request.
+pub fn is_rate_limited(payload: &ErrorPayload) -> bool {
+    payload.is_retry_err()
 }
 
 /// What the node made of `eth_sendRawTransaction`.
@@ -199,33 +254,68 @@ mod tests {
 
     fn retry(attempts: u32) -> Retry {
         Retry {
-            attempts,
-            backoff: Duration::from_millis(1),
-            backoff_max: Duration::from_millis(2),
+            policy: RetryPolicy {
+                attempts,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(2),
+            },
             timeout: Duration::from_secs(5),
         }
     }
 
+    fn http(status: u16) -> TransportError {
+        TransportErrorKind::http_error(status, String::new())
+    }
+
     #[test]
-    fn transport_failures_are_transient_answers_are_not() {
+    fn an_unreachable_node_is_transient() {
         assert!(is_transient(&TransportErrorKind::custom_str(
             "connection refused"
         )));
-        assert!(is_transient(&TransportErrorKind::http_error(
-            502,
-            String::new()
-        )));
-        assert!(is_transient(&TransportErrorKind::http_error(
-            429,
-            String::new()
-        )));
-        assert!(!is_transient(&TransportErrorKind::http_error(
-            401,
-            String::new()
-        )));
+        assert!(is_transient(&TransportErrorKind::backend_gone()));
+    }
+
+    #[test]
+    fn server_errors_and_request_timeouts_are_transient_client_errors_are_not() {
+        for status in [500, 502, 503, 504, 408] {
+            assert!(is_transient(&http(status)), "HTTP {status}");
+        }
+        for status in [400, 401, 403, 404] {
+            assert!(!is_transient(&http(status)), "HTTP {status}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_are_transient_in_http_and_in_json_rpc() {
+        assert!(is_transient(&http(429)));
         assert!(is_transient(&error_response(-32005, "limit exceeded")));
+        assert!(is_transient(&error_response(429, "Too Many Requests")));
+    }
+
+    #[test]
+    fn a_null_response_is_transient() {
+        assert!(is_transient(&RpcError::NullResp));
+    }
+
+    #[test]
+    fn answers_are_not_transient() {
         assert!(!is_transient(&error_response(3, "execution reverted")));
         assert!(!is_transient(&error_response(-32602, "invalid params")));
+        assert!(!is_transient(&error_response(-32000, "nonce too low")));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_attempts_bound_the_retries() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.backoff(1), Duration::from_millis(200));
+        assert_eq!(policy.backoff(2), Duration::from_millis(400));
+        assert_eq!(policy.backoff(5), Duration::from_millis(3_200));
+        assert_eq!(policy.backoff(6), Duration::from_secs(5));
+        assert_eq!(policy.backoff(u32::MAX), Duration::from_secs(5));
+        let down = TransportErrorKind::custom_str("connection refused");
+        assert!(policy.retries(4, &down));
+        assert!(!policy.retries(5, &down));
+        assert!(!RetryPolicy::none().retries(1, &down));
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl Chain {
 
     /// A provider signing with the manager's key, as software outside the manager would.
     fn outsider(&self) -> DynProvider {
-        warden_bindings::signing_provider(self.anvil.endpoint_url(), self.signer())
+        warden_txm::signing_provider(self.anvil.endpoint_url(), self.signer())
     }
 
     async fn manager(&self, db: &TestDatabase, config: TxManagerConfig) -> TxManager {
@@ -136,7 +136,7 @@ impl Chain {
     /// Deploys `init` from another dev account (so the manager's nonces are untouched).
     async fn deploy(&self, init: &str) -> Address {
         let code = Bytes::from(hex::decode(init.replace('_', "")).unwrap());
-        let deployer = warden_bindings::signing_provider(
+        let deployer = warden_txm::signing_provider(
             self.anvil.endpoint_url(),
             PrivateKeySigner::from(self.anvil.keys()[9].clone()),
         );

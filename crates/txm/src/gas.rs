@@ -72,6 +72,28 @@ impl<N: Network> TxFiller<N> for PaddedGasFiller {
     }
 }
 
+/// A provider that signs with `signer` and fills gas (with headroom, see [`PaddedGasFiller`]), nonce and
+/// chain id.
+///
+/// The nonce is read from the node for every transaction (alloy's default caches it, and a
+/// transaction that fails gas estimation after taking a cached nonce leaves a gap that strands
+/// every later transaction in the node's queue). Each of Warden's signers sends its
+/// transactions one at a time, so reading the pending nonce is both correct and cheap.
+pub fn signing_provider(
+    rpc_url: alloy::transports::http::reqwest::Url,
+    signer: alloy::signers::local::PrivateKeySigner,
+) -> alloy::providers::DynProvider {
+    use alloy::providers::{Provider, ProviderBuilder};
+    ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .filler(PaddedGasFiller::default())
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(alloy::network::EthereumWallet::from(signer))
+        .connect_http(rpc_url)
+        .erased()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

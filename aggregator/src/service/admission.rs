@@ -1,0 +1,145 @@
+//! Admission of one operator's signature: the task is read from the chain and put on record the
+//! first time a signature for it arrives, the intake verifies the signature, and it is on
+//! record before the operator hears that it was taken.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::http::StatusCode;
+use warden_protocol::api::{SignatureSubmission, SubmissionReceipt, SubmissionStatus};
+use warden_protocol::{OperatorId, TaskAttestation, TaskState};
+use warden_store::StoreError;
+use warden_store::aggregator::{StoredSignature, TaskRecord, TaskState as RecordState};
+
+use super::Aggregator;
+use super::api::SubmitError;
+use crate::Threshold;
+use crate::intake::TaskContext;
+use crate::metrics::reason;
+
+impl Aggregator {
+    /// Takes one signature: 202 when new, 200 when known or the task is committed already.
+    pub(super) async fn accept(
+        &self,
+        submission: &SignatureSubmission,
+    ) -> Result<(StatusCode, Json<SubmissionReceipt>), SubmitError> {
+        let task_id = submission.task_id;
+        self.ensure_task(task_id).await?;
+        self.first_signature
+            .lock()
+            .await
+            .entry(task_id)
+            .or_insert_with(Instant::now);
+        let submitted = self.intake.lock().await.submit(submission)?;
+        for operator_id in &submitted.rejected {
+            tracing::warn!(task_id, %operator_id, "operator's signature did not verify; dropped");
+            self.metrics.rejected(reason::INVALID_SIGNATURE);
+            if let Err(error) = self
+                .records
+                .drop_signature(task_id, operator_id.as_b256())
+                .await
+            {
+                let _ = self.database_error("drop_signature", error);
+            }
+        }
+        // On record before the operator hears it was taken. A duplicate is written again: its
+        // first write may be the one that failed.
+        if submitted.status != SubmissionStatus::AlreadyCommitted
+            && !submitted
+                .rejected
+                .contains(&OperatorId::from(submission.operator_id))
+        {
+            self.records
+                .save_signature(&StoredSignature {
+                    task_id,
+                    operator_id: submission.operator_id,
+                    output_hash: submitted.output_hash,
+                    output: submission.output.clone(),
+                    signature: submission.signature.clone(),
+                })
+                .await
+                .map_err(|error| self.database_error("save_signature", error))?;
+        }
+        if let Some(ready) = submitted.ready {
+            self.prepare(ready).await;
+        }
+        let status = match submitted.status {
+            SubmissionStatus::Accepted => StatusCode::ACCEPTED,
+            SubmissionStatus::Duplicate | SubmissionStatus::AlreadyCommitted => StatusCode::OK,
+        };
+        Ok((
+            status,
+            Json(SubmissionReceipt {
+                status: submitted.status,
+                task_id,
+                output_hash: submitted.output_hash,
+            }),
+        ))
+    }
+
+    /// The task's context, read from the chain once and cached in the intake; the task is on
+    /// record before this returns.
+    pub(super) async fn ensure_task(&self, task_id: u64) -> Result<(), SubmitError> {
+        if self.intake.lock().await.knows(task_id) {
+            return Ok(());
+        }
+        let (state, task) = self
+            .task(task_id)
+            .await
+            .map_err(|e| SubmitError::Chain(e.to_string()))?;
+        match state {
+            TaskState::Open => {}
+            TaskState::None => return Err(SubmitError::UnknownTask(task_id)),
+            TaskState::Committed | TaskState::Executed => {
+                return Err(SubmitError::AlreadyCommitted(task_id));
+            }
+            TaskState::Expired | TaskState::Vetoed | TaskState::Fraudulent => {
+                return Err(SubmitError::TaskClosed(task_id));
+            }
+        }
+        let agent = self
+            .agent(task.agentId)
+            .await
+            .map_err(|e| SubmitError::Chain(e.to_string()))?;
+        let set = self
+            .operator_set(task.referenceBlock)
+            .await
+            .map_err(|e| SubmitError::Chain(e.to_string()))?;
+        let threshold = Threshold::new(u64::from(agent.thresholdBps), 10_000)
+            .map_err(|e| SubmitError::Chain(format!("agent {}: {e}", task.agentId)))?;
+        self.records
+            .track(&TaskRecord {
+                task_id,
+                agent_id: task.agentId,
+                input_hash: task.inputHash,
+                reference_block: u64::from(task.referenceBlock),
+                state: RecordState::Collecting,
+                output_hash: None,
+            })
+            .await
+            .map_err(|error| self.database_error("track_task", error))?;
+        let context = TaskContext {
+            task: TaskAttestation {
+                chain_id: self.chain_id,
+                task_manager: self.settings.task_manager,
+                task_id,
+                agent_id: task.agentId,
+                agent_hash: agent.agentHash,
+                input_hash: task.inputHash,
+                reference_block: task.referenceBlock,
+            },
+            threshold,
+            set,
+        };
+        self.intake.lock().await.add_task(Arc::new(context));
+        self.tracked.lock().await.insert(task_id);
+        Ok(())
+    }
+
+    /// Counts and logs a failed database operation; the submission is refused as unavailable.
+    pub(super) fn database_error(&self, operation: &'static str, error: StoreError) -> SubmitError {
+        self.count_database_error(operation, &error);
+        SubmitError::Unavailable(format!("{operation}: {error}"))
+    }
+}

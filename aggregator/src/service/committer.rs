@@ -1,0 +1,250 @@
+//! The committer: a quorum the intake reached is put on record with the intent of its
+//! `commitOutput`, then sent (or, after a restart, resumed) by the keeper loop, and settled
+//! against the chain when it did not go through.
+
+use std::time::Instant;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use warden_bindings::task_manager::BLS as TmBLS;
+use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
+use warden_protocol::TaskState;
+use warden_store::aggregator::{
+    SubmissionRecord, SubmissionStatus as Stored, TaskState as RecordState,
+};
+use warden_txm::{Intent, TxError, TxOutcome};
+
+use super::{Aggregator, FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMISSION, Pending};
+use crate::intake::ReadyQuorum;
+
+impl Aggregator {
+    /// Puts a verified quorum on record and queues it for the keeper loop. If the record cannot
+    /// be written, the intake collects again and hands the quorum out later.
+    pub(super) async fn prepare(&self, ready: ReadyQuorum) {
+        let task_id = ready.task_id;
+        let first = self.first_signature.lock().await.remove(&task_id);
+        if let Some(first) = first {
+            let agent = self
+                .intake
+                .lock()
+                .await
+                .agent_of(task_id)
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            self.metrics
+                .quorum_latency
+                .with_label_values(&[agent.as_str()])
+                .observe(first.elapsed().as_secs_f64());
+        }
+        let non_signers: Vec<Bytes> = ready
+            .quorum
+            .non_signers
+            .iter()
+            .map(|key| Bytes::copy_from_slice(key))
+            .collect();
+        let signature = Bytes::copy_from_slice(&ready.quorum.aggregate_signature.to_eip2537());
+        let prepared = self
+            .records
+            .prepare_submission(
+                task_id,
+                ready.output_hash,
+                &non_signers,
+                &signature,
+                ready.quorum.signed_weight,
+                |attempt| Intent::CommitOutput { task_id, attempt }.to_string(),
+            )
+            .await;
+        match prepared {
+            Ok(submission) => {
+                tracing::info!(
+                    task_id,
+                    output_hash = %ready.output_hash,
+                    signed_weight = %ready.quorum.signed_weight,
+                    non_signers = non_signers.len(),
+                    intent = %submission.intent,
+                    "quorum reached"
+                );
+                self.ready.lock().await.push(Pending {
+                    submission,
+                    output: Some(ready.output),
+                });
+                self.wake.notify_one();
+            }
+            Err(error) => {
+                let _ = self.database_error("prepare_submission", error);
+                self.intake.lock().await.commit_failed(task_id);
+            }
+        }
+    }
+
+    /// Sends (or, after a restart, resumes) a quorum's `commitOutput` and settles its record.
+    pub(super) async fn commit(&self, submission: SubmissionRecord, output: Bytes) {
+        let task_id = submission.task_id;
+        warden_runtime::failpoint(FAILPOINT_AFTER_QUORUM).await;
+        let request = match commit_request(self.settings.task_manager, &submission, output.clone())
+        {
+            Ok(request) => request,
+            Err(reason) => {
+                tracing::error!(task_id, %reason, "the quorum on record is unusable; collecting again");
+                self.abandon(&submission).await;
+                return;
+            }
+        };
+        let started = Instant::now();
+        let sent = match self.txm.submit(&submission.intent, request).await {
+            Ok(record) => {
+                warden_runtime::failpoint(FAILPOINT_DURING_SUBMISSION).await;
+                self.txm.wait(record.nonce).await
+            }
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(sent) if sent.status == TxOutcome::Success => {
+                tracing::info!(
+                    task_id,
+                    output_hash = %submission.output_hash,
+                    tx = %sent.tx_hash,
+                    gas = sent.gas_used,
+                    bumps = sent.bumps,
+                    millis = started.elapsed().as_millis() as u64,
+                    "output committed"
+                );
+                self.metrics
+                    .commitments
+                    .with_label_values(&["confirmed"])
+                    .inc();
+                self.keep_output(task_id, output).await;
+                self.committed(&submission).await;
+            }
+            Ok(sent) => {
+                self.metrics
+                    .commitments
+                    .with_label_values(&["reverted"])
+                    .inc();
+                tracing::warn!(task_id, tx = %sent.tx_hash, "commitOutput reverted");
+                self.settle_against_chain(&submission).await;
+            }
+            Err(TxError::WouldRevert { reason, .. }) => {
+                self.metrics
+                    .commitments
+                    .with_label_values(&["failed"])
+                    .inc();
+                tracing::warn!(task_id, %reason, "commitOutput would revert");
+                self.settle_against_chain(&submission).await;
+            }
+            Err(error) => {
+                // Still on record under its intent: the next round waits for it again.
+                self.metrics
+                    .commitments
+                    .with_label_values(&["failed"])
+                    .inc();
+                tracing::warn!(task_id, %error, "commitment not confirmed yet; retrying");
+                self.ready.lock().await.push(Pending {
+                    submission,
+                    output: None,
+                });
+            }
+        }
+    }
+
+    async fn committed(&self, submission: &SubmissionRecord) {
+        let task_id = submission.task_id;
+        if let Err(error) = self
+            .records
+            .settle_submission(task_id, submission.attempt, Stored::Confirmed)
+            .await
+        {
+            let _ = self.database_error("settle_submission", error);
+        }
+        if let Err(error) = self
+            .records
+            .set_state(
+                task_id,
+                RecordState::Committed,
+                Some(submission.output_hash),
+            )
+            .await
+        {
+            let _ = self.database_error("set_state", error);
+        }
+        self.intake.lock().await.committed(task_id);
+        self.metrics.task_settled("committed");
+    }
+
+    /// A commitment did not go through: find out from the chain whether the task was committed
+    /// anyway (by another aggregator) or can be tried again.
+    async fn settle_against_chain(&self, submission: &SubmissionRecord) {
+        match self.task(submission.task_id).await {
+            Ok((TaskState::Committed | TaskState::Executed, task)) => {
+                if task.outputHash == submission.output_hash {
+                    self.committed(submission).await;
+                } else {
+                    self.abandon(submission).await;
+                    self.intake.lock().await.committed(submission.task_id);
+                }
+            }
+            _ => self.abandon(submission).await,
+        }
+    }
+
+    async fn abandon(&self, submission: &SubmissionRecord) {
+        if let Err(error) = self
+            .records
+            .settle_submission(submission.task_id, submission.attempt, Stored::Abandoned)
+            .await
+        {
+            let _ = self.database_error("settle_submission", error);
+        }
+        self.intake.lock().await.commit_failed(submission.task_id);
+    }
+
+    /// The output bytes of a quorum on record, from the signatures on record.
+    pub(super) async fn output_of(&self, submission: &SubmissionRecord) -> Option<Bytes> {
+        match self.records.signatures(submission.task_id).await {
+            Ok(signatures) => signatures
+                .into_iter()
+                .find(|s| s.output_hash == submission.output_hash)
+                .map(|s| s.output),
+            Err(error) => {
+                let _ = self.database_error("signatures", error);
+                None
+            }
+        }
+    }
+
+    /// Keeps the output this aggregator committed for `task_id`, for executing it later.
+    async fn keep_output(&self, task_id: u64, output: Bytes) {
+        self.kept.lock().await.entry(task_id).or_default().output = Some(output);
+    }
+}
+
+/// The `commitOutput` transaction of a quorum on record.
+fn commit_request(
+    task_manager: Address,
+    submission: &SubmissionRecord,
+    output: Bytes,
+) -> Result<TransactionRequest, String> {
+    let non_signers = submission
+        .non_signers
+        .iter()
+        .map(|key| {
+            <[u8; 128]>::try_from(key.as_ref())
+                .map(|key| TmBLS::G1Point::from_eip2537(&key))
+                .map_err(|_| format!("a non-signer key of {} bytes", key.len()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let signature = <[u8; 256]>::try_from(submission.aggregate_signature.as_ref())
+        .map(|signature| TmBLS::G2Point::from_eip2537(&signature))
+        .map_err(|_| "an aggregate signature that is not 256 bytes".to_string())?;
+    let call = commitOutputCall {
+        taskId: submission.task_id,
+        output,
+        nonSigners: non_signers,
+        signature,
+    };
+    Ok(TransactionRequest::default()
+        .with_to(task_manager)
+        .with_input(call.abi_encode()))
+}

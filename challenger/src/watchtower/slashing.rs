@@ -1,0 +1,198 @@
+//! Slashing a fraudulent task's signers: one `slashSigners` batch per step, each under its own
+//! intent, until the task manager reports slashing complete.
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::U256;
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use warden_bindings::WardenChallenges;
+use warden_protocol::TaskState;
+use warden_store::challenger::{Claim, ClaimState};
+use warden_txm::{Intent, Sent, TxError};
+
+use super::{MAX_ATTEMPTS, Watchtower, WatchtowerError, lock};
+
+impl Watchtower {
+    /// A `slashing` claim: one `slashSigners` batch per step until the task manager reports
+    /// slashing complete.
+    pub(super) async fn drive_slashing(&self, claim: &Claim) -> Result<(), WatchtowerError> {
+        let task_id = claim.task_id;
+        // Batches of this task whose receipts arrived: their counts and verdicts come first.
+        let batches = |intent: &Intent| matches!(intent, Intent::SlashSigners { task_id: batch_of, .. } if *batch_of == task_id);
+        for (intent, outcome) in self.take_outcomes(batches) {
+            match outcome {
+                Ok(sent) => {
+                    if self.slash_mined(claim, sent).await? {
+                        return Ok(());
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    task_id,
+                    intent,
+                    %error,
+                    "no receipt for the slashing batch yet; waiting again"
+                ),
+            }
+        }
+        if self.waiting_on(batches) {
+            return Ok(());
+        }
+        let progress = WardenChallenges::new(self.challenges, &self.provider)
+            .slashingProgress(task_id)
+            .call()
+            .await?;
+        if progress.done {
+            lock(&self.non_signers).remove(&task_id);
+            tracing::info!(task_id, "slashing complete");
+            self.claims
+                .set_state(
+                    task_id,
+                    ClaimState::Slashed,
+                    "every signer has been slashed",
+                )
+                .await?;
+            return Ok(());
+        }
+        let (state, task) = self.task(task_id).await?;
+        if state != TaskState::Fraudulent {
+            tracing::error!(
+                task_id,
+                state = state.name(),
+                "the upheld challenge is no longer on the canonical chain; judging the task again"
+            );
+            self.claims
+                .set_state(
+                    task_id,
+                    ClaimState::Challenging,
+                    "the upheld challenge is no longer on the canonical chain (reorg); challenging again",
+                )
+                .await?;
+            return Ok(());
+        }
+        let next = progress.nextIndex;
+        let (intent, record) = self
+            .current_attempt(|attempt| Intent::SlashSigners {
+                task_id,
+                from: next,
+                attempt,
+            })
+            .await?;
+        if let Some(record) = record {
+            // Pending, or mined before a restart: its outcome comes back through the loop above.
+            self.watch_transaction(&record);
+            return Ok(());
+        }
+        let Some(intent) = intent else {
+            let detail = format!(
+                "slashing stalled: {MAX_ATTEMPTS} batches from operator {next} reverted; needs attention"
+            );
+            tracing::error!(task_id, "{detail}");
+            self.claims
+                .set_state(task_id, ClaimState::Slashing, &detail)
+                .await?;
+            return Ok(());
+        };
+        let call = WardenChallenges::slashSignersCall {
+            taskId: task_id,
+            nonSignerIds: self.committed_non_signers(task_id, task.openedAt).await?,
+            maxOperators: U256::from(self.settings.slash_batch),
+        };
+        let request = TransactionRequest::default()
+            .with_to(self.challenges)
+            .with_input(call.abi_encode());
+        match self.txm.submit(&intent, request).await {
+            Ok(record) => {
+                tracing::info!(task_id, %intent, tx = %record.tx_hash, "slashing batch sent");
+                self.watch_transaction(&record);
+                Ok(())
+            }
+            Err(TxError::WouldRevert { reason, .. }) => {
+                // Typically another slasher's batch moved the cursor or finished: re-read next step.
+                tracing::warn!(task_id, %reason, "the slashing batch would revert; re-checking on the next step");
+                Ok(())
+            }
+            Err(error @ (TxError::Rejected { .. } | TxError::Rpc { .. })) => {
+                tracing::warn!(task_id, %error, "slashing batch not broadcast yet; it stays on record");
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A `slashSigners` batch was mined. Returns whether it completed the slashing.
+    async fn slash_mined(&self, claim: &Claim, sent: Sent) -> Result<bool, WatchtowerError> {
+        let task_id = claim.task_id;
+        if !sent.succeeded() {
+            self.metrics
+                .slash_batches
+                .with_label_values(&["reverted"])
+                .inc();
+            tracing::warn!(task_id, intent = sent.intent, tx = %sent.tx_hash, "slashing batch reverted; retrying");
+            return Ok(false);
+        }
+        self.metrics
+            .slash_batches
+            .with_label_values(&["success"])
+            .inc();
+        let logs = sent.receipt.inner.logs();
+        let slashed = logs
+            .iter()
+            .filter(|log| log.log_decode::<WardenChallenges::SignerSlashed>().is_ok())
+            .count();
+        let failed = logs
+            .iter()
+            .filter(|log| {
+                log.log_decode::<WardenChallenges::SignerSlashFailed>()
+                    .is_ok()
+            })
+            .count();
+        self.metrics.operators_slashed.inc_by(slashed as u64);
+        let completed = sent
+            .receipt
+            .decoded_log::<WardenChallenges::SlashingCompleted>();
+        tracing::warn!(
+            task_id,
+            slashed,
+            failed,
+            done = completed.is_some(),
+            gas = sent.gas_used,
+            "slashing batch mined"
+        );
+        if failed > 0 {
+            tracing::error!(
+                task_id,
+                failed,
+                "EigenLayer refused to slash some signers (SignerSlashFailed)"
+            );
+        }
+        match completed {
+            Some(event) => {
+                lock(&self.non_signers).remove(&task_id);
+                self.claims
+                    .set_state(
+                        task_id,
+                        ClaimState::Slashed,
+                        &format!(
+                            "slashing complete in block {}: {} signer(s) slashed",
+                            sent.block_number, event.signersSlashed
+                        ),
+                    )
+                    .await?;
+                Ok(true)
+            }
+            None => {
+                self.claims
+                    .set_state(
+                        task_id,
+                        ClaimState::Slashing,
+                        &format!(
+                            "batch {} mined in block {}: {slashed} slashed, {failed} refused",
+                            sent.intent, sent.block_number
+                        ),
+                    )
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+}
