@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig};
+use warden_keys::KeysConfig;
+use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, OpsConfig};
 use warden_txm::TransactionsConfig;
 
 /// Environment variables overriding the file start with this.
@@ -54,7 +55,7 @@ impl AggregatorConfig {
     /// and password file exist.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_settings()?;
-        self.keys.validate(false)
+        Ok(self.keys.validate(false)?)
     }
 
     /// Checks every value without touching the file system.

@@ -9,9 +9,8 @@ use std::path::Path;
 
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
-use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig,
-};
+use warden_keys::KeysConfig;
+use warden_runtime::config::{AgentSection, ChainConfig, ConfigError, DatabaseConfig, OpsConfig};
 use warden_txm::TransactionsConfig;
 
 /// Environment variables overriding the file start with this.

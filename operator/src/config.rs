@@ -6,9 +6,8 @@ use std::path::Path;
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
-use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig,
-};
+use warden_keys::KeysConfig;
+use warden_runtime::config::{AgentSection, ChainConfig, ConfigError, DatabaseConfig, OpsConfig};
 
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = "WARDEN_OPERATOR_";
@@ -70,7 +69,7 @@ impl OperatorConfig {
     /// and password file exist.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_settings()?;
-        self.keys.validate(true)
+        Ok(self.keys.validate(true)?)
     }
 
     /// Checks every value without touching the file system.

@@ -10,9 +10,9 @@ use warden_runtime::node_api::{Probe, SyncProbe, SyncProgress};
 use warden_runtime::ops::OpsEndpoints;
 use warden_runtime::service::{ServiceError, ServiceRuntime};
 
-use crate::OperatorKeys;
 use crate::config::OperatorConfig;
 use crate::node::{NodeConfig, NodeError, OperatorNode};
+use warden_keys::OperatorKeys;
 
 /// Why the operator could not start.
 #[derive(Debug, thiserror::Error)]

@@ -8,10 +8,10 @@ use eyre::WrapErr;
 use std::sync::Arc;
 use warden_operator::cli::{Cli, Command, RegisterArgs};
 
+use warden_keys::{KeystorePaths, OperatorKeys};
 use warden_operator::config::OperatorConfig;
-use warden_operator::keys::KeystorePaths;
 use warden_operator::launch;
-use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
+use warden_operator::{Registrar, RegistrationTargets};
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
@@ -20,20 +20,17 @@ async fn main() -> eyre::Result<()> {
     match cli.command {
         Command::Run { config } => run(&config).await,
         Command::Register(args) => register(*args).await,
+        Command::SlashingProtection(args) => {
+            Ok(warden_operator::slashing_protection::run(args).await?)
+        }
     }
 }
 
 async fn run(path: &std::path::Path) -> eyre::Result<()> {
     let config =
         OperatorConfig::load(Some(path)).wrap_err_with(|| format!("reading {}", path.display()))?;
-    let password = warden_runtime::keystore_password(config.keys.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
-    let paths = KeystorePaths {
-        ecdsa: config.keys.ecdsa_keystore.clone(),
-        // validate() made sure an operator's configuration names its BLS keystore.
-        bls: config.keys.bls_keystore.clone().unwrap_or_default(),
-    };
-    let keys = tokio::task::spawn_blocking(move || OperatorKeys::load(&paths, &password))
+    let keys_config = config.keys.clone();
+    let keys = tokio::task::spawn_blocking(move || keys_config.operator_keys())
         .await?
         .wrap_err("decrypting the operator's keystores")?;
     let agent = warden_agent::reference_agent(config.agent.router)
@@ -51,12 +48,12 @@ async fn run(path: &std::path::Path) -> eyre::Result<()> {
 }
 
 async fn register(args: RegisterArgs) -> eyre::Result<()> {
-    let password = warden_runtime::keystore_password(args.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
     let paths = KeystorePaths::in_dir(&args.keystore_dir);
-    let keys = tokio::task::spawn_blocking(move || OperatorKeys::load(&paths, &password))
-        .await?
-        .wrap_err("decrypting the operator's keystores")?;
+    let password_file = args.password_file.clone();
+    let keys =
+        tokio::task::spawn_blocking(move || OperatorKeys::unlock(&paths, password_file.as_deref()))
+            .await?
+            .wrap_err("decrypting the operator's keystores")?;
     let targets = RegistrationTargets {
         delegation_manager: args.delegation_manager,
         strategy_manager: args.strategy_manager,
@@ -66,18 +63,14 @@ async fn register(args: RegisterArgs) -> eyre::Result<()> {
         strategy: args.strategy,
     };
     let registrar = Registrar::new(&args.rpc_url, targets, &keys)?;
-    registrar
-        .join_eigenlayer(args.stake, &args.metadata_uri)
-        .await
-        .wrap_err("joining EigenLayer")?;
-    registrar
-        .wait_until_allocatable(Duration::from_secs(args.allocation_wait_secs))
-        .await
-        .wrap_err("waiting for the allocation delay")?;
     let operator_id = registrar
-        .register_with_warden()
+        .register(
+            args.stake,
+            &args.metadata_uri,
+            Duration::from_secs(args.allocation_wait_secs),
+        )
         .await
-        .wrap_err("registering with Warden")?;
+        .wrap_err("registering")?;
     println!(
         "registered operator {} with id {operator_id}",
         keys.address()
