@@ -3,9 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use warden_runtime::config::{
-    ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig, ServiceConfig,
-};
+use warden_keys::KeysConfig;
+use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, OpsConfig, ServiceConfig};
 use warden_txm::TransactionsConfig;
 
 /// Environment variables overriding the file start with this.
@@ -54,7 +53,7 @@ impl AggregatorConfig {
     /// and password file exist.
     fn validate_all(&self) -> Result<(), ConfigError> {
         self.validate_settings()?;
-        self.keys.validate(false)
+        Ok(self.keys.validate(false)?)
     }
 
     /// Checks every value without touching the file system.

@@ -13,9 +13,9 @@ use rand::Rng;
 use warden_aggregator::{OperatorSet, Quorum, QuorumError, Threshold};
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
 use warden_bindings::{BLS, WardenRegistry};
-use warden_bls::{Password, Signature};
+use warden_bls::Signature;
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_operator::OperatorKeys;
+use warden_keys::{OperatorKeys, Password};
 
 fn tokens(amount: u64) -> U256 {
     U256::from(amount) * U256::from(10u64).pow(U256::from(18u64))

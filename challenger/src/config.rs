@@ -7,8 +7,9 @@
 
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
+use warden_keys::KeysConfig;
 use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig, ServiceConfig,
+    AgentSection, ChainConfig, ConfigError, DatabaseConfig, OpsConfig, ServiceConfig,
 };
 use warden_txm::TransactionsConfig;
 

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
-use warden_bls::ScryptParams;
-use warden_operator::OperatorKeys;
-use warden_operator::keys::KeystorePaths;
+use warden_keys::{KeystorePaths, OperatorKeys, Password, ScryptParams};
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
@@ -17,7 +15,8 @@ pub struct KeysArgs {
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Generate a fresh ECDSA key and BLS12-381 key, encrypted under one password, as
-    /// `ecdsa.json` (Web3 Secret Storage) and `bls.json` (EIP-2335) in DIR. Refuses to overwrite.
+    /// `ecdsa.json` (Web3 Secret Storage) and `bls.json` (EIP-2335) in DIR, each readable by its
+    /// owner only (mode 0600). Refuses to overwrite.
     New {
         /// Directory for the two keystores.
         dir: PathBuf,
@@ -30,7 +29,7 @@ enum KeysCommand {
 pub fn run(args: KeysArgs) -> eyre::Result<()> {
     match args.command {
         KeysCommand::New { dir, password_file } => {
-            let password = warden_runtime::keystore_password(password_file.as_deref())
+            let password = Password::from_file_or_env(password_file.as_deref())
                 .wrap_err("reading the keystore password")?;
             std::fs::create_dir_all(&dir)
                 .wrap_err_with(|| format!("creating {}", dir.display()))?;

@@ -27,6 +27,10 @@ pub enum Command {
     /// Register with EigenLayer (if not yet an operator), deposit stake, allocate all magnitude
     /// to Warden's operator set and register for it with the BLS key and its proof of possession.
     Register(Box<RegisterArgs>),
+    /// Export or import the slashing-protection record (what this operator signed, by signing
+    /// root) as interchange JSON, so a node moved to another machine keeps its history. The
+    /// format is documented in the README and in `warden_operator::slashing_protection`.
+    SlashingProtection(crate::slashing_protection::SlashingProtectionArgs),
 }
 
 #[derive(Debug, Args)]

@@ -4,8 +4,9 @@
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
+use warden_keys::KeysConfig;
 use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, KeysConfig, OpsConfig, ServiceConfig,
+    AgentSection, ChainConfig, ConfigError, DatabaseConfig, OpsConfig, ServiceConfig,
 };
 
 /// Environment variables overriding the file start with this.
@@ -68,7 +69,7 @@ impl OperatorConfig {
     /// and password file exist.
     fn validate_all(&self) -> Result<(), ConfigError> {
         self.validate_settings()?;
-        self.keys.validate(true)
+        Ok(self.keys.validate(true)?)
     }
 
     /// Checks every value without touching the file system.

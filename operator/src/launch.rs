@@ -10,9 +10,9 @@ use warden_runtime::node_api::{ProbeInfo, SyncProbe, SyncProgress};
 use warden_runtime::ops::OpsEndpoints;
 use warden_runtime::service::{ServiceError, ServiceRuntime};
 
-use crate::OperatorKeys;
 use crate::config::OperatorConfig;
 use crate::node::{NodeConfig, NodeError, OperatorNode};
+use warden_keys::OperatorKeys;
 
 /// The node API's name for the node's progress through `TaskOpened` events.
 const FOLLOWER: ProbeInfo = ProbeInfo {

@@ -4,10 +4,9 @@
 
 pub mod cli;
 pub mod config;
-pub mod keys;
 pub mod launch;
 pub mod node;
 pub mod registration;
+pub mod slashing_protection;
 
-pub use keys::{KeyError, OperatorKeys};
 pub use registration::{Registrar, RegistrationError, RegistrationTargets};

@@ -8,11 +8,11 @@ use std::time::Duration;
 use clap::Parser;
 use eyre::WrapErr;
 use tokio::sync::watch;
+use warden_keys::{KeystorePaths, OperatorKeys};
 use warden_operator::cli::{Cli, Command, RegisterArgs};
 use warden_operator::config::OperatorConfig;
-use warden_operator::keys::KeystorePaths;
 use warden_operator::launch;
-use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
+use warden_operator::{Registrar, RegistrationTargets};
 use warden_runtime::launcher::{self, CriticalTasks};
 
 #[tokio::main]
@@ -25,6 +25,9 @@ async fn dispatch(command: Command) -> eyre::Result<()> {
     match command {
         Command::Run(args) => Ok(launcher::run(&args, start).await?),
         Command::Register(args) => register(*args).await,
+        Command::SlashingProtection(args) => {
+            Ok(warden_operator::slashing_protection::run(args).await?)
+        }
     }
 }
 
@@ -32,14 +35,8 @@ async fn start(
     config: OperatorConfig,
     stopped: watch::Receiver<bool>,
 ) -> eyre::Result<CriticalTasks> {
-    let password = warden_runtime::keystore_password(config.keys.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
-    let paths = KeystorePaths {
-        ecdsa: config.keys.ecdsa_keystore.clone(),
-        // validate() made sure an operator's configuration names its BLS keystore.
-        bls: config.keys.bls_keystore.clone().unwrap_or_default(),
-    };
-    let keys = tokio::task::spawn_blocking(move || OperatorKeys::load(&paths, &password))
+    let keys_config = config.keys.clone();
+    let keys = tokio::task::spawn_blocking(move || keys_config.operator_keys())
         .await?
         .wrap_err("decrypting the operator's keystores")?;
     let agent = warden_agent::reference_agent(config.agent.router)
@@ -49,12 +46,12 @@ async fn start(
 }
 
 async fn register(args: RegisterArgs) -> eyre::Result<()> {
-    let password = warden_runtime::keystore_password(args.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
     let paths = KeystorePaths::in_dir(&args.keystore_dir);
-    let keys = tokio::task::spawn_blocking(move || OperatorKeys::load(&paths, &password))
-        .await?
-        .wrap_err("decrypting the operator's keystores")?;
+    let password_file = args.password_file.clone();
+    let keys =
+        tokio::task::spawn_blocking(move || OperatorKeys::unlock(&paths, password_file.as_deref()))
+            .await?
+            .wrap_err("decrypting the operator's keystores")?;
     let targets = RegistrationTargets {
         delegation_manager: args.delegation_manager,
         strategy_manager: args.strategy_manager,
@@ -64,18 +61,14 @@ async fn register(args: RegisterArgs) -> eyre::Result<()> {
         strategy: args.strategy,
     };
     let registrar = Registrar::new(&args.rpc_url, targets, &keys)?;
-    registrar
-        .join_eigenlayer(args.stake, &args.metadata_uri)
-        .await
-        .wrap_err("joining EigenLayer")?;
-    registrar
-        .wait_until_allocatable(Duration::from_secs(args.allocation_wait_secs))
-        .await
-        .wrap_err("waiting for the allocation delay")?;
     let operator_id = registrar
-        .register_with_warden()
+        .register(
+            args.stake,
+            &args.metadata_uri,
+            Duration::from_secs(args.allocation_wait_secs),
+        )
         .await
-        .wrap_err("registering with Warden")?;
+        .wrap_err("registering")?;
     println!(
         "registered operator {} with id {operator_id}",
         keys.address()

@@ -1,7 +1,8 @@
 //! The operator node: follows `TaskOpened` from a durable cursor, runs the agent on each task's
-//! snapshot, puts the signed output on its slashing-protection record, then hands the signature
-//! to the aggregator. A restarted node re-sends what the record holds and never signs a task
-//! twice; after a reorg it follows the new branch.
+//! snapshot, puts the signed output on its slashing-protection record (keyed by the task's
+//! signing root), then hands the signature to the aggregator. A restarted node re-sends what the
+//! record holds and never signs a second output for one signing root; after a reorg it follows
+//! the new branch.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,15 +15,15 @@ use tokio::sync::{Semaphore, watch};
 use warden_agent::{Agent, AgentInput};
 use warden_bindings::WardenTaskManager;
 use warden_protocol::api::{ApiError, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt};
-use warden_protocol::{OutputAttestation, public_key_hash};
+use warden_protocol::{OperatorId, TaskAttestation};
 use warden_runtime::follow::{ChainFollower, Step};
 use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
 use warden_runtime::node_api::SyncProgress;
 use warden_store::StoreError;
 use warden_store::cursor::ChainCursor;
-use warden_store::operator::{Recorded, SignedOutput, SlashingProtection, TaskKey};
+use warden_store::operator::{Recorded, SignedOutput, SlashingProtection};
 
-use crate::OperatorKeys;
+use warden_keys::OperatorKeys;
 
 /// The failpoint between putting a signature on record and sending it.
 pub const FAILPOINT_AFTER_SIGNING: &str = "operator-after-signing";
@@ -133,18 +134,19 @@ impl OperatorMetrics {
 /// A signature ready for the aggregator.
 #[derive(Debug, Clone)]
 pub struct SignedTask {
-    pub key: TaskKey,
+    /// The slashing-protection record's key.
+    pub signing_root: B256,
     pub submission: SignatureSubmission,
     pub output_hash: B256,
 }
 
 impl SignedTask {
-    fn from_record(record: &SignedOutput, operator_id: B256) -> Self {
+    fn from_record(record: &SignedOutput, operator_id: OperatorId) -> Self {
         Self {
-            key: record.key,
+            signing_root: record.signing_root(),
             submission: SignatureSubmission {
-                task_id: record.key.task_id,
-                operator_id,
+                task_id: record.attestation.task_id,
+                operator_id: operator_id.as_b256(),
                 output: record.output.clone(),
                 signature: record.signature.clone(),
             },
@@ -158,7 +160,7 @@ impl SignedTask {
 pub struct OperatorNode {
     config: NodeConfig,
     keys: Arc<OperatorKeys>,
-    operator_id: B256,
+    operator_id: OperatorId,
     agent: Arc<dyn Agent>,
     provider: DynProvider,
     protection: SlashingProtection,
@@ -177,7 +179,7 @@ impl OperatorNode {
         runtime: &warden_runtime::service::ServiceRuntime,
         progress: Arc<SyncProgress>,
     ) -> Result<Self, NodeError> {
-        let operator_id = public_key_hash(&keys.bls.public_key().to_eip2537());
+        let operator_id = OperatorId::from_public_key(&keys.bls.public_key().to_eip2537());
         let metrics = OperatorMetrics::register(&runtime.telemetry, runtime.node_metrics.clone())?;
         let follower = ChainFollower::new(
             runtime.provider.clone(),
@@ -203,7 +205,7 @@ impl OperatorNode {
     }
 
     /// The operator id this node signs as.
-    pub fn operator_id(&self) -> B256 {
+    pub fn operator_id(&self) -> OperatorId {
         self.operator_id
     }
 
@@ -219,11 +221,14 @@ impl OperatorNode {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), NodeError> {
         let chain_id = self.provider.get_chain_id().await?;
+        // Records of the first schema are re-keyed before anything is signed or re-sent, so that
+        // both see them.
+        self.adopt_legacy_records(chain_id).await?;
         // Bounded concurrency for submissions, so a slow aggregator cannot pile up tasks.
         let submissions = Arc::new(Semaphore::new(16));
         for record in self.protection.undelivered().await? {
             tracing::info!(
-                task_id = record.key.task_id,
+                task_id = record.attestation.task_id,
                 output_hash = %record.output_hash,
                 "re-sending a signature the aggregator has not acknowledged"
             );
@@ -308,9 +313,49 @@ impl OperatorNode {
         });
     }
 
+    /// Moves the first schema's records to the signing-root record (see
+    /// [`crate::slashing_protection::adopt_legacy`]), reading each one's agent hash from the task
+    /// manager.
+    async fn adopt_legacy_records(&self, chain_id: u64) -> Result<(), NodeError> {
+        let legacy = self.protection.legacy().await?;
+        if legacy.is_empty() {
+            return Ok(());
+        }
+        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
+        let mut agent_hashes = std::collections::BTreeMap::new();
+        for record in &legacy {
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                agent_hashes.entry(record.agent_id)
+            {
+                entry.insert(
+                    task_manager
+                        .getAgent(record.agent_id)
+                        .call()
+                        .await?
+                        .agentHash,
+                );
+            }
+        }
+        let adoption = crate::slashing_protection::adopt_legacy(
+            &self.protection,
+            &legacy,
+            &self.keys.bls.public_key(),
+            chain_id,
+            self.config.task_manager,
+            &agent_hashes,
+        )
+        .await?;
+        tracing::info!(
+            adopted = adoption.adopted,
+            left = adoption.left,
+            "re-keyed slashing-protection records of the first schema by signing root"
+        );
+        Ok(())
+    }
+
     /// Runs the agent on the task's snapshot and signs the result, unless the task is for
-    /// another agent. When the record already holds a signature for this task, that signature
-    /// is returned and nothing new is signed, whatever the agent says now.
+    /// another agent. When the record already holds a signature for this task's signing root,
+    /// that signature is returned and nothing new is signed, whatever the agent says now.
     pub async fn sign_task(
         &self,
         chain_id: u64,
@@ -323,18 +368,23 @@ impl OperatorNode {
                 "the snapshot does not hash to the task's input hash".into()
             ));
         }
-        let key = TaskKey {
+        // The agent hash is part of the signing root: read it before looking at the record.
+        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
+        let agent = task_manager.getAgent(event.agentId).call().await?;
+        let task = TaskAttestation {
+            chain_id,
+            task_manager: self.config.task_manager,
             task_id,
+            agent_id: event.agentId,
+            agent_hash: agent.agentHash,
             input_hash: event.inputHash,
-            reference_block: u64::from(event.referenceBlock),
+            reference_block: event.referenceBlock,
         };
-        if let Some(record) = self.protection.find(key).await? {
+        if let Some(record) = self.protection.find(task.signing_root()).await? {
             self.metrics.tasks.with_label_values(&["resent"]).inc();
             tracing::info!(task_id, output_hash = %record.output_hash, "already signed; sending the recorded signature");
             return Ok(Some(SignedTask::from_record(&record, self.operator_id)));
         }
-        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
-        let agent = task_manager.getAgent(event.agentId).call().await?;
         if agent.agentHash != self.agent.agent_hash() {
             self.metrics.tasks.with_label_values(&["other_agent"]).inc();
             tracing::debug!(
@@ -356,20 +406,12 @@ impl OperatorNode {
             .observe(started.elapsed().as_secs_f64());
         let output = action.encode();
         let output_hash = action.output_hash();
-        let attestation = OutputAttestation {
-            chain_id,
-            task_manager: self.config.task_manager,
-            task_id,
-            agent_id: event.agentId,
-            agent_hash: agent.agentHash,
-            input_hash: event.inputHash,
-            output_hash,
-            reference_block: event.referenceBlock,
-        };
-        let signature = self.keys.bls.sign(attestation.digest().as_slice());
+        let signature = self
+            .keys
+            .bls
+            .sign(task.with_output(output_hash).digest().as_slice());
         let signed = SignedOutput {
-            key,
-            agent_id: event.agentId,
+            attestation: task,
             output_hash,
             output: output.clone(),
             signature: Bytes::copy_from_slice(&signature.to_compressed()),
@@ -464,13 +506,13 @@ impl OperatorNode {
     async fn settled(&self, signed: &SignedTask, result: &'static str) {
         self.metrics.submissions.with_label_values(&[result]).inc();
         self.metrics.update_score();
-        if let Err(error) = self.protection.mark_delivered(signed.key).await {
+        if let Err(error) = self.protection.mark_delivered(signed.signing_root).await {
             self.metrics
                 .node
                 .database_errors
                 .with_label_values(&["mark_delivered"])
                 .inc();
-            tracing::warn!(task_id = signed.key.task_id, %error, "could not mark the signature delivered; it will be sent again");
+            tracing::warn!(task_id = signed.submission.task_id, %error, "could not mark the signature delivered; it will be sent again");
         }
     }
 }

@@ -6,6 +6,13 @@
 //! BLS public key and a proof of possession, which the registry verifies on chain.
 //! eigensdk's EigenLayer writer sends the first three transactions; its operator-set registration
 //! is specific to EigenLayer's BN254 middleware, so that one is sent through the core binding.
+//!
+//! Warden's registry can only refuse the key at the last step, after the EigenLayer transactions
+//! have spent gas and locked stake. [`Registrar::check`] asks the registry first, read-only,
+//! everything it would check then: that the key is nobody else's, that this operator is not
+//! bound to another key or already in the set, and that the registry computes the same proof of
+//! possession message (so the proof verifies on chain). [`Registrar::register`] runs the check
+//! before any transaction.
 
 use std::time::Duration;
 
@@ -20,10 +27,11 @@ use serde::{Deserialize, Serialize};
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
 use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, IAllocationManagerTypes};
 use warden_bindings::tx::{TxError, confirm, confirm_hash};
-use warden_protocol::{OPERATOR_SET_ID, proof_of_possession_message, public_key_hash};
+use warden_bindings::{BLS, WardenRegistry};
+use warden_protocol::{OPERATOR_SET_ID, OperatorId, proof_of_possession_message};
 use zeroize::Zeroizing;
 
-use crate::OperatorKeys;
+use warden_keys::OperatorKeys;
 
 /// All of an operator's magnitude: 1e18 ("WAD") in EigenLayer's units.
 pub const FULL_MAGNITUDE: u64 = 1_000_000_000_000_000_000;
@@ -62,6 +70,44 @@ pub enum RegistrationError {
          ALLOCATION_CONFIGURATION_DELAY must pass after registering as an operator"
     )]
     AllocationDelayPending { operator: Address },
+    /// Checked before any transaction: another operator registered this BLS key.
+    #[error(
+        "the BLS key (operator id {operator_id}) is already registered by operator {owner}; \
+         each operator needs a key of its own (warden keys new)"
+    )]
+    KeyTakenByAnotherOperator {
+        operator_id: OperatorId,
+        owner: Address,
+    },
+    /// Checked before any transaction: this operator registered with another BLS key before.
+    #[error(
+        "operator {operator} is bound to the BLS key with id {bound}, not this one \
+         ({presented}); register with the key it first registered"
+    )]
+    BoundToAnotherKey {
+        operator: Address,
+        bound: OperatorId,
+        presented: OperatorId,
+    },
+    /// Checked before any transaction: the operator is in Warden's set already.
+    #[error("operator {operator} is already in Warden's operator set with id {operator_id}")]
+    AlreadyRegistered {
+        operator: Address,
+        operator_id: OperatorId,
+    },
+    /// Checked before any transaction: the registry would not accept the proof of possession.
+    #[error(
+        "the registry at {registry} signs proofs of possession over {on_chain}, this operator \
+         over {local}: the registry address or the chain is not the one intended"
+    )]
+    ProofOfPossessionMismatch {
+        registry: Address,
+        on_chain: B256,
+        local: B256,
+    },
+    /// Checked before any transaction: the proof does not verify (a broken key).
+    #[error("the proof of possession does not verify against the BLS public key")]
+    InvalidProofOfPossession,
 }
 
 impl From<alloy::contract::Error> for RegistrationError {
@@ -128,6 +174,78 @@ impl<'a> Registrar<'a> {
         Ok(warden_txm::signing_provider(url, self.keys.ecdsa.clone()))
     }
 
+    /// Everything `warden-operator register` does, in order: [`Registrar::check`] before any
+    /// transaction, then [`Registrar::join_eigenlayer`], waiting up to `allocation_wait` for the
+    /// allocation delay, and [`Registrar::register_with_warden`].
+    pub async fn register(
+        &self,
+        stake: U256,
+        metadata_uri: &str,
+        allocation_wait: Duration,
+    ) -> Result<OperatorId, RegistrationError> {
+        self.check().await?;
+        self.join_eigenlayer(stake, metadata_uri).await?;
+        self.wait_until_allocatable(allocation_wait).await?;
+        self.register_with_warden().await
+    }
+
+    /// Asks Warden's registry, read-only, whether it would accept this operator and key: the
+    /// key must not be another operator's, the operator must not be bound to another key or be
+    /// in the set already, and the registry must compute the proof-of-possession message this
+    /// operator signs (the proof is then verified here, as the registry would). Sends nothing.
+    pub async fn check(&self) -> Result<(), RegistrationError> {
+        let provider = self.provider()?;
+        let registry = WardenRegistry::new(self.targets.registry, &provider);
+        let operator = self.keys.address();
+        let public_key = self.keys.bls.public_key();
+        let encoded = public_key.to_eip2537();
+        let operator_id = OperatorId::from_public_key(&encoded);
+
+        let owner = registry.operatorOf(operator_id.as_b256()).call().await?;
+        if owner != Address::ZERO && owner != operator {
+            return Err(RegistrationError::KeyTakenByAnotherOperator { operator_id, owner });
+        }
+        let bound = registry.operatorIdOf(operator).call().await?;
+        if !bound.is_zero() && bound != operator_id.as_b256() {
+            return Err(RegistrationError::BoundToAnotherKey {
+                operator,
+                bound: bound.into(),
+                presented: operator_id,
+            });
+        }
+        // The latest state: every checkpoint starts at or before the largest block number.
+        let current = registry
+            .operatorAt(operator_id.as_b256(), u32::MAX)
+            .call()
+            .await?;
+        if current._0 {
+            return Err(RegistrationError::AlreadyRegistered {
+                operator,
+                operator_id,
+            });
+        }
+
+        let chain_id = provider.get_chain_id().await?;
+        let local =
+            proof_of_possession_message(chain_id, self.targets.registry, operator, &encoded);
+        let on_chain = registry
+            .proofOfPossessionMessage(operator, BLS::G1Point::from_eip2537(&encoded))
+            .call()
+            .await?;
+        if on_chain != local {
+            return Err(RegistrationError::ProofOfPossessionMismatch {
+                registry: self.targets.registry,
+                on_chain,
+                local,
+            });
+        }
+        self.keys
+            .bls
+            .prove_possession(local.as_slice())
+            .verify(local.as_slice(), &public_key)
+            .map_err(|_| RegistrationError::InvalidProofOfPossession)
+    }
+
     /// Registers as an EigenLayer operator (unless already one) and deposits `stake` of the
     /// strategy's token. The operator must hold the tokens and some ether for gas.
     pub async fn join_eigenlayer(
@@ -178,7 +296,7 @@ impl<'a> Registrar<'a> {
     /// Allocates all of the operator's magnitude in the strategy to Warden's set and registers
     /// for the set with the BLS key and its proof of possession. Returns the operator id (the
     /// hash of the BLS public key).
-    pub async fn register_with_warden(&self) -> Result<B256, RegistrationError> {
+    pub async fn register_with_warden(&self) -> Result<OperatorId, RegistrationError> {
         let provider = self.provider()?;
         let operator = self.keys.address();
         if !self.can_allocate().await? {
@@ -222,7 +340,7 @@ impl<'a> Registrar<'a> {
             .send()
             .await?;
         confirm("AllocationManager.registerForOperatorSets", pending).await?;
-        let operator_id = public_key_hash(&public_key);
+        let operator_id = OperatorId::from_public_key(&public_key);
         tracing::info!(%operator, %operator_id, "registered with Warden's operator set");
         Ok(operator_id)
     }

@@ -62,7 +62,7 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
             .await
             .unwrap();
         let store = Store::open(db.url()).await.unwrap();
-        let protection = SlashingProtection::new(store.clone(), operator.operator_id);
+        let protection = SlashingProtection::new(store.clone(), operator.operator_id.into());
         let on_record = protection.undelivered().await.unwrap();
         assert_eq!(
             on_record.len(),
@@ -73,7 +73,7 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
         first.kill().await.unwrap();
 
         let task = WardenTaskManager::new(task_manager, &chain)
-            .getTask(record.key.task_id)
+            .getTask(record.attestation.task_id)
             .call()
             .await
             .unwrap();
@@ -94,7 +94,7 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
             .unwrap();
         let delivered = wait_for(Duration::from_secs(60), || async {
             protection
-                .find(record.key)
+                .find(record.signing_root())
                 .await
                 .unwrap()
                 .is_some_and(|r| r.delivered)
@@ -114,7 +114,7 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
 
     let summary = devnet.summary();
     let task = &summary.tasks[0];
-    assert_eq!(task.id, record.key.task_id);
+    assert_eq!(task.id, record.attestation.task_id);
     assert_eq!(
         task.non_signers,
         vec![stopped],

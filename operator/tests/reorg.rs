@@ -10,10 +10,9 @@ use std::time::Duration;
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::WardenTaskManager;
-use warden_bls::Password;
 use warden_devnet::process::{free_port, wait_for};
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_operator::OperatorKeys;
+use warden_keys::{OperatorKeys, Password};
 use warden_store::Store;
 use warden_store::cursor::ChainCursor;
 use warden_store::operator::SlashingProtection;
@@ -52,8 +51,10 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     )
     .await
     .unwrap();
-    let protection =
-        SlashingProtection::new(Store::open(db.url()).await.unwrap(), handle.operator_id);
+    let protection = SlashingProtection::new(
+        Store::open(db.url()).await.unwrap(),
+        handle.operator_id.into(),
+    );
 
     // Branch A: task 1 opens and the operator signs it.
     let snapshot = chain.anvil_snapshot().await.unwrap();
@@ -99,8 +100,7 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
         .unwrap();
     let canonical = task_manager.getTask(1).call().await.unwrap();
     assert_ne!(
-        u64::from(canonical.referenceBlock),
-        first.key.reference_block,
+        canonical.referenceBlock, first.attestation.reference_block,
         "the new branch's task 1 is another attestation"
     );
     let signed_again = wait_for(Duration::from_secs(30), || async {
@@ -114,13 +114,10 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     let records = protection.for_task(1).await.unwrap();
     let second = records
         .iter()
-        .find(|record| record.key != first.key)
+        .find(|record| record.signing_root() != first.signing_root())
         .unwrap();
-    assert_eq!(second.key.input_hash, canonical.inputHash);
-    assert_eq!(
-        second.key.reference_block,
-        u64::from(canonical.referenceBlock)
-    );
+    assert_eq!(second.attestation.input_hash, canonical.inputHash);
+    assert_eq!(second.attestation.reference_block, canonical.referenceBlock);
 
     let metrics = reqwest::get(running.endpoints.metrics_url())
         .await

@@ -37,14 +37,15 @@
 //! - [`SecretKey`], [`PublicKey`], [`Signature`]: keys, signing, verification, proof of possession.
 //! - [`aggregate`]: aggregation, fast-aggregate verification, randomised batch verification.
 //! - [`eip2537`]: the byte layouts the EIP-2537 precompiles use.
-//! - [`keystore`]: EIP-2335 encrypted keystores and password handling.
+//!
+//! Keystores, passwords and key loading live in `warden-keys`: this crate is only the
+//! cryptography.
 
 mod error;
 mod keys;
 
 pub mod aggregate;
 pub mod eip2537;
-pub mod keystore;
 
 pub use aggregate::{
     AggregatePublicKey, AggregateSignature, BatchItem, aggregate_public_keys, aggregate_signatures,
@@ -52,7 +53,6 @@ pub use aggregate::{
 };
 pub use error::BlsError;
 pub use keys::{PublicKey, SecretKey, Signature};
-pub use keystore::{Keystore, KeystoreError, Password, ScryptParams};
 
 /// The domain separation tag for every Warden signature: hash-to-G2 with SHA-256 and SSWU, "NUL"
 /// (basic) scheme.

@@ -59,7 +59,7 @@ pub enum DevnetError {
     Keys {
         index: usize,
         #[source]
-        source: warden_operator::KeyError,
+        source: warden_keys::KeyError,
     },
     #[error("{path}: {source}")]
     Io {

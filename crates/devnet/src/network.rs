@@ -12,9 +12,8 @@ use rand::RngCore;
 use tempfile::TempDir;
 use warden_bindings::WardenRegistry;
 use warden_bindings::tx::confirm;
-use warden_bls::{Password, ScryptParams};
-use warden_operator::keys::KeystorePaths;
-use warden_operator::{OperatorKeys, Registrar, RegistrationTargets};
+use warden_keys::{KeystorePaths, OperatorKeys, Password, ScryptParams};
+use warden_operator::{Registrar, RegistrationTargets};
 use warden_protocol::OPERATOR_SET_ID;
 
 use crate::DevnetError;
@@ -239,12 +238,14 @@ impl Devnet {
                     index,
                     source: Box::new(source),
                 })?;
-            handle.operator_id = registrar.register_with_warden().await.map_err(|source| {
-                DevnetError::Registration {
+            handle.operator_id = registrar
+                .register_with_warden()
+                .await
+                .map_err(|source| DevnetError::Registration {
                     index,
                     source: Box::new(source),
-                }
-            })?;
+                })?
+                .as_b256();
         }
         drop(loaded);
 
@@ -454,15 +455,11 @@ async fn create_operator(
     let password_path = password_file.clone();
     // Key derivation is deliberately slow: keep it off the async workers.
     let keys = tokio::task::spawn_blocking(move || {
-        let password = Password::from_file(&password_path).map_err(|source| {
-            warden_operator::KeyError::Bls {
-                path: password_path.clone(),
-                source,
-            }
-        })?;
+        let password =
+            Password::from_file(&password_path).map_err(warden_keys::KeyError::Password)?;
         OperatorKeys::generate(&paths, &password, scrypt, &mut rand::thread_rng())?;
         // Read the keys back the way an operator process does, from the encrypted files.
-        OperatorKeys::load(&paths, &password)
+        OperatorKeys::unlock(&paths, Some(&password_path))
     })
     .await?
     .map_err(|source| DevnetError::Keys { index, source })?;

@@ -17,9 +17,8 @@ use tokio::task::JoinHandle;
 use warden_bindings::task_manager::task_state::{self, is_final};
 use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
-use warden_bls::Password;
 use warden_challenger::{Watchtower, WatchtowerConfig};
-use warden_operator::OperatorKeys;
+use warden_keys::OperatorKeys;
 
 use crate::byzantine::ThievingAgent;
 use crate::summary::{
@@ -161,13 +160,7 @@ impl Devnet {
             let password_file = handle.password_file.clone();
             let index = handle.index;
             let keys = tokio::task::spawn_blocking(move || {
-                let password = Password::from_file(&password_file).map_err(|source| {
-                    warden_operator::KeyError::Bls {
-                        path: password_file.clone(),
-                        source,
-                    }
-                })?;
-                OperatorKeys::load(&paths, &password)
+                OperatorKeys::unlock(&paths, Some(&password_file))
             })
             .await?
             .map_err(|source| DevnetError::Keys { index, source })?;
@@ -267,7 +260,8 @@ impl Devnet {
         keeper_agents: Vec<u64>,
     ) -> warden_aggregator::config::AggregatorConfig {
         use warden_aggregator::config::{AggregatorConfig, AggregatorSection};
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
+        use warden_keys::KeysConfig;
+        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         let keys = self.data_dir().join("keys").join("dev-3");
         AggregatorConfig {
@@ -308,7 +302,8 @@ impl Devnet {
     /// [`Devnet::dev_keystore`]), judging from `start_block`: a SQLite file in the data
     /// directory, metrics and node API on free loopback ports.
     pub fn challenger_config(&self, start_block: u64) -> warden_challenger::ChallengerConfig {
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
+        use warden_keys::KeysConfig;
+        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         let keys = self.data_dir().join("keys").join("dev-4");
         warden_challenger::ChallengerConfig {
@@ -350,9 +345,10 @@ impl Devnet {
         aggregator_url: &alloy::transports::http::reqwest::Url,
         start_block: u64,
     ) -> Result<warden_operator::config::OperatorConfig, DevnetError> {
+        use warden_keys::KeysConfig;
         use warden_operator::config::{NodeSection, OperatorConfig};
         use warden_runtime::config::AgentSection;
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, KeysConfig, OpsConfig};
+        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         Ok(OperatorConfig {
             chain: ChainConfig {

@@ -8,9 +8,8 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use rand::Rng;
 use warden_bindings::{BLS, WardenRegistry};
-use warden_bls::Password;
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_operator::OperatorKeys;
+use warden_keys::{OperatorKeys, Password};
 use warden_protocol::{proof_of_possession_message, public_key_hash};
 
 fn tokens(amount: u64) -> U256 {

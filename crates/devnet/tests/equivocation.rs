@@ -11,11 +11,11 @@ use warden_bindings::challenges::BLS::{G1Point, G2Point};
 use warden_bindings::eigenlayer::DelegationManager;
 use warden_bindings::tx::confirm;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
-use warden_bls::Password;
 use warden_challenger::{EquivocationEvidence, SignedAttestation};
 use warden_devnet::app::AppParams;
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_operator::OperatorKeys;
+use warden_keys::OperatorKeys;
+use warden_keys::Password;
 use warden_protocol::OutputAttestation;
 
 fn load_keys(devnet: &Devnet, index: usize) -> OperatorKeys {

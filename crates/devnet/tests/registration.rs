@@ -10,10 +10,9 @@ use alloy::providers::ext::AnvilApi;
 use warden_bindings::WardenRegistry;
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
 use warden_bindings::uniswap::WETH9;
-use warden_bls::{Password, ScryptParams};
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_operator::keys::KeystorePaths;
-use warden_operator::{OperatorKeys, Registrar, RegistrationError, RegistrationTargets};
+use warden_keys::{KeystorePaths, OperatorKeys, Password, ScryptParams};
+use warden_operator::{Registrar, RegistrationError, RegistrationTargets};
 
 #[tokio::test]
 async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay() {

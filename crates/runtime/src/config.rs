@@ -24,6 +24,15 @@ pub enum ConfigError {
     Invalid { key: &'static str, reason: String },
 }
 
+impl From<warden_keys::InvalidKeysConfig> for ConfigError {
+    fn from(error: warden_keys::InvalidKeysConfig) -> Self {
+        Self::Invalid {
+            key: error.key,
+            reason: error.reason,
+        }
+    }
+}
+
 impl From<figment::Error> for ConfigError {
     fn from(error: figment::Error) -> Self {
         Self::Parse(Box::new(error))
@@ -160,7 +169,7 @@ impl ChainConfig {
     }
 }
 
-/// `[database]`: a SQLite file path (the default) or a `postgres://` URL.
+/// `[database]`: a SQLite file path (the default), a `sqlite:` URL or a `postgres://` URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
@@ -168,20 +177,17 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
+    /// The checked location. A URL with any other scheme (`postgress://`, `mysql://`) is an
+    /// error naming `database.url`, never a SQLite file of that name.
+    pub fn location(&self) -> Result<warden_store::DatabaseUrl, ConfigError> {
+        warden_store::DatabaseUrl::parse(&self.url).map_err(|error| ConfigError::Invalid {
+            key: "database.url",
+            reason: error.to_string(),
+        })
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.url.trim().is_empty() {
-            return Err(ConfigError::Invalid {
-                key: "database.url",
-                reason: "is empty: give a SQLite file path or a postgres:// URL".into(),
-            });
-        }
-        if self.url.starts_with("mysql:") {
-            return Err(ConfigError::Invalid {
-                key: "database.url",
-                reason: "only SQLite and PostgreSQL are supported".into(),
-            });
-        }
-        Ok(())
+        self.location().map(drop)
     }
 }
 
@@ -222,79 +228,6 @@ fn default_node_api() -> SocketAddr {
 pub struct AgentSection {
     /// The Uniswap v2 router the reference agent trades through (part of its agent hash).
     pub router: alloy::primitives::Address,
-}
-
-/// `[keys]`: encrypted keystores and where their password comes from. Keys themselves never
-/// appear in a configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeysConfig {
-    /// Web3 Secret Storage (v3) keystore of the ECDSA key that signs transactions.
-    pub ecdsa_keystore: PathBuf,
-    /// EIP-2335 keystore of the BLS12-381 key (operators only).
-    #[serde(default)]
-    pub bls_keystore: Option<PathBuf>,
-    /// File holding the keystores' password; without it `WARDEN_KEYSTORE_PASSWORD` is read.
-    #[serde(default)]
-    pub password_file: Option<PathBuf>,
-}
-
-/// Why the ECDSA key could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyLoadError {
-    #[error("reading the keystore password: {0}")]
-    Password(#[from] warden_bls::KeystoreError),
-    #[error("decrypting the keystore {path}: {source}")]
-    Decrypt {
-        path: PathBuf,
-        #[source]
-        source: alloy::signers::local::LocalSignerError,
-    },
-}
-
-impl KeysConfig {
-    /// Decrypts the ECDSA keystore with the password from `password_file` or
-    /// `WARDEN_KEYSTORE_PASSWORD`. Key derivation is deliberately slow: call it off the async
-    /// workers (`spawn_blocking`).
-    pub fn ecdsa_signer(&self) -> Result<alloy::signers::local::PrivateKeySigner, KeyLoadError> {
-        let password = crate::keystore_password(self.password_file.as_deref())?;
-        alloy::signers::local::PrivateKeySigner::decrypt_keystore(
-            &self.ecdsa_keystore,
-            password.expose_secret(),
-        )
-        .map_err(|source| KeyLoadError::Decrypt {
-            path: self.ecdsa_keystore.clone(),
-            source,
-        })
-    }
-
-    pub fn validate(&self, needs_bls: bool) -> Result<(), ConfigError> {
-        let exists = |key: &'static str, path: &Path| {
-            if path.is_file() {
-                Ok(())
-            } else {
-                Err(ConfigError::Invalid {
-                    key,
-                    reason: format!("{} does not exist", path.display()),
-                })
-            }
-        };
-        exists("keys.ecdsa_keystore", &self.ecdsa_keystore)?;
-        match (&self.bls_keystore, needs_bls) {
-            (Some(path), _) => exists("keys.bls_keystore", path)?,
-            (None, true) => {
-                return Err(ConfigError::Invalid {
-                    key: "keys.bls_keystore",
-                    reason: "an operator needs its BLS12-381 keystore".into(),
-                });
-            }
-            (None, false) => {}
-        }
-        if let Some(path) = &self.password_file {
-            exists("keys.password_file", path)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -372,17 +305,37 @@ mod tests {
     }
 
     #[test]
+    fn a_database_url_with_an_unknown_scheme_is_refused_naming_the_key() {
+        for url in ["postgress://db/warden", "mysql://db/warden", ""] {
+            let error = DatabaseConfig { url: url.into() }.validate().unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    ConfigError::Invalid {
+                        key: "database.url",
+                        ..
+                    }
+                ),
+                "{url}: {error}"
+            );
+        }
+        for url in ["data/node.db", "sqlite::memory:", "postgresql://db/warden"] {
+            DatabaseConfig { url: url.into() }.validate().unwrap();
+        }
+    }
+
+    #[test]
     fn validation_names_the_key() {
         let (_dir, path) = write(&SAMPLE.replace("http://", "ws://"));
         let config: Sample = load(Some(&path), "WARDEN_TEST_CONFIG_E_").unwrap();
         let error = config.chain.validate().unwrap_err();
         assert!(error.to_string().contains("chain.rpc_url"), "{error}");
-        let keys = KeysConfig {
+        let keys = warden_keys::KeysConfig {
             ecdsa_keystore: "/nonexistent/ecdsa.json".into(),
             bls_keystore: None,
             password_file: None,
         };
-        let error = keys.validate(false).unwrap_err();
+        let error = ConfigError::from(keys.validate(false).unwrap_err());
         assert!(error.to_string().contains("keys.ecdsa_keystore"), "{error}");
     }
 }

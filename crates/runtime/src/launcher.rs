@@ -19,7 +19,8 @@ use tokio::sync::watch;
 use tokio::task::{Id, JoinError, JoinSet};
 
 use crate::cli::RunArgs;
-use crate::config::{ConfigError, KeyLoadError, KeysConfig, ServiceConfig};
+use crate::config::{ConfigError, ServiceConfig};
+use warden_keys::{KeyError, KeysConfig};
 
 /// Why `run` ended a service with a failure.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +73,7 @@ where
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
     #[error("loading the signing key: {0}")]
-    Load(#[from] KeyLoadError),
+    Load(#[from] KeyError),
     #[error("loading the signing key: the worker thread failed: {0}")]
     Worker(#[from] JoinError),
 }

@@ -1,6 +1,5 @@
 //! What every Warden binary does the same way: it reads a TOML configuration with environment
-//! overrides, logs to stderr through `RUST_LOG`, reads its keystore password from a file or from
-//! the environment (never from the command line), talks to Ethereum through an instrumented,
+//! overrides, logs to stderr through `RUST_LOG`, talks to Ethereum through an instrumented,
 //! retrying RPC client, serves Prometheus metrics and the EigenLayer node API, and stops cleanly
 //! on SIGINT or SIGTERM.
 
@@ -15,14 +14,9 @@ pub mod rpc;
 pub mod service;
 
 use std::future::Future;
-use std::path::Path;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
-use warden_bls::{KeystoreError, Password};
-
-/// Environment variable holding the keystore password when no password file is given.
-pub const PASSWORD_ENV: &str = "WARDEN_KEYSTORE_PASSWORD";
 
 /// Logs to stderr, filtered by `RUST_LOG`, or by `default_filter` when it is unset or invalid.
 pub fn init_logging(default_filter: &str) {
@@ -35,15 +29,6 @@ pub fn init_logging(default_filter: &str) {
         .with_ansi(ansi)
         .with_env_filter(filter)
         .init();
-}
-
-/// The keystore password: from `file` if given, else from [`PASSWORD_ENV`]. The error names the
-/// file or the variable.
-pub fn keystore_password(file: Option<&Path>) -> Result<Password, KeystoreError> {
-    match file {
-        Some(path) => Password::from_file(path),
-        None => Password::from_env(PASSWORD_ENV),
-    }
 }
 
 /// Implements `From<alloy::contract::Error>` for an error enum whose variant `$variant` holds
@@ -94,23 +79,6 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-
-    #[test]
-    fn the_password_file_wins_over_the_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("password");
-        std::fs::write(&path, "correct horse\n").unwrap();
-        let password = keystore_password(Some(&path)).unwrap();
-        assert_eq!(password.expose_secret(), "correct horse");
-    }
-
-    #[test]
-    fn a_missing_password_file_is_named_in_the_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("absent");
-        let error = keystore_password(Some(&path)).unwrap_err();
-        assert!(error.to_string().contains("absent"), "{error}");
-    }
 
     #[tokio::test]
     async fn sigterm_resolves_the_shutdown_future() {

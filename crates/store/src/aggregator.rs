@@ -8,45 +8,20 @@ use alloy::primitives::{B256, Bytes, U256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::encoding::{b256, bytes, hex, int, u256, uint};
+use crate::encoding::{b256, bytes, hex, int, text_enum, u256, uint};
 use crate::{EncodingError, Store, StoreError, now_ms};
 
-/// How far the aggregator got with a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    /// Open on chain; signatures are being collected.
-    Collecting,
-    /// A quorum is being committed.
-    Committing,
-    /// Committed on chain, waiting for its challenge window to pass.
-    Committed,
-    /// Final: executed, expired, challenged or otherwise closed.
-    Done,
-}
-
-impl TaskState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Collecting => "collecting",
-            TaskState::Committing => "committing",
-            TaskState::Committed => "committed",
-            TaskState::Done => "done",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, EncodingError> {
-        Ok(match text {
-            "collecting" => TaskState::Collecting,
-            "committing" => TaskState::Committing,
-            "committed" => TaskState::Committed,
-            "done" => TaskState::Done,
-            other => {
-                return Err(EncodingError {
-                    column: "state",
-                    reason: format!("unknown task state {other:?}"),
-                });
-            }
-        })
+text_enum! {
+    /// How far the aggregator got with a task.
+    pub enum TaskState (column "state", "task state") {
+        /// Open on chain; signatures are being collected.
+        Collecting = "collecting",
+        /// A quorum is being committed.
+        Committing = "committing",
+        /// Committed on chain, waiting for its challenge window to pass.
+        Committed = "committed",
+        /// Final: executed, expired, challenged or otherwise closed.
+        Done = "done",
     }
 }
 
@@ -73,38 +48,15 @@ pub struct StoredSignature {
     pub signature: Bytes,
 }
 
-/// Where a submission stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubmissionStatus {
-    /// Decided; its transaction may or may not have been sent.
-    Prepared,
-    /// Its transaction committed the output.
-    Confirmed,
-    /// Its transaction failed or the task was settled otherwise.
-    Abandoned,
-}
-
-impl SubmissionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubmissionStatus::Prepared => "prepared",
-            SubmissionStatus::Confirmed => "confirmed",
-            SubmissionStatus::Abandoned => "abandoned",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, EncodingError> {
-        Ok(match text {
-            "prepared" => SubmissionStatus::Prepared,
-            "confirmed" => SubmissionStatus::Confirmed,
-            "abandoned" => SubmissionStatus::Abandoned,
-            other => {
-                return Err(EncodingError {
-                    column: "status",
-                    reason: format!("unknown submission status {other:?}"),
-                });
-            }
-        })
+text_enum! {
+    /// Where a submission stands.
+    pub enum SubmissionStatus (column "status", "submission status") {
+        /// Decided; its transaction may or may not have been sent.
+        Prepared = "prepared",
+        /// Its transaction committed the output.
+        Confirmed = "confirmed",
+        /// Its transaction failed or the task was settled otherwise.
+        Abandoned = "abandoned",
     }
 }
 

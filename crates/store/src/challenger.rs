@@ -6,45 +6,20 @@ use alloy::primitives::B256;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::encoding::{b256, int, uint};
-use crate::{EncodingError, Store, StoreError, now_ms};
+use crate::encoding::{b256, int, text_enum, uint};
+use crate::{Store, StoreError, now_ms};
 
-/// Where a claim stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimState {
-    /// Found wrong; the challenge is being sent.
-    Challenging,
-    /// The challenge was upheld; signers are being slashed.
-    Slashing,
-    /// Every signer is slashed: nothing left to do.
-    Slashed,
-    /// The challenge was rejected or could not be made (the task settled first).
-    Closed,
-}
-
-impl ClaimState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClaimState::Challenging => "challenging",
-            ClaimState::Slashing => "slashing",
-            ClaimState::Slashed => "slashed",
-            ClaimState::Closed => "closed",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, EncodingError> {
-        Ok(match text {
-            "challenging" => ClaimState::Challenging,
-            "slashing" => ClaimState::Slashing,
-            "slashed" => ClaimState::Slashed,
-            "closed" => ClaimState::Closed,
-            other => {
-                return Err(EncodingError {
-                    column: "state",
-                    reason: format!("unknown claim state {other:?}"),
-                });
-            }
-        })
+text_enum! {
+    /// Where a claim stands.
+    pub enum ClaimState (column "state", "claim state") {
+        /// Found wrong; the challenge is being sent.
+        Challenging = "challenging",
+        /// The challenge was upheld; signers are being slashed.
+        Slashing = "slashing",
+        /// Every signer is slashed: nothing left to do.
+        Slashed = "slashed",
+        /// The challenge was rejected or could not be made (the task settled first).
+        Closed = "closed",
     }
 }
 

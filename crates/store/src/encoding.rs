@@ -60,3 +60,53 @@ pub(crate) fn uint(column: &'static str, value: i64) -> Result<u64, EncodingErro
 pub(crate) fn hex(bytes: &[u8]) -> String {
     format!("0x{}", alloy::hex::encode(bytes))
 }
+
+/// Declares an enum kept in a TEXT column, each variant beside the text that stores it, so the
+/// two directions (`as_str` for binding, `parse` for reading) cannot drift apart. `parse` names
+/// the column and what the value should have been when a row holds an unknown text.
+///
+/// ```text
+/// text_enum! {
+///     /// Where a claim stands.
+///     pub enum ClaimState (column "state", "claim state") {
+///         /// Found wrong.
+///         Challenging = "challenging",
+///     }
+/// }
+/// ```
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident (column $column:literal, $what:literal) {
+            $( $(#[$variant_meta:meta])* $variant:ident = $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $( $(#[$variant_meta])* $variant, )+
+        }
+
+        impl $name {
+            /// The text the column stores for this value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $text, )+
+                }
+            }
+
+            /// The value a column's text stores.
+            pub(crate) fn parse(text: &str) -> Result<Self, $crate::encoding::EncodingError> {
+                match text {
+                    $( $text => Ok(Self::$variant), )+
+                    other => Err($crate::encoding::EncodingError {
+                        column: $column,
+                        reason: format!(concat!("unknown ", $what, " {:?}"), other),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use text_enum;

@@ -1,5 +1,6 @@
 //! Warden's durable state. One [`Store`] is a connection pool to SQLite (the embedded default: a
-//! file path) or PostgreSQL (a `postgres://` URL); opening it runs the migrations in the
+//! file path) or PostgreSQL (a `postgres://` URL), named by a checked [`DatabaseUrl`]; opening it
+//! runs the migrations in the
 //! repository's `migrations/`. Each role keeps its records through its own module here, so the
 //! whole schema, and what each table protects, is in one place.
 
@@ -11,6 +12,7 @@ pub mod operator;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transactions;
+mod url;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,6 +22,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use encoding::EncodingError;
+pub use url::{DatabaseUrl, DatabaseUrlError};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,16 +32,6 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The backend a database URL or path names: PostgreSQL for `postgres://` and
-    /// `postgresql://` URLs, SQLite for `sqlite:` URLs and for anything else, read as a path.
-    pub fn of(location: &str) -> Self {
-        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
@@ -50,6 +43,8 @@ impl Backend {
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("database location: {0}")]
+    Location(#[from] DatabaseUrlError),
     #[error("creating the database directory {path}: {source}")]
     Directory {
         path: String,
@@ -82,14 +77,20 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating it if needed) the database at `location` and brings its schema up to date.
-    /// A SQLite file's directory is created too.
+    /// A SQLite file's directory is created too. A location that is neither a supported URL nor
+    /// a path is refused ([`StoreError::Location`]).
     pub async fn open(location: &str) -> Result<Self, StoreError> {
+        Self::connect(&DatabaseUrl::parse(location)?).await
+    }
+
+    /// [`Store::open`] for a location already checked.
+    pub async fn connect(location: &DatabaseUrl) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of(location);
-        let shown = redact(location);
+        let backend = location.backend();
+        let shown = location.redacted();
         let url = match backend {
-            Backend::Postgres => location.to_string(),
-            Backend::Sqlite => sqlite_url(location)?,
+            Backend::Postgres => location.expose().to_string(),
+            Backend::Sqlite => sqlite_url(location.expose())?,
         };
         let connect = |source| StoreError::Connect {
             backend: backend.name(),
@@ -157,7 +158,10 @@ impl Store {
 }
 
 fn sqlite_url(location: &str) -> Result<String, StoreError> {
-    if location.starts_with("sqlite:") {
+    if location
+        .get(.."sqlite:".len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sqlite:"))
+    {
         return Ok(location.to_string());
     }
     let path = Path::new(location);
@@ -170,50 +174,10 @@ fn sqlite_url(location: &str) -> Result<String, StoreError> {
     Ok(format!("sqlite://{location}?mode=rwc"))
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn redact(location: &str) -> String {
-    let Some((scheme, rest)) = location.split_once("://") else {
-        return location.to_string();
-    };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return location.to_string();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => location.to_string(),
-    }
-}
-
 /// Milliseconds since the Unix epoch, as stored in `*_ms` columns.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations_choose_their_backend() {
-        assert_eq!(Backend::of("postgres://u@h/db"), Backend::Postgres);
-        assert_eq!(Backend::of("postgresql://u@h/db"), Backend::Postgres);
-        assert_eq!(Backend::of("sqlite::memory:"), Backend::Sqlite);
-        assert_eq!(Backend::of("/var/lib/warden/operator.db"), Backend::Sqlite);
-    }
-
-    #[test]
-    fn passwords_never_reach_the_display_form() {
-        assert_eq!(
-            redact("postgres://warden:hunter2@db:5432/warden"),
-            "postgres://warden:***@db:5432/warden"
-        );
-        assert_eq!(
-            redact("postgres://warden@db/warden"),
-            "postgres://warden@db/warden"
-        );
-        assert_eq!(redact("data/operator.db"), "data/operator.db");
-    }
 }

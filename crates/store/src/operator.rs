@@ -1,29 +1,31 @@
-//! `operator_signatures`: the operator's slashing protection. What a node signed for a task is
-//! written here before the signature leaves the process and never rewritten; a restarted node
-//! re-sends the recorded signature instead of signing again, so no crash, restart or changed
-//! agent can make it sign two outputs for one task.
+//! `operator_attestations`: the operator's slashing protection, keyed by what was signed.
+//!
+//! A record's key is the task's signing root ([`TaskAttestation::signing_root`]: every field of
+//! the signed digest except the output, as Lighthouse keys by signing root). What a node signed
+//! for a root is written here before the signature leaves the process and never rewritten; a
+//! restarted node re-sends the recorded signature instead of signing again, so no crash, restart
+//! or changed agent can make it sign two outputs for one signing root. A task a reorg replaced,
+//! the same task id on another chain or task manager, or the same task under another agent hash,
+//! has another signing root: it is a different attestation and may be signed.
+//!
+//! `operator_signatures_legacy` holds the records of the first schema, which left the chain id,
+//! the task manager and the agent hash out of the key. They cannot be re-keyed in SQL (the root
+//! is a keccak256); the operator adopts each one that its own signature proves belongs to its
+//! chain and task manager ([`SlashingProtection::adopt_legacy`]).
 
 use alloy::primitives::{B256, Bytes};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use warden_protocol::{OperatorId, TaskAttestation};
 
-use crate::encoding::{b256, bytes, hex, int, uint};
-use crate::{Store, StoreError, now_ms};
-
-/// What the signed digest binds apart from the output: a task a reorg replaced (same id, other
-/// input or reference block) is a different attestation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskKey {
-    pub task_id: u64,
-    pub input_hash: B256,
-    pub reference_block: u64,
-}
+use crate::encoding::{address, b256, bytes, hex, int, uint};
+use crate::{EncodingError, Store, StoreError, now_ms};
 
 /// A signature the operator gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedOutput {
-    pub key: TaskKey,
-    pub agent_id: u64,
+    /// What was attested apart from the output; its signing root keys the record.
+    pub attestation: TaskAttestation,
     pub output_hash: B256,
     pub output: Bytes,
     /// Compressed BLS12-381 G2 signature.
@@ -32,85 +34,132 @@ pub struct SignedOutput {
     pub delivered: bool,
 }
 
+impl SignedOutput {
+    /// The record's key.
+    pub fn signing_root(&self) -> B256 {
+        self.attestation.signing_root()
+    }
+}
+
 /// Outcome of [`SlashingProtection::record`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
-    /// Nothing was signed for this task before; the new signature is now on record.
+    /// Nothing was signed for this signing root before; the new signature is now on record.
     New,
     /// A signature was already on record; it is returned, whatever the new one said.
-    Existing(SignedOutput),
+    Existing(Box<SignedOutput>),
+}
+
+/// A record of the first schema, keyed by task id, input hash and reference block only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacySignature {
+    pub task_id: u64,
+    pub input_hash: B256,
+    pub reference_block: u64,
+    pub agent_id: u64,
+    pub output_hash: B256,
+    pub output: Bytes,
+    pub signature: Bytes,
+    pub delivered: bool,
+}
+
+/// What [`SlashingProtection::import`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Records that were not on record before.
+    pub added: usize,
+    /// Records already on record with the same output.
+    pub already_known: usize,
+}
+
+/// Why [`SlashingProtection::import`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// An imported record names another output for a signing root already on record: taking
+    /// it would let the node sign a second output.
+    #[error(
+        "task {task_id} (signing root {signing_root}): the record here signed output \
+         {recorded}, the import says {imported}; importing it could allow a second output"
+    )]
+    Conflict {
+        signing_root: B256,
+        task_id: u64,
+        recorded: B256,
+        imported: B256,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+impl From<EncodingError> for ImportError {
+    fn from(error: EncodingError) -> Self {
+        Self::Store(error.into())
+    }
 }
 
 /// One operator's record.
 #[derive(Debug, Clone)]
 pub struct SlashingProtection {
     store: Store,
-    operator_id: String,
+    operator_id: OperatorId,
 }
 
+const INSERT: &str = "INSERT INTO operator_attestations (operator_id, signing_root, chain_id, \
+     task_manager, task_id, agent_id, agent_hash, input_hash, reference_block, output_hash, \
+     output, signature, signed_at_ms, delivered_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+     ON CONFLICT (operator_id, signing_root) DO NOTHING";
+
 impl SlashingProtection {
-    pub fn new(store: Store, operator_id: B256) -> Self {
-        Self {
-            store,
-            operator_id: operator_id.to_string(),
-        }
+    pub fn new(store: Store, operator_id: OperatorId) -> Self {
+        Self { store, operator_id }
     }
 
-    /// What was signed for `key`, if anything.
-    pub async fn find(&self, key: TaskKey) -> Result<Option<SignedOutput>, StoreError> {
+    /// The operator whose record this is.
+    pub fn operator_id(&self) -> OperatorId {
+        self.operator_id
+    }
+
+    /// What was signed for `signing_root`, if anything.
+    pub async fn find(&self, signing_root: B256) -> Result<Option<SignedOutput>, StoreError> {
         let row = sqlx::query(
-            "SELECT * FROM operator_signatures WHERE operator_id = $1 AND task_id = $2 \
-             AND input_hash = $3 AND reference_block = $4",
+            "SELECT * FROM operator_attestations WHERE operator_id = $1 AND signing_root = $2",
         )
-        .bind(&self.operator_id)
-        .bind(int("task_id", key.task_id)?)
-        .bind(key.input_hash.to_string())
-        .bind(int("reference_block", key.reference_block)?)
+        .bind(self.operator_id.to_string())
+        .bind(signing_root.to_string())
         .fetch_optional(self.store.pool())
         .await?;
         row.as_ref().map(signed_output).transpose()
     }
 
-    /// Puts `signed` on record unless something is already recorded for its task; the first
-    /// record always wins, even against a concurrent writer.
+    /// Puts `signed` on record unless something is already recorded for its signing root; the
+    /// first record always wins, even against a concurrent writer.
     pub async fn record(&self, signed: &SignedOutput) -> Result<Recorded, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO operator_signatures (operator_id, task_id, input_hash, reference_block, \
-             agent_id, output_hash, output, signature, signed_at_ms, delivered_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) \
-             ON CONFLICT (operator_id, task_id, input_hash, reference_block) DO NOTHING",
-        )
-        .bind(&self.operator_id)
-        .bind(int("task_id", signed.key.task_id)?)
-        .bind(signed.key.input_hash.to_string())
-        .bind(int("reference_block", signed.key.reference_block)?)
-        .bind(int("agent_id", signed.agent_id)?)
-        .bind(signed.output_hash.to_string())
-        .bind(hex(&signed.output))
-        .bind(hex(&signed.signature))
-        .bind(now_ms())
-        .execute(self.store.pool())
-        .await?;
-        if inserted.rows_affected() == 1 {
+        let mut connection = self.store.pool().acquire().await?;
+        if self.insert(&mut connection, signed).await? {
             return Ok(Recorded::New);
         }
-        match self.find(signed.key).await? {
-            Some(existing) => Ok(Recorded::Existing(existing)),
+        match self.find(signed.signing_root()).await? {
+            Some(existing) => Ok(Recorded::Existing(Box::new(existing))),
             // Conflict without a row cannot happen: rows are never deleted.
             None => Err(StoreError::Query(sqlx::Error::RowNotFound)),
         }
     }
 
-    /// Notes that the aggregator took the signature for `key`.
-    pub async fn mark_delivered(&self, key: TaskKey) -> Result<(), StoreError> {
+    /// Notes that the aggregator took the signature for `signing_root`.
+    pub async fn mark_delivered(&self, signing_root: B256) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE operator_signatures SET delivered_at_ms = $5 WHERE operator_id = $1 \
-             AND task_id = $2 AND input_hash = $3 AND reference_block = $4",
+            "UPDATE operator_attestations SET delivered_at_ms = $3 WHERE operator_id = $1 \
+             AND signing_root = $2",
         )
-        .bind(&self.operator_id)
-        .bind(int("task_id", key.task_id)?)
-        .bind(key.input_hash.to_string())
-        .bind(int("reference_block", key.reference_block)?)
+        .bind(self.operator_id.to_string())
+        .bind(signing_root.to_string())
         .bind(now_ms())
         .execute(self.store.pool())
         .await?;
@@ -120,41 +169,219 @@ impl SlashingProtection {
     /// Signatures the aggregator has not acknowledged, oldest task first: what a restarted node
     /// must send again.
     pub async fn undelivered(&self) -> Result<Vec<SignedOutput>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM operator_signatures WHERE operator_id = $1 \
-             AND delivered_at_ms IS NULL ORDER BY task_id",
+        self.select(
+            "AND delivered_at_ms IS NULL ORDER BY task_id, signed_at_ms",
+            None,
         )
-        .bind(&self.operator_id)
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.iter().map(signed_output).collect()
+        .await
     }
 
-    /// Every signature on record for `task_id` (more than one only across reorgs).
+    /// Every signature on record for `task_id` (more than one only across reorgs, chains or task
+    /// managers).
     pub async fn for_task(&self, task_id: u64) -> Result<Vec<SignedOutput>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM operator_signatures WHERE operator_id = $1 AND task_id = $2 \
-             ORDER BY signed_at_ms",
+        self.select(
+            "AND task_id = $2 ORDER BY signed_at_ms",
+            Some(int("task_id", task_id)?),
         )
-        .bind(&self.operator_id)
-        .bind(int("task_id", task_id)?)
+        .await
+    }
+
+    /// Every signature on record, by task: what an export carries.
+    pub async fn all(&self) -> Result<Vec<SignedOutput>, StoreError> {
+        self.select("ORDER BY task_id, signed_at_ms", None).await
+    }
+
+    /// Merges `records` into the record in one transaction: records already here with the same
+    /// output are skipped, new ones are added, and if any names another output for a signing
+    /// root on record nothing is written at all.
+    pub async fn import(&self, records: &[SignedOutput]) -> Result<ImportSummary, ImportError> {
+        let mut transaction = self.store.pool().begin().await?;
+        let mut summary = ImportSummary::default();
+        for record in records {
+            if self.insert(&mut transaction, record).await? {
+                summary.added += 1;
+                continue;
+            }
+            let recorded = self
+                .recorded_output(&mut transaction, record.signing_root())
+                .await?;
+            if recorded != Some(record.output_hash) {
+                // Dropping the transaction rolls back what this import added so far.
+                return Err(ImportError::Conflict {
+                    signing_root: record.signing_root(),
+                    task_id: record.attestation.task_id,
+                    recorded: recorded.unwrap_or_default(),
+                    imported: record.output_hash,
+                });
+            }
+            summary.already_known += 1;
+        }
+        transaction.commit().await?;
+        Ok(summary)
+    }
+
+    /// The first schema's records of this operator, not yet adopted.
+    pub async fn legacy(&self) -> Result<Vec<LegacySignature>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM operator_signatures_legacy WHERE operator_id = $1 ORDER BY task_id",
+        )
+        .bind(self.operator_id.to_string())
         .fetch_all(self.store.pool())
         .await?;
+        rows.iter().map(legacy_signature).collect()
+    }
+
+    /// Moves a legacy record to the signing-root record as `signed`, in one transaction. The
+    /// caller has checked that `legacy`'s signature is over `signed`'s attestation (so the
+    /// legacy record was made on this chain, task manager and agent hash); `signed` keeps
+    /// whether the legacy record was delivered.
+    pub async fn adopt_legacy(
+        &self,
+        legacy: &LegacySignature,
+        signed: &SignedOutput,
+    ) -> Result<Recorded, StoreError> {
+        let mut transaction = self.store.pool().begin().await?;
+        let inserted = self.insert(&mut transaction, signed).await?;
+        sqlx::query(
+            "DELETE FROM operator_signatures_legacy WHERE operator_id = $1 AND task_id = $2 \
+             AND input_hash = $3 AND reference_block = $4",
+        )
+        .bind(self.operator_id.to_string())
+        .bind(int("task_id", legacy.task_id)?)
+        .bind(legacy.input_hash.to_string())
+        .bind(int("reference_block", legacy.reference_block)?)
+        .execute(&mut *transaction)
+        .await?;
+        let existing = if inserted {
+            None
+        } else {
+            let row = sqlx::query(
+                "SELECT * FROM operator_attestations WHERE operator_id = $1 AND signing_root = $2",
+            )
+            .bind(self.operator_id.to_string())
+            .bind(signed.signing_root().to_string())
+            .fetch_one(&mut *transaction)
+            .await?;
+            Some(Box::new(signed_output(&row)?))
+        };
+        transaction.commit().await?;
+        Ok(existing.map_or(Recorded::New, Recorded::Existing))
+    }
+
+    /// Inserts `signed` unless its signing root is on record; whether it was inserted.
+    async fn insert(
+        &self,
+        connection: &mut AnyConnection,
+        signed: &SignedOutput,
+    ) -> Result<bool, StoreError> {
+        let attestation = &signed.attestation;
+        let delivered_at = signed.delivered.then(now_ms);
+        let inserted = sqlx::query(INSERT)
+            .bind(self.operator_id.to_string())
+            .bind(signed.signing_root().to_string())
+            .bind(int("chain_id", attestation.chain_id)?)
+            .bind(attestation.task_manager.to_string())
+            .bind(int("task_id", attestation.task_id)?)
+            .bind(int("agent_id", attestation.agent_id)?)
+            .bind(attestation.agent_hash.to_string())
+            .bind(attestation.input_hash.to_string())
+            .bind(i64::from(attestation.reference_block))
+            .bind(signed.output_hash.to_string())
+            .bind(hex(&signed.output))
+            .bind(hex(&signed.signature))
+            .bind(now_ms())
+            .bind(delivered_at)
+            .execute(&mut *connection)
+            .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn recorded_output(
+        &self,
+        connection: &mut AnyConnection,
+        signing_root: B256,
+    ) -> Result<Option<B256>, StoreError> {
+        let row = sqlx::query(
+            "SELECT output_hash FROM operator_attestations WHERE operator_id = $1 \
+             AND signing_root = $2",
+        )
+        .bind(self.operator_id.to_string())
+        .bind(signing_root.to_string())
+        .fetch_optional(&mut *connection)
+        .await?;
+        row.map(|row| {
+            Ok(b256(
+                "output_hash",
+                &row.try_get::<String, _>("output_hash")?,
+            )?)
+        })
+        .transpose()
+    }
+
+    /// This operator's rows matching `filter` (SQL after the operator condition; `$2` binds
+    /// `parameter`).
+    async fn select(
+        &self,
+        filter: &str,
+        parameter: Option<i64>,
+    ) -> Result<Vec<SignedOutput>, StoreError> {
+        let sql = format!("SELECT * FROM operator_attestations WHERE operator_id = $1 {filter}");
+        let mut query = sqlx::query(&sql).bind(self.operator_id.to_string());
+        if let Some(parameter) = parameter {
+            query = query.bind(parameter);
+        }
+        let rows = query.fetch_all(self.store.pool()).await?;
         rows.iter().map(signed_output).collect()
     }
 }
 
 fn signed_output(row: &AnyRow) -> Result<SignedOutput, StoreError> {
-    Ok(SignedOutput {
-        key: TaskKey {
-            task_id: uint("task_id", row.try_get("task_id")?)?,
-            input_hash: b256("input_hash", &row.try_get::<String, _>("input_hash")?)?,
-            reference_block: uint("reference_block", row.try_get("reference_block")?)?,
-        },
+    let text = |column: &'static str| row.try_get::<String, _>(column);
+    let reference_block = uint("reference_block", row.try_get("reference_block")?)?;
+    let attestation = TaskAttestation {
+        chain_id: uint("chain_id", row.try_get("chain_id")?)?,
+        task_manager: address("task_manager", &text("task_manager")?)?,
+        task_id: uint("task_id", row.try_get("task_id")?)?,
         agent_id: uint("agent_id", row.try_get("agent_id")?)?,
-        output_hash: b256("output_hash", &row.try_get::<String, _>("output_hash")?)?,
-        output: bytes("output", &row.try_get::<String, _>("output")?)?,
-        signature: bytes("signature", &row.try_get::<String, _>("signature")?)?,
+        agent_hash: b256("agent_hash", &text("agent_hash")?)?,
+        input_hash: b256("input_hash", &text("input_hash")?)?,
+        reference_block: u32::try_from(reference_block).map_err(|_| EncodingError {
+            column: "reference_block",
+            reason: format!("{reference_block} does not fit the task manager's uint32"),
+        })?,
+    };
+    let signed = SignedOutput {
+        attestation,
+        output_hash: b256("output_hash", &text("output_hash")?)?,
+        output: bytes("output", &text("output")?)?,
+        signature: bytes("signature", &text("signature")?)?,
+        delivered: row.try_get::<Option<i64>, _>("delivered_at_ms")?.is_some(),
+    };
+    // The key is derived from the fields: a row whose fields do not hash to it was altered.
+    let stored_root = b256("signing_root", &text("signing_root")?)?;
+    if stored_root != signed.signing_root() {
+        return Err(EncodingError {
+            column: "signing_root",
+            reason: format!(
+                "{stored_root} is not the signing root of the row's attestation ({})",
+                signed.signing_root()
+            ),
+        }
+        .into());
+    }
+    Ok(signed)
+}
+
+fn legacy_signature(row: &AnyRow) -> Result<LegacySignature, StoreError> {
+    let text = |column: &'static str| row.try_get::<String, _>(column);
+    Ok(LegacySignature {
+        task_id: uint("task_id", row.try_get("task_id")?)?,
+        input_hash: b256("input_hash", &text("input_hash")?)?,
+        reference_block: uint("reference_block", row.try_get("reference_block")?)?,
+        agent_id: uint("agent_id", row.try_get("agent_id")?)?,
+        output_hash: b256("output_hash", &text("output_hash")?)?,
+        output: bytes("output", &text("output")?)?,
+        signature: bytes("signature", &text("signature")?)?,
         delivered: row.try_get::<Option<i64>, _>("delivered_at_ms")?.is_some(),
     })
 }

@@ -7,46 +7,20 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::encoding::{address, b256, bytes, hex, int, u256, uint};
+use crate::encoding::{address, b256, bytes, hex, int, text_enum, u256, uint};
 use crate::{Store, StoreError, now_ms};
 
-/// Where a transaction stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxStatus {
-    /// Broadcast, no receipt yet.
-    Pending,
-    /// Mined and succeeded.
-    Mined,
-    /// Mined and reverted.
-    Reverted,
-    /// Its nonce was used by another transaction of the key (sent outside Warden).
-    Dropped,
-}
-
-impl TxStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TxStatus::Pending => "pending",
-            TxStatus::Mined => "mined",
-            TxStatus::Reverted => "reverted",
-            TxStatus::Dropped => "dropped",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, StoreError> {
-        Ok(match text {
-            "pending" => TxStatus::Pending,
-            "mined" => TxStatus::Mined,
-            "reverted" => TxStatus::Reverted,
-            "dropped" => TxStatus::Dropped,
-            other => {
-                return Err(crate::EncodingError {
-                    column: "status",
-                    reason: format!("unknown transaction status {other:?}"),
-                }
-                .into());
-            }
-        })
+text_enum! {
+    /// Where a transaction stands.
+    pub enum TxStatus (column "status", "transaction status") {
+        /// Broadcast, no receipt yet.
+        Pending = "pending",
+        /// Mined and succeeded.
+        Mined = "mined",
+        /// Mined and reverted.
+        Reverted = "reverted",
+        /// Its nonce was used by another transaction of the key (sent outside Warden).
+        Dropped = "dropped",
     }
 }
 

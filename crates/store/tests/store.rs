@@ -2,19 +2,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy::primitives::{Address, B256, Bytes, U256};
+use warden_protocol::{OperatorId, TaskAttestation};
 use warden_store::aggregator::{
     AggregatorStore, StoredSignature, SubmissionStatus, TaskRecord, TaskState,
 };
 use warden_store::challenger::{Claim, ClaimState, ClaimStore};
 use warden_store::cursor::{ChainCursor, KEPT_STOPS, Stop};
-use warden_store::operator::{Recorded, SignedOutput, SlashingProtection, TaskKey};
+use warden_store::operator::{ImportError, Recorded, SignedOutput, SlashingProtection};
 use warden_store::testing::TestDatabase;
 use warden_store::transactions::{Inserted, TransactionLog, TxRecord, TxStatus};
-use warden_store::{Backend, Store, StoreError};
+use warden_store::{Backend, DatabaseUrl, DatabaseUrlError, Store, StoreError};
 
 warden_store::on_both_backends!(
     slashing_protection_keeps_the_first_output_for_good,
     a_task_replaced_by_a_reorg_is_a_new_attestation,
+    the_same_task_on_another_chain_or_contract_or_agent_is_a_new_attestation,
+    an_import_merges_or_writes_nothing,
+    records_of_the_first_schema_survive_the_migration,
     records_survive_closing_and_reopening,
     the_cursor_advances_rewinds_and_prunes,
     transactions_are_unique_per_intent_and_nonce,
@@ -23,14 +27,25 @@ warden_store::on_both_backends!(
     claims_keep_their_first_finding,
 );
 
-fn signed(task_id: u64, input: u8, output: u8) -> SignedOutput {
-    SignedOutput {
-        key: TaskKey {
-            task_id,
-            input_hash: B256::repeat_byte(input),
-            reference_block: 100 + task_id,
-        },
+fn operator(byte: u8) -> OperatorId {
+    OperatorId(B256::repeat_byte(byte))
+}
+
+fn task(task_id: u64, input: u8) -> TaskAttestation {
+    TaskAttestation {
+        chain_id: 31337,
+        task_manager: Address::repeat_byte(0x70),
+        task_id,
         agent_id: 1,
+        agent_hash: B256::repeat_byte(0xa9),
+        input_hash: B256::repeat_byte(input),
+        reference_block: 100 + task_id as u32,
+    }
+}
+
+fn signed_for(attestation: TaskAttestation, output: u8) -> SignedOutput {
+    SignedOutput {
+        attestation,
         output_hash: B256::repeat_byte(output),
         output: Bytes::from(vec![output; 5]),
         signature: Bytes::from(vec![0xa0; 96]),
@@ -38,43 +53,210 @@ fn signed(task_id: u64, input: u8, output: u8) -> SignedOutput {
     }
 }
 
+fn signed(task_id: u64, input: u8, output: u8) -> SignedOutput {
+    signed_for(task(task_id, input), output)
+}
+
 async fn slashing_protection_keeps_the_first_output_for_good(db: &TestDatabase) {
     let store = db.open().await;
-    let protection = SlashingProtection::new(store.clone(), B256::repeat_byte(0x11));
+    let protection = SlashingProtection::new(store.clone(), operator(0x11));
     let first = signed(7, 1, 0xaa);
     assert_eq!(protection.record(&first).await.unwrap(), Recorded::New);
     // The same output again: the record is handed back, nothing changes.
     assert_eq!(
         protection.record(&first).await.unwrap(),
-        Recorded::Existing(first.clone())
+        Recorded::Existing(Box::new(first.clone()))
     );
-    // Another output for the same task: refused, the first one comes back.
+    // Another output for the same signing root: refused, the first one comes back.
     let second = signed(7, 1, 0xbb);
     assert_eq!(
         protection.record(&second).await.unwrap(),
-        Recorded::Existing(first.clone())
+        Recorded::Existing(Box::new(first.clone()))
     );
     // Another operator in the same database has a record of its own.
-    let other = SlashingProtection::new(store, B256::repeat_byte(0x22));
+    let other = SlashingProtection::new(store, operator(0x22));
     assert_eq!(other.record(&second).await.unwrap(), Recorded::New);
 
     assert_eq!(protection.undelivered().await.unwrap(), vec![first.clone()]);
-    protection.mark_delivered(first.key).await.unwrap();
+    protection
+        .mark_delivered(first.signing_root())
+        .await
+        .unwrap();
     assert!(protection.undelivered().await.unwrap().is_empty());
-    assert!(protection.find(first.key).await.unwrap().unwrap().delivered);
+    assert!(
+        protection
+            .find(first.signing_root())
+            .await
+            .unwrap()
+            .unwrap()
+            .delivered
+    );
 }
 
 async fn a_task_replaced_by_a_reorg_is_a_new_attestation(db: &TestDatabase) {
-    let protection = SlashingProtection::new(db.open().await, B256::repeat_byte(0x11));
+    let protection = SlashingProtection::new(db.open().await, operator(0x11));
     protection.record(&signed(3, 1, 0xaa)).await.unwrap();
     let replaced = signed(3, 2, 0xbb);
     assert_eq!(protection.record(&replaced).await.unwrap(), Recorded::New);
     assert_eq!(protection.for_task(3).await.unwrap().len(), 2);
 }
 
+async fn the_same_task_on_another_chain_or_contract_or_agent_is_a_new_attestation(
+    db: &TestDatabase,
+) {
+    let protection = SlashingProtection::new(db.open().await, operator(0x11));
+    let base = task(5, 1);
+    protection.record(&signed_for(base, 0xaa)).await.unwrap();
+    // The first schema's key (task id, input hash, reference block) saw these as one task.
+    let others = [
+        TaskAttestation {
+            chain_id: 1,
+            ..base
+        },
+        TaskAttestation {
+            task_manager: Address::repeat_byte(0x71),
+            ..base
+        },
+        TaskAttestation {
+            agent_hash: B256::repeat_byte(0xb0),
+            ..base
+        },
+    ];
+    for other in others {
+        assert_eq!(
+            protection.record(&signed_for(other, 0xbb)).await.unwrap(),
+            Recorded::New,
+            "{other:?}"
+        );
+    }
+    assert_eq!(protection.for_task(5).await.unwrap().len(), 4);
+    assert_eq!(protection.all().await.unwrap().len(), 4);
+}
+
+async fn an_import_merges_or_writes_nothing(db: &TestDatabase) {
+    let protection = SlashingProtection::new(db.open().await, operator(0x11));
+    let here = signed(1, 1, 0xaa);
+    protection.record(&here).await.unwrap();
+
+    let delivered = |record: SignedOutput| SignedOutput {
+        delivered: true,
+        ..record
+    };
+    let summary = protection
+        .import(&[delivered(here.clone()), delivered(signed(2, 1, 0xaa))])
+        .await
+        .unwrap();
+    assert_eq!((summary.added, summary.already_known), (1, 1));
+    let imported = protection
+        .find(signed(2, 1, 0xaa).signing_root())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(imported.delivered, "imported records are not re-sent");
+
+    // A new record beside one naming another output for a root on record: nothing is written.
+    let error = protection
+        .import(&[signed(3, 1, 0xaa), signed(1, 1, 0xbb)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ImportError::Conflict { task_id: 1, .. }),
+        "{error}"
+    );
+    assert!(protection.for_task(3).await.unwrap().is_empty());
+    // Two outputs for one root within one file are a conflict too.
+    let error = protection
+        .import(&[signed(4, 1, 0xaa), signed(4, 1, 0xbb)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ImportError::Conflict { task_id: 4, .. }),
+        "{error}"
+    );
+    assert!(protection.for_task(4).await.unwrap().is_empty());
+    assert_eq!(
+        protection
+            .find(here.signing_root())
+            .await
+            .unwrap()
+            .unwrap()
+            .output_hash,
+        here.output_hash
+    );
+}
+
+/// A database made by the first schema, with one of its records, then opened (migrated) by
+/// this version: the record is kept for the operator to adopt, and adopting it keys it by
+/// signing root.
+async fn records_of_the_first_schema_survive_the_migration(db: &TestDatabase) {
+    let first_schema = tempfile::tempdir().unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    std::fs::copy(
+        migrations.join("20261126000001_durable_state.sql"),
+        first_schema.path().join("20261126000001_durable_state.sql"),
+    )
+    .unwrap();
+    sqlx::any::install_default_drivers();
+    let url = match db.backend() {
+        Backend::Postgres => db.url().to_owned(),
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", db.url()),
+    };
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(first_schema.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO operator_signatures (operator_id, task_id, input_hash, reference_block, \
+         agent_id, output_hash, output, signature, signed_at_ms, delivered_at_ms) \
+         VALUES ($1, 6, $2, 106, 1, $3, '0xaaaa', '0xa0a0', 1, NULL)",
+    )
+    .bind(operator(0x11).to_string())
+    .bind(B256::repeat_byte(1).to_string())
+    .bind(B256::repeat_byte(0xaa).to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let protection = SlashingProtection::new(db.open().await, operator(0x11));
+    let legacy = protection.legacy().await.unwrap();
+    assert_eq!(legacy.len(), 1);
+    assert_eq!(
+        (
+            legacy[0].task_id,
+            legacy[0].reference_block,
+            legacy[0].delivered
+        ),
+        (6, 106, false)
+    );
+    assert!(protection.all().await.unwrap().is_empty());
+
+    let adopted = SignedOutput {
+        output: legacy[0].output.clone(),
+        signature: legacy[0].signature.clone(),
+        ..signed(6, 1, 0xaa)
+    };
+    assert_eq!(
+        protection.adopt_legacy(&legacy[0], &adopted).await.unwrap(),
+        Recorded::New
+    );
+    assert!(protection.legacy().await.unwrap().is_empty());
+    assert_eq!(
+        protection.undelivered().await.unwrap(),
+        vec![adopted.clone()]
+    );
+    assert_eq!(
+        protection.record(&signed(6, 1, 0xbb)).await.unwrap(),
+        Recorded::Existing(Box::new(adopted))
+    );
+}
+
 async fn records_survive_closing_and_reopening(db: &TestDatabase) {
     let store = db.open().await;
-    let operator = B256::repeat_byte(0x11);
+    let operator = operator(0x11);
     SlashingProtection::new(store.clone(), operator)
         .record(&signed(9, 1, 0xaa))
         .await
@@ -92,7 +274,7 @@ async fn records_survive_closing_and_reopening(db: &TestDatabase) {
     let protection = SlashingProtection::new(reopened.clone(), operator);
     assert_eq!(
         protection.record(&signed(9, 1, 0xcc)).await.unwrap(),
-        Recorded::Existing(signed(9, 1, 0xaa))
+        Recorded::Existing(Box::new(signed(9, 1, 0xaa)))
     );
     assert_eq!(
         ChainCursor::new(reopened, "operator")
@@ -266,7 +448,26 @@ async fn a_sqlite_path_under_a_file_is_a_directory_error() {
     let location = file.join("warden.db").display().to_string();
     let error = Store::open(&location).await.unwrap_err();
     assert!(matches!(error, StoreError::Directory { .. }), "{error}");
-    assert_eq!(Backend::of(&location), Backend::Sqlite);
+    assert_eq!(
+        DatabaseUrl::parse(&location).unwrap().backend(),
+        Backend::Sqlite
+    );
+}
+
+#[tokio::test]
+async fn a_misspelt_scheme_is_refused_and_creates_no_file() {
+    let location = "postgress://warden@127.0.0.1/warden";
+    let error = Store::open(location).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Location(DatabaseUrlError::UnsupportedScheme { ref scheme }) if scheme == "postgress"
+        ),
+        "{error}"
+    );
+    // Before the fix this became a SQLite file under ./postgress:/ relative to the working
+    // directory.
+    assert!(!std::path::Path::new("postgress:").exists());
 }
 
 async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDatabase) {

@@ -3,8 +3,8 @@
 //! The test vectors published in EIP-2335 ("Test Cases"), copied verbatim from
 //! https://eips.ethereum.org/EIPS/eip-2335 (ethereum/ERCs, ERCS/erc-2335.md).
 
-use warden_bls::keystore::{Keystore, KeystoreError, Password};
 use warden_bls::{PublicKey, SecretKey};
+use warden_keys::{Keystore, KeystoreError, Password};
 
 /// The vectors' password: mathematical fraktur letters and a key emoji, which NFKD normalisation
 /// turns into "testpassword🔑".

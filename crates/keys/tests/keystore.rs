@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use warden_bls::SecretKey;
-use warden_bls::keystore::{Keystore, KeystoreError, Password, ScryptParams};
+use warden_keys::{Keystore, KeystoreError, Password, SIGNING_KEY_PATH, ScryptParams};
 
 fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
@@ -73,7 +73,15 @@ fn encrypted_keystore_has_the_eip_shape() {
     let (secret_key, keystore) = fast_keystore(2, "pw");
     let value = serde_json::to_value(&keystore).unwrap();
     assert_eq!(value["version"], 4);
-    assert_eq!(value["path"], "");
+    // A strict EIP-2335 reader refuses an empty path; this one is an EIP-2334 signing-key path.
+    assert_eq!(value["path"], SIGNING_KEY_PATH);
+    let components: Vec<u32> = SIGNING_KEY_PATH
+        .strip_prefix("m/")
+        .unwrap()
+        .split('/')
+        .map(|index| index.parse().unwrap())
+        .collect();
+    assert_eq!(components, [12381, 3600, 0, 0, 0]);
     assert_eq!(value["crypto"]["kdf"]["function"], "scrypt");
     assert_eq!(value["crypto"]["kdf"]["message"], "");
     assert_eq!(value["crypto"]["kdf"]["params"]["dklen"], 32);

@@ -6,10 +6,6 @@
 //! a hostile or corrupted file must not be able to make the operator allocate gigabytes or spin
 //! for hours.
 
-mod password;
-
-pub use password::Password;
-
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -23,11 +19,21 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::{BlsError, PublicKey, SECRET_KEY_LEN, SecretKey};
+use warden_bls::{BlsError, PublicKey, SECRET_KEY_LEN, SecretKey};
+
+use crate::Password;
 use KeystoreError::KdfParamsOutOfRange;
 
 /// The only keystore version EIP-2335 defines.
 const VERSION: u32 = 4;
+
+/// The `path` written into every keystore this crate creates: EIP-2334's signing-key path of
+/// account 0 (`m/12381/3600/account/0/0`).
+///
+/// Warden's keys are drawn at random, not derived from a mnemonic, so the path is nominal: it is
+/// there because strict EIP-2335 readers refuse an empty `path` (the EIP requires one for a key
+/// of a derivation tree) and because a key imported elsewhere should look like a signing key.
+pub const SIGNING_KEY_PATH: &str = "m/12381/3600/0/0/0";
 
 /// Keystores are under a kilobyte; anything past this limit is not one.
 const MAX_KEYSTORE_FILE_LEN: u64 = 1024 * 1024;
@@ -299,8 +305,8 @@ pub struct CryptoModule {
 
 impl Keystore {
     /// Encrypts `secret_key` under `password`, with scrypt and fresh randomness from `rng` for the
-    /// salt, IV and UUID. `path` is left empty and `description` unset; set them on the result if
-    /// wanted.
+    /// salt, IV and UUID. `path` is [`SIGNING_KEY_PATH`] and `description` unset; set them on the
+    /// result if wanted.
     pub fn encrypt<R: RngCore + CryptoRng>(
         secret_key: &SecretKey,
         password: &Password,
@@ -346,7 +352,7 @@ impl Keystore {
             },
             description: None,
             pubkey: Some(hex::encode(secret_key.public_key().to_compressed())),
-            path: String::new(),
+            path: SIGNING_KEY_PATH.to_owned(),
             uuid: uuid::Builder::from_random_bytes(uuid).into_uuid(),
             version: VERSION,
         })

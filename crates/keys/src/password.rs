@@ -6,7 +6,10 @@ use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::KeystoreError;
+use crate::KeystoreError;
+
+/// Environment variable holding the keystore password when no password file is given.
+pub const PASSWORD_ENV: &str = "WARDEN_KEYSTORE_PASSWORD";
 
 /// Password files larger than this are refused: no password is this long, and the limit keeps a
 /// mistaken path (a log, `/dev/zero`) from being read into memory.
@@ -62,6 +65,15 @@ impl Password {
         let len = password.len() - line_ending;
         password.truncate(len);
         Ok(Self(password))
+    }
+
+    /// The password a service reads: from `file` if given, else from [`PASSWORD_ENV`]. The error
+    /// names the file or the variable. Never from a command line, where other users can read it.
+    pub fn from_file_or_env(file: Option<&Path>) -> Result<Self, KeystoreError> {
+        match file {
+            Some(path) => Self::from_file(path),
+            None => Self::from_env(PASSWORD_ENV),
+        }
     }
 
     /// Reads a password from the environment variable `name`, taken as is.
@@ -135,6 +147,23 @@ mod tests {
         let password = Password::new("a\u{0}b\u{1f}c\u{7f}d\u{80}e\u{9f}f g\u{a0}".to_owned());
         // Space survives; NFKD turns the no-break space U+00A0 into a plain space.
         assert_eq!(password.to_eip2335_bytes().as_slice(), b"abcdef g ");
+    }
+
+    #[test]
+    fn the_password_file_wins_over_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("password");
+        std::fs::write(&path, "correct horse\n").unwrap();
+        let password = Password::from_file_or_env(Some(&path)).unwrap();
+        assert_eq!(password.expose_secret(), "correct horse");
+    }
+
+    #[test]
+    fn a_missing_password_file_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent");
+        let error = Password::from_file_or_env(Some(&path)).unwrap_err();
+        assert!(error.to_string().contains("absent"), "{error}");
     }
 
     #[test]

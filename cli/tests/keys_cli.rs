@@ -1,0 +1,54 @@
+//! `warden keys new` as a user runs it: both keystores load back and are readable by their owner
+//! only.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use warden_keys::{KeystorePaths, OperatorKeys};
+
+#[test]
+fn keys_new_writes_every_key_file_with_mode_0600() {
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "correct horse battery staple\n").unwrap();
+    let keys = dir.path().join("keys");
+    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["keys", "new"])
+        .arg(&keys)
+        .arg("--password-file")
+        .arg(&password_file)
+        .env_remove("WARDEN_KEYSTORE_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let paths = KeystorePaths::in_dir(&keys);
+    let mut written: Vec<_> = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    written.sort();
+    assert_eq!(written, vec![paths.bls.clone(), paths.ecdsa.clone()]);
+    for path in &written {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+    let loaded = OperatorKeys::unlock(&paths, Some(&password_file)).unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains(&loaded.address().to_string()), "{stdout}");
+
+    // A second run refuses to replace the keys.
+    let again = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["keys", "new"])
+        .arg(&keys)
+        .arg("--password-file")
+        .arg(&password_file)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let kept = OperatorKeys::unlock(&paths, Some(&password_file)).unwrap();
+    assert_eq!(kept.address(), loaded.address());
+}

@@ -1,0 +1,229 @@
+//! The slashing-protection interchange: an export imported into another database keeps every
+//! record, and import refuses a file for another chain, task manager or key, records that do not
+//! hold together, and records that conflict with what is on record. On SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use alloy::primitives::{Address, B256, Bytes};
+use warden_bls::SecretKey;
+use warden_operator::slashing_protection::{
+    Interchange, InterchangeError, RecordOwner, export, import,
+};
+use warden_protocol::TaskAttestation;
+use warden_store::operator::{Recorded, SignedOutput, SlashingProtection};
+use warden_store::testing::TestDatabase;
+
+warden_store::on_both_backends!(
+    an_export_imports_into_another_database_unchanged,
+    import_refuses_a_file_for_another_chain_task_manager_or_key,
+    import_refuses_records_that_do_not_hold_together,
+    import_refuses_a_second_output_and_writes_nothing,
+);
+
+struct Operator {
+    key: SecretKey,
+    owner: RecordOwner,
+}
+
+fn operator(seed: u8) -> Operator {
+    let key = SecretKey::from_ikm(&[seed; 32]).unwrap();
+    let owner = RecordOwner {
+        chain_id: 31337,
+        task_manager: Address::repeat_byte(0x70),
+        public_key: key.public_key(),
+    };
+    Operator { key, owner }
+}
+
+impl Operator {
+    fn protection(&self, store: warden_store::Store) -> SlashingProtection {
+        SlashingProtection::new(store, self.owner.operator_id())
+    }
+
+    /// A real signature over task `task_id` with `output` as its output.
+    fn signed(&self, task_id: u64, output: u8) -> SignedOutput {
+        let attestation = TaskAttestation {
+            chain_id: self.owner.chain_id,
+            task_manager: self.owner.task_manager,
+            task_id,
+            agent_id: 1,
+            agent_hash: B256::repeat_byte(0xa9),
+            input_hash: B256::repeat_byte(task_id as u8),
+            reference_block: 100 + task_id as u32,
+        };
+        let output_hash = B256::repeat_byte(output);
+        let signature = self
+            .key
+            .sign(attestation.with_output(output_hash).digest().as_slice());
+        SignedOutput {
+            attestation,
+            output_hash,
+            output: Bytes::from(vec![output; 3]),
+            signature: Bytes::copy_from_slice(&signature.to_compressed()),
+            delivered: false,
+        }
+    }
+}
+
+async fn exported(db: &TestDatabase, operator: &Operator, tasks: &[(u64, u8)]) -> Interchange {
+    let protection = operator.protection(db.open().await);
+    for &(task_id, output) in tasks {
+        protection
+            .record(&operator.signed(task_id, output))
+            .await
+            .unwrap();
+    }
+    export(&protection, &operator.owner).await.unwrap()
+}
+
+/// A second database of `db`'s backend, and `operator`'s (empty) record in it.
+async fn another_database(
+    db: &TestDatabase,
+    operator: &Operator,
+    name: &str,
+) -> (TestDatabase, SlashingProtection) {
+    let target = TestDatabase::of(db.backend(), name).await.unwrap();
+    let protection = operator.protection(target.open().await);
+    (target, protection)
+}
+
+async fn an_export_imports_into_another_database_unchanged(db: &TestDatabase) {
+    let operator = operator(1);
+    let file = exported(db, &operator, &[(1, 0xaa), (2, 0xbb)]).await;
+    // Through JSON, as the file travels; integers are decimal strings.
+    let json = serde_json::to_string_pretty(&file).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["metadata"]["interchange_format_version"], "1");
+    assert_eq!(value["metadata"]["chain_id"], "31337");
+    assert_eq!(value["data"][0]["signed_tasks"][1]["task_id"], "2");
+    let file: Interchange = serde_json::from_str(&json).unwrap();
+
+    let (_target, protection) = another_database(db, &operator, "interchange-target").await;
+    // The target already signed task 1 with the same output: merged, not duplicated.
+    protection.record(&operator.signed(1, 0xaa)).await.unwrap();
+    let summary = import(&protection, &operator.owner, &file).await.unwrap();
+    assert_eq!((summary.added, summary.already_known), (1, 1));
+    assert_eq!(export(&protection, &operator.owner).await.unwrap(), file);
+    // The imported record protects: task 2 cannot be signed with another output.
+    assert_eq!(
+        protection.record(&operator.signed(2, 0xcc)).await.unwrap(),
+        Recorded::Existing(Box::new(SignedOutput {
+            delivered: true,
+            ..operator.signed(2, 0xbb)
+        }))
+    );
+    // Importing the same file again changes nothing.
+    let again = import(&protection, &operator.owner, &file).await.unwrap();
+    assert_eq!((again.added, again.already_known), (0, 2));
+}
+
+async fn import_refuses_a_file_for_another_chain_task_manager_or_key(db: &TestDatabase) {
+    let operator = operator(1);
+    let file = exported(db, &operator, &[(1, 0xaa)]).await;
+    let (target, protection) = another_database(db, &operator, "interchange-refusals").await;
+
+    let other_chain = RecordOwner {
+        chain_id: 1,
+        ..operator.owner
+    };
+    let error = import(&protection, &other_chain, &file).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            InterchangeError::OtherChain {
+                file: 31337,
+                ours: 1
+            }
+        ),
+        "{error}"
+    );
+
+    let other_task_manager = RecordOwner {
+        task_manager: Address::repeat_byte(0x71),
+        ..operator.owner
+    };
+    let error = import(&protection, &other_task_manager, &file)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, InterchangeError::OtherTaskManager { .. }),
+        "{error}"
+    );
+
+    let someone_else = self::operator(2);
+    let error = import(
+        &someone_else.protection(target.open().await),
+        &someone_else.owner,
+        &file,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, InterchangeError::OtherOperator { .. }),
+        "{error}"
+    );
+
+    let mut newer = file.clone();
+    newer.metadata.interchange_format_version = "2".into();
+    let error = import(&protection, &operator.owner, &newer)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, InterchangeError::UnsupportedVersion(_)),
+        "{error}"
+    );
+
+    assert!(
+        protection.all().await.unwrap().is_empty(),
+        "nothing was written"
+    );
+}
+
+async fn import_refuses_records_that_do_not_hold_together(db: &TestDatabase) {
+    let operator = operator(1);
+    let file = exported(db, &operator, &[(1, 0xaa)]).await;
+    let (_target, protection) = another_database(db, &operator, "interchange-broken").await;
+
+    let mut moved = file.clone();
+    moved.data[0].signed_tasks[0].reference_block += 1;
+    let error = import(&protection, &operator.owner, &moved)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            InterchangeError::SigningRootMismatch { task_id: 1, .. }
+        ),
+        "{error}"
+    );
+
+    let mut forged = file.clone();
+    forged.data[0].signed_tasks[0].output_hash = B256::repeat_byte(0xee);
+    let error = import(&protection, &operator.owner, &forged)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, InterchangeError::BadSignature { task_id: 1 }),
+        "{error}"
+    );
+
+    assert!(
+        protection.all().await.unwrap().is_empty(),
+        "nothing was written"
+    );
+}
+
+async fn import_refuses_a_second_output_and_writes_nothing(db: &TestDatabase) {
+    let operator = operator(1);
+    // The file says task 1 got output 0xaa (and task 2 something); the record here says 0xbb.
+    let file = exported(db, &operator, &[(2, 0xcc), (1, 0xaa)]).await;
+    let (_target, protection) = another_database(db, &operator, "interchange-conflict").await;
+    protection.record(&operator.signed(1, 0xbb)).await.unwrap();
+
+    let error = import(&protection, &operator.owner, &file)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, InterchangeError::Conflict(_)), "{error}");
+    let records = protection.all().await.unwrap();
+    assert_eq!(records.len(), 1, "task 2 was not imported either");
+    assert_eq!(records[0].output_hash, B256::repeat_byte(0xbb));
+}
