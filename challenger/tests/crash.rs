@@ -22,13 +22,13 @@ use alloy::sol_types::SolCall;
 use common::{Challenger, Committer, wait_for};
 use warden_agent::Agent;
 use warden_bindings::WardenTaskManager;
-use warden_bindings::task_manager::task_state;
 use warden_challenger::watchtower::{
     FAILPOINT_AFTER_CHALLENGE_SENT, challenge_intent, follower_name,
 };
 use warden_devnet::byzantine::ThievingAgent;
 use warden_devnet::ticks::{THIEF, TickConfig};
 use warden_devnet::{Devnet, DevnetConfig, DevnetError};
+use warden_protocol::TaskState;
 use warden_store::challenger::{ClaimState, ClaimStore};
 use warden_store::cursor::ChainCursor;
 use warden_store::testing::TestDatabase;
@@ -61,12 +61,12 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
 ) {
     const WINDOW: u32 = 120;
     let mut config = DevnetConfig::new(4);
-    config.app.challenge_window = WINDOW;
+    config.deployment.app.challenge_window = WINDOW;
     let devnet = Devnet::start(config).await.unwrap();
     let challenger = Challenger::configure(&devnet, db).await;
-    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let task_manager = WardenTaskManager::new(devnet.summary().app.task_manager, &chain);
-    let thieves: Vec<Address> = devnet.summary().operators[..3]
+    let chain = ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(devnet.summary().deployment.app.task_manager, &chain);
+    let thieves: Vec<Address> = devnet.summary().deployment.operators[..3]
         .iter()
         .map(|operator| operator.address)
         .collect();
@@ -88,7 +88,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         Duration::from_secs(180),
         || async {
             task_manager.taskCount().call().await.unwrap() >= 1
-                && task_manager.getTask(1).call().await.unwrap().state == task_state::COMMITTED
+                && TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
+                    == Ok(TaskState::Committed)
         },
     )
     .await;
@@ -107,8 +108,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     )
     .await;
     assert_eq!(
-        task_manager.getTask(1).call().await.unwrap().state,
-        task_state::COMMITTED,
+        TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state),
+        Ok(TaskState::Committed),
         "nobody challenged the theft while the challenger was down"
     );
     assert_eq!(challenger.claim(1).await, None);
@@ -118,7 +119,10 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     wait_for(
         "the theft to be challenged",
         Duration::from_secs(120),
-        || async { task_manager.getTask(1).call().await.unwrap().state == task_state::FRAUDULENT },
+        || async {
+            TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
+                == Ok(TaskState::Fraudulent)
+        },
     )
     .await;
     let upheld = task_manager
@@ -138,17 +142,9 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     );
 
     // It drives the slashing of exactly the three signers and records the claim as slashed.
-    wait_for(
-        "the claim to be slashed",
-        Duration::from_secs(120),
-        || async {
-            challenger
-                .claim(1)
-                .await
-                .is_some_and(|claim| claim.state == ClaimState::Slashed)
-        },
-    )
-    .await;
+    challenger
+        .wait_for_claim(1, ClaimState::Slashed, Duration::from_secs(120))
+        .await;
     assert!(task_manager.slashingProgress(1).call().await.unwrap().done);
     let mut slashed: Vec<Address> = task_manager
         .SignerSlashed_filter()
@@ -197,8 +193,12 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     // is still unmined when the challenger is killed and restarted.
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let challenger = Challenger::configure(&devnet, db).await;
-    let task_manager_address = devnet.summary().app.task_manager;
-    let thief = ThievingAgent::new(Arc::new(devnet.agent().clone()), THIEF, U256::MAX);
+    let task_manager_address = devnet.summary().deployment.app.task_manager;
+    let thief = ThievingAgent::new(
+        Arc::new(devnet.deployment().agent().clone()),
+        THIEF,
+        U256::MAX,
+    );
     let mut committer = Committer::new(devnet);
     let chain = committer.chain.clone();
     let task_manager = WardenTaskManager::new(task_manager_address, chain.clone());
@@ -260,17 +260,9 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         .unwrap();
     chain.anvil_set_auto_mine(true).await.unwrap();
     chain.anvil_mine(Some(1), None).await.unwrap();
-    wait_for(
-        "the claim to be slashed",
-        Duration::from_secs(60),
-        || async {
-            challenger
-                .claim(task.taskId)
-                .await
-                .is_some_and(|claim| claim.state == ClaimState::Slashed)
-        },
-    )
-    .await;
+    challenger
+        .wait_for_claim(task.taskId, ClaimState::Slashed, Duration::from_secs(60))
+        .await;
     let settled = log
         .by_intent(&challenge_intent(task.taskId, 0))
         .await
@@ -290,7 +282,7 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let mut challenges = Vec::new();
     let mut fees = U256::ZERO;
     let mut sent_value = U256::ZERO;
-    let sent = warden_devnet::inspect::sent_transactions(&chain, challenger.address, from_block)
+    let sent = warden_testkit::inspect::sent_transactions(&chain, challenger.address, from_block)
         .await
         .unwrap();
     for (tx, receipt) in sent {

@@ -25,16 +25,16 @@ use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use common::{Challenger, Committer, wait_for};
 use warden_agent::Agent;
-use warden_bindings::task_manager::task_state;
 use warden_bindings::tx::confirm;
 use warden_challenger::watchtower::{FAILPOINT_AFTER_CLAIM, REORGED_OUT, follower_name};
 use warden_devnet::byzantine::ThievingAgent;
-use warden_devnet::process::ProcessError;
 use warden_devnet::ticks::THIEF;
 use warden_devnet::{Devnet, DevnetConfig};
+use warden_protocol::TaskState;
 use warden_store::challenger::ClaimState;
 use warden_store::cursor::ChainCursor;
 use warden_store::testing::TestDatabase;
+use warden_testkit::ProcessError;
 
 warden_store::on_both_backends!(
     a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain
@@ -72,11 +72,16 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
     let task = committer.open_task().await;
     let honest: Bytes = committer
         .devnet
+        .deployment()
         .agent()
         .decide_encoded(&task.input)
         .unwrap()
         .encode();
-    let thief = ThievingAgent::new(Arc::new(committer.devnet.agent().clone()), THIEF, U256::MAX);
+    let thief = ThievingAgent::new(
+        Arc::new(committer.devnet.deployment().agent().clone()),
+        THIEF,
+        U256::MAX,
+    );
     let theft: Bytes = thief.decide_encoded(&task.input).unwrap().encode();
     assert_ne!(keccak256(&honest), keccak256(&theft));
 
@@ -146,7 +151,10 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         "the vanished theft was not challenged: nothing was sent"
     );
     let on_chain = task_manager.getTask(task.taskId).call().await.unwrap();
-    assert_eq!(on_chain.state, task_state::COMMITTED);
+    assert_eq!(
+        TaskState::try_from(on_chain.state),
+        Ok(TaskState::Committed)
+    );
     assert_eq!(on_chain.outputHash, keccak256(&honest));
 
     // 2. Blocks it judged are replaced by a branch that commits the theft.
@@ -158,7 +166,7 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         chain
             .send_transaction(
                 alloy::rpc::types::TransactionRequest::default()
-                    .to(committer.devnet.deployer().address())
+                    .to(committer.devnet.deployment().deployer().address())
                     .value(U256::from(1)),
             )
             .await
@@ -183,19 +191,14 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         )
         .await
         .unwrap();
-    wait_for(
-        "the claim to be slashed",
-        Duration::from_secs(60),
-        || async {
-            challenger
-                .claim(task.taskId)
-                .await
-                .is_some_and(|claim| claim.state == ClaimState::Slashed)
-        },
-    )
-    .await;
+    challenger
+        .wait_for_claim(task.taskId, ClaimState::Slashed, Duration::from_secs(60))
+        .await;
     let on_chain = task_manager.getTask(task.taskId).call().await.unwrap();
-    assert_eq!(on_chain.state, task_state::FRAUDULENT);
+    assert_eq!(
+        TaskState::try_from(on_chain.state),
+        Ok(TaskState::Fraudulent)
+    );
     assert!(
         task_manager
             .slashingProgress(task.taskId)
