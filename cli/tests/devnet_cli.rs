@@ -216,7 +216,9 @@ async fn ctrl_c_on_a_ticks_devnet_records_the_tasks_so_far_and_logs_quietly() {
     let stderr = devnet.output("stderr");
     assert!(!stderr.contains("INFO"), "{stderr}");
     let stdout = devnet.output("stdout");
-    for line in ["task 1: open", "task 1: committed", "task 1: executed"] {
+    // (The loop polls task states each block: a task committed within a block of opening is
+    // never seen open.)
+    for line in ["task 1: committed", "task 1: executed"] {
         assert_eq!(
             stdout.lines().filter(|l| l.trim() == line).count(),
             1,
