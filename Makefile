@@ -40,6 +40,8 @@ $(STAMP): package.json package-lock.json
 	@$(FORGE) --version | head -1
 	@touch $@
 
+# One line per task event and the result table; the services log warnings only unless RUST_LOG
+# asks for more (make demo RUST_LOG=info).
 demo: setup
 	$(CARGO) run --quiet -p warden-cli -- devnet --operators $(OPERATORS) --ticks $(TICKS) --json devnet-summary.json
 

@@ -17,12 +17,15 @@ use warden_store::testing::TestDatabase;
 async fn bad_requests_get_clear_errors() {
     let devnet = Devnet::start(DevnetConfig::new(1)).await.unwrap();
     let db = TestDatabase::sqlite();
-    let mut config = devnet.aggregator_config(SocketAddr::from(([127, 0, 0, 1], 0)), Vec::new());
+    let mut config = devnet
+        .deployment()
+        .aggregator_config(SocketAddr::from(([127, 0, 0, 1], 0)), Vec::new());
     config.database.url = db.url().to_string();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = warden_aggregator::launch::start(&config, devnet.deployer().clone(), stopped)
-        .await
-        .unwrap();
+    let running =
+        warden_aggregator::launch::start(&config, devnet.deployment().deployer().clone(), stopped)
+            .await
+            .unwrap();
     let url = format!("http://{}{SIGNATURES_PATH}", running.api);
     let http = reqwest::Client::new();
 
@@ -100,7 +103,7 @@ async fn bad_requests_get_clear_errors() {
         );
     }
     let health = format!("http://{}/eigen/node/health", running.endpoints.node_api);
-    let healthy = warden_devnet::process::wait_for(Duration::from_secs(10), || async {
+    let healthy = warden_testkit::wait_for(Duration::from_secs(10), || async {
         http.get(&health).send().await.unwrap().status() == 200
     })
     .await;

@@ -5,7 +5,6 @@
 //! and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
 use std::time::Duration;
 
 use alloy::consensus::Transaction as _;
@@ -13,15 +12,18 @@ use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use warden_aggregator::service::{FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMISSION};
-use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
-use warden_devnet::process::{ServiceProcess, free_port, health_status, ops_urls, scrape_counter};
 use warden_devnet::ticks::TickConfig;
-use warden_devnet::{Devnet, DevnetConfig};
+use warden_devnet::{Devnet, DevnetConfig, task_state};
+use warden_protocol::TaskState;
 use warden_store::Store;
-use warden_store::aggregator::{AggregatorStore, SubmissionStatus, TaskState};
+use warden_store::aggregator::{AggregatorStore, SubmissionStatus, TaskState as RecordState};
 use warden_store::testing::TestDatabase;
 use warden_store::transactions::{TransactionLog, TxStatus};
+use warden_testkit::crash::{ConfigFile, ServiceBinary, failpoint_reached};
+use warden_testkit::free_port;
+use warden_testkit::inspect::sent_transactions;
+use warden_testkit::ops::{check_serving, health_status};
 
 warden_store::on_both_backends!(
     killed_after_the_quorum_commits_exactly_once,
@@ -40,16 +42,17 @@ async fn killed_during_the_submission_commits_exactly_once(db: &TestDatabase) {
 
 async fn crash_at(failpoint: &str, db: &TestDatabase) {
     let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
-    let key = devnet.dev_keystore(3).await.unwrap();
+    let key = devnet.deployment().dev_keystore(3).await.unwrap();
     let port = free_port().unwrap();
-    let agent_id = devnet.summary().app.agent_id;
-    let task_manager = devnet.summary().app.task_manager;
-    let mut config = devnet.aggregator_config(([127, 0, 0, 1], port).into(), vec![agent_id]);
+    let agent_id = devnet.summary().deployment.app.agent_id;
+    let task_manager = devnet.summary().deployment.app.task_manager;
+    let mut config = devnet
+        .deployment()
+        .aggregator_config(([127, 0, 0, 1], port).into(), vec![agent_id]);
     config.database.url = db.url().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let config_path = dir.path().join("aggregator.toml");
-    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
-    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let config_file = ConfigFile::write("aggregator.toml", &config).unwrap();
+    let aggregator = ServiceBinary::new("aggregator", BINARY, config_file.path());
+    let chain = ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
     let start_block = chain.get_block_number().await.unwrap();
 
     let mut ticks = TickConfig::new(1);
@@ -60,19 +63,16 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
     ticks.timeout = Duration::from_secs(240);
 
     let crash_and_restart = async {
-        let mut first = spawn(&config_path, Some(failpoint));
+        let mut first = aggregator.start(Some(failpoint), &[]).unwrap();
         first
-            .wait_for(
-                &format!("failpoint {failpoint} reached"),
-                Duration::from_secs(120),
-            )
+            .wait_for(&failpoint_reached(failpoint), Duration::from_secs(120))
             .await
             .unwrap();
         let store = Store::open(db.url()).await.unwrap();
         let records = AggregatorStore::new(store.clone());
         let committing = records.live_tasks().await.unwrap();
         assert_eq!(committing.len(), 1, "{committing:?}");
-        assert_eq!(committing[0].state, TaskState::Committing);
+        assert_eq!(committing[0].state, RecordState::Committing);
         let task_id = committing[0].task_id;
         let submission = records.prepared_submission(task_id).await.unwrap().unwrap();
         let log = TransactionLog::new(store, 31337, key.address).unwrap();
@@ -84,18 +84,13 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
         }
         first.kill().await.unwrap();
         if failpoint == FAILPOINT_AFTER_QUORUM {
-            let task = WardenTaskManager::new(task_manager, &chain)
-                .getTask(task_id)
-                .call()
-                .await
-                .unwrap();
             assert_eq!(
-                task.state,
-                u8::from(warden_protocol::TaskState::Open),
+                task_state(&chain, task_manager, task_id).await.unwrap(),
+                TaskState::Open,
                 "killed before anything was sent"
             );
         }
-        let mut second = spawn(&config_path, None);
+        let mut second = aggregator.start(None, &[]).unwrap();
         let started = second
             .wait_for("aggregator started", Duration::from_secs(60))
             .await
@@ -108,12 +103,10 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
     );
     ticked.unwrap();
 
-    let task = WardenTaskManager::new(task_manager, &chain)
-        .getTask(task_id)
-        .call()
-        .await
-        .unwrap();
-    assert_eq!(task.state, u8::from(warden_protocol::TaskState::Executed));
+    assert_eq!(
+        task_state(&chain, task_manager, task_id).await.unwrap(),
+        TaskState::Executed
+    );
     let commits =
         commit_transactions(&chain, key.address, task_manager, start_block, task_id).await;
     assert_eq!(
@@ -130,11 +123,9 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
 
     // The restarted binary's operations endpoints: the execution it made is counted in a parsed
     // scrape, the node is healthy, and unhealthy once the chain is gone.
-    let (metrics, node_api) = ops_urls(&started).expect("the start line names its endpoints");
-    let counted = scrape_counter(&metrics, "warden_task_events_total", ("event", "executed")).await;
-    assert!(counted.is_some_and(|value| value >= 1.0), "{counted:?}");
-    let status = health_status(&node_api).await;
-    assert!(matches!(status, Some(200 | 206)), "health {status:?}");
+    let node_api = check_serving(&started, "warden_task_events_total", ("event", "executed"))
+        .await
+        .unwrap();
     drop(devnet);
     assert_eq!(health_status(&node_api).await, Some(503));
     drop(second);
@@ -149,7 +140,7 @@ async fn commit_transactions<P: Provider>(
     from: u64,
     task_id: u64,
 ) -> Vec<(alloy::primitives::B256, bool)> {
-    warden_devnet::inspect::sent_transactions(chain, sender, from)
+    sent_transactions(chain, sender, from)
         .await
         .unwrap()
         .into_iter()
@@ -159,18 +150,4 @@ async fn commit_transactions<P: Provider>(
         })
         .map(|(tx, receipt)| (*tx.inner.tx_hash(), receipt.status()))
         .collect()
-}
-
-fn spawn(config: &Path, failpoint: Option<&str>) -> ServiceProcess {
-    let mut envs = vec![("RUST_LOG", "info")];
-    if let Some(failpoint) = failpoint {
-        envs.push(("WARDEN_FAILPOINT", failpoint));
-    }
-    ServiceProcess::spawn(
-        "aggregator",
-        Path::new(BINARY),
-        &["run", "--config", config.to_str().unwrap()],
-        &envs,
-    )
-    .unwrap()
 }

@@ -51,9 +51,11 @@ fn assert_invalid_signature(error: &alloy::contract::Error) {
 #[tokio::test]
 async fn assembled_quorums_verify_on_chain() {
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let registry = WardenRegistry::new(devnet.summary().warden.registry, &provider);
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let registry = WardenRegistry::new(devnet.summary().deployment.warden.registry, &provider);
     let keys: Vec<OperatorKeys> = devnet
+        .deployment()
         .operators()
         .iter()
         .map(|handle| {
@@ -77,7 +79,7 @@ async fn assembled_quorums_verify_on_chain() {
         indices
             .iter()
             .map(|&i| {
-                let id = devnet.operators()[i].operator_id;
+                let id = devnet.deployment().operators()[i].operator_id;
                 (id.into(), keys[i].bls.sign(digest.as_slice()))
             })
             .collect()
@@ -97,7 +99,7 @@ async fn assembled_quorums_verify_on_chain() {
     assert_eq!(
         three.non_signer_ids,
         vec![warden_protocol::OperatorId::from(
-            devnet.operators()[2].operator_id
+            devnet.deployment().operators()[2].operator_id
         )]
     );
     assert_eq!(three.signed_weight, tokens(96));

@@ -60,13 +60,13 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
 ) {
     const WINDOW: u32 = 120;
     let mut config = DevnetConfig::new(4);
-    config.app.challenge_window = WINDOW;
+    config.deployment.app.challenge_window = WINDOW;
     let devnet = Devnet::start(config).await.unwrap();
     let challenger = Challenger::configure(&devnet, db).await;
-    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let task_manager = WardenTaskManager::new(devnet.summary().app.task_manager, &chain);
-    let challenges = WardenChallenges::new(devnet.summary().app.challenges, &chain);
-    let thieves: Vec<Address> = devnet.summary().operators[..3]
+    let chain = ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(devnet.summary().deployment.app.task_manager, &chain);
+    let challenges = WardenChallenges::new(devnet.summary().deployment.app.challenges, &chain);
+    let thieves: Vec<Address> = devnet.summary().deployment.operators[..3]
         .iter()
         .map(|operator| operator.address)
         .collect();
@@ -88,8 +88,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         Duration::from_secs(180),
         || async {
             task_manager.taskCount().call().await.unwrap() >= 1
-                && task_manager.getTask(1).call().await.unwrap().state
-                    == u8::from(TaskState::Committed)
+                && TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
+                    == Ok(TaskState::Committed)
         },
     )
     .await;
@@ -108,8 +108,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     )
     .await;
     assert_eq!(
-        task_manager.getTask(1).call().await.unwrap().state,
-        u8::from(TaskState::Committed),
+        TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state),
+        Ok(TaskState::Committed),
         "nobody challenged the theft while the challenger was down"
     );
     assert_eq!(challenger.claim(1).await, None);
@@ -120,7 +120,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         "the theft to be challenged",
         Duration::from_secs(120),
         || async {
-            task_manager.getTask(1).call().await.unwrap().state == u8::from(TaskState::Fraudulent)
+            TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
+                == Ok(TaskState::Fraudulent)
         },
     )
     .await;
@@ -141,17 +142,9 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     );
 
     // It drives the slashing of exactly the three signers and records the claim as slashed.
-    wait_for(
-        "the claim to be slashed",
-        Duration::from_secs(120),
-        || async {
-            challenger
-                .claim(1)
-                .await
-                .is_some_and(|claim| claim.state == ClaimState::Slashed)
-        },
-    )
-    .await;
+    challenger
+        .wait_for_claim(1, ClaimState::Slashed, Duration::from_secs(120))
+        .await;
     assert!(challenges.slashingProgress(1).call().await.unwrap().done);
     let mut slashed: Vec<Address> = challenges
         .SignerSlashed_filter()
@@ -200,8 +193,12 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     // is still unmined when the challenger is killed and restarted.
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let challenger = Challenger::configure(&devnet, db).await;
-    let challenges_address = devnet.summary().app.challenges;
-    let thief = ThievingAgent::new(Arc::new(devnet.agent().clone()), THIEF, U256::MAX);
+    let challenges_address = devnet.summary().deployment.app.challenges;
+    let thief = ThievingAgent::new(
+        Arc::new(devnet.deployment().agent().clone()),
+        THIEF,
+        U256::MAX,
+    );
     let mut committer = Committer::new(devnet);
     let chain = committer.chain.clone();
     let challenges = WardenChallenges::new(challenges_address, chain.clone());
@@ -269,17 +266,9 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         .unwrap();
     chain.anvil_set_auto_mine(true).await.unwrap();
     chain.anvil_mine(Some(1), None).await.unwrap();
-    wait_for(
-        "the claim to be slashed",
-        Duration::from_secs(60),
-        || async {
-            challenger
-                .claim(task.taskId)
-                .await
-                .is_some_and(|claim| claim.state == ClaimState::Slashed)
-        },
-    )
-    .await;
+    challenger
+        .wait_for_claim(task.taskId, ClaimState::Slashed, Duration::from_secs(60))
+        .await;
     let settled = log
         .by_intent(
             &Intent::Challenge {
@@ -311,7 +300,7 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let mut challenge_calls = Vec::new();
     let mut fees = U256::ZERO;
     let mut sent_value = U256::ZERO;
-    let sent = warden_devnet::inspect::sent_transactions(&chain, challenger.address, from_block)
+    let sent = warden_testkit::inspect::sent_transactions(&chain, challenger.address, from_block)
         .await
         .unwrap();
     for (tx, receipt) in sent {

@@ -29,13 +29,13 @@ use warden_bindings::tx::confirm;
 use warden_challenger::CloseReason;
 use warden_challenger::watchtower::{FAILPOINT_AFTER_CLAIM, follower_name};
 use warden_devnet::byzantine::ThievingAgent;
-use warden_devnet::process::ProcessError;
 use warden_devnet::ticks::THIEF;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_protocol::TaskState;
 use warden_store::challenger::ClaimState;
 use warden_store::cursor::ChainCursor;
 use warden_store::testing::TestDatabase;
+use warden_testkit::ProcessError;
 
 warden_store::on_both_backends!(
     a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain
@@ -74,11 +74,16 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
     let task = committer.open_task().await;
     let honest: Bytes = committer
         .devnet
+        .deployment()
         .agent()
         .decide_encoded(&task.input)
         .unwrap()
         .encode();
-    let thief = ThievingAgent::new(Arc::new(committer.devnet.agent().clone()), THIEF, U256::MAX);
+    let thief = ThievingAgent::new(
+        Arc::new(committer.devnet.deployment().agent().clone()),
+        THIEF,
+        U256::MAX,
+    );
     let theft: Bytes = thief.decide_encoded(&task.input).unwrap().encode();
     assert_ne!(keccak256(&honest), keccak256(&theft));
 
@@ -148,7 +153,10 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         "the vanished theft was not challenged: nothing was sent"
     );
     let on_chain = task_manager.getTask(task.taskId).call().await.unwrap();
-    assert_eq!(on_chain.state, u8::from(TaskState::Committed));
+    assert_eq!(
+        TaskState::try_from(on_chain.state),
+        Ok(TaskState::Committed)
+    );
     assert_eq!(on_chain.outputHash, keccak256(&honest));
 
     // 2. Blocks it judged are replaced by a branch that commits the theft.
@@ -160,7 +168,7 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         chain
             .send_transaction(
                 alloy::rpc::types::TransactionRequest::default()
-                    .to(committer.devnet.deployer().address())
+                    .to(committer.devnet.deployment().deployer().address())
                     .value(U256::from(1)),
             )
             .await
@@ -185,19 +193,14 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         )
         .await
         .unwrap();
-    wait_for(
-        "the claim to be slashed",
-        Duration::from_secs(60),
-        || async {
-            challenger
-                .claim(task.taskId)
-                .await
-                .is_some_and(|claim| claim.state == ClaimState::Slashed)
-        },
-    )
-    .await;
+    challenger
+        .wait_for_claim(task.taskId, ClaimState::Slashed, Duration::from_secs(60))
+        .await;
     let on_chain = task_manager.getTask(task.taskId).call().await.unwrap();
-    assert_eq!(on_chain.state, u8::from(TaskState::Fraudulent));
+    assert_eq!(
+        TaskState::try_from(on_chain.state),
+        Ok(TaskState::Fraudulent)
+    );
     assert!(
         challenges
             .slashingProgress(task.taskId)

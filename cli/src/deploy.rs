@@ -10,7 +10,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::transports::http::reqwest::Url;
 use clap::Args;
 use eyre::WrapErr;
-use warden_devnet::{Devnet, DevnetConfig};
+use warden_deployer::{DeployConfig, Deployment};
 use warden_runtime::config::OpsConfig;
 
 /// Ports every service uses inside its own container (or host).
@@ -65,10 +65,8 @@ pub async fn run(args: DeployArgs) -> eyre::Result<()> {
                 .wrap_err_with(|| format!("removing {}", path.display()))?;
         }
     }
-    let mut config = DevnetConfig::new(usize::from(args.operators));
-    config.external_rpc = Some(args.rpc_url.clone());
-    config.data_dir = Some(args.out.clone());
-    let devnet = Devnet::start(config)
+    let config = DeployConfig::new(usize::from(args.operators));
+    let deployment = Deployment::deploy(args.rpc_url.clone(), &args.out, &config)
         .await
         .wrap_err_with(|| format!("deploying into {}", args.rpc_url))?;
     let start_block = ProviderBuilder::new()
@@ -85,21 +83,21 @@ pub async fn run(args: DeployArgs) -> eyre::Result<()> {
         node_name: None,
     };
 
-    devnet
+    deployment
         .dev_keystore(3)
         .await
         .wrap_err("writing the aggregator's keystore")?;
-    let mut aggregator = devnet.aggregator_config(
+    let mut aggregator = deployment.aggregator_config(
         SocketAddr::new(args.listen_host, AGGREGATOR_API_PORT),
-        vec![devnet.summary().app.agent_id],
+        vec![deployment.summary().app.agent_id],
     );
     aggregator.database.url = database(&args, "aggregator");
     aggregator.ops = ops.clone();
     aggregator.transactions = warden_txm::TransactionsConfig::default();
     write_toml(&config_dir.join("aggregator.toml"), &aggregator)?;
 
-    for handle in devnet.operators() {
-        let mut operator = devnet
+    for handle in deployment.operators() {
+        let mut operator = deployment
             .operator_config(handle, &args.aggregator_url, start_block)
             .wrap_err("building an operator's configuration")?;
         operator.database.url = database(&args, &format!("operator_{}", handle.index));
@@ -113,22 +111,22 @@ pub async fn run(args: DeployArgs) -> eyre::Result<()> {
         )?;
     }
 
-    devnet
+    deployment
         .dev_keystore(4)
         .await
         .wrap_err("writing the challenger's keystore")?;
-    let mut challenger = devnet.challenger_config(start_block);
+    let mut challenger = deployment.challenger_config(start_block);
     challenger.database.url = database(&args, "challenger");
     challenger.ops = ops;
     write_toml(&config_dir.join("challenger.toml"), &challenger)?;
 
-    let summary = serde_json::to_string_pretty(devnet.summary())?;
+    let summary = serde_json::to_string_pretty(deployment.summary())?;
     std::fs::write(&summary_path, summary)
         .wrap_err_with(|| format!("writing {}", summary_path.display()))?;
     println!(
         "deployed into {}: {} operators, configurations in {}",
         args.rpc_url,
-        devnet.operators().len(),
+        deployment.operators().len(),
         config_dir.display()
     );
     Ok(())

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::U256;
 use clap::Args;
 use eyre::WrapErr;
+use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig, Summary};
 
 #[derive(Debug, Args)]
@@ -29,26 +30,41 @@ pub struct DevnetArgs {
     /// must reach the devnet.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Run the honest loop (aggregator, operators, keeper, noise trader) and exit once this many
-    /// tasks have reached a final state. Without it the devnet just runs until Ctrl-C.
+    /// Run the agent loop (aggregator and keeper, operators, challenger, noise trader) and exit
+    /// once this many tasks have reached a final state. Without it the services run and tick
+    /// until Ctrl-C; `--ticks 0` runs only the chain, like --no-services.
     #[arg(long, value_name = "T")]
     ticks: Option<u32>,
+    /// Run only the chain with everything deployed and registered, no services and no ticks,
+    /// until Ctrl-C.
+    #[arg(long, conflicts_with = "ticks")]
+    no_services: bool,
     /// Seed of the noise trader (same seed, same trades).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// With --ticks: the first K operators run a corrupted agent that steals from the vault, and
-    /// sign what it decides. With K above a third of the stake the theft reaches a quorum, and
+    /// The first K operators run a corrupted agent that steals from the vault, and sign what it
+    /// decides. With K above a third of the stake the theft reaches a quorum, and
     /// the challenger must catch it.
     #[arg(long, value_name = "K", default_value_t = 0)]
     byzantine: u16,
-    /// With --ticks: run without a challenger watchtower, to show what the vault's
-    /// cryptoeconomic bound alone protects.
+    /// Run without a challenger watchtower, to show what the vault's cryptoeconomic bound alone
+    /// protects.
     #[arg(long)]
     no_challenger: bool,
-    /// Exit as soon as the devnet is up (after writing the summary), instead of running until
-    /// Ctrl-C. For scripts and tests.
+    /// Exit as soon as the chain is deployed (after writing the summary), instead of running
+    /// until Ctrl-C; without --ticks no services start. For scripts and tests.
     #[arg(long)]
     exit_when_ready: bool,
+}
+
+impl DevnetArgs {
+    /// Whether services run: not with --no-services or --ticks 0, nor for a devnet that exits
+    /// once deployed.
+    fn runs_services(&self) -> bool {
+        !(self.no_services
+            || self.ticks == Some(0)
+            || (self.exit_when_ready && self.ticks.is_none()))
+    }
 }
 
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
@@ -59,16 +75,19 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             args.operators
         );
     }
-    if args.ticks.is_none() && (args.byzantine > 0 || args.no_challenger) {
-        eyre::bail!("--byzantine and --no-challenger shape the tick loop: add --ticks T");
+    if !args.runs_services() && (args.byzantine > 0 || args.no_challenger) {
+        eyre::bail!(
+            "--byzantine and --no-challenger shape the agent loop, which a chain-only devnet does not run"
+        );
     }
     let mut config = DevnetConfig::new(usize::from(args.operators));
-    config.stake_per_operator = U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
-    config.data_dir = args.data_dir;
-    config.host = args.host;
-    config.seed = args.seed;
-    if let Some(anvil) = args.anvil {
-        config.anvil = anvil;
+    config.deployment.stake_per_operator =
+        U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
+    config.deployment.seed = args.seed;
+    config.data_dir = args.data_dir.clone();
+    config.host = args.host.clone();
+    if let Some(anvil) = &args.anvil {
+        config.anvil = anvil.clone();
     }
 
     tracing::info!(operators = args.operators, "starting devnet");
@@ -85,23 +104,10 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         tracing::info!(path = %path.display(), "summary written");
     }
 
-    if let Some(ticks) = args.ticks {
-        println!("Running the agent loop until {ticks} tasks are final…");
-        let started = std::time::Instant::now();
-        let mut config = warden_devnet::ticks::TickConfig::new(ticks);
-        config.byzantine_operators = (0..usize::from(args.byzantine)).collect();
-        config.challenger = !args.no_challenger;
-        tokio::select! {
-            result = devnet.run_ticks(config, |line| println!("  {line}")) => result.wrap_err("the agent loop failed")?,
-            signal = shutdown_signal() => {
-                signal?;
-                tracing::info!("interrupted");
-            }
-        }
-        println!("{}", devnet.summary().tasks_table());
-        println!("done in {:.1} s", started.elapsed().as_secs_f64());
+    if args.runs_services() {
+        run_agent_loop(&mut devnet, &args).await?;
     } else if !args.exit_when_ready {
-        println!("Devnet running. Press Ctrl-C to stop.");
+        println!("Devnet running (chain only). Press Ctrl-C to stop.");
         shutdown_signal().await?;
         tracing::info!("shutting down");
     }
@@ -110,6 +116,55 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         write_summary(path, &summary)?;
     }
     tracing::info!("devnet stopped");
+    Ok(())
+}
+
+/// Starts the services, rewrites the summary with their endpoints, and ticks until `--ticks`
+/// tasks are final or Ctrl-C; either way the summary then holds every task and the vault.
+async fn run_agent_loop(devnet: &mut Devnet, args: &DevnetArgs) -> eyre::Result<()> {
+    let mut config = match args.ticks {
+        Some(ticks) => {
+            println!("Running the agent loop until {ticks} tasks are final…");
+            TickConfig::new(ticks)
+        }
+        None => {
+            println!("Running the agent loop until Ctrl-C…");
+            TickConfig::until_stopped()
+        }
+    };
+    config.byzantine_operators = (0..usize::from(args.byzantine)).collect();
+    config.challenger = !args.no_challenger;
+    let started = std::time::Instant::now();
+    let progress = |line: &str| println!("  {line}");
+    let mut run = devnet
+        .start_services(&config, &progress)
+        .await
+        .wrap_err("starting the services")?;
+    if let Some(path) = &args.json {
+        write_summary(path, devnet.summary())?;
+    }
+    let ticked = tokio::select! {
+        result = devnet.tick(&mut run, &config, &progress) => result.map(Some),
+        signal = shutdown_signal() => {
+            signal?;
+            tracing::info!("interrupted");
+            Ok(None)
+        }
+    };
+    match ticked {
+        Ok(final_tasks) => devnet
+            .finish(run, final_tasks)
+            .await
+            .wrap_err("recording the agent loop's tasks")?,
+        Err(error) => {
+            if let Err(recording) = devnet.finish(run, None).await {
+                tracing::warn!(error = %recording, "recording the failed agent loop's tasks");
+            }
+            return Err(error).wrap_err("the agent loop failed");
+        }
+    }
+    println!("{}", devnet.summary().tasks_table());
+    println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

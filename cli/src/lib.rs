@@ -22,8 +22,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a complete local network: anvil, EigenLayer core v1.3.0, Warden's contracts and N
-    /// registered operators. Runs until Ctrl-C, then stops anvil and cleans up.
+    /// Run a complete local network: anvil, EigenLayer core v1.3.0, Warden's contracts, N
+    /// registered operators and every service ticking the agent. Runs until Ctrl-C (or --ticks
+    /// tasks are final), then stops anvil and cleans up.
     Devnet(devnet::DevnetArgs),
     /// Deploy EigenLayer, a Uniswap v2 market and Warden into a running anvil, register
     /// operators, and write the keystores and configuration files of every service (the

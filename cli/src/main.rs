@@ -8,9 +8,7 @@ use warden_cli::{Cli, Command, deploy, devnet, keys};
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    warden_runtime::init_logging(
-        "info,alloy=warn,eigen_client_elcontracts=warn,hyper=warn,reqwest=warn",
-    );
+    warden_runtime::init_logging(default_log_filter(&cli.command));
     match cli.command {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Deploy(args) => deploy::run(args).await,
@@ -19,9 +17,19 @@ async fn main() -> eyre::Result<()> {
     }
 }
 
+/// What is logged unless `RUST_LOG` says otherwise. The devnet runs every service in this
+/// process: their INFO logs would bury the one line per task event and the result table it
+/// prints, so it logs warnings only (`RUST_LOG=info` brings the detail back).
+fn default_log_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Devnet(_) => "warn",
+        _ => "info,alloy=warn,eigen_client_elcontracts=warn,hyper=warn,reqwest=warn",
+    }
+}
+
 fn export_eigenlayer_artifacts(out: &std::path::Path) -> eyre::Result<()> {
     std::fs::create_dir_all(out).wrap_err_with(|| format!("creating {}", out.display()))?;
-    for (name, bytecode) in warden_devnet::eigenlayer::creation_bytecodes() {
+    for (name, bytecode) in warden_deployer::eigenlayer::creation_bytecodes() {
         let path = out.join(format!("{name}.hex"));
         let hex = format!("0x{}", alloy::hex::encode(bytecode));
         // Rewrite only on change, so forge's cache is not invalidated for nothing.
@@ -32,7 +40,7 @@ fn export_eigenlayer_artifacts(out: &std::path::Path) -> eyre::Result<()> {
     }
     println!(
         "EigenLayer {} bytecode written to {}",
-        warden_devnet::eigenlayer::VERSION_LABEL,
+        warden_deployer::eigenlayer::VERSION_LABEL,
         out.display()
     );
     Ok(())

@@ -1,4 +1,5 @@
-//! `warden devnet` as a user runs it: summary file, status, clean shutdown on Ctrl-C.
+//! `warden devnet` as a user runs it: summary file, status, the services ticking until Ctrl-C
+//! or `--ticks`, quiet logs unless `RUST_LOG` asks, clean shutdown on Ctrl-C.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 use alloy::providers::{Provider, ProviderBuilder};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+/// Deployment, the first tick's interval and its challenge window, on a loaded machine.
+const FIRST_TASK_TIMEOUT: Duration = Duration::from_secs(240);
 
 fn warden() -> Command {
     Command::new(env!("CARGO_BIN_EXE_warden"))
@@ -56,6 +59,180 @@ fn wait_for_exit(child: &mut Child) -> ExitStatus {
     })
 }
 
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A devnet started with `args`, its stdout and stderr kept in files of a temporary directory.
+struct Started {
+    running: Running,
+    dir: tempfile::TempDir,
+    json: std::path::PathBuf,
+}
+
+impl Started {
+    fn new(args: &[&str], rust_log: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("summary.json");
+        let mut command = warden();
+        command
+            .arg("devnet")
+            .args(args)
+            .arg("--json")
+            .arg(&json)
+            .stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap());
+        match rust_log {
+            Some(filter) => command.env("RUST_LOG", filter),
+            None => command.env_remove("RUST_LOG"),
+        };
+        Self {
+            running: Running(command.spawn().unwrap()),
+            dir,
+            json,
+        }
+    }
+
+    fn output(&self, stream: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(stream)).unwrap_or_default()
+    }
+
+    /// The running summary, once it lists the services' endpoints.
+    fn summary_with_endpoints(&self) -> serde_json::Value {
+        wait_for(STARTUP_TIMEOUT, "a summary with endpoints", || {
+            read_summary(&self.json).filter(|summary| {
+                summary["endpoints"]
+                    .as_array()
+                    .is_some_and(|endpoints| !endpoints.is_empty())
+            })
+        })
+    }
+
+    /// Waits for the progress line of `task` reaching `state`.
+    fn wait_for_task(&self, task: u64, state: &str) {
+        let line = format!("task {task}: {state}");
+        wait_for(FIRST_TASK_TIMEOUT, &line, || {
+            self.output("stdout").contains(&line).then_some(())
+        });
+    }
+
+    /// Ctrl-C, a clean exit, and the summary written at exit.
+    fn interrupt_and_read_final_summary(&mut self) -> serde_json::Value {
+        interrupt(&self.running.0);
+        let exit = wait_for_exit(&mut self.running.0);
+        assert!(
+            exit.success(),
+            "warden exited with {exit}: {}",
+            self.output("stderr")
+        );
+        let stopped = read_summary(&self.json).unwrap();
+        assert_eq!(stopped["state"], "stopped");
+        stopped
+    }
+}
+
+/// Every service the devnet runs by default is listed, each with its metrics and node API.
+fn assert_all_services_listed(summary: &serde_json::Value, operators: usize) {
+    let endpoints = summary["endpoints"].as_array().unwrap();
+    let services: Vec<&str> = endpoints
+        .iter()
+        .map(|endpoint| endpoint["service"].as_str().unwrap())
+        .collect();
+    let mut expected = vec!["aggregator".to_string()];
+    expected.extend((0..operators).map(|index| format!("operator-{index}")));
+    expected.push("challenger".to_string());
+    assert_eq!(services, expected, "{endpoints:?}");
+    for endpoint in endpoints {
+        assert!(
+            endpoint["metrics"]
+                .as_str()
+                .is_some_and(|url| url.ends_with("/metrics")),
+            "{endpoint}"
+        );
+        assert!(
+            endpoint["node_api"]
+                .as_str()
+                .is_some_and(|url| url.ends_with("/eigen/node")),
+            "{endpoint}"
+        );
+    }
+}
+
+/// The final summary holds task 1 as executed, and the vault's balances.
+fn assert_holds_the_first_task_and_the_vault(stopped: &serde_json::Value) {
+    let tasks = stopped["tasks"].as_array().unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|task| task["id"] == 1 && task["state"] == "executed"),
+        "{tasks:?}"
+    );
+    for side in ["balances_before", "balances_after"] {
+        for token in ["weth", "dollar"] {
+            assert!(
+                stopped["vault"][side][token]
+                    .as_str()
+                    .is_some_and(|amount| amount.parse::<u128>().is_ok()),
+                "vault {side} {token}: {}",
+                stopped["vault"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_ticks_the_services_run_and_tick_until_ctrl_c() {
+    let mut devnet = Started::new(&["--operators", "2"], Some("info"));
+    // The endpoints are in the summary written while running, as soon as the services listen.
+    let running = devnet.summary_with_endpoints();
+    assert_eq!(running["state"], "running");
+    assert_all_services_listed(&running, 2);
+
+    devnet.wait_for_task(1, "executed");
+    let stopped = devnet.interrupt_and_read_final_summary();
+    assert_holds_the_first_task_and_the_vault(&stopped);
+    assert_all_services_listed(&stopped, 2);
+    // RUST_LOG brings the services' logs back.
+    assert!(
+        devnet.output("stderr").contains("INFO"),
+        "{}",
+        devnet.output("stderr")
+    );
+}
+
+#[tokio::test]
+async fn ctrl_c_on_a_ticks_devnet_records_the_tasks_so_far_and_logs_quietly() {
+    let mut devnet = Started::new(&["--operators", "2", "--ticks", "50"], None);
+    devnet.summary_with_endpoints();
+    devnet.wait_for_task(1, "executed");
+    let stopped = devnet.interrupt_and_read_final_summary();
+    assert_holds_the_first_task_and_the_vault(&stopped);
+
+    // Without RUST_LOG: one line per task event and the table, no service logs.
+    let stderr = devnet.output("stderr");
+    assert!(!stderr.contains("INFO"), "{stderr}");
+    let stdout = devnet.output("stdout");
+    // (The loop polls task states each block: a task committed within a block of opening is
+    // never seen open.)
+    for line in ["task 1: committed", "task 1: executed"] {
+        assert_eq!(
+            stdout.lines().filter(|l| l.trim() == line).count(),
+            1,
+            "{line}: {stdout}"
+        );
+    }
+    let table = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("task") && line.contains("signers"))
+        .unwrap_or_else(|| panic!("no task table: {stdout}"));
+    assert!(table.contains("action"), "{table}");
+    assert!(stdout.contains("vault:"), "{stdout}");
+}
+
 #[tokio::test]
 async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,7 +240,7 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
     let stdout = std::fs::File::create(dir.path().join("stdout")).unwrap();
     let mut running = Running(
         warden()
-            .args(["devnet", "--operators", "3", "--json"])
+            .args(["devnet", "--no-services", "--operators", "3", "--json"])
             .arg(&json)
             .stdout(stdout)
             .stderr(Stdio::null())
@@ -73,6 +250,7 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
 
     let summary = wait_for(STARTUP_TIMEOUT, "the summary file", || read_summary(&json));
     assert_eq!(summary["state"], "running");
+    assert_eq!(summary["endpoints"], serde_json::json!([]), "chain only");
     assert_eq!(summary["chain_id"], 31337);
     assert_eq!(summary["eigenlayer"]["version"], "v1.3.0");
     for field in [
@@ -119,9 +297,7 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
         assert!(row.contains("32.0000"), "{row}");
     }
 
-    let pid = running.0.id().to_string();
-    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    assert!(status.success());
+    interrupt(&running.0);
     let exit = wait_for_exit(&mut running.0);
     assert!(exit.success(), "warden exited with {exit}");
 

@@ -3,21 +3,20 @@
 //! and the task is committed with it. On SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
 use std::time::Duration;
 
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::WardenTaskManager;
-use warden_bindings::task_manager::task_state;
-use warden_devnet::process::{
-    ServiceProcess, free_port, health_status, ops_urls, scrape_counter, wait_for,
-};
 use warden_devnet::ticks::TickConfig;
-use warden_devnet::{Devnet, DevnetConfig};
+use warden_devnet::{Devnet, DevnetConfig, task_state};
 use warden_operator::node::FAILPOINT_AFTER_SIGNING;
+use warden_protocol::TaskState;
 use warden_store::Store;
 use warden_store::operator::SlashingProtection;
 use warden_store::testing::TestDatabase;
+use warden_testkit::crash::{ConfigFile, ServiceBinary, failpoint_reached};
+use warden_testkit::ops::{check_serving, health_status};
+use warden_testkit::{free_port, wait_for};
 
 warden_store::on_both_backends!(an_operator_killed_after_signing_sends_what_it_signed);
 
@@ -25,22 +24,22 @@ const BINARY: &str = env!("CARGO_BIN_EXE_warden-operator");
 
 async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase) {
     let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
-    let operator = devnet.operators()[0].clone();
-    let stopped = devnet.operators()[1].address;
+    let operator = devnet.deployment().operators()[0].clone();
+    let stopped = devnet.deployment().operators()[1].address;
     let aggregator_port = free_port().unwrap();
     let aggregator_url = format!("http://127.0.0.1:{aggregator_port}")
         .parse()
         .unwrap();
-    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let chain = ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
     let start_block = chain.get_block_number().await.unwrap();
     let mut config = devnet
+        .deployment()
         .operator_config(&operator, &aggregator_url, start_block)
         .unwrap();
     config.database.url = db.url().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let config_path = dir.path().join("operator.toml");
-    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
-    let task_manager = devnet.summary().app.task_manager;
+    let config_file = ConfigFile::write("operator.toml", &config).unwrap();
+    let node = ServiceBinary::new("operator-0", BINARY, config_file.path());
+    let task_manager = devnet.summary().deployment.app.task_manager;
 
     // Operator 1 is down and operator 0 runs as its own process: the quorum needs operator 0.
     let mut ticks = TickConfig::new(1);
@@ -53,10 +52,10 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
     ticks.timeout = Duration::from_secs(240);
 
     let crash_and_restart = async {
-        let mut first = spawn(&config_path, Some(FAILPOINT_AFTER_SIGNING));
+        let mut first = node.start(Some(FAILPOINT_AFTER_SIGNING), &[]).unwrap();
         first
             .wait_for(
-                &format!("failpoint {FAILPOINT_AFTER_SIGNING} reached"),
+                &failpoint_reached(FAILPOINT_AFTER_SIGNING),
                 Duration::from_secs(120),
             )
             .await
@@ -72,18 +71,15 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
         let record = on_record[0].clone();
         first.kill().await.unwrap();
 
-        let task = WardenTaskManager::new(task_manager, &chain)
-            .getTask(record.attestation.task_id)
-            .call()
-            .await
-            .unwrap();
         assert_eq!(
-            task.state,
-            task_state::OPEN,
+            task_state(&chain, task_manager, record.attestation.task_id)
+                .await
+                .unwrap(),
+            TaskState::Open,
             "without operator 0's signature there is no quorum yet"
         );
 
-        let mut second = spawn(&config_path, None);
+        let mut second = node.start(None, &[]).unwrap();
         let started = second
             .wait_for("operator node started", Duration::from_secs(60))
             .await
@@ -134,31 +130,14 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
 
     // The binary's operations endpoints: metrics in exposition format with the accepted
     // submission counted, a healthy node, and an unhealthy one once the chain is gone.
-    let (metrics, node_api) = ops_urls(&started).expect("the start line names its endpoints");
-    let counted = scrape_counter(
-        &metrics,
+    let node_api = check_serving(
+        &started,
         "warden_operator_submissions_total",
         ("result", "accepted"),
     )
-    .await;
-    assert!(counted.is_some_and(|value| value >= 1.0), "{counted:?}");
-    let status = health_status(&node_api).await;
-    assert!(matches!(status, Some(200 | 206)), "health {status:?}");
+    .await
+    .unwrap();
     drop(devnet);
     assert_eq!(health_status(&node_api).await, Some(503));
     drop(second);
-}
-
-fn spawn(config: &Path, failpoint: Option<&str>) -> ServiceProcess {
-    let mut envs = vec![("RUST_LOG", "info")];
-    if let Some(failpoint) = failpoint {
-        envs.push(("WARDEN_FAILPOINT", failpoint));
-    }
-    ServiceProcess::spawn(
-        "operator-0",
-        Path::new(BINARY),
-        &["run", "--config", config.to_str().unwrap()],
-        &envs,
-    )
-    .unwrap()
 }

@@ -25,18 +25,18 @@ struct Chain {
 impl Chain {
     fn new(devnet: &Devnet) -> Self {
         let summary = devnet.summary();
-        let contracts = summary.eigenlayer.contracts;
+        let contracts = summary.deployment.eigenlayer.contracts;
         Self {
-            rpc_url: devnet.rpc_url(),
+            rpc_url: devnet.deployment().rpc_url(),
             provider: ProviderBuilder::new()
-                .connect_http(devnet.rpc_url().parse().unwrap())
+                .connect_http(devnet.deployment().rpc_url().parse().unwrap())
                 .erased(),
             targets: RegistrationTargets {
                 delegation_manager: contracts.delegation_manager,
                 strategy_manager: contracts.strategy_manager,
                 allocation_manager: contracts.allocation_manager,
                 permission_controller: contracts.permission_controller,
-                registry: summary.warden.registry,
+                registry: summary.deployment.warden.registry,
                 strategy: contracts.strategy,
             },
         }
@@ -89,7 +89,7 @@ fn with_bls_key(bls: SecretKey) -> OperatorKeys {
 async fn a_key_already_registered_is_refused_before_any_eigenlayer_transaction() {
     let devnet = Devnet::start(DevnetConfig::new(1)).await.unwrap();
     let chain = Chain::new(&devnet);
-    let existing = &devnet.operators()[0];
+    let existing = &devnet.deployment().operators()[0];
     let unlock =
         || OperatorKeys::unlock(&existing.keystores, Some(&existing.password_file)).unwrap();
     let registered = unlock();
@@ -120,7 +120,7 @@ async fn a_key_already_registered_is_refused_before_any_eigenlayer_transaction()
     // A newcomer pointed at a registry address that is not the registry.
     let newcomer = with_bls_key(SecretKey::random(rand::thread_rng()));
     let elsewhere = RegistrationTargets {
-        registry: devnet.summary().app.task_manager,
+        registry: devnet.summary().deployment.app.task_manager,
         ..chain.targets
     };
     chain.refused(elsewhere, &newcomer).await;

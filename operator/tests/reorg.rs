@@ -10,26 +10,27 @@ use std::time::Duration;
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::WardenTaskManager;
-use warden_devnet::process::{free_port, wait_for};
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::{OperatorKeys, Password};
 use warden_store::Store;
 use warden_store::cursor::ChainCursor;
 use warden_store::operator::SlashingProtection;
 use warden_store::testing::TestDatabase;
+use warden_testkit::{free_port, wait_for};
 
 warden_store::on_both_backends!(the_operator_follows_a_reorg_that_replaces_its_task);
 
 async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) {
     let devnet = Devnet::start(DevnetConfig::new(1)).await.unwrap();
-    let handle = devnet.operators()[0].clone();
-    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let handle = devnet.deployment().operators()[0].clone();
+    let chain = ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
     let keeper = warden_txm::signing_provider(
-        devnet.rpc_url().parse().unwrap(),
-        devnet.dev_key(3).unwrap(),
+        devnet.deployment().rpc_url().parse().unwrap(),
+        devnet.deployment().dev_key(3).unwrap(),
     );
-    let task_manager = WardenTaskManager::new(devnet.summary().app.task_manager, &keeper);
-    let agent_id = devnet.summary().app.agent_id;
+    let task_manager =
+        WardenTaskManager::new(devnet.summary().deployment.app.task_manager, &keeper);
+    let agent_id = devnet.summary().deployment.app.agent_id;
 
     // No aggregator listens there: the node's record is what this test watches.
     let nowhere = format!("http://127.0.0.1:{}", free_port().unwrap())
@@ -37,6 +38,7 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
         .unwrap();
     let start_block = chain.get_block_number().await.unwrap();
     let mut config = devnet
+        .deployment()
         .operator_config(&handle, &nowhere, start_block)
         .unwrap();
     config.database.url = db.url().to_string();
@@ -46,7 +48,7 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     let running = warden_operator::launch::start(
         &config,
         Arc::new(keys),
-        Arc::new(devnet.agent().clone()),
+        Arc::new(devnet.deployment().agent().clone()),
         stopped,
     )
     .await

@@ -9,18 +9,19 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use warden_devnet::process::free_port;
 use warden_devnet::{Devnet, DevnetConfig};
+use warden_testkit::free_port;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_warden-operator");
 
 /// Operator 0's configuration, written to `dir`, with its RPC endpoint replaced by `rpc_url`.
 fn write_config(devnet: &Devnet, dir: &Path, rpc_url: Option<String>) -> PathBuf {
-    let operator = devnet.operators()[0].clone();
+    let operator = devnet.deployment().operators()[0].clone();
     let aggregator_url = format!("http://127.0.0.1:{}", free_port().unwrap())
         .parse()
         .unwrap();
     let mut config = devnet
+        .deployment()
         .operator_config(&operator, &aggregator_url, 0)
         .unwrap();
     config.database.url = dir.join("operator.db").display().to_string();

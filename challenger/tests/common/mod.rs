@@ -2,7 +2,6 @@
 //! binary with its state in the test's database, the child process, and its metrics.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes, keccak256};
@@ -14,44 +13,52 @@ use warden_bindings::tx::confirm;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_bls::Signature;
 use warden_devnet::Devnet;
-use warden_devnet::process::{ServiceProcess, free_port};
 use warden_keys::{OperatorKeys, Password};
 use warden_protocol::OutputAttestation;
 use warden_runtime::config::ServiceConfig;
 use warden_store::Store;
-use warden_store::challenger::{Claim, ClaimStore};
+use warden_store::challenger::{Claim, ClaimState, ClaimStore};
 use warden_store::testing::TestDatabase;
+use warden_testkit::crash::{ConfigFile, ServiceBinary};
+use warden_testkit::{ServiceProcess, free_port};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_warden-challenger");
 
 /// The development account the challenger under test signs with: no devnet role uses it.
 pub const CHALLENGER_ACCOUNT: usize = 5;
 
-/// A configuration file for the binary.
+/// The binary with a configuration file of its own.
 #[derive(Debug)]
 pub struct Challenger {
-    pub config_path: PathBuf,
+    binary: ServiceBinary,
     pub address: Address,
     pub metrics_url: String,
     /// `http://127.0.0.1:port/eigen/node`.
     pub node_api_url: String,
     pub database_url: String,
-    _dir: tempfile::TempDir,
+    _config: ConfigFile,
 }
 
 impl Challenger {
     /// A challenger of `devnet` that starts judging at the current block, keeps its state in
     /// `db` and serves its metrics on a free port.
     pub async fn configure(devnet: &Devnet, db: &TestDatabase) -> Self {
-        let keystore = devnet.dev_keystore(CHALLENGER_ACCOUNT).await.unwrap();
-        let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+        let keystore = devnet
+            .deployment()
+            .dev_keystore(CHALLENGER_ACCOUNT)
+            .await
+            .unwrap();
+        let chain =
+            ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
         let metrics_port = free_port().unwrap();
         let node_api_port = free_port().unwrap();
         let transactions = warden_txm::TransactionsConfig {
             poll_interval_ms: 200,
             ..Default::default()
         };
-        let mut config = devnet.challenger_config(chain.get_block_number().await.unwrap());
+        let mut config = devnet
+            .deployment()
+            .challenger_config(chain.get_block_number().await.unwrap());
         config.chain.poll_interval_ms = 100;
         config.database.url = db.url().to_string();
         config.ops.metrics_listen = ([127, 0, 0, 1], metrics_port).into();
@@ -60,33 +67,20 @@ impl Challenger {
         config.keys.password_file = Some(keystore.password_file);
         config.transactions = transactions;
         config.validate().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config_path = dir.path().join("challenger.toml");
-        std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+        let config_file = ConfigFile::write("challenger.toml", &config).unwrap();
         Self {
-            config_path,
+            binary: ServiceBinary::new("challenger", BINARY, config_file.path()),
             address: keystore.address,
             metrics_url: format!("http://127.0.0.1:{metrics_port}/metrics"),
             node_api_url: format!("http://127.0.0.1:{node_api_port}/eigen/node"),
             database_url: db.url().to_string(),
-            _dir: dir,
+            _config: config_file,
         }
     }
 
     /// Starts the binary, with `failpoint` armed if given and `envs` set.
     pub fn spawn(&self, failpoint: Option<&str>, envs: &[(&str, &str)]) -> ServiceProcess {
-        let mut all = vec![("RUST_LOG", "info")];
-        if let Some(failpoint) = failpoint {
-            all.push(("WARDEN_FAILPOINT", failpoint));
-        }
-        all.extend_from_slice(envs);
-        ServiceProcess::spawn(
-            "challenger",
-            Path::new(BINARY),
-            &["run", "--config", self.config_path.to_str().unwrap()],
-            &all,
-        )
-        .unwrap()
+        self.binary.start(failpoint, envs).unwrap()
     }
 
     /// The database, opened from the test's side.
@@ -139,10 +133,11 @@ pub struct Committer {
 impl Committer {
     pub fn new(devnet: Devnet) -> Self {
         let chain = warden_txm::signing_provider(
-            devnet.rpc_url().parse().unwrap(),
-            devnet.deployer().clone(),
+            devnet.deployment().rpc_url().parse().unwrap(),
+            devnet.deployment().deployer().clone(),
         );
         let keys = devnet
+            .deployment()
             .operators()
             .iter()
             .map(|handle| {
@@ -159,18 +154,21 @@ impl Committer {
     }
 
     pub fn task_manager(&self) -> WardenTaskManager::WardenTaskManagerInstance<&DynProvider> {
-        WardenTaskManager::new(self.devnet.summary().app.task_manager, &self.chain)
+        WardenTaskManager::new(
+            self.devnet.summary().deployment.app.task_manager,
+            &self.chain,
+        )
     }
 
     pub fn challenges(&self) -> WardenChallenges::WardenChallengesInstance<&DynProvider> {
-        WardenChallenges::new(self.devnet.summary().app.challenges, &self.chain)
+        WardenChallenges::new(self.devnet.summary().deployment.app.challenges, &self.chain)
     }
 
     pub async fn open_task(&self) -> WardenTaskManager::TaskOpened {
         let receipt = confirm(
             "openTask",
             self.task_manager()
-                .openTask(self.devnet.summary().app.agent_id)
+                .openTask(self.devnet.summary().deployment.app.agent_id)
                 .send()
                 .await
                 .unwrap(),
@@ -192,11 +190,11 @@ impl Committer {
     ) -> u64 {
         let summary = self.devnet.summary();
         let digest = OutputAttestation {
-            chain_id: summary.chain_id,
-            task_manager: summary.app.task_manager,
+            chain_id: summary.deployment.chain_id,
+            task_manager: summary.deployment.app.task_manager,
             task_id: task.taskId,
-            agent_id: summary.app.agent_id,
-            agent_hash: self.devnet.agent().agent_hash(),
+            agent_id: summary.deployment.app.agent_id,
+            agent_hash: self.devnet.deployment().agent().agent_hash(),
             input_hash: task.inputHash,
             output_hash: keccak256(output),
             reference_block: task.referenceBlock,
@@ -248,8 +246,19 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    assert!(
-        warden_devnet::process::wait_for(timeout, check).await,
-        "timed out waiting for {what}"
-    );
+    warden_testkit::wait_until(what, timeout, check)
+        .await
+        .unwrap();
+}
+
+impl Challenger {
+    /// Waits until the claim on `task_id` reaches `state`, failing the test after `timeout`.
+    pub async fn wait_for_claim(&self, task_id: u64, state: ClaimState, timeout: Duration) {
+        wait_for(&format!("the claim to be {state:?}"), timeout, || async {
+            self.claim(task_id)
+                .await
+                .is_some_and(|claim| claim.state == state)
+        })
+        .await;
+    }
 }

@@ -54,20 +54,8 @@ sol! {
     error MalformedInput(uint256 length);
 }
 
-/// The pinned anvil (`warden_devnet::default_anvil_path`, restated so this test does not build
-/// the whole devnet).
-fn anvil_path() -> std::path::PathBuf {
-    std::env::var_os("WARDEN_ANVIL").map_or_else(
-        || {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
-        },
-        std::path::PathBuf::from,
-    )
-}
-
 fn spawn_anvil() -> AnvilInstance {
-    Anvil::at(anvil_path())
+    Anvil::at(warden_testkit::default_anvil_path())
         .host("127.0.0.1")
         .args(["--gas-limit", "2000000000"])
         .spawn()

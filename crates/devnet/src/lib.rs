@@ -1,31 +1,28 @@
 //! A complete Warden network on one machine, for development, demos and end-to-end tests:
-//! anvil on a free loopback port, EigenLayer core v1.3.0 deployed from eigensdk's bytecode,
-//! Warden's contracts, and operators with fresh encrypted keystores that restake and register
-//! their BLS12-381 keys exactly as production operators do.
+//! anvil on a free loopback port with everything `warden-deployer` deploys in it, and the tick
+//! loop that runs every service in this process (aggregator, operator nodes, challenger),
+//! byzantine operators included, and reports what happened in the devnet's summary.
 
-pub mod app;
 pub mod byzantine;
-mod chain;
-pub mod eigenlayer;
-pub mod inspect;
-pub mod market;
 mod network;
-pub mod process;
+mod report;
 mod summary;
 pub mod ticks;
 
 use std::path::PathBuf;
 
 use alloy::node_bindings::NodeError;
-use alloy::primitives::Address;
-use alloy::providers::PendingTransactionError;
 use alloy::transports::TransportError;
 
-pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
-pub use network::{DevKeystore, Devnet, DevnetConfig, OperatorHandle, default_anvil_path};
+pub use network::{Devnet, DevnetConfig, default_anvil_path};
+pub use report::task_state;
 pub use summary::{
-    Balances, ChallengeSummary, ChallengesSummary, DevnetState, EigenLayerSummary, OperatorSummary,
-    ServiceEndpoints, SlashSummary, Summary, TaskSummary, VaultSummary, WardenContracts,
+    Balances, ChallengeSummary, ChallengesSummary, DevnetState, ServiceEndpoints, SlashSummary,
+    Summary, TaskSummary, VaultSummary,
+};
+pub use warden_deployer::{
+    DeployConfig, DeployError, Deployment, DeploymentSummary, DevKeystore, EigenLayerContracts,
+    EigenLayerParams, EigenLayerSummary, OperatorHandle, OperatorSummary, WardenContracts,
 };
 
 /// Why the devnet could not start or run.
@@ -35,40 +32,23 @@ pub enum DevnetError {
     AnvilMissing(PathBuf),
     #[error("starting anvil: {0}")]
     Anvil(#[from] NodeError),
+    /// Deploying, and the chain, contract and file failures the deployer has names for.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
     #[error("RPC request failed: {0}")]
     Rpc(#[from] TransportError),
-    #[error("contract call failed: {0}")]
-    Contract(Box<alloy::contract::Error>),
     #[error(transparent)]
     Transaction(#[from] warden_bindings::tx::TxError),
     #[error(transparent)]
     TaskFacts(#[from] warden_bindings::task_facts::TaskFactsError),
-    #[error("waiting for a transaction: {0}")]
-    Pending(#[from] PendingTransactionError),
-    #[error(
-        "proxy deployed at {actual}, expected {expected}: the deployer's nonce moved during deployment"
-    )]
-    AddressPrediction { expected: Address, actual: Address },
-    #[error("operator {index}: {source}")]
-    Registration {
-        index: usize,
-        #[source]
-        source: Box<warden_operator::RegistrationError>,
-    },
+    #[error(transparent)]
+    TaskState(#[from] warden_protocol::UnknownTaskState),
     #[error("operator {index} keys: {source}")]
     Keys {
         index: usize,
         #[source]
         source: warden_keys::KeyError,
     },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid configuration: {0}")]
-    Config(String),
     #[error("devnet service: {0}")]
     Service(String),
     #[error("internal task failed: {0}")]
@@ -77,6 +57,6 @@ pub enum DevnetError {
 
 impl From<alloy::contract::Error> for DevnetError {
     fn from(error: alloy::contract::Error) -> Self {
-        Self::Contract(Box::new(error))
+        Self::Deploy(error.into())
     }
 }

@@ -2,12 +2,9 @@
 
 use std::fmt::Write as _;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
-
-use crate::app::AppContracts;
-use crate::market::MarketContracts;
-use crate::{EigenLayerContracts, EigenLayerParams};
+use warden_deployer::DeploymentSummary;
 
 /// Lifecycle of the devnet, as recorded in the summary file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,53 +14,15 @@ pub enum DevnetState {
     Stopped,
 }
 
-/// EigenLayer's deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EigenLayerSummary {
-    /// The EigenLayer core release (`v1.3.0`).
-    pub version: String,
-    #[serde(flatten)]
-    pub contracts: EigenLayerContracts,
-    pub params: EigenLayerParams,
-}
-
-/// Warden's contracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WardenContracts {
-    /// The AVS identity and registrar of Warden's operator set.
-    pub registry: Address,
-    pub operator_set_id: u32,
-}
-
-/// One registered operator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OperatorSummary {
-    pub address: Address,
-    /// keccak256 of the EIP-2537 public key, the operator's id on chain.
-    pub operator_id: B256,
-    /// Compressed (48-byte) BLS12-381 public key, 0x-hex.
-    pub bls_public_key: String,
-    /// Quorum weight (slashable stake, in wei of the restaked wrapped ether), as a decimal string.
-    #[serde(with = "decimal")]
-    pub weight: U256,
-    /// Directory holding the operator's encrypted keystores.
-    pub keystore_dir: String,
-}
-
 /// The devnet's summary file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub state: DevnetState,
-    pub chain_id: u64,
-    pub rpc_url: String,
-    pub eigenlayer: EigenLayerSummary,
-    pub warden: WardenContracts,
-    pub operators: Vec<OperatorSummary>,
-    #[serde(with = "decimal")]
-    pub total_weight: U256,
-    pub market: MarketContracts,
-    pub app: AppContracts,
-    /// Tasks that reached a final state during `--ticks`.
+    /// What was deployed: chain, EigenLayer, Warden, operators, market and application.
+    #[serde(flatten)]
+    pub deployment: DeploymentSummary,
+    /// The tasks of the tick loop: those that reached a final state, or every task opened so
+    /// far when the loop was interrupted.
     pub tasks: Vec<TaskSummary>,
     /// The vault before and after the ticks.
     pub vault: Option<VaultSummary>,
@@ -73,9 +32,25 @@ pub struct Summary {
     /// Slashings of operators during the ticks, as EigenLayer reports the operators' shares.
     #[serde(default)]
     pub slashed: Vec<SlashSummary>,
-    /// Every service running during the ticks: where its metrics and node API answer.
+    /// Every service running during the ticks: where its metrics and node API answer, as soon
+    /// as they listen.
     #[serde(default)]
     pub endpoints: Vec<ServiceEndpoints>,
+}
+
+impl Summary {
+    /// The summary of a devnet that is up and has not run anything yet.
+    pub fn running(deployment: DeploymentSummary) -> Self {
+        Self {
+            state: DevnetState::Running,
+            deployment,
+            tasks: Vec::new(),
+            vault: None,
+            challenges: ChallengesSummary::default(),
+            slashed: Vec::new(),
+            endpoints: Vec::new(),
+        }
+    }
 }
 
 /// Where one service's operations endpoints answer.
@@ -130,9 +105,9 @@ pub struct SlashSummary {
     /// `fraud` (a signer of an upheld challenge) or `equivocation`.
     pub reason: String,
     pub strategy: Address,
-    #[serde(with = "decimal")]
+    #[serde(with = "warden_deployer::decimal")]
     pub shares_before: U256,
-    #[serde(with = "decimal")]
+    #[serde(with = "warden_deployer::decimal")]
     pub shares_after: U256,
 }
 
@@ -151,20 +126,20 @@ pub struct TaskSummary {
     pub open_to_commit_blocks: Option<u64>,
     pub commit_to_execute_blocks: Option<u64>,
     /// Slashable stake that signed the committed output (wei of wrapped ether).
-    #[serde(with = "decimal_option", default)]
+    #[serde(with = "warden_deployer::decimal::option", default)]
     pub signed_stake: Option<U256>,
     /// Wrapped ether an executed action sent to someone other than the vault: a theft. The
     /// vault's bound keeps it below `signed_stake`.
-    #[serde(with = "decimal_option", default)]
+    #[serde(with = "warden_deployer::decimal::option", default)]
     pub stolen: Option<U256>,
 }
 
 /// Token balances of the vault, as decimal strings of base units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balances {
-    #[serde(with = "decimal")]
+    #[serde(with = "warden_deployer::decimal")]
     pub weth: U256,
-    #[serde(with = "decimal")]
+    #[serde(with = "warden_deployer::decimal")]
     pub dollar: U256,
 }
 
@@ -173,43 +148,6 @@ pub struct Balances {
 pub struct VaultSummary {
     pub balances_before: Balances,
     pub balances_after: Balances,
-}
-
-mod decimal {
-    use alloy::primitives::U256;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &U256, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&value.to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<U256, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-mod decimal_option {
-    use alloy::primitives::U256;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        value: &Option<U256>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(value) => serializer.serialize_some(&value.to_string()),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<U256>, D::Error> {
-        Option::<String>::deserialize(deserializer)?
-            .map(|text| text.parse().map_err(serde::de::Error::custom))
-            .transpose()
-    }
 }
 
 /// Formats `amount` base units of an 18-decimal token for people.
@@ -227,19 +165,19 @@ impl Summary {
         let _ = writeln!(
             out,
             "Warden devnet: chain {} at {}",
-            self.chain_id, self.rpc_url
+            self.deployment.chain_id, self.deployment.rpc_url
         );
         let _ = writeln!(
             out,
             "  EigenLayer {}: AllocationManager {}  DelegationManager {}",
-            self.eigenlayer.version,
-            self.eigenlayer.contracts.allocation_manager,
-            self.eigenlayer.contracts.delegation_manager
+            self.deployment.eigenlayer.version,
+            self.deployment.eigenlayer.contracts.allocation_manager,
+            self.deployment.eigenlayer.contracts.delegation_manager
         );
         let _ = writeln!(
             out,
             "  Warden registry {} (operator set {})",
-            self.warden.registry, self.warden.operator_set_id
+            self.deployment.warden.registry, self.deployment.warden.operator_set_id
         );
         let _ = writeln!(out);
         let _ = writeln!(
@@ -247,12 +185,12 @@ impl Summary {
             "  {:<3} {:<42}  {:<14}  {:>20}  {:>6}",
             "#", "operator", "BLS key", "weight (tokens)", "share"
         );
-        for (index, operator) in self.operators.iter().enumerate() {
-            let share = if self.total_weight.is_zero() {
+        for (index, operator) in self.deployment.operators.iter().enumerate() {
+            let share = if self.deployment.total_weight.is_zero() {
                 0.0
             } else {
                 // Display only: a percentage for people, never used in any decision.
-                let scaled = operator.weight * U256::from(10_000u64) / self.total_weight;
+                let scaled = operator.weight * U256::from(10_000u64) / self.deployment.total_weight;
                 f64::from(u32::try_from(scaled).unwrap_or(0)) / 100.0
             };
             let key_prefix: String = operator.bls_public_key.chars().take(14).collect();
@@ -272,7 +210,7 @@ impl Summary {
             "",
             "total",
             "",
-            tokens(self.total_weight)
+            tokens(self.deployment.total_weight)
         );
         out
     }

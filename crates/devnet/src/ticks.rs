@@ -10,35 +10,32 @@ use std::time::Duration;
 use alloy::primitives::U256;
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use warden_bindings::task_manager::task_state::{self, is_final};
-use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
-use warden_challenger::{Watchtower, WatchtowerConfig};
+use warden_challenger::Watchtower;
+use warden_deployer::app;
+use warden_deployer::market::NoiseTrader;
 use warden_keys::OperatorKeys;
+use warden_protocol::TaskState;
 
 use crate::byzantine::ThievingAgent;
-use crate::summary::{
-    Balances, ChallengeSummary, ChallengesSummary, ServiceEndpoints, SlashSummary, TaskSummary,
-    VaultSummary,
-};
-use crate::{Devnet, DevnetError, app};
+use crate::summary::{Balances, ServiceEndpoints, VaultSummary};
+use crate::{Devnet, DevnetError};
 
 /// How the tick loop runs.
 #[derive(Debug, Clone)]
 pub struct TickConfig {
-    /// Stop once this many tasks are final.
-    pub ticks: u32,
+    /// Stop once this many tasks are final; `None`: tick until stopped from outside (the
+    /// caller drops [`Devnet::tick`]'s future, then calls [`Devnet::finish`]).
+    pub ticks: Option<u32>,
     /// Operators (by index) that stay offline, e.g. to show quorum without them.
     pub stopped_operators: Vec<usize>,
     /// Wall-clock time between clock blocks.
     pub block_interval: Duration,
     /// A noise trade every this many clock blocks.
     pub trade_every: u64,
-    /// Give up after this long.
+    /// Give up after this long (`Duration::MAX`: never).
     pub timeout: Duration,
     /// What the vault owner does to particular tasks once they are committed (to show the
     /// owner's brakes working through the whole system).
@@ -67,9 +64,10 @@ pub enum OwnerAction {
 }
 
 impl TickConfig {
+    /// Runs until `ticks` tasks are final.
     pub fn new(ticks: u32) -> Self {
         Self {
-            ticks,
+            ticks: Some(ticks),
             stopped_operators: Vec::new(),
             block_interval: Duration::from_millis(100),
             trade_every: 3,
@@ -82,6 +80,31 @@ impl TickConfig {
             external_aggregator: None,
         }
     }
+
+    /// Runs until stopped from outside (Ctrl-C), with no time limit.
+    pub fn until_stopped() -> Self {
+        Self {
+            ticks: None,
+            timeout: Duration::MAX,
+            ..Self::new(0)
+        }
+    }
+}
+
+/// A run of the tick loop: the services it started, the noise trader, and what the run started
+/// from. Ended by [`Devnet::finish`].
+#[derive(Debug)]
+pub struct TickRun {
+    stop: watch::Sender<bool>,
+    services: Vec<JoinHandle<()>>,
+    trader: NoiseTrader,
+    start_block: u64,
+    /// Tasks numbered above this were opened during the run.
+    tasks_before: u64,
+    balances_before: Balances,
+    /// The state each task of the run was last seen in.
+    seen: HashMap<u64, TaskState>,
+    clock: u64,
 }
 
 impl Devnet {
@@ -92,15 +115,43 @@ impl Devnet {
         config: TickConfig,
         progress: impl Fn(&str),
     ) -> Result<(), DevnetError> {
-        let rpc_url = self.anvil_url();
-        let provider = ProviderBuilder::new().connect_http(rpc_url.clone());
-        let market = self.summary.market;
-        let app_contracts = self.summary.app;
+        let mut run = self.start_services(&config, &progress).await?;
+        let ticked = self.tick(&mut run, &config, &progress).await;
+        match ticked {
+            Ok(final_tasks) => self.finish(run, Some(final_tasks)).await,
+            Err(error) => {
+                self.trader = Some(stop_services(run).await);
+                Err(error)
+            }
+        }
+    }
+
+    /// Starts the services of a run: the aggregator (unless an external one is configured), an
+    /// operator node per running operator and the challenger. When it returns they listen, and
+    /// the summary lists their endpoints.
+    pub async fn start_services(
+        &mut self,
+        config: &TickConfig,
+        progress: &impl Fn(&str),
+    ) -> Result<TickRun, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let market = self.summary.deployment.market;
+        let app_contracts = self.summary.deployment.app;
         let (base, quote) = app::vault_balances(&provider, &market, app_contracts.vault).await?;
         let balances_before = Balances {
             weth: base,
             dollar: quote,
         };
+        let tasks_before = WardenTaskManager::new(app_contracts.task_manager, &provider)
+            .taskCount()
+            .call()
+            .await?;
+        if self.trader.is_none() {
+            return Err(DevnetError::Service(
+                "the tick loop is already running".into(),
+            ));
+        }
+        self.summary.endpoints.clear();
 
         let (stop, stopped) = watch::channel(false);
         let mut services: Vec<JoinHandle<()>> = Vec::new();
@@ -111,11 +162,12 @@ impl Devnet {
                 url.clone()
             }
             None => {
-                let aggregator_config =
-                    self.aggregator_config(config.aggregator_listen, vec![app_contracts.agent_id]);
+                let aggregator_config = self
+                    .deployment
+                    .aggregator_config(config.aggregator_listen, vec![app_contracts.agent_id]);
                 let running = warden_aggregator::launch::start(
                     &aggregator_config,
-                    self.dev_key(3)?,
+                    self.deployment.dev_key(3)?,
                     stopped.clone(),
                 )
                 .await
@@ -139,9 +191,9 @@ impl Devnet {
         let thief: Option<Arc<dyn warden_agent::Agent>> = if config.byzantine_operators.is_empty() {
             None
         } else {
-            Some(Arc::new(self.thieving_agent(&config).await?))
+            Some(Arc::new(self.thieving_agent(config).await?))
         };
-        for handle in &self.operators {
+        for handle in self.deployment.operators() {
             if config.external_operators.contains(&handle.index) {
                 progress(&format!(
                     "operator {} ({}) runs outside the devnet",
@@ -172,9 +224,11 @@ impl Devnet {
                     ));
                     Arc::clone(thief)
                 }
-                _ => self.agent.clone(),
+                _ => self.deployment.shared_agent(),
             };
-            let operator_config = self.operator_config(handle, &aggregator_url, start_block)?;
+            let operator_config =
+                self.deployment
+                    .operator_config(handle, &aggregator_url, start_block)?;
             let running = warden_operator::launch::start(
                 &operator_config,
                 Arc::new(keys),
@@ -196,14 +250,14 @@ impl Devnet {
         if config.challenger {
             // Development account 4, written as a keystore so that the configuration is one
             // `warden-challenger run` could use as it is; its state in a SQLite file.
-            let keystore = self.dev_keystore(4).await?;
-            let mut challenger_config = self.challenger_config(start_block);
+            let keystore = self.deployment.dev_keystore(4).await?;
+            let mut challenger_config = self.deployment.challenger_config(start_block);
             challenger_config.keys.ecdsa_keystore = keystore.keystore;
             challenger_config.keys.password_file = Some(keystore.password_file);
             let running = warden_challenger::launch::start(
                 &challenger_config,
-                self.dev_key(4)?,
-                self.agent.clone(),
+                self.deployment.dev_key(4)?,
+                self.deployment.shared_agent(),
                 stopped.clone(),
             )
             .await
@@ -226,17 +280,52 @@ impl Devnet {
                 service.service, service.metrics, service.node_api
             ));
         }
-        let result = self.drive(&config, &progress).await;
-        let _ = stop.send(true);
-        for service in services {
-            let _ = service.await;
-        }
-        let final_ids = result?;
+        let trader = self
+            .trader
+            .take()
+            .ok_or_else(|| DevnetError::Service("the tick loop is already running".into()))?;
+        Ok(TickRun {
+            stop,
+            services,
+            trader,
+            start_block,
+            tasks_before,
+            balances_before,
+            seen: HashMap::new(),
+            clock: 0,
+        })
+    }
 
-        let mut tasks = Vec::with_capacity(final_ids.len());
-        for task_id in final_ids {
+    /// Stops the run's services and records what it did in the summary: the tasks in
+    /// `final_tasks` or, for a run stopped from outside (`None`), every task opened during the
+    /// run as it stands now; the vault's balances before and after; challenges and slashings.
+    pub async fn finish(
+        &mut self,
+        run: TickRun,
+        final_tasks: Option<Vec<u64>>,
+    ) -> Result<(), DevnetError> {
+        let start_block = run.start_block;
+        let balances_before = run.balances_before.clone();
+        let tasks_before = run.tasks_before;
+        self.trader = Some(stop_services(run).await);
+
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let app_contracts = self.summary.deployment.app;
+        let task_ids: Vec<u64> = match final_tasks {
+            Some(ids) => ids,
+            None => {
+                let count = WardenTaskManager::new(app_contracts.task_manager, &provider)
+                    .taskCount()
+                    .call()
+                    .await?;
+                (tasks_before + 1..=count).collect()
+            }
+        };
+        let mut tasks = Vec::with_capacity(task_ids.len());
+        for task_id in task_ids {
             tasks.push(self.task_summary(task_id).await?);
         }
+        let market = self.summary.deployment.market;
         let (base, quote) = app::vault_balances(&provider, &market, app_contracts.vault).await?;
         self.summary.challenges = self.challenges_summary(start_block).await?;
         self.summary.slashed = self.slashed_summary(start_block).await?;
@@ -251,175 +340,38 @@ impl Devnet {
         Ok(())
     }
 
-    /// The configuration of the devnet's aggregator (development account 3, see
-    /// [`Devnet::dev_keystore`]): API on `listen`, keeping `keeper_agents`, a SQLite file in the
-    /// data directory, metrics and node API on free loopback ports.
-    pub fn aggregator_config(
+    /// Mines clock blocks and noise trades until `config.ticks` tasks are final (returning
+    /// their ids), or forever without a limit. Dropping the future stops it between two steps
+    /// without losing anything: the run keeps what it has seen.
+    pub async fn tick(
         &self,
-        listen: SocketAddr,
-        keeper_agents: Vec<u64>,
-    ) -> warden_aggregator::config::AggregatorConfig {
-        use warden_aggregator::config::{AggregatorConfig, AggregatorSection};
-        use warden_keys::KeysConfig;
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
-        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-        let keys = self.data_dir().join("keys").join("dev-3");
-        AggregatorConfig {
-            chain: ChainConfig {
-                rpc_url: self.anvil_url(),
-                task_manager: self.summary.app.task_manager,
-                poll_interval_ms: 200,
-                rpc_attempts: 5,
-            },
-            aggregator: AggregatorSection {
-                listen,
-                keeper_agents,
-            },
-            database: DatabaseConfig {
-                url: self.data_dir().join("aggregator.db").display().to_string(),
-            },
-            ops: OpsConfig {
-                metrics_listen: any_port,
-                node_api_listen: any_port,
-                node_name: None,
-            },
-            keys: KeysConfig {
-                ecdsa_keystore: keys.join("keystore.json"),
-                bls_keystore: None,
-                password_file: Some(keys.join("password")),
-            },
-            transactions: warden_txm::TransactionsConfig {
-                // Devnet blocks come every few hundred milliseconds.
-                bump_after_secs: 5,
-                receipt_timeout_secs: 60,
-                poll_interval_ms: 100,
-                ..warden_txm::TransactionsConfig::default()
-            },
-        }
-    }
-
-    /// The configuration of the devnet's challenger (development account 4, see
-    /// [`Devnet::dev_keystore`]), judging from `start_block`: a SQLite file in the data
-    /// directory, metrics and node API on free loopback ports.
-    pub fn challenger_config(&self, start_block: u64) -> warden_challenger::ChallengerConfig {
-        use warden_keys::KeysConfig;
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
-        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-        let keys = self.data_dir().join("keys").join("dev-4");
-        warden_challenger::ChallengerConfig {
-            chain: ChainConfig {
-                rpc_url: self.anvil_url(),
-                task_manager: self.summary.app.task_manager,
-                poll_interval_ms: 200,
-                rpc_attempts: 5,
-            },
-            challenger: WatchtowerConfig {
-                start_block,
-                ..WatchtowerConfig::default()
-            },
-            agent: warden_runtime::config::AgentSection {
-                router: self.summary.market.router,
-            },
-            database: DatabaseConfig {
-                url: self.data_dir().join("challenger.db").display().to_string(),
-            },
-            ops: OpsConfig {
-                metrics_listen: any_port,
-                node_api_listen: any_port,
-                node_name: Some("warden-challenger".into()),
-            },
-            keys: KeysConfig {
-                ecdsa_keystore: keys.join("keystore.json"),
-                bls_keystore: None,
-                password_file: Some(keys.join("password")),
-            },
-            transactions: warden_txm::TransactionsConfig::default(),
-        }
-    }
-
-    /// The configuration of operator `handle`'s node: its keystores, a SQLite file in the data
-    /// directory, metrics and node API on free loopback ports.
-    pub fn operator_config(
-        &self,
-        handle: &crate::OperatorHandle,
-        aggregator_url: &alloy::transports::http::reqwest::Url,
-        start_block: u64,
-    ) -> Result<warden_operator::config::OperatorConfig, DevnetError> {
-        use warden_keys::KeysConfig;
-        use warden_operator::config::{NodeSection, OperatorConfig};
-        use warden_runtime::config::AgentSection;
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
-        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-        Ok(OperatorConfig {
-            chain: ChainConfig {
-                rpc_url: self.anvil_url(),
-                task_manager: self.summary.app.task_manager,
-                poll_interval_ms: 200,
-                rpc_attempts: 5,
-            },
-            operator: NodeSection {
-                aggregator_url: aggregator_url.clone(),
-                start_block,
-                max_block_range: 2_000,
-                submission_attempts: 8,
-                max_lag_blocks: 10,
-            },
-            agent: AgentSection {
-                router: self.summary.market.router,
-            },
-            database: DatabaseConfig {
-                url: self
-                    .data_dir()
-                    .join(format!("operator-{}.db", handle.index))
-                    .display()
-                    .to_string(),
-            },
-            ops: OpsConfig {
-                metrics_listen: any_port,
-                node_api_listen: any_port,
-                node_name: Some(format!("warden-operator-{}", handle.index)),
-            },
-            keys: KeysConfig {
-                ecdsa_keystore: handle.keystores.ecdsa.clone(),
-                bls_keystore: Some(handle.keystores.bls.clone()),
-                password_file: Some(handle.password_file.clone()),
-            },
-        })
-    }
-
-    /// Mines clock blocks and noise trades until enough tasks are final; returns their ids.
-    async fn drive(
-        &mut self,
+        run: &mut TickRun,
         config: &TickConfig,
         progress: &impl Fn(&str),
     ) -> Result<Vec<u64>, DevnetError> {
-        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
-        let mut trader = self
-            .trader
-            .take()
-            .ok_or_else(|| DevnetError::Config("the tick loop is already running".into()))?;
-        let agent_id = self.summary.app.agent_id;
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let task_manager =
+            WardenTaskManager::new(self.summary.deployment.app.task_manager, &provider);
+        let agent_id = self.summary.deployment.app.agent_id;
         let tick_interval = u64::from(task_manager.getAgent(agent_id).call().await?.tickInterval);
-        let deadline = tokio::time::Instant::now() + config.timeout;
-        let mut seen: HashMap<u64, u8> = HashMap::new();
-        let mut clock: u64 = 0;
-        let outcome = loop {
-            if tokio::time::Instant::now() > deadline {
-                break Err(DevnetError::Service(format!(
+        // `None` when the timeout is beyond any representable instant: no time limit.
+        let deadline = tokio::time::Instant::now().checked_add(config.timeout);
+        loop {
+            if deadline.is_some_and(|deadline| tokio::time::Instant::now() > deadline) {
+                return Err(DevnetError::Service(format!(
                     "only {} of {} tasks final after {:?}",
-                    seen.values().filter(|state| is_final(**state)).count(),
-                    config.ticks,
+                    run.seen.values().filter(|state| state.is_final()).count(),
+                    config.ticks.unwrap_or_default(),
                     config.timeout
                 )));
             }
-            clock += 1;
+            run.clock += 1;
             let count = task_manager.taskCount().call().await?;
             // Trade only between ticks: while no task is live, and not so close to the next tick
             // that the keeper could open it (and take its snapshot) before the trade lands. The
             // price then moves from one snapshot to the next, and an action executes against the
             // reserves it was decided on.
-            let live = count > 0 && seen.get(&count).is_none_or(|state| !is_final(*state));
+            let live = count > 0 && run.seen.get(&count).is_none_or(|state| !state.is_final());
             let next_tick = u64::from(
                 task_manager
                     .agentStatus(agent_id)
@@ -429,66 +381,70 @@ impl Devnet {
             ) + tick_interval;
             let block = provider.get_block_number().await?;
             let between_ticks = !live && block + TRADE_MARGIN_BLOCKS < next_tick;
-            if clock.is_multiple_of(config.trade_every) && between_ticks {
-                if let Err(error) = trader.trade().await {
+            if run.clock.is_multiple_of(config.trade_every) && between_ticks {
+                if let Err(error) = run.trader.trade().await {
                     tracing::warn!(%error, "noise trade failed");
                 }
             } else {
                 provider.anvil_mine(Some(1), None).await?;
             }
             for task_id in 1..=count {
-                if seen.get(&task_id).is_some_and(|state| is_final(*state)) {
+                if run.seen.get(&task_id).is_some_and(|state| state.is_final()) {
                     continue;
                 }
-                let task = task_manager.getTask(task_id).call().await?;
-                if seen.insert(task_id, task.state) != Some(task.state) {
-                    progress(&format!("task {task_id}: {}", task_state::name(task.state)));
+                let state = TaskState::try_from(task_manager.getTask(task_id).call().await?.state)?;
+                if run.seen.insert(task_id, state) != Some(state) {
+                    progress(&format!("task {task_id}: {state}"));
                     if let Some(action) = config.owner_actions.get(&task_id) {
-                        self.owner_intervenes(task_id, task.state, *action, progress)
+                        self.owner_intervenes(task_id, state, *action, progress)
                             .await?;
                     }
                 }
             }
-            let mut final_ids: Vec<u64> = seen
-                .iter()
-                .filter(|(_, state)| is_final(**state))
-                .map(|(id, _)| *id)
-                .collect();
-            if final_ids.len() >= config.ticks as usize
-                && (!config.challenger || self.slashing_settled(&seen).await?)
-            {
-                final_ids.sort_unstable();
-                final_ids.truncate(config.ticks as usize);
-                break Ok(final_ids);
+            if let Some(ticks) = config.ticks {
+                let mut final_ids: Vec<u64> = run
+                    .seen
+                    .iter()
+                    .filter(|(_, state)| state.is_final())
+                    .map(|(id, _)| *id)
+                    .collect();
+                if final_ids.len() >= ticks as usize
+                    && (!config.challenger || self.slashing_settled(&run.seen).await?)
+                {
+                    final_ids.sort_unstable();
+                    final_ids.truncate(ticks as usize);
+                    return Ok(final_ids);
+                }
             }
             tokio::time::sleep(config.block_interval).await;
-        };
-        self.trader = Some(trader);
-        outcome
+        }
     }
 
     /// The vault owner's side of [`OwnerAction`], on a task's state change.
     async fn owner_intervenes(
         &self,
         task_id: u64,
-        state: u8,
+        state: TaskState,
         action: OwnerAction,
         progress: &impl Fn(&str),
     ) -> Result<(), DevnetError> {
-        let owner = warden_txm::signing_provider(self.anvil_url(), self.dev_key(2)?);
-        let vault = warden_bindings::WardenVault::new(self.summary.app.vault, &owner);
+        let owner = warden_txm::signing_provider(
+            self.deployment.endpoint_url(),
+            self.deployment.dev_key(2)?,
+        );
+        let vault = warden_bindings::WardenVault::new(self.summary.deployment.app.vault, &owner);
         match (action, state) {
-            (OwnerAction::Veto, task_state::COMMITTED) => {
+            (OwnerAction::Veto, TaskState::Committed) => {
                 warden_bindings::tx::confirm("WardenVault.veto", vault.veto(task_id).send().await?)
                     .await?;
                 progress(&format!("task {task_id}: vetoed by the vault owner"));
             }
-            (OwnerAction::Pause, task_state::COMMITTED) => {
+            (OwnerAction::Pause, TaskState::Committed) => {
                 warden_bindings::tx::confirm("WardenVault.pause", vault.pause().send().await?)
                     .await?;
                 progress(&format!("task {task_id}: vault paused by its owner"));
             }
-            (OwnerAction::Pause, state) if is_final(state) => {
+            (OwnerAction::Pause, state) if state.is_final() => {
                 warden_bindings::tx::confirm("WardenVault.unpause", vault.unpause().send().await?)
                     .await?;
                 progress(&format!("task {task_id}: vault unpaused"));
@@ -498,76 +454,15 @@ impl Devnet {
         Ok(())
     }
 
-    async fn task_summary(&self, task_id: u64) -> Result<TaskSummary, DevnetError> {
-        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
-        let task = task_manager.getTask(task_id).call().await?;
-        let mut summary = TaskSummary {
-            id: task_id,
-            state: task_state::name(task.state).to_string(),
-            action: None,
-            signers: Vec::new(),
-            non_signers: Vec::new(),
-            commit_gas: None,
-            execute_gas: None,
-            open_to_commit_blocks: None,
-            commit_to_execute_blocks: None,
-            signed_stake: None,
-            stolen: None,
-        };
-        let topic = U256::from(task_id);
-        let committed = task_manager
-            .OutputCommitted_filter()
-            .topic1(topic)
-            .from_block(0)
-            .query()
-            .await?;
-        let Some((event, log)) = committed.into_iter().next() else {
-            return Ok(summary);
-        };
-        summary.action = Some(describe_action(&event.output));
-        summary.signed_stake = Some(event.signedWeight);
-        let commit_block = log.block_number.unwrap_or_default();
-        summary.open_to_commit_blocks = Some(commit_block.saturating_sub(u64::from(task.openedAt)));
-        if let Some(hash) = log.transaction_hash
-            && let Some(receipt) = provider.get_transaction_receipt(hash).await?
-        {
-            summary.commit_gas = Some(receipt.gas_used);
-        }
-        for operator in &self.summary.operators {
-            if event.nonSignerIds.contains(&operator.operator_id) {
-                summary.non_signers.push(operator.address);
-            } else {
-                summary.signers.push(operator.address);
-            }
-        }
-        let executed = task_manager
-            .TaskExecuted_filter()
-            .topic1(topic)
-            .from_block(0)
-            .query()
-            .await?;
-        if let Some((_, log)) = executed.into_iter().next() {
-            summary.stolen = stolen_amount(&event.output, self.summary.app.vault);
-            let execute_block = log.block_number.unwrap_or_default();
-            summary.commit_to_execute_blocks = Some(execute_block.saturating_sub(commit_block));
-            if let Some(hash) = log.transaction_hash
-                && let Some(receipt) = provider.get_transaction_receipt(hash).await?
-            {
-                summary.execute_gas = Some(receipt.gas_used);
-            }
-        }
-        Ok(summary)
-    }
-
     /// The agent byzantine operators run: it steals, per task, exactly what the vault's bound
     /// lets through when all byzantine operators sign (their weight times the bound).
     async fn thieving_agent(&self, config: &TickConfig) -> Result<ThievingAgent, DevnetError> {
-        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let vault = warden_bindings::WardenVault::new(self.summary.app.vault, &provider);
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let vault = warden_bindings::WardenVault::new(self.summary.deployment.app.vault, &provider);
         let bound_bps = vault.stakeBoundBps().call().await?;
         let byzantine_weight: U256 = self
             .summary
+            .deployment
             .operators
             .iter()
             .enumerate()
@@ -575,15 +470,19 @@ impl Devnet {
             .map(|(_, operator)| operator.weight)
             .sum();
         let theft_cap = byzantine_weight * U256::from(bound_bps) / U256::from(10_000u64);
-        Ok(ThievingAgent::new(self.agent.clone(), THIEF, theft_cap))
+        Ok(ThievingAgent::new(
+            self.deployment.shared_agent(),
+            THIEF,
+            theft_cap,
+        ))
     }
 
     /// Whether every fraudulent task among `seen` has had all its signers slashed.
-    async fn slashing_settled(&self, seen: &HashMap<u64, u8>) -> Result<bool, DevnetError> {
-        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let challenges = WardenChallenges::new(self.summary.app.challenges, &provider);
+    async fn slashing_settled(&self, seen: &HashMap<u64, TaskState>) -> Result<bool, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let challenges = WardenChallenges::new(self.summary.deployment.app.challenges, &provider);
         for (task_id, state) in seen {
-            if *state == task_state::FRAUDULENT
+            if *state == TaskState::Fraudulent
                 && !challenges.slashingProgress(*task_id).call().await?.done
             {
                 return Ok(false);
@@ -591,127 +490,15 @@ impl Devnet {
         }
         Ok(true)
     }
+}
 
-    /// Every challenge raised since `from_block`, upheld or rejected.
-    async fn challenges_summary(&self, from_block: u64) -> Result<ChallengesSummary, DevnetError> {
-        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let task_manager = WardenTaskManager::new(self.summary.app.task_manager, &provider);
-        let challenges = WardenChallenges::new(self.summary.app.challenges, &provider);
-        let mut raised = Vec::new();
-        for (event, log) in challenges
-            .ChallengeUpheld_filter()
-            .from_block(from_block)
-            .query()
-            .await?
-        {
-            raised.push((event.taskId, event.challenger, true, log.block_number));
-        }
-        for (event, log) in challenges
-            .ChallengeRejected_filter()
-            .from_block(from_block)
-            .query()
-            .await?
-        {
-            raised.push((event.taskId, event.challenger, false, log.block_number));
-        }
-        let mut summary = ChallengesSummary::default();
-        for (task_id, challenger, upheld, block) in raised {
-            let task = task_manager.getTask(task_id).call().await?;
-            let (_, commit_log) = warden_bindings::task_facts::committed_event(
-                &provider,
-                self.summary.app.task_manager,
-                task_id,
-                task.openedAt,
-            )
-            .await?;
-            let commit_block = commit_log.block_number.unwrap_or_default();
-            let challenge_block = block.unwrap_or_default();
-            summary.raised += 1;
-            if upheld {
-                summary.upheld += 1;
-            } else {
-                summary.rejected += 1;
-            }
-            summary.list.push(ChallengeSummary {
-                task: task_id,
-                challenger,
-                upheld,
-                commit_block,
-                challenge_block,
-                blocks_from_commit: challenge_block.saturating_sub(commit_block),
-                deadline: u64::from(task.deadline),
-            });
-        }
-        summary
-            .list
-            .sort_by_key(|challenge| challenge.challenge_block);
-        Ok(summary)
+/// Stops a run's services, waits for them, and hands its noise trader back.
+async fn stop_services(run: TickRun) -> NoiseTrader {
+    let _ = run.stop.send(true);
+    for service in run.services {
+        let _ = service.await;
     }
-
-    /// Every operator slashed since `from_block`, with its shares in the devnet's strategy just
-    /// before and just after, as EigenLayer's DelegationManager reports them.
-    async fn slashed_summary(&self, from_block: u64) -> Result<Vec<SlashSummary>, DevnetError> {
-        let provider = ProviderBuilder::new().connect_http(self.anvil_url());
-        let challenges = WardenChallenges::new(self.summary.app.challenges, &provider);
-        let mut slashings = Vec::new();
-        for (event, log) in challenges
-            .SignerSlashed_filter()
-            .from_block(from_block)
-            .query()
-            .await?
-        {
-            slashings.push((event.operator, event.taskId, "fraud", log.block_number));
-        }
-        for (event, log) in challenges
-            .EquivocationSlashed_filter()
-            .from_block(from_block)
-            .query()
-            .await?
-        {
-            slashings.push((
-                event.operator,
-                event.taskId,
-                "equivocation",
-                log.block_number,
-            ));
-        }
-        let strategy = self.summary.eigenlayer.contracts.strategy;
-        let delegation = warden_bindings::eigenlayer::DelegationManager::new(
-            self.summary.eigenlayer.contracts.delegation_manager,
-            &provider,
-        );
-        let mut summary = Vec::with_capacity(slashings.len());
-        for (operator, task, reason, block) in slashings {
-            let block = block.unwrap_or_default();
-            let shares_at = |at: u64| {
-                let call = delegation.getOperatorShares(operator, vec![strategy]);
-                async move {
-                    let shares = call.block(at.into()).call().await?;
-                    Ok::<U256, DevnetError>(shares.first().copied().unwrap_or_default())
-                }
-            };
-            summary.push(SlashSummary {
-                operator,
-                task,
-                reason: reason.to_string(),
-                strategy,
-                shares_before: shares_at(block.saturating_sub(1)).await?,
-                shares_after: shares_at(block).await?,
-            });
-        }
-        summary.sort_by_key(|slash| (slash.task, slash.operator));
-        Ok(summary)
-    }
-
-    fn anvil_url(&self) -> alloy::transports::http::reqwest::Url {
-        self.chain.endpoint_url()
-    }
-
-    /// Anvil's development account `index`. The devnet uses 0 (deployer), 1 (noise trader),
-    /// 2 (vault owner), 3 (aggregator) and 4 (challenger).
-    pub fn dev_key(&self, index: usize) -> Result<PrivateKeySigner, DevnetError> {
-        self.chain.dev_key(index)
-    }
+    run.trader
 }
 
 /// Blocks a noise trade keeps clear of the next tick: other services' transactions may mine
@@ -721,38 +508,3 @@ const TRADE_MARGIN_BLOCKS: u64 = 3;
 /// Where byzantine operators' thefts go.
 pub const THIEF: alloy::primitives::Address =
     alloy::primitives::address!("0x000000000000000000000000000000000000a77a");
-
-/// What a swap action sends to someone other than the vault: its whole input, taken from the
-/// vault. `None` for holds and for swaps paying the vault.
-fn stolen_amount(output: &[u8], vault: alloy::primitives::Address) -> Option<U256> {
-    let action = warden_agent::Action::decode(output).ok()?;
-    let swap = swapExactTokensForTokensCall::abi_decode(&action.data).ok()?;
-    (swap.to != vault).then_some(swap.amountIn)
-}
-
-/// `hold`, or `buy`/`sell` with the swap's amounts, from an encoded action.
-fn describe_action(output: &[u8]) -> String {
-    use alloy::sol_types::{SolType, sol_data};
-    type Encoded = (
-        sol_data::Uint<8>,
-        sol_data::Address,
-        sol_data::Uint<256>,
-        sol_data::Bytes,
-    );
-    let Ok((kind, _target, _value, data)) = Encoded::abi_decode_params(output) else {
-        return "undecodable".to_string();
-    };
-    let side = match kind {
-        0 => return "hold".to_string(),
-        1 => "buy",
-        2 => "sell",
-        _ => "call",
-    };
-    match swapExactTokensForTokensCall::abi_decode(&data) {
-        Ok(swap) => format!(
-            "{side} amount_in={} min_out={}",
-            swap.amountIn, swap.amountOutMin
-        ),
-        Err(_) => side.to_string(),
-    }
-}

@@ -13,7 +13,7 @@ use alloy::providers::ProviderBuilder;
 use warden_agent::{Agent, AgentInput};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::eigenlayer::DelegationManager;
-use warden_devnet::app::AppParams;
+use warden_deployer::app::AppParams;
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig, Summary};
 
@@ -35,21 +35,23 @@ async fn run(byzantine: Vec<usize>, challenger: bool, ticks: u32) -> (Devnet, Su
 
 /// The honest agent's output for the task's snapshot.
 async fn honest_output_hash(devnet: &Devnet, task_id: u64) -> alloy::primitives::B256 {
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let task = WardenTaskManager::new(devnet.summary().app.task_manager, &provider)
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let task = WardenTaskManager::new(devnet.summary().deployment.app.task_manager, &provider)
         .getTask(task_id)
         .call()
         .await
         .unwrap();
     let input = warden_bindings::task_facts::task_input(
         &provider,
-        devnet.summary().app.task_manager,
+        devnet.summary().deployment.app.task_manager,
         task_id,
         task.openedAt,
     )
     .await
     .unwrap();
     let action = devnet
+        .deployment()
         .agent()
         .decide(&AgentInput::decode(&input).unwrap())
         .unwrap();
@@ -59,9 +61,10 @@ async fn honest_output_hash(devnet: &Devnet, task_id: u64) -> alloy::primitives:
 #[tokio::test]
 async fn one_byzantine_operator_cannot_move_the_quorum() {
     let (devnet, summary) = run(vec![0], true, 3).await;
-    let liar = summary.operators[0].address;
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
+    let liar = summary.deployment.operators[0].address;
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(summary.deployment.app.task_manager, &provider);
     for task in &summary.tasks {
         assert_eq!(task.state, "executed", "{task:?}");
         let committed = task_manager.getTask(task.id).call().await.unwrap();
@@ -98,7 +101,10 @@ async fn three_byzantine_operators_are_challenged_in_time_and_slashed() {
 
     // Exactly the three signers, each slashed once by the configured fraction of its shares.
     let slash_wad = U256::from(AppParams::default().slash_wad);
-    let liars: Vec<_> = summary.operators[..3].iter().map(|o| o.address).collect();
+    let liars: Vec<_> = summary.deployment.operators[..3]
+        .iter()
+        .map(|o| o.address)
+        .collect();
     let mut slashed: Vec<_> = summary.slashed.iter().map(|s| s.operator).collect();
     slashed.sort();
     let mut expected = liars.clone();
@@ -116,16 +122,25 @@ async fn three_byzantine_operators_are_challenged_in_time_and_slashed() {
     }
 
     // The honest operator keeps everything it restaked.
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let delegation =
-        DelegationManager::new(summary.eigenlayer.contracts.delegation_manager, &provider);
-    let honest = summary.operators[3].address;
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let delegation = DelegationManager::new(
+        summary.deployment.eigenlayer.contracts.delegation_manager,
+        &provider,
+    );
+    let honest = summary.deployment.operators[3].address;
     let shares = delegation
-        .getOperatorShares(honest, vec![summary.eigenlayer.contracts.strategy])
+        .getOperatorShares(
+            honest,
+            vec![summary.deployment.eigenlayer.contracts.strategy],
+        )
         .call()
         .await
         .unwrap();
-    assert_eq!(shares[0], DevnetConfig::new(4).stake_per_operator);
+    assert_eq!(
+        shares[0],
+        DevnetConfig::new(4).deployment.stake_per_operator
+    );
 
     // Nothing left the vault.
     let vault = summary.vault.clone().unwrap();

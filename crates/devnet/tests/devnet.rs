@@ -20,16 +20,18 @@ fn tokens(amount: u64) -> U256 {
 async fn four_operators_restake_and_register_their_bls_keys() {
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let summary = devnet.summary().clone();
-    assert_eq!(summary.operators.len(), 4);
-    for operator in &summary.operators {
+    assert_eq!(summary.deployment.operators.len(), 4);
+    for operator in &summary.deployment.operators {
         assert_eq!(operator.weight, tokens(32), "{operator:?}");
     }
-    assert_eq!(summary.total_weight, tokens(128));
+    assert_eq!(summary.deployment.total_weight, tokens(128));
 
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let registry = WardenRegistry::new(summary.warden.registry, &provider);
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let registry = WardenRegistry::new(summary.deployment.warden.registry, &provider);
 
     let keys: Vec<OperatorKeys> = devnet
+        .deployment()
         .operators()
         .iter()
         .map(|handle| {
@@ -37,7 +39,7 @@ async fn four_operators_restake_and_register_their_bls_keys() {
             OperatorKeys::load(&handle.keystores, &password).unwrap()
         })
         .collect();
-    for (handle, key) in devnet.operators().iter().zip(&keys) {
+    for (handle, key) in devnet.deployment().operators().iter().zip(&keys) {
         assert_eq!(
             handle.operator_id,
             public_key_hash(&key.bls.public_key().to_eip2537())
@@ -56,11 +58,16 @@ async fn four_operators_restake_and_register_their_bls_keys() {
             .unwrap();
         assert_eq!(
             on_chain,
-            proof_of_possession_message(chain_id, summary.warden.registry, operator, &encoded)
+            proof_of_possession_message(
+                chain_id,
+                summary.deployment.warden.registry,
+                operator,
+                &encoded
+            )
         );
     }
 
-    let data_dir = devnet.data_dir().to_path_buf();
+    let data_dir = devnet.deployment().data_dir().to_path_buf();
     let stopped = devnet.stop();
     assert_eq!(stopped.state, warden_devnet::DevnetState::Stopped);
     assert!(

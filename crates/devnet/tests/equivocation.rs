@@ -12,14 +12,14 @@ use warden_bindings::eigenlayer::DelegationManager;
 use warden_bindings::tx::confirm;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_challenger::{EquivocationEvidence, SignedAttestation};
-use warden_devnet::app::AppParams;
+use warden_deployer::app::AppParams;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::OperatorKeys;
 use warden_keys::Password;
 use warden_protocol::OutputAttestation;
 
 fn load_keys(devnet: &Devnet, index: usize) -> OperatorKeys {
-    let handle = &devnet.operators()[index];
+    let handle = &devnet.deployment().operators()[index];
     let password = Password::from_file(&handle.password_file).unwrap();
     OperatorKeys::load(&handle.keystores, &password).unwrap()
 }
@@ -28,14 +28,16 @@ fn load_keys(devnet: &Devnet, index: usize) -> OperatorKeys {
 async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refused() {
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let summary = devnet.summary().clone();
-    let provider =
-        warden_txm::signing_provider(devnet.rpc_url().parse().unwrap(), devnet.deployer().clone());
-    let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
-    let challenges = WardenChallenges::new(summary.app.challenges, &provider);
+    let provider = warden_txm::signing_provider(
+        devnet.deployment().rpc_url().parse().unwrap(),
+        devnet.deployment().deployer().clone(),
+    );
+    let task_manager = WardenTaskManager::new(summary.deployment.app.task_manager, &provider);
+    let challenges = WardenChallenges::new(summary.deployment.app.challenges, &provider);
     let receipt = confirm(
         "openTask",
         task_manager
-            .openTask(summary.app.agent_id)
+            .openTask(summary.deployment.app.agent_id)
             .send()
             .await
             .unwrap(),
@@ -48,11 +50,11 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     let task_id = opened.taskId;
 
     let attestation = |output: &[u8]| OutputAttestation {
-        chain_id: summary.chain_id,
-        task_manager: summary.app.task_manager,
+        chain_id: summary.deployment.chain_id,
+        task_manager: summary.deployment.app.task_manager,
         task_id,
-        agent_id: summary.app.agent_id,
-        agent_hash: devnet.agent().agent_hash(),
+        agent_id: summary.deployment.app.agent_id,
+        agent_hash: devnet.deployment().agent().agent_hash(),
         input_hash: opened.inputHash,
         output_hash: keccak256(output),
         reference_block: opened.referenceBlock,
@@ -106,9 +108,11 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         "{refusal:?}"
     );
 
-    let delegation =
-        DelegationManager::new(summary.eigenlayer.contracts.delegation_manager, &provider);
-    let strategy = summary.eigenlayer.contracts.strategy;
+    let delegation = DelegationManager::new(
+        summary.deployment.eigenlayer.contracts.delegation_manager,
+        &provider,
+    );
+    let strategy = summary.deployment.eigenlayer.contracts.strategy;
     let shares = |operator| {
         let call = delegation.getOperatorShares(operator, vec![strategy]);
         async move { call.call().await.unwrap()[0] }

@@ -12,7 +12,7 @@ use warden_agent::mlp::get_amount_out;
 use warden_agent::{ActionKind, AgentInput};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
-use warden_devnet::app::AppParams;
+use warden_deployer::app::AppParams;
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 
@@ -28,7 +28,7 @@ async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() 
         .unwrap();
 
     let summary = devnet.summary().clone();
-    let stopped = summary.operators[2].address;
+    let stopped = summary.deployment.operators[2].address;
     // Every service that ran is listed with its operations endpoints; the stopped operator is not.
     let services: Vec<&str> = summary
         .endpoints
@@ -73,8 +73,9 @@ async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() 
     }
 
     // Replay every task's snapshot through the Rust agent and accumulate the predicted flows.
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let task_manager = WardenTaskManager::new(summary.app.task_manager, &provider);
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(summary.deployment.app.task_manager, &provider);
     let vault = summary.vault.clone().unwrap();
     let (mut weth, mut dollar) = (vault.balances_before.weth, vault.balances_before.dollar);
     for task in &summary.tasks {
@@ -93,7 +94,7 @@ async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() 
             "task {} snapshot",
             task.id
         );
-        let action = warden_agent::Agent::decide(devnet.agent(), &input).unwrap();
+        let action = warden_agent::Agent::decide(devnet.deployment().agent(), &input).unwrap();
         let committed = task_manager.getTask(task.id).call().await.unwrap();
         assert_eq!(
             committed.outputHash,

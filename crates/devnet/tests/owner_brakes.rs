@@ -37,8 +37,9 @@ async fn a_vetoed_action_never_executes_and_a_paused_vault_never_acts() {
     let moved = vault.balances_before != vault.balances_after;
     assert_eq!(moved, first_traded, "{vault:?}");
 
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let paused = WardenVault::new(summary.app.vault, &provider)
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let paused = WardenVault::new(summary.deployment.app.vault, &provider)
         .paused()
         .call()
         .await

@@ -18,15 +18,15 @@ use warden_operator::{Registrar, RegistrationError, RegistrationTargets};
 async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay() {
     let mut config = DevnetConfig::new(1);
     // Long enough that the copycat's first attempt below comes before its delay takes effect.
-    config.eigenlayer.allocation_configuration_delay = 20;
+    config.deployment.eigenlayer.allocation_configuration_delay = 20;
     let devnet = Devnet::start(config).await.unwrap();
     let summary = devnet.summary().clone();
     let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(devnet.deployer().clone()))
-        .connect_http(devnet.rpc_url().parse().unwrap());
+        .wallet(EthereumWallet::from(devnet.deployment().deployer().clone()))
+        .connect_http(devnet.deployment().rpc_url().parse().unwrap());
 
     // A second operator with its own ECDSA key but a copy of operator 0's BLS key.
-    let existing = &devnet.operators()[0];
+    let existing = &devnet.deployment().operators()[0];
     let password = Password::from_file(&existing.password_file).unwrap();
     let victim = OperatorKeys::load(&existing.keystores, &password).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -48,7 +48,10 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
         .await
         .unwrap();
     // The devnet restakes wrapped ether: the deployer wraps some and hands it over.
-    let weth = WETH9::new(summary.eigenlayer.contracts.stake_token, &provider);
+    let weth = WETH9::new(
+        summary.deployment.eigenlayer.contracts.stake_token,
+        &provider,
+    );
     weth.deposit()
         .value(stake)
         .send()
@@ -65,16 +68,16 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
         .await
         .unwrap();
 
-    let contracts = summary.eigenlayer.contracts;
+    let contracts = summary.deployment.eigenlayer.contracts;
     let targets = RegistrationTargets {
         delegation_manager: contracts.delegation_manager,
         strategy_manager: contracts.strategy_manager,
         allocation_manager: contracts.allocation_manager,
         permission_controller: contracts.permission_controller,
-        registry: summary.warden.registry,
+        registry: summary.deployment.warden.registry,
         strategy: contracts.strategy,
     };
-    let registrar = Registrar::new(&devnet.rpc_url(), targets, &copycat).unwrap();
+    let registrar = Registrar::new(&devnet.deployment().rpc_url(), targets, &copycat).unwrap();
     registrar.join_eigenlayer(stake, "").await.unwrap();
 
     // Too early: EigenLayer's allocation configuration delay has not passed.
@@ -95,7 +98,7 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
     );
 
     // The registry is unchanged: one operator, and the copycat has no id.
-    let registry = WardenRegistry::new(summary.warden.registry, &provider);
+    let registry = WardenRegistry::new(summary.deployment.warden.registry, &provider);
     assert_eq!(
         registry.operatorIdCount().call().await.unwrap(),
         U256::from(1u8)

@@ -13,7 +13,6 @@ use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use warden_agent::Agent;
-use warden_bindings::task_manager::task_state;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_challenger::watchtower::follower_name;
 use warden_challenger::{ChallengerConfig, Watchtower, WatchtowerConfig, launch};
@@ -22,6 +21,7 @@ use warden_devnet::ticks::THIEF;
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::KeysConfig;
+use warden_protocol::TaskState;
 use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
 use warden_runtime::node_api::SyncProgress;
 use warden_runtime::service::ServiceRuntime;
@@ -37,10 +37,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    assert!(
-        warden_devnet::process::wait_for(timeout, check).await,
-        "timed out waiting for {what}"
-    );
+    warden_testkit::wait_until(what, timeout, check)
+        .await
+        .unwrap();
 }
 
 /// Waits until the devnet's first task is committed: the moment a watchtower has to judge.
@@ -50,7 +49,8 @@ async fn wait_until_first_task_committed<P: alloy::providers::Provider>(
 ) {
     wait_for(what, Duration::from_secs(120), || async {
         task_manager.taskCount().call().await.unwrap() >= 1
-            && task_manager.getTask(1).call().await.unwrap().state == task_state::COMMITTED
+            && TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
+                == Ok(TaskState::Committed)
     })
     .await;
 }
@@ -74,13 +74,17 @@ fn run_one_tick(
 /// A configuration watching `devnet` from its current block, with its state in a SQLite file
 /// of the devnet's data directory.
 async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
-    let keystore = devnet.dev_keystore(CHALLENGER_ACCOUNT).await.unwrap();
-    let chain = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let keystore = devnet
+        .deployment()
+        .dev_keystore(CHALLENGER_ACCOUNT)
+        .await
+        .unwrap();
+    let chain = ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
     let any_port = ([127, 0, 0, 1], 0).into();
     ChallengerConfig {
         chain: ChainConfig {
-            rpc_url: devnet.rpc_url().parse().unwrap(),
-            task_manager: devnet.summary().app.task_manager,
+            rpc_url: devnet.deployment().rpc_url().parse().unwrap(),
+            task_manager: devnet.summary().deployment.app.task_manager,
             poll_interval_ms: 100,
             rpc_attempts: 5,
         },
@@ -89,10 +93,11 @@ async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
             ..WatchtowerConfig::default()
         },
         agent: warden_runtime::config::AgentSection {
-            router: devnet.summary().market.router,
+            router: devnet.summary().deployment.market.router,
         },
         database: DatabaseConfig {
             url: devnet
+                .deployment()
                 .data_dir()
                 .join("watchtower.db")
                 .display()
@@ -127,13 +132,14 @@ async fn watchtower(
 async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() {
     let mut config = DevnetConfig::new(4);
     // A window long enough that the restart below happens well inside it.
-    config.app.challenge_window = 150;
+    config.deployment.app.challenge_window = 150;
     let devnet = Devnet::start(config).await.unwrap();
-    let rpc_url: alloy::transports::http::reqwest::Url = devnet.rpc_url().parse().unwrap();
-    let task_manager_address = devnet.summary().app.task_manager;
-    let challenges_address = devnet.summary().app.challenges;
-    let agent: Arc<dyn Agent> = Arc::new(devnet.agent().clone());
-    let challenger_key = devnet.dev_key(CHALLENGER_ACCOUNT).unwrap();
+    let rpc_url: alloy::transports::http::reqwest::Url =
+        devnet.deployment().rpc_url().parse().unwrap();
+    let task_manager_address = devnet.summary().deployment.app.task_manager;
+    let challenges_address = devnet.summary().deployment.app.challenges;
+    let agent: Arc<dyn Agent> = Arc::new(devnet.deployment().agent().clone());
+    let challenger_key = devnet.deployment().dev_key(CHALLENGER_ACCOUNT).unwrap();
     let challenger = challenger_key.address();
     let config = challenger_config(&devnet).await;
 
@@ -165,7 +171,8 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
     second.sync().await.unwrap();
     wait_for("the challenge", Duration::from_secs(60), || async {
         second.sync().await.unwrap();
-        task_manager.getTask(1).call().await.unwrap().state == task_state::FRAUDULENT
+        TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
+            == Ok(TaskState::Fraudulent)
     })
     .await;
     let challenges = WardenChallenges::new(challenges_address, &provider);
@@ -199,19 +206,20 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
 async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     let mut config = DevnetConfig::new(4);
     // Long enough that the output is still challengeable when the watchtower looks at it.
-    config.app.challenge_window = 150;
+    config.deployment.app.challenge_window = 150;
     let devnet = Devnet::start(config).await.unwrap();
-    let rpc_url: alloy::transports::http::reqwest::Url = devnet.rpc_url().parse().unwrap();
-    let task_manager_address = devnet.summary().app.task_manager;
-    let challenges_address = devnet.summary().app.challenges;
+    let rpc_url: alloy::transports::http::reqwest::Url =
+        devnet.deployment().rpc_url().parse().unwrap();
+    let task_manager_address = devnet.summary().deployment.app.task_manager;
+    let challenges_address = devnet.summary().deployment.app.challenges;
     // A watchtower running a broken agent: it claims the honest agent's hash but decides
     // differently, so it disagrees with every honest output.
     let broken: Arc<dyn Agent> = Arc::new(ThievingAgent::new(
-        Arc::new(devnet.agent().clone()),
+        Arc::new(devnet.deployment().agent().clone()),
         THIEF,
         U256::MAX,
     ));
-    let challenger_key = devnet.dev_key(CHALLENGER_ACCOUNT).unwrap();
+    let challenger_key = devnet.deployment().dev_key(CHALLENGER_ACCOUNT).unwrap();
     let challenger = challenger_key.address();
     let config = challenger_config(&devnet).await;
     let (runtime, watchtower) = watchtower(&config, challenger_key, broken).await;
@@ -233,7 +241,7 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     let claim = watchtower.claims().get(1).await.unwrap().unwrap();
     assert_eq!(claim.state, ClaimState::Closed, "{claim:?}");
     assert!(claim.detail.starts_with("withheld"), "{claim:?}");
-    assert_eq!(task.state, task_state::COMMITTED);
+    assert_eq!(TaskState::try_from(task.state), Ok(TaskState::Committed));
     assert_eq!(
         provider.get_balance(challenger).await.unwrap(),
         balance_before

@@ -35,7 +35,7 @@ async fn catch_up(follower: &ChainFollower) -> Vec<(u64, u64)> {
 
 #[tokio::test]
 async fn the_follower_resumes_and_undoes_a_reorg() {
-    let anvil = Anvil::at(warden_devnet::default_anvil_path()).spawn();
+    let anvil = Anvil::at(warden_testkit::default_anvil_path()).spawn();
     let chain = ProviderBuilder::new()
         .wallet(alloy::network::EthereumWallet::from(
             alloy::signers::local::PrivateKeySigner::from(anvil.keys()[0].clone()),

@@ -13,6 +13,7 @@ use warden_runtime::metrics::{NodeMetrics, RpcMetrics, Telemetry};
 use warden_runtime::node_api::{DatabaseProbe, NodeApi, Probe, RpcProbe, SyncProbe, SyncProgress};
 use warden_runtime::rpc::{self, RetryPolicy};
 use warden_store::testing::TestDatabase;
+use warden_testkit::ops::sample_value;
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -24,25 +25,13 @@ async fn scrape_metrics(url: &str) -> prometheus_parse::Scrape {
         .unwrap_or_else(|error| panic!("not Prometheus exposition format: {error}\n{body}"))
 }
 
-fn sample_value(scrape: &prometheus_parse::Scrape, name: &str, label: (&str, &str)) -> Option<f64> {
-    scrape
-        .samples
-        .iter()
-        .find(|s| s.metric == name && s.labels.get(label.0) == Some(label.1))
-        .map(|s| match s.value {
-            prometheus_parse::Value::Counter(v)
-            | prometheus_parse::Value::Gauge(v)
-            | prometheus_parse::Value::Untyped(v) => v,
-            prometheus_parse::Value::Histogram(ref buckets) => {
-                buckets.last().map(|b| b.count).unwrap_or_default()
-            }
-            prometheus_parse::Value::Summary(_) => f64::NAN,
-        })
+async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
 #[tokio::test]
 async fn metrics_and_node_api_follow_the_rpc_endpoint() {
-    let anvil = Anvil::at(warden_devnet::default_anvil_path()).spawn();
+    let anvil = Anvil::at(warden_testkit::default_anvil_path()).spawn();
     let db = TestDatabase::sqlite();
     let store = db.open().await;
 
@@ -121,14 +110,7 @@ async fn metrics_and_node_api_follow_the_rpc_endpoint() {
 
     let http = reqwest::Client::new();
     let node = format!("http://{}", endpoints.node_api);
-    let info: serde_json::Value = http
-        .get(format!("{node}/eigen/node"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&http, &format!("{node}/eigen/node")).await;
     assert_eq!(info["node_name"], "warden-test");
     assert_eq!(info["spec_version"], "v0.0.1");
     assert!(info["node_version"].as_str().unwrap().starts_with('v'));
@@ -159,14 +141,7 @@ async fn metrics_and_node_api_follow_the_rpc_endpoint() {
         health("/eigen/node/services/no-such-service/health").await,
         StatusCode::NOT_FOUND
     );
-    let services: serde_json::Value = http
-        .get(format!("{node}/eigen/node/services"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let services = get_json(&http, &format!("{node}/eigen/node/services")).await;
     let ids: Vec<&str> = services["services"]
         .as_array()
         .unwrap()
@@ -193,14 +168,7 @@ async fn metrics_and_node_api_follow_the_rpc_endpoint() {
         health("/eigen/node/services/ethereum-rpc/health").await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    let services: serde_json::Value = http
-        .get(format!("{node}/eigen/node/services"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let services = get_json(&http, &format!("{node}/eigen/node/services")).await;
     assert_eq!(services["services"][0]["status"], "Down");
     let scrape = scrape_metrics(&endpoints.metrics_url()).await;
     let failures = sample_value(
@@ -252,7 +220,7 @@ async fn the_same_address_serves_metrics_and_the_node_api() {
     let telemetry = Telemetry::new();
     NodeMetrics::register(&telemetry).unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let addr = SocketAddr::from(([127, 0, 0, 1], warden_devnet::process::free_port().unwrap()));
+    let addr = SocketAddr::from(([127, 0, 0, 1], warden_testkit::free_port().unwrap()));
     let (endpoints, _handles) = warden_runtime::ops::serve(
         telemetry,
         NodeApi::new("warden-test", Vec::new()),

@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use alloy::consensus::Transaction as _;
@@ -51,18 +50,6 @@ const REVERTER_INIT: &str = concat!(
     "60646000fd",
 );
 
-/// The anvil `make setup` installs (what `warden_devnet::default_anvil_path` finds; the devnet
-/// crate itself is not a dependency, as it pulls in every role).
-fn anvil_path() -> PathBuf {
-    std::env::var_os("WARDEN_ANVIL").map_or_else(
-        || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
-        },
-        PathBuf::from,
-    )
-}
-
 fn logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -92,7 +79,7 @@ struct Chain {
 impl Chain {
     fn start() -> Self {
         logs();
-        let anvil = Anvil::at(anvil_path())
+        let anvil = Anvil::at(warden_testkit::default_anvil_path())
             .try_spawn()
             .expect("starting anvil (run `make setup`)");
         let provider = ProviderBuilder::new()

@@ -1,5 +1,5 @@
 //! Warden binaries run as child processes, for the tests that must kill one with SIGKILL at a
-//! dangerous moment and start it again. Every line the child writes to stderr is echoed with
+//! dangerous moment and start it again (see [`crate::crash`]). Every line the child writes to stderr is echoed with
 //! the child's name (so a failing test shows the child's logs) and kept, so a test can wait for
 //! a line (a failpoint reached, a service started) with a timeout instead of sleeping.
 
@@ -169,71 +169,4 @@ impl ServiceProcess {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
-}
-
-/// A loopback port that was free a moment ago, for a service a test must know the address of
-/// before it starts.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// Polls `check` until it holds; `false` once `timeout` has passed without it holding.
-pub async fn wait_for<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The value of `key` in a log line of `tracing`'s default format (`key=value`, fields separated
-/// by spaces), e.g. the metrics URL a service logs when it starts.
-pub fn log_field(line: &str, key: &str) -> Option<String> {
-    let prefix = format!("{key}=");
-    line.split_whitespace()
-        .find_map(|field| field.strip_prefix(prefix.as_str()))
-        .map(|value| value.trim_matches('"').to_string())
-}
-
-/// The metrics and node API URLs in the line a Warden service logs when it has started.
-pub fn ops_urls(start_line: &str) -> Option<(String, String)> {
-    Some((
-        log_field(start_line, "metrics")?,
-        log_field(start_line, "node_api")?,
-    ))
-}
-
-/// The value of the counter `metric` with `label` in a scrape of `metrics_url`, parsed as
-/// Prometheus exposition format; `None` if the scrape fails, does not parse or lacks it.
-pub async fn scrape_counter(metrics_url: &str, metric: &str, label: (&str, &str)) -> Option<f64> {
-    let text = reqwest::get(metrics_url).await.ok()?.text().await.ok()?;
-    let scrape =
-        prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).ok()?;
-    scrape
-        .samples
-        .iter()
-        .find(|sample| sample.metric == metric && sample.labels.get(label.0) == Some(label.1))
-        .and_then(|sample| match sample.value {
-            prometheus_parse::Value::Counter(value) => Some(value),
-            _ => None,
-        })
-}
-
-/// The HTTP status of `GET <node_api_url>/health`, or `None` when nothing answers.
-pub async fn health_status(node_api_url: &str) -> Option<u16> {
-    reqwest::get(format!("{node_api_url}/health"))
-        .await
-        .ok()
-        .map(|response| response.status().as_u16())
 }

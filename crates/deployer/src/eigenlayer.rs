@@ -12,7 +12,7 @@ use warden_bindings::eigenlayer::{
 };
 use warden_bindings::{DevnetPauserRegistry, ERC1967Proxy, OneToOneStrategy};
 
-use crate::DevnetError;
+use crate::DeployError;
 
 /// Timing parameters of the EigenLayer deployment, in blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +78,7 @@ pub async fn deploy<P: Provider + Clone>(
     owner: Address,
     params: EigenLayerParams,
     stake_token: Address,
-) -> Result<EigenLayerContracts, DevnetError> {
+) -> Result<EigenLayerContracts, DeployError> {
     let version = VERSION.to_string();
     let pauser = *DevnetPauserRegistry::deploy(provider.clone(), owner)
         .await?
@@ -165,7 +165,7 @@ pub async fn deploy<P: Provider + Clone>(
     for (implementation, init, expected) in proxies {
         let proxy = ERC1967Proxy::deploy(provider.clone(), implementation, init).await?;
         if *proxy.address() != expected {
-            return Err(DevnetError::AddressPrediction {
+            return Err(DeployError::AddressPrediction {
                 expected,
                 actual: *proxy.address(),
             });

@@ -16,7 +16,7 @@ use warden_bindings::{
     WardenVault,
 };
 
-use crate::DevnetError;
+use crate::DeployError;
 use crate::market::{self, MarketContracts, NoiseTrader, whole};
 
 /// Timing and policy of the devnet's agent.
@@ -90,7 +90,7 @@ pub async fn deploy<P: Provider + Clone>(
     vault_owner: PrivateKeySigner,
     trader: &mut NoiseTrader,
     params: AppParams,
-) -> Result<AppContracts, DevnetError> {
+) -> Result<AppContracts, DeployError> {
     let task_manager = WardenTaskManager::deploy(
         deployer.clone(),
         registry,
@@ -133,7 +133,7 @@ pub async fn deploy<P: Provider + Clone>(
         })
         .await?;
     if verifier.agentHash().call().await? != agent.agent_hash() {
-        return Err(DevnetError::Config(
+        return Err(DeployError::Config(
             "the verifier's agent hash differs from the Rust agent's".into(),
         ));
     }
@@ -207,7 +207,7 @@ pub async fn deploy<P: Provider + Clone>(
     let agent_id = receipt
         .decoded_log::<WardenTaskManager::AgentRegistered>()
         .map(|event| event.agentId)
-        .ok_or_else(|| DevnetError::Config("registerAgent emitted no AgentRegistered".into()))?;
+        .ok_or_else(|| DeployError::Config("registerAgent emitted no AgentRegistered".into()))?;
 
     for _ in 0..warden_agent::HISTORY_LEN {
         trader.trade().await?;
@@ -233,7 +233,7 @@ pub async fn vault_balances<P: Provider>(
     provider: &P,
     market: &MarketContracts,
     vault: Address,
-) -> Result<(U256, U256), DevnetError> {
+) -> Result<(U256, U256), DeployError> {
     let weth = warden_bindings::uniswap::WETH9::new(market.weth, provider);
     let dollar = warden_bindings::DevnetToken::new(market.dollar, provider);
     Ok((

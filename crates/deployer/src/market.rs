@@ -12,7 +12,7 @@ use warden_bindings::DevnetToken;
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::{UniswapV2Factory, UniswapV2Pair, UniswapV2Router02, WETH9};
 
-use crate::DevnetError;
+use crate::DeployError;
 
 /// One token with 18 decimals, in base units.
 pub fn whole(tokens: u64) -> U256 {
@@ -58,7 +58,7 @@ pub async fn deploy<P: Provider + Clone>(
     provider: &P,
     owner: Address,
     params: MarketParams,
-) -> Result<MarketContracts, DevnetError> {
+) -> Result<MarketContracts, DeployError> {
     let weth = WETH9::deploy(provider.clone()).await?;
     let dollar = DevnetToken::deploy(
         provider.clone(),
@@ -121,7 +121,7 @@ pub async fn fund_base<P: Provider + Clone>(
     market: &MarketContracts,
     account: Address,
     base: U256,
-) -> Result<(), DevnetError> {
+) -> Result<(), DeployError> {
     let weth = WETH9::new(market.weth, provider.clone());
     confirm("WETH9.deposit", weth.deposit().value(base).send().await?).await?;
     confirm("WETH9.transfer", weth.transfer(account, base).send().await?).await?;
@@ -136,7 +136,7 @@ pub async fn fund<P: Provider + Clone>(
     account: Address,
     base: U256,
     quote: U256,
-) -> Result<(), DevnetError> {
+) -> Result<(), DeployError> {
     fund_base(provider, market, account, base).await?;
     let dollar = DevnetToken::new(market.dollar, provider.clone());
     confirm(
@@ -151,7 +151,7 @@ pub async fn fund<P: Provider + Clone>(
 pub async fn reserves<P: Provider>(
     provider: &P,
     market: &MarketContracts,
-) -> Result<(U256, U256), DevnetError> {
+) -> Result<(U256, U256), DeployError> {
     let pair = UniswapV2Pair::new(market.pair, provider);
     let reserves = pair.getReserves().call().await?;
     let token0 = pair.token0().call().await?;
@@ -200,7 +200,7 @@ impl NoiseTrader {
     }
 
     /// Approves the router to spend the trader's tokens, once.
-    pub async fn approve(&self) -> Result<(), DevnetError> {
+    pub async fn approve(&self) -> Result<(), DeployError> {
         let provider = self.provider();
         let weth = WETH9::new(self.market.weth, &provider);
         confirm(
@@ -222,7 +222,7 @@ impl NoiseTrader {
     }
 
     /// One random swap of up to `max_trade_bps` of the input side's reserve.
-    pub async fn trade(&mut self) -> Result<(), DevnetError> {
+    pub async fn trade(&mut self) -> Result<(), DeployError> {
         let provider = self.provider();
         let (reserve_base, reserve_quote) = reserves(&provider, &self.market).await?;
         let sell_base: bool = self.rng.r#gen();

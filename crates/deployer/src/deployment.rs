@@ -1,0 +1,467 @@
+//! Deploying Warden's whole world into a chain: the Uniswap v2 market, EigenLayer core, Warden's
+//! registry and application, and operators with fresh encrypted keystores that restake and
+//! register their BLS12-381 keys exactly as production operators do.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::ext::AnvilApi;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+use rand::RngCore;
+use warden_bindings::WardenRegistry;
+use warden_bindings::tx::confirm;
+use warden_keys::{KeystorePaths, OperatorKeys, Password, ScryptParams};
+use warden_operator::{Registrar, RegistrationTargets};
+use warden_protocol::OPERATOR_SET_ID;
+
+use crate::DeployError;
+use crate::accounts;
+use crate::app::{self, AppParams};
+use crate::eigenlayer::{self, EigenLayerParams};
+use crate::market::{self, MarketParams, NoiseTrader};
+use crate::summary::{DeploymentSummary, EigenLayerSummary, OperatorSummary, WardenContracts};
+
+/// The metadata URI announced for Warden and its operators on a devnet.
+const METADATA_URI: &str = "https://warden.invalid/devnet/metadata.json";
+
+/// Ether each operator receives for gas.
+const OPERATOR_ETHER: u128 = 10_000_000_000_000_000_000;
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    /// Number of operators to create and register.
+    pub operators: usize,
+    /// Stake each operator restakes, in wei of wrapped ether (the market's base token).
+    pub stake_per_operator: U256,
+    pub eigenlayer: EigenLayerParams,
+    pub market: MarketParams,
+    pub app: AppParams,
+    /// Seed of the noise trader: the same seed gives the same trades.
+    pub seed: u64,
+    /// scrypt cost of the operators' BLS keystores. Devnet keys guard nothing, so the default is
+    /// cheaper than the EIP's (which takes about a second per key on a small machine).
+    pub keystore_scrypt: ScryptParams,
+}
+
+impl DeployConfig {
+    /// `operators` operators with 32 wrapped ether of stake each.
+    pub fn new(operators: usize) -> Self {
+        Self {
+            operators,
+            stake_per_operator: market::whole(32),
+            eigenlayer: EigenLayerParams::default(),
+            market: MarketParams::default(),
+            app: AppParams::default(),
+            seed: 1,
+            keystore_scrypt: devnet_scrypt(),
+        }
+    }
+}
+
+fn devnet_scrypt() -> ScryptParams {
+    // n = 2^14: tens of milliseconds. Keys of a devnet are throwaway.
+    ScryptParams::new(1 << 14, 8, 1).unwrap_or_else(|_| ScryptParams::insecure_fast_for_tests())
+}
+
+/// One deployed operator: where its keys are and what it registered as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorHandle {
+    pub index: usize,
+    pub address: Address,
+    pub operator_id: B256,
+    pub keystores: KeystorePaths,
+    /// The file holding the keystores' password (mode 0600, inside the data directory).
+    pub password_file: PathBuf,
+}
+
+/// A finished deployment: what is on chain, and where the keys that act on it are.
+#[derive(Debug)]
+pub struct Deployment {
+    rpc_url: Url,
+    data_dir: PathBuf,
+    deployer: PrivateKeySigner,
+    operators: Vec<OperatorHandle>,
+    summary: DeploymentSummary,
+    agent: Arc<warden_agent::MlpAgent>,
+    /// Moves the price between ticks; taken by whoever drives the chain afterwards.
+    trader: Option<NoiseTrader>,
+}
+
+impl Deployment {
+    /// Deploys everything into the chain at `rpc_url` (paid by anvil's development accounts)
+    /// and registers `config.operators` operators, their keystores under `data_dir`.
+    pub async fn deploy(
+        rpc_url: Url,
+        data_dir: &Path,
+        config: &DeployConfig,
+    ) -> Result<Self, DeployError> {
+        if config.operators == 0 {
+            return Err(DeployError::Config(
+                "a deployment needs at least one operator".into(),
+            ));
+        }
+        create_dir(data_dir)?;
+        let deployer = accounts::dev_key(0)?;
+        let provider = warden_txm::signing_provider(rpc_url.clone(), deployer.clone());
+        let owner = deployer.address();
+        let chain_id = provider.get_chain_id().await?;
+
+        // The market first: its wrapped ether is also what operators restake.
+        let market = market::deploy(&provider, owner, config.market).await?;
+        let eigenlayer =
+            eigenlayer::deploy(&provider, owner, config.eigenlayer, market.weth).await?;
+        tracing::info!(allocation_manager = %eigenlayer.allocation_manager, "EigenLayer core deployed");
+        let registry =
+            WardenRegistry::deploy(provider.clone(), eigenlayer.allocation_manager, owner).await?;
+        confirm(
+            "WardenRegistry.configureAVS",
+            registry
+                .configureAVS(METADATA_URI.to_string(), vec![eigenlayer.strategy])
+                .send()
+                .await?,
+        )
+        .await?;
+        tracing::info!(registry = %registry.address(), "Warden deployed");
+
+        let targets = RegistrationTargets {
+            delegation_manager: eigenlayer.delegation_manager,
+            strategy_manager: eigenlayer.strategy_manager,
+            allocation_manager: eigenlayer.allocation_manager,
+            permission_controller: eigenlayer.permission_controller,
+            registry: *registry.address(),
+            strategy: eigenlayer.strategy,
+        };
+        let operators = register_operators(
+            &provider,
+            rpc_url.as_str(),
+            data_dir,
+            targets,
+            &market,
+            config,
+        )
+        .await?;
+
+        // The market and Warden's application: keys 1 (noise trader) and 2 (vault owner) of
+        // anvil's development accounts.
+        let mut trader =
+            NoiseTrader::new(rpc_url.clone(), accounts::dev_key(1)?, market, config.seed);
+        market::fund(
+            &provider,
+            &market,
+            trader.address(),
+            market::whole(200),
+            market::whole(600_000),
+        )
+        .await?;
+        trader.approve().await?;
+        let agent = warden_agent::reference_agent(market.router)
+            .map_err(|error| DeployError::Config(format!("reference agent: {error}")))?;
+        let app = app::deploy(
+            &provider,
+            &rpc_url,
+            *registry.address(),
+            &market,
+            &agent,
+            accounts::dev_key(2)?,
+            &mut trader,
+            config.app,
+        )
+        .await?;
+        tracing::info!(task_manager = %app.task_manager, vault = %app.vault, agent_id = app.agent_id, "agent registered");
+
+        let summary = DeploymentSummary {
+            chain_id,
+            rpc_url: rpc_url.to_string(),
+            eigenlayer: EigenLayerSummary {
+                version: warden_bindings::eigenlayer::VERSION.to_string(),
+                contracts: eigenlayer,
+                params: config.eigenlayer,
+            },
+            warden: WardenContracts {
+                registry: *registry.address(),
+                operator_set_id: OPERATOR_SET_ID,
+            },
+            operators: Vec::new(),
+            total_weight: U256::ZERO,
+            market,
+            app,
+        };
+        let mut deployment = Self {
+            rpc_url,
+            data_dir: data_dir.to_path_buf(),
+            deployer,
+            operators,
+            summary,
+            agent: Arc::new(agent),
+            trader: Some(trader),
+        };
+        deployment.refresh().await?;
+        Ok(deployment)
+    }
+
+    /// Re-reads every operator's weight and the total from the registry at the latest block.
+    pub async fn refresh(&mut self) -> Result<(), DeployError> {
+        let provider = ProviderBuilder::new().connect_http(self.rpc_url.clone());
+        let registry = WardenRegistry::new(self.summary.warden.registry, &provider);
+        let block = u32::try_from(provider.get_block_number().await?)
+            .map_err(|_| DeployError::Config("block number beyond uint32".into()))?;
+        let mut operators = Vec::with_capacity(self.operators.len());
+        for handle in &self.operators {
+            let state = registry
+                .operatorAt(handle.operator_id, block)
+                .call()
+                .await?;
+            let public_key = registry.publicKeyOf(handle.operator_id).call().await?;
+            let bls_public_key = warden_bls::PublicKey::from_eip2537(&public_key.to_eip2537())
+                .map(|key| format!("0x{}", alloy::hex::encode(key.to_compressed())))
+                .unwrap_or_else(|_| "unregistered".to_string());
+            operators.push(OperatorSummary {
+                address: handle.address,
+                operator_id: handle.operator_id,
+                bls_public_key,
+                weight: U256::from(state._1),
+                keystore_dir: handle
+                    .keystores
+                    .bls
+                    .parent()
+                    .map(|dir| dir.display().to_string())
+                    .unwrap_or_default(),
+            });
+        }
+        let quorum = registry.quorumAt(block).call().await?;
+        self.summary.operators = operators;
+        self.summary.total_weight = U256::from(quorum.totalWeight);
+        Ok(())
+    }
+
+    /// The reference agent the operators run.
+    pub fn agent(&self) -> &warden_agent::MlpAgent {
+        &self.agent
+    }
+
+    /// The reference agent, shared, as the services take it.
+    pub fn shared_agent(&self) -> Arc<warden_agent::MlpAgent> {
+        Arc::clone(&self.agent)
+    }
+
+    /// What was deployed, as of the last refresh.
+    pub fn summary(&self) -> &DeploymentSummary {
+        &self.summary
+    }
+
+    /// The JSON-RPC endpoint.
+    pub fn rpc_url(&self) -> String {
+        self.rpc_url.to_string()
+    }
+
+    /// The JSON-RPC endpoint, parsed.
+    pub fn endpoint_url(&self) -> Url {
+        self.rpc_url.clone()
+    }
+
+    /// The funded development account that deployed and owns everything.
+    pub fn deployer(&self) -> &PrivateKeySigner {
+        &self.deployer
+    }
+
+    /// The registered operators.
+    pub fn operators(&self) -> &[OperatorHandle] {
+        &self.operators
+    }
+
+    /// Where keystores and state live.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The noise trader the deployment seeded the price history with, to keep trading; `None`
+    /// once taken.
+    pub fn take_noise_trader(&mut self) -> Option<NoiseTrader> {
+        self.trader.take()
+    }
+
+    /// Gives back a noise trader taken with [`Deployment::take_noise_trader`].
+    pub fn return_noise_trader(&mut self, trader: NoiseTrader) {
+        self.trader = Some(trader);
+    }
+
+    /// Anvil's development account `index`. A deployment uses 0 (deployer), 1 (noise trader),
+    /// 2 (vault owner), 3 (aggregator) and 4 (challenger).
+    pub fn dev_key(&self, index: usize) -> Result<PrivateKeySigner, DeployError> {
+        accounts::dev_key(index)
+    }
+}
+
+/// Creates, funds and registers every operator: with EigenLayer first, then (once their
+/// allocation delay has taken effect) with Warden's operator set.
+async fn register_operators<P: Provider + Clone>(
+    provider: &P,
+    rpc_url: &str,
+    data_dir: &Path,
+    targets: RegistrationTargets,
+    market: &market::MarketContracts,
+    config: &DeployConfig,
+) -> Result<Vec<OperatorHandle>, DeployError> {
+    let registration = |index: usize| {
+        move |source| DeployError::Registration {
+            index,
+            source: Box::new(source),
+        }
+    };
+    let mut handles = Vec::with_capacity(config.operators);
+    let mut loaded = Vec::with_capacity(config.operators);
+    for index in 0..config.operators {
+        let (handle, keys) = create_operator(data_dir, index, config).await?;
+        fund_operator(provider, market, keys.address(), config.stake_per_operator).await?;
+        let registrar = Registrar::new(rpc_url, targets, &keys).map_err(registration(index))?;
+        registrar
+            .join_eigenlayer(config.stake_per_operator, METADATA_URI)
+            .await
+            .map_err(registration(index))?;
+        handles.push(handle);
+        loaded.push(keys);
+    }
+
+    // Operators may allocate once their allocation delay has taken effect.
+    let wait = u64::from(config.eigenlayer.allocation_configuration_delay) + 1;
+    provider.anvil_mine(Some(wait), None).await?;
+
+    for (handle, keys) in handles.iter_mut().zip(&loaded) {
+        let index = handle.index;
+        let registrar = Registrar::new(rpc_url, targets, keys).map_err(registration(index))?;
+        registrar
+            .wait_until_allocatable(Duration::from_secs(30))
+            .await
+            .map_err(registration(index))?;
+        handle.operator_id = registrar
+            .register_with_warden()
+            .await
+            .map_err(registration(index))?
+            .as_b256();
+    }
+    Ok(handles)
+}
+
+/// An ECDSA key of the devnet written the way a service reads its key: a Web3 Secret Storage
+/// keystore and a password file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevKeystore {
+    pub address: Address,
+    pub keystore: PathBuf,
+    pub password_file: PathBuf,
+}
+
+impl Deployment {
+    /// Writes anvil development account `index` (see [`Deployment::dev_key`]) as an encrypted
+    /// keystore under the data directory, for a service started as its own process.
+    pub async fn dev_keystore(&self, index: usize) -> Result<DevKeystore, DeployError> {
+        let signer = self.dev_key(index)?;
+        let dir = self.data_dir.join("keys").join(format!("dev-{index}"));
+        if dir.join("keystore.json").is_file() {
+            return Ok(DevKeystore {
+                address: signer.address(),
+                keystore: dir.join("keystore.json"),
+                password_file: dir.join("password"),
+            });
+        }
+        create_dir(&dir)?;
+        let password_file = dir.join("password");
+        let mut secret = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let password = alloy::hex::encode(secret);
+        write_private(&password_file, password.as_bytes())?;
+        let key = signer.to_bytes();
+        let keystore_dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            PrivateKeySigner::encrypt_keystore(
+                &keystore_dir,
+                &mut rand::thread_rng(),
+                key,
+                password,
+                Some("keystore.json"),
+            )
+        })
+        .await?
+        .map_err(|error| DeployError::Config(format!("writing a keystore: {error}")))?;
+        Ok(DevKeystore {
+            address: signer.address(),
+            keystore: dir.join("keystore.json"),
+            password_file,
+        })
+    }
+}
+
+async fn create_operator(
+    data_dir: &Path,
+    index: usize,
+    config: &DeployConfig,
+) -> Result<(OperatorHandle, OperatorKeys), DeployError> {
+    let dir = data_dir.join("operators").join(index.to_string());
+    create_dir(&dir)?;
+    let password_file = dir.join("password");
+    let mut secret = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut secret);
+    write_private(&password_file, alloy::hex::encode(secret).as_bytes())?;
+
+    let keystores = KeystorePaths::in_dir(&dir);
+    let scrypt = config.keystore_scrypt;
+    let paths = keystores.clone();
+    let password_path = password_file.clone();
+    // Key derivation is deliberately slow: keep it off the async workers.
+    let keys = tokio::task::spawn_blocking(move || {
+        let password =
+            Password::from_file(&password_path).map_err(warden_keys::KeyError::Password)?;
+        OperatorKeys::generate(&paths, &password, scrypt, &mut rand::thread_rng())?;
+        // Read the keys back the way an operator process does, from the encrypted files.
+        OperatorKeys::unlock(&paths, Some(&password_path))
+    })
+    .await?
+    .map_err(|source| DeployError::Keys { index, source })?;
+
+    let handle = OperatorHandle {
+        index,
+        address: keys.address(),
+        operator_id: B256::ZERO,
+        keystores,
+        password_file,
+    };
+    Ok((handle, keys))
+}
+
+async fn fund_operator<P: Provider + Clone>(
+    provider: &P,
+    market: &market::MarketContracts,
+    operator: Address,
+    stake: U256,
+) -> Result<(), DeployError> {
+    provider
+        .anvil_set_balance(operator, U256::from(OPERATOR_ETHER))
+        .await?;
+    market::fund_base(provider, market, operator, stake).await
+}
+
+pub(crate) fn create_dir(dir: &Path) -> Result<(), DeployError> {
+    std::fs::create_dir_all(dir).map_err(|source| DeployError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), DeployError> {
+    use std::io::Write as _;
+    let io = |source| DeployError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(contents).map_err(io)
+}

@@ -1,0 +1,57 @@
+//! What a deployment records: every contract address, the operators and their weights. The
+//! devnet's summary file holds it (flattened), and `warden deploy` writes it as
+//! `deployment.json`.
+
+use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppContracts;
+use crate::market::MarketContracts;
+use crate::{EigenLayerContracts, EigenLayerParams};
+
+/// EigenLayer's deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EigenLayerSummary {
+    /// The EigenLayer core release (`v1.3.0`).
+    pub version: String,
+    #[serde(flatten)]
+    pub contracts: EigenLayerContracts,
+    pub params: EigenLayerParams,
+}
+
+/// Warden's contracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WardenContracts {
+    /// The AVS identity and registrar of Warden's operator set.
+    pub registry: Address,
+    pub operator_set_id: u32,
+}
+
+/// One registered operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSummary {
+    pub address: Address,
+    /// keccak256 of the EIP-2537 public key, the operator's id on chain.
+    pub operator_id: B256,
+    /// Compressed (48-byte) BLS12-381 public key, 0x-hex.
+    pub bls_public_key: String,
+    /// Quorum weight (slashable stake, in wei of the restaked wrapped ether), as a decimal string.
+    #[serde(with = "crate::decimal")]
+    pub weight: U256,
+    /// Directory holding the operator's encrypted keystores.
+    pub keystore_dir: String,
+}
+
+/// Everything a deployment put on chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    pub chain_id: u64,
+    pub rpc_url: String,
+    pub eigenlayer: EigenLayerSummary,
+    pub warden: WardenContracts,
+    pub operators: Vec<OperatorSummary>,
+    #[serde(with = "crate::decimal")]
+    pub total_weight: U256,
+    pub market: MarketContracts,
+    pub app: AppContracts,
+}

@@ -1,0 +1,248 @@
+//! Reading back what a run of the tick loop did, from the chain, for the summary: each task's
+//! signers, gas and action, the challenges raised and the operators slashed.
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::sol_types::SolCall;
+use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
+use warden_bindings::{WardenChallenges, WardenTaskManager};
+use warden_protocol::TaskState;
+
+use crate::summary::{ChallengeSummary, ChallengesSummary, SlashSummary, TaskSummary};
+use crate::{Devnet, DevnetError};
+
+impl Devnet {
+    /// Task `task_id` as it stands now.
+    pub(crate) async fn task_summary(&self, task_id: u64) -> Result<TaskSummary, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let task_manager =
+            WardenTaskManager::new(self.summary.deployment.app.task_manager, &provider);
+        let task = task_manager.getTask(task_id).call().await?;
+        let mut summary = TaskSummary {
+            id: task_id,
+            state: TaskState::try_from(task.state)?.name().to_string(),
+            action: None,
+            signers: Vec::new(),
+            non_signers: Vec::new(),
+            commit_gas: None,
+            execute_gas: None,
+            open_to_commit_blocks: None,
+            commit_to_execute_blocks: None,
+            signed_stake: None,
+            stolen: None,
+        };
+        let topic = U256::from(task_id);
+        let committed = task_manager
+            .OutputCommitted_filter()
+            .topic1(topic)
+            .from_block(0)
+            .query()
+            .await?;
+        let Some((event, log)) = committed.into_iter().next() else {
+            return Ok(summary);
+        };
+        summary.action = Some(describe_action(&event.output));
+        summary.signed_stake = Some(event.signedWeight);
+        let commit_block = log.block_number.unwrap_or_default();
+        summary.open_to_commit_blocks = Some(commit_block.saturating_sub(u64::from(task.openedAt)));
+        if let Some(hash) = log.transaction_hash
+            && let Some(receipt) = provider.get_transaction_receipt(hash).await?
+        {
+            summary.commit_gas = Some(receipt.gas_used);
+        }
+        for operator in &self.summary.deployment.operators {
+            if event.nonSignerIds.contains(&operator.operator_id) {
+                summary.non_signers.push(operator.address);
+            } else {
+                summary.signers.push(operator.address);
+            }
+        }
+        let executed = task_manager
+            .TaskExecuted_filter()
+            .topic1(topic)
+            .from_block(0)
+            .query()
+            .await?;
+        if let Some((_, log)) = executed.into_iter().next() {
+            summary.stolen = stolen_amount(&event.output, self.summary.deployment.app.vault);
+            let execute_block = log.block_number.unwrap_or_default();
+            summary.commit_to_execute_blocks = Some(execute_block.saturating_sub(commit_block));
+            if let Some(hash) = log.transaction_hash
+                && let Some(receipt) = provider.get_transaction_receipt(hash).await?
+            {
+                summary.execute_gas = Some(receipt.gas_used);
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Every challenge raised since `from_block`, upheld or rejected.
+    pub(crate) async fn challenges_summary(
+        &self,
+        from_block: u64,
+    ) -> Result<ChallengesSummary, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let task_manager =
+            WardenTaskManager::new(self.summary.deployment.app.task_manager, &provider);
+        let challenges = WardenChallenges::new(self.summary.deployment.app.challenges, &provider);
+        let mut raised = Vec::new();
+        for (event, log) in challenges
+            .ChallengeUpheld_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            raised.push((event.taskId, event.challenger, true, log.block_number));
+        }
+        for (event, log) in challenges
+            .ChallengeRejected_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            raised.push((event.taskId, event.challenger, false, log.block_number));
+        }
+        let mut summary = ChallengesSummary::default();
+        for (task_id, challenger, upheld, block) in raised {
+            let task = task_manager.getTask(task_id).call().await?;
+            let (_, commit_log) = warden_bindings::task_facts::committed_event(
+                &provider,
+                self.summary.deployment.app.task_manager,
+                task_id,
+                task.openedAt,
+            )
+            .await?;
+            let commit_block = commit_log.block_number.unwrap_or_default();
+            let challenge_block = block.unwrap_or_default();
+            summary.raised += 1;
+            if upheld {
+                summary.upheld += 1;
+            } else {
+                summary.rejected += 1;
+            }
+            summary.list.push(ChallengeSummary {
+                task: task_id,
+                challenger,
+                upheld,
+                commit_block,
+                challenge_block,
+                blocks_from_commit: challenge_block.saturating_sub(commit_block),
+                deadline: u64::from(task.deadline),
+            });
+        }
+        summary
+            .list
+            .sort_by_key(|challenge| challenge.challenge_block);
+        Ok(summary)
+    }
+
+    /// Every operator slashed since `from_block`, with its shares in the devnet's strategy just
+    /// before and just after, as EigenLayer's DelegationManager reports them.
+    pub(crate) async fn slashed_summary(
+        &self,
+        from_block: u64,
+    ) -> Result<Vec<SlashSummary>, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let challenges = WardenChallenges::new(self.summary.deployment.app.challenges, &provider);
+        let mut slashings = Vec::new();
+        for (event, log) in challenges
+            .SignerSlashed_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            slashings.push((event.operator, event.taskId, "fraud", log.block_number));
+        }
+        for (event, log) in challenges
+            .EquivocationSlashed_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+        {
+            slashings.push((
+                event.operator,
+                event.taskId,
+                "equivocation",
+                log.block_number,
+            ));
+        }
+        let strategy = self.summary.deployment.eigenlayer.contracts.strategy;
+        let delegation = warden_bindings::eigenlayer::DelegationManager::new(
+            self.summary
+                .deployment
+                .eigenlayer
+                .contracts
+                .delegation_manager,
+            &provider,
+        );
+        let mut summary = Vec::with_capacity(slashings.len());
+        for (operator, task, reason, block) in slashings {
+            let block = block.unwrap_or_default();
+            let shares_at = |at: u64| {
+                let call = delegation.getOperatorShares(operator, vec![strategy]);
+                async move {
+                    let shares = call.block(at.into()).call().await?;
+                    Ok::<U256, DevnetError>(shares.first().copied().unwrap_or_default())
+                }
+            };
+            summary.push(SlashSummary {
+                operator,
+                task,
+                reason: reason.to_string(),
+                strategy,
+                shares_before: shares_at(block.saturating_sub(1)).await?,
+                shares_after: shares_at(block).await?,
+            });
+        }
+        summary.sort_by_key(|slash| (slash.task, slash.operator));
+        Ok(summary)
+    }
+}
+
+/// What a swap action sends to someone other than the vault: its whole input, taken from the
+/// vault. `None` for holds and for swaps paying the vault.
+fn stolen_amount(output: &[u8], vault: Address) -> Option<U256> {
+    let action = warden_agent::Action::decode(output).ok()?;
+    let swap = swapExactTokensForTokensCall::abi_decode(&action.data).ok()?;
+    (swap.to != vault).then_some(swap.amountIn)
+}
+
+/// `hold`, or `buy`/`sell` with the swap's amounts, from an encoded action.
+fn describe_action(output: &[u8]) -> String {
+    use alloy::sol_types::{SolType, sol_data};
+    type Encoded = (
+        sol_data::Uint<8>,
+        sol_data::Address,
+        sol_data::Uint<256>,
+        sol_data::Bytes,
+    );
+    let Ok((kind, _target, _value, data)) = Encoded::abi_decode_params(output) else {
+        return "undecodable".to_string();
+    };
+    let side = match kind {
+        0 => return "hold".to_string(),
+        1 => "buy",
+        2 => "sell",
+        _ => "call",
+    };
+    match swapExactTokensForTokensCall::abi_decode(&data) {
+        Ok(swap) => format!(
+            "{side} amount_in={} min_out={}",
+            swap.amountIn, swap.amountOutMin
+        ),
+        Err(_) => side.to_string(),
+    }
+}
+
+/// Where task `task_id` of the task manager at `task_manager` is in its lifecycle.
+pub async fn task_state<P: Provider>(
+    chain: &P,
+    task_manager: Address,
+    task_id: u64,
+) -> Result<TaskState, DevnetError> {
+    let task = WardenTaskManager::new(task_manager, chain)
+        .getTask(task_id)
+        .call()
+        .await?;
+    Ok(TaskState::try_from(task.state)?)
+}
