@@ -1,19 +1,14 @@
 //! The `warden-aggregator` command line, here rather than in `main.rs` so that tests (the
 //! compose file check) can parse command lines exactly as the binary does.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use warden_runtime::cli::RunArgs;
 
 use crate::config::AggregatorConfig;
 
+// Clap names the command after the package, which is also the binary's name.
 #[derive(Debug, Parser)]
-#[command(name = "warden-aggregator", version, about = "Warden aggregator")]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
+#[command(version, about = "Warden aggregator")]
 pub enum Command {
     /// Run the aggregator: take operators' signatures over HTTP, commit each task's output once
     /// a stake-weighted quorum signed it, and (for the configured agents) open, execute and

@@ -3,25 +3,23 @@
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use warden_keys::KeysConfig;
-use warden_runtime::config::{ChainConfig, ConfigError, DatabaseConfig, OpsConfig, ServiceConfig};
-use warden_txm::TransactionsConfig;
+use warden_runtime::config::{ConfigError, ServiceConfig};
 
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = <AggregatorConfig as ServiceConfig>::ENV_PREFIX;
 
-/// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AggregatorConfig {
-    pub chain: ChainConfig,
-    pub aggregator: AggregatorSection,
-    pub database: DatabaseConfig,
-    #[serde(default)]
-    pub ops: OpsConfig,
-    pub keys: KeysConfig,
-    #[serde(default)]
-    pub transactions: TransactionsConfig,
+warden_runtime::service_config! {
+    /// The whole configuration: `[chain]`, `[aggregator]`, `[database]`, `[ops]`, `[keys]` and
+    /// `[transactions]`. The aggregator signs transactions with its ECDSA key; a BLS keystore is
+    /// allowed but not needed.
+    pub struct AggregatorConfig {
+        pub aggregator: AggregatorSection,
+    }
+    name: "warden-aggregator",
+    env_prefix: "WARDEN_AGGREGATOR_",
+    bls_keystore: Optional,
+    transactions: true,
+    validate: AggregatorConfig::validate_aggregator,
 }
 
 /// `[aggregator]`.
@@ -41,31 +39,9 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8090))
 }
 
-warden_runtime::service_config!(
-    AggregatorConfig,
-    name: "warden-aggregator",
-    env_prefix: "WARDEN_AGGREGATOR_",
-    validate: AggregatorConfig::validate_all,
-);
-
 impl AggregatorConfig {
-    /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystore
-    /// and password file exist.
-    fn validate_all(&self) -> Result<(), ConfigError> {
-        self.validate_settings()?;
-        Ok(self.keys.validate(false)?)
-    }
-
-    /// Checks every value without touching the file system.
-    pub fn validate_settings(&self) -> Result<(), ConfigError> {
-        self.chain.validate()?;
-        self.database.validate()?;
-        self.transactions
-            .manager_config()
-            .map_err(|error| ConfigError::Invalid {
-                key: "transactions",
-                reason: error.to_string(),
-            })?;
+    /// The aggregator's own checks; the common sections are checked by [`ServiceConfig`].
+    fn validate_aggregator(&self) -> Result<(), ConfigError> {
         let mut seen = std::collections::BTreeSet::new();
         if let Some(duplicate) = self
             .aggregator

@@ -9,14 +9,13 @@ use clap::Parser;
 use eyre::WrapErr;
 use tokio::sync::watch;
 use warden_aggregator::OperatorSet;
-use warden_aggregator::cli::{Cli, Command};
+use warden_aggregator::cli::Command;
 use warden_aggregator::config::AggregatorConfig;
 use warden_bindings::WardenRegistry;
 use warden_runtime::launcher::{self, CriticalTasks};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    launcher::main("info", dispatch(Cli::parse().command)).await
+fn main() -> ExitCode {
+    launcher::main("info", dispatch(Command::parse()))
 }
 
 async fn dispatch(command: Command) -> eyre::Result<()> {

@@ -31,6 +31,8 @@ pub struct AggregatorMetrics {
     pub task_events: IntCounterVec,
     /// `warden_commitments_total{result}`: `confirmed`, `reverted`, `failed`.
     pub commitments: IntCounterVec,
+    /// Committed actions the vault refused by its owner's policy, by the vault's error.
+    pub execute_refusals: IntCounterVec,
     pub node: NodeMetrics,
 }
 
@@ -66,6 +68,12 @@ impl AggregatorMetrics {
                 "warden_commitments_total",
                 "commitOutput transactions, by result",
                 &["result"],
+            )?,
+            execute_refusals: telemetry.counter_vec(
+                "warden_execute_refusals_total",
+                "Committed actions the vault refused by its owner's policy (spending caps, stake \
+                 bound), by the vault's error; each is refused once and its task expires",
+                &["error"],
             )?,
             node,
         };

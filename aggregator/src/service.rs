@@ -75,6 +75,8 @@ type OnChainTask = <getTaskCall as SolCall>::Return;
 struct KeptFacts {
     input: Option<Bytes>,
     output: Option<Bytes>,
+    /// The vault refused the committed action by its owner's policy: not tried again.
+    refused: Option<keeper::VaultRefusal>,
 }
 
 /// Shared state of the service.

@@ -72,12 +72,9 @@ async fn bad_requests_get_clear_errors() {
     assert_eq!(response.status(), 422);
 
     // The refusal is counted by reason; the node is healthy.
-    let metrics = reqwest::get(running.endpoints.metrics_url())
+    let metrics = warden_testkit::ops::metrics_text(&running.endpoints.metrics_url())
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .expect("the metrics are served");
     let scrape =
         prometheus_parse::Scrape::parse(metrics.lines().map(|l| Ok(l.to_string()))).unwrap();
     let unknown_task = scrape

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use warden_aggregator::config::{AggregatorConfig, ENV_PREFIX};
+use warden_runtime::config::ServiceConfig;
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/aggregator.toml");
 

@@ -90,9 +90,8 @@ async fn crash_at(failpoint: &str, db: &TestDatabase) {
                 "killed before anything was sent"
             );
         }
-        let mut second = aggregator.start(None, &[]).unwrap();
-        let started = second
-            .wait_for("aggregator started", Duration::from_secs(60))
+        let (second, started) = aggregator
+            .restart("aggregator started", Duration::from_secs(60))
             .await
             .unwrap();
         (task_id, submission.intent, log, records, second, started)

@@ -15,7 +15,7 @@ use warden_bindings::WardenRegistry::WardenRegistryErrors;
 use warden_bindings::{BLS, WardenRegistry};
 use warden_bls::Signature;
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_keys::{OperatorKeys, Password};
+use warden_keys::OperatorKeys;
 
 fn tokens(amount: u64) -> U256 {
     U256::from(amount) * U256::from(10u64).pow(U256::from(18u64))
@@ -54,18 +54,7 @@ async fn assembled_quorums_verify_on_chain() {
     let provider =
         ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
     let registry = WardenRegistry::new(devnet.summary().deployment.warden.registry, &provider);
-    let keys: Vec<OperatorKeys> = devnet
-        .deployment()
-        .operators()
-        .iter()
-        .map(|handle| {
-            OperatorKeys::load(
-                &handle.keystores,
-                &Password::from_file(&handle.password_file).unwrap(),
-            )
-            .unwrap()
-        })
-        .collect();
+    let keys: Vec<OperatorKeys> = devnet.deployment().operator_keys().unwrap();
 
     provider.anvil_mine(Some(1), None).await.unwrap();
     let reference_block = provider.get_block_number().await.unwrap() - 1;

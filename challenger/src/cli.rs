@@ -3,23 +3,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use warden_runtime::cli::RunArgs;
 
 use crate::config::ChallengerConfig;
 
+// Clap names the command after the package, which is also the binary's name.
 #[derive(Debug, Parser)]
-#[command(
-    name = "warden-challenger",
-    version,
-    about = "Warden challenger watchtower"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
+#[command(version, about = "Warden challenger watchtower")]
 pub enum Command {
     /// Watch a task manager: re-execute every committed action with the reference agent,
     /// challenge wrong ones before their deadline (paying the bond from the keystore's account)

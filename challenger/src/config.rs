@@ -1,17 +1,16 @@
 //! `warden-challenger run`'s configuration file. See `config/challenger.toml` for a documented
 //! sample; every key can be overridden by `WARDEN_CHALLENGER_<SECTION>__<KEY>`.
 //!
-//! [`ChallengerConfig::validate`] checks what can be checked without the chain. What only the
+//! [`ServiceConfig::validate`] checks what can be checked without the chain. What only the
 //! chain knows (each agent's windows, EigenLayer's deallocation delay) is checked at start-up by
 //! [`crate::preflight`].
 
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
-use warden_keys::KeysConfig;
 use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, OpsConfig, ServiceConfig,
+    AgentSection, ConfigError, ServiceConfig, check_block_range, default_max_block_range,
+    default_max_lag_blocks,
 };
-use warden_txm::TransactionsConfig;
 
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = <ChallengerConfig as ServiceConfig>::ENV_PREFIX;
@@ -20,42 +19,38 @@ pub const ENV_PREFIX: &str = <ChallengerConfig as ServiceConfig>::ENV_PREFIX;
 /// larger batch would not fit in a 30 M gas block.
 pub const MAX_SLASH_BATCH: u64 = 100;
 
-/// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChallengerConfig {
-    pub chain: ChainConfig,
-    pub challenger: WatchtowerConfig,
-    pub agent: AgentSection,
-    pub database: DatabaseConfig,
-    #[serde(default)]
-    pub ops: OpsConfig,
-    pub keys: KeysConfig,
-    #[serde(default)]
-    pub transactions: TransactionsConfig,
+warden_runtime::service_config! {
+    /// The whole configuration: `[chain]`, `[challenger]`, `[agent]`, `[database]`, `[ops]`,
+    /// `[keys]` and `[transactions]`. A challenger signs transactions only, with its ECDSA key:
+    /// a BLS keystore is refused.
+    pub struct ChallengerConfig {
+        pub challenger: WatchtowerConfig,
+        pub agent: AgentSection,
+    }
+    name: "warden-challenger",
+    env_prefix: "WARDEN_CHALLENGER_",
+    bls_keystore: Refused,
+    transactions: true,
+    validate: ChallengerConfig::validate_challenger,
 }
 
-/// `[challenger]`: how the watchtower follows the chain and drives slashing.
+/// `[challenger]`: how the watchtower follows the chain and drives slashing. A key left out
+/// takes its value from [`WatchtowerConfig::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct WatchtowerConfig {
     /// First block to judge on the very first start (later starts resume from the database).
-    #[serde(default)]
     pub start_block: u64,
     /// Largest block range per `eth_getLogs` request.
-    #[serde(default = "default_block_range")]
     pub max_block_range: u64,
     /// Operators examined per `slashSigners` transaction; keeps each under the block gas limit.
-    #[serde(default = "default_slash_batch")]
     pub slash_batch: u64,
     /// Blocks behind the head after which the node reports itself syncing (HTTP 206). Also the
     /// lag the start-up check assumes the watchtower may fall behind by: it must be well inside
     /// every challenge window.
-    #[serde(default = "default_max_lag")]
     pub max_lag_blocks: u64,
     /// The chain's block time in milliseconds, if known (12000 on Ethereum). With it, the start-up
     /// check also counts the poll interval, in blocks, against each challenge window.
-    #[serde(default)]
     pub block_time_ms: Option<u64>,
 }
 
@@ -63,55 +58,25 @@ impl Default for WatchtowerConfig {
     fn default() -> Self {
         Self {
             start_block: 0,
-            max_block_range: default_block_range(),
-            slash_batch: default_slash_batch(),
-            max_lag_blocks: default_max_lag(),
+            max_block_range: default_max_block_range(),
+            slash_batch: 25,
+            max_lag_blocks: default_max_lag_blocks(),
             block_time_ms: None,
         }
     }
 }
 
-fn default_block_range() -> u64 {
-    2_000
-}
-
-fn default_slash_batch() -> u64 {
-    25
-}
-
-fn default_max_lag() -> u64 {
-    10
-}
-
-warden_runtime::service_config!(
-    ChallengerConfig,
-    name: "warden-challenger",
-    env_prefix: "WARDEN_CHALLENGER_",
-    validate: ChallengerConfig::validate_all,
-);
-
 impl ChallengerConfig {
-    /// Checks every value on its own and against the others; the error names the key.
-    fn validate_all(&self) -> Result<(), ConfigError> {
-        self.chain.validate()?;
+    /// The challenger's own checks; the common sections are checked by [`ServiceConfig`].
+    fn validate_challenger(&self) -> Result<(), ConfigError> {
         if self.chain.task_manager == Address::ZERO {
             return invalid(
                 "chain.task_manager",
                 "the zero address cannot be the task manager",
             );
         }
-        self.database.validate()?;
-        if self.keys.bls_keystore.is_some() {
-            return invalid(
-                "keys.bls_keystore",
-                "a challenger signs transactions only, with its ECDSA key: remove the BLS keystore",
-            );
-        }
-        self.keys.validate(false)?;
         let section = &self.challenger;
-        if section.max_block_range == 0 || section.max_block_range > 100_000 {
-            return invalid("challenger.max_block_range", "must be within 1..=100000");
-        }
+        check_block_range("challenger.max_block_range", section.max_block_range)?;
         if section.slash_batch == 0 || section.slash_batch > MAX_SLASH_BATCH {
             return invalid(
                 "challenger.slash_batch",
@@ -135,12 +100,6 @@ impl ChallengerConfig {
                 "the zero address cannot be the agent's router",
             );
         }
-        if let Err(error) = self.transactions.manager_config() {
-            return Err(ConfigError::Invalid {
-                key: "transactions",
-                reason: error.to_string(),
-            });
-        }
         Ok(())
     }
 }
@@ -159,6 +118,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+    use warden_txm::TransactionsConfig;
 
     /// The documented sample, with its keystore paths pointed at files that exist.
     fn sample(dir: &Path) -> PathBuf {

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
 use warden_agent::Agent;
-use warden_runtime::launcher::CriticalTasks;
+use warden_runtime::launcher::{CriticalTasks, Running};
 use warden_runtime::node_api::{ProbeInfo, SyncProbe, SyncProgress};
-use warden_runtime::ops::OpsEndpoints;
 use warden_runtime::service::{ServiceError, ServiceRuntime};
 
 use crate::config::ChallengerConfig;
@@ -33,15 +32,6 @@ pub enum StartError {
     Watchtower(#[from] WatchtowerError),
 }
 
-/// A started challenger.
-#[derive(Debug)]
-pub struct RunningChallenger {
-    pub watchtower: Arc<Watchtower>,
-    pub endpoints: OpsEndpoints,
-    /// The watchtower and the ops servers; all end on shutdown.
-    pub tasks: CriticalTasks,
-}
-
 /// Opens the database, checks the chain ([`preflight::check`]) and builds the watchtower, without
 /// serving or running it: for tests and tools that step it themselves with
 /// [`Watchtower::sync`]. `progress` is what the node API's sync probe reads.
@@ -58,13 +48,13 @@ pub async fn build(
 }
 
 /// Opens the database, checks the chain, serves metrics and the node API, and runs the
-/// watchtower until `shutdown`.
+/// watchtower until `shutdown`: the watchtower and the ops servers are the critical tasks.
 pub async fn start(
     config: &ChallengerConfig,
     signer: PrivateKeySigner,
     agent: Arc<dyn Agent>,
     shutdown: watch::Receiver<bool>,
-) -> Result<RunningChallenger, StartError> {
+) -> Result<Running<Watchtower>, StartError> {
     let progress = Arc::new(SyncProgress::default());
     let (runtime, watchtower) = build(config, signer, agent, Arc::clone(&progress)).await?;
     let sync = SyncProbe::new(FOLLOWER, progress, config.challenger.max_lag_blocks);
@@ -75,8 +65,8 @@ pub async fn start(
     runtime.log_started("challenger", &watchtower.address(), &endpoints);
     let watchtower = Arc::new(watchtower);
     tasks.spawn("watchtower", Arc::clone(&watchtower).run(shutdown));
-    Ok(RunningChallenger {
-        watchtower,
+    Ok(Running {
+        service: watchtower,
         endpoints,
         tasks,
     })

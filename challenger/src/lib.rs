@@ -18,5 +18,5 @@ pub mod watchtower;
 
 pub use config::{ChallengerConfig, WatchtowerConfig};
 pub use equivocation::{EquivocationError, EquivocationEvidence, SignedAttestation};
-pub use launch::{RunningChallenger, StartError};
+pub use launch::StartError;
 pub use watchtower::{CloseReason, Verdict, Watchtower, WatchtowerError};

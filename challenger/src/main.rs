@@ -9,13 +9,12 @@ use std::sync::Arc;
 use clap::Parser;
 use eyre::WrapErr;
 use tokio::sync::watch;
-use warden_challenger::cli::{Cli, Command};
+use warden_challenger::cli::Command;
 use warden_challenger::{ChallengerConfig, EquivocationEvidence, launch};
 use warden_runtime::launcher::{self, CriticalTasks};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    launcher::main("info", dispatch(Cli::parse().command)).await
+fn main() -> ExitCode {
+    launcher::main("info", dispatch(Command::parse()))
 }
 
 async fn dispatch(command: Command) -> eyre::Result<()> {

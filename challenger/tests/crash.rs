@@ -19,7 +19,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
-use common::{Challenger, Committer, wait_for};
+use common::{Challenger, Committer, slashing_done, wait_for};
 use warden_agent::Agent;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_challenger::watchtower::{FAILPOINT_AFTER_CHALLENGE_SENT, follower_name};
@@ -30,7 +30,8 @@ use warden_protocol::TaskState;
 use warden_store::challenger::{ClaimState, ClaimStore};
 use warden_store::cursor::ChainCursor;
 use warden_store::testing::TestDatabase;
-use warden_store::transactions::{TransactionLog, TxStatus};
+use warden_store::transactions::{TransactionLog, TxRecord, TxStatus};
+use warden_testkit::only_event;
 use warden_txm::Intent;
 
 warden_store::on_both_backends!(
@@ -72,11 +73,7 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         .collect();
 
     // First life: it judges everything up to now, records its cursor, and is killed.
-    let mut first = challenger.spawn(None, &[]);
-    first
-        .wait_for("caught up with the chain", Duration::from_secs(120))
-        .await
-        .unwrap();
+    let first = challenger.spawn_caught_up(None).await;
     let cursor = ChainCursor::new(challenger.store().await, follower_name(challenger.address));
     let down_at = cursor.last().await.unwrap().unwrap().number;
     first.kill().await.unwrap();
@@ -125,14 +122,9 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         },
     )
     .await;
-    let upheld = challenges
-        .ChallengeUpheld_filter()
-        .from_block(commit_block)
-        .query()
+    let (event, log) = only_event(&challenges.ChallengeUpheld_filter().from_block(commit_block))
         .await
         .unwrap();
-    assert_eq!(upheld.len(), 1, "{upheld:?}");
-    let (event, log) = &upheld[0];
     assert_eq!(event.taskId, 1);
     assert_eq!(event.challenger, challenger.address);
     let challenged_at = log.block_number.unwrap();
@@ -145,7 +137,7 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
     challenger
         .wait_for_claim(1, ClaimState::Slashed, Duration::from_secs(120))
         .await;
-    assert!(challenges.slashingProgress(1).call().await.unwrap().done);
+    assert!(slashing_done(&challenges, 1).await);
     let mut slashed: Vec<Address> = challenges
         .SignerSlashed_filter()
         .from_block(commit_block)
@@ -209,21 +201,13 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let task = committer.open_task().await;
     let theft = thief.decide_encoded(&task.input).unwrap().encode();
 
-    let mut first = challenger.spawn(Some(FAILPOINT_AFTER_CHALLENGE_SENT), &[]);
-    first
-        .wait_for("caught up with the chain", Duration::from_secs(120))
-        .await
-        .unwrap();
+    let mut first = challenger
+        .spawn_caught_up(Some(FAILPOINT_AFTER_CHALLENGE_SENT))
+        .await;
     chain.anvil_set_auto_mine(false).await.unwrap();
     committer.manual_mining = true;
     committer.commit(&task, &theft, &[0, 1, 2]).await;
-    first
-        .wait_for(
-            &format!("failpoint {FAILPOINT_AFTER_CHALLENGE_SENT} reached"),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
+    Challenger::wait_for_failpoint(&mut first, FAILPOINT_AFTER_CHALLENGE_SENT).await;
 
     // Killed with the claim and the challenge transaction on record, broadcast but not mined.
     let store = challenger.store().await;
@@ -235,16 +219,8 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     assert_eq!(claim.state, ClaimState::Challenging);
     let chain_id = chain.get_chain_id().await.unwrap();
     let log = TransactionLog::new(store.clone(), chain_id, challenger.address).unwrap();
-    let recorded = log
-        .by_intent(
-            &Intent::Challenge {
-                task_id: task.taskId,
-                attempt: 0,
-            }
-            .to_string(),
-        )
+    let recorded = challenge_on_record(&log, task.taskId, 0)
         .await
-        .unwrap()
         .expect("the challenge is on record before it is broadcast");
     assert_eq!(recorded.status, TxStatus::Pending);
     first.kill().await.unwrap();
@@ -269,29 +245,11 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     challenger
         .wait_for_claim(task.taskId, ClaimState::Slashed, Duration::from_secs(60))
         .await;
-    let settled = log
-        .by_intent(
-            &Intent::Challenge {
-                task_id: task.taskId,
-                attempt: 0,
-            }
-            .to_string(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let settled = challenge_on_record(&log, task.taskId, 0).await.unwrap();
     assert_eq!(settled.status, TxStatus::Mined);
     assert_eq!(settled.tx_hash, recorded.tx_hash);
     assert_eq!(
-        log.by_intent(
-            &Intent::Challenge {
-                task_id: task.taskId,
-                attempt: 1,
-            }
-            .to_string()
-        )
-        .await
-        .unwrap(),
+        challenge_on_record(&log, task.taskId, 1).await,
         None,
         "no second attempt"
     );
@@ -321,25 +279,22 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         "exactly one challenge, the one recorded before the kill, with one bond"
     );
     assert_eq!(sent_value, bond);
-    let upheld = challenges
-        .ChallengeUpheld_filter()
-        .from_block(from_block)
-        .query()
+    only_event(&challenges.ChallengeUpheld_filter().from_block(from_block))
         .await
         .unwrap();
-    assert_eq!(upheld.len(), 1, "{upheld:?}");
-    assert!(
-        challenges
-            .slashingProgress(task.taskId)
-            .call()
-            .await
-            .unwrap()
-            .done
-    );
+    assert!(slashing_done(&challenges, task.taskId).await);
     // The bond came back with the bounty; only gas was spent.
     assert_eq!(
         chain.get_balance(challenger.address).await.unwrap(),
         balance_before - fees + bounty
     );
     drop(second);
+}
+
+/// The transaction of the challenge of `task_id` (`attempt` 0 first) as the challenger's log
+/// records it, if it does.
+async fn challenge_on_record(log: &TransactionLog, task_id: u64, attempt: u32) -> Option<TxRecord> {
+    log.by_intent(&Intent::Challenge { task_id, attempt }.to_string())
+        .await
+        .unwrap()
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 use alloy::primitives::{Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
-use common::{Challenger, Committer, wait_for};
+use common::{Challenger, Committer, slashing_done, wait_for};
 use warden_agent::Agent;
 use warden_bindings::tx::confirm;
 use warden_challenger::CloseReason;
@@ -36,6 +36,7 @@ use warden_store::challenger::ClaimState;
 use warden_store::cursor::ChainCursor;
 use warden_store::testing::TestDatabase;
 use warden_testkit::ProcessError;
+use warden_testkit::only_event;
 
 warden_store::on_both_backends!(
     a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain
@@ -88,20 +89,12 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
     assert_ne!(keccak256(&honest), keccak256(&theft));
 
     // 1. The challenger finds the theft, records its claim, and is killed before sending.
-    let mut first = challenger.spawn(Some(FAILPOINT_AFTER_CLAIM), &[]);
-    first
-        .wait_for("caught up with the chain", Duration::from_secs(120))
-        .await
-        .unwrap();
+    let mut first = challenger
+        .spawn_caught_up(Some(FAILPOINT_AFTER_CLAIM))
+        .await;
     let before_theft = chain.anvil_snapshot().await.unwrap();
     let theft_block = committer.commit(&task, &theft, &[0, 1, 2]).await;
-    first
-        .wait_for(
-            &format!("failpoint {FAILPOINT_AFTER_CLAIM} reached"),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
+    Challenger::wait_for_failpoint(&mut first, FAILPOINT_AFTER_CLAIM).await;
     let claim = challenger.claim(task.taskId).await.unwrap();
     assert_eq!(claim.state, ClaimState::Challenging);
     assert_eq!(claim.committed_output_hash, keccak256(&theft));
@@ -201,23 +194,12 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         TaskState::try_from(on_chain.state),
         Ok(TaskState::Fraudulent)
     );
-    assert!(
-        challenges
-            .slashingProgress(task.taskId)
-            .call()
-            .await
-            .unwrap()
-            .done
-    );
-    let upheld = challenges
-        .ChallengeUpheld_filter()
-        .from_block(theft_again)
-        .query()
+    assert!(slashing_done(&challenges, task.taskId).await);
+    let (event, log) = only_event(&challenges.ChallengeUpheld_filter().from_block(theft_again))
         .await
         .unwrap();
-    assert_eq!(upheld.len(), 1, "{upheld:?}");
-    assert_eq!(upheld[0].0.challenger, challenger.address);
-    assert!(upheld[0].1.block_number.unwrap() <= deadline);
+    assert_eq!(event.challenger, challenger.address);
+    assert!(log.block_number.unwrap() <= deadline);
     assert!(
         challenger
             .metric("warden_chain_reorgs_total{follower=\"challenger\"}")

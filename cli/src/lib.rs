@@ -7,7 +7,7 @@ pub mod keys;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,12 +15,6 @@ use clap::{Parser, Subcommand};
     version,
     about = "Warden: an EigenLayer AVS that lets an AI agent manage money without a private key"
 )]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a complete local network: anvil, EigenLayer core v1.3.0, Warden's contracts, N
     /// registered operators and every service ticking the agent. Runs until Ctrl-C (or --ticks

@@ -3,13 +3,13 @@
 
 use clap::Parser;
 use eyre::WrapErr;
-use warden_cli::{Cli, Command, deploy, devnet, keys};
+use warden_cli::{Command, deploy, devnet, keys};
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    let cli = Cli::parse();
-    warden_runtime::init_logging(default_log_filter(&cli.command));
-    match cli.command {
+    let command = Command::parse();
+    warden_runtime::init_logging(default_log_filter(&command));
+    match command {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Deploy(args) => deploy::run(args).await,
         Command::Keys(args) => keys::run(args),

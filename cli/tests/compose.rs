@@ -49,6 +49,12 @@ fn command_line(service: &Value) -> Vec<String> {
 }
 
 /// `postgres://u:p@host:port/db` → (host, port, db).
+/// Parses a compose command line exactly as the binary parses it; a line it refuses fails the
+/// test, naming the compose service.
+fn parse<P: Parser>(name: &str, line: &[String]) -> P {
+    P::try_parse_from(line).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 fn host_port(url: &str) -> (String, u16) {
     let url: alloy::transports::http::reqwest::Url = url.parse().unwrap();
     (
@@ -125,37 +131,26 @@ async fn the_compose_file_agrees_with_the_binaries_and_the_deployment() {
         };
         let config_of = |line: &[String]| PathBuf::from(&line[line.len() - 1]);
         match binary.as_str() {
-            "warden" => match warden_cli::Cli::try_parse_from(&line) {
-                Ok(warden_cli::Cli {
-                    command: warden_cli::Command::Deploy(args),
-                }) => deploy = Some(args),
+            "warden" => match warden_cli::Command::try_parse_from(&line) {
+                Ok(warden_cli::Command::Deploy(args)) => deploy = Some(args),
                 other => panic!("{name}: {line:?} is not a deploy command: {other:?}"),
             },
-            "warden-operator" => {
-                let cli = warden_operator::cli::Cli::try_parse_from(&line)
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert!(matches!(
-                    cli.command,
-                    warden_operator::cli::Command::Run { .. }
-                ));
-                configs.push((name, binary, config_of(&line)));
-            }
-            "warden-aggregator" => {
-                let cli = warden_aggregator::cli::Cli::try_parse_from(&line)
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert!(matches!(
-                    cli.command,
-                    warden_aggregator::cli::Command::Run { .. }
-                ));
-                configs.push((name, binary, config_of(&line)));
-            }
-            "warden-challenger" => {
-                let cli = warden_challenger::cli::Cli::try_parse_from(&line)
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert!(matches!(
-                    cli.command,
-                    warden_challenger::cli::Command::Run { .. }
-                ));
+            "warden-operator" | "warden-aggregator" | "warden-challenger" => {
+                let runs = match binary.as_str() {
+                    "warden-operator" => matches!(
+                        parse(&name, &line),
+                        warden_operator::cli::Command::Run { .. }
+                    ),
+                    "warden-aggregator" => matches!(
+                        parse(&name, &line),
+                        warden_aggregator::cli::Command::Run { .. }
+                    ),
+                    _ => matches!(
+                        parse(&name, &line),
+                        warden_challenger::cli::Command::Run { .. }
+                    ),
+                };
+                assert!(runs, "{name}: {line:?} is not a `run` command");
                 configs.push((name, binary, config_of(&line)));
             }
             "anvil" => {

@@ -4,19 +4,14 @@
 use std::path::PathBuf;
 
 use alloy::primitives::{Address, U256};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use warden_runtime::cli::RunArgs;
 
 use crate::config::OperatorConfig;
 
+// Clap names the command after the package, which is also the binary's name.
 #[derive(Debug, Parser)]
-#[command(name = "warden-operator", version, about = "Warden operator node")]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
+#[command(version, about = "Warden operator node")]
 pub enum Command {
     /// Run the operator node: follow TaskOpened events, run the agent on each task's snapshot,
     /// sign the output with the BLS key and send it to the aggregator. Never signs two outputs

@@ -4,25 +4,27 @@
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
-use warden_keys::KeysConfig;
 use warden_runtime::config::{
-    AgentSection, ChainConfig, ConfigError, DatabaseConfig, OpsConfig, ServiceConfig,
+    AgentSection, ConfigError, ServiceConfig, check_block_range, default_max_block_range,
+    default_max_lag_blocks,
 };
 
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = <OperatorConfig as ServiceConfig>::ENV_PREFIX;
 
-/// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OperatorConfig {
-    pub chain: ChainConfig,
-    pub operator: NodeSection,
-    pub agent: AgentSection,
-    pub database: DatabaseConfig,
-    #[serde(default)]
-    pub ops: OpsConfig,
-    pub keys: KeysConfig,
+warden_runtime::service_config! {
+    /// The whole configuration: `[chain]`, `[operator]`, `[agent]`, `[database]`, `[ops]` and
+    /// `[keys]`. The operator signs outputs with its BLS key, which it therefore needs; it sends
+    /// no transactions while running, so it has no `[transactions]`.
+    pub struct OperatorConfig {
+        pub operator: NodeSection,
+        pub agent: AgentSection,
+    }
+    name: "warden-operator",
+    env_prefix: "WARDEN_OPERATOR_",
+    bls_keystore: Required,
+    transactions: false,
+    validate: OperatorConfig::validate_operator,
 }
 
 /// `[operator]`.
@@ -35,47 +37,23 @@ pub struct NodeSection {
     #[serde(default)]
     pub start_block: u64,
     /// Largest block range per `eth_getLogs` request.
-    #[serde(default = "default_block_range")]
+    #[serde(default = "default_max_block_range")]
     pub max_block_range: u64,
     /// Attempts to hand a signature to the aggregator before waiting for the next start.
     #[serde(default = "default_submission_attempts")]
     pub submission_attempts: u32,
     /// Blocks behind the head after which the node reports itself syncing (HTTP 206).
-    #[serde(default = "default_max_lag")]
+    #[serde(default = "default_max_lag_blocks")]
     pub max_lag_blocks: u64,
-}
-
-fn default_block_range() -> u64 {
-    2_000
 }
 
 fn default_submission_attempts() -> u32 {
     8
 }
 
-fn default_max_lag() -> u64 {
-    10
-}
-
-warden_runtime::service_config!(
-    OperatorConfig,
-    name: "warden-operator",
-    env_prefix: "WARDEN_OPERATOR_",
-    validate: OperatorConfig::validate_all,
-);
-
 impl OperatorConfig {
-    /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystore
-    /// and password file exist.
-    fn validate_all(&self) -> Result<(), ConfigError> {
-        self.validate_settings()?;
-        Ok(self.keys.validate(true)?)
-    }
-
-    /// Checks every value without touching the file system.
-    pub fn validate_settings(&self) -> Result<(), ConfigError> {
-        self.chain.validate()?;
-        self.database.validate()?;
+    /// The operator's own checks; the common sections are checked by [`ServiceConfig`].
+    fn validate_operator(&self) -> Result<(), ConfigError> {
         let invalid = |key, reason: &str| {
             Err(ConfigError::Invalid {
                 key,
@@ -85,9 +63,7 @@ impl OperatorConfig {
         if !matches!(self.operator.aggregator_url.scheme(), "http" | "https") {
             return invalid("operator.aggregator_url", "must be an http(s) URL");
         }
-        if self.operator.max_block_range == 0 || self.operator.max_block_range > 100_000 {
-            return invalid("operator.max_block_range", "must be within 1..=100000");
-        }
+        check_block_range("operator.max_block_range", self.operator.max_block_range)?;
         if self.operator.submission_attempts == 0 {
             return invalid("operator.submission_attempts", "must be at least 1");
         }

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use warden_agent::Agent;
-use warden_runtime::launcher::CriticalTasks;
+use warden_runtime::launcher::{CriticalTasks, Running};
 use warden_runtime::node_api::{ProbeInfo, SyncProbe, SyncProgress};
-use warden_runtime::ops::OpsEndpoints;
 use warden_runtime::service::{ServiceError, ServiceRuntime};
 
 use crate::config::OperatorConfig;
@@ -30,22 +29,14 @@ pub enum StartError {
     Node(#[from] NodeError),
 }
 
-/// A started operator.
-#[derive(Debug)]
-pub struct RunningOperator {
-    pub node: Arc<OperatorNode>,
-    pub endpoints: OpsEndpoints,
-    /// The node and the ops servers; all end on shutdown.
-    pub tasks: CriticalTasks,
-}
-
-/// Opens the database, serves metrics and the node API, and runs the node until `shutdown`.
+/// Opens the database, serves metrics and the node API, and runs the node until `shutdown`: the
+/// node and the ops servers are the critical tasks.
 pub async fn start(
     config: &OperatorConfig,
     keys: Arc<OperatorKeys>,
     agent: Arc<dyn Agent>,
     shutdown: watch::Receiver<bool>,
-) -> Result<RunningOperator, StartError> {
+) -> Result<Running<OperatorNode>, StartError> {
     let runtime = ServiceRuntime::for_config(config).await?;
     let progress = Arc::new(SyncProgress::default());
     let mut node_config = NodeConfig::new(
@@ -70,8 +61,8 @@ pub async fn start(
         .await?;
     runtime.log_started("operator node", &node.operator_id(), &endpoints);
     tasks.spawn("operator node", Arc::clone(&node).run(shutdown));
-    Ok(RunningOperator {
-        node,
+    Ok(Running {
+        service: node,
         endpoints,
         tasks,
     })

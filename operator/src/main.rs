@@ -8,17 +8,16 @@ use std::time::Duration;
 use clap::Parser;
 use eyre::WrapErr;
 use tokio::sync::watch;
-use warden_keys::{KeystorePaths, OperatorKeys};
-use warden_operator::cli::{Cli, Command, RegisterArgs};
+use warden_keys::{KeysConfig, KeystorePaths, OperatorKeys};
+use warden_operator::cli::{Command, RegisterArgs};
 use warden_operator::config::OperatorConfig;
 use warden_operator::launch;
 use warden_operator::{Registrar, RegistrationTargets};
 use warden_runtime::launcher::{self, CriticalTasks};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let logs = "info,eigen_client_elcontracts=warn";
-    launcher::main(logs, dispatch(Cli::parse().command)).await
+    launcher::main(logs, dispatch(Command::parse()))
 }
 
 async fn dispatch(command: Command) -> eyre::Result<()> {
@@ -35,9 +34,8 @@ async fn start(
     config: OperatorConfig,
     stopped: watch::Receiver<bool>,
 ) -> eyre::Result<CriticalTasks> {
-    let keys_config = config.keys.clone();
-    let keys = tokio::task::spawn_blocking(move || keys_config.operator_keys())
-        .await?
+    let keys = launcher::unlock_keys(&config.keys, KeysConfig::operator_keys)
+        .await
         .wrap_err("decrypting the operator's keystores")?;
     let agent = warden_agent::reference_agent(config.agent.router)
         .wrap_err("loading the reference agent")?;

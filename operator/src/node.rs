@@ -75,11 +75,7 @@ pub enum NodeError {
     Metrics(#[from] MetricsError),
 }
 
-impl From<alloy::contract::Error> for NodeError {
-    fn from(error: alloy::contract::Error) -> Self {
-        Self::Contract(Box::new(error))
-    }
-}
+warden_runtime::boxed_contract_error!(NodeError, Contract);
 
 /// The operator's own metrics.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use warden_operator::config::{ENV_PREFIX, OperatorConfig};
+use warden_runtime::config::ServiceConfig;
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/operator.toml");
 

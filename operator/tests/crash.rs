@@ -79,9 +79,8 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
             "without operator 0's signature there is no quorum yet"
         );
 
-        let mut second = node.start(None, &[]).unwrap();
-        let started = second
-            .wait_for("operator node started", Duration::from_secs(60))
+        let (mut second, started) = node
+            .restart("operator node started", Duration::from_secs(60))
             .await
             .unwrap();
         second

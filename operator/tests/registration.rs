@@ -24,21 +24,12 @@ struct Chain {
 
 impl Chain {
     fn new(devnet: &Devnet) -> Self {
-        let summary = devnet.summary();
-        let contracts = summary.deployment.eigenlayer.contracts;
         Self {
             rpc_url: devnet.deployment().rpc_url(),
             provider: ProviderBuilder::new()
                 .connect_http(devnet.deployment().rpc_url().parse().unwrap())
                 .erased(),
-            targets: RegistrationTargets {
-                delegation_manager: contracts.delegation_manager,
-                strategy_manager: contracts.strategy_manager,
-                allocation_manager: contracts.allocation_manager,
-                permission_controller: contracts.permission_controller,
-                registry: summary.deployment.warden.registry,
-                strategy: contracts.strategy,
-            },
+            targets: devnet.summary().deployment.registration_targets(),
         }
     }
 

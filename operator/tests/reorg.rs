@@ -11,7 +11,6 @@ use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::WardenTaskManager;
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_keys::{OperatorKeys, Password};
 use warden_store::Store;
 use warden_store::cursor::ChainCursor;
 use warden_store::operator::SlashingProtection;
@@ -42,8 +41,7 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
         .operator_config(&handle, &nowhere, start_block)
         .unwrap();
     config.database.url = db.url().to_string();
-    let password = Password::from_file(&handle.password_file).unwrap();
-    let keys = OperatorKeys::load(&handle.keystores, &password).unwrap();
+    let keys = handle.keys().unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = warden_operator::launch::start(
         &config,
@@ -121,12 +119,9 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     assert_eq!(second.attestation.input_hash, canonical.inputHash);
     assert_eq!(second.attestation.reference_block, canonical.referenceBlock);
 
-    let metrics = reqwest::get(running.endpoints.metrics_url())
+    let metrics = warden_testkit::ops::metrics_text(&running.endpoints.metrics_url())
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .expect("the metrics are served");
     let reorgs = metrics
         .lines()
         .find(|line| line.starts_with("warden_chain_reorgs_total{"))

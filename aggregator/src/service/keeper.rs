@@ -6,28 +6,33 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::Bytes;
+use alloy::primitives::{Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::SolCall;
+use alloy::sol_types::{SolCall, SolInterface};
 use tokio::sync::watch;
 use warden_bindings::WardenTaskManager;
+use warden_bindings::WardenVault::WardenVaultErrors;
 use warden_bindings::task_facts;
-use warden_bindings::task_manager::WardenTaskManager::{
-    AgentConfig, executeCall, expireCall, openTaskCall,
-};
+use warden_bindings::task_manager::WardenTaskManager::{executeCall, expireCall, openTaskCall};
 use warden_protocol::TaskState;
 use warden_store::aggregator::{TaskRecord, TaskState as RecordState};
 use warden_txm::{Intent, Sent, TxError, TxOutcome};
 
-use super::{Aggregator, KeptFacts, OnChainTask, Pending, ServiceError};
+use super::{Aggregator, OnChainTask, Pending, ServiceError};
+
+/// `OpenCheck.UnknownAgent` in `ITaskManager.sol` (the ABI carries the enum as its number).
+const OPEN_CHECK_UNKNOWN_AGENT: u8 = 1;
 
 /// What became of a keeper transaction.
 #[derive(Debug)]
 enum KeeperOutcome {
     Succeeded(Box<Sent>),
-    /// It would revert now: not due yet, or already done by someone else.
-    NotNow,
+    /// It would revert now: not due yet, already done by someone else, or refused; the revert
+    /// data says which.
+    NotNow {
+        data: Option<Bytes>,
+    },
     /// Sent and reverted, or not settled: tried again next round.
     Failed,
 }
@@ -36,8 +41,51 @@ impl KeeperOutcome {
     fn succeeded(self) -> Option<Sent> {
         match self {
             KeeperOutcome::Succeeded(sent) => Some(*sent),
-            KeeperOutcome::NotNow | KeeperOutcome::Failed => None,
+            KeeperOutcome::NotNow { .. } | KeeperOutcome::Failed => None,
         }
+    }
+}
+
+/// The vault refusing a committed action by its owner's policy: spending caps or the stake
+/// bound. Unlike a pause, nothing the keeper can wait for within the execution window lifts it,
+/// so the action is not tried again and its task expires once the window ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct VaultRefusal {
+    /// The vault's error, as the metric labels it.
+    pub(super) error: &'static str,
+    /// The error with its values, for the logs.
+    pub(super) detail: String,
+}
+
+impl VaultRefusal {
+    /// The refusal in `execute`'s revert data, if the vault's policy is what refused it.
+    pub(super) fn from_revert(data: &[u8]) -> Option<Self> {
+        let (error, detail) = match WardenVaultErrors::abi_decode(data).ok()? {
+            WardenVaultErrors::PerActionCapExceeded(e) => (
+                "PerActionCapExceeded",
+                format!(
+                    "the action moves {} of token {} but one action may move at most {}",
+                    e.outflow, e.token, e.cap
+                ),
+            ),
+            WardenVaultErrors::DailyCapExceeded(e) => (
+                "DailyCapExceeded",
+                format!(
+                    "the action moves {} of token {}, {} already went out in the last 24 hours, \
+                     and the daily cap is {}",
+                    e.outflow, e.token, e.spentInWindow, e.cap
+                ),
+            ),
+            WardenVaultErrors::StakeBoundExceeded(e) => (
+                "StakeBoundExceeded",
+                format!(
+                    "the action is worth {} but the stake that signed it bounds it at {}",
+                    e.value, e.bound
+                ),
+            ),
+            _ => return None,
+        };
+        Some(Self { error, detail })
     }
 }
 
@@ -92,16 +140,15 @@ impl Aggregator {
     async fn keeper_round(&self) -> Result<(), ServiceError> {
         let block = self.provider.get_block_number().await?;
         for &agent_id in &self.settings.keeper_agents {
-            let status = self.task_manager().agentStatus(agent_id).call().await?;
-            let agent = self.agent(agent_id).await?;
-            let due = status.lastOpenedAt == 0
-                || block >= u64::from(status.lastOpenedAt) + u64::from(agent.tickInterval);
-            // The task manager refuses a new task while the latest can still progress: asking
-            // anyway would only be a failed gas estimation every round.
-            let busy = due
-                && status.latestTaskId != 0
-                && self.still_live(status.latestTaskId, &agent, block).await?;
-            if due && !busy {
+            // The task manager's own answer, rather than its rules re-derived here: asking for
+            // a task it would refuse is only a failed gas estimation every round.
+            let open = self.task_manager().canOpenTask(agent_id).call().await?;
+            // openTask runs in the next block; a busy latest task that has run out of time by
+            // then is expired on the way.
+            let possible =
+                open.check != OPEN_CHECK_UNKNOWN_AGENT && open.fromBlock <= U256::from(block + 1);
+            if possible {
+                let status = self.task_manager().agentStatus(agent_id).call().await?;
                 self.open_task(agent_id, status.lastOpenedAt).await;
             }
         }
@@ -109,21 +156,20 @@ impl Aggregator {
         let mut counts: HashMap<TaskState, i64> = HashMap::new();
         for task_id in tracked {
             let (state, task) = self.task(task_id).await?;
-            let agent = self.agent(task.agentId).await?;
-            let response_window = u64::from(agent.responseWindow);
             let settled = match state {
-                TaskState::Committed if block > u64::from(task.deadline) + response_window => {
-                    // Its action kept failing (a paused vault, a moved market) until the window
-                    // closed: settle it so the agent can move on.
-                    self.expire(task_id).await
+                TaskState::Open | TaskState::Committed => {
+                    let last_live = self.task_manager().lastLiveBlock(task_id).call().await?;
+                    if U256::from(block) > last_live {
+                        // Nobody committed it in time, or its action kept failing (a paused
+                        // vault, a moved market, the owner's policy) until the window closed:
+                        // settle it so the agent can move on.
+                        self.expire(task_id).await
+                    } else if state == TaskState::Committed && block > u64::from(task.deadline) {
+                        self.execute(task_id, &task, block).await?
+                    } else {
+                        None
+                    }
                 }
-                TaskState::Committed if block > u64::from(task.deadline) => {
-                    self.execute(task_id, &task, block).await?
-                }
-                TaskState::Open if block > u64::from(task.openedAt) + response_window => {
-                    self.expire(task_id).await
-                }
-                TaskState::Open | TaskState::Committed => None,
                 TaskState::Executed => Some("executed"),
                 TaskState::Expired => Some("expired"),
                 TaskState::None | TaskState::Vetoed | TaskState::Fraudulent => Some("closed"),
@@ -159,10 +205,26 @@ impl Aggregator {
 
     async fn expire(&self, task_id: u64) -> Option<&'static str> {
         let call = expireCall { taskId: task_id };
-        self.keeper_send(Intent::Expire { task_id }, call.abi_encode())
+        let expired = self
+            .keeper_send(Intent::Expire { task_id }, call.abi_encode())
             .await
-            .succeeded()
-            .map(|_| "expired")
+            .succeeded()?;
+        let refusal = self
+            .kept
+            .lock()
+            .await
+            .get(&task_id)
+            .and_then(|facts| facts.refused.clone());
+        if let Some(refusal) = refusal {
+            tracing::info!(
+                task_id,
+                tx = %expired.tx_hash,
+                error = refusal.error,
+                "task expired: the vault refused its action ({})",
+                refusal.detail
+            );
+        }
+        Some("expired")
     }
 
     /// Executes a committed task whose challenge window is over, with the input and output it
@@ -173,6 +235,16 @@ impl Aggregator {
         task: &OnChainTask,
         block: u64,
     ) -> Result<Option<&'static str>, ServiceError> {
+        let refused = self
+            .kept
+            .lock()
+            .await
+            .get(&task_id)
+            .is_some_and(|facts| facts.refused.is_some());
+        if refused {
+            // Refused once by the vault's policy: it expires when its window ends.
+            return Ok(None);
+        }
         let (input, output) = self.facts(task_id, task.openedAt).await?;
         let call = executeCall {
             taskId: task_id,
@@ -181,11 +253,30 @@ impl Aggregator {
         };
         // One intent per block: a failed attempt (a paused vault) is tried again next block, and
         // gas estimation refuses a second execute of an executed task.
-        Ok(self
+        match self
             .keeper_send(Intent::Execute { task_id, block }, call.abi_encode())
             .await
-            .succeeded()
-            .map(|_| "executed"))
+        {
+            KeeperOutcome::Succeeded(_) => Ok(Some("executed")),
+            KeeperOutcome::NotNow { data: Some(data) } => {
+                if let Some(refusal) = VaultRefusal::from_revert(&data) {
+                    tracing::warn!(
+                        task_id,
+                        error = refusal.error,
+                        "the vault refuses the committed action by its owner's policy ({}); not \
+                         retrying it: the task expires when its execution window ends",
+                        refusal.detail
+                    );
+                    self.metrics
+                        .execute_refusals
+                        .with_label_values(&[refusal.error])
+                        .inc();
+                    self.kept.lock().await.entry(task_id).or_default().refused = Some(refusal);
+                }
+                Ok(None)
+            }
+            KeeperOutcome::NotNow { data: None } | KeeperOutcome::Failed => Ok(None),
+        }
     }
 
     /// The input and committed output of a task: kept from this aggregator's own transactions,
@@ -223,31 +314,12 @@ impl Aggregator {
                 event.output
             }
         };
-        let facts = KeptFacts {
-            input: Some(input.clone()),
-            output: Some(output.clone()),
-        };
-        self.kept.lock().await.insert(task_id, facts);
+        let mut kept = self.kept.lock().await;
+        let facts = kept.entry(task_id).or_default();
+        facts.input = Some(input.clone());
+        facts.output = Some(output.clone());
+        drop(kept);
         Ok((input, output))
-    }
-
-    /// Whether `task_id` can still be committed (while open) or executed (while committed) at
-    /// `block`: the task manager's own rule for an agent being busy.
-    async fn still_live(
-        &self,
-        task_id: u64,
-        agent: &AgentConfig,
-        block: u64,
-    ) -> Result<bool, ServiceError> {
-        let (state, task) = self.task(task_id).await?;
-        let window = u64::from(agent.responseWindow);
-        // openTask runs in the next block.
-        let next = block + 1;
-        Ok(match state {
-            TaskState::Open => next <= u64::from(task.openedAt) + window,
-            TaskState::Committed => next <= u64::from(task.deadline) + window,
-            _ => false,
-        })
     }
 
     async fn open_task(&self, agent_id: u64, last_opened_at: u32) {
@@ -307,9 +379,9 @@ impl Aggregator {
                 tracing::warn!(%intent, tx = %sent.tx_hash, "keeper transaction reverted");
                 KeeperOutcome::Failed
             }
-            Err(TxError::WouldRevert { reason, .. }) => {
+            Err(TxError::WouldRevert { reason, data, .. }) => {
                 tracing::debug!(%intent, %reason, "keeper transaction not possible now");
-                KeeperOutcome::NotNow
+                KeeperOutcome::NotNow { data }
             }
             Err(error) => {
                 tracing::warn!(%intent, %error, "keeper transaction failed");

@@ -13,13 +13,13 @@ use warden_bindings::tx::confirm;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_bls::Signature;
 use warden_devnet::Devnet;
-use warden_keys::{OperatorKeys, Password};
+use warden_keys::OperatorKeys;
 use warden_protocol::OutputAttestation;
 use warden_runtime::config::ServiceConfig;
 use warden_store::Store;
 use warden_store::challenger::{Claim, ClaimState, ClaimStore};
 use warden_store::testing::TestDatabase;
-use warden_testkit::crash::{ConfigFile, ServiceBinary};
+use warden_testkit::crash::{ConfigFile, ServiceBinary, failpoint_reached};
 use warden_testkit::{ServiceProcess, free_port};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_warden-challenger");
@@ -83,6 +83,25 @@ impl Challenger {
         self.binary.start(failpoint, envs).unwrap()
     }
 
+    /// Starts the binary (with `failpoint` armed, if given) and waits until it has caught up
+    /// with the chain: from then on it judges every new commitment as it is made.
+    pub async fn spawn_caught_up(&self, failpoint: Option<&str>) -> ServiceProcess {
+        let mut process = self.spawn(failpoint, &[]);
+        process
+            .wait_for("caught up with the chain", Duration::from_secs(120))
+            .await
+            .unwrap();
+        process
+    }
+
+    /// Waits until `process` has halted at `failpoint`.
+    pub async fn wait_for_failpoint(process: &mut ServiceProcess, failpoint: &str) {
+        process
+            .wait_for(&failpoint_reached(failpoint), Duration::from_secs(60))
+            .await
+            .unwrap();
+    }
+
     /// The database, opened from the test's side.
     pub async fn store(&self) -> Store {
         Store::open(&self.database_url).await.unwrap()
@@ -99,12 +118,7 @@ impl Challenger {
     /// The value of the sample `series` (name and labels, as exposed) on the running child's
     /// metrics endpoint.
     pub async fn metric(&self, series: &str) -> Option<f64> {
-        let text = reqwest::get(&self.metrics_url)
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let text = warden_testkit::ops::metrics_text(&self.metrics_url).await?;
         text.lines().find_map(|line| {
             let (name, value) = line.rsplit_once(' ')?;
             (name == series).then(|| value.parse().ok())?
@@ -136,15 +150,7 @@ impl Committer {
             devnet.deployment().rpc_url().parse().unwrap(),
             devnet.deployment().deployer().clone(),
         );
-        let keys = devnet
-            .deployment()
-            .operators()
-            .iter()
-            .map(|handle| {
-                let password = Password::from_file(&handle.password_file).unwrap();
-                OperatorKeys::load(&handle.keystores, &password).unwrap()
-            })
-            .collect();
+        let keys = devnet.deployment().operator_keys().unwrap();
         Self {
             devnet,
             chain,
@@ -238,6 +244,20 @@ impl Committer {
     pub async fn head(&self) -> u64 {
         self.chain.get_block_number().await.unwrap()
     }
+}
+
+/// Whether every signer of `task_id`'s fraudulent output has been slashed, as the challenges
+/// contract records it.
+pub async fn slashing_done<P: Provider>(
+    challenges: &WardenChallenges::WardenChallengesInstance<P>,
+    task_id: u64,
+) -> bool {
+    challenges
+        .slashingProgress(task_id)
+        .call()
+        .await
+        .unwrap()
+        .done
 }
 
 /// Polls `check` until it holds, failing the test after `timeout`.

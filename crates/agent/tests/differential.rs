@@ -578,7 +578,12 @@ async fn malformed_models_are_rejected_identically() {
         }
     }
     eprintln!("{rejected} of {INVALID_CASES} corrupted models rejected, identically");
-    assert!(rejected > INVALID_CASES / 2);
+    // Coverage of the refusal paths, not a rate: half the corruptions (a byte anywhere) are often
+    // still valid models, so about half are rejected. A quarter is ten standard deviations below.
+    assert!(
+        rejected >= INVALID_CASES / 4,
+        "only {rejected} of {INVALID_CASES} corrupted models were rejected"
+    );
 }
 
 #[tokio::test]

@@ -58,36 +58,6 @@ pub mod task_manager {
         WardenTaskManager,
         "abi/WardenTaskManager.json"
     );
-
-    /// `TaskState` as the task manager numbers it (`ITaskManager.sol`).
-    pub mod task_state {
-        pub const NONE: u8 = 0;
-        pub const OPEN: u8 = 1;
-        pub const COMMITTED: u8 = 2;
-        pub const EXECUTED: u8 = 3;
-        pub const EXPIRED: u8 = 4;
-        pub const VETOED: u8 = 5;
-        pub const FRAUDULENT: u8 = 6;
-
-        /// The state's name, as logs and summaries print it.
-        pub fn name(state: u8) -> &'static str {
-            match state {
-                NONE => "none",
-                OPEN => "open",
-                COMMITTED => "committed",
-                EXECUTED => "executed",
-                EXPIRED => "expired",
-                VETOED => "vetoed",
-                FRAUDULENT => "fraudulent",
-                _ => "unknown",
-            }
-        }
-
-        /// Whether nothing can happen to the task any more (slashing may still be under way).
-        pub fn is_final(state: u8) -> bool {
-            matches!(state, EXECUTED | EXPIRED | VETOED | FRAUDULENT)
-        }
-    }
 }
 
 pub use task_manager::WardenTaskManager;

@@ -79,6 +79,14 @@ pub struct OperatorHandle {
     pub password_file: PathBuf,
 }
 
+impl OperatorHandle {
+    /// Decrypts the operator's keystores with its password file, as its node does. Slow (key
+    /// derivation): call it off the async workers where that matters.
+    pub fn keys(&self) -> Result<OperatorKeys, warden_keys::KeyError> {
+        OperatorKeys::unlock(&self.keystores, Some(&self.password_file))
+    }
+}
+
 /// A finished deployment: what is on chain, and where the keys that act on it are.
 #[derive(Debug)]
 pub struct Deployment {
@@ -272,6 +280,11 @@ impl Deployment {
     /// The registered operators.
     pub fn operators(&self) -> &[OperatorHandle] {
         &self.operators
+    }
+
+    /// Every registered operator's keys, in registration order ([`OperatorHandle::keys`]).
+    pub fn operator_keys(&self) -> Result<Vec<OperatorKeys>, warden_keys::KeyError> {
+        self.operators.iter().map(OperatorHandle::keys).collect()
     }
 
     /// Where keystores and state live.

@@ -63,8 +63,4 @@ pub enum DeployError {
     Join(#[from] tokio::task::JoinError),
 }
 
-impl From<alloy::contract::Error> for DeployError {
-    fn from(error: alloy::contract::Error) -> Self {
-        Self::Contract(Box::new(error))
-    }
-}
+warden_runtime::boxed_contract_error!(DeployError, Contract);

@@ -55,3 +55,19 @@ pub struct DeploymentSummary {
     pub market: MarketContracts,
     pub app: AppContracts,
 }
+
+impl DeploymentSummary {
+    /// The contracts an operator of this deployment registers with (EigenLayer's, Warden's
+    /// registry and the strategy it stakes in).
+    pub fn registration_targets(&self) -> warden_operator::RegistrationTargets {
+        let contracts = &self.eigenlayer.contracts;
+        warden_operator::RegistrationTargets {
+            delegation_manager: contracts.delegation_manager,
+            strategy_manager: contracts.strategy_manager,
+            allocation_manager: contracts.allocation_manager,
+            permission_controller: contracts.permission_controller,
+            registry: self.warden.registry,
+            strategy: contracts.strategy,
+        }
+    }
+}

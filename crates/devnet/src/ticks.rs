@@ -61,6 +61,9 @@ pub enum OwnerAction {
     /// Pause the vault while the task is pending, unpause once it is final: a paused vault
     /// refuses to act, so a swap never executes and its task expires.
     Pause,
+    /// Cap the vault's outflow of both tokens to zero while the task is pending: the vault
+    /// refuses any swap by its owner's policy, so the task expires.
+    ForbidOutflow,
 }
 
 impl TickConfig {
@@ -262,7 +265,7 @@ impl Devnet {
             )
             .await
             .map_err(|error| DevnetError::Service(format!("challenger: {error}")))?;
-            let watchtower: &Watchtower = &running.watchtower;
+            let watchtower: &Watchtower = &running.service;
             progress(&format!("challenger {} is watching", watchtower.address()));
             self.summary
                 .endpoints
@@ -443,6 +446,17 @@ impl Devnet {
                 warden_bindings::tx::confirm("WardenVault.pause", vault.pause().send().await?)
                     .await?;
                 progress(&format!("task {task_id}: vault paused by its owner"));
+            }
+            (OwnerAction::ForbidOutflow, TaskState::Committed) => {
+                let market = self.summary.deployment.market;
+                for token in [market.weth, market.dollar] {
+                    let cap = vault.setSpendingCap(token, U256::ZERO, U256::ZERO);
+                    warden_bindings::tx::confirm("WardenVault.setSpendingCap", cap.send().await?)
+                        .await?;
+                }
+                progress(&format!(
+                    "task {task_id}: the vault owner forbade every outflow"
+                ));
             }
             (OwnerAction::Pause, state) if state.is_final() => {
                 warden_bindings::tx::confirm("WardenVault.unpause", vault.unpause().send().await?)

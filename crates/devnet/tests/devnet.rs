@@ -9,7 +9,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use rand::Rng;
 use warden_bindings::{BLS, WardenRegistry};
 use warden_devnet::{Devnet, DevnetConfig};
-use warden_keys::{OperatorKeys, Password};
+use warden_keys::OperatorKeys;
 use warden_protocol::{proof_of_possession_message, public_key_hash};
 
 fn tokens(amount: u64) -> U256 {
@@ -30,15 +30,7 @@ async fn four_operators_restake_and_register_their_bls_keys() {
         ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
     let registry = WardenRegistry::new(summary.deployment.warden.registry, &provider);
 
-    let keys: Vec<OperatorKeys> = devnet
-        .deployment()
-        .operators()
-        .iter()
-        .map(|handle| {
-            let password = Password::from_file(&handle.password_file).unwrap();
-            OperatorKeys::load(&handle.keystores, &password).unwrap()
-        })
-        .collect();
+    let keys: Vec<OperatorKeys> = devnet.deployment().operator_keys().unwrap();
     for (handle, key) in devnet.deployment().operators().iter().zip(&keys) {
         assert_eq!(
             handle.operator_id,

@@ -15,13 +15,10 @@ use warden_challenger::{EquivocationEvidence, SignedAttestation};
 use warden_deployer::app::AppParams;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::OperatorKeys;
-use warden_keys::Password;
 use warden_protocol::OutputAttestation;
 
 fn load_keys(devnet: &Devnet, index: usize) -> OperatorKeys {
-    let handle = &devnet.deployment().operators()[index];
-    let password = Password::from_file(&handle.password_file).unwrap();
-    OperatorKeys::load(&handle.keystores, &password).unwrap()
+    devnet.deployment().operators()[index].keys().unwrap()
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! The vault owner's brakes through the whole system: a veto during the challenge window
-//! cancels a committed action, and a paused vault never acts (its pending swap expires).
+//! cancels a committed action, a paused vault never acts (its pending swap expires), and an
+//! action over the owner's spending caps is refused by the vault itself, once: the keeper does
+//! not retry it every block, and its task expires.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -8,6 +10,7 @@ use alloy::providers::ProviderBuilder;
 use warden_bindings::WardenVault;
 use warden_devnet::ticks::{OwnerAction, TickConfig};
 use warden_devnet::{Devnet, DevnetConfig};
+use warden_testkit::ops::scrape_counter;
 
 #[tokio::test]
 async fn a_vetoed_action_never_executes_and_a_paused_vault_never_acts() {
@@ -45,4 +48,52 @@ async fn a_vetoed_action_never_executes_and_a_paused_vault_never_acts() {
         .await
         .unwrap();
     assert!(!paused, "the owner unpaused after the task settled");
+}
+
+#[tokio::test]
+async fn an_action_over_the_owners_caps_is_refused_once_and_its_task_expires() {
+    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    // Three byzantine operators sign a swap every tick (the thieving agent always trades), and
+    // no challenger cancels it: only the vault's own policy stands in the way.
+    let mut config = TickConfig::new(1);
+    config.timeout = std::time::Duration::from_secs(240);
+    config.byzantine_operators = vec![0, 1, 2];
+    config.challenger = false;
+    config.owner_actions.insert(1, OwnerAction::ForbidOutflow);
+    let progress = |line: &str| eprintln!("{line}");
+    let mut run = devnet.start_services(&config, &progress).await.unwrap();
+    let final_tasks = devnet.tick(&mut run, &config, &progress).await.unwrap();
+    let aggregator = devnet
+        .summary()
+        .endpoints
+        .iter()
+        .find(|service| service.service == "aggregator")
+        .unwrap()
+        .metrics
+        .clone();
+    // One refusal, although the execution window spans many keeper rounds.
+    let refusals = scrape_counter(
+        &aggregator,
+        "warden_execute_refusals_total",
+        ("error", "PerActionCapExceeded"),
+    )
+    .await;
+    let expired = scrape_counter(
+        &aggregator,
+        "warden_task_events_total",
+        ("event", "expired"),
+    )
+    .await;
+    devnet.finish(run, Some(final_tasks)).await.unwrap();
+
+    let summary = devnet.summary().clone();
+    assert_eq!(summary.tasks.len(), 1, "{:?}", summary.tasks);
+    let task = &summary.tasks[0];
+    assert_ne!(task.action.as_deref(), Some("hold"), "{task:?}");
+    assert_eq!(task.state, "expired", "{task:?}");
+    assert_eq!(task.execute_gas, None, "{task:?}");
+    assert_eq!(refusals, Some(1.0));
+    assert_eq!(expired, Some(1.0));
+    let vault = summary.vault.clone().unwrap();
+    assert_eq!(vault.balances_before, vault.balances_after, "{vault:?}");
 }

@@ -9,10 +9,11 @@ use alloy::providers::ProviderBuilder;
 use alloy::providers::ext::AnvilApi;
 use warden_bindings::WardenRegistry;
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
+use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::WETH9;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::{KeystorePaths, OperatorKeys, Password, ScryptParams};
-use warden_operator::{Registrar, RegistrationError, RegistrationTargets};
+use warden_operator::{Registrar, RegistrationError};
 
 #[tokio::test]
 async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay() {
@@ -27,8 +28,8 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
 
     // A second operator with its own ECDSA key but a copy of operator 0's BLS key.
     let existing = &devnet.deployment().operators()[0];
+    let victim = existing.keys().unwrap();
     let password = Password::from_file(&existing.password_file).unwrap();
-    let victim = OperatorKeys::load(&existing.keystores, &password).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = OperatorKeys::generate(
         &KeystorePaths::in_dir(dir.path()),
@@ -52,31 +53,23 @@ async fn a_bls_key_cannot_be_registered_twice_and_allocation_waits_for_its_delay
         summary.deployment.eigenlayer.contracts.stake_token,
         &provider,
     );
-    weth.deposit()
-        .value(stake)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    weth.transfer(copycat.address(), stake)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    confirm(
+        "WETH9.deposit",
+        weth.deposit().value(stake).send().await.unwrap(),
+    )
+    .await
+    .unwrap();
+    confirm(
+        "WETH9.transfer",
+        weth.transfer(copycat.address(), stake)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
 
-    let contracts = summary.deployment.eigenlayer.contracts;
-    let targets = RegistrationTargets {
-        delegation_manager: contracts.delegation_manager,
-        strategy_manager: contracts.strategy_manager,
-        allocation_manager: contracts.allocation_manager,
-        permission_controller: contracts.permission_controller,
-        registry: summary.deployment.warden.registry,
-        strategy: contracts.strategy,
-    };
+    let targets = summary.deployment.registration_targets();
     let registrar = Registrar::new(&devnet.deployment().rpc_url(), targets, &copycat).unwrap();
     registrar.join_eigenlayer(stake, "").await.unwrap();
 

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use warden_agent::Agent;
@@ -27,32 +27,23 @@ use warden_runtime::node_api::SyncProgress;
 use warden_runtime::service::ServiceRuntime;
 use warden_store::challenger::ClaimState;
 use warden_store::cursor::ChainCursor;
+use warden_testkit::{only_event, wait_until};
 
 /// The development account the watchtower under test signs with: no devnet role uses it.
 const CHALLENGER_ACCOUNT: usize = 5;
-
-/// Polls `check` until it holds, failing the test after `timeout`.
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    warden_testkit::wait_until(what, timeout, check)
-        .await
-        .unwrap();
-}
 
 /// Waits until the devnet's first task is committed: the moment a watchtower has to judge.
 async fn wait_until_first_task_committed<P: alloy::providers::Provider>(
     task_manager: &WardenTaskManager::WardenTaskManagerInstance<P>,
     what: &str,
 ) {
-    wait_for(what, Duration::from_secs(120), || async {
+    wait_until(what, Duration::from_secs(120), || async {
         task_manager.taskCount().call().await.unwrap() >= 1
             && TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
                 == Ok(TaskState::Committed)
     })
-    .await;
+    .await
+    .unwrap();
 }
 
 /// Runs the agent loop without the devnet's own challenger until one task is final, in the
@@ -117,6 +108,36 @@ async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
     }
 }
 
+/// Both tests' challenge window, in blocks: long enough that a watchtower restarted, or looking
+/// late, is still inside it.
+const CHALLENGE_WINDOW: u32 = 150;
+
+/// What both tests start from: a devnet of four operators with a [`CHALLENGE_WINDOW`] window,
+/// where its contracts are, and the watchtower's key and configuration.
+struct Setup {
+    devnet: Devnet,
+    rpc_url: alloy::transports::http::reqwest::Url,
+    task_manager_address: Address,
+    challenges_address: Address,
+    challenger_key: PrivateKeySigner,
+    config: ChallengerConfig,
+}
+
+async fn start_devnet() -> Setup {
+    let mut config = DevnetConfig::new(4);
+    config.deployment.app.challenge_window = CHALLENGE_WINDOW;
+    let devnet = Devnet::start(config).await.unwrap();
+    let app = &devnet.summary().deployment.app;
+    Setup {
+        rpc_url: devnet.deployment().rpc_url().parse().unwrap(),
+        task_manager_address: app.task_manager,
+        challenges_address: app.challenges,
+        challenger_key: devnet.deployment().dev_key(CHALLENGER_ACCOUNT).unwrap(),
+        config: challenger_config(&devnet).await,
+        devnet,
+    }
+}
+
 /// A watchtower for `config`, as the service builds it, to be stepped by the test.
 async fn watchtower(
     config: &ChallengerConfig,
@@ -130,22 +151,15 @@ async fn watchtower(
 
 #[tokio::test]
 async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() {
-    let mut config = DevnetConfig::new(4);
-    // A window long enough that the restart below happens well inside it.
-    config.deployment.app.challenge_window = 150;
-    let devnet = Devnet::start(config).await.unwrap();
-    let rpc_url: alloy::transports::http::reqwest::Url =
-        devnet.deployment().rpc_url().parse().unwrap();
-    let task_manager_address = devnet.summary().deployment.app.task_manager;
-    let challenges_address = devnet.summary().deployment.app.challenges;
-    let agent: Arc<dyn Agent> = Arc::new(devnet.deployment().agent().clone());
-    let challenger_key = devnet.deployment().dev_key(CHALLENGER_ACCOUNT).unwrap();
-    let challenger = challenger_key.address();
-    let config = challenger_config(&devnet).await;
+    // The window is long enough that the restart below happens well inside it.
+    let setup = start_devnet().await;
+    let agent: Arc<dyn Agent> = Arc::new(setup.devnet.deployment().agent().clone());
+    let challenger = setup.challenger_key.address();
 
     // First life: the watchtower judges everything up to now, keeps its cursor and goes down.
-    let provider = ProviderBuilder::new().connect_http(rpc_url.clone());
-    let (runtime, first) = watchtower(&config, challenger_key.clone(), agent.clone()).await;
+    let provider = ProviderBuilder::new().connect_http(setup.rpc_url.clone());
+    let (runtime, first) =
+        watchtower(&setup.config, setup.challenger_key.clone(), agent.clone()).await;
     first.sync().await.unwrap();
     let cursor = ChainCursor::new(runtime.store.clone(), follower_name(challenger));
     let down_at = cursor.last().await.unwrap().unwrap().number;
@@ -154,45 +168,42 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
     drop(runtime);
 
     // While it is down, three byzantine operators commit a theft.
-    let loop_handle = run_one_tick(devnet, vec![0, 1, 2]);
-    let task_manager = WardenTaskManager::new(task_manager_address, &provider);
+    let loop_handle = run_one_tick(setup.devnet, vec![0, 1, 2]);
+    let task_manager = WardenTaskManager::new(setup.task_manager_address, &provider);
     wait_until_first_task_committed(&task_manager, "the theft to be committed").await;
     let task = task_manager.getTask(1).call().await.unwrap();
-    let commit_block = u64::from(task.deadline) - 150;
+    let commit_block = u64::from(task.deadline) - u64::from(CHALLENGE_WINDOW);
     assert!(
         commit_block > down_at,
         "the commitment must happen while the watchtower is down"
     );
 
     // Second life: a new watchtower on the same database resumes from the cursor.
-    let (runtime, second) = watchtower(&config, challenger_key, agent).await;
+    let (runtime, second) = watchtower(&setup.config, setup.challenger_key, agent).await;
     let cursor = ChainCursor::new(runtime.store.clone(), follower_name(challenger));
     assert_eq!(cursor.last().await.unwrap().unwrap().number, down_at);
     second.sync().await.unwrap();
-    wait_for("the challenge", Duration::from_secs(60), || async {
+    wait_until("the challenge", Duration::from_secs(60), || async {
         second.sync().await.unwrap();
         TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
             == Ok(TaskState::Fraudulent)
     })
-    .await;
-    let challenges = WardenChallenges::new(challenges_address, &provider);
-    let upheld = challenges
-        .ChallengeUpheld_filter()
-        .from_block(commit_block)
-        .query()
+    .await
+    .unwrap();
+    let challenges = WardenChallenges::new(setup.challenges_address, &provider);
+    let (event, log) = only_event(&challenges.ChallengeUpheld_filter().from_block(commit_block))
         .await
         .unwrap();
-    assert_eq!(upheld.len(), 1, "{upheld:?}");
-    let (event, log) = &upheld[0];
     assert_eq!(event.challenger, challenger);
     assert!(log.block_number.unwrap() <= u64::from(task.deadline));
 
     // It keeps going until every signer is slashed, recording its progress in the claim.
-    wait_for("slashing to complete", Duration::from_secs(60), || async {
+    wait_until("slashing to complete", Duration::from_secs(60), || async {
         second.sync().await.unwrap();
         second.claims().get(1).await.unwrap().unwrap().state == ClaimState::Slashed
     })
-    .await;
+    .await
+    .unwrap();
     assert!(challenges.slashingProgress(1).call().await.unwrap().done);
     assert!(second.claims().unfinished().await.unwrap().is_empty());
     assert!(provider.get_block_number().await.unwrap() > commit_block);
@@ -204,29 +215,22 @@ async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() 
 
 #[tokio::test]
 async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
-    let mut config = DevnetConfig::new(4);
-    // Long enough that the output is still challengeable when the watchtower looks at it.
-    config.deployment.app.challenge_window = 150;
-    let devnet = Devnet::start(config).await.unwrap();
-    let rpc_url: alloy::transports::http::reqwest::Url =
-        devnet.deployment().rpc_url().parse().unwrap();
-    let task_manager_address = devnet.summary().deployment.app.task_manager;
-    let challenges_address = devnet.summary().deployment.app.challenges;
+    // The window is long enough that the output is still challengeable when the watchtower
+    // looks at it.
+    let setup = start_devnet().await;
     // A watchtower running a broken agent: it claims the honest agent's hash but decides
     // differently, so it disagrees with every honest output.
     let broken: Arc<dyn Agent> = Arc::new(ThievingAgent::new(
-        Arc::new(devnet.deployment().agent().clone()),
+        Arc::new(setup.devnet.deployment().agent().clone()),
         THIEF,
         U256::MAX,
     ));
-    let challenger_key = devnet.deployment().dev_key(CHALLENGER_ACCOUNT).unwrap();
-    let challenger = challenger_key.address();
-    let config = challenger_config(&devnet).await;
-    let (runtime, watchtower) = watchtower(&config, challenger_key, broken).await;
+    let challenger = setup.challenger_key.address();
+    let (runtime, watchtower) = watchtower(&setup.config, setup.challenger_key, broken).await;
 
-    let loop_handle = run_one_tick(devnet, Vec::new());
-    let provider = ProviderBuilder::new().connect_http(rpc_url);
-    let task_manager = WardenTaskManager::new(task_manager_address, &provider);
+    let loop_handle = run_one_tick(setup.devnet, Vec::new());
+    let provider = ProviderBuilder::new().connect_http(setup.rpc_url);
+    let task_manager = WardenTaskManager::new(setup.task_manager_address, &provider);
     wait_until_first_task_committed(&task_manager, "the honest output to be committed").await;
     let balance_before = provider.get_balance(challenger).await.unwrap();
 
@@ -235,7 +239,7 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     // It judged the commitment (its cursor is past it) and found it wrong, but sent nothing: the
     // simulated challenge would have been rejected, so the bond was never put up.
     let task = task_manager.getTask(1).call().await.unwrap();
-    let commit_block = u64::from(task.deadline) - 150;
+    let commit_block = u64::from(task.deadline) - u64::from(CHALLENGE_WINDOW);
     let cursor = ChainCursor::new(runtime.store.clone(), follower_name(challenger));
     assert!(cursor.last().await.unwrap().unwrap().number >= commit_block);
     let claim = watchtower.claims().get(1).await.unwrap().unwrap();
@@ -251,7 +255,7 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
         0,
         "no transaction was sent"
     );
-    let rejected = WardenChallenges::new(challenges_address, &provider)
+    let rejected = WardenChallenges::new(setup.challenges_address, &provider)
         .ChallengeRejected_filter()
         .from_block(0)
         .query()

@@ -12,6 +12,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+pub use warden_keys::KeysConfig;
+pub use warden_txm::TransactionsConfig;
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +55,24 @@ pub fn load<T: DeserializeOwned>(path: Option<&Path>, env_prefix: &str) -> Resul
         .extract()?)
 }
 
+/// What a service does with `keys.bls_keystore`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlsKeystore {
+    /// The service signs outputs with it: the keystore must be named and exist.
+    Required,
+    /// The service may be given one (an aggregator that stands in for an operator); if named,
+    /// it must exist.
+    Optional,
+    /// The service signs transactions only, with its ECDSA key. A BLS keystore named anyway is
+    /// refused, so that an operator's BLS key is not copied to a machine that does not need it.
+    Refused,
+}
+
 /// What every service's configuration has: a name, an environment prefix, the `[chain]`,
-/// `[database]` and `[ops]` sections, and a validation that names the key at fault. The service
-/// keeps only its own sections and checks.
+/// `[database]`, `[ops]` and `[keys]` sections (and `[transactions]` when it sends any), and the
+/// checks of those sections. The service adds only its own sections and their checks
+/// ([`validate_service`](Self::validate_service)). Implemented by [`service_config!`], which also
+/// declares the struct, so that the common sections are written once.
 pub trait ServiceConfig: DeserializeOwned + Send + Sized + 'static {
     /// The binary's name (`warden-aggregator`): the node API's default name.
     const NAME: &'static str;
@@ -63,13 +80,53 @@ pub trait ServiceConfig: DeserializeOwned + Send + Sized + 'static {
     const ENV_PREFIX: &'static str;
     /// The environment variable that may name the configuration file instead of `--config`.
     const FILE_ENV: &'static str;
+    /// Whether `keys.bls_keystore` is needed, allowed or refused.
+    const BLS_KEYSTORE: BlsKeystore;
 
     fn chain(&self) -> &ChainConfig;
     fn database(&self) -> &DatabaseConfig;
     fn ops(&self) -> &OpsConfig;
+    fn keys(&self) -> &KeysConfig;
+    /// `[transactions]`, for a service that sends transactions through `warden-txm`.
+    fn transactions(&self) -> Option<&TransactionsConfig>;
 
-    /// Checks every value on its own and against the others; the error names the key.
-    fn validate(&self) -> Result<(), ConfigError>;
+    /// The service's own checks: its own sections, and what it requires of the common ones
+    /// beyond what every service does. The error names the key.
+    fn validate_service(&self) -> Result<(), ConfigError>;
+
+    /// Checks every value on its own and against the others, without touching the file system
+    /// (the keystores named need not exist yet); the error names the key.
+    fn validate_settings(&self) -> Result<(), ConfigError> {
+        self.chain().validate()?;
+        self.database().validate()?;
+        if let Some(transactions) = self.transactions() {
+            transactions
+                .manager_config()
+                .map_err(|error| ConfigError::Invalid {
+                    key: "transactions",
+                    reason: error.to_string(),
+                })?;
+        }
+        if Self::BLS_KEYSTORE == BlsKeystore::Refused && self.keys().bls_keystore.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "keys.bls_keystore",
+                reason: format!(
+                    "{} signs transactions only, with its ECDSA key: remove the BLS keystore",
+                    Self::NAME
+                ),
+            });
+        }
+        self.validate_service()
+    }
+
+    /// Everything [`validate_settings`](Self::validate_settings) checks, and that the keystores
+    /// and the password file exist.
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_settings()?;
+        Ok(self
+            .keys()
+            .validate(Self::BLS_KEYSTORE == BlsKeystore::Required)?)
+    }
 
     /// Reads `path` with environment overrides and validates the result.
     fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
@@ -79,17 +136,47 @@ pub trait ServiceConfig: DeserializeOwned + Send + Sized + 'static {
     }
 }
 
-/// Implements [`ServiceConfig`] for a configuration struct with `chain`, `database` and `ops`
-/// fields: `name` is the binary, `env_prefix` the prefix of its environment overrides (the
-/// configuration file itself may be named by `{env_prefix}CONFIG`), and `validate` the function
-/// that checks it all.
+/// Declares a service's configuration struct and implements [`ServiceConfig`] for it.
+///
+/// The struct gets `[chain]`, the service's own sections (as written, in that order), then
+/// `[database]`, `[ops]` (optional), `[keys]` and, with `transactions: true`, `[transactions]`
+/// (optional). Unknown keys are refused (`deny_unknown_fields`), which is why the common sections
+/// are declared here rather than flattened in: serde cannot refuse unknown keys of a flattened
+/// struct. `name` is the binary, `env_prefix` the prefix of its environment overrides (the file
+/// itself may be named by `{env_prefix}CONFIG`), `bls_keystore` a [`BlsKeystore`] and `validate`
+/// the function with the service's own checks.
+///
+/// ```ignore
+/// warden_runtime::service_config! {
+///     /// The whole configuration.
+///     pub struct AggregatorConfig {
+///         pub aggregator: AggregatorSection,
+///     }
+///     name: "warden-aggregator",
+///     env_prefix: "WARDEN_AGGREGATOR_",
+///     bls_keystore: Optional,
+///     transactions: true,
+///     validate: AggregatorConfig::validate_own,
+/// }
+/// ```
 #[macro_export]
 macro_rules! service_config {
-    ($config:ty, name: $name:literal, env_prefix: $prefix:literal, validate: $validate:path $(,)?) => {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $config:ident { $($own:tt)* }
+        name: $name:literal,
+        env_prefix: $prefix:literal,
+        bls_keystore: $bls:ident,
+        transactions: $transactions:tt,
+        validate: $validate:path $(,)?
+    ) => {
+        $crate::service_config!(@sections $transactions [$(#[$meta])*] $vis $config { $($own)* });
+
         impl $crate::config::ServiceConfig for $config {
             const NAME: &'static str = $name;
             const ENV_PREFIX: &'static str = $prefix;
             const FILE_ENV: &'static str = concat!($prefix, "CONFIG");
+            const BLS_KEYSTORE: $crate::config::BlsKeystore = $crate::config::BlsKeystore::$bls;
 
             fn chain(&self) -> &$crate::config::ChainConfig {
                 &self.chain
@@ -103,11 +190,74 @@ macro_rules! service_config {
                 &self.ops
             }
 
-            fn validate(&self) -> Result<(), $crate::config::ConfigError> {
+            fn keys(&self) -> &$crate::config::KeysConfig {
+                &self.keys
+            }
+
+            fn transactions(&self) -> Option<&$crate::config::TransactionsConfig> {
+                $crate::service_config!(@transactions $transactions self)
+            }
+
+            fn validate_service(&self) -> Result<(), $crate::config::ConfigError> {
                 $validate(self)
             }
         }
     };
+    (@sections true $attrs:tt $vis:vis $config:ident $own:tt) => {
+        $crate::service_config!(@struct $attrs $vis $config $own {
+            #[serde(default)]
+            pub transactions: $crate::config::TransactionsConfig,
+        });
+    };
+    (@sections false $attrs:tt $vis:vis $config:ident $own:tt) => {
+        $crate::service_config!(@struct $attrs $vis $config $own {});
+    };
+    (@struct [$($attrs:tt)*] $vis:vis $config:ident { $($own:tt)* } { $($tail:tt)* }) => {
+        $($attrs)*
+        #[derive(Debug, Clone, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $config {
+            pub chain: $crate::config::ChainConfig,
+            $($own)*
+            pub database: $crate::config::DatabaseConfig,
+            #[serde(default)]
+            pub ops: $crate::config::OpsConfig,
+            pub keys: $crate::config::KeysConfig,
+            $($tail)*
+        }
+    };
+    (@transactions true $config:expr) => {
+        Some(&$config.transactions)
+    };
+    (@transactions false $config:expr) => {
+        None
+    };
+}
+
+/// The largest block range one `eth_getLogs` request of a chain follower may ask for: providers
+/// refuse larger ones, and a follower that asks for too much never catches up.
+pub const MAX_BLOCK_RANGE: u64 = 100_000;
+
+/// The default of a follower's `max_block_range`: what public providers accept.
+pub fn default_max_block_range() -> u64 {
+    2_000
+}
+
+/// The default of a follower's `max_lag_blocks`: how far behind the head it may fall before it
+/// reports itself syncing.
+pub fn default_max_lag_blocks() -> u64 {
+    10
+}
+
+/// Checks a follower's `max_block_range` (`key` names it): within 1..=[`MAX_BLOCK_RANGE`].
+pub fn check_block_range(key: &'static str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 || value > MAX_BLOCK_RANGE {
+        return Err(ConfigError::Invalid {
+            key,
+            reason: format!("must be within 1..={MAX_BLOCK_RANGE}"),
+        });
+    }
+    Ok(())
 }
 
 /// `[chain]`: the Ethereum endpoint and Warden's contracts on it.

@@ -69,32 +69,56 @@ where
     Ok(())
 }
 
-/// Why a service's ECDSA key could not be loaded.
+/// A started service: the service itself (tests and the devnet inspect or step it), where its
+/// metrics and node API listen, and its critical tasks, which all end on shutdown.
+#[derive(Debug)]
+pub struct Running<S> {
+    pub service: std::sync::Arc<S>,
+    pub endpoints: crate::ops::OpsEndpoints,
+    pub tasks: CriticalTasks,
+}
+
+/// Why a service's keys could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
-    #[error("loading the signing key: {0}")]
+    #[error("loading the signing keys: {0}")]
     Load(#[from] KeyError),
-    #[error("loading the signing key: the worker thread failed: {0}")]
+    #[error("loading the signing keys: the worker thread failed: {0}")]
     Worker(#[from] JoinError),
 }
 
-/// Decrypts the ECDSA keystore `keys` names on a blocking thread: key derivation is
-/// deliberately slow and must not stall the async workers.
+/// Decrypts the keys `keys` names with `unlock` (an ECDSA signer, an operator's key pair) on a
+/// blocking thread: key derivation is deliberately slow and must not stall the async workers.
+pub async fn unlock_keys<T: Send + 'static>(
+    keys: &KeysConfig,
+    unlock: fn(&KeysConfig) -> Result<T, KeyError>,
+) -> Result<T, SignerError> {
+    let keys = keys.clone();
+    Ok(tokio::task::spawn_blocking(move || unlock(&keys)).await??)
+}
+
+/// Decrypts the ECDSA keystore `keys` names (see [`unlock_keys`]).
 pub async fn load_signer(
     keys: &KeysConfig,
 ) -> Result<alloy::signers::local::PrivateKeySigner, SignerError> {
-    let keys = keys.clone();
-    Ok(tokio::task::spawn_blocking(move || keys.ecdsa_signer()).await??)
+    unlock_keys(keys, KeysConfig::ecdsa_signer).await
 }
 
-/// The `main` of every Warden binary: logs to stderr (`RUST_LOG`, else `default_log`), runs
-/// `command` and turns how it ended into the exit status.
-pub async fn main<E: Display>(
+/// The `main` of every Warden service binary: logs to stderr (`RUST_LOG`, else `default_log`),
+/// runs `command` on a multi-threaded runtime built here (so that every service runs on the same
+/// one) and turns how it ended into the exit status.
+pub fn main<E: Display>(
     default_log: &str,
     command: impl Future<Output = Result<(), E>>,
 ) -> ExitCode {
     crate::init_logging(default_log);
-    exit_code(command.await)
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => exit_code(runtime.block_on(command)),
+        Err(error) => exit_code(Err(format!("starting the async runtime: {error}"))),
+    }
 }
 
 /// The process's exit status for how a command ended: the error (with its causes) on stderr

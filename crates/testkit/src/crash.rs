@@ -3,6 +3,7 @@
 //! started again on the same configuration.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::process::{ProcessError, ServiceProcess};
 
@@ -94,5 +95,18 @@ impl ServiceBinary {
             &["run", "--config", config.as_ref()],
             &all,
         )
+    }
+
+    /// Starts the binary again after a crash, with no failpoint, and waits up to `timeout` for
+    /// the line containing `started` (the line it logs once it serves, which names its
+    /// operations endpoints). Returns the process and that line.
+    pub async fn restart(
+        &self,
+        started: &str,
+        timeout: Duration,
+    ) -> Result<(ServiceProcess, String), ProcessError> {
+        let mut process = self.start(None, &[])?;
+        let line = process.wait_for(started, timeout).await?;
+        Ok((process, line))
     }
 }

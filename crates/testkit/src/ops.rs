@@ -19,10 +19,15 @@ pub fn ops_urls(start_line: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The text `metrics_url` serves (Prometheus exposition format); `None` if nothing answers.
+pub async fn metrics_text(metrics_url: &str) -> Option<String> {
+    reqwest::get(metrics_url).await.ok()?.text().await.ok()
+}
+
 /// A scrape of `metrics_url`, parsed as Prometheus exposition format; `None` if nothing answers
 /// or the answer does not parse.
 pub async fn scrape(metrics_url: &str) -> Option<prometheus_parse::Scrape> {
-    let text = reqwest::get(metrics_url).await.ok()?.text().await.ok()?;
+    let text = metrics_text(metrics_url).await?;
     prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).ok()
 }
 
