@@ -209,13 +209,7 @@ impl Aggregator {
             .keeper_send(Intent::Expire { task_id }, call.abi_encode())
             .await
             .succeeded()?;
-        let refusal = self
-            .kept
-            .lock()
-            .await
-            .get(&task_id)
-            .and_then(|facts| facts.refused.clone());
-        if let Some(refusal) = refusal {
+        if let Some(refusal) = self.refusal(task_id).await {
             tracing::info!(
                 task_id,
                 tx = %expired.tx_hash,
@@ -235,13 +229,7 @@ impl Aggregator {
         task: &OnChainTask,
         block: u64,
     ) -> Result<Option<&'static str>, ServiceError> {
-        let refused = self
-            .kept
-            .lock()
-            .await
-            .get(&task_id)
-            .is_some_and(|facts| facts.refused.is_some());
-        if refused {
+        if self.refusal(task_id).await.is_some() {
             // Refused once by the vault's policy: it expires when its window ends.
             return Ok(None);
         }
@@ -277,6 +265,15 @@ impl Aggregator {
             }
             KeeperOutcome::NotNow { data: None } | KeeperOutcome::Failed => Ok(None),
         }
+    }
+
+    /// The vault's refusal of the task's committed action, if it refused it by policy.
+    async fn refusal(&self, task_id: u64) -> Option<VaultRefusal> {
+        self.kept
+            .lock()
+            .await
+            .get(&task_id)
+            .and_then(|facts| facts.refused.clone())
     }
 
     /// The input and committed output of a task: kept from this aggregator's own transactions,
