@@ -44,6 +44,7 @@ fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
             task_id: 1,
             agent_id: 1,
             agent_hash: B256::repeat_byte(1),
+            verifier: Address::repeat_byte(3),
             input_hash: B256::repeat_byte(2),
             reference_block: 100,
         },

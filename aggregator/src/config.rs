@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use warden_runtime::allowlist::AgentAllowlist;
 use warden_runtime::config::{ConfigError, ServiceConfig};
 
 /// Environment variables overriding the file start with this.
@@ -33,6 +34,14 @@ pub struct AggregatorSection {
     /// it only commits quorums for tasks others open.
     #[serde(default)]
     pub keeper_agents: Vec<u64>,
+    /// `[aggregator.allowlist]`: the agents whose tasks this aggregator collects and commits.
+    /// `agent_hashes` empty means the hashes of its `keeper_agents` (read from the chain);
+    /// `verifier_code_hashes` pins the verifier's runtime code. Signatures for any other agent's
+    /// task are refused (403 `agent_not_served`), and so are those of an agent whose prepaid
+    /// service balance is below the task manager's `commitFee`: an aggregator spends gas only on
+    /// agents it chose and that pay.
+    #[serde(default)]
+    pub allowlist: AgentAllowlist,
 }
 
 fn default_listen() -> SocketAddr {

@@ -416,6 +416,7 @@ mod tests {
                 task_id: 9,
                 agent_id: 1,
                 agent_hash: B256::repeat_byte(4),
+                verifier: Address::repeat_byte(6),
                 input_hash: B256::repeat_byte(5),
                 reference_block: 50,
             },

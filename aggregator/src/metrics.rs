@@ -10,6 +10,7 @@ pub mod reason {
     pub const UNKNOWN_OPERATOR: &str = "unknown_operator";
     pub const UNKNOWN_TASK: &str = "unknown_task";
     pub const TASK_CLOSED: &str = "task_closed";
+    pub const AGENT_NOT_SERVED: &str = "agent_not_served";
     pub const CONFLICTING_OUTPUT: &str = "conflicting_output";
     pub const OUTPUT_TOO_LARGE: &str = "output_too_large";
     pub const UNAVAILABLE: &str = "unavailable";

@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::sol_types::SolCall;
 use tokio::sync::Mutex;
@@ -30,6 +30,7 @@ use warden_bindings::task_manager::WardenTaskManager::{AgentConfig, getTaskCall}
 use warden_bindings::{WardenRegistry, WardenTaskManager};
 use warden_protocol::api::MAX_SUBMISSION_BYTES;
 use warden_protocol::{TaskState, UnknownTaskState};
+use warden_runtime::allowlist::{AgentAllowlist, VerifierCheck};
 use warden_runtime::node_api::SyncProgress;
 use warden_runtime::service::ServiceRuntime;
 use warden_store::StoreError;
@@ -53,6 +54,8 @@ pub struct AggregatorSettings {
     pub listen: SocketAddr,
     /// Agents to keep: open their tasks every tick and execute them when final.
     pub keeper_agents: Vec<u64>,
+    /// The agents served (see [`crate::config::AggregatorSection::allowlist`]).
+    pub allowlist: AgentAllowlist,
     pub poll_interval: Duration,
 }
 
@@ -99,6 +102,10 @@ pub struct Aggregator {
     wake: tokio::sync::Notify,
     /// Agent configurations never change once registered: read each from the chain once.
     agents: Mutex<HashMap<u64, AgentConfig>>,
+    /// The allowlist's verifier code check, with what it has read.
+    verifiers: VerifierCheck,
+    /// The task manager's `commitFee` (immutable), read once.
+    commit_fee: tokio::sync::OnceCell<U256>,
     /// Tasks the keeper follows until they are final.
     tracked: Mutex<BTreeSet<u64>>,
     /// Inputs and outputs of the tracked tasks, each read at most once.
@@ -159,6 +166,7 @@ impl Aggregator {
         let metrics =
             AggregatorMetrics::register(&runtime.telemetry, runtime.node_metrics.clone())?;
         Ok(Arc::new(Self {
+            verifiers: VerifierCheck::new(settings.allowlist.clone()),
             settings,
             chain_id,
             provider,
@@ -172,6 +180,7 @@ impl Aggregator {
             ready: Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
             agents: Mutex::new(HashMap::new()),
+            commit_fee: tokio::sync::OnceCell::new(),
             tracked: Mutex::new(BTreeSet::new()),
             kept: Mutex::new(HashMap::new()),
             progress,
@@ -212,6 +221,13 @@ impl Aggregator {
         let agent = self.task_manager().getAgent(agent_id).call().await?;
         self.agents.lock().await.insert(agent_id, agent.clone());
         Ok(agent)
+    }
+
+    async fn commit_fee(&self) -> Result<U256, alloy::contract::Error> {
+        self.commit_fee
+            .get_or_try_init(|| async { self.task_manager().commitFee().call().await })
+            .await
+            .copied()
     }
 
     async fn operator_set(&self, block: u32) -> Result<Arc<OperatorSet>, ServiceError> {

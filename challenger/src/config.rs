@@ -142,10 +142,23 @@ mod tests {
         path
     }
 
+    /// Loads inside figment's jail, whose lock `the_environment_overrides_the_file` holds while
+    /// it sets `WARDEN_CHALLENGER_*` variables: loaded concurrently, the process-wide overrides
+    /// would leak into this test's configuration.
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn load_isolated(path: Option<&Path>) -> Result<ChallengerConfig, ConfigError> {
+        let mut loaded = None;
+        figment::Jail::expect_with(|_| {
+            loaded = Some(ChallengerConfig::load(path));
+            Ok(())
+        });
+        loaded.expect("the jail ran the closure")
+    }
+
     #[test]
     fn the_documented_sample_loads_with_the_real_loader() {
         let dir = tempfile::tempdir().unwrap();
-        let config = ChallengerConfig::load(Some(&sample(dir.path()))).unwrap();
+        let config = load_isolated(Some(&sample(dir.path()))).unwrap();
         assert_eq!(config.challenger.slash_batch, 25);
         assert_eq!(config.challenger.block_time_ms, Some(12_000));
         assert_eq!(config.keys.bls_keystore, None);
@@ -156,17 +169,17 @@ mod tests {
     #[test]
     fn a_round_trip_through_toml_keeps_everything() {
         let dir = tempfile::tempdir().unwrap();
-        let config = ChallengerConfig::load(Some(&sample(dir.path()))).unwrap();
+        let config = load_isolated(Some(&sample(dir.path()))).unwrap();
         let text = toml::to_string(&config).unwrap();
         let path = dir.path().join("again.toml");
         std::fs::write(&path, text).unwrap();
-        assert_eq!(ChallengerConfig::load(Some(&path)).unwrap(), config);
+        assert_eq!(load_isolated(Some(&path)).unwrap(), config);
     }
 
     #[test]
     fn invalid_values_are_named() {
         let dir = tempfile::tempdir().unwrap();
-        let good = ChallengerConfig::load(Some(&sample(dir.path()))).unwrap();
+        let good = load_isolated(Some(&sample(dir.path()))).unwrap();
         type Breakage = Box<dyn Fn(&mut ChallengerConfig)>;
         let cases: Vec<(&str, Breakage)> = vec![
             (
@@ -245,7 +258,7 @@ mod tests {
             text.replace("[challenger]", "[challenger]\npoll_secs = 2"),
         )
         .unwrap();
-        let error = ChallengerConfig::load(Some(&path)).unwrap_err().to_string();
+        let error = load_isolated(Some(&path)).unwrap_err().to_string();
         assert!(error.contains("poll_secs"), "{error}");
     }
 }

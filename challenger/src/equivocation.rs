@@ -72,6 +72,7 @@ mod tests {
             task_id: 4,
             agent_id: 1,
             agent_hash: B256::repeat_byte(1),
+            verifier: Address::repeat_byte(3),
             input_hash: B256::repeat_byte(2),
             output_hash: B256::repeat_byte(output),
             reference_block: 100,

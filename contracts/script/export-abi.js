@@ -22,6 +22,7 @@ const CONTRACTS = [
   'UniswapV2InputSource.sol:UniswapV2InputSource',
   'WardenVault.sol:WardenVault',
   'MlpAgentVerifier.sol:MlpAgentVerifier',
+  'MlpVerifierFactory.sol:MlpVerifierFactory',
   'StakeToken.sol:StakeToken',
   'OneToOneStrategy.sol:OneToOneStrategy',
   'DevnetPauserRegistry.sol:DevnetPauserRegistry',

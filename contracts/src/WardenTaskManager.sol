@@ -9,6 +9,7 @@ import {WardenChallenges} from "./WardenChallenges.sol";
 import {IAgentInputSource} from "./interfaces/IAgentInputSource.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
 import {IStrategy} from "./interfaces/IEigenLayer.sol";
+import {IVerifierFactory} from "./interfaces/IVerifierFactory.sol";
 import {
     AgentConfig,
     AgentStatus,
@@ -29,7 +30,10 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// live in the `WardenChallenges` contract this task manager creates, the only account that may mark
 /// a committed task Fraudulent.
 /// @dev Ownerless: nothing here can be reconfigured, so no key other than a vault owner's (over its
-/// own vault) can influence what executes.
+/// own vault) can influence what executes. An agent's verifier must come from the verifier factory
+/// fixed at deployment, which vouches that the verifier computes what the agent hash commits to; the
+/// verifier's address is part of the digest operators sign, so a signature binds the one verifier
+/// that can ever judge it.
 ///
 /// An agent has at most one live (Open or Committed) task. Its snapshot then always reflects the
 /// effects of every earlier action, so the agent never decides on balances that a pending action is
@@ -64,6 +68,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint64 latestTaskId;
         uint32 tickInterval;
         address verifier;
+        /// @dev Prepaid service fees (wei): each commitment pays its committer `commitFee` from it.
+        uint96 serviceBalance;
         address tokenBase;
         address tokenQuote;
     }
@@ -83,6 +89,12 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     IWardenRegistry private immutable _registry;
     address private immutable _challenges;
+    IVerifierFactory private immutable _verifierFactory;
+
+    /// @inheritdoc ITaskManager
+    uint32 public immutable secondsPerBlock;
+    /// @inheritdoc ITaskManager
+    uint256 public immutable commitFee;
 
     /// @inheritdoc ITaskManager
     uint32 public immutable slashingPeriod;
@@ -98,9 +110,18 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     mapping(uint64 agentId => AgentRecord) private _agents;
     mapping(uint64 taskId => Task) private _tasks;
 
+    /// @inheritdoc ITaskManager
+    mapping(address committer => uint256 amount) public serviceFeesOwed;
+
     /// @dev Creates this task manager's `WardenChallenges` (see `challenges()`), which the registry's
     /// owner must then name the registry's slasher.
     /// @param registry_ The registry (`IWardenRegistry`) whose operator set signs every task.
+    /// @param verifierFactory_ The only source of agent verifiers this task manager accepts
+    /// (`IVerifierFactory`).
+    /// @param secondsPerBlock_ The chain's block time, to check an agent's action deadline against its
+    /// windows; > 0.
+    /// @param commitFee_ What each commitment pays its committer from the agent's prepaid service
+    /// balance (wei); 0 for free service.
     /// @param challengeBond_ The bond a challenge carries (wei); lost if the challenge is wrong.
     /// @param challengeBounty_ The reward of an upheld challenge on top of its bond (wei), paid from
     /// the bounty pool as far as it goes.
@@ -109,14 +130,20 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// costs it, in WAD: in (0, 1e18].
     constructor(
         address registry_,
+        address verifierFactory_,
+        uint32 secondsPerBlock_,
+        uint256 commitFee_,
         uint256 challengeBond_,
         uint256 challengeBounty_,
         uint32 slashingPeriod_,
         uint256 slashWad_
     ) {
         // Without a slashing budget the deallocation check in registerAgent would not cover slashing.
-        if (slashingPeriod_ == 0) revert InvalidWindow();
+        if (slashingPeriod_ == 0 || secondsPerBlock_ == 0) revert InvalidWindow();
         _registry = IWardenRegistry(registry_);
+        _verifierFactory = IVerifierFactory(verifierFactory_);
+        secondsPerBlock = secondsPerBlock_;
+        commitFee = commitFee_;
         slashingPeriod = slashingPeriod_;
         // Created here so that the two contracts name each other through immutables: neither side
         // can ever be re-pointed, and one transaction deploys both.
@@ -143,9 +170,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         if (vaultTaskManager != address(this)) revert VaultTaskManagerMismatch(vault, vaultTaskManager);
         uint64 existing = agentOf[vault];
         if (existing != 0) revert VaultAlreadyHasAgent(vault, existing);
-        bytes32 verifierHash = IAgentVerifier(config.verifier).agentHash();
-        if (verifierHash != config.agentHash) revert AgentHashMismatch(config.agentHash, verifierHash);
         _requireSlashableInTime(config);
+        _requireTrustedVerifier(config);
         _requireStakeInBaseToken(config.tokenBase);
 
         agentId = ++agentCount;
@@ -159,6 +185,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             latestTaskId: 0,
             tickInterval: config.tickInterval,
             verifier: config.verifier,
+            serviceBalance: 0,
             tokenBase: config.tokenBase,
             tokenQuote: config.tokenQuote
         });
@@ -220,6 +247,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         commitment.deadline = (block.number + commitment.challengeWindow).toUint32();
 
         _recordCommitment(task, commitment);
+        if (commitFee != 0) _payCommitFee(taskId, commitment.agentId);
         emit OutputCommitted(
             taskId,
             commitment.outputHash,
@@ -288,7 +316,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskManager
     /// @dev No reentrancy guard: only the challenges contract gets past the first line, and this makes
-    /// no external call.
+    /// no external call. A Vetoed task can be marked too: a veto stops the action, not the fraud proof
+    /// against the operators who signed it.
     function markFraudulent(uint64 taskId) external {
         if (msg.sender != _challenges) revert NotChallenges(msg.sender);
         Task storage task = _tasks[taskId];
@@ -298,8 +327,51 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     // ------------------------------------------------------------------------------------------
+    // Service fees
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ITaskManager
+    function fundService(uint64 agentId) external payable nonReentrant {
+        AgentRecord storage agent = _agentOrRevert(agentId);
+        agent.serviceBalance = (uint256(agent.serviceBalance) + msg.value).toUint96();
+        emit ServiceFunded(agentId, msg.sender, msg.value);
+    }
+
+    /// @inheritdoc ITaskManager
+    function reclaimService(uint64 agentId, uint256 amount, address payable to) external nonReentrant {
+        AgentRecord storage agent = _agentOrRevert(agentId);
+        address vaultOwner = IWardenVault(agent.vault).owner();
+        if (msg.sender != vaultOwner) revert NotVaultOwner(msg.sender, vaultOwner);
+        uint256 balance = agent.serviceBalance;
+        if (amount > balance) revert InsufficientServiceBalance(agentId, balance, amount);
+        // At most the stored uint96 balance.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        agent.serviceBalance = uint96(balance - amount);
+        emit ServiceReclaimed(agentId, to, amount);
+        _pay(to, amount);
+    }
+
+    /// @inheritdoc ITaskManager
+    function withdrawServiceFees() external nonReentrant {
+        uint256 amount = serviceFeesOwed[msg.sender];
+        serviceFeesOwed[msg.sender] = 0;
+        emit ServiceFeesWithdrawn(msg.sender, amount);
+        _pay(payable(msg.sender), amount);
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ITaskManager
+    function verifierFactory() external view returns (address) {
+        return address(_verifierFactory);
+    }
+
+    /// @inheritdoc ITaskManager
+    function serviceBalance(uint64 agentId) external view returns (uint256) {
+        return _agents[agentId].serviceBalance;
+    }
 
     /// @inheritdoc ITaskManager
     function registry() external view returns (address) {
@@ -365,7 +437,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     function outputDigest(uint64 taskId, bytes32 outputHash) external view returns (bytes32) {
         Task storage task = _tasks[taskId];
         if (task.state == TaskState.None) revert UnknownTask(taskId);
-        return _outputDigest(taskId, task, _agents[task.agentId].agentHash, outputHash);
+        return _outputDigest(taskId, task, _agents[task.agentId], outputHash);
     }
 
     /// @inheritdoc ITaskManager
@@ -466,9 +538,9 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Reverts unless the task is Committed and its challenge window still open.
-    /// Returns the task's agent. Unpacks the task's first slot (layout in `_recordCommitment`) from one
-    /// storage read.
+    /// @dev Reverts unless the task is Committed or Vetoed and its challenge window still open: a veto
+    /// must not shield the signers of a wrong output. Returns the task's agent. Unpacks the task's first
+    /// slot (layout in `_recordCommitment`) from one storage read.
     function _requireChallengeable(uint64 taskId, Task storage task) private view returns (uint64 agentId) {
         uint256 head;
         assembly ("memory-safe") {
@@ -477,7 +549,9 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         // Truncating casts are the unpacking: each takes exactly its field's bits.
         // forge-lint: disable-next-line(unsafe-typecast)
         TaskState state = TaskState(uint8(head >> 64));
-        if (state != TaskState.Committed) revert UnexpectedTaskState(taskId, state);
+        if (state != TaskState.Committed && state != TaskState.Vetoed) {
+            revert UnexpectedTaskState(taskId, state);
+        }
         // forge-lint: disable-next-line(unsafe-typecast)
         uint32 deadline = uint32(head >> 136);
         if (block.number > deadline) revert ChallengeWindowOver(taskId, deadline);
@@ -519,6 +593,19 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @dev Every window an output passes through, plus the slashing budget, must fit twice into
     /// EigenLayer's deallocation delay: a signer that starts deallocating at the reference block must
     /// still be slashable when slashing ends.
+    /// @dev The verifier must be the factory's deployment for the agent hash, and the agent's actions
+    /// must stay executable through the latest block `execute` accepts: commit by `openedAt +
+    /// response`, execute by that + challenge + response.
+    function _requireTrustedVerifier(AgentConfig calldata config) private view {
+        address trusted = _verifierFactory.verifierOf(config.agentHash);
+        if (trusted == address(0) || trusted != config.verifier) {
+            revert UntrustedVerifier(config.agentHash, config.verifier, trusted);
+        }
+        uint256 deadline = IAgentVerifier(trusted).actionDeadlineSeconds();
+        uint256 needed = (2 * uint256(config.responseWindow) + config.challengeWindow) * secondsPerBlock;
+        if (deadline < needed) revert ActionDeadlineTooShort(deadline, needed);
+    }
+
     function _requireSlashableInTime(AgentConfig calldata config) private view {
         uint256 exposure = uint256(config.responseWindow) + config.challengeWindow + slashingPeriod;
         uint256 limit = _registry.allocationManager().DEALLOCATION_DELAY() / 2;
@@ -534,6 +621,26 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             address underlying = IStrategy(strategies[i]).underlyingToken();
             if (underlying != tokenBase) revert StakeNotInBaseToken(strategies[i], underlying);
         }
+    }
+
+    /// @dev Pays the committer `commitFee` from the agent's prepaid balance, or what is left of it.
+    /// Credited, not sent: the committer withdraws (`withdrawServiceFees`), so a commitment never calls
+    /// out.
+    function _payCommitFee(uint64 taskId, uint64 agentId) private {
+        AgentRecord storage agent = _agents[agentId];
+        uint256 balance = agent.serviceBalance;
+        uint256 fee = commitFee < balance ? commitFee : balance;
+        if (fee == 0) return;
+        // At most the stored uint96 balance.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        agent.serviceBalance = uint96(balance - fee);
+        serviceFeesOwed[msg.sender] += fee;
+        emit ServiceFeePaid(taskId, msg.sender, fee);
+    }
+
+    function _pay(address payable to, uint256 amount) private {
+        (bool paid,) = to.call{value: amount}("");
+        if (!paid) revert PaymentFailed(to, amount);
     }
 
     function _agentOrRevert(uint64 agentId) private view returns (AgentRecord storage agent) {
@@ -567,16 +674,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) private view returns (uint256 signedWeight, uint256 totalWeight) {
-        bytes32 digest = WardenDigests.outputDigest(
-            block.chainid,
-            address(this),
-            taskId,
-            commitment.agentId,
-            _agents[commitment.agentId].agentHash,
-            task.inputHash,
-            commitment.outputHash,
-            commitment.referenceBlock
-        );
+        bytes32 digest = _outputDigest(taskId, task, _agents[commitment.agentId], commitment.outputHash);
         // Reverts, with the registry's error, on any malformed non-signer list or invalid signature.
         (signedWeight, totalWeight) =
             _registry.checkQuorum(commitment.referenceBlock, digest, nonSigners, signature);
@@ -587,7 +685,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
-    function _outputDigest(uint64 taskId, Task storage task, bytes32 agentHash, bytes32 outputHash)
+    function _outputDigest(uint64 taskId, Task storage task, AgentRecord storage agent, bytes32 outputHash)
         private
         view
         returns (bytes32)
@@ -597,7 +695,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             address(this),
             taskId,
             task.agentId,
-            agentHash,
+            agent.agentHash,
+            agent.verifier,
             task.inputHash,
             outputHash,
             task.referenceBlock

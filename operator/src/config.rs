@@ -4,6 +4,7 @@
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
+use warden_runtime::allowlist::AgentAllowlist;
 use warden_runtime::config::{
     AgentSection, ConfigError, ServiceConfig, check_block_range, default_max_block_range,
     default_max_lag_blocks,
@@ -45,6 +46,11 @@ pub struct NodeSection {
     /// Blocks behind the head after which the node reports itself syncing (HTTP 206).
     #[serde(default = "default_max_lag_blocks")]
     pub max_lag_blocks: u64,
+    /// `[operator.allowlist]`: the agents this node signs for. It can only sign for the agent it
+    /// runs (`[agent]`); `agent_hashes` empty means exactly that one, and a list that leaves it
+    /// out is refused at start. `verifier_code_hashes` pins the verifier's runtime code.
+    #[serde(default)]
+    pub allowlist: AgentAllowlist,
 }
 
 fn default_submission_attempts() -> u32 {

@@ -27,6 +27,11 @@ pub enum StartError {
     Service(#[from] ServiceError),
     #[error(transparent)]
     Node(#[from] NodeError),
+    #[error(
+        "operator.allowlist.agent_hashes does not list {own}, the hash of the agent this node \
+         runs: the node could sign nothing (list it, or leave the list empty)"
+    )]
+    OwnAgentNotAllowed { own: alloy::primitives::B256 },
 }
 
 /// Opens the database, serves metrics and the node API, and runs the node until `shutdown`: the
@@ -37,6 +42,10 @@ pub async fn start(
     agent: Arc<dyn Agent>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Running<OperatorNode>, StartError> {
+    let own = agent.agent_hash();
+    if !config.operator.allowlist.accepts_hash(own, &[own]) {
+        return Err(StartError::OwnAgentNotAllowed { own });
+    }
     let runtime = ServiceRuntime::for_config(config).await?;
     let progress = Arc::new(SyncProgress::default());
     let mut node_config = NodeConfig::new(
@@ -47,6 +56,7 @@ pub async fn start(
     node_config.poll_interval = config.chain.poll_interval();
     node_config.max_block_range = config.operator.max_block_range;
     node_config.max_attempts = config.operator.submission_attempts;
+    node_config.allowlist = config.operator.allowlist.clone();
     let node = Arc::new(OperatorNode::new(
         node_config,
         keys,

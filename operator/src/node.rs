@@ -16,6 +16,7 @@ use warden_agent::{Agent, AgentInput};
 use warden_bindings::WardenTaskManager;
 use warden_protocol::api::{ApiError, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt};
 use warden_protocol::{OperatorId, TaskAttestation};
+use warden_runtime::allowlist::{AgentAllowlist, VerifierCheck};
 use warden_runtime::follow::{ChainFollower, Step};
 use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
 use warden_runtime::node_api::SyncProgress;
@@ -42,6 +43,8 @@ pub struct NodeConfig {
     pub max_block_range: u64,
     /// Submission attempts before giving up on one signature (until the next restart).
     pub max_attempts: u32,
+    /// The agents this node signs for (see [`crate::config::NodeSection::allowlist`]).
+    pub allowlist: AgentAllowlist,
 }
 
 impl NodeConfig {
@@ -54,6 +57,7 @@ impl NodeConfig {
             poll_interval: Duration::from_millis(500),
             max_block_range: 2_000,
             max_attempts: 8,
+            allowlist: AgentAllowlist::default(),
         }
     }
 }
@@ -81,7 +85,8 @@ warden_runtime::boxed_contract_error!(NodeError, Contract);
 #[derive(Debug, Clone)]
 pub struct OperatorMetrics {
     /// `warden_operator_tasks_total{outcome}`: `signed`, `resent` (a signature on record was
-    /// sent again), `other_agent`, `invalid`.
+    /// sent again), `other_agent` (not the agent this node runs, or not on its allowlist),
+    /// `other_verifier` (the verifier's code is not on the allowlist), `invalid`.
     pub tasks: IntCounterVec,
     /// `warden_operator_submissions_total{result}`: `accepted`, `refused`, `gave_up`.
     pub submissions: IntCounterVec,
@@ -163,6 +168,7 @@ pub struct OperatorNode {
     follower: ChainFollower,
     metrics: OperatorMetrics,
     http: alloy::transports::http::reqwest::Client,
+    verifiers: VerifierCheck,
 }
 
 impl OperatorNode {
@@ -185,6 +191,7 @@ impl OperatorNode {
             progress,
         );
         Ok(Self {
+            verifiers: VerifierCheck::new(config.allowlist.clone()),
             protection: SlashingProtection::new(runtime.store.clone(), operator_id),
             provider: runtime.provider.clone(),
             config,
@@ -318,18 +325,12 @@ impl OperatorNode {
             return Ok(());
         }
         let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
-        let mut agent_hashes = std::collections::BTreeMap::new();
+        let mut agents = std::collections::BTreeMap::new();
         for record in &legacy {
-            if let std::collections::btree_map::Entry::Vacant(entry) =
-                agent_hashes.entry(record.agent_id)
+            if let std::collections::btree_map::Entry::Vacant(entry) = agents.entry(record.agent_id)
             {
-                entry.insert(
-                    task_manager
-                        .getAgent(record.agent_id)
-                        .call()
-                        .await?
-                        .agentHash,
-                );
+                let agent = task_manager.getAgent(record.agent_id).call().await?;
+                entry.insert((agent.agentHash, agent.verifier));
             }
         }
         let adoption = crate::slashing_protection::adopt_legacy(
@@ -338,7 +339,7 @@ impl OperatorNode {
             &self.keys.bls.public_key(),
             chain_id,
             self.config.task_manager,
-            &agent_hashes,
+            &agents,
         )
         .await?;
         tracing::info!(
@@ -373,6 +374,7 @@ impl OperatorNode {
             task_id,
             agent_id: event.agentId,
             agent_hash: agent.agentHash,
+            verifier: agent.verifier,
             input_hash: event.inputHash,
             reference_block: event.referenceBlock,
         };
@@ -381,12 +383,31 @@ impl OperatorNode {
             tracing::info!(task_id, output_hash = %record.output_hash, "already signed; sending the recorded signature");
             return Ok(Some(SignedTask::from_record(&record, self.operator_id)));
         }
-        if agent.agentHash != self.agent.agent_hash() {
+        let own = self.agent.agent_hash();
+        if agent.agentHash != own || !self.config.allowlist.accepts_hash(agent.agentHash, &[own]) {
             self.metrics.tasks.with_label_values(&["other_agent"]).inc();
             tracing::debug!(
                 task_id,
                 agent_id = event.agentId,
                 "task for another agent; not ours to sign"
+            );
+            return Ok(None);
+        }
+        if !self
+            .verifiers
+            .accepts(&self.provider, agent.verifier)
+            .await
+            .map_err(NodeError::Rpc)?
+        {
+            self.metrics
+                .tasks
+                .with_label_values(&["other_verifier"])
+                .inc();
+            tracing::warn!(
+                task_id,
+                agent_id = event.agentId,
+                verifier = %agent.verifier,
+                "the agent's verifier code is not in operator.allowlist.verifier_code_hashes; not signing"
             );
             return Ok(None);
         }

@@ -2,13 +2,13 @@
 //! slashing-protection export|import`, in a JSON interchange format modelled on Ethereum's
 //! EIP-3076.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
 //! ```json
 //! {
 //!   "metadata": {
 //!     "interchange_format": "warden.slashing-protection",
-//!     "interchange_format_version": "1",
+//!     "interchange_format_version": "2",
 //!     "chain_id": "31337",
 //!     "task_manager": "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 //!   },
@@ -22,6 +22,7 @@
 //!           "task_id": "7",
 //!           "agent_id": "1",
 //!           "agent_hash": "0x…",
+//!           "verifier": "0x…the agent's verifier contract…",
 //!           "input_hash": "0x…",
 //!           "reference_block": "1234",
 //!           "output_hash": "0x…",
@@ -37,7 +38,7 @@
 //! Integers are decimal strings and byte strings `0x`-prefixed hex, as in EIP-3076. The metadata
 //! names the chain and the task manager every record belongs to; `signing_root` is
 //! [`TaskAttestation::signing_root`] of the record's chain id, task manager, task id, agent id,
-//! agent hash, input hash and reference block (the signed digest minus the output), and the
+//! agent hash, verifier, input hash and reference block (the signed digest minus the output), and the
 //! signature is the operator's over that attestation with `output_hash` as its output.
 //!
 //! # Import
@@ -77,7 +78,9 @@ pub use command::{CommandError, run};
 /// `interchange_format` of every file this module writes and reads.
 pub const INTERCHANGE_FORMAT: &str = "warden.slashing-protection";
 /// `interchange_format_version` of every file this module writes and reads.
-pub const INTERCHANGE_VERSION: &str = "1";
+/// Version 2 added the verifier, which the signed digest names since issue 10; version 1 files
+/// hold records of an earlier digest and are refused.
+pub const INTERCHANGE_VERSION: &str = "2";
 
 /// A slashing-protection interchange file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +120,7 @@ pub struct SignedTaskRecord {
     #[serde(with = "decimal")]
     pub agent_id: u64,
     pub agent_hash: B256,
+    pub verifier: Address,
     pub input_hash: B256,
     #[serde(with = "decimal")]
     pub reference_block: u32,
@@ -194,6 +198,7 @@ pub async fn export(
             task_id: record.attestation.task_id,
             agent_id: record.attestation.agent_id,
             agent_hash: record.attestation.agent_hash,
+            verifier: record.attestation.verifier,
             input_hash: record.attestation.input_hash,
             reference_block: record.attestation.reference_block,
             output_hash: record.output_hash,
@@ -283,6 +288,7 @@ fn checked_record(
         task_id: task.task_id,
         agent_id: task.agent_id,
         agent_hash: task.agent_hash,
+        verifier: task.verifier,
         input_hash: task.input_hash,
         reference_block: task.reference_block,
     };
@@ -340,29 +346,30 @@ pub struct LegacyAdoption {
 
 /// Re-keys the first schema's records by signing root. That schema did not store the chain id,
 /// the task manager or the agent hash; the operator's own signature tells whether a record was
-/// made for `chain_id`, `task_manager` and the agent's current hash (`agent_hashes`, by agent
-/// id): if it verifies over that attestation, the record is that attestation's and is adopted,
-/// delivered or not as it was.
+/// made for `chain_id`, `task_manager` and the agent's current hash and verifier (`agents`, by
+/// agent id): if it verifies over that attestation, the record is that attestation's and is
+/// adopted, delivered or not as it was.
 pub async fn adopt_legacy(
     protection: &SlashingProtection,
     legacy: &[LegacySignature],
     public_key: &PublicKey,
     chain_id: u64,
     task_manager: Address,
-    agent_hashes: &BTreeMap<u64, B256>,
+    agents: &BTreeMap<u64, (B256, Address)>,
 ) -> Result<LegacyAdoption, StoreError> {
     let mut adoption = LegacyAdoption::default();
     for record in legacy {
         let task = match (
-            agent_hashes.get(&record.agent_id),
+            agents.get(&record.agent_id),
             u32::try_from(record.reference_block),
         ) {
-            (Some(&agent_hash), Ok(reference_block)) => TaskAttestation {
+            (Some(&(agent_hash, verifier)), Ok(reference_block)) => TaskAttestation {
                 chain_id,
                 task_manager,
                 task_id: record.task_id,
                 agent_id: record.agent_id,
                 agent_hash,
+                verifier,
                 input_hash: record.input_hash,
                 reference_block,
             },

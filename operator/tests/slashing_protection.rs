@@ -47,6 +47,7 @@ impl Operator {
             task_id,
             agent_id: 1,
             agent_hash: B256::repeat_byte(0xa9),
+            verifier: Address::repeat_byte(0xa8),
             input_hash: B256::repeat_byte(task_id as u8),
             reference_block: 100 + task_id as u32,
         };
@@ -92,7 +93,11 @@ async fn an_export_imports_into_another_database_unchanged(db: &TestDatabase) {
     // Through JSON, as the file travels; integers are decimal strings.
     let json = serde_json::to_string_pretty(&file).unwrap();
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["metadata"]["interchange_format_version"], "1");
+    assert_eq!(value["metadata"]["interchange_format_version"], "2");
+    assert_eq!(
+        value["data"][0]["signed_tasks"][0]["verifier"],
+        format!("{:#x}", Address::repeat_byte(0xa8))
+    );
     assert_eq!(value["metadata"]["chain_id"], "31337");
     assert_eq!(value["data"][0]["signed_tasks"][1]["task_id"], "2");
     let file: Interchange = serde_json::from_str(&json).unwrap();
@@ -162,15 +167,18 @@ async fn import_refuses_a_file_for_another_chain_task_manager_or_key(db: &TestDa
         "{error}"
     );
 
-    let mut newer = file.clone();
-    newer.metadata.interchange_format_version = "2".into();
-    let error = import(&protection, &operator.owner, &newer)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, InterchangeError::UnsupportedVersion(_)),
-        "{error}"
-    );
+    // Version 1 files hold records of the digest before it named the verifier.
+    for version in ["1", "3"] {
+        let mut other = file.clone();
+        other.metadata.interchange_format_version = version.into();
+        let error = import(&protection, &operator.owner, &other)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, InterchangeError::UnsupportedVersion(_)),
+            "{error}"
+        );
+    }
 
     assert!(
         protection.all().await.unwrap().is_empty(),

@@ -16,6 +16,16 @@ const BINARY: &str = env!("CARGO_BIN_EXE_warden-operator");
 
 /// Operator 0's configuration, written to `dir`, with its RPC endpoint replaced by `rpc_url`.
 fn write_config(devnet: &Devnet, dir: &Path, rpc_url: Option<String>) -> PathBuf {
+    write_config_with(devnet, dir, rpc_url, |_| {})
+}
+
+/// Operator 0's configuration as [`write_config`] writes it, changed by `change` first.
+fn write_config_with(
+    devnet: &Devnet,
+    dir: &Path,
+    rpc_url: Option<String>,
+    change: impl FnOnce(&mut warden_operator::config::OperatorConfig),
+) -> PathBuf {
     let operator = devnet.deployment().operators()[0].clone();
     let aggregator_url = format!("http://127.0.0.1:{}", free_port().unwrap())
         .parse()
@@ -29,6 +39,7 @@ fn write_config(devnet: &Devnet, dir: &Path, rpc_url: Option<String>) -> PathBuf
         config.chain.rpc_url = rpc_url.parse().unwrap();
         config.chain.rpc_attempts = 1;
     }
+    change(&mut config);
     let path = dir.join("operator.toml");
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
     path
@@ -61,6 +72,27 @@ async fn a_dead_critical_task_makes_the_process_exit_with_failure() {
     assert!(!output.status.success(), "exit status {}", output.status);
     assert!(
         stderr.contains("critical task operator node failed"),
+        "stderr: {stderr}"
+    );
+}
+
+/// An allowlist that leaves out the agent the node runs would make it sign nothing, silently:
+/// refused at start, naming the key.
+#[tokio::test]
+async fn an_allowlist_without_the_nodes_own_agent_is_refused_at_start() {
+    let devnet = Devnet::start(DevnetConfig::new(1)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(&devnet, dir.path(), None, |config| {
+        config.operator.allowlist.agent_hashes = vec![alloy::primitives::B256::repeat_byte(7)];
+    });
+    let output = tokio::time::timeout(Duration::from_secs(120), run(&config).output())
+        .await
+        .expect("the operator started anyway")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exit status {}", output.status);
+    assert!(
+        stderr.contains("operator.allowlist.agent_hashes"),
         "stderr: {stderr}"
     );
 }

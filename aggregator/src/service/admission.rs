@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::http::StatusCode;
+use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_protocol::api::{SignatureSubmission, SubmissionReceipt, SubmissionStatus};
 use warden_protocol::{OperatorId, TaskAttestation, TaskState};
 use warden_store::StoreError;
@@ -102,6 +103,7 @@ impl Aggregator {
             .agent(task.agentId)
             .await
             .map_err(|e| SubmitError::Chain(e.to_string()))?;
+        self.check_served(task_id, task.agentId, &agent).await?;
         let set = self
             .operator_set(task.referenceBlock)
             .await
@@ -126,6 +128,7 @@ impl Aggregator {
                 task_id,
                 agent_id: task.agentId,
                 agent_hash: agent.agentHash,
+                verifier: agent.verifier,
                 input_hash: task.inputHash,
                 reference_block: task.referenceBlock,
             },
@@ -134,6 +137,64 @@ impl Aggregator {
         };
         self.intake.lock().await.add_task(Arc::new(context));
         self.tracked.lock().await.insert(task_id);
+        Ok(())
+    }
+
+    /// Refuses a task whose agent this aggregator does not serve: its hash is neither a keeper
+    /// agent's nor listed in `accept_agent_hashes`, or its service balance cannot pay the commit
+    /// fee. Checked once per task, before anything about it is recorded, so a flood of signatures
+    /// for fake agents costs one chain read per task and no gas.
+    async fn check_served(
+        &self,
+        task_id: u64,
+        agent_id: u64,
+        agent: &AgentConfig,
+    ) -> Result<(), SubmitError> {
+        let refuse = |reason: String| SubmitError::AgentNotServed {
+            task_id,
+            agent_id,
+            reason,
+        };
+        let chain = |error: alloy::contract::Error| SubmitError::Chain(error.to_string());
+        let mut kept_hashes = Vec::with_capacity(self.settings.keeper_agents.len());
+        for &kept in &self.settings.keeper_agents {
+            kept_hashes.push(self.agent(kept).await.map_err(chain)?.agentHash);
+        }
+        if !self
+            .settings
+            .allowlist
+            .accepts_hash(agent.agentHash, &kept_hashes)
+        {
+            return Err(refuse(format!(
+                "agent hash {} is not on the allowlist",
+                agent.agentHash
+            )));
+        }
+        if !self
+            .verifiers
+            .accepts(&self.provider, agent.verifier)
+            .await
+            .map_err(|error| SubmitError::Chain(error.to_string()))?
+        {
+            return Err(refuse(format!(
+                "the code of its verifier {} is not on the allowlist",
+                agent.verifier
+            )));
+        }
+        let fee = self.commit_fee().await.map_err(chain)?;
+        if !fee.is_zero() {
+            let balance = self
+                .task_manager()
+                .serviceBalance(agent_id)
+                .call()
+                .await
+                .map_err(chain)?;
+            if balance < fee {
+                return Err(refuse(format!(
+                    "its service balance {balance} wei cannot pay the commit fee of {fee} wei"
+                )));
+            }
+        }
         Ok(())
     }
 

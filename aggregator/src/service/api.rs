@@ -29,6 +29,12 @@ pub(super) enum SubmitError {
     AlreadyCommitted(u64),
     #[error("task {0} is no longer open")]
     TaskClosed(u64),
+    #[error("task {task_id}: this aggregator does not serve agent {agent_id}: {reason}")]
+    AgentNotServed {
+        task_id: u64,
+        agent_id: u64,
+        reason: String,
+    },
     #[error("the chain could not be read: {0}")]
     Chain(String),
     #[error("the aggregator cannot record the signature now: {0}")]
@@ -60,6 +66,11 @@ impl SubmitError {
                 reason::TASK_CLOSED,
             ),
             SubmitError::TaskClosed(_) => (StatusCode::GONE, "task_closed", reason::TASK_CLOSED),
+            SubmitError::AgentNotServed { .. } => (
+                StatusCode::FORBIDDEN,
+                "agent_not_served",
+                reason::AGENT_NOT_SERVED,
+            ),
             SubmitError::Chain(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "chain_unavailable",

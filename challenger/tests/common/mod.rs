@@ -201,6 +201,7 @@ impl Committer {
             task_id: task.taskId,
             agent_id: summary.deployment.app.agent_id,
             agent_hash: self.devnet.deployment().agent().agent_hash(),
+            verifier: summary.deployment.app.verifier,
             input_hash: task.inputHash,
             output_hash: keccak256(output),
             reference_block: task.referenceBlock,

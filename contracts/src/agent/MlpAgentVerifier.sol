@@ -68,6 +68,12 @@ contract MlpAgentVerifier is IAgentVerifier {
         return MlpPolicy.evaluate(SSTORE2.read(modelPointer), decoded, params());
     }
 
+    /// @inheritdoc IAgentVerifier
+    /// @dev The swap deadline: the router refuses a swap later than snapshot time + this.
+    function actionDeadlineSeconds() external view returns (uint32) {
+        return _deadlineSeconds;
+    }
+
     /// @notice The agent's parameters.
     function params() public view returns (MlpPolicy.Params memory) {
         return MlpPolicy.Params({

@@ -11,4 +11,9 @@ interface IAgentVerifier {
     /// @notice The agent's encoded action for `input` (`abi.encode(AgentInput)`). Reverts only for
     /// an input outside the agent's domain.
     function evaluate(bytes calldata input) external view returns (bytes memory);
+
+    /// @notice How long, in seconds after the snapshot's timestamp, the agent's actions stay
+    /// executable (e.g. a swap's deadline); `type(uint32).max` if they never lapse. The task manager
+    /// refuses an agent whose actions would lapse before its windows let them execute.
+    function actionDeadlineSeconds() external view returns (uint32);
 }

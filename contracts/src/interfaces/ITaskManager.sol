@@ -18,9 +18,10 @@ enum TaskState {
 
 /// @notice How an agent runs: set once, at registration, by its vault's owner.
 struct AgentConfig {
-    /// @dev Commitment to the agent's code, model and parameters; must equal `verifier.agentHash()`.
+    /// @dev Commitment to the agent's code, model and parameters.
     bytes32 agentHash;
-    /// @dev The agent's on-chain twin (`IAgentVerifier`), which adjudicates challenges.
+    /// @dev The agent's on-chain twin (`IAgentVerifier`), which adjudicates challenges: must be the task
+    /// manager's verifier factory's deployment for `agentHash`.
     address verifier;
     /// @dev The `IWardenVault` whose funds the agent manages; one agent per vault.
     address vault;
@@ -122,6 +123,14 @@ interface ITaskManager {
     event TaskVetoed(uint64 indexed taskId);
     /// @notice The challenges contract proved the committed output wrong; it never executes.
     event TaskFraudulent(uint64 indexed taskId);
+    /// @notice `from` added `amount` wei to the agent's prepaid service balance.
+    event ServiceFunded(uint64 indexed agentId, address indexed from, uint256 amount);
+    /// @notice The vault's owner took `amount` wei of the agent's service balance back, to `to`.
+    event ServiceReclaimed(uint64 indexed agentId, address indexed to, uint256 amount);
+    /// @notice A commitment paid its committer `amount` wei from the agent's service balance.
+    event ServiceFeePaid(uint64 indexed taskId, address indexed committer, uint256 amount);
+    /// @notice A committer withdrew the service fees it earned.
+    event ServiceFeesWithdrawn(address indexed committer, uint256 amount);
 
     /// @notice `registerAgent` was not called by the vault's owner.
     error NotVaultOwner(address caller, address owner);
@@ -129,8 +138,16 @@ interface ITaskManager {
     error VaultTaskManagerMismatch(address vault, address taskManager);
     /// @notice The vault already has an agent; an agent's tasks assume nothing else moves its funds.
     error VaultAlreadyHasAgent(address vault, uint64 agentId);
-    /// @notice `agentHash` differs from the verifier's.
-    error AgentHashMismatch(bytes32 configured, bytes32 verifier);
+    /// @notice The verifier is not the verifier factory's deployment for the agent hash (`trusted`, zero
+    /// if the factory never deployed one): its behaviour would not be bound to the hash operators sign.
+    error UntrustedVerifier(bytes32 agentHash, address verifier, address trusted);
+    /// @notice The verifier's actions lapse `deadlineSeconds` after the snapshot, before the latest
+    /// execution the windows allow (`neededSeconds` at `secondsPerBlock`): every action would fail.
+    error ActionDeadlineTooShort(uint256 deadlineSeconds, uint256 neededSeconds);
+    /// @notice The agent's service balance holds less than the amount asked for.
+    error InsufficientServiceBalance(uint64 agentId, uint256 balance, uint256 amount);
+    /// @notice Sending `amount` wei to `to` failed.
+    error PaymentFailed(address to, uint256 amount);
     /// @notice The threshold is not in (5_000, 10_000].
     error InvalidThreshold(uint16 thresholdBps);
     /// @notice A window or the tick interval is zero.
@@ -179,12 +196,44 @@ interface ITaskManager {
     /// account that may mark a task Fraudulent, and the one the registry must name its slasher.
     function challenges() external view returns (address);
 
+    /// @notice The only source of agent verifiers `registerAgent` accepts (`IVerifierFactory`).
+    function verifierFactory() external view returns (address);
+
+    /// @notice The chain's block time in seconds, which converts an agent's windows to the time its
+    /// actions must stay executable for.
+    function secondsPerBlock() external view returns (uint32);
+
+    /// @notice What each commitment pays its committer from the agent's service balance (wei).
+    function commitFee() external view returns (uint256);
+
+    /// @notice An agent's prepaid service balance (wei).
+    function serviceBalance(uint64 agentId) external view returns (uint256);
+
+    /// @notice Service fees a committer earned and has not withdrawn yet (wei).
+    function serviceFeesOwed(address committer) external view returns (uint256);
+
+    /// @notice Adds `msg.value` to an agent's prepaid service balance, from which each commitment pays
+    /// its committer `commitFee`. Anyone may fund any agent.
+    /// @param agentId The agent.
+    function fundService(uint64 agentId) external payable;
+
+    /// @notice Takes part of an agent's service balance back. Only the owner of the agent's vault.
+    /// @param agentId The agent.
+    /// @param amount Wei to take back; at most the balance.
+    /// @param to Where the wei go.
+    function reclaimService(uint64 agentId, uint256 amount, address payable to) external;
+
+    /// @notice Sends the caller the service fees its commitments earned.
+    function withdrawServiceFees() external;
+
     /// @notice Blocks the protocol budgets after a challenge's deadline to finish slashing; part of
     /// the exposure `registerAgent` checks against EigenLayer's deallocation delay.
     function slashingPeriod() external view returns (uint32);
 
     /// @notice Registers an agent for a vault. Only the vault's owner may, and the vault must name
-    /// this task manager. Binds the agent to its input source, which must accept its tokens.
+    /// this task manager. The verifier must be the verifier factory's deployment for the agent hash,
+    /// and its actions must stay executable through the agent's windows. Binds the agent to its input
+    /// source, which must accept its tokens.
     /// @param config The agent's configuration (see `AgentConfig`).
     /// @return agentId The new agent's id.
     function registerAgent(AgentConfig calldata config) external returns (uint64 agentId);
@@ -222,16 +271,17 @@ interface ITaskManager {
     /// @param taskId The task.
     function expire(uint64 taskId) external;
 
-    /// @notice Vetoes a committed output before its deadline. Only the agent's vault.
+    /// @notice Vetoes a committed output before its deadline, so that it never executes. Only the
+    /// agent's vault. The output stays challengeable until its deadline.
     /// @param taskId The task.
     function veto(uint64 taskId) external;
 
-    /// @notice Marks a Committed task Fraudulent before its deadline passes. Only the challenges
-    /// contract, once a challenge has proved the output wrong.
+    /// @notice Marks a Committed or Vetoed task Fraudulent before its deadline passes. Only the
+    /// challenges contract, once a challenge has proved the output wrong.
     /// @param taskId The task.
     function markFraudulent(uint64 taskId) external;
 
-    /// @notice What a challenge of `taskId` needs: reverts unless the task is Committed, its
+    /// @notice What a challenge of `taskId` needs: reverts unless the task is Committed or Vetoed, its
     /// challenge window is open and `inputHash` and `outputHash` are its snapshot's and output's;
     /// then returns the agent's verifier.
     function challengeTarget(uint64 taskId, bytes32 inputHash, bytes32 outputHash)

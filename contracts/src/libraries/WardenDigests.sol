@@ -10,7 +10,7 @@ library WardenDigests {
     /// @dev Type hash of a task output attestation; distinct from `POP_TYPEHASH`, so a task
     /// signature can never be replayed as a proof of possession or the other way round.
     bytes32 internal constant OUTPUT_TYPEHASH = keccak256(
-        "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,bytes32 inputHash,bytes32 outputHash,uint32 referenceBlock)"
+        "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,address verifier,bytes32 inputHash,bytes32 outputHash,uint32 referenceBlock)"
     );
 
     /// @dev Type hash of the registration message an operator signs to prove it holds its key.
@@ -18,13 +18,15 @@ library WardenDigests {
         "WardenProofOfPossession(uint256 chainId,address registry,address operator,bytes32 publicKeyHash)"
     );
 
-    /// @notice The digest every operator signs for a task's output.
+    /// @notice The digest every operator signs for a task's output. It names the agent's verifier, the
+    /// contract that judges a challenge of the output: a signature is evidence only before that one.
     function outputDigest(
         uint256 chainId,
         address taskManager,
         uint64 taskId,
         uint64 agentId,
         bytes32 agentHash,
+        address verifier,
         bytes32 inputHash,
         bytes32 outputHash,
         uint32 referenceBlock
@@ -37,6 +39,7 @@ library WardenDigests {
                 taskId,
                 agentId,
                 agentHash,
+                verifier,
                 inputHash,
                 outputHash,
                 referenceBlock

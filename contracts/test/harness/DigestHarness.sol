@@ -15,12 +15,21 @@ contract DigestHarness {
         uint64 taskId,
         uint64 agentId,
         bytes32 agentHash,
+        address verifier,
         bytes32 inputHash,
         bytes32 outputHash,
         uint32 referenceBlock
     ) external view returns (bytes32) {
         return WardenDigests.outputDigest(
-            block.chainid, taskManager, taskId, agentId, agentHash, inputHash, outputHash, referenceBlock
+            block.chainid,
+            taskManager,
+            taskId,
+            agentId,
+            agentHash,
+            verifier,
+            inputHash,
+            outputHash,
+            referenceBlock
         );
     }
 

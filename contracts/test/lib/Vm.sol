@@ -18,6 +18,7 @@ interface Vm {
     function startPrank(address sender) external;
     function stopPrank() external;
     function roll(uint256 newHeight) external;
+    function store(address target, bytes32 slot, bytes32 value) external;
     function expectRevert(bytes4 revertData) external;
     function expectRevert(bytes calldata revertData) external;
     function readFile(string calldata path) external view returns (string memory);

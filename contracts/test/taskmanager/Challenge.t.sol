@@ -61,14 +61,14 @@ contract ChallengeTest is TaskManagerFixture {
 
     function test_revert_constructor_slashWadOutsideZeroToOne() public {
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidSlashWad.selector, 0));
-        new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 0);
+        newTaskManager(SLASHING_PERIOD, 0);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidSlashWad.selector, 1e18 + 1));
-        new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 1e18 + 1);
+        newTaskManager(SLASHING_PERIOD, 1e18 + 1);
     }
 
     function test_revert_constructor_zeroSlashingPeriod() public {
         vm.expectRevert(ITaskManager.InvalidWindow.selector);
-        new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, 0, 1e18);
+        newTaskManager(0, 1e18);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -415,8 +415,7 @@ contract ChallengeTest is TaskManagerFixture {
     /// rather than recording every slash as failed.
     function test_revert_slashSigners_notTheRegistrySlasher() public {
         WardenChallenges slasher = challenges;
-        taskManager =
-            new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 1e18);
+        taskManager = newTaskManager(SLASHING_PERIOD, 1e18);
         challenges = WardenChallenges(taskManager.challenges());
         inputSource = new UniswapV2InputSource(address(taskManager), address(pair));
         (WardenVault otherVault, uint64 otherAgent) = newVaultWithAgent(BOB, THRESHOLD_BPS);

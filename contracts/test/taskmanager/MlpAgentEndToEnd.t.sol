@@ -25,15 +25,17 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
 
     function setUp() public {
         deployWarden();
-        mlp = new MlpAgentVerifier(
-            ReferenceModel.bytes_(),
-            MlpPolicy.Params({
-                router: address(router),
-                slippageBps: 100,
-                deadlineSeconds: 3600,
-                maxSizeBps: 1000,
-                sizeBpsPerLogit: 20
-            })
+        mlp = MlpAgentVerifier(
+            verifiers.deployVerifier(
+                ReferenceModel.bytes_(),
+                MlpPolicy.Params({
+                    router: address(router),
+                    slippageBps: 100,
+                    deadlineSeconds: 3600,
+                    maxSizeBps: 1000,
+                    sizeBpsPerLogit: 20
+                })
+            )
         );
         mlpVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(mlpVault));

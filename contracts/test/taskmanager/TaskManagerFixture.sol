@@ -9,6 +9,7 @@ import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {UniswapV2InputSource} from "../../src/inputs/UniswapV2InputSource.sol";
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
+import {MlpVerifierFactory} from "../../src/agent/MlpVerifierFactory.sol";
 import {IAgentVerifier} from "../../src/interfaces/IAgentVerifier.sol";
 import {ActionContext} from "../../src/interfaces/IWardenVault.sol";
 import {AgentConfig, ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
@@ -17,8 +18,8 @@ import {TestToken} from "../lib/TestToken.sol";
 import {IUniswapV2FactoryTest, IUniswapV2Pair, IUniswapV2RouterTest, UniswapV2} from "../lib/UniswapV2.sol";
 import {Vm} from "../lib/Vm.sol";
 
-/// @dev An agent verifier that only answers its agent hash and a fixed output: the task manager
-/// reads nothing else from it.
+/// @dev Test double: an agent verifier that always answers hold and whose actions never lapse, so
+/// that the lifecycle tests choose the right and the wrong output at will.
 contract StubVerifier is IAgentVerifier {
     bytes32 public immutable agentHash;
 
@@ -28,6 +29,20 @@ contract StubVerifier is IAgentVerifier {
 
     function evaluate(bytes calldata) external pure returns (bytes memory) {
         return AgentActions.hold();
+    }
+
+    function actionDeadlineSeconds() external pure returns (uint32) {
+        return type(uint32).max;
+    }
+}
+
+/// @dev Test double: the real verifier factory, which can also vouch for stub verifiers. The task
+/// manager trusts exactly the verifiers its factory names, so the lifecycle tests need a factory that
+/// names their stub; the reference agent's tests use the inherited `deployVerifier`.
+contract StubVerifierFactory is MlpVerifierFactory {
+    function deployStub(bytes32 agentHash) external returns (StubVerifier stub) {
+        stub = new StubVerifier(agentHash);
+        verifierOf[agentHash] = address(stub);
     }
 }
 
@@ -50,6 +65,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
     uint256 internal constant CHALLENGE_BOND = 1 ether;
     uint256 internal constant CHALLENGE_BOUNTY = 0.5 ether;
     uint32 internal constant SLASHING_PERIOD = 100;
+    uint32 internal constant SECONDS_PER_BLOCK = 12;
+    uint256 internal constant COMMIT_FEE = 0.001 ether;
     /// @dev Half the signed stake: with all four signing, an action may move 500 base.
     uint16 internal constant STAKE_BOUND_BPS = 5000;
 
@@ -62,6 +79,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
     WardenChallenges internal challenges;
     UniswapV2InputSource internal inputSource;
     WardenVault internal vault;
+    StubVerifierFactory internal verifiers;
     StubVerifier internal verifier;
     TestToken internal base;
     TestToken internal quote;
@@ -84,15 +102,29 @@ abstract contract TaskManagerFixture is RegistryFixture {
     /// registered agent.
     function deployTaskManagerWithAgent() internal {
         deployMarket();
-        taskManager =
-            new WardenTaskManager(address(registry), CHALLENGE_BOND, CHALLENGE_BOUNTY, SLASHING_PERIOD, 1e18);
+        verifiers = new StubVerifierFactory();
+        taskManager = newTaskManager(SLASHING_PERIOD, 1e18);
         challenges = WardenChallenges(taskManager.challenges());
         registry.setSlasher(address(challenges));
         inputSource = new UniswapV2InputSource(address(taskManager), address(pair));
-        verifier = new StubVerifier(AGENT_HASH);
+        verifier = verifiers.deployStub(AGENT_HASH);
         (vault, agentId) = newVaultWithAgent(OWNER, THRESHOLD_BPS);
         base.mint(address(vault), VAULT_BASE);
         quote.mint(address(vault), VAULT_QUOTE);
+    }
+
+    /// @dev A task manager over the fixture's registry and verifier factory.
+    function newTaskManager(uint32 slashingPeriod, uint256 slashWad) internal returns (WardenTaskManager) {
+        return new WardenTaskManager(
+            address(registry),
+            address(verifiers),
+            SECONDS_PER_BLOCK,
+            COMMIT_FEE,
+            CHALLENGE_BOND,
+            CHALLENGE_BOUNTY,
+            slashingPeriod,
+            slashWad
+        );
     }
 
     /// @dev Registers Alice, Bob, Carol and Dave in one block, then moves one block on.
@@ -284,9 +316,14 @@ abstract contract TaskManagerFixture is RegistryFixture {
     }
 
     function commitAll(uint64 taskId, bytes memory output) internal {
+        commitAllAs(KEEPER, taskId, output);
+    }
+
+    /// @dev `committer` commits `output` with every operator's signature.
+    function commitAllAs(address committer, uint64 taskId, bytes memory output) internal {
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, allOperators(), new address[](0));
-        vm.prank(KEEPER);
+        vm.prank(committer);
         taskManager.commitOutput(taskId, output, keys, signature);
     }
 

@@ -53,6 +53,18 @@ contract TaskManagerGasTest is TaskManagerFixture {
         assertLe(inner, MAX_COMMIT_ALL_SIGN + 10_000, "commit, one non-signer");
     }
 
+    /// @dev With a funded agent the commitment also pays its committer the fee: the agent's balance
+    /// shares a slot the digest reads anyway, and the committer's credit is one more write.
+    function test_gas_commitOutput_paysTheServiceFee() public {
+        vm.deal(address(this), 1 ether);
+        taskManager.fundService{value: 1 ether}(agentId);
+        (uint256 outer, uint256 inner) = _commit(allOperators(), new address[](0));
+        emit log_named_uint("commitOutput, 4 operators, fee paid: inner", inner);
+        emit log_named_uint("commitOutput, 4 operators, fee paid: outer", outer);
+        assertEq(taskManager.serviceBalance(agentId), 1 ether - COMMIT_FEE, "the fee was paid");
+        assertLe(inner, MAX_COMMIT_ALL_SIGN + 30_000, "commit paying the fee");
+    }
+
     function test_gas_execute_hold() public {
         bytes memory output = holdOutput();
         uint64 taskId = _final(output);

@@ -13,7 +13,7 @@ import {TestToken} from "../lib/TestToken.sol";
 import {IUniswapV2Pair} from "../lib/UniswapV2.sol";
 import {UniswapV2InputSource} from "../../src/inputs/UniswapV2InputSource.sol";
 import {Vm} from "../lib/Vm.sol";
-import {TaskManagerFixture} from "./TaskManagerFixture.sol";
+import {StubVerifier, TaskManagerFixture} from "./TaskManagerFixture.sol";
 
 /// @dev An allowed action target that tries to re-enter the task manager while its action runs.
 contract ReentrantTarget {
@@ -95,12 +95,27 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         taskManager.registerAgent(config);
     }
 
-    function test_revert_registerAgent_agentHashMismatch() public {
+    /// @dev A hash the factory never deployed a verifier for, and a verifier the factory deployed for
+    /// another hash, are both refused.
+    function test_revert_registerAgent_untrustedVerifier() public {
         WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
         config.agentHash = keccak256("another agent");
         vm.expectRevert(
-            abi.encodeWithSelector(ITaskManager.AgentHashMismatch.selector, config.agentHash, AGENT_HASH)
+            abi.encodeWithSelector(
+                ITaskManager.UntrustedVerifier.selector, config.agentHash, address(verifier), address(0)
+            )
+        );
+        vm.prank(BOB);
+        taskManager.registerAgent(config);
+
+        StubVerifier another = verifiers.deployStub(config.agentHash);
+        config.agentHash = AGENT_HASH;
+        config.verifier = address(another);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.UntrustedVerifier.selector, AGENT_HASH, address(another), address(verifier)
+            )
         );
         vm.prank(BOB);
         taskManager.registerAgent(config);
@@ -726,6 +741,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
             taskId,
             agentId,
             AGENT_HASH,
+            address(verifier),
             task.inputHash,
             outputHash,
             task.referenceBlock

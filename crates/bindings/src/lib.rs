@@ -298,3 +298,18 @@ sol!(
     MlpAgentVerifier,
     "abi/MlpAgentVerifier.json"
 );
+
+/// The reference agent's verifier factory (`contracts/src/agent/MlpVerifierFactory.sol`): the one
+/// source of verifiers a task manager accepts. In a module of its own because its ABI repeats
+/// `MlpPolicy.Params`, which the verifier's bindings already declare at the top level.
+pub mod verifier_factory {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        MlpVerifierFactory,
+        "abi/MlpVerifierFactory.json"
+    );
+}
+pub use verifier_factory::MlpVerifierFactory;

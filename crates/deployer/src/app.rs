@@ -1,5 +1,5 @@
-//! Warden's application on the devnet: the task manager, the reference agent's on-chain
-//! verifier, a funded vault with a deny-by-default policy that allows exactly the router's swap,
+//! Warden's application on the devnet: the verifier factory, the task manager, the reference
+//! agent's on-chain verifier (the factory's deployment), a funded vault with a deny-by-default policy that allows exactly the router's swap,
 //! and the agent registered for it with enough price history to decide from the first tick.
 
 use alloy::primitives::{Address, U256};
@@ -11,8 +11,9 @@ use warden_agent::{Agent, MlpAgent, REFERENCE_MODEL_BYTES};
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::UniswapV2Router02;
+use warden_bindings::verifier_factory::MlpPolicy;
 use warden_bindings::{
-    MlpAgentVerifier, UniswapV2InputSource, WardenChallenges, WardenRegistry, WardenTaskManager,
+    MlpVerifierFactory, UniswapV2InputSource, WardenChallenges, WardenRegistry, WardenTaskManager,
     WardenVault,
 };
 
@@ -41,6 +42,14 @@ pub struct AppParams {
     pub bounty_pool: u128,
     /// Blocks budgeted after a challenge window to finish slashing.
     pub slashing_period: u32,
+    /// The chain's block time as the task manager assumes it when checking that the agent's swap
+    /// deadline outlasts its windows. anvil mines a block per transaction, so a devnet block takes
+    /// at most a second or so; a second is the safe figure.
+    pub seconds_per_block: u32,
+    /// What each commitment pays its committer from the agent's service balance (wei).
+    pub commit_fee: u128,
+    /// Ether the deployer prepays into the agent's service balance (wei).
+    pub service_funding: u128,
 }
 
 impl Default for AppParams {
@@ -60,6 +69,9 @@ impl Default for AppParams {
             challenge_bounty: 500_000_000_000_000_000,
             bounty_pool: 5_000_000_000_000_000_000,
             slashing_period: 100,
+            seconds_per_block: 1,
+            commit_fee: 1_000_000_000_000_000,
+            service_funding: 1_000_000_000_000_000_000,
         }
     }
 }
@@ -67,6 +79,8 @@ impl Default for AppParams {
 /// Addresses of Warden's application contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppContracts {
+    /// The only source of agent verifiers the task manager accepts.
+    pub verifier_factory: Address,
     pub task_manager: Address,
     /// Challenges, bounties and slashing (created by the task manager; the registry's slasher).
     pub challenges: Address,
@@ -91,9 +105,13 @@ pub async fn deploy<P: Provider + Clone>(
     trader: &mut NoiseTrader,
     params: AppParams,
 ) -> Result<AppContracts, DeployError> {
+    let verifier_factory = MlpVerifierFactory::deploy(deployer.clone()).await?;
     let task_manager = WardenTaskManager::deploy(
         deployer.clone(),
         registry,
+        *verifier_factory.address(),
+        params.seconds_per_block,
+        U256::from(params.commit_fee),
         U256::from(params.challenge_bond),
         U256::from(params.challenge_bounty),
         params.slashing_period,
@@ -120,23 +138,7 @@ pub async fn deploy<P: Provider + Clone>(
             .await?,
     )
     .await?;
-    let verifier =
-        MlpAgentVerifier::deploy(deployer.clone(), REFERENCE_MODEL_BYTES.to_vec().into(), {
-            let params = agent.params();
-            warden_bindings::MlpPolicy::Params {
-                router: params.router,
-                slippageBps: params.slippage_bps,
-                deadlineSeconds: params.deadline_seconds,
-                maxSizeBps: params.max_size_bps,
-                sizeBpsPerLogit: params.size_bps_per_logit,
-            }
-        })
-        .await?;
-    if verifier.agentHash().call().await? != agent.agent_hash() {
-        return Err(DeployError::Config(
-            "the verifier's agent hash differs from the Rust agent's".into(),
-        ));
-    }
+    let verifier = deploy_verifier(&verifier_factory, agent).await?;
 
     let owner_address = vault_owner.address();
     let owner = warden_txm::signing_provider(rpc_url.clone(), vault_owner);
@@ -188,7 +190,7 @@ pub async fn deploy<P: Provider + Clone>(
             .await?;
     let config = AgentConfig {
         agentHash: agent.agent_hash(),
-        verifier: *verifier.address(),
+        verifier,
         vault: *vault.address(),
         inputSource: *input_source.address(),
         tokenBase: market.weth,
@@ -208,6 +210,17 @@ pub async fn deploy<P: Provider + Clone>(
         .decoded_log::<WardenTaskManager::AgentRegistered>()
         .map(|event| event.agentId)
         .ok_or_else(|| DeployError::Config("registerAgent emitted no AgentRegistered".into()))?;
+    if params.service_funding != 0 {
+        confirm(
+            "WardenTaskManager.fundService",
+            task_manager
+                .fundService(agent_id)
+                .value(U256::from(params.service_funding))
+                .send()
+                .await?,
+        )
+        .await?;
+    }
 
     for _ in 0..warden_agent::HISTORY_LEN {
         trader.trade().await?;
@@ -221,11 +234,41 @@ pub async fn deploy<P: Provider + Clone>(
         task_manager: *task_manager.address(),
         challenges: *challenges.address(),
         input_source: *input_source.address(),
-        verifier: *verifier.address(),
+        verifier,
+        verifier_factory: *verifier_factory.address(),
         vault: *vault.address(),
         vault_owner: owner_address,
         agent_id,
     })
+}
+
+/// The reference agent's verifier, deployed by (or already at) the factory, checked to report the
+/// Rust agent's hash.
+async fn deploy_verifier<P: Provider + Clone>(
+    factory: &MlpVerifierFactory::MlpVerifierFactoryInstance<P>,
+    agent: &MlpAgent,
+) -> Result<Address, DeployError> {
+    let params = agent.params();
+    let params = MlpPolicy::Params {
+        router: params.router,
+        slippageBps: params.slippage_bps,
+        deadlineSeconds: params.deadline_seconds,
+        maxSizeBps: params.max_size_bps,
+        sizeBpsPerLogit: params.size_bps_per_logit,
+    };
+    let model = alloy::primitives::Bytes::from_static(REFERENCE_MODEL_BYTES);
+    confirm(
+        "MlpVerifierFactory.deployVerifier",
+        factory.deployVerifier(model, params).send().await?,
+    )
+    .await?;
+    let verifier = factory.verifierOf(agent.agent_hash()).call().await?;
+    if verifier.is_zero() {
+        return Err(DeployError::Config(
+            "the verifier factory deployed no verifier under the Rust agent's hash".into(),
+        ));
+    }
+    Ok(verifier)
 }
 
 /// The vault's (WETH, dollar) balances.

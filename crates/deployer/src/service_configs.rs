@@ -31,6 +31,8 @@ impl Deployment {
             aggregator: AggregatorSection {
                 listen,
                 keeper_agents,
+                // The devnet's one agent is a keeper agent, so its hash is served already.
+                allowlist: Default::default(),
             },
             database: DatabaseConfig {
                 url: self.data_dir().join("aggregator.db").display().to_string(),
@@ -120,6 +122,7 @@ impl Deployment {
                 max_block_range: 2_000,
                 submission_attempts: 8,
                 max_lag_blocks: 10,
+                allowlist: Default::default(),
             },
             agent: AgentSection {
                 router: self.summary().market.router,

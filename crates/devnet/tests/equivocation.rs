@@ -52,6 +52,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         task_id,
         agent_id: summary.deployment.app.agent_id,
         agent_hash: devnet.deployment().agent().agent_hash(),
+        verifier: summary.deployment.app.verifier,
         input_hash: opened.inputHash,
         output_hash: keccak256(output),
         reference_block: opened.referenceBlock,

@@ -12,6 +12,7 @@ sol! {
         uint64 taskId;
         uint64 agentId;
         bytes32 agentHash;
+        address verifier;
         bytes32 inputHash;
         bytes32 outputHash;
         uint32 referenceBlock;
@@ -40,6 +41,8 @@ pub struct OutputAttestation {
     pub agent_id: u64,
     /// Commitment to the agent's code, model and parameters.
     pub agent_hash: B256,
+    /// The agent's verifier: the one contract that can judge a challenge of the output.
+    pub verifier: Address,
     /// Hash of the task's on-chain input snapshot.
     pub input_hash: B256,
     /// Hash of the encoded action.
@@ -57,6 +60,7 @@ impl OutputAttestation {
             taskId: self.task_id,
             agentId: self.agent_id,
             agentHash: self.agent_hash,
+            verifier: self.verifier,
             inputHash: self.input_hash,
             outputHash: self.output_hash,
             referenceBlock: self.reference_block,
@@ -98,7 +102,7 @@ mod tests {
         // The strings in WardenDigests.sol, spelled out: a renamed field must fail here.
         assert_eq!(
             WardenOutput::eip712_encode_type(),
-            "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,bytes32 inputHash,bytes32 outputHash,uint32 referenceBlock)"
+            "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,address verifier,bytes32 inputHash,bytes32 outputHash,uint32 referenceBlock)"
         );
         assert_eq!(
             WardenProofOfPossession::eip712_encode_type(),
@@ -114,6 +118,7 @@ mod tests {
             task_id: 7,
             agent_id: 3,
             agent_hash: B256::repeat_byte(0xaa),
+            verifier: Address::repeat_byte(0x22),
             input_hash: B256::repeat_byte(0xbb),
             output_hash: B256::repeat_byte(0xcc),
             reference_block: 1234,
@@ -126,6 +131,7 @@ mod tests {
             7u64,
             3u64,
             attestation.agent_hash,
+            attestation.verifier,
             attestation.input_hash,
             attestation.output_hash,
             1234u32,
@@ -142,6 +148,7 @@ mod tests {
             task_id: 0,
             agent_id: 0,
             agent_hash: B256::ZERO,
+            verifier: Address::ZERO,
             input_hash: B256::ZERO,
             output_hash: B256::ZERO,
             reference_block: 0,
@@ -162,6 +169,10 @@ mod tests {
             },
             OutputAttestation {
                 agent_hash: B256::repeat_byte(1),
+                ..base
+            },
+            OutputAttestation {
+                verifier: Address::repeat_byte(1),
                 ..base
             },
             OutputAttestation {

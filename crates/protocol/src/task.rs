@@ -148,6 +148,7 @@ sol! {
         uint64 taskId;
         uint64 agentId;
         bytes32 agentHash;
+        address verifier;
         bytes32 inputHash;
         uint32 referenceBlock;
     }
@@ -167,6 +168,8 @@ pub struct TaskAttestation {
     pub agent_id: u64,
     /// Commitment to the agent's code, model and parameters.
     pub agent_hash: B256,
+    /// The agent's verifier: the one contract that can judge a challenge of the output.
+    pub verifier: Address,
     /// Hash of the task's on-chain input snapshot.
     pub input_hash: B256,
     /// The block whose operator set must sign.
@@ -182,6 +185,7 @@ impl TaskAttestation {
             task_id: self.task_id,
             agent_id: self.agent_id,
             agent_hash: self.agent_hash,
+            verifier: self.verifier,
             input_hash: self.input_hash,
             output_hash,
             reference_block: self.reference_block,
@@ -198,6 +202,7 @@ impl TaskAttestation {
             taskId: self.task_id,
             agentId: self.agent_id,
             agentHash: self.agent_hash,
+            verifier: self.verifier,
             inputHash: self.input_hash,
             referenceBlock: self.reference_block,
         }
@@ -213,6 +218,7 @@ impl From<&OutputAttestation> for TaskAttestation {
             task_id: attestation.task_id,
             agent_id: attestation.agent_id,
             agent_hash: attestation.agent_hash,
+            verifier: attestation.verifier,
             input_hash: attestation.input_hash,
             reference_block: attestation.reference_block,
         }
@@ -249,6 +255,7 @@ mod tests {
             task_id: 7,
             agent_id: 3,
             agent_hash: B256::repeat_byte(0xaa),
+            verifier: Address::repeat_byte(0x22),
             input_hash: B256::repeat_byte(0xbb),
             reference_block: 1234,
         }
@@ -281,6 +288,10 @@ mod tests {
             },
             TaskAttestation {
                 agent_hash: B256::ZERO,
+                ..base
+            },
+            TaskAttestation {
+                verifier: Address::ZERO,
                 ..base
             },
             TaskAttestation {

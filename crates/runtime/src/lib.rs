@@ -3,6 +3,7 @@
 //! retrying RPC client, serves Prometheus metrics and the EigenLayer node API, and stops cleanly
 //! on SIGINT or SIGTERM.
 
+pub mod allowlist;
 pub mod cli;
 pub mod config;
 pub mod follow;

@@ -1,4 +1,4 @@
-//! `operator_attestations`: the operator's slashing protection, keyed by what was signed.
+//! `operator_signing_records`: the operator's slashing protection, keyed by what was signed.
 //!
 //! A record's key is the task's signing root ([`TaskAttestation::signing_root`]: every field of
 //! the signed digest except the output, as Lighthouse keys by signing root). What a node signed
@@ -7,6 +7,10 @@
 //! or changed agent can make it sign two outputs for one signing root. A task a reorg replaced,
 //! the same task id on another chain or task manager, or the same task under another agent hash,
 //! has another signing root: it is a different attestation and may be signed.
+//!
+//! `operator_attestations` holds the records of the second schema, whose signing root (like the
+//! task manager's digest then) left the agent's verifier out: they were made for an earlier task
+//! manager and are kept for audit only.
 //!
 //! `operator_signatures_legacy` holds the records of the first schema, which left the chain id,
 //! the task manager and the agent hash out of the key. They cannot be re-keyed in SQL (the root
@@ -110,10 +114,10 @@ pub struct SlashingProtection {
     operator_id: OperatorId,
 }
 
-const INSERT: &str = "INSERT INTO operator_attestations (operator_id, signing_root, chain_id, \
-     task_manager, task_id, agent_id, agent_hash, input_hash, reference_block, output_hash, \
-     output, signature, signed_at_ms, delivered_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+const INSERT: &str = "INSERT INTO operator_signing_records (operator_id, signing_root, chain_id, \
+     task_manager, task_id, agent_id, agent_hash, verifier, input_hash, reference_block, \
+     output_hash, output, signature, signed_at_ms, delivered_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
      ON CONFLICT (operator_id, signing_root) DO NOTHING";
 
 impl SlashingProtection {
@@ -129,7 +133,7 @@ impl SlashingProtection {
     /// What was signed for `signing_root`, if anything.
     pub async fn find(&self, signing_root: B256) -> Result<Option<SignedOutput>, StoreError> {
         let row = sqlx::query(
-            "SELECT * FROM operator_attestations WHERE operator_id = $1 AND signing_root = $2",
+            "SELECT * FROM operator_signing_records WHERE operator_id = $1 AND signing_root = $2",
         )
         .bind(self.operator_id.to_string())
         .bind(signing_root.to_string())
@@ -155,7 +159,7 @@ impl SlashingProtection {
     /// Notes that the aggregator took the signature for `signing_root`.
     pub async fn mark_delivered(&self, signing_root: B256) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE operator_attestations SET delivered_at_ms = $3 WHERE operator_id = $1 \
+            "UPDATE operator_signing_records SET delivered_at_ms = $3 WHERE operator_id = $1 \
              AND signing_root = $2",
         )
         .bind(self.operator_id.to_string())
@@ -256,7 +260,7 @@ impl SlashingProtection {
             None
         } else {
             let row = sqlx::query(
-                "SELECT * FROM operator_attestations WHERE operator_id = $1 AND signing_root = $2",
+                "SELECT * FROM operator_signing_records WHERE operator_id = $1 AND signing_root = $2",
             )
             .bind(self.operator_id.to_string())
             .bind(signed.signing_root().to_string())
@@ -284,6 +288,7 @@ impl SlashingProtection {
             .bind(int("task_id", attestation.task_id)?)
             .bind(int("agent_id", attestation.agent_id)?)
             .bind(attestation.agent_hash.to_string())
+            .bind(attestation.verifier.to_string())
             .bind(attestation.input_hash.to_string())
             .bind(i64::from(attestation.reference_block))
             .bind(signed.output_hash.to_string())
@@ -302,7 +307,7 @@ impl SlashingProtection {
         signing_root: B256,
     ) -> Result<Option<B256>, StoreError> {
         let row = sqlx::query(
-            "SELECT output_hash FROM operator_attestations WHERE operator_id = $1 \
+            "SELECT output_hash FROM operator_signing_records WHERE operator_id = $1 \
              AND signing_root = $2",
         )
         .bind(self.operator_id.to_string())
@@ -325,7 +330,7 @@ impl SlashingProtection {
         filter: &str,
         parameter: Option<i64>,
     ) -> Result<Vec<SignedOutput>, StoreError> {
-        let sql = format!("SELECT * FROM operator_attestations WHERE operator_id = $1 {filter}");
+        let sql = format!("SELECT * FROM operator_signing_records WHERE operator_id = $1 {filter}");
         let mut query = sqlx::query(&sql).bind(self.operator_id.to_string());
         if let Some(parameter) = parameter {
             query = query.bind(parameter);
@@ -344,6 +349,7 @@ fn signed_output(row: &AnyRow) -> Result<SignedOutput, StoreError> {
         task_id: uint("task_id", row.try_get("task_id")?)?,
         agent_id: uint("agent_id", row.try_get("agent_id")?)?,
         agent_hash: b256("agent_hash", &text("agent_hash")?)?,
+        verifier: address("verifier", &text("verifier")?)?,
         input_hash: b256("input_hash", &text("input_hash")?)?,
         reference_block: u32::try_from(reference_block).map_err(|_| EncodingError {
             column: "reference_block",

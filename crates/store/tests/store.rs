@@ -16,7 +16,7 @@ use warden_store::{Backend, DatabaseUrl, DatabaseUrlError, Store, StoreError};
 warden_store::on_both_backends!(
     slashing_protection_keeps_the_first_output_for_good,
     a_task_replaced_by_a_reorg_is_a_new_attestation,
-    the_same_task_on_another_chain_or_contract_or_agent_is_a_new_attestation,
+    the_same_task_on_another_chain_or_contract_or_agent_or_verifier_is_a_new_attestation,
     an_import_merges_or_writes_nothing,
     records_of_the_first_schema_survive_the_migration,
     records_survive_closing_and_reopening,
@@ -38,6 +38,7 @@ fn task(task_id: u64, input: u8) -> TaskAttestation {
         task_id,
         agent_id: 1,
         agent_hash: B256::repeat_byte(0xa9),
+        verifier: Address::repeat_byte(0xa8),
         input_hash: B256::repeat_byte(input),
         reference_block: 100 + task_id as u32,
     }
@@ -101,7 +102,7 @@ async fn a_task_replaced_by_a_reorg_is_a_new_attestation(db: &TestDatabase) {
     assert_eq!(protection.for_task(3).await.unwrap().len(), 2);
 }
 
-async fn the_same_task_on_another_chain_or_contract_or_agent_is_a_new_attestation(
+async fn the_same_task_on_another_chain_or_contract_or_agent_or_verifier_is_a_new_attestation(
     db: &TestDatabase,
 ) {
     let protection = SlashingProtection::new(db.open().await, operator(0x11));
@@ -121,6 +122,10 @@ async fn the_same_task_on_another_chain_or_contract_or_agent_is_a_new_attestatio
             agent_hash: B256::repeat_byte(0xb0),
             ..base
         },
+        TaskAttestation {
+            verifier: Address::repeat_byte(0xb1),
+            ..base
+        },
     ];
     for other in others {
         assert_eq!(
@@ -129,8 +134,8 @@ async fn the_same_task_on_another_chain_or_contract_or_agent_is_a_new_attestatio
             "{other:?}"
         );
     }
-    assert_eq!(protection.for_task(5).await.unwrap().len(), 4);
-    assert_eq!(protection.all().await.unwrap().len(), 4);
+    assert_eq!(protection.for_task(5).await.unwrap().len(), 5);
+    assert_eq!(protection.all().await.unwrap().len(), 5);
 }
 
 async fn an_import_merges_or_writes_nothing(db: &TestDatabase) {
