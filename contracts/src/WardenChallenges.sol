@@ -6,7 +6,9 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
+import {WardenRegistry} from "./WardenRegistry.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
+import {IAllocationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
 import {ITaskManager, TaskState} from "./interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "./interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
@@ -125,11 +127,16 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IWardenChallenges
-    /// @dev Each slash runs in a try/catch so that one operator EigenLayer refuses to slash cannot
-    /// shield the others. A catch caused by too little gas would let a caller skip signers on the
-    /// cheap (the 63/64 rule lets the caller go on after its callee ran out), so a failure that
-    /// consumed most of the gas it was given, the mark of an out-of-gas callee, reverts everything
-    /// with `InsufficientGasForSlash` instead of being reported.
+    /// @dev Each slash runs in a try/catch so that an operator EigenLayer will never let Warden slash
+    /// (`OperatorNotSlashable`: it left the set more than the deallocation delay ago) cannot shield
+    /// the others. Any other failure may be temporary (EigenLayer paused slashing, a misconfigured
+    /// chain) and reverts the whole batch with `SlashFailed`: the cursor does not move and every
+    /// signer stays pending, so nobody can spend a fraud proof during a pause. No operator can make
+    /// its own slash fail that way to shield the batch: a v1.3.0 slash calls no code an operator
+    /// controls. A catch caused by too little gas would let a caller skip signers on the cheap (the
+    /// 63/64 rule lets the caller go on after its callee ran out), so a failure that consumed most of
+    /// the gas it was given, the mark of an out-of-gas callee, reverts everything with
+    /// `InsufficientGasForSlash` instead of being reported.
     function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
         external
         nonReentrant
@@ -215,7 +222,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         if (_hashIds(nonSignerIds) != nonSignerHash) revert NonSignersMismatch(taskId);
     }
 
-    /// @dev Slashes the signers among operator ids [start, end). Returns how many were slashed.
+    /// @dev Slashes the signers among operator ids [start, end). Returns how many lost shares.
     function _slashRange(
         uint64 taskId,
         uint32 referenceBlock,
@@ -230,18 +237,34 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             if (!registered || _contains(nonSignerIds, operatorId)) continue;
             uint256 gasBefore = gasleft();
             if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
-            try _registry.slashOperator(operator, slashWad, description) {
-                ++slashed;
-                emit SignerSlashed(taskId, operator, operatorId);
+            try _registry.slashOperator(operator, slashWad, description) returns (uint256 shares) {
+                if (shares == 0) {
+                    emit SignerNothingToSlash(taskId, operator, operatorId);
+                } else {
+                    ++slashed;
+                    emit SignerSlashed(taskId, operator, operatorId, shares);
+                }
             } catch (bytes memory reason) {
                 // Running out of gas at call depth d hands back about d/64 of the gas (each frame
                 // keeps 1/64 of what it forwards), and EigenLayer's slash runs several frames deep
                 // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
                 // early, on a small part of it.
                 if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
+                if (!_isFinalRefusal(reason)) revert SlashFailed(operator, reason);
                 emit SignerSlashFailed(taskId, operator, reason);
             }
         }
+    }
+
+    /// @dev Whether a failed slash can never succeed, so the signer is dealt with: EigenLayer's
+    /// `OperatorNotSlashable`, or the registry's `UnknownOperator`.
+    function _isFinalRefusal(bytes memory reason) private pure returns (bool) {
+        if (reason.length < 4) return false;
+        // The selector is the first four bytes, which the length check guarantees exist.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        bytes4 selector = bytes4(reason);
+        return selector == IAllocationManagerSlashing.OperatorNotSlashable.selector
+            || selector == WardenRegistry.UnknownOperator.selector;
     }
 
     /// @dev `keccak256(abi.encodePacked(ids))`, hashed in place from calldata.

@@ -21,12 +21,19 @@ interface IWardenChallenges {
     event ChallengeRejected(uint64 indexed taskId, address indexed challenger, uint256 forfeitedBond);
     /// @notice `amount` was added to the bounty pool.
     event BountiesFunded(address indexed funder, uint256 amount);
-    /// @notice A signer of a fraudulent output was slashed.
-    event SignerSlashed(uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId);
-    /// @notice EigenLayer refused to slash a signer of a fraudulent output (`reason` is its revert
-    /// data); slashing went on with the others.
+    /// @notice A signer of a fraudulent output was slashed: EigenLayer took `shares` (summed over the
+    /// set's strategies, its stakers' queued withdrawals included).
+    event SignerSlashed(
+        uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId, uint256 shares
+    );
+    /// @notice A signer of a fraudulent output had nothing left to take (an earlier slash or its own
+    /// deallocation emptied its allocation to Warden's set); EigenLayer took no shares.
+    event SignerNothingToSlash(uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId);
+    /// @notice EigenLayer refused for good to slash a signer of a fraudulent output (`reason` is its
+    /// revert data: `OperatorNotSlashable()`, the signer left the set more than the deallocation delay
+    /// ago); slashing went on with the others.
     event SignerSlashFailed(uint64 indexed taskId, address indexed operator, bytes reason);
-    /// @notice Every signer of a fraudulent output has been dealt with; `signersSlashed` succeeded.
+    /// @notice Every signer of a fraudulent output has been dealt with; `signersSlashed` lost shares.
     event SlashingCompleted(uint64 indexed taskId, uint256 signersSlashed);
     /// @notice An operator signed two different outputs for one task and was slashed.
     event EquivocationSlashed(
@@ -64,6 +71,10 @@ interface IWardenChallenges {
     error InsufficientGasForSlash();
     /// @notice The registry does not let this contract slash (its slasher is `slasher`).
     error NotRegistrySlasher(address slasher);
+    /// @notice EigenLayer refused to slash `operator` for a reason that may not last (`reason` is its
+    /// revert data, e.g. `CurrentlyPaused()` while slashing is paused). The batch reverted: every
+    /// signer is still pending. Retry when the cause is gone.
+    error SlashFailed(address operator, bytes reason);
 
     /// @notice The task manager whose tasks this contract adjudicates (its creator).
     function taskManager() external view returns (address);
@@ -93,11 +104,14 @@ interface IWardenChallenges {
     /// @notice Slashes the signers of a Fraudulent task, walking the registry's operator ids from the
     /// task's cursor. Permissionless: anyone can continue where the last call stopped, until done.
     /// A signer is an operator registered at the reference block and not among the non-signers; each
-    /// is slashed once. A signer EigenLayer refuses to slash is reported and skipped.
+    /// is slashed once. A signer EigenLayer will never let Warden slash (`OperatorNotSlashable`) is
+    /// reported (`SignerSlashFailed`) and skipped; any other refusal, such as a pause of EigenLayer's
+    /// slashing, reverts the whole call with `SlashFailed` and leaves every signer pending.
     /// @param taskId The Fraudulent task.
     /// @param nonSignerIds The non-signers' operator ids as emitted in `OutputCommitted`.
     /// @param maxOperators At most this many operator ids are examined; 0 means all that remain.
-    /// @return slashed Signers slashed by this call.
+    /// @return slashed Signers this call took shares from (`SignerSlashed`); a signer with nothing
+    /// left to take (`SignerNothingToSlash`) does not count.
     /// @return done Whether every operator id has now been examined.
     function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
         external
