@@ -5,8 +5,8 @@
 //!   restart, challenges before the deadline, and drives the slashing of the signers to the end;
 //! - killed right after its challenge transaction was recorded and broadcast, while it is still
 //!   unmined (the test turns anvil's automine off), it finds the transaction through its intent
-//!   after the restart and waits for it: one challenge transaction, one bond, paid back with the
-//!   bounty.
+//!   after the restart and waits for it: one challenge transaction, one bond, paid back (without
+//!   the bounty: the challenger does not commit to its challenges yet), and the slashing fees.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -159,7 +159,8 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         || async { challenger.service_health("commitment-follower").await == Some(200) },
     )
     .await;
-    let bounty_eth = 0.5; // AppParams::default().challenge_bounty, in ether
+    // No bounty: the challenger does not commit to its challenges yet.
+    let bounty_eth = 0.0;
     for (series, value) in [
         ("warden_challenger_challenges_total{result=\"upheld\"}", 1.0),
         ("warden_challenger_operators_slashed_total", 3.0),
@@ -195,7 +196,7 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let chain = committer.chain.clone();
     let challenges = WardenChallenges::new(challenges_address, chain.clone());
     let bond = challenges.challengeBond().call().await.unwrap();
-    let bounty = challenges.challengeBounty().call().await.unwrap();
+    let slash_fee = challenges.slashFee().call().await.unwrap();
     let from_block = chain.get_block_number().await.unwrap();
     let balance_before = chain.get_balance(challenger.address).await.unwrap();
     let task = committer.open_task().await;
@@ -283,10 +284,25 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         .await
         .unwrap();
     assert!(slashing_done(&challenges, task.taskId).await);
-    // The bond came back with the bounty; only gas was spent.
+    // The bond came back (no bounty without a commitment) and each slashed signer earned the
+    // slashing fee; only gas was spent.
+    let fees_paid = challenges
+        .SlashingFeePaid_filter()
+        .from_block(from_block)
+        .query()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(event, _)| event.caller == challenger.address)
+        .fold(U256::ZERO, |sum, (event, _)| sum + event.amount);
+    assert_eq!(
+        fees_paid,
+        U256::from(3) * slash_fee,
+        "a fee per slashed signer"
+    );
     assert_eq!(
         chain.get_balance(challenger.address).await.unwrap(),
-        balance_before - fees + bounty
+        balance_before - fees + fees_paid
     );
     drop(second);
 }

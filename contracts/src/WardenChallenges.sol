@@ -21,6 +21,16 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// the task manager and every operator that signed it is slashed through EigenLayer, in bounded
 /// batches. An operator that signs two different outputs for one task is slashed on the evidence of
 /// its two signatures.
+///
+/// The bounty goes to a challenger who committed to its challenge first (commit-reveal): it calls
+/// `commitChallenge(sealChallenge(itself, taskId, expectedOutputHash, salt))`, and in a later block
+/// `challenge(taskId, input, output, salt)`. An upheld challenge without such a commitment gets its
+/// bond back and no bounty, so copying a challenge seen in the mempool earns nothing: the copier has
+/// no commitment of its own from an earlier block, and a commitment binds its sender. The limit: the
+/// copier's challenge is still upheld (fraud is stopped either way), and the committed challenger's
+/// own transaction then reverts, so a front-runner can deny it the bounty at the cost of gas, without
+/// gaining it. `slashSigners` pays its caller a fee per signer it takes shares from, from the same
+/// pool.
 /// @dev Created by its task manager's constructor, which it records as `taskManager`: the two name
 /// each other through immutables, so neither can be re-pointed. The registry's owner then names this
 /// contract the registry's slasher (once, for good). Ownerless.
@@ -52,9 +62,15 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     uint256 public immutable challengeBounty;
     /// @inheritdoc IWardenChallenges
     uint256 public immutable slashWad;
+    /// @inheritdoc IWardenChallenges
+    uint256 public immutable slashFee;
 
     /// @inheritdoc IWardenChallenges
     uint256 public bountyPool;
+
+    /// @inheritdoc IWardenChallenges
+    mapping(address challenger => mapping(bytes32 commitment => uint256 blockNumber)) public
+        challengeCommitments;
 
     mapping(uint64 taskId => Slashing) private _slashings;
 
@@ -69,13 +85,22 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// the bounty pool as far as it goes.
     /// @param slashWad_ Share of a signer's allocation to Warden's set that fraud or equivocation
     /// costs it, in WAD: in (0, 1e18].
-    constructor(address registry_, uint256 challengeBond_, uint256 challengeBounty_, uint256 slashWad_) {
+    /// @param slashFee_ What `slashSigners` pays its caller per signer it takes shares from (wei),
+    /// from the bounty pool as far as it goes.
+    constructor(
+        address registry_,
+        uint256 challengeBond_,
+        uint256 challengeBounty_,
+        uint256 slashWad_,
+        uint256 slashFee_
+    ) {
         if (slashWad_ == 0 || slashWad_ > WAD) revert InvalidSlashWad(slashWad_);
         _taskManager = ITaskManager(msg.sender);
         _registry = IWardenRegistry(registry_);
         challengeBond = challengeBond_;
         challengeBounty = challengeBounty_;
         slashWad = slashWad_;
+        slashFee = slashFee_;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -89,9 +114,17 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWardenChallenges
+    function commitChallenge(bytes32 commitment) external {
+        uint256 committedAt = challengeCommitments[msg.sender][commitment];
+        if (committedAt != 0) revert ChallengeAlreadyCommitted(commitment, committedAt);
+        challengeCommitments[msg.sender][commitment] = block.number;
+        emit ChallengeCommitted(msg.sender, commitment);
+    }
+
+    /// @inheritdoc IWardenChallenges
     /// @dev A verifier that reverts on the snapshot reverts the challenge: the bond is returned and
     /// the output stands, since only a different output proves fraud.
-    function challenge(uint64 taskId, bytes calldata input, bytes calldata output)
+    function challenge(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 salt)
         external
         payable
         nonReentrant
@@ -112,9 +145,15 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
 
         _taskManager.markFraudulent(taskId);
         _slashings[taskId].end = _registry.operatorIdCount().toUint32();
-        uint256 pool = bountyPool;
-        uint256 bounty = challengeBounty < pool ? challengeBounty : pool;
-        bountyPool = pool - bounty;
+        uint256 bounty;
+        bytes32 commitment = sealChallenge(msg.sender, taskId, expectedHash, salt);
+        uint256 committedAt = challengeCommitments[msg.sender][commitment];
+        // Only a commitment from an earlier block shows the challenger knew before its reveal was
+        // public.
+        if (committedAt != 0 && committedAt < block.number) {
+            delete challengeCommitments[msg.sender][commitment];
+            bounty = _takeFromPool(challengeBounty);
+        }
         uint256 payout = msg.value + bounty;
         emit ChallengeUpheld(taskId, msg.sender, expectedHash, payout);
         (bool paid,) = msg.sender.call{value: payout}("");
@@ -136,7 +175,8 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// controls. A catch caused by too little gas would let a caller skip signers on the cheap (the
     /// 63/64 rule lets the caller go on after its callee ran out), so a failure that consumed most of
     /// the gas it was given, the mark of an out-of-gas callee, reverts everything with
-    /// `InsufficientGasForSlash` instead of being reported.
+    /// `InsufficientGasForSlash` instead of being reported. The fee is paid last, after every state
+    /// change; a caller that refuses it reverts its own batch, and anyone else can send the batch.
     function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
         external
         nonReentrant
@@ -164,6 +204,14 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         uint256 total = uint256(slashing.slashed) + slashed;
         _slashings[taskId].slashed = total.toUint32();
         if (done) emit SlashingCompleted(taskId, total);
+
+        // Only signers that lost shares earn a fee: nobody is paid for walking empty allocations.
+        uint256 fee = _takeFromPool(slashed * slashFee);
+        if (fee != 0) {
+            emit SlashingFeePaid(taskId, msg.sender, fee);
+            (bool paid,) = msg.sender.call{value: fee}("");
+            if (!paid) revert PayoutFailed(msg.sender, fee);
+        }
     }
 
     /// @inheritdoc IWardenChallenges
@@ -199,6 +247,15 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWardenChallenges
+    function sealChallenge(address challenger, uint64 taskId, bytes32 expectedOutputHash, bytes32 salt)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(challenger, taskId, expectedOutputHash, salt));
+    }
+
+    /// @inheritdoc IWardenChallenges
     function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done) {
         Slashing memory slashing = _slashings[taskId];
         return (slashing.next, slashing.done);
@@ -207,6 +264,13 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------
+
+    /// @dev Takes up to `amount` from the bounty pool and returns what it took.
+    function _takeFromPool(uint256 amount) private returns (uint256 taken) {
+        uint256 pool = bountyPool;
+        taken = amount < pool ? amount : pool;
+        if (taken != 0) bountyPool = pool - taken;
+    }
 
     /// @dev The task's reference block; reverts unless the task is Fraudulent and `nonSignerIds` are
     /// the ones it was committed with.

@@ -188,7 +188,7 @@ impl Watchtower {
         }
         let bond = self.bond().await?;
         let simulated = WardenChallenges::new(self.challenges, &self.provider)
-            .challenge(task_id, input.clone(), output.clone())
+            .challenge(task_id, input.clone(), output.clone(), B256::ZERO)
             .value(bond)
             .from(self.address())
             .call()
@@ -209,10 +209,12 @@ impl Watchtower {
                 return Ok(());
             }
         }
+        // No commitment yet: an upheld challenge gets its bond back, without the bounty.
         let call = WardenChallenges::challengeCall {
             taskId: task_id,
             input,
             output,
+            salt: B256::ZERO,
         };
         let request = TransactionRequest::default()
             .with_to(self.challenges)

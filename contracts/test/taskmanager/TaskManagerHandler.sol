@@ -190,7 +190,9 @@ contract TaskManagerHandler is RegistryFixture {
         bytes memory output = committedOutput[taskId];
         uint256 bond = challengesContract.challengeBond();
         vm.deal(address(this), address(this).balance + bond);
-        try challengesContract.challenge{value: bond}(taskId, inputOf[taskId], output) returns (bool upheld) {
+        try challengesContract.challenge{value: bond}(taskId, inputOf[taskId], output, bytes32(0)) returns (
+            bool upheld
+        ) {
             if (upheld != (keccak256(output) != keccak256(AgentActions.hold()))) {
                 _violate("challenge verdict");
             }

@@ -41,6 +41,9 @@ pub struct AppParams {
     pub bounty_pool: u128,
     /// Blocks budgeted after a challenge window to finish slashing.
     pub slashing_period: u32,
+    /// What `slashSigners` pays its caller per signer it takes shares from, from the bounty
+    /// pool (wei).
+    pub slash_fee: u128,
 }
 
 impl Default for AppParams {
@@ -60,6 +63,7 @@ impl Default for AppParams {
             challenge_bounty: 500_000_000_000_000_000,
             bounty_pool: 5_000_000_000_000_000_000,
             slashing_period: 100,
+            slash_fee: 10_000_000_000_000_000,
         }
     }
 }
@@ -98,6 +102,7 @@ pub async fn deploy<P: Provider + Clone>(
         U256::from(params.challenge_bounty),
         params.slashing_period,
         U256::from(params.slash_wad),
+        U256::from(params.slash_fee),
     )
     .await?;
     // The task manager creates its challenges contract, the one contract that slashes through
