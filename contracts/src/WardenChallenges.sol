@@ -377,9 +377,10 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     {
         address operator = _registry.operatorOf(operatorId);
         equivocationSlashed[taskId][operatorId] = true;
-        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB);
         // No try/catch: evidence EigenLayer refuses to act on must not be spent.
-        _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
+        uint256 shares = _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
+        // After the call: the event reports what EigenLayer took, which only the call tells.
+        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB, shares);
     }
 
     /// @dev Reverts with `InvalidEquivocationSignature(index)` unless `signature` is a valid

@@ -42,13 +42,16 @@ interface IWardenChallenges {
     /// @notice `slashSigners` paid its caller `amount` from the bounty pool for the signers it took
     /// shares from.
     event SlashingFeePaid(uint64 indexed taskId, address indexed caller, uint256 amount);
-    /// @notice An operator signed two different outputs for one task and was slashed.
+    /// @notice An operator signed two different outputs for one task and was slashed: EigenLayer took
+    /// `shares` (summed over the set's strategies, its stakers' queued withdrawals included; zero if
+    /// it had nothing left to take).
     event EquivocationSlashed(
         uint64 indexed taskId,
         address indexed operator,
         bytes32 indexed operatorId,
         bytes32 outputHashA,
-        bytes32 outputHashB
+        bytes32 outputHashB,
+        uint256 shares
     );
 
     /// @notice No task has this id.
