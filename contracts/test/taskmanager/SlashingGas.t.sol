@@ -15,9 +15,10 @@ contract SlashingGasTest is TaskManagerFixture {
     event log_named_uint(string key, uint256 val);
 
     uint256 internal constant OPERATORS = 100;
-    /// @dev Operators per slashSigners call. A slash measures ~212 k gas, so a batch of 25 takes
-    /// ~5.3 M: half the budget below, leaving room for operator sets with more strategies (each adds
-    /// to every slash) or a costlier EigenLayer release. 45 would be the most that fits.
+    /// @dev Operators per slashSigners call. A slash measures ~218 k gas (with the shares it took read
+    /// from EigenLayer and the caller's fee), so a batch of 25 takes ~5.45 M: about half the budget
+    /// below, leaving room for operator sets with more strategies (each adds to every slash) or a
+    /// costlier EigenLayer release. 45 would be the most that fits.
     uint256 internal constant BATCH = 25;
     /// @dev Budget of one batch (a third of a 30 M block).
     uint256 internal constant MAX_BATCH_GAS = 10_000_000;
