@@ -11,8 +11,13 @@
 //! until the watchtower has found anything wrong. Counted since the process started; a first
 //! start with `start_block` far in the past counts the old wrong commitments it finds executed
 //! as missed, which is why the sample configuration starts near the head.
+//!
+//! Pool health: `warden_challenger_bounty_pool_gwei` is the challenges contract's bounty pool, read
+//! whenever the watchtower moves on to new blocks, and `warden_challenger_bounty_pool_covers_bounty`
+//! is 1 while it holds at least one full bounty (an empty pool pays upheld challenges and slashing
+//! batches nothing, which is when challengers stop being paid to watch).
 
-use prometheus::{CounterVec, Histogram, IntCounter, IntCounterVec, Opts};
+use prometheus::{CounterVec, Histogram, IntCounter, IntCounterVec, IntGauge, Opts};
 use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
 
 /// How one commitment was judged: the `verdict` label of `warden_challenger_commitments_total`.
@@ -68,6 +73,25 @@ impl ChallengeResult {
     }
 }
 
+/// What the watchtower was paid for: the `source` label of
+/// `warden_challenger_earned_gwei_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Earning {
+    /// The bounty of an upheld challenge it had committed to (payout minus bond).
+    Bounty,
+    /// The fee `slashSigners` pays per signer it took shares from.
+    SlashingFee,
+}
+
+impl Earning {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Earning::Bounty => "bounty",
+            Earning::SlashingFee => "slashing_fee",
+        }
+    }
+}
+
 /// The challenger's metrics.
 #[derive(Debug, Clone)]
 pub struct ChallengerMetrics {
@@ -85,9 +109,15 @@ pub struct ChallengerMetrics {
     pub agent_run: Histogram,
     /// `warden_chain_reorgs_total{follower}`.
     pub reorgs: IntCounterVec,
-    /// `eigen_fees_earned_total{token}`: the bounties of upheld challenges (payout minus bond), in
-    /// ETH. Gas is not subtracted.
+    /// `eigen_fees_earned_total{token}`: the bounties of upheld challenges (payout minus bond) and
+    /// the fees of slashing batches, in ETH. Gas is not subtracted.
     pub fees_earned: CounterVec,
+    /// `warden_challenger_earned_gwei_total{source}`: the same, exact to the gwei, by [`Earning`].
+    pub earned_gwei: IntCounterVec,
+    /// `warden_challenger_bounty_pool_gwei`: the bounty pool when last read.
+    pub bounty_pool_gwei: IntGauge,
+    /// `warden_challenger_bounty_pool_covers_bounty`: 1 while the pool holds a full bounty, else 0.
+    pub bounty_pool_covers_bounty: IntGauge,
     node: NodeMetrics,
 }
 
@@ -118,14 +148,33 @@ impl ChallengerMetrics {
             fees_earned: telemetry.register(CounterVec::new(
                 Opts::new(
                     "eigen_fees_earned_total",
-                    "Bounties earned by upheld challenges, by token (ETH, in ether)",
+                    "Bounties of upheld challenges and slashing fees earned, by token (ETH, in ether)",
                 ),
                 &["token"],
+            )?)?,
+            earned_gwei: telemetry.counter_vec(
+                "warden_challenger_earned_gwei_total",
+                "Bounties and slashing fees earned, in gwei, by source",
+                &["source"],
+            )?,
+            bounty_pool_gwei: telemetry.register(IntGauge::new(
+                "warden_challenger_bounty_pool_gwei",
+                "The challenges contract's bounty pool when last read, in gwei",
+            )?)?,
+            bounty_pool_covers_bounty: telemetry.register(IntGauge::new(
+                "warden_challenger_bounty_pool_covers_bounty",
+                "1 while the bounty pool holds at least one full challenge bounty, else 0",
             )?)?,
             node,
         };
         // Present from the start, so a dashboard shows 0 rather than no data.
         metrics.fees_earned.with_label_values(&["ETH"]).inc_by(0.0);
+        for earning in [Earning::Bounty, Earning::SlashingFee] {
+            metrics
+                .earned_gwei
+                .with_label_values(&[earning.as_str()])
+                .inc_by(0);
+        }
         metrics.node.performance_score.set(100.0);
         Ok(metrics)
     }
@@ -146,12 +195,24 @@ impl ChallengerMetrics {
         }
     }
 
-    /// Adds a bounty of `wei` to `eigen_fees_earned_total{token="ETH"}`.
-    pub fn earned_wei(&self, wei: u128) {
+    /// Adds `wei` earned from `source` to `eigen_fees_earned_total{token="ETH"}` and
+    /// `warden_challenger_earned_gwei_total{source}`.
+    pub fn earned_wei(&self, source: Earning, wei: u128) {
         // f64 has 53 bits of mantissa: exact to the gwei for any realistic bounty.
         self.fees_earned
             .with_label_values(&["ETH"])
             .inc_by(wei as f64 / 1e18);
+        self.earned_gwei
+            .with_label_values(&[source.as_str()])
+            .inc_by(u64::try_from(wei / GWEI).unwrap_or(u64::MAX));
+    }
+
+    /// Records the bounty pool (`pool`) and whether it covers one `bounty` (both in wei).
+    pub fn bounty_pool(&self, pool: u128, bounty: u128) {
+        self.bounty_pool_gwei
+            .set(i64::try_from(pool / GWEI).unwrap_or(i64::MAX));
+        self.bounty_pool_covers_bounty
+            .set(i64::from(pool >= bounty));
     }
 
     pub fn count_database_error(&self, operation: &'static str) {
@@ -169,6 +230,8 @@ impl ChallengerMetrics {
         self.node.performance_score.set(score(caught, failed));
     }
 }
+
+const GWEI: u128 = 1_000_000_000;
 
 /// `eigen_performance_score` from the wrong commitments caught in time and the ones missed.
 pub fn score(caught: u64, failed: u64) -> f64 {
@@ -202,11 +265,34 @@ mod tests {
         assert_eq!(node.performance_score.get(), 0.0);
         metrics.challenge(ChallengeResult::Upheld);
         assert_eq!(node.performance_score.get(), 50.0);
-        metrics.earned_wei(500_000_000_000_000_000);
+        metrics.earned_wei(Earning::Bounty, 500_000_000_000_000_000);
         let text = telemetry.encode();
         assert!(
             text.contains("eigen_fees_earned_total{token=\"ETH\"} 0.5"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn earnings_are_counted_by_source_and_the_pool_health_is_a_gauge() {
+        let telemetry = Telemetry::new();
+        let node = NodeMetrics::register(&telemetry).unwrap();
+        let metrics = ChallengerMetrics::register(&telemetry, node).unwrap();
+        metrics.earned_wei(Earning::Bounty, 500_000_000_000_000_000);
+        metrics.earned_wei(Earning::SlashingFee, 10_000_000_000_000_000);
+        metrics.earned_wei(Earning::SlashingFee, 20_000_000_000_000_000);
+        let text = telemetry.encode();
+        for line in [
+            "warden_challenger_earned_gwei_total{source=\"bounty\"} 500000000",
+            "warden_challenger_earned_gwei_total{source=\"slashing_fee\"} 30000000",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+
+        metrics.bounty_pool(5_000_000_000_000_000_000, 500_000_000_000_000_000);
+        assert_eq!(metrics.bounty_pool_gwei.get(), 5_000_000_000);
+        assert_eq!(metrics.bounty_pool_covers_bounty.get(), 1);
+        metrics.bounty_pool(400_000_000_000_000_000, 500_000_000_000_000_000);
+        assert_eq!(metrics.bounty_pool_covers_bounty.get(), 0);
     }
 }

@@ -27,6 +27,15 @@
 //! simulated: if the on-chain verifier would agree with the committed output (this watchtower's
 //! agent and the verifier disagree), the bond is kept rather than forfeited.
 //!
+//! The bounty is paid only to a challenger that committed to its challenge in an earlier block
+//! (`WardenChallenges.commitChallenge`), so that nobody who copies the challenge from the mempool
+//! earns it. The watchtower first sends the commitment ([`Intent::CommitChallenge`]), waits until
+//! it is on chain (the challenge then lands in a later block), and reveals with the salt. The salt
+//! is derived from the watchtower's key and the task id, so a restarted watchtower reveals what it
+//! committed to without storing anything new, and nobody else can compute it. When too little of
+//! the window is left to commit first, it challenges without: the fraud is stopped, the bounty
+//! forgone.
+//!
 //! Limits, stated so that nobody relies on more: a claim's `committed_output_hash` and
 //! `deadline` are those of the first wrong commitment found (the claims table has no way to
 //! replace them); whenever the watchtower acts it re-reads the task's current commitment on
@@ -48,7 +57,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
@@ -183,6 +192,32 @@ pub struct Watchtower {
     /// reads them, the challenge sends them.
     evidence: Mutex<HashMap<u64, Evidence>>,
     waiters: Arc<Mutex<receipts::Waiters>>,
+    /// The secret the salts of this watchtower's challenge commitments are derived from.
+    salts: SaltKey,
+}
+
+/// A secret derived from the watchtower's private key; its `Debug` shows nothing of it.
+struct SaltKey(B256);
+
+impl std::fmt::Debug for SaltKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SaltKey(..)")
+    }
+}
+
+impl SaltKey {
+    fn new(signer: &PrivateKeySigner) -> Self {
+        let mut material = b"warden challenge salt v1".to_vec();
+        material.extend_from_slice(signer.to_bytes().as_slice());
+        Self(keccak256(material))
+    }
+
+    /// The salt of the commitment to a challenge of `task_id`.
+    fn salt(&self, task_id: u64) -> B256 {
+        let mut material = self.0.to_vec();
+        material.extend_from_slice(&task_id.to_be_bytes());
+        keccak256(material)
+    }
 }
 
 /// A wrong commitment's task input and committed output: what a challenge re-executes.
@@ -210,6 +245,7 @@ impl Watchtower {
         let metrics =
             ChallengerMetrics::register(&runtime.telemetry, runtime.node_metrics.clone())?;
         let address = signer.address();
+        let salts = SaltKey::new(&signer);
         let txm = runtime
             .transaction_manager(signer, &config.transactions)
             .await?;
@@ -242,6 +278,7 @@ impl Watchtower {
             bond: Mutex::default(),
             evidence: Mutex::default(),
             waiters: Arc::default(),
+            salts,
         })
     }
 
@@ -320,6 +357,9 @@ impl Watchtower {
                 }
                 self.scan(from, to).await?;
                 self.follower.done(step).await?;
+                if let Err(error) = self.observe_bounty_pool().await {
+                    tracing::warn!(%error, "reading the bounty pool failed");
+                }
                 false
             }
             Step::Reorged {
@@ -429,6 +469,19 @@ impl Watchtower {
             .await?;
         *lock(&self.bond) = Some(bond);
         Ok(bond)
+    }
+
+    /// Reads the bounty pool into the pool-health metrics.
+    async fn observe_bounty_pool(&self) -> Result<(), WatchtowerError> {
+        let challenges = WardenChallenges::new(self.challenges, &self.provider);
+        let pool = challenges.bountyPool().call().await?;
+        let bounty = challenges.challengeBounty().call().await?;
+        let wei = |value: U256| u128::try_from(value).unwrap_or(u128::MAX);
+        self.metrics.bounty_pool(wei(pool), wei(bounty));
+        if pool < bounty {
+            tracing::warn!(%pool, %bounty, "the bounty pool no longer covers one challenge bounty");
+        }
+        Ok(())
     }
 
     /// The non-signers a fraudulent task was committed with, which `slashSigners` checks.

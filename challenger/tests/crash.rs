@@ -6,7 +6,7 @@
 //! - killed right after its challenge transaction was recorded and broadcast, while it is still
 //!   unmined (the test turns anvil's automine off), it finds the transaction through its intent
 //!   after the restart and waits for it: one challenge transaction, one bond, paid back with the
-//!   bounty.
+//!   bounty (it committed to the challenge a block before), and the slashing fees.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -159,11 +159,20 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         || async { challenger.service_health("commitment-follower").await == Some(200) },
     )
     .await;
-    let bounty_eth = 0.5; // AppParams::default().challenge_bounty, in ether
+    // It committed to its challenge first, so it earned the bounty (AppParams::default():
+    // 0.5 ETH), and a slashing fee (0.01 ETH) for each of the three signers.
     for (series, value) in [
         ("warden_challenger_challenges_total{result=\"upheld\"}", 1.0),
         ("warden_challenger_operators_slashed_total", 3.0),
-        ("eigen_fees_earned_total{token=\"ETH\"}", bounty_eth),
+        (
+            "warden_challenger_earned_gwei_total{source=\"bounty\"}",
+            500_000_000.0,
+        ),
+        (
+            "warden_challenger_earned_gwei_total{source=\"slashing_fee\"}",
+            30_000_000.0,
+        ),
+        ("warden_challenger_bounty_pool_covers_bounty", 1.0),
         ("eigen_performance_score", 100.0),
     ] {
         assert_eq!(challenger.metric(series).await, Some(value), "{series}");
@@ -196,6 +205,7 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let challenges = WardenChallenges::new(challenges_address, chain.clone());
     let bond = challenges.challengeBond().call().await.unwrap();
     let bounty = challenges.challengeBounty().call().await.unwrap();
+    let slash_fee = challenges.slashFee().call().await.unwrap();
     let from_block = chain.get_block_number().await.unwrap();
     let balance_before = chain.get_balance(challenger.address).await.unwrap();
     let task = committer.open_task().await;
@@ -207,6 +217,13 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     chain.anvil_set_auto_mine(false).await.unwrap();
     committer.manual_mining = true;
     committer.commit(&task, &theft, &[0, 1, 2]).await;
+    // It commits to its challenge first; one block mines the commitment, and the challenge
+    // follows in a later block.
+    first
+        .wait_for("challenge commitment sent", Duration::from_secs(60))
+        .await
+        .unwrap();
+    chain.anvil_mine(Some(1), None).await.unwrap();
     Challenger::wait_for_failpoint(&mut first, FAILPOINT_AFTER_CHALLENGE_SENT).await;
 
     // Killed with the claim and the challenge transaction on record, broadcast but not mined.
@@ -233,11 +250,13 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         "the challenge is still unmined"
     );
 
-    // Restarted, it judges the commitment again and finds its claim; only then are blocks mined
-    // again. A challenger that sent a second challenge would have it mined beside the first.
+    // Restarted, it resumes its unfinished claim, finds the challenge on record and catches up
+    // (its cursor is past the commitment: the challenge was sent after the commitment to it was
+    // mined); only then are blocks mined again. A challenger that sent a second challenge would
+    // have it mined beside the first.
     let mut second = challenger.spawn(None, &[]);
     second
-        .wait_for("AlreadyClaimed", Duration::from_secs(60))
+        .wait_for("caught up with the chain", Duration::from_secs(60))
         .await
         .unwrap();
     chain.anvil_set_auto_mine(true).await.unwrap();
@@ -283,10 +302,25 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         .await
         .unwrap();
     assert!(slashing_done(&challenges, task.taskId).await);
-    // The bond came back with the bounty; only gas was spent.
+    // The bond came back with the bounty, and each slashed signer earned the slashing fee; only
+    // gas was spent.
+    let fees_paid = challenges
+        .SlashingFeePaid_filter()
+        .from_block(from_block)
+        .query()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(event, _)| event.caller == challenger.address)
+        .fold(U256::ZERO, |sum, (event, _)| sum + event.amount);
+    assert_eq!(
+        fees_paid,
+        U256::from(3) * slash_fee,
+        "a fee per slashed signer"
+    );
     assert_eq!(
         chain.get_balance(challenger.address).await.unwrap(),
-        balance_before - fees + bounty
+        balance_before - fees + bounty + fees_paid
     );
     drop(second);
 }

@@ -6,7 +6,9 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
+import {WardenRegistry} from "./WardenRegistry.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
+import {IAllocationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
 import {ITaskManager, TaskState} from "./interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "./interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
@@ -19,6 +21,16 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// the task manager and every operator that signed it is slashed through EigenLayer, in bounded
 /// batches. An operator that signs two different outputs for one task is slashed on the evidence of
 /// its two signatures.
+///
+/// The bounty goes to a challenger who committed to its challenge first (commit-reveal): it calls
+/// `commitChallenge(sealChallenge(itself, taskId, expectedOutputHash, salt))`, and in a later block
+/// `challenge(taskId, input, output, salt)`. An upheld challenge without such a commitment gets its
+/// bond back and no bounty, so copying a challenge seen in the mempool earns nothing: the copier has
+/// no commitment of its own from an earlier block, and a commitment binds its sender. The limit: the
+/// copier's challenge is still upheld (fraud is stopped either way), and the committed challenger's
+/// own transaction then reverts, so a front-runner can deny it the bounty at the cost of gas, without
+/// gaining it. `slashSigners` pays its caller a fee per signer it takes shares from, from the same
+/// pool.
 /// @dev Created by its task manager's constructor, which it records as `taskManager`: the two name
 /// each other through immutables, so neither can be re-pointed. The registry's owner then names this
 /// contract the registry's slasher (once, for good). Ownerless.
@@ -50,9 +62,15 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     uint256 public immutable challengeBounty;
     /// @inheritdoc IWardenChallenges
     uint256 public immutable slashWad;
+    /// @inheritdoc IWardenChallenges
+    uint256 public immutable slashFee;
 
     /// @inheritdoc IWardenChallenges
     uint256 public bountyPool;
+
+    /// @inheritdoc IWardenChallenges
+    mapping(address challenger => mapping(bytes32 commitment => uint256 blockNumber)) public
+        challengeCommitments;
 
     mapping(uint64 taskId => Slashing) private _slashings;
 
@@ -67,13 +85,22 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// the bounty pool as far as it goes.
     /// @param slashWad_ Share of a signer's allocation to Warden's set that fraud or equivocation
     /// costs it, in WAD: in (0, 1e18].
-    constructor(address registry_, uint256 challengeBond_, uint256 challengeBounty_, uint256 slashWad_) {
+    /// @param slashFee_ What `slashSigners` pays its caller per signer it takes shares from (wei),
+    /// from the bounty pool as far as it goes.
+    constructor(
+        address registry_,
+        uint256 challengeBond_,
+        uint256 challengeBounty_,
+        uint256 slashWad_,
+        uint256 slashFee_
+    ) {
         if (slashWad_ == 0 || slashWad_ > WAD) revert InvalidSlashWad(slashWad_);
         _taskManager = ITaskManager(msg.sender);
         _registry = IWardenRegistry(registry_);
         challengeBond = challengeBond_;
         challengeBounty = challengeBounty_;
         slashWad = slashWad_;
+        slashFee = slashFee_;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -87,9 +114,17 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWardenChallenges
+    function commitChallenge(bytes32 commitment) external {
+        uint256 committedAt = challengeCommitments[msg.sender][commitment];
+        if (committedAt != 0) revert ChallengeAlreadyCommitted(commitment, committedAt);
+        challengeCommitments[msg.sender][commitment] = block.number;
+        emit ChallengeCommitted(msg.sender, commitment);
+    }
+
+    /// @inheritdoc IWardenChallenges
     /// @dev A verifier that reverts on the snapshot reverts the challenge: the bond is returned and
     /// the output stands, since only a different output proves fraud.
-    function challenge(uint64 taskId, bytes calldata input, bytes calldata output)
+    function challenge(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 salt)
         external
         payable
         nonReentrant
@@ -110,9 +145,15 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
 
         _taskManager.markFraudulent(taskId);
         _slashings[taskId].end = _registry.operatorIdCount().toUint32();
-        uint256 pool = bountyPool;
-        uint256 bounty = challengeBounty < pool ? challengeBounty : pool;
-        bountyPool = pool - bounty;
+        uint256 bounty;
+        bytes32 commitment = sealChallenge(msg.sender, taskId, expectedHash, salt);
+        uint256 committedAt = challengeCommitments[msg.sender][commitment];
+        // Only a commitment from an earlier block shows the challenger knew before its reveal was
+        // public.
+        if (committedAt != 0 && committedAt < block.number) {
+            delete challengeCommitments[msg.sender][commitment];
+            bounty = _takeFromPool(challengeBounty);
+        }
         uint256 payout = msg.value + bounty;
         emit ChallengeUpheld(taskId, msg.sender, expectedHash, payout);
         (bool paid,) = msg.sender.call{value: payout}("");
@@ -125,11 +166,17 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IWardenChallenges
-    /// @dev Each slash runs in a try/catch so that one operator EigenLayer refuses to slash cannot
-    /// shield the others. A catch caused by too little gas would let a caller skip signers on the
-    /// cheap (the 63/64 rule lets the caller go on after its callee ran out), so a failure that
-    /// consumed most of the gas it was given, the mark of an out-of-gas callee, reverts everything
-    /// with `InsufficientGasForSlash` instead of being reported.
+    /// @dev Each slash runs in a try/catch so that an operator EigenLayer will never let Warden slash
+    /// (`OperatorNotSlashable`: it left the set more than the deallocation delay ago) cannot shield
+    /// the others. Any other failure may be temporary (EigenLayer paused slashing, a misconfigured
+    /// chain) and reverts the whole batch with `SlashFailed`: the cursor does not move and every
+    /// signer stays pending, so nobody can spend a fraud proof during a pause. No operator can make
+    /// its own slash fail that way to shield the batch: a v1.3.0 slash calls no code an operator
+    /// controls. A catch caused by too little gas would let a caller skip signers on the cheap (the
+    /// 63/64 rule lets the caller go on after its callee ran out), so a failure that consumed most of
+    /// the gas it was given, the mark of an out-of-gas callee, reverts everything with
+    /// `InsufficientGasForSlash` instead of being reported. The fee is paid last, after every state
+    /// change; a caller that refuses it reverts its own batch, and anyone else can send the batch.
     function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
         external
         nonReentrant
@@ -157,6 +204,14 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         uint256 total = uint256(slashing.slashed) + slashed;
         _slashings[taskId].slashed = total.toUint32();
         if (done) emit SlashingCompleted(taskId, total);
+
+        // Only signers that lost shares earn a fee: nobody is paid for walking empty allocations.
+        uint256 fee = _takeFromPool(slashed * slashFee);
+        if (fee != 0) {
+            emit SlashingFeePaid(taskId, msg.sender, fee);
+            (bool paid,) = msg.sender.call{value: fee}("");
+            if (!paid) revert PayoutFailed(msg.sender, fee);
+        }
     }
 
     /// @inheritdoc IWardenChallenges
@@ -192,6 +247,15 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWardenChallenges
+    function sealChallenge(address challenger, uint64 taskId, bytes32 expectedOutputHash, bytes32 salt)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(challenger, taskId, expectedOutputHash, salt));
+    }
+
+    /// @inheritdoc IWardenChallenges
     function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done) {
         Slashing memory slashing = _slashings[taskId];
         return (slashing.next, slashing.done);
@@ -200,6 +264,13 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------
+
+    /// @dev Takes up to `amount` from the bounty pool and returns what it took.
+    function _takeFromPool(uint256 amount) private returns (uint256 taken) {
+        uint256 pool = bountyPool;
+        taken = amount < pool ? amount : pool;
+        if (taken != 0) bountyPool = pool - taken;
+    }
 
     /// @dev The task's reference block; reverts unless the task is Fraudulent and `nonSignerIds` are
     /// the ones it was committed with.
@@ -215,7 +286,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         if (_hashIds(nonSignerIds) != nonSignerHash) revert NonSignersMismatch(taskId);
     }
 
-    /// @dev Slashes the signers among operator ids [start, end). Returns how many were slashed.
+    /// @dev Slashes the signers among operator ids [start, end). Returns how many lost shares.
     function _slashRange(
         uint64 taskId,
         uint32 referenceBlock,
@@ -230,18 +301,34 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             if (!registered || _contains(nonSignerIds, operatorId)) continue;
             uint256 gasBefore = gasleft();
             if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
-            try _registry.slashOperator(operator, slashWad, description) {
-                ++slashed;
-                emit SignerSlashed(taskId, operator, operatorId);
+            try _registry.slashOperator(operator, slashWad, description) returns (uint256 shares) {
+                if (shares == 0) {
+                    emit SignerNothingToSlash(taskId, operator, operatorId);
+                } else {
+                    ++slashed;
+                    emit SignerSlashed(taskId, operator, operatorId, shares);
+                }
             } catch (bytes memory reason) {
                 // Running out of gas at call depth d hands back about d/64 of the gas (each frame
                 // keeps 1/64 of what it forwards), and EigenLayer's slash runs several frames deep
                 // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
                 // early, on a small part of it.
                 if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
+                if (!_isFinalRefusal(reason)) revert SlashFailed(operator, reason);
                 emit SignerSlashFailed(taskId, operator, reason);
             }
         }
+    }
+
+    /// @dev Whether a failed slash can never succeed, so the signer is dealt with: EigenLayer's
+    /// `OperatorNotSlashable`, or the registry's `UnknownOperator`.
+    function _isFinalRefusal(bytes memory reason) private pure returns (bool) {
+        if (reason.length < 4) return false;
+        // The selector is the first four bytes, which the length check guarantees exist.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        bytes4 selector = bytes4(reason);
+        return selector == IAllocationManagerSlashing.OperatorNotSlashable.selector
+            || selector == WardenRegistry.UnknownOperator.selector;
     }
 
     /// @dev `keccak256(abi.encodePacked(ids))`, hashed in place from calldata.
@@ -290,9 +377,10 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     {
         address operator = _registry.operatorOf(operatorId);
         equivocationSlashed[taskId][operatorId] = true;
-        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB);
         // No try/catch: evidence EigenLayer refuses to act on must not be spent.
-        _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
+        uint256 shares = _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
+        // After the call: the event reports what EigenLayer took, which only the call tells.
+        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB, shares);
     }
 
     /// @dev Reverts with `InvalidEquivocationSignature(index)` unless `signature` is a valid

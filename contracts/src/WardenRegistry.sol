@@ -13,6 +13,11 @@ import {
     CreateSetParams,
     SlashingParams
 } from "./interfaces/IEigenLayer.sol";
+import {
+    IAllocationManagerSlashing,
+    IDelegationManagerSlashing,
+    IStrategyManagerSlashing
+} from "./interfaces/IEigenLayerSlashing.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
@@ -289,9 +294,14 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// @param operator An operator that registered with Warden at some point.
     /// @param wadToSlash Fraction of the allocation to slash, 1e18 = all; EigenLayer requires (0, 1e18].
     /// @param description Recorded by EigenLayer with the slash.
+    /// @return sharesSlashed The shares EigenLayer took, summed over the set's strategies: the
+    /// operator's slashed shares plus the slashed part of its stakers' queued withdrawals, measured as
+    /// the growth of the StrategyManager's burnable shares across the slash. Zero when the operator had
+    /// nothing left to take.
     function slashOperator(address operator, uint256 wadToSlash, string calldata description)
         external
         nonReentrant
+        returns (uint256 sharesSlashed)
     {
         if (msg.sender != slasher) revert NotSlasher(msg.sender);
         bytes32 operatorId = operatorIdOf[operator];
@@ -305,6 +315,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             wads[i] = wadToSlash;
         }
         emit OperatorSlashed(operator, operatorId, wadToSlash, description);
+        IStrategyManagerSlashing shareManager = _strategyManager();
+        uint256 burnableBefore = _burnableShares(shareManager, strategies_);
         allocationManager.slashOperator(
             address(this),
             SlashingParams({
@@ -315,6 +327,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
                 description: description
             })
         );
+        // The slash calls nothing that could burn shares in between, so the growth is what it took.
+        sharesSlashed = _burnableShares(shareManager, strategies_) - burnableBefore;
 
         // The new weight only exists once EigenLayer has slashed, so this bookkeeping follows the call.
         if (_operators[operatorId].registered) {
@@ -538,6 +552,25 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         _writeOperator(operatorId, true, weight);
         emit OperatorWeightUpdated(operator, operatorId, oldWeight, weight);
         return totalWeight - oldWeight + weight;
+    }
+
+    /// @dev The share manager of Warden's strategies. They are ERC-20 strategies (the task manager
+    /// requires the stake in the agent's base token, which rules out beacon-chain ETH), and EigenLayer
+    /// books the slashed shares of those with the StrategyManager.
+    function _strategyManager() private view returns (IStrategyManagerSlashing) {
+        address delegation = IAllocationManagerSlashing(address(allocationManager)).delegation();
+        return IStrategyManagerSlashing(IDelegationManagerSlashing(delegation).strategyManager());
+    }
+
+    /// @dev The burnable shares of `strategies_`, summed.
+    function _burnableShares(IStrategyManagerSlashing shareManager, address[] memory strategies_)
+        private
+        view
+        returns (uint256 total)
+    {
+        for (uint256 i; i < strategies_.length; ++i) {
+            total += shareManager.getBurnableShares(strategies_[i]);
+        }
     }
 
     /// @dev Insertion sort by address: operator sets hold a handful of strategies.

@@ -128,6 +128,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @param slashingPeriod_ Blocks budgeted after a challenge's deadline to finish slashing; > 0.
     /// @param slashWad_ Share of a signer's allocation to Warden's set that fraud or equivocation
     /// costs it, in WAD: in (0, 1e18].
+    /// @param slashFee_ What `slashSigners` pays its caller per signer it takes shares from (wei),
+    /// from the bounty pool as far as it goes.
     constructor(
         address registry_,
         address verifierFactory_,
@@ -136,7 +138,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint256 challengeBond_,
         uint256 challengeBounty_,
         uint32 slashingPeriod_,
-        uint256 slashWad_
+        uint256 slashWad_,
+        uint256 slashFee_
     ) {
         // Without a slashing budget the deallocation check in registerAgent would not cover slashing.
         if (slashingPeriod_ == 0 || secondsPerBlock_ == 0) revert InvalidWindow();
@@ -147,7 +150,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         slashingPeriod = slashingPeriod_;
         // Created here so that the two contracts name each other through immutables: neither side
         // can ever be re-pointed, and one transaction deploys both.
-        _challenges = address(new WardenChallenges(registry_, challengeBond_, challengeBounty_, slashWad_));
+        _challenges =
+            address(new WardenChallenges(registry_, challengeBond_, challengeBounty_, slashWad_, slashFee_));
     }
 
     // ------------------------------------------------------------------------------------------

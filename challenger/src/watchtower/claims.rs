@@ -18,7 +18,12 @@ use warden_txm::{Intent, Sent, TxError, TxRecord, TxStatus};
 use super::{
     Evidence, FAILPOINT_AFTER_CHALLENGE_SENT, MAX_ATTEMPTS, Watchtower, WatchtowerError, lock,
 };
-use crate::metrics::{ChallengeResult, VerdictLabel};
+use crate::metrics::{ChallengeResult, Earning, VerdictLabel};
+
+/// A commitment to a challenge is only sent, and waited for, while more than this many blocks of
+/// the challenge window are left: one block mines the commitment, the next the challenge, and
+/// the rest is slack for inclusion. With fewer, the challenge goes without a commitment.
+pub const COMMIT_MARGIN_BLOCKS: u64 = 3;
 
 /// Why a claim was closed. Its text is the claim's `detail` on record; the text of
 /// [`ReorgedOut`](Self::ReorgedOut) starts with `reorged out:`, which is how a claim on record
@@ -186,9 +191,10 @@ impl Watchtower {
             lock(&self.evidence).remove(&task_id);
             return Ok(());
         }
+        let salt = self.salts.salt(task_id);
         let bond = self.bond().await?;
         let simulated = WardenChallenges::new(self.challenges, &self.provider)
-            .challenge(task_id, input.clone(), output.clone())
+            .challenge(task_id, input.clone(), output.clone(), salt)
             .value(bond)
             .from(self.address())
             .call()
@@ -209,10 +215,20 @@ impl Watchtower {
                 return Ok(());
             }
         }
+        // Simulated first, so that nothing (not even a commitment) is sent for a challenge the
+        // verifier would reject.
+        let deadline = u64::from(task.deadline);
+        if !self
+            .ready_to_reveal(task_id, claim.expected_output_hash, salt, head, deadline)
+            .await?
+        {
+            return Ok(());
+        }
         let call = WardenChallenges::challengeCall {
             taskId: task_id,
             input,
             output,
+            salt,
         };
         let request = TransactionRequest::default()
             .with_to(self.challenges)
@@ -251,6 +267,91 @@ impl Watchtower {
         }
     }
 
+    /// Commits to the challenge of `task_id` before it is revealed, so that the bounty is this
+    /// watchtower's and not a copier's. Returns whether the challenge may be sent now: the
+    /// commitment is on chain (so the challenge lands in a later block), or too little of the
+    /// window is left to wait for one, or every attempt to commit reverted (the challenge then
+    /// goes without: the fraud is stopped, the bounty forgone). Otherwise it sends the commitment
+    /// (once per attempt, by intent) or waits for it.
+    async fn ready_to_reveal(
+        &self,
+        task_id: u64,
+        expected_output_hash: B256,
+        salt: B256,
+        head: u64,
+        deadline: u64,
+    ) -> Result<bool, WatchtowerError> {
+        let challenges = WardenChallenges::new(self.challenges, &self.provider);
+        let commitment = challenges
+            .sealChallenge(self.address(), task_id, expected_output_hash, salt)
+            .call()
+            .await?;
+        let committed_at = challenges
+            .challengeCommitments(self.address(), commitment)
+            .call()
+            .await?;
+        let of_task = |intent: &Intent| matches!(intent, Intent::CommitChallenge { task_id: of, .. } if *of == task_id);
+        if !committed_at.is_zero() {
+            // The receipts of the commitment are no longer needed.
+            drop(self.take_outcomes(of_task));
+            tracing::info!(task_id, %committed_at, "challenge commitment on chain; revealing");
+            return Ok(true);
+        }
+        if head + COMMIT_MARGIN_BLOCKS >= deadline {
+            tracing::warn!(
+                task_id,
+                head,
+                deadline,
+                "too little of the challenge window is left to commit first; challenging without the bounty"
+            );
+            return Ok(true);
+        }
+        let (intent, record) = self
+            .current_attempt(|attempt| Intent::CommitChallenge { task_id, attempt })
+            .await?;
+        if let Some(record) = record {
+            // Pending, or mined and not yet visible to this read: the next step looks again. A
+            // reverted attempt frees the next one.
+            match self.outcome(&record) {
+                Some(Ok(sent)) if !sent.succeeded() => {
+                    tracing::warn!(task_id, tx = %sent.tx_hash, "challenge commitment reverted; committing again");
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(task_id, %error, "no receipt for the challenge commitment yet");
+                }
+                Some(Ok(_)) | None => {}
+            }
+            return Ok(false);
+        }
+        let Some(intent) = intent else {
+            tracing::warn!(
+                task_id,
+                "{MAX_ATTEMPTS} challenge commitments reverted; challenging without the bounty"
+            );
+            return Ok(true);
+        };
+        let call = WardenChallenges::commitChallengeCall { commitment };
+        let request = TransactionRequest::default()
+            .with_to(self.challenges)
+            .with_input(call.abi_encode());
+        match self.txm.submit(&intent, request).await {
+            Ok(record) => {
+                tracing::warn!(task_id, %intent, tx = %record.tx_hash, nonce = record.nonce, "challenge commitment sent");
+                self.watch_transaction(&record);
+                Ok(false)
+            }
+            Err(TxError::WouldRevert { reason, .. }) => {
+                tracing::warn!(task_id, %reason, "the challenge commitment would revert; re-checking on the next step");
+                Ok(false)
+            }
+            Err(error @ (TxError::Rejected { .. } | TxError::Rpc { .. })) => {
+                tracing::warn!(task_id, %error, "challenge commitment not broadcast yet; it stays on record");
+                Ok(false)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// The challenge transaction was mined.
     async fn challenge_mined(&self, claim: &Claim, sent: Sent) -> Result<(), WatchtowerError> {
         let task_id = claim.task_id;
@@ -281,7 +382,7 @@ impl Watchtower {
             let bounty = event.payout.saturating_sub(bond);
             self.metrics.challenge(ChallengeResult::Upheld);
             self.metrics
-                .earned_wei(u128::try_from(bounty).unwrap_or(u128::MAX));
+                .earned_wei(Earning::Bounty, u128::try_from(bounty).unwrap_or(u128::MAX));
             tracing::warn!(
                 task_id,
                 tx = %sent.tx_hash,

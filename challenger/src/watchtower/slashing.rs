@@ -11,6 +11,7 @@ use warden_store::challenger::{Claim, ClaimState};
 use warden_txm::{Intent, Sent, TxError};
 
 use super::{MAX_ATTEMPTS, Watchtower, WatchtowerError, lock};
+use crate::metrics::Earning;
 
 impl Watchtower {
     /// A `slashing` claim: one `slashSigners` batch per step until the task manager reports
@@ -146,7 +147,25 @@ impl Watchtower {
                     .is_ok()
             })
             .count();
+        let empty = logs
+            .iter()
+            .filter(|log| {
+                log.log_decode::<WardenChallenges::SignerNothingToSlash>()
+                    .is_ok()
+            })
+            .count();
+        let fee: U256 = logs
+            .iter()
+            .filter_map(|log| log.log_decode::<WardenChallenges::SlashingFeePaid>().ok())
+            .filter(|decoded| decoded.inner.data.caller == self.address())
+            .fold(U256::ZERO, |sum, decoded| sum + decoded.inner.data.amount);
         self.metrics.operators_slashed.inc_by(slashed as u64);
+        if !fee.is_zero() {
+            self.metrics.earned_wei(
+                Earning::SlashingFee,
+                u128::try_from(fee).unwrap_or(u128::MAX),
+            );
+        }
         let completed = sent
             .receipt
             .decoded_log::<WardenChallenges::SlashingCompleted>();
@@ -154,6 +173,8 @@ impl Watchtower {
             task_id,
             slashed,
             failed,
+            empty,
+            %fee,
             done = completed.is_some(),
             gas = sent.gas_used,
             "slashing batch mined"
@@ -186,7 +207,7 @@ impl Watchtower {
                         task_id,
                         ClaimState::Slashing,
                         &format!(
-                            "batch {} mined in block {}: {slashed} slashed, {failed} refused",
+                            "batch {} mined in block {}: {slashed} slashed, {empty} with nothing left, {failed} refused",
                             sent.intent, sent.block_number
                         ),
                     )

@@ -12,8 +12,12 @@ import {TaskState} from "./ITaskManager.sol";
 /// different outputs for one task. It is the registry's slasher and the only account the task
 /// manager lets mark a task Fraudulent.
 interface IWardenChallenges {
+    /// @notice `challenger` committed to a challenge it will reveal in a later block (`commitment`, see
+    /// `sealChallenge`).
+    event ChallengeCommitted(address indexed challenger, bytes32 indexed commitment);
     /// @notice A challenge proved the committed output wrong: the verifier's output hashes to
-    /// `expectedOutputHash`. The task is Fraudulent and `payout` (bond + bounty) went to the challenger.
+    /// `expectedOutputHash`. The task is Fraudulent and `payout` went to the challenger: its bond, plus
+    /// the bounty (as far as the pool went) if it had committed to the challenge in an earlier block.
     event ChallengeUpheld(
         uint64 indexed taskId, address indexed challenger, bytes32 expectedOutputHash, uint256 payout
     );
@@ -21,20 +25,33 @@ interface IWardenChallenges {
     event ChallengeRejected(uint64 indexed taskId, address indexed challenger, uint256 forfeitedBond);
     /// @notice `amount` was added to the bounty pool.
     event BountiesFunded(address indexed funder, uint256 amount);
-    /// @notice A signer of a fraudulent output was slashed.
-    event SignerSlashed(uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId);
-    /// @notice EigenLayer refused to slash a signer of a fraudulent output (`reason` is its revert
-    /// data); slashing went on with the others.
+    /// @notice A signer of a fraudulent output was slashed: EigenLayer took `shares` (summed over the
+    /// set's strategies, its stakers' queued withdrawals included).
+    event SignerSlashed(
+        uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId, uint256 shares
+    );
+    /// @notice A signer of a fraudulent output had nothing left to take (an earlier slash or its own
+    /// deallocation emptied its allocation to Warden's set); EigenLayer took no shares.
+    event SignerNothingToSlash(uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId);
+    /// @notice EigenLayer refused for good to slash a signer of a fraudulent output (`reason` is its
+    /// revert data: `OperatorNotSlashable()`, the signer left the set more than the deallocation delay
+    /// ago); slashing went on with the others.
     event SignerSlashFailed(uint64 indexed taskId, address indexed operator, bytes reason);
-    /// @notice Every signer of a fraudulent output has been dealt with; `signersSlashed` succeeded.
+    /// @notice Every signer of a fraudulent output has been dealt with; `signersSlashed` lost shares.
     event SlashingCompleted(uint64 indexed taskId, uint256 signersSlashed);
-    /// @notice An operator signed two different outputs for one task and was slashed.
+    /// @notice `slashSigners` paid its caller `amount` from the bounty pool for the signers it took
+    /// shares from.
+    event SlashingFeePaid(uint64 indexed taskId, address indexed caller, uint256 amount);
+    /// @notice An operator signed two different outputs for one task and was slashed: EigenLayer took
+    /// `shares` (summed over the set's strategies, its stakers' queued withdrawals included; zero if
+    /// it had nothing left to take).
     event EquivocationSlashed(
         uint64 indexed taskId,
         address indexed operator,
         bytes32 indexed operatorId,
         bytes32 outputHashA,
-        bytes32 outputHashB
+        bytes32 outputHashB,
+        uint256 shares
     );
 
     /// @notice No task has this id.
@@ -57,6 +74,9 @@ interface IWardenChallenges {
     error InvalidEquivocationSignature(uint256 index);
     /// @notice The operator was already slashed for equivocating on this task.
     error EquivocationAlreadySlashed(uint64 taskId, bytes32 operatorId);
+    /// @notice The caller already committed to `commitment`, in block `committedAt`; the first commitment
+    /// stands.
+    error ChallengeAlreadyCommitted(bytes32 commitment, uint256 committedAt);
     /// @notice Sending `amount` native currency to `to` failed.
     error PayoutFailed(address to, uint256 amount);
     /// @notice Too little gas to give a slash what it needs: the call would fail for lack of gas, not
@@ -64,6 +84,10 @@ interface IWardenChallenges {
     error InsufficientGasForSlash();
     /// @notice The registry does not let this contract slash (its slasher is `slasher`).
     error NotRegistrySlasher(address slasher);
+    /// @notice EigenLayer refused to slash `operator` for a reason that may not last (`reason` is its
+    /// revert data, e.g. `CurrentlyPaused()` while slashing is paused). The batch reverted: every
+    /// signer is still pending. Retry when the cause is gone.
+    error SlashFailed(address operator, bytes reason);
 
     /// @notice The task manager whose tasks this contract adjudicates (its creator).
     function taskManager() external view returns (address);
@@ -74,18 +98,26 @@ interface IWardenChallenges {
     /// @notice Adds `msg.value` to the pool that pays challengers' bounties. Anyone.
     function fundBounties() external payable;
 
+    /// @notice Commits the caller to a challenge it will reveal with `challenge` in a later block, so
+    /// that the bounty goes to it and not to whoever copies its reveal. Permissionless, no bond.
+    /// Reverts with `ChallengeAlreadyCommitted` if the caller already committed to `commitment`.
+    /// @param commitment `sealChallenge(msg.sender, taskId, expectedOutputHash, salt)` with a secret salt.
+    function commitChallenge(bytes32 commitment) external;
+
     /// @notice Challenges a committed output before its deadline by recomputing it on chain with the
     /// agent's verifier. Permissionless; `msg.value` must be the challenge bond. If the verifier's
     /// output differs, the task becomes Fraudulent (it never executes), its signers become slashable
-    /// through `slashSigners`, and the challenger gets its bond back plus the bounty (as much of it as
-    /// the pool holds). Otherwise the bond goes to the bounty pool and the task stays Committed.
-    /// Reverts with the task manager's `UnexpectedTaskState`, `ChallengeWindowOver`, `InputMismatch`
-    /// or `OutputMismatch` when the task cannot be challenged with these preimages.
+    /// through `slashSigners`, and the challenger gets its bond back; plus the bounty (as much of it as
+    /// the pool holds) if it committed to `sealChallenge(msg.sender, taskId, verifier's output hash,
+    /// salt)` in an earlier block. Otherwise the bond goes to the bounty pool and the task stays
+    /// Committed. Reverts with the task manager's `UnexpectedTaskState`, `ChallengeWindowOver`,
+    /// `InputMismatch` or `OutputMismatch` when the task cannot be challenged with these preimages.
     /// @param taskId The task.
     /// @param input The task's snapshot (preimage of its input hash).
     /// @param output The committed output (preimage of its output hash).
+    /// @param salt The salt of the caller's commitment (any value without one: no bounty).
     /// @return upheld Whether the output was wrong.
-    function challenge(uint64 taskId, bytes calldata input, bytes calldata output)
+    function challenge(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 salt)
         external
         payable
         returns (bool upheld);
@@ -93,11 +125,16 @@ interface IWardenChallenges {
     /// @notice Slashes the signers of a Fraudulent task, walking the registry's operator ids from the
     /// task's cursor. Permissionless: anyone can continue where the last call stopped, until done.
     /// A signer is an operator registered at the reference block and not among the non-signers; each
-    /// is slashed once. A signer EigenLayer refuses to slash is reported and skipped.
+    /// is slashed once. A signer EigenLayer will never let Warden slash (`OperatorNotSlashable`) is
+    /// reported (`SignerSlashFailed`) and skipped; any other refusal, such as a pause of EigenLayer's
+    /// slashing, reverts the whole call with `SlashFailed` and leaves every signer pending.
     /// @param taskId The Fraudulent task.
     /// @param nonSignerIds The non-signers' operator ids as emitted in `OutputCommitted`.
     /// @param maxOperators At most this many operator ids are examined; 0 means all that remain.
-    /// @return slashed Signers slashed by this call.
+    /// The caller is paid `slashFee` per signer it took shares from, from the bounty pool as far as
+    /// it goes (`SlashingFeePaid`).
+    /// @return slashed Signers this call took shares from (`SignerSlashed`); a signer with nothing
+    /// left to take (`SignerNothingToSlash`) does not count.
     /// @return done Whether every operator id has now been examined.
     function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
         external
@@ -129,8 +166,24 @@ interface IWardenChallenges {
     /// @notice Share of a signer's allocation to Warden's set slashed for fraud or equivocation (WAD).
     function slashWad() external view returns (uint256);
 
-    /// @notice Native currency available for bounties (wei).
+    /// @notice What `slashSigners` pays its caller per signer it takes shares from, while the pool
+    /// lasts (wei).
+    function slashFee() external view returns (uint256);
+
+    /// @notice Native currency available for bounties and slashing fees (wei).
     function bountyPool() external view returns (uint256);
+
+    /// @notice The block in which `challenger` committed to `commitment` (0 if it has not, or its
+    /// commitment was used by a challenge that earned the bounty).
+    function challengeCommitments(address challenger, bytes32 commitment) external view returns (uint256);
+
+    /// @notice The commitment `commitChallenge` takes: `keccak256(abi.encode(challenger, taskId,
+    /// expectedOutputHash, salt))`, where `expectedOutputHash` is the hash of the output the verifier
+    /// computes (the correct one, not the committed one).
+    function sealChallenge(address challenger, uint64 taskId, bytes32 expectedOutputHash, bytes32 salt)
+        external
+        pure
+        returns (bytes32);
 
     /// @notice A Fraudulent task's slashing cursor: the next index into the registry's operator ids
     /// to examine, and whether slashing is complete (both zero for any other task).

@@ -46,6 +46,9 @@ interface IWardenRegistry {
     ) external view returns (uint256 signedWeight, uint256 totalWeight);
 
     /// @notice Has EigenLayer slash `wadToSlash` of the operator's allocation to Warden's set. Only
-    /// the slasher.
-    function slashOperator(address operator, uint256 wadToSlash, string calldata description) external;
+    /// the slasher. Returns the shares EigenLayer took (summed over the set's strategies, queued
+    /// withdrawals included): zero when the operator had nothing left to take.
+    function slashOperator(address operator, uint256 wadToSlash, string calldata description)
+        external
+        returns (uint256 sharesSlashed);
 }

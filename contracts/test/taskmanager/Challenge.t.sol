@@ -20,7 +20,7 @@ contract RejectingChallenger {
         bytes calldata input,
         bytes calldata output
     ) external payable returns (bool) {
-        return challenges.challenge{value: msg.value}(taskId, input, output);
+        return challenges.challenge{value: msg.value}(taskId, input, output, bytes32(0));
     }
 }
 
@@ -31,6 +31,7 @@ contract ChallengeTest is TaskManagerFixture {
     address internal constant CHALLENGER = address(0xC4A11E);
     address internal constant FUNDER = address(0xF0D);
     address internal constant EVE = address(0xE5E);
+    address internal constant SLASH_CALLER = address(0x51A54E4);
 
     function setUp() public {
         deployWarden();
@@ -57,6 +58,7 @@ contract ChallengeTest is TaskManagerFixture {
         assertEq(challenges.challengeBounty(), CHALLENGE_BOUNTY, "bounty");
         assertEq(taskManager.slashingPeriod(), SLASHING_PERIOD, "slashing period");
         assertEq(challenges.slashWad(), 1e18, "slash everything");
+        assertEq(challenges.slashFee(), SLASH_FEE, "slashing fee");
     }
 
     function test_revert_constructor_slashWadOutsideZeroToOne() public {
@@ -79,12 +81,14 @@ contract ChallengeTest is TaskManagerFixture {
         _fund(2 ether);
         bytes memory output = fraudulentOutput();
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
+        commitChallengeAs(CHALLENGER, taskId, holdOutput());
+        vm.roll(block.number + 1);
 
         vm.expectEmit(true, true, false, true, address(challenges));
         emit IWardenChallenges.ChallengeUpheld(
             taskId, CHALLENGER, keccak256(holdOutput()), CHALLENGE_BOND + CHALLENGE_BOUNTY
         );
-        assertTrue(challengeAs(CHALLENGER, taskId, output), "upheld");
+        assertTrue(revealChallengeAs(CHALLENGER, taskId, output), "upheld");
 
         assertState(taskId, TaskState.Fraudulent, "fraudulent");
         assertEq(CHALLENGER.balance, CHALLENGE_BOND + CHALLENGE_BOUNTY, "bond back plus bounty");
@@ -128,18 +132,20 @@ contract ChallengeTest is TaskManagerFixture {
         _fund(0.2 ether);
         bytes memory output = fraudulentOutput();
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
+        commitChallengeAs(CHALLENGER, taskId, holdOutput());
+        vm.roll(block.number + 1);
         vm.expectEmit(true, true, false, true, address(challenges));
         emit IWardenChallenges.ChallengeUpheld(
             taskId, CHALLENGER, keccak256(holdOutput()), CHALLENGE_BOND + 0.2 ether
         );
-        challengeAs(CHALLENGER, taskId, output);
+        revealChallengeAs(CHALLENGER, taskId, output);
         assertEq(CHALLENGER.balance, CHALLENGE_BOND + 0.2 ether, "bond plus the pool");
         assertEq(challenges.bountyPool(), 0, "pool empty");
 
         // With nothing left in the pool the challenger gets its bond back.
         vm.roll(taskOf(taskId).deadline + 1);
         (uint64 second,) = commitBy(agentId, output, allOperators(), new address[](0));
-        challengeAs(BOB, second, output);
+        commitAndChallengeAs(BOB, second, output);
         assertEq(BOB.balance, CHALLENGE_BOND, "bond only");
     }
 
@@ -168,11 +174,11 @@ contract ChallengeTest is TaskManagerFixture {
         vm.deal(CHALLENGER, 10 ether);
         vm.startPrank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, 0, CHALLENGE_BOND));
-        challenges.challenge(taskId, input, output);
+        challenges.challenge(taskId, input, output, bytes32(0));
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, CHALLENGE_BOND + 1, CHALLENGE_BOND)
         );
-        challenges.challenge{value: CHALLENGE_BOND + 1}(taskId, input, output);
+        challenges.challenge{value: CHALLENGE_BOND + 1}(taskId, input, output, bytes32(0));
         vm.stopPrank();
     }
 
@@ -198,7 +204,7 @@ contract ChallengeTest is TaskManagerFixture {
             )
         );
         vm.prank(CHALLENGER);
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output);
+        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, bytes32(0));
     }
 
     function test_revert_challenge_wrongOutput() public {
@@ -222,8 +228,8 @@ contract ChallengeTest is TaskManagerFixture {
         challengeAs(CHALLENGER, 99, holdOutput());
     }
 
-    /// @dev A challenger that cannot take its payout reverts its own challenge; the task stays
-    /// challengeable by anyone else.
+    /// @dev A challenger that cannot take its payout (here its bond: it committed to nothing)
+    /// reverts its own challenge; the task stays challengeable by anyone else.
     function test_revert_challenge_payoutFailed() public {
         _fund(1 ether);
         bytes memory output = fraudulentOutput();
@@ -233,7 +239,7 @@ contract ChallengeTest is TaskManagerFixture {
         bytes memory input = taskInput[taskId];
         vm.expectRevert(
             abi.encodeWithSelector(
-                IWardenChallenges.PayoutFailed.selector, address(rejecting), CHALLENGE_BOND + CHALLENGE_BOUNTY
+                IWardenChallenges.PayoutFailed.selector, address(rejecting), CHALLENGE_BOND
             )
         );
         rejecting.challenge{value: CHALLENGE_BOND}(challenges, taskId, input, output);
@@ -259,7 +265,7 @@ contract ChallengeTest is TaskManagerFixture {
 
         vm.recordLogs();
         vm.expectEmit(true, true, true, true, address(challenges));
-        emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)));
+        emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)), 200 ether);
         (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 2);
         assertTrue(slashed == 1 && !done, "Alice skipped, Bob slashed");
         _assertProgress(taskId, 2, false);
@@ -428,6 +434,154 @@ contract ChallengeTest is TaskManagerFixture {
             abi.encodeWithSelector(IWardenChallenges.NotRegistrySlasher.selector, address(slasher))
         );
         challenges.slashSigners(taskId, idsOf(keys), 0);
+    }
+
+    /// @dev The caller of slashSigners is paid SLASH_FEE per signer it takes shares from, batch by
+    /// batch: not for the non-signer, nor for the late joiner it walks past.
+    function test_slashSigners_paysCallerFeePerSlashedSigner() public {
+        _fund(1 ether);
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId, BLS.G1Point[] memory keys) =
+            commitBy(agentId, output, list(BOB, CAROL, DAVE), list(ALICE));
+        challengeAs(CHALLENGER, taskId, output);
+
+        vm.expectEmit(true, true, false, true, address(challenges));
+        emit IWardenChallenges.SlashingFeePaid(taskId, SLASH_CALLER, SLASH_FEE);
+        vm.prank(SLASH_CALLER);
+        (uint256 slashed,) = challenges.slashSigners(taskId, idsOf(keys), 2);
+        assertEq(slashed, 1, "Alice skipped, Bob slashed");
+        assertEq(SLASH_CALLER.balance, SLASH_FEE, "one fee");
+
+        vm.prank(SLASH_CALLER);
+        (slashed,) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        assertEq(slashed, 2, "Carol and Dave");
+        assertEq(SLASH_CALLER.balance, 3 * SLASH_FEE, "three fees in all");
+        assertEq(challenges.bountyPool(), 1 ether - 3 * SLASH_FEE, "paid from the pool");
+        assertEq(address(challenges).balance, 1 ether - 3 * SLASH_FEE, "held");
+    }
+
+    /// @dev The fee never exceeds what the pool holds, and an empty pool pays nothing (the batch still
+    /// runs).
+    function test_slashSigners_feeCappedByPool() public {
+        _fund(0.015 ether);
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId, BLS.G1Point[] memory keys) =
+            commitBy(agentId, output, allOperators(), new address[](0));
+        challengeAs(CHALLENGER, taskId, output);
+        vm.prank(SLASH_CALLER);
+        (uint256 slashed,) = challenges.slashSigners(taskId, idsOf(keys), 2);
+        assertEq(slashed, 2, "two slashed");
+        assertEq(SLASH_CALLER.balance, 0.015 ether, "the whole pool, less than two fees");
+        assertEq(challenges.bountyPool(), 0, "pool empty");
+
+        vm.recordLogs();
+        vm.prank(SLASH_CALLER);
+        (slashed,) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        assertEq(slashed, 2, "the rest slashed for free");
+        assertEq(SLASH_CALLER.balance, 0.015 ether, "nothing more");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            assertTrue(logs[i].topics[0] != IWardenChallenges.SlashingFeePaid.selector, "no fee event");
+        }
+    }
+
+    /// @dev A caller that refuses the fee reverts its own batch; anyone else can send it.
+    function test_revert_slashSigners_feeRefused() public {
+        _fund(1 ether);
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId, BLS.G1Point[] memory keys) =
+            commitBy(agentId, output, allOperators(), new address[](0));
+        challengeAs(CHALLENGER, taskId, output);
+        // This test contract has no receive function.
+        vm.expectRevert(
+            abi.encodeWithSelector(IWardenChallenges.PayoutFailed.selector, address(this), 4 * SLASH_FEE)
+        );
+        challenges.slashSigners(taskId, idsOf(keys), 0);
+        _assertProgress(taskId, 0, false);
+        vm.prank(SLASH_CALLER);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        assertTrue(slashed == 4 && done, "another caller slashes everyone");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Commit-reveal
+    // ------------------------------------------------------------------------------------------
+
+    function test_commitChallenge_recordsTheBlock() public {
+        bytes32 commitment =
+            challenges.sealChallenge(CHALLENGER, 7, keccak256(holdOutput()), saltOf(CHALLENGER));
+        assertEq(
+            commitment,
+            keccak256(abi.encode(CHALLENGER, uint64(7), keccak256(holdOutput()), saltOf(CHALLENGER))),
+            "the documented encoding"
+        );
+        vm.expectEmit(true, true, false, true, address(challenges));
+        emit IWardenChallenges.ChallengeCommitted(CHALLENGER, commitment);
+        vm.prank(CHALLENGER);
+        challenges.commitChallenge(commitment);
+        assertEq(challenges.challengeCommitments(CHALLENGER, commitment), block.number, "block recorded");
+        assertEq(challenges.challengeCommitments(EVE, commitment), 0, "per committer");
+    }
+
+    /// @dev Committing again would move the commitment to a later block; the first one stands.
+    function test_revert_commitChallenge_twice() public {
+        bytes32 commitment = keccak256("commitment");
+        vm.prank(CHALLENGER);
+        challenges.commitChallenge(commitment);
+        uint256 first = block.number;
+        vm.roll(block.number + 3);
+        vm.expectRevert(
+            abi.encodeWithSelector(IWardenChallenges.ChallengeAlreadyCommitted.selector, commitment, first)
+        );
+        vm.prank(CHALLENGER);
+        challenges.commitChallenge(commitment);
+        assertEq(challenges.challengeCommitments(CHALLENGER, commitment), first, "first commitment stands");
+    }
+
+    /// @dev A commitment made in the reveal's own block proves nothing (it could follow the reveal in
+    /// the mempool): the bond comes back, no bounty.
+    function test_challenge_commitmentInTheSameBlockEarnsNoBounty() public {
+        _fund(2 ether);
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
+        commitChallengeAs(CHALLENGER, taskId, holdOutput());
+        vm.deal(CHALLENGER, CHALLENGE_BOND);
+        vm.prank(CHALLENGER);
+        assertTrue(
+            challenges.challenge{value: CHALLENGE_BOND}(
+                taskId, taskInput[taskId], output, saltOf(CHALLENGER)
+            ),
+            "upheld"
+        );
+        assertEq(CHALLENGER.balance, CHALLENGE_BOND, "bond only");
+        assertEq(challenges.bountyPool(), 2 ether, "pool untouched");
+    }
+
+    /// @dev A commitment to another expected output, another task or another salt does not match.
+    function test_challenge_mismatchedCommitmentEarnsNoBounty() public {
+        _fund(2 ether);
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
+        // Committed to the committed (wrong) output instead of the verifier's.
+        commitChallengeAs(CHALLENGER, taskId, output);
+        commitChallengeAs(CHALLENGER, taskId + 1, holdOutput());
+        vm.roll(block.number + 1);
+        vm.deal(CHALLENGER, CHALLENGE_BOND);
+        vm.prank(CHALLENGER);
+        challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, saltOf(CHALLENGER));
+        assertEq(CHALLENGER.balance, CHALLENGE_BOND, "bond only");
+        assertEq(challenges.bountyPool(), 2 ether, "pool untouched");
+    }
+
+    /// @dev The bounty consumes the commitment.
+    function test_challenge_bountyConsumesTheCommitment() public {
+        _fund(2 ether);
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
+        commitAndChallengeAs(CHALLENGER, taskId, output);
+        bytes32 commitment =
+            challenges.sealChallenge(CHALLENGER, taskId, keccak256(holdOutput()), saltOf(CHALLENGER));
+        assertEq(challenges.challengeCommitments(CHALLENGER, commitment), 0, "consumed");
     }
 
     // ------------------------------------------------------------------------------------------

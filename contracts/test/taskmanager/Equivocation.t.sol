@@ -39,7 +39,7 @@ contract EquivocationTest is TaskManagerFixture {
         (, uint96 totalBefore,) = registry.quorumAt(uint32(block.number));
 
         vm.expectEmit(true, true, true, true, address(challenges));
-        emit IWardenChallenges.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB);
+        emit IWardenChallenges.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB, 100 ether);
         vm.prank(WATCHER);
         challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
 

@@ -51,7 +51,8 @@ contract ForwardedCommitTest is TaskManagerFixture {
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.prank(CHALLENGER);
         assertTrue(
-            challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], emittedOutput), "upheld"
+            challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], emittedOutput, bytes32(0)),
+            "upheld"
         );
         (uint256 slashed, bool done) = challenges.slashSigners(taskId, nonSignerIds, 0);
         assertTrue(slashed == 3 && done, "the three signers slashed");

@@ -105,7 +105,9 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         private
         returns (bool upheld, uint256 inner, uint256 outer)
     {
-        bytes memory call = abi.encodeCall(IWardenChallenges.challenge, (taskId, taskInput[taskId], output));
+        bytes memory call = abi.encodeCall(
+            IWardenChallenges.challenge, (taskId, taskInput[taskId], output, bytes32(0))
+        );
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.cool(address(taskManager));
         vm.cool(address(challenges));

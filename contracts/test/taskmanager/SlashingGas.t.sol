@@ -15,13 +15,15 @@ contract SlashingGasTest is TaskManagerFixture {
     event log_named_uint(string key, uint256 val);
 
     uint256 internal constant OPERATORS = 100;
-    /// @dev Operators per slashSigners call. A slash measures ~212 k gas, so a batch of 25 takes
-    /// ~5.3 M: half the budget below, leaving room for operator sets with more strategies (each adds
-    /// to every slash) or a costlier EigenLayer release. 45 would be the most that fits.
+    /// @dev Operators per slashSigners call. A slash measures ~218 k gas (with the shares it took read
+    /// from EigenLayer and the caller's fee), so a batch of 25 takes ~5.45 M: about half the budget
+    /// below, leaving room for operator sets with more strategies (each adds to every slash) or a
+    /// costlier EigenLayer release. 45 would be the most that fits.
     uint256 internal constant BATCH = 25;
     /// @dev Budget of one batch (a third of a 30 M block).
     uint256 internal constant MAX_BATCH_GAS = 10_000_000;
     address internal constant CHALLENGER = address(0xC4A11E);
+    address internal constant SLASH_CALLER = address(0x51A54E4);
 
     address[] internal operators;
 
@@ -45,16 +47,32 @@ contract SlashingGasTest is TaskManagerFixture {
         (uint64 taskId, BLS.G1Point[] memory keys) = commitBy(agentId, output, operators, new address[](0));
         assertEq(taskOf(taskId).signedWeight, OPERATORS * (OPERATORS + 1) / 2 * 1 ether, "everyone signed");
 
+        // A pool that pays the bounty and every slashing fee, so both payments are measured.
+        vm.deal(address(this), 2 ether);
+        challenges.fundBounties{value: 2 ether}();
+        bytes32 commitment =
+            challenges.sealChallenge(CHALLENGER, taskId, keccak256(holdOutput()), saltOf(CHALLENGER));
+        _coolAll();
+        vm.prank(CHALLENGER);
+        (uint256 outer, uint256 inner) =
+            _measure(address(challenges), 0, abi.encodeCall(IWardenChallenges.commitChallenge, (commitment)));
+        emit log_named_uint("commitChallenge: inner", inner);
+        emit log_named_uint("commitChallenge: outer", outer);
+        vm.roll(block.number + 1);
+
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         _coolAll();
         vm.prank(CHALLENGER);
-        (uint256 outer, uint256 inner) = _measure(
+        (outer, inner) = _measure(
             address(challenges),
             CHALLENGE_BOND,
-            abi.encodeCall(IWardenChallenges.challenge, (taskId, taskInput[taskId], output))
+            abi.encodeCall(
+                IWardenChallenges.challenge, (taskId, taskInput[taskId], output, saltOf(CHALLENGER))
+            )
         );
-        emit log_named_uint("challenge, upheld (stub verifier): inner", inner);
-        emit log_named_uint("challenge, upheld (stub verifier): outer", outer);
+        emit log_named_uint("challenge, upheld with bounty (stub verifier): inner", inner);
+        emit log_named_uint("challenge, upheld with bounty (stub verifier): outer", outer);
+        assertEq(CHALLENGER.balance, CHALLENGE_BOND + CHALLENGE_BOUNTY, "bond and bounty");
         assertEq(uint256(stateOf(taskId)), uint256(TaskState.Fraudulent), "fraudulent");
 
         // One operator alone, then batches of BATCH.
@@ -89,6 +107,7 @@ contract SlashingGasTest is TaskManagerFixture {
         }
         (, uint96 totalWeight,) = registry.quorumAt(uint32(block.number));
         assertEq(totalWeight, 0, "no weight left");
+        assertEq(SLASH_CALLER.balance, OPERATORS * SLASH_FEE, "a fee per slashed signer");
     }
 
     function _slashBatch(uint64 taskId, BLS.G1Point[] memory keys, uint256 size)
@@ -96,6 +115,8 @@ contract SlashingGasTest is TaskManagerFixture {
         returns (uint256 outer, uint256 inner)
     {
         vm.recordLogs();
+        // An account that takes the slashing fee (this test contract does not).
+        vm.prank(SLASH_CALLER);
         (outer, inner) = _measure(
             address(challenges),
             0,

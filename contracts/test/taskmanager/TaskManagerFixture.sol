@@ -67,6 +67,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
     uint32 internal constant SLASHING_PERIOD = 100;
     uint32 internal constant SECONDS_PER_BLOCK = 12;
     uint256 internal constant COMMIT_FEE = 0.001 ether;
+    /// @dev What slashSigners pays its caller per signer it takes shares from.
+    uint256 internal constant SLASH_FEE = 0.01 ether;
     /// @dev Half the signed stake: with all four signing, an action may move 500 base.
     uint16 internal constant STAKE_BOUND_BPS = 5000;
 
@@ -123,7 +125,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
             CHALLENGE_BOND,
             CHALLENGE_BOUNTY,
             slashingPeriod,
-            slashWad
+            slashWad,
+            SLASH_FEE
         );
     }
 
@@ -386,11 +389,47 @@ abstract contract TaskManagerFixture is RegistryFixture {
         taskManager.commitOutput(taskId, output, keys, signature);
     }
 
-    /// @dev `challenger` challenges with the bond, given the task's snapshot and `output`.
+    /// @dev `challenger` challenges with the bond, given the task's snapshot and `output`, in one call
+    /// without a prior commitment: upheld or not, it earns no bounty.
     function challengeAs(address challenger, uint64 taskId, bytes memory output) internal returns (bool) {
         vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
         vm.prank(challenger);
-        return challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output);
+        return challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, bytes32(0));
+    }
+
+    /// @dev The salt the fixture's challengers commit with.
+    function saltOf(address challenger) internal pure returns (bytes32) {
+        return keccak256(abi.encode("warden test salt", challenger));
+    }
+
+    /// @dev `challenger` commits to a challenge of `taskId` expecting `expectedOutput` (what the stub
+    /// verifier computes: hold), in this block.
+    function commitChallengeAs(address challenger, uint64 taskId, bytes memory expectedOutput) internal {
+        bytes32 commitment =
+            challenges.sealChallenge(challenger, taskId, keccak256(expectedOutput), saltOf(challenger));
+        vm.prank(challenger);
+        challenges.commitChallenge(commitment);
+    }
+
+    /// @dev The bounty-earning challenge: commit, one block later reveal with the salt.
+    function commitAndChallengeAs(address challenger, uint64 taskId, bytes memory output)
+        internal
+        returns (bool)
+    {
+        commitChallengeAs(challenger, taskId, holdOutput());
+        vm.roll(block.number + 1);
+        return revealChallengeAs(challenger, taskId, output);
+    }
+
+    /// @dev `challenger` challenges with the bond and the salt of its commitment.
+    function revealChallengeAs(address challenger, uint64 taskId, bytes memory output)
+        internal
+        returns (bool)
+    {
+        vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
+        vm.prank(challenger);
+        return
+            challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, saltOf(challenger));
     }
 
     function stateOf(uint64 taskId) internal view returns (TaskState) {

@@ -3,15 +3,24 @@ pragma solidity 0.8.30;
 
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
+import {WardenRegistry} from "../../src/WardenRegistry.sol";
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
 import {ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
+import {OneToOneStrategy} from "../../src/devnet/OneToOneStrategy.sol";
+import {IAllocationManagerTest, IDelegationManagerTest} from "../lib/EigenLayerTest.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {Vm} from "../lib/Vm.sol";
 import {ActionProbe} from "./VaultMocks.sol";
+
+/// @dev EigenLayer's `Pausable` (v1.3.0).
+interface IPausableSlashing {
+    function pause(uint256 newPausedStatus) external;
+    function unpause(uint256 newPausedStatus) external;
+}
 
 /// @dev Drives one agent's tasks at random: opens, commits with valid quorums and with invalid ones
 /// (too little weight, a signature over another output, a lying non-signer list), rolls blocks,
@@ -19,6 +28,11 @@ import {ActionProbe} from "./VaultMocks.sol";
 /// fixture's key and signing helpers (the operators were registered by the test's setUp with the same
 /// deterministic keys). Every handler call records the logs it causes, so the ghost log holds every
 /// ActionExecuted the vault ever emitted, whichever call caused it, and every task's snapshot.
+///
+/// Once given EigenLayer (`useEigenLayer`), it also pauses and unpauses EigenLayer's slashing and
+/// slashes the signers of fraudulent tasks in random batches, checking as it goes that a batch
+/// during a pause reverts and leaves every signer pending, and that a batch outside one takes shares
+/// from every signer it examines that still had slashable stake.
 contract TaskManagerHandler is RegistryFixture {
     struct Execution {
         uint64 taskId;
@@ -58,6 +72,22 @@ contract TaskManagerHandler is RegistryFixture {
     uint256 public expiries;
     uint256 public challengesUpheld;
     uint256 public challengesRejected;
+
+    /// @dev EigenLayer's pauser (the test contract that deployed EigenLayer); zero until
+    /// `useEigenLayer`, and the slashing actions do nothing until then.
+    address internal eigenPauser;
+    bool public slashingPaused;
+    /// @dev Each committed task's signers and its non-signers' ids as `OutputCommitted` emitted them.
+    mapping(uint64 taskId => address[]) internal _signersOf;
+    mapping(uint64 taskId => bytes32[]) internal _nonSignerIdsOf;
+    /// @dev Operators that signed an output a challenge then proved wrong: the only ones that may
+    /// ever lose shares.
+    mapping(address operator => bool) public provenFraudSigner;
+    /// @dev Tasks proven fraudulent, in order.
+    uint64[] internal _fraudulentTasks;
+    uint256 public slashBatches;
+    uint256 public pausedSlashAttempts;
+    uint256 public signersSlashed;
 
     modifier tracked() {
         vm.roll(currentBlock);
@@ -108,6 +138,7 @@ contract TaskManagerHandler is RegistryFixture {
             ++commits;
             committedOutput[taskId] = output;
             committedByValidQuorum[taskId] = true;
+            _signersOf[taskId] = signers;
         } catch {}
     }
 
@@ -122,6 +153,8 @@ contract TaskManagerHandler is RegistryFixture {
         if (pick == 0) (signers, nonSigners) = (list(ALICE, BOB, CAROL), list(DAVE));
         else if (pick == 1) (signers, nonSigners) = (list(BOB, DAVE), list(ALICE, CAROL));
         else (signers, nonSigners) = (list(ALICE), list(BOB, CAROL, DAVE));
+        // Slashing moves weight: a set that was too light may now hold the threshold.
+        if (_meetsThreshold(taskId, signers)) return;
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             _quorum(taskId, output, signers, nonSigners);
         _expectRejectedCommit(taskId, output, keys, signature, "insufficient quorum committed");
@@ -190,13 +223,20 @@ contract TaskManagerHandler is RegistryFixture {
         bytes memory output = committedOutput[taskId];
         uint256 bond = challengesContract.challengeBond();
         vm.deal(address(this), address(this).balance + bond);
-        try challengesContract.challenge{value: bond}(taskId, inputOf[taskId], output) returns (bool upheld) {
+        try challengesContract.challenge{value: bond}(taskId, inputOf[taskId], output, bytes32(0)) returns (
+            bool upheld
+        ) {
             if (upheld != (keccak256(output) != keccak256(AgentActions.hold()))) {
                 _violate("challenge verdict");
             }
             if (upheld) {
                 fraudulent[taskId] = true;
                 ++challengesUpheld;
+                _fraudulentTasks.push(taskId);
+                address[] memory signers = _signersOf[taskId];
+                for (uint256 i; i < signers.length; ++i) {
+                    provenFraudSigner[signers[i]] = true;
+                }
             } else {
                 ++challengesRejected;
             }
@@ -221,6 +261,72 @@ contract TaskManagerHandler is RegistryFixture {
         vm.stopPrank();
     }
 
+    /// @dev Gives the handler the EigenLayer core and registry the test deployed (the handler's own
+    /// fixture state is empty), and EigenLayer's pauser.
+    function useEigenLayer(
+        IAllocationManagerTest allocationManager_,
+        IDelegationManagerTest delegation_,
+        OneToOneStrategy strategy_,
+        WardenRegistry registry_,
+        address pauser
+    ) external {
+        allocationManager = allocationManager_;
+        delegation = delegation_;
+        strategy = strategy_;
+        registry = registry_;
+        eigenPauser = pauser;
+    }
+
+    /// @dev EigenLayer's pauser pauses slashing (`PAUSED_OPERATOR_SLASHING`, bit 1), or unpauses.
+    function toggleSlashingPause() external tracked {
+        if (eigenPauser == address(0)) return;
+        vm.prank(eigenPauser);
+        if (slashingPaused) IPausableSlashing(address(allocationManager)).unpause(0);
+        else IPausableSlashing(address(allocationManager)).pause(1 << 1);
+        slashingPaused = !slashingPaused;
+    }
+
+    /// @dev A `slashSigners` batch of 1 to 4 operators on the oldest fraudulent task whose slashing
+    /// is not complete.
+    function slash(uint256 seed) external tracked {
+        if (eigenPauser == address(0)) return;
+        (uint64 taskId, bool found) = _pendingSlashing();
+        if (!found) return;
+        (uint32 start,) = challengesContract.slashingProgress(taskId);
+        uint256 batch = bound(seed, 1, 4);
+        uint256 end = start + batch;
+        uint256 count = registry.operatorIdCount();
+        if (end > count) end = count;
+        uint32 referenceBlock = tm.getTask(taskId).referenceBlock;
+        uint256[] memory slashableBefore = new uint256[](end - start);
+        bool examinesASigner;
+        for (uint256 i = start; i < end; ++i) {
+            (bytes32 id, address operator, bool registered) = registry.operatorAtIndex(i, referenceBlock);
+            if (registered && !_isNonSigner(taskId, id)) {
+                examinesASigner = true;
+                slashableBefore[i - start] = slashableStake(operator);
+            }
+        }
+        try challengesContract.slashSigners(taskId, _nonSignerIdsOf[taskId], batch) returns (
+            uint256 slashed, bool
+        ) {
+            if (slashingPaused && examinesASigner) _violate("a slashing batch succeeded during a pause");
+            ++slashBatches;
+            signersSlashed += slashed;
+            for (uint256 i = start; i < end; ++i) {
+                (, address operator,) = registry.operatorAtIndex(i, referenceBlock);
+                if (slashableBefore[i - start] != 0 && slashableStake(operator) != 0) {
+                    _violate("a signer with slashable stake kept it");
+                }
+            }
+        } catch {
+            if (!slashingPaused) _violate("a slashing batch reverted outside a pause");
+            ++pausedSlashAttempts;
+            (uint32 after_,) = challengesContract.slashingProgress(taskId);
+            if (after_ != start) _violate("a reverted batch moved the cursor");
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
     // Ghost log
     // ------------------------------------------------------------------------------------------
@@ -235,8 +341,8 @@ contract TaskManagerHandler is RegistryFixture {
 
     /// @dev The fuzzed entry points; committing and executing are listed twice to weigh them up,
     /// as most interesting transitions need a commitment first.
-    function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](12);
+    function selectors() external view returns (bytes4[] memory s) {
+        s = new bytes4[](eigenPauser == address(0) ? 12 : 15);
         s[0] = this.openTask.selector;
         s[1] = this.commitValid.selector;
         s[2] = this.commitValid.selector;
@@ -249,6 +355,11 @@ contract TaskManagerHandler is RegistryFixture {
         s[9] = this.expire.selector;
         s[10] = this.togglePause.selector;
         s[11] = this.challenge.selector;
+        if (s.length == 15) {
+            s[12] = this.toggleSlashingPause.selector;
+            s[13] = this.slash.selector;
+            s[14] = this.challenge.selector;
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -260,6 +371,35 @@ contract TaskManagerHandler is RegistryFixture {
         currentTime += blocks * 12;
         vm.roll(currentBlock);
         vm.warp(currentTime);
+    }
+
+    /// @dev Whether `signers` hold the threshold of the set's weight at the task's reference block
+    /// (with the fixture's stakes as long as nothing was slashed).
+    function _meetsThreshold(uint64 taskId, address[] memory signers) private view returns (bool) {
+        if (signersSlashed == 0) return false;
+        uint32 referenceBlock = tm.getTask(taskId).referenceBlock;
+        (, uint96 totalWeight,) = registry.quorumAt(referenceBlock);
+        uint256 signed;
+        for (uint256 i; i < signers.length; ++i) {
+            (, uint96 weight) = registry.operatorAt(idOf(pkOf(signers[i])), referenceBlock);
+            signed += weight;
+        }
+        return signed * 10_000 >= uint256(totalWeight) * tm.getAgent(agent).thresholdBps;
+    }
+
+    function _pendingSlashing() private view returns (uint64 taskId, bool found) {
+        for (uint256 i; i < _fraudulentTasks.length; ++i) {
+            (, bool done) = challengesContract.slashingProgress(_fraudulentTasks[i]);
+            if (!done) return (_fraudulentTasks[i], true);
+        }
+    }
+
+    function _isNonSigner(uint64 taskId, bytes32 id) private view returns (bool) {
+        bytes32[] storage ids = _nonSignerIdsOf[taskId];
+        for (uint256 i; i < ids.length; ++i) {
+            if (ids[i] == id) return true;
+        }
+        return false;
     }
 
     function _tryOpen() private {
@@ -274,6 +414,12 @@ contract TaskManagerHandler is RegistryFixture {
             if (logs[i].emitter == address(tm) && logs[i].topics[0] == ITaskManager.TaskOpened.selector) {
                 (,, bytes memory input) = abi.decode(logs[i].data, (uint32, bytes32, bytes));
                 inputOf[uint64(uint256(logs[i].topics[1]))] = input;
+            }
+            if (logs[i].emitter == address(tm) && logs[i].topics[0] == ITaskManager.OutputCommitted.selector)
+            {
+                (,,,,, bytes32[] memory nonSignerIds) =
+                    abi.decode(logs[i].data, (bytes32, uint256, uint256, uint32, bytes, bytes32[]));
+                _nonSignerIdsOf[uint64(uint256(logs[i].topics[1]))] = nonSignerIds;
             }
             if (
                 logs[i].emitter == address(vaultContract)

@@ -15,7 +15,10 @@ struct FuzzSelector {
 /// @dev Whatever order of opens, commits (valid or not), rolls, vetoes, challenges, executions,
 /// expiries and pauses happens, the vault only ever executes an action that a quorum at or above the
 /// threshold committed, after its deadline, within its execution window, once, never after a veto
-/// and never after a challenge proved it wrong.
+/// and never after a challenge proved it wrong. With pauses of EigenLayer's slashing and slashing
+/// batches in the mix: no operator that never signed a proven fraud loses shares, a batch during a
+/// pause reverts without moving the cursor, and a batch outside one takes the slashable stake of
+/// every signer it examines (the handler checks the last two as it goes).
 contract TaskManagerInvariantTest is TaskManagerFixture {
     TaskManagerHandler internal handler;
     ActionProbe internal probe;
@@ -28,6 +31,8 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         observeBlocks(agentId, 16);
         vm.roll(block.number + 1);
         handler = new TaskManagerHandler(taskManager, vault, probe, agentId);
+        // This contract deployed EigenLayer and is its pauser.
+        handler.useEigenLayer(allocationManager, delegation, strategy, registry, address(this));
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -103,6 +108,20 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         }
     }
 
+    /// forge-config: default.invariant.runs = 32
+    /// forge-config: default.invariant.depth = 32
+    function invariant_noHonestSignerIsSlashed() public view {
+        assertTrue(!handler.violation(), handler.violationReason());
+        address[] memory operators = allOperators();
+        for (uint256 i; i < operators.length; ++i) {
+            if (!handler.provenFraudSigner(operators[i])) {
+                assertEq(
+                    operatorShares(operators[i]), (i + 1) * 100 ether, "an honest signer keeps its shares"
+                );
+            }
+        }
+    }
+
     /// @dev The handler reaches every transition: 300 pseudo-random calls from a fixed seed open,
     /// commit, reject invalid commitments, execute, veto and expire.
     function test_handlerCoversTheLifecycle() public {
@@ -122,7 +141,11 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         assertTrue(handler.challengesUpheld() > 0, "upheld challenges");
         assertTrue(handler.challengesRejected() > 0, "rejected challenges");
         assertTrue(handler.executionLength() > 0, "logged executions");
+        assertTrue(handler.slashBatches() > 0, "slashing batches");
+        assertTrue(handler.signersSlashed() > 0, "signers slashed");
+        assertTrue(handler.pausedSlashAttempts() > 0, "batches refused during a pause");
         invariant_onlyFinalQuorumActionsExecute();
         invariant_committedTasksHaveValidQuorums();
+        invariant_noHonestSignerIsSlashed();
     }
 }

@@ -238,7 +238,7 @@ contract VerifierBindingTest is TaskManagerFixture {
         vm.deal(BOB, CHALLENGE_BOND);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.ChallengeWindowOver.selector, taskId, deadline));
         vm.prank(BOB);
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output);
+        challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, bytes32(0));
     }
 
     function _fund(uint256 amount) internal {

@@ -50,6 +50,9 @@ pub struct AppParams {
     pub commit_fee: u128,
     /// Ether the deployer prepays into the agent's service balance (wei).
     pub service_funding: u128,
+    /// What `slashSigners` pays its caller per signer it takes shares from, from the bounty
+    /// pool (wei).
+    pub slash_fee: u128,
 }
 
 impl Default for AppParams {
@@ -72,6 +75,7 @@ impl Default for AppParams {
             seconds_per_block: 1,
             commit_fee: 1_000_000_000_000_000,
             service_funding: 1_000_000_000_000_000_000,
+            slash_fee: 10_000_000_000_000_000,
         }
     }
 }
@@ -116,6 +120,7 @@ pub async fn deploy<P: Provider + Clone>(
         U256::from(params.challenge_bounty),
         params.slashing_period,
         U256::from(params.slash_wad),
+        U256::from(params.slash_fee),
     )
     .await?;
     // The task manager creates its challenges contract, the one contract that slashes through

@@ -143,6 +143,11 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         before - after,
         before * U256::from(AppParams::default().slash_wad) / wad
     );
+    assert_eq!(
+        slashed.shares,
+        before - after,
+        "the event reports what was taken"
+    );
     assert_eq!(shares(bystander.address()).await, bystander_before);
 
     // The same evidence again slashes nothing more.

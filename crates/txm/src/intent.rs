@@ -22,6 +22,9 @@ pub enum Intent {
     /// A challenger's `challenge`, attempt 0 first (`challenge/task/{task_id}`, then
     /// `…/retry/{attempt}`).
     Challenge { task_id: u64, attempt: u32 },
+    /// A challenger's `commitChallenge` ahead of its challenge, attempt 0 first
+    /// (`commitChallenge/task/{task_id}`, then `…/retry/{attempt}`).
+    CommitChallenge { task_id: u64, attempt: u32 },
     /// A challenger's `slashSigners` batch starting at operator index `from`
     /// (`slashSigners/task/{task_id}/from/{from}`, then `…/retry/{attempt}`).
     SlashSigners {
@@ -39,6 +42,7 @@ impl Intent {
             | Intent::Execute { task_id, .. }
             | Intent::Expire { task_id }
             | Intent::Challenge { task_id, .. }
+            | Intent::CommitChallenge { task_id, .. }
             | Intent::SlashSigners { task_id, .. } => Some(task_id),
             Intent::OpenTask { .. } => None,
         }
@@ -65,6 +69,10 @@ impl fmt::Display for Intent {
             Intent::Expire { task_id } => write!(f, "expire/task/{task_id}"),
             Intent::Challenge { task_id, attempt } => {
                 write!(f, "challenge/task/{task_id}")?;
+                retry(f, attempt)
+            }
+            Intent::CommitChallenge { task_id, attempt } => {
+                write!(f, "commitChallenge/task/{task_id}")?;
                 retry(f, attempt)
             }
             Intent::SlashSigners {
@@ -130,6 +138,10 @@ impl FromStr for Intent {
                 task_id: number(2)?,
                 attempt: attempt(3)?,
             },
+            ["commitChallenge", "task", _, ..] => Intent::CommitChallenge {
+                task_id: number(2)?,
+                attempt: attempt(3)?,
+            },
             ["slashSigners", "task", _, "from", _, ..] => Intent::SlashSigners {
                 task_id: number(2)?,
                 from: small(4)?,
@@ -191,6 +203,20 @@ mod tests {
                 "challenge/task/5/retry/2",
             ),
             (
+                Intent::CommitChallenge {
+                    task_id: 5,
+                    attempt: 0,
+                },
+                "commitChallenge/task/5",
+            ),
+            (
+                Intent::CommitChallenge {
+                    task_id: 5,
+                    attempt: 1,
+                },
+                "commitChallenge/task/5/retry/1",
+            ),
+            (
                 Intent::SlashSigners {
                     task_id: 6,
                     from: 25,
@@ -222,6 +248,7 @@ mod tests {
             "challenge/task/5/retry/0",
             "challenge/task/05",
             "challenge/task/5/retry",
+            "commitChallenge/task/5/retry/0",
             "expire/task/4/extra",
             "slashSigners/task/6/from/99999999999",
             "commitOutput/task/1/attempt",
