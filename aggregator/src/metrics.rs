@@ -1,6 +1,6 @@
 //! The aggregator's own metrics, beside the EigenLayer ones every service has.
 
-use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec, Opts};
+use prometheus::{HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
 
 /// Why a signature was refused, as the `reason` label says it.
@@ -34,6 +34,11 @@ pub struct AggregatorMetrics {
     pub commitments: IntCounterVec,
     /// Committed actions the vault refused by its owner's policy, by the vault's error.
     pub execute_refusals: IntCounterVec,
+    /// `warden_weight_age_blocks`: blocks since the registry's last full refresh of the weights
+    /// (quorums on weights older than the registry's `maxWeightAge` are refused).
+    pub weight_age: IntGauge,
+    /// `warden_weight_refreshes_total`: `refreshWeights` transactions this keeper confirmed.
+    pub weight_refreshes: prometheus::IntCounter,
     pub node: NodeMetrics,
 }
 
@@ -76,6 +81,15 @@ impl AggregatorMetrics {
                  bound), by the vault's error; each is refused once and its task expires",
                 &["error"],
             )?,
+            weight_age: telemetry.register(IntGauge::new(
+                "warden_weight_age_blocks",
+                "Blocks since the registry last refreshed every operator's weight; quorums are \
+                 refused once it passes the registry's maxWeightAge",
+            )?)?,
+            weight_refreshes: telemetry.register(prometheus::IntCounter::new(
+                "warden_weight_refreshes_total",
+                "refreshWeights transactions the keeper confirmed",
+            )?)?,
             node,
         };
         metrics.node.performance_score.set(100.0);

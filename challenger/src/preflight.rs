@@ -4,12 +4,13 @@
 //!
 //! Two things must hold for every agent running the watchtower's agent:
 //!
-//! - **The stake is still there when slashing ends.** An operator may start deallocating (or
-//!   deregister) at a task's reference block; EigenLayer keeps it slashable for
-//!   `DEALLOCATION_DELAY` blocks after that. The task's response window, challenge window and the
-//!   task manager's slashing period must fit into that, with the same factor-two margin the task
-//!   manager demands at `registerAgent` (a task manager this watchtower is pointed at may not
-//!   be the one that margin was checked by).
+//! - **The stake is still there when slashing ends.** The registry counts as weight only stake
+//!   EigenLayer keeps slashable for `weightHorizon` blocks after a refresh, and refuses quorums
+//!   on weights refreshed more than `maxWeightAge` blocks before the reference block. The task's
+//!   response window, challenge window, the task manager's slashing period, `maxWeightAge` and
+//!   the opening block must fit into the horizon, as the task manager demands at
+//!   `registerAgent` (a task manager this watchtower is pointed at may not be the one that
+//!   checked it).
 //! - **The watchtower reacts within the challenge window.** It may lag by up to
 //!   `max_lag_blocks` before it even reports itself syncing, it polls every
 //!   `poll_interval_ms` (in blocks when the block time is known) and its challenge needs a block
@@ -20,7 +21,6 @@
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::DynProvider;
-use warden_bindings::eigenlayer::AllocationManager;
 use warden_bindings::{WardenRegistry, WardenTaskManager};
 
 use crate::config::ChallengerConfig;
@@ -35,18 +35,19 @@ pub enum PreflightError {
     Contract(Box<alloy::contract::Error>),
     #[error(
         "agent {agent_id}: its response window ({response_window}) + challenge window \
-         ({challenge_window}) + the task manager's slashing period ({slashing_period}) = \
-         {exposure} blocks, more than half of EigenLayer's DEALLOCATION_DELAY \
-         ({deallocation_delay} blocks): a signer could withdraw its stake before it is slashed, \
-         so challenging this agent would not protect its vault"
+         ({challenge_window}) + the task manager's slashing period ({slashing_period}) + the \
+         registry's maxWeightAge ({max_weight_age}) + 1 = {exposure} blocks, more than the \
+         registry's weightHorizon ({weight_horizon} blocks): a signer could withdraw its stake \
+         before it is slashed, so challenging this agent would not protect its vault"
     )]
-    WindowTooCloseToDeallocation {
+    WindowsBeyondWeightHorizon {
         agent_id: u64,
         response_window: u32,
         challenge_window: u32,
         slashing_period: u32,
+        max_weight_age: u32,
         exposure: u64,
-        deallocation_delay: u32,
+        weight_horizon: u32,
     },
     #[error(
         "agent {agent_id}: its challenge window is {challenge_window} blocks, but this watchtower \
@@ -79,8 +80,10 @@ warden_runtime::boxed_contract_error!(PreflightError, Contract);
 /// What the chain says, and the watchtower keeps for agents registered after start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainLimits {
-    /// EigenLayer's `AllocationManager.DEALLOCATION_DELAY`, in blocks.
-    pub deallocation_delay: u32,
+    /// The registry's `weightHorizon`: how long counted stake stays slashable, in blocks.
+    pub weight_horizon: u32,
+    /// The registry's `maxWeightAge`, in blocks.
+    pub max_weight_age: u32,
     /// The task manager's slashing period, in blocks.
     pub slashing_period: u32,
     /// How many blocks the watchtower may take to react (see [`Reaction`]).
@@ -130,15 +133,18 @@ pub struct AgentWindows {
 pub fn check_agent(windows: AgentWindows, limits: &ChainLimits) -> Result<(), PreflightError> {
     let exposure = u64::from(windows.response_window)
         + u64::from(windows.challenge_window)
-        + u64::from(limits.slashing_period);
-    if exposure.saturating_mul(2) > u64::from(limits.deallocation_delay) {
-        return Err(PreflightError::WindowTooCloseToDeallocation {
+        + u64::from(limits.slashing_period)
+        + u64::from(limits.max_weight_age)
+        + 1;
+    if exposure > u64::from(limits.weight_horizon) {
+        return Err(PreflightError::WindowsBeyondWeightHorizon {
             agent_id: windows.agent_id,
             response_window: windows.response_window,
             challenge_window: windows.challenge_window,
             slashing_period: limits.slashing_period,
+            max_weight_age: limits.max_weight_age,
             exposure,
-            deallocation_delay: limits.deallocation_delay,
+            weight_horizon: limits.weight_horizon,
         });
     }
     let reaction = limits.reaction.blocks();
@@ -172,7 +178,7 @@ pub fn check_slashing(
     Ok(())
 }
 
-/// Reads the task manager, its registry and EigenLayer's AllocationManager and checks every
+/// Reads the task manager and its registry and checks every
 /// agent whose agent hash is `agent_hash` (the others are never judged). Returns the limits for
 /// agents registered later.
 pub async fn check(
@@ -183,13 +189,10 @@ pub async fn check(
     let task_manager = WardenTaskManager::new(config.chain.task_manager, provider);
     let registry: Address = task_manager.registry().call().await?;
     let registry = WardenRegistry::new(registry, provider);
-    let allocation_manager = registry.allocationManager().call().await?;
-    let deallocation_delay = AllocationManager::new(allocation_manager, provider)
-        .DEALLOCATION_DELAY()
-        .call()
-        .await?;
+    let weight_horizon = registry.weightHorizon().call().await?;
     let limits = ChainLimits {
-        deallocation_delay,
+        weight_horizon,
+        max_weight_age: registry.maxWeightAge().call().await?,
         slashing_period: task_manager.slashingPeriod().call().await?,
         reaction: Reaction::of(config),
     };
@@ -224,7 +227,8 @@ pub async fn check(
         );
     }
     tracing::info!(
-        deallocation_delay,
+        weight_horizon,
+        max_weight_age = limits.max_weight_age,
         slashing_period = limits.slashing_period,
         reaction_blocks = limits.reaction.blocks(),
         agents = ?judged,
@@ -240,7 +244,8 @@ mod tests {
 
     fn limits(max_lag_blocks: u64, poll_blocks: u64) -> ChainLimits {
         ChainLimits {
-            deallocation_delay: 100_800,
+            weight_horizon: 300,
+            max_weight_age: 50,
             slashing_period: 100,
             reaction: Reaction {
                 max_lag_blocks,
@@ -258,26 +263,23 @@ mod tests {
     }
 
     #[test]
-    fn windows_well_inside_the_deallocation_delay_pass() {
+    fn windows_inside_the_weight_horizon_pass() {
         check_agent(agent(60, 20), &limits(10, 0)).unwrap();
-        // Exactly half the delay is what the task manager accepts too.
-        check_agent(agent(100, 50_200), &limits(10, 0)).unwrap();
+        // 100 + 49 + 100 + 50 + 1 = 300: exactly the horizon, as the task manager accepts too.
+        check_agent(agent(100, 49), &limits(10, 0)).unwrap();
     }
 
     #[test]
-    fn a_window_too_close_to_the_deallocation_delay_is_refused() {
-        let error = check_agent(agent(100, 50_201), &limits(10, 0)).unwrap_err();
+    fn windows_beyond_the_weight_horizon_are_refused() {
+        let error = check_agent(agent(100, 50), &limits(10, 0)).unwrap_err();
         assert!(
             matches!(
                 error,
-                PreflightError::WindowTooCloseToDeallocation {
-                    exposure: 50_401,
-                    ..
-                }
+                PreflightError::WindowsBeyondWeightHorizon { exposure: 301, .. }
             ),
             "{error}"
         );
-        assert!(error.to_string().contains("DEALLOCATION_DELAY"), "{error}");
+        assert!(error.to_string().contains("weightHorizon"), "{error}");
     }
 
     #[test]

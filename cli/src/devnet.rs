@@ -51,6 +51,12 @@ pub struct DevnetArgs {
     /// protects.
     #[arg(long)]
     no_challenger: bool,
+    /// The byzantine operators first queue the withdrawal of all their stake, then sign their
+    /// thefts as if they still had it: the registry's refreshed weights refuse the theft (or,
+    /// had it been committed first, the challenge slashes the stake still in EigenLayer's
+    /// withdrawal queue).
+    #[arg(long, requires = "byzantine")]
+    withdraw_before_fraud: bool,
     /// Exit as soon as the chain is deployed (after writing the summary), instead of running
     /// until Ctrl-C; without --ticks no services start. For scripts and tests.
     #[arg(long)]
@@ -74,6 +80,9 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             args.byzantine,
             args.operators
         );
+    }
+    if args.withdraw_before_fraud && args.byzantine == 0 {
+        eyre::bail!("--withdraw-before-fraud needs byzantine operators (--byzantine K)");
     }
     if !args.runs_services() && (args.byzantine > 0 || args.no_challenger) {
         eyre::bail!(
@@ -134,6 +143,7 @@ async fn run_agent_loop(devnet: &mut Devnet, args: &DevnetArgs) -> eyre::Result<
     };
     config.byzantine_operators = (0..usize::from(args.byzantine)).collect();
     config.challenger = !args.no_challenger;
+    config.withdraw_before_fraud = args.withdraw_before_fraud;
     let started = std::time::Instant::now();
     let progress = |line: &str| println!("  {line}");
     let mut run = devnet

@@ -11,6 +11,7 @@ import {
     IAVSRegistrar,
     OperatorSet,
     CreateSetParams,
+    DeregisterParams,
     SlashingParams
 } from "./interfaces/IEigenLayer.sol";
 import {
@@ -18,15 +19,25 @@ import {
     IDelegationManagerSlashing,
     IStrategyManagerSlashing
 } from "./interfaces/IEigenLayerSlashing.sol";
-import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
+import {IWardenRegistry, RegistryParams} from "./interfaces/IWardenRegistry.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
 /// @title WardenRegistry
 /// @notice Warden's AVS identity in EigenLayer and the registrar of its operator set. It keeps each
-/// operator's BLS12-381 public key and weight (its slashable stake for the set), the aggregate
-/// public key and the total weight, all with history by block, and checks a quorum's aggregate
-/// signature against the operator set exactly as it was at a task's reference block.
+/// operator's BLS12-381 public key and weight, the aggregate public key and the total weight, all with
+/// history by block, and checks a quorum's aggregate signature against the operator set exactly as it
+/// was at a task's reference block.
+///
+/// An operator's weight is the stake EigenLayer will still let Warden slash `weightHorizon` blocks
+/// after the weight is read (`getMinimumSlashableStake` at that future block, so a deallocation that
+/// takes effect within the horizon does not count, and queued withdrawals have already left the
+/// operator's delegated shares). The horizon is at most EigenLayer's deallocation delay and withdrawal
+/// delay, so whatever an operator starts after a read, the stake read stays slashable for the horizon.
+/// Anyone may refresh every weight (`refreshWeights`); a quorum at a reference block whose weights were
+/// refreshed more than `maxWeightAge` blocks before it is refused. Joining takes `minimumWeight`, the
+/// set holds at most `maxOperators`, and anyone may eject an operator whose weight fell below the
+/// minimum, at most `ejectionLimit` per `ejectionWindow` blocks.
 /// @dev Storage is laid out for `checkQuorum`: the latest state of the set and of each operator sits
 /// in few slots (one per non-signer), older states are archived and found by binary search only
 /// when a reference block predates the latest change.
@@ -41,6 +52,18 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
 
     /// @notice EigenLayer's AllocationManager: the only caller of the registrar callbacks.
     IAllocationManager public immutable allocationManager;
+    /// @notice Least weight to join the set; anyone may eject an operator whose weight falls below it.
+    uint96 public immutable minimumWeight;
+    /// @notice Most operators the set holds at once.
+    uint32 public immutable maxOperators;
+    /// @inheritdoc IWardenRegistry
+    uint32 public immutable weightHorizon;
+    /// @inheritdoc IWardenRegistry
+    uint32 public immutable maxWeightAge;
+    /// @notice Most ejections per `ejectionWindow` blocks.
+    uint32 public immutable ejectionLimit;
+    /// @notice Length in blocks of an ejection rate-limit window.
+    uint32 public immutable ejectionWindow;
 
     /// @dev The latest state of an operator, with the number of older states archived.
     struct OperatorState {
@@ -70,6 +93,7 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         uint32 archived;
         uint32 operatorCount;
         uint96 totalWeight;
+        uint32 weightsRefreshedAt;
     }
 
     /// @dev An archived state of the whole set.
@@ -77,7 +101,14 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         uint32 fromBlock;
         uint32 operatorCount;
         uint96 totalWeight;
+        uint32 weightsRefreshedAt;
         PackedG1 aggregateKey;
+    }
+
+    /// @dev Ejections in the current rate-limit window.
+    struct EjectionWindow {
+        uint32 start;
+        uint32 count;
     }
 
     /// @notice Operator id (keccak256 of the EIP-2537 public key) bound to each operator address.
@@ -95,6 +126,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     PackedG1 private _aggregateKey;
     mapping(uint256 index => QuorumCheckpoint) private _quorumArchive;
 
+    /// @dev The operators in the set now, in no particular order, and each one's position plus one.
+    address[] private _members;
+    mapping(address operator => uint256 positionPlusOne) private _memberPosition;
+
+    EjectionWindow private _ejections;
+
     /// @notice The one contract allowed to slash operators through this registry (Warden's challenges
     /// contract); zero until the owner sets it.
     address public slasher;
@@ -110,6 +147,13 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// @notice Emitted when an operator's weight is refreshed from EigenLayer.
     event OperatorWeightUpdated(
         address indexed operator, bytes32 indexed operatorId, uint256 oldWeight, uint256 newWeight
+    );
+    /// @notice Emitted when every registered operator's weight has been re-read from EigenLayer.
+    event WeightsRefreshed(uint32 indexed blockNumber, uint256 operatorCount, uint256 totalWeight);
+    /// @notice Emitted when an operator below the minimum weight is ejected (EigenLayer then calls back
+    /// `deregisterOperator`, which emits `OperatorDeregistered`).
+    event OperatorEjected(
+        address indexed operator, bytes32 indexed operatorId, address indexed by, uint256 weight
     );
     /// @notice Emitted once, when the owner names the contract allowed to slash.
     event SlasherSet(address indexed slasher);
@@ -159,6 +203,22 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     error NotSlasher(address caller);
     /// @notice The operator never registered with Warden, so Warden has nothing to slash it for.
     error UnknownOperator(address operator);
+    /// @notice The operator's weight is below the minimum to join.
+    error WeightBelowMinimum(address operator, uint256 weight, uint256 minimum);
+    /// @notice The set already holds `maxOperators` operators.
+    error OperatorSetFull(uint32 maxOperators);
+    /// @notice The operator's weight is not below the minimum: it may not be ejected.
+    error WeightNotBelowMinimum(address operator, uint256 weight, uint256 minimum);
+    /// @notice The ejection limit of the current window is reached; the next window opens at `nextWindow`.
+    error EjectionRateLimited(uint256 nextWindow);
+    /// @notice `minimumWeight`, `maxOperators`, `weightHorizon`, `ejectionLimit` and `ejectionWindow`
+    /// must be non-zero.
+    error ZeroParameter();
+    /// @notice The weight horizon exceeds what EigenLayer keeps slashable after a read: its deallocation
+    /// delay or its withdrawal delay (`limit`, the smaller).
+    error WeightHorizonTooLong(uint32 weightHorizon, uint32 limit);
+    /// @notice The weights' maximum age must be below the weight horizon.
+    error MaxWeightAgeTooLong(uint32 maxWeightAge, uint32 weightHorizon);
 
     modifier onlyAllocationManager() {
         if (msg.sender != address(allocationManager)) revert NotAllocationManager(msg.sender);
@@ -167,8 +227,29 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
 
     /// @param allocationManager_ EigenLayer's AllocationManager (proxy).
     /// @param owner_ May configure the AVS in EigenLayer.
-    constructor(IAllocationManager allocationManager_, address owner_) Ownable(owner_) {
+    /// @param params Minimum weight, set size, weight horizon and age, ejection rate limit; see
+    /// `RegistryParams`. The horizon is checked against the delays of this EigenLayer deployment.
+    constructor(IAllocationManager allocationManager_, address owner_, RegistryParams memory params)
+        Ownable(owner_)
+    {
+        if (
+            params.minimumWeight == 0 || params.maxOperators == 0 || params.weightHorizon == 0
+                || params.ejectionLimit == 0 || params.ejectionWindow == 0
+        ) revert ZeroParameter();
+        uint32 limit = allocationManager_.DEALLOCATION_DELAY();
+        uint32 withdrawalDelay = allocationManager_.delegation().minWithdrawalDelayBlocks();
+        if (withdrawalDelay < limit) limit = withdrawalDelay;
+        if (params.weightHorizon > limit) revert WeightHorizonTooLong(params.weightHorizon, limit);
+        if (params.maxWeightAge >= params.weightHorizon) {
+            revert MaxWeightAgeTooLong(params.maxWeightAge, params.weightHorizon);
+        }
         allocationManager = allocationManager_;
+        minimumWeight = params.minimumWeight;
+        maxOperators = params.maxOperators;
+        weightHorizon = params.weightHorizon;
+        maxWeightAge = params.maxWeightAge;
+        ejectionLimit = params.ejectionLimit;
+        ejectionWindow = params.ejectionWindow;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -226,6 +307,9 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         _verifyProofOfPossession(operator, operatorId, publicKey, proof);
 
         uint96 weight = _currentWeight(operator, _strategies());
+        if (weight < minimumWeight) revert WeightBelowMinimum(operator, weight, minimumWeight);
+        QuorumState memory quorum = _quorum;
+        if (quorum.operatorCount >= maxOperators) revert OperatorSetFull(maxOperators);
         if (operatorIdOf[operator] == bytes32(0)) {
             operatorIdOf[operator] = operatorId;
             operatorOf[operatorId] = operator;
@@ -233,18 +317,21 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             _publicKeys[operatorId] = _pack(publicKey);
         }
         _writeOperator(operatorId, true, weight);
+        _members.push(operator);
+        _memberPosition[operator] = _members.length;
 
-        QuorumState memory quorum = _quorum;
         _writeQuorum(
             BLS12381.add(_unpack(_aggregateKey), publicKey),
             quorum.operatorCount + 1,
-            quorum.totalWeight + weight
+            quorum.totalWeight + weight,
+            quorum.weightsRefreshedAt
         );
         emit OperatorRegistered(operator, operatorId, publicKey, weight);
     }
 
-    /// @notice Called by EigenLayer when `operator` leaves Warden's operator set. EigenLayer keeps
-    /// it slashable for its deallocation delay; here it stops counting from this block on.
+    /// @notice Called by EigenLayer when `operator` leaves Warden's operator set, on its own or ejected.
+    /// EigenLayer keeps it slashable for its deallocation delay; here it stops counting from this block
+    /// on.
     function deregisterOperator(address operator, address avs, uint32[] calldata operatorSetIds)
         external
         onlyAllocationManager
@@ -255,31 +342,81 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         if (operatorId == bytes32(0) || !state.registered) revert OperatorNotRegistered(operator);
 
         _writeOperator(operatorId, false, 0);
+        _removeMember(operator);
         QuorumState memory quorum = _quorum;
         BLS.G1Point memory withoutOperator =
             BLS12381.add(_unpack(_aggregateKey), BLS12381.negate(_unpack(_publicKeys[operatorId])));
-        _writeQuorum(withoutOperator, quorum.operatorCount - 1, quorum.totalWeight - state.weight);
+        _writeQuorum(
+            withoutOperator,
+            quorum.operatorCount - 1,
+            quorum.totalWeight - state.weight,
+            quorum.weightsRefreshedAt
+        );
         emit OperatorDeregistered(operator, operatorId);
     }
 
-    /// @notice Refreshes the weights of registered operators from their current slashable stake.
-    /// Permissionless: anyone may bring the set's weights up to date after allocations, deposits,
-    /// withdrawals or slashing.
-    function updateOperators(address[] calldata operators) external {
-        address[] memory strategies_ = _strategies();
-        QuorumState memory quorum = _quorum;
-        uint256 totalWeight = quorum.totalWeight;
-        for (uint256 i; i < operators.length; ++i) {
-            address operator = operators[i];
+    // ------------------------------------------------------------------------------------------
+    // Weights and ejection
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Re-reads every registered operator's weight from EigenLayer (one
+    /// `getMinimumSlashableStake` call for the whole set, at `weightHorizon` blocks ahead) and records
+    /// this block as the set's last full refresh. Permissionless: the aggregator's keeper calls it on a
+    /// schedule, and anyone may, since quorums on weights older than `maxWeightAge` are refused.
+    /// @dev Costs one storage read per member plus a write per changed weight: `maxOperators` bounds it.
+    function refreshWeights() external {
+        address[] memory members = _members;
+        uint256 count = members.length;
+        uint256[][] memory stakes = allocationManager.getMinimumSlashableStake(
+            OperatorSet({avs: address(this), id: OPERATOR_SET_ID}), members, _strategies(), _horizonBlock()
+        );
+        uint256 totalWeight;
+        for (uint256 i; i < count; ++i) {
+            address operator = members[i];
             bytes32 operatorId = operatorIdOf[operator];
-            if (operatorId == bytes32(0) || !_operators[operatorId].registered) {
-                revert OperatorNotRegistered(operator);
+            uint96 weight = _sum(stakes[i]);
+            uint96 oldWeight = _operators[operatorId].weight;
+            if (weight != oldWeight) {
+                _writeOperator(operatorId, true, weight);
+                emit OperatorWeightUpdated(operator, operatorId, oldWeight, weight);
             }
-            totalWeight = _refreshWeight(operator, operatorId, strategies_, totalWeight);
+            totalWeight += weight;
         }
-        if (totalWeight != quorum.totalWeight) {
-            _writeQuorum(_unpack(_aggregateKey), quorum.operatorCount, totalWeight.toUint96());
+        uint32 current = uint32(block.number);
+        _writeQuorum(_unpack(_aggregateKey), count.toUint32(), totalWeight.toUint96(), current);
+        emit WeightsRefreshed(current, count, totalWeight);
+    }
+
+    /// @notice Ejects an operator whose weight (read from EigenLayer now, at the horizon) is below
+    /// `minimumWeight`: the registry, as the AVS, deregisters it from Warden's set in EigenLayer, which
+    /// calls back `deregisterOperator`. Permissionless, at most `ejectionLimit` per `ejectionWindow`
+    /// blocks. EigenLayer keeps the ejected operator slashable for its deallocation delay.
+    /// @param operator A registered operator.
+    function eject(address operator) external nonReentrant {
+        bytes32 operatorId = operatorIdOf[operator];
+        if (operatorId == bytes32(0) || !_operators[operatorId].registered) {
+            revert OperatorNotRegistered(operator);
         }
+        uint96 weight = _currentWeight(operator, _strategies());
+        if (weight >= minimumWeight) revert WeightNotBelowMinimum(operator, weight, minimumWeight);
+
+        EjectionWindow memory window = _ejections;
+        uint32 current = uint32(block.number);
+        if (window.count == 0 || current - window.start >= ejectionWindow) {
+            window = EjectionWindow({start: current, count: 0});
+        }
+        if (window.count >= ejectionLimit) {
+            revert EjectionRateLimited(uint256(window.start) + ejectionWindow);
+        }
+        window.count += 1;
+        _ejections = window;
+        emit OperatorEjected(operator, operatorId, msg.sender, weight);
+
+        uint32[] memory sets = new uint32[](1);
+        sets[0] = OPERATOR_SET_ID;
+        allocationManager.deregisterFromOperatorSets(
+            DeregisterParams({operator: operator, avs: address(this), operatorSetIds: sets})
+        );
     }
 
     // ------------------------------------------------------------------------------------------
@@ -335,7 +472,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             QuorumState memory quorum = _quorum;
             uint256 totalWeight = _refreshWeight(operator, operatorId, strategies_, quorum.totalWeight);
             if (totalWeight != quorum.totalWeight) {
-                _writeQuorum(_unpack(_aggregateKey), quorum.operatorCount, totalWeight.toUint96());
+                _writeQuorum(
+                    _unpack(_aggregateKey),
+                    quorum.operatorCount,
+                    totalWeight.toUint96(),
+                    quorum.weightsRefreshedAt
+                );
             }
         }
     }
@@ -346,6 +488,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
 
     /// @notice Verifies `signature` over `digest` by every operator registered at `referenceBlock`
     /// except `nonSigners`, and returns the weight that signed and the set's total weight then.
+    /// Refuses, with `StaleWeights`, a reference block whose weights were last refreshed in full more
+    /// than `maxWeightAge` blocks before it, or never.
     /// @param referenceBlock A block strictly before the current one.
     /// @param digest The 32-byte message the operators signed.
     /// @param nonSigners Public keys of the set's operators that did not sign, sorted by operator id
@@ -366,7 +510,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         if (BLS12381.isInfinity(sig)) revert InfinitySignature();
         BLS12381.requireCanonical(sig);
 
-        (BLS.G1Point memory aggregateKey, uint96 weightAtBlock,) = _quorumAt(referenceBlock);
+        (BLS.G1Point memory aggregateKey, uint96 weightAtBlock,, uint32 refreshedAt) =
+            _quorumAt(referenceBlock);
+        // refreshedAt <= referenceBlock: the state in effect then was written at or after the refresh.
+        if (refreshedAt == 0 || referenceBlock - refreshedAt > maxWeightAge) {
+            revert StaleWeights(referenceBlock, refreshedAt, maxWeightAge);
+        }
         totalWeight = weightAtBlock;
 
         uint256 nonSignerWeight;
@@ -404,7 +553,18 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         view
         returns (BLS.G1Point memory aggregateKey, uint96 totalWeight, uint32 operatorCount)
     {
-        return _quorumAt(blockNumber);
+        (aggregateKey, totalWeight, operatorCount,) = _quorumAt(blockNumber);
+    }
+
+    /// @inheritdoc IWardenRegistry
+    function weightsRefreshedAt(uint32 blockNumber) external view returns (uint32 refreshedAt) {
+        if (_quorum.fromBlock == 0) return 0;
+        (,,, refreshedAt) = _quorumAt(blockNumber);
+    }
+
+    /// @notice The operators in the set now, in no particular order.
+    function registeredOperators() external view returns (address[] memory) {
+        return _members;
     }
 
     /// @notice The registered BLS public key of an operator id (infinity when unknown).
@@ -519,22 +679,42 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             );
     }
 
-    /// @dev An operator's weight: its minimum slashable stake for Warden's set, summed over the set's
-    /// strategies (Warden's strategies share one unit of account).
+    /// @dev An operator's weight: its minimum slashable stake for Warden's set between now and the
+    /// horizon, summed over the set's strategies (Warden's strategies share one unit of account).
     function _currentWeight(address operator, address[] memory strategies_) private view returns (uint96) {
         address[] memory operators = new address[](1);
         operators[0] = operator;
         uint256[][] memory stakes = allocationManager.getMinimumSlashableStake(
-            OperatorSet({avs: address(this), id: OPERATOR_SET_ID}),
-            operators,
-            strategies_,
-            uint32(block.number)
+            OperatorSet({avs: address(this), id: OPERATOR_SET_ID}), operators, strategies_, _horizonBlock()
         );
+        return _sum(stakes[0]);
+    }
+
+    /// @dev The block at which weights measure slashable stake: a deallocation taking effect at or
+    /// before it does not count.
+    function _horizonBlock() private view returns (uint32) {
+        return (block.number + weightHorizon).toUint32();
+    }
+
+    function _sum(uint256[] memory stakes) private pure returns (uint96) {
         uint256 total;
-        for (uint256 i; i < strategies_.length; ++i) {
-            total += stakes[0][i];
+        for (uint256 i; i < stakes.length; ++i) {
+            total += stakes[i];
         }
         return total.toUint96();
+    }
+
+    /// @dev Swap-and-pop removal from the member list.
+    function _removeMember(address operator) private {
+        uint256 position = _memberPosition[operator];
+        uint256 last = _members.length;
+        if (position != last) {
+            address moved = _members[last - 1];
+            _members[position - 1] = moved;
+            _memberPosition[moved] = position;
+        }
+        _members.pop();
+        delete _memberPosition[operator];
     }
 
     /// @dev Re-reads a registered operator's weight from EigenLayer and records it if it changed.
@@ -600,7 +780,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         });
     }
 
-    function _writeQuorum(BLS.G1Point memory aggregateKey, uint32 operatorCount, uint96 totalWeight) private {
+    function _writeQuorum(
+        BLS.G1Point memory aggregateKey,
+        uint32 operatorCount,
+        uint96 totalWeight,
+        uint32 weightsRefreshedAt_
+    ) private {
         QuorumState memory quorum = _quorum;
         uint32 current = uint32(block.number);
         if (quorum.fromBlock != 0 && quorum.fromBlock != current) {
@@ -608,6 +793,7 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
                 fromBlock: quorum.fromBlock,
                 operatorCount: quorum.operatorCount,
                 totalWeight: quorum.totalWeight,
+                weightsRefreshedAt: quorum.weightsRefreshedAt,
                 aggregateKey: _aggregateKey
             });
             quorum.archived += 1;
@@ -616,7 +802,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             fromBlock: current,
             archived: quorum.archived,
             operatorCount: operatorCount,
-            totalWeight: totalWeight
+            totalWeight: totalWeight,
+            weightsRefreshedAt: weightsRefreshedAt_
         });
         _aggregateKey = _pack(aggregateKey);
     }
@@ -649,10 +836,11 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         return (checkpoint.registered, checkpoint.weight);
     }
 
-    function _quorumAt(uint32 blockNumber) private view returns (BLS.G1Point memory, uint96, uint32) {
+    function _quorumAt(uint32 blockNumber) private view returns (BLS.G1Point memory, uint96, uint32, uint32) {
         QuorumState memory quorum = _quorum;
         if (quorum.fromBlock != 0 && quorum.fromBlock <= blockNumber) {
-            return (_unpack(_aggregateKey), quorum.totalWeight, quorum.operatorCount);
+            return
+                (_unpack(_aggregateKey), quorum.totalWeight, quorum.operatorCount, quorum.weightsRefreshedAt);
         }
         uint256 low;
         uint256 high = quorum.archived;
@@ -663,7 +851,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         }
         if (low == 0) revert NoOperatorSetAtBlock(blockNumber);
         QuorumCheckpoint storage checkpoint = _quorumArchive[low - 1];
-        return (_unpack(checkpoint.aggregateKey), checkpoint.totalWeight, checkpoint.operatorCount);
+        return (
+            _unpack(checkpoint.aggregateKey),
+            checkpoint.totalWeight,
+            checkpoint.operatorCount,
+            checkpoint.weightsRefreshedAt
+        );
     }
 
     function _pack(BLS.G1Point memory point) private pure returns (PackedG1 memory) {

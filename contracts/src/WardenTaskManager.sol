@@ -41,9 +41,10 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// no successful execution within the execution window that follows the deadline) may be expired by
 /// anyone, and `openTask` expires it on the way, so a failing action cannot stall its agent.
 ///
-/// Slashing relies on timing: every window of an agent (response + challenge + slashing period) is
-/// at most half EigenLayer's deallocation delay, so a signer that starts to deallocate at the
-/// reference block is still slashable when slashing must be over.
+/// Slashing relies on timing: the registry counts as weight only stake that stays slashable for its
+/// `weightHorizon` after a refresh, and refuses weights refreshed more than `maxWeightAge` blocks before a
+/// reference block; every agent's windows (response + challenge + slashing period) plus that age fit in
+/// the horizon, so every signer is still slashable, for what it was counted, when slashing must be over.
 contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -141,7 +142,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint256 slashWad_,
         uint256 slashFee_
     ) {
-        // Without a slashing budget the deallocation check in registerAgent would not cover slashing.
+        // Without a slashing budget the exposure check in registerAgent would not cover slashing.
         if (slashingPeriod_ == 0 || secondsPerBlock_ == 0) revert InvalidWindow();
         _registry = IWardenRegistry(registry_);
         _verifierFactory = IVerifierFactory(verifierFactory_);
@@ -594,9 +595,6 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Every window an output passes through, plus the slashing budget, must fit twice into
-    /// EigenLayer's deallocation delay: a signer that starts deallocating at the reference block must
-    /// still be slashable when slashing ends.
     /// @dev The verifier must be the factory's deployment for the agent hash, and the agent's actions
     /// must stay executable through the latest block `execute` accepts: commit by `openedAt +
     /// response`, execute by that + challenge + response.
@@ -610,9 +608,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         if (deadline < needed) revert ActionDeadlineTooShort(deadline, needed);
     }
 
+    /// @dev A signer's weight at a reference block r was read at a full refresh no earlier than
+    /// r - maxWeightAge, and the registry counts only stake that stays slashable for `weightHorizon`
+    /// blocks after such a read. Slashing must be over by r + 1 (the opening block) + response +
+    /// challenge + slashing period, so that sum, plus `maxWeightAge`, must fit in the horizon.
     function _requireSlashableInTime(AgentConfig calldata config) private view {
-        uint256 exposure = uint256(config.responseWindow) + config.challengeWindow + slashingPeriod;
-        uint256 limit = _registry.allocationManager().DEALLOCATION_DELAY() / 2;
+        uint256 exposure = uint256(config.responseWindow) + config.challengeWindow + slashingPeriod
+            + _registry.maxWeightAge() + 1;
+        uint256 limit = _registry.weightHorizon();
         if (exposure > limit) revert WindowsTooLong(exposure, limit);
     }
 

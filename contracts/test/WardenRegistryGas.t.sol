@@ -37,6 +37,7 @@ contract WardenRegistryGasTest is RegistryFixture {
         for (uint256 i; i < OPERATORS; ++i) {
             register(operators[i], secretKeyOf(i));
         }
+        registry.refreshWeights();
         ref = uint32(block.number);
         vm.roll(block.number + 1);
     }
@@ -102,6 +103,47 @@ contract WardenRegistryGasTest is RegistryFixture {
             registry.operatorAt(registry.operatorIdOf(operator), uint32(block.number));
         assertTrue(registered && weight == 1 ether, "registered with its stake");
         emit log_named_uint("registerForOperatorSets, 101st operator (EigenLayer + registry)", used);
+    }
+
+    /// @dev refreshWeights over the 100 operators, with the registry and EigenLayer cold, as the
+    /// keeper's transaction: once with no weight changed, once with every weight changed.
+    function test_gas_refreshWeights_100Operators() public {
+        uint256 unchanged = _measureRefresh();
+        for (uint256 i; i < OPERATORS; ++i) {
+            depositMore(_operator(i), 1 ether);
+        }
+        vm.roll(block.number + 1);
+        uint256 allChanged = _measureRefresh();
+        (, uint96 total,) = registry.quorumAt(uint32(block.number));
+        assertEq(total, totalStake + OPERATORS * 1 ether, "every deposit counted");
+        emit log_named_uint("refreshWeights, 100 operators, no weight changed", unchanged);
+        emit log_named_uint("refreshWeights, 100 operators, every weight changed", allChanged);
+        // The per-transaction cap is 16.7 M (EIP-7825): MAX_OPERATORS must keep the refresh well inside.
+        assertLe(allChanged * MAX_OPERATORS / OPERATORS, 8_000_000, "a full set refreshes in half the cap");
+    }
+
+    /// @dev eject of an operator that withdrew everything, cold, EigenLayer's deregistration included.
+    function test_gas_eject() public {
+        address operator = _operator(0);
+        queueFullWithdrawal(operator, operatorShares(operator));
+        vm.roll(block.number + 1);
+        vm.cool(address(registry));
+        vm.cool(address(allocationManager));
+        vm.cool(address(delegation));
+        (bool ok,, uint256 used) =
+            callMeasured(address(registry), abi.encodeCall(WardenRegistry.eject, (operator)), 10_000_000);
+        assertTrue(ok, "ejected");
+        emit log_named_uint("eject (registry + EigenLayer deregistration)", used);
+    }
+
+    function _measureRefresh() private returns (uint256 used) {
+        vm.cool(address(registry));
+        vm.cool(address(allocationManager));
+        vm.cool(address(delegation));
+        bool ok;
+        (ok,, used) =
+            callMeasured(address(registry), abi.encodeCall(WardenRegistry.refreshWeights, ()), 30_000_000);
+        assertTrue(ok, "refreshed");
     }
 
     // ------------------------------------------------------------------------------------------

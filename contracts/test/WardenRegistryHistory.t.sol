@@ -46,14 +46,16 @@ contract WardenRegistryHistoryTest is RegistryFixture {
         registry.checkQuorum(afterwards, DIGEST, carol, withoutCarol);
     }
 
-    function test_history_updateOperatorsAfterDeposit() public {
+    function test_history_refreshAfterDeposit() public {
         uint32 before = registerTrio();
         depositMore(ALICE, 50 ether);
         // The registry learns of the deposit only when asked to refresh.
         _assertOperator(ALICE, uint32(block.number), true, 100 ether);
         vm.expectEmit(true, true, true, true, address(registry));
         emit WardenRegistry.OperatorWeightUpdated(ALICE, idOf(pkOf(ALICE)), 100 ether, 150 ether);
-        registry.updateOperators(list(ALICE));
+        vm.expectEmit(true, false, false, true, address(registry));
+        emit WardenRegistry.WeightsRefreshed(uint32(block.number), 3, 650 ether);
+        registry.refreshWeights();
         uint32 afterwards = uint32(block.number);
         vm.roll(block.number + 1);
 
@@ -64,11 +66,15 @@ contract WardenRegistryHistoryTest is RegistryFixture {
         _assertChecks(before, list(ALICE), list(BOB, CAROL), 500 ether, 600 ether);
         _assertChecks(afterwards, list(ALICE), list(BOB, CAROL), 500 ether, 650 ether);
         _assertChecks(afterwards, list(BOB), list(ALICE, CAROL), 450 ether, 650 ether);
+        assertEq(registry.weightsRefreshedAt(before), before, "refresh in effect before");
+        assertEq(registry.weightsRefreshedAt(afterwards), afterwards, "refresh in effect afterwards");
     }
 
-    function test_updateOperators_withoutChangeKeepsState() public {
+    function test_refreshWeights_withoutChangeKeepsWeights() public {
         uint32 before = registerTrio();
-        registry.updateOperators(list(ALICE, BOB, CAROL));
+        vm.recordLogs();
+        registry.refreshWeights();
+        assertEq(vm.getRecordedLogs().length, 1, "only WeightsRefreshed: no weight changed");
         uint32 afterwards = uint32(block.number);
         vm.roll(block.number + 1);
         _assertQuorum(before, list(ALICE, BOB, CAROL), 600 ether);
@@ -76,28 +82,24 @@ contract WardenRegistryHistoryTest is RegistryFixture {
         _assertOperator(BOB, afterwards, true, 200 ether);
     }
 
-    /// @dev Listing an operator twice applies its refresh once.
-    function test_updateOperators_duplicateInList() public {
-        uint32 before = registerTrio();
-        depositMore(BOB, 1 ether);
-        registry.updateOperators(list(BOB, BOB));
-        vm.roll(block.number + 1);
-        _assertQuorum(before + 1, list(ALICE, BOB, CAROL), 601 ether);
-        _assertOperator(BOB, before + 1, true, 201 ether);
-    }
-
-    function test_revert_updateOperatorsUnregistered() public {
+    /// @dev A refresh covers exactly the operators in the set now, whatever order they joined and left in.
+    function test_refreshWeights_coversExactlyTheMembers() public {
         registerTrio();
-        vm.expectRevert(abi.encodeWithSelector(WardenRegistry.OperatorNotRegistered.selector, DAVE));
-        registry.updateOperators(list(DAVE));
-        // One bad entry rejects the whole batch.
+        register(DAVE, skOf(DAVE));
+        deregister(ALICE);
         depositMore(ALICE, 1 ether);
-        vm.expectRevert(abi.encodeWithSelector(WardenRegistry.OperatorNotRegistered.selector, DAVE));
-        registry.updateOperators(list(ALICE, DAVE));
-        // A deregistered operator is no longer refreshed.
-        deregister(BOB);
-        vm.expectRevert(abi.encodeWithSelector(WardenRegistry.OperatorNotRegistered.selector, BOB));
-        registry.updateOperators(list(BOB));
+        depositMore(BOB, 1 ether);
+        depositMore(DAVE, 2 ether);
+        registry.refreshWeights();
+        uint32 afterwards = uint32(block.number);
+        vm.roll(block.number + 1);
+        address[] memory members = registry.registeredOperators();
+        assertEq(members.length, 3, "three members");
+        _assertOperator(ALICE, afterwards, false, 0);
+        _assertOperator(BOB, afterwards, true, 201 ether);
+        _assertOperator(CAROL, afterwards, true, 300 ether);
+        _assertOperator(DAVE, afterwards, true, 402 ether);
+        _assertQuorum(afterwards, list(BOB, CAROL, DAVE), 903 ether);
     }
 
     /// @dev Changes within one block replace that block's state instead of archiving it: the
@@ -107,16 +109,17 @@ contract WardenRegistryHistoryTest is RegistryFixture {
         (stakes[0], stakes[1], stakes[2]) = (100 ether, 200 ether, 300 ether);
         prepareOperators(list(ALICE, BOB, CAROL), stakes);
         register(ALICE, skOf(ALICE));
+        registry.refreshWeights();
         uint32 first = uint32(block.number);
         vm.roll(block.number + 1);
 
         register(BOB, skOf(BOB));
         register(CAROL, skOf(CAROL));
         depositMore(ALICE, 50 ether);
-        registry.updateOperators(list(ALICE));
+        registry.refreshWeights();
         deregister(BOB);
         depositMore(ALICE, 25 ether);
-        registry.updateOperators(list(ALICE, CAROL));
+        registry.refreshWeights();
         uint32 second = uint32(block.number);
         vm.roll(block.number + 1);
 
@@ -143,11 +146,12 @@ contract WardenRegistryHistoryTest is RegistryFixture {
 
         Step[] memory steps = new Step[](8);
         register(ALICE, skOf(ALICE));
+        registry.refreshWeights();
         steps[0] = _step(list(ALICE), 100 ether, true, 100 ether);
         register(BOB, skOf(BOB));
         steps[1] = _step(list(ALICE, BOB), 300 ether, true, 100 ether);
         depositMore(ALICE, 10 ether);
-        registry.updateOperators(list(ALICE));
+        registry.refreshWeights();
         steps[2] = _step(list(ALICE, BOB), 310 ether, true, 110 ether);
         register(CAROL, skOf(CAROL));
         steps[3] = _step(list(ALICE, BOB, CAROL), 610 ether, true, 110 ether);
@@ -155,7 +159,7 @@ contract WardenRegistryHistoryTest is RegistryFixture {
         steps[4] = _step(list(ALICE, CAROL), 410 ether, true, 110 ether);
         depositMore(ALICE, 10 ether);
         depositMore(CAROL, 5 ether);
-        registry.updateOperators(list(CAROL, ALICE));
+        registry.refreshWeights();
         steps[5] = _step(list(ALICE, CAROL), 425 ether, true, 120 ether);
         register(DAVE, skOf(DAVE));
         steps[6] = _step(list(ALICE, CAROL, DAVE), 825 ether, true, 120 ether);

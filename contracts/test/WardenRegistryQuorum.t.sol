@@ -252,6 +252,7 @@ contract WardenRegistryFuzzTest is RegistryFixture {
     function testFuzz_singleOperatorSignature(uint256 seed, bytes32 digest, uint8 flippedBit) public {
         uint256 sk = bound(seed, 1, R - 1);
         register(ALICE, sk);
+        registry.refreshWeights();
         uint32 ref = uint32(block.number);
         vm.roll(block.number + 1);
         BLS.G2Point memory signature = BLSTestKeys.sign(sk, digest);

@@ -164,7 +164,7 @@ contract WardenRegistrySlashingTest is RegistryFixture {
             ? (address(second), address(strategy))
             : (address(strategy), address(second));
 
-        registry = new WardenRegistry(allocationManager, address(this));
+        registry = new WardenRegistry(allocationManager, address(this), registryParams());
         registry.configureAVS("https://warden.invalid/two.json", descending);
         address[] memory inSet = registry.strategies();
         assertTrue(inSet[0] == descending[0] && inSet[1] == descending[1], "set keeps descending order");

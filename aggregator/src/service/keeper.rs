@@ -11,10 +11,10 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolInterface};
 use tokio::sync::watch;
-use warden_bindings::WardenTaskManager;
 use warden_bindings::WardenVault::WardenVaultErrors;
 use warden_bindings::task_facts;
 use warden_bindings::task_manager::WardenTaskManager::{executeCall, expireCall, openTaskCall};
+use warden_bindings::{WardenRegistry, WardenTaskManager};
 use warden_protocol::TaskState;
 use warden_store::aggregator::{TaskRecord, TaskState as RecordState};
 use warden_txm::{Intent, Sent, TxError, TxOutcome};
@@ -139,6 +139,9 @@ impl Aggregator {
 
     async fn keeper_round(&self) -> Result<(), ServiceError> {
         let block = self.provider.get_block_number().await?;
+        // Before any opening: a task's reference block is the one before its opening, so a
+        // refresh sent now counts for every task this round opens.
+        self.refresh_weights_if_due(block).await?;
         for &agent_id in &self.settings.keeper_agents {
             // The task manager's own answer, rather than its rules re-derived here: asking for
             // a task it would refuse is only a failed gas estimation every round.
@@ -200,6 +203,36 @@ impl Aggregator {
                 .set(counts.get(&state).copied().unwrap_or(0));
         }
         self.progress.update(block, block);
+        Ok(())
+    }
+
+    /// Refreshes the registry's weights once their age passes half the registry's bound, so a
+    /// task opened at any moment has weights fresh enough for its quorum to count.
+    async fn refresh_weights_if_due(&self, block: u64) -> Result<(), ServiceError> {
+        let registry = WardenRegistry::new(self.registry, &self.provider);
+        let Ok(current) = u32::try_from(block) else {
+            return Ok(());
+        };
+        let refreshed_at = registry.weightsRefreshedAt(current).call().await?;
+        let max_age = registry.maxWeightAge().call().await?;
+        let age = current.saturating_sub(refreshed_at);
+        self.metrics.weight_age.set(i64::from(age));
+        if !refresh_due(refreshed_at, age, max_age) {
+            return Ok(());
+        }
+        let calldata = WardenRegistry::refreshWeightsCall {}.abi_encode();
+        let intent = Intent::RefreshWeights {
+            after: refreshed_at,
+        };
+        if let Some(sent) = self
+            .send_to(self.registry, intent, calldata)
+            .await
+            .succeeded()
+        {
+            tracing::info!(age, gas = sent.gas_used, "weights refreshed");
+            self.metrics.weight_refreshes.inc();
+            self.metrics.weight_age.set(0);
+        }
         Ok(())
     }
 
@@ -363,10 +396,21 @@ impl Aggregator {
         }
     }
 
-    /// Sends a keeper transaction under `intent`.
+    /// Sends a keeper transaction to the task manager under `intent`.
     async fn keeper_send(&self, intent: Intent, calldata: Vec<u8>) -> KeeperOutcome {
+        self.send_to(self.settings.task_manager, intent, calldata)
+            .await
+    }
+
+    /// Sends a keeper transaction to `to` under `intent`.
+    async fn send_to(
+        &self,
+        to: alloy::primitives::Address,
+        intent: Intent,
+        calldata: Vec<u8>,
+    ) -> KeeperOutcome {
         let request = TransactionRequest::default()
-            .with_to(self.settings.task_manager)
+            .with_to(to)
             .with_input(calldata);
         match self.txm.send(&intent, request).await {
             Ok(sent) if sent.status == TxOutcome::Success => {
@@ -385,5 +429,24 @@ impl Aggregator {
                 KeeperOutcome::Failed
             }
         }
+    }
+}
+
+/// Whether the keeper refreshes now: never refreshed, or older than half the registry's bound
+/// (the other half is the margin for the refresh to land before a task's reference block).
+fn refresh_due(refreshed_at: u32, age: u32, max_age: u32) -> bool {
+    refreshed_at == 0 || age > max_age / 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refresh_due;
+
+    #[test]
+    fn weights_are_refreshed_past_half_their_allowed_age() {
+        assert!(refresh_due(0, 0, 50), "never refreshed");
+        assert!(!refresh_due(100, 25, 50), "at half the bound");
+        assert!(refresh_due(100, 26, 50), "past half the bound");
+        assert!(refresh_due(100, 1, 0), "a zero bound refreshes every block");
     }
 }

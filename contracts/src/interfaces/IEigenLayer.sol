@@ -25,6 +25,13 @@ struct SlashingParams {
     string description;
 }
 
+/// @notice Parameters of `IAllocationManager.deregisterFromOperatorSets`.
+struct DeregisterParams {
+    address operator;
+    address avs;
+    uint32[] operatorSetIds;
+}
+
 interface IAllocationManager {
     function updateAVSMetadataURI(address avs, string calldata metadataURI) external;
     function setAVSRegistrar(address avs, address registrar) external;
@@ -44,7 +51,15 @@ interface IAllocationManager {
         external
         view
         returns (bool);
+    function deregisterFromOperatorSets(DeregisterParams calldata params) external;
     function DEALLOCATION_DELAY() external view returns (uint32);
+    function delegation() external view returns (IDelegationManager);
+}
+
+/// @notice The DelegationManager's withdrawal delay: queued withdrawals stay slashable for this many
+/// blocks after they are queued.
+interface IDelegationManager {
+    function minWithdrawalDelayBlocks() external view returns (uint32);
 }
 
 /// @notice The callback interface EigenLayer's AllocationManager calls on an AVS's registrar.

@@ -181,8 +181,8 @@ interface ITaskManager {
     error NotAgentVault(address caller, address vault);
     /// @notice The input's hash is not the task's snapshot hash.
     error InputMismatch(uint64 taskId, bytes32 committed, bytes32 given);
-    /// @notice Response window + challenge window + slashing period exceed half EigenLayer's
-    /// deallocation delay: a signer could escape before it is slashed.
+    /// @notice Response window + challenge window + slashing period + the registry's maximum weight age
+    /// + 1 exceed the registry's weight horizon: a signer could escape before it is slashed.
     error WindowsTooLong(uint256 exposure, uint256 limit);
     /// @notice A strategy of the operator set holds a token other than the agent's base token.
     error StakeNotInBaseToken(address strategy, address underlying);
@@ -227,7 +227,7 @@ interface ITaskManager {
     function withdrawServiceFees() external;
 
     /// @notice Blocks the protocol budgets after a challenge's deadline to finish slashing; part of
-    /// the exposure `registerAgent` checks against EigenLayer's deallocation delay.
+    /// the exposure `registerAgent` checks against the registry's weight horizon.
     function slashingPeriod() external view returns (uint32);
 
     /// @notice Registers an agent for a vault. Only the vault's owner may, and the vault must name

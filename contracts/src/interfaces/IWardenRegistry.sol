@@ -5,11 +5,36 @@ import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {IAllocationManager} from "./IEigenLayer.sol";
 
+/// @notice The registry's fixed parameters: who may join, how large the set may grow, and how the
+/// weight that signs is kept to stake that stays slashable.
+/// @param minimumWeight Least weight an operator needs to join, and below which anyone may eject it.
+/// @param maxOperators Most operators the set may hold at once (bounds every refresh and commitment).
+/// @param weightHorizon Blocks ahead at which an operator's slashable stake is measured: a deallocation
+/// that takes effect within the horizon does not count. At most EigenLayer's DEALLOCATION_DELAY and the
+/// DelegationManager's minimum withdrawal delay, so stake counted at a refresh stays slashable for the
+/// horizon whatever the operator does afterwards.
+/// @param maxWeightAge Oldest (in blocks before a reference block) a full refresh of the weights may be
+/// for a quorum at that block to count; below `weightHorizon`.
+/// @param ejectionLimit Most ejections per `ejectionWindow` blocks.
+/// @param ejectionWindow Length in blocks of the window `ejectionLimit` applies to.
+struct RegistryParams {
+    uint96 minimumWeight;
+    uint32 maxOperators;
+    uint32 weightHorizon;
+    uint32 maxWeightAge;
+    uint32 ejectionLimit;
+    uint32 ejectionWindow;
+}
+
 /// @title IWardenRegistry
 /// @notice What the task lifecycle and the challenges contract need of Warden's operator registry:
 /// the quorum check against the operator set at a reference block, the operator history that tells
 /// signers from non-signers, and slashing through Warden's AVS identity in EigenLayer.
 interface IWardenRegistry {
+    /// @notice The set's weights at `referenceBlock` were last refreshed in full at `refreshedAt` (zero:
+    /// never), more than `maxWeightAge` blocks before it: they may count stake that has left.
+    error StaleWeights(uint32 referenceBlock, uint32 refreshedAt, uint32 maxWeightAge);
+
     /// @notice EigenLayer's AllocationManager the registry is the AVS of.
     function allocationManager() external view returns (IAllocationManager);
 
@@ -37,13 +62,27 @@ interface IWardenRegistry {
 
     /// @notice Verifies `signature` over `digest` by every operator registered at `referenceBlock`
     /// except `nonSigners` (sorted by operator id, strictly ascending) and returns the weight that
-    /// signed and the set's total weight then. Reverts on any malformed input or invalid signature.
+    /// signed and the set's total weight then. Reverts on any malformed input or invalid signature, and
+    /// with `StaleWeights` when the weights then were refreshed too long before.
     function checkQuorum(
         uint32 referenceBlock,
         bytes32 digest,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) external view returns (uint256 signedWeight, uint256 totalWeight);
+
+    /// @notice Blocks ahead at which weights measure slashable stake; every window of a task, plus
+    /// `maxWeightAge`, must fit in it.
+    function weightHorizon() external view returns (uint32);
+
+    /// @notice Oldest a full refresh of the weights may be, in blocks before a reference block.
+    function maxWeightAge() external view returns (uint32);
+
+    /// @notice The block of the last full refresh of the weights in effect at `blockNumber` (0: never).
+    function weightsRefreshedAt(uint32 blockNumber) external view returns (uint32);
+
+    /// @notice Re-reads every registered operator's weight from EigenLayer. Permissionless.
+    function refreshWeights() external;
 
     /// @notice Has EigenLayer slash `wadToSlash` of the operator's allocation to Warden's set. Only
     /// the slasher. Returns the shares EigenLayer took (summed over the set's strategies, queued

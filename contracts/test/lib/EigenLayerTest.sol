@@ -17,12 +17,43 @@ interface IDelegationManagerTest {
         external
         view
         returns (uint256[] memory);
+    function queueWithdrawals(QueuedWithdrawalParams[] calldata params) external returns (bytes32[] memory);
+    function completeQueuedWithdrawal(
+        Withdrawal calldata withdrawal,
+        address[] calldata tokens,
+        bool receiveAsTokens
+    ) external;
+    function getQueuedWithdrawals(address staker)
+        external
+        view
+        returns (Withdrawal[] memory withdrawals, uint256[][] memory shares);
+    function getSlashableSharesInQueue(address operator, address strategy) external view returns (uint256);
+    function minWithdrawalDelayBlocks() external view returns (uint32);
+}
+
+/// @dev EigenLayer v1.3.0 `IDelegationManagerTypes.QueuedWithdrawalParams`.
+struct QueuedWithdrawalParams {
+    address[] strategies;
+    uint256[] depositShares;
+    address deprecatedWithdrawer;
+}
+
+/// @dev EigenLayer v1.3.0 `IDelegationManagerTypes.Withdrawal`.
+struct Withdrawal {
+    address staker;
+    address delegatedTo;
+    address withdrawer;
+    uint256 nonce;
+    uint32 startBlock;
+    address[] strategies;
+    uint256[] scaledShares;
 }
 
 interface IStrategyManagerTest {
     function initialize(address owner, address strategyWhitelister, uint256 pausedStatus) external;
     function addStrategiesToDepositWhitelist(address[] calldata strategies) external;
     function depositIntoStrategy(address strategy, address token, uint256 amount) external returns (uint256);
+    function getBurnableShares(address strategy) external view returns (uint256);
 }
 
 struct AllocateParams {
@@ -37,16 +68,9 @@ struct RegisterParams {
     bytes data;
 }
 
-struct DeregisterParams {
-    address operator;
-    address avs;
-    uint32[] operatorSetIds;
-}
-
 interface IAllocationManagerTest is IAllocationManager {
     function modifyAllocations(address operator, AllocateParams[] calldata params) external;
     function registerForOperatorSets(address operator, RegisterParams calldata params) external;
-    function deregisterFromOperatorSets(DeregisterParams calldata params) external;
 }
 
 interface IOwnableInitialize {
@@ -60,7 +84,9 @@ interface IOwnableInitialize {
 /// stake to be held in the agent's base token).
 abstract contract EigenLayerTest is TestBase {
     string internal constant VERSION = "v1.3.0";
-    uint32 internal constant MIN_WITHDRAWAL_DELAY = 5;
+    /// @dev A realistic ratio to Warden's windows: at least the registry's weight horizon, as the
+    /// registry requires (mainnet: 100 800 blocks, like the deallocation delay).
+    uint32 internal constant MIN_WITHDRAWAL_DELAY = 300;
     uint32 internal constant DEALLOCATION_DELAY = 100_800;
     uint32 internal constant ALLOCATION_CONFIGURATION_DELAY = 1;
     uint64 internal constant WAD = 1e18;
@@ -76,7 +102,7 @@ abstract contract EigenLayerTest is TestBase {
 
     function deployEigenLayer() internal {
         // slashOperator underflows while block.number <= MIN_WITHDRAWAL_DELAY.
-        vm.roll(100);
+        vm.roll(MIN_WITHDRAWAL_DELAY + 100);
         DevnetPauserRegistry pauser = new DevnetPauserRegistry(address(this));
         permissionController = _deploy("PermissionController", abi.encode(VERSION));
 
@@ -170,6 +196,44 @@ abstract contract EigenLayerTest is TestBase {
         params[0].newMagnitudes[0] = WAD;
         vm.prank(operator);
         allocationManager.modifyAllocations(operator, params);
+    }
+
+    /// @dev Sets `operator`'s allocation to the set to `magnitude` (of WAD). A decrease is a
+    /// deallocation: it takes effect DEALLOCATION_DELAY + 1 blocks later.
+    function setAllocation(address operator, address avs, uint32 operatorSetId, uint64 magnitude) internal {
+        AllocateParams[] memory params = new AllocateParams[](1);
+        params[0].operatorSet = OperatorSet({avs: avs, id: operatorSetId});
+        params[0].strategies = strategyList();
+        params[0].newMagnitudes = new uint64[](1);
+        params[0].newMagnitudes[0] = magnitude;
+        vm.prank(operator);
+        allocationManager.modifyAllocations(operator, params);
+    }
+
+    /// @dev `staker` (an operator delegated to itself) queues the withdrawal of all its deposit shares.
+    function queueFullWithdrawal(address staker, uint256 depositShares) internal {
+        QueuedWithdrawalParams[] memory params = new QueuedWithdrawalParams[](1);
+        params[0].strategies = strategyList();
+        params[0].depositShares = new uint256[](1);
+        params[0].depositShares[0] = depositShares;
+        vm.prank(staker);
+        delegation.queueWithdrawals(params);
+    }
+
+    /// @dev Completes `staker`'s oldest queued withdrawal as tokens; returns the tokens received.
+    function completeWithdrawal(address staker) internal returns (uint256 received) {
+        (Withdrawal[] memory withdrawals,) = delegation.getQueuedWithdrawals(staker);
+        address[] memory tokens = new address[](1);
+        tokens[0] = address(stakeToken);
+        uint256 before = stakeToken.balanceOf(staker);
+        vm.prank(staker);
+        delegation.completeQueuedWithdrawal(withdrawals[0], tokens, true);
+        received = stakeToken.balanceOf(staker) - before;
+    }
+
+    /// @dev Shares EigenLayer has taken by slashing so far (burnable, not yet burned).
+    function burnableShares() internal view returns (uint256) {
+        return strategyManager.getBurnableShares(address(strategy));
     }
 
     function strategyList() internal view returns (address[] memory strategies) {

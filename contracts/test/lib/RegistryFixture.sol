@@ -4,9 +4,10 @@ pragma solidity 0.8.30;
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenRegistry} from "../../src/WardenRegistry.sol";
-import {OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
+import {DeregisterParams, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
+import {RegistryParams} from "../../src/interfaces/IWardenRegistry.sol";
 import {BLSTestKeys} from "./BLSTestKeys.sol";
-import {DeregisterParams, EigenLayerTest, IAllocationManagerTest, RegisterParams} from "./EigenLayerTest.sol";
+import {EigenLayerTest, IAllocationManagerTest, RegisterParams} from "./EigenLayerTest.sol";
 
 /// @dev A WardenRegistry wired to the real EigenLayer core, with helpers that take operators
 /// through EigenLayer's own registration flow (so every registrar callback comes from the
@@ -46,11 +47,31 @@ abstract contract RegistryFixture is EigenLayerTest {
     address internal constant CAROL = address(0xCA201);
     address internal constant DAVE = address(0xDA5E);
 
+    /// @dev The registry's parameters in every test: sized to the task manager fixture's windows
+    /// (response 10 + challenge 20 + slashing 100 + age 50 + 1 <= horizon 300 <= withdrawal delay).
+    uint96 internal constant MINIMUM_WEIGHT = 1 ether;
+    uint32 internal constant MAX_OPERATORS = 128;
+    uint32 internal constant WEIGHT_HORIZON = 300;
+    uint32 internal constant MAX_WEIGHT_AGE = 50;
+    uint32 internal constant EJECTION_LIMIT = 3;
+    uint32 internal constant EJECTION_WINDOW = 100;
+
     WardenRegistry internal registry;
+
+    function registryParams() internal pure returns (RegistryParams memory) {
+        return RegistryParams({
+            minimumWeight: MINIMUM_WEIGHT,
+            maxOperators: MAX_OPERATORS,
+            weightHorizon: WEIGHT_HORIZON,
+            maxWeightAge: MAX_WEIGHT_AGE,
+            ejectionLimit: EJECTION_LIMIT,
+            ejectionWindow: EJECTION_WINDOW
+        });
+    }
 
     function deployRegistry() internal {
         deployEigenLayer();
-        registry = new WardenRegistry(allocationManager, address(this));
+        registry = new WardenRegistry(allocationManager, address(this), registryParams());
         registry.configureAVS("https://warden.invalid/test.json", strategyList());
     }
 
@@ -163,7 +184,8 @@ abstract contract RegistryFixture is EigenLayerTest {
     }
 
     /// @dev Prepares Alice, Bob, Carol and Dave (stakes 100, 200, 300 and 400 ether), registers
-    /// the first three in one block and moves one block on, so that block can be a reference block.
+    /// the first three in one block, refreshes the weights and moves one block on, so that block can
+    /// be a reference block.
     function registerTrio() internal returns (uint32 referenceBlock) {
         uint256[] memory stakes = new uint256[](4);
         for (uint256 i; i < 4; ++i) {
@@ -173,6 +195,7 @@ abstract contract RegistryFixture is EigenLayerTest {
         register(ALICE, skOf(ALICE));
         register(BOB, skOf(BOB));
         register(CAROL, skOf(CAROL));
+        registry.refreshWeights();
         referenceBlock = uint32(block.number);
         vm.roll(block.number + 1);
     }

@@ -123,7 +123,9 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
 
     /// @dev One tick: open, evaluate as the operators would, commit, wait, execute. Returns the kind.
     function _runTask() private returns (uint8) {
-        vm.roll(block.number + TICK_INTERVAL);
+        vm.roll(block.number + TICK_INTERVAL - 1);
+        keepWeightsFresh();
+        vm.roll(block.number + 1);
         (uint64 taskId, AgentInput memory input) = openTaskWithInput(mlpAgent);
         bytes memory output = mlp.evaluate(abi.encode(input));
         (uint8 kind,,,) = abi.decode(output, (uint8, address, uint256, bytes));

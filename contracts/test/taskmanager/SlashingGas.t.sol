@@ -38,6 +38,7 @@ contract SlashingGasTest is TaskManagerFixture {
         for (uint256 i; i < OPERATORS; ++i) {
             register(operators[i], skOf(operators[i]));
         }
+        registry.refreshWeights();
         vm.roll(block.number + 1);
         deployTaskManagerWithAgent();
     }

@@ -90,6 +90,9 @@ abstract contract TaskManagerFixture is RegistryFixture {
     IUniswapV2Pair internal pair;
     uint64 internal agentId;
 
+    /// @dev Set by attack tests that play a chain on which nobody refreshes the weights.
+    bool internal keeperOff;
+
     /// @dev Each task's snapshot as emitted in TaskOpened, for the calls that need its preimage.
     mapping(uint64 taskId => bytes input) internal taskInput;
 
@@ -141,7 +144,16 @@ abstract contract TaskManagerFixture is RegistryFixture {
         for (uint256 i; i < 4; ++i) {
             register(operators[i], skOf(operators[i]));
         }
+        registry.refreshWeights();
         vm.roll(block.number + 1);
+    }
+
+    /// @dev What the aggregator's keeper does before a task opens: refresh the weights once their age
+    /// passes half the registry's bound. Attack tests turn it off to play a chain nobody refreshes.
+    function keepWeightsFresh() internal {
+        if (keeperOff) return;
+        uint32 refreshedAt = registry.weightsRefreshedAt(uint32(block.number));
+        if (block.number - refreshedAt > MAX_WEIGHT_AGE / 2) registry.refreshWeights();
     }
 
     function deployMarket() internal {
@@ -287,7 +299,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         }
     }
 
-    /// @dev Fills the history if needed and opens a task.
+    /// @dev Fills the history if needed, has the keeper refresh stale weights, and opens a task.
     function openFreshTask(uint64 agentId_) internal returns (uint64 taskId) {
         (, uint8 observations) = inputSource.observationStatus(agentId_);
         uint256 missing = 16 - observations;
@@ -295,6 +307,9 @@ abstract contract TaskManagerFixture is RegistryFixture {
         uint256 next = block.number + 1;
         uint256 lastOpenedAt = taskManager.agentStatus(agentId_).lastOpenedAt;
         if (lastOpenedAt != 0 && lastOpenedAt + TICK_INTERVAL > next) next = lastOpenedAt + TICK_INTERVAL;
+        // The reference block is the one before the opening: refresh there at the latest.
+        vm.roll(next - 1);
+        keepWeightsFresh();
         vm.roll(next);
         (taskId,) = openTaskWithInput(agentId_);
     }

@@ -9,6 +9,7 @@ import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
 import {ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
+import {IWardenRegistry} from "../../src/interfaces/IWardenRegistry.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {OneToOneStrategy} from "../../src/devnet/OneToOneStrategy.sol";
 import {IAllocationManagerTest, IDelegationManagerTest} from "../lib/EigenLayerTest.sol";
@@ -402,7 +403,17 @@ contract TaskManagerHandler is RegistryFixture {
         return false;
     }
 
+    /// @dev The keeper's part: weights older than half the registry's bound are refreshed a block
+    /// before the opening (the reference block is the one before it).
     function _tryOpen() private {
+        IWardenRegistry registry_ = IWardenRegistry(tm.registry());
+        // Test block numbers stay far below 2^32.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint32 current = uint32(currentBlock);
+        if (current - registry_.weightsRefreshedAt(current) > registry_.maxWeightAge() / 2) {
+            registry_.refreshWeights();
+            _advance(1);
+        }
         try tm.openTask(agent) {
             ++opened;
         } catch {}

@@ -144,20 +144,21 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         _expectWindowRejected(config);
     }
 
-    /// @dev Response window + challenge window + slashing period may reach half of EigenLayer's
-    /// deallocation delay, not more.
-    function test_registerAgent_windowsWithinHalfTheDeallocationDelay() public {
-        uint32 limit = DEALLOCATION_DELAY / 2;
+    /// @dev Response window + challenge window + slashing period + the registry's maximum weight age
+    /// + 1 may reach the registry's weight horizon, not more.
+    function test_registerAgent_windowsWithinWeightHorizon() public {
+        uint32 limit = registry.weightHorizon();
+        uint32 fixedPart = CHALLENGE_WINDOW + SLASHING_PERIOD + registry.maxWeightAge() + 1;
         WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
-        config.responseWindow = limit - CHALLENGE_WINDOW - SLASHING_PERIOD;
+        config.responseWindow = limit - fixedPart;
         vm.prank(BOB);
         uint64 id = taskManager.registerAgent(config);
         assertEq(taskManager.getAgent(id).responseWindow, config.responseWindow, "at the limit");
 
         other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         config = defaultConfig(address(other));
-        config.responseWindow = limit - CHALLENGE_WINDOW - SLASHING_PERIOD + 1;
+        config.responseWindow = limit - fixedPart + 1;
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.WindowsTooLong.selector, uint256(limit) + 1, limit)
         );
@@ -166,7 +167,8 @@ contract WardenTaskManagerTest is TaskManagerFixture {
 
         config = defaultConfig(address(other));
         config.challengeWindow = type(uint32).max;
-        uint256 exposure = uint256(RESPONSE_WINDOW) + type(uint32).max + SLASHING_PERIOD;
+        uint256 exposure =
+            uint256(RESPONSE_WINDOW) + type(uint32).max + SLASHING_PERIOD + registry.maxWeightAge() + 1;
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.WindowsTooLong.selector, exposure, limit));
         vm.prank(BOB);
         taskManager.registerAgent(config);

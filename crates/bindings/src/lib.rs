@@ -167,7 +167,9 @@ pub mod eigenlayer {
     pub use eigensdk::utils::slashing::core::allocation_manager::{
         AllocationManager, IAllocationManagerTypes,
     };
-    pub use eigensdk::utils::slashing::core::delegation_manager::DelegationManager;
+    pub use eigensdk::utils::slashing::core::delegation_manager::{
+        DelegationManager, IDelegationManagerTypes,
+    };
     pub use eigensdk::utils::slashing::core::eigen_pod_manager::EigenPodManager;
     pub use eigensdk::utils::slashing::core::permission_controller::PermissionController;
     pub use eigensdk::utils::slashing::core::strategy_manager::StrategyManager;

@@ -23,6 +23,7 @@ use crate::accounts;
 use crate::app::{self, AppParams};
 use crate::eigenlayer::{self, EigenLayerParams};
 use crate::market::{self, MarketParams, NoiseTrader};
+use crate::registry::RegistryParams;
 use crate::summary::{DeploymentSummary, EigenLayerSummary, OperatorSummary, WardenContracts};
 
 /// The metadata URI announced for Warden and its operators on a devnet.
@@ -38,9 +39,13 @@ pub struct DeployConfig {
     pub operators: usize,
     /// Stake each operator restakes, in wei of wrapped ether (the market's base token).
     pub stake_per_operator: U256,
+    /// EigenLayer's delays. The withdrawal delay is raised to the registry's weight horizon if
+    /// it is shorter.
     pub eigenlayer: EigenLayerParams,
     pub market: MarketParams,
     pub app: AppParams,
+    /// The registry's parameters. The weight horizon is widened to cover `app`'s windows.
+    pub registry: RegistryParams,
     /// Seed of the noise trader: the same seed gives the same trades.
     pub seed: u64,
     /// scrypt cost of the operators' BLS keystores. Devnet keys guard nothing, so the default is
@@ -49,6 +54,16 @@ pub struct DeployConfig {
 }
 
 impl DeployConfig {
+    /// The registry and EigenLayer parameters actually deployed: the weight horizon covers the
+    /// agent's windows, and EigenLayer's withdrawal delay covers the horizon.
+    pub fn effective_params(&self) -> (RegistryParams, EigenLayerParams) {
+        let registry = self.registry.covering(&self.app);
+        let mut eigenlayer = self.eigenlayer;
+        eigenlayer.min_withdrawal_delay =
+            eigenlayer.min_withdrawal_delay.max(registry.weight_horizon);
+        (registry, eigenlayer)
+    }
+
     /// `operators` operators with 32 wrapped ether of stake each.
     pub fn new(operators: usize) -> Self {
         Self {
@@ -57,6 +72,7 @@ impl DeployConfig {
             eigenlayer: EigenLayerParams::default(),
             market: MarketParams::default(),
             app: AppParams::default(),
+            registry: RegistryParams::default(),
             seed: 1,
             keystore_scrypt: devnet_scrypt(),
         }
@@ -119,13 +135,25 @@ impl Deployment {
         let owner = deployer.address();
         let chain_id = provider.get_chain_id().await?;
 
+        let (registry_params, eigenlayer_params) = config.effective_params();
         // The market first: its wrapped ether is also what operators restake.
         let market = market::deploy(&provider, owner, config.market).await?;
         let eigenlayer =
-            eigenlayer::deploy(&provider, owner, config.eigenlayer, market.weth).await?;
+            eigenlayer::deploy(&provider, owner, eigenlayer_params, market.weth).await?;
         tracing::info!(allocation_manager = %eigenlayer.allocation_manager, "EigenLayer core deployed");
-        let registry =
-            WardenRegistry::deploy(provider.clone(), eigenlayer.allocation_manager, owner).await?;
+        // EigenLayer's slashOperator underflows while block.number <= MIN_WITHDRAWAL_DELAY.
+        let past_delay = u64::from(eigenlayer_params.min_withdrawal_delay) + 1;
+        let block = provider.get_block_number().await?;
+        if block < past_delay {
+            provider.anvil_mine(Some(past_delay - block), None).await?;
+        }
+        let registry = WardenRegistry::deploy(
+            provider.clone(),
+            eigenlayer.allocation_manager,
+            owner,
+            registry_params.to_sol(),
+        )
+        .await?;
         confirm(
             "WardenRegistry.configureAVS",
             registry
@@ -134,7 +162,7 @@ impl Deployment {
                 .await?,
         )
         .await?;
-        tracing::info!(registry = %registry.address(), "Warden deployed");
+        tracing::info!(registry = %registry.address(), weight_horizon = registry_params.weight_horizon, "Warden deployed");
 
         let targets = RegistrationTargets {
             delegation_manager: eigenlayer.delegation_manager,
@@ -181,6 +209,14 @@ impl Deployment {
         )
         .await?;
         tracing::info!(task_manager = %app.task_manager, vault = %app.vault, agent_id = app.agent_id, "agent registered");
+        // Quorums are refused on weights never refreshed: the first refresh covers everyone just
+        // registered, and comes last, so that the devnet starts with weights as fresh as can be
+        // (the aggregator's keeper refreshes from then on).
+        confirm(
+            "WardenRegistry.refreshWeights",
+            registry.refreshWeights().send().await?,
+        )
+        .await?;
 
         let summary = DeploymentSummary {
             chain_id,
@@ -188,7 +224,7 @@ impl Deployment {
             eigenlayer: EigenLayerSummary {
                 version: warden_bindings::eigenlayer::VERSION.to_string(),
                 contracts: eigenlayer,
-                params: config.eigenlayer,
+                params: eigenlayer_params,
             },
             warden: WardenContracts {
                 registry: *registry.address(),

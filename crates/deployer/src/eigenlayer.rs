@@ -17,8 +17,10 @@ use crate::DeployError;
 /// Timing parameters of the EigenLayer deployment, in blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EigenLayerParams {
-    /// `DelegationManager.MIN_WITHDRAWAL_DELAY`. EigenLayer's `slashOperator` underflows while
-    /// `block.number <= MIN_WITHDRAWAL_DELAY`, so keep it small on a fresh chain.
+    /// `DelegationManager.MIN_WITHDRAWAL_DELAY`: how long queued withdrawals stay slashable. At
+    /// least Warden's weight horizon (the registry refuses a longer horizon), so stake that counted
+    /// cannot leave before a fraud it signed is slashed. EigenLayer's `slashOperator` underflows
+    /// while `block.number <= MIN_WITHDRAWAL_DELAY`: the deployment mines past it.
     pub min_withdrawal_delay: u32,
     /// `AllocationManager.DEALLOCATION_DELAY`: how long a deallocated or deregistered operator
     /// stays slashable. Warden's windows must sit far inside it.
@@ -29,11 +31,12 @@ pub struct EigenLayerParams {
 }
 
 impl Default for EigenLayerParams {
-    /// Mainnet's deallocation delay (100 800 blocks, about 14 days); short delays where mainnet's
-    /// would only make a devnet wait.
+    /// Mainnet's deallocation delay (100 800 blocks, about 14 days); a withdrawal delay equal to
+    /// the registry's default weight horizon (mainnet's is 100 800 blocks too), and short delays
+    /// where mainnet's would only make a devnet wait.
     fn default() -> Self {
         Self {
-            min_withdrawal_delay: 5,
+            min_withdrawal_delay: 300,
             deallocation_delay: 100_800,
             allocation_configuration_delay: 1,
         }

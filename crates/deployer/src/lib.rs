@@ -11,6 +11,7 @@ pub mod decimal;
 mod deployment;
 pub mod eigenlayer;
 pub mod market;
+pub mod registry;
 mod service_configs;
 mod summary;
 
@@ -22,6 +23,7 @@ use alloy::transports::TransportError;
 
 pub use deployment::{DeployConfig, Deployment, DevKeystore, OperatorHandle};
 pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
+pub use registry::RegistryParams;
 pub use summary::{DeploymentSummary, EigenLayerSummary, OperatorSummary, WardenContracts};
 
 /// Why a deployment failed.

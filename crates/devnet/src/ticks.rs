@@ -12,7 +12,8 @@ use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use warden_bindings::{WardenChallenges, WardenTaskManager};
+use warden_bindings::eigenlayer::{DelegationManager, IDelegationManagerTypes};
+use warden_bindings::{WardenChallenges, WardenRegistry, WardenTaskManager};
 use warden_challenger::Watchtower;
 use warden_deployer::app;
 use warden_deployer::market::NoiseTrader;
@@ -44,6 +45,10 @@ pub struct TickConfig {
     pub byzantine_operators: Vec<usize>,
     /// Whether a challenger watchtower runs (anvil development account 4).
     pub challenger: bool,
+    /// The byzantine operators queue the withdrawal of all their stake before the services
+    /// start, and still sign their thefts as if they had it (the phantom-weight attack). Anyone
+    /// may then refresh the registry's weights; the run does it at once.
+    pub withdraw_before_fraud: bool,
     /// Operators (by index) whose node runs outside the devnet, as its own process.
     pub external_operators: Vec<usize>,
     /// Where the aggregator's API listens (port 0: any free port).
@@ -78,6 +83,7 @@ impl TickConfig {
             owner_actions: HashMap::new(),
             byzantine_operators: Vec::new(),
             challenger: true,
+            withdraw_before_fraud: false,
             external_operators: Vec::new(),
             aggregator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             external_aggregator: None,
@@ -155,6 +161,9 @@ impl Devnet {
             ));
         }
         self.summary.endpoints.clear();
+        if config.withdraw_before_fraud {
+            self.withdraw_byzantine_stake(config, progress).await?;
+        }
 
         let (stop, stopped) = watch::channel(false);
         let mut services: Vec<JoinHandle<()>> = Vec::new();
@@ -465,6 +474,63 @@ impl Devnet {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// Each byzantine operator queues the withdrawal of every share it deposited (EigenLayer takes
+    /// them out of its delegated stake at once; they stay slashable in the withdrawal queue for
+    /// the withdrawal delay), then the registry's weights are refreshed, as anyone may.
+    async fn withdraw_byzantine_stake(
+        &self,
+        config: &TickConfig,
+        progress: &impl Fn(&str),
+    ) -> Result<(), DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let delegation = DelegationManager::new(
+            self.summary
+                .deployment
+                .eigenlayer
+                .contracts
+                .delegation_manager,
+            &provider,
+        );
+        for handle in self.deployment.operators() {
+            if !config.byzantine_operators.contains(&handle.index) {
+                continue;
+            }
+            let deposited = delegation.getDepositedShares(handle.address).call().await?;
+            let params = vec![IDelegationManagerTypes::QueuedWithdrawalParams {
+                strategies: deposited._0,
+                depositShares: deposited._1,
+                __deprecated_withdrawer: handle.address,
+            }];
+            // The devnet holds the operators' keys in keystores; anvil signs for them here.
+            provider.anvil_impersonate_account(handle.address).await?;
+            let sent = delegation
+                .queueWithdrawals(params)
+                .from(handle.address)
+                .send()
+                .await;
+            provider
+                .anvil_stop_impersonating_account(handle.address)
+                .await?;
+            warden_bindings::tx::confirm("DelegationManager.queueWithdrawals", sent?).await?;
+            progress(&format!(
+                "operator {} ({}) queued the withdrawal of all its stake and will still sign thefts",
+                handle.index, handle.address
+            ));
+        }
+        let deployer = warden_txm::signing_provider(
+            self.deployment.endpoint_url(),
+            self.deployment.dev_key(0)?,
+        );
+        let registry = WardenRegistry::new(self.summary.deployment.warden.registry, &deployer);
+        warden_bindings::tx::confirm(
+            "WardenRegistry.refreshWeights",
+            registry.refreshWeights().send().await?,
+        )
+        .await?;
+        progress("the registry's weights are refreshed: the withdrawn stake no longer counts");
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! Byzantine operators end to end, with 4 equal operators and a 2/3 threshold: one liar cannot
 //! move the quorum; three liars commit a theft that the challenger cancels before its deadline,
 //! and all three are slashed in EigenLayer while the honest operator is untouched; without a
-//! challenger, each theft stays within the vault's cryptoeconomic bound.
+//! challenger, each theft stays within the vault's cryptoeconomic bound; and three liars who
+//! withdrew their stake first cannot commit a theft on the weight they no longer have.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,10 +21,14 @@ use warden_devnet::{Devnet, DevnetConfig, Summary};
 const WAD: u64 = 1_000_000_000_000_000_000;
 
 async fn run(byzantine: Vec<usize>, challenger: bool, ticks: u32) -> (Devnet, Summary) {
-    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let mut config = TickConfig::new(ticks);
     config.byzantine_operators = byzantine;
     config.challenger = challenger;
+    run_with(config).await
+}
+
+async fn run_with(mut config: TickConfig) -> (Devnet, Summary) {
+    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     config.timeout = Duration::from_secs(240);
     devnet
         .run_ticks(config, |line| eprintln!("{line}"))
@@ -171,4 +176,58 @@ async fn without_a_challenger_each_theft_stays_within_the_bound() {
         "the vault lost exactly what was stolen"
     );
     assert_eq!(summary.challenges.raised, 0);
+}
+
+#[tokio::test]
+async fn byzantine_operators_who_withdrew_their_stake_cannot_commit_a_theft() {
+    let mut config = TickConfig::new(2);
+    config.byzantine_operators = vec![0, 1, 2];
+    config.withdraw_before_fraud = true;
+    let (devnet, summary) = run_with(config).await;
+    let mut thieves: Vec<_> = summary.deployment.operators[..3]
+        .iter()
+        .map(|o| o.address)
+        .collect();
+    thieves.sort();
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let task_manager = WardenTaskManager::new(summary.deployment.app.task_manager, &provider);
+    let stake = DevnetConfig::new(4).deployment.stake_per_operator;
+    for task in &summary.tasks {
+        // The honest operator alone is all the weight left: its output commits. It executes,
+        // or expires when the vault's stake bound (now a quarter of the stake signs) refuses it.
+        assert!(
+            task.state == "executed" || task.state == "expired",
+            "{task:?}"
+        );
+        let committed = task_manager.getTask(task.id).call().await.unwrap();
+        assert_eq!(
+            committed.outputHash,
+            honest_output_hash(&devnet, task.id).await,
+            "task {} committed something other than the honest output",
+            task.id
+        );
+        assert_eq!(task.signed_stake, Some(stake), "{task:?}");
+        let mut non_signers = task.non_signers.clone();
+        non_signers.sort();
+        assert_eq!(non_signers, thieves, "{task:?}");
+        assert_eq!(task.stolen, None, "{task:?}");
+    }
+    assert_eq!(summary.challenges.raised, 0, "{:?}", summary.challenges);
+    // Their shares left their delegated stake when they queued the withdrawal.
+    let delegation = DelegationManager::new(
+        summary.deployment.eigenlayer.contracts.delegation_manager,
+        &provider,
+    );
+    for thief in &thieves {
+        let shares = delegation
+            .getOperatorShares(
+                *thief,
+                vec![summary.deployment.eigenlayer.contracts.strategy],
+            )
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(shares[0], U256::ZERO);
+    }
 }

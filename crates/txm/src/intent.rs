@@ -19,6 +19,9 @@ pub enum Intent {
     Execute { task_id: u64, block: u64 },
     /// The keeper's `expire` (`expire/task/{task_id}`).
     Expire { task_id: u64 },
+    /// The keeper's `refreshWeights` of the registry, whose last full refresh was in block
+    /// `after` (`refreshWeights/after/{after}`).
+    RefreshWeights { after: u32 },
     /// A challenger's `challenge`, attempt 0 first (`challenge/task/{task_id}`, then
     /// `…/retry/{attempt}`).
     Challenge { task_id: u64, attempt: u32 },
@@ -44,7 +47,7 @@ impl Intent {
             | Intent::Challenge { task_id, .. }
             | Intent::CommitChallenge { task_id, .. }
             | Intent::SlashSigners { task_id, .. } => Some(task_id),
-            Intent::OpenTask { .. } => None,
+            Intent::OpenTask { .. } | Intent::RefreshWeights { .. } => None,
         }
     }
 }
@@ -67,6 +70,7 @@ impl fmt::Display for Intent {
             }
             Intent::Execute { task_id, block } => write!(f, "execute/task/{task_id}/block/{block}"),
             Intent::Expire { task_id } => write!(f, "expire/task/{task_id}"),
+            Intent::RefreshWeights { after } => write!(f, "refreshWeights/after/{after}"),
             Intent::Challenge { task_id, attempt } => {
                 write!(f, "challenge/task/{task_id}")?;
                 retry(f, attempt)
@@ -134,6 +138,7 @@ impl FromStr for Intent {
             ["expire", "task", _] => Intent::Expire {
                 task_id: number(2)?,
             },
+            ["refreshWeights", "after", _] => Intent::RefreshWeights { after: small(2)? },
             ["challenge", "task", _, ..] => Intent::Challenge {
                 task_id: number(2)?,
                 attempt: attempt(3)?,
@@ -188,6 +193,10 @@ mod tests {
                 "execute/task/3/block/99",
             ),
             (Intent::Expire { task_id: 4 }, "expire/task/4"),
+            (
+                Intent::RefreshWeights { after: 350 },
+                "refreshWeights/after/350",
+            ),
             (
                 Intent::Challenge {
                     task_id: 5,
