@@ -525,12 +525,35 @@ impl Devnet {
             self.deployment.dev_key(0)?,
         );
         let registry = WardenRegistry::new(self.summary.deployment.warden.registry, &deployer);
-        warden_bindings::tx::confirm(
+        let receipt = warden_bindings::tx::confirm(
             "WardenRegistry.refreshWeights",
             registry.refreshWeights().send().await?,
         )
         .await?;
         progress("the registry's weights are refreshed: the withdrawn stake no longer counts");
+        // What the thieves sign with from now on, as the registry and EigenLayer see it: no weight,
+        // no delegated shares, everything in the withdrawal queue (slashable there until the
+        // withdrawal delay passes).
+        let refreshed = u32::try_from(receipt.block_number.unwrap_or_default()).unwrap_or(u32::MAX);
+        for handle in self.deployment.operators() {
+            if !config.byzantine_operators.contains(&handle.index) {
+                continue;
+            }
+            let operator_id = registry.operatorIdOf(handle.address).call().await?;
+            let weight = registry.operatorAt(operator_id, refreshed).call().await?._1;
+            let delegated = delegation
+                .getOperatorShares(
+                    handle.address,
+                    vec![self.summary.deployment.eigenlayer.contracts.strategy],
+                )
+                .call()
+                .await?;
+            let delegated = delegated.first().copied().unwrap_or_default();
+            progress(&format!(
+                "operator {}: registry weight {weight}, delegated shares {delegated}",
+                handle.index
+            ));
+        }
         Ok(())
     }
 

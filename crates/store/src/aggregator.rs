@@ -207,7 +207,7 @@ impl AggregatorStore {
         intent_for: impl Fn(u64) -> String,
     ) -> Result<SubmissionRecord, StoreError> {
         let id = int("task_id", task_id)?;
-        let mut transaction = self.store.pool().begin().await?;
+        let mut transaction = self.store.begin_write().await?;
         let row = sqlx::query(
             "SELECT MAX(attempt) AS last FROM aggregator_submissions WHERE task_id = $1",
         )

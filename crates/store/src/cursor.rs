@@ -67,7 +67,7 @@ impl ChainCursor {
     /// Records that every block through `stop` has been processed, and prunes old stops.
     pub async fn advance(&self, stop: Stop) -> Result<(), StoreError> {
         let number = int("block_number", stop.number)?;
-        let mut transaction = self.store.pool().begin().await?;
+        let mut transaction = self.store.begin_write().await?;
         sqlx::query(
             "INSERT INTO chain_cursor (follower, block_number, block_hash) VALUES ($1, $2, $3) \
              ON CONFLICT (follower, block_number) DO UPDATE SET block_hash = excluded.block_hash",

@@ -155,6 +155,19 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// A transaction that will write. On SQLite it starts as the writer (`BEGIN IMMEDIATE`,
+    /// waiting out the busy timeout for the lock): a deferred `BEGIN` that reads first and writes
+    /// later fails at once with "database is locked" (SQLITE_BUSY or SQLITE_BUSY_SNAPSHOT, which no
+    /// busy timeout retries) whenever another connection is writing or wrote since its read.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
 }
 
 fn sqlite_url(location: &str) -> Result<String, StoreError> {

@@ -199,7 +199,7 @@ impl SlashingProtection {
     /// output are skipped, new ones are added, and if any names another output for a signing
     /// root on record nothing is written at all.
     pub async fn import(&self, records: &[SignedOutput]) -> Result<ImportSummary, ImportError> {
-        let mut transaction = self.store.pool().begin().await?;
+        let mut transaction = self.store.begin_write().await?;
         let mut summary = ImportSummary::default();
         for record in records {
             if self.insert(&mut transaction, record).await? {
@@ -244,7 +244,7 @@ impl SlashingProtection {
         legacy: &LegacySignature,
         signed: &SignedOutput,
     ) -> Result<Recorded, StoreError> {
-        let mut transaction = self.store.pool().begin().await?;
+        let mut transaction = self.store.begin_write().await?;
         let inserted = self.insert(&mut transaction, signed).await?;
         sqlx::query(
             "DELETE FROM operator_signatures_legacy WHERE operator_id = $1 AND task_id = $2 \

@@ -117,7 +117,7 @@ impl TransactionLog {
     /// Puts a signed, not yet broadcast transaction on record, with its first version. Nothing
     /// is written when its intent is already on record.
     pub async fn insert(&self, tx: &TxRecord) -> Result<Inserted, StoreError> {
-        let mut transaction = self.store.pool().begin().await?;
+        let mut transaction = self.store.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO transactions (chain_id, sender, nonce, intent, to_address, input, value, \
              gas_limit, max_fee_per_gas, max_priority_fee_per_gas, tx_hash, raw, status, bumps, \
@@ -167,7 +167,7 @@ impl TransactionLog {
         max_fee_per_gas: u128,
         max_priority_fee_per_gas: u128,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.store.pool().begin().await?;
+        let mut transaction = self.store.begin_write().await?;
         sqlx::query(
             "UPDATE transactions SET tx_hash = $4, raw = $5, max_fee_per_gas = $6, \
              max_priority_fee_per_gas = $7, bumps = bumps + 1, last_sent_ms = $8 \

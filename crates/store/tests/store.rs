@@ -25,6 +25,7 @@ warden_store::on_both_backends!(
     migrations_run_once,
     the_aggregator_resumes_tasks_signatures_and_submissions,
     claims_keep_their_first_finding,
+    concurrent_read_then_write_transactions_all_commit,
 );
 
 fn operator(byte: u8) -> OperatorId {
@@ -606,4 +607,53 @@ async fn claims_keep_their_first_finding(db: &TestDatabase) {
         .unwrap();
     assert!(claims.unfinished().await.unwrap().is_empty());
     assert_eq!(claims.all().await.unwrap().len(), 1);
+}
+
+/// Transactions that read before they write, run concurrently: SQLite's deferred `BEGIN` takes a
+/// read snapshot at the first read and fails the first write with SQLITE_BUSY_SNAPSHOT (517,
+/// "database is locked", which no busy timeout waits out) when another connection wrote in
+/// between. Seen in the devnet as a failed `prepare_submission`. Every write transaction must start
+/// as a writer.
+async fn concurrent_read_then_write_transactions_all_commit(db: &TestDatabase) {
+    let aggregator = AggregatorStore::new(db.open().await);
+    const TASKS: u64 = 40;
+    for task_id in 1..=TASKS {
+        aggregator
+            .track(&TaskRecord {
+                task_id,
+                agent_id: 1,
+                input_hash: B256::repeat_byte(1),
+                reference_block: 10,
+                state: TaskState::Collecting,
+                output_hash: None,
+            })
+            .await
+            .unwrap();
+    }
+    let aggregate = Bytes::from(vec![9u8; 256]);
+    let mut writers = tokio::task::JoinSet::new();
+    for task_id in 1..=TASKS {
+        let aggregator = aggregator.clone();
+        let aggregate = aggregate.clone();
+        writers.spawn(async move {
+            aggregator
+                .prepare_submission(
+                    task_id,
+                    B256::repeat_byte(0xaa),
+                    &[],
+                    &aggregate,
+                    U256::from(64u64),
+                    |attempt| format!("commitOutput/{task_id}/{attempt}"),
+                )
+                .await
+                .map(|_| ())
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(joined) = writers.join_next().await {
+        if let Err(error) = joined.unwrap() {
+            failed.push(error.to_string());
+        }
+    }
+    assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
 }
