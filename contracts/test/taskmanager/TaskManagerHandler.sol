@@ -632,6 +632,8 @@ contract TaskManagerHandler is RegistryFixture {
         for (uint256 i; i < members.length; ++i) {
             if (nonSignerMask & (1 << i) != 0) ++nonSignerCount;
         }
+        // Nobody to sign: an empty aggregate is no signature at all.
+        if (nonSignerCount == members.length) return;
         address[] memory signers = new address[](members.length - nonSignerCount);
         address[] memory nonSigners = new address[](nonSignerCount);
         (uint256 s, uint256 n) = (0, 0);
@@ -927,7 +929,9 @@ contract TaskManagerHandler is RegistryFixture {
         }
     }
 
+    /// @dev Keeps the first reason: later ones are often consequences of it.
     function _violate(string memory reason) private {
+        if (violation) return;
         violation = true;
         violationReason = reason;
     }
