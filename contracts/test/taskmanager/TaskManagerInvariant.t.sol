@@ -16,10 +16,12 @@ struct FuzzSelector {
 /// @dev Whatever order of opens, commits (valid or not), rolls, vetoes, challenges, executions,
 /// expiries and pauses happens, the vault only ever executes an action that a quorum at or above the
 /// threshold committed, after its deadline, within its execution window, once, never after a veto
-/// and never after a challenge proved it wrong. With pauses of EigenLayer's slashing and slashing
-/// batches in the mix: no operator that never signed a proven fraud loses shares, a batch during a
-/// pause reverts without moving the cursor, and a batch outside one takes the slashable stake of
-/// every signer it examines (the handler checks the last two as it goes).
+/// and never after a challenge proved it wrong. With EigenLayer in the mix (withdrawals queued and
+/// completed, deallocations landing, operators joining, leaving and ejected, the keeper lapsing,
+/// slashing paused and batched): no operator that never signed a proven fraud loses shares, the
+/// registry's totals are its members', and the handler checks as it goes that quorums commit only on
+/// fresh weights, that signed weight stays slashable until the slashing deadline, and that each
+/// slashing batch takes shares from exactly the signers that still had slashable stake.
 contract TaskManagerInvariantTest is TaskManagerFixture {
     TaskManagerHandler internal handler;
     ActionProbe internal probe;
