@@ -31,6 +31,13 @@ interface IDelegationManagerTest {
     function minWithdrawalDelayBlocks() external view returns (uint32);
 }
 
+/// @dev EigenLayer v1.3.0 `IAllocationManagerTypes.Allocation`: a pending change applies at `effectBlock`.
+struct Allocation {
+    uint64 currentMagnitude;
+    int128 pendingDiff;
+    uint32 effectBlock;
+}
+
 /// @dev EigenLayer v1.3.0 `IDelegationManagerTypes.QueuedWithdrawalParams`.
 struct QueuedWithdrawalParams {
     address[] strategies;
@@ -54,6 +61,7 @@ interface IStrategyManagerTest {
     function addStrategiesToDepositWhitelist(address[] calldata strategies) external;
     function depositIntoStrategy(address strategy, address token, uint256 amount) external returns (uint256);
     function getBurnableShares(address strategy) external view returns (uint256);
+    function stakerDepositShares(address staker, address strategy) external view returns (uint256);
 }
 
 struct AllocateParams {
@@ -71,6 +79,15 @@ struct RegisterParams {
 interface IAllocationManagerTest is IAllocationManager {
     function modifyAllocations(address operator, AllocateParams[] calldata params) external;
     function registerForOperatorSets(address operator, RegisterParams calldata params) external;
+    function getAllocation(address operator, OperatorSet calldata operatorSet, address strategy)
+        external
+        view
+        returns (Allocation memory);
+    function getMaxMagnitude(address operator, address strategy) external view returns (uint64);
+    function isOperatorSlashable(address operator, OperatorSet calldata operatorSet)
+        external
+        view
+        returns (bool);
 }
 
 interface IOwnableInitialize {
@@ -229,6 +246,19 @@ abstract contract EigenLayerTest is TestBase {
         vm.prank(staker);
         delegation.completeQueuedWithdrawal(withdrawals[0], tokens, true);
         received = stakeToken.balanceOf(staker) - before;
+    }
+
+    /// @dev `staker`'s queued withdrawals, as the shares each would pay out if completed now.
+    function queuedShares(address staker) internal view returns (uint256 total) {
+        (, uint256[][] memory shares) = delegation.getQueuedWithdrawals(staker);
+        for (uint256 i; i < shares.length; ++i) {
+            total += shares[i][0];
+        }
+    }
+
+    /// @dev The deposit shares `queueWithdrawals` takes (they differ from shares once slashed).
+    function depositSharesOf(address staker) internal view returns (uint256) {
+        return strategyManager.stakerDepositShares(staker, address(strategy));
     }
 
     /// @dev Shares EigenLayer has taken by slashing so far (burnable, not yet burned).

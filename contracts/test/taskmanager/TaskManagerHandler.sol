@@ -12,8 +12,17 @@ import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "../../src/interfaces/IWardenRegistry.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {OneToOneStrategy} from "../../src/devnet/OneToOneStrategy.sol";
-import {IAllocationManagerTest, IDelegationManagerTest} from "../lib/EigenLayerTest.sol";
+import {OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
+import {
+    Allocation,
+    IAllocationManagerTest,
+    IDelegationManagerTest,
+    IStrategyManagerTest,
+    RegisterParams,
+    Withdrawal
+} from "../lib/EigenLayerTest.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
+import {TestToken} from "../lib/TestToken.sol";
 import {Vm} from "../lib/Vm.sol";
 import {ActionProbe} from "./VaultMocks.sol";
 
@@ -39,6 +48,17 @@ contract TaskManagerHandler is RegistryFixture {
         uint64 taskId;
         uint256 blockNumber;
     }
+
+    /// @dev A signer a slashing batch examines, as it stood just before the batch.
+    struct Examined {
+        address operator;
+        bytes32 id;
+        bool slashable;
+        uint256 stake;
+    }
+
+    /// @dev Bounds the per-call loops over operators.
+    uint256 internal constant MAX_KNOWN_OPERATORS = 10;
 
     WardenTaskManager internal immutable tm;
     IWardenChallenges internal immutable challengesContract;
@@ -90,6 +110,41 @@ contract TaskManagerHandler is RegistryFixture {
     uint256 public pausedSlashAttempts;
     uint256 public signersSlashed;
 
+    /// @dev Every EigenLayer operator the handler knows: the fixture's four, then the ones it created,
+    /// registered or refused. The tokens minted for each one's deposits: an operator that never signed
+    /// a proven fraud holds exactly that, as tokens, delegated shares or queued withdrawals.
+    address[] internal _knownOperators;
+    mapping(address operator => uint256) public minted;
+    /// @dev Whether the operator is in Warden's set now, and the block it last left it (ejected or on
+    /// its own): EigenLayer keeps it slashable DEALLOCATION_DELAY blocks after that.
+    mapping(address operator => bool) public member;
+    mapping(address operator => uint256) internal _leftAt;
+    /// @dev The block of each operator's latest examination by a slashing batch: stake the registry
+    /// counted before it may be gone for a legitimate reason.
+    mapping(address operator => uint256) internal _lastSlashedAt;
+    /// @dev Every block in which someone refreshed the weights, in order: the ghost of `StaleWeights`.
+    uint256[] internal _refreshBlocks;
+    /// @dev The keeper lapses at times: quorums on stale weights must then be refused.
+    bool public keeperAsleep;
+    /// @dev The ejection rate limit's window, as the registry documents it.
+    uint256 internal _ejectionWindowStart;
+    uint256 internal _ejectionsInWindow;
+
+    uint256 public withdrawalsQueued;
+    uint256 public withdrawalsCompleted;
+    uint256 public deallocations;
+    uint256 public deallocationJumps;
+    uint256 public registrations;
+    uint256 public refusedRegistrations;
+    uint256 public departures;
+    uint256 public ejections;
+    uint256 public refusedEjections;
+    uint256 public staleCommitsRefused;
+    /// @dev Signers whose signed weight was checked against what EigenLayer lets Warden slash until
+    /// the task's slashing deadline, and signers whose slash was checked against the weight counted.
+    uint256 public horizonChecks;
+    uint256 public slashedAsCounted;
+
     modifier tracked() {
         vm.roll(currentBlock);
         vm.warp(currentTime);
@@ -107,6 +162,9 @@ contract TaskManagerHandler is RegistryFixture {
         vaultOwner = vault_.owner();
         currentBlock = block.number;
         currentTime = block.timestamp;
+        // Test block numbers stay far below 2^32.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _refreshBlocks.push(IWardenRegistry(tm_.registry()).weightsRefreshedAt(uint32(block.number)));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -119,53 +177,32 @@ contract TaskManagerHandler is RegistryFixture {
         _tryOpen();
     }
 
-    /// @dev A quorum of at least 70 % (every set that leaves out at most one of Alice, Bob, Carol).
+    /// @dev Every member at the reference block signs but at most one: usually the threshold.
     function commitValid(uint256 seed) external tracked {
         // Opening first, when possible, keeps the sequences short enough to reach execution.
         if (!_isOpen(_latest())) _tryOpen();
         uint64 taskId = _latest();
         if (taskId == 0 || !_isOpen(taskId)) return;
-        bytes memory output = _output(taskId, seed);
-        address[] memory signers;
-        address[] memory nonSigners;
-        uint256 pick = seed % 4;
-        if (pick == 0) (signers, nonSigners) = (list(ALICE, BOB, CAROL, DAVE), new address[](0));
-        else if (pick == 1) (signers, nonSigners) = (list(BOB, CAROL, DAVE), list(ALICE));
-        else if (pick == 2) (signers, nonSigners) = (list(ALICE, CAROL, DAVE), list(BOB));
-        else (signers, nonSigners) = (list(ALICE, BOB, DAVE), list(CAROL));
-        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
-            _quorum(taskId, output, signers, nonSigners);
-        try tm.commitOutput(taskId, output, keys, signature) {
-            ++commits;
-            committedOutput[taskId] = output;
-            committedByValidQuorum[taskId] = true;
-            _signersOf[taskId] = signers;
-        } catch {}
+        address[] memory members = _membersAt(tm.getTask(taskId).referenceBlock);
+        uint256 left = seed % (members.length + 2);
+        _commitAndCheck(taskId, _output(taskId, seed), members, left < members.length ? 1 << left : 0);
     }
 
-    /// @dev Valid signatures of too little weight: at most 60 % of the stake.
+    /// @dev A random subset of the members signs: often too little weight.
     function commitInsufficient(uint256 seed) external tracked {
         uint64 taskId = _latest();
         if (taskId == 0 || !_isOpen(taskId)) return;
-        bytes memory output = _output(taskId, seed);
-        address[] memory signers;
-        address[] memory nonSigners;
-        uint256 pick = seed % 3;
-        if (pick == 0) (signers, nonSigners) = (list(ALICE, BOB, CAROL), list(DAVE));
-        else if (pick == 1) (signers, nonSigners) = (list(BOB, DAVE), list(ALICE, CAROL));
-        else (signers, nonSigners) = (list(ALICE), list(BOB, CAROL, DAVE));
-        // Slashing moves weight: a set that was too light may now hold the threshold.
-        if (_meetsThreshold(taskId, signers)) return;
-        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
-            _quorum(taskId, output, signers, nonSigners);
-        _expectRejectedCommit(taskId, output, keys, signature, "insufficient quorum committed");
+        address[] memory members = _membersAt(tm.getTask(taskId).referenceBlock);
+        _commitAndCheck(taskId, _output(taskId, seed), members, seed >> 8);
     }
 
-    /// @dev Full weight but a bad signature: over another output, or with Dave's signature included
-    /// while he is declared a non-signer.
+    /// @dev Full weight but a bad signature: over another output, or with the first member's signature
+    /// included while it is declared a non-signer.
     function commitWrongSignature(uint256 seed) external tracked {
         uint64 taskId = _latest();
         if (taskId == 0 || !_isOpen(taskId)) return;
+        address[] memory members = _membersAt(tm.getTask(taskId).referenceBlock);
+        if (members.length == 0) return;
         bytes memory output = _output(taskId, seed);
         BLS.G1Point[] memory keys;
         BLS.G2Point memory signature;
@@ -173,10 +210,10 @@ contract TaskManagerHandler is RegistryFixture {
             bytes memory other = keccak256(output) == keccak256(AgentActions.hold())
                 ? _output(taskId, 1)
                 : AgentActions.hold();
-            (keys, signature) = _quorum(taskId, other, list(ALICE, BOB, CAROL, DAVE), new address[](0));
+            (keys, signature) = _quorum(taskId, other, members, new address[](0));
         } else {
-            keys = nonSignersOf(list(ALICE));
-            signature = signBy(list(ALICE, BOB, CAROL, DAVE), tm.outputDigest(taskId, keccak256(output)));
+            keys = nonSignersOf(list(members[0]));
+            signature = signBy(members, tm.outputDigest(taskId, keccak256(output)));
         }
         _expectRejectedCommit(taskId, output, keys, signature, "invalid signature committed");
     }
@@ -263,19 +300,45 @@ contract TaskManagerHandler is RegistryFixture {
     }
 
     /// @dev Gives the handler the EigenLayer core and registry the test deployed (the handler's own
-    /// fixture state is empty), and EigenLayer's pauser.
+    /// fixture state is empty), and EigenLayer's pauser. The fixture's four operators hold their stake
+    /// and are members; the weights were refreshed in the test's set-up.
     function useEigenLayer(
         IAllocationManagerTest allocationManager_,
         IDelegationManagerTest delegation_,
+        IStrategyManagerTest strategyManager_,
+        TestToken stakeToken_,
         OneToOneStrategy strategy_,
         WardenRegistry registry_,
         address pauser
     ) external {
         allocationManager = allocationManager_;
         delegation = delegation_;
+        strategyManager = strategyManager_;
+        stakeToken = stakeToken_;
         strategy = strategy_;
         registry = registry_;
         eigenPauser = pauser;
+        address[] memory operators = list(ALICE, BOB, CAROL, DAVE);
+        for (uint256 i; i < operators.length; ++i) {
+            _know(operators[i], (i + 1) * 100 ether);
+            member[operators[i]] = true;
+        }
+    }
+
+    function knownOperatorCount() external view returns (uint256) {
+        return _knownOperators.length;
+    }
+
+    function knownOperator(uint256 index) external view returns (address) {
+        return _knownOperators[index];
+    }
+
+    /// @dev The latest refresh at or before `blockNumber` by the ghost's record (0 if none).
+    function refreshedAt(uint256 blockNumber) public view returns (uint256) {
+        for (uint256 i = _refreshBlocks.length; i > 0; --i) {
+            if (_refreshBlocks[i - 1] <= blockNumber) return _refreshBlocks[i - 1];
+        }
+        return 0;
     }
 
     /// @dev EigenLayer's pauser pauses slashing (`PAUSED_OPERATOR_SLASHING`, bit 1), or unpauses.
@@ -288,7 +351,9 @@ contract TaskManagerHandler is RegistryFixture {
     }
 
     /// @dev A `slashSigners` batch of 1 to 4 operators on the oldest fraudulent task whose slashing
-    /// is not complete.
+    /// is not complete. Before it, each signer the batch examines is classed by what EigenLayer could
+    /// take from it (an allocation to Warden's set and delegated or still-slashable queued shares);
+    /// after it, the events and the shares must match that class.
     function slash(uint256 seed) external tracked {
         if (eigenPauser == address(0)) return;
         (uint64 taskId, bool found) = _pendingSlashing();
@@ -298,34 +363,190 @@ contract TaskManagerHandler is RegistryFixture {
         uint256 end = start + batch;
         uint256 count = registry.operatorIdCount();
         if (end > count) end = count;
-        uint32 referenceBlock = tm.getTask(taskId).referenceBlock;
-        uint256[] memory slashableBefore = new uint256[](end - start);
-        bool examinesASigner;
-        for (uint256 i = start; i < end; ++i) {
-            (bytes32 id, address operator, bool registered) = registry.operatorAtIndex(i, referenceBlock);
-            if (registered && !_isNonSigner(taskId, id)) {
-                examinesASigner = true;
-                slashableBefore[i - start] = slashableStake(operator);
-            }
-        }
+        Examined[] memory examined = _examine(taskId, start, end);
+        uint256 burnableBefore = burnableShares();
+        // Logs so far belong to the ghost log; the batch's own are read below.
+        _processLogs(vm.getRecordedLogs());
         try challengesContract.slashSigners(taskId, _nonSignerIdsOf[taskId], batch) returns (
             uint256 slashed, bool
         ) {
-            if (slashingPaused && examinesASigner) _violate("a slashing batch succeeded during a pause");
+            if (slashingPaused && examined.length != 0) {
+                _violate("a slashing batch succeeded during a pause");
+            }
             ++slashBatches;
             signersSlashed += slashed;
-            for (uint256 i = start; i < end; ++i) {
-                (, address operator,) = registry.operatorAtIndex(i, referenceBlock);
-                if (slashableBefore[i - start] != 0 && slashableStake(operator) != 0) {
-                    _violate("a signer with slashable stake kept it");
-                }
-            }
+            Vm.Log[] memory logs = vm.getRecordedLogs();
+            _processLogs(logs);
+            _checkSlashes(taskId, examined, logs, burnableShares() - burnableBefore);
         } catch {
             if (!slashingPaused) _violate("a slashing batch reverted outside a pause");
             ++pausedSlashAttempts;
             (uint32 after_,) = challengesContract.slashingProgress(taskId);
             if (after_ != start) _violate("a reverted batch moved the cursor");
         }
+    }
+
+    /// @dev An operator queues the withdrawal of all its shares, or of part of them (never leaving
+    /// dust, which EigenLayer's rounding would make unslashable).
+    function queueWithdrawal(uint256 seed) external tracked {
+        if (eigenPauser == address(0)) return;
+        address operator = _knownOperators[seed % _knownOperators.length];
+        uint256 deposit = depositSharesOf(operator);
+        if (deposit == 0) return;
+        uint256 amount = deposit;
+        if ((seed >> 8) % 3 != 0 && deposit > 2 ether) {
+            amount = bound(seed >> 16, 1 ether, deposit - 1 ether);
+        }
+        // A fully slashed operator cannot withdraw; that is EigenLayer's business.
+        try this.queueAs(operator, amount) {
+            ++withdrawalsQueued;
+        } catch {}
+    }
+
+    /// @dev The external frame `queueWithdrawal` needs to catch a refusal.
+    function queueAs(address operator, uint256 amount) external {
+        if (msg.sender != address(this)) return;
+        queueFullWithdrawal(operator, amount);
+    }
+
+    /// @dev An operator completes its oldest queued withdrawal as tokens, usually waiting until
+    /// EigenLayer allows it; trying earlier must fail.
+    function completeWithdrawal(uint256 seed) external tracked {
+        if (eigenPauser == address(0)) return;
+        address operator = _knownOperators[seed % _knownOperators.length];
+        (Withdrawal[] memory withdrawals, uint256[][] memory shares) =
+            delegation.getQueuedWithdrawals(operator);
+        if (withdrawals.length == 0) return;
+        uint256 completable = uint256(withdrawals[0].startBlock) + MIN_WITHDRAWAL_DELAY + 1;
+        if ((seed >> 8) % 4 != 0 && currentBlock < completable) _advance(completable - currentBlock);
+        address[] memory tokens = new address[](1);
+        tokens[0] = address(stakeToken);
+        uint256 before = stakeToken.balanceOf(operator);
+        vm.prank(operator);
+        try delegation.completeQueuedWithdrawal(withdrawals[0], tokens, true) {
+            if (currentBlock < completable) _violate("a withdrawal completed inside EigenLayer's delay");
+            if (stakeToken.balanceOf(operator) - before != shares[0][0]) {
+                _violate("a withdrawal paid other than its queued shares");
+            }
+            ++withdrawalsCompleted;
+        } catch {
+            if (currentBlock >= completable) _violate("a due withdrawal could not complete");
+        }
+    }
+
+    /// @dev An operator lowers its allocation to Warden's set (to zero, or to a part of at least 1 %),
+    /// which takes effect after EigenLayer's deallocation delay; sometimes it allocates everything
+    /// again instead.
+    function deallocate(uint256 seed) external tracked {
+        if (eigenPauser == address(0)) return;
+        address operator = _knownOperators[seed % _knownOperators.length];
+        Allocation memory allocation =
+            allocationManager.getAllocation(operator, _wardenSet(), address(strategy));
+        if (allocation.effectBlock != 0) return;
+        uint64 current = allocation.currentMagnitude;
+        uint64 target;
+        if ((seed >> 8) % 5 == 0) {
+            target = allocationManager.getMaxMagnitude(operator, address(strategy));
+        } else if ((seed >> 8) % 5 != 1) {
+            target = uint64(uint256(current) * bound(seed >> 16, 10, 90) / 100);
+            if (target < WAD / 100) target = 0;
+        }
+        if (target == current) return;
+        setAllocation(operator, address(registry), registry.OPERATOR_SET_ID(), target);
+        if (target < current) ++deallocations;
+    }
+
+    /// @dev Jumps to shortly before the next pending deallocation takes effect, so that weights are read
+    /// and tasks signed while it is about to land (the case the weight horizon exists for).
+    function waitForDeallocation(uint256 seed) external tracked {
+        if (eigenPauser == address(0)) return;
+        uint256 next = type(uint256).max;
+        for (uint256 i; i < _knownOperators.length; ++i) {
+            Allocation memory allocation =
+                allocationManager.getAllocation(_knownOperators[i], _wardenSet(), address(strategy));
+            if (allocation.pendingDiff < 0 && allocation.effectBlock < next) next = allocation.effectBlock;
+        }
+        if (next == type(uint256).max) return;
+        uint256 target = next - bound(seed, 0, 150);
+        if (target <= currentBlock) target = currentBlock + 1;
+        _advance(target - currentBlock);
+        ++deallocationJumps;
+    }
+
+    /// @dev A new operator stakes, allocates and asks to join. One in three brings less than the
+    /// minimum weight (too little stake, or too small an allocation), which must be refused.
+    function registerOperator(uint256 seed) external tracked {
+        if (eigenPauser == address(0) || _knownOperators.length >= MAX_KNOWN_OPERATORS) return;
+        address operator = address(uint160(0x5EED0000 + _knownOperators.length));
+        uint256 stake =
+            (seed % 3 == 0) ? bound(seed >> 8, 0.1 ether, 2 ether) : bound(seed >> 8, 1 ether, 300 ether);
+        uint64 magnitude = (seed >> 80) % 3 == 0 ? uint64(bound(seed >> 96, WAD / 100, WAD)) : WAD;
+        becomeOperatorWithStake(operator, stake);
+        _know(operator, stake);
+        _advance(ALLOCATION_CONFIGURATION_DELAY + 1);
+        setAllocation(operator, address(registry), registry.OPERATOR_SET_ID(), magnitude);
+        // Not yet slashable by the set, so EigenLayer's slashable-stake view reads 0: what it will count
+        // is the allocated proportion of the shares.
+        uint256 weight = stake * magnitude / WAD;
+        bool allowed = weight >= MINIMUM_WEIGHT && registry.registeredOperators().length < MAX_OPERATORS;
+        bytes memory data = registrationData(operator, skOf(operator));
+        vm.prank(operator);
+        try allocationManager.registerForOperatorSets(
+            operator, RegisterParams({avs: address(registry), operatorSetIds: wardenSet(), data: data})
+        ) {
+            if (!allowed) _violate("an operator below the minimum weight joined");
+            member[operator] = true;
+            ++registrations;
+        } catch (bytes memory reason) {
+            if (allowed) _violate("an operator with enough weight was refused");
+            if (bytes4(reason) != WardenRegistry.WeightBelowMinimum.selector) {
+                _violate("a light registration was refused for another reason");
+            }
+            ++refusedRegistrations;
+        }
+    }
+
+    /// @dev A member leaves the set on its own; EigenLayer keeps it slashable for the deallocation delay.
+    function deregisterOperator(uint256 seed) external tracked {
+        if (eigenPauser == address(0)) return;
+        address operator = _knownOperators[seed % _knownOperators.length];
+        if (!member[operator]) return;
+        deregister(operator);
+        _left(operator);
+    }
+
+    /// @dev Anyone tries to eject a member: allowed exactly when its weight (read from EigenLayer at
+    /// the horizon) is below the minimum and the window's ejections are not used up.
+    function eject(uint256 seed) external tracked {
+        if (eigenPauser == address(0)) return;
+        address operator = _knownOperators[seed % _knownOperators.length];
+        if (!member[operator]) return;
+        uint256 weight = _slashableAt(operator, currentBlock + registry.weightHorizon());
+        if (_ejectionsInWindow == 0 || currentBlock - _ejectionWindowStart >= EJECTION_WINDOW) {
+            (_ejectionWindowStart, _ejectionsInWindow) = (currentBlock, 0);
+        }
+        bool allowed = weight < MINIMUM_WEIGHT && _ejectionsInWindow < EJECTION_LIMIT;
+        try registry.eject(operator) {
+            if (!allowed) _violate("an ejection the rules forbid went through");
+            ++_ejectionsInWindow;
+            ++ejections;
+            _left(operator);
+        } catch {
+            if (allowed) _violate("an ejection the rules allow was refused");
+            ++refusedEjections;
+        }
+    }
+
+    /// @dev The keeper's refresh, on its own schedule.
+    function refreshWeights() external tracked {
+        if (eigenPauser == address(0)) return;
+        _refresh();
+    }
+
+    /// @dev The keeper stops refreshing before openings, or starts again.
+    function toggleKeeper() external tracked {
+        if (eigenPauser == address(0)) return;
+        keeperAsleep = !keeperAsleep;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -343,7 +564,7 @@ contract TaskManagerHandler is RegistryFixture {
     /// @dev The fuzzed entry points; committing and executing are listed twice to weigh them up,
     /// as most interesting transitions need a commitment first.
     function selectors() external view returns (bytes4[] memory s) {
-        s = new bytes4[](eigenPauser == address(0) ? 12 : 15);
+        s = new bytes4[](eigenPauser == address(0) ? 12 : 24);
         s[0] = this.openTask.selector;
         s[1] = this.commitValid.selector;
         s[2] = this.commitValid.selector;
@@ -356,10 +577,19 @@ contract TaskManagerHandler is RegistryFixture {
         s[9] = this.expire.selector;
         s[10] = this.togglePause.selector;
         s[11] = this.challenge.selector;
-        if (s.length == 15) {
+        if (s.length == 24) {
             s[12] = this.toggleSlashingPause.selector;
             s[13] = this.slash.selector;
             s[14] = this.challenge.selector;
+            s[15] = this.queueWithdrawal.selector;
+            s[16] = this.completeWithdrawal.selector;
+            s[17] = this.deallocate.selector;
+            s[18] = this.waitForDeallocation.selector;
+            s[19] = this.registerOperator.selector;
+            s[20] = this.deregisterOperator.selector;
+            s[21] = this.eject.selector;
+            s[22] = this.refreshWeights.selector;
+            s[23] = this.toggleKeeper.selector;
         }
     }
 
@@ -374,18 +604,257 @@ contract TaskManagerHandler is RegistryFixture {
         vm.warp(currentTime);
     }
 
-    /// @dev Whether `signers` hold the threshold of the set's weight at the task's reference block
-    /// (with the fixture's stakes as long as nothing was slashed).
-    function _meetsThreshold(uint64 taskId, address[] memory signers) private view returns (bool) {
-        if (signersSlashed == 0) return false;
-        uint32 referenceBlock = tm.getTask(taskId).referenceBlock;
-        (, uint96 totalWeight,) = registry.quorumAt(referenceBlock);
-        uint256 signed;
+    /// @dev The known operators in the set at `blockNumber`, by the registry's history.
+    function _membersAt(uint32 blockNumber) private view returns (address[] memory members) {
+        address[] memory found = new address[](_knownOperators.length);
+        uint256 count;
+        for (uint256 i; i < _knownOperators.length; ++i) {
+            (bool registered,) = registry.operatorAt(idOf(pkOf(_knownOperators[i])), blockNumber);
+            if (registered) found[count++] = _knownOperators[i];
+        }
+        members = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            members[i] = found[i];
+        }
+    }
+
+    /// @dev Commits with the members whose bit in `nonSignerMask` is clear as signers and predicts the
+    /// outcome: it must succeed exactly when the ghost's last refresh is recent enough, the signers'
+    /// weight reaches the threshold and the response window is open. A commitment that succeeds must
+    /// also sign with stake that stays slashable until its slashing deadline.
+    function _commitAndCheck(
+        uint64 taskId,
+        bytes memory output,
+        address[] memory members,
+        uint256 nonSignerMask
+    ) private {
+        uint256 nonSignerCount;
+        for (uint256 i; i < members.length; ++i) {
+            if (nonSignerMask & (1 << i) != 0) ++nonSignerCount;
+        }
+        // Nobody to sign: an empty aggregate is no signature at all.
+        if (nonSignerCount == members.length) return;
+        address[] memory signers = new address[](members.length - nonSignerCount);
+        address[] memory nonSigners = new address[](nonSignerCount);
+        (uint256 s, uint256 n) = (0, 0);
+        for (uint256 i; i < members.length; ++i) {
+            if (nonSignerMask & (1 << i) != 0) nonSigners[n++] = members[i];
+            else signers[s++] = members[i];
+        }
+        bool fresh;
+        bool expected;
+        {
+            Task memory task = tm.getTask(taskId);
+            uint256 refreshed = refreshedAt(task.referenceBlock);
+            fresh = refreshed != 0 && task.referenceBlock - refreshed <= registry.maxWeightAge();
+            (uint256 signed, uint256 total) = _weights(task.referenceBlock, signers, nonSigners);
+            expected = fresh && signed != 0 && signed * 10_000 >= total * tm.getAgent(agent).thresholdBps
+                && currentBlock <= uint256(task.openedAt) + tm.getAgent(agent).responseWindow;
+        }
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            _quorum(taskId, output, signers, nonSigners);
+        try tm.commitOutput(taskId, output, keys, signature) {
+            if (!fresh) _violate("a quorum committed on stale weights");
+            if (!expected) _violate("a quorum below the threshold committed");
+            ++commits;
+            committedOutput[taskId] = output;
+            committedByValidQuorum[taskId] = true;
+            _signersOf[taskId] = signers;
+            _checkSignedStakeSlashable(taskId, signers);
+        } catch {
+            if (expected) _violate("a fresh quorum holding the threshold was refused");
+            if (!fresh) ++staleCommitsRefused;
+            ++rejectedCommits;
+        }
+    }
+
+    /// @dev The signers' and the whole set's weight at `blockNumber`, summed from the registry's
+    /// per-operator history (not its running total, which the invariant compares against).
+    function _weights(uint32 blockNumber, address[] memory signers, address[] memory nonSigners)
+        private
+        view
+        returns (uint256 signed, uint256 total)
+    {
         for (uint256 i; i < signers.length; ++i) {
-            (, uint96 weight) = registry.operatorAt(idOf(pkOf(signers[i])), referenceBlock);
+            (, uint96 weight) = registry.operatorAt(idOf(pkOf(signers[i])), blockNumber);
             signed += weight;
         }
-        return signed * 10_000 >= uint256(totalWeight) * tm.getAgent(agent).thresholdBps;
+        total = signed;
+        for (uint256 i; i < nonSigners.length; ++i) {
+            (, uint96 weight) = registry.operatorAt(idOf(pkOf(nonSigners[i])), blockNumber);
+            total += weight;
+        }
+    }
+
+    /// @dev The promise of the weight horizon: each signer's counted weight is stake EigenLayer will
+    /// still let Warden slash at every block up to the task's slashing deadline, whatever the signer
+    /// starts now (a deallocation lands DEALLOCATION_DELAY + 1 blocks on, a withdrawal stays in the
+    /// slashable queue MIN_WITHDRAWAL_DELAY blocks). A signer examined by a slashing batch since the
+    /// reference block is skipped: slashing is the one legitimate way for counted stake to go.
+    function _checkSignedStakeSlashable(uint64 taskId, address[] memory signers) private {
+        Task memory task = tm.getTask(taskId);
+        uint256 slashingDeadline = uint256(task.deadline) + tm.slashingPeriod();
+        for (uint256 i; i < signers.length; ++i) {
+            if (_lastSlashedAt[signers[i]] > task.referenceBlock) continue;
+            (, uint96 weight) = registry.operatorAt(idOf(pkOf(signers[i])), task.referenceBlock);
+            if (weight == 0) continue;
+            ++horizonChecks;
+            if (weight > _slashableThrough(signers[i], slashingDeadline)) {
+                _violate("a signer's weight exceeds what stays slashable until the slashing deadline");
+            }
+        }
+    }
+
+    /// @dev What EigenLayer guarantees it can slash from `operator` at any block up to `deadline`:
+    /// its delegated shares plus the queued withdrawals still in the slashable queue then, times the
+    /// smallest allocated proportion until then, rounded as EigenLayer rounds
+    /// (`_getMinimumAllocatedStake`).
+    function _slashableThrough(address operator, uint256 deadline) private view returns (uint256) {
+        if (!member[operator] && _leftAt[operator] + DEALLOCATION_DELAY < deadline) return 0;
+        uint64 maxMagnitude = allocationManager.getMaxMagnitude(operator, address(strategy));
+        if (maxMagnitude == 0) return 0;
+        Allocation memory allocation =
+            allocationManager.getAllocation(operator, _wardenSet(), address(strategy));
+        uint256 magnitude = allocation.currentMagnitude;
+        if (allocation.pendingDiff < 0 && allocation.effectBlock <= deadline) {
+            magnitude -= uint256(uint128(-allocation.pendingDiff));
+        }
+        uint256 shares = operatorShares(operator);
+        (Withdrawal[] memory withdrawals, uint256[][] memory queued) =
+            delegation.getQueuedWithdrawals(operator);
+        for (uint256 i; i < withdrawals.length; ++i) {
+            if (uint256(withdrawals[i].startBlock) + MIN_WITHDRAWAL_DELAY >= deadline) {
+                shares += queued[i][0];
+            }
+        }
+        return shares * (magnitude * WAD / maxMagnitude) / WAD;
+    }
+
+    /// @dev EigenLayer's minimum slashable stake of `operator` for Warden's set until `futureBlock`.
+    function _slashableAt(address operator, uint256 futureBlock) private view returns (uint256) {
+        return allocationManager.getMinimumSlashableStake(
+            _wardenSet(), list(operator), strategyList(), uint32(futureBlock)
+        )[0][0];
+    }
+
+    /// @dev Whether a slash now would find something to take: the operator is slashable by Warden's
+    /// set, has magnitude allocated to it, and has delegated shares or shares in the slashable queue.
+    function _hasSlashableStake(address operator) private view returns (bool) {
+        if (!allocationManager.isOperatorSlashable(operator, _wardenSet())) return false;
+        if (allocationManager.getAllocation(operator, _wardenSet(), address(strategy)).currentMagnitude == 0)
+        {
+            return false;
+        }
+        return operatorShares(operator) != 0
+            || delegation.getSlashableSharesInQueue(operator, address(strategy)) != 0;
+    }
+
+    /// @dev Delegated shares plus queued withdrawals: everything of the operator's a slash could reach.
+    function _stakeOf(address operator) private view returns (uint256) {
+        return operatorShares(operator) + queuedShares(operator);
+    }
+
+    /// @dev The signers among operator indices [start, end) of the task, as they stand now.
+    function _examine(uint64 taskId, uint256 start, uint256 end)
+        private
+        view
+        returns (Examined[] memory examined)
+    {
+        uint32 referenceBlock = tm.getTask(taskId).referenceBlock;
+        Examined[] memory found = new Examined[](end - start);
+        uint256 count;
+        for (uint256 i = start; i < end; ++i) {
+            (bytes32 id, address operator, bool registered) = registry.operatorAtIndex(i, referenceBlock);
+            if (registered && !_isNonSigner(taskId, id)) {
+                found[count++] = Examined({
+                    operator: operator,
+                    id: id,
+                    slashable: _hasSlashableStake(operator),
+                    stake: _stakeOf(operator)
+                });
+            }
+        }
+        examined = new Examined[](count);
+        for (uint256 i; i < count; ++i) {
+            examined[i] = found[i];
+        }
+    }
+
+    /// @dev After a successful batch: a signer with slashable stake got `SignerSlashed` and lost
+    /// shares, one without got `SignerNothingToSlash` and lost none, the events' shares are what
+    /// EigenLayer took, and a slash within the task's slashing deadline took at least the weight the
+    /// signer was counted for (give or take EigenLayer's rounding down, a wei per part).
+    function _checkSlashes(uint64 taskId, Examined[] memory examined, Vm.Log[] memory logs, uint256 burned)
+        private
+    {
+        uint256 reported;
+        for (uint256 i; i < examined.length; ++i) {
+            (bool slashedEvent, bool nothingEvent, uint256 shares) =
+                _slashEventsOf(logs, examined[i].operator);
+            reported += shares;
+            uint256 stakeAfter = _stakeOf(examined[i].operator);
+            if (examined[i].slashable) {
+                if (!slashedEvent || nothingEvent) _violate("a signer with slashable stake kept it");
+                if (stakeAfter >= examined[i].stake) _violate("SignerSlashed but the signer lost no shares");
+                _checkSlashedAsCounted(taskId, examined[i], shares);
+            } else {
+                if (slashedEvent) _violate("SignerSlashed for a signer with nothing slashable");
+                if (stakeAfter != examined[i].stake) _violate("a signer with nothing slashable lost shares");
+                if (
+                    !nothingEvent && allocationManager.isOperatorSlashable(examined[i].operator, _wardenSet())
+                ) {
+                    _violate("a slashable signer with nothing left got no SignerNothingToSlash");
+                }
+            }
+            _lastSlashedAt[examined[i].operator] = currentBlock;
+        }
+        if (reported != burned) _violate("SignerSlashed shares differ from what EigenLayer took");
+    }
+
+    function _checkSlashedAsCounted(uint64 taskId, Examined memory examined, uint256 shares) private {
+        Task memory task = tm.getTask(taskId);
+        if (currentBlock > uint256(task.deadline) + tm.slashingPeriod()) return;
+        if (_lastSlashedAt[examined.operator] > task.referenceBlock) return;
+        (, uint96 weight) = registry.operatorAt(examined.id, task.referenceBlock);
+        ++slashedAsCounted;
+        if (shares + 2 < weight) _violate("slashing took less than the weight the signer was counted for");
+    }
+
+    function _slashEventsOf(Vm.Log[] memory logs, address operator)
+        private
+        view
+        returns (bool slashedEvent, bool nothingEvent, uint256 shares)
+    {
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(challengesContract) || logs[i].topics.length < 3) continue;
+            if (address(uint160(uint256(logs[i].topics[2]))) != operator) continue;
+            if (logs[i].topics[0] == IWardenChallenges.SignerSlashed.selector) {
+                slashedEvent = true;
+                shares = abi.decode(logs[i].data, (uint256));
+            } else if (logs[i].topics[0] == IWardenChallenges.SignerNothingToSlash.selector) {
+                nothingEvent = true;
+            }
+        }
+    }
+
+    function _wardenSet() private view returns (OperatorSet memory) {
+        return OperatorSet({avs: address(registry), id: registry.OPERATOR_SET_ID()});
+    }
+
+    function _know(address operator, uint256 stake) private {
+        _knownOperators.push(operator);
+        minted[operator] = stake;
+    }
+
+    function _left(address operator) private {
+        member[operator] = false;
+        _leftAt[operator] = currentBlock;
+        ++departures;
+    }
+
+    function _refresh() private {
+        IWardenRegistry(tm.registry()).refreshWeights();
+        _refreshBlocks.push(currentBlock);
     }
 
     function _pendingSlashing() private view returns (uint64 taskId, bool found) {
@@ -410,8 +879,8 @@ contract TaskManagerHandler is RegistryFixture {
         // Test block numbers stay far below 2^32.
         // forge-lint: disable-next-line(unsafe-typecast)
         uint32 current = uint32(currentBlock);
-        if (current - registry_.weightsRefreshedAt(current) > registry_.maxWeightAge() / 2) {
-            registry_.refreshWeights();
+        if (!keeperAsleep && current - registry_.weightsRefreshedAt(current) > registry_.maxWeightAge() / 2) {
+            _refresh();
             _advance(1);
         }
         try tm.openTask(agent) {
@@ -420,7 +889,10 @@ contract TaskManagerHandler is RegistryFixture {
     }
 
     function _collectLogs() private {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
+        _processLogs(vm.getRecordedLogs());
+    }
+
+    function _processLogs(Vm.Log[] memory logs) private {
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter == address(tm) && logs[i].topics[0] == ITaskManager.TaskOpened.selector) {
                 (,, bytes memory input) = abi.decode(logs[i].data, (uint32, bytes32, bytes));
@@ -457,7 +929,9 @@ contract TaskManagerHandler is RegistryFixture {
         }
     }
 
+    /// @dev Keeps the first reason: later ones are often consequences of it.
     function _violate(string memory reason) private {
+        if (violation) return;
         violation = true;
         violationReason = reason;
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
 import {Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {ActionProbe} from "./VaultMocks.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
@@ -15,10 +16,12 @@ struct FuzzSelector {
 /// @dev Whatever order of opens, commits (valid or not), rolls, vetoes, challenges, executions,
 /// expiries and pauses happens, the vault only ever executes an action that a quorum at or above the
 /// threshold committed, after its deadline, within its execution window, once, never after a veto
-/// and never after a challenge proved it wrong. With pauses of EigenLayer's slashing and slashing
-/// batches in the mix: no operator that never signed a proven fraud loses shares, a batch during a
-/// pause reverts without moving the cursor, and a batch outside one takes the slashable stake of
-/// every signer it examines (the handler checks the last two as it goes).
+/// and never after a challenge proved it wrong. With EigenLayer in the mix (withdrawals queued and
+/// completed, deallocations landing, operators joining, leaving and ejected, the keeper lapsing,
+/// slashing paused and batched): no operator that never signed a proven fraud loses shares, the
+/// registry's totals are its members', and the handler checks as it goes that quorums commit only on
+/// fresh weights, that signed weight stays slashable until the slashing deadline, and that each
+/// slashing batch takes shares from exactly the signers that still had slashable stake.
 contract TaskManagerInvariantTest is TaskManagerFixture {
     TaskManagerHandler internal handler;
     ActionProbe internal probe;
@@ -32,7 +35,9 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         vm.roll(block.number + 1);
         handler = new TaskManagerHandler(taskManager, vault, probe, agentId);
         // This contract deployed EigenLayer and is its pauser.
-        handler.useEigenLayer(allocationManager, delegation, strategy, registry, address(this));
+        handler.useEigenLayer(
+            allocationManager, delegation, strategyManager, stakeToken, strategy, registry, address(this)
+        );
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -46,7 +51,7 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
     }
 
     /// forge-config: default.invariant.runs = 32
-    /// forge-config: default.invariant.depth = 32
+    /// forge-config: default.invariant.depth = 64
     function invariant_onlyFinalQuorumActionsExecute() public view {
         assertTrue(!handler.violation(), handler.violationReason());
         uint256 count = handler.executionLength();
@@ -85,7 +90,7 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
     }
 
     /// forge-config: default.invariant.runs = 32
-    /// forge-config: default.invariant.depth = 32
+    /// forge-config: default.invariant.depth = 64
     function invariant_committedTasksHaveValidQuorums() public view {
         uint64 count = taskManager.taskCount();
         for (uint64 id = 1; id <= count; ++id) {
@@ -109,24 +114,57 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
     }
 
     /// forge-config: default.invariant.runs = 32
-    /// forge-config: default.invariant.depth = 32
+    /// forge-config: default.invariant.depth = 64
     function invariant_noHonestSignerIsSlashed() public view {
         assertTrue(!handler.violation(), handler.violationReason());
-        address[] memory operators = allOperators();
-        for (uint256 i; i < operators.length; ++i) {
-            if (!handler.provenFraudSigner(operators[i])) {
-                assertEq(
-                    operatorShares(operators[i]), (i + 1) * 100 ether, "an honest signer keeps its shares"
-                );
-            }
+        for (uint256 i; i < handler.knownOperatorCount(); ++i) {
+            address operator = handler.knownOperator(i);
+            if (handler.provenFraudSigner(operator)) continue;
+            // EigenLayer v1.3.0 slashes queued withdrawals too: they count with the delegated shares
+            // and the tokens completed withdrawals paid out.
+            assertEq(
+                stakeToken.balanceOf(operator) + operatorShares(operator) + queuedShares(operator),
+                handler.minted(operator),
+                "an honest operator keeps every share"
+            );
         }
     }
 
-    /// @dev The handler reaches every transition: 300 pseudo-random calls from a fixed seed open,
+    /// @dev The registry's running totals match its members, and its record of refreshes matches
+    /// what the handler did, so the freshness the handler predicts commitments by is the registry's.
+    /// forge-config: default.invariant.runs = 32
+    /// forge-config: default.invariant.depth = 64
+    function invariant_registryMatchesItsMembers() public view {
+        assertTrue(!handler.violation(), handler.violationReason());
+        uint32 current = uint32(block.number);
+        (, uint96 totalWeight, uint32 operatorCount) = registry.quorumAt(current);
+        uint256 sum;
+        uint256 members;
+        for (uint256 i; i < handler.knownOperatorCount(); ++i) {
+            address operator = handler.knownOperator(i);
+            (bool registered, uint96 weight) = registry.operatorAt(idOf(pkOf(operator)), current);
+            assertTrue(registered == handler.member(operator), "membership");
+            assertTrue(
+                allocationManager.isMemberOfOperatorSet(operator, wardenOperatorSet()) == registered,
+                "EigenLayer's membership"
+            );
+            if (registered) ++members;
+            sum += weight;
+        }
+        assertEq(operatorCount, members, "member count");
+        assertEq(totalWeight, sum, "total weight is the members' sum");
+        assertEq(registry.weightsRefreshedAt(current), handler.refreshedAt(current), "last refresh");
+    }
+
+    function wardenOperatorSet() internal view returns (OperatorSet memory) {
+        return OperatorSet({avs: address(registry), id: registry.OPERATOR_SET_ID()});
+    }
+
+    /// @dev The handler reaches every transition: 500 pseudo-random calls from a fixed seed open,
     /// commit, reject invalid commitments, execute, veto and expire.
     function test_handlerCoversTheLifecycle() public {
         bytes4[] memory selectors = handler.selectors();
-        for (uint256 i; i < 300; ++i) {
+        for (uint256 i; i < 500; ++i) {
             uint256 r = uint256(keccak256(abi.encode("warden handler coverage", i)));
             (bool ok,) =
                 address(handler).call(abi.encodeWithSelector(selectors[r % selectors.length], r >> 8));
@@ -144,8 +182,19 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         assertTrue(handler.slashBatches() > 0, "slashing batches");
         assertTrue(handler.signersSlashed() > 0, "signers slashed");
         assertTrue(handler.pausedSlashAttempts() > 0, "batches refused during a pause");
+        assertTrue(handler.withdrawalsQueued() > 0, "withdrawals queued");
+        assertTrue(handler.withdrawalsCompleted() > 0, "withdrawals completed");
+        assertTrue(handler.deallocations() > 0, "deallocations");
+        assertTrue(handler.deallocationJumps() > 0, "waits for a deallocation to land");
+        assertTrue(handler.registrations() > 0, "registrations");
+        assertTrue(handler.refusedRegistrations() > 0, "light registrations refused");
+        assertTrue(handler.departures() > 0, "deregistrations and ejections");
+        assertTrue(handler.staleCommitsRefused() > 0, "quorums on stale weights refused");
+        assertTrue(handler.horizonChecks() > 0, "signed weight checked against slashable stake");
+        assertTrue(handler.slashedAsCounted() > 0, "slashes checked against the weight counted");
         invariant_onlyFinalQuorumActionsExecute();
         invariant_committedTasksHaveValidQuorums();
         invariant_noHonestSignerIsSlashed();
+        invariant_registryMatchesItsMembers();
     }
 }
