@@ -187,7 +187,7 @@ contract VerifierBindingTest is TaskManagerFixture {
 
     /// @dev The swap deadline must outlast the latest execution the windows allow:
     /// (2 x response + challenge) blocks at `secondsPerBlock`.
-    function test_revert_registerAgent_actionDeadlineTooShort() public {
+    function test_attack_verifierDeadlineLapsesBeforeExecution() public {
         uint256 needed = (2 * uint256(RESPONSE_WINDOW) + CHALLENGE_WINDOW) * SECONDS_PER_BLOCK;
         address short = verifiers.deployVerifier(ReferenceModel.bytes_(), referenceParams(uint32(needed - 1)));
         WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
