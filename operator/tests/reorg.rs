@@ -90,14 +90,22 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     // at another reference block.
     assert!(chain.anvil_revert(snapshot).await.unwrap());
     chain.anvil_mine(Some(5), None).await.unwrap();
-    task_manager
+    // Polled, not watched: right after a revert alloy's receipt watcher can read the node's
+    // "no receipt yet" as an error (NullResp) before anvil has mined the transaction.
+    let reopened = *task_manager
         .openTask(agent_id)
         .send()
         .await
         .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .tx_hash();
+    let mined = wait_for(Duration::from_secs(30), || async {
+        chain
+            .get_transaction_receipt(reopened)
+            .await
+            .is_ok_and(|receipt| receipt.is_some())
+    })
+    .await;
+    assert!(mined, "task 1 reopened on branch B");
     let canonical = task_manager.getTask(1).call().await.unwrap();
     assert_ne!(
         canonical.referenceBlock, first.attestation.reference_block,

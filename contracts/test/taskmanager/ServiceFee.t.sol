@@ -57,7 +57,6 @@ contract ServiceFeeTest is TaskManagerFixture {
     /// it has. The aggregator decides whom it serves (`serviceBalance` against `commitFee`).
     function test_commitOutput_feeLimitedByBalance() public {
         uint64 taskId = openFreshTask(agentId);
-        vm.recordLogs();
         commitAllAs(AGGREGATOR, taskId, holdOutput());
         assertEq(taskManager.serviceFeesOwed(AGGREGATOR), 0, "nothing to pay");
 
