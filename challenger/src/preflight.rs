@@ -4,11 +4,12 @@
 //!
 //! Two things must hold for every agent running the watchtower's agent:
 //!
-//! - **The stake is still there when slashing ends.** The registry counts as weight only stake
-//!   EigenLayer keeps slashable for `weightHorizon` blocks after a refresh, and refuses quorums
-//!   on weights refreshed more than `maxWeightAge` blocks before the reference block. The task's
-//!   response window, challenge window, the task manager's slashing period, `maxWeightAge` and
-//!   the opening block must fit into the horizon, as the task manager demands at
+//! - **The stake is still there when slashing ends.** A task's output can be proved fraudulent,
+//!   before or after it executed, through its reference block + the task manager's
+//!   `fraudProofWindow` (the registry's `weightHorizon` less `maxWeightAge` and the slashing
+//!   period: the stake counted for the signers is still slashable when slashing ends). A task's
+//!   whole life (the opening block, the response window, the challenge window and the response
+//!   window again for the execution) must fit in that window, as the task manager demands at
 //!   `registerAgent` (a task manager this watchtower is pointed at may not be the one that
 //!   checked it).
 //! - **The watchtower reacts within the challenge window.** It may lag by up to
@@ -34,20 +35,17 @@ pub enum PreflightError {
     #[error("reading the contracts at start-up: {0}")]
     Contract(Box<alloy::contract::Error>),
     #[error(
-        "agent {agent_id}: its response window ({response_window}) + challenge window \
-         ({challenge_window}) + the task manager's slashing period ({slashing_period}) + the \
-         registry's maxWeightAge ({max_weight_age}) + 1 = {exposure} blocks, more than the \
-         registry's weightHorizon ({weight_horizon} blocks): a signer could withdraw its stake \
-         before it is slashed, so challenging this agent would not protect its vault"
+        "agent {agent_id}: a task lives 1 + 2 x its response window ({response_window}) + its \
+         challenge window ({challenge_window}) = {life} blocks, more than the task manager's \
+         fraudProofWindow ({fraud_proof_window} blocks): an action could execute after its \
+         signers' stake may have left, so challenging this agent would not protect its vault"
     )]
-    WindowsBeyondWeightHorizon {
+    WindowsBeyondFraudProofWindow {
         agent_id: u64,
         response_window: u32,
         challenge_window: u32,
-        slashing_period: u32,
-        max_weight_age: u32,
-        exposure: u64,
-        weight_horizon: u32,
+        life: u64,
+        fraud_proof_window: u32,
     },
     #[error(
         "agent {agent_id}: its challenge window is {challenge_window} blocks, but this watchtower \
@@ -80,10 +78,9 @@ warden_runtime::boxed_contract_error!(PreflightError, Contract);
 /// What the chain says, and the watchtower keeps for agents registered after start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainLimits {
-    /// The registry's `weightHorizon`: how long counted stake stays slashable, in blocks.
-    pub weight_horizon: u32,
-    /// The registry's `maxWeightAge`, in blocks.
-    pub max_weight_age: u32,
+    /// The task manager's `fraudProofWindow`: blocks after a task's reference block through which
+    /// its output can be proved fraudulent.
+    pub fraud_proof_window: u32,
     /// The task manager's slashing period, in blocks.
     pub slashing_period: u32,
     /// How many blocks the watchtower may take to react (see [`Reaction`]).
@@ -131,20 +128,14 @@ pub struct AgentWindows {
 
 /// Checks one agent against the limits.
 pub fn check_agent(windows: AgentWindows, limits: &ChainLimits) -> Result<(), PreflightError> {
-    let exposure = u64::from(windows.response_window)
-        + u64::from(windows.challenge_window)
-        + u64::from(limits.slashing_period)
-        + u64::from(limits.max_weight_age)
-        + 1;
-    if exposure > u64::from(limits.weight_horizon) {
-        return Err(PreflightError::WindowsBeyondWeightHorizon {
+    let life = 2 * u64::from(windows.response_window) + u64::from(windows.challenge_window) + 1;
+    if life > u64::from(limits.fraud_proof_window) {
+        return Err(PreflightError::WindowsBeyondFraudProofWindow {
             agent_id: windows.agent_id,
             response_window: windows.response_window,
             challenge_window: windows.challenge_window,
-            slashing_period: limits.slashing_period,
-            max_weight_age: limits.max_weight_age,
-            exposure,
-            weight_horizon: limits.weight_horizon,
+            life,
+            fraud_proof_window: limits.fraud_proof_window,
         });
     }
     let reaction = limits.reaction.blocks();
@@ -189,10 +180,9 @@ pub async fn check(
     let task_manager = WardenTaskManager::new(config.chain.task_manager, provider);
     let registry: Address = task_manager.registry().call().await?;
     let registry = WardenRegistry::new(registry, provider);
-    let weight_horizon = registry.weightHorizon().call().await?;
+    let fraud_proof_window = task_manager.fraudProofWindow().call().await?;
     let limits = ChainLimits {
-        weight_horizon,
-        max_weight_age: registry.maxWeightAge().call().await?,
+        fraud_proof_window,
         slashing_period: task_manager.slashingPeriod().call().await?,
         reaction: Reaction::of(config),
     };
@@ -227,8 +217,7 @@ pub async fn check(
         );
     }
     tracing::info!(
-        weight_horizon,
-        max_weight_age = limits.max_weight_age,
+        fraud_proof_window,
         slashing_period = limits.slashing_period,
         reaction_blocks = limits.reaction.blocks(),
         agents = ?judged,
@@ -244,8 +233,7 @@ mod tests {
 
     fn limits(max_lag_blocks: u64, poll_blocks: u64) -> ChainLimits {
         ChainLimits {
-            weight_horizon: 300,
-            max_weight_age: 50,
+            fraud_proof_window: 150,
             slashing_period: 100,
             reaction: Reaction {
                 max_lag_blocks,
@@ -263,23 +251,23 @@ mod tests {
     }
 
     #[test]
-    fn windows_inside_the_weight_horizon_pass() {
+    fn windows_inside_the_fraud_proof_window_pass() {
         check_agent(agent(60, 20), &limits(10, 0)).unwrap();
-        // 100 + 49 + 100 + 50 + 1 = 300: exactly the horizon, as the task manager accepts too.
-        check_agent(agent(100, 49), &limits(10, 0)).unwrap();
+        // 1 + 2 x 60 + 29 = 150: exactly the window, as the task manager accepts too.
+        check_agent(agent(60, 29), &limits(10, 0)).unwrap();
     }
 
     #[test]
-    fn windows_beyond_the_weight_horizon_are_refused() {
-        let error = check_agent(agent(100, 50), &limits(10, 0)).unwrap_err();
+    fn windows_beyond_the_fraud_proof_window_are_refused() {
+        let error = check_agent(agent(60, 30), &limits(10, 0)).unwrap_err();
         assert!(
             matches!(
                 error,
-                PreflightError::WindowsBeyondWeightHorizon { exposure: 301, .. }
+                PreflightError::WindowsBeyondFraudProofWindow { life: 151, .. }
             ),
             "{error}"
         );
-        assert!(error.to_string().contains("weightHorizon"), "{error}");
+        assert!(error.to_string().contains("fraudProofWindow"), "{error}");
     }
 
     #[test]

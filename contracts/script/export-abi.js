@@ -19,6 +19,7 @@ const CONTRACTS = [
   'WardenRegistry.sol:WardenRegistry',
   'WardenTaskManager.sol:WardenTaskManager',
   'WardenChallenges.sol:WardenChallenges',
+  'WardenRestitution.sol:WardenRestitution',
   'UniswapV2InputSource.sol:UniswapV2InputSource',
   'WardenVault.sol:WardenVault',
   'MlpAgentVerifier.sol:MlpAgentVerifier',

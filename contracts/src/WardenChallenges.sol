@@ -77,6 +77,12 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// @inheritdoc IWardenChallenges
     mapping(uint64 taskId => mapping(bytes32 operatorId => bool)) public equivocationSlashed;
 
+    /// @inheritdoc IWardenChallenges
+    mapping(uint64 taskId => address challenger) public challengerOf;
+
+    /// @inheritdoc IWardenChallenges
+    mapping(uint256 slashId => uint64 taskId) public taskOfSlash;
+
     /// @dev The deployer is the task manager this contract adjudicates for.
     /// @param registry_ The registry whose operator set signs every task; it must name this contract
     /// its slasher before signers can be slashed.
@@ -145,6 +151,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
 
         _taskManager.markFraudulent(taskId);
         _slashings[taskId].end = _registry.operatorIdCount().toUint32();
+        challengerOf[taskId] = msg.sender;
         uint256 bounty;
         bytes32 commitment = sealChallenge(msg.sender, taskId, expectedHash, salt);
         uint256 committedAt = challengeCommitments[msg.sender][commitment];

@@ -6,6 +6,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenChallenges} from "./WardenChallenges.sol";
+import {WardenRestitution} from "./WardenRestitution.sol";
 import {IAgentInputSource} from "./interfaces/IAgentInputSource.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
 import {IStrategy} from "./interfaces/IEigenLayer.sol";
@@ -13,9 +14,11 @@ import {IVerifierFactory} from "./interfaces/IVerifierFactory.sol";
 import {
     AgentConfig,
     AgentStatus,
+    Execution,
     ITaskManager,
     OpenCheck,
     Task,
+    TaskManagerParams,
     TaskState
 } from "./interfaces/ITaskManager.sol";
 import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
@@ -43,8 +46,17 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 ///
 /// Slashing relies on timing: the registry counts as weight only stake that stays slashable for its
 /// `weightHorizon` after a refresh, and refuses weights refreshed more than `maxWeightAge` blocks before a
-/// reference block; every agent's windows (response + challenge + slashing period) plus that age fit in
-/// the horizon, so every signer is still slashable, for what it was counted, when slashing must be over.
+/// reference block. So a task's output can be proved fraudulent, before or after it executed, through
+/// its reference block + `fraudProofWindow` (the horizon less that age and the slashing period): every
+/// signer is still slashable, for what it was counted, when slashing must be over. Every agent's task
+/// life (commit, challenge, execute) fits in that window.
+///
+/// The value-at-risk ledger makes the stake bound hold across tasks and vaults: every executed outflow
+/// stays in it while it is fraud-provable, and an execution that would take their total past
+/// `valueAtRiskBps` of the stake that signed it reverts. Whatever a corrupt quorum gets executed
+/// before a challenger proves one fraud adds up to at most that share of its own slashable stake, and
+/// slashing takes at least that share (`valueAtRiskBps` <= `slashWad`). The slashed stake goes to the
+/// restitution contract, which repays each vault its proven loss.
 contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -75,6 +87,24 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         address tokenQuote;
     }
 
+    /// @dev An executed action in the value-at-risk ledger, fraud-provable through `provableUntil`: its
+    /// outflow's value and the vault's loss (see `Execution`). Kept after it leaves the ledger, for
+    /// the restitution of a fraud proved before then.
+    struct Exposure {
+        uint32 provableUntil;
+        uint96 value;
+        uint96 loss;
+    }
+
+    /// @dev The value-at-risk ledger: exposures `[head, tail)` in execution order, and their total.
+    /// Released from the head only: an entry whose window ended behind a younger one still open is
+    /// counted until the younger one leaves, a delay of at most the spread of execution windows.
+    struct Ledger {
+        uint64 head;
+        uint64 tail;
+        uint96 atRisk;
+    }
+
     /// @dev `commitOutput`'s inputs and results, kept in memory: they outnumber the free stack slots.
     struct Commitment {
         uint64 agentId;
@@ -88,8 +118,13 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint32 deadline;
     }
 
+    /// @dev Ledger entries `execute` releases on its way, at most: enough to keep up with one
+    /// execution per call, bounded so an execution's gas stays predictable.
+    uint256 private constant RELEASES_PER_EXECUTION = 4;
+
     IWardenRegistry private immutable _registry;
     address private immutable _challenges;
+    address private immutable _restitution;
     IVerifierFactory private immutable _verifierFactory;
 
     /// @inheritdoc ITaskManager
@@ -99,6 +134,10 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskManager
     uint32 public immutable slashingPeriod;
+    /// @inheritdoc ITaskManager
+    uint32 public immutable fraudProofWindow;
+    /// @inheritdoc ITaskManager
+    uint16 public immutable valueAtRiskBps;
 
     /// @inheritdoc ITaskManager
     uint64 public agentCount;
@@ -114,45 +153,47 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @inheritdoc ITaskManager
     mapping(address committer => uint256 amount) public serviceFeesOwed;
 
+    Ledger private _ledger;
+    mapping(uint256 index => Exposure) private _exposures;
+
     /// @dev Creates this task manager's `WardenChallenges` (see `challenges()`), which the registry's
-    /// owner must then name the registry's slasher.
-    /// @param registry_ The registry (`IWardenRegistry`) whose operator set signs every task.
+    /// owner must then name the registry's slasher, and its `WardenRestitution` (see `restitution()`),
+    /// which the registry must name its operator set's redistribution recipient.
+    /// @param registry_ The registry (`IWardenRegistry`) whose operator set signs every task. Its weight
+    /// horizon and maximum weight age are immutable, so the fraud-proof window derived from them is too.
     /// @param verifierFactory_ The only source of agent verifiers this task manager accepts
     /// (`IVerifierFactory`).
-    /// @param secondsPerBlock_ The chain's block time, to check an agent's action deadline against its
-    /// windows; > 0.
-    /// @param commitFee_ What each commitment pays its committer from the agent's prepaid service
-    /// balance (wei); 0 for free service.
-    /// @param challengeBond_ The bond a challenge carries (wei); lost if the challenge is wrong.
-    /// @param challengeBounty_ The reward of an upheld challenge on top of its bond (wei), paid from
-    /// the bounty pool as far as it goes.
-    /// @param slashingPeriod_ Blocks budgeted after a challenge's deadline to finish slashing; > 0.
-    /// @param slashWad_ Share of a signer's allocation to Warden's set that fraud or equivocation
-    /// costs it, in WAD: in (0, 1e18].
-    /// @param slashFee_ What `slashSigners` pays its caller per signer it takes shares from (wei),
-    /// from the bounty pool as far as it goes.
-    constructor(
-        address registry_,
-        address verifierFactory_,
-        uint32 secondsPerBlock_,
-        uint256 commitFee_,
-        uint256 challengeBond_,
-        uint256 challengeBounty_,
-        uint32 slashingPeriod_,
-        uint256 slashWad_,
-        uint256 slashFee_
-    ) {
-        // Without a slashing budget the exposure check in registerAgent would not cover slashing.
-        if (slashingPeriod_ == 0 || secondsPerBlock_ == 0) revert InvalidWindow();
+    /// @param params Fees, bonds, slashing and the value-at-risk bound (see `TaskManagerParams`).
+    constructor(address registry_, address verifierFactory_, TaskManagerParams memory params) {
+        // Without a slashing budget the fraud-proof window would not leave time to slash.
+        if (params.slashingPeriod == 0 || params.secondsPerBlock == 0) revert InvalidWindow();
+        uint256 horizon = IWardenRegistry(registry_).weightHorizon();
+        uint256 maxAge = IWardenRegistry(registry_).maxWeightAge();
+        if (horizon <= maxAge + params.slashingPeriod) {
+            revert NoFraudProofWindow(horizon, maxAge, params.slashingPeriod);
+        }
         _registry = IWardenRegistry(registry_);
         _verifierFactory = IVerifierFactory(verifierFactory_);
-        secondsPerBlock = secondsPerBlock_;
-        commitFee = commitFee_;
-        slashingPeriod = slashingPeriod_;
-        // Created here so that the two contracts name each other through immutables: neither side
-        // can ever be re-pointed, and one transaction deploys both.
-        _challenges =
-            address(new WardenChallenges(registry_, challengeBond_, challengeBounty_, slashWad_, slashFee_));
+        secondsPerBlock = params.secondsPerBlock;
+        commitFee = params.commitFee;
+        slashingPeriod = params.slashingPeriod;
+        valueAtRiskBps = params.valueAtRiskBps;
+        fraudProofWindow = (horizon - maxAge - params.slashingPeriod).toUint32();
+        // Created here so that the contracts name each other through immutables: none can ever be
+        // re-pointed, and one transaction deploys them all.
+        address challenges_ = address(
+            new WardenChallenges(
+                registry_, params.challengeBond, params.challengeBounty, params.slashWad, params.slashFee
+            )
+        );
+        _challenges = challenges_;
+        // After the challenges contract has refused a slash share outside (0, WAD], so that its error
+        // names that problem. 1 bps of WAD is 1e14: the bound may not exceed what a slash takes.
+        if (
+            params.valueAtRiskBps == 0 || params.valueAtRiskBps >= MAX_BPS
+                || uint256(params.valueAtRiskBps) * 1e14 > params.slashWad
+        ) revert InvalidValueAtRiskBound(params.valueAtRiskBps, params.slashWad);
+        _restitution = address(new WardenRestitution(registry_, challenges_, params.surplusChallengerBps));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -290,7 +331,11 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         // Executed before the vault runs the action: even a reentrant path could not run it twice.
         task.state = TaskState.Executed;
         emit TaskExecuted(taskId, outputHash);
-        IWardenVault(agent.vault).executeAction(taskId, output, context);
+        (uint256 value, uint256 loss) = IWardenVault(agent.vault).executeAction(taskId, output, context);
+        // What the action moved is only known once it ran; the ledger's bound reverts it all if the
+        // outflow does not fit. Nothing after the call can be re-entered: every entry point that
+        // writes the ledger is `nonReentrant`.
+        if (value != 0) _recordExposure(taskId, task, value, loss);
     }
 
     /// @inheritdoc ITaskManager
@@ -322,13 +367,23 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @inheritdoc ITaskManager
     /// @dev No reentrancy guard: only the challenges contract gets past the first line, and this makes
     /// no external call. A Vetoed task can be marked too: a veto stops the action, not the fraud proof
-    /// against the operators who signed it.
+    /// against the operators who signed it. An Executed task keeps its ledger entry: what it moved
+    /// stays counted against the quorum's stake until its window ends.
     function markFraudulent(uint64 taskId) external {
         if (msg.sender != _challenges) revert NotChallenges(msg.sender);
         Task storage task = _tasks[taskId];
         _requireChallengeable(taskId, task);
         task.state = TaskState.Fraudulent;
         emit TaskFraudulent(taskId);
+    }
+
+    /// @inheritdoc ITaskManager
+    function releaseExposure(uint256 maxEntries) external nonReentrant returns (uint256 released) {
+        Ledger memory ledger = _ledger;
+        uint64 headBefore = ledger.head;
+        _release(ledger, maxEntries);
+        released = ledger.head - headBefore;
+        if (released != 0) _ledger = ledger;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -386,6 +441,52 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @inheritdoc ITaskManager
     function challenges() external view returns (address) {
         return _challenges;
+    }
+
+    /// @inheritdoc ITaskManager
+    function restitution() external view returns (address) {
+        return _restitution;
+    }
+
+    /// @inheritdoc ITaskManager
+    function restitutionClaim(uint64 taskId)
+        external
+        view
+        returns (address vault, address token, uint256 loss, bool lossFinal)
+    {
+        Task storage task = _tasks[taskId];
+        AgentRecord storage agent = _agents[task.agentId];
+        vault = agent.vault;
+        token = agent.tokenBase;
+        TaskState state = task.state;
+        if (state == TaskState.Fraudulent) loss = _executionOf(task).loss;
+        // An equivocation can be slashed while its task is still open: until the task is proved
+        // fraudulent or can no longer be, its vault may yet be owed a loss.
+        lossFinal = state == TaskState.Fraudulent || state == TaskState.Expired || state == TaskState.None
+            || block.number > uint256(task.referenceBlock) + fraudProofWindow;
+    }
+
+    /// @inheritdoc ITaskManager
+    function provableUntil(uint64 taskId) external view returns (uint256) {
+        Task storage task = _tasks[taskId];
+        if (task.state == TaskState.None) return 0;
+        return uint256(task.referenceBlock) + fraudProofWindow;
+    }
+
+    /// @inheritdoc ITaskManager
+    function valueAtRisk() external view returns (uint256 atRisk) {
+        Ledger memory ledger = _ledger;
+        atRisk = ledger.atRisk;
+        for (uint256 i = ledger.head; i < ledger.tail; ++i) {
+            Exposure memory exposure = _exposures[i];
+            if (exposure.provableUntil >= block.number) break;
+            atRisk -= exposure.value;
+        }
+    }
+
+    /// @inheritdoc ITaskManager
+    function execution(uint64 taskId) external view returns (Execution memory) {
+        return _executionOf(_tasks[taskId]);
     }
 
     /// @inheritdoc ITaskManager
@@ -543,9 +644,10 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Reverts unless the task is Committed or Vetoed and its challenge window still open: a veto
-    /// must not shield the signers of a wrong output. Returns the task's agent. Unpacks the task's first
-    /// slot (layout in `_recordCommitment`) from one storage read.
+    /// @dev Reverts unless the task's output was committed (Committed, Vetoed or Executed: a veto must
+    /// not shield the signers of a wrong output, nor an execution) and its fraud-proof window is still
+    /// open. Returns the task's agent. Unpacks the task's first slot (layout in `_recordCommitment`)
+    /// from one storage read.
     function _requireChallengeable(uint64 taskId, Task storage task) private view returns (uint64 agentId) {
         uint256 head;
         assembly ("memory-safe") {
@@ -554,12 +656,12 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         // Truncating casts are the unpacking: each takes exactly its field's bits.
         // forge-lint: disable-next-line(unsafe-typecast)
         TaskState state = TaskState(uint8(head >> 64));
-        if (state != TaskState.Committed && state != TaskState.Vetoed) {
+        if (state != TaskState.Committed && state != TaskState.Vetoed && state != TaskState.Executed) {
             revert UnexpectedTaskState(taskId, state);
         }
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint32 deadline = uint32(head >> 136);
-        if (block.number > deadline) revert ChallengeWindowOver(taskId, deadline);
+        uint256 lastBlock = uint256(uint32(head >> 72)) + fraudProofWindow;
+        if (block.number > lastBlock) revert FraudProofWindowOver(taskId, lastBlock);
         // forge-lint: disable-next-line(unsafe-typecast)
         agentId = uint64(head);
     }
@@ -608,15 +710,60 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         if (deadline < needed) revert ActionDeadlineTooShort(deadline, needed);
     }
 
-    /// @dev A signer's weight at a reference block r was read at a full refresh no earlier than
-    /// r - maxWeightAge, and the registry counts only stake that stays slashable for `weightHorizon`
-    /// blocks after such a read. Slashing must be over by r + 1 (the opening block) + response +
-    /// challenge + slashing period, so that sum, plus `maxWeightAge`, must fit in the horizon.
+    /// @dev A task opens at r + 1 (r its reference block), commits within the response window, waits
+    /// out the challenge window and executes within the response window again: all of it must fit in
+    /// the fraud-proof window, or an action could execute when its signers could no longer be slashed.
     function _requireSlashableInTime(AgentConfig calldata config) private view {
-        uint256 exposure = uint256(config.responseWindow) + config.challengeWindow + slashingPeriod
-            + _registry.maxWeightAge() + 1;
-        uint256 limit = _registry.weightHorizon();
-        if (exposure > limit) revert WindowsTooLong(exposure, limit);
+        uint256 life = 2 * uint256(config.responseWindow) + config.challengeWindow + 1;
+        if (life > fraudProofWindow) revert WindowsTooLong(life, fraudProofWindow);
+    }
+
+    /// @dev Adds an executed outflow to the value-at-risk ledger, releasing a few expired entries
+    /// first, and records the execution. Reverts if the ledger's total would pass the bound on the
+    /// stake that signed this action.
+    function _recordExposure(uint64 taskId, Task storage task, uint256 value, uint256 loss) private {
+        Ledger memory ledger = _ledger;
+        _release(ledger, RELEASES_PER_EXECUTION);
+        uint256 capacity = uint256(task.signedWeight) * valueAtRiskBps / MAX_BPS;
+        uint256 atRisk = uint256(ledger.atRisk) + value;
+        if (atRisk > capacity) revert ValueAtRiskExceeded(ledger.atRisk, value, capacity);
+        uint256 lastBlock = uint256(task.referenceBlock) + fraudProofWindow;
+        _exposures[ledger.tail] =
+            Exposure({provableUntil: lastBlock.toUint32(), value: value.toUint96(), loss: loss.toUint96()});
+        ++ledger.tail;
+        task.exposure = ledger.tail;
+        ledger.atRisk = atRisk.toUint96();
+        _ledger = ledger;
+        emit ExposureRecorded(taskId, value, loss, atRisk, lastBlock);
+    }
+
+    /// @dev What the task's executed action did (zero if it did not execute or moved nothing).
+    function _executionOf(Task storage task) private view returns (Execution memory done) {
+        uint256 position = task.exposure;
+        if (position == 0) return done;
+        Exposure memory exposure = _exposures[position - 1];
+        return Execution({value: exposure.value, loss: exposure.loss});
+    }
+
+    /// @dev Releases from the head of `ledger` (in memory; the caller writes it back) up to
+    /// `maxEntries` entries whose fraud-proof window has ended, stopping at the first still open.
+    function _release(Ledger memory ledger, uint256 maxEntries) private {
+        uint64 from = ledger.head;
+        uint64 head = from;
+        uint64 tail = ledger.tail;
+        uint256 atRisk = ledger.atRisk;
+        for (uint256 released; released < maxEntries && head < tail; ++released) {
+            Exposure memory exposure = _exposures[head];
+            if (exposure.provableUntil >= block.number) break;
+            atRisk -= exposure.value;
+            ++head;
+        }
+        if (head == from) return;
+        emit ExposureReleased(from, head, atRisk);
+        ledger.head = head;
+        // At most the stored uint96 total.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        ledger.atRisk = uint96(atRisk);
     }
 
     /// @dev Quorum weight is slashable stake summed over the set's strategies; it is a quantity of

@@ -72,6 +72,14 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         bool valued;
     }
 
+    /// @dev What an action moved of the base and quote tokens.
+    struct Movement {
+        uint256 outflowBase;
+        uint256 outflowQuote;
+        uint256 inflowBase;
+        uint256 inflowQuote;
+    }
+
     /// @dev Denominator of `stakeBoundBps`.
     uint16 private constant BPS = 10_000;
 
@@ -118,34 +126,38 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
     function executeAction(uint64 taskId, bytes calldata output, ActionContext calldata context)
         external
         nonReentrant
+        returns (uint256 value, uint256 loss)
     {
         if (msg.sender != taskManager) revert NotTaskManager(msg.sender);
         // Four head words; shorter bytes cannot be an action, and saying so beats an empty revert.
         if (output.length < 0x80) revert MalformedAction();
-        (uint8 kind, address target, uint256 value, bytes memory data) =
+        (uint8 kind, address target, uint256 nativeValue, bytes memory data) =
             abi.decode(output, (uint8, address, uint256, bytes));
 
         if (kind == AgentActions.HOLD) {
             // "Do nothing" has exactly one encoding; anything else claiming to be a hold is malformed.
-            if (target != address(0) || value != 0 || data.length != 0) revert MalformedAction();
+            if (target != address(0) || nativeValue != 0 || data.length != 0) revert MalformedAction();
             emit ActionExecuted(taskId, kind, address(0), 0);
-            return;
+            return (0, 0);
         }
         if (paused) revert VaultPaused();
-        if (value != 0) revert NativeValueNotAllowed(value);
+        if (nativeValue != 0) revert NativeValueNotAllowed(nativeValue);
         if (data.length < 4) revert MalformedAction();
         // The selector is by definition the first four bytes of the call data.
         // forge-lint: disable-next-line(unsafe-typecast)
         bytes4 selector = bytes4(data);
         if (!callAllowed[target][selector]) revert CallNotAllowed(target, selector);
 
-        _call(taskId, target, data, context);
+        (value, loss) = _call(taskId, target, data, context);
         emit ActionExecuted(taskId, kind, target, 0);
     }
 
     /// @dev Approves what the caps and the stake bound leave, makes the call, then measures, books and
-    /// bounds its outflow.
-    function _call(uint64 taskId, address target, bytes memory data, ActionContext calldata context) private {
+    /// bounds its outflow. Returns the outflow's value and the vault's loss (see `executeAction`).
+    function _call(uint64 taskId, address target, bytes memory data, ActionContext calldata context)
+        private
+        returns (uint256 value, uint256 loss)
+    {
         uint256 bound = _stakeBound(context);
         uint32 hour = _currentHour();
         Flow[] memory flows = _prepareFlows(target, hour, context, bound);
@@ -157,15 +169,13 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         (bool ok, bytes memory reason) = target.call(data);
         if (!ok) revert ActionFailed(target, reason);
 
-        uint256 outflowBase;
-        uint256 outflowQuote;
-        for (uint256 i; i < flows.length; ++i) {
-            uint256 outflow = _settleFlow(taskId, target, hour, flows[i]);
-            if (flows[i].token == context.tokenBase) outflowBase = outflow;
-            else if (flows[i].token == context.tokenQuote) outflowQuote = outflow;
-        }
-        uint256 valueInBase = _valueInBase(outflowBase, outflowQuote, context);
-        if (valueInBase > bound) revert StakeBoundExceeded(valueInBase, bound);
+        Movement memory moved = _settleFlows(taskId, target, hour, flows, context);
+        value = _valueInBase(moved.outflowBase, moved.outflowQuote, context);
+        if (value > bound) revert StakeBoundExceeded(value, bound);
+        // Proceeds are valued rounded down and the outflow rounded up: against the claim of a loss
+        // being too small.
+        uint256 proceeds = _proceedsInBase(moved.inflowBase, moved.inflowQuote, context);
+        loss = value > proceeds ? value - proceeds : 0;
     }
 
     /// @inheritdoc IWardenVault
@@ -365,6 +375,25 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Settles every measured token after the call; returns how much of the base and quote tokens
+    /// left and arrived.
+    function _settleFlows(
+        uint64 taskId,
+        address target,
+        uint32 hour,
+        Flow[] memory flows,
+        ActionContext calldata context
+    ) private returns (Movement memory moved) {
+        for (uint256 i; i < flows.length; ++i) {
+            (uint256 outflow, uint256 inflow) = _settleFlow(taskId, target, hour, flows[i]);
+            if (flows[i].token == context.tokenBase) {
+                (moved.outflowBase, moved.inflowBase) = (outflow, inflow);
+            } else if (flows[i].token == context.tokenQuote) {
+                (moved.outflowQuote, moved.inflowQuote) = (outflow, inflow);
+            }
+        }
+    }
+
     /// @dev An uncapped base or quote token is measured for the stake bound but never approved.
     function _uncappedFlow(address token, address target) private view returns (Flow memory flow) {
         if (token == target) revert CappedTokenTarget(token);
@@ -374,20 +403,20 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev Revokes the allowance, measures the outflow, refuses it if the token is unpriced, enforces
-    /// the caps and books it for a capped token, and returns it. The outflow is the net fall of the
-    /// vault's balance over the call: a token whose balance rose (a swap's proceeds) spent nothing,
-    /// and an inflow never frees outflow already booked in the window.
+    /// the caps and books it for a capped token, and returns it with the inflow. The outflow is the
+    /// net fall of the vault's balance over the call: a token whose balance rose (a swap's proceeds)
+    /// spent nothing, and an inflow never frees outflow already booked in the window.
     function _settleFlow(uint64 taskId, address target, uint32 hour, Flow memory flow)
         private
-        returns (uint256 outflow)
+        returns (uint256 outflow, uint256 inflow)
     {
         IERC20 token = IERC20(flow.token);
         if (flow.allowance != 0) token.forceApprove(target, 0);
         uint256 balanceAfter = token.balanceOf(address(this));
-        if (balanceAfter >= flow.balanceBefore) return 0;
+        if (balanceAfter >= flow.balanceBefore) return (0, balanceAfter - flow.balanceBefore);
         outflow = flow.balanceBefore - balanceAfter;
         if (!flow.valued) revert UnvaluedOutflow(flow.token);
-        if (!flow.capped) return outflow;
+        if (!flow.capped) return (outflow, 0);
 
         SpendingCap memory cap = spendingCap[flow.token];
         if (outflow > cap.perAction) revert PerActionCapExceeded(flow.token, outflow, cap.perAction);
@@ -455,5 +484,21 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
             outflowBase,
             Math.mulDiv(outflowQuote, context.reserveBase, context.reserveQuote, Math.Rounding.Ceil)
         );
+    }
+
+    /// @dev Base plus quote inflow valued in the base token at the snapshot's price, rounded down.
+    /// Quote without a price is worth nothing.
+    function _proceedsInBase(uint256 inflowBase, uint256 inflowQuote, ActionContext calldata context)
+        private
+        pure
+        returns (uint256)
+    {
+        if (inflowQuote == 0 || context.reserveBase == 0 || context.reserveQuote == 0) {
+            return inflowBase;
+        }
+        return
+            Math.saturatingAdd(
+                inflowBase, Math.mulDiv(inflowQuote, context.reserveBase, context.reserveQuote)
+            );
     }
 }

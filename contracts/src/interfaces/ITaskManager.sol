@@ -4,8 +4,9 @@ pragma solidity 0.8.30;
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 /// @notice Where a task is in its lifecycle (see DESIGN.md, "Task lifecycle").
-/// @dev `Fraudulent`: a challenge proved the committed output wrong; it never executes and its
-/// signers are slashed.
+/// @dev `Fraudulent`: a challenge proved the committed output wrong, before or after it executed; it
+/// never executes (again) and its signers are slashed. An output proved wrong after it executed leaves
+/// its vault a proven loss, which the restitution contract repays from the slashed stake.
 enum TaskState {
     None,
     Open,
@@ -43,6 +44,41 @@ struct AgentConfig {
     uint32 tickInterval;
 }
 
+/// @notice The task manager's economic and timing parameters, fixed at deployment.
+struct TaskManagerParams {
+    /// @dev The chain's block time, to check an agent's action deadline against its windows; > 0.
+    uint32 secondsPerBlock;
+    /// @dev Blocks budgeted after a fraud proof's last block to finish slashing; > 0.
+    uint32 slashingPeriod;
+    /// @dev The value-at-risk bound: every outflow still fraud-provable, valued at the snapshot's
+    /// prices, may add up to at most this share of the stake that signed the latest of them, in basis
+    /// points: in (0, 10_000), and at most `slashWad` (the share slashing takes).
+    uint16 valueAtRiskBps;
+    /// @dev Share of a slash's redistributed stake, beyond what repays the robbed vault, paid to the
+    /// challenger that proved the fraud, in basis points; the rest is burned.
+    uint16 surplusChallengerBps;
+    /// @dev What each commitment pays its committer from the agent's prepaid service balance (wei).
+    uint256 commitFee;
+    /// @dev The bond a challenge carries (wei); lost if the challenge is wrong.
+    uint256 challengeBond;
+    /// @dev The reward of an upheld challenge on top of its bond (wei), from the bounty pool.
+    uint256 challengeBounty;
+    /// @dev Share of a signer's allocation that fraud or equivocation costs it, in WAD: in (0, 1e18].
+    uint256 slashWad;
+    /// @dev What `slashSigners` pays its caller per signer it takes shares from (wei).
+    uint256 slashFee;
+}
+
+/// @notice What an executed action did to its vault, measured by the vault at the snapshot's prices.
+struct Execution {
+    /// @dev The action's gross outflow of the base and quote tokens, valued in the base token: what
+    /// it put at risk, counted in the value-at-risk ledger while it is fraud-provable.
+    uint96 value;
+    /// @dev The fall of the vault's base and quote holdings over the action, valued in the base token
+    /// (0 if they rose): what the vault lost, repaid if the output is proved fraudulent.
+    uint96 loss;
+}
+
 /// @notice A task: one run of an agent on one input snapshot.
 struct Task {
     uint64 agentId;
@@ -53,6 +89,9 @@ struct Task {
     uint32 openedAt;
     /// @dev Commit block + challenge window; 0 until committed.
     uint32 deadline;
+    /// @dev Position + 1 of the executed action's entry in the value-at-risk ledger; 0 if the task did
+    /// not execute or its action moved nothing.
+    uint64 exposure;
     /// @dev `keccak256(input)` of the snapshot the agent's input source took.
     bytes32 inputHash;
     /// @dev `keccak256(output)`; 0 until committed.
@@ -121,8 +160,17 @@ interface ITaskManager {
     event TaskExpired(uint64 indexed taskId);
     /// @notice The vault owner vetoed a committed output before its deadline.
     event TaskVetoed(uint64 indexed taskId);
-    /// @notice The challenges contract proved the committed output wrong; it never executes.
+    /// @notice The challenges contract proved the committed output wrong; it never executes (again).
     event TaskFraudulent(uint64 indexed taskId);
+    /// @notice An executed action's outflow (`value`, in the base token) entered the value-at-risk
+    /// ledger, which now totals `valueAtRisk`; it stays there, fraud-provable, through block
+    /// `provableUntil`. `loss` is what the vault is repaid if the output is proved fraudulent.
+    event ExposureRecorded(
+        uint64 indexed taskId, uint256 value, uint256 loss, uint256 valueAtRisk, uint256 provableUntil
+    );
+    /// @notice The ledger's entries at positions [`from`, `to`) left it: they can no longer be proved
+    /// fraudulent. The ledger now totals `valueAtRisk`.
+    event ExposureReleased(uint256 from, uint256 to, uint256 valueAtRisk);
     /// @notice `from` added `amount` wei to the agent's prepaid service balance.
     event ServiceFunded(uint64 indexed agentId, address indexed from, uint256 amount);
     /// @notice The vault's owner took `amount` wei of the agent's service balance back, to `to`.
@@ -181,13 +229,27 @@ interface ITaskManager {
     error NotAgentVault(address caller, address vault);
     /// @notice The input's hash is not the task's snapshot hash.
     error InputMismatch(uint64 taskId, bytes32 committed, bytes32 given);
-    /// @notice Response window + challenge window + slashing period + the registry's maximum weight age
-    /// + 1 exceed the registry's weight horizon: a signer could escape before it is slashed.
+    /// @notice A task's life (1 + response window + challenge window + execution window, the response
+    /// window again) exceeds the fraud-proof window: an action could execute after its signers'
+    /// stake may have left.
     error WindowsTooLong(uint256 exposure, uint256 limit);
     /// @notice A strategy of the operator set holds a token other than the agent's base token.
     error StakeNotInBaseToken(address strategy, address underlying);
     /// @notice Only the challenges contract may mark a task Fraudulent.
     error NotChallenges(address caller);
+    /// @notice Executing the action would take the value at risk (every outflow still
+    /// fraud-provable) from `valueAtRisk` past `capacity`, the value-at-risk bound on the stake that
+    /// signed it. Retry once earlier outflows have left the ledger (`releaseExposure`).
+    error ValueAtRiskExceeded(uint256 valueAtRisk, uint256 value, uint256 capacity);
+    /// @notice The task's output could be proved fraudulent through block `lastBlock` only: after it,
+    /// its signers' stake may have left.
+    error FraudProofWindowOver(uint64 taskId, uint256 lastBlock);
+    /// @notice The value-at-risk bound must be in (0, 10_000) basis points and at most the share of
+    /// stake a slash takes (`slashWad`).
+    error InvalidValueAtRiskBound(uint16 bps, uint256 slashWad);
+    /// @notice The registry's weight horizon leaves no fraud-proof window after the maximum weight age
+    /// and the slashing period.
+    error NoFraudProofWindow(uint256 weightHorizon, uint256 maxWeightAge, uint256 slashingPeriod);
 
     /// @notice The registry (`IWardenRegistry`) that checks quorums.
     function registry() external view returns (address);
@@ -276,14 +338,20 @@ interface ITaskManager {
     /// @param taskId The task.
     function veto(uint64 taskId) external;
 
-    /// @notice Marks a Committed or Vetoed task Fraudulent before its deadline passes. Only the
-    /// challenges contract, once a challenge has proved the output wrong.
+    /// @notice Marks a Committed, Vetoed or Executed task Fraudulent within its fraud-proof window
+    /// (`provableUntil`). Only the challenges contract, once a challenge has proved the output wrong.
+    /// A Committed task then never executes; an Executed one leaves its vault a proven loss.
     /// @param taskId The task.
     function markFraudulent(uint64 taskId) external;
 
-    /// @notice What a challenge of `taskId` needs: reverts unless the task is Committed or Vetoed, its
-    /// challenge window is open and `inputHash` and `outputHash` are its snapshot's and output's;
-    /// then returns the agent's verifier.
+    /// @notice Removes from the value-at-risk ledger, oldest first, up to `maxEntries` outflows that
+    /// can no longer be proved fraudulent. Permissionless; `execute` does it too, a few at a time.
+    /// @return released How many entries left the ledger.
+    function releaseExposure(uint256 maxEntries) external returns (uint256 released);
+
+    /// @notice What a challenge of `taskId` needs: reverts unless the task is Committed, Vetoed or
+    /// Executed, within its fraud-proof window, and `inputHash` and `outputHash` are its snapshot's
+    /// and output's; then returns the agent's verifier.
     function challengeTarget(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
         external
         view
@@ -294,6 +362,37 @@ interface ITaskManager {
         external
         view
         returns (TaskState state, uint32 referenceBlock, bytes32 nonSignerHash);
+
+    /// @notice The value-at-risk bound, in basis points of the stake that signed an action.
+    function valueAtRiskBps() external view returns (uint16);
+
+    /// @notice Blocks after a task's reference block through which its output can be proved
+    /// fraudulent: the registry's weight horizon less its maximum weight age and the slashing period,
+    /// so that the stake counted for the signers is still slashable when slashing ends.
+    function fraudProofWindow() external view returns (uint32);
+
+    /// @notice The last block in which the task's output can be proved fraudulent (reference block +
+    /// `fraudProofWindow`); 0 for an unknown task.
+    function provableUntil(uint64 taskId) external view returns (uint256);
+
+    /// @notice The value of every executed outflow still fraud-provable, in the base token, at the
+    /// current block (entries past their window excluded even before they are released).
+    function valueAtRisk() external view returns (uint256);
+
+    /// @notice What an executed task's action did to its vault (zero if it did not execute).
+    function execution(uint64 taskId) external view returns (Execution memory);
+
+    /// @notice The restitution contract this task manager created: the recipient of the operator
+    /// set's slashed stake, which repays vaults their proven losses.
+    function restitution() external view returns (address);
+
+    /// @notice What a task's vault is owed from the stake slashed for it: its vault, the base token,
+    /// the proven loss (0 unless the task executed and was then proved fraudulent), and whether that
+    /// loss is final (the task was proved fraudulent, or can no longer be).
+    function restitutionClaim(uint64 taskId)
+        external
+        view
+        returns (address vault, address token, uint256 loss, bool lossFinal);
 
     /// @notice Number of tasks ever opened; also the id of the latest.
     function taskCount() external view returns (uint64);

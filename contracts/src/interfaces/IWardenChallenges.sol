@@ -191,4 +191,11 @@ interface IWardenChallenges {
 
     /// @notice Whether the operator was already slashed for equivocating on the task.
     function equivocationSlashed(uint64 taskId, bytes32 operatorId) external view returns (bool);
+
+    /// @notice The challenger whose challenge proved the task's output wrong (zero if none did).
+    function challengerOf(uint64 taskId) external view returns (address);
+
+    /// @notice The task whose fraud or equivocation EigenLayer slash `slashId` of Warden's operator set
+    /// punished (0 if Warden made no such slash).
+    function taskOfSlash(uint256 slashId) external view returns (uint64);
 }

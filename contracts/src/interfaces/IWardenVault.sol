@@ -86,7 +86,13 @@ interface IWardenVault {
     /// @param taskId The task the action belongs to.
     /// @param output `abi.encode(uint8 kind, address target, uint256 value, bytes data)`.
     /// @param context The stake that signed the action and the snapshot's prices.
-    function executeAction(uint64 taskId, bytes calldata output, ActionContext calldata context) external;
+    /// @return value The action's gross outflow of the base and quote tokens, valued in the base token
+    /// at the snapshot's prices (rounded up): what it put at risk.
+    /// @return loss The fall of the vault's base and quote holdings over the action, valued the same
+    /// way (0 if they did not fall): what the vault is owed if the output is proved fraudulent.
+    function executeAction(uint64 taskId, bytes calldata output, ActionContext calldata context)
+        external
+        returns (uint256 value, uint256 loss);
 
     /// @notice Sets the stake bound, in (0, 10_000) basis points. Only the owner.
     function setStakeBound(uint16 bps) external;

@@ -182,12 +182,13 @@ contract ChallengeTest is TaskManagerFixture {
         vm.stopPrank();
     }
 
-    function test_revert_challenge_afterDeadline() public {
+    /// @dev Past the deadline the output can still be proved wrong, until the fraud-proof window ends.
+    function test_revert_challenge_afterFraudProofWindow() public {
         bytes memory output = fraudulentOutput();
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
-        uint32 deadline = taskOf(taskId).deadline;
-        vm.roll(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.ChallengeWindowOver.selector, taskId, deadline));
+        uint256 lastBlock = taskManager.provableUntil(taskId);
+        vm.roll(lastBlock + 1);
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.FraudProofWindowOver.selector, taskId, lastBlock));
         challengeAs(CHALLENGER, taskId, output);
     }
 

@@ -12,7 +12,13 @@ import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
 import {MlpVerifierFactory} from "../../src/agent/MlpVerifierFactory.sol";
 import {IAgentVerifier} from "../../src/interfaces/IAgentVerifier.sol";
 import {ActionContext} from "../../src/interfaces/IWardenVault.sol";
-import {AgentConfig, ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {
+    AgentConfig,
+    ITaskManager,
+    Task,
+    TaskManagerParams,
+    TaskState
+} from "../../src/interfaces/ITaskManager.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {TestToken} from "../lib/TestToken.sol";
 import {IUniswapV2FactoryTest, IUniswapV2Pair, IUniswapV2RouterTest, UniswapV2} from "../lib/UniswapV2.sol";
@@ -71,6 +77,10 @@ abstract contract TaskManagerFixture is RegistryFixture {
     uint256 internal constant SLASH_FEE = 0.01 ether;
     /// @dev Half the signed stake: with all four signing, an action may move 500 base.
     uint16 internal constant STAKE_BOUND_BPS = 5000;
+    /// @dev Every fraud-provable outflow together: at most half the stake that signed the latest.
+    uint16 internal constant VALUE_AT_RISK_BPS = 5000;
+    /// @dev Half of a task's slashed stake beyond its vault's loss goes to its challenger.
+    uint16 internal constant SURPLUS_CHALLENGER_BPS = 5000;
 
     uint256 internal constant POOL_BASE = 1000 ether;
     uint256 internal constant POOL_QUOTE = 2_000_000 ether;
@@ -121,16 +131,27 @@ abstract contract TaskManagerFixture is RegistryFixture {
     /// @dev A task manager over the fixture's registry and verifier factory.
     function newTaskManager(uint32 slashingPeriod, uint256 slashWad) internal returns (WardenTaskManager) {
         return new WardenTaskManager(
-            address(registry),
-            address(verifiers),
-            SECONDS_PER_BLOCK,
-            COMMIT_FEE,
-            CHALLENGE_BOND,
-            CHALLENGE_BOUNTY,
-            slashingPeriod,
-            slashWad,
-            SLASH_FEE
+            address(registry), address(verifiers), taskManagerParams(slashingPeriod, slashWad)
         );
+    }
+
+    /// @dev The fixture's task manager parameters, with the given slashing period and slash share.
+    function taskManagerParams(uint32 slashingPeriod, uint256 slashWad)
+        internal
+        pure
+        returns (TaskManagerParams memory)
+    {
+        return TaskManagerParams({
+            secondsPerBlock: SECONDS_PER_BLOCK,
+            slashingPeriod: slashingPeriod,
+            valueAtRiskBps: VALUE_AT_RISK_BPS,
+            surplusChallengerBps: SURPLUS_CHALLENGER_BPS,
+            commitFee: COMMIT_FEE,
+            challengeBond: CHALLENGE_BOND,
+            challengeBounty: CHALLENGE_BOUNTY,
+            slashWad: slashWad,
+            slashFee: SLASH_FEE
+        });
     }
 
     /// @dev Registers Alice, Bob, Carol and Dave in one block, then moves one block on.

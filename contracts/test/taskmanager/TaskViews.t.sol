@@ -38,14 +38,13 @@ contract TaskViewsTest is TaskManagerFixture {
     function test_markFraudulent_emitsAndGuardsItsOwnWindow() public {
         uint64 taskId = openFreshTask(agentId);
         commitAll(taskId, fraudulentOutput());
-        uint32 deadline = taskOf(taskId).deadline;
-        vm.roll(deadline + 1);
-        // Even the challenges contract cannot mark a task whose challenge window is over.
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.ChallengeWindowOver.selector, taskId, deadline));
+        uint256 lastBlock = taskManager.provableUntil(taskId);
+        vm.roll(lastBlock + 1);
+        // Even the challenges contract cannot mark a task whose fraud-proof window is over.
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.FraudProofWindowOver.selector, taskId, lastBlock));
         vm.prank(address(challenges));
         taskManager.markFraudulent(taskId);
 
-        vm.roll(deadline + RESPONSE_WINDOW + 1);
         taskId = openFreshTask(agentId);
         commitAll(taskId, fraudulentOutput());
         vm.expectEmit(true, false, false, true, address(taskManager));

@@ -228,15 +228,15 @@ contract VerifierBindingTest is TaskManagerFixture {
 
     /// @dev ... but only until its deadline, like any committed task; and a vetoed right output is
     /// rejected like any other.
-    function test_revert_challenge_vetoedAfterDeadline() public {
+    function test_revert_challenge_vetoedAfterFraudProofWindow() public {
         bytes memory output = fraudulentOutput();
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
         vm.prank(OWNER);
         vault.veto(taskId);
-        uint32 deadline = taskOf(taskId).deadline;
-        vm.roll(deadline + 1);
+        uint256 lastBlock = taskManager.provableUntil(taskId);
+        vm.roll(lastBlock + 1);
         vm.deal(BOB, CHALLENGE_BOND);
-        vm.expectRevert(abi.encodeWithSelector(ITaskManager.ChallengeWindowOver.selector, taskId, deadline));
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.FraudProofWindowOver.selector, taskId, lastBlock));
         vm.prank(BOB);
         challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, bytes32(0));
     }

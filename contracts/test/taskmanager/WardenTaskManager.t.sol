@@ -146,19 +146,21 @@ contract WardenTaskManagerTest is TaskManagerFixture {
 
     /// @dev Response window + challenge window + slashing period + the registry's maximum weight age
     /// + 1 may reach the registry's weight horizon, not more.
-    function test_registerAgent_windowsWithinWeightHorizon() public {
-        uint32 limit = registry.weightHorizon();
-        uint32 fixedPart = CHALLENGE_WINDOW + SLASHING_PERIOD + registry.maxWeightAge() + 1;
+    /// @dev A task's whole life, 1 + response + challenge + response (execution), fits in the
+    /// fraud-proof window.
+    function test_registerAgent_windowsWithinFraudProofWindow() public {
+        uint32 limit = taskManager.fraudProofWindow();
+        uint32 fixedPart = 2 * RESPONSE_WINDOW + 1;
         WardenVault other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(other));
-        config.responseWindow = limit - fixedPart;
+        config.challengeWindow = limit - fixedPart;
         vm.prank(BOB);
         uint64 id = taskManager.registerAgent(config);
-        assertEq(taskManager.getAgent(id).responseWindow, config.responseWindow, "at the limit");
+        assertEq(taskManager.getAgent(id).challengeWindow, config.challengeWindow, "at the limit");
 
         other = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         config = defaultConfig(address(other));
-        config.responseWindow = limit - fixedPart + 1;
+        config.challengeWindow = limit - fixedPart + 1;
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.WindowsTooLong.selector, uint256(limit) + 1, limit)
         );
@@ -167,8 +169,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
 
         config = defaultConfig(address(other));
         config.challengeWindow = type(uint32).max;
-        uint256 exposure =
-            uint256(RESPONSE_WINDOW) + type(uint32).max + SLASHING_PERIOD + registry.maxWeightAge() + 1;
+        uint256 exposure = 2 * uint256(RESPONSE_WINDOW) + type(uint32).max + 1;
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.WindowsTooLong.selector, exposure, limit));
         vm.prank(BOB);
         taskManager.registerAgent(config);

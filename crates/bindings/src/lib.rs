@@ -77,6 +77,21 @@ pub mod challenges {
 
 pub use challenges::WardenChallenges;
 
+/// Restitution: the operator set's redistribution recipient, which repays robbed vaults from the
+/// stake slashed for their tasks; created by the task manager (`WardenTaskManager.restitution()`).
+pub mod restitution {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        WardenRestitution,
+        "abi/WardenRestitution.json"
+    );
+}
+
+pub use restitution::WardenRestitution;
+
 /// The reference agent's input source: a Uniswap v2 pair's observed prices and the snapshot every
 /// task of an agent on that pair is opened on.
 pub mod input_source {

@@ -53,6 +53,13 @@ pub struct AppParams {
     /// What `slashSigners` pays its caller per signer it takes shares from, from the bounty
     /// pool (wei).
     pub slash_fee: u128,
+    /// The value-at-risk bound: every executed outflow still fraud-provable, together, as a
+    /// share of the stake that signed the latest of them. At most `slash_wad`, so slashing can
+    /// repay everything a corrupted quorum got executed.
+    pub value_at_risk_bps: u16,
+    /// Share of a task's slashed stake beyond its vault's loss paid to the challenger that
+    /// proved the fraud; the rest is burned.
+    pub surplus_challenger_bps: u16,
 }
 
 impl Default for AppParams {
@@ -76,6 +83,8 @@ impl Default for AppParams {
             commit_fee: 1_000_000_000_000_000,
             service_funding: 1_000_000_000_000_000_000,
             slash_fee: 10_000_000_000_000_000,
+            value_at_risk_bps: 4_000,
+            surplus_challenger_bps: 5_000,
         }
     }
 }
@@ -114,13 +123,17 @@ pub async fn deploy<P: Provider + Clone>(
         deployer.clone(),
         registry,
         *verifier_factory.address(),
-        params.seconds_per_block,
-        U256::from(params.commit_fee),
-        U256::from(params.challenge_bond),
-        U256::from(params.challenge_bounty),
-        params.slashing_period,
-        U256::from(params.slash_wad),
-        U256::from(params.slash_fee),
+        WardenTaskManager::TaskManagerParams {
+            secondsPerBlock: params.seconds_per_block,
+            slashingPeriod: params.slashing_period,
+            valueAtRiskBps: params.value_at_risk_bps,
+            surplusChallengerBps: params.surplus_challenger_bps,
+            commitFee: U256::from(params.commit_fee),
+            challengeBond: U256::from(params.challenge_bond),
+            challengeBounty: U256::from(params.challenge_bounty),
+            slashWad: U256::from(params.slash_wad),
+            slashFee: U256::from(params.slash_fee),
+        },
     )
     .await?;
     // The task manager creates its challenges contract, the one contract that slashes through

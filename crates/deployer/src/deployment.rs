@@ -64,11 +64,13 @@ impl DeployConfig {
         (registry, eigenlayer)
     }
 
-    /// `operators` operators with 32 wrapped ether of stake each.
+    /// `operators` operators with 100 wrapped ether of stake each: with the default 40 %
+    /// value-at-risk bound, four of them back 160 WETH of outflow in any fraud-proof window,
+    /// more than the vault's honest trades move in one.
     pub fn new(operators: usize) -> Self {
         Self {
             operators,
-            stake_per_operator: market::whole(32),
+            stake_per_operator: market::whole(100),
             eigenlayer: EigenLayerParams::default(),
             market: MarketParams::default(),
             app: AppParams::default(),

@@ -26,8 +26,9 @@ pub struct RegistryParams {
 }
 
 impl Default for RegistryParams {
-    /// Sized to the devnet's default windows: response 60 + challenge 20 + slashing 100 + age
-    /// 50 + 1 = 231 blocks within a 300-block horizon.
+    /// Sized to the devnet's default windows: a task's life, 1 + response 60 + challenge 20 +
+    /// response 60 = 141 blocks, fits the fraud-proof window of 300 - age 50 - slashing 100 = 150
+    /// blocks.
     fn default() -> Self {
         Self {
             minimum_weight: 1_000_000_000_000_000_000,
@@ -41,14 +42,17 @@ impl Default for RegistryParams {
 }
 
 impl RegistryParams {
-    /// The horizon every agent with `app`'s windows needs: response + challenge + slashing
-    /// period + `max_weight_age` + 1 (what `WardenTaskManager.registerAgent` checks).
+    /// The horizon every agent with `app`'s windows needs: a task's life (1 + response +
+    /// challenge + response again for the execution) must fit in the task manager's fraud-proof
+    /// window, which is the horizon less `max_weight_age` and the slashing period (what
+    /// `WardenTaskManager.registerAgent` checks).
     pub fn required_horizon(&self, app: &AppParams) -> u32 {
         app.response_window
+            .saturating_mul(2)
             .saturating_add(app.challenge_window)
+            .saturating_add(1)
             .saturating_add(app.slashing_period)
             .saturating_add(self.max_weight_age)
-            .saturating_add(1)
     }
 
     /// These parameters with the horizon widened, if needed, to cover `app`'s windows.
@@ -88,6 +92,6 @@ mod tests {
             ..AppParams::default()
         };
         let params = RegistryParams::default().covering(&app);
-        assert_eq!(params.weight_horizon, 60 + 150 + 100 + 50 + 1);
+        assert_eq!(params.weight_horizon, 2 * 60 + 150 + 1 + 100 + 50);
     }
 }

@@ -28,7 +28,7 @@ pub struct DevnetConfig {
 }
 
 impl DevnetConfig {
-    /// `operators` operators with 32 wrapped ether of stake each, anvil from the repository's pinned
+    /// `operators` operators with 100 wrapped ether of stake each, anvil from the repository's pinned
     /// toolchain (or `$WARDEN_ANVIL`).
     pub fn new(operators: usize) -> Self {
         Self {
