@@ -1,7 +1,10 @@
 //! The watchtower: follows `OutputCommitted` through a durable, reorg-aware cursor, re-executes
-//! the agent on each committed task's snapshot, challenges an output that differs while its
-//! challenge window is open, and then drives the slashing of the fraudulent task's signers to
-//! completion in bounded batches.
+//! the agent on each committed task's snapshot, challenges an output that differs while the
+//! task's fraud-proof window is open (its reference block + the task manager's
+//! `fraudProofWindow`: before the deadline the challenge stops the action; after a veto or the
+//! execution it still slashes the signers and, for an executed action, repays the vault from the
+//! slashed stake), and then drives the slashing of the fraudulent task's signers to completion in
+//! bounded batches.
 //!
 //! Everything it must not forget is in the database, so a crash at any point loses nothing and
 //! repeats nothing that costs money:
@@ -9,9 +12,9 @@
 //! - **The cursor** (`chain_cursor`, follower `challenger:{address}`) records the hash of every
 //!   block it stopped at. After downtime the watchtower resumes after the last block it judged:
 //!   catch-up is the normal case, and a commitment made while it was down is challenged as long
-//!   as its window is open. After a reorg it walks back to the newest stop still on the canonical
-//!   chain and judges the new branch; a commitment that vanished with the old branch is not
-//!   judged, and one that appears on the new branch is.
+//!   as its fraud-proof window is open. After a reorg it walks back to the newest stop still on
+//!   the canonical chain and judges the new branch; a commitment that vanished with the old
+//!   branch is not judged, and one that appears on the new branch is.
 //! - **Claims** (`challenger_claims`) record every wrong commitment found and where it stands:
 //!   `challenging` → `slashing` → `slashed`, or `closed` (with the reason in `detail`). A claim
 //!   is written before any transaction is, and unfinished claims are driven on every step, so a
@@ -420,6 +423,12 @@ impl Watchtower {
     /// Whether `agent_id` runs this watchtower's agent (same agent hash). An agent registered
     /// after start-up gets the start-up check too; failing it is logged, not fatal: judging it
     /// late is still better than not at all.
+    /// The last block in which a challenge of `task` can land: its reference block + the task
+    /// manager's fraud-proof window.
+    fn provable_until(&self, task: &OnChainTask) -> u64 {
+        u64::from(task.referenceBlock) + u64::from(self.limits.fraud_proof_window)
+    }
+
     /// The task as the task manager stores it, with its state: the one place the chain's state
     /// number becomes a [`TaskState`].
     async fn task(&self, task_id: u64) -> Result<(TaskState, OnChainTask), WatchtowerError> {

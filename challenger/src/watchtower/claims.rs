@@ -40,8 +40,6 @@ pub enum CloseReason {
     GaveUp,
     /// Someone else's challenge was upheld first.
     UpheldFirst,
-    /// The vault's owner vetoed the task.
-    Vetoed,
     /// The task expired.
     Expired,
     /// The on-chain verifier agrees with the committed output and this agent does not: the
@@ -73,7 +71,6 @@ impl fmt::Display for CloseReason {
                 write!(f, "gave up: {MAX_ATTEMPTS} challenges of this task reverted")
             }
             CloseReason::UpheldFirst => f.write_str("someone else's challenge was upheld first"),
-            CloseReason::Vetoed => f.write_str("vetoed by the vault owner"),
             CloseReason::Expired => f.write_str("the task expired"),
             CloseReason::Withheld => f.write_str(
                 "withheld: the on-chain verifier agrees with the committed output, this agent does not (report this)",
@@ -145,7 +142,9 @@ impl Watchtower {
         };
         let (state, task) = self.task(task_id).await?;
         match state {
-            TaskState::Committed => {}
+            // A wrong output stays provable after a veto and after it executed: proving it still
+            // slashes its signers, and repays the vault what an execution took.
+            TaskState::Committed | TaskState::Vetoed | TaskState::Executed => {}
             TaskState::Open => {
                 // The wrong commitment went with a reorg; the task may be committed again (and
                 // then judged again).
@@ -156,12 +155,6 @@ impl Watchtower {
                 return Ok(());
             }
             TaskState::Fraudulent => return self.close(task_id, CloseReason::UpheldFirst).await,
-            TaskState::Executed => {
-                self.metrics.verdict(VerdictLabel::Missed);
-                let missed = CloseReason::Missed("executed before the challenge was sent".into());
-                return self.close(task_id, missed).await;
-            }
-            TaskState::Vetoed => return self.close(task_id, CloseReason::Vetoed).await,
             TaskState::Expired => return self.close(task_id, CloseReason::Expired).await,
             TaskState::None => {
                 let gone =
@@ -176,11 +169,11 @@ impl Watchtower {
             return self.close(task_id, gone).await;
         }
         let head = self.provider.get_block_number().await?;
-        if head >= u64::from(task.deadline) {
+        let provable_until = self.provable_until(&task);
+        if head >= provable_until {
             self.metrics.verdict(VerdictLabel::Missed);
             let missed = CloseReason::Missed(format!(
-                "the challenge window closed at block {} before the challenge was sent",
-                task.deadline
+                "the fraud-proof window closed at block {provable_until} before the challenge was sent"
             ));
             return self.close(task_id, missed).await;
         }
@@ -217,9 +210,8 @@ impl Watchtower {
         }
         // Simulated first, so that nothing (not even a commitment) is sent for a challenge the
         // verifier would reject.
-        let deadline = u64::from(task.deadline);
         if !self
-            .ready_to_reveal(task_id, claim.expected_output_hash, salt, head, deadline)
+            .ready_to_reveal(task_id, claim.expected_output_hash, salt, head, provable_until)
             .await?
         {
             return Ok(());
@@ -549,7 +541,6 @@ mod tests {
             CloseReason::Missed("executed before the challenge was sent".into()),
             CloseReason::GaveUp,
             CloseReason::UpheldFirst,
-            CloseReason::Vetoed,
             CloseReason::Expired,
             CloseReason::Withheld,
             CloseReason::Rejected {

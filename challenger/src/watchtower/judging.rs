@@ -56,40 +56,54 @@ impl Watchtower {
             Some(_) => return Ok(Verdict::AlreadyClaimed),
             None => false,
         };
+        // The claim's deadline is the last block its challenge can land in: the end of the task's
+        // fraud-proof window, which outlasts the challenge window, the execution, and a veto.
         let claim = Claim {
             task_id,
             committed_output_hash: event.outputHash,
             expected_output_hash: expected_hash,
-            deadline: u64::from(task.deadline),
+            deadline: self.provable_until(&task),
             state: ClaimState::Challenging,
             detail: String::new(),
         };
         let head = self.provider.get_block_number().await?;
         let missed = match state {
-            TaskState::Committed if head < claim.deadline => None,
-            TaskState::Committed => {
-                Some("its challenge window closed before the watchtower saw it")
+            TaskState::Committed | TaskState::Vetoed | TaskState::Executed
+                if head < claim.deadline =>
+            {
+                None
             }
-            TaskState::Executed => Some("executed before the watchtower saw it"),
+            TaskState::Committed | TaskState::Vetoed | TaskState::Executed => {
+                Some("its fraud-proof window closed before the watchtower saw it")
+            }
             TaskState::Fraudulent => {
                 return Ok(Verdict::Settled("someone else's challenge was upheld"));
             }
-            TaskState::Vetoed => return Ok(Verdict::Settled("vetoed by the vault owner")),
             TaskState::None | TaskState::Open | TaskState::Expired => {
                 return Ok(Verdict::Settled("no longer committed"));
             }
         };
+        if state == TaskState::Executed {
+            // Too late to stop the action, not to slash its signers and repay the vault.
+            tracing::error!(
+                task_id,
+                provable_until = claim.deadline,
+                head,
+                "a wrong output executed before the watchtower saw it: proving the fraud after \
+                 the fact"
+            );
+        }
         if let Some(why) = missed {
             tracing::error!(
                 task_id,
-                deadline = claim.deadline,
+                provable_until = claim.deadline,
                 head,
                 committed = %event.outputHash,
                 expected = %expected_hash,
                 "wrong output missed: {why}"
             );
             let detail = CloseReason::Missed(format!(
-                "{why} (deadline {}, first seen at block {head})",
+                "{why} (provable until block {}, first seen at block {head})",
                 claim.deadline
             ))
             .to_string();
@@ -99,7 +113,7 @@ impl Watchtower {
         }
         tracing::warn!(
             task_id,
-            deadline = claim.deadline,
+            provable_until = claim.deadline,
             head,
             committed = %event.outputHash,
             expected = %expected_hash,

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenRegistry} from "../../src/WardenRegistry.sol";
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
+import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "../../src/interfaces/IWardenRegistry.sol";
@@ -49,6 +51,15 @@ contract TaskManagerHandler is RegistryFixture {
         uint256 blockNumber;
     }
 
+    /// @dev An executed action's entry in the task manager's value-at-risk ledger, as
+    /// `ExposureRecorded` reported it, with the weight that signed it.
+    struct Exposure {
+        uint64 taskId;
+        uint256 value;
+        uint256 signedWeight;
+        uint256 provableUntil;
+    }
+
     /// @dev A signer a slashing batch examines, as it stood just before the batch.
     struct Examined {
         address operator;
@@ -80,6 +91,15 @@ contract TaskManagerHandler is RegistryFixture {
     mapping(uint64 taskId => bool) public vetoed;
     /// @dev Tasks whose committed output a challenge proved wrong.
     mapping(uint64 taskId => bool) public fraudulent;
+    /// @dev Tasks proven fraudulent after their action executed.
+    mapping(uint64 taskId => bool) public provenAfterExecution;
+    /// @dev Every entry the value-at-risk ledger received, in order.
+    Exposure[] internal _exposures;
+    uint256 public trades;
+    uint256 public postExecutionFrauds;
+    /// @dev The market the `trade` action moves; zero until `useMarket`.
+    IUniswapV2Router internal _router;
+    address internal _pair;
     mapping(uint64 taskId => uint256) public executionCount;
     /// @dev Set if an invalid commitment, or an execution of bytes that were not committed, succeeded.
     bool public violation;
@@ -218,8 +238,11 @@ contract TaskManagerHandler is RegistryFixture {
         _expectRejectedCommit(taskId, output, keys, signature, "invalid signature committed");
     }
 
+    /// @dev Usually a few blocks; one time in eight up to a fraud-proof window, so that outflows leave
+    /// the value-at-risk ledger and make room.
     function roll(uint256 blocks) external tracked {
-        _advance(bound(blocks, 1, 8));
+        if (blocks % 8 == 0) _advance(bound(blocks >> 8, 1, tm.fraudProofWindow()));
+        else _advance(bound(blocks, 1, 8));
     }
 
     function veto(uint256 wait) external tracked {
@@ -252,12 +275,47 @@ contract TaskManagerHandler is RegistryFixture {
         } catch {}
     }
 
-    /// @dev Challenges the latest task with its committed output. The stub verifier always holds, so
-    /// a challenge must be upheld exactly when the committed output is not the hold.
+    /// @dev Challenges the latest task with its committed output, before or after it executed. The
+    /// stub verifier always holds, so a challenge must be upheld exactly when the committed output is
+    /// not the hold.
     function challenge(uint256 wait) external tracked {
         _advance(bound(wait, 0, 10));
+        _challenge(_latest());
+    }
+
+    /// @dev Challenges an action the ledger recorded, picked at random: usually long executed, often
+    /// past its fraud-proof window (the challenge must then fail).
+    function challengeExecuted(uint256 seed) external tracked {
+        if (_exposures.length == 0) return;
+        _challenge(_exposures[seed % _exposures.length].taskId);
+    }
+
+    /// @dev Opens a task if it can, has all members but at most one commit an action that moves value,
+    /// waits out the challenge window and executes it: the ledger's path in one step.
+    function executeValue(uint256 seed) external tracked {
+        if (!_isOpen(_latest())) _tryOpen();
         uint64 taskId = _latest();
-        if (taskId == 0 || tm.getTask(taskId).state != TaskState.Committed) return;
+        if (taskId == 0 || !_isOpen(taskId)) return;
+        address[] memory members = _membersAt(tm.getTask(taskId).referenceBlock);
+        uint256 left = seed % (members.length + 1);
+        _commitAndCheck(taskId, _valueOutput(taskId, seed), members, left < members.length ? 1 << left : 0);
+        Task memory task = tm.getTask(taskId);
+        if (task.state != TaskState.Committed) return;
+        _advance(task.deadline + 1 - currentBlock);
+        // The owner resumes a paused vault: a paused vault refuses every call action.
+        if (vaultContract.paused()) {
+            vm.prank(vaultOwner);
+            vaultContract.unpause();
+        }
+        try tm.execute(taskId, inputOf[taskId], committedOutput[taskId]) {
+            ++executions;
+        } catch {}
+    }
+
+    function _challenge(uint64 taskId) private {
+        if (taskId == 0) return;
+        TaskState state = tm.getTask(taskId).state;
+        if (state != TaskState.Committed && state != TaskState.Executed) return;
         bytes memory output = committedOutput[taskId];
         uint256 bond = challengesContract.challengeBond();
         vm.deal(address(this), address(this).balance + bond);
@@ -270,6 +328,10 @@ contract TaskManagerHandler is RegistryFixture {
             if (upheld) {
                 fraudulent[taskId] = true;
                 ++challengesUpheld;
+                if (state == TaskState.Executed) {
+                    provenAfterExecution[taskId] = true;
+                    ++postExecutionFrauds;
+                }
                 _fraudulentTasks.push(taskId);
                 address[] memory signers = _signersOf[taskId];
                 for (uint256 i; i < signers.length; ++i) {
@@ -323,6 +385,34 @@ contract TaskManagerHandler is RegistryFixture {
             _know(operators[i], (i + 1) * 100 ether);
             member[operators[i]] = true;
         }
+    }
+
+    /// @dev Gives the handler the market whose price `trade` moves.
+    function useMarket(IUniswapV2Router router_, address pair_) external {
+        _router = router_;
+        _pair = pair_;
+    }
+
+    /// @dev A trader moves the price: sells up to a fifth of the pool's base or quote reserve.
+    function trade(uint256 seed) external tracked {
+        if (address(_router) == address(0)) return;
+        (TestToken from, TestToken to) = seed % 2 == 0 ? (_base(), _quote()) : (_quote(), _base());
+        uint256 amount = bound(seed >> 8, 1, from.balanceOf(_pair) / 5);
+        from.mint(address(this), amount);
+        from.approve(address(_router), amount);
+        address[] memory route = new address[](2);
+        (route[0], route[1]) = (address(from), address(to));
+        try _router.swapExactTokensForTokens(amount, 0, route, address(this), currentTime) {
+            ++trades;
+        } catch {}
+    }
+
+    function exposureCount() external view returns (uint256) {
+        return _exposures.length;
+    }
+
+    function exposureAt(uint256 index) external view returns (Exposure memory) {
+        return _exposures[index];
     }
 
     function knownOperatorCount() external view returns (uint256) {
@@ -473,13 +563,13 @@ contract TaskManagerHandler is RegistryFixture {
         ++deallocationJumps;
     }
 
-    /// @dev A new operator stakes, allocates and asks to join. One in three brings less than the
-    /// minimum weight (too little stake, or too small an allocation), which must be refused.
+    /// @dev A new operator stakes, allocates and asks to join. Every third one brings less stake than
+    /// the minimum weight, and a random third too small an allocation: both must be refused.
     function registerOperator(uint256 seed) external tracked {
         if (eigenPauser == address(0) || _knownOperators.length >= MAX_KNOWN_OPERATORS) return;
         address operator = address(uint160(0x5EED0000 + _knownOperators.length));
-        uint256 stake =
-            (seed % 3 == 0) ? bound(seed >> 8, 0.1 ether, 2 ether) : bound(seed >> 8, 1 ether, 300 ether);
+        bool light = (registrations + refusedRegistrations) % 3 == 1;
+        uint256 stake = light ? bound(seed >> 8, 0.1 ether, 0.9 ether) : bound(seed >> 8, 1 ether, 300 ether);
         uint64 magnitude = (seed >> 80) % 3 == 0 ? uint64(bound(seed >> 96, WAD / 100, WAD)) : WAD;
         becomeOperatorWithStake(operator, stake);
         _know(operator, stake);
@@ -564,7 +654,7 @@ contract TaskManagerHandler is RegistryFixture {
     /// @dev The fuzzed entry points; committing and executing are listed twice to weigh them up,
     /// as most interesting transitions need a commitment first.
     function selectors() external view returns (bytes4[] memory s) {
-        s = new bytes4[](eigenPauser == address(0) ? 12 : 24);
+        s = new bytes4[](eigenPauser == address(0) ? 15 : 27);
         s[0] = this.openTask.selector;
         s[1] = this.commitValid.selector;
         s[2] = this.commitValid.selector;
@@ -577,19 +667,22 @@ contract TaskManagerHandler is RegistryFixture {
         s[9] = this.expire.selector;
         s[10] = this.togglePause.selector;
         s[11] = this.challenge.selector;
-        if (s.length == 24) {
-            s[12] = this.toggleSlashingPause.selector;
-            s[13] = this.slash.selector;
-            s[14] = this.challenge.selector;
-            s[15] = this.queueWithdrawal.selector;
-            s[16] = this.completeWithdrawal.selector;
-            s[17] = this.deallocate.selector;
-            s[18] = this.waitForDeallocation.selector;
-            s[19] = this.registerOperator.selector;
-            s[20] = this.deregisterOperator.selector;
-            s[21] = this.eject.selector;
-            s[22] = this.refreshWeights.selector;
-            s[23] = this.toggleKeeper.selector;
+        s[12] = this.trade.selector;
+        s[13] = this.executeValue.selector;
+        s[14] = this.challengeExecuted.selector;
+        if (s.length == 27) {
+            s[15] = this.toggleSlashingPause.selector;
+            s[16] = this.slash.selector;
+            s[17] = this.challenge.selector;
+            s[18] = this.queueWithdrawal.selector;
+            s[19] = this.completeWithdrawal.selector;
+            s[20] = this.deallocate.selector;
+            s[21] = this.waitForDeallocation.selector;
+            s[22] = this.registerOperator.selector;
+            s[23] = this.deregisterOperator.selector;
+            s[24] = this.eject.selector;
+            s[25] = this.refreshWeights.selector;
+            s[26] = this.toggleKeeper.selector;
         }
     }
 
@@ -693,7 +786,8 @@ contract TaskManagerHandler is RegistryFixture {
     /// reference block is skipped: slashing is the one legitimate way for counted stake to go.
     function _checkSignedStakeSlashable(uint64 taskId, address[] memory signers) private {
         Task memory task = tm.getTask(taskId);
-        uint256 slashingDeadline = uint256(task.deadline) + tm.slashingPeriod();
+        // Proving the fraud may take the whole fraud-proof window, slashing then its period.
+        uint256 slashingDeadline = tm.provableUntil(taskId) + tm.slashingPeriod();
         for (uint256 i; i < signers.length; ++i) {
             if (_lastSlashedAt[signers[i]] > task.referenceBlock) continue;
             (, uint96 weight) = registry.operatorAt(idOf(pkOf(signers[i])), task.referenceBlock);
@@ -813,7 +907,7 @@ contract TaskManagerHandler is RegistryFixture {
 
     function _checkSlashedAsCounted(uint64 taskId, Examined memory examined, uint256 shares) private {
         Task memory task = tm.getTask(taskId);
-        if (currentBlock > uint256(task.deadline) + tm.slashingPeriod()) return;
+        if (currentBlock > tm.provableUntil(taskId) + tm.slashingPeriod()) return;
         if (_lastSlashedAt[examined.operator] > task.referenceBlock) return;
         (, uint96 weight) = registry.operatorAt(examined.id, task.referenceBlock);
         ++slashedAsCounted;
@@ -904,6 +998,20 @@ contract TaskManagerHandler is RegistryFixture {
                     abi.decode(logs[i].data, (bytes32, uint256, uint256, uint32, bytes, bytes32[]));
                 _nonSignerIdsOf[uint64(uint256(logs[i].topics[1]))] = nonSignerIds;
             }
+            if (logs[i].emitter == address(tm) && logs[i].topics[0] == ITaskManager.ExposureRecorded.selector)
+            {
+                uint64 taskId = uint64(uint256(logs[i].topics[1]));
+                (uint256 value,,, uint256 provableUntil) =
+                    abi.decode(logs[i].data, (uint256, uint256, uint256, uint256));
+                _exposures.push(
+                    Exposure({
+                        taskId: taskId,
+                        value: value,
+                        signedWeight: tm.getTask(taskId).signedWeight,
+                        provableUntil: provableUntil
+                    })
+                );
+            }
             if (
                 logs[i].emitter == address(vaultContract)
                     && logs[i].topics[0] == IWardenVault.ActionExecuted.selector
@@ -946,13 +1054,38 @@ contract TaskManagerHandler is RegistryFixture {
         signature = signBy(signers, tm.outputDigest(taskId, keccak256(output)));
     }
 
-    /// @dev A probe call naming the task (so the probe's record can be matched), or a hold.
+    /// @dev A probe call naming the task (so the probe's record can be matched), or a hold; half the
+    /// probe calls also take value from the vault (`_valueOutput`).
     function _output(uint64 taskId, uint256 seed) private view returns (bytes memory) {
         if (seed % 3 == 0) return AgentActions.hold();
-        return
-            AgentActions.encode(
+        if (seed % 3 == 1) {
+            return AgentActions.encode(
                 AgentActions.BUY, address(probe), 0, abi.encodeCall(ActionProbe.hit, (taskId))
             );
+        }
+        return _valueOutput(taskId, seed);
+    }
+
+    /// @dev A probe call that takes up to 250 base worth of the base or the quote token from the vault.
+    function _valueOutput(uint64 taskId, uint256 seed) private view returns (bytes memory) {
+        bool takeBase = (seed >> 4) % 2 == 0;
+        uint256 amount = bound(seed >> 16, 1 ether, 250 ether);
+        IERC20 token = takeBase ? IERC20(address(_base())) : IERC20(address(_quote()));
+        if (!takeBase) amount *= 2000;
+        return AgentActions.encode(
+            AgentActions.SELL,
+            address(probe),
+            0,
+            abi.encodeCall(ActionProbe.hitAndTake, (taskId, token, amount))
+        );
+    }
+
+    function _base() private view returns (TestToken) {
+        return TestToken(tm.getAgent(agent).tokenBase);
+    }
+
+    function _quote() private view returns (TestToken) {
+        return TestToken(tm.getAgent(agent).tokenQuote);
     }
 
     function _latest() private view returns (uint64) {

@@ -29,8 +29,15 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
     function setUp() public {
         deployWarden();
         probe = new ActionProbe();
-        vm.prank(OWNER);
+        vm.startPrank(OWNER);
         vault.setCallPermission(address(probe), ActionProbe.hit.selector, true);
+        vault.setCallPermission(address(probe), ActionProbe.hitAndTake.selector, true);
+        // Caps far above the bounds: the per-action stake bound and the value-at-risk ledger limit.
+        vault.setSpendingCap(address(base), 1e30, 1e30);
+        vault.setSpendingCap(address(quote), 1e30, 1e30);
+        vm.stopPrank();
+        base.mint(address(vault), 100_000 ether);
+        quote.mint(address(vault), 200_000_000 ether);
         observeBlocks(agentId, 16);
         vm.roll(block.number + 1);
         handler = new TaskManagerHandler(taskManager, vault, probe, agentId);
@@ -38,6 +45,7 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         handler.useEigenLayer(
             allocationManager, delegation, strategyManager, stakeToken, strategy, registry, address(this)
         );
+        handler.useMarket(router, address(pair));
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -59,7 +67,14 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         for (uint256 i; i < count; ++i) {
             TaskManagerHandler.Execution memory execution = handler.executionAt(i);
             Task memory task = taskManager.getTask(execution.taskId);
-            assertEq(uint256(task.state), uint256(TaskState.Executed), "executed task is marked Executed");
+            // An executed action stays fraud-provable: it may have turned Fraudulent since.
+            assertEq(
+                uint256(task.state),
+                uint256(
+                    handler.provenAfterExecution(execution.taskId) ? TaskState.Fraudulent : TaskState.Executed
+                ),
+                "executed task is marked Executed, or Fraudulent if proven so afterwards"
+            );
             assertTrue(handler.committedByValidQuorum(execution.taskId), "committed by a valid quorum");
             assertTrue(
                 uint256(task.signedWeight) * 10_000 >= uint256(task.totalWeight) * THRESHOLD_BPS,
@@ -69,7 +84,10 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
             assertTrue(execution.blockNumber > task.deadline, "after the deadline");
             assertLe(execution.blockNumber, uint256(task.deadline) + RESPONSE_WINDOW, "within the window");
             assertTrue(!handler.vetoed(execution.taskId), "not vetoed");
-            assertTrue(!handler.fraudulent(execution.taskId), "not proven fraudulent");
+            assertTrue(
+                !handler.fraudulent(execution.taskId) || handler.provenAfterExecution(execution.taskId),
+                "not proven fraudulent before it executed"
+            );
             assertEq(handler.executionCount(execution.taskId), 1, "at most once");
             if (keccak256(handler.committedOutput(execution.taskId)) != keccak256(holdOutput())) {
                 ++probeCalls;
@@ -83,7 +101,7 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
             assertEq(handler.executionCount(hit.taskId), 1, "probe task executed");
             assertEq(
                 uint256(taskManager.getTask(hit.taskId).state),
-                uint256(TaskState.Executed),
+                uint256(handler.provenAfterExecution(hit.taskId) ? TaskState.Fraudulent : TaskState.Executed),
                 "probe task state"
             );
         }
@@ -130,6 +148,31 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         }
     }
 
+    /// @dev The bound that binds: at every entry of the value-at-risk ledger still fraud-provable,
+    /// the outflows before it that are still fraud-provable, plus its own, are at most the
+    /// value-at-risk bound on the stake that signed it. Whatever a quorum got executed before its
+    /// fraud can be proved adds up to what slashing its own stake covers. And the ledger never
+    /// forgets an outflow that can still be proved fraudulent.
+    /// forge-config: default.invariant.runs = 32
+    /// forge-config: default.invariant.depth = 64
+    function invariant_valueAtRiskWithinTheBoundOfItsSigners() public {
+        assertTrue(!handler.violation(), handler.violationReason());
+        uint256 current = handler.currentBlock();
+        vm.roll(current);
+        uint256 provable;
+        for (uint256 i; i < handler.exposureCount(); ++i) {
+            TaskManagerHandler.Exposure memory exposure = handler.exposureAt(i);
+            if (exposure.provableUntil < current) continue;
+            provable += exposure.value;
+            assertLe(
+                provable * 10_000,
+                exposure.signedWeight * VALUE_AT_RISK_BPS,
+                "fraud-provable outflows beyond the bound on the stake that signed them"
+            );
+        }
+        assertLe(provable, taskManager.valueAtRisk(), "the ledger counts every fraud-provable outflow");
+    }
+
     /// @dev The registry's running totals match its members, and its record of refreshes matches
     /// what the handler did, so the freshness the handler predicts commitments by is the registry's.
     /// forge-config: default.invariant.runs = 32
@@ -164,8 +207,8 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
     /// commit, reject invalid commitments, execute, veto and expire.
     function test_handlerCoversTheLifecycle() public {
         bytes4[] memory selectors = handler.selectors();
-        for (uint256 i; i < 500; ++i) {
-            uint256 r = uint256(keccak256(abi.encode("warden handler coverage", i)));
+        for (uint256 i; i < 600; ++i) {
+            uint256 r = uint256(keccak256(abi.encode("warden handler coverage: c", i)));
             (bool ok,) =
                 address(handler).call(abi.encodeWithSelector(selectors[r % selectors.length], r >> 8));
             assertTrue(ok, "handler calls never revert");
@@ -192,6 +235,10 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         assertTrue(handler.staleCommitsRefused() > 0, "quorums on stale weights refused");
         assertTrue(handler.horizonChecks() > 0, "signed weight checked against slashable stake");
         assertTrue(handler.slashedAsCounted() > 0, "slashes checked against the weight counted");
+        assertTrue(handler.trades() > 0, "price moves");
+        assertTrue(handler.exposureCount() > 0, "outflows in the value-at-risk ledger");
+        assertTrue(handler.postExecutionFrauds() > 0, "frauds proven after execution");
+        invariant_valueAtRiskWithinTheBoundOfItsSigners();
         invariant_onlyFinalQuorumActionsExecute();
         invariant_committedTasksHaveValidQuorums();
         invariant_noHonestSignerIsSlashed();

@@ -43,6 +43,13 @@ contract ActionProbe {
         _hits.push(Hit({taskId: taskId, blockNumber: block.number, caller: msg.sender}));
     }
 
+    /// @dev A hit that also takes `amount` of `token` from the caller, with the allowance it was given:
+    /// an action that moves value out of the vault.
+    function hitAndTake(uint64 taskId, IERC20 token, uint256 amount) external {
+        _hits.push(Hit({taskId: taskId, blockNumber: block.number, caller: msg.sender}));
+        require(token.transferFrom(msg.sender, address(this), amount), "take failed");
+    }
+
     function hitCount() external view returns (uint256) {
         return _hits.length;
     }
