@@ -265,7 +265,7 @@ contract ChallengeTest is TaskManagerFixture {
 
         vm.recordLogs();
         vm.expectEmit(true, true, true, true, address(challenges));
-        emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)), 200 ether);
+        emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)), 1, 200 ether);
         (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 2);
         assertTrue(slashed == 1 && !done, "Alice skipped, Bob slashed");
         _assertProgress(taskId, 2, false);

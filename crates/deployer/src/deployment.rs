@@ -154,15 +154,27 @@ impl Deployment {
             registry_params.to_sol(),
         )
         .await?;
-        confirm(
-            "WardenRegistry.configureAVS",
-            registry
-                .configureAVS(METADATA_URI.to_string(), vec![eigenlayer.strategy])
-                .send()
-                .await?,
+        // The task manager before the operator set: the set's redistribution recipient is fixed
+        // when EigenLayer creates it.
+        let task_manager =
+            app::deploy_task_manager(&provider, *registry.address(), config.app).await?;
+        let vault_owner = accounts::dev_key(2)?;
+        // Slashed stake repays the robbed vault's owner until the task manager's restitution
+        // contract (`WardenTaskManager.restitution()`) takes its place.
+        let redistribution_recipient = vault_owner.address();
+        configure_avs(
+            &provider,
+            *registry.address(),
+            eigenlayer.strategy,
+            redistribution_recipient,
         )
         .await?;
-        tracing::info!(registry = %registry.address(), weight_horizon = registry_params.weight_horizon, "Warden deployed");
+        tracing::info!(
+            registry = %registry.address(),
+            weight_horizon = registry_params.weight_horizon,
+            %redistribution_recipient,
+            "Warden deployed"
+        );
 
         let targets = RegistrationTargets {
             delegation_manager: eigenlayer.delegation_manager,
@@ -200,10 +212,10 @@ impl Deployment {
         let app = app::deploy(
             &provider,
             &rpc_url,
-            *registry.address(),
+            task_manager,
             &market,
             &agent,
-            accounts::dev_key(2)?,
+            vault_owner,
             &mut trader,
             config.app,
         )
@@ -229,6 +241,7 @@ impl Deployment {
             warden: WardenContracts {
                 registry: *registry.address(),
                 operator_set_id: OPERATOR_SET_ID,
+                redistribution_recipient,
             },
             operators: Vec::new(),
             total_weight: U256::ZERO,
@@ -513,4 +526,27 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), DeployError> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(io)?;
     file.write_all(contents).map_err(io)
+}
+
+/// Makes the registry Warden's AVS and creates its redistributing operator set over `strategy`:
+/// stake slashed from the set is paid to `redistribution_recipient`, fixed for good.
+pub async fn configure_avs<P: Provider + Clone>(
+    owner: &P,
+    registry: Address,
+    strategy: Address,
+    redistribution_recipient: Address,
+) -> Result<(), DeployError> {
+    confirm(
+        "WardenRegistry.configureAVS",
+        WardenRegistry::new(registry, owner)
+            .configureAVS(
+                METADATA_URI.to_string(),
+                vec![strategy],
+                redistribution_recipient,
+            )
+            .send()
+            .await?,
+    )
+    .await?;
+    Ok(())
 }
