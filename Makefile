@@ -45,7 +45,7 @@ $(STAMP): package.json package-lock.json
 demo: setup
 	$(CARGO) run --quiet -p warden-cli -- devnet --operators $(OPERATORS) --ticks $(TICKS) --json devnet-summary.json
 
-# EigenLayer's bytecode, exported from eigensdk, for the forge tests that run against it.
+# EigenLayer's bytecode, exported from newton-utils, for the forge tests that run against it.
 artifacts: setup
 	$(CARGO) run --quiet -p warden-cli -- eigenlayer-artifacts contracts/eigenlayer-artifacts
 

@@ -16,9 +16,9 @@ use clap::Parser;
     about = "Warden: an EigenLayer AVS that lets an AI agent manage money without a private key"
 )]
 pub enum Command {
-    /// Run a complete local network: anvil, EigenLayer core v1.3.0, Warden's contracts, N
-    /// registered operators and every service ticking the agent. Runs until Ctrl-C (or --ticks
-    /// tasks are final), then stops anvil and cleans up.
+    /// Run a complete local network: anvil, EigenLayer core (redistributable operator sets),
+    /// Warden's contracts, N registered operators and every service ticking the agent. Runs until
+    /// Ctrl-C (or --ticks tasks are final), then stops anvil and cleans up.
     Devnet(devnet::DevnetArgs),
     /// Deploy EigenLayer, a Uniswap v2 market and Warden into a running anvil, register
     /// operators, and write the keystores and configuration files of every service (the
@@ -26,7 +26,7 @@ pub enum Command {
     Deploy(deploy::DeployArgs),
     /// Create an operator's encrypted keystores (ECDSA and BLS12-381).
     Keys(keys::KeysArgs),
-    /// Write EigenLayer's creation bytecode (as shipped by eigensdk) as hex files, one per
+    /// Write EigenLayer's creation bytecode (as shipped by newton-utils) as hex files, one per
     /// contract, for the forge tests that run against the real EigenLayer contracts.
     EigenlayerArtifacts {
         /// Output directory (created if missing).

@@ -252,11 +252,12 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(summary["state"], "running");
     assert_eq!(summary["endpoints"], serde_json::json!([]), "chain only");
     assert_eq!(summary["chain_id"], 31337);
-    assert_eq!(summary["eigenlayer"]["version"], "v1.3.0");
+    assert_eq!(summary["eigenlayer"]["version"], "v1.5+redistribution");
     for field in [
         "allocation_manager",
         "delegation_manager",
         "strategy_manager",
+        "rewards_coordinator",
         "strategy",
     ] {
         assert!(
@@ -266,11 +267,14 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
             "{field}"
         );
     }
-    assert!(
-        summary["warden"]["registry"]
-            .as_str()
-            .is_some_and(|a| a.starts_with("0x"))
-    );
+    for field in ["registry", "redistribution_recipient"] {
+        assert!(
+            summary["warden"][field]
+                .as_str()
+                .is_some_and(|a| a.starts_with("0x")),
+            "{field}"
+        );
+    }
     let operators = summary["operators"].as_array().unwrap();
     assert_eq!(operators.len(), 3);
     for operator in operators {

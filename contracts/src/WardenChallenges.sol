@@ -178,8 +178,8 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// the others. Any other failure may be temporary (EigenLayer paused slashing, a misconfigured
     /// chain) and reverts the whole batch with `SlashFailed`: the cursor does not move and every
     /// signer stays pending, so nobody can spend a fraud proof during a pause. No operator can make
-    /// its own slash fail that way to shield the batch: a v1.3.0 slash calls no code an operator
-    /// controls. A catch caused by too little gas would let a caller skip signers on the cheap (the
+    /// its own slash fail that way to shield the batch: a slash calls no code an operator controls
+    /// (the redistribution recipient is paid only later, when the slash is cleared). A catch caused by too little gas would let a caller skip signers on the cheap (the
     /// 63/64 rule lets the caller go on after its callee ran out), so a failure that consumed most of
     /// the gas it was given, the mark of an out-of-gas callee, reverts everything with
     /// `InsufficientGasForSlash` instead of being reported. The fee is paid last, after every state
@@ -306,24 +306,33 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             (bytes32 operatorId, address operator, bool registered) =
                 _registry.operatorAtIndex(i, referenceBlock);
             if (!registered || _contains(nonSignerIds, operatorId)) continue;
-            uint256 gasBefore = gasleft();
-            if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
-            try _registry.slashOperator(operator, slashWad, description) returns (uint256 shares) {
-                if (shares == 0) {
-                    emit SignerNothingToSlash(taskId, operator, operatorId);
-                } else {
-                    ++slashed;
-                    emit SignerSlashed(taskId, operator, operatorId, shares);
-                }
-            } catch (bytes memory reason) {
-                // Running out of gas at call depth d hands back about d/64 of the gas (each frame
-                // keeps 1/64 of what it forwards), and EigenLayer's slash runs several frames deep
-                // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
-                // early, on a small part of it.
-                if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
-                if (!_isFinalRefusal(reason)) revert SlashFailed(operator, reason);
-                emit SignerSlashFailed(taskId, operator, reason);
-            }
+            if (_slashSigner(taskId, operator, operatorId, description)) ++slashed;
+        }
+    }
+
+    /// @dev Slashes one signer; returns whether EigenLayer took shares from it.
+    function _slashSigner(uint64 taskId, address operator, bytes32 operatorId, string memory description)
+        private
+        returns (bool took)
+    {
+        uint256 gasBefore = gasleft();
+        if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
+        try _registry.slashOperator(operator, slashWad, description) returns (
+            uint256 slashId, uint256 shares
+        ) {
+            // Recorded from EigenLayer's answer: the id exists only once the slash is made.
+            taskOfSlash[slashId] = taskId;
+            took = shares != 0;
+            if (took) emit SignerSlashed(taskId, operator, operatorId, slashId, shares);
+            else emit SignerNothingToSlash(taskId, operator, operatorId);
+        } catch (bytes memory reason) {
+            // Running out of gas at call depth d hands back about d/64 of the gas (each frame
+            // keeps 1/64 of what it forwards), and EigenLayer's slash runs several frames deep
+            // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
+            // early, on a small part of it.
+            if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
+            if (!_isFinalRefusal(reason)) revert SlashFailed(operator, reason);
+            emit SignerSlashFailed(taskId, operator, reason);
         }
     }
 
@@ -385,9 +394,11 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         address operator = _registry.operatorOf(operatorId);
         equivocationSlashed[taskId][operatorId] = true;
         // No try/catch: evidence EigenLayer refuses to act on must not be spent.
-        uint256 shares = _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
-        // After the call: the event reports what EigenLayer took, which only the call tells.
-        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB, shares);
+        (uint256 slashId, uint256 shares) =
+            _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
+        // After the call: the slash id and what EigenLayer took exist only once it answered.
+        taskOfSlash[slashId] = taskId;
+        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB, slashId, shares);
     }
 
     /// @dev Reverts with `InvalidEquivocationSignature(index)` unless `signature` is a valid

@@ -14,11 +14,7 @@ import {
     DeregisterParams,
     SlashingParams
 } from "./interfaces/IEigenLayer.sol";
-import {
-    IAllocationManagerSlashing,
-    IDelegationManagerSlashing,
-    IStrategyManagerSlashing
-} from "./interfaces/IEigenLayerSlashing.sol";
+import {IAllocationManagerSlashing, IDelegationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
 import {IWardenRegistry, RegistryParams} from "./interfaces/IWardenRegistry.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
@@ -136,8 +132,9 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// contract); zero until the owner sets it.
     address public slasher;
 
-    /// @notice Emitted when the owner sets up Warden's AVS and operator set in EigenLayer.
-    event AVSConfigured(string metadataURI, address[] strategies);
+    /// @notice Emitted when the owner sets up Warden's AVS and its redistributing operator set in
+    /// EigenLayer; slashed stake goes to `redistributionRecipient`, for good.
+    event AVSConfigured(string metadataURI, address[] strategies, address indexed redistributionRecipient);
     /// @notice Emitted when an operator joins the set with its BLS key.
     event OperatorRegistered(
         address indexed operator, bytes32 indexed operatorId, BLS.G1Point publicKey, uint256 weight
@@ -157,10 +154,16 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     );
     /// @notice Emitted once, when the owner names the contract allowed to slash.
     event SlasherSet(address indexed slasher);
-    /// @notice Emitted when the slasher has EigenLayer slash `wadToSlash` of the operator's allocation
-    /// to Warden's set, in every strategy of the set.
+    /// @notice Emitted when the slasher has had EigenLayer slash `wadToSlash` of the operator's
+    /// allocation to Warden's set, in every strategy of the set: EigenLayer's slash `slashId` took
+    /// `shares` (summed over the strategies), redistributable once cleared.
     event OperatorSlashed(
-        address indexed operator, bytes32 indexed operatorId, uint256 wadToSlash, string description
+        address indexed operator,
+        bytes32 indexed operatorId,
+        uint256 indexed slashId,
+        uint256 wadToSlash,
+        uint256 shares,
+        string description
     );
 
     /// @notice A registrar callback came from someone other than the AllocationManager.
@@ -199,6 +202,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     error SlasherAlreadySet(address slasher);
     /// @notice The slasher cannot be the zero address.
     error InvalidSlasher();
+    /// @notice Slashed stake must go somewhere: the redistribution recipient cannot be the zero address.
+    error InvalidRedistributionRecipient();
     /// @notice Only the slasher may slash.
     error NotSlasher(address caller);
     /// @notice The operator never registered with Warden, so Warden has nothing to slash it for.
@@ -257,16 +262,27 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     // ------------------------------------------------------------------------------------------
 
     /// @notice Makes this contract an AVS in EigenLayer, its own registrar, and creates Warden's
-    /// operator set over `strategies`. EigenLayer requires the metadata URI to be set first.
+    /// operator set over `strategies` as a redistributing set: stake slashed from it is paid to
+    /// `recipient` (when anyone clears the slash in the StrategyManager) instead of
+    /// being burned. EigenLayer fixes the recipient for the set's life and creates the set once, so
+    /// this can succeed only once. EigenLayer requires the metadata URI to be set first.
     /// @param metadataURI The AVS metadata URI announced to EigenLayer.
-    /// @param strategies_ Strategies whose slashable stake makes an operator's weight.
-    function configureAVS(string calldata metadataURI, address[] calldata strategies_) external onlyOwner {
-        emit AVSConfigured(metadataURI, strategies_);
+    /// @param strategies_ Strategies whose slashable stake makes an operator's weight; EigenLayer
+    /// refuses beacon-chain ETH and EIGEN in a redistributing set.
+    /// @param recipient Where slashed stake goes: Warden's restitution contract.
+    function configureAVS(string calldata metadataURI, address[] calldata strategies_, address recipient)
+        external
+        onlyOwner
+    {
+        if (recipient == address(0)) revert InvalidRedistributionRecipient();
+        emit AVSConfigured(metadataURI, strategies_, recipient);
         allocationManager.updateAVSMetadataURI(address(this), metadataURI);
         allocationManager.setAVSRegistrar(address(this), address(this));
         CreateSetParams[] memory sets = new CreateSetParams[](1);
         sets[0] = CreateSetParams({operatorSetId: OPERATOR_SET_ID, strategies: strategies_});
-        allocationManager.createOperatorSets(address(this), sets);
+        address[] memory recipients = new address[](1);
+        recipients[0] = recipient;
+        allocationManager.createRedistributingOperatorSets(address(this), sets, recipients);
     }
 
     /// @notice Names the one contract allowed to slash through this registry. Set once: a slasher that
@@ -431,14 +447,16 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// @param operator An operator that registered with Warden at some point.
     /// @param wadToSlash Fraction of the allocation to slash, 1e18 = all; EigenLayer requires (0, 1e18].
     /// @param description Recorded by EigenLayer with the slash.
-    /// @return sharesSlashed The shares EigenLayer took, summed over the set's strategies: the
-    /// operator's slashed shares plus the slashed part of its stakers' queued withdrawals, measured as
-    /// the growth of the StrategyManager's burnable shares across the slash. Zero when the operator had
-    /// nothing left to take.
+    /// @return slashId EigenLayer's id of this slash in Warden's operator set (they count from 1):
+    /// with `operatorSet()`, what `StrategyManager.clearBurnOrRedistributableShares` takes to pay the
+    /// slashed stake to the redistribution recipient.
+    /// @return sharesSlashed The shares EigenLayer took, summed over the set's strategies as it
+    /// reports them: the operator's slashed shares plus the slashed part of its stakers' queued
+    /// withdrawals. Zero when the operator had nothing left to take.
     function slashOperator(address operator, uint256 wadToSlash, string calldata description)
         external
         nonReentrant
-        returns (uint256 sharesSlashed)
+        returns (uint256 slashId, uint256 sharesSlashed)
     {
         if (msg.sender != slasher) revert NotSlasher(msg.sender);
         bytes32 operatorId = operatorIdOf[operator];
@@ -451,10 +469,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         for (uint256 i; i < wads.length; ++i) {
             wads[i] = wadToSlash;
         }
-        emit OperatorSlashed(operator, operatorId, wadToSlash, description);
-        IStrategyManagerSlashing shareManager = _strategyManager();
-        uint256 burnableBefore = _burnableShares(shareManager, strategies_);
-        allocationManager.slashOperator(
+        uint256[] memory shares;
+        (slashId, shares) = allocationManager.slashOperator(
             address(this),
             SlashingParams({
                 operator: operator,
@@ -464,8 +480,11 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
                 description: description
             })
         );
-        // The slash calls nothing that could burn shares in between, so the growth is what it took.
-        sharesSlashed = _burnableShares(shareManager, strategies_) - burnableBefore;
+        for (uint256 i; i < shares.length; ++i) {
+            sharesSlashed += shares[i];
+        }
+        // After the call: the event reports the slash id and shares only EigenLayer's answer tells.
+        emit OperatorSlashed(operator, operatorId, slashId, wadToSlash, sharesSlashed, description);
 
         // The new weight only exists once EigenLayer has slashed, so this bookkeeping follows the call.
         if (_operators[operatorId].registered) {
@@ -591,6 +610,28 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// @notice The strategies of Warden's operator set, in the set's order.
     function strategies() external view returns (address[] memory) {
         return _strategies();
+    }
+
+    /// @inheritdoc IWardenRegistry
+    function operatorSet() external view returns (OperatorSet memory) {
+        return OperatorSet({avs: address(this), id: OPERATOR_SET_ID});
+    }
+
+    /// @inheritdoc IWardenRegistry
+    /// @dev Warden's strategies are ERC-20 strategies (the task manager requires the stake in the
+    /// agent's base token, which rules out beacon-chain ETH), whose slashed shares EigenLayer books
+    /// with the StrategyManager.
+    function strategyManager() external view returns (address) {
+        address delegation = IAllocationManagerSlashing(address(allocationManager)).delegation();
+        return IDelegationManagerSlashing(delegation).strategyManager();
+    }
+
+    /// @inheritdoc IWardenRegistry
+    function redistributionRecipient() external view returns (address) {
+        return
+            allocationManager.getRedistributionRecipient(
+                OperatorSet({avs: address(this), id: OPERATOR_SET_ID})
+            );
     }
 
     // ------------------------------------------------------------------------------------------
@@ -732,25 +773,6 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         _writeOperator(operatorId, true, weight);
         emit OperatorWeightUpdated(operator, operatorId, oldWeight, weight);
         return totalWeight - oldWeight + weight;
-    }
-
-    /// @dev The share manager of Warden's strategies. They are ERC-20 strategies (the task manager
-    /// requires the stake in the agent's base token, which rules out beacon-chain ETH), and EigenLayer
-    /// books the slashed shares of those with the StrategyManager.
-    function _strategyManager() private view returns (IStrategyManagerSlashing) {
-        address delegation = IAllocationManagerSlashing(address(allocationManager)).delegation();
-        return IStrategyManagerSlashing(IDelegationManagerSlashing(delegation).strategyManager());
-    }
-
-    /// @dev The burnable shares of `strategies_`, summed.
-    function _burnableShares(IStrategyManagerSlashing shareManager, address[] memory strategies_)
-        private
-        view
-        returns (uint256 total)
-    {
-        for (uint256 i; i < strategies_.length; ++i) {
-            total += shareManager.getBurnableShares(strategies_[i]);
-        }
     }
 
     /// @dev Insertion sort by address: operator sets hold a handful of strategies.

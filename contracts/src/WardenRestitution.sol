@@ -6,9 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {OperatorSet} from "./interfaces/IEigenLayer.sol";
-import {IStrategyManagerRedistribution} from "./interfaces/IEigenLayerRedistribution.sol";
-import {IAllocationManagerSlashing, IDelegationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
+import {IStrategyManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
 import {ITaskManager} from "./interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "./interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
@@ -33,8 +31,6 @@ contract WardenRestitution is IWardenRestitution, ReentrancyGuardTransient {
     /// @notice Where surplus is burned: EigenLayer's `DEFAULT_BURN_ADDRESS`, where a non-redistributing
     /// slash sends its tokens.
     address public constant BURN_ADDRESS = 0x00000000000000000000000000000000000E16E4;
-    /// @dev Warden's one operator set (`WardenRegistry.OPERATOR_SET_ID`).
-    uint32 private constant OPERATOR_SET_ID = 0;
     uint16 private constant MAX_BPS = 10_000;
 
     struct Claim {
@@ -82,10 +78,8 @@ contract WardenRestitution is IWardenRestitution, ReentrancyGuardTransient {
         (address vault, address token, uint256 loss, bool lossFinal) = _taskManager.restitutionClaim(taskId);
         IERC20 baseToken = IERC20(token);
         uint256 balanceBefore = baseToken.balanceOf(address(this));
-        _strategyManager()
-            .clearBurnOrRedistributableShares(
-                OperatorSet({avs: address(_registry), id: OPERATOR_SET_ID}), slashId
-            );
+        IStrategyManagerSlashing(_registry.strategyManager())
+            .clearBurnOrRedistributableShares(_registry.operatorSet(), slashId);
         amount = baseToken.balanceOf(address(this)) - balanceBefore;
 
         Claim memory claim = _claims[taskId];
@@ -145,12 +139,5 @@ contract WardenRestitution is IWardenRestitution, ReentrancyGuardTransient {
             if (toChallenger != 0) token.safeTransfer(challenger, toChallenger);
             if (burned != 0) token.safeTransfer(BURN_ADDRESS, burned);
         }
-    }
-
-    /// @dev The StrategyManager holding the slashed shares, reached through EigenLayer's own links (each
-    /// an immutable of the core contract that holds it).
-    function _strategyManager() private view returns (IStrategyManagerRedistribution) {
-        address delegation = IAllocationManagerSlashing(address(_registry.allocationManager())).delegation();
-        return IStrategyManagerRedistribution(IDelegationManagerSlashing(delegation).strategyManager());
     }
 }

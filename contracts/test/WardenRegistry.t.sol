@@ -332,7 +332,7 @@ contract WardenRegistryTest is RegistryFixture {
         address[] memory strategies = strategyList();
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, ALICE));
-        registry.configureAVS("https://warden.invalid/other.json", strategies);
+        registry.configureAVS("https://warden.invalid/other.json", strategies, REDISTRIBUTION_RECIPIENT);
     }
 
     function test_revert_deregisterUnknownOperator() public {

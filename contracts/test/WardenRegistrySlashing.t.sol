@@ -61,7 +61,7 @@ contract WardenRegistrySlashingTest is RegistryFixture {
         registry.setSlasher(SLASHER);
         bytes32 id = registry.operatorIdOf(ALICE);
         vm.expectEmit(true, true, false, true, address(registry));
-        emit WardenRegistry.OperatorSlashed(ALICE, id, 1e18, "all of it");
+        emit WardenRegistry.OperatorSlashed(ALICE, id, 1, 1e18, 100 ether, "all of it");
         vm.expectEmit(true, true, false, true, address(registry));
         emit WardenRegistry.OperatorWeightUpdated(ALICE, id, 100 ether, 0);
         vm.prank(SLASHER);
@@ -165,7 +165,7 @@ contract WardenRegistrySlashingTest is RegistryFixture {
             : (address(strategy), address(second));
 
         registry = new WardenRegistry(allocationManager, address(this), registryParams());
-        registry.configureAVS("https://warden.invalid/two.json", descending);
+        registry.configureAVS("https://warden.invalid/two.json", descending, REDISTRIBUTION_RECIPIENT);
         address[] memory inSet = registry.strategies();
         assertTrue(inSet[0] == descending[0] && inSet[1] == descending[1], "set keeps descending order");
 

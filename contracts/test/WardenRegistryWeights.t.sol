@@ -82,7 +82,7 @@ contract WardenRegistryWeightsTest is RegistryFixture {
         RegistryParams memory params = registryParams();
         params.maxOperators = 3;
         registry = new WardenRegistry(allocationManager, address(this), params);
-        registry.configureAVS("https://warden.invalid/small.json", strategyList());
+        registry.configureAVS("https://warden.invalid/small.json", strategyList(), REDISTRIBUTION_RECIPIENT);
         registerTrio();
         bytes memory data = registrationData(DAVE, skOf(DAVE));
         vm.expectRevert(abi.encodeWithSelector(WardenRegistry.OperatorSetFull.selector, 3));

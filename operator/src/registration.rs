@@ -4,8 +4,9 @@
 //! into the strategy, wait until the allocation delay has taken effect, allocate magnitude to
 //! Warden's operator set, and register for the set. The last step calls Warden's registry with the
 //! BLS public key and a proof of possession, which the registry verifies on chain.
-//! eigensdk's EigenLayer writer sends the first three transactions; its operator-set registration
-//! is specific to EigenLayer's BN254 middleware, so that one is sent through the core binding.
+//! eigensdk's EigenLayer writer (eigensdk 2.0.0, written for core v1.3.0) sends the first three
+//! transactions, whose selectors the redistribution core keeps; its operator-set registration is
+//! specific to EigenLayer's BN254 middleware, so that one is sent through the core binding.
 //!
 //! Warden's registry can only refuse the key at the last step, after the EigenLayer transactions
 //! have spent gas and locked stake. [`Registrar::check`] asks the registry first, read-only,
@@ -23,6 +24,10 @@ use eigensdk::client_elcontracts::error::ElContractsError;
 use eigensdk::client_elcontracts::reader::ELChainReader;
 use eigensdk::client_elcontracts::writer::ELChainWriter;
 use eigensdk::types::operator::Operator;
+// The writer takes eigensdk's own copies of the allocation types (same ABI as the core's).
+use eigensdk::utils::slashing::core::allocation_manager::{
+    AllocationManager as WriterAllocationManager, IAllocationManagerTypes as WriterAllocationTypes,
+};
 use serde::{Deserialize, Serialize};
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
 use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, IAllocationManagerTypes};
@@ -302,11 +307,11 @@ impl<'a> Registrar<'a> {
         if !self.can_allocate().await? {
             return Err(RegistrationError::AllocationDelayPending { operator });
         }
-        let operator_set = AllocationManager::OperatorSet {
+        let operator_set = WriterAllocationManager::OperatorSet {
             avs: self.targets.registry,
             id: OPERATOR_SET_ID,
         };
-        let allocation = IAllocationManagerTypes::AllocateParams {
+        let allocation = WriterAllocationTypes::AllocateParams {
             operatorSet: operator_set,
             strategies: vec![self.targets.strategy],
             newMagnitudes: vec![FULL_MAGNITUDE],

@@ -5,7 +5,7 @@ import {IPauserRegistry} from "../interfaces/IEigenLayer.sol";
 
 /// @title DevnetPauserRegistry
 /// @notice The pauser registry EigenLayer's core contracts are constructed with on a Warden devnet
-/// (eigensdk ships no bytecode for EigenLayer's own). One pauser, who is also the unpauser.
+/// (newton-utils ships no bytecode for EigenLayer's own). One pauser, who is also the unpauser.
 contract DevnetPauserRegistry is IPauserRegistry {
     /// @notice The single account allowed to pause and unpause.
     address public immutable pauser;

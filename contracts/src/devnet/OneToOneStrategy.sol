@@ -58,12 +58,17 @@ contract OneToOneStrategy is IStrategy {
     }
 
     /// @inheritdoc IStrategy
-    function withdraw(address recipient, address token, uint256 amountShares) external onlyStrategyManager {
+    function withdraw(address recipient, address token, uint256 amountShares)
+        external
+        onlyStrategyManager
+        returns (uint256)
+    {
         if (token != address(_token)) revert OnlyUnderlyingToken();
         if (amountShares > totalShares) revert WithdrawalExceedsShares(amountShares, totalShares);
         totalShares -= amountShares;
         emit Withdrawn(recipient, amountShares, totalShares);
         _token.safeTransfer(recipient, amountShares);
+        return amountShares;
     }
 
     /// @inheritdoc IStrategy

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
-/// @dev The subset of EigenLayer core v1.3.0 (the slashing release) that Warden calls or implements.
-/// Signatures match the deployed bytecode shipped by eigensdk; see NOTES for the deployment order.
+/// @dev The subset of EigenLayer core that Warden calls or implements, at the ABI of v1.5.0
+/// ("Redistribution") and later: redistributing operator sets, and `slashOperator` returning the
+/// slash id and the shares it took. Signatures match the deployed bytecode shipped by newton-utils.
 
 /// @notice An operator set is identified by the AVS address and an id chosen by the AVS.
 struct OperatorSet {
@@ -36,7 +37,21 @@ interface IAllocationManager {
     function updateAVSMetadataURI(address avs, string calldata metadataURI) external;
     function setAVSRegistrar(address avs, address registrar) external;
     function createOperatorSets(address avs, CreateSetParams[] calldata params) external;
-    function slashOperator(address avs, SlashingParams calldata params) external;
+    /// @notice Creates operator sets whose slashed stake goes to `redistributionRecipients[i]`
+    /// (fixed for good) instead of being burned.
+    function createRedistributingOperatorSets(
+        address avs,
+        CreateSetParams[] calldata params,
+        address[] calldata redistributionRecipients
+    ) external;
+    /// @notice Slashes the operator; returns the set's slash id (counting from 1) and, per strategy,
+    /// the shares taken (the operator's and its stakers' queued withdrawals'), which
+    /// `StrategyManager.clearBurnOrRedistributableShares` later pays out.
+    function slashOperator(address avs, SlashingParams calldata params)
+        external
+        returns (uint256 slashId, uint256[] memory shares);
+    function getRedistributionRecipient(OperatorSet calldata operatorSet) external view returns (address);
+    function isRedistributingOperatorSet(OperatorSet calldata operatorSet) external view returns (bool);
     function getStrategiesInOperatorSet(OperatorSet calldata operatorSet)
         external
         view
@@ -77,7 +92,8 @@ interface IAVSRegistrar {
 /// @notice What EigenLayer's StrategyManager requires of a deposit strategy.
 interface IStrategy {
     function deposit(address token, uint256 amount) external returns (uint256);
-    function withdraw(address recipient, address token, uint256 amountShares) external;
+    /// @dev Returns the tokens sent: the StrategyManager reports them when it clears slashed shares.
+    function withdraw(address recipient, address token, uint256 amountShares) external returns (uint256);
     function sharesToUnderlying(uint256 amountShares) external returns (uint256);
     function underlyingToShares(uint256 amountUnderlying) external returns (uint256);
     function userUnderlying(address user) external returns (uint256);

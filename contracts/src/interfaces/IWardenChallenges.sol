@@ -25,10 +25,15 @@ interface IWardenChallenges {
     event ChallengeRejected(uint64 indexed taskId, address indexed challenger, uint256 forfeitedBond);
     /// @notice `amount` was added to the bounty pool.
     event BountiesFunded(address indexed funder, uint256 amount);
-    /// @notice A signer of a fraudulent output was slashed: EigenLayer took `shares` (summed over the
-    /// set's strategies, its stakers' queued withdrawals included).
+    /// @notice A signer of a fraudulent output was slashed: EigenLayer's slash `slashId` of Warden's
+    /// operator set took `shares` (summed over the set's strategies, its stakers' queued withdrawals
+    /// included), which clearing the slash pays to the redistribution recipient.
     event SignerSlashed(
-        uint64 indexed taskId, address indexed operator, bytes32 indexed operatorId, uint256 shares
+        uint64 indexed taskId,
+        address indexed operator,
+        bytes32 indexed operatorId,
+        uint256 slashId,
+        uint256 shares
     );
     /// @notice A signer of a fraudulent output had nothing left to take (an earlier slash or its own
     /// deallocation emptied its allocation to Warden's set); EigenLayer took no shares.
@@ -42,15 +47,16 @@ interface IWardenChallenges {
     /// @notice `slashSigners` paid its caller `amount` from the bounty pool for the signers it took
     /// shares from.
     event SlashingFeePaid(uint64 indexed taskId, address indexed caller, uint256 amount);
-    /// @notice An operator signed two different outputs for one task and was slashed: EigenLayer took
-    /// `shares` (summed over the set's strategies, its stakers' queued withdrawals included; zero if
-    /// it had nothing left to take).
+    /// @notice An operator signed two different outputs for one task and was slashed: EigenLayer's
+    /// slash `slashId` took `shares` (summed over the set's strategies, its stakers' queued withdrawals
+    /// included; zero if it had nothing left to take).
     event EquivocationSlashed(
         uint64 indexed taskId,
         address indexed operator,
         bytes32 indexed operatorId,
         bytes32 outputHashA,
         bytes32 outputHashB,
+        uint256 slashId,
         uint256 shares
     );
 
@@ -189,13 +195,14 @@ interface IWardenChallenges {
     /// to examine, and whether slashing is complete (both zero for any other task).
     function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done);
 
+    /// @notice The task whose fraud or equivocation EigenLayer's slash `slashId` of Warden's operator
+    /// set punished (every slash of the set is made by this contract); zero for an id it never made
+    /// (task ids count from 1). A slash that took nothing is recorded too.
+    function taskOfSlash(uint256 slashId) external view returns (uint64 taskId);
+
     /// @notice Whether the operator was already slashed for equivocating on the task.
     function equivocationSlashed(uint64 taskId, bytes32 operatorId) external view returns (bool);
 
     /// @notice The challenger whose challenge proved the task's output wrong (zero if none did).
     function challengerOf(uint64 taskId) external view returns (address);
-
-    /// @notice The task whose fraud or equivocation EigenLayer slash `slashId` of Warden's operator set
-    /// punished (0 if Warden made no such slash).
-    function taskOfSlash(uint256 slashId) external view returns (uint64);
 }

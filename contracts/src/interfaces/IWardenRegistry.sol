@@ -3,7 +3,7 @@ pragma solidity ^0.8.27;
 
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
-import {IAllocationManager} from "./IEigenLayer.sol";
+import {IAllocationManager, OperatorSet} from "./IEigenLayer.sol";
 
 /// @notice The registry's fixed parameters: who may join, how large the set may grow, and how the
 /// weight that signs is kept to stake that stays slashable.
@@ -84,10 +84,23 @@ interface IWardenRegistry {
     /// @notice Re-reads every registered operator's weight from EigenLayer. Permissionless.
     function refreshWeights() external;
 
+    /// @notice Warden's operator set in EigenLayer: (this registry, `OPERATOR_SET_ID`). A slash's
+    /// stake is cleared to the recipient with `StrategyManager.clearBurnOrRedistributableShares(
+    /// operatorSet(), slashId)`.
+    function operatorSet() external view returns (OperatorSet memory);
+
+    /// @notice EigenLayer's StrategyManager, which holds slashed shares until they are cleared.
+    function strategyManager() external view returns (address);
+
+    /// @notice Where EigenLayer pays Warden's slashed stake (zero before `configureAVS`).
+    function redistributionRecipient() external view returns (address);
+
     /// @notice Has EigenLayer slash `wadToSlash` of the operator's allocation to Warden's set. Only
-    /// the slasher. Returns the shares EigenLayer took (summed over the set's strategies, queued
-    /// withdrawals included): zero when the operator had nothing left to take.
+    /// the slasher. Returns EigenLayer's id of the slash in Warden's operator set (from 1) and the
+    /// shares it took (summed over the set's strategies, queued withdrawals included): zero when the
+    /// operator had nothing left to take. The shares reach the redistribution recipient when anyone
+    /// clears the slash in the StrategyManager.
     function slashOperator(address operator, uint256 wadToSlash, string calldata description)
         external
-        returns (uint256 sharesSlashed);
+        returns (uint256 slashId, uint256 sharesSlashed);
 }

@@ -9,7 +9,7 @@ import {OneToOneStrategy} from "../../src/devnet/OneToOneStrategy.sol";
 import {TestToken} from "./TestToken.sol";
 import {TestBase} from "./Vm.sol";
 
-/// @dev EigenLayer v1.3.0 calls the tests make as operators and as the protocol owner.
+/// @dev EigenLayer core calls the tests make as operators and as the protocol owner (v1.5+ ABI).
 interface IDelegationManagerTest {
     function registerAsOperator(address initDelegationApprover, uint32 allocationDelay, string calldata uri)
         external;
@@ -31,21 +31,21 @@ interface IDelegationManagerTest {
     function minWithdrawalDelayBlocks() external view returns (uint32);
 }
 
-/// @dev EigenLayer v1.3.0 `IAllocationManagerTypes.Allocation`: a pending change applies at `effectBlock`.
+/// @dev EigenLayer `IAllocationManagerTypes.Allocation`: a pending change applies at `effectBlock`.
 struct Allocation {
     uint64 currentMagnitude;
     int128 pendingDiff;
     uint32 effectBlock;
 }
 
-/// @dev EigenLayer v1.3.0 `IDelegationManagerTypes.QueuedWithdrawalParams`.
+/// @dev EigenLayer `IDelegationManagerTypes.QueuedWithdrawalParams`.
 struct QueuedWithdrawalParams {
     address[] strategies;
     uint256[] depositShares;
     address deprecatedWithdrawer;
 }
 
-/// @dev EigenLayer v1.3.0 `IDelegationManagerTypes.Withdrawal`.
+/// @dev EigenLayer `IDelegationManagerTypes.Withdrawal`.
 struct Withdrawal {
     address staker;
     address delegatedTo;
@@ -60,8 +60,21 @@ interface IStrategyManagerTest {
     function initialize(address owner, address strategyWhitelister, uint256 pausedStatus) external;
     function addStrategiesToDepositWhitelist(address[] calldata strategies) external;
     function depositIntoStrategy(address strategy, address token, uint256 amount) external returns (uint256);
-    function getBurnableShares(address strategy) external view returns (uint256);
     function stakerDepositShares(address staker, address strategy) external view returns (uint256);
+    function getBurnOrRedistributableShares(
+        OperatorSet calldata operatorSet,
+        uint256 slashId,
+        address strategy
+    ) external view returns (uint256);
+    function getPendingSlashIds(OperatorSet calldata operatorSet) external view returns (uint256[] memory);
+    function clearBurnOrRedistributableShares(OperatorSet calldata operatorSet, uint256 slashId)
+        external
+        returns (uint256[] memory);
+    function clearBurnOrRedistributableSharesByStrategy(
+        OperatorSet calldata operatorSet,
+        uint256 slashId,
+        address strategy
+    ) external returns (uint256);
 }
 
 struct AllocateParams {
@@ -88,30 +101,59 @@ interface IAllocationManagerTest is IAllocationManager {
         external
         view
         returns (bool);
+    function getSlashCount(OperatorSet calldata operatorSet) external view returns (uint256);
 }
 
 interface IOwnableInitialize {
     function initialize(address owner, uint256 pausedStatus) external;
 }
 
-/// @dev Deploys the real EigenLayer v1.3.0 core, from the creation bytecode eigensdk ships
-/// (exported by `warden eigenlayer-artifacts contracts/eigenlayer-artifacts`), behind
-/// OpenZeppelin proxies, with a devnet pauser registry, stake token and 1:1 strategy. The stake token
+/// @dev The AllocationManager and DelegationManager of this core have no owner.
+interface IOwnerlessInitialize {
+    function initialize(uint256 pausedStatus) external;
+}
+
+/// @dev The rewards-v2 RewardsCoordinator's initializer.
+interface IRewardsCoordinatorInitialize {
+    function initialize(
+        address owner,
+        address pauserRegistry,
+        uint256 pausedStatus,
+        address rewardsUpdater,
+        uint32 activationDelay,
+        uint16 defaultSplitBips
+    ) external;
+}
+
+/// @dev Deploys the real EigenLayer core with redistributable operator sets and a rewards-v2
+/// RewardsCoordinator, from the creation bytecode newton-utils ships (exported by
+/// `warden eigenlayer-artifacts contracts/eigenlayer-artifacts`), behind OpenZeppelin proxies,
+/// with a devnet pauser registry, stake token and 1:1 strategy. The stake token
 /// is freely mintable, so a fixture can also make it the base token of a market (Warden requires the
 /// stake to be held in the agent's base token).
 abstract contract EigenLayerTest is TestBase {
-    string internal constant VERSION = "v1.3.0";
+    string internal constant VERSION = "v1.5+redistribution";
     /// @dev A realistic ratio to Warden's windows: at least the registry's weight horizon, as the
     /// registry requires (mainnet: 100 800 blocks, like the deallocation delay).
     uint32 internal constant MIN_WITHDRAWAL_DELAY = 300;
     uint32 internal constant DEALLOCATION_DELAY = 100_800;
     uint32 internal constant ALLOCATION_CONFIGURATION_DELAY = 1;
     uint64 internal constant WAD = 1e18;
+    /// @dev The RewardsCoordinator's immutables: mainnet's (a day's interval, 70-day submissions at
+    /// most, 90 days retroactive, 30 days ahead, genesis 2024-03-21 00:00 UTC).
+    uint32 internal constant CALCULATION_INTERVAL = 1 days;
+    uint32 internal constant MAX_REWARDS_DURATION = 70 days;
+    uint32 internal constant MAX_RETROACTIVE_LENGTH = 90 days;
+    uint32 internal constant MAX_FUTURE_LENGTH = 30 days;
+    uint32 internal constant GENESIS_REWARDS_TIMESTAMP = 1_710_979_200;
+    /// @dev No EIGEN on a test chain; the AllocationManager keeps it out of redistributing sets.
+    address internal constant NO_EIGEN_STRATEGY = address(0xE1E1);
 
     IDelegationManagerTest internal delegation;
     IStrategyManagerTest internal strategyManager;
     IAllocationManagerTest internal allocationManager;
     address internal permissionController;
+    address internal rewardsCoordinator;
     TestToken internal stakeToken;
     OneToOneStrategy internal strategy;
 
@@ -124,12 +166,13 @@ abstract contract EigenLayerTest is TestBase {
         permissionController = _deploy("PermissionController", abi.encode(VERSION));
 
         // Implementations reference each other's proxies: predict the proxies' addresses from
-        // this contract's nonce (four implementations, then the four proxies in the same order).
+        // this contract's nonce (five implementations, then the five proxies in the same order).
         uint256 nonce = vm.getNonce(address(this));
-        address delegationProxy = vm.computeCreateAddress(address(this), nonce + 4);
-        address strategyManagerProxy = vm.computeCreateAddress(address(this), nonce + 5);
-        address allocationManagerProxy = vm.computeCreateAddress(address(this), nonce + 6);
-        address eigenPodManagerProxy = vm.computeCreateAddress(address(this), nonce + 7);
+        address delegationProxy = vm.computeCreateAddress(address(this), nonce + 5);
+        address strategyManagerProxy = vm.computeCreateAddress(address(this), nonce + 6);
+        address allocationManagerProxy = vm.computeCreateAddress(address(this), nonce + 7);
+        address eigenPodManagerProxy = vm.computeCreateAddress(address(this), nonce + 8);
+        address rewardsCoordinatorProxy = vm.computeCreateAddress(address(this), nonce + 9);
 
         address delegationImpl = _deploy(
             "DelegationManager",
@@ -143,12 +186,14 @@ abstract contract EigenLayerTest is TestBase {
                 VERSION
             )
         );
-        address strategyManagerImpl =
-            _deploy("StrategyManager", abi.encode(delegationProxy, address(pauser), VERSION));
+        address strategyManagerImpl = _deploy(
+            "StrategyManager", abi.encode(allocationManagerProxy, delegationProxy, address(pauser), VERSION)
+        );
         address allocationManagerImpl = _deploy(
             "AllocationManager",
             abi.encode(
                 delegationProxy,
+                NO_EIGEN_STRATEGY,
                 address(pauser),
                 permissionController,
                 DEALLOCATION_DELAY,
@@ -161,9 +206,21 @@ abstract contract EigenLayerTest is TestBase {
             "EigenPodManager",
             abi.encode(address(0xBEAC0), address(0xBEAC1), delegationProxy, address(pauser), VERSION)
         );
+        address rewardsCoordinatorImpl = _deploy(
+            "RewardsCoordinator",
+            abi.encode(
+                delegationProxy,
+                strategyManagerProxy,
+                CALCULATION_INTERVAL,
+                MAX_REWARDS_DURATION,
+                MAX_RETROACTIVE_LENGTH,
+                MAX_FUTURE_LENGTH,
+                GENESIS_REWARDS_TIMESTAMP
+            )
+        );
 
         address owner = address(this);
-        _proxy(delegationImpl, abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)), delegationProxy);
+        _proxy(delegationImpl, abi.encodeCall(IOwnerlessInitialize.initialize, (0)), delegationProxy);
         _proxy(
             strategyManagerImpl,
             abi.encodeCall(IStrategyManagerTest.initialize, (owner, owner, 0)),
@@ -171,7 +228,7 @@ abstract contract EigenLayerTest is TestBase {
         );
         _proxy(
             allocationManagerImpl,
-            abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)),
+            abi.encodeCall(IOwnerlessInitialize.initialize, (0)),
             allocationManagerProxy
         );
         _proxy(
@@ -179,6 +236,14 @@ abstract contract EigenLayerTest is TestBase {
             abi.encodeCall(IOwnableInitialize.initialize, (owner, 0)),
             eigenPodManagerProxy
         );
+        _proxy(
+            rewardsCoordinatorImpl,
+            abi.encodeCall(
+                IRewardsCoordinatorInitialize.initialize, (owner, address(pauser), 0, owner, 1 hours, 1000)
+            ),
+            rewardsCoordinatorProxy
+        );
+        rewardsCoordinator = rewardsCoordinatorProxy;
 
         delegation = IDelegationManagerTest(delegationProxy);
         strategyManager = IStrategyManagerTest(strategyManagerProxy);
@@ -261,9 +326,26 @@ abstract contract EigenLayerTest is TestBase {
         return strategyManager.stakerDepositShares(staker, address(strategy));
     }
 
-    /// @dev Shares EigenLayer has taken by slashing so far (burnable, not yet burned).
-    function burnableShares() internal view returns (uint256) {
-        return strategyManager.getBurnableShares(address(strategy));
+    /// @dev Shares EigenLayer has taken by slashing `avs`'s operator set 0 so far and not yet paid out
+    /// (summed over every slash id): what clearing the slashes would send to the set's recipient.
+    function redistributableShares(address avs) internal view returns (uint256 total) {
+        OperatorSet memory set = OperatorSet({avs: avs, id: 0});
+        uint256 count = allocationManager.getSlashCount(set);
+        for (uint256 slashId = 1; slashId <= count; ++slashId) {
+            total += strategyManager.getBurnOrRedistributableShares(set, slashId, address(strategy));
+        }
+    }
+
+    /// @dev Clears every pending slash of `avs`'s operator set 0 (permissionless) and returns the stake
+    /// tokens `recipient` received.
+    function clearAllSlashes(address avs, address recipient) internal returns (uint256 received) {
+        OperatorSet memory set = OperatorSet({avs: avs, id: 0});
+        uint256[] memory pending = strategyManager.getPendingSlashIds(set);
+        uint256 before = stakeToken.balanceOf(recipient);
+        for (uint256 i; i < pending.length; ++i) {
+            strategyManager.clearBurnOrRedistributableShares(set, pending[i]);
+        }
+        received = stakeToken.balanceOf(recipient) - before;
     }
 
     function strategyList() internal view returns (address[] memory strategies) {

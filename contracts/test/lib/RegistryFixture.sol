@@ -56,6 +56,9 @@ abstract contract RegistryFixture is EigenLayerTest {
     uint32 internal constant EJECTION_LIMIT = 3;
     uint32 internal constant EJECTION_WINDOW = 100;
 
+    /// @dev Where slashed stake goes in these tests (Warden's restitution contract in a deployment).
+    address internal constant REDISTRIBUTION_RECIPIENT = address(0x7E5717);
+
     WardenRegistry internal registry;
 
     function registryParams() internal pure returns (RegistryParams memory) {
@@ -70,9 +73,19 @@ abstract contract RegistryFixture is EigenLayerTest {
     }
 
     function deployRegistry() internal {
+        deployRegistryWithoutSet();
+        createOperatorSet(REDISTRIBUTION_RECIPIENT);
+    }
+
+    /// @dev EigenLayer and the registry, without Warden's operator set: its redistribution recipient,
+    /// fixed when it is created, may not exist yet.
+    function deployRegistryWithoutSet() internal {
         deployEigenLayer();
         registry = new WardenRegistry(allocationManager, address(this), registryParams());
-        registry.configureAVS("https://warden.invalid/test.json", strategyList());
+    }
+
+    function createOperatorSet(address redistributionRecipient) internal {
+        registry.configureAVS("https://warden.invalid/test.json", strategyList(), redistributionRecipient);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -252,6 +252,35 @@ contract ChallengeTest is TaskManagerFixture {
     // slashSigners
     // ------------------------------------------------------------------------------------------
 
+    /// @dev Every fraud slash is recorded against its task, and clearing the slashes in EigenLayer's
+    /// StrategyManager (permissionless, at once) pays exactly the shares `SignerSlashed` reported, as
+    /// stake tokens, to the operator set's redistribution recipient.
+    function test_slashSigners_recordsTaskOfSlash_andStakeReachesRecipient() public {
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId, BLS.G1Point[] memory keys) =
+            commitBy(agentId, output, list(BOB, CAROL, DAVE), list(ALICE));
+        challengeAs(CHALLENGER, taskId, output);
+        vm.recordLogs();
+        challenges.slashSigners(taskId, idsOf(keys), 0);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 reported;
+        uint256 events;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(challenges)) continue;
+            if (logs[i].topics[0] != IWardenChallenges.SignerSlashed.selector) continue;
+            (uint256 slashId, uint256 shares) = abi.decode(logs[i].data, (uint256, uint256));
+            assertEq(challenges.taskOfSlash(slashId), taskId, "slash recorded against its task");
+            reported += shares;
+            ++events;
+        }
+        assertEq(events, 3, "three signers slashed");
+        assertEq(challenges.taskOfSlash(events + 1), 0, "no such slash");
+
+        uint256 received = clearAllSlashes(address(registry), taskManager.restitution());
+        assertEq(received, reported, "the recipient received what the slashes took");
+        assertTrue(received != 0, "a real amount");
+    }
+
     /// @dev Bob, Carol and Dave sign a fraudulent output, Alice does not, Eve joins the set after the
     /// reference block. Slashing in batches of two, then the rest, takes exactly the three signers'
     /// allocations, once each.
@@ -266,7 +295,7 @@ contract ChallengeTest is TaskManagerFixture {
 
         vm.recordLogs();
         vm.expectEmit(true, true, true, true, address(challenges));
-        emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)), 200 ether);
+        emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)), 1, 200 ether);
         (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 2);
         assertTrue(slashed == 1 && !done, "Alice skipped, Bob slashed");
         _assertProgress(taskId, 2, false);

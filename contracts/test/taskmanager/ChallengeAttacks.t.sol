@@ -14,7 +14,7 @@ interface IPausableTest {
 }
 
 /// @dev Attacks on fraud slashing and on the challenge bounty (issue 10, items 3 and 5), each run
-/// against the real EigenLayer v1.3.0 core.
+/// against the real EigenLayer core.
 contract ChallengeAttacksTest is TaskManagerFixture {
     address internal constant CHALLENGER = address(0xC4A11E);
     address internal constant FRONT_RUNNER = address(0xF4017);
@@ -22,7 +22,7 @@ contract ChallengeAttacksTest is TaskManagerFixture {
     address internal constant OTHER_OWNER = address(0x0B0B0);
     address internal constant SLASH_CALLER = address(0x51A54E4);
 
-    /// @dev AllocationManager v1.3.0: bit 1 of the paused status pauses `slashOperator`.
+    /// @dev AllocationManager (v1.3.0 and the redistribution core alike): bit 1 of the paused status pauses `slashOperator`.
     uint256 internal constant PAUSED_OPERATOR_SLASHING = 1 << 1;
 
     function setUp() public {
@@ -74,7 +74,7 @@ contract ChallengeAttacksTest is TaskManagerFixture {
         (uint64 second,) = commitBy(otherAgent, output, allOperators(), new address[](0));
         assertTrue(challengeAs(CHALLENGER, second, output), "second upheld");
         vm.expectEmit(true, true, true, true, address(challenges));
-        emit IWardenChallenges.SignerSlashed(first, ALICE, idOf(pkOf(ALICE)), 100 ether);
+        emit IWardenChallenges.SignerSlashed(first, ALICE, idOf(pkOf(ALICE)), 1, 100 ether);
         vm.prank(SLASH_CALLER);
         (uint256 slashed,) = challenges.slashSigners(first, idsOf(keys), 0);
         assertEq(slashed, 4, "the first fraud takes everything");

@@ -39,11 +39,12 @@ contract EquivocationTest is TaskManagerFixture {
         (, uint96 totalBefore,) = registry.quorumAt(uint32(block.number));
 
         vm.expectEmit(true, true, true, true, address(challenges));
-        emit IWardenChallenges.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB, 100 ether);
+        emit IWardenChallenges.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB, 1, 100 ether);
         vm.prank(WATCHER);
         challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
 
         assertTrue(challenges.equivocationSlashed(taskId, operatorId), "recorded");
+        assertEq(challenges.taskOfSlash(1), taskId, "EigenLayer's slash 1 punished this task");
         assertEq(slashableStake(ALICE), 0, "nothing left to slash");
         assertEq(operatorShares(ALICE), 0, "shares slashed");
         assertEq(weightOf(ALICE), 0, "no weight in later quorums");

@@ -8,8 +8,9 @@ import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
 /// @dev Issue 10, item 2: the weight that signs must be stake that stays slashable for the task's whole
 /// life. Bob, Carol and Dave (900 of 1000) are thieves; Alice is honest and never signs their fraud.
-/// Every attack runs against the real EigenLayer v1.3.0 core, and "slashed" is read from EigenLayer
-/// itself: the shares its StrategyManager holds for burning, and what a withdrawal pays out.
+/// Every attack runs against the real EigenLayer core, and "slashed" is read from EigenLayer itself:
+/// the stake tokens its StrategyManager pays Warden's redistribution recipient when the slashes are
+/// cleared, and what a withdrawal pays out.
 contract SlashableStakeTest is TaskManagerFixture {
     address internal constant CHALLENGER = address(0xC4A11E);
     uint256 internal constant THIEVES_STAKE = 900 ether;
@@ -115,7 +116,7 @@ contract SlashableStakeTest is TaskManagerFixture {
     /// shares are still in EigenLayer's slashable withdrawal queue when the slash lands, and the
     /// withdrawal later pays out nothing.
     function test_attack_commitThenWithdrawInsideChallengeWindow() public {
-        uint256 burnableBefore = burnableShares();
+        uint256 recipientBefore = stakeToken.balanceOf(taskManager.restitution());
         (uint64 taskId, BLS.G1Point[] memory keys, bool committed,) = tryThievesCommit(fraudulentOutput());
         assertTrue(committed, "the fraud is committed on live stake");
         withdrawAll(thieves());
@@ -132,7 +133,9 @@ contract SlashableStakeTest is TaskManagerFixture {
         }
         assertTrue(challengeAs(CHALLENGER, taskId, fraudulentOutput()), "challenge upheld");
         challenges.slashSigners(taskId, idsOf(keys), 0);
-        assertEq(burnableShares() - burnableBefore, THIEVES_STAKE, "EigenLayer took every thief's shares");
+        assertEq(
+            _clearedToRecipient(recipientBefore), THIEVES_STAKE, "every thief's stake reached the recipient"
+        );
 
         if (!withdrawn) {
             vm.roll(completable > block.number ? completable : block.number + 1);
@@ -158,7 +161,7 @@ contract SlashableStakeTest is TaskManagerFixture {
         uint256 effect = block.number + DEALLOCATION_DELAY + 1;
         vm.roll(effect - 20);
         keeperRefresh();
-        uint256 burnableBefore = burnableShares();
+        uint256 recipientBefore = stakeToken.balanceOf(taskManager.restitution());
         (uint64 taskId, BLS.G1Point[] memory keys, bool committed, bytes memory reason) =
             tryThievesCommit(fraudulentOutput());
         if (committed) {
@@ -167,7 +170,7 @@ contract SlashableStakeTest is TaskManagerFixture {
             vm.roll(effect + 1);
             challengeAs(CHALLENGER, taskId, fraudulentOutput());
             challenges.slashSigners(taskId, idsOf(keys), 0);
-            assertEq(burnableShares() - burnableBefore, THIEVES_STAKE, "the slash must take real shares");
+            assertEq(_clearedToRecipient(recipientBefore), THIEVES_STAKE, "the slash must take real stake");
         }
         assertEq(
             reason,
@@ -187,7 +190,7 @@ contract SlashableStakeTest is TaskManagerFixture {
         vm.roll(effect - registry.weightHorizon() - 1);
         keeperRefresh();
         assertEq(weightOf(DAVE), 400 ether, "still counted");
-        uint256 burnableBefore = burnableShares();
+        uint256 recipientBefore = stakeToken.balanceOf(taskManager.restitution());
         vm.roll(block.number + registry.maxWeightAge() - 17);
         (uint64 taskId, BLS.G1Point[] memory keys, bool committed,) = tryThievesCommit(fraudulentOutput());
         assertTrue(committed, "committed on weight that is slashable for the task's whole life");
@@ -196,7 +199,9 @@ contract SlashableStakeTest is TaskManagerFixture {
         vm.roll(block.number + SLASHING_PERIOD);
         assertTrue(block.number < effect, "slashing ends before the deallocation takes effect");
         challenges.slashSigners(taskId, idsOf(keys), 0);
-        assertEq(burnableShares() - burnableBefore, THIEVES_STAKE, "EigenLayer took every thief's shares");
+        assertEq(
+            _clearedToRecipient(recipientBefore), THIEVES_STAKE, "every thief's stake reached the recipient"
+        );
     }
 
     // ------------------------------------------------------------------------------------------
@@ -228,5 +233,12 @@ contract SlashableStakeTest is TaskManagerFixture {
         vm.prank(KEEPER);
         taskManager.commitOutput(taskId, holdOutput(), keys, signature);
         assertEq(taskOf(taskId).signedWeight, 300 ether, "all the real stake signed");
+    }
+
+    /// @dev Clears every pending slash of Warden's set and returns what the recipient has received
+    /// since `before`: the stake tokens themselves, not just shares booked for them.
+    function _clearedToRecipient(uint256 before) private returns (uint256) {
+        clearAllSlashes(address(registry), taskManager.restitution());
+        return stakeToken.balanceOf(taskManager.restitution()) - before;
     }
 }

@@ -106,21 +106,35 @@ abstract contract TaskManagerFixture is RegistryFixture {
     /// @dev Each task's snapshot as emitted in TaskOpened, for the calls that need its preimage.
     mapping(uint64 taskId => bytes input) internal taskInput;
 
+    /// @dev The task manager comes before Warden's operator set, whose redistribution recipient is
+    /// the task manager's restitution contract.
     function deployWarden() internal {
-        deployRegistry();
+        deployRegistryWithoutSet();
+        deployTaskManager();
+        createOperatorSet(taskManager.restitution());
         registerAllFour();
-        deployTaskManagerWithAgent();
+        deployAgent();
     }
 
-    /// @dev Everything but the operators: the market, a task manager whose challenges contract is the
-    /// registry's slasher, the market's input source, the stub verifier and the funded vault of one
-    /// registered agent.
+    /// @dev A task manager and an agent on a registry whose operator set already exists (with the
+    /// fixture's stand-in redistribution recipient).
     function deployTaskManagerWithAgent() internal {
-        deployMarket();
+        deployTaskManager();
+        deployAgent();
+    }
+
+    /// @dev A task manager whose challenges contract is the registry's slasher.
+    function deployTaskManager() internal {
         verifiers = new StubVerifierFactory();
         taskManager = newTaskManager(SLASHING_PERIOD, 1e18);
         challenges = WardenChallenges(taskManager.challenges());
         registry.setSlasher(address(challenges));
+    }
+
+    /// @dev The market, its input source, the stub verifier and the funded vault of one registered
+    /// agent.
+    function deployAgent() internal {
+        deployMarket();
         inputSource = new UniswapV2InputSource(address(taskManager), address(pair));
         verifier = verifiers.deployStub(AGENT_HASH);
         (vault, agentId) = newVaultWithAgent(OWNER, THRESHOLD_BPS);

@@ -28,7 +28,7 @@ import {TestToken} from "../lib/TestToken.sol";
 import {Vm} from "../lib/Vm.sol";
 import {ActionProbe} from "./VaultMocks.sol";
 
-/// @dev EigenLayer's `Pausable` (v1.3.0).
+/// @dev EigenLayer's `Pausable`.
 interface IPausableSlashing {
     function pause(uint256 newPausedStatus) external;
     function unpause(uint256 newPausedStatus) external;
@@ -466,7 +466,7 @@ contract TaskManagerHandler is RegistryFixture {
         uint256 count = registry.operatorIdCount();
         if (end > count) end = count;
         Examined[] memory examined = _examine(taskId, start, end);
-        uint256 burnableBefore = burnableShares();
+        uint256 redistributableBefore = redistributableShares(address(registry));
         // Logs so far belong to the ghost log; the batch's own are read below.
         _processLogs(vm.getRecordedLogs());
         try challengesContract.slashSigners(taskId, _nonSignerIdsOf[taskId], batch) returns (
@@ -479,7 +479,9 @@ contract TaskManagerHandler is RegistryFixture {
             signersSlashed += slashed;
             Vm.Log[] memory logs = vm.getRecordedLogs();
             _processLogs(logs);
-            _checkSlashes(taskId, examined, logs, burnableShares() - burnableBefore);
+            _checkSlashes(
+                taskId, examined, logs, redistributableShares(address(registry)) - redistributableBefore
+            );
         } catch {
             if (!slashingPaused) _violate("a slashing batch reverted outside a pause");
             ++pausedSlashAttempts;
@@ -890,7 +892,7 @@ contract TaskManagerHandler is RegistryFixture {
     /// shares, one without got `SignerNothingToSlash` and lost none, the events' shares are what
     /// EigenLayer took, and a slash within the task's slashing deadline took at least the weight the
     /// signer was counted for (give or take EigenLayer's rounding down, a wei per part).
-    function _checkSlashes(uint64 taskId, Examined[] memory examined, Vm.Log[] memory logs, uint256 burned)
+    function _checkSlashes(uint64 taskId, Examined[] memory examined, Vm.Log[] memory logs, uint256 taken)
         private
     {
         uint256 reported;
@@ -914,7 +916,7 @@ contract TaskManagerHandler is RegistryFixture {
             }
             _lastSlashedAt[examined[i].operator] = currentBlock;
         }
-        if (reported != burned) _violate("SignerSlashed shares differ from what EigenLayer took");
+        if (reported != taken) _violate("SignerSlashed shares differ from what EigenLayer took");
     }
 
     function _checkSlashedAsCounted(uint64 taskId, Examined memory examined, uint256 shares) private {
@@ -936,7 +938,7 @@ contract TaskManagerHandler is RegistryFixture {
             if (address(uint160(uint256(logs[i].topics[2]))) != operator) continue;
             if (logs[i].topics[0] == IWardenChallenges.SignerSlashed.selector) {
                 slashedEvent = true;
-                shares = abi.decode(logs[i].data, (uint256));
+                (, shares) = abi.decode(logs[i].data, (uint256, uint256));
             } else if (logs[i].topics[0] == IWardenChallenges.SignerNothingToSlash.selector) {
                 nothingEvent = true;
             }

@@ -138,7 +138,7 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
         for (uint256 i; i < handler.knownOperatorCount(); ++i) {
             address operator = handler.knownOperator(i);
             if (handler.provenFraudSigner(operator)) continue;
-            // EigenLayer v1.3.0 slashes queued withdrawals too: they count with the delegated shares
+            // EigenLayer slashes queued withdrawals too: they count with the delegated shares
             // and the tokens completed withdrawals paid out.
             assertEq(
                 stakeToken.balanceOf(operator) + operatorShares(operator) + queuedShares(operator),

@@ -2,8 +2,9 @@
 //!
 //! Warden's bindings are generated from the ABI and bytecode committed under `abi/`, exported from
 //! forge's artifacts by `make abi`; `make test` fails when they no longer match the contracts, so a
-//! contract change shows up here as a compile error, not as a silent mismatch at run time. EigenLayer's come from eigensdk,
-//! which also ships the v1.3.0 creation bytecode the devnet deploys.
+//! contract change shows up here as a compile error, not as a silent mismatch at run time. EigenLayer's come from
+//! `newton-utils`, which also ships the creation bytecode of the redistribution-era core the devnet
+//! deploys (see [`eigenlayer`]).
 #![allow(
     missing_docs,
     missing_debug_implementations,
@@ -177,20 +178,30 @@ pub mod harness {
     );
 }
 
-/// EigenLayer core v1.3.0 (the slashing release): bindings and creation bytecode from eigensdk.
+/// EigenLayer core with redistributable operator sets (the ABI of v1.5 "Redistribution" and
+/// later, with an ownerless AllocationManager and DelegationManager and without v1.9's one slasher
+/// per set): bindings and creation bytecode (solc 0.8.27) from `newton-utils` 2.0.0, and a rewards-v2
+/// RewardsCoordinator (solc 0.8.12) from the same crate. eigensdk 2.0.0 is no longer the source of
+/// this bytecode; the operator's registration still sends its transactions through eigensdk's
+/// `ELChainWriter`, whose selectors this core keeps.
 pub mod eigenlayer {
-    pub use eigensdk::utils::slashing::core::allocation_manager::{
+    pub use newton_utils::rewardsv2::core::rewards_coordinator::{
+        IRewardsCoordinator, RewardsCoordinator,
+    };
+    pub use newton_utils::slashing::core::allocation_manager::{
         AllocationManager, IAllocationManagerTypes,
     };
-    pub use eigensdk::utils::slashing::core::delegation_manager::{
+    pub use newton_utils::slashing::core::delegation_manager::{
         DelegationManager, IDelegationManagerTypes,
     };
-    pub use eigensdk::utils::slashing::core::eigen_pod_manager::EigenPodManager;
-    pub use eigensdk::utils::slashing::core::permission_controller::PermissionController;
-    pub use eigensdk::utils::slashing::core::strategy_manager::StrategyManager;
+    pub use newton_utils::slashing::core::eigen_pod_manager::EigenPodManager;
+    pub use newton_utils::slashing::core::permission_controller::PermissionController;
+    pub use newton_utils::slashing::core::strategy_manager::StrategyManager;
 
-    /// The EigenLayer release whose bytecode eigensdk ships.
-    pub const VERSION: &str = "v1.3.0";
+    /// The version string the deployment gives every core contract (`version()` returns it; the
+    /// bytecode carries no version of its own, and newton-utils does not name the release it was
+    /// built from). Its ABI is that of v1.5.0 "Redistribution" or later, before v1.9.0.
+    pub const VERSION: &str = "v1.5+redistribution";
 }
 
 /// Waiting for transactions, with a revert turned into an error.

@@ -97,6 +97,8 @@ pub struct AppContracts {
     pub task_manager: Address,
     /// Challenges, bounties and slashing (created by the task manager; the registry's slasher).
     pub challenges: Address,
+    /// Restitution (created by the task manager; the operator set's redistribution recipient).
+    pub restitution: Address,
     /// The agent's input source: the Uniswap v2 pair's observations and snapshots.
     pub input_source: Address,
     pub verifier: Address,
@@ -105,19 +107,27 @@ pub struct AppContracts {
     pub agent_id: u64,
 }
 
-/// Deploys the application, funds and configures the vault, registers the agent and records
-/// the 16 price observations its first decision needs (with noise trades in between).
-#[allow(clippy::too_many_arguments)] // each is a distinct, named piece of the deployment
-pub async fn deploy<P: Provider + Clone>(
+/// The task manager and what it needs before Warden's operator set exists: the deployment creates
+/// the set (`WardenRegistry.configureAVS`) after this step, because the set's redistribution
+/// recipient is fixed at creation and belongs to the task manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskManagerContracts {
+    pub verifier_factory: Address,
+    pub task_manager: Address,
+    /// Created by the task manager; the registry's slasher.
+    pub challenges: Address,
+    /// Created by the task manager; the operator set's redistribution recipient, which repays
+    /// robbed vaults from slashed stake.
+    pub restitution: Address,
+}
+
+/// Deploys the verifier factory and the task manager, makes the task manager's challenges contract
+/// the registry's slasher and seeds its bounty pool.
+pub async fn deploy_task_manager<P: Provider + Clone>(
     deployer: &P,
-    rpc_url: &alloy::transports::http::reqwest::Url,
     registry: Address,
-    market: &MarketContracts,
-    agent: &MlpAgent,
-    vault_owner: PrivateKeySigner,
-    trader: &mut NoiseTrader,
     params: AppParams,
-) -> Result<AppContracts, DeployError> {
+) -> Result<TaskManagerContracts, DeployError> {
     let verifier_factory = MlpVerifierFactory::deploy(deployer.clone()).await?;
     let task_manager = WardenTaskManager::deploy(
         deployer.clone(),
@@ -156,6 +166,30 @@ pub async fn deploy<P: Provider + Clone>(
             .await?,
     )
     .await?;
+    Ok(TaskManagerContracts {
+        verifier_factory: *verifier_factory.address(),
+        task_manager: *task_manager.address(),
+        challenges: *challenges.address(),
+        restitution: task_manager.restitution().call().await?,
+    })
+}
+
+/// Deploys the rest of the application on `contracts` (from [`deploy_task_manager`]): the agent's
+/// verifier, the funded and configured vault, the input source, the registered agent, and the 16
+/// price observations its first decision needs (with noise trades in between).
+#[allow(clippy::too_many_arguments)] // each is a distinct, named piece of the deployment
+pub async fn deploy<P: Provider + Clone>(
+    deployer: &P,
+    rpc_url: &alloy::transports::http::reqwest::Url,
+    contracts: TaskManagerContracts,
+    market: &MarketContracts,
+    agent: &MlpAgent,
+    vault_owner: PrivateKeySigner,
+    trader: &mut NoiseTrader,
+    params: AppParams,
+) -> Result<AppContracts, DeployError> {
+    let verifier_factory = MlpVerifierFactory::new(contracts.verifier_factory, deployer.clone());
+    let task_manager = WardenTaskManager::new(contracts.task_manager, deployer.clone());
     let verifier = deploy_verifier(&verifier_factory, agent).await?;
 
     let owner_address = vault_owner.address();
@@ -250,7 +284,8 @@ pub async fn deploy<P: Provider + Clone>(
     }
     Ok(AppContracts {
         task_manager: *task_manager.address(),
-        challenges: *challenges.address(),
+        challenges: contracts.challenges,
+        restitution: contracts.restitution,
         input_source: *input_source.address(),
         verifier,
         verifier_factory: *verifier_factory.address(),

@@ -156,15 +156,27 @@ impl Deployment {
             registry_params.to_sol(),
         )
         .await?;
-        confirm(
-            "WardenRegistry.configureAVS",
-            registry
-                .configureAVS(METADATA_URI.to_string(), vec![eigenlayer.strategy])
-                .send()
-                .await?,
+        // The task manager before the operator set: the set's redistribution recipient is fixed
+        // when EigenLayer creates it.
+        let task_manager =
+            app::deploy_task_manager(&provider, *registry.address(), config.app).await?;
+        let vault_owner = accounts::dev_key(2)?;
+        // Slashed stake goes to the task manager's restitution contract, which repays robbed
+        // vaults their proven losses.
+        let redistribution_recipient = task_manager.restitution;
+        configure_avs(
+            &provider,
+            *registry.address(),
+            eigenlayer.strategy,
+            redistribution_recipient,
         )
         .await?;
-        tracing::info!(registry = %registry.address(), weight_horizon = registry_params.weight_horizon, "Warden deployed");
+        tracing::info!(
+            registry = %registry.address(),
+            weight_horizon = registry_params.weight_horizon,
+            %redistribution_recipient,
+            "Warden deployed"
+        );
 
         let targets = RegistrationTargets {
             delegation_manager: eigenlayer.delegation_manager,
@@ -202,10 +214,10 @@ impl Deployment {
         let app = app::deploy(
             &provider,
             &rpc_url,
-            *registry.address(),
+            task_manager,
             &market,
             &agent,
-            accounts::dev_key(2)?,
+            vault_owner,
             &mut trader,
             config.app,
         )
@@ -231,6 +243,7 @@ impl Deployment {
             warden: WardenContracts {
                 registry: *registry.address(),
                 operator_set_id: OPERATOR_SET_ID,
+                redistribution_recipient,
             },
             operators: Vec::new(),
             total_weight: U256::ZERO,
@@ -515,4 +528,27 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), DeployError> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(io)?;
     file.write_all(contents).map_err(io)
+}
+
+/// Makes the registry Warden's AVS and creates its redistributing operator set over `strategy`:
+/// stake slashed from the set is paid to `redistribution_recipient`, fixed for good.
+pub async fn configure_avs<P: Provider + Clone>(
+    owner: &P,
+    registry: Address,
+    strategy: Address,
+    redistribution_recipient: Address,
+) -> Result<(), DeployError> {
+    confirm(
+        "WardenRegistry.configureAVS",
+        WardenRegistry::new(registry, owner)
+            .configureAVS(
+                METADATA_URI.to_string(),
+                vec![strategy],
+                redistribution_recipient,
+            )
+            .send()
+            .await?,
+    )
+    .await?;
+    Ok(())
 }

@@ -1,14 +1,16 @@
-//! Deploys EigenLayer core v1.3.0 from the creation bytecode eigensdk ships, the way its own
-//! deployment scripts wire it: implementations behind ERC-1967 proxies, with a pauser registry
-//! and a 1:1 deposit strategy of our own (eigensdk ships neither) over the stake token the caller
-//! names: the devnet restakes wrapped ether, the asset its agent's vault values stake in.
+//! Deploys EigenLayer core with redistributable operator sets (the v1.5+ "Redistribution" ABI)
+//! from the creation bytecode `newton-utils` ships, the way EigenLayer's own deployment scripts
+//! wire it: implementations behind ERC-1967 proxies, with a pauser registry and a 1:1 deposit
+//! strategy of our own (the crate ships neither) over the stake token the caller names: the devnet
+//! restakes wrapped ether, the asset its agent's vault values stake in. A RewardsCoordinator (the
+//! rewards-v2 release the same crate ships) sits beside it for operator-directed rewards.
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
 use serde::{Deserialize, Serialize};
 use warden_bindings::eigenlayer::{
-    AllocationManager, DelegationManager, EigenPodManager, PermissionController, StrategyManager,
-    VERSION,
+    AllocationManager, DelegationManager, EigenPodManager, PermissionController,
+    RewardsCoordinator, StrategyManager, VERSION,
 };
 use warden_bindings::{DevnetPauserRegistry, ERC1967Proxy, OneToOneStrategy};
 
@@ -28,6 +30,45 @@ pub struct EigenLayerParams {
     /// `AllocationManager.ALLOCATION_CONFIGURATION_DELAY`: blocks before an operator's
     /// allocation delay takes effect (and so before it can allocate).
     pub allocation_configuration_delay: u32,
+    /// The RewardsCoordinator's immutables.
+    pub rewards: RewardsParams,
+}
+
+/// The RewardsCoordinator's constructor parameters, in seconds (it works in timestamps, not
+/// blocks). A rewards submission's start must be a multiple of the calculation interval, its
+/// duration a multiple of it and at most `max_rewards_duration`; an operator-directed submission
+/// must end before the block it is made in and start at or after the genesis and no more than
+/// `max_retroactive_length` ago.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardsParams {
+    /// `CALCULATION_INTERVAL_SECONDS`: a multiple of a day (the coordinator's snapshot cadence).
+    pub calculation_interval_seconds: u32,
+    pub max_rewards_duration: u32,
+    pub max_retroactive_length: u32,
+    pub max_future_length: u32,
+    /// `GENESIS_REWARDS_TIMESTAMP`: a multiple of the calculation interval.
+    pub genesis_rewards_timestamp: u32,
+    /// Seconds before a submitted distribution root becomes claimable.
+    pub activation_delay: u32,
+    /// Operators' default share of the rewards paid through them to their stakers, in bips.
+    pub default_operator_split_bips: u16,
+}
+
+impl Default for RewardsParams {
+    /// Mainnet's values, but a one-hour activation delay (mainnet: a week).
+    fn default() -> Self {
+        const DAY: u32 = 86_400;
+        Self {
+            calculation_interval_seconds: DAY,
+            max_rewards_duration: 70 * DAY,
+            max_retroactive_length: 90 * DAY,
+            max_future_length: 30 * DAY,
+            // 2024-03-21 00:00 UTC, mainnet's genesis.
+            genesis_rewards_timestamp: 1_710_979_200,
+            activation_delay: 3_600,
+            default_operator_split_bips: 1_000,
+        }
+    }
 }
 
 impl Default for EigenLayerParams {
@@ -39,6 +80,7 @@ impl Default for EigenLayerParams {
             min_withdrawal_delay: 300,
             deallocation_delay: 100_800,
             allocation_configuration_delay: 1,
+            rewards: RewardsParams::default(),
         }
     }
 }
@@ -51,6 +93,8 @@ pub struct EigenLayerContracts {
     pub allocation_manager: Address,
     pub eigen_pod_manager: Address,
     pub permission_controller: Address,
+    /// Operator-directed rewards (`createOperatorDirectedAVSRewardsSubmission`), behind a proxy.
+    pub rewards_coordinator: Address,
     pub pauser_registry: Address,
     pub stake_token: Address,
     pub strategy: Address,
@@ -59,9 +103,10 @@ pub struct EigenLayerContracts {
 /// The EigenLayer release deployed.
 pub const VERSION_LABEL: &str = warden_bindings::eigenlayer::VERSION;
 
-/// The creation bytecode of each core contract, by name, as eigensdk ships it.
-pub fn creation_bytecodes() -> [(&'static str, &'static Bytes); 5] {
+/// The creation bytecode of each core contract, by name, as newton-utils ships it.
+pub fn creation_bytecodes() -> [(&'static str, &'static Bytes); 6] {
     [
+        ("RewardsCoordinator", &RewardsCoordinator::BYTECODE),
         ("DelegationManager", &DelegationManager::BYTECODE),
         ("StrategyManager", &StrategyManager::BYTECODE),
         ("AllocationManager", &AllocationManager::BYTECODE),
@@ -74,6 +119,9 @@ pub fn creation_bytecodes() -> [(&'static str, &'static Bytes); 5] {
 // DelegationManager calls it on every operator registration.
 const NO_ETH_POS: Address = Address::new([0xbe; 20]);
 const NO_POD_BEACON: Address = Address::new([0xbf; 20]);
+// The AllocationManager refuses the EIGEN strategy in redistributing operator sets; the devnet has
+// no EIGEN token, so no strategy of its own is ever this one.
+const NO_EIGEN_STRATEGY: Address = Address::new([0xe1; 20]);
 
 /// Deploys EigenLayer core, owned (and paused/unpaused) by `owner`, the provider's signer.
 pub async fn deploy<P: Provider + Clone>(
@@ -91,11 +139,12 @@ pub async fn deploy<P: Provider + Clone>(
         .address();
 
     // Implementations take each other's proxies as constructor arguments: predict the proxies'
-    // addresses from the deployer's nonce (four implementations first, then the four proxies).
+    // addresses from the deployer's nonce (five implementations first, then the five proxies).
     let nonce = provider.get_transaction_count(owner).await?;
     let predicted = |offset: u64| owner.create(nonce + offset);
     let (delegation, strategy_manager, allocation_manager, eigen_pod_manager) =
-        (predicted(4), predicted(5), predicted(6), predicted(7));
+        (predicted(5), predicted(6), predicted(7), predicted(8));
+    let rewards_coordinator = predicted(9);
 
     let delegation_impl = DelegationManager::deploy(
         provider.clone(),
@@ -108,11 +157,18 @@ pub async fn deploy<P: Provider + Clone>(
         version.clone(),
     )
     .await?;
-    let strategy_manager_impl =
-        StrategyManager::deploy(provider.clone(), delegation, pauser, version.clone()).await?;
+    let strategy_manager_impl = StrategyManager::deploy(
+        provider.clone(),
+        allocation_manager,
+        delegation,
+        pauser,
+        version.clone(),
+    )
+    .await?;
     let allocation_manager_impl = AllocationManager::deploy(
         provider.clone(),
         delegation,
+        NO_EIGEN_STRATEGY,
         pauser,
         permission_controller,
         params.deallocation_delay,
@@ -129,15 +185,25 @@ pub async fn deploy<P: Provider + Clone>(
         version,
     )
     .await?;
+    let rewards = params.rewards;
+    let rewards_coordinator_impl = RewardsCoordinator::deploy(
+        provider.clone(),
+        delegation,
+        strategy_manager,
+        rewards.calculation_interval_seconds,
+        rewards.max_rewards_duration,
+        rewards.max_retroactive_length,
+        rewards.max_future_length,
+        rewards.genesis_rewards_timestamp,
+    )
+    .await?;
 
+    // The AllocationManager and DelegationManager of this core have no owner; the others do.
     let unpaused = U256::ZERO;
     let proxies = [
         (
             *delegation_impl.address(),
-            delegation_impl
-                .initialize(owner, unpaused)
-                .calldata()
-                .clone(),
+            delegation_impl.initialize(unpaused).calldata().clone(),
             delegation,
         ),
         (
@@ -151,7 +217,7 @@ pub async fn deploy<P: Provider + Clone>(
         (
             *allocation_manager_impl.address(),
             allocation_manager_impl
-                .initialize(owner, unpaused)
+                .initialize(unpaused)
                 .calldata()
                 .clone(),
             allocation_manager,
@@ -163,6 +229,22 @@ pub async fn deploy<P: Provider + Clone>(
                 .calldata()
                 .clone(),
             eigen_pod_manager,
+        ),
+        (
+            *rewards_coordinator_impl.address(),
+            // The owner also submits distribution roots (the rewards updater).
+            rewards_coordinator_impl
+                .initialize(
+                    owner,
+                    pauser,
+                    unpaused,
+                    owner,
+                    rewards.activation_delay,
+                    rewards.default_operator_split_bips,
+                )
+                .calldata()
+                .clone(),
+            rewards_coordinator,
         ),
     ];
     for (implementation, init, expected) in proxies {
@@ -191,6 +273,7 @@ pub async fn deploy<P: Provider + Clone>(
         allocation_manager,
         eigen_pod_manager,
         permission_controller,
+        rewards_coordinator,
         pauser_registry: pauser,
         stake_token,
         strategy,

@@ -1,8 +1,8 @@
 //! Deploys Warden's whole world into a chain paid by anvil's development accounts: EigenLayer
-//! core v1.3.0 from eigensdk's bytecode, a Uniswap v2 market with a noise trader, Warden's
-//! registry and application (task manager, verifier, funded vault, registered agent), and
-//! operators with fresh encrypted keystores that restake and register their BLS12-381 keys
-//! exactly as production operators do. Used by the devnet and by `warden deploy`, which also
+//! core (redistributable operator sets) from newton-utils' bytecode, a Uniswap v2 market with a
+//! noise trader, Warden's registry and application (task manager, verifier, funded vault,
+//! registered agent), and operators with fresh encrypted keystores that restake and register their
+//! BLS12-381 keys exactly as production operators do. Used by the devnet and by `warden deploy`, which also
 //! writes every service's configuration ([`Deployment::aggregator_config`] and its siblings).
 
 pub mod accounts;

@@ -12,7 +12,7 @@ use crate::{EigenLayerContracts, EigenLayerParams};
 /// EigenLayer's deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EigenLayerSummary {
-    /// The EigenLayer core release (`v1.3.0`).
+    /// The EigenLayer core release, as the version string its contracts report.
     pub version: String,
     #[serde(flatten)]
     pub contracts: EigenLayerContracts,
@@ -25,6 +25,8 @@ pub struct WardenContracts {
     /// The AVS identity and registrar of Warden's operator set.
     pub registry: Address,
     pub operator_set_id: u32,
+    /// Where EigenLayer pays the stake slashed from Warden's operator set (fixed for good).
+    pub redistribution_recipient: Address,
 }
 
 /// One registered operator.

@@ -151,7 +151,13 @@ impl Devnet {
             .query()
             .await?
         {
-            slashings.push((event.operator, event.taskId, "fraud", log.block_number));
+            slashings.push((
+                event.operator,
+                event.taskId,
+                event.slashId,
+                "fraud",
+                log.block_number,
+            ));
         }
         for (event, log) in challenges
             .EquivocationSlashed_filter()
@@ -162,6 +168,7 @@ impl Devnet {
             slashings.push((
                 event.operator,
                 event.taskId,
+                event.slashId,
                 "equivocation",
                 log.block_number,
             ));
@@ -176,7 +183,7 @@ impl Devnet {
             &provider,
         );
         let mut summary = Vec::with_capacity(slashings.len());
-        for (operator, task, reason, block) in slashings {
+        for (operator, task, slash_id, reason, block) in slashings {
             let block = block.unwrap_or_default();
             let shares_at = |at: u64| {
                 let call = delegation.getOperatorShares(operator, vec![strategy]);
@@ -188,6 +195,7 @@ impl Devnet {
             summary.push(SlashSummary {
                 operator,
                 task,
+                slash_id,
                 reason: reason.to_string(),
                 strategy,
                 shares_before: shares_at(block.saturating_sub(1)).await?,

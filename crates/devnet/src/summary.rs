@@ -102,6 +102,10 @@ pub struct ChallengeSummary {
 pub struct SlashSummary {
     pub operator: Address,
     pub task: u64,
+    /// EigenLayer's id of the slash in Warden's operator set: clearing it in the StrategyManager
+    /// pays the slashed stake to the set's redistribution recipient.
+    #[serde(with = "warden_deployer::decimal")]
+    pub slash_id: U256,
     /// `fraud` (a signer of an upheld challenge) or `equivocation`.
     pub reason: String,
     pub strategy: Address,

@@ -1,6 +1,7 @@
 //! Equivocation on the devnet: an operator's BLS key signing two different outputs for one task
 //! is evidence anyone can submit; it slashes that operator in EigenLayer, once. Evidence that
-//! mixes two operators' signatures is refused.
+//! mixes two operators' signatures is refused. The slashed stake is redistributed: clearing the
+//! slash in EigenLayer's StrategyManager pays the wrapped ether to the operator set's recipient.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -8,8 +9,9 @@
 use alloy::primitives::{U256, keccak256};
 use warden_agent::Agent;
 use warden_bindings::challenges::BLS::{G1Point, G2Point};
-use warden_bindings::eigenlayer::DelegationManager;
+use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, StrategyManager};
 use warden_bindings::tx::confirm;
+use warden_bindings::uniswap::WETH9;
 use warden_bindings::{WardenChallenges, WardenTaskManager};
 use warden_challenger::{EquivocationEvidence, SignedAttestation};
 use warden_deployer::app::AppParams;
@@ -149,6 +151,70 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         "the event reports what was taken"
     );
     assert_eq!(shares(bystander.address()).await, bystander_before);
+    assert_eq!(
+        challenges
+            .taskOfSlash(slashed.slashId)
+            .call()
+            .await
+            .unwrap(),
+        task_id,
+        "the slash is recorded against its task"
+    );
+
+    // Redistribution: anyone clears the slash, in the very next block (this core has no delay
+    // before clearing), and the stake token itself reaches the recipient the deployment named.
+    let recipient = summary.deployment.warden.redistribution_recipient;
+    let operator_set = StrategyManager::OperatorSet {
+        avs: summary.deployment.warden.registry,
+        id: summary.deployment.warden.operator_set_id,
+    };
+    let allocation_manager = AllocationManager::new(
+        summary.deployment.eigenlayer.contracts.allocation_manager,
+        &provider,
+    );
+    assert_eq!(
+        allocation_manager
+            .getRedistributionRecipient(AllocationManager::OperatorSet {
+                avs: operator_set.avs,
+                id: operator_set.id,
+            })
+            .call()
+            .await
+            .unwrap(),
+        recipient
+    );
+    let weth = WETH9::new(summary.deployment.market.weth, &provider);
+    let received_before = weth.balanceOf(recipient).call().await.unwrap();
+    let strategy_manager = StrategyManager::new(
+        summary.deployment.eigenlayer.contracts.strategy_manager,
+        &provider,
+    );
+    let slash_block = receipt.block_number.unwrap();
+    let cleared = confirm(
+        "clearBurnOrRedistributableShares",
+        strategy_manager
+            .clearBurnOrRedistributableShares(operator_set.clone(), slashed.slashId)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cleared.block_number, Some(slash_block + 1));
+    assert_eq!(
+        weth.balanceOf(recipient).call().await.unwrap() - received_before,
+        slashed.shares,
+        "the slashed stake, one wrapped ether per share, reached the recipient"
+    );
+    assert!(
+        strategy_manager
+            .getPendingSlashIds(operator_set)
+            .call()
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing left to clear"
+    );
 
     // The same evidence again slashes nothing more.
     let again = submit().call().await.unwrap_err();
