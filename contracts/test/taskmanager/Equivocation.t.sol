@@ -17,8 +17,10 @@ contract EquivocationTest is TaskManagerFixture {
 
     address internal constant EVE = address(0xE5E);
     address internal constant WATCHER = address(0x3A7C4);
-    /// @dev Two hash-to-G2 (~56 k each), two 2-pair pairings (~105 k each) and an EigenLayer slash.
-    uint256 internal constant MAX_GAS_EQUIVOCATION = 850_000;
+    /// @dev Two hash-to-G2 (~56 k each), two 2-pair pairings (~105 k each) and an EigenLayer slash
+    /// (measured 989 k in all on the redistribution core, whose slash books the shares under a slash
+    /// id; ~850 k on v1.3.0).
+    uint256 internal constant MAX_GAS_EQUIVOCATION = 1_050_000;
 
     uint64 internal taskId;
     bytes32 internal hashA;

@@ -15,10 +15,11 @@ contract SlashingGasTest is TaskManagerFixture {
     event log_named_uint(string key, uint256 val);
 
     uint256 internal constant OPERATORS = 100;
-    /// @dev Operators per slashSigners call. A slash measures ~218 k gas (with the shares it took read
-    /// from EigenLayer and the caller's fee), so a batch of 25 takes ~5.45 M: about half the budget
-    /// below, leaving room for operator sets with more strategies (each adds to every slash) or a
-    /// costlier EigenLayer release. 45 would be the most that fits.
+    /// @dev Operators per slashSigners call. A slash measures ~375 k gas on the redistribution core
+    /// (~218 k on v1.3.0: EigenLayer now books each slash's shares under its slash id, and Warden
+    /// records the slash's task), with the caller's fee, so a batch of 25 takes ~9.4 M, within the
+    /// budget below and far within a transaction's 16.7 M cap. 26 would be the most that fits the
+    /// budget; a set with more strategies (each adds to every slash) needs smaller batches.
     uint256 internal constant BATCH = 25;
     /// @dev Budget of one batch (a third of a 30 M block).
     uint256 internal constant MAX_BATCH_GAS = 10_000_000;
