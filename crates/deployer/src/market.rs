@@ -190,7 +190,10 @@ impl NoiseTrader {
             signer,
             market,
             rng: StdRng::seed_from_u64(seed),
-            max_trade_bps: 150,
+            // Up to 0.3 % of the pool, a price move of up to about 0.6 %: enough for the agent to
+            // see trends, calm enough that the spot price stays near its TWAP most of the time,
+            // within the vault's default 1 % tolerance at execution.
+            max_trade_bps: 30,
         }
     }
 
