@@ -80,7 +80,7 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
     /// @dev 1e18: prices are quote per base in this fixed point.
     uint256 private constant WAD = 1e18;
     /// @notice The spot-to-TWAP tolerance a new vault starts with: 1 %. The reference agent's 2 %
-    /// slippage leaves room for 0.3 % fee, 0.5 % price impact (its largest trade) and this.
+    /// slippage leaves room for 0.3 % fee, 0.25 % price impact (its largest trade) and this.
     uint16 public constant DEFAULT_MAX_PRICE_DEVIATION_BPS = 100;
 
     /// @inheritdoc IWardenVault

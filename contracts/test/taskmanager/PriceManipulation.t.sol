@@ -20,10 +20,10 @@ contract PriceManipulationTest is TaskManagerFixture {
     event log_named_uint(string key, uint256 val);
 
     address internal constant SEARCHER = address(0x5EA4C4E4);
-    /// @dev The reference agent's parameters: 2 % slippage from the TWAP, trades of at most 0.5 % of
+    /// @dev The reference agent's parameters: 2 % slippage from the TWAP, trades of at most 0.25 % of
     /// the pool.
     uint16 internal constant SLIPPAGE_BPS = 200;
-    uint16 internal constant MAX_TRADE_BPS = 50;
+    uint16 internal constant MAX_TRADE_BPS = 25;
     uint16 internal constant MAX_SIZE_BPS = 1000;
     uint256 internal constant FAIR_PRICE = 2000 ether;
 

@@ -119,11 +119,13 @@ pub enum ParamsError {
 
 impl Params {
     /// The reference agent's parameters for a deployment's `router`: five minutes to execute,
-    /// at most 25 % of a balance and 0.5 % of the pool per action, one bps per logit unit of
+    /// at most 25 % of a balance and 0.25 % of the pool per action, one bps per logit unit of
     /// margin, and 2 % slippage from the TWAP. The slippage covers the pool's 0.3 % fee, the
-    /// 0.5 % price impact of the largest trade, and the 1 % the vault lets the spot price stray
-    /// from the TWAP by default (`WardenVault.DEFAULT_MAX_PRICE_DEVIATION_BPS`), with 0.2 % to
-    /// spare; it is also the most a sandwich of the execution can take. One unit of the
+    /// 0.25 % price impact of the largest trade, and the 1 % the vault lets the spot price stray
+    /// from the TWAP by default (`WardenVault.DEFAULT_MAX_PRICE_DEVIATION_BPS`), with 0.45 % to
+    /// spare; it is also the most a sandwich of the execution can take. The largest trade moves
+    /// the pool's price by about 0.5 %, so two in a row in the same direction, before arbitrage
+    /// or the TWAP catches up, still fit within the vault's tolerance. One unit of the
     /// reference model's logits is about 7.4e-5 on its training scale (one-hot targets), so a
     /// margin of 0.18 there, a clear decision, trades the maximum.
     pub const fn reference(router: Address) -> Self {
@@ -133,7 +135,7 @@ impl Params {
             deadline_seconds: 300,
             max_size_bps: 2_500,
             size_bps_per_logit: 1,
-            max_trade_bps: 50,
+            max_trade_bps: 25,
         }
     }
 
@@ -468,8 +470,8 @@ mod tests {
         };
         let sell = encode_action(ActionKind::Sell, BPS, &input, &params);
         let call = swapExactTokensForTokensCall::abi_decode(&sell.data).unwrap();
-        // 0.5 % of the base reserve.
-        assert_eq!(call.amountIn, U256::from(5_000u64));
+        // 0.25 % of the base reserve.
+        assert_eq!(call.amountIn, U256::from(2_500u64));
     }
 
     #[test]

@@ -637,8 +637,8 @@ fn realistic_input(rng: &mut StdRng) -> AgentInput {
         })
         .collect::<Vec<_>>();
     let latest = *history.last().unwrap();
-    let twap = history.iter().fold(U256::ZERO, |sum, price| sum + *price)
-        / U256::from(history.len());
+    let twap =
+        history.iter().fold(U256::ZERO, |sum, price| sum + *price) / U256::from(history.len());
     let base_reserve = wad(rng.gen_range(1_000..=100_000));
     let quote_reserve = base_reserve * latest / wad(1);
     AgentInput {
