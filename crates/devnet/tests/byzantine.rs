@@ -152,13 +152,23 @@ async fn three_byzantine_operators_are_challenged_in_time_and_slashed() {
     assert_eq!(vault.balances_after, vault.balances_before);
 }
 
+/// Each theft dumps the vault's WETH into the pool with no minimum output, moving its price by
+/// several percent: the vault defers the next call action while the spot price is that far from
+/// its TWAP, so a later theft executes only once the price has come back, or expires. The first
+/// always executes, and every executed one stays within the bound.
 #[tokio::test]
 async fn without_a_challenger_each_theft_stays_within_the_bound() {
     let (_devnet, summary) = run(vec![0, 1, 2], false, 2).await;
     let bound_bps = U256::from(AppParams::default().stake_bound_bps);
     let mut total_stolen = U256::ZERO;
+    let mut executed = 0;
     for task in &summary.tasks {
+        if task.state == "expired" {
+            assert_eq!(task.stolen, None, "{task:?}");
+            continue;
+        }
         assert_eq!(task.state, "executed", "{task:?}");
+        executed += 1;
         let stolen = task.stolen.expect("the byzantine quorum commits a theft");
         let stake = task.signed_stake.unwrap();
         assert!(stolen > U256::ZERO);
@@ -169,6 +179,11 @@ async fn without_a_challenger_each_theft_stays_within_the_bound() {
         assert!(stolen < stake, "{task:?}");
         total_stolen += stolen;
     }
+    assert!(
+        executed >= 1,
+        "the first theft executes: {:?}",
+        summary.tasks
+    );
     let vault = summary.vault.clone().unwrap();
     assert_eq!(
         vault.balances_before.weth - vault.balances_after.weth,
