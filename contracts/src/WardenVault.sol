@@ -25,12 +25,12 @@ import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
 /// - pause: stops call actions; withdrawals stay open;
 /// - stake bound: a call action's outflow of the agent's base and quote tokens, valued in the base
 ///   token at the TWAP of the task's snapshot, may not exceed `stakeBoundBps` of the slashable stake
-///   that signed it, and it may move no other token;
+///   that signed it, and it may move no other token. Since the task manager keeps at most one live
+///   task per agent, this bounds the value of everything committed but not yet final by the stake
+///   that would be slashed if it were fraudulent: corrupting a quorum costs more than it can take;
 /// - price sanity: a call action executes only while the spot price is within `maxPriceDeviationBps`
 ///   of the TWAP up to now, so a front-run that moves the pair against the action makes it wait
-///   rather than fill at the manipulated price. Since the task manager keeps at most one live
-///   task per agent, this bounds the value of everything committed but not yet final by the stake
-///   that would be slashed if it were fraudulent: corrupting a quorum costs more than it can take.
+///   rather than fill at the manipulated price.
 /// @dev Holds are executed even while paused: they move nothing, and letting them finish keeps the
 /// agent's task sequence moving (a reverted hold would sit committed until it expired).
 contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
