@@ -34,6 +34,9 @@ pub struct AggregatorMetrics {
     pub commitments: IntCounterVec,
     /// Committed actions the vault refused by its owner's policy, by the vault's error.
     pub execute_refusals: IntCounterVec,
+    /// Execution attempts the vault deferred because of the market (spot off its TWAP), by the
+    /// vault's error; each is retried.
+    pub execute_deferrals: IntCounterVec,
     /// `warden_weight_age_blocks`: blocks since the registry's last full refresh of the weights
     /// (quorums on weights older than the registry's `maxWeightAge` are refused).
     pub weight_age: IntGauge,
@@ -79,6 +82,13 @@ impl AggregatorMetrics {
                 "warden_execute_refusals_total",
                 "Committed actions the vault refused by its owner's policy (spending caps, stake \
                  bound), by the vault's error; each is refused once and its task expires",
+                &["error"],
+            )?,
+            execute_deferrals: telemetry.counter_vec(
+                "warden_execute_deferrals_total",
+                "Execution attempts the vault deferred because the pair's spot price strayed from \
+                 its TWAP beyond the vault's tolerance, by the vault's error; the keeper retries \
+                 them within the execution window",
                 &["error"],
             )?,
             weight_age: telemetry.register(IntGauge::new(

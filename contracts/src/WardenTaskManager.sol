@@ -320,13 +320,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         if (block.number > lastBlock) revert ExecutionWindowOver(taskId, lastBlock);
         bytes32 outputHash = keccak256(output);
         _requireCommitted(taskId, task, keccak256(input), outputHash);
-        // The snapshot's prices value the action for the vault's stake bound: the prices the quorum
-        // decided on, which no trade since can move. The input matched the committed hash, so it is
-        // the snapshot the agent's source took.
-        ActionContext memory context;
-        (context.tokenBase, context.tokenQuote, context.reserveBase, context.reserveQuote) =
-            IAgentInputSource(agent.inputSource).valuation(input);
-        context.signedStake = task.signedWeight;
+        ActionContext memory context = _actionContext(agent.inputSource, task, input);
 
         // Executed before the vault runs the action: even a reentrant path could not run it twice.
         task.state = TaskState.Executed;
@@ -336,6 +330,21 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         // outflow does not fit. Nothing after the call can be re-entered: every entry point that
         // writes the ledger is `nonReentrant`.
         if (value != 0) _recordExposure(taskId, task, value, loss);
+    }
+
+    /// @dev What the vault checks an action against: the stake that signed it; the snapshot's TWAP,
+    /// which values its outflow for the stake bound (the input matched the committed hash, so it is
+    /// the snapshot the agent's source took, and no trade in the opening block moved it); and the
+    /// market now, spot and TWAP, for the vault's check that nobody holds the price off.
+    function _actionContext(address inputSource, Task storage task, bytes calldata input)
+        private
+        view
+        returns (ActionContext memory context)
+    {
+        IAgentInputSource source = IAgentInputSource(inputSource);
+        (context.tokenBase, context.tokenQuote, context.price) = source.valuation(input);
+        (context.spotNow, context.twapNow) = source.currentPrices(task.agentId);
+        context.signedStake = task.signedWeight;
     }
 
     /// @inheritdoc ITaskManager

@@ -24,10 +24,13 @@ import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
 ///   approved to anyone;
 /// - pause: stops call actions; withdrawals stay open;
 /// - stake bound: a call action's outflow of the agent's base and quote tokens, valued in the base
-///   token at the price of the task's snapshot, may not exceed `stakeBoundBps` of the slashable stake
+///   token at the TWAP of the task's snapshot, may not exceed `stakeBoundBps` of the slashable stake
 ///   that signed it, and it may move no other token. Since the task manager keeps at most one live
 ///   task per agent, this bounds the value of everything committed but not yet final by the stake
-///   that would be slashed if it were fraudulent: corrupting a quorum costs more than it can take.
+///   that would be slashed if it were fraudulent: corrupting a quorum costs more than it can take;
+/// - price sanity: a call action executes only while the spot price is within `maxPriceDeviationBps`
+///   of the TWAP up to now, so a front-run that moves the pair against the action makes it wait
+///   rather than fill at the manipulated price.
 /// @dev Holds are executed even while paused: they move nothing, and letting them finish keeps the
 /// agent's task sequence moving (a reverted hold would sit committed until it expired).
 contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
@@ -80,8 +83,13 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         uint256 inflowQuote;
     }
 
-    /// @dev Denominator of `stakeBoundBps`.
+    /// @dev Denominator of `stakeBoundBps` and `maxPriceDeviationBps`.
     uint16 private constant BPS = 10_000;
+    /// @dev 1e18: prices are quote per base in this fixed point.
+    uint256 private constant WAD = 1e18;
+    /// @notice The spot-to-TWAP tolerance a new vault starts with: 1 %. The reference agent's 2 %
+    /// slippage leaves room for 0.3 % fee, 0.25 % price impact (its largest trade) and this.
+    uint16 public constant DEFAULT_MAX_PRICE_DEVIATION_BPS = 100;
 
     /// @inheritdoc IWardenVault
     address public immutable taskManager;
@@ -91,6 +99,9 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IWardenVault
     uint16 public stakeBoundBps;
+
+    /// @inheritdoc IWardenVault
+    uint16 public maxPriceDeviationBps;
 
     /// @notice Whether actions may call `selector` on `target`.
     mapping(address target => mapping(bytes4 selector => bool)) public callAllowed;
@@ -110,6 +121,7 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         if (taskManager_ == address(0)) revert InvalidAddress(taskManager_);
         taskManager = taskManager_;
         _setStakeBound(stakeBoundBps_);
+        _setMaxPriceDeviation(DEFAULT_MAX_PRICE_DEVIATION_BPS);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -158,6 +170,7 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         private
         returns (uint256 value, uint256 loss)
     {
+        _requireSpotNearTwap(context);
         uint256 bound = _stakeBound(context);
         uint32 hour = _currentHour();
         Flow[] memory flows = _prepareFlows(target, hour, context, bound);
@@ -226,6 +239,13 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWardenVault
+    /// @dev Tighter than the agent's slippage less fee and price impact, or honest trades wait out
+    /// deviations they would have survived; looser, and a front-run may take up to the slippage.
+    function setMaxPriceDeviation(uint16 bps) external onlyOwner nonReentrant {
+        _setMaxPriceDeviation(bps);
+    }
+
+    /// @inheritdoc IWardenVault
     function pause() external onlyOwner nonReentrant {
         paused = true;
         emit Paused(true);
@@ -287,7 +307,7 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         bool quoteCapped = _isCapped[context.tokenQuote];
         flows = new Flow[](count + (baseCapped ? 0 : 1) + (quoteCapped ? 0 : 1));
         // The bound in quote units, rounded down: against the action. Zero bound means no price.
-        uint256 boundQuote = bound == 0 ? 0 : Math.mulDiv(bound, context.reserveQuote, context.reserveBase);
+        uint256 boundQuote = bound == 0 ? 0 : Math.mulDiv(bound, context.price, WAD);
         for (uint256 i; i < count; ++i) {
             address token = _cappedTokens[i];
             // Calls on the token itself could approve or permit a spender for later, an outflow the
@@ -464,14 +484,34 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         emit StakeBoundSet(bps);
     }
 
-    /// @dev `stakeBoundBps` of the signed stake, in the base token. Without a price (an empty reserve)
-    /// no outflow can be valued, so the bound is zero and a call may move nothing.
+    function _setMaxPriceDeviation(uint16 bps) private {
+        if (bps == 0 || bps > BPS) revert InvalidPriceDeviation(bps);
+        maxPriceDeviationBps = bps;
+        emit MaxPriceDeviationSet(bps);
+    }
+
+    /// @dev Refuses while `|spot - twap| > twap * maxPriceDeviationBps / 10000`, or without a TWAP. The
+    /// TWAP up to now is what one block cannot move: a spot away from it is a price someone is holding
+    /// off, and filling against it would hand them up to the agent's slippage.
+    function _requireSpotNearTwap(ActionContext calldata context) private view {
+        uint256 spot = context.spotNow;
+        uint256 twap = context.twapNow;
+        uint16 tolerance = maxPriceDeviationBps;
+        uint256 distance = spot > twap ? spot - twap : twap - spot;
+        // distance < 2^256 / 10^4 for any price the pair can hold (below 2^112 * 1e18).
+        if (twap == 0 || distance * BPS > twap * tolerance) {
+            revert PriceDeviationTooHigh(spot, twap, tolerance);
+        }
+    }
+
+    /// @dev `stakeBoundBps` of the signed stake, in the base token. Without a price no outflow can be
+    /// valued, so the bound is zero and a call may move nothing.
     function _stakeBound(ActionContext calldata context) private view returns (uint256) {
-        if (context.reserveBase == 0 || context.reserveQuote == 0) return 0;
+        if (context.price == 0) return 0;
         return Math.mulDiv(context.signedStake, stakeBoundBps, BPS);
     }
 
-    /// @dev Base plus quote outflow valued in the base token at the snapshot's price, rounded up:
+    /// @dev Base plus quote outflow valued in the base token at the snapshot's TWAP, rounded up:
     /// against the action. Quote outflow without a price is worth more than any bound.
     function _valueInBase(uint256 outflowBase, uint256 outflowQuote, ActionContext calldata context)
         private
@@ -479,11 +519,9 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         returns (uint256)
     {
         if (outflowQuote == 0) return outflowBase;
-        if (context.reserveBase == 0 || context.reserveQuote == 0) return type(uint256).max;
-        return Math.saturatingAdd(
-            outflowBase,
-            Math.mulDiv(outflowQuote, context.reserveBase, context.reserveQuote, Math.Rounding.Ceil)
-        );
+        if (context.price == 0) return type(uint256).max;
+        return
+            Math.saturatingAdd(outflowBase, Math.mulDiv(outflowQuote, WAD, context.price, Math.Rounding.Ceil));
     }
 
     /// @dev Base plus quote inflow valued in the base token at the snapshot's price, rounded down.
@@ -493,12 +531,7 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         pure
         returns (uint256)
     {
-        if (inflowQuote == 0 || context.reserveBase == 0 || context.reserveQuote == 0) {
-            return inflowBase;
-        }
-        return
-            Math.saturatingAdd(
-                inflowBase, Math.mulDiv(inflowQuote, context.reserveBase, context.reserveQuote)
-            );
+        if (inflowQuote == 0 || context.price == 0) return inflowBase;
+        return Math.saturatingAdd(inflowBase, Math.mulDiv(inflowQuote, WAD, context.price));
     }
 }

@@ -89,6 +89,34 @@ impl VaultRefusal {
     }
 }
 
+/// The vault deferring a committed action: nothing is wrong with the action, but the market is
+/// not fit to fill it now (the pair's spot price strays from its TWAP further than the vault's
+/// tolerance, as while someone sandwiches it). The keeper tries again in a later block within the
+/// execution window; the price usually returns as arbitrage closes the gap and the TWAP catches up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct VaultDeferral {
+    /// The vault's error, as the metric labels it.
+    pub(super) error: &'static str,
+    /// The error with its values, for the logs.
+    pub(super) detail: String,
+}
+
+impl VaultDeferral {
+    /// The deferral in `execute`'s revert data, if the vault deferred the action.
+    pub(super) fn from_revert(data: &[u8]) -> Option<Self> {
+        match WardenVaultErrors::abi_decode(data).ok()? {
+            WardenVaultErrors::PriceDeviationTooHigh(e) => Some(Self {
+                error: "PriceDeviationTooHigh",
+                detail: format!(
+                    "the spot price {} is more than {} bps away from the TWAP {}",
+                    e.spot, e.maxDeviationBps, e.twap
+                ),
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl Aggregator {
     /// Keeper loop: resumes what a previous run left, then opens a task for each kept agent
     /// whenever its tick interval allows, commits quorums, executes committed tasks after their
@@ -293,6 +321,17 @@ impl Aggregator {
                         .with_label_values(&[refusal.error])
                         .inc();
                     self.kept.lock().await.entry(task_id).or_default().refused = Some(refusal);
+                } else if let Some(deferral) = VaultDeferral::from_revert(&data) {
+                    tracing::info!(
+                        task_id,
+                        error = deferral.error,
+                        "the vault defers the committed action ({}); trying again next block                          within the execution window",
+                        deferral.detail
+                    );
+                    self.metrics
+                        .execute_deferrals
+                        .with_label_values(&[deferral.error])
+                        .inc();
                 }
                 Ok(None)
             }
@@ -440,7 +479,40 @@ fn refresh_due(refreshed_at: u32, age: u32, max_age: u32) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::refresh_due;
+    use alloy::primitives::{Address, U256};
+    use alloy::sol_types::SolError;
+    use warden_bindings::WardenVault::{PriceDeviationTooHigh, StakeBoundExceeded, VaultPaused};
+
+    use super::{VaultDeferral, VaultRefusal, refresh_due};
+
+    /// A spot price off its TWAP is retried within the window, never given up on; the owner's
+    /// policy is given up on; a pause is retried without either (the owner may lift it).
+    #[test]
+    fn a_price_deviation_is_retried_and_a_policy_refusal_is_final() {
+        let deviation = PriceDeviationTooHigh {
+            spot: U256::from(2_100u64),
+            twap: U256::from(2_000u64),
+            maxDeviationBps: 100,
+        }
+        .abi_encode();
+        assert_eq!(VaultRefusal::from_revert(&deviation), None);
+        let deferral = VaultDeferral::from_revert(&deviation).unwrap();
+        assert_eq!(deferral.error, "PriceDeviationTooHigh");
+        assert!(deferral.detail.contains("2100") && deferral.detail.contains("100 bps"));
+
+        let bound = StakeBoundExceeded {
+            value: U256::from(2u8),
+            bound: U256::from(1u8),
+        }
+        .abi_encode();
+        assert!(VaultRefusal::from_revert(&bound).is_some());
+        assert_eq!(VaultDeferral::from_revert(&bound), None);
+
+        let paused = VaultPaused {}.abi_encode();
+        assert_eq!(VaultRefusal::from_revert(&paused), None);
+        assert_eq!(VaultDeferral::from_revert(&paused), None);
+        assert_eq!(VaultDeferral::from_revert(Address::ZERO.as_slice()), None);
+    }
 
     #[test]
     fn weights_are_refreshed_past_half_their_allowed_age() {

@@ -211,7 +211,13 @@ impl Watchtower {
         // Simulated first, so that nothing (not even a commitment) is sent for a challenge the
         // verifier would reject.
         if !self
-            .ready_to_reveal(task_id, claim.expected_output_hash, salt, head, provable_until)
+            .ready_to_reveal(
+                task_id,
+                claim.expected_output_hash,
+                salt,
+                head,
+                provable_until,
+            )
             .await?
         {
             return Ok(());

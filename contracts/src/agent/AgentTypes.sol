@@ -7,18 +7,23 @@ pragma solidity 0.8.30;
 struct AgentInput {
     /// @dev Whose balances these are; the recipient of any swap.
     address vault;
-    /// @dev The token priced by `priceHistory` (e.g. a wrapped-ether-like token).
+    /// @dev The token priced by `priceHistory` and `twapPrice` (e.g. a wrapped-ether-like token).
     address tokenBase;
     /// @dev The token prices are expressed in (e.g. a dollar token).
     address tokenQuote;
-    /// @dev The Uniswap v2 pair's reserves at the snapshot.
+    /// @dev The Uniswap v2 pair's reserves at the snapshot: what a trade's size is capped by. One
+    /// block can move them, so no price is read from them.
     uint112 reserveBase;
     uint112 reserveQuote;
     /// @dev The vault's balances at the snapshot.
     uint256 balanceBase;
     uint256 balanceQuote;
-    /// @dev Quote per base, 1e18 fixed point, oldest first.
+    /// @dev Time-weighted average prices of successive intervals between the source's observations,
+    /// quote per base, 1e18 fixed point, oldest first.
     uint256[] priceHistory;
+    /// @dev The time-weighted average price over the whole history's window, quote per base, 1e18
+    /// fixed point (0: no price): what the agent's minimum output and the vault's stake bound use.
+    uint256 twapPrice;
     /// @dev Block timestamp of the snapshot.
     uint64 timestamp;
 }

@@ -27,6 +27,7 @@ contract MlpAgentVerifier is IAgentVerifier {
     uint32 private immutable _deadlineSeconds;
     uint16 private immutable _maxSizeBps;
     uint32 private immutable _sizeBpsPerLogit;
+    uint16 private immutable _maxTradeBps;
 
     /// @notice Emitted once, at deployment, with everything the agent hash commits to.
     event MlpAgentVerifierDeployed(
@@ -36,8 +37,8 @@ contract MlpAgentVerifier is IAgentVerifier {
     /// @notice `evaluate` was given fewer bytes than the smallest `abi.encode(AgentInput)`.
     error MalformedInput(uint256 length);
 
-    /// @dev The smallest encoding: tuple offset, nine head words, the history's length word.
-    uint256 private constant MIN_INPUT_LENGTH = 32 * 11;
+    /// @dev The smallest encoding: tuple offset, ten head words, the history's length word.
+    uint256 private constant MIN_INPUT_LENGTH = 32 * 12;
 
     /// @param model_ A WMLP v1 model (validated here; reverts with `MlpPolicy`'s errors).
     /// @param params_ The agent's parameters (validated here).
@@ -55,6 +56,7 @@ contract MlpAgentVerifier is IAgentVerifier {
         _deadlineSeconds = params_.deadlineSeconds;
         _maxSizeBps = params_.maxSizeBps;
         _sizeBpsPerLogit = params_.sizeBpsPerLogit;
+        _maxTradeBps = params_.maxTradeBps;
         emit MlpAgentVerifierDeployed(agent, hash, pointer, params_);
     }
 
@@ -81,7 +83,8 @@ contract MlpAgentVerifier is IAgentVerifier {
             slippageBps: _slippageBps,
             deadlineSeconds: _deadlineSeconds,
             maxSizeBps: _maxSizeBps,
-            sizeBpsPerLogit: _sizeBpsPerLogit
+            sizeBpsPerLogit: _sizeBpsPerLogit,
+            maxTradeBps: _maxTradeBps
         });
     }
 

@@ -19,7 +19,8 @@ library MlpPolicy {
     struct Params {
         /// @dev The Uniswap v2 router the vault calls.
         address router;
-        /// @dev Tolerated shortfall below the snapshot's quote, in bps (at most 10000).
+        /// @dev Tolerated shortfall of the output below the input's value at the snapshot's TWAP, in
+        /// bps (at most 10000): it must cover the pool's 0.3 % fee and the trade's price impact.
         uint16 slippageBps;
         /// @dev How long after the snapshot the swap stays valid.
         uint32 deadlineSeconds;
@@ -27,11 +28,14 @@ library MlpPolicy {
         uint16 maxSizeBps;
         /// @dev Size in bps per unit of logit margin.
         uint32 sizeBpsPerLogit;
+        /// @dev Largest trade as a share of the pool's reserve of the input token, in bps (at most
+        /// 10000): bounds the trade's price impact.
+        uint16 maxTradeBps;
     }
 
-    /// @notice `keccak256("warden.agent.mlp.v1")`: changes with any change to features, decision or
-    /// encoding.
-    bytes32 internal constant AGENT_CODE_VERSION = keccak256("warden.agent.mlp.v1");
+    /// @notice `keccak256("warden.agent.mlp.v2")`: changes with any change to features, decision or
+    /// encoding (v2: minimum output from the snapshot's TWAP, trades capped by the pool's reserve).
+    bytes32 internal constant AGENT_CODE_VERSION = keccak256("warden.agent.mlp.v2");
 
     uint256 internal constant NUM_FEATURES = 9;
     uint256 internal constant NUM_ACTIONS = 3;
@@ -76,6 +80,8 @@ library MlpPolicy {
     error BadSlippage(uint16 slippageBps);
     /// @notice `maxSizeBps` above 10000.
     error BadMaxSize(uint16 maxSizeBps);
+    /// @notice `maxTradeBps` above 10000.
+    error BadMaxTrade(uint16 maxTradeBps);
 
     // ---------------------------------------------------------------------------------------------
     // Whole policy
@@ -94,15 +100,16 @@ library MlpPolicy {
     }
 
     /// @notice `keccak256(abi.encode(AGENT_CODE_VERSION, modelHash, params))`; a static struct
-    /// encodes inline, so this equals encoding its five fields one after another.
+    /// encodes inline, so this equals encoding its six fields one after another.
     function agentHash(bytes32 modelHash, Params memory params) internal pure returns (bytes32) {
         return keccak256(abi.encode(AGENT_CODE_VERSION, modelHash, params));
     }
 
-    /// @notice Reverts unless both bps parameters are at most 10000.
+    /// @notice Reverts unless every bps parameter is at most 10000.
     function validateParams(Params memory params) internal pure {
         if (params.slippageBps > BPS) revert BadSlippage(params.slippageBps);
         if (params.maxSizeBps > BPS) revert BadMaxSize(params.maxSizeBps);
+        if (params.maxTradeBps > BPS) revert BadMaxTrade(params.maxTradeBps);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -415,7 +422,9 @@ library MlpPolicy {
     }
 
     /// @notice The encoded action: a `swapExactTokensForTokens` call on the router, or a hold when
-    /// the decision is hold or the swap would be empty or could not execute.
+    /// the decision is hold or the swap would be empty or could not execute. The size is capped at
+    /// `maxTradeBps` of the pool's input reserve; the minimum output is the input's value at the
+    /// snapshot's TWAP less the slippage, never a figure from the reserves one block can move.
     function encodeAction(uint8 kind, uint256 size, AgentInput memory input, Params memory params)
         internal
         pure
@@ -423,16 +432,7 @@ library MlpPolicy {
     {
         if (kind == AgentActions.HOLD) return AgentActions.hold();
         bool buy = kind == AgentActions.BUY;
-        uint256 reserveIn = buy ? input.reserveQuote : input.reserveBase;
-        uint256 reserveOut = buy ? input.reserveBase : input.reserveQuote;
-        uint256 amountIn = _mulBps(buy ? input.balanceQuote : input.balanceBase, size);
-        // An empty pool makes the router revert, and so does an input that would push the pair's
-        // uint112 reserve past its maximum.
-        if (amountIn == 0 || reserveIn == 0 || reserveOut == 0 || amountIn > type(uint112).max - reserveIn) {
-            return AgentActions.hold();
-        }
-        uint256 amountOutMin =
-            _mulBps(_getAmountOut(amountIn, reserveIn, reserveOut), BPS - params.slippageBps);
+        (uint256 amountIn, uint256 amountOutMin) = _swapAmounts(buy, size, input, params);
         if (amountOutMin == 0) return AgentActions.hold();
 
         address[] memory path = new address[](2);
@@ -444,15 +444,40 @@ library MlpPolicy {
         return AgentActions.encode(kind, params.router, 0, data);
     }
 
-    /// @dev `UniswapV2Library.getAmountOut` for nonzero reserves; the caller keeps
-    /// `amountIn + reserveIn < 2^112`, so the products stay below 2^235.
-    function _getAmountOut(uint256 amountIn, uint256 reserveIn, uint256 reserveOut)
+    /// @dev The swap's input and minimum output; a zero minimum means hold (nothing to spend, an
+    /// empty pool, no TWAP, a trade the pair could not record, or a quote no reserve can pay).
+    function _swapAmounts(bool buy, uint256 size, AgentInput memory input, Params memory params)
         private
         pure
-        returns (uint256)
+        returns (uint256 amountIn, uint256 amountOutMin)
     {
-        uint256 amountInWithFee = amountIn * 997;
-        return amountInWithFee * reserveOut / (reserveIn * 1000 + amountInWithFee);
+        uint256 reserveIn = buy ? input.reserveQuote : input.reserveBase;
+        amountIn = _mulBps(buy ? input.balanceQuote : input.balanceBase, size);
+        uint256 cap = _mulBps(reserveIn, params.maxTradeBps);
+        if (amountIn > cap) amountIn = cap;
+        uint256 twap = input.twapPrice;
+        // An empty pool makes the router revert, and so does an input that would push the pair's
+        // uint112 reserve past its maximum; without a TWAP there is no minimum output to ask for.
+        if (
+            amountIn == 0 || (buy ? input.reserveBase : input.reserveQuote) == 0 || twap == 0
+                || amountIn > type(uint112).max - reserveIn
+        ) {
+            return (amountIn, 0);
+        }
+        uint256 quoted;
+        if (buy) {
+            // amountIn < 2^112, so the product stays below 2^172.
+            quoted = amountIn * WAD / twap;
+        } else {
+            // A product past 2^256 quotes more than any uint112 reserve can pay even after the
+            // largest slippage short of 100 % (and at 100 % the minimum is 0): a hold either way,
+            // as the exact 512-bit rule would decide.
+            if (twap > type(uint256).max / amountIn) return (amountIn, 0);
+            quoted = amountIn * twap / WAD;
+        }
+        amountOutMin = _mulBps(quoted, BPS - params.slippageBps);
+        // No pair can pay out more than a uint112 reserve.
+        if (amountOutMin > type(uint112).max) amountOutMin = 0;
     }
 
     /// @dev `floor(amount * bps / 10000)` without overflow for any amount: splitting

@@ -35,13 +35,19 @@ interface IAgentInputSource {
         external
         returns (bytes memory input);
 
-    /// @notice The prices a snapshot taken by this source values an action at: its base and quote
-    /// tokens and their reserves (quote per base = reserveQuote / reserveBase; a zero reserve means
-    /// no price). Only meaningful for a snapshot this source produced.
+    /// @notice The price a snapshot taken by this source values an action at: its base and quote
+    /// tokens and a price of base in quote (1e18 fixed point; 0 means no price) that no trade in the
+    /// snapshot's block could move. Only meaningful for a snapshot this source produced.
     function valuation(bytes calldata input)
         external
         view
-        returns (address tokenBase, address tokenQuote, uint256 reserveBase, uint256 reserveQuote);
+        returns (address tokenBase, address tokenQuote, uint256 price);
+
+    /// @notice The agent's market now, for a check at execution: the spot price (what a trade in this
+    /// block gets) and the time-weighted average price over the agent's observation window up to now,
+    /// both quote per base, 1e18 fixed point (0 means no price). A spot far from the average means
+    /// someone holds the price off, e.g. a front-run of the execution.
+    function currentPrices(uint64 agentId) external view returns (uint256 spot, uint256 twap);
 
     /// @notice The first block from which a snapshot of the agent can be taken: the current block if
     /// now, otherwise the earliest the source's own preconditions (e.g. a price history) can be met.

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-/// @notice What the task manager tells the vault about the action's quorum and snapshot.
+/// @notice What the task manager tells the vault about the action's quorum, its snapshot and the
+/// market at execution. Prices are quote per base, 1e18 fixed point; 0 means no price.
 struct ActionContext {
     /// @dev Slashable stake that signed the action, in the base token (quorum weight).
     uint256 signedStake;
     address tokenBase;
     address tokenQuote;
-    /// @dev The snapshot's pool reserves: the prices the action is valued at.
-    uint256 reserveBase;
-    uint256 reserveQuote;
+    /// @dev The snapshot's TWAP: the price the action is valued at for the stake bound.
+    uint256 price;
+    /// @dev The spot price now, and the TWAP over the agent's observation window up to now.
+    uint256 spotNow;
+    uint256 twapNow;
 }
 
 /// @title IWardenVault
@@ -33,6 +36,9 @@ interface IWardenVault {
     event Spent(uint64 indexed taskId, address indexed token, uint256 amount);
     /// @notice The owner set the stake bound (basis points of the signed stake).
     event StakeBoundSet(uint16 bps);
+    /// @notice The owner set how far, in basis points of the TWAP, the spot price may be from the
+    /// TWAP for a call action to execute.
+    event MaxPriceDeviationSet(uint16 bps);
 
     /// @notice `executeAction` was not called by the task manager.
     error NotTaskManager(address caller);
@@ -68,6 +74,12 @@ interface IWardenVault {
     /// @notice The action moved a token other than the agent's base and quote, which the snapshot
     /// gives no price for.
     error UnvaluedOutflow(address token);
+    /// @notice The price deviation tolerance must be in (0, 10_000] basis points.
+    error InvalidPriceDeviation(uint16 bps);
+    /// @notice The pair's spot price is more than `maxDeviationBps` of the TWAP away from it (or there
+    /// is no TWAP): someone holds the price off, e.g. to sandwich this action. Not final: the action
+    /// may execute once the price returns, within its execution window.
+    error PriceDeviationTooHigh(uint256 spot, uint256 twap, uint16 maxDeviationBps);
 
     /// @notice The owner: withdraws, sets the policy, vetoes, pauses.
     function owner() external view returns (address);
@@ -82,12 +94,16 @@ interface IWardenVault {
     /// worth at most.
     function stakeBoundBps() external view returns (uint16);
 
+    /// @notice The largest distance, in basis points of the TWAP, between the spot price and the TWAP
+    /// at which a call action executes.
+    function maxPriceDeviationBps() external view returns (uint16);
+
     /// @notice Executes a committed, final, non-vetoed action. Only the task manager.
     /// @param taskId The task the action belongs to.
     /// @param output `abi.encode(uint8 kind, address target, uint256 value, bytes data)`.
-    /// @param context The stake that signed the action and the snapshot's prices.
+    /// @param context The stake that signed the action, the snapshot's price and today's prices.
     /// @return value The action's gross outflow of the base and quote tokens, valued in the base token
-    /// at the snapshot's prices (rounded up): what it put at risk.
+    /// at the snapshot's TWAP (rounded up): what it put at risk.
     /// @return loss The fall of the vault's base and quote holdings over the action, valued the same
     /// way (0 if they did not fall): what the vault is owed if the output is proved fraudulent.
     function executeAction(uint64 taskId, bytes calldata output, ActionContext calldata context)
@@ -96,6 +112,9 @@ interface IWardenVault {
 
     /// @notice Sets the stake bound, in (0, 10_000) basis points. Only the owner.
     function setStakeBound(uint16 bps) external;
+
+    /// @notice Sets the spot-to-TWAP tolerance, in (0, 10_000] basis points. Only the owner.
+    function setMaxPriceDeviation(uint16 bps) external;
 
     /// @notice Allows or disallows actions to call `selector` on `target`. Only the owner.
     function setCallPermission(address target, bytes4 selector, bool allowed) external;

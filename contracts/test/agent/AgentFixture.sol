@@ -14,7 +14,7 @@ abstract contract AgentFixture is TestBase {
     uint64 internal constant NOW = 1_700_000_000;
     uint256 internal constant PRICE = 2000e18;
 
-    /// @dev A pool at 2000 quote per base and a vault holding 10 base and 20 000 quote.
+    /// @dev A pool at 2000 quote per base (its TWAP too) and a vault holding 10 base and 20 000 quote.
     function input(uint256[] memory prices) internal pure returns (AgentInput memory) {
         return AgentInput({
             vault: VAULT,
@@ -25,6 +25,7 @@ abstract contract AgentFixture is TestBase {
             balanceBase: 10e18,
             balanceQuote: 20_000e18,
             priceHistory: prices,
+            twapPrice: PRICE,
             timestamp: NOW
         });
     }
@@ -57,7 +58,8 @@ abstract contract AgentFixture is TestBase {
             slippageBps: 50,
             deadlineSeconds: 300,
             maxSizeBps: 2500,
-            sizeBpsPerLogit: sizeBpsPerLogit
+            sizeBpsPerLogit: sizeBpsPerLogit,
+            maxTradeBps: 10_000
         });
     }
 
@@ -79,13 +81,10 @@ abstract contract AgentFixture is TestBase {
         );
     }
 
-    /// @dev UniswapV2Library.getAmountOut, written out independently of the policy.
-    function amountOut(uint256 amountIn, uint256 reserveIn, uint256 reserveOut)
-        internal
-        pure
-        returns (uint256)
-    {
-        uint256 withFee = amountIn * 997;
-        return withFee * reserveOut / (reserveIn * 1000 + withFee);
+    /// @dev The minimum output the policy asks: the input's value at the TWAP (PRICE), less the
+    /// 0.5 % slippage of `params`, written out independently of the policy.
+    function minOutAtTwap(uint256 amountIn, bool sell) internal pure returns (uint256) {
+        uint256 quoted = sell ? amountIn * PRICE / 1e18 : amountIn * 1e18 / PRICE;
+        return quoted * 9950 / 10_000;
     }
 }

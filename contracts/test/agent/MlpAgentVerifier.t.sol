@@ -46,13 +46,14 @@ contract MlpAgentVerifierTest is AgentFixture {
         MlpPolicy.Params memory p = params(1);
         bytes32 expected = keccak256(
             abi.encode(
-                keccak256("warden.agent.mlp.v1"),
+                keccak256("warden.agent.mlp.v2"),
                 modelHash,
                 p.router,
                 p.slippageBps,
                 p.deadlineSeconds,
                 p.maxSizeBps,
-                p.sizeBpsPerLogit
+                p.sizeBpsPerLogit,
+                p.maxTradeBps
             )
         );
         assertEq(verifier.agentHash(), expected, "agent hash");

@@ -56,7 +56,7 @@ contract MlpPolicyTest is AgentFixture {
     function test_buy_onRise() public view {
         bytes memory output = _evaluate(momentumModel(), input(pricesEndingWith(50)), params(10));
         uint256 amountIn = 700e18;
-        uint256 minOut = amountOut(amountIn, 2_000_000e18, 1000e18) * 9950 / 10_000;
+        uint256 minOut = minOutAtTwap(amountIn, false);
         assertEq(output, _swap(AgentActions.BUY, amountIn, minOut, QUOTE, BASE), "buy");
     }
 
@@ -64,14 +64,14 @@ contract MlpPolicyTest is AgentFixture {
     function test_sell_onFall() public view {
         bytes memory output = _evaluate(momentumModel(), input(pricesEndingWith(-50)), params(10));
         uint256 amountIn = 0.35e18;
-        uint256 minOut = amountOut(amountIn, 1000e18, 2_000_000e18) * 9950 / 10_000;
+        uint256 minOut = minOutAtTwap(amountIn, true);
         assertEq(output, _swap(AgentActions.SELL, amountIn, minOut, BASE, QUOTE), "sell");
     }
 
     function test_size_cappedAtMaxSize() public view {
         bytes memory output = _evaluate(momentumModel(), input(pricesEndingWith(50)), params(1000));
         uint256 amountIn = 5000e18; // 2500 bps of 20 000
-        uint256 minOut = amountOut(amountIn, 2_000_000e18, 1000e18) * 9950 / 10_000;
+        uint256 minOut = minOutAtTwap(amountIn, false);
         assertEq(output, _swap(AgentActions.BUY, amountIn, minOut, QUOTE, BASE), "capped buy");
     }
 
@@ -127,14 +127,16 @@ contract MlpPolicyTest is AgentFixture {
     }
 
     /// @dev The pair's uint112 capacity is the exact limit: an input that fills the reserve to
-    /// 2^112 - 1 trades, one unit more holds.
+    /// 2^112 - 1 trades, one unit more holds. (A reserve of 2^111, so that the trade cap of the whole
+    /// reserve does not bind first, and a TWAP low enough for the quote to fit a reserve.)
     function test_sell_upToExactlyPairCapacity() public view {
         MlpPolicy.Params memory p = params(1000);
         p.maxSizeBps = 10_000; // spend the whole balance
         AgentInput memory in_ = input(pricesEndingWith(-50));
-        in_.reserveBase = 12_345;
-        in_.balanceBase = type(uint112).max - 12_345;
-        uint256 minOut = amountOut(in_.balanceBase, 12_345, 2_000_000e18) * 9950 / 10_000;
+        in_.reserveBase = uint112(1) << 111;
+        in_.balanceBase = type(uint112).max - in_.reserveBase;
+        in_.twapPrice = 1e9;
+        uint256 minOut = in_.balanceBase * 1e9 / 1e18 * 9950 / 10_000;
         assertEq(
             _evaluate(momentumModel(), in_, p),
             _swap(AgentActions.SELL, in_.balanceBase, minOut, BASE, QUOTE),
@@ -142,6 +144,50 @@ contract MlpPolicyTest is AgentFixture {
         );
         in_.balanceBase += 1;
         assertEq(_evaluate(momentumModel(), in_, p), AgentActions.hold(), "one unit too many");
+    }
+
+    /// @dev Reserves pumped to 4000 quote per base in the snapshot's block do not move the minimum
+    /// output: it is the input's value at the TWAP (2000), less the slippage.
+    function test_minOut_fromTheTwapNotTheReserves() public view {
+        AgentInput memory in_ = input(pricesEndingWith(-50));
+        (in_.reserveBase, in_.reserveQuote) = (707e18, 2_828_000e18);
+        bytes memory output = _evaluate(momentumModel(), in_, params(10));
+        uint256 amountIn = 0.35e18;
+        assertEq(
+            output, _swap(AgentActions.SELL, amountIn, minOutAtTwap(amountIn, true), BASE, QUOTE), "sell"
+        );
+    }
+
+    /// @dev A trade is at most `maxTradeBps` of the pool's reserve of what it spends: 0.5 % of
+    /// 2 000 000 quote is 10 000, below the 2500 bps of the balance the size rule asks.
+    function test_size_cappedAtMaxTradeOfThePool() public view {
+        MlpPolicy.Params memory p = params(1000);
+        p.maxTradeBps = 50;
+        AgentInput memory in_ = input(pricesEndingWith(50));
+        in_.balanceQuote = 200_000e18;
+        uint256 amountIn = 10_000e18;
+        assertEq(
+            _evaluate(momentumModel(), in_, p),
+            _swap(AgentActions.BUY, amountIn, minOutAtTwap(amountIn, false), QUOTE, BASE),
+            "capped by the pool"
+        );
+    }
+
+    /// @dev Without a TWAP there is no minimum output to ask for.
+    function test_hold_noTwap() public view {
+        AgentInput memory in_ = input(pricesEndingWith(50));
+        in_.twapPrice = 0;
+        assertEq(_evaluate(momentumModel(), in_, params(10)), AgentActions.hold(), "no price");
+    }
+
+    /// @dev A quote no uint112 reserve can pay (the product past 2^256, or the minimum past 2^112 - 1)
+    /// is a hold, not a revert.
+    function test_hold_quoteBeyondAnyReserve() public view {
+        AgentInput memory in_ = input(pricesEndingWith(-50));
+        in_.twapPrice = type(uint256).max;
+        assertEq(_evaluate(momentumModel(), in_, params(10)), AgentActions.hold(), "overflowing product");
+        in_.twapPrice = uint256(type(uint112).max) * 1e18 / 0.35e18 * 10_000 / 9950 + 1e18;
+        assertEq(_evaluate(momentumModel(), in_, params(10)), AgentActions.hold(), "beyond a reserve");
     }
 
     function test_longHistory_usesTheLast16() public view {
@@ -179,6 +225,10 @@ contract MlpPolicyTest is AgentFixture {
         p.slippageBps = 0;
         p.maxSizeBps = 10_001;
         vm.expectRevert(abi.encodeWithSelector(MlpPolicy.BadMaxSize.selector, 10_001));
+        harness.evaluate(model, encoded, abi.encode(p));
+        p.maxSizeBps = 0;
+        p.maxTradeBps = 10_001;
+        vm.expectRevert(abi.encodeWithSelector(MlpPolicy.BadMaxTrade.selector, 10_001));
         harness.evaluate(model, encoded, abi.encode(p));
     }
 

@@ -51,6 +51,8 @@ interface Vm {
     function getRecordedLogs() external returns (Log[] memory logs);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
     function deal(address account, uint256 newBalance) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
 }
 
 /// @dev Minimal assertion base. A failed assertion reverts, which forge reports as a failed test.

@@ -453,7 +453,7 @@ contract ChallengeTest is TaskManagerFixture {
         WardenChallenges slasher = challenges;
         taskManager = newTaskManager(SLASHING_PERIOD, 1e18);
         challenges = WardenChallenges(taskManager.challenges());
-        inputSource = new UniswapV2InputSource(address(taskManager), address(pair));
+        inputSource = new UniswapV2InputSource(address(taskManager), address(pair), MIN_OBSERVATION_INTERVAL);
         (WardenVault otherVault, uint64 otherAgent) = newVaultWithAgent(BOB, THRESHOLD_BPS);
         vault = otherVault;
         bytes memory output = fraudulentOutput();

@@ -18,6 +18,11 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
     event log_named_uint(string key, uint256 val);
 
     address internal constant CHALLENGER = address(0xC4A11E);
+    /// @dev Covers the 0.3 % fee, the price impact of a trade of at most 1 % of the pool, the TWAP's
+    /// lag behind a trend and the vault's 1 % spot-to-TWAP tolerance.
+    uint16 internal constant SLIPPAGE_BPS = 300;
+    /// @dev Quote bought into the pool per block while the price rises: about +0.1 % a block.
+    uint256 internal constant RISE = 1000 ether;
 
     MlpAgentVerifier internal mlp;
     WardenVault internal mlpVault;
@@ -30,10 +35,11 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
                 ReferenceModel.bytes_(),
                 MlpPolicy.Params({
                     router: address(router),
-                    slippageBps: 100,
+                    slippageBps: SLIPPAGE_BPS,
                     deadlineSeconds: 3600,
                     maxSizeBps: 1000,
-                    sizeBpsPerLogit: 20
+                    sizeBpsPerLogit: 20,
+                    maxTradeBps: 100
                 })
             )
         );
@@ -54,11 +60,11 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         uint256 buys;
         uint256 sells;
         for (uint256 round; round < 6; ++round) {
-            // A trend: three rounds up, three down, each over 16 observed blocks.
-            for (uint256 i; i < 16; ++i) {
-                if (round < 3) trade(quote, base, 4000 ether);
-                else trade(base, quote, 2 ether);
-                vm.roll(block.number + 1);
+            // A trend: three rounds up, three down, each over 17 observed blocks.
+            for (uint256 i; i < 17; ++i) {
+                if (round < 3) trade(quote, base, RISE);
+                else trade(base, quote, 0.5 ether);
+                rollTo(block.number + 1);
                 inputSource.observe(mlpAgent);
             }
             uint8 kind = _runTask();
@@ -72,12 +78,12 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
     /// @dev A challenge re-runs the reference model on chain: a wrong output is proven wrong, a right
     /// one stands. Measured cold, as the challenger's transaction.
     function test_challenge_withReferenceModel() public {
-        for (uint256 i; i < 16; ++i) {
-            trade(quote, base, 4000 ether);
-            vm.roll(block.number + 1);
+        for (uint256 i; i < 17; ++i) {
+            trade(quote, base, RISE);
+            rollTo(block.number + 1);
             inputSource.observe(mlpAgent);
         }
-        vm.roll(block.number + TICK_INTERVAL);
+        rollTo(block.number + TICK_INTERVAL);
         (uint64 taskId, AgentInput memory input) = openTaskWithInput(mlpAgent);
         bytes memory right = mlp.evaluate(abi.encode(input));
         bytes memory wrong =
@@ -90,7 +96,7 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         assertTrue(upheld, "the model disagrees with the committed output");
         assertState(taskId, TaskState.Fraudulent, "fraudulent");
 
-        vm.roll(block.number + TICK_INTERVAL);
+        rollTo(block.number + TICK_INTERVAL);
         (taskId, input) = openTaskWithInput(mlpAgent);
         right = mlp.evaluate(abi.encode(input));
         commitAll(taskId, right);
@@ -123,14 +129,14 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
 
     /// @dev One tick: open, evaluate as the operators would, commit, wait, execute. Returns the kind.
     function _runTask() private returns (uint8) {
-        vm.roll(block.number + TICK_INTERVAL - 1);
+        rollTo(block.number + TICK_INTERVAL - 1);
         keepWeightsFresh();
-        vm.roll(block.number + 1);
+        rollTo(block.number + 1);
         (uint64 taskId, AgentInput memory input) = openTaskWithInput(mlpAgent);
         bytes memory output = mlp.evaluate(abi.encode(input));
         (uint8 kind,,,) = abi.decode(output, (uint8, address, uint256, bytes));
         commitAll(taskId, output);
-        vm.roll(taskOf(taskId).deadline + 1);
+        rollTo(taskOf(taskId).deadline + 1);
         uint256 baseBefore = base.balanceOf(address(mlpVault));
         uint256 quoteBefore = quote.balanceOf(address(mlpVault));
         execute(taskId, output);

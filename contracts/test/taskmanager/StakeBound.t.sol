@@ -50,12 +50,13 @@ contract StakeBoundTest is TaskManagerFixture {
     // Through the task manager
     // ------------------------------------------------------------------------------------------
 
-    /// @dev 250 base + 500 000 quote (250 base at the snapshot's price) is exactly the bound. The
-    /// pool's price moved since the snapshot; the snapshot's price is the one that counts.
+    /// @dev 250 base + 500 000 quote (250 base at the snapshot's TWAP) is exactly the bound. The
+    /// pool's price moved since the snapshot (by less than the vault's spot-to-TWAP tolerance); the
+    /// snapshot's price is the one that counts.
     function test_stakeBound_atBoundPasses() public {
         bytes memory output = _pullBoth(250 ether, 500_000 ether);
         uint64 taskId = finalTask(agentId, output);
-        trade(base, quote, 100 ether);
+        trade(base, quote, 2 ether);
         uint256 baseBefore = base.balanceOf(address(vault));
         uint256 quoteBefore = quote.balanceOf(address(vault));
         execute(taskId, output);
@@ -152,7 +153,7 @@ contract StakeBoundTest is TaskManagerFixture {
 
     /// @dev An uncapped base token is never approved, but its outflow is still measured and bounded.
     function test_stakeBound_uncappedBaseIsMeasured() public {
-        ActionContext memory context = _context(address(leaky), 100 ether, 1 ether, 1 ether);
+        ActionContext memory context = _context(address(leaky), 100 ether, 1e18);
         vm.prank(address(taskManager));
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.StakeBoundExceeded.selector, 51 ether, 50 ether));
         vault.executeAction(1, _leak(51 ether), context);
@@ -170,7 +171,7 @@ contract StakeBoundTest is TaskManagerFixture {
     /// @dev An uncapped quote token is valued at the snapshot's price too.
     function test_stakeBound_uncappedQuoteIsValued() public {
         // 1 base = 4 quote: 200 quote are worth 50 base.
-        ActionContext memory context = _context(address(base), 100 ether, 1 ether, 4 ether);
+        ActionContext memory context = _context(address(base), 100 ether, 4e18);
         context.tokenQuote = address(leaky);
         vm.prank(address(taskManager));
         vm.expectRevert(
@@ -181,15 +182,16 @@ contract StakeBoundTest is TaskManagerFixture {
         vault.executeAction(1, _leak(200 ether), context);
     }
 
-    /// @dev Without a price (an empty reserve) nothing can be valued: calls may move nothing, and say
-    /// so with the bound error rather than a division by zero.
-    function test_stakeBound_zeroReserves() public {
-        ActionContext memory noBase = _context(address(leaky), 1000 ether, 0, 1 ether);
+    /// @dev Without a price (a TWAP of 0: an empty pool) nothing can be valued: calls may move nothing,
+    /// and say so with the bound error rather than a division by zero.
+    function test_stakeBound_noPrice() public {
+        ActionContext memory noBase = _context(address(leaky), 1000 ether, 0);
         vm.prank(address(taskManager));
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.StakeBoundExceeded.selector, 1, 0));
         vault.executeAction(1, _leak(1), noBase);
 
-        ActionContext memory noQuote = _context(address(base), 1000 ether, 1 ether, 0);
+        // Quote without a price would be "worth nothing": it is refused all the same.
+        ActionContext memory noQuote = _context(address(base), 1000 ether, 0);
         noQuote.tokenQuote = address(leaky);
         vm.prank(address(taskManager));
         vm.expectRevert(
@@ -197,19 +199,10 @@ contract StakeBoundTest is TaskManagerFixture {
         );
         vault.executeAction(1, _leak(1), noQuote);
 
-        // Quote without a base reserve would be "worth nothing": it is refused all the same.
-        ActionContext memory noBaseQuoteLeaks = _context(address(base), 1000 ether, 0, 1 ether);
-        noBaseQuoteLeaks.tokenQuote = address(leaky);
-        vm.prank(address(taskManager));
-        vm.expectRevert(
-            abi.encodeWithSelector(IWardenVault.StakeBoundExceeded.selector, type(uint256).max, 0)
-        );
-        vault.executeAction(1, _leak(1), noBaseQuoteLeaks);
-
         // The bound is zero, so is the base allowance.
         vm.prank(address(taskManager));
         vm.expectRevert(_insufficientAllowance(0, 1));
-        vault.executeAction(1, _pull(IERC20(address(base)), 1), _context(address(base), 1000 ether, 0, 0));
+        vault.executeAction(1, _pull(IERC20(address(base)), 1), _context(address(base), 1000 ether, 0));
 
         // A call that moves nothing still runs.
         ActionProbe probe = new ActionProbe();
@@ -218,7 +211,7 @@ contract StakeBoundTest is TaskManagerFixture {
         bytes memory hit =
             AgentActions.encode(AgentActions.BUY, address(probe), 0, abi.encodeCall(ActionProbe.hit, (1)));
         vm.prank(address(taskManager));
-        vault.executeAction(1, hit, _context(address(base), 1000 ether, 0, 0));
+        vault.executeAction(1, hit, _context(address(base), 1000 ether, 0));
         assertEq(probe.hitCount(), 1, "ran");
     }
 
@@ -239,9 +232,9 @@ contract StakeBoundTest is TaskManagerFixture {
         );
         vm.prank(address(taskManager));
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.CappedTokenTarget.selector, address(leaky)));
-        vault.executeAction(1, approve, _context(address(leaky), 1000 ether, 1, 1));
+        vault.executeAction(1, approve, _context(address(leaky), 1000 ether, 1e18));
 
-        ActionContext memory asQuote = _context(address(base), 1000 ether, 1, 1);
+        ActionContext memory asQuote = _context(address(base), 1000 ether, 1e18);
         asQuote.tokenQuote = address(leaky);
         vm.prank(address(taskManager));
         vm.expectRevert(abi.encodeWithSelector(IWardenVault.CappedTokenTarget.selector, address(leaky)));
@@ -310,8 +303,7 @@ contract StakeBoundTest is TaskManagerFixture {
         bytes memory output = _pullBoth(amountBase, amountQuote);
         uint64 taskId = finalTask(agentId, output);
         ActionContext memory context = contextOf(taskId);
-        uint256 quoteValue =
-            (amountQuote * context.reserveBase + context.reserveQuote - 1) / context.reserveQuote;
+        uint256 quoteValue = (amountQuote * 1e18 + context.price - 1) / context.price;
         bool fits = amountBase + quoteValue <= BOUND;
         vm.prank(KEEPER);
         (bool ok,) = address(taskManager)
@@ -346,7 +338,9 @@ contract StakeBoundTest is TaskManagerFixture {
         );
     }
 
-    function _context(address tokenBase, uint256 signedStake, uint256 reserveBase, uint256 reserveQuote)
+    /// @dev A context whose snapshot priced base at `price` quote (1e18; 0: no price), with today's
+    /// spot at its TWAP: the market is calm, only the stake bound is at stake.
+    function _context(address tokenBase, uint256 signedStake, uint256 price)
         private
         view
         returns (ActionContext memory)
@@ -355,8 +349,9 @@ contract StakeBoundTest is TaskManagerFixture {
             signedStake: signedStake,
             tokenBase: tokenBase,
             tokenQuote: address(quote),
-            reserveBase: reserveBase,
-            reserveQuote: reserveQuote
+            price: price,
+            spotNow: 1e18,
+            twapNow: 1e18
         });
     }
 

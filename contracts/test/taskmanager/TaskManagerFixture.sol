@@ -72,6 +72,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
     uint256 internal constant CHALLENGE_BOUNTY = 0.5 ether;
     uint32 internal constant SLASHING_PERIOD = 100;
     uint32 internal constant SECONDS_PER_BLOCK = 12;
+    /// @dev One observation per block at most: a snapshot's TWAP window spans at least 16 blocks.
+    uint32 internal constant MIN_OBSERVATION_INTERVAL = 12;
     uint256 internal constant COMMIT_FEE = 0.001 ether;
     /// @dev What slashSigners pays its caller per signer it takes shares from.
     uint256 internal constant SLASH_FEE = 0.01 ether;
@@ -135,7 +137,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
     /// agent.
     function deployAgent() internal {
         deployMarket();
-        inputSource = new UniswapV2InputSource(address(taskManager), address(pair));
+        inputSource = new UniswapV2InputSource(address(taskManager), address(pair), MIN_OBSERVATION_INTERVAL);
         verifier = verifiers.deployStub(AGENT_HASH);
         (vault, agentId) = newVaultWithAgent(OWNER, THRESHOLD_BPS);
         base.mint(address(vault), VAULT_BASE);
@@ -262,6 +264,13 @@ abstract contract TaskManagerFixture is RegistryFixture {
         return pair.token0() == address(base) ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
     }
 
+    /// @dev The TWAP of an interval over which the pool's current price held: the pair's UQ112x112
+    /// price in 1e18 fixed point, as the input source computes it.
+    function twapOfSpot() internal view returns (uint256) {
+        (uint256 reserveBase, uint256 reserveQuote) = reservesBaseQuote();
+        return ((reserveQuote << 112) / reserveBase) * 1e18 >> 112;
+    }
+
     function spotPrice() internal view returns (uint256) {
         (uint256 reserveBase, uint256 reserveQuote) = reservesBaseQuote();
         return reserveQuote * 1e18 / reserveBase;
@@ -275,7 +284,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
         return AgentActions.hold();
     }
 
-    /// @dev Sells `amountIn` base for quote through the router, proceeds to the vault.
+    /// @dev Sells `amountIn` base for quote through the router, proceeds to the vault. The deadline is
+    /// fixed and far, so the same call encodes the same bytes whenever it is built (the clock moves).
     function sellOutput(WardenVault vault_, uint256 amountIn, uint256 amountOutMin)
         internal
         view
@@ -288,7 +298,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
                 amountOutMin,
                 path(address(base), address(quote)),
                 address(vault_),
-                block.timestamp + 1 days
+                uint256(type(uint64).max)
             )
         );
         return AgentActions.encode(AgentActions.SELL, address(router), 0, data);
@@ -303,10 +313,16 @@ abstract contract TaskManagerFixture is RegistryFixture {
     // Task flow
     // ------------------------------------------------------------------------------------------
 
-    /// @dev Observes the agent's price in `count` successive new blocks.
+    /// @dev Moves to block `blockNumber`, with the clock moving `SECONDS_PER_BLOCK` per block.
+    function rollTo(uint256 blockNumber) internal {
+        vm.warp(block.timestamp + (blockNumber - block.number) * SECONDS_PER_BLOCK);
+        vm.roll(blockNumber);
+    }
+
+    /// @dev Observes the agent's cumulative price in `count` successive new blocks.
     function observeBlocks(uint64 agentId_, uint256 count) internal {
         for (uint256 i; i < count; ++i) {
-            vm.roll(block.number + 1);
+            rollTo(block.number + 1);
             inputSource.observe(agentId_);
         }
     }
@@ -337,15 +353,15 @@ abstract contract TaskManagerFixture is RegistryFixture {
     /// @dev Fills the history if needed, has the keeper refresh stale weights, and opens a task.
     function openFreshTask(uint64 agentId_) internal returns (uint64 taskId) {
         (, uint8 observations) = inputSource.observationStatus(agentId_);
-        uint256 missing = 16 - observations;
+        uint256 missing = 17 - observations;
         if (missing > 1) observeBlocks(agentId_, missing - 1);
         uint256 next = block.number + 1;
         uint256 lastOpenedAt = taskManager.agentStatus(agentId_).lastOpenedAt;
         if (lastOpenedAt != 0 && lastOpenedAt + TICK_INTERVAL > next) next = lastOpenedAt + TICK_INTERVAL;
         // The reference block is the one before the opening: refresh there at the latest.
-        vm.roll(next - 1);
+        rollTo(next - 1);
         keepWeightsFresh();
-        vm.roll(next);
+        rollTo(next);
         (taskId,) = openTaskWithInput(agentId_);
     }
 
@@ -392,27 +408,30 @@ abstract contract TaskManagerFixture is RegistryFixture {
         taskManager.execute(taskId, taskInput[taskId], output);
     }
 
-    /// @dev The context the task manager hands the vault for a task of the fixture's agent.
+    /// @dev The context the task manager hands the vault for a task of the fixture's agent now.
     function contextOf(uint64 taskId) internal view returns (ActionContext memory) {
         AgentInput memory input = abi.decode(taskInput[taskId], (AgentInput));
+        (uint256 spotNow, uint256 twapNow) = inputSource.currentPrices(taskOf(taskId).agentId);
         return ActionContext({
             signedStake: taskOf(taskId).signedWeight,
             tokenBase: input.tokenBase,
             tokenQuote: input.tokenQuote,
-            reserveBase: input.reserveBase,
-            reserveQuote: input.reserveQuote
+            price: input.twapPrice,
+            spotNow: spotNow,
+            twapNow: twapNow
         });
     }
 
-    /// @dev A context pricing `tokenBase` 1:1 against the quote token with more signed stake than any
-    /// test moves, for vault tests about other rules than the stake bound.
+    /// @dev A context pricing `tokenBase` 1:1 against the quote token, spot at its TWAP, with more
+    /// signed stake than any test moves, for vault tests about other rules than the stake bound.
     function ampleContext(address tokenBase) internal view returns (ActionContext memory) {
         return ActionContext({
             signedStake: 1e30,
             tokenBase: tokenBase,
             tokenQuote: address(quote),
-            reserveBase: 1e24,
-            reserveQuote: 1e24
+            price: 1e18,
+            spotNow: 1e18,
+            twapNow: 1e18
         });
     }
 

@@ -101,15 +101,16 @@ contract TaskViewsTest is TaskManagerFixture {
         _assertCheck(agentId + 1, OpenCheck.UnknownAgent, 0);
     }
 
-    /// @dev A new agent needs 16 observations in distinct blocks; the snapshot records the last.
+    /// @dev A new agent needs 17 observations in distinct blocks, at least the source's interval
+    /// apart; the snapshot records the last.
     function test_canOpenTask_inputNotReadyUntilTheHistoryFills() public {
         uint256 start = block.number;
-        _assertCheck(agentId, OpenCheck.InputNotReady, start + 15);
-        for (uint256 i; i < 15; ++i) {
+        _assertCheck(agentId, OpenCheck.InputNotReady, start + 16);
+        for (uint256 i; i < 16; ++i) {
             inputSource.observe(agentId);
-            vm.roll(block.number + 1);
+            rollTo(block.number + 1);
         }
-        assertEq(block.number, start + 15, "the predicted block");
+        assertEq(block.number, start + 16, "the predicted block");
         _assertCheck(agentId, OpenCheck.Ready, block.number);
         taskManager.openTask(agentId);
     }

@@ -3,10 +3,11 @@ pragma solidity 0.8.30;
 
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
-import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
 import {Execution, ITaskManager, TaskManagerParams, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
+import {Puller} from "./VaultMocks.sol";
 
 /// @dev The bound that binds: what a corrupt quorum gets executed adds up, across its tasks and every
 /// vault the operator set serves, to at most `VALUE_AT_RISK_BPS` of its stake while any of it can still
@@ -14,7 +15,8 @@ import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 /// leaves its vault a recorded loss.
 ///
 /// The corrupt quorum is Bob, Carol and Dave: 900 of the 1000 staked, past the 2/3 threshold. Each
-/// theft sells the vault's base token to the attacker with no minimum: the vault gets nothing back.
+/// theft has the attacker's contract pull the vault's base token: the vault gets nothing back, and
+/// the pool's price does not move (so the vault's spot-to-TWAP check never stands in the way).
 /// The vaults' own per-action bound (50 %) lets 450 through per action; so does the ledger, in total.
 contract ValueAtRiskTest is TaskManagerFixture {
     address internal constant ATTACKER = address(0xBAD);
@@ -24,8 +26,11 @@ contract ValueAtRiskTest is TaskManagerFixture {
     /// @dev What one theft takes: exactly the per-action bound on the corrupt quorum's stake.
     uint256 internal constant THEFT = 450 ether;
 
+    Puller internal thief;
+
     function setUp() public {
         deployWarden();
+        thief = new Puller();
         _fund(vault);
     }
 
@@ -66,7 +71,7 @@ contract ValueAtRiskTest is TaskManagerFixture {
             abi.encodeWithSelector(ITaskManager.ValueAtRiskExceeded.selector, THEFT, THEFT, THEFT)
         );
         execute(fromB, _theft());
-        assertTrue(base.balanceOf(ATTACKER) == 0 && quote.balanceOf(ATTACKER) > 0, "the first theft happened");
+        assertEq(base.balanceOf(address(thief)), THEFT, "the first theft happened");
         assertEq(base.balanceOf(address(vaultB)), 2000 ether, "vault B untouched");
     }
 
@@ -167,10 +172,10 @@ contract ValueAtRiskTest is TaskManagerFixture {
     }
 
     function test_releaseExposure_isPermissionlessAndStopsAtTheFirstOpenEntry() public {
-        uint64 first = _commitByQuorum(agentId, _sell(vault, 100 ether));
-        execute(first, _sell(vault, 100 ether));
-        uint64 second = _commitByQuorum(agentId, _sell(vault, 100 ether));
-        execute(second, _sell(vault, 100 ether));
+        uint64 first = _commitByQuorum(agentId, _pull(100 ether));
+        execute(first, _pull(100 ether));
+        uint64 second = _commitByQuorum(agentId, _pull(100 ether));
+        execute(second, _pull(100 ether));
         assertEq(taskManager.releaseExposure(10), 0, "nothing past its window");
 
         vm.roll(taskManager.provableUntil(first) + 1);
@@ -233,8 +238,10 @@ contract ValueAtRiskTest is TaskManagerFixture {
     function _fund(WardenVault vault_) internal {
         base.mint(address(vault_), 2000 ether);
         allowSwaps(vault_);
-        vm.prank(vault_.owner());
+        vm.startPrank(vault_.owner());
+        vault_.setCallPermission(address(thief), Puller.pull.selector, true);
         vault_.setSpendingCap(address(base), 10_000 ether, 10_000 ether);
+        vm.stopPrank();
     }
 
     /// @dev Bob, Carol and Dave commit a theft from the agent's vault, and the chain moves past its deadline.
@@ -248,13 +255,15 @@ contract ValueAtRiskTest is TaskManagerFixture {
         vm.roll(taskOf(taskId).deadline + 1);
     }
 
-    /// @dev Sells THEFT base of the executing vault with no minimum, the proceeds to the attacker.
+    /// @dev The attacker's contract pulls THEFT base from the executing vault.
     function _theft() internal view returns (bytes memory) {
-        bytes memory data = abi.encodeCall(
-            IUniswapV2Router.swapExactTokensForTokens,
-            (THEFT, 0, path(address(base), address(quote)), ATTACKER, block.timestamp + 1 days)
+        return _pull(THEFT);
+    }
+
+    function _pull(uint256 amount) internal view returns (bytes memory) {
+        return AgentActions.encode(
+            AgentActions.SELL, address(thief), 0, abi.encodeCall(Puller.pull, (IERC20(address(base)), amount))
         );
-        return AgentActions.encode(AgentActions.SELL, address(router), 0, data);
     }
 
     function _sell(WardenVault vault_, uint256 amount) internal view returns (bytes memory) {

@@ -57,7 +57,8 @@ contract VerifierBindingTest is TaskManagerFixture {
             slippageBps: 100,
             deadlineSeconds: deadlineSeconds,
             maxSizeBps: 1000,
-            sizeBpsPerLogit: 20
+            sizeBpsPerLogit: 20,
+            maxTradeBps: 100
         });
     }
 

@@ -195,17 +195,19 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     // ------------------------------------------------------------------------------------------
 
     /// @dev The snapshot in TaskOpened is exactly the vault's balances, the pool's reserves, the
-    /// recorded prices and the block's timestamp, and it hashes to the stored input hash.
+    /// recorded interval TWAPs, their window's TWAP and the block's timestamp, and it hashes to the
+    /// stored input hash. A trade in the opening block moves the reserves, not the prices.
     function test_openTask_snapshot() public {
-        for (uint256 i; i < 15; ++i) {
+        for (uint256 i; i < 16; ++i) {
             trade(base, quote, 1 ether);
-            vm.roll(block.number + 1);
+            rollTo(block.number + 1);
             inputSource.observe(agentId);
         }
-        trade(quote, base, 5000 ether);
-        base.mint(address(vault), 3 ether);
+        uint256 heldPrice = twapOfSpot();
         vm.roll(block.number + 1);
         vm.warp(block.timestamp + 1234);
+        trade(quote, base, 5000 ether);
+        base.mint(address(vault), 3 ether);
 
         (uint64 taskId, AgentInput memory input) = openTaskWithInput(agentId);
 
@@ -222,7 +224,15 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         assertEq(input.timestamp, block.timestamp, "timestamp");
         assertEq(abi.encode(input.priceHistory), abi.encode(inputSource.priceHistory(agentId)), "history");
         assertEq(input.priceHistory.length, 16, "16 prices");
-        assertEq(input.priceHistory[15], spotPrice(), "openTask recorded the current price");
+        assertEq(input.priceHistory[15], heldPrice, "the last interval: the price held before this block");
+        assertTrue(spotPrice() > heldPrice * 1001 / 1000, "the trade in this block moved the spot price");
+        uint256 lowest = type(uint256).max;
+        uint256 highest;
+        for (uint256 i; i < 16; ++i) {
+            if (input.priceHistory[i] < lowest) lowest = input.priceHistory[i];
+            if (input.priceHistory[i] > highest) highest = input.priceHistory[i];
+        }
+        assertTrue(input.twapPrice >= lowest && input.twapPrice <= highest, "the TWAP: within the history");
 
         Task memory task = taskOf(taskId);
         assertEq(task.inputHash, AgentActions.inputHash(input), "input hash");
@@ -240,7 +250,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     /// @dev The event's input bytes are what the stored input hash commits to, byte for byte.
     function test_openTask_eventInputHashesToInputHash() public {
         observeBlocks(agentId, 16);
-        vm.roll(block.number + 1);
+        rollTo(block.number + 1);
         vm.recordLogs();
         uint64 taskId = taskManager.openTask(agentId);
         Vm.Log[] memory logs = vm.getRecordedLogs();
@@ -257,22 +267,22 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     }
 
     function test_revert_openTask_insufficientHistory() public {
-        observeBlocks(agentId, 14);
-        vm.roll(block.number + 1);
-        // openTask's own observation is the 15th.
+        observeBlocks(agentId, 15);
+        rollTo(block.number + 1);
+        // openTask's own observation is the 16th; 17 are needed.
         vm.expectRevert(
-            abi.encodeWithSelector(UniswapV2InputSource.InsufficientHistory.selector, agentId, 15)
+            abi.encodeWithSelector(UniswapV2InputSource.InsufficientHistory.selector, agentId, 16)
         );
         taskManager.openTask(agentId);
 
-        // In a block already observed it records nothing more.
+        // With this block already observed it records nothing more.
         inputSource.observe(agentId);
         vm.expectRevert(
-            abi.encodeWithSelector(UniswapV2InputSource.InsufficientHistory.selector, agentId, 15)
+            abi.encodeWithSelector(UniswapV2InputSource.InsufficientHistory.selector, agentId, 16)
         );
         taskManager.openTask(agentId);
 
-        vm.roll(block.number + 1);
+        rollTo(block.number + 1);
         taskManager.openTask(agentId);
     }
 
@@ -531,7 +541,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         execute(taskId, other);
     }
 
-    /// @dev The snapshot handed to execute must be the task's own: its reserves price the action.
+    /// @dev The snapshot handed to execute must be the task's own: its TWAP prices the action.
     function test_revert_execute_wrongInput() public {
         uint64 taskId = finalTask(agentId, holdOutput());
         bytes memory input = taskInput[taskId];

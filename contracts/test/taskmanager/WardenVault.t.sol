@@ -42,6 +42,8 @@ contract WardenVaultTest is TaskManagerFixture {
         assertEq(fresh.taskManager(), address(taskManager), "task manager");
         assertTrue(!fresh.paused(), "not paused");
         assertEq(fresh.cappedTokens().length, 0, "no caps");
+        assertEq(fresh.maxPriceDeviationBps(), fresh.DEFAULT_MAX_PRICE_DEVIATION_BPS(), "price tolerance");
+        assertEq(fresh.DEFAULT_MAX_PRICE_DEVIATION_BPS(), 100, "1 %");
     }
 
     function test_revert_constructor_zeroAddresses() public {
@@ -85,6 +87,8 @@ contract WardenVaultTest is TaskManagerFixture {
         vault.withdraw(address(base), STRANGER, 1);
         vm.expectRevert(unauthorized);
         vault.veto(1);
+        vm.expectRevert(unauthorized);
+        vault.setMaxPriceDeviation(500);
         vm.stopPrank();
     }
 
@@ -133,7 +137,8 @@ contract WardenVaultTest is TaskManagerFixture {
         uint256 expectedOut = router.getAmountsOut(1 ether, path(address(base), address(quote)))[1];
         bytes memory output = sellOutput(vault, 1 ether, expectedOut);
         uint64 taskId = finalTask(agentId, output);
-        trade(base, quote, 10 ether);
+        // Half a percent: within the vault's spot-to-TWAP tolerance, so the router decides.
+        trade(base, quote, 2.5 ether);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IWardenVault.ActionFailed.selector,
@@ -143,6 +148,83 @@ contract WardenVaultTest is TaskManagerFixture {
         );
         execute(taskId, output);
         assertState(taskId, TaskState.Committed, "still committed");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Spot against TWAP at execution
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev A front-run that moves the pair 5 % in the execution's block makes the vault refuse the
+    /// swap, naming spot, TWAP and tolerance; the task stays committed, and once the price is back the
+    /// same action executes.
+    function test_priceDeviation_defersASwapUntilThePriceReturns() public {
+        allowSwaps(vault);
+        vm.prank(OWNER);
+        vault.setSpendingCap(address(base), 5 ether, 10 ether);
+        bytes memory output = sellOutput(vault, 1 ether, 1900 ether);
+        uint64 taskId = finalTask(agentId, output);
+        (, uint256 quoteReserve) = reservesBaseQuote();
+        trade(base, quote, 25 ether);
+        (, uint256 frontRunQuoteReserve) = reservesBaseQuote();
+        uint256 spot = spotPrice();
+        vm.expectRevert(
+            abi.encodeWithSelector(IWardenVault.PriceDeviationTooHigh.selector, spot, 2000 ether, 100)
+        );
+        execute(taskId, output);
+        assertState(taskId, TaskState.Committed, "still committed: retried later");
+
+        // The searcher backs out (or arbitrage closes the gap).
+        trade(quote, base, quoteReserve - frontRunQuoteReserve);
+        execute(taskId, output);
+        assertState(taskId, TaskState.Executed, "executed once the price returned");
+    }
+
+    /// @dev The tolerance is the owner's, in (0, 10000] bps; at 10000 any spot within 100 % passes.
+    function test_setMaxPriceDeviation() public {
+        vm.expectEmit(false, false, false, true, address(vault));
+        emit IWardenVault.MaxPriceDeviationSet(10_000);
+        vm.prank(OWNER);
+        vault.setMaxPriceDeviation(10_000);
+        assertEq(vault.maxPriceDeviationBps(), 10_000, "set");
+        vm.startPrank(OWNER);
+        vm.expectRevert(abi.encodeWithSelector(IWardenVault.InvalidPriceDeviation.selector, 0));
+        vault.setMaxPriceDeviation(0);
+        vm.expectRevert(abi.encodeWithSelector(IWardenVault.InvalidPriceDeviation.selector, 10_001));
+        vault.setMaxPriceDeviation(10_001);
+        vm.stopPrank();
+    }
+
+    /// @dev The check is `|spot - twap| * 10000 <= twap * tolerance`: the boundary passes, one wei more
+    /// does not; without a TWAP nothing passes. A hold is executed whatever the prices.
+    function test_priceDeviation_boundary() public {
+        allowSwaps(vault);
+        vm.prank(OWNER);
+        vault.setCallPermission(address(puller), Puller.pull.selector, true);
+        bytes memory noop = AgentActions.encode(
+            AgentActions.SELL, address(puller), 0, abi.encodeCall(Puller.pull, (IERC20(address(base)), 0))
+        );
+        ActionContext memory context = ampleContext(address(base));
+        (context.spotNow, context.twapNow) = (1.01e18, 1e18);
+        vm.prank(address(taskManager));
+        vault.executeAction(1, noop, context);
+        context.spotNow = 1.01e18 + 1;
+        vm.prank(address(taskManager));
+        vm.expectRevert(
+            abi.encodeWithSelector(IWardenVault.PriceDeviationTooHigh.selector, 1.01e18 + 1, 1e18, 100)
+        );
+        vault.executeAction(1, noop, context);
+        context.spotNow = 0.99e18 - 1;
+        vm.prank(address(taskManager));
+        vm.expectRevert(
+            abi.encodeWithSelector(IWardenVault.PriceDeviationTooHigh.selector, 0.99e18 - 1, 1e18, 100)
+        );
+        vault.executeAction(1, noop, context);
+        (context.spotNow, context.twapNow) = (1e18, 0);
+        vm.prank(address(taskManager));
+        vm.expectRevert(abi.encodeWithSelector(IWardenVault.PriceDeviationTooHigh.selector, 1e18, 0, 100));
+        vault.executeAction(1, noop, context);
+        vm.prank(address(taskManager));
+        vault.executeAction(1, holdOutput(), context);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 //!
 //! # Price normalization
 //!
-//! Let `p_0 .. p_15` be the last 16 entries of `priceHistory` (`p_15` the latest). Let
+//! `priceHistory` holds time-weighted average prices, one per interval between the input
+//! source's observations (`UniswapV2InputSource`), so no trade in the snapshot's own block moves
+//! a feature. Let `p_0 .. p_15` be the last 16 entries of `priceHistory` (`p_15` the latest). Let
 //! `priceShift = max(0, bitlen(max p_i) - 120)` and `q_i = p_i >> priceShift`: every `q_i` is
 //! below 2^120, and for any price below 2^120 (1.3e18 quote per base in 1e18 fixed point) the
 //! shift is zero and `q_i = p_i`. All price features are ratios, which the common shift

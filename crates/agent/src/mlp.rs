@@ -10,24 +10,32 @@
 //! # Action
 //!
 //! Hold if `best` is hold. Otherwise buy spends quote for base (`path = [tokenQuote, tokenBase]`,
-//! `reserveIn = reserveQuote`) and sell spends base for quote (`path = [tokenBase, tokenQuote]`,
-//! `reserveIn = reserveBase`), and:
+//! `reserveIn = reserveQuote`, `reserveOut = reserveBase`) and sell spends base for quote
+//! (`path = [tokenBase, tokenQuote]`, `reserveIn = reserveBase`, `reserveOut = reserveQuote`), and:
 //!
-//! - `amountIn = floor(balanceIn · sizeBps / 10000)` (exact, also for balances near 2^256);
-//! - hold if `amountIn == 0`, if either reserve is 0 (the router would revert), or if
-//!   `amountIn > 2^112 - 1 - reserveIn` (the pair could not record the new reserve and would
-//!   revert);
-//! - `amountOut = floor(amountIn · 997 · reserveOut / (reserveIn · 1000 + amountIn · 997))`
-//!   (`UniswapV2Library.getAmountOut`);
-//! - `amountOutMin = floor(amountOut · (10000 - slippageBps) / 10000)`; hold if it is 0;
+//! - `amountIn = min(floor(balanceIn · sizeBps / 10000), floor(reserveIn · maxTradeBps / 10000))`
+//!   (exact, also for values near 2^256): no trade moves the pool by more than `maxTradeBps`;
+//! - hold if `amountIn == 0`, if `reserveOut == 0` (the router would revert), if `twapPrice == 0`
+//!   (no price to ask a minimum output at), or if `amountIn > 2^112 - 1 - reserveIn` (the pair
+//!   could not record the new reserve and would revert);
+//! - `quoted = floor(amountIn · twapPrice / 10^18)` for a sell, `floor(amountIn · 10^18 /
+//!   twapPrice)` for a buy (exact, in 512 bits): the input's value at the snapshot's TWAP, which
+//!   no trade in the snapshot's block can move;
+//! - `amountOutMin = floor(quoted · (10000 - slippageBps) / 10000)`; hold if it is 0 or above
+//!   2^112 - 1 (no pair can pay out more than a uint112 reserve);
 //! - the action is `(kind, router, 0, swapExactTokensForTokens(amountIn, amountOutMin, path,
 //!   vault, timestamp + deadlineSeconds))`.
+//!
+//! The slippage is measured from the TWAP, not from the pool's quote, so it must cover the pool's
+//! 0.3 % fee, the price impact of the largest trade (about `maxTradeBps`) and how far the vault
+//! lets the spot price stray from the TWAP at execution (`WardenVault.maxPriceDeviationBps`).
+//! A sandwich of the execution can take at most the slippage.
 //!
 //! # Agent hash
 //!
 //! `agentHash = keccak256(abi.encode(AGENT_CODE_VERSION, modelHash, router, slippageBps,
-//! deadlineSeconds, maxSizeBps, sizeBpsPerLogit))` with the parameters' Solidity types
-//! (`address, uint16, uint32, uint16, uint32`).
+//! deadlineSeconds, maxSizeBps, sizeBpsPerLogit, maxTradeBps))` with the parameters' Solidity
+//! types (`address, uint16, uint32, uint16, uint32, uint16`).
 
 use alloy::primitives::aliases::U112;
 use alloy::primitives::{Address, B256, Bytes, U256, U512, b256, keccak256};
@@ -40,13 +48,14 @@ use crate::model::{Model, NUM_ACTIONS, NUM_FEATURES};
 use crate::types::{Action, ActionKind, AgentInput};
 use crate::{Agent, AgentError};
 
-/// The code version committed to by every agent hash: `keccak256("warden.agent.mlp.v1")`.
-/// Any change to features, decision or encoding must change it.
+/// The code version committed to by every agent hash: `keccak256("warden.agent.mlp.v2")`.
+/// Any change to features, decision or encoding must change it (v2: the minimum output comes
+/// from the snapshot's TWAP, and a trade is capped by the pool's reserve).
 pub const AGENT_CODE_VERSION: B256 =
-    b256!("0x6694d39fd24befeefd499e33b05aae4b618c3eed40eb355bb9032ae340aa4ec9");
+    b256!("0x7983945c588f7033da8803894107a14919b58c30761b507327bf74fff2df2b54");
 
 /// The string whose keccak256 is [`AGENT_CODE_VERSION`].
-pub const AGENT_CODE_VERSION_PREIMAGE: &str = "warden.agent.mlp.v1";
+pub const AGENT_CODE_VERSION_PREIMAGE: &str = "warden.agent.mlp.v2";
 
 /// Basis points in one whole.
 pub const BPS: u16 = 10_000;
@@ -70,6 +79,7 @@ sol! {
         uint32 deadlineSeconds;
         uint16 maxSizeBps;
         uint32 sizeBpsPerLogit;
+        uint16 maxTradeBps;
     }
 }
 
@@ -79,7 +89,9 @@ sol! {
 pub struct Params {
     /// The Uniswap v2 router the vault calls.
     pub router: Address,
-    /// Tolerated shortfall of the output below the snapshot's quote, in bps (≤ 10000).
+    /// Tolerated shortfall of the output below the input's value at the snapshot's TWAP, in bps
+    /// (≤ 10000). It must cover the pool's fee, the trade's price impact and the vault's
+    /// tolerated spot-to-TWAP deviation, or honest trades fail.
     pub slippage_bps: u16,
     /// How long after the snapshot the swap stays valid.
     pub deadline_seconds: u32,
@@ -87,6 +99,8 @@ pub struct Params {
     pub max_size_bps: u16,
     /// Size, in bps, per unit of logit margin.
     pub size_bps_per_logit: u32,
+    /// Largest trade as a share of the pool's reserve of the input token, in bps (≤ 10000).
+    pub max_trade_bps: u16,
 }
 
 /// Parameters outside their ranges.
@@ -98,20 +112,30 @@ pub enum ParamsError {
     /// `maxSizeBps > 10000` (`MlpPolicy.BadMaxSize`).
     #[error("maximum size {0} bps exceeds 10000")]
     BadMaxSize(u16),
+    /// `maxTradeBps > 10000` (`MlpPolicy.BadMaxTrade`).
+    #[error("maximum trade {0} bps of the pool exceeds 10000")]
+    BadMaxTrade(u16),
 }
 
 impl Params {
-    /// The reference agent's parameters for a deployment's `router`: 0.5 % slippage, five
-    /// minutes to execute, at most 25 % of a balance per action, and one bps per logit unit of
-    /// margin. One unit of the reference model's logits is about 7.4e-5 on its training scale
-    /// (one-hot targets), so a margin of 0.18 there, a clear decision, trades the maximum.
+    /// The reference agent's parameters for a deployment's `router`: five minutes to execute,
+    /// at most 25 % of a balance and 0.25 % of the pool per action, one bps per logit unit of
+    /// margin, and 2 % slippage from the TWAP. The slippage covers the pool's 0.3 % fee, the
+    /// 0.25 % price impact of the largest trade, and the 1 % the vault lets the spot price stray
+    /// from the TWAP by default (`WardenVault.DEFAULT_MAX_PRICE_DEVIATION_BPS`), with 0.45 % to
+    /// spare; it is also the most a sandwich of the execution can take. The largest trade moves
+    /// the pool's price by about 0.5 %, so two in a row in the same direction, before arbitrage
+    /// or the TWAP catches up, still fit within the vault's tolerance. One unit of the
+    /// reference model's logits is about 7.4e-5 on its training scale (one-hot targets), so a
+    /// margin of 0.18 there, a clear decision, trades the maximum.
     pub const fn reference(router: Address) -> Self {
         Self {
             router,
-            slippage_bps: 50,
+            slippage_bps: 200,
             deadline_seconds: 300,
             max_size_bps: 2_500,
             size_bps_per_logit: 1,
+            max_trade_bps: 25,
         }
     }
 
@@ -122,6 +146,9 @@ impl Params {
         }
         if self.max_size_bps > BPS {
             return Err(ParamsError::BadMaxSize(self.max_size_bps));
+        }
+        if self.max_trade_bps > BPS {
+            return Err(ParamsError::BadMaxTrade(self.max_trade_bps));
         }
         Ok(())
     }
@@ -134,6 +161,7 @@ impl Params {
             deadlineSeconds: self.deadline_seconds,
             maxSizeBps: self.max_size_bps,
             sizeBpsPerLogit: self.size_bps_per_logit,
+            maxTradeBps: self.max_trade_bps,
         }
     }
 
@@ -259,8 +287,10 @@ pub fn size_bps(margin: u64, params: &Params) -> u16 {
     u16::try_from(raw.min(u128::from(params.max_size_bps))).unwrap_or(params.max_size_bps)
 }
 
-/// `UniswapV2Library.getAmountOut`; `None` where the library would revert (zero input or an
-/// empty reserve). Callers keep `amount_in + reserve_in < 2^112`, so nothing overflows.
+/// `UniswapV2Library.getAmountOut`: what the pool pays for `amount_in` at the given reserves;
+/// `None` where the library would revert (zero input or an empty reserve). The policy asks for
+/// its minimum output at the TWAP, not this; it tells what a swap will receive. Callers keep
+/// `amount_in + reserve_in < 2^112`, so nothing overflows.
 pub fn get_amount_out(amount_in: U256, reserve_in: U256, reserve_out: U256) -> Option<U256> {
     if amount_in.is_zero() || reserve_in.is_zero() || reserve_out.is_zero() {
         return None;
@@ -269,6 +299,20 @@ pub fn get_amount_out(amount_in: U256, reserve_in: U256, reserve_out: U256) -> O
     let numerator = amount_in_with_fee * reserve_out;
     let denominator = reserve_in * U256::from(1000u16) + amount_in_with_fee;
     Some(numerator / denominator)
+}
+
+/// 10^18: one unit of a 1e18 fixed-point price.
+const WAD: u64 = 1_000_000_000_000_000_000;
+
+/// `floor(amount_in · twap / 10^18)` for a sell, `floor(amount_in · 10^18 / twap)` for a buy:
+/// the input's value at the TWAP, exact in 512 bits. `twap` must be nonzero.
+fn quote_at_twap(amount_in: U256, twap: U256, sell: bool) -> U512 {
+    let (amount_in, twap, wad) = (U512::from(amount_in), U512::from(twap), U512::from(WAD));
+    if sell {
+        amount_in * twap / wad
+    } else {
+        amount_in * wad / twap
+    }
 }
 
 /// The action for a decision and size (see the module docs); a hold whenever the swap would be
@@ -294,25 +338,25 @@ pub fn encode_action(
             vec![input.tokenBase, input.tokenQuote],
         ),
     };
-    let amount_in = mul_bps(balance_in, size_bps);
     let reserve_in = U256::from(reserve_in);
-    let reserve_out = U256::from(reserve_out);
+    let amount_in = mul_bps(balance_in, size_bps).min(mul_bps(reserve_in, params.max_trade_bps));
     // The pair stores reserves as uint112: a swap that would push the input reserve past that
     // reverts on chain, so it is not an action.
     let room = U256::from(U112::MAX) - reserve_in;
-    if amount_in > room {
+    let twap = input.twapPrice;
+    if amount_in.is_zero() || reserve_out.is_zero() || twap.is_zero() || amount_in > room {
         return Action::hold();
     }
-    let Some(amount_out) = get_amount_out(amount_in, reserve_in, reserve_out) else {
-        return Action::hold();
-    };
-    let amount_out_min = mul_bps(amount_out, BPS - params.slippage_bps.min(BPS));
-    if amount_out_min.is_zero() {
+    let quoted = quote_at_twap(amount_in, twap, decision == ActionKind::Sell);
+    let keep = U512::from(BPS - params.slippage_bps.min(BPS));
+    let amount_out_min = quoted * keep / U512::from(BPS);
+    // No pair can pay out more than a uint112 reserve.
+    if amount_out_min.is_zero() || amount_out_min > U512::from(U112::MAX) {
         return Action::hold();
     }
     let call = swapExactTokensForTokensCall {
         amountIn: amount_in,
-        amountOutMin: amount_out_min,
+        amountOutMin: U256::from(amount_out_min),
         path,
         to: input.vault,
         deadline: U256::from(input.timestamp) + U256::from(params.deadline_seconds),
@@ -379,6 +423,58 @@ mod tests {
     }
 
     #[test]
+    fn minimum_output_is_the_twap_value_less_the_slippage() {
+        let params = Params {
+            max_size_bps: BPS,
+            ..Params::reference(Address::repeat_byte(7))
+        };
+        // 2000 quote per base; the pool is large enough that the reserve cap does not bind.
+        let input = AgentInput {
+            reserveBase: U112::from(1_000_000_000u64),
+            reserveQuote: U112::from(2_000_000_000_000u64),
+            balanceBase: U256::from(1_000u64),
+            balanceQuote: U256::from(2_000_000u64),
+            twapPrice: U256::from(2_000u64) * U256::from(WAD),
+            ..Default::default()
+        };
+        let sell = encode_action(ActionKind::Sell, BPS, &input, &params);
+        let call = swapExactTokensForTokensCall::abi_decode(&sell.data).unwrap();
+        assert_eq!(call.amountIn, U256::from(1_000u64));
+        // 1000 base at 2000 is 2 000 000 quote, less 2 %.
+        assert_eq!(call.amountOutMin, U256::from(1_960_000u64));
+        let buy = encode_action(ActionKind::Buy, BPS, &input, &params);
+        let call = swapExactTokensForTokensCall::abi_decode(&buy.data).unwrap();
+        assert_eq!(call.amountOutMin, U256::from(980u64));
+        let no_price = AgentInput {
+            twapPrice: U256::ZERO,
+            ..input
+        };
+        assert_eq!(
+            encode_action(ActionKind::Sell, BPS, &no_price, &params),
+            Action::hold()
+        );
+    }
+
+    #[test]
+    fn a_trade_is_capped_by_the_pool_reserve() {
+        let params = Params {
+            max_size_bps: BPS,
+            ..Params::reference(Address::repeat_byte(7))
+        };
+        let input = AgentInput {
+            reserveBase: U112::from(1_000_000u64),
+            reserveQuote: U112::from(2_000_000_000u64),
+            balanceBase: U256::from(1_000_000u64),
+            twapPrice: U256::from(2_000u64) * U256::from(WAD),
+            ..Default::default()
+        };
+        let sell = encode_action(ActionKind::Sell, BPS, &input, &params);
+        let call = swapExactTokensForTokensCall::abi_decode(&sell.data).unwrap();
+        // 0.25 % of the base reserve.
+        assert_eq!(call.amountIn, U256::from(2_500u64));
+    }
+
+    #[test]
     fn mul_bps_is_exact_near_the_top_of_uint256() {
         assert_eq!(mul_bps(U256::MAX, 10_000), U256::MAX);
         assert_eq!(mul_bps(U256::MAX, 5_000), U256::MAX / U256::from(2u8));
@@ -389,13 +485,16 @@ mod tests {
     fn a_swap_may_fill_the_pair_reserve_exactly_but_not_beyond() {
         let params = Params {
             max_size_bps: BPS,
+            max_trade_bps: BPS,
             ..Params::reference(Address::repeat_byte(7))
         };
-        let reserve = U256::from(12_345u64);
+        // A reserve just over half of uint112's range: a trade of all of it would overflow.
+        let reserve = (U256::from(U112::MAX) >> 1) + U256::from(1u8);
         let mut input = AgentInput {
-            reserveBase: U112::from(12_345u64),
+            reserveBase: U112::from(reserve),
             reserveQuote: U112::from(1_000_000u64),
             balanceBase: U256::from(U112::MAX) - reserve,
+            twapPrice: U256::from(1u8),
             ..Default::default()
         };
         let action = encode_action(ActionKind::Sell, BPS, &input, &params);
@@ -417,5 +516,8 @@ mod tests {
         params.slippage_bps = 10_000;
         params.max_size_bps = 10_001;
         assert_eq!(params.validate(), Err(ParamsError::BadMaxSize(10_001)));
+        params.max_size_bps = 10_000;
+        params.max_trade_bps = 10_001;
+        assert_eq!(params.validate(), Err(ParamsError::BadMaxTrade(10_001)));
     }
 }

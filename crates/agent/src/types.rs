@@ -22,11 +22,12 @@ sol! {
     struct AgentInput {
         /// Whose balances these are; the recipient of any swap.
         address vault;
-        /// The token priced by `priceHistory` (e.g. a wrapped-ether-like token).
+        /// The token priced by `priceHistory` and `twapPrice` (e.g. a wrapped-ether-like token).
         address tokenBase;
         /// The token prices are expressed in (e.g. a dollar token).
         address tokenQuote;
-        /// The Uniswap v2 pair's reserve of `tokenBase` at the snapshot.
+        /// The Uniswap v2 pair's reserve of `tokenBase` at the snapshot: what a trade's size is
+        /// capped by. One block can move it, so no price is read from the reserves.
         uint112 reserveBase;
         /// The Uniswap v2 pair's reserve of `tokenQuote` at the snapshot.
         uint112 reserveQuote;
@@ -34,8 +35,12 @@ sol! {
         uint256 balanceBase;
         /// The vault's balance of `tokenQuote` at the snapshot.
         uint256 balanceQuote;
-        /// Quote per base, 1e18 fixed point, oldest first.
+        /// Time-weighted average prices of successive intervals between the input source's
+        /// observations, quote per base, 1e18 fixed point, oldest first.
         uint256[] priceHistory;
+        /// The time-weighted average price over the whole history's window, quote per base,
+        /// 1e18 fixed point (0: no price): the minimum output and the vault's stake bound use it.
+        uint256 twapPrice;
         /// Block timestamp of the snapshot.
         uint64 timestamp;
     }
@@ -197,6 +202,7 @@ mod tests {
             balanceBase: U256::from(5u64),
             balanceQuote: U256::from(6u64),
             priceHistory: vec![U256::from(7u64); 16],
+            twapPrice: U256::from(7u64),
             timestamp: 99,
         }
     }

@@ -279,6 +279,7 @@ fn random_input(rng: &mut StdRng) -> AgentInput {
         balanceBase: random_balance(rng),
         balanceQuote: random_balance(rng),
         priceHistory: random_prices(rng),
+        twapPrice: random_twap(rng),
         timestamp: if rng.gen_bool(0.1) {
             u64::MAX
         } else {
@@ -298,7 +299,21 @@ fn tradeable_input(rng: &mut StdRng) -> AgentInput {
         balanceBase: random_bits(rng, 30..=110),
         balanceQuote: random_bits(rng, 30..=110),
         priceHistory: random_prices(rng),
+        twapPrice: random_bits(rng, 40..=90),
         timestamp: rng.gen_range(1_600_000_000..=2_000_000_000),
+    }
+}
+
+/// A TWAP: mostly an ordinary price, with the edges of the minimum-output rule (no price, a
+/// price whose quote overflows 256 bits or a uint112 reserve, a price so small the quote is 0).
+fn random_twap(rng: &mut StdRng) -> U256 {
+    match rng.gen_range(0..8) {
+        0 => U256::ZERO,
+        1 => U256::MAX,
+        2 => random_bits(rng, 150..=256),
+        3 => U256::from(rng.gen_range(1u64..=1_000)),
+        4 => random_bits(rng, 1..=256),
+        _ => random_bits(rng, 50..=80),
     }
 }
 
@@ -325,6 +340,7 @@ fn random_params(rng: &mut StdRng) -> Params {
             2 => 1,
             _ => rng.gen_range(1..=1_000),
         },
+        max_trade_bps: pick(rng, [0, 10_000]),
     }
 }
 
@@ -621,6 +637,8 @@ fn realistic_input(rng: &mut StdRng) -> AgentInput {
         })
         .collect::<Vec<_>>();
     let latest = *history.last().unwrap();
+    let twap =
+        history.iter().fold(U256::ZERO, |sum, price| sum + *price) / U256::from(history.len());
     let base_reserve = wad(rng.gen_range(1_000..=100_000));
     let quote_reserve = base_reserve * latest / wad(1);
     AgentInput {
@@ -632,6 +650,7 @@ fn realistic_input(rng: &mut StdRng) -> AgentInput {
         balanceBase: wad(rng.gen_range(0..=100)),
         balanceQuote: wad(rng.gen_range(0..=300_000)),
         priceHistory: history,
+        twapPrice: twap,
         timestamp: rng.gen_range(1_700_000_000..=1_800_000_000),
     }
 }
@@ -653,6 +672,7 @@ async fn reference_verifier_agrees_with_the_reference_agent() {
             deadlineSeconds: p.deadline_seconds,
             maxSizeBps: p.max_size_bps,
             sizeBpsPerLogit: p.size_bps_per_logit,
+            maxTradeBps: p.max_trade_bps,
         },
     )
     .await

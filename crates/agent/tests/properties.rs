@@ -39,6 +39,7 @@ fn input() -> impl Strategy<Value = AgentInput> {
                 balanceBase: base,
                 balanceQuote: quote,
                 priceHistory: history,
+                twapPrice: U256::from(reserve_quote),
                 timestamp,
             },
         )

@@ -1,6 +1,7 @@
 //! Warden's application on the devnet: the verifier factory, the task manager, the reference
 //! agent's on-chain verifier (the factory's deployment), a funded vault with a deny-by-default policy that allows exactly the router's swap,
-//! and the agent registered for it with enough price history to decide from the first tick.
+//! and the agent registered for it with enough price history to decide from the first tick (17
+//! observations of the pair's cumulative price, with trades in between).
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
@@ -60,6 +61,10 @@ pub struct AppParams {
     /// Share of a task's slashed stake beyond its vault's loss paid to the challenger that
     /// proved the fraud; the rest is burned.
     pub surplus_challenger_bps: u16,
+    /// Least seconds between two observations of the agent's cumulative price: a snapshot's
+    /// TWAP window is at least 16 times this. One block on the devnet; on a real chain, size
+    /// it to the value at stake (see SECURITY.md).
+    pub min_observation_interval: u32,
 }
 
 impl Default for AppParams {
@@ -85,6 +90,7 @@ impl Default for AppParams {
             slash_fee: 10_000_000_000_000_000,
             value_at_risk_bps: 4_000,
             surplus_challenger_bps: 5_000,
+            min_observation_interval: 1,
         }
     }
 }
@@ -175,8 +181,10 @@ pub async fn deploy_task_manager<P: Provider + Clone>(
 }
 
 /// Deploys the rest of the application on `contracts` (from [`deploy_task_manager`]): the agent's
-/// verifier, the funded and configured vault, the input source, the registered agent, and the 16
-/// price observations its first decision needs (with noise trades in between).
+/// verifier, the funded and configured vault, the input source, the registered agent, and the 17
+/// observations its first decision needs (with noise trades in between). Each observation needs
+/// the chain's clock to have advanced by `min_observation_interval` since the last: the
+/// deployment has anvil step its timestamp with every block.
 #[allow(clippy::too_many_arguments)] // each is a distinct, named piece of the deployment
 pub async fn deploy<P: Provider + Clone>(
     deployer: &P,
@@ -237,9 +245,13 @@ pub async fn deploy<P: Provider + Clone>(
     )
     .await?;
 
-    let input_source =
-        UniswapV2InputSource::deploy(deployer.clone(), *task_manager.address(), market.pair)
-            .await?;
+    let input_source = UniswapV2InputSource::deploy(
+        deployer.clone(),
+        *task_manager.address(),
+        market.pair,
+        params.min_observation_interval,
+    )
+    .await?;
     let config = AgentConfig {
         agentHash: agent.agent_hash(),
         verifier,
@@ -274,7 +286,8 @@ pub async fn deploy<P: Provider + Clone>(
         .await?;
     }
 
-    for _ in 0..warden_agent::HISTORY_LEN {
+    // 16 intervals need 17 observations; the trades give the intervals different prices.
+    for _ in 0..=warden_agent::HISTORY_LEN {
         trader.trade().await?;
         confirm(
             "UniswapV2InputSource.observe",
@@ -308,6 +321,7 @@ async fn deploy_verifier<P: Provider + Clone>(
         deadlineSeconds: params.deadline_seconds,
         maxSizeBps: params.max_size_bps,
         sizeBpsPerLogit: params.size_bps_per_logit,
+        maxTradeBps: params.max_trade_bps,
     };
     let model = alloy::primitives::Bytes::from_static(REFERENCE_MODEL_BYTES);
     confirm(

@@ -137,6 +137,12 @@ impl Deployment {
         let owner = deployer.address();
         let chain_id = provider.get_chain_id().await?;
 
+        // anvil mines on demand and gives every block mined within one wall-clock second the
+        // same timestamp; the agent's TWAPs need a clock that moves with the chain, as a real
+        // chain's slots do.
+        provider
+            .anvil_set_block_timestamp_interval(u64::from(config.app.seconds_per_block))
+            .await?;
         let (registry_params, eigenlayer_params) = config.effective_params();
         // The market first: its wrapped ether is also what operators restake.
         let market = market::deploy(&provider, owner, config.market).await?;

@@ -167,6 +167,9 @@ pub async fn reserves<P: Provider>(
 }
 
 /// A trader that swaps a random side and size each step, from a seed, so runs are repeatable.
+/// Its sides lean toward the price the pool had at its first trade, as arbitrage against an
+/// outside market pulls a real pool back: the price wanders, but not off for good, and the spot
+/// price keeps returning to its TWAP.
 #[derive(Debug)]
 pub struct NoiseTrader {
     rpc_url: alloy::transports::http::reqwest::Url,
@@ -175,7 +178,12 @@ pub struct NoiseTrader {
     rng: StdRng,
     /// Largest trade as a share of the pool's reserve, in basis points.
     max_trade_bps: u64,
+    /// Dollars per WETH (1e18 fixed point) at the first trade: where the trades lean back to.
+    anchor: Option<U256>,
 }
+
+/// Share of trades that push the price toward the anchor.
+const TOWARD_ANCHOR: f64 = 0.7;
 
 impl NoiseTrader {
     /// A trader acting with `signer`, which must hold WETH and dollars (see [`fund`]).
@@ -190,7 +198,11 @@ impl NoiseTrader {
             signer,
             market,
             rng: StdRng::seed_from_u64(seed),
-            max_trade_bps: 150,
+            // Up to 0.3 % of the pool, a price move of up to about 0.6 %: enough for the agent to
+            // see trends, calm enough that the spot price stays near its TWAP most of the time,
+            // within the vault's default 1 % tolerance at execution.
+            max_trade_bps: 30,
+            anchor: None,
         }
     }
 
@@ -225,7 +237,15 @@ impl NoiseTrader {
     pub async fn trade(&mut self) -> Result<(), DeployError> {
         let provider = self.provider();
         let (reserve_base, reserve_quote) = reserves(&provider, &self.market).await?;
-        let sell_base: bool = self.rng.r#gen();
+        let price = reserve_quote * whole(1) / reserve_base.max(U256::from(1u8));
+        let anchor = *self.anchor.get_or_insert(price);
+        // Selling base lowers the price: toward the anchor when the price is above it.
+        let toward = price > anchor;
+        let sell_base = if self.rng.gen_bool(TOWARD_ANCHOR) {
+            toward
+        } else {
+            !toward
+        };
         let bps = self.rng.gen_range(10..=self.max_trade_bps);
         let (token_in, token_out, reserve_in) = if sell_base {
             (self.market.weth, self.market.dollar, reserve_base)
