@@ -17,8 +17,9 @@ use warden_bls::Signature;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::OperatorKeys;
 
-fn tokens(amount: u64) -> U256 {
-    U256::from(amount) * U256::from(10u64).pow(U256::from(18u64))
+/// The weight of `operators` of the devnet's operators: their stake, all of it allocated.
+fn stakes(operators: u64) -> U256 {
+    DevnetConfig::new(4).deployment.stake_per_operator * U256::from(operators)
 }
 
 async fn check<P: Provider>(
@@ -60,7 +61,7 @@ async fn assembled_quorums_verify_on_chain() {
     let reference_block = provider.get_block_number().await.unwrap() - 1;
     let set = OperatorSet::at(&registry, reference_block).await.unwrap();
     assert_eq!(set.operators.len(), 4);
-    assert_eq!(set.total_weight, tokens(128));
+    assert_eq!(set.total_weight, stakes(4));
     let reference_block = set.block;
 
     let digest = B256::from(rand::thread_rng().r#gen::<[u8; 32]>());
@@ -80,7 +81,7 @@ async fn assembled_quorums_verify_on_chain() {
         check(&registry, reference_block, digest, &all)
             .await
             .unwrap(),
-        (tokens(128), tokens(128))
+        (stakes(4), stakes(4))
     );
 
     // Operator 2 stopped: 3 of 4 still clear two thirds, and it is named as the non-signer.
@@ -91,20 +92,20 @@ async fn assembled_quorums_verify_on_chain() {
             devnet.deployment().operators()[2].operator_id
         )]
     );
-    assert_eq!(three.signed_weight, tokens(96));
+    assert_eq!(three.signed_weight, stakes(3));
     assert_eq!(
         check(&registry, reference_block, digest, &three)
             .await
             .unwrap(),
-        (tokens(96), tokens(128))
+        (stakes(3), stakes(4))
     );
 
     // Two of four do not.
     assert_eq!(
         Quorum::assemble(&set, &sign(&[0, 1]), Threshold::TWO_THIRDS).unwrap_err(),
         QuorumError::BelowThreshold {
-            signed: tokens(64),
-            total: tokens(128)
+            signed: stakes(2),
+            total: stakes(4)
         }
     );
 

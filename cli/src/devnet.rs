@@ -15,7 +15,7 @@ pub struct DevnetArgs {
     operators: u16,
     /// Stake each operator restakes, in whole wrapped ether (the market's base token, which the
     /// vault's cryptoeconomic bound values stake in).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     stake: u64,
     /// Write a JSON summary here as soon as the devnet is up, and again at exit.
     #[arg(long, value_name = "PATH")]

@@ -283,7 +283,8 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
             operator["bls_public_key"].as_str().map(str::len),
             Some(2 + 96)
         );
-        assert_eq!(operator["weight"], "32000000000000000000");
+        // The default stake, all of it allocated.
+        assert_eq!(operator["weight"], "100000000000000000000");
     }
 
     let rpc_url = summary["rpc_url"].as_str().unwrap().to_string();

@@ -12,19 +12,22 @@ use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::OperatorKeys;
 use warden_protocol::{proof_of_possession_message, public_key_hash};
 
-fn tokens(amount: u64) -> U256 {
-    U256::from(amount) * U256::from(10u64).pow(U256::from(18u64))
-}
-
 #[tokio::test]
 async fn four_operators_restake_and_register_their_bls_keys() {
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let summary = devnet.summary().clone();
     assert_eq!(summary.deployment.operators.len(), 4);
     for operator in &summary.deployment.operators {
-        assert_eq!(operator.weight, tokens(32), "{operator:?}");
+        assert_eq!(
+            operator.weight,
+            DevnetConfig::new(4).deployment.stake_per_operator,
+            "{operator:?}"
+        );
     }
-    assert_eq!(summary.deployment.total_weight, tokens(128));
+    assert_eq!(
+        summary.deployment.total_weight,
+        DevnetConfig::new(4).deployment.stake_per_operator * U256::from(4u64)
+    );
 
     let provider =
         ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
