@@ -299,7 +299,7 @@ async fn devnet_writes_its_summary_and_stops_cleanly_on_ctrl_c() {
             .lines()
             .find(|line| line.to_lowercase().contains(&address))
             .unwrap_or_else(|| panic!("{address} not in {table}"));
-        assert!(row.contains("32.0000"), "{row}");
+        assert!(row.contains("100.0000"), "{row}");
     }
 
     interrupt(&running.0);
