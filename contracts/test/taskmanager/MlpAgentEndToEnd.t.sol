@@ -3,12 +3,10 @@ pragma solidity 0.8.30;
 
 import {MlpAgentVerifier} from "../../src/agent/MlpAgentVerifier.sol";
 import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
-import {MlpPolicy} from "../../src/agent/MlpPolicy.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentInput} from "../../src/agent/AgentTypes.sol";
 import {AgentConfig, ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
-import {ReferenceModel} from "../agent/ReferenceModel.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
 /// @dev The reference MLP agent end to end: its on-chain verifier computes the action for the task's
@@ -30,19 +28,7 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
 
     function setUp() public {
         deployWarden();
-        mlp = MlpAgentVerifier(
-            verifiers.deployVerifier(
-                ReferenceModel.bytes_(),
-                MlpPolicy.Params({
-                    router: address(router),
-                    slippageBps: SLIPPAGE_BPS,
-                    deadlineSeconds: 3600,
-                    maxSizeBps: 1000,
-                    sizeBpsPerLogit: 20,
-                    maxTradeBps: 100
-                })
-            )
-        );
+        mlp = deployReferenceVerifier(SLIPPAGE_BPS, 1000, 100);
         mlpVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
         AgentConfig memory config = defaultConfig(address(mlpVault));
         (config.agentHash, config.verifier) = (mlp.agentHash(), address(mlp));

@@ -2,13 +2,11 @@
 pragma solidity 0.8.30;
 
 import {MlpAgentVerifier} from "../../src/agent/MlpAgentVerifier.sol";
-import {MlpPolicy} from "../../src/agent/MlpPolicy.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
 import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {AgentConfig} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
-import {ReferenceModel} from "../agent/ReferenceModel.sol";
 import {TestToken} from "../lib/TestToken.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -39,19 +37,7 @@ contract PriceManipulationTest is TaskManagerFixture {
 
     function setUp() public {
         deployWarden();
-        mlp = MlpAgentVerifier(
-            verifiers.deployVerifier(
-                ReferenceModel.bytes_(),
-                MlpPolicy.Params({
-                    router: address(router),
-                    slippageBps: SLIPPAGE_BPS,
-                    deadlineSeconds: 3600,
-                    maxSizeBps: MAX_SIZE_BPS,
-                    sizeBpsPerLogit: 20,
-                    maxTradeBps: MAX_TRADE_BPS
-                })
-            )
-        );
+        mlp = deployReferenceVerifier(SLIPPAGE_BPS, MAX_SIZE_BPS, MAX_TRADE_BPS);
     }
 
     // ------------------------------------------------------------------------------------------

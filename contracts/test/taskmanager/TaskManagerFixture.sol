@@ -9,7 +9,10 @@ import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {UniswapV2InputSource} from "../../src/inputs/UniswapV2InputSource.sol";
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
+import {MlpAgentVerifier} from "../../src/agent/MlpAgentVerifier.sol";
+import {MlpPolicy} from "../../src/agent/MlpPolicy.sol";
 import {MlpVerifierFactory} from "../../src/agent/MlpVerifierFactory.sol";
+import {ReferenceModel} from "../agent/ReferenceModel.sol";
 import {IAgentVerifier} from "../../src/interfaces/IAgentVerifier.sol";
 import {ActionContext} from "../../src/interfaces/IWardenVault.sol";
 import {
@@ -142,6 +145,27 @@ abstract contract TaskManagerFixture is RegistryFixture {
         (vault, agentId) = newVaultWithAgent(OWNER, THRESHOLD_BPS);
         base.mint(address(vault), VAULT_BASE);
         quote.mint(address(vault), VAULT_QUOTE);
+    }
+
+    /// @dev The reference agent's verifier from the fixture's factory, trading on the fixture's router
+    /// (swaps valid for an hour, 20 bps of size per unit of logit margin).
+    function deployReferenceVerifier(uint16 slippageBps, uint16 maxSizeBps, uint16 maxTradeBps)
+        internal
+        returns (MlpAgentVerifier)
+    {
+        return MlpAgentVerifier(
+            verifiers.deployVerifier(
+                ReferenceModel.bytes_(),
+                MlpPolicy.Params({
+                    router: address(router),
+                    slippageBps: slippageBps,
+                    deadlineSeconds: 3600,
+                    maxSizeBps: maxSizeBps,
+                    sizeBpsPerLogit: 20,
+                    maxTradeBps: maxTradeBps
+                })
+            )
+        );
     }
 
     /// @dev A task manager over the fixture's registry and verifier factory.
