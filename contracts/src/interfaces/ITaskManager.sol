@@ -288,8 +288,8 @@ interface ITaskManager {
     /// @notice Sends the caller the service fees its commitments earned.
     function withdrawServiceFees() external;
 
-    /// @notice Blocks the protocol budgets after a challenge's deadline to finish slashing; part of
-    /// the exposure `registerAgent` checks against the registry's weight horizon.
+    /// @notice Blocks the protocol budgets after a task's fraud-proof window to finish slashing: the
+    /// window is the registry's weight horizon less its maximum weight age and this period.
     function slashingPeriod() external view returns (uint32);
 
     /// @notice Registers an agent for a vault. Only the vault's owner may, and the vault must name
