@@ -2,10 +2,9 @@
 pragma solidity 0.8.30;
 
 import {MlpAgentVerifier} from "../../src/agent/MlpAgentVerifier.sol";
-import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentInput} from "../../src/agent/AgentTypes.sol";
-import {AgentConfig, ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -29,12 +28,8 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
     function setUp() public {
         deployWarden();
         mlp = deployReferenceVerifier(SLIPPAGE_BPS, 1000, 100);
-        mlpVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
-        AgentConfig memory config = defaultConfig(address(mlpVault));
-        (config.agentHash, config.verifier) = (mlp.agentHash(), address(mlp));
+        (mlpVault, mlpAgent) = newReferenceAgentVault(mlp, BOB);
         vm.startPrank(BOB);
-        mlpAgent = taskManager.registerAgent(config);
-        mlpVault.setCallPermission(address(router), IUniswapV2Router.swapExactTokensForTokens.selector, true);
         mlpVault.setSpendingCap(address(base), 50 ether, 100 ether);
         mlpVault.setSpendingCap(address(quote), 100_000 ether, 200_000 ether);
         vm.stopPrank();

@@ -5,7 +5,6 @@ import {MlpAgentVerifier} from "../../src/agent/MlpAgentVerifier.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
 import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
-import {AgentConfig} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {TestToken} from "../lib/TestToken.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
@@ -256,12 +255,8 @@ contract PriceManipulationTest is TaskManagerFixture {
     // ------------------------------------------------------------------------------------------
 
     function _registerMlpVault(uint256 scale) private {
-        mlpVault = new WardenVault(BOB, address(taskManager), STAKE_BOUND_BPS);
-        AgentConfig memory config = defaultConfig(address(mlpVault));
-        (config.agentHash, config.verifier) = (mlp.agentHash(), address(mlp));
+        (mlpVault, mlpAgent) = newReferenceAgentVault(mlp, BOB);
         vm.startPrank(BOB);
-        mlpAgent = taskManager.registerAgent(config);
-        mlpVault.setCallPermission(address(router), IUniswapV2Router.swapExactTokensForTokens.selector, true);
         mlpVault.setSpendingCap(address(base), VAULT_BASE * scale, VAULT_BASE * scale);
         mlpVault.setSpendingCap(address(quote), VAULT_QUOTE * scale, VAULT_QUOTE * scale);
         vm.stopPrank();

@@ -168,6 +168,20 @@ abstract contract TaskManagerFixture is RegistryFixture {
         );
     }
 
+    /// @dev A vault of `owner_` with a registered agent run by the reference verifier `mlp_`, allowed to
+    /// swap through the fixture's router; its caps and funds are the caller's to set.
+    function newReferenceAgentVault(MlpAgentVerifier mlp_, address owner_)
+        internal
+        returns (WardenVault vault_, uint64 agentId_)
+    {
+        vault_ = new WardenVault(owner_, address(taskManager), STAKE_BOUND_BPS);
+        AgentConfig memory config = defaultConfig(address(vault_));
+        (config.agentHash, config.verifier) = (mlp_.agentHash(), address(mlp_));
+        vm.prank(owner_);
+        agentId_ = taskManager.registerAgent(config);
+        allowSwaps(vault_);
+    }
+
     /// @dev A task manager over the fixture's registry and verifier factory.
     function newTaskManager(uint32 slashingPeriod, uint256 slashWad) internal returns (WardenTaskManager) {
         return new WardenTaskManager(
