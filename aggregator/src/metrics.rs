@@ -42,6 +42,12 @@ pub struct AggregatorMetrics {
     pub weight_age: IntGauge,
     /// `warden_weight_refreshes_total`: `refreshWeights` transactions this keeper confirmed.
     pub weight_refreshes: prometheus::IntCounter,
+    /// `warden_task_fees_accrued_total`: `WardenRewards.accrue` transactions this keeper
+    /// confirmed, each paying one task's fee to its signers.
+    pub fees_accrued: prometheus::IntCounter,
+    /// `warden_rewards_distributions_total`: `WardenRewards.distribute` transactions this keeper
+    /// confirmed, each one operator-directed submission to EigenLayer's RewardsCoordinator.
+    pub rewards_distributions: prometheus::IntCounter,
     pub node: NodeMetrics,
 }
 
@@ -99,6 +105,15 @@ impl AggregatorMetrics {
             weight_refreshes: telemetry.register(prometheus::IntCounter::new(
                 "warden_weight_refreshes_total",
                 "refreshWeights transactions the keeper confirmed",
+            )?)?,
+            fees_accrued: telemetry.register(prometheus::IntCounter::new(
+                "warden_task_fees_accrued_total",
+                "Tasks whose fee the keeper accrued to their signers (WardenRewards.accrue)",
+            )?)?,
+            rewards_distributions: telemetry.register(prometheus::IntCounter::new(
+                "warden_rewards_distributions_total",
+                "Operator-directed rewards submissions the keeper made through EigenLayer's \
+                 RewardsCoordinator (WardenRewards.distribute)",
             )?)?,
             node,
         };

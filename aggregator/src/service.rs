@@ -15,6 +15,7 @@ mod api;
 mod committer;
 mod keeper;
 mod recovery;
+mod rewards;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -112,6 +113,12 @@ pub struct Aggregator {
     kept: Mutex<HashMap<u64, KeptFacts>>,
     /// The keeper's progress, for the node API.
     progress: Arc<SyncProgress>,
+    /// The registry's rewards distributor, once it has one.
+    rewards: tokio::sync::OnceCell<Address>,
+    /// EigenLayer's calculation interval (immutable), read once.
+    calculation_interval: tokio::sync::OnceCell<u64>,
+    /// The first task whose fee may still need accruing.
+    rewards_cursor: Mutex<u64>,
 }
 
 /// Errors of the service.
@@ -184,6 +191,9 @@ impl Aggregator {
             tracked: Mutex::new(BTreeSet::new()),
             kept: Mutex::new(HashMap::new()),
             progress,
+            rewards: tokio::sync::OnceCell::new(),
+            calculation_interval: tokio::sync::OnceCell::new(),
+            rewards_cursor: Mutex::new(1),
         }))
     }
 

@@ -20,6 +20,7 @@ const CONTRACTS = [
   'WardenTaskManager.sol:WardenTaskManager',
   'WardenChallenges.sol:WardenChallenges',
   'WardenRestitution.sol:WardenRestitution',
+  'WardenRewards.sol:WardenRewards',
   'UniswapV2InputSource.sol:UniswapV2InputSource',
   'WardenVault.sol:WardenVault',
   'MlpAgentVerifier.sol:MlpAgentVerifier',

@@ -13,6 +13,7 @@ import {ITaskManager, TaskState} from "./interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "./interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
+import {OperatorIds} from "./libraries/OperatorIds.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
 /// @title WardenChallenges
@@ -290,7 +291,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         bytes32 nonSignerHash;
         (state, referenceBlock, nonSignerHash) = _taskManager.slashingContext(taskId);
         if (state != TaskState.Fraudulent) revert UnexpectedTaskState(taskId, state);
-        if (_hashIds(nonSignerIds) != nonSignerHash) revert NonSignersMismatch(taskId);
+        if (OperatorIds.hash(nonSignerIds) != nonSignerHash) revert NonSignersMismatch(taskId);
     }
 
     /// @dev Slashes the signers among operator ids [start, end). Returns how many lost shares.
@@ -305,7 +306,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         for (uint256 i = start; i < end; ++i) {
             (bytes32 operatorId, address operator, bool registered) =
                 _registry.operatorAtIndex(i, referenceBlock);
-            if (!registered || _contains(nonSignerIds, operatorId)) continue;
+            if (!registered || OperatorIds.contains(nonSignerIds, operatorId)) continue;
             if (_slashSigner(taskId, operator, operatorId, description)) ++slashed;
         }
     }
@@ -345,30 +346,6 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         bytes4 selector = bytes4(reason);
         return selector == IAllocationManagerSlashing.OperatorNotSlashable.selector
             || selector == WardenRegistry.UnknownOperator.selector;
-    }
-
-    /// @dev `keccak256(abi.encodePacked(ids))`, hashed in place from calldata.
-    function _hashIds(bytes32[] calldata ids) private pure returns (bytes32 hash) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let size := shl(5, ids.length)
-            calldatacopy(ptr, ids.offset, size)
-            hash := keccak256(ptr, size)
-        }
-    }
-
-    /// @dev Binary search in ids sorted ascending, as `commitOutput` required the non-signers to be.
-    function _contains(bytes32[] calldata sortedIds, bytes32 id) private pure returns (bool) {
-        uint256 low;
-        uint256 high = sortedIds.length;
-        while (low < high) {
-            uint256 mid = (low + high) / 2;
-            bytes32 value = sortedIds[mid];
-            if (value == id) return true;
-            if (value < id) low = mid + 1;
-            else high = mid;
-        }
-        return false;
     }
 
     /// @dev The operator id of `publicKey`, which must have been in the set at the task's reference

@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
@@ -14,8 +16,10 @@ import {
     DeregisterParams,
     SlashingParams
 } from "./interfaces/IEigenLayer.sol";
+import {IRewardsCoordinator, OperatorDirectedRewardsSubmission} from "./interfaces/IEigenLayerRewards.sol";
 import {IAllocationManagerSlashing, IDelegationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
 import {IWardenRegistry, RegistryParams} from "./interfaces/IWardenRegistry.sol";
+import {AddressSort} from "./libraries/AddressSort.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
@@ -42,6 +46,7 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// lends that power to exactly one contract, the `slasher` (Warden's challenges contract), set once.
 contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, ReentrancyGuardTransient {
     using SafeCast for uint256;
+    using SafeERC20 for IERC20;
 
     /// @notice The id of Warden's operator set in EigenLayer.
     uint32 public constant OPERATOR_SET_ID = 0;
@@ -132,6 +137,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// contract); zero until the owner sets it.
     address public slasher;
 
+    /// @inheritdoc IWardenRegistry
+    address public rewardsDistributor;
+
+    /// @inheritdoc IWardenRegistry
+    mapping(address operator => uint32 blockNumber) public lastSlashedAt;
+
     /// @notice Emitted when the owner sets up Warden's AVS and its redistributing operator set in
     /// EigenLayer; slashed stake goes to `redistributionRecipient`, for good.
     event AVSConfigured(string metadataURI, address[] strategies, address indexed redistributionRecipient);
@@ -154,6 +165,11 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     );
     /// @notice Emitted once, when the owner names the contract allowed to slash.
     event SlasherSet(address indexed slasher);
+    /// @notice Emitted once, when the owner names the contract that pays Warden's operators.
+    event RewardsDistributorSet(address indexed rewardsDistributor);
+    /// @notice Emitted when the rewards distributor had `total` of `token` submitted to `coordinator`
+    /// as Warden's operator-directed rewards.
+    event OperatorRewardsSubmitted(address indexed coordinator, address indexed token, uint256 total);
     /// @notice Emitted when the slasher has had EigenLayer slash `wadToSlash` of the operator's
     /// allocation to Warden's set, in every strategy of the set: EigenLayer's slash `slashId` took
     /// `shares` (summed over the strategies), redistributable once cleared.
@@ -206,6 +222,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     error InvalidRedistributionRecipient();
     /// @notice Only the slasher may slash.
     error NotSlasher(address caller);
+    /// @notice The rewards distributor is set once; it is already `rewardsDistributor`.
+    error RewardsDistributorAlreadySet(address rewardsDistributor);
+    /// @notice The rewards distributor cannot be the zero address.
+    error InvalidRewardsDistributor();
+    /// @notice Only the rewards distributor may submit rewards as Warden's AVS.
+    error NotRewardsDistributor(address caller);
     /// @notice The operator never registered with Warden, so Warden has nothing to slash it for.
     error UnknownOperator(address operator);
     /// @notice The operator's weight is below the minimum to join.
@@ -294,6 +316,39 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         if (current != address(0)) revert SlasherAlreadySet(current);
         slasher = slasher_;
         emit SlasherSet(slasher_);
+    }
+
+    /// @notice Names the one contract allowed to pay operators as Warden's AVS in EigenLayer's
+    /// RewardsCoordinator, which takes an AVS's submissions only from the AVS itself. Set once, like the
+    /// slasher.
+    /// @param rewardsDistributor_ Warden's rewards contract (`WardenRewards`).
+    function setRewardsDistributor(address rewardsDistributor_) external onlyOwner {
+        if (rewardsDistributor_ == address(0)) revert InvalidRewardsDistributor();
+        address current = rewardsDistributor;
+        if (current != address(0)) revert RewardsDistributorAlreadySet(current);
+        rewardsDistributor = rewardsDistributor_;
+        emit RewardsDistributorSet(rewardsDistributor_);
+    }
+
+    /// @inheritdoc IWardenRegistry
+    /// @dev The registry holds the tokens only within this call: the coordinator pulls all it approves.
+    function submitOperatorRewards(address coordinator, OperatorDirectedRewardsSubmission calldata submission)
+        external
+        nonReentrant
+    {
+        if (msg.sender != rewardsDistributor) revert NotRewardsDistributor(msg.sender);
+        uint256 total;
+        for (uint256 i; i < submission.operatorRewards.length; ++i) {
+            total += submission.operatorRewards[i].amount;
+        }
+        emit OperatorRewardsSubmitted(coordinator, submission.token, total);
+        IERC20 token = IERC20(submission.token);
+        token.safeTransferFrom(msg.sender, address(this), total);
+        token.forceApprove(coordinator, total);
+        OperatorDirectedRewardsSubmission[] memory submissions = new OperatorDirectedRewardsSubmission[](1);
+        submissions[0] = submission;
+        IRewardsCoordinator(coordinator)
+            .createOperatorDirectedAVSRewardsSubmission(address(this), submissions);
     }
 
     /// @inheritdoc IAVSRegistrar
@@ -461,10 +516,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         if (msg.sender != slasher) revert NotSlasher(msg.sender);
         bytes32 operatorId = operatorIdOf[operator];
         if (operatorId == bytes32(0)) revert UnknownOperator(operator);
+        // Before EigenLayer is called: whatever the operator has accrued and not been paid is forfeit.
+        lastSlashedAt[operator] = uint32(block.number);
 
         address[] memory strategies_ = _strategies();
         // EigenLayer refuses strategies out of ascending order; the set keeps them in creation order.
-        _sortAscending(strategies_);
+        AddressSort.ascending(strategies_);
         uint256[] memory wads = new uint256[](strategies_.length);
         for (uint256 i; i < wads.length; ++i) {
             wads[i] = wadToSlash;
@@ -773,19 +830,6 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         _writeOperator(operatorId, true, weight);
         emit OperatorWeightUpdated(operator, operatorId, oldWeight, weight);
         return totalWeight - oldWeight + weight;
-    }
-
-    /// @dev Insertion sort by address: operator sets hold a handful of strategies.
-    function _sortAscending(address[] memory list) private pure {
-        for (uint256 i = 1; i < list.length; ++i) {
-            address item = list[i];
-            uint256 j = i;
-            while (j > 0 && list[j - 1] > item) {
-                list[j] = list[j - 1];
-                --j;
-            }
-            list[j] = item;
-        }
     }
 
     function _writeOperator(bytes32 operatorId, bool registered, uint96 weight) private {

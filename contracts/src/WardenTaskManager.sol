@@ -84,6 +84,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         /// @dev Prepaid service fees (wei): each commitment pays its committer `commitFee` from it.
         uint96 serviceBalance;
         address tokenBase;
+        uint96 taskFee;
         address tokenQuote;
     }
 
@@ -233,6 +234,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             verifier: config.verifier,
             serviceBalance: 0,
             tokenBase: config.tokenBase,
+            taskFee: config.taskFee,
             tokenQuote: config.tokenQuote
         });
         agentOf[vault] = agentId;
@@ -538,7 +540,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             thresholdBps: agent.thresholdBps,
             responseWindow: agent.responseWindow,
             challengeWindow: agent.challengeWindow,
-            tickInterval: agent.tickInterval
+            tickInterval: agent.tickInterval,
+            taskFee: agent.taskFee
         });
     }
 

@@ -12,6 +12,7 @@ import {AgentActions} from "./agent/AgentTypes.sol";
 import {ITaskManager} from "./interfaces/ITaskManager.sol";
 import {IUniswapV2Router} from "./interfaces/IUniswapV2.sol";
 import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
+import {IWardenRewards} from "./interfaces/IWardenRewards.sol";
 
 /// @title WardenVault
 /// @notice Holds one owner's ERC-20 funds for one Warden agent. It executes only what its task
@@ -263,6 +264,19 @@ contract WardenVault is IWardenVault, Ownable2Step, ReentrancyGuardTransient {
         if (to == address(0)) revert InvalidAddress(to);
         emit Withdrawn(token, to, amount);
         IERC20(token).safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IWardenVault
+    /// @dev Not counted against the caps, like a withdrawal: fees are the owner's decision. The
+    /// allowance covers exactly this payment and is pulled in full.
+    function fundTaskFees(address rewards, uint256 amount) external onlyOwner nonReentrant {
+        ITaskManager manager = ITaskManager(taskManager);
+        uint64 agentId = manager.agentOf(address(this));
+        if (agentId == 0) revert AgentNotRegistered();
+        IERC20 token = IERC20(manager.getAgent(agentId).tokenBase);
+        emit TaskFeesFunded(rewards, agentId, amount);
+        token.forceApprove(rewards, amount);
+        IWardenRewards(rewards).fundFees(agentId, amount);
     }
 
     /// @notice Disabled: a vault without an owner could never be withdrawn from.

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::{DynProvider, Provider};
 use alloy::transports::http::reqwest::Url;
-use prometheus::{Histogram, IntCounterVec};
+use prometheus::{CounterVec, Histogram, IntCounterVec, Opts};
 use tokio::sync::{Semaphore, watch};
 use warden_agent::{Agent, AgentInput};
-use warden_bindings::WardenTaskManager;
+use warden_bindings::{DevnetToken, WardenRegistry, WardenRewards, WardenTaskManager};
 use warden_protocol::api::{ApiError, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt};
 use warden_protocol::{OperatorId, TaskAttestation};
 use warden_runtime::allowlist::{AgentAllowlist, VerifierCheck};
@@ -94,6 +94,10 @@ pub struct OperatorMetrics {
     pub agent_run: Histogram,
     /// `warden_chain_reorgs_total`.
     pub reorgs: IntCounterVec,
+    /// `eigen_fees_earned_total{token}`: task fees accrued to this operator for the tasks it
+    /// signed (`WardenRewards.RewardAccrued`), in whole tokens, by token symbol. They reach the
+    /// operator through EigenLayer's RewardsCoordinator.
+    pub fees_earned: CounterVec,
     node: NodeMetrics,
 }
 
@@ -112,6 +116,14 @@ impl OperatorMetrics {
             )?,
             agent_run: warden_runtime::metrics::agent_run_seconds(telemetry)?,
             reorgs: warden_runtime::metrics::chain_reorgs_total(telemetry)?,
+            fees_earned: telemetry.register(CounterVec::new(
+                Opts::new(
+                    "eigen_fees_earned_total",
+                    "Task fees earned for signed tasks, by token (whole tokens), paid through \
+                     EigenLayer's RewardsCoordinator",
+                ),
+                &["token"],
+            )?)?,
             node,
         };
         metrics.node.performance_score.set(100.0);
@@ -169,6 +181,10 @@ pub struct OperatorNode {
     metrics: OperatorMetrics,
     http: alloy::transports::http::reqwest::Client,
     verifiers: VerifierCheck,
+    /// The registry's rewards distributor, once it has one.
+    rewards: tokio::sync::OnceCell<Address>,
+    /// Each reward token's metric label and decimals, read once.
+    tokens: std::sync::Mutex<std::collections::HashMap<Address, (String, u8)>>,
 }
 
 impl OperatorNode {
@@ -204,6 +220,8 @@ impl OperatorNode {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            rewards: tokio::sync::OnceCell::new(),
+            tokens: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -281,6 +299,8 @@ impl OperatorNode {
         to: u64,
         submissions: &Arc<Semaphore>,
     ) -> Result<(), NodeError> {
+        // First: a failure here retries the range before any task in it is handled.
+        self.count_fees(from, to).await?;
         let opened = self
             .follower
             .events::<WardenTaskManager::TaskOpened>(self.config.task_manager, from, to)
@@ -303,6 +323,77 @@ impl OperatorNode {
             }
         }
         Ok(())
+    }
+
+    /// Adds the task fees accrued to this operator in blocks `from..=to` to
+    /// `eigen_fees_earned_total`.
+    async fn count_fees(&self, from: u64, to: u64) -> Result<(), NodeError> {
+        let Some(rewards) = self.rewards_contract().await? else {
+            return Ok(());
+        };
+        let operator = self.keys.ecdsa.address();
+        let accrued = self
+            .follower
+            .events::<WardenRewards::RewardAccrued>(rewards, from, to)
+            .await?;
+        for (event, _) in accrued
+            .into_iter()
+            .filter(|(event, _)| event.operator == operator)
+        {
+            let (label, decimals) = self.token_label(event.token).await?;
+            // f64 carries 53 bits: exact for any fee below 9e15 base units, close beyond.
+            let base_units = u128::try_from(event.amount).map_or(f64::MAX, |amount| amount as f64);
+            let amount = base_units / 10f64.powi(i32::from(decimals));
+            self.metrics
+                .fees_earned
+                .with_label_values(&[label.as_str()])
+                .inc_by(amount);
+            tracing::info!(task_id = event.taskId, token = %label, amount = %event.amount, "task fee earned");
+        }
+        Ok(())
+    }
+
+    /// The registry's rewards distributor, once it has one.
+    async fn rewards_contract(&self) -> Result<Option<Address>, NodeError> {
+        if let Some(rewards) = self.rewards.get() {
+            return Ok(Some(*rewards));
+        }
+        let registry = WardenTaskManager::new(self.config.task_manager, &self.provider)
+            .registry()
+            .call()
+            .await?;
+        let rewards = WardenRegistry::new(registry, &self.provider)
+            .rewardsDistributor()
+            .call()
+            .await?;
+        if rewards.is_zero() {
+            return Ok(None);
+        }
+        let _ = self.rewards.set(rewards);
+        Ok(Some(rewards))
+    }
+
+    /// A reward token's symbol (its address if it has none) and decimals (18 if it has none).
+    async fn token_label(&self, token: Address) -> Result<(String, u8), NodeError> {
+        if let Some(known) = self
+            .tokens
+            .lock()
+            .ok()
+            .and_then(|tokens| tokens.get(&token).cloned())
+        {
+            return Ok(known);
+        }
+        let erc20 = DevnetToken::new(token, &self.provider);
+        let symbol = erc20
+            .symbol()
+            .call()
+            .await
+            .unwrap_or_else(|_| token.to_string());
+        let decimals = erc20.decimals().call().await.unwrap_or(18);
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.insert(token, (symbol.clone(), decimals));
+        }
+        Ok((symbol, decimals))
     }
 
     async fn spawn_submit(self: &Arc<Self>, signed: SignedTask, submissions: &Arc<Semaphore>) {

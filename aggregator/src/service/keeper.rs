@@ -26,7 +26,7 @@ const OPEN_CHECK_UNKNOWN_AGENT: u8 = 1;
 
 /// What became of a keeper transaction.
 #[derive(Debug)]
-enum KeeperOutcome {
+pub(super) enum KeeperOutcome {
     Succeeded(Box<Sent>),
     /// It would revert now: not due yet, already done by someone else, or refused; the revert
     /// data says which.
@@ -229,6 +229,10 @@ impl Aggregator {
                 .tasks
                 .with_label_values(&[state.name()])
                 .set(counts.get(&state).copied().unwrap_or(0));
+        }
+        // Paying operators never holds up the tasks: a failure is retried next round.
+        if let Err(error) = self.pay_operators(block).await {
+            tracing::warn!(%error, "paying operators failed; retrying next round");
         }
         self.progress.update(block, block);
         Ok(())
@@ -442,7 +446,7 @@ impl Aggregator {
     }
 
     /// Sends a keeper transaction to `to` under `intent`.
-    async fn send_to(
+    pub(super) async fn send_to(
         &self,
         to: alloy::primitives::Address,
         intent: Intent,

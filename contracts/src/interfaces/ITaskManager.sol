@@ -42,6 +42,9 @@ struct AgentConfig {
     uint32 challengeWindow;
     /// @dev Minimum number of blocks between two `openTask` of the agent.
     uint32 tickInterval;
+    /// @dev What each committed task pays the operators that signed it, in the base token, from the
+    /// agent's prepaid fees in the rewards contract (`IWardenRewards`); 0 for none.
+    uint96 taskFee;
 }
 
 /// @notice The task manager's economic and timing parameters, fixed at deployment.

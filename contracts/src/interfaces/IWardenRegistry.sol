@@ -4,6 +4,7 @@ pragma solidity ^0.8.27;
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {IAllocationManager, OperatorSet} from "./IEigenLayer.sol";
+import {OperatorDirectedRewardsSubmission} from "./IEigenLayerRewards.sol";
 
 /// @notice The registry's fixed parameters: who may join, how large the set may grow, and how the
 /// weight that signs is kept to stake that stays slashable.
@@ -103,4 +104,16 @@ interface IWardenRegistry {
     function slashOperator(address operator, uint256 wadToSlash, string calldata description)
         external
         returns (uint256 slashId, uint256 sharesSlashed);
+
+    /// @notice The block of the operator's latest slash through this registry (0: never slashed).
+    function lastSlashedAt(address operator) external view returns (uint32);
+
+    /// @notice The one contract allowed to pay operators as Warden's AVS (zero until set, then fixed).
+    function rewardsDistributor() external view returns (address);
+
+    /// @notice Submits `submission` to EigenLayer's RewardsCoordinator `coordinator` as Warden's AVS,
+    /// pulling its tokens (the sum of its operators' amounts) from the caller. Only the rewards
+    /// distributor.
+    function submitOperatorRewards(address coordinator, OperatorDirectedRewardsSubmission calldata submission)
+        external;
 }

@@ -32,6 +32,9 @@ interface IWardenVault {
     event SpendingCapSet(address indexed token, uint256 perActionCap, uint256 dailyCap);
     /// @notice The owner withdrew funds.
     event Withdrawn(address indexed token, address indexed to, uint256 amount);
+    /// @notice The owner prepaid `amount` of the agent's base token to the rewards contract as the
+    /// agent's task fees.
+    event TaskFeesFunded(address indexed rewards, uint64 indexed agentId, uint256 amount);
     /// @notice An action's net outflow of a capped token.
     event Spent(uint64 indexed taskId, address indexed token, uint256 amount);
     /// @notice The owner set the stake bound (basis points of the signed stake).
@@ -40,6 +43,8 @@ interface IWardenVault {
     /// TWAP for a call action to execute.
     event MaxPriceDeviationSet(uint16 bps);
 
+    /// @notice No agent is registered for this vault yet: it has no task fees to pay.
+    error AgentNotRegistered();
     /// @notice `executeAction` was not called by the task manager.
     error NotTaskManager(address caller);
     /// @notice An address argument is zero, or a call target is this vault.
@@ -134,6 +139,11 @@ interface IWardenVault {
 
     /// @notice Sends funds to `to`. Only the owner; allowed at any time, paused or not.
     function withdraw(address token, address to, uint256 amount) external;
+
+    /// @notice Pays `amount` of the agent's base token from this vault into the agent's prepaid task
+    /// fees at `rewards` (`IWardenRewards`), which pays each committed task's fee to its signers. Only
+    /// the owner.
+    function fundTaskFees(address rewards, uint256 amount) external;
 
     /// @notice The outflow of `token` through actions in the last 24 hours (24 hourly buckets).
     function spentInWindow(address token) external view returns (uint256);

@@ -3,47 +3,18 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
+import {
+    IRewardsCoordinator,
+    OperatorDirectedRewardsSubmission,
+    OperatorReward,
+    StrategyAndMultiplier
+} from "../../src/interfaces/IEigenLayerRewards.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 
-/// @dev The rewards-v2 RewardsCoordinator's operator-directed submission (newton-utils' bytecode).
-struct StrategyAndMultiplier {
-    address strategy;
-    uint96 multiplier;
-}
-
-struct OperatorReward {
-    address operator;
-    uint256 amount;
-}
-
-struct OperatorDirectedRewardsSubmission {
-    StrategyAndMultiplier[] strategiesAndMultipliers;
-    address token;
-    OperatorReward[] operatorRewards;
-    uint32 startTimestamp;
-    uint32 duration;
-    string description;
-}
-
-interface IRewardsCoordinatorTest {
-    function createOperatorDirectedAVSRewardsSubmission(
-        address avs,
-        OperatorDirectedRewardsSubmission[] calldata submissions
-    ) external;
-    function CALCULATION_INTERVAL_SECONDS() external view returns (uint32);
-    function GENESIS_REWARDS_TIMESTAMP() external view returns (uint32);
-    function MAX_RETROACTIVE_LENGTH() external view returns (uint32);
-    function isOperatorDirectedAVSRewardsSubmissionHash(address avs, bytes32 hash)
-        external
-        view
-        returns (bool);
-    function submissionNonce(address avs) external view returns (uint256);
-}
-
-/// @dev An AVS contract paying its operators: what Warden's task manager does with the fees it
+/// @dev An AVS contract paying its operators, as Warden's registry does for `WardenRewards` with the fees it
 /// accrues. It holds the tokens, approves the coordinator and submits as itself.
 contract RewardsPayingAvs {
-    function pay(IRewardsCoordinatorTest coordinator, OperatorDirectedRewardsSubmission memory submission)
+    function pay(IRewardsCoordinator coordinator, OperatorDirectedRewardsSubmission memory submission)
         external
     {
         uint256 total;
@@ -65,14 +36,14 @@ contract RewardsCoordinatorTest is RegistryFixture {
     /// @dev A wall-clock time well after the coordinator's genesis, an hour into a day.
     uint256 internal constant NOW = 1_800_000_000 - (1_800_000_000 % 1 days) + 1 hours;
 
-    IRewardsCoordinatorTest internal coordinator;
+    IRewardsCoordinator internal coordinator;
     RewardsPayingAvs internal avs;
 
     function setUp() public {
         deployRegistry();
         registerTrio();
         vm.warp(NOW);
-        coordinator = IRewardsCoordinatorTest(rewardsCoordinator);
+        coordinator = IRewardsCoordinator(rewardsCoordinator);
         avs = new RewardsPayingAvs();
         stakeToken.mint(address(avs), 1_000 ether);
     }

@@ -5,6 +5,7 @@ import {IUniswapV2Router} from "../../src/interfaces/IUniswapV2.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenChallenges} from "../../src/WardenChallenges.sol";
+import {WardenRewards} from "../../src/WardenRewards.sol";
 import {WardenTaskManager} from "../../src/WardenTaskManager.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {UniswapV2InputSource} from "../../src/inputs/UniswapV2InputSource.sol";
@@ -78,6 +79,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
     /// @dev One observation per block at most: a snapshot's TWAP window spans at least 16 blocks.
     uint32 internal constant MIN_OBSERVATION_INTERVAL = 12;
     uint256 internal constant COMMIT_FEE = 0.001 ether;
+    /// @dev What each committed task pays its signers, in the base token, from the prepaid fees.
+    uint96 internal constant TASK_FEE = 10 ether;
     /// @dev What slashSigners pays its caller per signer it takes shares from.
     uint256 internal constant SLASH_FEE = 0.01 ether;
     /// @dev Half the signed stake: with all four signing, an action may move 500 base.
@@ -94,6 +97,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     WardenTaskManager internal taskManager;
     WardenChallenges internal challenges;
+    /// @dev Deployed by `deployRewards` only.
+    WardenRewards internal rewards;
     UniswapV2InputSource internal inputSource;
     WardenVault internal vault;
     StubVerifierFactory internal verifiers;
@@ -134,6 +139,12 @@ abstract contract TaskManagerFixture is RegistryFixture {
         taskManager = newTaskManager(SLASHING_PERIOD, 1e18);
         challenges = WardenChallenges(taskManager.challenges());
         registry.setSlasher(address(challenges));
+    }
+
+    /// @dev The rewards contract beside the task manager, named the registry's rewards distributor.
+    function deployRewards() internal {
+        rewards = new WardenRewards(address(taskManager), rewardsCoordinator);
+        registry.setRewardsDistributor(address(rewards));
     }
 
     /// @dev The market, its input source, the stub verifier and the funded vault of one registered
@@ -262,7 +273,8 @@ abstract contract TaskManagerFixture is RegistryFixture {
             thresholdBps: THRESHOLD_BPS,
             responseWindow: RESPONSE_WINDOW,
             challengeWindow: CHALLENGE_WINDOW,
-            tickInterval: TICK_INTERVAL
+            tickInterval: TICK_INTERVAL,
+            taskFee: TASK_FEE
         });
     }
 

@@ -93,6 +93,21 @@ pub mod restitution {
 
 pub use restitution::WardenRestitution;
 
+/// Rewards: each committed task's fee, accrued to its signers once it can no longer be proved
+/// fraudulent and paid through EigenLayer's RewardsCoordinator (the registry's rewards distributor).
+pub mod rewards {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        WardenRewards,
+        "abi/WardenRewards.json"
+    );
+}
+
+pub use rewards::WardenRewards;
+
 /// The reference agent's input source: a Uniswap v2 pair's observed prices and the snapshot every
 /// task of an agent on that pair is opened on.
 pub mod input_source {

@@ -14,8 +14,8 @@ use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::UniswapV2Router02;
 use warden_bindings::verifier_factory::MlpPolicy;
 use warden_bindings::{
-    MlpVerifierFactory, UniswapV2InputSource, WardenChallenges, WardenRegistry, WardenTaskManager,
-    WardenVault,
+    MlpVerifierFactory, UniswapV2InputSource, WardenChallenges, WardenRegistry, WardenRewards,
+    WardenTaskManager, WardenVault,
 };
 
 use crate::DeployError;
@@ -65,6 +65,11 @@ pub struct AppParams {
     /// TWAP window is at least 16 times this. One block on the devnet; on a real chain, size
     /// it to the value at stake (see SECURITY.md).
     pub min_observation_interval: u32,
+    /// What each committed task pays the operators that signed it, in the base token (wei of
+    /// WETH), through EigenLayer's RewardsCoordinator.
+    pub task_fee: u128,
+    /// Task fees the vault owner prepays from the vault at registration (wei of WETH).
+    pub task_fee_funding: u128,
 }
 
 impl Default for AppParams {
@@ -91,6 +96,8 @@ impl Default for AppParams {
             value_at_risk_bps: 4_000,
             surplus_challenger_bps: 5_000,
             min_observation_interval: 1,
+            task_fee: 10_000_000_000_000_000,
+            task_fee_funding: 1_000_000_000_000_000_000,
         }
     }
 }
@@ -105,6 +112,9 @@ pub struct AppContracts {
     pub challenges: Address,
     /// Restitution (created by the task manager; the operator set's redistribution recipient).
     pub restitution: Address,
+    /// Pays each committed task's fee to its signers through EigenLayer's RewardsCoordinator (the
+    /// registry's rewards distributor).
+    pub rewards: Address,
     /// The agent's input source: the Uniswap v2 pair's observations and snapshots.
     pub input_source: Address,
     pub verifier: Address,
@@ -125,13 +135,17 @@ pub struct TaskManagerContracts {
     /// Created by the task manager; the operator set's redistribution recipient, which repays
     /// robbed vaults from slashed stake.
     pub restitution: Address,
+    /// The rewards contract beside the task manager, the registry's rewards distributor.
+    pub rewards: Address,
 }
 
 /// Deploys the verifier factory and the task manager, makes the task manager's challenges contract
-/// the registry's slasher and seeds its bounty pool.
+/// the registry's slasher and seeds its bounty pool, and deploys the rewards contract that pays
+/// operators through `rewards_coordinator`, naming it the registry's rewards distributor.
 pub async fn deploy_task_manager<P: Provider + Clone>(
     deployer: &P,
     registry: Address,
+    rewards_coordinator: Address,
     params: AppParams,
 ) -> Result<TaskManagerContracts, DeployError> {
     let verifier_factory = MlpVerifierFactory::deploy(deployer.clone()).await?;
@@ -172,11 +186,26 @@ pub async fn deploy_task_manager<P: Provider + Clone>(
             .await?,
     )
     .await?;
+    let rewards = WardenRewards::deploy(
+        deployer.clone(),
+        *task_manager.address(),
+        rewards_coordinator,
+    )
+    .await?;
+    confirm(
+        "WardenRegistry.setRewardsDistributor",
+        WardenRegistry::new(registry, deployer)
+            .setRewardsDistributor(*rewards.address())
+            .send()
+            .await?,
+    )
+    .await?;
     Ok(TaskManagerContracts {
         verifier_factory: *verifier_factory.address(),
         task_manager: *task_manager.address(),
         challenges: *challenges.address(),
         restitution: task_manager.restitution().call().await?,
+        rewards: *rewards.address(),
     })
 }
 
@@ -263,6 +292,8 @@ pub async fn deploy<P: Provider + Clone>(
         responseWindow: params.response_window,
         challengeWindow: params.challenge_window,
         tickInterval: params.tick_interval,
+        taskFee: alloy::primitives::Uint::<96, 2>::try_from(params.task_fee)
+            .map_err(|_| DeployError::Config("task_fee exceeds 96 bits".into()))?,
     };
     let manager_as_owner = WardenTaskManager::new(*task_manager.address(), &owner);
     let receipt = confirm(
@@ -286,6 +317,18 @@ pub async fn deploy<P: Provider + Clone>(
         .await?;
     }
 
+    if params.task_fee_funding != 0 {
+        // Paid by the vault: its owner prepays the agent's task fees from the vault's WETH.
+        confirm(
+            "WardenVault.fundTaskFees",
+            vault
+                .fundTaskFees(contracts.rewards, U256::from(params.task_fee_funding))
+                .send()
+                .await?,
+        )
+        .await?;
+    }
+
     // 16 intervals need 17 observations; the trades give the intervals different prices.
     for _ in 0..=warden_agent::HISTORY_LEN {
         trader.trade().await?;
@@ -299,6 +342,7 @@ pub async fn deploy<P: Provider + Clone>(
         task_manager: *task_manager.address(),
         challenges: contracts.challenges,
         restitution: contracts.restitution,
+        rewards: contracts.rewards,
         input_source: *input_source.address(),
         verifier,
         verifier_factory: *verifier_factory.address(),

@@ -164,8 +164,13 @@ impl Deployment {
         .await?;
         // The task manager before the operator set: the set's redistribution recipient is fixed
         // when EigenLayer creates it.
-        let task_manager =
-            app::deploy_task_manager(&provider, *registry.address(), config.app).await?;
+        let task_manager = app::deploy_task_manager(
+            &provider,
+            *registry.address(),
+            eigenlayer.rewards_coordinator,
+            config.app,
+        )
+        .await?;
         let vault_owner = accounts::dev_key(2)?;
         // Slashed stake goes to the task manager's restitution contract, which repays robbed
         // vaults their proven losses.

@@ -6,6 +6,7 @@
 pub mod byzantine;
 mod network;
 mod report;
+mod rewards;
 mod summary;
 pub mod ticks;
 
@@ -17,8 +18,8 @@ use alloy::transports::TransportError;
 pub use network::{Devnet, DevnetConfig, default_anvil_path};
 pub use report::task_state;
 pub use summary::{
-    Balances, ChallengeSummary, ChallengesSummary, DevnetState, ServiceEndpoints, SlashSummary,
-    Summary, TaskSummary, VaultSummary,
+    Balances, ChallengeSummary, ChallengesSummary, DevnetState, RewardSummary, ServiceEndpoints,
+    SlashSummary, Summary, TaskSummary, VaultSummary,
 };
 pub use warden_deployer::{
     DeployConfig, DeployError, Deployment, DeploymentSummary, DevKeystore, EigenLayerContracts,

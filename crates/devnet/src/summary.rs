@@ -32,6 +32,10 @@ pub struct Summary {
     /// Slashings of operators during the ticks, as EigenLayer reports the operators' shares.
     #[serde(default)]
     pub slashed: Vec<SlashSummary>,
+    /// Task fees each operator earned during the ticks for the tasks it signed (in wei of the
+    /// base token), paid through EigenLayer's RewardsCoordinator.
+    #[serde(default)]
+    pub rewards: Vec<RewardSummary>,
     /// Every service running during the ticks: where its metrics and node API answer, as soon
     /// as they listen.
     #[serde(default)]
@@ -48,6 +52,7 @@ impl Summary {
             vault: None,
             challenges: ChallengesSummary::default(),
             slashed: Vec::new(),
+            rewards: Vec::new(),
             endpoints: Vec::new(),
         }
     }
@@ -113,6 +118,15 @@ pub struct SlashSummary {
     pub shares_before: U256,
     #[serde(with = "warden_deployer::decimal")]
     pub shares_after: U256,
+}
+
+/// What one operator earned for the tasks it signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardSummary {
+    pub operator: Address,
+    /// Base units of the base token (wrapped ether), as a decimal string.
+    #[serde(with = "warden_deployer::decimal")]
+    pub amount: U256,
 }
 
 /// One task of the honest loop.
@@ -291,6 +305,14 @@ impl Summary {
                     challenge.deadline
                 );
             }
+        }
+        for reward in &self.rewards {
+            let _ = writeln!(
+                out,
+                "  paid {} WETH to {} for the tasks it signed",
+                tokens(reward.amount),
+                reward.operator
+            );
         }
         for slash in &self.slashed {
             let _ = writeln!(

@@ -56,6 +56,10 @@ pub struct TickConfig {
     /// An aggregator running outside the devnet (its own process, keeping the devnet's agent):
     /// operators send it their signatures and the devnet runs none of its own.
     pub external_aggregator: Option<alloy::transports::http::reqwest::Url>,
+    /// Once the tasks are final, mine past their fraud-proof window and wait for the keeper to
+    /// pay their signers. Runs with byzantine operators never do: mining past the window would
+    /// end the time a challenger has to prove their thefts.
+    pub pay_operators: bool,
 }
 
 /// A vault owner's intervention on a committed task.
@@ -87,6 +91,7 @@ impl TickConfig {
             external_operators: Vec::new(),
             aggregator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             external_aggregator: None,
+            pay_operators: true,
         }
     }
 
@@ -341,6 +346,7 @@ impl Devnet {
         let (base, quote) = app::vault_balances(&provider, &market, app_contracts.vault).await?;
         self.summary.challenges = self.challenges_summary(start_block).await?;
         self.summary.slashed = self.slashed_summary(start_block).await?;
+        self.summary.rewards = self.rewards_summary(start_block).await?;
         self.summary.tasks = tasks;
         self.summary.vault = Some(VaultSummary {
             balances_before,
@@ -425,6 +431,9 @@ impl Devnet {
                 {
                     final_ids.sort_unstable();
                     final_ids.truncate(ticks as usize);
+                    if config.pay_operators && config.byzantine_operators.is_empty() {
+                        self.await_operator_pay(&final_ids, progress).await?;
+                    }
                     return Ok(final_ids);
                 }
             }

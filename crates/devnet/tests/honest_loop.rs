@@ -1,6 +1,8 @@
 //! The honest path end to end: operators sign, the aggregator commits a stake-weighted quorum,
 //! the keeper executes after the challenge window, and the vault's balances move exactly as the
-//! Rust agent predicts from the on-chain snapshots.
+//! Rust agent predicts from the on-chain snapshots. Once the tasks can no longer be proved
+//! fraudulent, the keeper pays their signers, and only them, through EigenLayer's
+//! RewardsCoordinator; each operator counts what it earned.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -15,6 +17,8 @@ use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
 use warden_deployer::app::AppParams;
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
+use warden_testkit::ops::scrape_counter;
+use warden_testkit::wait::wait_for;
 
 #[tokio::test]
 async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() {
@@ -22,13 +26,49 @@ async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() 
     let mut config = TickConfig::new(3);
     config.stopped_operators = vec![2];
     config.timeout = std::time::Duration::from_secs(180);
-    devnet
-        .run_ticks(config, |line| eprintln!("{line}"))
+    let progress = |line: &str| eprintln!("{line}");
+    let mut run = devnet.start_services(&config, &progress).await.unwrap();
+    let final_tasks = devnet.tick(&mut run, &config, &progress).await.unwrap();
+    // Operator 0 follows the chain on its own: wait until it has seen its three fees.
+    let operator_metrics = devnet.summary().endpoints[1].metrics.clone();
+    let fee = AppParams::default().task_fee;
+    // Three equal operators share each fee; the RewardAccrued events carry the exact shares.
+    let per_operator = U256::from(3 * (fee / 3));
+    let earned_metric = wait_for(std::time::Duration::from_secs(30), || async {
+        scrape_counter(
+            &operator_metrics,
+            "eigen_fees_earned_total",
+            ("token", "WETH"),
+        )
         .await
-        .unwrap();
+        .is_some_and(|earned| (earned - 3.0 * (fee / 3) as f64 / 1e18).abs() < 1e-12)
+    })
+    .await;
+    devnet.finish(run, Some(final_tasks)).await.unwrap();
+    assert!(
+        earned_metric,
+        "operator 0's eigen_fees_earned_total: {:?}",
+        scrape_counter(
+            &operator_metrics,
+            "eigen_fees_earned_total",
+            ("token", "WETH")
+        )
+        .await
+    );
 
     let summary = devnet.summary().clone();
     let stopped = summary.deployment.operators[2].address;
+    // Paid: the three signers of every task, a third of each fee; the stopped operator nothing.
+    let paid: Vec<_> = summary
+        .rewards
+        .iter()
+        .map(|reward| reward.operator)
+        .collect();
+    assert_eq!(paid.len(), 3, "{:?}", summary.rewards);
+    assert!(!paid.contains(&stopped), "{:?}", summary.rewards);
+    for reward in &summary.rewards {
+        assert_eq!(reward.amount, per_operator, "{reward:?}");
+    }
     // Every service that ran is listed with its operations endpoints; the stopped operator is not.
     let services: Vec<&str> = summary
         .endpoints

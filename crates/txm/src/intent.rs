@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use alloy::primitives::Address;
+
 /// One transaction's purpose, unique per key: sending an intent on record again only waits for
 /// the recorded transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +37,11 @@ pub enum Intent {
         from: u32,
         attempt: u32,
     },
+    /// The keeper's `accrue` of a task's fee to its signers (`accrueFee/task/{task_id}`).
+    AccrueFee { task_id: u64 },
+    /// The keeper's `distribute` of a token's rewards for the calculation interval starting at
+    /// `period` (`distributeRewards/token/{token}/period/{period}`, the token checksummed).
+    DistributeRewards { token: Address, period: u32 },
 }
 
 impl Intent {
@@ -46,8 +53,11 @@ impl Intent {
             | Intent::Expire { task_id }
             | Intent::Challenge { task_id, .. }
             | Intent::CommitChallenge { task_id, .. }
-            | Intent::SlashSigners { task_id, .. } => Some(task_id),
-            Intent::OpenTask { .. } | Intent::RefreshWeights { .. } => None,
+            | Intent::SlashSigners { task_id, .. }
+            | Intent::AccrueFee { task_id } => Some(task_id),
+            Intent::OpenTask { .. }
+            | Intent::RefreshWeights { .. }
+            | Intent::DistributeRewards { .. } => None,
         }
     }
 }
@@ -86,6 +96,10 @@ impl fmt::Display for Intent {
             } => {
                 write!(f, "slashSigners/task/{task_id}/from/{from}")?;
                 retry(f, attempt)
+            }
+            Intent::AccrueFee { task_id } => write!(f, "accrueFee/task/{task_id}"),
+            Intent::DistributeRewards { token, period } => {
+                write!(f, "distributeRewards/token/{token}/period/{period}")
             }
         }
     }
@@ -151,6 +165,13 @@ impl FromStr for Intent {
                 task_id: number(2)?,
                 from: small(4)?,
                 attempt: attempt(5)?,
+            },
+            ["accrueFee", "task", _] => Intent::AccrueFee {
+                task_id: number(2)?,
+            },
+            ["distributeRewards", "token", token, "period", _] => Intent::DistributeRewards {
+                token: token.parse().map_err(|_| unknown())?,
+                period: small(4)?,
             },
             _ => return Err(unknown()),
         };
@@ -241,6 +262,14 @@ mod tests {
                 },
                 "slashSigners/task/6/from/25/retry/1",
             ),
+            (Intent::AccrueFee { task_id: 7 }, "accrueFee/task/7"),
+            (
+                Intent::DistributeRewards {
+                    token: alloy::primitives::address!("5FbDB2315678afecb367f032d93F642f64180aa3"),
+                    period: 1_800_000_000,
+                },
+                "distributeRewards/token/0x5FbDB2315678afecb367f032d93F642f64180aa3/period/1800000000",
+            ),
         ];
         for (intent, text) in cases {
             assert_eq!(intent.to_string(), text);
@@ -261,6 +290,9 @@ mod tests {
             "expire/task/4/extra",
             "slashSigners/task/6/from/99999999999",
             "commitOutput/task/1/attempt",
+            // Only the checksummed token is canonical.
+            "distributeRewards/token/0x5fbdb2315678afecb367f032d93f642f64180aa3/period/1",
+            "distributeRewards/token/0x5FbDB/period/1",
         ] {
             assert_eq!(
                 text.parse::<Intent>(),
