@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use alloy::primitives::U256;
+
 /// One transaction's purpose, unique per key: sending an intent on record again only waits for
 /// the recorded transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +37,17 @@ pub enum Intent {
         from: u32,
         attempt: u32,
     },
+    /// A challenger's `clearSlash` of slash `slash_id` (EigenLayer's id) made for task `task_id`,
+    /// which pays the slashed stake to the restitution contract
+    /// (`clearSlash/task/{task_id}/slash/{slash_id}`, then `…/retry/{attempt}`).
+    ClearSlash {
+        task_id: u64,
+        slash_id: U256,
+        attempt: u32,
+    },
+    /// A challenger's `settle` of a task's restitution, once its slashes are cleared
+    /// (`settleRestitution/task/{task_id}`, then `…/retry/{attempt}`).
+    SettleRestitution { task_id: u64, attempt: u32 },
 }
 
 impl Intent {
@@ -46,7 +59,9 @@ impl Intent {
             | Intent::Expire { task_id }
             | Intent::Challenge { task_id, .. }
             | Intent::CommitChallenge { task_id, .. }
-            | Intent::SlashSigners { task_id, .. } => Some(task_id),
+            | Intent::SlashSigners { task_id, .. }
+            | Intent::ClearSlash { task_id, .. }
+            | Intent::SettleRestitution { task_id, .. } => Some(task_id),
             Intent::OpenTask { .. } | Intent::RefreshWeights { .. } => None,
         }
     }
@@ -85,6 +100,18 @@ impl fmt::Display for Intent {
                 attempt,
             } => {
                 write!(f, "slashSigners/task/{task_id}/from/{from}")?;
+                retry(f, attempt)
+            }
+            Intent::ClearSlash {
+                task_id,
+                slash_id,
+                attempt,
+            } => {
+                write!(f, "clearSlash/task/{task_id}/slash/{slash_id}")?;
+                retry(f, attempt)
+            }
+            Intent::SettleRestitution { task_id, attempt } => {
+                write!(f, "settleRestitution/task/{task_id}")?;
                 retry(f, attempt)
             }
         }
@@ -151,6 +178,15 @@ impl FromStr for Intent {
                 task_id: number(2)?,
                 from: small(4)?,
                 attempt: attempt(5)?,
+            },
+            ["clearSlash", "task", _, "slash", slash_id, ..] => Intent::ClearSlash {
+                task_id: number(2)?,
+                slash_id: slash_id.parse().map_err(|_| unknown())?,
+                attempt: attempt(5)?,
+            },
+            ["settleRestitution", "task", _, ..] => Intent::SettleRestitution {
+                task_id: number(2)?,
+                attempt: attempt(3)?,
             },
             _ => return Err(unknown()),
         };
@@ -241,6 +277,36 @@ mod tests {
                 },
                 "slashSigners/task/6/from/25/retry/1",
             ),
+            (
+                Intent::ClearSlash {
+                    task_id: 6,
+                    slash_id: U256::from(3u64),
+                    attempt: 0,
+                },
+                "clearSlash/task/6/slash/3",
+            ),
+            (
+                Intent::ClearSlash {
+                    task_id: 6,
+                    slash_id: U256::MAX,
+                    attempt: 2,
+                },
+                "clearSlash/task/6/slash/115792089237316195423570985008687907853269984665640564039457584007913129639935/retry/2",
+            ),
+            (
+                Intent::SettleRestitution {
+                    task_id: 6,
+                    attempt: 0,
+                },
+                "settleRestitution/task/6",
+            ),
+            (
+                Intent::SettleRestitution {
+                    task_id: 6,
+                    attempt: 1,
+                },
+                "settleRestitution/task/6/retry/1",
+            ),
         ];
         for (intent, text) in cases {
             assert_eq!(intent.to_string(), text);
@@ -261,6 +327,10 @@ mod tests {
             "expire/task/4/extra",
             "slashSigners/task/6/from/99999999999",
             "commitOutput/task/1/attempt",
+            "clearSlash/task/6/slash/0x3",
+            "clearSlash/task/6/slash/03",
+            "clearSlash/task/6/slash",
+            "settleRestitution/task/6/retry/0",
         ] {
             assert_eq!(
                 text.parse::<Intent>(),
@@ -273,6 +343,15 @@ mod tests {
     #[test]
     fn intents_name_their_task() {
         assert_eq!(Intent::Expire { task_id: 4 }.task_id(), Some(4));
+        assert_eq!(
+            Intent::ClearSlash {
+                task_id: 5,
+                slash_id: U256::from(9u64),
+                attempt: 0
+            }
+            .task_id(),
+            Some(5)
+        );
         assert_eq!(
             Intent::OpenTask {
                 agent_id: 1,
