@@ -73,6 +73,29 @@ impl ChallengeResult {
     }
 }
 
+/// What became of clearing a slash to the restitution contract: the `result` label of
+/// `warden_challenger_slashes_cleared_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearResult {
+    /// This watchtower's `clearSlash` was mined: the slashed stake reached the restitution
+    /// contract.
+    Cleared,
+    /// Someone else cleared it first (`SlashAlreadyCleared`).
+    AlreadyCleared,
+    /// A `clearSlash` or `settle` of this watchtower was mined and reverted.
+    Reverted,
+}
+
+impl ClearResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClearResult::Cleared => "cleared",
+            ClearResult::AlreadyCleared => "already_cleared",
+            ClearResult::Reverted => "reverted",
+        }
+    }
+}
+
 /// What the watchtower was paid for: the `source` label of
 /// `warden_challenger_earned_gwei_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +128,9 @@ pub struct ChallengerMetrics {
     pub operators_slashed: IntCounter,
     /// `warden_challenger_slash_batches_total{result}`: `success` or `reverted`.
     pub slash_batches: IntCounterVec,
+    /// `warden_challenger_slashes_cleared_total{result}`: slashes cleared to the restitution
+    /// contract after slashing, by [`ClearResult`].
+    pub slashes_cleared: IntCounterVec,
     /// `warden_agent_run_seconds`.
     pub agent_run: Histogram,
     /// `warden_chain_reorgs_total{follower}`.
@@ -141,6 +167,11 @@ impl ChallengerMetrics {
             slash_batches: telemetry.counter_vec(
                 "warden_challenger_slash_batches_total",
                 "slashSigners transactions mined, by result",
+                &["result"],
+            )?,
+            slashes_cleared: telemetry.counter_vec(
+                "warden_challenger_slashes_cleared_total",
+                "Slashes of fraudulent signers cleared to the restitution contract, by result",
                 &["result"],
             )?,
             agent_run: warden_runtime::metrics::agent_run_seconds(telemetry)?,
@@ -186,6 +217,12 @@ impl ChallengerMetrics {
         if verdict == VerdictLabel::Missed {
             self.update_score();
         }
+    }
+
+    pub fn slash_cleared(&self, result: ClearResult) {
+        self.slashes_cleared
+            .with_label_values(&[result.as_str()])
+            .inc();
     }
 
     pub fn challenge(&self, result: ChallengeResult) {
@@ -288,6 +325,14 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
+
+        metrics.slash_cleared(ClearResult::Cleared);
+        metrics.slash_cleared(ClearResult::Cleared);
+        let text = telemetry.encode();
+        assert!(
+            text.contains("warden_challenger_slashes_cleared_total{result=\"cleared\"} 2"),
+            "{text}"
+        );
 
         metrics.bounty_pool(5_000_000_000_000_000_000, 500_000_000_000_000_000);
         assert_eq!(metrics.bounty_pool_gwei.get(), 5_000_000_000);

@@ -4,7 +4,8 @@
 //! `fraudProofWindow`: before the deadline the challenge stops the action; after a veto or the
 //! execution it still slashes the signers and, for an executed action, repays the vault from the
 //! slashed stake), and then drives the slashing of the fraudulent task's signers to completion in
-//! bounded batches.
+//! bounded batches, and clears the slashed stake to the task manager's restitution contract,
+//! which repays the robbed vault up to its proven loss.
 //!
 //! Everything it must not forget is in the database, so a crash at any point loses nothing and
 //! repeats nothing that costs money:
@@ -16,11 +17,13 @@
 //!   the canonical chain and judges the new branch; a commitment that vanished with the old
 //!   branch is not judged, and one that appears on the new branch is.
 //! - **Claims** (`challenger_claims`) record every wrong commitment found and where it stands:
-//!   `challenging` → `slashing` → `slashed`, or `closed` (with the reason in `detail`). A claim
+//!   `challenging` → `slashing` → `slashed`, or `closed` (with the reason in `detail`); a claim
+//!   stays `slashing` until the slashed stake is cleared to the restitution contract too. A claim
 //!   is written before any transaction is, and unfinished claims are driven on every step, so a
 //!   restarted watchtower finishes what it started.
 //! - **Transactions** go through the [`TxManager`] by intent ([`Intent::Challenge`],
-//!   [`Intent::SlashSigners`], a new attempt after a revert). An intent on record is never sent
+//!   [`Intent::SlashSigners`], [`Intent::ClearSlash`], [`Intent::SettleRestitution`], a new
+//!   attempt after a revert). An intent on record is never sent
 //!   again, only waited for, so a crash after sending a challenge never pays a second bond.
 //!
 //! Receipts are awaited in background tasks: a challenge waiting for inclusion (and fee bumps)
@@ -47,12 +50,14 @@
 //! claim waits (with a warning every step) for an operator's attention.
 //!
 //! The work is split by what it does: [`judging`](self) a commitment, driving [`claims`] through
-//! their challenge and closing them, [`slashing`] a fraudulent task's signers in batches, and
-//! waiting for [`receipts`] in the background.
+//! their challenge and closing them, [`slashing`] a fraudulent task's signers in batches,
+//! [`restitution`] of the slashed stake to the robbed vault, and waiting for [`receipts`] in the
+//! background.
 
 mod claims;
 mod judging;
 mod receipts;
+mod restitution;
 mod slashing;
 
 use std::collections::HashMap;
@@ -172,6 +177,9 @@ pub struct Watchtower {
     task_manager: Address,
     /// The task manager's challenges contract: challenges, bonds and slashing go there.
     challenges: Address,
+    /// The task manager's restitution contract: slashed stake is cleared to it, and it repays
+    /// robbed vaults.
+    restitution: Address,
     settings: WatchtowerConfig,
     poll_interval: Duration,
     /// Reads, retried on transport failures.
@@ -259,13 +267,13 @@ impl Watchtower {
             config.challenger.max_block_range,
             progress,
         );
-        let challenges = WardenTaskManager::new(config.chain.task_manager, &runtime.provider)
-            .challenges()
-            .call()
-            .await?;
+        let task_manager = WardenTaskManager::new(config.chain.task_manager, &runtime.provider);
+        let challenges = task_manager.challenges().call().await?;
+        let restitution = task_manager.restitution().call().await?;
         Ok(Self {
             task_manager: config.chain.task_manager,
             challenges,
+            restitution,
             settings: config.challenger.clone(),
             poll_interval: config.chain.poll_interval(),
             provider: runtime.provider.clone(),

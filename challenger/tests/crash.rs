@@ -6,7 +6,8 @@
 //! - killed right after its challenge transaction was recorded and broadcast, while it is still
 //!   unmined (the test turns anvil's automine off), it finds the transaction through its intent
 //!   after the restart and waits for it: one challenge transaction, one bond, paid back with the
-//!   bounty (it committed to the challenge a block before), and the slashing fees.
+//!   bounty (it committed to the challenge a block before), and the slashing fees; then it clears
+//!   each signer's slash to the restitution contract.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -21,7 +22,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use common::{Challenger, Committer, slashing_done, wait_for};
 use warden_agent::Agent;
-use warden_bindings::{WardenChallenges, WardenTaskManager};
+use warden_bindings::{WardenChallenges, WardenRestitution, WardenTaskManager};
 use warden_challenger::watchtower::{FAILPOINT_AFTER_CHALLENGE_SENT, follower_name};
 use warden_devnet::byzantine::ThievingAgent;
 use warden_devnet::ticks::{THIEF, TickConfig};
@@ -195,6 +196,7 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
     let challenger = Challenger::configure(&devnet, db).await;
     let challenges_address = devnet.summary().deployment.app.challenges;
+    let restitution_address = devnet.summary().deployment.app.restitution;
     let thief = ThievingAgent::new(
         Arc::new(devnet.deployment().agent().clone()),
         THIEF,
@@ -273,15 +275,25 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         "no second attempt"
     );
 
-    // Every transaction the challenger sent, read from the blocks: one challenge, one bond.
+    // Every transaction the challenger sent, read from the blocks: one challenge, one bond, and
+    // after the slashing one clearing of each signer's slash to the restitution contract.
     let mut challenge_calls = Vec::new();
+    let mut clearings = 0;
     let mut fees = U256::ZERO;
     let mut sent_value = U256::ZERO;
     let sent = warden_testkit::inspect::sent_transactions(&chain, challenger.address, from_block)
         .await
         .unwrap();
     for (tx, receipt) in sent {
-        assert_eq!(tx.to(), Some(challenges_address));
+        if tx.to() == Some(restitution_address) {
+            assert!(
+                tx.input()
+                    .starts_with(&WardenRestitution::clearSlashCall::SELECTOR)
+            );
+            clearings += 1;
+        } else {
+            assert_eq!(tx.to(), Some(challenges_address));
+        }
         fees += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
         sent_value += tx.value();
         if tx
@@ -298,6 +310,7 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
         "exactly one challenge, the one recorded before the kill, with one bond"
     );
     assert_eq!(sent_value, bond);
+    assert_eq!(clearings, 3, "one clearing per slashed signer");
     only_event(&challenges.ChallengeUpheld_filter().from_block(from_block))
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::U256;
 use clap::Args;
 use eyre::WrapErr;
-use warden_devnet::ticks::TickConfig;
+use warden_devnet::ticks::{TickConfig, late_challenger_limit};
 use warden_devnet::{Devnet, DevnetConfig, Summary};
 
 #[derive(Debug, Args)]
@@ -48,9 +48,19 @@ pub struct DevnetArgs {
     #[arg(long, value_name = "K", default_value_t = 0)]
     byzantine: u16,
     /// Run without a challenger watchtower, to show what the vault's cryptoeconomic bound alone
-    /// protects.
+    /// protects (with --late-challenger: none from the start).
     #[arg(long)]
     no_challenger: bool,
+    /// With --byzantine and --no-challenger: a challenger starts N blocks after the first theft
+    /// executes (the first executed task whose action paid someone other than the vault), while
+    /// the theft is still fraud-provable (its reference block + the task manager's
+    /// fraudProofWindow, 150 blocks on the devnet). It proves the fraud after the fact, slashes
+    /// the signers and clears their slashed stake to the restitution contract, which repays the
+    /// vault; the run ends once that is done, and the summary shows each task's `stolen` and
+    /// `repaid` and the vault's balance before the theft and after restitution. N must leave the
+    /// challenger room inside the window: at most 88 with the default windows.
+    #[arg(long, value_name = "N", requires = "no_challenger")]
+    late_challenger: Option<u64>,
     /// The byzantine operators first queue the withdrawal of all their stake, then sign their
     /// thefts as if they still had it: the registry's refreshed weights refuse the theft (or,
     /// had it been committed first, the challenge slashes the stake still in EigenLayer's
@@ -84,12 +94,30 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     if args.withdraw_before_fraud && args.byzantine == 0 {
         eyre::bail!("--withdraw-before-fraud needs byzantine operators (--byzantine K)");
     }
-    if !args.runs_services() && (args.byzantine > 0 || args.no_challenger) {
+    if !args.runs_services()
+        && (args.byzantine > 0 || args.no_challenger || args.late_challenger.is_some())
+    {
         eyre::bail!(
-            "--byzantine and --no-challenger shape the agent loop, which a chain-only devnet does not run"
+            "--byzantine, --no-challenger and --late-challenger shape the agent loop, which a chain-only devnet does not run"
         );
     }
     let mut config = DevnetConfig::new(usize::from(args.operators));
+    if let Some(blocks) = args.late_challenger {
+        if args.byzantine == 0 {
+            eyre::bail!(
+                "--late-challenger needs byzantine operators (--byzantine K) to commit a theft"
+            );
+        }
+        let limit = late_challenger_limit(&config.deployment);
+        if blocks > limit {
+            eyre::bail!(
+                "--late-challenger {blocks} would start the challenger too late: a theft is \
+                 fraud-provable for the task manager's fraud-proof window after its reference \
+                 block, and at most {limit} blocks after its execution leave the challenger room \
+                 to prove it (see `warden devnet --help`)"
+            );
+        }
+    }
     config.deployment.stake_per_operator =
         U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
     config.deployment.seed = args.seed;
@@ -143,6 +171,7 @@ async fn run_agent_loop(devnet: &mut Devnet, args: &DevnetArgs) -> eyre::Result<
     };
     config.byzantine_operators = (0..usize::from(args.byzantine)).collect();
     config.challenger = !args.no_challenger;
+    config.late_challenger = args.late_challenger;
     config.withdraw_before_fraud = args.withdraw_before_fraud;
     let started = std::time::Instant::now();
     let progress = |line: &str| println!("  {line}");

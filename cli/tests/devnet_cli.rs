@@ -341,3 +341,52 @@ fn missing_anvil_is_reported_with_the_fix() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("make setup"), "{stderr}");
 }
+
+#[test]
+fn a_late_challenger_outside_the_fraud_proof_window_is_refused_before_anything_starts() {
+    let too_late = warden()
+        .args([
+            "devnet",
+            "--byzantine",
+            "3",
+            "--no-challenger",
+            "--late-challenger",
+            "89",
+            "--ticks",
+            "1",
+            "--anvil",
+            "/nonexistent/anvil",
+        ])
+        .output()
+        .unwrap();
+    assert!(!too_late.status.success());
+    let stderr = String::from_utf8_lossy(&too_late.stderr);
+    assert!(
+        stderr.contains("--late-challenger 89") && stderr.contains("at most 88"),
+        "{stderr}"
+    );
+
+    let honest = warden()
+        .args([
+            "devnet",
+            "--no-challenger",
+            "--late-challenger",
+            "20",
+            "--ticks",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!honest.status.success());
+    let stderr = String::from_utf8_lossy(&honest.stderr);
+    assert!(stderr.contains("--byzantine"), "{stderr}");
+
+    // Without --no-challenger a challenger runs from the start: nothing would be late.
+    let without = warden()
+        .args(["devnet", "--byzantine", "3", "--late-challenger", "20"])
+        .output()
+        .unwrap();
+    assert!(!without.status.success());
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(stderr.contains("--no-challenger"), "{stderr}");
+}

@@ -1,5 +1,5 @@
 //! Slashing a fraudulent task's signers: one `slashSigners` batch per step, each under its own
-//! intent, until the task manager reports slashing complete.
+//! intent, until the task manager reports slashing complete; then [`restitution`](super::restitution).
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::U256;
@@ -15,7 +15,7 @@ use crate::metrics::Earning;
 
 impl Watchtower {
     /// A `slashing` claim: one `slashSigners` batch per step until the task manager reports
-    /// slashing complete.
+    /// slashing complete, then the restitution of the slashed stake.
     pub(super) async fn drive_slashing(&self, claim: &Claim) -> Result<(), WatchtowerError> {
         let task_id = claim.task_id;
         // Batches of this task whose receipts arrived: their counts and verdicts come first.
@@ -24,7 +24,7 @@ impl Watchtower {
             match outcome {
                 Ok(sent) => {
                     if self.slash_mined(claim, sent).await? {
-                        return Ok(());
+                        return self.drive_restitution(claim).await;
                     }
                 }
                 Err(error) => tracing::warn!(
@@ -44,15 +44,7 @@ impl Watchtower {
             .await?;
         if progress.done {
             lock(&self.non_signers).remove(&task_id);
-            tracing::info!(task_id, "slashing complete");
-            self.claims
-                .set_state(
-                    task_id,
-                    ClaimState::Slashed,
-                    "every signer has been slashed",
-                )
-                .await?;
-            return Ok(());
+            return self.drive_restitution(claim).await;
         }
         let (state, task) = self.task(task_id).await?;
         if state != TaskState::Fraudulent {
@@ -189,12 +181,16 @@ impl Watchtower {
         match completed {
             Some(event) => {
                 lock(&self.non_signers).remove(&task_id);
+                tracing::info!(
+                    task_id,
+                    "slashing complete; clearing the slashed stake to the restitution contract"
+                );
                 self.claims
                     .set_state(
                         task_id,
-                        ClaimState::Slashed,
+                        ClaimState::Slashing,
                         &format!(
-                            "slashing complete in block {}: {} signer(s) slashed",
+                            "slashing complete in block {}: {} signer(s) slashed; clearing the slashed stake to the restitution contract",
                             sent.block_number, event.signersSlashed
                         ),
                     )

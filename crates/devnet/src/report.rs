@@ -5,7 +5,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
-use warden_bindings::{WardenChallenges, WardenTaskManager};
+use warden_bindings::{WardenChallenges, WardenRestitution, WardenTaskManager};
 use warden_protocol::TaskState;
 
 use crate::summary::{ChallengeSummary, ChallengesSummary, SlashSummary, TaskSummary};
@@ -29,7 +29,8 @@ impl Devnet {
             open_to_commit_blocks: None,
             commit_to_execute_blocks: None,
             signed_stake: None,
-            stolen: None,
+            stolen: U256::ZERO,
+            repaid: U256::ZERO,
         };
         let topic = U256::from(task_id);
         let committed = task_manager
@@ -63,8 +64,14 @@ impl Devnet {
             .from_block(0)
             .query()
             .await?;
+        summary.repaid = WardenRestitution::new(self.summary.deployment.app.restitution, &provider)
+            .claimOf(task_id)
+            .call()
+            .await?
+            .repaid;
         if let Some((_, log)) = executed.into_iter().next() {
-            summary.stolen = stolen_amount(&event.output, self.summary.deployment.app.vault);
+            summary.stolen =
+                stolen_amount(&event.output, self.summary.deployment.app.vault).unwrap_or_default();
             let execute_block = log.block_number.unwrap_or_default();
             summary.commit_to_execute_blocks = Some(execute_block.saturating_sub(commit_block));
             if let Some(hash) = log.transaction_hash
@@ -74,6 +81,95 @@ impl Devnet {
             }
         }
         Ok(summary)
+    }
+
+    /// For a task whose executed action was a theft (it paid someone other than the vault):
+    /// what it stole and the block it executed in. `None` for any other task.
+    pub(crate) async fn theft_execution(
+        &self,
+        task_id: u64,
+    ) -> Result<Option<(U256, u64)>, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let task_manager =
+            WardenTaskManager::new(self.summary.deployment.app.task_manager, &provider);
+        let topic = U256::from(task_id);
+        let executed = task_manager
+            .TaskExecuted_filter()
+            .topic1(topic)
+            .from_block(0)
+            .query()
+            .await?;
+        let Some(block) = executed
+            .into_iter()
+            .next()
+            .and_then(|(_, log)| log.block_number)
+        else {
+            return Ok(None);
+        };
+        let committed = task_manager
+            .OutputCommitted_filter()
+            .topic1(topic)
+            .from_block(0)
+            .query()
+            .await?;
+        Ok(committed.into_iter().next().and_then(|(event, _)| {
+            stolen_amount(&event.output, self.summary.deployment.app.vault)
+                .filter(|stolen| !stolen.is_zero())
+                .map(|stolen| (stolen, block))
+        }))
+    }
+
+    /// Whether the restitution of task `task_id`'s theft is complete: the task was proved
+    /// fraudulent, all its signers are slashed, every slash that took shares has been cleared to
+    /// the restitution contract, and no credit is left to pay out. Returns what the vault has
+    /// been repaid for it once it is.
+    pub(crate) async fn restitution_complete(
+        &self,
+        task_id: u64,
+    ) -> Result<Option<U256>, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let app = self.summary.deployment.app;
+        if task_state(&provider, app.task_manager, task_id).await? != TaskState::Fraudulent {
+            return Ok(None);
+        }
+        let challenges = WardenChallenges::new(app.challenges, &provider);
+        if !challenges.slashingProgress(task_id).call().await?.done {
+            return Ok(None);
+        }
+        let restitution = WardenRestitution::new(app.restitution, &provider);
+        for (slash, _) in challenges
+            .SignerSlashed_filter()
+            .topic1(U256::from(task_id))
+            .from_block(0)
+            .query()
+            .await?
+        {
+            if !slash.shares.is_zero() && !restitution.slashCleared(slash.slashId).call().await? {
+                return Ok(None);
+            }
+        }
+        let claim = restitution.claimOf(task_id).call().await?;
+        Ok(claim.credit.is_zero().then_some(claim.repaid))
+    }
+
+    /// The block of the last repayment of any of `tasks` from slashed stake since `from_block`.
+    pub(crate) async fn last_repayment_block(
+        &self,
+        tasks: &[u64],
+        from_block: u64,
+    ) -> Result<Option<u64>, DevnetError> {
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let restitution =
+            WardenRestitution::new(self.summary.deployment.app.restitution, &provider);
+        Ok(restitution
+            .VaultRepaid_filter()
+            .from_block(from_block)
+            .query()
+            .await?
+            .into_iter()
+            .filter(|(event, _)| tasks.contains(&event.taskId))
+            .filter_map(|(_, log)| log.block_number)
+            .max())
     }
 
     /// Every challenge raised since `from_block`, upheld or rejected.

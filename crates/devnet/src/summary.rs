@@ -146,10 +146,15 @@ pub struct TaskSummary {
     /// Slashable stake that signed the committed output (wei of wrapped ether).
     #[serde(with = "warden_deployer::decimal::option", default)]
     pub signed_stake: Option<U256>,
-    /// Wrapped ether an executed action sent to someone other than the vault: a theft. The
-    /// vault's bound keeps it below `signed_stake`.
-    #[serde(with = "warden_deployer::decimal::option", default)]
-    pub stolen: Option<U256>,
+    /// Wrapped ether (the base token) an executed action sent to someone other than the vault:
+    /// a theft; 0 for any other task. The vault's bound keeps it below `signed_stake`.
+    #[serde(with = "warden_deployer::decimal", default)]
+    pub stolen: U256,
+    /// Wrapped ether the restitution contract has repaid the vault for this task from its
+    /// signers' slashed stake (`WardenRestitution.claimOf`); 0 for any other task. At most the
+    /// task's proven loss, which for a theft is what was stolen.
+    #[serde(with = "warden_deployer::decimal", default)]
+    pub repaid: U256,
 }
 
 /// Token balances of the vault, as decimal strings of base units.
@@ -166,6 +171,14 @@ pub struct Balances {
 pub struct VaultSummary {
     pub balances_before: Balances,
     pub balances_after: Balances,
+    /// The vault's wrapped ether just before the first theft of the run executed; `null` if
+    /// none did.
+    #[serde(with = "warden_deployer::decimal::option", default)]
+    pub balance_before_theft: Option<U256>,
+    /// The vault's wrapped ether just after the last repayment of a theft from slashed stake;
+    /// `null` if nothing was repaid.
+    #[serde(with = "warden_deployer::decimal::option", default)]
+    pub balance_after_restitution: Option<U256>,
 }
 
 /// Formats `amount` base units of an 18-decimal token for people.
@@ -274,15 +287,34 @@ impl Summary {
             );
         }
         for task in &self.tasks {
-            if let (Some(stolen), Some(stake)) = (task.stolen, task.signed_stake) {
+            if let (false, Some(stake)) = (task.stolen.is_zero(), task.signed_stake) {
                 let _ = writeln!(
                     out,
                     "  task {}: {} WETH stolen, signed by {} WETH of stake (bounded below it)",
                     task.id,
-                    tokens(stolen),
+                    tokens(task.stolen),
                     tokens(stake)
                 );
             }
+            if !task.repaid.is_zero() {
+                let _ = writeln!(
+                    out,
+                    "  task {}: {} WETH repaid to the vault from its signers' slashed stake",
+                    task.id,
+                    tokens(task.repaid)
+                );
+            }
+        }
+        if let Some(vault) = &self.vault
+            && let (Some(before), Some(after)) =
+                (vault.balance_before_theft, vault.balance_after_restitution)
+        {
+            let _ = writeln!(
+                out,
+                "  vault: {} WETH before the first theft, {} WETH after restitution",
+                tokens(before),
+                tokens(after)
+            );
         }
         let challenges = &self.challenges;
         if challenges.raised > 0 {

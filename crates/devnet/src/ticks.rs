@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 use warden_bindings::eigenlayer::{DelegationManager, IDelegationManagerTypes};
 use warden_bindings::{WardenChallenges, WardenRegistry, WardenTaskManager};
 use warden_challenger::Watchtower;
-use warden_deployer::app;
 use warden_deployer::market::NoiseTrader;
+use warden_deployer::{DeployConfig, app};
 use warden_keys::OperatorKeys;
 use warden_protocol::TaskState;
 
@@ -43,8 +43,14 @@ pub struct TickConfig {
     pub owner_actions: HashMap<u64, OwnerAction>,
     /// Operators (by index) that run a thieving agent and sign what it decides.
     pub byzantine_operators: Vec<usize>,
-    /// Whether a challenger watchtower runs (anvil development account 4).
+    /// Whether a challenger watchtower runs (anvil development account 4) from the start.
     pub challenger: bool,
+    /// Start the challenger watchtower (when `challenger` is false) this many blocks after the
+    /// first theft executes: a challenger that comes online late, inside the theft's fraud-proof
+    /// window, proves the fraud after the fact, slashes the signers and clears their slashed
+    /// stake to the restitution contract, which repays the vault. The run then waits for that
+    /// restitution to complete before it ends. At most [`late_challenger_limit`].
+    pub late_challenger: Option<u64>,
     /// The byzantine operators queue the withdrawal of all their stake before the services
     /// start, and still sign their thefts as if they had it (the phantom-weight attack). Anyone
     /// may then refresh the registry's weights; the run does it at once.
@@ -60,6 +66,27 @@ pub struct TickConfig {
     /// pay their signers. Runs with byzantine operators never do: mining past the window would
     /// end the time a challenger has to prove their thefts.
     pub pay_operators: bool,
+}
+
+/// Blocks [`late_challenger_limit`] keeps for the theft's commitment (operators sign, the
+/// aggregator commits) and for the late challenger to start, catch up, commit to its challenge
+/// and reveal it, while the devnet's clock mines about ten blocks a second.
+pub const LATE_CHALLENGER_MARGIN_BLOCKS: u64 = 40;
+
+/// The most blocks [`TickConfig::late_challenger`] may wait after a theft executes, for the
+/// challenger to still prove it inside the task's fraud-proof window: the window
+/// (`weightHorizon - maxWeightAge - slashingPeriod`), less the least a task takes from its
+/// reference block to its execution (1 + the challenge window + 1), less
+/// [`LATE_CHALLENGER_MARGIN_BLOCKS`]. 88 with the devnet's defaults (a 150-block window).
+pub fn late_challenger_limit(deploy: &DeployConfig) -> u64 {
+    let (registry, _) = deploy.effective_params();
+    let window = registry
+        .weight_horizon
+        .saturating_sub(registry.max_weight_age)
+        .saturating_sub(deploy.app.slashing_period);
+    u64::from(window)
+        .saturating_sub(u64::from(deploy.app.challenge_window) + 2)
+        .saturating_sub(LATE_CHALLENGER_MARGIN_BLOCKS)
 }
 
 /// A vault owner's intervention on a committed task.
@@ -87,6 +114,7 @@ impl TickConfig {
             owner_actions: HashMap::new(),
             byzantine_operators: Vec::new(),
             challenger: true,
+            late_challenger: None,
             withdraw_before_fraud: false,
             external_operators: Vec::new(),
             aggregator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -119,6 +147,14 @@ pub struct TickRun {
     /// The state each task of the run was last seen in.
     seen: HashMap<u64, TaskState>,
     clock: u64,
+    /// Thefts seen executing while a late challenger is configured: task id → execution block.
+    thefts: std::collections::BTreeMap<u64, u64>,
+    /// Whether the late challenger has started.
+    late_started: bool,
+    /// Thefts whose restitution was reported complete.
+    restituted: std::collections::HashSet<u64>,
+    /// Endpoints of services started during the ticks (the late challenger).
+    late_endpoints: Vec<ServiceEndpoints>,
 }
 
 impl Devnet {
@@ -265,30 +301,15 @@ impl Devnet {
             }));
         }
         if config.challenger {
-            // Development account 4, written as a keystore so that the configuration is one
-            // `warden-challenger run` could use as it is; its state in a SQLite file.
-            let keystore = self.deployment.dev_keystore(4).await?;
-            let mut challenger_config = self.deployment.challenger_config(start_block);
-            challenger_config.keys.ecdsa_keystore = keystore.keystore;
-            challenger_config.keys.password_file = Some(keystore.password_file);
-            let running = warden_challenger::launch::start(
-                &challenger_config,
-                self.deployment.dev_key(4)?,
-                self.deployment.shared_agent(),
-                stopped.clone(),
-            )
-            .await
-            .map_err(|error| DevnetError::Service(format!("challenger: {error}")))?;
-            let watchtower: &Watchtower = &running.service;
-            progress(&format!("challenger {} is watching", watchtower.address()));
-            self.summary
-                .endpoints
-                .push(ServiceEndpoints::new("challenger", &running.endpoints));
-            services.push(tokio::spawn(async move {
-                if let Err(error) = running.tasks.wait().await {
-                    tracing::error!(%error, "challenger stopped");
-                }
-            }));
+            let (endpoints, service, address) =
+                self.start_challenger(start_block, stopped.clone()).await?;
+            progress(&format!("challenger {address} is watching"));
+            self.summary.endpoints.push(endpoints);
+            services.push(service);
+        } else if let Some(blocks) = config.late_challenger {
+            progress(&format!(
+                "no challenger yet: one starts {blocks} blocks after the first theft executes"
+            ));
         }
 
         for service in &self.summary.endpoints {
@@ -310,7 +331,145 @@ impl Devnet {
             balances_before,
             seen: HashMap::new(),
             clock: 0,
+            thefts: Default::default(),
+            late_started: false,
+            restituted: Default::default(),
+            late_endpoints: Vec::new(),
         })
+    }
+
+    /// Starts the challenger watchtower (development account 4, written as a keystore so that
+    /// the configuration is one `warden-challenger run` could use as it is; its state in a
+    /// SQLite file), following the chain from `start_block`. Returns its endpoints, the task
+    /// that waits for it, and the address it sends from.
+    async fn start_challenger(
+        &self,
+        start_block: u64,
+        stopped: watch::Receiver<bool>,
+    ) -> Result<(ServiceEndpoints, JoinHandle<()>, alloy::primitives::Address), DevnetError> {
+        let keystore = self.deployment.dev_keystore(4).await?;
+        let mut challenger_config = self.deployment.challenger_config(start_block);
+        challenger_config.keys.ecdsa_keystore = keystore.keystore;
+        challenger_config.keys.password_file = Some(keystore.password_file);
+        let running = warden_challenger::launch::start(
+            &challenger_config,
+            self.deployment.dev_key(4)?,
+            self.deployment.shared_agent(),
+            stopped,
+        )
+        .await
+        .map_err(|error| DevnetError::Service(format!("challenger: {error}")))?;
+        let watchtower: &Watchtower = &running.service;
+        let address = watchtower.address();
+        let endpoints = ServiceEndpoints::new("challenger", &running.endpoints);
+        let service = tokio::spawn(async move {
+            if let Err(error) = running.tasks.wait().await {
+                tracing::error!(%error, "challenger stopped");
+            }
+        });
+        Ok((endpoints, service, address))
+    }
+
+    /// The late challenger's side of a tick: starts it once the chain is `late_challenger`
+    /// blocks past the first theft's execution, after checking that the theft is still
+    /// fraud-provable.
+    async fn start_late_challenger(
+        &self,
+        run: &mut TickRun,
+        config: &TickConfig,
+        block: u64,
+        progress: &impl Fn(&str),
+    ) -> Result<(), DevnetError> {
+        let Some(blocks) = config.late_challenger else {
+            return Ok(());
+        };
+        let Some((&task_id, &executed)) = run.thefts.iter().next() else {
+            return Ok(());
+        };
+        if run.late_started || block < executed.saturating_add(blocks) {
+            return Ok(());
+        }
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let provable_until: u64 =
+            WardenTaskManager::new(self.summary.deployment.app.task_manager, &provider)
+                .provableUntil(task_id)
+                .call()
+                .await?
+                .try_into()
+                .unwrap_or(u64::MAX);
+        if block >= provable_until {
+            return Err(DevnetError::Service(format!(
+                "the late challenger would start at block {block}, after task {task_id}'s \
+                 fraud-proof window ended at block {provable_until}"
+            )));
+        }
+        let (endpoints, service, address) = self
+            .start_challenger(run.start_block, run.stop.subscribe())
+            .await?;
+        progress(&format!(
+            "challenger {address} starts at block {block}, {blocks} blocks after task {task_id}'s \
+             theft executed in block {executed}; the theft is fraud-provable through block \
+             {provable_until}"
+        ));
+        progress(&format!(
+            "challenger: metrics {}, node API {}",
+            endpoints.metrics, endpoints.node_api
+        ));
+        run.late_endpoints.push(endpoints);
+        run.services.push(service);
+        run.late_started = true;
+        Ok(())
+    }
+
+    /// Whether the restitution of every theft seen is complete, when a late challenger is
+    /// configured (otherwise there is nothing to wait for). Reports each one as it completes;
+    /// fails if a theft's fraud-proof window ended before it was proved.
+    async fn restitution_settled(
+        &self,
+        run: &mut TickRun,
+        config: &TickConfig,
+        block: u64,
+        progress: &impl Fn(&str),
+    ) -> Result<bool, DevnetError> {
+        if config.late_challenger.is_none() {
+            return Ok(true);
+        }
+        let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
+        let task_manager =
+            WardenTaskManager::new(self.summary.deployment.app.task_manager, &provider);
+        let mut settled = true;
+        let thefts: Vec<u64> = run.thefts.keys().copied().collect();
+        for task_id in thefts {
+            if run.restituted.contains(&task_id) {
+                continue;
+            }
+            if run.seen.get(&task_id) == Some(&TaskState::Executed) {
+                let provable_until: u64 = task_manager
+                    .provableUntil(task_id)
+                    .call()
+                    .await?
+                    .try_into()
+                    .unwrap_or(u64::MAX);
+                if block > provable_until {
+                    return Err(DevnetError::Service(format!(
+                        "task {task_id}'s theft was not proved inside its fraud-proof window \
+                         (through block {provable_until}); start the late challenger sooner"
+                    )));
+                }
+            }
+            match self.restitution_complete(task_id).await? {
+                Some(repaid) => {
+                    progress(&format!(
+                        "task {task_id}: its signers' slashed stake was cleared to the restitution \
+                         contract (this EigenLayer core imposes no delay before slashed shares can \
+                         be cleared); the vault was repaid {repaid} wei of WETH"
+                    ));
+                    run.restituted.insert(task_id);
+                }
+                None => settled = false,
+            }
+        }
+        Ok(settled)
     }
 
     /// Stops the run's services and records what it did in the summary: the tasks in
@@ -324,7 +483,9 @@ impl Devnet {
         let start_block = run.start_block;
         let balances_before = run.balances_before.clone();
         let tasks_before = run.tasks_before;
+        let late_endpoints = run.late_endpoints.clone();
         self.trader = Some(stop_services(run).await);
+        self.summary.endpoints.extend(late_endpoints);
 
         let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
         let app_contracts = self.summary.deployment.app;
@@ -339,11 +500,41 @@ impl Devnet {
             }
         };
         let mut tasks = Vec::with_capacity(task_ids.len());
+        // The first theft's execution block, and every theft among the tasks.
+        let mut first_theft: Option<u64> = None;
+        let mut thefts = Vec::new();
         for task_id in task_ids {
-            tasks.push(self.task_summary(task_id).await?);
+            let task = self.task_summary(task_id).await?;
+            if !task.stolen.is_zero()
+                && let Some((_, block)) = self.theft_execution(task_id).await?
+            {
+                first_theft = Some(first_theft.map_or(block, |first| first.min(block)));
+                thefts.push(task_id);
+            }
+            tasks.push(task);
         }
         let market = self.summary.deployment.market;
         let (base, quote) = app::vault_balances(&provider, &market, app_contracts.vault).await?;
+        let weth = warden_bindings::uniswap::WETH9::new(market.weth, &provider);
+        let balance_before_theft = match first_theft {
+            Some(block) => Some(
+                weth.balanceOf(app_contracts.vault)
+                    .block(block.saturating_sub(1).into())
+                    .call()
+                    .await?,
+            ),
+            None => None,
+        };
+        let balance_after_restitution =
+            match self.last_repayment_block(&thefts, start_block).await? {
+                Some(block) => Some(
+                    weth.balanceOf(app_contracts.vault)
+                        .block(block.into())
+                        .call()
+                        .await?,
+                ),
+                None => None,
+            };
         self.summary.challenges = self.challenges_summary(start_block).await?;
         self.summary.slashed = self.slashed_summary(start_block).await?;
         self.summary.rewards = self.rewards_summary(start_block).await?;
@@ -354,6 +545,8 @@ impl Devnet {
                 weth: base,
                 dollar: quote,
             },
+            balance_before_theft,
+            balance_after_restitution,
         });
         Ok(())
     }
@@ -407,18 +600,39 @@ impl Devnet {
                 provider.anvil_mine(Some(1), None).await?;
             }
             for task_id in 1..=count {
-                if run.seen.get(&task_id).is_some_and(|state| state.is_final()) {
+                // An executed theft may still be proved fraudulent (by a late challenger).
+                if run.seen.get(&task_id).is_some_and(|state| {
+                    state.is_final()
+                        && !(*state == TaskState::Executed && run.thefts.contains_key(&task_id))
+                }) {
                     continue;
                 }
                 let state = TaskState::try_from(task_manager.getTask(task_id).call().await?.state)?;
                 if run.seen.insert(task_id, state) != Some(state) {
                     progress(&format!("task {task_id}: {state}"));
+                    if state == TaskState::Executed
+                        && config.late_challenger.is_some()
+                        && let Some((stolen, executed)) = self.theft_execution(task_id).await?
+                    {
+                        let watching = if run.late_started {
+                            "the challenger has it to prove"
+                        } else {
+                            "no challenger online"
+                        };
+                        progress(&format!(
+                            "task {task_id}: the theft of {stolen} wei of WETH executed in block \
+                             {executed}; {watching}"
+                        ));
+                        run.thefts.insert(task_id, executed);
+                    }
                     if let Some(action) = config.owner_actions.get(&task_id) {
                         self.owner_intervenes(task_id, state, *action, progress)
                             .await?;
                     }
                 }
             }
+            self.start_late_challenger(run, config, block, progress)
+                .await?;
             if let Some(ticks) = config.ticks {
                 let mut final_ids: Vec<u64> = run
                     .seen
@@ -428,6 +642,9 @@ impl Devnet {
                     .collect();
                 if final_ids.len() >= ticks as usize
                     && (!config.challenger || self.slashing_settled(&run.seen).await?)
+                    && self
+                        .restitution_settled(run, config, block, progress)
+                        .await?
                 {
                     final_ids.sort_unstable();
                     final_ids.truncate(ticks as usize);
@@ -620,3 +837,19 @@ const TRADE_MARGIN_BLOCKS: u64 = 3;
 /// Where byzantine operators' thefts go.
 pub const THIEF: alloy::primitives::Address =
     alloy::primitives::address!("0x000000000000000000000000000000000000a77a");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_challenger_must_leave_room_inside_the_fraud_proof_window() {
+        // 150-block window, 20-block challenge window.
+        assert_eq!(late_challenger_limit(&DeployConfig::new(4)), 88);
+        let mut longer = DeployConfig::new(4);
+        longer.app.challenge_window = 150;
+        // The horizon widens to fit the task's whole life (1 + response + challenge + response =
+        // 271 blocks of window); after the shortest way to an execution, 119 are left.
+        assert_eq!(late_challenger_limit(&longer), 79);
+    }
+}

@@ -1,8 +1,10 @@
 //! Byzantine operators end to end, with 4 equal operators and a 2/3 threshold: one liar cannot
 //! move the quorum; three liars commit a theft that the challenger cancels before its deadline,
 //! and all three are slashed in EigenLayer while the honest operator is untouched; without a
-//! challenger, their thefts add up to at most the value-at-risk bound on their stake; and three
-//! liars who withdrew their stake first cannot commit a theft on the weight they no longer have.
+//! challenger, their thefts add up to at most the value-at-risk bound on their stake; a challenger
+//! that starts after a theft executed, inside its fraud-proof window, still slashes the thieves and
+//! their slashed stake repays the vault; and three liars who withdrew their stake first cannot
+//! commit a theft on the weight they no longer have.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -81,7 +83,7 @@ async fn one_byzantine_operator_cannot_move_the_quorum() {
         );
         // The liar signed its theft, not the honest output: it is a non-signer of every task.
         assert_eq!(task.non_signers, vec![liar], "{task:?}");
-        assert_eq!(task.stolen, None, "{task:?}");
+        assert_eq!(task.stolen, U256::ZERO, "{task:?}");
     }
     assert_eq!(summary.challenges.raised, 0, "{:?}", summary.challenges);
     assert!(summary.slashed.is_empty(), "{:?}", summary.slashed);
@@ -93,7 +95,7 @@ async fn three_byzantine_operators_are_challenged_in_time_and_slashed() {
     let task = &summary.tasks[0];
     assert_eq!(task.state, "fraudulent", "{task:?}");
     assert_eq!(task.execute_gas, None, "a fraudulent task never executes");
-    assert_eq!(task.stolen, None, "{task:?}");
+    assert_eq!(task.stolen, U256::ZERO, "{task:?}");
 
     assert_eq!(summary.challenges.upheld, 1, "{:?}", summary.challenges);
     assert_eq!(summary.challenges.rejected, 0, "{:?}", summary.challenges);
@@ -165,15 +167,14 @@ async fn without_a_challenger_the_thefts_add_up_to_at_most_the_bound() {
     let mut quorum_stake = U256::MAX;
     for task in &summary.tasks {
         if task.state == "expired" {
-            assert_eq!(task.stolen, None, "{task:?}");
+            assert_eq!(task.stolen, U256::ZERO, "{task:?}");
             continue;
         }
         assert_eq!(task.state, "executed", "{task:?}");
         // Once the vault's WETH is gone the thieves decide like the honest agent: an executed
         // task may be an honest trade.
-        if let Some(stolen) = task.stolen {
-            assert!(stolen > U256::ZERO);
-            total_stolen += stolen;
+        if task.stolen > U256::ZERO {
+            total_stolen += task.stolen;
             quorum_stake = quorum_stake.min(task.signed_stake.unwrap());
         }
     }
@@ -228,7 +229,7 @@ async fn byzantine_operators_who_withdrew_their_stake_cannot_commit_a_theft() {
         let mut non_signers = task.non_signers.clone();
         non_signers.sort();
         assert_eq!(non_signers, thieves, "{task:?}");
-        assert_eq!(task.stolen, None, "{task:?}");
+        assert_eq!(task.stolen, U256::ZERO, "{task:?}");
     }
     assert_eq!(summary.challenges.raised, 0, "{:?}", summary.challenges);
     // Their shares left their delegated stake when they queued the withdrawal.
@@ -247,4 +248,84 @@ async fn byzantine_operators_who_withdrew_their_stake_cannot_commit_a_theft() {
             .unwrap();
         assert_eq!(shares[0], U256::ZERO);
     }
+}
+
+/// `warden devnet --byzantine 3 --no-challenger --late-challenger 20`: the theft executes with
+/// nobody watching; a challenger that starts 20 blocks later, still inside the theft's
+/// fraud-proof window, proves the fraud after the fact and slashes the three signers, and their
+/// slashed stake, cleared to the restitution contract, repays the vault what was stolen.
+#[tokio::test]
+async fn a_late_challenger_proves_an_executed_theft_and_the_slashed_stake_repays_the_vault() {
+    const LATE: u64 = 20;
+    let mut config = TickConfig::new(1);
+    config.byzantine_operators = vec![0, 1, 2];
+    config.challenger = false;
+    config.late_challenger = Some(LATE);
+    let (devnet, summary) = run_with(config).await;
+
+    // 1. The theft executed, within the bound on the stake that signed it.
+    let task = &summary.tasks[0];
+    assert!(task.stolen > U256::ZERO, "{task:?}");
+    assert!(task.execute_gas.is_some(), "the theft executed: {task:?}");
+    let signed = task.signed_stake.unwrap();
+    let bound_bps = U256::from(AppParams::default().value_at_risk_bps);
+    assert!(
+        task.stolen * U256::from(10_000u64) <= signed * bound_bps,
+        "{task:?}"
+    );
+
+    // 2. The late challenger proved it after the execution, at least LATE blocks later and
+    // inside the fraud-proof window, and the three signers were slashed.
+    assert_eq!(task.state, "fraudulent", "{task:?}");
+    assert_eq!(summary.challenges.upheld, 1, "{:?}", summary.challenges);
+    let challenge = &summary.challenges.list[0];
+    let executed_at = challenge.commit_block + task.commit_to_execute_blocks.unwrap();
+    assert!(
+        challenge.challenge_block >= executed_at + LATE,
+        "challenged in block {} before the late challenger started: {challenge:?}",
+        challenge.challenge_block
+    );
+    let provider =
+        ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
+    let provable_until = WardenTaskManager::new(summary.deployment.app.task_manager, &provider)
+        .provableUntil(task.id)
+        .call()
+        .await
+        .unwrap();
+    assert!(U256::from(challenge.challenge_block) <= provable_until);
+    let mut slashed: Vec<_> = summary.slashed.iter().map(|s| s.operator).collect();
+    slashed.sort();
+    let mut liars: Vec<_> = summary.deployment.operators[..3]
+        .iter()
+        .map(|o| o.address)
+        .collect();
+    liars.sort();
+    assert_eq!(slashed, liars, "{:?}", summary.slashed);
+
+    // 3. The vault was repaid what was stolen, from the slashed stake.
+    let taken: U256 = summary
+        .slashed
+        .iter()
+        .map(|slash| slash.shares_before - slash.shares_after)
+        .sum();
+    assert!(task.repaid >= task.stolen, "{task:?}");
+    assert!(
+        task.repaid <= taken,
+        "repaid {} beyond the slashed {taken}",
+        task.repaid
+    );
+    let vault = summary.vault.clone().unwrap();
+    let before = vault.balance_before_theft.unwrap();
+    let after = vault.balance_after_restitution.unwrap();
+    assert!(after >= before, "{vault:?}");
+
+    // The summary file says so in decimal strings.
+    let json = serde_json::to_value(&summary).unwrap();
+    assert_eq!(json["tasks"][0]["stolen"], task.stolen.to_string());
+    assert_eq!(json["tasks"][0]["repaid"], task.repaid.to_string());
+    assert_eq!(json["vault"]["balance_before_theft"], before.to_string());
+    assert_eq!(
+        json["vault"]["balance_after_restitution"],
+        after.to_string()
+    );
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 
 /// One transaction's purpose, unique per key: sending an intent on record again only waits for
 /// the recorded transaction.
@@ -42,6 +42,17 @@ pub enum Intent {
     /// The keeper's `distribute` of a token's rewards for the calculation interval starting at
     /// `period` (`distributeRewards/token/{token}/period/{period}`, the token checksummed).
     DistributeRewards { token: Address, period: u32 },
+    /// A challenger's `clearSlash` of slash `slash_id` (EigenLayer's id) made for task `task_id`,
+    /// which pays the slashed stake to the restitution contract
+    /// (`clearSlash/task/{task_id}/slash/{slash_id}`, then `…/retry/{attempt}`).
+    ClearSlash {
+        task_id: u64,
+        slash_id: U256,
+        attempt: u32,
+    },
+    /// A challenger's `settle` of a task's restitution, once its slashes are cleared
+    /// (`settleRestitution/task/{task_id}`, then `…/retry/{attempt}`).
+    SettleRestitution { task_id: u64, attempt: u32 },
 }
 
 impl Intent {
@@ -54,7 +65,9 @@ impl Intent {
             | Intent::Challenge { task_id, .. }
             | Intent::CommitChallenge { task_id, .. }
             | Intent::SlashSigners { task_id, .. }
-            | Intent::AccrueFee { task_id } => Some(task_id),
+            | Intent::AccrueFee { task_id }
+            | Intent::ClearSlash { task_id, .. }
+            | Intent::SettleRestitution { task_id, .. } => Some(task_id),
             Intent::OpenTask { .. }
             | Intent::RefreshWeights { .. }
             | Intent::DistributeRewards { .. } => None,
@@ -100,6 +113,18 @@ impl fmt::Display for Intent {
             Intent::AccrueFee { task_id } => write!(f, "accrueFee/task/{task_id}"),
             Intent::DistributeRewards { token, period } => {
                 write!(f, "distributeRewards/token/{token}/period/{period}")
+            }
+            Intent::ClearSlash {
+                task_id,
+                slash_id,
+                attempt,
+            } => {
+                write!(f, "clearSlash/task/{task_id}/slash/{slash_id}")?;
+                retry(f, attempt)
+            }
+            Intent::SettleRestitution { task_id, attempt } => {
+                write!(f, "settleRestitution/task/{task_id}")?;
+                retry(f, attempt)
             }
         }
     }
@@ -172,6 +197,15 @@ impl FromStr for Intent {
             ["distributeRewards", "token", token, "period", _] => Intent::DistributeRewards {
                 token: token.parse().map_err(|_| unknown())?,
                 period: small(4)?,
+            },
+            ["clearSlash", "task", _, "slash", slash_id, ..] => Intent::ClearSlash {
+                task_id: number(2)?,
+                slash_id: slash_id.parse().map_err(|_| unknown())?,
+                attempt: attempt(5)?,
+            },
+            ["settleRestitution", "task", _, ..] => Intent::SettleRestitution {
+                task_id: number(2)?,
+                attempt: attempt(3)?,
             },
             _ => return Err(unknown()),
         };
@@ -270,6 +304,36 @@ mod tests {
                 },
                 "distributeRewards/token/0x5FbDB2315678afecb367f032d93F642f64180aa3/period/1800000000",
             ),
+            (
+                Intent::ClearSlash {
+                    task_id: 6,
+                    slash_id: U256::from(3u64),
+                    attempt: 0,
+                },
+                "clearSlash/task/6/slash/3",
+            ),
+            (
+                Intent::ClearSlash {
+                    task_id: 6,
+                    slash_id: U256::MAX,
+                    attempt: 2,
+                },
+                "clearSlash/task/6/slash/115792089237316195423570985008687907853269984665640564039457584007913129639935/retry/2",
+            ),
+            (
+                Intent::SettleRestitution {
+                    task_id: 6,
+                    attempt: 0,
+                },
+                "settleRestitution/task/6",
+            ),
+            (
+                Intent::SettleRestitution {
+                    task_id: 6,
+                    attempt: 1,
+                },
+                "settleRestitution/task/6/retry/1",
+            ),
         ];
         for (intent, text) in cases {
             assert_eq!(intent.to_string(), text);
@@ -293,6 +357,10 @@ mod tests {
             // Only the checksummed token is canonical.
             "distributeRewards/token/0x5fbdb2315678afecb367f032d93f642f64180aa3/period/1",
             "distributeRewards/token/0x5FbDB/period/1",
+            "clearSlash/task/6/slash/0x3",
+            "clearSlash/task/6/slash/03",
+            "clearSlash/task/6/slash",
+            "settleRestitution/task/6/retry/0",
         ] {
             assert_eq!(
                 text.parse::<Intent>(),
@@ -305,6 +373,15 @@ mod tests {
     #[test]
     fn intents_name_their_task() {
         assert_eq!(Intent::Expire { task_id: 4 }.task_id(), Some(4));
+        assert_eq!(
+            Intent::ClearSlash {
+                task_id: 5,
+                slash_id: U256::from(9u64),
+                attempt: 0
+            }
+            .task_id(),
+            Some(5)
+        );
         assert_eq!(
             Intent::OpenTask {
                 agent_id: 1,
