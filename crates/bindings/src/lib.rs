@@ -217,6 +217,26 @@ pub mod eigenlayer {
     /// bytecode carries no version of its own, and newton-utils does not name the release it was
     /// built from). Its ABI is that of v1.5.0 "Redistribution" or later, before v1.9.0.
     pub const VERSION: &str = "v1.5+redistribution";
+
+    /// Where the core's bytecode and bindings come from (the crate, at its pinned version).
+    pub const BYTECODE_SOURCE: &str = "newton-utils 2.0.0";
+
+    /// The eigensdk release whose `ELChainWriter` registers operators with this core.
+    pub const EIGENSDK: &str = "eigensdk 2.0.0";
+
+    #[cfg(test)]
+    mod tests {
+        /// The names above are what Cargo.lock pins: a version bump must update them.
+        #[test]
+        fn the_recorded_crate_versions_are_the_locked_ones() {
+            let lock = include_str!("../../../Cargo.lock");
+            for recorded in [super::BYTECODE_SOURCE, super::EIGENSDK] {
+                let (name, version) = recorded.split_once(' ').unwrap_or_default();
+                let entry = format!("name = \"{name}\"\nversion = \"{version}\"");
+                assert!(lock.contains(&entry), "Cargo.lock does not pin {recorded}");
+            }
+        }
+    }
 }
 
 /// Waiting for transactions, with a revert turned into an error.

@@ -248,6 +248,8 @@ impl Deployment {
             rpc_url: rpc_url.to_string(),
             eigenlayer: EigenLayerSummary {
                 version: warden_bindings::eigenlayer::VERSION.to_string(),
+                bytecode: warden_bindings::eigenlayer::BYTECODE_SOURCE.to_string(),
+                eigensdk: warden_bindings::eigenlayer::EIGENSDK.to_string(),
                 contracts: eigenlayer,
                 params: eigenlayer_params,
             },

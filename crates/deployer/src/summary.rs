@@ -14,6 +14,12 @@ use crate::{EigenLayerContracts, EigenLayerParams};
 pub struct EigenLayerSummary {
     /// The EigenLayer core release, as the version string its contracts report.
     pub version: String,
+    /// Where the core's bytecode comes from (`newton-utils 2.0.0`).
+    #[serde(default)]
+    pub bytecode: String,
+    /// The eigensdk release operators register through (`eigensdk 2.0.0`).
+    #[serde(default)]
+    pub eigensdk: String,
     #[serde(flatten)]
     pub contracts: EigenLayerContracts,
     pub params: EigenLayerParams,
