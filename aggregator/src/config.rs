@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::time::Duration;
 use warden_runtime::allowlist::AgentAllowlist;
 use warden_runtime::config::{ConfigError, ServiceConfig};
+use warden_runtime::http::HttpLimits;
 
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = <AggregatorConfig as ServiceConfig>::ENV_PREFIX;
@@ -42,10 +44,35 @@ pub struct AggregatorSection {
     /// agents it chose and that pay.
     #[serde(default)]
     pub allowlist: AgentAllowlist,
+    /// Milliseconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open): a client that sends half a request is cut off after this.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Connections the API serves at once; more wait until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8090))
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    u64::try_from(HttpLimits::default().header_read_timeout.as_millis()).unwrap_or(10_000)
+}
+
+fn default_max_connections() -> usize {
+    HttpLimits::default().max_connections
+}
+
+impl AggregatorSection {
+    /// The API's HTTP limits.
+    pub fn http_limits(&self) -> HttpLimits {
+        HttpLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 impl AggregatorConfig {
@@ -61,6 +88,18 @@ impl AggregatorConfig {
             return Err(ConfigError::Invalid {
                 key: "aggregator.keeper_agents",
                 reason: format!("agent {duplicate} is listed twice"),
+            });
+        }
+        if self.aggregator.header_read_timeout_ms == 0 {
+            return Err(ConfigError::Invalid {
+                key: "aggregator.header_read_timeout_ms",
+                reason: "must be above 0: a client would have no time to send a request".into(),
+            });
+        }
+        if self.aggregator.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "aggregator.max_connections",
+                reason: "must be above 0: no connection would ever be served".into(),
             });
         }
         let listen = self.aggregator.listen;

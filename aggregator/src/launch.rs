@@ -62,6 +62,7 @@ pub async fn start(
             keeper_agents: config.aggregator.keeper_agents.clone(),
             allowlist: config.aggregator.allowlist.clone(),
             poll_interval: config.chain.poll_interval(),
+            http: config.aggregator.http_limits(),
         },
         txm,
         &runtime,

@@ -58,6 +58,8 @@ pub struct AggregatorSettings {
     /// The agents served (see [`crate::config::AggregatorSection::allowlist`]).
     pub allowlist: AgentAllowlist,
     pub poll_interval: Duration,
+    /// The API's header-read timeout and connection cap.
+    pub http: warden_runtime::http::HttpLimits,
 }
 
 /// A quorum on record, with the output it commits (`None`: to be read from the signatures on

@@ -52,6 +52,8 @@ async fn bad_requests_get_clear_errors() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.code, "request_too_large", "{error:?}");
 
     // Not JSON, and JSON of the wrong shape.
     let response = http
@@ -62,6 +64,10 @@ async fn bad_requests_get_clear_errors() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
+    // Before: the framework's plain-text refusal. Now the documented `{code, message}`.
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.code, "bad_request", "{error:?}");
+    assert!(error.message.contains("JSON"), "{error:?}");
     let response = http
         .post(&url)
         .header("content-type", "application/json")
@@ -70,6 +76,17 @@ async fn bad_requests_get_clear_errors() {
         .await
         .unwrap();
     assert_eq!(response.status(), 422);
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.code, "invalid_request", "{error:?}");
+    // No such path: JSON too.
+    let response = http
+        .get(format!("http://{}/nowhere", running.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.code, "not_found", "{error:?}");
 
     // The refusal is counted by reason; the node is healthy.
     let metrics = warden_testkit::ops::metrics_text(&running.endpoints.metrics_url())
@@ -89,6 +106,25 @@ async fn bad_requests_get_clear_errors() {
         unknown_task.value,
         prometheus_parse::Value::Counter(v) if v == 1.0
     ));
+    // Every error answer is counted by its code, the framework's refusals included.
+    for code in [
+        "unknown_task",
+        "request_too_large",
+        "bad_request",
+        "invalid_request",
+        "not_found",
+    ] {
+        assert!(
+            scrape
+                .samples
+                .iter()
+                .any(|s| s.metric == "warden_http_errors_total"
+                    && s.labels.get("server") == Some("api")
+                    && s.labels.get("code") == Some(code)
+                    && matches!(s.value, prometheus_parse::Value::Counter(v) if v == 1.0)),
+            "warden_http_errors_total{{server=\"api\",code=\"{code}\"}} is 1"
+        );
+    }
     for metric in [
         "eigen_performance_score",
         "eigen_rpc_request_total",

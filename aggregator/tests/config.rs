@@ -16,6 +16,11 @@ fn the_sample_configuration_is_valid() {
         warden_runtime::config::load(Some(Path::new(SAMPLE)), ENV_PREFIX).unwrap();
     config.validate_settings().unwrap();
     assert_eq!(config.aggregator.keeper_agents, vec![1]);
+    assert_eq!(
+        config.aggregator.http_limits(),
+        warden_runtime::http::HttpLimits::default(),
+        "the sample documents the defaults"
+    );
     config.transactions.manager_config().unwrap();
 }
 
@@ -46,4 +51,18 @@ fn the_binary_names_what_is_wrong() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&duplicate.stderr);
     assert!(stderr.contains("aggregator.keeper_agents"), "{stderr}");
+
+    for key in ["HEADER_READ_TIMEOUT_MS", "MAX_CONNECTIONS"] {
+        let zero = Command::new(binary)
+            .env(format!("WARDEN_AGGREGATOR_AGGREGATOR__{key}"), "0")
+            .args(["run", "--config", SAMPLE])
+            .output()
+            .unwrap();
+        assert!(!zero.status.success());
+        let stderr = String::from_utf8_lossy(&zero.stderr);
+        assert!(
+            stderr.contains(&format!("aggregator.{}", key.to_lowercase())),
+            "{stderr}"
+        );
+    }
 }

@@ -16,6 +16,8 @@ use warden_protocol::api::{
     SubmissionStatus,
 };
 
+use warden_runtime::http::with_json_errors;
+
 use super::{Aggregator, ServiceError};
 use crate::intake::IntakeError;
 use crate::metrics::reason;
@@ -141,18 +143,17 @@ impl Aggregator {
             .map_err(|source| ServiceError::Bind { addr, source })
     }
 
-    /// Serves the API on `listener` until `shutdown`.
+    /// Serves the API on `listener` until `shutdown`, within the HTTP limits of every Warden
+    /// server ([`warden_runtime::http`]): a header-read timeout, a connection cap, and every error
+    /// answer `{code, message}` JSON, counted in `warden_http_errors_total{server="api"}`.
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) -> Result<(), ServiceError> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await
-            .map_err(ServiceError::Serve)
+        let router = with_json_errors(self.router(), "api", self.metrics.node.http_errors.clone());
+        warden_runtime::http::serve(listener, router, self.settings.http, "api", shutdown).await;
+        Ok(())
     }
 }
 

@@ -33,6 +33,8 @@ impl Deployment {
                 keeper_agents,
                 // The devnet's one agent is a keeper agent, so its hash is served already.
                 allowlist: Default::default(),
+                header_read_timeout_ms: 10_000,
+                max_connections: 1_024,
             },
             database: DatabaseConfig {
                 url: self.data_dir().join("aggregator.db").display().to_string(),

@@ -7,6 +7,7 @@ pub mod allowlist;
 pub mod cli;
 pub mod config;
 pub mod follow;
+pub mod http;
 pub mod launcher;
 pub mod metrics;
 pub mod node_api;

@@ -184,6 +184,9 @@ pub struct NodeMetrics {
     pub performance_score: Gauge,
     /// `warden_database_errors_total{operation}`.
     pub database_errors: IntCounterVec,
+    /// `warden_http_errors_total{server, code}`: every error answer of the node's HTTP servers
+    /// (`api`, `ops`), by its `code` (see [`crate::http`]).
+    pub http_errors: IntCounterVec,
 }
 
 impl NodeMetrics {
@@ -197,6 +200,11 @@ impl NodeMetrics {
                 "warden_database_errors_total",
                 "Failed database operations, by operation",
                 &["operation"],
+            )?,
+            http_errors: telemetry.counter_vec(
+                "warden_http_errors_total",
+                "Error answers of the node's HTTP servers, by server and error code",
+                &["server", "code"],
             )?,
         })
     }

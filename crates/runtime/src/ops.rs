@@ -8,6 +8,9 @@ use axum::routing::get;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use prometheus::IntCounterVec;
+
+use crate::http::{HttpLimits, with_json_errors};
 use crate::metrics::Telemetry;
 use crate::node_api::NodeApi;
 
@@ -38,9 +41,12 @@ pub struct OpsError {
     pub source: std::io::Error,
 }
 
-/// Binds both endpoints (port 0 picks a free port, a separate one for each) and serves them until `shutdown` turns true.
+/// Binds both endpoints (port 0 picks a free port, a separate one for each) and serves them until
+/// `shutdown` turns true, within [`HttpLimits::default`], every error answer JSON and counted in
+/// `http_errors` (`server="ops"`).
 pub async fn serve(
     telemetry: Telemetry,
+    http_errors: IntCounterVec,
     node_api: NodeApi,
     metrics_addr: SocketAddr,
     node_api_addr: SocketAddr,
@@ -61,12 +67,14 @@ pub async fn serve(
             }
         }),
     );
+    let metrics_router = with_json_errors(metrics_router, "ops", http_errors.clone());
+    let node_router = with_json_errors(node_api.router(), "ops", http_errors);
     // Port 0 asks for any free port: two of them are two listeners.
     if metrics_addr == node_api_addr && metrics_addr.port() != 0 {
         let (addr, handle) = listen(
             "metrics and the node API",
             metrics_addr,
-            metrics_router.merge(node_api.router()),
+            metrics_router.merge(node_router),
             shutdown,
         )
         .await?;
@@ -78,8 +86,7 @@ pub async fn serve(
     }
     let (metrics, metrics_handle) =
         listen("metrics", metrics_addr, metrics_router, shutdown.clone()).await?;
-    let (node, node_handle) =
-        listen("the node API", node_api_addr, node_api.router(), shutdown).await?;
+    let (node, node_handle) = listen("the node API", node_api_addr, node_router, shutdown).await?;
     Ok((
         OpsEndpoints {
             metrics,
@@ -93,23 +100,15 @@ async fn listen(
     what: &'static str,
     addr: SocketAddr,
     router: Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, JoinHandle<Result<(), OpsError>>), OpsError> {
     let error = |source| OpsError { what, addr, source };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
     tracing::info!(%bound, "serving {what}");
     let handle = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await
-            .map_err(|source| OpsError {
-                what,
-                addr: bound,
-                source,
-            })
+        crate::http::serve(listener, router, HttpLimits::default(), what, shutdown).await;
+        Ok(())
     });
     Ok((bound, handle))
 }

@@ -127,6 +127,7 @@ impl ServiceRuntime {
         let api = NodeApi::new(name, all);
         let (endpoints, servers) = crate::ops::serve(
             self.telemetry.clone(),
+            self.node_metrics.http_errors.clone(),
             api,
             ops.metrics_listen,
             ops.node_api_listen,

@@ -72,10 +72,16 @@ async fn metrics_and_node_api_follow_the_rpc_endpoint() {
     ];
     let api = NodeApi::new("warden-test", probes);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (endpoints, handles) =
-        warden_runtime::ops::serve(telemetry.clone(), api, loopback(), loopback(), stopped)
-            .await
-            .unwrap();
+    let (endpoints, handles) = warden_runtime::ops::serve(
+        telemetry.clone(),
+        node_metrics.http_errors.clone(),
+        api,
+        loopback(),
+        loopback(),
+        stopped,
+    )
+    .await
+    .unwrap();
     assert_ne!(endpoints.metrics, endpoints.node_api);
 
     // Metrics: the spec's names and labels, parsed.
@@ -218,11 +224,12 @@ async fn an_unanswered_request_is_retried_then_reported() {
 #[tokio::test]
 async fn the_same_address_serves_metrics_and_the_node_api() {
     let telemetry = Telemetry::new();
-    NodeMetrics::register(&telemetry).unwrap();
+    let node_metrics = NodeMetrics::register(&telemetry).unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let addr = SocketAddr::from(([127, 0, 0, 1], warden_testkit::free_port().unwrap()));
     let (endpoints, _handles) = warden_runtime::ops::serve(
         telemetry,
+        node_metrics.http_errors,
         NodeApi::new("warden-test", Vec::new()),
         addr,
         addr,
