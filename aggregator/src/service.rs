@@ -121,6 +121,8 @@ pub struct Aggregator {
     calculation_interval: tokio::sync::OnceCell<u64>,
     /// The first task whose fee may still need accruing.
     rewards_cursor: Mutex<u64>,
+    /// What the keeper last logged about each refused transaction (never held across an await).
+    refusals: std::sync::Mutex<keeper::RefusalLog>,
 }
 
 /// Errors of the service.
@@ -196,6 +198,7 @@ impl Aggregator {
             rewards: tokio::sync::OnceCell::new(),
             calculation_interval: tokio::sync::OnceCell::new(),
             rewards_cursor: Mutex::new(1),
+            refusals: std::sync::Mutex::new(keeper::RefusalLog::default()),
         }))
     }
 

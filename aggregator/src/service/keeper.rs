@@ -218,6 +218,9 @@ impl Aggregator {
                     tracing::info!(task_id, outcome = event, "task final");
                     self.metrics.task_settled(event);
                     self.intake.lock().await.remove_task(task_id);
+                    if let Ok(mut refusals) = self.refusals.lock() {
+                        refusals.forget_task(task_id);
+                    }
                     self.tracked.lock().await.remove(&task_id);
                     self.kept.lock().await.remove(&task_id);
                 }
@@ -464,7 +467,20 @@ impl Aggregator {
                 KeeperOutcome::Failed
             }
             Err(TxError::WouldRevert { reason, data, .. }) => {
-                tracing::debug!(%intent, %reason, "keeper transaction not possible now");
+                let refusal = data
+                    .as_ref()
+                    .and_then(|data| warden_bindings::revert::describe(data))
+                    .unwrap_or(reason);
+                let news = self
+                    .refusals
+                    .lock()
+                    .map(|mut log| log.is_news(&intent, &refusal))
+                    .unwrap_or(true);
+                if news {
+                    tracing::info!(%intent, %refusal, "keeper transaction refused by the chain for now; retried while it can still succeed");
+                } else {
+                    tracing::debug!(%intent, %refusal, "keeper transaction still refused");
+                }
                 KeeperOutcome::NotNow { data }
             }
             Err(error) => {
@@ -472,6 +488,43 @@ impl Aggregator {
                 KeeperOutcome::Failed
             }
         }
+    }
+}
+
+/// What the keeper last said about each kind of refused transaction, per task: a refusal
+/// repeated every block (an execution the vault defers, an opening that is not due) is logged
+/// once, and again only when it changes.
+#[derive(Debug, Default)]
+pub(super) struct RefusalLog {
+    last: HashMap<String, String>,
+}
+
+impl RefusalLog {
+    /// Whether `refusal` of `intent` is news: not what was last logged for its kind and task.
+    fn is_news(&mut self, intent: &Intent, refusal: &str) -> bool {
+        let key = refusal_key(intent);
+        if self.last.get(&key).is_some_and(|last| last == refusal) {
+            return false;
+        }
+        self.last.insert(key, refusal.to_string());
+        true
+    }
+
+    /// Drops what was logged about a task that is final.
+    fn forget_task(&mut self, task_id: u64) {
+        let suffix = format!("/task/{task_id}");
+        self.last.retain(|key, _| !key.ends_with(&suffix));
+    }
+}
+
+/// An intent's kind (`execute`), with its task when it has one: every block's `execute` of a
+/// task shares one key.
+fn refusal_key(intent: &Intent) -> String {
+    let text = intent.to_string();
+    let kind = text.split('/').next().unwrap_or_default();
+    match intent.task_id() {
+        Some(task_id) => format!("{kind}/task/{task_id}"),
+        None => kind.to_string(),
     }
 }
 
@@ -487,7 +540,53 @@ mod tests {
     use alloy::sol_types::SolError;
     use warden_bindings::WardenVault::{PriceDeviationTooHigh, StakeBoundExceeded, VaultPaused};
 
-    use super::{VaultDeferral, VaultRefusal, refresh_due};
+    use warden_txm::Intent;
+
+    use super::{RefusalLog, VaultDeferral, VaultRefusal, refresh_due};
+
+    /// Before: a refusal repeated every block was logged every block (4–5 times a block). Now
+    /// once per task and kind, again only when it changes, and afresh for a new task.
+    #[test]
+    fn a_refusal_repeated_every_block_is_logged_once_per_task() {
+        let mut log = RefusalLog::default();
+        let execute = |block| Intent::Execute { task_id: 7, block };
+        let deferred = "PriceDeviationTooHigh { spot: 2100, twap: 2000, maxDeviationBps: 100 }";
+        assert!(log.is_news(&execute(10), deferred));
+        assert!(
+            !log.is_news(&execute(11), deferred),
+            "the same refusal a block later"
+        );
+        assert!(
+            log.is_news(&execute(12), "VaultPaused"),
+            "a different refusal"
+        );
+        assert!(
+            log.is_news(&Intent::Expire { task_id: 7 }, "VaultPaused"),
+            "another kind"
+        );
+        assert!(
+            log.is_news(
+                &Intent::Execute {
+                    task_id: 8,
+                    block: 12
+                },
+                deferred
+            ),
+            "another task"
+        );
+        log.forget_task(7);
+        assert!(
+            log.is_news(&execute(13), "VaultPaused"),
+            "forgotten once final"
+        );
+        assert!(!log.is_news(
+            &Intent::Execute {
+                task_id: 8,
+                block: 13
+            },
+            deferred
+        ));
+    }
 
     /// A spot price off its TWAP is retried within the window, never given up on; the owner's
     /// policy is given up on; a pause is retried without either (the owner may lift it).

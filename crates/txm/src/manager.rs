@@ -390,7 +390,8 @@ impl TxManager {
         match &failure.source {
             RpcError::ErrorResp(payload) => match would_revert(payload) {
                 Some((reason, data)) => {
-                    tracing::info!(intent, %reason, "transaction would revert; not sent");
+                    // The caller decides what a refusal means and how loudly to say it.
+                    tracing::debug!(intent, %reason, "transaction would revert; not sent");
                     Err(TxError::WouldRevert {
                         intent: intent.to_string(),
                         reason,
