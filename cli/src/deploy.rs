@@ -26,9 +26,14 @@ pub struct DeployArgs {
     /// The anvil to deploy into (its default development accounts pay for everything).
     #[arg(long, env = "WARDEN_RPC_URL")]
     pub rpc_url: Url,
-    /// Number of operators to create and register.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=200))]
+    /// Number of operators to create and register. With equal stakes and the default two-thirds
+    /// threshold, four is the fewest that keep committing with one operator down.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=200))]
     pub operators: u16,
+    /// Deploy even an operator set that stops committing when a single operator is down (by
+    /// default refused: every task would expire during any one operator's outage).
+    #[arg(long)]
+    pub allow_no_fault_tolerance: bool,
     /// Directory for the deployment: `deployment.json`, keystores, and `config/<service>.toml`
     /// for `aggregator`, `operator-<i>` and `challenger`.
     #[arg(long, value_name = "DIR")]
@@ -66,6 +71,15 @@ pub async fn run(args: DeployArgs) -> eyre::Result<()> {
         }
     }
     let config = DeployConfig::new(usize::from(args.operators));
+    if config.operators_that_may_fail() == 0 && !args.allow_no_fault_tolerance {
+        eyre::bail!(
+            "{} equally staked operators at a {} bps quorum threshold cannot lose a single one: \
+             with any operator down, every task expires. Deploy at least 4 operators (--operators \
+             4), or pass --allow-no-fault-tolerance to deploy this set anyway",
+            config.operators,
+            config.app.threshold_bps
+        );
+    }
     let deployment = Deployment::deploy(args.rpc_url.clone(), &args.out, &config)
         .await
         .wrap_err_with(|| format!("deploying into {}", args.rpc_url))?;

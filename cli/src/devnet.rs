@@ -118,6 +118,14 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             );
         }
     }
+    if config.deployment.operators_that_may_fail() == 0 {
+        // A devnet may show exactly that; a deployment refuses it (`warden deploy`).
+        println!(
+            "WARNING: {} equally staked operators at a {} bps threshold cannot lose one: with any \
+             operator down, every task expires",
+            config.deployment.operators, config.deployment.app.threshold_bps
+        );
+    }
     config.deployment.stake_per_operator =
         U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
     config.deployment.seed = args.seed;

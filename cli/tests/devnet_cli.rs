@@ -325,6 +325,48 @@ fn zero_operators_is_refused_with_a_clear_error() {
     assert!(stderr.contains("--operators"), "{stderr}");
 }
 
+/// Before: `warden deploy` (and docker-compose) deployed three operators at a two-thirds
+/// threshold, which cannot lose one. Now such a set is refused before anything is sent, unless
+/// asked for by name.
+#[test]
+fn deploy_refuses_an_operator_set_that_cannot_lose_one_operator() {
+    let out = tempfile::tempdir().unwrap();
+    // Nothing listens there: the refusal must come before any RPC.
+    let args = |operators: &str| {
+        let mut command = warden();
+        command.args([
+            "deploy",
+            "--rpc-url",
+            "http://127.0.0.1:9",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--operators",
+            operators,
+        ]);
+        command
+    };
+    let refused = args("3").output().unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("cannot lose a single one")
+            && stderr.contains("--allow-no-fault-tolerance"),
+        "{stderr}"
+    );
+    // With the override, or four operators, it goes on (and fails only for want of a chain).
+    for attempt in [
+        args("3")
+            .arg("--allow-no-fault-tolerance")
+            .output()
+            .unwrap(),
+        args("4").output().unwrap(),
+    ] {
+        let stderr = String::from_utf8_lossy(&attempt.stderr);
+        assert!(!stderr.contains("cannot lose a single one"), "{stderr}");
+        assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+    }
+}
+
 #[test]
 fn missing_anvil_is_reported_with_the_fix() {
     let output = warden()

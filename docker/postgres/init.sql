@@ -6,4 +6,5 @@ CREATE DATABASE warden_aggregator OWNER warden;
 CREATE DATABASE warden_operator_0 OWNER warden;
 CREATE DATABASE warden_operator_1 OWNER warden;
 CREATE DATABASE warden_operator_2 OWNER warden;
+CREATE DATABASE warden_operator_3 OWNER warden;
 CREATE DATABASE warden_challenger OWNER warden;

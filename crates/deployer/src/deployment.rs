@@ -54,6 +54,18 @@ pub struct DeployConfig {
 }
 
 impl DeployConfig {
+    /// How many of the (equally staked) operators may be down with tasks still reaching the
+    /// agent's quorum threshold: the largest `k` with `(n - k) · 10 000 ≥ n · threshold_bps`.
+    /// Zero means a single operator down stops every task.
+    pub fn operators_that_may_fail(&self) -> usize {
+        let n = self.operators as u64;
+        let threshold = u64::from(self.app.threshold_bps);
+        (0..=self.operators)
+            .rev()
+            .find(|&k| (n - k as u64) * 10_000 >= n * threshold)
+            .unwrap_or(0)
+    }
+
     /// The registry and EigenLayer parameters actually deployed: the weight horizon covers the
     /// agent's windows, and EigenLayer's withdrawal delay covers the horizon.
     pub fn effective_params(&self) -> (RegistryParams, EigenLayerParams) {
@@ -564,4 +576,20 @@ pub async fn configure_avs<P: Provider + Clone>(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeployConfig;
+
+    /// The arithmetic: 2 × weight × 10 000 < 3 × weight × 6 667, so three operators at
+    /// the default two-thirds threshold stop with one down; four survive one.
+    #[test]
+    fn three_operators_at_two_thirds_cannot_lose_one_and_four_can() {
+        let may_fail = |operators| DeployConfig::new(operators).operators_that_may_fail();
+        assert_eq!(may_fail(1), 0);
+        assert_eq!(may_fail(3), 0);
+        assert_eq!(may_fail(4), 1);
+        assert_eq!(may_fail(7), 2);
+    }
 }
