@@ -119,6 +119,8 @@ pub struct Aggregator {
     rewards: tokio::sync::OnceCell<Address>,
     /// EigenLayer's calculation interval (immutable), read once.
     calculation_interval: tokio::sync::OnceCell<u64>,
+    /// The task manager's fraud-proof window (immutable), read once.
+    fraud_proof_window: tokio::sync::OnceCell<u32>,
     /// The first task whose fee may still need accruing.
     rewards_cursor: Mutex<u64>,
     /// What the keeper last logged about each refused transaction (never held across an await).
@@ -197,6 +199,7 @@ impl Aggregator {
             progress,
             rewards: tokio::sync::OnceCell::new(),
             calculation_interval: tokio::sync::OnceCell::new(),
+            fraud_proof_window: tokio::sync::OnceCell::new(),
             rewards_cursor: Mutex::new(1),
             refusals: std::sync::Mutex::new(keeper::RefusalLog::default()),
         }))

@@ -118,8 +118,16 @@ async fn a_challenger_down_for_most_of_a_window_challenges_in_time_after_a_resta
         "the theft to be challenged",
         Duration::from_secs(120),
         || async {
+            // anvil may answer for the new block's state before its logs: wait for both.
             TaskState::try_from(task_manager.getTask(1).call().await.unwrap().state)
                 == Ok(TaskState::Fraudulent)
+                && !challenges
+                    .ChallengeUpheld_filter()
+                    .from_block(commit_block)
+                    .query()
+                    .await
+                    .unwrap()
+                    .is_empty()
         },
     )
     .await;

@@ -16,6 +16,7 @@ use warden_bindings::WardenRegistry;
 use warden_bindings::rewards::WardenRewards::{self, accrueCall, distributeCall};
 use warden_bindings::task_facts;
 use warden_protocol::TaskState;
+use warden_protocol::rewards::last_complete_period;
 use warden_txm::Intent;
 
 use super::keeper::KeeperOutcome;
@@ -28,13 +29,6 @@ const ACCRUALS_PER_ROUND: usize = 8;
 /// EigenLayer's calculation interval when the coordinator cannot be asked (a day on every
 /// public deployment).
 const DEFAULT_CALCULATION_INTERVAL: u64 = 86_400;
-
-/// The start of the last calculation interval that has ended at `timestamp`: the period a
-/// distribution now pays for.
-pub(super) fn last_complete_period(timestamp: u64, interval: u64) -> Option<u64> {
-    let interval = interval.max(1);
-    (timestamp / interval * interval).checked_sub(interval)
-}
 
 impl Aggregator {
     /// One round of paying operators: accrues the fees of tasks past their fraud-proof window and
@@ -64,7 +58,7 @@ impl Aggregator {
 
     async fn accrue_fees(&self, rewards: Address, block: u64) -> Result<(), ServiceError> {
         let contract = WardenRewards::new(rewards, &self.provider);
-        let window = u64::from(self.task_manager().fraudProofWindow().call().await?);
+        let window = self.fraud_proof_window().await?;
         let count = self.task_manager().taskCount().call().await?;
         let mut next = *self.rewards_cursor.lock().await;
         let mut sent = 0;
@@ -178,6 +172,15 @@ impl Aggregator {
         Ok(())
     }
 
+    /// The task manager's fraud-proof window (immutable), read once.
+    async fn fraud_proof_window(&self) -> Result<u64, ServiceError> {
+        let window = self
+            .fraud_proof_window
+            .get_or_try_init(|| async { self.task_manager().fraudProofWindow().call().await })
+            .await?;
+        Ok(u64::from(*window))
+    }
+
     async fn calculation_interval<P: Provider>(
         &self,
         contract: &WardenRewards::WardenRewardsInstance<P>,
@@ -202,40 +205,5 @@ impl Aggregator {
                 DEFAULT_CALCULATION_INTERVAL
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::last_complete_period;
-
-    #[test]
-    fn a_distribution_pays_for_the_last_interval_that_has_ended() {
-        const DAY: u64 = 86_400;
-        assert_eq!(
-            last_complete_period(10 * DAY, DAY),
-            Some(9 * DAY),
-            "at midnight"
-        );
-        assert_eq!(
-            last_complete_period(10 * DAY + 3_600, DAY),
-            Some(9 * DAY),
-            "an hour in"
-        );
-        assert_eq!(
-            last_complete_period(11 * DAY - 1, DAY),
-            Some(9 * DAY),
-            "a second before the next"
-        );
-        assert_eq!(
-            last_complete_period(DAY - 1, DAY),
-            None,
-            "no interval has ended"
-        );
-        assert_eq!(
-            last_complete_period(5, 0),
-            Some(4),
-            "a zero interval counts as one second"
-        );
     }
 }

@@ -112,92 +112,82 @@ impl Watchtower {
     /// Clears slash `slash_id` of `task_id` through the restitution contract: waits for the
     /// clearing on record, or sends it.
     async fn clear_slash(&self, task_id: u64, slash_id: U256) -> Result<(), WatchtowerError> {
-        let (intent, record) = self
-            .current_attempt(|attempt| Intent::ClearSlash {
-                task_id,
-                slash_id,
-                attempt,
-            })
-            .await?;
-        if let Some(record) = record {
-            self.watch_transaction(&record);
-            return Ok(());
-        }
-        let Some(intent) = intent else {
-            let detail = format!(
-                "restitution stalled: {MAX_ATTEMPTS} clearings of slash {slash_id} reverted; needs attention"
-            );
-            tracing::error!(task_id, "{detail}");
-            self.claims
-                .set_state(task_id, ClaimState::Slashing, &detail)
-                .await?;
-            return Ok(());
-        };
         let call = WardenRestitution::clearSlashCall { slashId: slash_id };
-        let request = TransactionRequest::default()
-            .with_to(self.restitution)
-            .with_input(call.abi_encode());
-        match self.txm.submit(&intent, request).await {
-            Ok(record) => {
-                tracing::info!(task_id, %slash_id, %intent, tx = %record.tx_hash, "clearing of the slashed stake sent");
-                self.watch_transaction(&record);
-                Ok(())
-            }
-            Err(TxError::WouldRevert { data, .. }) if already_cleared(data.as_ref()) => {
+        let what = format!("clearing of slash {slash_id}");
+        let intent = |attempt| Intent::ClearSlash {
+            task_id,
+            slash_id,
+            attempt,
+        };
+        match self
+            .send_restitution(task_id, &what, intent, call.abi_encode())
+            .await?
+        {
+            Some((_, data)) if already_cleared(data.as_ref()) => {
                 // Someone cleared it between the check and the send: done.
                 self.metrics.slash_cleared(ClearResult::AlreadyCleared);
                 tracing::info!(task_id, %slash_id, "the slash was already cleared");
-                Ok(())
             }
-            Err(TxError::WouldRevert { reason, .. }) => {
+            Some((reason, _)) => {
                 tracing::warn!(task_id, %slash_id, %reason, "clearing the slash would revert now; trying again on the next step");
-                Ok(())
             }
-            Err(error @ (TxError::Rejected { .. } | TxError::Rpc { .. })) => {
-                tracing::warn!(task_id, %slash_id, %error, "clearing not broadcast yet; it stays on record");
-                Ok(())
-            }
-            Err(error) => Err(error.into()),
+            None => {}
         }
+        Ok(())
     }
 
     /// Settles a task whose credit still owes the vault (or, the loss being final, the
     /// surplus): waits for the settlement on record, or sends it.
     async fn settle(&self, task_id: u64) -> Result<(), WatchtowerError> {
-        let (intent, record) = self
-            .current_attempt(|attempt| Intent::SettleRestitution { task_id, attempt })
-            .await?;
+        let call = WardenRestitution::settleCall { taskId: task_id };
+        let intent = |attempt| Intent::SettleRestitution { task_id, attempt };
+        if let Some((reason, _)) = self
+            .send_restitution(task_id, "restitution settlement", intent, call.abi_encode())
+            .await?
+        {
+            tracing::warn!(task_id, %reason, "the settlement would revert; re-checking on the next step");
+        }
+        Ok(())
+    }
+
+    /// Sends the current attempt of a restitution transaction (`what`) to the restitution
+    /// contract, or waits for the one on record; after `MAX_ATTEMPTS` reverted attempts the claim
+    /// says it needs attention. Returns the reason and revert data when the chain refuses it now.
+    async fn send_restitution(
+        &self,
+        task_id: u64,
+        what: &str,
+        intent: impl Fn(u32) -> Intent,
+        calldata: Vec<u8>,
+    ) -> Result<Option<(String, Option<Bytes>)>, WatchtowerError> {
+        let (intent, record) = self.current_attempt(intent).await?;
         if let Some(record) = record {
             self.watch_transaction(&record);
-            return Ok(());
+            return Ok(None);
         }
         let Some(intent) = intent else {
             let detail = format!(
-                "restitution stalled: {MAX_ATTEMPTS} settlements reverted; needs attention"
+                "restitution stalled: {MAX_ATTEMPTS} attempts at the {what} reverted; needs attention"
             );
             tracing::error!(task_id, "{detail}");
             self.claims
                 .set_state(task_id, ClaimState::Slashing, &detail)
                 .await?;
-            return Ok(());
+            return Ok(None);
         };
-        let call = WardenRestitution::settleCall { taskId: task_id };
         let request = TransactionRequest::default()
             .with_to(self.restitution)
-            .with_input(call.abi_encode());
+            .with_input(calldata);
         match self.txm.submit(&intent, request).await {
             Ok(record) => {
-                tracing::info!(task_id, %intent, tx = %record.tx_hash, "restitution settlement sent");
+                tracing::info!(task_id, %intent, tx = %record.tx_hash, "{what} sent");
                 self.watch_transaction(&record);
-                Ok(())
+                Ok(None)
             }
-            Err(TxError::WouldRevert { reason, .. }) => {
-                tracing::warn!(task_id, %reason, "the settlement would revert; re-checking on the next step");
-                Ok(())
-            }
+            Err(TxError::WouldRevert { reason, data, .. }) => Ok(Some((reason, data))),
             Err(error @ (TxError::Rejected { .. } | TxError::Rpc { .. })) => {
-                tracing::warn!(task_id, %error, "settlement not broadcast yet; it stays on record");
-                Ok(())
+                tracing::warn!(task_id, %error, "{what} not broadcast yet; it stays on record");
+                Ok(None)
             }
             Err(error) => Err(error.into()),
         }

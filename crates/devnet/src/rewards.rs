@@ -11,6 +11,7 @@ use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_bindings::{WardenRewards, WardenTaskManager};
 use warden_protocol::TaskState;
+use warden_protocol::rewards::last_complete_period;
 
 use crate::summary::RewardSummary;
 use crate::{Devnet, DevnetError};
@@ -130,15 +131,13 @@ impl Devnet {
     }
 }
 
-/// The start of the last calculation interval that has ended at the latest block: the period a
-/// distribution now pays for (0 before the first has ended).
+/// The period a distribution at the latest block pays for (0 before one has ended).
 async fn current_period<P: Provider>(provider: &P, interval: u32) -> Result<u32, DevnetError> {
-    let interval = u64::from(interval.max(1));
     let timestamp = provider
         .get_block_by_number(Default::default())
         .await?
         .map(|block| block.header.timestamp)
         .unwrap_or_default();
-    let start = (timestamp / interval * interval).saturating_sub(interval);
+    let start = last_complete_period(timestamp, u64::from(interval)).unwrap_or_default();
     Ok(u32::try_from(start).unwrap_or(u32::MAX))
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 mod digest;
+pub mod rewards;
 mod task;
 
 pub use digest::{OutputAttestation, proof_of_possession_message, public_key_hash};
