@@ -1,16 +1,18 @@
-//! CPU cost of one task at the aggregator: taking every operator's signature, verifying the
-//! quorum's signatures together, and assembling the non-signers and the aggregate for
+//! CPU cost of one task at the aggregator: screening every operator's signature, verifying each
+//! on its own before it is recorded (all in one randomly weighted batch, as the verifier does when
+//! they arrive together), recording them, and assembling the non-signers and the aggregate for
 //! `checkQuorum`. Measured for 10, 100 and 1 000 equal operators, with all of them signing
 //! except one in ten (the non-signers `commitOutput` must name).
 
 // Benchmark code: a failed unwrap is a broken benchmark.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use warden_aggregator::intake::{Intake, TaskContext};
+use warden_aggregator::intake::{Intake, Screening, TaskContext, parse_signature};
+use warden_aggregator::verifier::check_batch;
 use warden_aggregator::{OperatorSet, RegisteredOperator, Threshold};
 use warden_bls::SecretKey;
 use warden_protocol::api::SignatureSubmission;
@@ -79,10 +81,21 @@ fn intake(c: &mut Criterion) {
                 b.iter(|| {
                     let mut intake = Intake::new(64 * 1024);
                     intake.add_task(Arc::clone(&context));
+                    let candidates: Vec<_> = submissions
+                        .iter()
+                        .map(|submission| {
+                            let signature = parse_signature(&submission.signature).unwrap();
+                            match intake.screen(submission, signature).unwrap() {
+                                Screening::Verify(candidate) => candidate,
+                                Screening::Known { .. } => panic!("nothing is on record yet"),
+                            }
+                        })
+                        .collect();
+                    let verdicts = check_batch(candidates.iter().map(|c| &c.check));
                     let mut ready = None;
-                    for submission in &submissions {
-                        let submitted = intake.submit(submission).unwrap();
-                        ready = ready.or(submitted.ready);
+                    for (candidate, holds) in candidates.into_iter().zip(verdicts) {
+                        let recorded = intake.record(candidate.verified(holds).unwrap()).unwrap();
+                        ready = ready.or(recorded.ready);
                     }
                     assert!(ready.is_some(), "a quorum must be ready");
                     ready

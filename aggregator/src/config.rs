@@ -36,6 +36,11 @@ pub struct AggregatorSection {
     /// it only commits quorums for tasks others open.
     #[serde(default)]
     pub keeper_agents: Vec<u64>,
+    /// Blocks a keeper duty (opening a task, executing or expiring one) may be overdue before this
+    /// aggregator does it: 0 for the main aggregator; a few blocks for a standby, which then
+    /// keeps the agents only once the main aggregator has stopped doing so, and never races it.
+    #[serde(default)]
+    pub standby_blocks: u64,
     /// `[aggregator.allowlist]`: the agents whose tasks this aggregator collects and commits.
     /// `agent_hashes` empty means the hashes of its `keeper_agents` (read from the chain);
     /// `verifier_code_hashes` pins the verifier's runtime code. Signatures for any other agent's

@@ -1,17 +1,20 @@
 //! Signature intake: every operator's signature for a task lands here, grouped by the output it
-//! signs. Signatures are not verified one by one: when a group's claimed weight reaches the
-//! threshold, the group is verified in one aggregate check (two pairings whatever its size), and
-//! only if that fails is it bisected to find and drop the bad signers. An invalid signature
-//! therefore costs the honest ones a little CPU, never their quorum.
+//! signs. Nothing is recorded before its signature is verified on its own ([`crate::verifier`]):
+//! a submission is first screened against what is on record ([`Intake::screen`], cheap and under
+//! the intake's lock), then verified outside the lock, then recorded ([`Intake::record`]), which
+//! only takes a [`Verified`] signature. So a forged entry can never make an operator's genuine
+//! signature conflict, replace it, or count towards a quorum; and once a group's verified weight
+//! reaches the threshold, its quorum is handed out at once, with no verification left to fail.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use alloy::primitives::{B256, Bytes, U256, keccak256};
-use warden_bls::{PublicKey, Signature, fast_aggregate_verify, find_invalid};
+use warden_bls::Signature;
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
 use warden_protocol::{OperatorId, TaskAttestation};
 
+use crate::verifier::SignatureCheck;
 use crate::{OperatorSet, Quorum, Threshold};
 
 /// What the intake must know about a task to check its signatures.
@@ -37,6 +40,13 @@ impl TaskContext {
     }
 }
 
+/// One operator's verified signature over one output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedOutput {
+    pub output_hash: B256,
+    pub signature: Signature,
+}
+
 /// Why a submission was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IntakeError {
@@ -50,16 +60,41 @@ pub enum IntakeError {
     #[error("output of {size} bytes exceeds the {limit}-byte limit")]
     OutputTooLarge { size: usize, limit: usize },
     #[error(
-        "operator {operator_id} already signed output {signed} for task {task_id}; refusing {proposed}"
+        "the signature is not operator {operator_id}'s signature on output {output_hash} of task {task_id}"
     )]
-    Conflict {
+    InvalidSignature {
         task_id: u64,
         operator_id: OperatorId,
-        signed: B256,
-        proposed: B256,
+        output_hash: B256,
     },
+    /// Two verified signatures of one operator over different outputs of one task.
+    #[error("{0}")]
+    Equivocation(Box<Equivocation>),
     #[error("task {0} is not known to the intake")]
     UnknownTask(u64),
+}
+
+/// One operator's two verified signatures over different outputs of one task: the evidence
+/// `slashEquivocation` takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "operator {operator_id} signed output {} and output {} for task {task_id}: equivocation; both signatures verified and the evidence is kept for slashEquivocation",
+    first.output_hash,
+    second.output_hash
+)]
+pub struct Equivocation {
+    pub task_id: u64,
+    pub operator_id: OperatorId,
+    /// The signature on record, which still counts.
+    pub first: SignedOutput,
+    /// This submission's, which does not.
+    pub second: SignedOutput,
+}
+
+/// Parses a submission's compressed signature (outside the intake's lock: decompressing and
+/// subgroup-checking is the costly part of a submission's screening).
+pub fn parse_signature(bytes: &[u8]) -> Result<Signature, IntakeError> {
+    Signature::from_compressed(bytes).map_err(|e| IntakeError::MalformedSignature(e.to_string()))
 }
 
 /// A quorum ready to be committed.
@@ -71,15 +106,62 @@ pub struct ReadyQuorum {
     pub quorum: Quorum,
 }
 
-/// Result of one submission.
+/// A submission that passed screening, its signature not yet verified.
 #[derive(Debug, Clone)]
-pub struct Submitted {
+pub struct Candidate {
+    pub task_id: u64,
+    pub operator_id: OperatorId,
+    pub output: Bytes,
+    pub output_hash: B256,
+    /// What must hold before it can be recorded.
+    pub check: SignatureCheck,
+}
+
+impl Candidate {
+    /// The candidate, once `holds` is the verifier's verdict on [`Candidate::check`].
+    pub fn verified(self: Box<Self>, holds: bool) -> Result<Verified, IntakeError> {
+        if holds {
+            Ok(Verified(self))
+        } else {
+            Err(IntakeError::InvalidSignature {
+                task_id: self.task_id,
+                operator_id: self.operator_id,
+                output_hash: self.output_hash,
+            })
+        }
+    }
+}
+
+/// A candidate whose signature verified: the only thing [`Intake::record`] takes.
+#[derive(Debug, Clone)]
+pub struct Verified(Box<Candidate>);
+
+impl Verified {
+    /// The verified submission.
+    pub fn candidate(&self) -> &Candidate {
+        &self.0
+    }
+}
+
+/// What screening decided.
+#[derive(Debug, Clone)]
+pub enum Screening {
+    /// Nothing to do: the same signature is on record, or the task is committed already.
+    Known {
+        status: SubmissionStatus,
+        output_hash: B256,
+    },
+    /// Verify it, then record it.
+    Verify(Box<Candidate>),
+}
+
+/// Result of recording a verified submission.
+#[derive(Debug, Clone)]
+pub struct Recorded {
     pub status: SubmissionStatus,
     pub output_hash: B256,
-    /// Set when this submission completed a verified quorum (handed out once per task).
+    /// Set when this signature completed a quorum (handed out once per task).
     pub ready: Option<ReadyQuorum>,
-    /// Signers found invalid while verifying this group, now dropped.
-    pub rejected: Vec<OperatorId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,18 +175,50 @@ enum Phase {
 #[derive(Debug, Default)]
 struct OutputGroup {
     output: Bytes,
-    /// Claimed but not yet verified.
-    pending: BTreeMap<OperatorId, Signature>,
-    verified: BTreeMap<OperatorId, Signature>,
+    signatures: BTreeMap<OperatorId, Signature>,
+    /// The signers' weight, kept as signatures arrive.
+    weight: U256,
 }
 
 #[derive(Debug)]
 struct TaskAggregation {
     context: Arc<TaskContext>,
     groups: HashMap<B256, OutputGroup>,
-    /// Which output each operator signed, and with which signature.
-    signed: HashMap<OperatorId, (B256, Signature)>,
+    /// Which output each operator signed, and with which (verified) signature.
+    signed: HashMap<OperatorId, SignedOutput>,
     phase: Phase,
+}
+
+impl TaskAggregation {
+    fn known(&self, output_hash: B256) -> Screening {
+        let status = if self.phase == Phase::Committed {
+            SubmissionStatus::AlreadyCommitted
+        } else {
+            SubmissionStatus::Duplicate
+        };
+        Screening::Known {
+            status,
+            output_hash,
+        }
+    }
+
+    fn ready(&self, output_hash: B256) -> Option<ReadyQuorum> {
+        let group = self.groups.get(&output_hash)?;
+        let context = &self.context;
+        if !context
+            .threshold
+            .is_met(group.weight, context.set.total_weight)
+        {
+            return None;
+        }
+        let quorum = Quorum::assemble(&context.set, &group.signatures, context.threshold).ok()?;
+        Some(ReadyQuorum {
+            task_id: context.task_id(),
+            output: group.output.clone(),
+            output_hash,
+            quorum,
+        })
+    }
 }
 
 /// The intake of all open tasks.
@@ -152,124 +266,127 @@ impl Intake {
         self.tasks.remove(&task_id);
     }
 
-    /// Takes one submission for a known task.
-    pub fn submit(&mut self, submission: &SignatureSubmission) -> Result<Submitted, IntakeError> {
+    /// Checks a submission against what is on record, without verifying its signature: whether
+    /// the task and the operator are known, the output small enough, and whether the same
+    /// signature is on record already. Changes nothing.
+    pub fn screen(
+        &self,
+        submission: &SignatureSubmission,
+        signature: Signature,
+    ) -> Result<Screening, IntakeError> {
         let task_id = submission.task_id;
-        let max_output_bytes = self.max_output_bytes;
         let task = self
             .tasks
-            .get_mut(&task_id)
+            .get(&task_id)
             .ok_or(IntakeError::UnknownTask(task_id))?;
-        if submission.output.len() > max_output_bytes {
+        if submission.output.len() > self.max_output_bytes {
             return Err(IntakeError::OutputTooLarge {
                 size: submission.output.len(),
-                limit: max_output_bytes,
+                limit: self.max_output_bytes,
             });
         }
-        let signature = Signature::from_compressed(&submission.signature)
-            .map_err(|e| IntakeError::MalformedSignature(e.to_string()))?;
         let operator_id = OperatorId::from(submission.operator_id);
-        if task.context.set.get(&operator_id).is_none() {
+        let Some(operator) = task.context.set.get(&operator_id) else {
             return Err(IntakeError::UnknownOperator {
                 operator_id,
                 reference_block: task.context.task.reference_block,
             });
-        }
+        };
         let output_hash = keccak256(&submission.output);
-        if let Some((signed, previous)) = task.signed.get(&operator_id) {
-            if *signed != output_hash {
-                return Err(IntakeError::Conflict {
+        if let Some(on_record) = task.signed.get(&operator_id)
+            && on_record.output_hash == output_hash
+        {
+            if on_record.signature == signature {
+                return Ok(task.known(output_hash));
+            }
+            // A BLS signature is unique per key and message, and the one on record verified:
+            // any other is invalid, and refused without spending a verification on it.
+            return Err(IntakeError::InvalidSignature {
+                task_id,
+                operator_id,
+                output_hash,
+            });
+        }
+        if task.phase == Phase::Committed && !task.signed.contains_key(&operator_id) {
+            // Too late to count, and nothing to prove: not worth a verification.
+            return Ok(task.known(output_hash));
+        }
+        Ok(Screening::Verify(Box::new(Candidate {
+            task_id,
+            operator_id,
+            output: submission.output.clone(),
+            output_hash,
+            check: SignatureCheck {
+                message: task.context.digest(output_hash),
+                public_key: operator.public_key,
+                signature,
+            },
+        })))
+    }
+
+    /// Records a verified signature, handing out the task's quorum if this one completed it. A
+    /// verified signature over another output than the operator's verified one on record is
+    /// equivocation: refused, with both as evidence; the first keeps counting.
+    pub fn record(&mut self, verified: Verified) -> Result<Recorded, IntakeError> {
+        let candidate = *verified.0;
+        let task_id = candidate.task_id;
+        let task = self
+            .tasks
+            .get_mut(&task_id)
+            .ok_or(IntakeError::UnknownTask(task_id))?;
+        let operator_id = candidate.operator_id;
+        let output_hash = candidate.output_hash;
+        let signed = SignedOutput {
+            output_hash,
+            signature: candidate.check.signature,
+        };
+        if let Some(on_record) = task.signed.get(&operator_id) {
+            if on_record.output_hash != output_hash {
+                return Err(IntakeError::Equivocation(Box::new(Equivocation {
                     task_id,
                     operator_id,
-                    signed: *signed,
-                    proposed: output_hash,
-                });
+                    first: *on_record,
+                    second: signed,
+                })));
             }
-            if *previous == signature {
-                let status = if task.phase == Phase::Committed {
-                    SubmissionStatus::AlreadyCommitted
-                } else {
-                    SubmissionStatus::Duplicate
-                };
-                return Ok(Submitted {
-                    status,
-                    output_hash,
-                    ready: None,
-                    rejected: Vec::new(),
-                });
-            }
-            // A different signature over the same output: the earlier one may have been the bad
-            // one, so take the newer in its place.
+            // The same signature, recorded meanwhile by a concurrent submission.
+            return Ok(Recorded {
+                status: SubmissionStatus::Duplicate,
+                output_hash,
+                ready: None,
+            });
         }
-        task.signed.insert(operator_id, (output_hash, signature));
+        let weight = task
+            .context
+            .set
+            .get(&operator_id)
+            .map_or(U256::ZERO, |operator| operator.weight);
+        task.signed.insert(operator_id, signed);
         let group = task
             .groups
             .entry(output_hash)
             .or_insert_with(|| OutputGroup {
-                output: submission.output.clone(),
+                output: candidate.output,
                 ..OutputGroup::default()
             });
-        group.verified.remove(&operator_id);
-        group.pending.insert(operator_id, signature);
-
-        if task.phase != Phase::Collecting {
-            let status = if task.phase == Phase::Committed {
-                SubmissionStatus::AlreadyCommitted
-            } else {
-                SubmissionStatus::Accepted
-            };
-            return Ok(Submitted {
-                status,
-                output_hash,
-                ready: None,
-                rejected: Vec::new(),
-            });
-        }
-        let (ready, rejected) = Self::try_complete(task, output_hash);
-        Ok(Submitted {
-            status: SubmissionStatus::Accepted,
+        group.signatures.insert(operator_id, signed.signature);
+        group.weight += weight;
+        let (status, ready) = match task.phase {
+            Phase::Committed => (SubmissionStatus::AlreadyCommitted, None),
+            Phase::Committing => (SubmissionStatus::Accepted, None),
+            Phase::Collecting => {
+                let ready = task.ready(output_hash);
+                if ready.is_some() {
+                    task.phase = Phase::Committing;
+                }
+                (SubmissionStatus::Accepted, ready)
+            }
+        };
+        Ok(Recorded {
+            status,
             output_hash,
             ready,
-            rejected,
         })
-    }
-
-    /// Verifies a group once its claimed weight reaches the threshold; hands out the quorum once.
-    fn try_complete(
-        task: &mut TaskAggregation,
-        output_hash: B256,
-    ) -> (Option<ReadyQuorum>, Vec<OperatorId>) {
-        let context = Arc::clone(&task.context);
-        let Some(group) = task.groups.get_mut(&output_hash) else {
-            return (None, Vec::new());
-        };
-        let claimed = weight_of(
-            &context.set,
-            group.pending.keys().chain(group.verified.keys()),
-        );
-        if !context.threshold.is_met(claimed, context.set.total_weight) || group.pending.is_empty()
-        {
-            return (None, Vec::new());
-        }
-        let digest = context.digest(output_hash);
-        let rejected = verify_pending(&context.set, group, digest.as_slice());
-        for operator_id in &rejected {
-            task.signed.remove(operator_id);
-        }
-        let signatures: BTreeMap<OperatorId, Signature> = group.verified.clone();
-        match Quorum::assemble(&context.set, &signatures, context.threshold) {
-            Ok(quorum) => {
-                task.phase = Phase::Committing;
-                let ready = ReadyQuorum {
-                    task_id: context.task_id(),
-                    output: group.output.clone(),
-                    output_hash,
-                    quorum,
-                };
-                (Some(ready), rejected)
-            }
-            Err(_) => (None, rejected),
-        }
     }
 
     /// The commitment of a handed-out quorum failed: collect again (a later submission or
@@ -307,84 +424,49 @@ impl Intake {
             .values_mut()
             .filter(|task| task.phase == Phase::Collecting)
         {
-            let outputs: Vec<B256> = task.groups.keys().copied().collect();
-            for output_hash in outputs {
-                let group_ready = {
-                    let context = Arc::clone(&task.context);
-                    task.groups.get(&output_hash).and_then(|group| {
-                        Quorum::assemble(&context.set, &group.verified, context.threshold)
-                            .ok()
-                            .map(|quorum| ReadyQuorum {
-                                task_id: context.task_id(),
-                                output: group.output.clone(),
-                                output_hash,
-                                quorum,
-                            })
-                    })
-                };
-                if let Some(quorum) = group_ready {
-                    task.phase = Phase::Committing;
-                    ready.push(quorum);
-                    break;
-                }
+            let complete = task
+                .groups
+                .keys()
+                .copied()
+                .collect::<Vec<_>>()
+                .into_iter()
+                .find_map(|output_hash| task.ready(output_hash));
+            if let Some(quorum) = complete {
+                task.phase = Phase::Committing;
+                ready.push(quorum);
             }
         }
         ready
     }
 }
 
-fn weight_of<'a>(set: &OperatorSet, operators: impl Iterator<Item = &'a OperatorId>) -> U256 {
-    operators
-        .filter_map(|id| set.get(id))
-        .map(|operator| operator.weight)
-        .fold(U256::ZERO, |a, b| a + b)
-}
-
-/// Verifies a group's pending signatures together, moving the valid ones to `verified`; returns
-/// the operators whose signatures were invalid (removed from the group).
-fn verify_pending(set: &OperatorSet, group: &mut OutputGroup, message: &[u8]) -> Vec<OperatorId> {
-    let pending: Vec<(OperatorId, Signature, PublicKey)> = group
-        .pending
-        .iter()
-        .filter_map(|(id, signature)| {
-            set.get(id)
-                .map(|operator| (*id, *signature, operator.public_key))
-        })
-        .collect();
-    group.pending.clear();
-    let signatures: Vec<&Signature> = pending.iter().map(|(_, signature, _)| signature).collect();
-    let keys: Vec<&PublicKey> = pending.iter().map(|(_, _, key)| key).collect();
-    // All signatures are over one message, so their aggregate checks against the aggregate key:
-    // two pairings for the whole group. (Keys passed proof of possession at registration, so
-    // rogue-key cancellation is ruled out.)
-    let all_valid = warden_bls::aggregate_signatures(&signatures)
-        .and_then(|aggregate| fast_aggregate_verify(&aggregate, message, &keys))
-        .is_ok();
-    let invalid: Vec<usize> = if all_valid {
-        Vec::new()
-    } else {
-        let items: Vec<_> = pending
-            .iter()
-            .map(|(_, signature, key)| (signature, message, key))
-            .collect();
-        find_invalid(&items)
-    };
-    let mut rejected = Vec::new();
-    for (index, (id, signature, _)) in pending.into_iter().enumerate() {
-        if invalid.contains(&index) {
-            tracing::warn!(operator_id = %id, "invalid signature dropped");
-            rejected.push(id);
-        } else {
-            group.verified.insert(id, signature);
+/// Screens, verifies alone and records one submission: the whole intake path without the
+/// batching verifier, for tests and tools.
+pub fn submit_now(
+    intake: &mut Intake,
+    submission: &SignatureSubmission,
+) -> Result<Recorded, IntakeError> {
+    let signature = parse_signature(&submission.signature)?;
+    match intake.screen(submission, signature)? {
+        Screening::Known {
+            status,
+            output_hash,
+        } => Ok(Recorded {
+            status,
+            output_hash,
+            ready: None,
+        }),
+        Screening::Verify(candidate) => {
+            let holds = candidate.check.holds();
+            intake.record(candidate.verified(holds)?)
         }
     }
-    rejected
 }
 
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{Address, U256};
-    use warden_bls::SecretKey;
+    use warden_bls::{SecretKey, fast_aggregate_verify};
 
     use super::*;
     use crate::RegisteredOperator;
@@ -436,6 +518,14 @@ mod tests {
         }
     }
 
+    impl Fixture {
+        /// Operator `signer`'s genuine submission for `output`, through the whole intake path.
+        fn send(&mut self, signer: usize, output: &[u8]) -> Result<Recorded, IntakeError> {
+            let genuine = submission(self, signer, output);
+            submit_now(&mut self.intake, &genuine)
+        }
+    }
+
     fn submission(f: &Fixture, signer: usize, output: &[u8]) -> SignatureSubmission {
         let key = &f.keys[signer];
         let digest = f.context.digest(keccak256(output));
@@ -450,26 +540,9 @@ mod tests {
     #[test]
     fn a_quorum_is_handed_out_once_when_two_thirds_signed() {
         let mut f = fixture();
-        assert!(
-            f.intake
-                .submit(&submission(&f, 0, b"buy"))
-                .unwrap()
-                .ready
-                .is_none()
-        );
-        assert!(
-            f.intake
-                .submit(&submission(&f, 1, b"buy"))
-                .unwrap()
-                .ready
-                .is_none()
-        );
-        let ready = f
-            .intake
-            .submit(&submission(&f, 2, b"buy"))
-            .unwrap()
-            .ready
-            .unwrap();
+        assert!(f.send(0, b"buy").unwrap().ready.is_none());
+        assert!(f.send(1, b"buy").unwrap().ready.is_none());
+        let ready = f.send(2, b"buy").unwrap().ready.unwrap();
         assert_eq!(ready.quorum.signed_weight, U256::from(300u64));
         assert_eq!(
             ready.quorum.non_signers,
@@ -485,39 +558,68 @@ mod tests {
         )
         .unwrap();
         // A late signer does not hand out a second quorum.
-        assert!(
-            f.intake
-                .submit(&submission(&f, 3, b"buy"))
-                .unwrap()
-                .ready
-                .is_none()
-        );
+        assert!(f.send(3, b"buy").unwrap().ready.is_none());
     }
 
     #[test]
-    fn an_invalid_signature_is_dropped_without_blocking_the_valid_ones() {
+    fn a_forged_entry_changes_nothing_for_the_genuine_signature() {
         let mut f = fixture();
-        let mut forged = submission(&f, 1, b"buy");
-        // Operator 1 "signs" with operator 0's key: a valid point, the wrong signer.
-        forged.signature = submission(&f, 0, b"buy").signature;
-        f.intake.submit(&submission(&f, 0, b"buy")).unwrap();
-        f.intake.submit(&forged).unwrap();
-        let outcome = f.intake.submit(&submission(&f, 2, b"buy")).unwrap();
-        assert!(outcome.ready.is_none(), "only two valid signatures so far");
-        assert_eq!(outcome.rejected, vec![OperatorId::from(forged.operator_id)]);
-        let outcome = f.intake.submit(&submission(&f, 3, b"buy")).unwrap();
-        let ready = outcome
+        // Operator 1 "signs" with operator 0's key: a valid point, the wrong signer. Sent first,
+        // over the output operator 1 will sign, and over another output.
+        let mut same_output = submission(&f, 1, b"buy");
+        same_output.signature = submission(&f, 0, b"buy").signature;
+        let mut other_output = submission(&f, 1, b"sell");
+        other_output.signature = submission(&f, 0, b"sell").signature;
+        for forged in [&same_output, &other_output] {
+            assert!(matches!(
+                submit_now(&mut f.intake, forged),
+                Err(IntakeError::InvalidSignature { .. })
+            ));
+        }
+        f.send(0, b"buy").unwrap();
+        let genuine = f.send(1, b"buy").unwrap();
+        assert_eq!(genuine.status, SubmissionStatus::Accepted);
+        let ready = f
+            .send(2, b"buy")
+            .unwrap()
             .ready
-            .expect("three valid signatures make the quorum");
-        assert_eq!(
-            ready.quorum.non_signer_ids,
-            vec![OperatorId::from(forged.operator_id)]
-        );
-        // The dropped operator may send its genuine signature afterwards.
-        assert_eq!(
-            f.intake.submit(&submission(&f, 1, b"buy")).unwrap().status,
-            SubmissionStatus::Accepted
-        );
+            .expect("three genuine signatures make the quorum");
+        assert!(ready.quorum.non_signer_ids.len() == 1);
+        // After the genuine one, a forgery over its output is refused without a verification.
+        assert!(matches!(
+            submit_now(&mut f.intake, &same_output),
+            Err(IntakeError::InvalidSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn a_second_verified_output_is_equivocation_and_the_first_keeps_counting() {
+        let mut f = fixture();
+        f.send(0, b"buy").unwrap();
+        match f.send(0, b"sell") {
+            Err(IntakeError::Equivocation(evidence)) => {
+                let Equivocation { first, second, .. } = *evidence;
+                assert_eq!(first.output_hash, keccak256(b"buy"));
+                assert_eq!(second.output_hash, keccak256(b"sell"));
+                assert!(
+                    second
+                        .signature
+                        .verify(
+                            f.context.digest(second.output_hash).as_slice(),
+                            &f.keys[0].public_key()
+                        )
+                        .is_ok()
+                );
+            }
+            other => panic!("expected equivocation, got {other:?}"),
+        }
+        f.send(1, b"buy").unwrap();
+        let ready = f
+            .send(2, b"buy")
+            .unwrap()
+            .ready
+            .expect("the first signature still counts");
+        assert_eq!(ready.output_hash, keccak256(b"buy"));
     }
 
     #[test]
@@ -526,20 +628,20 @@ mod tests {
         let mut malformed = submission(&f, 0, b"buy");
         malformed.signature = Bytes::from(vec![0u8; 95]);
         assert!(matches!(
-            f.intake.submit(&malformed),
+            submit_now(&mut f.intake, &malformed),
             Err(IntakeError::MalformedSignature(_))
         ));
 
         let mut stranger = submission(&f, 0, b"buy");
         stranger.operator_id = B256::repeat_byte(0xee);
         assert!(matches!(
-            f.intake.submit(&stranger),
+            submit_now(&mut f.intake, &stranger),
             Err(IntakeError::UnknownOperator { .. })
         ));
 
         let huge = submission(&f, 0, &[0u8; 2048]);
         assert!(matches!(
-            f.intake.submit(&huge),
+            submit_now(&mut f.intake, &huge),
             Err(IntakeError::OutputTooLarge {
                 size: 2048,
                 limit: 1024
@@ -549,26 +651,22 @@ mod tests {
         let mut unknown = submission(&f, 0, b"buy");
         unknown.task_id = 10;
         assert_eq!(
-            f.intake.submit(&unknown).unwrap_err(),
+            submit_now(&mut f.intake, &unknown).unwrap_err(),
             IntakeError::UnknownTask(10)
         );
 
-        f.intake.submit(&submission(&f, 0, b"buy")).unwrap();
+        f.send(0, b"buy").unwrap();
         assert_eq!(
-            f.intake.submit(&submission(&f, 0, b"buy")).unwrap().status,
+            f.send(0, b"buy").unwrap().status,
             SubmissionStatus::Duplicate
         );
-        assert!(matches!(
-            f.intake.submit(&submission(&f, 0, b"sell")),
-            Err(IntakeError::Conflict { .. })
-        ));
     }
 
     #[test]
     fn a_failed_commitment_hands_the_quorum_out_again() {
         let mut f = fixture();
         for signer in 0..3 {
-            f.intake.submit(&submission(&f, signer, b"hold")).unwrap();
+            f.send(signer, b"hold").unwrap();
         }
         assert!(
             f.intake.retry().is_empty(),
@@ -580,7 +678,7 @@ mod tests {
         f.intake.committed(9);
         assert!(f.intake.retry().is_empty());
         assert_eq!(
-            f.intake.submit(&submission(&f, 3, b"hold")).unwrap().status,
+            f.send(3, b"hold").unwrap().status,
             SubmissionStatus::AlreadyCommitted
         );
     }

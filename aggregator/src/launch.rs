@@ -60,6 +60,7 @@ pub async fn start(
             task_manager: config.chain.task_manager,
             listen: config.aggregator.listen,
             keeper_agents: config.aggregator.keeper_agents.clone(),
+            standby_blocks: config.aggregator.standby_blocks,
             allowlist: config.aggregator.allowlist.clone(),
             poll_interval: config.chain.poll_interval(),
             http: config.aggregator.http_limits(),

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod operator_set;
 pub mod quorum;
 pub mod service;
+pub mod verifier;
 
 pub use operator_set::{OperatorSet, OperatorSetError, RegisteredOperator};
 pub use quorum::{Quorum, QuorumError, Threshold};

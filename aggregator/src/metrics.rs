@@ -6,12 +6,15 @@ use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
 /// Why a signature was refused, as the `reason` label says it.
 pub mod reason {
     pub const MALFORMED_SIGNATURE: &str = "malformed_signature";
+    /// The submission's signature did not verify: counted against the submission, never against
+    /// the operator it names (nothing unverified is recorded).
     pub const INVALID_SIGNATURE: &str = "invalid_signature";
     pub const UNKNOWN_OPERATOR: &str = "unknown_operator";
     pub const UNKNOWN_TASK: &str = "unknown_task";
     pub const TASK_CLOSED: &str = "task_closed";
     pub const AGENT_NOT_SERVED: &str = "agent_not_served";
-    pub const CONFLICTING_OUTPUT: &str = "conflicting_output";
+    /// A verified signature over another output than the operator's verified one on record.
+    pub const EQUIVOCATION: &str = "equivocation";
     pub const OUTPUT_TOO_LARGE: &str = "output_too_large";
     pub const UNAVAILABLE: &str = "unavailable";
 }

@@ -41,11 +41,16 @@ use warden_txm::{TxError, TxManager};
 use crate::OperatorSet;
 use crate::intake::Intake;
 use crate::metrics::AggregatorMetrics;
+use crate::verifier::Verifier;
 
 /// The failpoint after a quorum is on record, before its transaction exists.
 pub const FAILPOINT_AFTER_QUORUM: &str = "aggregator-after-quorum";
 /// The failpoint after the commitment's transaction is broadcast, before its receipt.
 pub const FAILPOINT_DURING_SUBMISSION: &str = "aggregator-during-submission";
+
+/// The most signatures verified in one batch: a forged one among them costs a bisection, so
+/// batches stay small enough that a flood of forgeries cannot make one verdict wait long.
+const MAX_VERIFICATION_BATCH: usize = 256;
 
 /// How the aggregator runs.
 #[derive(Debug, Clone)]
@@ -55,6 +60,8 @@ pub struct AggregatorSettings {
     pub listen: SocketAddr,
     /// Agents to keep: open their tasks every tick and execute them when final.
     pub keeper_agents: Vec<u64>,
+    /// Blocks a keeper duty may be overdue before this aggregator does it (a standby's margin).
+    pub standby_blocks: u64,
     /// The agents served (see [`crate::config::AggregatorSection::allowlist`]).
     pub allowlist: AgentAllowlist,
     pub poll_interval: Duration,
@@ -72,6 +79,18 @@ struct Pending {
 
 /// A task as the task manager stores it (`getTask`).
 type OnChainTask = <getTaskCall as SolCall>::Return;
+
+/// The record of a task the aggregator starts following, read from the chain.
+fn collecting(task_id: u64, task: &OnChainTask) -> warden_store::aggregator::TaskRecord {
+    warden_store::aggregator::TaskRecord {
+        task_id,
+        agent_id: task.agentId,
+        input_hash: task.inputHash,
+        reference_block: u64::from(task.referenceBlock),
+        state: warden_store::aggregator::TaskState::Collecting,
+        output_hash: None,
+    }
+}
 
 /// What the aggregator learnt about a task from its own transactions (the input from the
 /// `TaskOpened` of its `openTask`, the output from its `commitOutput`), so that executing it
@@ -96,6 +115,8 @@ pub struct Aggregator {
     records: AggregatorStore,
     metrics: AggregatorMetrics,
     intake: Mutex<Intake>,
+    /// Verifies each submission's signature before the intake records it.
+    verifier: Verifier,
     /// When each task's first signature arrived, for the quorum latency.
     first_signature: Mutex<HashMap<u64, Instant>>,
     /// Operator sets by reference block: every task of one block shares one.
@@ -188,6 +209,7 @@ impl Aggregator {
             records: AggregatorStore::new(runtime.store.clone()),
             metrics,
             intake: Mutex::new(Intake::new(MAX_SUBMISSION_BYTES)),
+            verifier: Verifier::start(MAX_VERIFICATION_BATCH),
             first_signature: Mutex::new(HashMap::new()),
             sets: Mutex::new(HashMap::new()),
             ready: Mutex::new(Vec::new()),

@@ -67,6 +67,16 @@ pub struct DevnetArgs {
     /// withdrawal queue).
     #[arg(long, requires = "byzantine")]
     withdraw_before_fraud: bool,
+    /// Run a standby aggregator beside the main one: it opens, executes and expires tasks only
+    /// when the main aggregator is overdue by a few blocks, and the operators send it their
+    /// signatures when a task is not committed a few blocks after it opened, so it commits then.
+    #[arg(long)]
+    standby_aggregator: bool,
+    /// The main aggregator stops for good before tick T (once T − 1 tasks are final); the
+    /// standby aggregator (implied) keeps the agent from then on. Each task in the summary names
+    /// the address that sent its `commitOutput` (`committed_by`).
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
+    aggregator_fails_at: Option<u32>,
     /// Exit as soon as the chain is deployed (after writing the summary), instead of running
     /// until Ctrl-C; without --ticks no services start. For scripts and tests.
     #[arg(long)]
@@ -95,10 +105,15 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         eyre::bail!("--withdraw-before-fraud needs byzantine operators (--byzantine K)");
     }
     if !args.runs_services()
-        && (args.byzantine > 0 || args.no_challenger || args.late_challenger.is_some())
+        && (args.byzantine > 0
+            || args.no_challenger
+            || args.late_challenger.is_some()
+            || args.standby_aggregator
+            || args.aggregator_fails_at.is_some())
     {
         eyre::bail!(
-            "--byzantine, --no-challenger and --late-challenger shape the agent loop, which a chain-only devnet does not run"
+            "--byzantine, --no-challenger, --late-challenger, --standby-aggregator and \
+             --aggregator-fails-at shape the agent loop, which a chain-only devnet does not run"
         );
     }
     let mut config = DevnetConfig::new(usize::from(args.operators));
@@ -181,6 +196,8 @@ async fn run_agent_loop(devnet: &mut Devnet, args: &DevnetArgs) -> eyre::Result<
     config.challenger = !args.no_challenger;
     config.late_challenger = args.late_challenger;
     config.withdraw_before_fraud = args.withdraw_before_fraud;
+    config.standby_aggregator = args.standby_aggregator;
+    config.aggregator_fails_at = args.aggregator_fails_at;
     let started = std::time::Instant::now();
     let progress = |line: &str| println!("  {line}");
     let mut run = devnet

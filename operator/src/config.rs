@@ -32,17 +32,24 @@ warden_runtime::service_config! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSection {
-    /// Base URL of the aggregator's API.
+    /// Base URL of the aggregator's API: every signature goes here first.
     pub aggregator_url: Url,
+    /// Other aggregators (other operators' nodes, or standby aggregators). A task still not
+    /// committed `fallback_after_blocks` after it opened has its signature sent to one of them
+    /// too, then to one more every `fallback_after_blocks`, in an order every operator derives
+    /// from the task id, so that they all reach the same fallback. Give every operator the same
+    /// list.
+    #[serde(default)]
+    pub fallback_aggregator_urls: Vec<Url>,
+    /// See `fallback_aggregator_urls`.
+    #[serde(default = "default_fallback_after_blocks")]
+    pub fallback_after_blocks: u64,
     /// First block to scan on the very first start (later starts resume from the database).
     #[serde(default)]
     pub start_block: u64,
     /// Largest block range per `eth_getLogs` request.
     #[serde(default = "default_max_block_range")]
     pub max_block_range: u64,
-    /// Attempts to hand a signature to the aggregator before waiting for the next start.
-    #[serde(default = "default_submission_attempts")]
-    pub submission_attempts: u32,
     /// Blocks behind the head after which the node reports itself syncing (HTTP 206).
     #[serde(default = "default_max_lag_blocks")]
     pub max_lag_blocks: u64,
@@ -53,8 +60,23 @@ pub struct NodeSection {
     pub allowlist: AgentAllowlist,
 }
 
-fn default_submission_attempts() -> u32 {
-    8
+fn default_fallback_after_blocks() -> u64 {
+    crate::node::DEFAULT_FALLBACK_AFTER_BLOCKS
+}
+
+impl NodeSection {
+    /// Defaults for everything but the aggregator.
+    pub fn new(aggregator_url: Url) -> Self {
+        Self {
+            aggregator_url,
+            fallback_aggregator_urls: Vec::new(),
+            fallback_after_blocks: default_fallback_after_blocks(),
+            start_block: 0,
+            max_block_range: default_max_block_range(),
+            max_lag_blocks: default_max_lag_blocks(),
+            allowlist: AgentAllowlist::default(),
+        }
+    }
 }
 
 impl OperatorConfig {
@@ -69,10 +91,21 @@ impl OperatorConfig {
         if !matches!(self.operator.aggregator_url.scheme(), "http" | "https") {
             return invalid("operator.aggregator_url", "must be an http(s) URL");
         }
-        check_block_range("operator.max_block_range", self.operator.max_block_range)?;
-        if self.operator.submission_attempts == 0 {
-            return invalid("operator.submission_attempts", "must be at least 1");
+        if self
+            .operator
+            .fallback_aggregator_urls
+            .iter()
+            .any(|url| !matches!(url.scheme(), "http" | "https"))
+        {
+            return invalid(
+                "operator.fallback_aggregator_urls",
+                "every entry must be an http(s) URL",
+            );
         }
+        if self.operator.fallback_after_blocks == 0 {
+            return invalid("operator.fallback_after_blocks", "must be at least 1");
+        }
+        check_block_range("operator.max_block_range", self.operator.max_block_range)?;
         if self.agent.router == Address::ZERO {
             return invalid(
                 "agent.router",

@@ -10,6 +10,7 @@ use warden_runtime::node_api::{ProbeInfo, SyncProbe, SyncProgress};
 use warden_runtime::service::{ServiceError, ServiceRuntime};
 
 use crate::config::OperatorConfig;
+use crate::delivery::Delivery;
 use crate::node::{NodeConfig, NodeError, OperatorNode};
 use warden_keys::OperatorKeys;
 
@@ -55,7 +56,11 @@ pub async fn start(
     node_config.start_block = config.operator.start_block;
     node_config.poll_interval = config.chain.poll_interval();
     node_config.max_block_range = config.operator.max_block_range;
-    node_config.max_attempts = config.operator.submission_attempts;
+    node_config.delivery = Delivery::new(
+        config.operator.aggregator_url.clone(),
+        &config.operator.fallback_aggregator_urls,
+        config.operator.fallback_after_blocks,
+    );
     node_config.allowlist = config.operator.allowlist.clone();
     let node = Arc::new(OperatorNode::new(
         node_config,

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod launch;
 pub mod node;
 pub mod registration;

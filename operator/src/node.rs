@@ -26,6 +26,17 @@ use warden_store::operator::{Recorded, SignedOutput, SlashingProtection};
 
 use warden_keys::OperatorKeys;
 
+use crate::delivery::{Answer, Delivery};
+
+/// Blocks a task may stay uncommitted after it opened before its signatures also go to a
+/// fallback aggregator.
+pub const DEFAULT_FALLBACK_AFTER_BLOCKS: u64 = 10;
+
+/// The first pause before sending a signature again, doubled after each failure up to
+/// [`MAX_BACKOFF`].
+const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
 /// The failpoint between putting a signature on record and sending it.
 pub const FAILPOINT_AFTER_SIGNING: &str = "operator-after-signing";
 
@@ -33,30 +44,27 @@ pub const FAILPOINT_AFTER_SIGNING: &str = "operator-after-signing";
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub task_manager: Address,
-    /// Base URL of the aggregator (`http://host:port`).
-    pub aggregator_url: Url,
+    /// Where signatures go: the node's aggregator, then fallbacks (see [`Delivery`]).
+    pub delivery: Delivery,
     /// First block to scan on a first start; afterwards the node resumes from its cursor.
     pub start_block: u64,
     /// Pause between polls when caught up.
     pub poll_interval: Duration,
     /// Largest block range per `eth_getLogs` request.
     pub max_block_range: u64,
-    /// Submission attempts before giving up on one signature (until the next restart).
-    pub max_attempts: u32,
     /// The agents this node signs for (see [`crate::config::NodeSection::allowlist`]).
     pub allowlist: AgentAllowlist,
 }
 
 impl NodeConfig {
-    /// Defaults for everything but the contracts and the aggregator.
+    /// Defaults for everything but the contracts and the aggregator (no fallbacks).
     pub fn new(task_manager: Address, aggregator_url: Url) -> Self {
         Self {
             task_manager,
-            aggregator_url,
+            delivery: Delivery::new(aggregator_url, &[], DEFAULT_FALLBACK_AFTER_BLOCKS),
             start_block: 0,
             poll_interval: Duration::from_millis(500),
             max_block_range: 2_000,
-            max_attempts: 8,
             allowlist: AgentAllowlist::default(),
         }
     }
@@ -88,7 +96,10 @@ pub struct OperatorMetrics {
     /// sent again), `other_agent` (not the agent this node runs, or not on its allowlist),
     /// `other_verifier` (the verifier's code is not on the allowlist), `invalid`.
     pub tasks: IntCounterVec,
-    /// `warden_operator_submissions_total{result}`: `accepted`, `refused`, `gave_up`.
+    /// `warden_operator_submissions_total{result}`: `accepted` (an aggregator took it),
+    /// `refused` (an aggregator refused it for good), `gave_up` (the task's response window
+    /// closed before any aggregator took it), `late` (the task was committed or closed before
+    /// any aggregator took it).
     pub submissions: IntCounterVec,
     /// `warden_agent_run_seconds`.
     pub agent_run: Histogram,
@@ -553,67 +564,162 @@ impl OperatorNode {
         }
     }
 
-    /// Sends a signature to the aggregator, retrying transient failures with exponential
-    /// backoff. Once the aggregator has answered for good (taken or refused it) the record is
-    /// marked delivered; otherwise the next start sends it again.
+    /// Sends a signature to the aggregators until the task can no longer commit: retried with
+    /// backoff while an aggregator is unreachable or busy, to fallbacks as their turn comes (see
+    /// [`Delivery`]), and settled only once the chain says the task is committed or closed, or
+    /// its response window has passed. Returns whether an aggregator took it. The record is then
+    /// marked delivered; a node stopped before that sends it again on its next start.
     pub async fn submit(&self, signed: &SignedTask) -> bool {
         let task_id = signed.submission.task_id;
-        let url = match self.config.aggregator_url.join(SIGNATURES_PATH) {
-            Ok(url) => url,
-            Err(error) => {
-                tracing::error!(%error, "invalid aggregator URL");
-                return false;
-            }
-        };
-        let mut backoff = Duration::from_millis(100);
-        for attempt in 1..=self.config.max_attempts {
-            match self
-                .http
-                .post(url.clone())
-                .json(&signed.submission)
-                .send()
-                .await
-            {
-                Ok(response) if response.status().is_success() => {
-                    let receipt = response.json::<SubmissionReceipt>().await.ok();
-                    tracing::info!(task_id, status = ?receipt.map(|r| r.status), "aggregator took the signature");
-                    self.settled(signed, "accepted").await;
-                    return true;
-                }
-                Ok(response) if response.status().is_client_error() => {
-                    // The aggregator refused it for good: retrying would not change its mind.
-                    let status = response.status();
-                    let error = response.json::<ApiError>().await.ok();
-                    tracing::error!(task_id, %status, ?error, "aggregator refused the signature");
-                    self.settled(signed, "refused").await;
-                    return false;
-                }
-                Ok(response) => {
-                    tracing::warn!(task_id, attempt, status = %response.status(), "aggregator unavailable; retrying")
+        let mut answers: std::collections::HashMap<Url, Answer> = std::collections::HashMap::new();
+        let mut backoff = INITIAL_BACKOFF;
+        loop {
+            let (opened_at, head) = match self.task_window(task_id).await {
+                Ok(TaskWindow::Open { opened_at, head }) => (opened_at, head),
+                Ok(TaskWindow::Closed { reason, expired }) => {
+                    let taken = answers.values().any(|answer| *answer == Answer::Taken);
+                    if !taken && expired {
+                        self.metrics
+                            .submissions
+                            .with_label_values(&["gave_up"])
+                            .inc();
+                        self.metrics.update_score();
+                        tracing::warn!(
+                            task_id,
+                            reason,
+                            "no aggregator took the signature while the task could commit"
+                        );
+                    } else if !taken {
+                        // Committed or closed without it: a signature too late to count is no
+                        // failure of this node.
+                        self.metrics.submissions.with_label_values(&["late"]).inc();
+                        tracing::info!(
+                            task_id,
+                            reason,
+                            "the task was settled before the signature reached an aggregator"
+                        );
+                    }
+                    self.delivered(signed).await;
+                    return taken;
                 }
                 Err(error) => {
-                    tracing::warn!(task_id, attempt, %error, "aggregator unreachable; retrying")
+                    tracing::warn!(task_id, %error, "could not read the task's state; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
                 }
+            };
+            let mut retry = false;
+            for target in self.config.delivery.targets(task_id, opened_at, head) {
+                if matches!(answers.get(target), Some(Answer::Taken | Answer::Refused)) {
+                    continue;
+                }
+                let answer = self.send_to(target, signed).await;
+                match answer {
+                    Answer::Taken => {
+                        self.metrics
+                            .submissions
+                            .with_label_values(&["accepted"])
+                            .inc();
+                        self.metrics.update_score();
+                    }
+                    Answer::Refused => {
+                        self.metrics
+                            .submissions
+                            .with_label_values(&["refused"])
+                            .inc();
+                        self.metrics.update_score();
+                    }
+                    Answer::TaskDone => {
+                        self.delivered(signed).await;
+                        return answers.values().any(|answer| *answer == Answer::Taken);
+                    }
+                    Answer::Retry => retry = true,
+                }
+                answers.insert(target.clone(), answer);
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            // Back off while an aggregator fails; once every target has it, watch the chain at
+            // the poll interval for the commitment or a fallback's turn.
+            let pause = if retry {
+                let pause = backoff;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                pause
+            } else {
+                backoff = INITIAL_BACKOFF;
+                self.config.poll_interval
+            };
+            tokio::time::sleep(pause).await;
         }
-        self.metrics
-            .submissions
-            .with_label_values(&["gave_up"])
-            .inc();
-        self.metrics.update_score();
-        tracing::error!(
-            task_id,
-            attempts = self.config.max_attempts,
-            "gave up submitting the signature; it is sent again on the next start"
-        );
-        false
     }
 
-    async fn settled(&self, signed: &SignedTask, result: &'static str) {
-        self.metrics.submissions.with_label_values(&[result]).inc();
-        self.metrics.update_score();
+    /// One attempt to hand `signed` to the aggregator at `base`.
+    async fn send_to(&self, base: &Url, signed: &SignedTask) -> Answer {
+        let task_id = signed.submission.task_id;
+        let url = match base.join(SIGNATURES_PATH) {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::error!(aggregator = %base, %error, "invalid aggregator URL");
+                return Answer::Refused;
+            }
+        };
+        let response = match self.http.post(url).json(&signed.submission).send().await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::warn!(task_id, aggregator = %base, %error, "aggregator unreachable; sending again");
+                return Answer::Retry;
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            let receipt = response.json::<SubmissionReceipt>().await.ok();
+            tracing::info!(task_id, aggregator = %base, status = ?receipt.map(|r| r.status), "aggregator took the signature");
+            return Answer::Taken;
+        }
+        let error = response.json::<ApiError>().await.ok();
+        let answer = Answer::of(status, error.as_ref().map(|error| error.code.as_str()));
+        let message = error.as_ref().map(|error| error.message.as_str());
+        match answer {
+            Answer::Refused => {
+                tracing::error!(task_id, aggregator = %base, %status, code = ?error.as_ref().map(|e| &e.code), ?message, "aggregator refused the signature")
+            }
+            Answer::Retry => {
+                tracing::warn!(task_id, aggregator = %base, %status, ?message, "aggregator cannot take the signature now; sending again")
+            }
+            Answer::TaskDone => {
+                tracing::info!(task_id, aggregator = %base, ?message, "the task is settled; nothing more to send")
+            }
+            Answer::Taken => {}
+        }
+        answer
+    }
+
+    /// Whether the task can still be committed, read from the task manager.
+    async fn task_window(&self, task_id: u64) -> Result<TaskWindow, NodeError> {
+        let task_manager = WardenTaskManager::new(self.config.task_manager, &self.provider);
+        let task = task_manager.getTask(task_id).call().await?;
+        let (reason, expired) = match warden_protocol::TaskState::try_from(task.state) {
+            Ok(warden_protocol::TaskState::Open) => {
+                let last_live = task_manager.lastLiveBlock(task_id).call().await?;
+                let head = self.provider.get_block_number().await?;
+                if alloy::primitives::U256::from(head) > last_live {
+                    ("its response window has passed", true)
+                } else {
+                    return Ok(TaskWindow::Open {
+                        opened_at: u64::from(task.openedAt),
+                        head,
+                    });
+                }
+            }
+            Ok(warden_protocol::TaskState::None) => ("the task manager does not know it", false),
+            Ok(warden_protocol::TaskState::Expired) => ("it expired uncommitted", true),
+            Ok(_) => ("it is no longer open", false),
+            Err(_) => ("the task manager reports an unknown state", false),
+        };
+        Ok(TaskWindow::Closed { reason, expired })
+    }
+
+    /// The signature needs sending no more: not even after a restart.
+    async fn delivered(&self, signed: &SignedTask) {
         if let Err(error) = self.protection.mark_delivered(signed.signing_root).await {
             self.metrics
                 .node
@@ -623,4 +729,18 @@ impl OperatorNode {
             tracing::warn!(task_id = signed.submission.task_id, %error, "could not mark the signature delivered; it will be sent again");
         }
     }
+}
+
+/// Whether a task can still be committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskWindow {
+    Open {
+        opened_at: u64,
+        head: u64,
+    },
+    /// `expired`: the task can never be committed (its window passed without a commitment).
+    Closed {
+        reason: &'static str,
+        expired: bool,
+    },
 }

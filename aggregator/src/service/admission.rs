@@ -1,6 +1,7 @@
 //! Admission of one operator's signature: the task is read from the chain and put on record the
-//! first time a signature for it arrives, the intake verifies the signature, and it is on
-//! record before the operator hears that it was taken.
+//! first time a signature for it arrives; the signature is screened, verified on its own by the
+//! batching verifier, and only then recorded in the intake and the database, before the operator
+//! hears that it was taken.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,15 +10,14 @@ use axum::Json;
 use axum::http::StatusCode;
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_protocol::api::{SignatureSubmission, SubmissionReceipt, SubmissionStatus};
-use warden_protocol::{OperatorId, TaskAttestation, TaskState};
+use warden_protocol::{TaskAttestation, TaskState};
 use warden_store::StoreError;
-use warden_store::aggregator::{StoredSignature, TaskRecord, TaskState as RecordState};
+use warden_store::aggregator::{EquivocationRecord, StoredSignature};
 
 use super::Aggregator;
 use super::api::SubmitError;
 use crate::Threshold;
-use crate::intake::TaskContext;
-use crate::metrics::reason;
+use crate::intake::{Equivocation, IntakeError, Recorded, Screening, TaskContext, parse_signature};
 
 impl Aggregator {
     /// Takes one signature: 202 when new, 200 when known or the task is committed already.
@@ -32,51 +32,104 @@ impl Aggregator {
             .await
             .entry(task_id)
             .or_insert_with(Instant::now);
-        let submitted = self.intake.lock().await.submit(submission)?;
-        for operator_id in &submitted.rejected {
-            tracing::warn!(task_id, %operator_id, "operator's signature did not verify; dropped");
-            self.metrics.rejected(reason::INVALID_SIGNATURE);
-            if let Err(error) = self
-                .records
-                .drop_signature(task_id, operator_id.as_b256())
-                .await
-            {
-                let _ = self.database_error("drop_signature", error);
+        let recorded = match self.admit(submission).await {
+            Err(SubmitError::Intake(IntakeError::Equivocation(evidence))) => {
+                self.keep_equivocation(&evidence).await;
+                return Err(SubmitError::Intake(IntakeError::Equivocation(evidence)));
             }
-        }
+            other => other?,
+        };
         // On record before the operator hears it was taken. A duplicate is written again: its
         // first write may be the one that failed.
-        if submitted.status != SubmissionStatus::AlreadyCommitted
-            && !submitted
-                .rejected
-                .contains(&OperatorId::from(submission.operator_id))
-        {
+        if recorded.status != SubmissionStatus::AlreadyCommitted {
             self.records
                 .save_signature(&StoredSignature {
                     task_id,
                     operator_id: submission.operator_id,
-                    output_hash: submitted.output_hash,
+                    output_hash: recorded.output_hash,
                     output: submission.output.clone(),
                     signature: submission.signature.clone(),
                 })
                 .await
                 .map_err(|error| self.database_error("save_signature", error))?;
         }
-        if let Some(ready) = submitted.ready {
+        if let Some(ready) = recorded.ready {
             self.prepare(ready).await;
         }
-        let status = match submitted.status {
+        let status = match recorded.status {
             SubmissionStatus::Accepted => StatusCode::ACCEPTED,
             SubmissionStatus::Duplicate | SubmissionStatus::AlreadyCommitted => StatusCode::OK,
         };
         Ok((
             status,
             Json(SubmissionReceipt {
-                status: submitted.status,
+                status: recorded.status,
                 task_id,
-                output_hash: submitted.output_hash,
+                output_hash: recorded.output_hash,
             }),
         ))
+    }
+
+    /// Screens a submission against the intake, verifies its signature (outside the intake's
+    /// lock, batched with whatever else is waiting) and records it. Nothing about it is recorded
+    /// unless its signature verified.
+    pub(super) async fn admit(
+        &self,
+        submission: &SignatureSubmission,
+    ) -> Result<Recorded, SubmitError> {
+        let signature = parse_signature(&submission.signature)?;
+        let screening = self.intake.lock().await.screen(submission, signature)?;
+        let candidate = match screening {
+            Screening::Known {
+                status,
+                output_hash,
+            } => {
+                return Ok(Recorded {
+                    status,
+                    output_hash,
+                    ready: None,
+                });
+            }
+            Screening::Verify(candidate) => candidate,
+        };
+        let holds = self
+            .verifier
+            .verify(candidate.check)
+            .await
+            .map_err(|stopped| SubmitError::Unavailable(stopped.to_string()))?;
+        let verified = candidate.verified(holds)?;
+        Ok(self.intake.lock().await.record(verified)?)
+    }
+
+    /// Keeps the evidence of an equivocation for `slashEquivocation`: in the database, and in the
+    /// log in case the database is down.
+    async fn keep_equivocation(&self, evidence: &Equivocation) {
+        let Equivocation {
+            task_id,
+            operator_id,
+            first,
+            second,
+        } = evidence;
+        tracing::warn!(
+            task_id,
+            %operator_id,
+            first_output_hash = %first.output_hash,
+            first_signature = %first.signature,
+            second_output_hash = %second.output_hash,
+            second_signature = %second.signature,
+            "operator signed two outputs of one task; evidence kept for slashEquivocation"
+        );
+        let record = EquivocationRecord {
+            task_id: *task_id,
+            operator_id: operator_id.as_b256(),
+            first_output_hash: first.output_hash,
+            first_signature: first.signature.to_compressed().to_vec().into(),
+            second_output_hash: second.output_hash,
+            second_signature: second.signature.to_compressed().to_vec().into(),
+        };
+        if let Err(error) = self.records.save_equivocation(&record).await {
+            let _ = self.database_error("save_equivocation", error);
+        }
     }
 
     /// The task's context, read from the chain once and cached in the intake; the task is on
@@ -111,14 +164,7 @@ impl Aggregator {
         let threshold = Threshold::new(u64::from(agent.thresholdBps), 10_000)
             .map_err(|e| SubmitError::Chain(format!("agent {}: {e}", task.agentId)))?;
         self.records
-            .track(&TaskRecord {
-                task_id,
-                agent_id: task.agentId,
-                input_hash: task.inputHash,
-                reference_block: u64::from(task.referenceBlock),
-                state: RecordState::Collecting,
-                output_hash: None,
-            })
+            .track(&super::collecting(task_id, &task))
             .await
             .map_err(|error| self.database_error("track_task", error))?;
         let context = TaskContext {

@@ -98,11 +98,14 @@ impl SubmitError {
                 "output_too_large",
                 reason::OUTPUT_TOO_LARGE,
             ),
-            SubmitError::Intake(IntakeError::Conflict { .. }) => (
-                StatusCode::CONFLICT,
-                "conflicting_output",
-                reason::CONFLICTING_OUTPUT,
+            SubmitError::Intake(IntakeError::InvalidSignature { .. }) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_signature",
+                reason::INVALID_SIGNATURE,
             ),
+            SubmitError::Intake(IntakeError::Equivocation(_)) => {
+                (StatusCode::CONFLICT, "equivocation", reason::EQUIVOCATION)
+            }
         };
         Refusal {
             status,
@@ -238,6 +241,16 @@ mod tests {
                 403,
                 "unknown_operator",
                 "unknown_operator",
+            ),
+            (
+                SubmitError::Intake(IntakeError::InvalidSignature {
+                    task_id: 1,
+                    operator_id: warden_protocol::OperatorId(B256::ZERO),
+                    output_hash: B256::ZERO,
+                }),
+                400,
+                "invalid_signature",
+                "invalid_signature",
             ),
         ];
         for (error, status, code, metric) in cases {

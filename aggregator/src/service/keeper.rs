@@ -21,7 +21,9 @@ use warden_txm::{Intent, Sent, TxError, TxOutcome};
 
 use super::{Aggregator, OnChainTask, Pending, ServiceError};
 
-/// `OpenCheck.UnknownAgent` in `ITaskManager.sol` (the ABI carries the enum as its number).
+/// `OpenCheck.Ready` and `OpenCheck.UnknownAgent` in `ITaskManager.sol` (the ABI carries the
+/// enum as its number).
+const OPEN_CHECK_READY: u8 = 0;
 const OPEN_CHECK_UNKNOWN_AGENT: u8 = 1;
 
 /// What became of a keeper transaction.
@@ -170,16 +172,28 @@ impl Aggregator {
         // Before any opening: a task's reference block is the one before its opening, so a
         // refresh sent now counts for every task this round opens.
         self.refresh_weights_if_due(block).await?;
+        let standby = self.settings.standby_blocks;
         for &agent_id in &self.settings.keeper_agents {
+            let status = self.task_manager().agentStatus(agent_id).call().await?;
+            // A task someone else opened (another aggregator, or anyone: openTask is open to
+            // all), or one opened while this aggregator was down, is kept all the same.
+            self.adopt(status.latestTaskId).await;
             // The task manager's own answer, rather than its rules re-derived here: asking for
             // a task it would refuse is only a failed gas estimation every round.
             let open = self.task_manager().canOpenTask(agent_id).call().await?;
             // openTask runs in the next block; a busy latest task that has run out of time by
             // then is expired on the way.
-            let possible =
-                open.check != OPEN_CHECK_UNKNOWN_AGENT && open.fromBlock <= U256::from(block + 1);
+            let mut due = open.fromBlock;
+            if standby > 0 && open.check == OPEN_CHECK_READY {
+                // Once opening is possible `fromBlock` is the current block: a standby counts its
+                // margin from when the tick became due.
+                let agent = self.agent(agent_id).await.map_err(ServiceError::from)?;
+                due = U256::from(u64::from(status.lastOpenedAt) + u64::from(agent.tickInterval));
+            }
+            let possible = open.check != OPEN_CHECK_UNKNOWN_AGENT
+                && due.saturating_add(U256::from(standby)) <= U256::from(block + 1);
+            tracing::debug!(agent_id, check = open.check, %due, standby, block, possible, "next task");
             if possible {
-                let status = self.task_manager().agentStatus(agent_id).call().await?;
                 self.open_task(agent_id, status.lastOpenedAt).await;
             }
         }
@@ -190,12 +204,14 @@ impl Aggregator {
             let settled = match state {
                 TaskState::Open | TaskState::Committed => {
                     let last_live = self.task_manager().lastLiveBlock(task_id).call().await?;
-                    if U256::from(block) > last_live {
+                    if U256::from(block) > last_live.saturating_add(U256::from(standby)) {
                         // Nobody committed it in time, or its action kept failing (a paused
                         // vault, a moved market, the owner's policy) until the window closed:
                         // settle it so the agent can move on.
                         self.expire(task_id).await
-                    } else if state == TaskState::Committed && block > u64::from(task.deadline) {
+                    } else if state == TaskState::Committed
+                        && block > u64::from(task.deadline).saturating_add(standby)
+                    {
                         self.execute(task_id, &task, block).await?
                     } else {
                         None
@@ -396,6 +412,35 @@ impl Aggregator {
         facts.output = Some(output.clone());
         drop(kept);
         Ok((input, output))
+    }
+
+    /// Keeps a kept agent's latest task this aggregator does not follow yet, if it is still live:
+    /// puts it on record and follows it until it is final.
+    async fn adopt(&self, task_id: u64) {
+        if task_id == 0 || self.tracked.lock().await.contains(&task_id) {
+            return;
+        }
+        let task = match self.task(task_id).await {
+            Ok((TaskState::Open | TaskState::Committed, task)) => task,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(task_id, %error, "could not read a task to adopt; trying next round");
+                return;
+            }
+        };
+        match self.records.track(&super::collecting(task_id, &task)).await {
+            Ok(()) => {
+                tracing::info!(
+                    task_id,
+                    agent_id = task.agentId,
+                    "keeping a task this aggregator did not open"
+                );
+                self.tracked.lock().await.insert(task_id);
+            }
+            Err(error) => {
+                let _ = self.database_error("track_task", error);
+            }
+        }
     }
 
     async fn open_task(&self, agent_id: u64, last_opened_at: u32) {

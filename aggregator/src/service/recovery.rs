@@ -28,23 +28,32 @@ impl Aggregator {
                         continue;
                     }
                     let signatures = self.records.signatures(task_id).await?;
-                    let mut intake = self.intake.lock().await;
+                    // A quorum on record is resumed under its intent: no other is handed out
+                    // while it may still land.
+                    if prepared.is_some() {
+                        self.intake.lock().await.committing(task_id);
+                    }
+                    let mut ready = Vec::new();
                     for stored in &signatures {
-                        // Signatures on record were accepted before; the intake checks them
-                        // again all the same.
-                        if let Err(error) = intake.submit(&SignatureSubmission {
-                            task_id,
-                            operator_id: stored.operator_id,
-                            output: stored.output.clone(),
-                            signature: stored.signature.clone(),
-                        }) {
-                            tracing::warn!(task_id, operator_id = %stored.operator_id, %error, "a signature on record no longer holds");
+                        // Signatures on record verified when they arrived; they are verified
+                        // again all the same, as any submission is.
+                        match self
+                            .admit(&SignatureSubmission {
+                                task_id,
+                                operator_id: stored.operator_id,
+                                output: stored.output.clone(),
+                                signature: stored.signature.clone(),
+                            })
+                            .await
+                        {
+                            Ok(recorded) => ready.extend(recorded.ready),
+                            Err(error) => {
+                                tracing::warn!(task_id, operator_id = %stored.operator_id, %error, "a signature on record no longer holds")
+                            }
                         }
                     }
                     match prepared {
                         Some(submission) => {
-                            intake.committing(task_id);
-                            drop(intake);
                             let output = signatures
                                 .iter()
                                 .find(|s| s.output_hash == submission.output_hash)
@@ -69,10 +78,8 @@ impl Aggregator {
                                 }
                             }
                         }
+                        // A quorum the previous run reached but had not put on record yet.
                         None => {
-                            // A quorum the previous run reached but had not put on record yet.
-                            let ready = intake.retry();
-                            drop(intake);
                             for quorum in ready {
                                 self.prepare(quorum).await;
                             }

@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use warden_bls::{
     AggregatePublicKey, AggregateSignature, BlsError, PublicKey, SecretKey, Signature,
     aggregate_public_keys, aggregate_signatures, fast_aggregate_verify, find_invalid,
-    find_invalid_with_rng, verify_batch,
+    find_invalid_signers, find_invalid_with_rng, verify_batch, verify_same_message,
 };
 
 /// The BLS12-381 group order r, big-endian.
@@ -551,6 +551,99 @@ fn batch_verification_rejects_an_empty_batch() {
         Err(BlsError::EmptyInput { .. })
     ));
     assert!(find_invalid(&[]).is_empty());
+}
+
+/// Signers of one message, as an aggregator's intake sees them.
+struct OneMessage {
+    msg: Vec<u8>,
+    sigs: Vec<Signature>,
+    pks: Vec<PublicKey>,
+}
+
+impl OneMessage {
+    fn new(size: usize, seed: u64) -> Self {
+        let mut rng = rng(seed);
+        let msg = vec![0x5a; 32];
+        let sks: Vec<SecretKey> = (0..size).map(|_| SecretKey::random(&mut rng)).collect();
+        Self {
+            sigs: sks.iter().map(|sk| sk.sign(&msg)).collect(),
+            pks: sks.iter().map(SecretKey::public_key).collect(),
+            msg,
+        }
+    }
+
+    fn signers(&self) -> Vec<(&Signature, &PublicKey)> {
+        self.sigs.iter().zip(&self.pks).collect()
+    }
+}
+
+#[test]
+fn same_message_batches_accept_valid_signers() {
+    let batch = OneMessage::new(33, 40);
+    let mut rng = rng(41);
+    verify_same_message(&batch.msg, &batch.signers(), &mut rng).unwrap();
+    verify_same_message(&batch.msg, &batch.signers()[..1], &mut rng).unwrap();
+    assert!(find_invalid_signers(&batch.msg, &batch.signers(), &mut rng).is_empty());
+    assert!(matches!(
+        verify_same_message(&batch.msg, &[], &mut rng),
+        Err(BlsError::EmptyInput { .. })
+    ));
+}
+
+#[test]
+fn same_message_batches_find_every_bad_signature() {
+    let mut batch = OneMessage::new(20, 42);
+    for index in [0, 7, 19] {
+        batch.sigs[index] = SecretKey::random(rng(43 + index as u64)).sign(&batch.msg);
+    }
+    let mut rng = rng(44);
+    assert_eq!(
+        verify_same_message(&batch.msg, &batch.signers(), &mut rng),
+        Err(BlsError::VerificationFailed)
+    );
+    assert_eq!(
+        find_invalid_signers(&batch.msg, &batch.signers(), &mut rng),
+        vec![0, 7, 19]
+    );
+}
+
+/// Whoever saw two operators' genuine signatures can submit them under each other's keys, or
+/// shift a point `δ` from one to the other: the plain sum, which is all an unweighted aggregate
+/// check sees, is unchanged. The random weights catch both.
+#[test]
+fn same_message_batches_catch_swapped_and_cancelling_forgeries() {
+    let batch = OneMessage::new(4, 45);
+    let plain = aggregate_signatures(&batch.sigs.iter().collect::<Vec<_>>()).unwrap();
+    let mut rng = rng(46);
+
+    let mut swapped = batch.sigs.clone();
+    swapped.swap(0, 1);
+    let swapped_signers: Vec<_> = swapped.iter().zip(&batch.pks).collect();
+    assert_eq!(
+        aggregate_signatures(&swapped.iter().collect::<Vec<_>>()).unwrap(),
+        plain
+    );
+    assert!(verify_same_message(&batch.msg, &swapped_signers, &mut rng).is_err());
+    assert_eq!(
+        find_invalid_signers(&batch.msg, &swapped_signers, &mut rng),
+        vec![0, 1]
+    );
+
+    let delta = SecretKey::from_bytes(&scalar(7)).unwrap().sign(&batch.msg);
+    let minus_delta = negated(7).sign(&batch.msg);
+    let mut shifted = batch.sigs.clone();
+    shifted[2] = aggregate_signatures(&[&shifted[2], &delta]).unwrap();
+    shifted[3] = aggregate_signatures(&[&shifted[3], &minus_delta]).unwrap();
+    let shifted_signers: Vec<_> = shifted.iter().zip(&batch.pks).collect();
+    assert_eq!(
+        aggregate_signatures(&shifted.iter().collect::<Vec<_>>()).unwrap(),
+        plain
+    );
+    assert!(verify_same_message(&batch.msg, &shifted_signers, &mut rng).is_err());
+    assert_eq!(
+        find_invalid_signers(&batch.msg, &shifted_signers, &mut rng),
+        vec![2, 3]
+    );
 }
 
 proptest! {

@@ -31,6 +31,7 @@ impl Deployment {
             aggregator: AggregatorSection {
                 listen,
                 keeper_agents,
+                standby_blocks: 0,
                 // The devnet's one agent is a keeper agent, so its hash is served already.
                 allowlist: Default::default(),
                 header_read_timeout_ms: 10_000,
@@ -119,12 +120,9 @@ impl Deployment {
                 rpc_attempts: 5,
             },
             operator: NodeSection {
-                aggregator_url: aggregator_url.clone(),
                 start_block,
-                max_block_range: 2_000,
-                submission_attempts: 8,
                 max_lag_blocks: 10,
-                allowlist: Default::default(),
+                ..NodeSection::new(aggregator_url.clone())
             },
             agent: AgentSection {
                 router: self.summary().market.router,

@@ -24,6 +24,7 @@ impl Devnet {
             action: None,
             signers: Vec::new(),
             non_signers: Vec::new(),
+            committed_by: None,
             commit_gas: None,
             execute_gas: None,
             open_to_commit_blocks: None,
@@ -50,6 +51,7 @@ impl Devnet {
             && let Some(receipt) = provider.get_transaction_receipt(hash).await?
         {
             summary.commit_gas = Some(receipt.gas_used);
+            summary.committed_by = Some(receipt.from);
         }
         for operator in &self.summary.deployment.operators {
             if event.nonSignerIds.contains(&operator.operator_id) {

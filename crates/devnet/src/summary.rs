@@ -139,6 +139,10 @@ pub struct TaskSummary {
     pub action: Option<String>,
     pub signers: Vec<Address>,
     pub non_signers: Vec<Address>,
+    /// The address that sent the task's `commitOutput`: the main aggregator, or the fallback
+    /// that committed it while the main one was down.
+    #[serde(default)]
+    pub committed_by: Option<Address>,
     pub commit_gas: Option<u64>,
     pub execute_gas: Option<u64>,
     pub open_to_commit_blocks: Option<u64>,
@@ -275,6 +279,18 @@ impl Summary {
                 blocks,
                 task.action.as_deref().unwrap_or("-")
             );
+        }
+        let committers: std::collections::BTreeSet<Address> = self
+            .tasks
+            .iter()
+            .filter_map(|task| task.committed_by)
+            .collect();
+        if committers.len() > 1 {
+            for task in &self.tasks {
+                if let Some(committer) = task.committed_by {
+                    let _ = writeln!(out, "  task {}: committed by {committer}", task.id);
+                }
+            }
         }
         if let Some(vault) = &self.vault {
             let _ = writeln!(

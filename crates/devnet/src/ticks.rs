@@ -62,6 +62,14 @@ pub struct TickConfig {
     /// An aggregator running outside the devnet (its own process, keeping the devnet's agent):
     /// operators send it their signatures and the devnet runs none of its own.
     pub external_aggregator: Option<alloy::transports::http::reqwest::Url>,
+    /// Run a standby aggregator beside the main one (development account 5, its own database):
+    /// it keeps the agent only when a duty is [`STANDBY_BLOCKS`] overdue, and the operators send
+    /// it their signatures when a task is not committed [`FALLBACK_AFTER_BLOCKS`] after it
+    /// opened. Implied by `aggregator_fails_at`.
+    pub standby_aggregator: bool,
+    /// The main aggregator stops for good before tick T: once T − 1 tasks of the run are final
+    /// (at once for T ≤ 1). The standby aggregator then opens, commits and executes the rest.
+    pub aggregator_fails_at: Option<u32>,
     /// Once the tasks are final, mine past their fraud-proof window and wait for the keeper to
     /// pay their signers. Runs with byzantine operators never do: mining past the window would
     /// end the time a challenger has to prove their thefts.
@@ -119,6 +127,8 @@ impl TickConfig {
             external_operators: Vec::new(),
             aggregator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             external_aggregator: None,
+            standby_aggregator: false,
+            aggregator_fails_at: None,
             pay_operators: true,
         }
     }
@@ -155,7 +165,20 @@ pub struct TickRun {
     restituted: std::collections::HashSet<u64>,
     /// Endpoints of services started during the ticks (the late challenger).
     late_endpoints: Vec<ServiceEndpoints>,
+    /// Stops the main aggregator alone (for [`TickConfig::aggregator_fails_at`]); `None` once it
+    /// was stopped, or when it runs outside the devnet.
+    main_aggregator: Option<watch::Sender<bool>>,
 }
+
+/// Blocks a keeper duty may be overdue before the devnet's standby aggregator does it.
+pub const STANDBY_BLOCKS: u64 = 4;
+
+/// Blocks a task may stay uncommitted after it opened before the devnet's operators also send
+/// their signatures to the standby aggregator.
+pub const FALLBACK_AFTER_BLOCKS: u64 = 6;
+
+/// The development account the standby aggregator sends from.
+pub const STANDBY_AGGREGATOR_ACCOUNT: usize = 5;
 
 impl Devnet {
     /// Runs the honest loop until `config.ticks` tasks are final; `progress` receives a line
@@ -209,6 +232,11 @@ impl Devnet {
         let (stop, stopped) = watch::channel(false);
         let mut services: Vec<JoinHandle<()>> = Vec::new();
 
+        let (main_aggregator, main_stopped) = watch::channel(false);
+        let main_aggregator = match &config.external_aggregator {
+            Some(_) => None,
+            None => Some(main_aggregator),
+        };
         let aggregator_url = match &config.external_aggregator {
             Some(url) => {
                 progress(&format!("the aggregator runs outside the devnet at {url}"));
@@ -218,27 +246,44 @@ impl Devnet {
                 let aggregator_config = self
                     .deployment
                     .aggregator_config(config.aggregator_listen, vec![app_contracts.agent_id]);
-                let running = warden_aggregator::launch::start(
-                    &aggregator_config,
-                    self.deployment.dev_key(3)?,
-                    stopped.clone(),
-                )
-                .await
-                .map_err(|error| DevnetError::Service(format!("aggregator: {error}")))?;
-                self.summary
-                    .endpoints
-                    .push(ServiceEndpoints::new("aggregator", &running.endpoints));
-                let api = running.api;
-                services.push(tokio::spawn(async move {
-                    if let Err(error) = running.tasks.wait().await {
-                        tracing::error!(%error, "aggregator stopped");
-                    }
-                }));
-                format!("http://{api}")
-                    .parse()
-                    .map_err(|_| DevnetError::Service(format!("bad aggregator address {api}")))?
+                let stopped = either(stopped.clone(), main_stopped);
+                self.start_aggregator("aggregator", aggregator_config, 3, stopped, &mut services)
+                    .await?
             }
         };
+        let mut fallbacks = Vec::new();
+        if config.standby_aggregator || config.aggregator_fails_at.is_some() {
+            let mut standby_config = self.deployment.aggregator_config(
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                vec![app_contracts.agent_id],
+            );
+            standby_config.aggregator.standby_blocks = STANDBY_BLOCKS;
+            standby_config.database.url = self
+                .deployment
+                .data_dir()
+                .join("aggregator-standby.db")
+                .display()
+                .to_string();
+            standby_config.ops.node_name = Some("warden-aggregator-standby".into());
+            let url = self
+                .start_aggregator(
+                    "aggregator-standby",
+                    standby_config,
+                    STANDBY_AGGREGATOR_ACCOUNT,
+                    stopped.clone(),
+                    &mut services,
+                )
+                .await?;
+            progress(&format!(
+                "standby aggregator {} at {url}: keeps the agent once a duty is {STANDBY_BLOCKS} \
+                 blocks overdue; operators send it their signatures when a task is not committed \
+                 {FALLBACK_AFTER_BLOCKS} blocks after it opened",
+                self.deployment
+                    .dev_key(STANDBY_AGGREGATOR_ACCOUNT)?
+                    .address()
+            ));
+            fallbacks.push(url);
+        }
 
         let start_block = provider.get_block_number().await?;
         let thief: Option<Arc<dyn warden_agent::Agent>> = if config.byzantine_operators.is_empty() {
@@ -279,9 +324,11 @@ impl Devnet {
                 }
                 _ => self.deployment.shared_agent(),
             };
-            let operator_config =
+            let mut operator_config =
                 self.deployment
                     .operator_config(handle, &aggregator_url, start_block)?;
+            operator_config.operator.fallback_aggregator_urls = fallbacks.clone();
+            operator_config.operator.fallback_after_blocks = FALLBACK_AFTER_BLOCKS;
             let running = warden_operator::launch::start(
                 &operator_config,
                 Arc::new(keys),
@@ -335,7 +382,41 @@ impl Devnet {
             late_started: false,
             restituted: Default::default(),
             late_endpoints: Vec::new(),
+            main_aggregator,
         })
+    }
+
+    /// Starts an aggregator from `aggregator_config`, sending from development account
+    /// `account`, until `stopped`; lists its endpoints in the summary as `name` and returns the
+    /// URL operators reach its API at.
+    async fn start_aggregator(
+        &mut self,
+        name: &str,
+        aggregator_config: warden_aggregator::config::AggregatorConfig,
+        account: usize,
+        stopped: watch::Receiver<bool>,
+        services: &mut Vec<JoinHandle<()>>,
+    ) -> Result<alloy::transports::http::reqwest::Url, DevnetError> {
+        let running = warden_aggregator::launch::start(
+            &aggregator_config,
+            self.deployment.dev_key(account)?,
+            stopped,
+        )
+        .await
+        .map_err(|error| DevnetError::Service(format!("{name}: {error}")))?;
+        self.summary
+            .endpoints
+            .push(ServiceEndpoints::new(name, &running.endpoints));
+        let api = running.api;
+        let service = name.to_string();
+        services.push(tokio::spawn(async move {
+            if let Err(error) = running.tasks.wait().await {
+                tracing::error!(%error, service, "aggregator stopped");
+            }
+        }));
+        format!("http://{api}")
+            .parse()
+            .map_err(|_| DevnetError::Service(format!("bad aggregator address {api}")))
     }
 
     /// Starts the challenger watchtower (development account 4, written as a keystore so that
@@ -633,6 +714,18 @@ impl Devnet {
             }
             self.start_late_challenger(run, config, block, progress)
                 .await?;
+            if let Some(tick) = config.aggregator_fails_at {
+                let final_count = run.seen.values().filter(|state| state.is_final()).count();
+                if final_count + 1 >= tick as usize
+                    && let Some(main) = run.main_aggregator.take()
+                {
+                    let _ = main.send(true);
+                    progress(&format!(
+                        "the main aggregator stops for good before tick {tick}: the standby \
+                         aggregator keeps the agent from now on"
+                    ));
+                }
+            }
             if let Some(ticks) = config.ticks {
                 let mut final_ids: Vec<u64> = run
                     .seen
@@ -822,6 +915,19 @@ impl Devnet {
 }
 
 /// Stops a run's services, waits for them, and hands its noise trader back.
+/// A receiver that turns true once either `a` or `b` does (or its sender is gone).
+fn either(mut a: watch::Receiver<bool>, mut b: watch::Receiver<bool>) -> watch::Receiver<bool> {
+    let (sender, receiver) = watch::channel(*a.borrow() || *b.borrow());
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = a.wait_for(|stop| *stop) => {}
+            _ = b.wait_for(|stop| *stop) => {}
+        }
+        let _ = sender.send(true);
+    });
+    receiver
+}
+
 async fn stop_services(run: TickRun) -> NoiseTrader {
     let _ = run.stop.send(true);
     for service in run.services {

@@ -1,7 +1,8 @@
 //! The aggregator's tables. `aggregator_tasks`: the tasks it collects for and how far each got,
 //! so a restart resumes them. `aggregator_signatures`: every operator signature it accepted,
 //! written before the operator is told, so a quorum reached before a crash is reached again
-//! after it. `aggregator_submissions`: each `commitOutput` it decided to send, with the quorum
+//! after it. `aggregator_equivocations`: evidence of operators who signed two outputs of one task.
+//! `aggregator_submissions`: each `commitOutput` it decided to send, with the quorum
 //! and the transaction intent, so a crash mid-submission neither loses nor repeats it.
 
 use alloy::primitives::{B256, Bytes, U256};
@@ -46,6 +47,19 @@ pub struct StoredSignature {
     pub output: Bytes,
     /// Compressed BLS12-381 G2 signature.
     pub signature: Bytes,
+}
+
+/// One operator's two verified signatures over different outputs of one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EquivocationRecord {
+    pub task_id: u64,
+    pub operator_id: B256,
+    /// The output and compressed signature the aggregator recorded first (and counts).
+    pub first_output_hash: B256,
+    pub first_signature: Bytes,
+    /// The conflicting output and its compressed signature.
+    pub second_output_hash: B256,
+    pub second_signature: Bytes,
 }
 
 text_enum! {
@@ -143,14 +157,14 @@ impl AggregatorStore {
         rows.iter().map(task_record).collect()
     }
 
-    /// Keeps an accepted signature, replacing the operator's earlier one for the task.
+    /// Keeps a verified signature. The operator's first one for the task stays: a second over
+    /// another output is equivocation ([`AggregatorStore::save_equivocation`]), and writing the
+    /// same one again (its first write may be the one that failed) changes nothing.
     pub async fn save_signature(&self, signature: &StoredSignature) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO aggregator_signatures (task_id, operator_id, output_hash, output, \
              signature, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (task_id, operator_id) DO UPDATE SET output_hash = excluded.output_hash, \
-             output = excluded.output, signature = excluded.signature, \
-             received_at_ms = excluded.received_at_ms",
+             ON CONFLICT (task_id, operator_id) DO NOTHING",
         )
         .bind(int("task_id", signature.task_id)?)
         .bind(signature.operator_id.to_string())
@@ -163,14 +177,51 @@ impl AggregatorStore {
         Ok(())
     }
 
-    /// Drops a signature found invalid.
-    pub async fn drop_signature(&self, task_id: u64, operator_id: B256) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM aggregator_signatures WHERE task_id = $1 AND operator_id = $2")
-            .bind(int("task_id", task_id)?)
-            .bind(operator_id.to_string())
-            .execute(self.store.pool())
-            .await?;
+    /// Keeps evidence of equivocation; the first pair on record for an operator and task stays.
+    pub async fn save_equivocation(&self, evidence: &EquivocationRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO aggregator_equivocations (task_id, operator_id, first_output_hash, \
+             first_signature, second_output_hash, second_signature, received_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (task_id, operator_id) DO NOTHING",
+        )
+        .bind(int("task_id", evidence.task_id)?)
+        .bind(evidence.operator_id.to_string())
+        .bind(evidence.first_output_hash.to_string())
+        .bind(hex(&evidence.first_signature))
+        .bind(evidence.second_output_hash.to_string())
+        .bind(hex(&evidence.second_signature))
+        .bind(now_ms())
+        .execute(self.store.pool())
+        .await?;
         Ok(())
+    }
+
+    /// The equivocation evidence kept for `task_id`, by operator id.
+    pub async fn equivocations(&self, task_id: u64) -> Result<Vec<EquivocationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM aggregator_equivocations WHERE task_id = $1 ORDER BY operator_id",
+        )
+        .bind(int("task_id", task_id)?)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let hash = |column: &'static str| -> Result<B256, StoreError> {
+                    Ok(b256(column, &row.try_get::<String, _>(column)?)?)
+                };
+                let blob = |column: &'static str| -> Result<Bytes, StoreError> {
+                    Ok(bytes(column, &row.try_get::<String, _>(column)?)?)
+                };
+                Ok(EquivocationRecord {
+                    task_id: uint("task_id", row.try_get("task_id")?)?,
+                    operator_id: hash("operator_id")?,
+                    first_output_hash: hash("first_output_hash")?,
+                    first_signature: blob("first_signature")?,
+                    second_output_hash: hash("second_output_hash")?,
+                    second_signature: blob("second_signature")?,
+                })
+            })
+            .collect()
     }
 
     /// Every signature kept for `task_id`, in the order received.

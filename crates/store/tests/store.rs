@@ -4,7 +4,7 @@
 use alloy::primitives::{Address, B256, Bytes, U256};
 use warden_protocol::{OperatorId, TaskAttestation};
 use warden_store::aggregator::{
-    AggregatorStore, StoredSignature, SubmissionStatus, TaskRecord, TaskState,
+    AggregatorStore, EquivocationRecord, StoredSignature, SubmissionStatus, TaskRecord, TaskState,
 };
 use warden_store::challenger::{Claim, ClaimState, ClaimStore};
 use warden_store::cursor::{ChainCursor, KEPT_STOPS, Stop};
@@ -522,21 +522,44 @@ async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDataba
         .save_signature(&signature(3, 0xbb))
         .await
         .unwrap();
-    // An operator's newer signature replaces its older one.
+    // An operator's first verified signature stays; writing it again changes nothing.
     aggregator
         .save_signature(&signature(3, 0xaa))
         .await
         .unwrap();
     aggregator
-        .drop_signature(1, B256::repeat_byte(2))
+        .save_signature(&signature(1, 0xaa))
         .await
         .unwrap();
     let kept = aggregator.signatures(1).await.unwrap();
-    assert_eq!(kept.len(), 2);
-    assert!(
+    assert_eq!(kept.len(), 3);
+    assert_eq!(
         kept.iter()
-            .all(|s| s.output_hash == B256::repeat_byte(0xaa))
+            .find(|s| s.operator_id == B256::repeat_byte(3))
+            .unwrap()
+            .output_hash,
+        B256::repeat_byte(0xbb)
     );
+
+    let evidence = EquivocationRecord {
+        task_id: 1,
+        operator_id: B256::repeat_byte(3),
+        first_output_hash: B256::repeat_byte(0xbb),
+        first_signature: Bytes::from(vec![3u8; 96]),
+        second_output_hash: B256::repeat_byte(0xaa),
+        second_signature: Bytes::from(vec![4u8; 96]),
+    };
+    aggregator.save_equivocation(&evidence).await.unwrap();
+    // The first pair proves it; a later one for the same operator and task is not kept.
+    aggregator
+        .save_equivocation(&EquivocationRecord {
+            second_output_hash: B256::repeat_byte(0xcc),
+            ..evidence.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(aggregator.equivocations(1).await.unwrap(), vec![evidence]);
+    assert!(aggregator.equivocations(2).await.unwrap().is_empty());
 
     let non_signers = vec![Bytes::from(vec![7u8; 128])];
     let aggregate = Bytes::from(vec![9u8; 256]);
