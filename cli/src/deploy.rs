@@ -77,7 +77,10 @@ impl DeployArgs {
     /// Where each service listens, refused if two would clash on one host.
     pub fn listen_plan(&self) -> eyre::Result<ListenPlan> {
         let aggregator_api = ListenPlan::aggregator_listen(&self.aggregator_url, self.listen_host)
-            .wrap_err("--aggregator-url")?;
+            .wrap_err(
+                "the aggregator must listen where --aggregator-url points: give a URL on this \
+                 host's loopback address, or a --listen-host its address reaches (0.0.0.0)",
+            )?;
         ListenPlan::new(
             self.listen_host,
             self.metrics_port,

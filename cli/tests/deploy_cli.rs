@@ -140,7 +140,7 @@ fn deploy_gives_every_service_its_own_ports_and_records_that_it_stopped() {
     .spawn()
     .unwrap();
 
-    // The record says `running` from the start, until the deployer has exited.
+    // What the record says while the deployer runs, each change once.
     let deadline = Instant::now() + DEPLOY_TIMEOUT;
     let mut states = Vec::new();
     let exit = loop {
@@ -158,11 +158,6 @@ fn deploy_gives_every_service_its_own_ports_and_records_that_it_stopped() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "warden deploy exited with {exit}");
-    assert_eq!(states, ["running", "stopped"]);
-    let record = read_record(out.path()).unwrap();
-    assert_eq!(record["outcome"], "deployed", "{record}");
-    assert_eq!(record["chain_id"], 31337, "{record}");
-    assert!(record.get("error").is_none(), "{record}");
 
     // Every listen address of every service on a port of its own, so that all of them can
     // run on this host; the aggregator where the operators are told to send signatures.
@@ -188,6 +183,13 @@ fn deploy_gives_every_service_its_own_ports_and_records_that_it_stopped() {
         assert_eq!(ops.metrics_listen.port(), 9090 + number, "{service}");
         assert_eq!(ops.node_api_listen.port(), 9010 + number, "{service}");
     }
+
+    // The record said `running` from the start, and `stopped` once the deployer had exited.
+    assert_eq!(states, ["running", "stopped"]);
+    let record = read_record(out.path()).unwrap();
+    assert_eq!(record["outcome"], "deployed", "{record}");
+    assert_eq!(record["chain_id"], 31337, "{record}");
+    assert!(record.get("error").is_none(), "{record}");
 
     // Run again over the finished deployment: nothing to do, nothing rewritten.
     let before = std::fs::read(out.path().join("deployment.json")).unwrap();
@@ -316,4 +318,39 @@ async fn every_generated_configuration_starts_at_once_on_one_host() {
     }
     stop.send(true).unwrap();
     drop(tasks);
+}
+
+/// Before: a deployer stopped by SIGTERM (`docker compose stop` mid-deployment) left no record.
+/// Now the record says it stopped, interrupted, and the next run starts over.
+#[test]
+fn an_interrupted_deploy_records_that_it_stopped() {
+    let anvil = warden_testkit::anvil::anvil().spawn();
+    let out = tempfile::tempdir().unwrap();
+    let mut deployer = deploy(anvil.endpoint().as_str(), out.path(), &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + DEPLOY_TIMEOUT;
+    while read_record(out.path()).is_none_or(|record| record["state"] != "running") {
+        assert!(Instant::now() < deadline, "no running record");
+        assert!(
+            deployer.try_wait().unwrap().is_none(),
+            "exited before deploying"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &deployer.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = deployer.wait().unwrap();
+    assert!(
+        !exit.success(),
+        "an interrupted deployment is not a success"
+    );
+    let record = read_record(out.path()).unwrap();
+    assert_eq!(record["state"], "stopped", "{record}");
+    assert_eq!(record["outcome"], "interrupted", "{record}");
 }
