@@ -354,3 +354,22 @@ fn an_interrupted_deploy_records_that_it_stopped() {
     assert_eq!(record["state"], "stopped", "{record}");
     assert_eq!(record["outcome"], "interrupted", "{record}");
 }
+
+/// A `deployment.json` written before the deployer recorded its state (only ever once
+/// deployed) still counts as a finished deployment: running again deletes nothing.
+#[test]
+fn a_deployment_recorded_without_a_state_is_left_alone() {
+    let out = tempfile::tempdir().unwrap();
+    let legacy = r#"{"chain_id": 31337, "rpc_url": "http://anvil:8545/"}"#;
+    std::fs::write(out.path().join("deployment.json"), legacy).unwrap();
+    std::fs::create_dir(out.path().join("keys")).unwrap();
+    // Nothing listens there: the deployer must not even try.
+    let again = run(deploy("http://127.0.0.1:9", out.path(), &[]));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
+    assert!(out.path().join("keys").is_dir());
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("deployment.json")).unwrap(),
+        legacy
+    );
+}

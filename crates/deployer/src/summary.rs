@@ -163,14 +163,15 @@ impl DeploymentRecord {
 
     /// Whether this records a finished deployment, which the deployer leaves alone when run
     /// again. Anything else (a deployer that failed, was interrupted or killed) is unfinished:
-    /// the deployer starts over.
+    /// the deployer starts over, deleting its keystores. So the state alone decides, never
+    /// whether the deployment's fields parse: a summary this version cannot read is still a
+    /// deployment whose keys must not be deleted.
     pub fn is_deployed(&self) -> bool {
-        let finished = match self.state {
+        match self.state {
             // Before the state was recorded, the file was written only once deployed.
             None => true,
             Some(DeployerState::Stopped) => self.outcome == Some(DeployOutcome::Deployed),
             Some(DeployerState::Running) => false,
-        };
-        finished && self.deployment.is_some()
+        }
     }
 }
