@@ -76,10 +76,9 @@ pub async fn start(
         .serve_ops(config, sync, shutdown.clone(), &mut tasks)
         .await?;
     let listener = aggregator.bind().await?;
-    let api = listener.local_addr().map_err(|source| ServiceError::Bind {
-        addr: config.aggregator.listen,
-        source,
-    })?;
+    let api = listener
+        .local_addr()
+        .map_err(|error| ServiceError::bind(config.aggregator.listen, error))?;
     tasks.spawn(
         "aggregator API",
         Arc::clone(&aggregator).serve(listener, shutdown.clone()),

@@ -155,12 +155,9 @@ pub enum ServiceError {
     Rpc(#[from] alloy::transports::TransportError),
     #[error("contract call failed: {0}")]
     Contract(Box<alloy::contract::Error>),
-    #[error("binding {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The API cannot listen on `aggregator.listen` (one message, naming the key to change).
+    #[error(transparent)]
+    Bind(warden_runtime::ops::OpsError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
     #[error("reading the operator set: {0}")]
@@ -182,6 +179,18 @@ pub enum ServiceError {
 }
 
 warden_runtime::boxed_contract_error!(ServiceError, Contract);
+
+impl ServiceError {
+    /// The API could not listen on `addr` (configured as `aggregator.listen`).
+    pub(crate) fn bind(addr: SocketAddr, error: std::io::Error) -> Self {
+        Self::Bind(warden_runtime::ops::OpsError {
+            what: "the aggregator API",
+            addr,
+            key: "aggregator.listen",
+            error,
+        })
+    }
+}
 
 impl Aggregator {
     /// Connects to the chain through `runtime`, sending its transactions with `txm`.

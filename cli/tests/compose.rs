@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use serde_yaml::Value;
-use warden_cli::deploy::{AGGREGATOR_API_PORT, DeployArgs, METRICS_PORT, NODE_API_PORT};
+use warden_cli::deploy::{AGGREGATOR_API_PORT, DeployArgs};
+use warden_deployer::Service;
 use warden_runtime::config::ServiceConfig;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -61,6 +62,19 @@ fn host_port(url: &str) -> (String, u16) {
         url.host_str().unwrap().to_string(),
         url.port_or_known_default().unwrap(),
     )
+}
+
+/// The deployment's service that a compose service runs, by its name.
+fn service_named(name: &str) -> Service {
+    match name {
+        "aggregator" => Service::Aggregator,
+        "challenger" => Service::Challenger,
+        _ => Service::Operator(
+            name.strip_prefix("operator-")
+                .and_then(|index| index.parse().ok())
+                .unwrap_or_else(|| panic!("{name} is not a Warden service")),
+        ),
+    }
 }
 
 /// Container ports a service publishes.
@@ -212,7 +226,9 @@ async fn the_compose_file_agrees_with_the_binaries_and_the_deployment() {
         database: None,
         ..deploy
     };
+    let plan = local.listen_plan().unwrap();
     warden_cli::deploy::run(local).await.unwrap();
+    let mut metrics_ports = Vec::new();
     for (name, binary, path) in &configs {
         let relative = path.strip_prefix(&compose_out).unwrap_or_else(|_| {
             panic!(
@@ -245,13 +261,25 @@ async fn the_compose_file_agrees_with_the_binaries_and_the_deployment() {
             }
             other => panic!("{other}"),
         };
-        assert_eq!(ops.metrics_listen.port(), METRICS_PORT, "{name}");
-        assert_eq!(ops.node_api_listen.port(), NODE_API_PORT, "{name}");
-        let published = container_ports(&compose["services"][name.as_str()]);
+        // Each service on its own ports, as the deployer numbers it, published by its
+        // container and probed by its healthcheck.
+        let service = &compose["services"][name.as_str()];
+        let expected = plan.ops(service_named(name));
+        assert_eq!(ops.metrics_listen, expected.metrics_listen, "{name}");
+        assert_eq!(ops.node_api_listen, expected.node_api_listen, "{name}");
+        let (metrics, node_api) = (ops.metrics_listen.port(), ops.node_api_listen.port());
+        let published = container_ports(service);
         assert!(
-            published.contains(&METRICS_PORT) && published.contains(&NODE_API_PORT),
-            "{name}"
+            published.contains(&metrics) && published.contains(&node_api),
+            "{name} publishes {published:?}, not {metrics} and {node_api}"
         );
+        let healthcheck = strings(&service["healthcheck"]["test"]);
+        assert_eq!(
+            healthcheck.get(2).map(String::as_str),
+            Some(node_api.to_string().as_str()),
+            "{name}'s healthcheck {healthcheck:?} does not probe its node API"
+        );
+        metrics_ports.push((name.clone(), metrics));
     }
 
     // Prometheus scrapes every service's metrics port, by its compose name.
@@ -263,9 +291,9 @@ async fn the_compose_file_agrees_with_the_binaries_and_the_deployment() {
             targets.extend(strings(&group["targets"]));
         }
     }
-    let expected: BTreeSet<String> = configs
+    let expected: BTreeSet<String> = metrics_ports
         .iter()
-        .map(|(name, _, _)| format!("{name}:{METRICS_PORT}"))
+        .map(|(name, port)| format!("{name}:{port}"))
         .collect();
     assert_eq!(targets, expected);
 

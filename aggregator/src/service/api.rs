@@ -143,7 +143,7 @@ impl Aggregator {
         let addr = self.settings.listen;
         TcpListener::bind(addr)
             .await
-            .map_err(|source| ServiceError::Bind { addr, source })
+            .map_err(|error| ServiceError::bind(addr, error))
     }
 
     /// Serves the API on `listener` until `shutdown`, within the HTTP limits of every Warden

@@ -24,7 +24,11 @@ use alloy::transports::TransportError;
 pub use deployment::{DeployConfig, Deployment, DevKeystore, OperatorHandle};
 pub use eigenlayer::{EigenLayerContracts, EigenLayerParams};
 pub use registry::RegistryParams;
-pub use summary::{DeploymentSummary, EigenLayerSummary, OperatorSummary, WardenContracts};
+pub use service_configs::{ListenPlan, ListenPlanError, Service};
+pub use summary::{
+    DeployOutcome, DeployerState, DeploymentRecord, DeploymentSummary, EigenLayerSummary,
+    OperatorSummary, WardenContracts,
+};
 
 /// Why a deployment failed.
 #[derive(Debug, thiserror::Error)]
