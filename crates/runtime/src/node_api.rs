@@ -259,10 +259,13 @@ impl LoopProgress {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The chain head is `block`.
+    /// The chain head is `block`. A head below the last one is a rollback: blocks recorded past
+    /// it no longer exist, so the counts restart from it.
     pub fn saw_head(&self, block: u64) {
         let mut state = self.state();
-        state.head = Some(state.head.map_or(block, |head| head.max(block)));
+        state.head = Some(block);
+        state.pending_since = state.pending_since.map(|since| since.min(block));
+        state.last_progress = state.last_progress.map(|last| last.min(block));
     }
 
     /// The loop takes work on: pending from the latest head seen, unless it already was.
@@ -323,10 +326,12 @@ impl LoopProgress {
     pub fn stall(&self, head: Option<u64>, max_blocks: u64) -> Option<Stall> {
         let state = self.state().clone();
         let pending_since = state.pending_since?;
-        let head = head.or(state.head)?.max(state.head.unwrap_or(0));
+        let head = head.or(state.head)?;
+        // Past the head only after a rollback the loop has not seen yet: count from the head.
         let since = state
             .last_progress
-            .map_or(pending_since, |last| last.max(pending_since));
+            .map_or(pending_since, |last| last.max(pending_since))
+            .min(head);
         let blocks = head.saturating_sub(since);
         if blocks <= max_blocks {
             return None;
@@ -623,6 +628,26 @@ mod tests {
         keeper.progressed(121);
         assert_eq!(keeper.stall(Some(200), 10), None);
         assert_eq!(keeper.last_progress(), Some(121));
+    }
+
+    /// A rollback takes the head below blocks on record: the stall is counted from the new head,
+    /// not from blocks that no longer exist (nor left at zero until the chain passes them).
+    #[test]
+    fn after_a_rollback_the_stall_is_counted_from_the_new_head() {
+        let keeper = LoopProgress::new("keeper");
+        keeper.saw_head(500);
+        keeper.progressed(500);
+        keeper.saw_head(505);
+        keeper.failed("ReceiptUnavailable");
+        // The probe sees the chain 20 blocks back before the loop does.
+        assert_eq!(keeper.stall(Some(485), 10), None);
+        keeper.saw_head(485);
+        assert_eq!(keeper.last_progress(), Some(485));
+        assert_eq!(keeper.stall(Some(495), 10), None);
+        assert_eq!(
+            keeper.stall(Some(496), 10).map(|stall| stall.blocks),
+            Some(11)
+        );
     }
 
     /// A loop with nothing to do, or whose rounds end with nothing failed (the chain said "not
