@@ -36,6 +36,7 @@ warden_store::on_both_backends!(
     a_rollback_that_leaves_the_recorded_nonce_ahead_of_the_chain_is_repaired_for_new_sends,
     a_restart_after_a_rollback_left_the_recorded_nonce_ahead_resumes_the_lost_transactions,
     a_lost_transaction_whose_nonce_another_took_after_the_rollback_is_settled_dropped,
+    a_node_restarted_from_older_state_is_repaired_without_a_restart,
 );
 
 /// Init code deploying `PUSH1 0 CALLDATALOAD PUSH1 0 SSTORE STOP`: stores the first calldata
@@ -914,4 +915,47 @@ async fn a_lost_transaction_whose_nonce_another_took_after_the_rollback_is_settl
     assert_eq!((next.nonce, next.status), (1, TxOutcome::Success));
     assert_eq!(chain.mined().await, vec![(0, outsider), (1, next.tx_hash)]);
     assert_eq!(chain.balance(RECIPIENT).await, U256::from(5));
+}
+
+/// The fault as it happened: the node was killed and restarted from state 20 blocks
+/// back (an older `anvil_dump_state` loaded), losing the blocks and its pool. Before: the next
+/// send waited behind nonces nobody sent again until `Timeout`. Now the lost transaction is
+/// sent again from the log, then the new one.
+async fn a_node_restarted_from_older_state_is_repaired_without_a_restart(db: &TestDatabase) {
+    let mut chain = Chain::start();
+    let txm = chain.manager(db, patient_enough()).await;
+    let kept = txm.send("transfer/1", transfer(1)).await.unwrap();
+    let dump = chain.provider.anvil_dump_state().await.unwrap();
+    let lost = txm.send("transfer/2", transfer(10)).await.unwrap();
+    for _ in 0..20 {
+        chain.mine().await;
+    }
+
+    // Killed, and started again on the same port from the older state.
+    let port = chain.anvil.port();
+    chain.anvil.child_mut().kill().unwrap();
+    chain.anvil.child_mut().wait().unwrap();
+    chain.anvil = Anvil::at(warden_testkit::default_anvil_path())
+        .port(port)
+        .try_spawn()
+        .unwrap();
+    assert!(chain.provider.anvil_load_state(dump).await.unwrap());
+    assert_eq!(
+        chain.mined_nonce().await,
+        1,
+        "the state before the lost transaction"
+    );
+    assert!(!chain.receipt_of(lost.tx_hash).await);
+
+    let next = txm.send("transfer/3", transfer(100)).await.unwrap();
+    assert_eq!((next.nonce, next.status), (2, TxOutcome::Success));
+    assert_eq!(chain.mined_nonce().await, 3);
+    let again = txm.send("transfer/2", transfer(10)).await.unwrap();
+    assert_eq!(
+        (again.tx_hash, again.status),
+        (lost.tx_hash, TxOutcome::Success)
+    );
+    assert_eq!(chain.balance(RECIPIENT).await, U256::from(111));
+    let first = txm.send("transfer/1", transfer(1)).await.unwrap();
+    assert_eq!(first.tx_hash, kept.tx_hash);
 }
