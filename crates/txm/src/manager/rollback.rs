@@ -157,7 +157,13 @@ impl TxManager {
         // Gone from the chain. Its latest version is what is broadcast again: the raw bytes on
         // record, whose hash is the record's current version from now on.
         let tx_hash = keccak256(&record.raw);
-        if self.inner.log.reopen(nonce, tx_hash).await? {
+        // Only the settlement seen here is undone: one made since (a concurrent waiter that got
+        // it mined again) stands.
+        let reopened = match record.block_number {
+            Some(block) => self.inner.log.reopen(nonce, block, tx_hash).await?,
+            None => false,
+        };
+        if reopened {
             tracing::warn!(
                 intent = record.intent,
                 nonce,
