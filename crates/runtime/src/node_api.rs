@@ -224,7 +224,9 @@ struct LoopState {
     head: Option<u64>,
     /// The block of the loop's latest progress.
     last_progress: Option<u64>,
-    /// The head when work became pending without progress since.
+    /// Whether work is pending (taken on or failed at, not done nor found unnecessary since).
+    pending: bool,
+    /// The head when work became pending; `None` until a head is known.
     pending_since: Option<u64>,
     /// Why the latest attempt failed, while work is pending.
     last_failure: Option<String>,
@@ -264,15 +266,21 @@ impl LoopProgress {
     pub fn saw_head(&self, block: u64) {
         let mut state = self.state();
         state.head = Some(block);
-        state.pending_since = state.pending_since.map(|since| since.min(block));
+        state.pending_since = match state.pending_since {
+            Some(since) => Some(since.min(block)),
+            // Pending from before the first head known: from now.
+            None if state.pending => Some(block),
+            None => None,
+        };
         state.last_progress = state.last_progress.map(|last| last.min(block));
     }
 
     /// The loop takes work on: pending from the latest head seen, unless it already was.
     pub fn working(&self) {
         let mut state = self.state();
-        if state.pending_since.is_none() {
-            state.pending_since = Some(state.head.unwrap_or(0));
+        if !state.pending {
+            state.pending = true;
+            state.pending_since = state.head;
         }
     }
 
@@ -280,6 +288,7 @@ impl LoopProgress {
     pub fn progressed(&self, block: u64) {
         let mut state = self.state();
         state.last_progress = Some(state.last_progress.map_or(block, |last| last.max(block)));
+        state.pending = false;
         state.pending_since = None;
         state.last_failure = None;
     }
@@ -287,8 +296,9 @@ impl LoopProgress {
     /// An attempt failed: the work stays pending, `reason` is what health reports.
     pub fn failed(&self, reason: impl std::fmt::Display) {
         let mut state = self.state();
-        if state.pending_since.is_none() {
-            state.pending_since = Some(state.head.unwrap_or(0));
+        if !state.pending {
+            state.pending = true;
+            state.pending_since = state.head;
         }
         state.last_failure = Some(reason.to_string());
         state.failed_this_round = true;
@@ -297,6 +307,7 @@ impl LoopProgress {
     /// Nothing is left to do (the work was settled another way, or there was none).
     pub fn idle(&self) {
         let mut state = self.state();
+        state.pending = false;
         state.pending_since = None;
         state.last_failure = None;
     }
@@ -311,6 +322,7 @@ impl LoopProgress {
     pub fn round_done(&self) {
         let mut state = self.state();
         if !state.failed_this_round {
+            state.pending = false;
             state.pending_since = None;
             state.last_failure = None;
         }
@@ -324,7 +336,16 @@ impl LoopProgress {
     /// Whether the loop has had work pending without progress for more than `max_blocks`
     /// blocks at chain head `head` (the latest head the loop saw if `None`), and why.
     pub fn stall(&self, head: Option<u64>, max_blocks: u64) -> Option<Stall> {
-        let state = self.state().clone();
+        let state = {
+            let mut state = self.state();
+            if !state.pending {
+                return None;
+            }
+            let head = head.or(state.head)?;
+            // Pending since before any head was known: the probe's head is the first one.
+            state.pending_since.get_or_insert(head);
+            state.clone()
+        };
         let pending_since = state.pending_since?;
         let head = head.or(state.head)?;
         // Past the head only after a rollback the loop has not seen yet: count from the head.
@@ -628,6 +649,21 @@ mod tests {
         keeper.progressed(121);
         assert_eq!(keeper.stall(Some(200), 10), None);
         assert_eq!(keeper.last_progress(), Some(121));
+    }
+
+    /// A loop that fails before it ever saw the chain head (its first round's RPC call failed)
+    /// is timed from the first head anyone sees, not from block 0.
+    #[test]
+    fn work_failing_before_any_head_is_timed_from_the_first_head_seen() {
+        let keeper = LoopProgress::new("keeper");
+        keeper.failed("eth_blockNumber: connection refused");
+        assert_eq!(keeper.stall(None, 10), None, "no head known yet");
+        assert_eq!(keeper.stall(Some(5_000), 10), None, "the first head seen");
+        assert_eq!(keeper.stall(Some(5_010), 10), None);
+        assert_eq!(
+            keeper.stall(Some(5_011), 10).map(|stall| stall.blocks),
+            Some(11)
+        );
     }
 
     /// A rollback takes the head below blocks on record: the stall is counted from the new head,
