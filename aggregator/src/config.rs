@@ -56,6 +56,19 @@ pub struct AggregatorSection {
     /// Connections the API serves at once; more wait until one closes.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Blocks the keeper or the committer may have work pending without getting any of it done
+    /// (a transaction of theirs mined) before `/eigen/node/health` answers 503 with the loop and
+    /// its last failure: a key out of funds, a chain rolled back under it, a node refusing its
+    /// transactions. Leave room for a transaction's fee bumps (`transactions.bump_after_secs`).
+    #[serde(default = "default_stall_blocks")]
+    pub stall_blocks: u64,
+}
+
+/// 25 blocks: five minutes of 12-second blocks, several fee bumps at the default settings.
+pub const DEFAULT_STALL_BLOCKS: u64 = 25;
+
+fn default_stall_blocks() -> u64 {
+    DEFAULT_STALL_BLOCKS
 }
 
 fn default_listen() -> SocketAddr {
@@ -105,6 +118,12 @@ impl AggregatorConfig {
             return Err(ConfigError::Invalid {
                 key: "aggregator.max_connections",
                 reason: "must be above 0: no connection would ever be served".into(),
+            });
+        }
+        if self.aggregator.stall_blocks == 0 {
+            return Err(ConfigError::Invalid {
+                key: "aggregator.stall_blocks",
+                reason: "must be above 0: a transaction takes at least a block to be mined".into(),
             });
         }
         let listen = self.aggregator.listen;

@@ -71,9 +71,16 @@ pub async fn start(
     )
     .await?;
     let sync = SyncProbe::new(KEEPER, progress, 0);
+    // The keeper and committer loops: 503 once one has work pending without progress for more
+    // than `stall_blocks` blocks.
+    let loops = aggregator.loops().probes(
+        config.aggregator.stall_blocks,
+        runtime.unretried_provider(),
+        warden_runtime::service::PROBE_TIMEOUT,
+    );
     let mut tasks = CriticalTasks::new();
     let endpoints = runtime
-        .serve_ops(config, sync, shutdown.clone(), &mut tasks)
+        .serve_ops_with(config, sync, loops, shutdown.clone(), &mut tasks)
         .await?;
     let listener = aggregator.bind().await?;
     let api = listener

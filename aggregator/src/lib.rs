@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod intake;
 pub mod launch;
+pub mod liveness;
 pub mod metrics;
 pub mod operator_set;
 pub mod quorum;

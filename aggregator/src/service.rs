@@ -146,6 +146,8 @@ pub struct Aggregator {
     rewards_cursor: Mutex<u64>,
     /// What the keeper last logged about each refused transaction (never held across an await).
     refusals: std::sync::Mutex<keeper::RefusalLog>,
+    /// Whether the keeper and the committer get their work done, for the node API.
+    loops: crate::liveness::LoopHealth,
 }
 
 /// Errors of the service.
@@ -233,6 +235,7 @@ impl Aggregator {
             fraud_proof_window: tokio::sync::OnceCell::new(),
             rewards_cursor: Mutex::new(1),
             refusals: std::sync::Mutex::new(keeper::RefusalLog::default()),
+            loops: crate::liveness::LoopHealth::register(&runtime.telemetry)?,
         }))
     }
 

@@ -93,6 +93,7 @@ impl Aggregator {
             }
         };
         let started = Instant::now();
+        self.loops.committer.working();
         let sent = match self.txm.submit(&submission.intent, request).await {
             Ok(record) => {
                 warden_runtime::failpoint(FAILPOINT_DURING_SUBMISSION).await;
@@ -111,6 +112,8 @@ impl Aggregator {
                     millis = started.elapsed().as_millis() as u64,
                     "output committed"
                 );
+                self.loops
+                    .progressed(&self.loops.committer, sent.block_number);
                 self.metrics
                     .commitments
                     .with_label_values(&["confirmed"])
@@ -125,6 +128,8 @@ impl Aggregator {
                     .inc();
                 tracing::warn!(task_id, tx = %sent.tx_hash, "commitOutput reverted");
                 self.settle_against_chain(&submission).await;
+                // Settled against the chain: this quorum is no longer the committer's work.
+                self.loops.committer.idle();
             }
             Err(TxError::WouldRevert { reason, .. }) => {
                 self.metrics
@@ -133,6 +138,7 @@ impl Aggregator {
                     .inc();
                 tracing::warn!(task_id, %reason, "commitOutput would revert");
                 self.settle_against_chain(&submission).await;
+                self.loops.committer.idle();
             }
             Err(error) => {
                 // Still on record under its intent: the next round waits for it again.
@@ -140,6 +146,9 @@ impl Aggregator {
                     .commitments
                     .with_label_values(&["failed"])
                     .inc();
+                self.loops
+                    .committer
+                    .failed(format_args!("commitOutput of task {task_id}: {error}"));
                 tracing::warn!(task_id, %error, "commitment not confirmed yet; retrying");
                 self.ready.lock().await.push(Pending {
                     submission,

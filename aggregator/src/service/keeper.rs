@@ -137,6 +137,7 @@ impl Aggregator {
                 return;
             }
             if let Err(error) = self.keeper_round().await {
+                self.loops.keeper.failed(&error);
                 tracing::warn!(%error, "keeper round failed; retrying");
             }
             let mut ready = std::mem::take(&mut *self.ready.lock().await);
@@ -169,6 +170,8 @@ impl Aggregator {
 
     async fn keeper_round(&self) -> Result<(), ServiceError> {
         let block = self.provider.get_block_number().await?;
+        self.loops.saw_head(block);
+        self.loops.keeper.round_started();
         // Before any opening: a task's reference block is the one before its opening, so a
         // refresh sent now counts for every task this round opens.
         self.refresh_weights_if_due(block).await?;
@@ -254,6 +257,8 @@ impl Aggregator {
             tracing::warn!(%error, "paying operators failed; retrying next round");
         }
         self.progress.update(block, block);
+        // Nothing failed this round: whatever it sent was mined or is not due yet.
+        self.loops.keeper.round_done();
         Ok(())
     }
 
@@ -503,11 +508,16 @@ impl Aggregator {
         let request = TransactionRequest::default()
             .with_to(to)
             .with_input(calldata);
+        self.loops.keeper.working();
         match self.txm.send(&intent, request).await {
             Ok(sent) if sent.status == TxOutcome::Success => {
+                self.loops.progressed(&self.loops.keeper, sent.block_number);
                 KeeperOutcome::Succeeded(Box::new(sent))
             }
             Ok(sent) => {
+                self.loops
+                    .keeper
+                    .failed(format_args!("{intent} reverted in {}", sent.tx_hash));
                 tracing::warn!(%intent, tx = %sent.tx_hash, "keeper transaction reverted");
                 KeeperOutcome::Failed
             }
@@ -526,13 +536,27 @@ impl Aggregator {
                 } else {
                     tracing::debug!(%intent, %refusal, "keeper transaction still refused");
                 }
+                if data.is_none() {
+                    // No contract's answer (lack of funds, for one): the keeper's failure.
+                    self.loops
+                        .keeper
+                        .failed(format_args!("{intent}: {refusal}"));
+                }
                 KeeperOutcome::NotNow { data }
             }
             Err(error) => {
+                self.loops.keeper.failed(format_args!("{intent}: {error}"));
                 tracing::warn!(%intent, %error, "keeper transaction failed");
                 KeeperOutcome::Failed
             }
         }
+    }
+}
+
+impl Aggregator {
+    /// Whether the keeper and the committer get their work done (for the node API's probes).
+    pub fn loops(&self) -> &crate::liveness::LoopHealth {
+        &self.loops
     }
 }
 

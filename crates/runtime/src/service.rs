@@ -111,6 +111,20 @@ impl ServiceRuntime {
         shutdown: watch::Receiver<bool>,
         tasks: &mut CriticalTasks,
     ) -> Result<OpsEndpoints, ServiceError> {
+        self.serve_ops_with(config, sync, Vec::new(), shutdown, tasks)
+            .await
+    }
+
+    /// [`serve_ops`](Self::serve_ops), with the service's own probes (`extra`, checked after
+    /// the common ones): its work loops, for instance.
+    pub async fn serve_ops_with<C: ServiceConfig>(
+        &self,
+        config: &C,
+        sync: SyncProbe,
+        extra: Vec<Arc<dyn Probe>>,
+        shutdown: watch::Receiver<bool>,
+        tasks: &mut CriticalTasks,
+    ) -> Result<OpsEndpoints, ServiceError> {
         let ops = config.ops();
         let mut all: Vec<Arc<dyn Probe>> = vec![
             Arc::new(RpcProbe {
@@ -123,6 +137,7 @@ impl ServiceRuntime {
             }),
         ];
         all.push(Arc::new(sync));
+        all.extend(extra);
         let name = ops.node_name.as_deref().unwrap_or(C::NAME);
         let api = NodeApi::new(name, all);
         let (endpoints, servers) = crate::ops::serve(

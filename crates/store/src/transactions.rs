@@ -256,6 +256,36 @@ impl TransactionLog {
         Ok(())
     }
 
+    /// Puts a transaction settled as mined or reverted in `lost_block` back to pending, its
+    /// latest version (`tx_hash`, the hash of its recorded `raw` bytes) current again: the chain
+    /// it was mined in was rolled back or reorganised past it. Its versions stay on record, since
+    /// any of them may be mined again. Returns whether anything changed: a record settled since
+    /// in another block (mined again) is left alone, and so are a pending one and a dropped one (a
+    /// dropped intent is never sent again).
+    pub async fn reopen(
+        &self,
+        nonce: u64,
+        lost_block: u64,
+        tx_hash: B256,
+    ) -> Result<bool, StoreError> {
+        let reopened = sqlx::query(
+            "UPDATE transactions SET status = $4, tx_hash = $5, block_number = NULL, \
+             gas_used = NULL WHERE chain_id = $1 AND sender = $2 AND nonce = $3 \
+             AND status IN ($6, $7) AND block_number = $8",
+        )
+        .bind(self.chain_id)
+        .bind(&self.sender)
+        .bind(int("nonce", nonce)?)
+        .bind(TxStatus::Pending.as_str())
+        .bind(tx_hash.to_string())
+        .bind(TxStatus::Mined.as_str())
+        .bind(TxStatus::Reverted.as_str())
+        .bind(int("block_number", lost_block)?)
+        .execute(self.store.pool())
+        .await?;
+        Ok(reopened.rows_affected() > 0)
+    }
+
     /// Transactions without a final status, lowest nonce first.
     pub async fn pending(&self) -> Result<Vec<TxRecord>, StoreError> {
         let rows = sqlx::query(

@@ -92,8 +92,10 @@ pub enum TxError {
     #[error("no transaction with nonce {nonce} is on record")]
     UnknownNonce { nonce: u64 },
 
-    /// The record says the transaction was mined, but the node has no receipt for it (a reorg
-    /// took it out, or the node pruned it).
+    /// The record says the transaction was mined and the chain counts its nonce, but the node
+    /// has no receipt of any of its versions and no block to tell whether it is still there
+    /// (pruned history). A transaction a rollback or reorg took out is repaired instead: sent
+    /// again, or settled as dropped when another transaction took its nonce.
     #[error(
         "transaction {intent:?} is on record as mined in {tx_hash}, but the node has no receipt for it"
     )]

@@ -23,6 +23,13 @@
 //! - **Every version counts.** A transaction not mined within [`TxManagerConfig::bump_after`] is
 //!   re-signed with higher fees and recorded as a new version; waiting asks for the receipt of
 //!   every version, since any of them may be the one mined.
+//! - **A rollback is repaired, not reported forever.** A transaction on record as mined that
+//!   the chain lost (a reorg, a node restarted from older state) is put back to pending and its
+//!   recorded bytes broadcast again, with every other lost or stalled transaction below the
+//!   nonce being waited for, lowest first: the key's nonces on record and on chain meet again
+//!   without a restart, and a manager started after a rollback finds the lost ones pending for
+//!   [`TxManager::resume`]. A lost transaction whose nonce another transaction of the key took
+//!   meanwhile is settled as dropped. See `manager/rollback.rs`.
 //! - **RPC failures are retried, answers are not.** Transport failures are retried with
 //!   exponential backoff and logged; a node's error response is final, except for the
 //!   broadcast answers ("already known", "nonce too low", "replacement transaction

@@ -1,8 +1,9 @@
 //! [`TxManager`]: record, sign, broadcast, wait, bump, resume.
 
+mod rollback;
 mod waiting;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -121,6 +122,9 @@ struct Inner {
     /// start-up (so a waiter broadcasts first). Decides when a bump is due; claiming a bump
     /// resets it under the lock, so two waiters on one nonce never both bump it.
     broadcasts: SyncMutex<HashMap<u64, Instant>>,
+    /// Nonces the chain stopped counting (a rollback) that nothing on record can fill, each
+    /// reported once.
+    holes: SyncMutex<HashSet<u64>>,
 }
 
 impl fmt::Debug for TxManager {
@@ -167,7 +171,7 @@ impl TxManager {
             mined_nonce = mined,
             "transaction manager ready"
         );
-        Ok(Self {
+        let manager = Self {
             inner: Arc::new(Inner {
                 provider,
                 signer,
@@ -178,8 +182,19 @@ impl TxManager {
                 retry,
                 next_nonce: Mutex::new(next),
                 broadcasts: SyncMutex::new(HashMap::new()),
+                holes: SyncMutex::new(HashSet::new()),
             }),
-        })
+        };
+        // Records above the chain's nonce are pending, or were mined in blocks the chain has
+        // since lost (a rollback while this process was down). The lost ones are pending again
+        // from here, so `resume` (or the first wait) broadcasts them in nonce order and the
+        // new transactions above them can be mined.
+        if let Some(recorded) = recorded
+            && recorded > mined
+        {
+            manager.repair_gap(mined, recorded, false).await?;
+        }
+        Ok(manager)
     }
 
     /// The address transactions are sent from.

@@ -32,6 +32,11 @@ warden_store::on_both_backends!(
     concurrent_sends_get_consecutive_nonces,
     a_refused_first_broadcast_keeps_its_nonce_and_a_bump_gets_it_mined,
     at_the_fee_cap_the_transaction_is_broadcast_again_not_bumped,
+    a_rollback_that_removes_a_mined_transaction_is_repaired_without_a_restart,
+    a_rollback_that_leaves_the_recorded_nonce_ahead_of_the_chain_is_repaired_for_new_sends,
+    a_restart_after_a_rollback_left_the_recorded_nonce_ahead_resumes_the_lost_transactions,
+    a_lost_transaction_whose_nonce_another_took_after_the_rollback_is_settled_dropped,
+    a_node_restarted_from_older_state_is_repaired_without_a_restart,
 );
 
 /// Init code deploying `PUSH1 0 CALLDATALOAD PUSH1 0 SSTORE STOP`: stores the first calldata
@@ -724,4 +729,233 @@ async fn at_the_fee_cap_the_transaction_is_broadcast_again_not_bumped(db: &TestD
     chain.mine().await;
     let sent = txm.wait(record.nonce).await.unwrap();
     assert_eq!((sent.tx_hash, sent.bumps), (tx_hash, 0));
+}
+
+impl Chain {
+    /// Rolls the chain back to `snapshot` (`anvil_revert`): the blocks mined since are gone, and
+    /// so are their transactions (anvil does not return them to its pool).
+    async fn roll_back(&self, snapshot: U256) {
+        assert!(self.provider.anvil_revert(snapshot).await.unwrap());
+    }
+
+    async fn receipt_of(&self, hash: B256) -> bool {
+        self.provider
+            .get_transaction_receipt(hash)
+            .await
+            .unwrap()
+            .is_some()
+    }
+}
+
+/// Waiting must not take the receipt timeout: a manager that did not repair would time out.
+fn patient_enough() -> TxManagerConfig {
+    TxManagerConfig {
+        receipt_timeout: Duration::from_secs(8),
+        ..fast()
+    }
+}
+
+/// Before: the keeper's next send of the same intent failed with `ReceiptUnavailable` forever
+/// (five times a second in the issue). Now the lost transaction is broadcast again, mined once,
+/// and the manager carries on.
+async fn a_rollback_that_removes_a_mined_transaction_is_repaired_without_a_restart(
+    db: &TestDatabase,
+) {
+    let chain = Chain::start();
+    let txm = chain.manager(db, patient_enough()).await;
+    let snapshot = chain.provider.anvil_snapshot().await.unwrap();
+    let first = txm.send("transfer/1", transfer(1000)).await.unwrap();
+    assert!(first.succeeded());
+    chain.mine().await;
+
+    chain.roll_back(snapshot).await;
+    assert_eq!(chain.mined_nonce().await, 0);
+    assert!(
+        !chain.receipt_of(first.tx_hash).await,
+        "the rollback kept the receipt"
+    );
+    assert_eq!(chain.balance(RECIPIENT).await, U256::ZERO);
+
+    // The caller sends the intent again, as the keeper does every round.
+    let again = txm.send("transfer/1", transfer(1000)).await.unwrap();
+    assert_eq!(
+        (again.tx_hash, again.nonce, again.status),
+        (first.tx_hash, 0, TxOutcome::Success)
+    );
+    let record = txm.lookup("transfer/1").await.unwrap().unwrap();
+    assert_eq!(
+        (record.status, record.block_number),
+        (TxStatus::Mined, Some(again.block_number))
+    );
+    // Mined once, on the chain as it is now.
+    assert_eq!(chain.mined().await, vec![(0, first.tx_hash)]);
+    assert_eq!(chain.balance(RECIPIENT).await, U256::from(1000));
+
+    let next = txm.send("transfer/2", transfer(1)).await.unwrap();
+    assert_eq!((next.nonce, next.status), (1, TxOutcome::Success));
+    assert!(txm.pending().await.unwrap().is_empty());
+}
+
+/// Before: after the rollback the manager's next nonce was ahead of the chain's, so every new
+/// transaction waited behind nonces nobody sent again, until the receipt timeout, forever. Now
+/// the lost transactions below it are sent again first and the new one is mined after them.
+async fn a_rollback_that_leaves_the_recorded_nonce_ahead_of_the_chain_is_repaired_for_new_sends(
+    db: &TestDatabase,
+) {
+    let chain = Chain::start();
+    let txm = chain.manager(db, patient_enough()).await;
+    let snapshot = chain.provider.anvil_snapshot().await.unwrap();
+    let one = txm.send("transfer/1", transfer(1)).await.unwrap();
+    let two = txm.send("transfer/2", transfer(10)).await.unwrap();
+    assert_eq!((one.nonce, two.nonce), (0, 1));
+
+    chain.roll_back(snapshot).await;
+    assert_eq!(chain.mined_nonce().await, 0);
+
+    let three = txm.send("transfer/3", transfer(100)).await.unwrap();
+    assert_eq!((three.nonce, three.status), (2, TxOutcome::Success));
+    // The lost two were mined again, as recorded, before it: each intent once.
+    assert_eq!(
+        chain.mined().await,
+        vec![(0, one.tx_hash), (1, two.tx_hash), (2, three.tx_hash)]
+    );
+    assert_eq!(chain.balance(RECIPIENT).await, U256::from(111));
+    for (intent, sent) in [("transfer/1", &one), ("transfer/2", &two)] {
+        let settled = txm.send(intent, transfer(1)).await.unwrap();
+        assert_eq!(
+            (settled.tx_hash, settled.status),
+            (sent.tx_hash, TxOutcome::Success)
+        );
+        let record = txm.lookup(intent).await.unwrap().unwrap();
+        assert_eq!(
+            (record.status, record.block_number),
+            (TxStatus::Mined, Some(settled.block_number))
+        );
+    }
+    assert!(txm.pending().await.unwrap().is_empty());
+}
+
+/// Before: a manager started after the rollback took its next nonce from the log (ahead of the
+/// chain), `resume` found nothing pending, and every new transaction waited behind the lost
+/// ones for good. Now the lost ones are pending again at start-up and `resume` mines them.
+async fn a_restart_after_a_rollback_left_the_recorded_nonce_ahead_resumes_the_lost_transactions(
+    db: &TestDatabase,
+) {
+    let chain = Chain::start();
+    let txm = chain.manager(db, patient_enough()).await;
+    let snapshot = chain.provider.anvil_snapshot().await.unwrap();
+    let one = txm.send("transfer/1", transfer(1)).await.unwrap();
+    let two = txm.send("transfer/2", transfer(10)).await.unwrap();
+    drop(txm);
+
+    // The chain rolls back while the process is down.
+    chain.roll_back(snapshot).await;
+    assert_eq!(chain.mined_nonce().await, 0);
+
+    let txm = chain.manager(db, patient_enough()).await;
+    let resumed = txm.resume().await.unwrap();
+    let resumed: Vec<_> = resumed
+        .iter()
+        .map(|sent| (sent.nonce, sent.tx_hash, sent.status))
+        .collect();
+    assert_eq!(
+        resumed,
+        vec![
+            (0, one.tx_hash, TxOutcome::Success),
+            (1, two.tx_hash, TxOutcome::Success)
+        ]
+    );
+    let three = txm.send("transfer/3", transfer(100)).await.unwrap();
+    assert_eq!((three.nonce, three.status), (2, TxOutcome::Success));
+    assert_eq!(chain.mined().await.len(), 3);
+    assert_eq!(chain.balance(RECIPIENT).await, U256::from(111));
+}
+
+/// After the rollback another transaction of the key (outside the manager) takes the lost
+/// transaction's nonce: it can never be mined, and is settled as dropped, not reported as
+/// mined nor sent again. Before: `ReceiptUnavailable` forever.
+async fn a_lost_transaction_whose_nonce_another_took_after_the_rollback_is_settled_dropped(
+    db: &TestDatabase,
+) {
+    let chain = Chain::start();
+    let txm = chain.manager(db, patient_enough()).await;
+    let snapshot = chain.provider.anvil_snapshot().await.unwrap();
+    let lost = txm.send("transfer/1", transfer(1000)).await.unwrap();
+    chain.mine().await;
+    chain.roll_back(snapshot).await;
+
+    let outsider = *chain
+        .outsider()
+        .send_transaction(
+            TransactionRequest::default()
+                .to(Address::repeat_byte(0x77))
+                .value(U256::from(1))
+                .nonce(0),
+        )
+        .await
+        .unwrap()
+        .tx_hash();
+    eventually("the outsider's transaction mined", || async {
+        chain.mined_nonce().await == 1
+    })
+    .await;
+
+    match txm.send("transfer/1", transfer(1000)).await {
+        Err(TxError::Dropped { intent, nonce, .. }) => {
+            assert_eq!((intent.as_str(), nonce), ("transfer/1", 0));
+        }
+        other => panic!("expected Dropped, got {other:?}"),
+    }
+    assert_eq!(
+        txm.lookup("transfer/1").await.unwrap().unwrap().status,
+        TxStatus::Dropped
+    );
+    assert!(!chain.receipt_of(lost.tx_hash).await);
+    let next = txm.send("transfer/2", transfer(5)).await.unwrap();
+    assert_eq!((next.nonce, next.status), (1, TxOutcome::Success));
+    assert_eq!(chain.mined().await, vec![(0, outsider), (1, next.tx_hash)]);
+    assert_eq!(chain.balance(RECIPIENT).await, U256::from(5));
+}
+
+/// The issue's fault as it happened: the node was killed and restarted from state 20 blocks
+/// back (an older `anvil_dump_state` loaded), losing the blocks and its pool. Before: the next
+/// send waited behind nonces nobody sent again until `Timeout`. Now the lost transaction is
+/// sent again from the log, then the new one.
+async fn a_node_restarted_from_older_state_is_repaired_without_a_restart(db: &TestDatabase) {
+    let mut chain = Chain::start();
+    let txm = chain.manager(db, patient_enough()).await;
+    let kept = txm.send("transfer/1", transfer(1)).await.unwrap();
+    let dump = chain.provider.anvil_dump_state().await.unwrap();
+    let lost = txm.send("transfer/2", transfer(10)).await.unwrap();
+    for _ in 0..20 {
+        chain.mine().await;
+    }
+
+    // Killed, and started again on the same port from the older state.
+    let port = chain.anvil.port();
+    chain.anvil.child_mut().kill().unwrap();
+    chain.anvil.child_mut().wait().unwrap();
+    chain.anvil = Anvil::at(warden_testkit::default_anvil_path())
+        .port(port)
+        .try_spawn()
+        .unwrap();
+    assert!(chain.provider.anvil_load_state(dump).await.unwrap());
+    assert_eq!(
+        chain.mined_nonce().await,
+        1,
+        "the state before the lost transaction"
+    );
+    assert!(!chain.receipt_of(lost.tx_hash).await);
+
+    let next = txm.send("transfer/3", transfer(100)).await.unwrap();
+    assert_eq!((next.nonce, next.status), (2, TxOutcome::Success));
+    assert_eq!(chain.mined_nonce().await, 3);
+    let again = txm.send("transfer/2", transfer(10)).await.unwrap();
+    assert_eq!(
+        (again.tx_hash, again.status),
+        (lost.tx_hash, TxOutcome::Success)
+    );
+    assert_eq!(chain.balance(RECIPIENT).await, U256::from(111));
+    let first = txm.send("transfer/1", transfer(1)).await.unwrap();
+    assert_eq!(first.tx_hash, kept.tx_hash);
 }

@@ -33,7 +33,8 @@ impl TxManager {
             .await?
             .ok_or(TxError::UnknownNonce { nonce })?;
         match record.status {
-            TxStatus::Mined | TxStatus::Reverted => return self.settled(record).await,
+            // Settled, but the chain may have lost it since (a rollback): repaired if so.
+            TxStatus::Mined | TxStatus::Reverted => return self.settled_or_repaired(record).await,
             TxStatus::Dropped => return Err(self.dropped(&record)),
             TxStatus::Pending => {}
         }
@@ -79,6 +80,12 @@ impl TxManager {
             // The mined nonce first: if it is past ours, any version of ours that was mined
             // was mined before the receipts below were asked for, so none means dropped.
             let mined_nonce = self.mined_nonce().await?;
+            // The chain stops short of ours: what is on record below holds this one up (after
+            // a rollback, transactions on record as mined that the chain lost; after a restart
+            // or a node losing its pool, pending ones nobody broadcasts). Keep them moving.
+            if mined_nonce < nonce {
+                self.repair_gap(mined_nonce, nonce, true).await?;
+            }
             let versions = self.inner.log.versions(nonce).await?;
             for hash in versions.iter().rev() {
                 if let Some((receipt, block)) = self.receipt(*hash).await? {
@@ -357,6 +364,14 @@ impl TxManager {
 
     pub(super) fn last_broadcast(&self, nonce: u64) -> Option<Instant> {
         self.broadcasts().get(&nonce).copied()
+    }
+
+    pub(super) fn holes(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<u64>> {
+        // A set of nonces, each only ever inserted: a panic elsewhere cannot corrupt it.
+        self.inner
+            .holes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn forget(&self, nonce: u64) {
