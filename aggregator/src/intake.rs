@@ -440,29 +440,6 @@ impl Intake {
     }
 }
 
-/// Screens, verifies alone and records one submission: the whole intake path without the
-/// batching verifier, for tests and tools.
-pub fn submit_now(
-    intake: &mut Intake,
-    submission: &SignatureSubmission,
-) -> Result<Recorded, IntakeError> {
-    let signature = parse_signature(&submission.signature)?;
-    match intake.screen(submission, signature)? {
-        Screening::Known {
-            status,
-            output_hash,
-        } => Ok(Recorded {
-            status,
-            output_hash,
-            ready: None,
-        }),
-        Screening::Verify(candidate) => {
-            let holds = candidate.check.holds();
-            intake.record(candidate.verified(holds)?)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{Address, U256};
@@ -470,6 +447,29 @@ mod tests {
 
     use super::*;
     use crate::RegisteredOperator;
+
+    /// Screens, verifies alone and records one submission: the whole intake path without the
+    /// batching verifier.
+    fn submit_now(
+        intake: &mut Intake,
+        submission: &SignatureSubmission,
+    ) -> Result<Recorded, IntakeError> {
+        let signature = parse_signature(&submission.signature)?;
+        match intake.screen(submission, signature)? {
+            Screening::Known {
+                status,
+                output_hash,
+            } => Ok(Recorded {
+                status,
+                output_hash,
+                ready: None,
+            }),
+            Screening::Verify(candidate) => {
+                let holds = candidate.check.holds();
+                intake.record(candidate.verified(holds)?)
+            }
+        }
+    }
 
     struct Fixture {
         intake: Intake,
