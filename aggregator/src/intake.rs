@@ -261,6 +261,31 @@ impl Intake {
             });
     }
 
+    /// Forgets a task the chain now describes differently (a reorg or rollback replaced it by
+    /// another task with the same id): its next signature sets it up again from the chain.
+    /// Returns whether it was forgotten.
+    pub fn forget_if_changed(
+        &mut self,
+        task_id: u64,
+        input_hash: B256,
+        reference_block: u32,
+    ) -> bool {
+        let changed = self.tasks.get(&task_id).is_some_and(|task| {
+            task.context.task.input_hash != input_hash
+                || task.context.task.reference_block != reference_block
+        });
+        if changed {
+            tracing::warn!(
+                task_id,
+                %input_hash,
+                reference_block,
+                "the chain replaced this task (reorg or rollback): collecting for it afresh"
+            );
+            self.tasks.remove(&task_id);
+        }
+        changed
+    }
+
     /// Forgets a task (committed and settled, or expired).
     pub fn remove_task(&mut self, task_id: u64) {
         self.tasks.remove(&task_id);
@@ -660,6 +685,24 @@ mod tests {
             f.send(0, b"buy").unwrap().status,
             SubmissionStatus::Duplicate
         );
+    }
+
+    #[test]
+    fn a_task_the_chain_replaced_is_collected_afresh() {
+        let mut f = fixture();
+        f.send(0, b"buy").unwrap();
+        let task = f.context.task;
+        assert!(
+            !f.intake
+                .forget_if_changed(9, task.input_hash, task.reference_block)
+        );
+        assert!(f.intake.knows(9));
+        assert!(
+            f.intake
+                .forget_if_changed(9, B256::repeat_byte(0xee), task.reference_block)
+        );
+        assert!(!f.intake.knows(9));
+        assert!(!f.intake.forget_if_changed(9, B256::repeat_byte(0xee), 51));
     }
 
     #[test]

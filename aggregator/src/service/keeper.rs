@@ -206,6 +206,15 @@ impl Aggregator {
             let (state, task) = self.task(task_id).await?;
             let settled = match state {
                 TaskState::Open | TaskState::Committed => {
+                    if state == TaskState::Open {
+                        // After a reorg or rollback the same id may be a different task: the
+                        // signatures for it must be checked against its digest, not the lost one.
+                        self.intake.lock().await.forget_if_changed(
+                            task_id,
+                            task.inputHash,
+                            task.referenceBlock,
+                        );
+                    }
                     let last_live = self.task_manager().lastLiveBlock(task_id).call().await?;
                     if U256::from(block) > last_live.saturating_add(U256::from(standby)) {
                         // Nobody committed it in time, or its action kept failing (a paused
