@@ -53,6 +53,12 @@ pub struct DeployArgs {
     /// --listen-host.
     #[arg(long, default_value = "http://127.0.0.1:8090")]
     pub aggregator_url: Url,
+    /// Another aggregator the operators fall back to (repeatable): a task still not committed
+    /// `operator.fallback_after_blocks` after it opened has its signatures sent to these too, in
+    /// a per-task order every operator shares. Run each with `aggregator.standby_blocks` above 0
+    /// (a standby keeps the agents only once the main aggregator is overdue) and its own key.
+    #[arg(long = "fallback-aggregator-url", value_name = "URL")]
+    pub fallback_aggregator_urls: Vec<Url>,
     /// Each service's database: `{service}` is replaced by `aggregator`, `operator_<i>` or
     /// `challenger`, e.g. `postgres://warden@postgres/warden_{service}`. Default: a SQLite file
     /// per service under DIR/data.
@@ -209,6 +215,7 @@ async fn deploy(
         let mut operator = deployment
             .operator_config(handle, &args.aggregator_url, start_block)
             .wrap_err("building an operator's configuration")?;
+        operator.operator.fallback_aggregator_urls = args.fallback_aggregator_urls.clone();
         operator.database.url = database(args, &format!("operator_{}", handle.index));
         operator.ops = ops(
             Service::Operator(handle.index),

@@ -130,10 +130,16 @@ fn deploy_gives_every_service_its_own_ports_and_records_that_it_stopped() {
     let out = tempfile::tempdir().unwrap();
     let api_port = warden_testkit::free_port().unwrap();
     let aggregator_url = format!("http://127.0.0.1:{api_port}/");
+    let standby_url = "http://127.0.0.1:18090/";
     let mut deployer = deploy(
         anvil.endpoint().as_str(),
         out.path(),
-        &["--aggregator-url", &aggregator_url],
+        &[
+            "--aggregator-url",
+            &aggregator_url,
+            "--fallback-aggregator-url",
+            standby_url,
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::null())
@@ -176,6 +182,13 @@ fn deploy_gives_every_service_its_own_ports_and_records_that_it_stopped() {
     );
     for operator in &configs.operators {
         assert_eq!(operator.operator.aggregator_url.as_str(), aggregator_url);
+        let fallbacks: Vec<&str> = operator
+            .operator
+            .fallback_aggregator_urls
+            .iter()
+            .map(|url| url.as_str())
+            .collect();
+        assert_eq!(fallbacks, [standby_url]);
     }
     // The documented defaults: service N on 9090 + N and 9010 + N.
     for (number, (service, ops)) in configs.ops().into_iter().enumerate() {
