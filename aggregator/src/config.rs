@@ -56,6 +56,15 @@ pub struct AggregatorSection {
     /// Connections the API serves at once; more wait until one closes.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Milliseconds to wait, once an output's verified weight reaches the threshold, for the
+    /// operators still signing, so that the commitment names fewer non-signers (each costs gas,
+    /// and is paid no fee). The wait also ends at `quorum_grace_blocks` new blocks, once every
+    /// operator signed, and never risks the response window. 0: commit at once.
+    #[serde(default = "default_quorum_grace_ms")]
+    pub quorum_grace_ms: u64,
+    /// See `quorum_grace_ms`.
+    #[serde(default = "default_quorum_grace_blocks")]
+    pub quorum_grace_blocks: u64,
     /// Blocks the keeper or the committer may have work pending without getting any of it done
     /// (a transaction of theirs mined) before `/eigen/node/health` answers 503 with the loop and
     /// its last failure: a key out of funds, a chain rolled back under it, a node refusing its
@@ -79,11 +88,27 @@ fn default_header_read_timeout_ms() -> u64 {
     u64::try_from(HttpLimits::default().header_read_timeout.as_millis()).unwrap_or(10_000)
 }
 
+fn default_quorum_grace_ms() -> u64 {
+    300
+}
+
+fn default_quorum_grace_blocks() -> u64 {
+    1
+}
+
 fn default_max_connections() -> usize {
     HttpLimits::default().max_connections
 }
 
 impl AggregatorSection {
+    /// How long a reached quorum waits for late signers.
+    pub fn quorum_grace(&self) -> crate::service::QuorumGrace {
+        crate::service::QuorumGrace {
+            wait: Duration::from_millis(self.quorum_grace_ms),
+            blocks: self.quorum_grace_blocks,
+        }
+    }
+
     /// The API's HTTP limits.
     pub fn http_limits(&self) -> HttpLimits {
         HttpLimits {

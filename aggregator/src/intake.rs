@@ -414,6 +414,26 @@ impl Intake {
         })
     }
 
+    /// Whether every operator of the task's set has a verified signature over `output_hash`.
+    pub fn everyone_signed(&self, task_id: u64, output_hash: B256) -> bool {
+        self.tasks.get(&task_id).is_some_and(|task| {
+            task.groups
+                .get(&output_hash)
+                .is_some_and(|group| group.signatures.len() == task.context.set.operators.len())
+        })
+    }
+
+    /// The quorum of a handed-out output as it stands now: with the signatures verified since
+    /// it reached the threshold (late signers a grace period let in). `None` unless the task is
+    /// being committed.
+    pub fn quorum_now(&self, task_id: u64, output_hash: B256) -> Option<ReadyQuorum> {
+        let task = self.tasks.get(&task_id)?;
+        if task.phase != Phase::Committing {
+            return None;
+        }
+        task.ready(output_hash)
+    }
+
     /// The commitment of a handed-out quorum failed: collect again (a later submission or
     /// [`Intake::retry`] hands out a new quorum).
     pub fn commit_failed(&mut self, task_id: u64) {
@@ -685,6 +705,26 @@ mod tests {
             f.send(0, b"buy").unwrap().status,
             SubmissionStatus::Duplicate
         );
+    }
+
+    #[test]
+    fn a_quorum_taken_after_a_grace_period_names_the_late_signer() {
+        let mut f = fixture();
+        for signer in 0..2 {
+            assert!(f.send(signer, b"buy").unwrap().ready.is_none());
+        }
+        let ready = f.send(2, b"buy").unwrap().ready.unwrap();
+        assert_eq!(ready.quorum.non_signer_ids.len(), 1);
+        assert!(!f.intake.everyone_signed(9, keccak256(b"buy")));
+        // The fourth signs during the grace period: recorded, and in the quorum taken now.
+        assert!(f.send(3, b"buy").unwrap().ready.is_none());
+        assert!(f.intake.everyone_signed(9, keccak256(b"buy")));
+        let now = f.intake.quorum_now(9, keccak256(b"buy")).unwrap();
+        assert!(now.quorum.non_signer_ids.is_empty());
+        assert_eq!(now.quorum.signed_weight, U256::from(400u64));
+        // Only a quorum being committed is taken again.
+        f.intake.committed(9);
+        assert!(f.intake.quorum_now(9, keccak256(b"buy")).is_none());
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub async fn start(
             allowlist: config.aggregator.allowlist.clone(),
             poll_interval: config.chain.poll_interval(),
             http: config.aggregator.http_limits(),
+            quorum_grace: config.aggregator.quorum_grace(),
         },
         txm,
         &runtime,

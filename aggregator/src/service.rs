@@ -67,6 +67,25 @@ pub struct AggregatorSettings {
     pub poll_interval: Duration,
     /// The API's header-read timeout and connection cap.
     pub http: warden_runtime::http::HttpLimits,
+    /// How long a reached quorum waits for late signers.
+    pub quorum_grace: QuorumGrace,
+}
+
+/// How long a quorum that reached the threshold waits for the operators still signing: until
+/// `wait` has passed or `blocks` new blocks were mined, whichever comes first (or until every
+/// operator signed), and never when the response window is about to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuorumGrace {
+    pub wait: Duration,
+    pub blocks: u64,
+}
+
+impl QuorumGrace {
+    /// No wait: commit the moment the threshold is reached.
+    pub const NONE: Self = Self {
+        wait: Duration::ZERO,
+        blocks: 0,
+    };
 }
 
 /// A quorum on record, with the output it commits (`None`: to be read from the signatures on

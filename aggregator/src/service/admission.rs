@@ -22,7 +22,7 @@ use crate::intake::{Equivocation, IntakeError, Recorded, Screening, TaskContext,
 impl Aggregator {
     /// Takes one signature: 202 when new, 200 when known or the task is committed already.
     pub(super) async fn accept(
-        &self,
+        self: &Arc<Self>,
         submission: &SignatureSubmission,
     ) -> Result<(StatusCode, Json<SubmissionReceipt>), SubmitError> {
         let task_id = submission.task_id;
@@ -54,7 +54,8 @@ impl Aggregator {
                 .map_err(|error| self.database_error("save_signature", error))?;
         }
         if let Some(ready) = recorded.ready {
-            self.prepare(ready).await;
+            // The operator's answer does not wait for the late signers.
+            tokio::spawn(Arc::clone(self).commit_after_grace(ready));
         }
         let status = match recorded.status {
             SubmissionStatus::Accepted => StatusCode::ACCEPTED,

@@ -2,10 +2,12 @@
 //! `commitOutput`, then sent (or, after a restart, resumed) by the keeper loop, and settled
 //! against the chain when it did not go through.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use warden_bindings::task_manager::BLS as TmBLS;
@@ -19,7 +21,67 @@ use warden_txm::{Intent, TxError, TxOutcome};
 use super::{Aggregator, FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMISSION, Pending};
 use crate::intake::ReadyQuorum;
 
+/// How often a grace period looks for late signers.
+const GRACE_POLL: Duration = Duration::from_millis(20);
+
 impl Aggregator {
+    /// Lets the operators still signing join a quorum that just reached the threshold (see
+    /// [`super::QuorumGrace`]), then puts it on record as it stands. Fewer non-signers make a
+    /// cheaper commitment, and pay the late signers their share of the task's fee.
+    pub(super) async fn commit_after_grace(self: Arc<Self>, ready: ReadyQuorum) {
+        let grace = self.settings.quorum_grace;
+        let (task_id, output_hash) = (ready.task_id, ready.output_hash);
+        if grace.wait.is_zero() || grace.blocks == 0 || ready.quorum.non_signer_ids.is_empty() {
+            return self.prepare(ready).await;
+        }
+        // A commitment sent after the next block lands one block later still: wait only while
+        // two blocks of the response window are left.
+        let Ok(head) = self.provider.get_block_number().await else {
+            return self.prepare(ready).await;
+        };
+        let last_live = self
+            .task_manager()
+            .lastLiveBlock(task_id)
+            .call()
+            .await
+            .unwrap_or_default();
+        let end_block = head.saturating_add(grace.blocks);
+        if U256::from(head.saturating_add(2)) > last_live {
+            return self.prepare(ready).await;
+        }
+        let end = Instant::now() + grace.wait;
+        let mut polls = 0u32;
+        while Instant::now() < end {
+            if self
+                .intake
+                .lock()
+                .await
+                .everyone_signed(task_id, output_hash)
+            {
+                break;
+            }
+            polls += 1;
+            // The chain is asked every fifth poll, not every one.
+            if polls.is_multiple_of(5)
+                && self
+                    .provider
+                    .get_block_number()
+                    .await
+                    .is_ok_and(|block| block >= end_block)
+            {
+                break;
+            }
+            tokio::time::sleep(GRACE_POLL).await;
+        }
+        let quorum = self
+            .intake
+            .lock()
+            .await
+            .quorum_now(task_id, output_hash)
+            .unwrap_or(ready);
+        self.prepare(quorum).await;
+    }
+
     /// Puts a verified quorum on record and queues it for the keeper loop. If the record cannot
     /// be written, the intake collects again and hands the quorum out later.
     pub(super) async fn prepare(&self, ready: ReadyQuorum) {

@@ -218,6 +218,9 @@ impl Deployment {
                 allowlist: Default::default(),
                 header_read_timeout_ms: 10_000,
                 max_connections: 1_024,
+                quorum_grace_ms: 300,
+                // The devnet's clock mines a block every 100 ms.
+                quorum_grace_blocks: 2,
                 // The devnet's clock mines about ten blocks a second: 300 blocks leave room for
                 // several fee bumps (5 s apart) before a stuck loop is reported.
                 stall_blocks: 300,
