@@ -52,6 +52,10 @@ pub const FAILPOINT_DURING_SUBMISSION: &str = "aggregator-during-submission";
 /// batches stay small enough that a flood of forgeries cannot make one verdict wait long.
 const MAX_VERIFICATION_BATCH: usize = 256;
 
+/// Operator sets are kept for reference blocks this far behind the newest one asked for: well
+/// beyond any task's response window.
+const KEPT_SET_BLOCKS: u32 = 10_000;
+
 /// How the aggregator runs.
 #[derive(Debug, Clone)]
 pub struct AggregatorSettings {
@@ -138,8 +142,11 @@ pub struct Aggregator {
     verifier: Verifier,
     /// When each task's first signature arrived, for the quorum latency.
     first_signature: Mutex<HashMap<u64, Instant>>,
-    /// Operator sets by reference block: every task of one block shares one.
-    sets: Mutex<HashMap<u32, Arc<OperatorSet>>>,
+    /// Operator sets by reference block: every task of one block shares one, and the first
+    /// submissions of a task, arriving together, share one read of it.
+    sets: Mutex<HashMap<u32, Arc<tokio::sync::OnceCell<Arc<OperatorSet>>>>>,
+    /// What never changes about each registered operator, read once.
+    identities: crate::operator_set::Identities,
     /// Quorums waiting for the keeper loop, which sends every transaction of this aggregator.
     ready: Mutex<Vec<Pending>>,
     wake: tokio::sync::Notify,
@@ -242,6 +249,7 @@ impl Aggregator {
             verifier: Verifier::start(MAX_VERIFICATION_BATCH),
             first_signature: Mutex::new(HashMap::new()),
             sets: Mutex::new(HashMap::new()),
+            identities: crate::operator_set::Identities::default(),
             ready: Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
             agents: Mutex::new(HashMap::new()),
@@ -302,12 +310,20 @@ impl Aggregator {
     }
 
     async fn operator_set(&self, block: u32) -> Result<Arc<OperatorSet>, ServiceError> {
-        if let Some(set) = self.sets.lock().await.get(&block) {
-            return Ok(Arc::clone(set));
-        }
-        let registry = WardenRegistry::new(self.registry, &self.provider);
-        let set = Arc::new(OperatorSet::at(&registry, u64::from(block)).await?);
-        self.sets.lock().await.insert(block, Arc::clone(&set));
-        Ok(set)
+        let cell = {
+            let mut sets = self.sets.lock().await;
+            // Sets of blocks long past serve no open task any more.
+            sets.retain(|kept, _| kept.saturating_add(KEPT_SET_BLOCKS) >= block);
+            Arc::clone(sets.entry(block).or_default())
+        };
+        let set = cell
+            .get_or_try_init(|| async {
+                let registry = WardenRegistry::new(self.registry, &self.provider);
+                OperatorSet::read(&registry, u64::from(block), &self.identities)
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(Arc::clone(set))
     }
 }
