@@ -237,53 +237,37 @@ impl Devnet {
             Some(_) => None,
             None => Some(main_aggregator),
         };
+        // The aggregators' ports are chosen first and the operators started before them, so that
+        // no operator is still starting when the keeper opens the first task.
+        let with_port =
+            |listen: std::net::SocketAddr| -> Result<std::net::SocketAddr, DevnetError> {
+                if listen.port() != 0 {
+                    return Ok(listen);
+                }
+                let port = warden_testkit::ports::free_port()
+                    .map_err(|error| DevnetError::Service(format!("no free port: {error}")))?;
+                Ok(std::net::SocketAddr::new(listen.ip(), port))
+            };
+        let url_of = |listen: std::net::SocketAddr| {
+            format!("http://{listen}")
+                .parse::<alloy::transports::http::reqwest::Url>()
+                .map_err(|_| DevnetError::Service(format!("bad aggregator address {listen}")))
+        };
+        let main_listen = with_port(config.aggregator_listen)?;
         let aggregator_url = match &config.external_aggregator {
             Some(url) => {
                 progress(&format!("the aggregator runs outside the devnet at {url}"));
                 url.clone()
             }
-            None => {
-                let aggregator_config = self
-                    .deployment
-                    .aggregator_config(config.aggregator_listen, vec![app_contracts.agent_id]);
-                let stopped = either(stopped.clone(), main_stopped);
-                self.start_aggregator("aggregator", aggregator_config, 3, stopped, &mut services)
-                    .await?
-            }
+            None => url_of(main_listen)?,
         };
-        let mut fallbacks = Vec::new();
-        if config.standby_aggregator || config.aggregator_fails_at.is_some() {
-            let mut standby_config = self.deployment.aggregator_config(
-                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                vec![app_contracts.agent_id],
-            );
-            standby_config.aggregator.standby_blocks = STANDBY_BLOCKS;
-            standby_config.database.url = self
-                .deployment
-                .data_dir()
-                .join("aggregator-standby.db")
-                .display()
-                .to_string();
-            standby_config.ops.node_name = Some("warden-aggregator-standby".into());
-            let url = self
-                .start_aggregator(
-                    "aggregator-standby",
-                    standby_config,
-                    STANDBY_AGGREGATOR_ACCOUNT,
-                    stopped.clone(),
-                    &mut services,
-                )
-                .await?;
-            progress(&format!(
-                "standby aggregator {} at {url}: keeps the agent once a duty is {STANDBY_BLOCKS} \
-                 blocks overdue; operators send it their signatures when a task is not committed \
-                 {FALLBACK_AFTER_BLOCKS} blocks after it opened",
-                self.deployment
-                    .dev_key(STANDBY_AGGREGATOR_ACCOUNT)?
-                    .address()
-            ));
-            fallbacks.push(url);
-        }
+        let standby = config.standby_aggregator || config.aggregator_fails_at.is_some();
+        let standby_listen = with_port(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let fallbacks = if standby {
+            vec![url_of(standby_listen)?]
+        } else {
+            Vec::new()
+        };
 
         let start_block = provider.get_block_number().await?;
         let thief: Option<Arc<dyn warden_agent::Agent>> = if config.byzantine_operators.is_empty() {
@@ -347,6 +331,48 @@ impl Devnet {
                 }
             }));
         }
+        if config.external_aggregator.is_none() {
+            let aggregator_config = self
+                .deployment
+                .aggregator_config(main_listen, vec![app_contracts.agent_id]);
+            let stopped = either(stopped.clone(), main_stopped);
+            self.start_aggregator("aggregator", aggregator_config, 3, stopped, &mut services)
+                .await?;
+        }
+        if standby {
+            let mut standby_config = self
+                .deployment
+                .aggregator_config(standby_listen, vec![app_contracts.agent_id]);
+            standby_config.aggregator.standby_blocks = STANDBY_BLOCKS;
+            standby_config.database.url = self
+                .deployment
+                .data_dir()
+                .join("aggregator-standby.db")
+                .display()
+                .to_string();
+            standby_config.ops.node_name = Some("warden-aggregator-standby".into());
+            let url = self
+                .start_aggregator(
+                    "aggregator-standby",
+                    standby_config,
+                    STANDBY_AGGREGATOR_ACCOUNT,
+                    stopped.clone(),
+                    &mut services,
+                )
+                .await?;
+            progress(&format!(
+                "standby aggregator {} at {url}: keeps the agent once a duty is {STANDBY_BLOCKS} \
+                 blocks overdue; operators send it their signatures when a task is not committed \
+                 {FALLBACK_AFTER_BLOCKS} blocks after it opened",
+                self.deployment
+                    .dev_key(STANDBY_AGGREGATOR_ACCOUNT)?
+                    .address()
+            ));
+        }
+        // Listed aggregators first, as they were before the operators started first.
+        self.summary
+            .endpoints
+            .sort_by_key(|endpoints| !endpoints.service.starts_with("aggregator"));
         if config.challenger {
             let (endpoints, service, address) =
                 self.start_challenger(start_block, stopped.clone()).await?;
