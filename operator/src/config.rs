@@ -44,6 +44,10 @@ pub struct NodeSection {
     /// See `fallback_aggregator_urls`.
     #[serde(default = "default_fallback_after_blocks")]
     pub fallback_after_blocks: u64,
+    /// No longer used (a signature is now sent until its task's response window closes): still
+    /// accepted, so that a configuration written for an earlier version starts, with a warning.
+    #[serde(default, skip_serializing)]
+    pub submission_attempts: Option<u32>,
     /// First block to scan on the very first start (later starts resume from the database).
     #[serde(default)]
     pub start_block: u64,
@@ -71,6 +75,7 @@ impl NodeSection {
             aggregator_url,
             fallback_aggregator_urls: Vec::new(),
             fallback_after_blocks: default_fallback_after_blocks(),
+            submission_attempts: None,
             start_block: 0,
             max_block_range: default_max_block_range(),
             max_lag_blocks: default_max_lag_blocks(),

@@ -56,6 +56,12 @@ pub async fn start(
     node_config.start_block = config.operator.start_block;
     node_config.poll_interval = config.chain.poll_interval();
     node_config.max_block_range = config.operator.max_block_range;
+    if config.operator.submission_attempts.is_some() {
+        tracing::warn!(
+            "operator.submission_attempts is no longer used and can be removed: a signature is \
+             sent until its task is committed or its response window has passed"
+        );
+    }
     node_config.delivery = Delivery::new(
         config.operator.aggregator_url.clone(),
         &config.operator.fallback_aggregator_urls,

@@ -19,6 +19,55 @@ fn the_sample_configuration_is_valid() {
     assert_eq!(config.ops.node_api_listen.port(), 9010);
 }
 
+/// A configuration written for the version that gave up after `submission_attempts` still
+/// loads; a fallback that is not an http(s) URL, or a zero fallback delay, is refused by name.
+#[test]
+fn an_earlier_configuration_loads_and_bad_fallbacks_are_refused() {
+    let sample = std::fs::read_to_string(SAMPLE).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let earlier = write(
+        "earlier.toml",
+        sample.replace(
+            "fallback_aggregator_urls = []\nfallback_after_blocks = 10\n",
+            "submission_attempts = 8\n",
+        ),
+    );
+    let config: OperatorConfig = warden_runtime::config::load(Some(&earlier), ENV_PREFIX).unwrap();
+    config.validate_settings().unwrap();
+    assert_eq!(config.operator.submission_attempts, Some(8));
+    assert!(config.operator.fallback_aggregator_urls.is_empty());
+    assert_eq!(config.operator.fallback_after_blocks, 10);
+
+    let cases = [
+        (
+            "fallback_aggregator_urls = [\"ftp://127.0.0.1:8091\"]",
+            "operator.fallback_aggregator_urls",
+        ),
+        (
+            "fallback_after_blocks = 0",
+            "operator.fallback_after_blocks",
+        ),
+    ];
+    for (line, key) in cases {
+        let replaced = sample
+            .replace("fallback_aggregator_urls = []", "")
+            .replace("fallback_after_blocks = 10", "")
+            .replace(
+                "aggregator_url = \"http://127.0.0.1:8090\"",
+                &format!("aggregator_url = \"http://127.0.0.1:8090\"\n{line}"),
+            );
+        let path = write("bad.toml", replaced);
+        let config: OperatorConfig = warden_runtime::config::load(Some(&path), ENV_PREFIX).unwrap();
+        let error = config.validate_settings().unwrap_err().to_string();
+        assert!(error.contains(key), "{line}: {error}");
+    }
+}
+
 #[test]
 fn the_binary_names_what_is_wrong() {
     let binary = env!("CARGO_BIN_EXE_warden-operator");
