@@ -22,6 +22,25 @@ use warden_testkit::wait::wait_until;
 /// The stall bound of this test: far below the devnet's own, so the test is quick.
 const STALL_BLOCKS: u64 = 10;
 
+/// A devnet of 4 operators and the configuration of an aggregator keeping its agent, on a port
+/// of its own with its own SQLite database (kept alive by the returned handle).
+async fn devnet_and_aggregator() -> (
+    Devnet,
+    warden_aggregator::config::AggregatorConfig,
+    TestDatabase,
+    u16,
+) {
+    let devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
+    let agent_id = devnet.summary().deployment.app.agent_id;
+    let db = TestDatabase::sqlite();
+    let port = free_port().unwrap();
+    let mut config = devnet
+        .deployment()
+        .aggregator_config(SocketAddr::from(([127, 0, 0, 1], port)), vec![agent_id]);
+    config.database.url = db.url().to_string();
+    (devnet, config, db, port)
+}
+
 /// `/eigen/node/health`'s code and body.
 async fn health(http: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
     let response = http.get(url).send().await.unwrap();
@@ -50,14 +69,7 @@ async fn last_progress(metrics: &str, which: &str) -> Option<f64> {
 /// commits and executes.
 #[tokio::test]
 async fn a_keeper_whose_key_has_no_eth_is_unhealthy_until_funded_and_the_next_task_commits() {
-    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
-    let agent_id = devnet.summary().deployment.app.agent_id;
-    let db = TestDatabase::sqlite();
-    let port = free_port().unwrap();
-    let mut config = devnet
-        .deployment()
-        .aggregator_config(SocketAddr::from(([127, 0, 0, 1], port)), vec![agent_id]);
-    config.database.url = db.url().to_string();
+    let (mut devnet, mut config, _db, port) = devnet_and_aggregator().await;
     config.aggregator.stall_blocks = STALL_BLOCKS;
     let signer = devnet.deployment().dev_key(3).unwrap();
     let key = signer.address();
@@ -165,14 +177,7 @@ async fn a_keeper_whose_key_has_no_eth_is_unhealthy_until_funded_and_the_next_ta
 /// restart, health is 200 once it has, and the next task commits and executes.
 #[tokio::test]
 async fn a_rollback_of_20_blocks_under_the_aggregator_is_repaired_and_the_next_task_commits() {
-    let mut devnet = Devnet::start(DevnetConfig::new(4)).await.unwrap();
-    let agent_id = devnet.summary().deployment.app.agent_id;
-    let db = TestDatabase::sqlite();
-    let port = free_port().unwrap();
-    let mut config = devnet
-        .deployment()
-        .aggregator_config(SocketAddr::from(([127, 0, 0, 1], port)), vec![agent_id]);
-    config.database.url = db.url().to_string();
+    let (mut devnet, config, _db, port) = devnet_and_aggregator().await;
     let signer = devnet.deployment().dev_key(3).unwrap();
     let key = signer.address();
     let chain = ProviderBuilder::new().connect_http(devnet.deployment().rpc_url().parse().unwrap());
