@@ -18,13 +18,14 @@ CARGO      ?= cargo
 export WARDEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 SKIP_LOG   := $(CURDIR)/target/skipped-tests.log
 
-.PHONY: setup demo test test-contracts test-rust lint fmt artifacts abi abi-check gas clean help
+.PHONY: setup demo test test-contracts test-rust lint fmt artifacts abi abi-check gas bench clean help
 
 help:
 	@echo "make demo    run a local Warden devnet: $(OPERATORS) operators, $(TICKS) agent ticks (OPERATORS=N TICKS=T)"
 	@echo "make test    lint, forge tests and Rust tests"
 	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
 	@echo "make gas     forge gas report of the contracts"
+	@echo "make bench   measurements too slow for make test: the aggregator's intake CPU per task (criterion, release build)"
 	@echo "make abi     re-export the contracts' ABI and bytecode for the Rust bindings (crates/bindings/abi/)"
 	@echo "make fmt     format Rust and Solidity"
 
@@ -84,6 +85,10 @@ test-rust: setup
 
 gas: artifacts
 	cd contracts && $(FORGE) test --gas-report
+
+# Criterion writes its reports under target/criterion/.
+bench: setup
+	$(CARGO) bench -p warden-aggregator --bench intake -- --noplot
 
 fmt: setup
 	$(CARGO) fmt --all
