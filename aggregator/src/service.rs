@@ -145,6 +145,8 @@ pub struct Aggregator {
     /// Operator sets by reference block: every task of one block shares one, and the first
     /// submissions of a task, arriving together, share one read of it.
     sets: Mutex<HashMap<u32, Arc<tokio::sync::OnceCell<Arc<OperatorSet>>>>>,
+    /// Tasks being set up from the chain, so that concurrent first submissions share one set-up.
+    setups: Mutex<HashMap<u64, Arc<tokio::sync::OnceCell<()>>>>,
     /// What never changes about each registered operator, read once.
     identities: crate::operator_set::Identities,
     /// Quorums waiting for the keeper loop, which sends every transaction of this aggregator.
@@ -250,6 +252,7 @@ impl Aggregator {
             first_signature: Mutex::new(HashMap::new()),
             sets: Mutex::new(HashMap::new()),
             identities: crate::operator_set::Identities::default(),
+            setups: Mutex::new(HashMap::new()),
             ready: Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
             agents: Mutex::new(HashMap::new()),

@@ -139,6 +139,27 @@ impl Aggregator {
         if self.intake.lock().await.knows(task_id) {
             return Ok(());
         }
+        // Every operator's first submission arrives at about the same moment: one of them sets
+        // the task up, the others wait for it instead of reading the same task from the chain.
+        let setup = Arc::clone(self.setups.lock().await.entry(task_id).or_default());
+        let result = setup
+            .get_or_try_init(|| self.set_up_task(task_id))
+            .await
+            .map(|_| ());
+        // Whatever the outcome, the entry goes: once set up, the intake knows the task (and a task
+        // it forgets later is set up afresh); a refused one (an unknown task id, say) must not
+        // stay behind, or a flood of made-up ids would grow the map for good. Submissions still
+        // waiting hold the entry until they are done with it.
+        self.setups.lock().await.remove(&task_id);
+        result
+    }
+
+    /// Reads a task and its agent from the chain, checks this aggregator serves it, and puts it
+    /// on record and in the intake.
+    async fn set_up_task(&self, task_id: u64) -> Result<(), SubmitError> {
+        if self.intake.lock().await.knows(task_id) {
+            return Ok(());
+        }
         let (state, task) = self
             .task(task_id)
             .await
