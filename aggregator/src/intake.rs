@@ -136,13 +136,6 @@ impl Candidate {
 #[derive(Debug, Clone)]
 pub struct Verified(Box<Candidate>);
 
-impl Verified {
-    /// The verified submission.
-    pub fn candidate(&self) -> &Candidate {
-        &self.0
-    }
-}
-
 /// What screening decided.
 #[derive(Debug, Clone)]
 pub enum Screening {

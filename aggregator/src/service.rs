@@ -84,14 +84,6 @@ pub struct QuorumGrace {
     pub blocks: u64,
 }
 
-impl QuorumGrace {
-    /// No wait: commit the moment the threshold is reached.
-    pub const NONE: Self = Self {
-        wait: Duration::ZERO,
-        blocks: 0,
-    };
-}
-
 /// A quorum on record, with the output it commits (`None`: to be read from the signatures on
 /// record).
 #[derive(Debug, Clone)]
@@ -158,6 +150,9 @@ pub struct Aggregator {
     verifiers: VerifierCheck,
     /// The task manager's `commitFee` (immutable), read once.
     commit_fee: tokio::sync::OnceCell<U256>,
+    /// Each kept agent's latest task the keeper has looked at for adoption (never held across an
+    /// await).
+    adopted: std::sync::Mutex<HashMap<u64, u64>>,
     /// Tasks the keeper follows until they are final.
     tracked: Mutex<BTreeSet<u64>>,
     /// Inputs and outputs of the tracked tasks, each read at most once.
@@ -257,6 +252,7 @@ impl Aggregator {
             wake: tokio::sync::Notify::new(),
             agents: Mutex::new(HashMap::new()),
             commit_fee: tokio::sync::OnceCell::new(),
+            adopted: std::sync::Mutex::new(HashMap::new()),
             tracked: Mutex::new(BTreeSet::new()),
             kept: Mutex::new(HashMap::new()),
             progress,

@@ -255,3 +255,52 @@ async fn a_rollback_of_20_blocks_under_the_aggregator_is_repaired_and_the_next_t
         .expect("every task stops on shutdown")
         .expect("no task failed");
 }
+
+/// Before: when the quorum's last signature could not be written (the issue's `database is
+/// locked`, here a table gone under the running aggregator), the operator heard 503, the
+/// quorum the intake had just handed out was dropped with the error, and the operators' resent
+/// signatures were duplicates that never completed it again: the task expired. Now the quorum is
+/// committed whatever became of the write.
+#[tokio::test]
+async fn a_signature_that_cannot_be_written_does_not_drop_the_quorum_it_completed() {
+    let (mut devnet, config, db, port) = devnet_and_aggregator().await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running =
+        warden_aggregator::launch::start(&config, devnet.deployment().dev_key(3).unwrap(), stopped)
+            .await
+            .unwrap();
+    db.execute("DROP TABLE aggregator_signatures").await;
+
+    let mut ticks = TickConfig::new(1);
+    ticks.external_aggregator = Some(format!("http://127.0.0.1:{port}").parse().unwrap());
+    ticks.challenger = false;
+    ticks.pay_operators = false;
+    ticks.timeout = Duration::from_secs(180);
+    devnet
+        .run_ticks(ticks, |line| eprintln!("{line}"))
+        .await
+        .unwrap();
+    let tasks = &devnet.summary().tasks;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state, "executed", "{tasks:?}");
+    let failed_writes = scrape(&running.endpoints.metrics_url())
+        .await
+        .unwrap()
+        .samples
+        .iter()
+        .filter(|s| {
+            s.metric == "warden_database_errors_total"
+                && s.labels.get("operation") == Some("save_signature")
+        })
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) => v,
+            _ => 0.0,
+        })
+        .sum::<f64>();
+    assert!(failed_writes >= 1.0, "the writes must have failed");
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), running.tasks.wait())
+        .await
+        .expect("every task stops on shutdown")
+        .expect("no task failed");
+}

@@ -39,11 +39,6 @@ impl Delivery {
         }
     }
 
-    /// The node's own aggregator.
-    pub fn primary(&self) -> &Url {
-        &self.primary
-    }
-
     /// The aggregators a signature for `task_id`, opened in block `opened_at`, goes to at block
     /// `head`: the primary, and the fallbacks whose turn has come, in the order they joined.
     pub fn targets(&self, task_id: u64, opened_at: u64, head: u64) -> Vec<&Url> {

@@ -41,7 +41,9 @@ impl Aggregator {
         };
         // On record before the operator hears it was taken. A duplicate is written again: its
         // first write may be the one that failed.
-        if recorded.status != SubmissionStatus::AlreadyCommitted {
+        let saved = if recorded.status == SubmissionStatus::AlreadyCommitted {
+            Ok(())
+        } else {
             self.records
                 .save_signature(&StoredSignature {
                     task_id,
@@ -51,12 +53,16 @@ impl Aggregator {
                     signature: submission.signature.clone(),
                 })
                 .await
-                .map_err(|error| self.database_error("save_signature", error))?;
-        }
+                .map_err(|error| self.database_error("save_signature", error))
+        };
+        // The intake handed the quorum out once, with this signature: it goes on to be committed
+        // even if the signature could not be written (the operator hears 503 and sends it again,
+        // which the intake knows already and never completes a quorum with a second time).
         if let Some(ready) = recorded.ready {
             // The operator's answer does not wait for the late signers.
             tokio::spawn(Arc::clone(self).commit_after_grace(ready));
         }
+        saved?;
         let status = match recorded.status {
             SubmissionStatus::Accepted => StatusCode::ACCEPTED,
             SubmissionStatus::Duplicate | SubmissionStatus::AlreadyCommitted => StatusCode::OK,

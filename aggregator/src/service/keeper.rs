@@ -179,8 +179,19 @@ impl Aggregator {
         for &agent_id in &self.settings.keeper_agents {
             let status = self.task_manager().agentStatus(agent_id).call().await?;
             // A task someone else opened (another aggregator, or anyone: openTask is open to
-            // all), or one opened while this aggregator was down, is kept all the same.
-            self.adopt(status.latestTaskId).await;
+            // all), or one opened while this aggregator was down, is kept all the same. Each
+            // agent's latest task is looked at once, not every round.
+            let looked_at = self
+                .adopted
+                .lock()
+                .ok()
+                .and_then(|adopted| adopted.get(&agent_id).copied());
+            if looked_at != Some(status.latestTaskId)
+                && self.adopt(status.latestTaskId).await
+                && let Ok(mut adopted) = self.adopted.lock()
+            {
+                adopted.insert(agent_id, status.latestTaskId);
+            }
             // The task manager's own answer, rather than its rules re-derived here: asking for
             // a task it would refuse is only a failed gas estimation every round.
             let open = self.task_manager().canOpenTask(agent_id).call().await?;
@@ -429,17 +440,18 @@ impl Aggregator {
     }
 
     /// Keeps a kept agent's latest task this aggregator does not follow yet, if it is still live:
-    /// puts it on record and follows it until it is final.
-    async fn adopt(&self, task_id: u64) {
+    /// puts it on record and follows it until it is final. Returns whether that is settled
+    /// (false: try again next round).
+    async fn adopt(&self, task_id: u64) -> bool {
         if task_id == 0 || self.tracked.lock().await.contains(&task_id) {
-            return;
+            return true;
         }
         let task = match self.task(task_id).await {
             Ok((TaskState::Open | TaskState::Committed, task)) => task,
-            Ok(_) => return,
+            Ok(_) => return true,
             Err(error) => {
                 tracing::warn!(task_id, %error, "could not read a task to adopt; trying next round");
-                return;
+                return false;
             }
         };
         match self.records.track(&super::collecting(task_id, &task)).await {
@@ -450,9 +462,11 @@ impl Aggregator {
                     "keeping a task this aggregator did not open"
                 );
                 self.tracked.lock().await.insert(task_id);
+                true
             }
             Err(error) => {
                 let _ = self.database_error("track_task", error);
+                false
             }
         }
     }

@@ -124,6 +124,17 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|error| panic!("opening test database {}: {error}", self.url))
     }
+
+    /// Runs `sql` on the database from a connection of its own: to break it under a running
+    /// service (drop a table it writes), a database fault no configuration can produce.
+    pub async fn execute(&self, sql: &str) {
+        let store = self.open().await;
+        sqlx::raw_sql(sql)
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|error| panic!("{sql} on {}: {error}", self.url));
+        store.close().await;
+    }
 }
 
 impl Drop for TestDatabase {
