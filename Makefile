@@ -18,7 +18,7 @@ CARGO      ?= cargo
 export WARDEN_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 SKIP_LOG   := $(CURDIR)/target/skipped-tests.log
 
-.PHONY: setup demo test test-contracts test-rust lint fmt artifacts abi abi-check gas bench clean help
+.PHONY: setup demo test test-contracts test-rust lint fmt artifacts abi abi-check gas bench bench-gas clean help
 
 help:
 	@echo "make demo    run a local Warden devnet: $(OPERATORS) operators, $(TICKS) agent ticks (OPERATORS=N TICKS=T)"
@@ -26,6 +26,7 @@ help:
 	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
 	@echo "make gas     forge gas report of the contracts"
 	@echo "make bench   measurements too slow for make test: the aggregator's intake CPU per task (criterion, release build)"
+	@echo "make bench-gas  commitOutput gas at 4, 100 and 1,000 operators, 0/1/10/33 % non-signers (forge)"
 	@echo "make abi     re-export the contracts' ABI and bytecode for the Rust bindings (crates/bindings/abi/)"
 	@echo "make fmt     format Rust and Solidity"
 
@@ -71,6 +72,7 @@ lint: setup
 # contracts/src must stay within 22 KB of runtime code (2 KB under EIP-170).
 test-contracts: artifacts
 	cd contracts && $(FORGE) test
+	cd contracts && FOUNDRY_PROFILE=bench $(FORGE) test
 	cd contracts && node script/sizes.js
 
 test-rust: setup
@@ -87,8 +89,14 @@ gas: artifacts
 	cd contracts && $(FORGE) test --gas-report
 
 # Criterion writes its reports under target/criterion/.
-bench: setup
+bench: setup bench-gas
 	$(CARGO) bench -p warden-aggregator --bench intake -- --noplot
+
+# The commitOutput gas matrix, logged (make test runs it too, unlogged): the 1,000-operator case runs
+# in the bench profile of contracts/foundry.toml, whose gas limit covers its set-up.
+bench-gas: artifacts
+	cd contracts && $(FORGE) test --match-contract 'CommitGasMatrix(4|100)Test' -vv | grep -E 'commitOutput|Suite'
+	cd contracts && FOUNDRY_PROFILE=bench $(FORGE) test -vv | grep -E 'commitOutput|Suite'
 
 fmt: setup
 	$(CARGO) fmt --all

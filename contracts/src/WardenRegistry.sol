@@ -95,6 +95,9 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         uint32 operatorCount;
         uint96 totalWeight;
         uint32 weightsRefreshedAt;
+        /// @dev The latest block at or before `fromBlock` in which the set or a weight changed (a
+        /// refresh that changed no weight leaves it).
+        uint32 changedAt;
     }
 
     /// @dev An archived state of the whole set.
@@ -103,6 +106,7 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         uint32 operatorCount;
         uint96 totalWeight;
         uint32 weightsRefreshedAt;
+        uint32 changedAt;
         PackedG1 aggregateKey;
     }
 
@@ -126,10 +130,6 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     QuorumState private _quorum;
     PackedG1 private _aggregateKey;
     mapping(uint256 index => QuorumCheckpoint) private _quorumArchive;
-
-    /// @dev The operators in the set now, in no particular order, and each one's position plus one.
-    address[] private _members;
-    mapping(address operator => uint256 positionPlusOne) private _memberPosition;
 
     EjectionWindow private _ejections;
 
@@ -388,14 +388,13 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             _publicKeys[operatorId] = _pack(publicKey);
         }
         _writeOperator(operatorId, true, weight);
-        _members.push(operator);
-        _memberPosition[operator] = _members.length;
 
         _writeQuorum(
             BLS12381.add(_unpack(_aggregateKey), publicKey),
             quorum.operatorCount + 1,
             quorum.totalWeight + weight,
-            quorum.weightsRefreshedAt
+            quorum.weightsRefreshedAt,
+            true
         );
         emit OperatorRegistered(operator, operatorId, publicKey, weight);
     }
@@ -413,7 +412,6 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         if (operatorId == bytes32(0) || !state.registered) revert OperatorNotRegistered(operator);
 
         _writeOperator(operatorId, false, 0);
-        _removeMember(operator);
         QuorumState memory quorum = _quorum;
         BLS.G1Point memory withoutOperator =
             BLS12381.add(_unpack(_aggregateKey), BLS12381.negate(_unpack(_publicKeys[operatorId])));
@@ -421,7 +419,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             withoutOperator,
             quorum.operatorCount - 1,
             quorum.totalWeight - state.weight,
-            quorum.weightsRefreshedAt
+            quorum.weightsRefreshedAt,
+            true
         );
         emit OperatorDeregistered(operator, operatorId);
     }
@@ -434,27 +433,29 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// `getMinimumSlashableStake` call for the whole set, at `weightHorizon` blocks ahead) and records
     /// this block as the set's last full refresh. Permissionless: the aggregator's keeper calls it on a
     /// schedule, and anyone may, since quorums on weights older than `maxWeightAge` are refused.
-    /// @dev Costs one storage read per member plus a write per changed weight: `maxOperators` bounds it.
+    /// @dev Costs three storage reads per member (one per operator that left), plus a write per changed
+    /// weight: `maxOperators` bounds it.
     function refreshWeights() external {
-        address[] memory members = _members;
+        (address[] memory members, bytes32[] memory ids) = _currentMembers();
         uint256 count = members.length;
         uint256[][] memory stakes = allocationManager.getMinimumSlashableStake(
             OperatorSet({avs: address(this), id: OPERATOR_SET_ID}), members, _strategies(), _horizonBlock()
         );
         uint256 totalWeight;
+        bool changed;
         for (uint256 i; i < count; ++i) {
-            address operator = members[i];
-            bytes32 operatorId = operatorIdOf[operator];
+            bytes32 operatorId = ids[i];
             uint96 weight = _sum(stakes[i]);
             uint96 oldWeight = _operators[operatorId].weight;
             if (weight != oldWeight) {
                 _writeOperator(operatorId, true, weight);
-                emit OperatorWeightUpdated(operator, operatorId, oldWeight, weight);
+                emit OperatorWeightUpdated(members[i], operatorId, oldWeight, weight);
+                changed = true;
             }
             totalWeight += weight;
         }
         uint32 current = uint32(block.number);
-        _writeQuorum(_unpack(_aggregateKey), count.toUint32(), totalWeight.toUint96(), current);
+        _writeQuorum(_unpack(_aggregateKey), count.toUint32(), totalWeight.toUint96(), current, changed);
         emit WeightsRefreshed(current, count, totalWeight);
     }
 
@@ -552,7 +553,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
                     _unpack(_aggregateKey),
                     quorum.operatorCount,
                     totalWeight.toUint96(),
-                    quorum.weightsRefreshedAt
+                    quorum.weightsRefreshedAt,
+                    true
                 );
             }
         }
@@ -623,7 +625,7 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         return _operatorAt(operatorId, blockNumber);
     }
 
-    /// @notice The set's aggregate public key, total weight and size at `blockNumber`.
+    /// @inheritdoc IWardenRegistry
     function quorumAt(uint32 blockNumber)
         external
         view
@@ -638,9 +640,34 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         (,,, refreshedAt) = _quorumAt(blockNumber);
     }
 
-    /// @notice The operators in the set now, in no particular order.
-    function registeredOperators() external view returns (address[] memory) {
-        return _members;
+    /// @inheritdoc IWardenRegistry
+    /// @dev One `eth_call` for the aggregator: reads every id ever registered (about six storage reads
+    /// per operator), so a set of 1,000 costs about 13 M gas of the call's budget.
+    function operatorSetAt(uint32 blockNumber)
+        external
+        view
+        returns (
+            bytes32[] memory ids,
+            address[] memory operators,
+            BLS.G1Point[] memory publicKeys,
+            uint96[] memory weights,
+            uint256 totalWeight,
+            uint32 changedAt
+        )
+    {
+        (, totalWeight,,) = _quorumAt(blockNumber);
+        changedAt = _changedAt(blockNumber);
+        (ids, operators, publicKeys, weights) = _membersAt(blockNumber);
+    }
+
+    /// @inheritdoc IWardenRegistry
+    function setChangedAt(uint32 blockNumber) external view returns (uint32) {
+        return _changedAt(blockNumber);
+    }
+
+    /// @notice The operators in the set now, in order of first registration.
+    function registeredOperators() external view returns (address[] memory members) {
+        (members,) = _currentMembers();
     }
 
     /// @notice The registered BLS public key of an operator id (infinity when unknown).
@@ -745,7 +772,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     {
         if (BLS12381.isInfinity(publicKey)) revert InfinityPublicKey();
         BLS12381.requireCanonical(publicKey);
-        BLS12381.requireInSubgroup(publicKey);
+        // No separate subgroup check: the proof of possession's pairing check refuses a key off the
+        // curve or outside the prime-order subgroup (`PairingInputRejected`), as EIP-2537 requires.
         operatorId = WardenDigests.publicKeyHash(publicKey);
         address owner_ = operatorOf[operatorId];
         if (owner_ != address(0) && owner_ != operator) {
@@ -802,17 +830,60 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         return total.toUint96();
     }
 
-    /// @dev Swap-and-pop removal from the member list.
-    function _removeMember(address operator) private {
-        uint256 position = _memberPosition[operator];
-        uint256 last = _members.length;
-        if (position != last) {
-            address moved = _members[last - 1];
-            _members[position - 1] = moved;
-            _memberPosition[moved] = position;
+    /// @dev The members of the set at `blockNumber`, in order of first registration: ids, addresses,
+    /// keys and weights then.
+    function _membersAt(uint32 blockNumber)
+        private
+        view
+        returns (
+            bytes32[] memory ids,
+            address[] memory operators,
+            BLS.G1Point[] memory publicKeys,
+            uint96[] memory weights
+        )
+    {
+        uint256 total = operatorIds.length;
+        ids = new bytes32[](total);
+        operators = new address[](total);
+        publicKeys = new BLS.G1Point[](total);
+        weights = new uint96[](total);
+        uint256 count;
+        for (uint256 i; i < total; ++i) {
+            bytes32 operatorId = operatorIds[i];
+            (bool registered, uint96 weight) = _operatorAt(operatorId, blockNumber);
+            if (!registered) continue;
+            ids[count] = operatorId;
+            operators[count] = operatorOf[operatorId];
+            publicKeys[count] = _unpack(_publicKeys[operatorId]);
+            weights[count] = weight;
+            ++count;
         }
-        _members.pop();
-        delete _memberPosition[operator];
+        assembly ("memory-safe") {
+            mstore(ids, count)
+            mstore(operators, count)
+            mstore(publicKeys, count)
+            mstore(weights, count)
+        }
+    }
+
+    /// @dev The operators in the set now, in order of first registration, and their ids. Reads every
+    /// id ever registered: the set's history is the registry's one list of operators.
+    function _currentMembers() private view returns (address[] memory members, bytes32[] memory ids) {
+        uint256 total = operatorIds.length;
+        members = new address[](total);
+        ids = new bytes32[](total);
+        uint256 count;
+        for (uint256 i; i < total; ++i) {
+            bytes32 operatorId = operatorIds[i];
+            if (!_operators[operatorId].registered) continue;
+            members[count] = operatorOf[operatorId];
+            ids[count] = operatorId;
+            ++count;
+        }
+        assembly ("memory-safe") {
+            mstore(members, count)
+            mstore(ids, count)
+        }
     }
 
     /// @dev Re-reads a registered operator's weight from EigenLayer and records it if it changed.
@@ -850,7 +921,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         BLS.G1Point memory aggregateKey,
         uint32 operatorCount,
         uint96 totalWeight,
-        uint32 weightsRefreshedAt_
+        uint32 weightsRefreshedAt_,
+        bool changed
     ) private {
         QuorumState memory quorum = _quorum;
         uint32 current = uint32(block.number);
@@ -860,6 +932,7 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
                 operatorCount: quorum.operatorCount,
                 totalWeight: quorum.totalWeight,
                 weightsRefreshedAt: quorum.weightsRefreshedAt,
+                changedAt: quorum.changedAt,
                 aggregateKey: _aggregateKey
             });
             quorum.archived += 1;
@@ -869,7 +942,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             archived: quorum.archived,
             operatorCount: operatorCount,
             totalWeight: totalWeight,
-            weightsRefreshedAt: weightsRefreshedAt_
+            weightsRefreshedAt: weightsRefreshedAt_,
+            changedAt: changed ? current : quorum.changedAt
         });
         _aggregateKey = _pack(aggregateKey);
     }
@@ -908,21 +982,34 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             return
                 (_unpack(_aggregateKey), quorum.totalWeight, quorum.operatorCount, quorum.weightsRefreshedAt);
         }
-        uint256 low;
-        uint256 high = quorum.archived;
-        while (low < high) {
-            uint256 mid = (low + high) / 2;
-            if (_quorumArchive[mid].fromBlock <= blockNumber) low = mid + 1;
-            else high = mid;
-        }
-        if (low == 0) revert NoOperatorSetAtBlock(blockNumber);
-        QuorumCheckpoint storage checkpoint = _quorumArchive[low - 1];
+        QuorumCheckpoint storage checkpoint = _quorumArchive[_archivedQuorumAt(blockNumber, quorum.archived)];
         return (
             _unpack(checkpoint.aggregateKey),
             checkpoint.totalWeight,
             checkpoint.operatorCount,
             checkpoint.weightsRefreshedAt
         );
+    }
+
+    /// @dev The block of the latest change to the set or a weight at or before `blockNumber`.
+    function _changedAt(uint32 blockNumber) private view returns (uint32) {
+        QuorumState memory quorum = _quorum;
+        if (quorum.fromBlock != 0 && quorum.fromBlock <= blockNumber) return quorum.changedAt;
+        return _quorumArchive[_archivedQuorumAt(blockNumber, quorum.archived)].changedAt;
+    }
+
+    /// @dev The index of the archived set state in effect at `blockNumber` (the greatest whose fromBlock
+    /// is at or before it), among the first `archived`; reverts if there is none.
+    function _archivedQuorumAt(uint32 blockNumber, uint256 archived) private view returns (uint256) {
+        uint256 low;
+        uint256 high = archived;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            if (_quorumArchive[mid].fromBlock <= blockNumber) low = mid + 1;
+            else high = mid;
+        }
+        if (low == 0) revert NoOperatorSetAtBlock(blockNumber);
+        return low - 1;
     }
 
     function _pack(BLS.G1Point memory point) private pure returns (PackedG1 memory) {

@@ -106,6 +106,24 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint96 atRisk;
     }
 
+    /// @dev A task as stored, packed so that `commitOutput` writes one slot beside the output hash
+    /// (and the non-signer hash only when someone did not sign). `getTask` reassembles the `Task`: the
+    /// reference block is always `openedAt - 1`, and the total weight is the registry's at that block.
+    /// Slot 0 holds agentId (bits 0-31), state (32-39), openedAt (40-71), deadline (72-103),
+    /// signedWeight (104-199) and exposure (200-255); slots 1, 2 and 3 the input, output and
+    /// non-signer hashes.
+    struct TaskRecord {
+        uint32 agentId;
+        TaskState state;
+        uint32 openedAt;
+        uint32 deadline;
+        uint96 signedWeight;
+        uint56 exposure;
+        bytes32 inputHash;
+        bytes32 outputHash;
+        bytes32 nonSignerHash;
+    }
+
     /// @dev `commitOutput`'s inputs and results, kept in memory: they outnumber the free stack slots.
     struct Commitment {
         uint64 agentId;
@@ -149,7 +167,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     mapping(address vault => uint64 agentId) public agentOf;
 
     mapping(uint64 agentId => AgentRecord) private _agents;
-    mapping(uint64 taskId => Task) private _tasks;
+    mapping(uint64 taskId => TaskRecord) private _tasks;
 
     /// @inheritdoc ITaskManager
     mapping(address committer => uint256 amount) public serviceFeesOwed;
@@ -222,6 +240,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         _requireStakeInBaseToken(config.tokenBase);
 
         agentId = ++agentCount;
+        // Tasks store their agent's id in 32 bits.
+        if (agentId > type(uint32).max) revert TooManyAgents();
         _agents[agentId] = AgentRecord({
             agentHash: config.agentHash,
             inputSource: config.inputSource,
@@ -252,7 +272,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         AgentRecord storage agent = _agentOrRevert(agentId);
         uint64 latestTaskId = agent.latestTaskId;
         if (latestTaskId != 0) {
-            Task storage latest = _tasks[latestTaskId];
+            TaskRecord storage latest = _tasks[latestTaskId];
             uint256 nextBlock = uint256(latest.openedAt) + agent.tickInterval;
             if (block.number < nextBlock) revert TickTooSoon(agentId, nextBlock);
             _retireLatest(agentId, latestTaskId, latest, agent.responseWindow);
@@ -265,10 +285,11 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
         taskId = ++taskCount;
         agent.latestTaskId = taskId;
-        Task storage task = _tasks[taskId];
-        task.agentId = agentId;
+        TaskRecord storage task = _tasks[taskId];
+        // registerAgent keeps agent ids within 32 bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        task.agentId = uint32(agentId);
         task.state = TaskState.Open;
-        task.referenceBlock = currentBlock - 1;
         task.openedAt = currentBlock;
         task.inputHash = inputHash;
         emit TaskOpened(taskId, agentId, currentBlock - 1, inputHash, input);
@@ -285,13 +306,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) external {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         Commitment memory commitment = _beginCommitment(taskId, task);
         commitment.outputHash = keccak256(output);
         (commitment.signedWeight, commitment.totalWeight) =
             _checkQuorum(taskId, task, commitment, nonSigners, signature);
         bytes32[] memory nonSignerIds = _operatorIds(nonSigners);
-        commitment.nonSignerHash = _hashIds(nonSignerIds);
+        // Zero, and not stored, when everyone signed.
+        if (nonSignerIds.length != 0) commitment.nonSignerHash = _hashIds(nonSignerIds);
         commitment.deadline = (block.number + commitment.challengeWindow).toUint32();
 
         _recordCommitment(task, commitment);
@@ -313,7 +335,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// window, after which the task can only expire. A failed action is thus never recorded as
     /// executed, and never executes long after the snapshot it was decided on.
     function execute(uint64 taskId, bytes calldata input, bytes calldata output) external nonReentrant {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
         uint32 deadline = task.deadline;
         if (block.number <= deadline) revert ChallengeWindowNotOver(taskId, deadline);
@@ -338,7 +360,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// which values its outflow for the stake bound (the input matched the committed hash, so it is
     /// the snapshot the agent's source took, and no trade in the opening block moved it); and the
     /// market now, spot and TWAP, for the vault's check that nobody holds the price off.
-    function _actionContext(address inputSource, Task storage task, bytes calldata input)
+    function _actionContext(address inputSource, TaskRecord storage task, bytes calldata input)
         private
         view
         returns (ActionContext memory context)
@@ -351,7 +373,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskManager
     function expire(uint64 taskId) external nonReentrant {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         TaskState state = task.state;
         if (state != TaskState.Open && state != TaskState.Committed) {
             revert UnexpectedTaskState(taskId, state);
@@ -364,7 +386,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskManager
     function veto(uint64 taskId) external nonReentrant {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         // An unknown task has agent 0, whose vault is the zero address: no caller matches.
         address vault = _agents[task.agentId].vault;
         if (msg.sender != vault) revert NotAgentVault(msg.sender, vault);
@@ -382,7 +404,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// stays counted against the quorum's stake until its window ends.
     function markFraudulent(uint64 taskId) external {
         if (msg.sender != _challenges) revert NotChallenges(msg.sender);
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         _requireChallengeable(taskId, task);
         task.state = TaskState.Fraudulent;
         emit TaskFraudulent(taskId);
@@ -465,7 +487,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         view
         returns (address vault, address token, uint256 loss, bool lossFinal)
     {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         AgentRecord storage agent = _agents[task.agentId];
         vault = agent.vault;
         token = agent.tokenBase;
@@ -474,14 +496,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         // An equivocation can be slashed while its task is still open: until the task is proved
         // fraudulent or can no longer be, its vault may yet be owed a loss.
         lossFinal = state == TaskState.Fraudulent || state == TaskState.Expired || state == TaskState.None
-            || block.number > uint256(task.referenceBlock) + fraudProofWindow;
+            || block.number > uint256(_referenceBlock(task)) + fraudProofWindow;
     }
 
     /// @inheritdoc ITaskManager
     function provableUntil(uint64 taskId) external view returns (uint256) {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         if (task.state == TaskState.None) return 0;
-        return uint256(task.referenceBlock) + fraudProofWindow;
+        return uint256(_referenceBlock(task)) + fraudProofWindow;
     }
 
     /// @inheritdoc ITaskManager
@@ -506,7 +528,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         view
         returns (address verifier)
     {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         uint64 agentId = _requireChallengeable(taskId, task);
         _requireCommitted(taskId, task, inputHash, outputHash);
         return _agents[agentId].verifier;
@@ -518,13 +540,31 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         view
         returns (TaskState state, uint32 referenceBlock, bytes32 nonSignerHash)
     {
-        Task storage task = _tasks[taskId];
-        return (task.state, task.referenceBlock, task.nonSignerHash);
+        TaskRecord storage task = _tasks[taskId];
+        return (task.state, _referenceBlock(task), task.nonSignerHash);
     }
 
     /// @inheritdoc ITaskManager
-    function getTask(uint64 taskId) external view returns (Task memory) {
-        return _tasks[taskId];
+    /// @dev The total weight is not stored with the task: it is the registry's at the reference block,
+    /// the figure `checkQuorum` returned when the task committed.
+    function getTask(uint64 taskId) external view returns (Task memory view_) {
+        TaskRecord storage task = _tasks[taskId];
+        view_ = Task({
+            agentId: task.agentId,
+            state: task.state,
+            referenceBlock: _referenceBlock(task),
+            openedAt: task.openedAt,
+            deadline: task.deadline,
+            exposure: task.exposure,
+            inputHash: task.inputHash,
+            outputHash: task.outputHash,
+            nonSignerHash: task.nonSignerHash,
+            signedWeight: task.signedWeight,
+            totalWeight: 0
+        });
+        if (view_.outputHash != bytes32(0)) {
+            (, view_.totalWeight,) = _registry.quorumAt(view_.referenceBlock);
+        }
     }
 
     /// @inheritdoc ITaskManager
@@ -553,14 +593,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc ITaskManager
     function outputDigest(uint64 taskId, bytes32 outputHash) external view returns (bytes32) {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         if (task.state == TaskState.None) revert UnknownTask(taskId);
         return _outputDigest(taskId, task, _agents[task.agentId], outputHash);
     }
 
     /// @inheritdoc ITaskManager
     function lastLiveBlock(uint64 taskId) external view returns (uint256) {
-        Task storage task = _tasks[taskId];
+        TaskRecord storage task = _tasks[taskId];
         TaskState state = task.state;
         if (state != TaskState.Open && state != TaskState.Committed) return 0;
         return _lastLiveBlock(task, _agents[task.agentId].responseWindow);
@@ -573,7 +613,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         fromBlock = block.number;
         uint64 latestTaskId = agent.latestTaskId;
         if (latestTaskId != 0) {
-            Task storage latest = _tasks[latestTaskId];
+            TaskRecord storage latest = _tasks[latestTaskId];
             uint256 nextBlock = uint256(latest.openedAt) + agent.tickInterval;
             if (nextBlock > fromBlock) (check, fromBlock) = (OpenCheck.TickTooSoon, nextBlock);
             TaskState state = latest.state;
@@ -598,10 +638,10 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @dev Checks that the task is Open and within its response window, and reads what the commitment
     /// needs from the task's first slot and the agent's terms slot, one storage read each (field reads
-    /// would repeat them). The offsets are `Task`'s layout (see `_recordCommitment`) and
-    /// `AgentRecord`'s second slot: inputSource (bits 0-159), responseWindow (160-191),
-    /// challengeWindow (192-223), thresholdBps (224-239).
-    function _beginCommitment(uint64 taskId, Task storage task)
+    /// would repeat them). The offsets are `TaskRecord`'s layout and `AgentRecord`'s second slot:
+    /// inputSource (bits 0-159), responseWindow (160-191), challengeWindow (192-223), thresholdBps
+    /// (224-239).
+    function _beginCommitment(uint64 taskId, TaskRecord storage task)
         private
         view
         returns (Commitment memory commitment)
@@ -612,74 +652,79 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
         // Truncating casts are the unpacking: each takes exactly its field's bits.
         // forge-lint: disable-next-line(unsafe-typecast)
-        TaskState state = TaskState(uint8(head >> 64));
+        TaskState state = TaskState(uint8(head >> 32));
         if (state != TaskState.Open) revert UnexpectedTaskState(taskId, state);
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint64 agentId = uint64(head);
+        uint64 agentId = uint32(head);
         AgentRecord storage agent = _agents[agentId];
         uint256 terms;
         assembly ("memory-safe") {
             terms := sload(add(agent.slot, 1))
         }
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint256 lastBlock = uint256(uint32(head >> 104)) + uint32(terms >> 160);
+        uint256 openedAt = uint32(head >> 40);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 lastBlock = openedAt + uint32(terms >> 160);
         if (block.number > lastBlock) revert ResponseWindowOver(taskId, lastBlock);
         commitment.agentId = agentId;
+        // An Open task was opened in a block after genesis.
         // forge-lint: disable-next-line(unsafe-typecast)
-        commitment.referenceBlock = uint32(head >> 72);
+        commitment.referenceBlock = uint32(openedAt - 1);
         // forge-lint: disable-next-line(unsafe-typecast)
         commitment.challengeWindow = uint32(terms >> 192);
         // forge-lint: disable-next-line(unsafe-typecast)
         commitment.thresholdBps = uint16(terms >> 224);
     }
 
-    /// @dev Stores a commitment: the state and deadline into the task's first slot (beside the fields
-    /// `openTask` set), the output and non-signer hashes, and both weights into one slot. One write
-    /// per slot where field-by-field assignments would write the first and last slot twice.
-    /// The offsets are `Task`'s storage layout: slot 0 holds agentId (bits 0-63), state (64-71),
-    /// referenceBlock (72-103), openedAt (104-135) and deadline (136-167); slots 2, 3 and 4 hold
-    /// outputHash, nonSignerHash, and signedWeight (bits 0-95) with totalWeight (96-191).
-    function _recordCommitment(Task storage task, Commitment memory commitment) private {
+    /// @dev Stores a commitment: the state, deadline and signed weight into the task's first slot
+    /// (beside the fields `openTask` set), the output hash, and the non-signer hash only if someone did
+    /// not sign (it is zero otherwise, and the slot stays empty). One write per slot where field-by-field
+    /// assignments would write the first slot three times. Offsets: `TaskRecord`'s layout.
+    function _recordCommitment(TaskRecord storage task, Commitment memory commitment) private {
         uint256 signedWeight = commitment.signedWeight.toUint96();
-        uint256 totalWeight = commitment.totalWeight.toUint96();
         uint256 committed = uint256(TaskState.Committed);
         uint256 deadline = commitment.deadline;
         bytes32 outputHash = commitment.outputHash;
         bytes32 nonSignerHash = commitment.nonSignerHash;
         assembly ("memory-safe") {
             let slot := task.slot
-            let word := and(sload(slot), not(or(shl(64, 0xff), shl(136, 0xffffffff))))
-            sstore(slot, or(word, or(shl(64, committed), shl(136, deadline))))
+            // Keeps agentId, openedAt and exposure; state, deadline and signedWeight are replaced.
+            let word := and(sload(slot), not(or(shl(32, 0xff), shl(72, sub(shl(128, 1), 1)))))
+            sstore(slot, or(word, or(shl(32, committed), or(shl(72, deadline), shl(104, signedWeight)))))
             sstore(add(slot, 2), outputHash)
-            sstore(add(slot, 3), nonSignerHash)
-            sstore(add(slot, 4), or(signedWeight, shl(96, totalWeight)))
+            if nonSignerHash { sstore(add(slot, 3), nonSignerHash) }
         }
     }
 
     /// @dev Reverts unless the task's output was committed (Committed, Vetoed or Executed: a veto must
     /// not shield the signers of a wrong output, nor an execution) and its fraud-proof window is still
-    /// open. Returns the task's agent. Unpacks the task's first slot (layout in `_recordCommitment`)
-    /// from one storage read.
-    function _requireChallengeable(uint64 taskId, Task storage task) private view returns (uint64 agentId) {
+    /// open. Returns the task's agent. Unpacks the task's first slot (`TaskRecord`'s layout) from one
+    /// storage read.
+    function _requireChallengeable(uint64 taskId, TaskRecord storage task)
+        private
+        view
+        returns (uint64 agentId)
+    {
         uint256 head;
         assembly ("memory-safe") {
             head := sload(task.slot)
         }
         // Truncating casts are the unpacking: each takes exactly its field's bits.
         // forge-lint: disable-next-line(unsafe-typecast)
-        TaskState state = TaskState(uint8(head >> 64));
+        TaskState state = TaskState(uint8(head >> 32));
         if (state != TaskState.Committed && state != TaskState.Vetoed && state != TaskState.Executed) {
             revert UnexpectedTaskState(taskId, state);
         }
+        // The reference block is openedAt - 1; a committed task was opened after genesis.
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint256 lastBlock = uint256(uint32(head >> 72)) + fraudProofWindow;
+        uint256 lastBlock = uint256(uint32(head >> 40)) - 1 + fraudProofWindow;
         if (block.number > lastBlock) revert FraudProofWindowOver(taskId, lastBlock);
         // forge-lint: disable-next-line(unsafe-typecast)
-        agentId = uint64(head);
+        agentId = uint32(head);
     }
 
     /// @dev Reverts unless `inputHash` and `outputHash` are the task's committed snapshot and output.
-    function _requireCommitted(uint64 taskId, Task storage task, bytes32 inputHash, bytes32 outputHash)
+    function _requireCommitted(uint64 taskId, TaskRecord storage task, bytes32 inputHash, bytes32 outputHash)
         private
         view
     {
@@ -733,24 +778,24 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// @dev Adds an executed outflow to the value-at-risk ledger, releasing a few expired entries
     /// first, and records the execution. Reverts if the ledger's total would pass the bound on the
     /// stake that signed this action.
-    function _recordExposure(uint64 taskId, Task storage task, uint256 value, uint256 loss) private {
+    function _recordExposure(uint64 taskId, TaskRecord storage task, uint256 value, uint256 loss) private {
         Ledger memory ledger = _ledger;
         _release(ledger, RELEASES_PER_EXECUTION);
         uint256 capacity = uint256(task.signedWeight) * valueAtRiskBps / MAX_BPS;
         uint256 atRisk = uint256(ledger.atRisk) + value;
         if (atRisk > capacity) revert ValueAtRiskExceeded(ledger.atRisk, value, capacity);
-        uint256 lastBlock = uint256(task.referenceBlock) + fraudProofWindow;
+        uint256 lastBlock = uint256(_referenceBlock(task)) + fraudProofWindow;
         _exposures[ledger.tail] =
             Exposure({provableUntil: lastBlock.toUint32(), value: value.toUint96(), loss: loss.toUint96()});
         ++ledger.tail;
-        task.exposure = ledger.tail;
+        task.exposure = uint256(ledger.tail).toUint56();
         ledger.atRisk = atRisk.toUint96();
         _ledger = ledger;
         emit ExposureRecorded(taskId, value, loss, atRisk, lastBlock);
     }
 
     /// @dev What the task's executed action did (zero if it did not execute or moved nothing).
-    function _executionOf(Task storage task) private view returns (Execution memory done) {
+    function _executionOf(TaskRecord storage task) private view returns (Execution memory done) {
         uint256 position = task.exposure;
         if (position == 0) return done;
         Exposure memory exposure = _exposures[position - 1];
@@ -816,7 +861,9 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
     /// @dev Lets the agent's latest task make way for a new one: a finished task does, a live task
     /// that ran out of time is expired, a live task still in time blocks the agent.
-    function _retireLatest(uint64 agentId, uint64 taskId, Task storage task, uint32 responseWindow) private {
+    function _retireLatest(uint64 agentId, uint64 taskId, TaskRecord storage task, uint32 responseWindow)
+        private
+    {
         TaskState state = task.state;
         if (state != TaskState.Open && state != TaskState.Committed) return;
         if (block.number <= _lastLiveBlock(task, responseWindow)) revert AgentBusy(agentId, taskId);
@@ -824,9 +871,15 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         emit TaskExpired(taskId);
     }
 
+    /// @dev `block.number - 1` at `openTask`: the block whose operator set must sign (0 for no task).
+    function _referenceBlock(TaskRecord storage task) private view returns (uint32) {
+        uint32 openedAt = task.openedAt;
+        return openedAt == 0 ? 0 : openedAt - 1;
+    }
+
     /// @dev The last block in which a live task can still progress: commit while Open, execute
     /// while Committed.
-    function _lastLiveBlock(Task storage task, uint32 responseWindow) private view returns (uint256) {
+    function _lastLiveBlock(TaskRecord storage task, uint32 responseWindow) private view returns (uint256) {
         uint256 start = task.state == TaskState.Open ? task.openedAt : task.deadline;
         return start + responseWindow;
     }
@@ -835,7 +888,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// agent's threshold.
     function _checkQuorum(
         uint64 taskId,
-        Task storage task,
+        TaskRecord storage task,
         Commitment memory commitment,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
@@ -851,11 +904,12 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
-    function _outputDigest(uint64 taskId, Task storage task, AgentRecord storage agent, bytes32 outputHash)
-        private
-        view
-        returns (bytes32)
-    {
+    function _outputDigest(
+        uint64 taskId,
+        TaskRecord storage task,
+        AgentRecord storage agent,
+        bytes32 outputHash
+    ) private view returns (bytes32) {
         return WardenDigests.outputDigest(
             block.chainid,
             address(this),
@@ -865,7 +919,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             agent.verifier,
             task.inputHash,
             outputHash,
-            task.referenceBlock
+            _referenceBlock(task)
         );
     }
 }

@@ -100,9 +100,12 @@ struct Task {
     /// @dev `keccak256(output)`; 0 until committed.
     bytes32 outputHash;
     /// @dev `keccak256(abi.encodePacked(nonSignerIds))`: the non-signers' operator ids (keccak256 of
-    /// each EIP-2537 public key), ascending, as emitted in `OutputCommitted`; 0 until committed.
+    /// each EIP-2537 public key), ascending, as emitted in `OutputCommitted`; 0 until committed, and 0
+    /// when everyone signed.
     bytes32 nonSignerHash;
     uint96 signedWeight;
+    /// @dev The set's total weight at the reference block (the registry's `quorumAt`); 0 until
+    /// committed.
     uint96 totalWeight;
 }
 
@@ -183,6 +186,8 @@ interface ITaskManager {
     /// @notice A committer withdrew the service fees it earned.
     event ServiceFeesWithdrawn(address indexed committer, uint256 amount);
 
+    /// @notice Agent ids are stored in 32 bits: no more agents can be registered.
+    error TooManyAgents();
     /// @notice `registerAgent` was not called by the vault's owner.
     error NotVaultOwner(address caller, address owner);
     /// @notice The vault executes for another task manager.

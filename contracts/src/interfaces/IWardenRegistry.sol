@@ -72,6 +72,34 @@ interface IWardenRegistry {
         BLS.G2Point calldata signature
     ) external view returns (uint256 signedWeight, uint256 totalWeight);
 
+    /// @notice The set's aggregate public key, total weight and size at `blockNumber`.
+    function quorumAt(uint32 blockNumber)
+        external
+        view
+        returns (BLS.G1Point memory aggregateKey, uint96 totalWeight, uint32 operatorCount);
+
+    /// @notice The operator set at `blockNumber` in one call: the id, address, public key and weight of
+    /// every operator registered then (in order of first registration), the set's total weight, and
+    /// `changedAt`, the latest block at or before `blockNumber` in which the set or a weight changed. A
+    /// reader may keep a set it read while `setChangedAt` still reports the same block. Reverts with
+    /// `NoOperatorSetAtBlock` before the first registration.
+    function operatorSetAt(uint32 blockNumber)
+        external
+        view
+        returns (
+            bytes32[] memory ids,
+            address[] memory operators,
+            BLS.G1Point[] memory publicKeys,
+            uint96[] memory weights,
+            uint256 totalWeight,
+            uint32 changedAt
+        );
+
+    /// @notice The latest block at or before `blockNumber` in which an operator joined or left the set
+    /// or a weight changed (a refresh that changed no weight does not count). Reverts with
+    /// `NoOperatorSetAtBlock` before the first registration.
+    function setChangedAt(uint32 blockNumber) external view returns (uint32);
+
     /// @notice Blocks ahead at which weights measure slashable stake; every window of a task, plus
     /// `maxWeightAge`, must fit in it.
     function weightHorizon() external view returns (uint32);

@@ -6,8 +6,10 @@ pragma solidity ^0.8.27;
 /// chain only as `keccak256(abi.encodePacked(ids))`. Whoever later acts on a task's signers (slashing,
 /// rewards) is handed the list again and checks it against that hash.
 library OperatorIds {
-    /// @dev `keccak256(abi.encodePacked(ids))`, hashed in place from calldata.
+    /// @dev `keccak256(abi.encodePacked(ids))`, hashed in place from calldata; zero for no ids (a
+    /// commitment everyone signed records no hash).
     function hash(bytes32[] calldata ids) internal pure returns (bytes32 digest) {
+        if (ids.length == 0) return bytes32(0);
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             let size := shl(5, ids.length)

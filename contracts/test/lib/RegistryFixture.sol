@@ -61,10 +61,15 @@ abstract contract RegistryFixture is EigenLayerTest {
 
     WardenRegistry internal registry;
 
-    function registryParams() internal pure returns (RegistryParams memory) {
+    /// @dev The most operators the test's registry holds; a test that needs more overrides it.
+    function maxOperators() internal view virtual returns (uint32) {
+        return MAX_OPERATORS;
+    }
+
+    function registryParams() internal view returns (RegistryParams memory) {
         return RegistryParams({
             minimumWeight: MINIMUM_WEIGHT,
-            maxOperators: MAX_OPERATORS,
+            maxOperators: maxOperators(),
             weightHorizon: WEIGHT_HORIZON,
             maxWeightAge: MAX_WEIGHT_AGE,
             ejectionLimit: EJECTION_LIMIT,
@@ -367,5 +372,27 @@ abstract contract RegistryFixture is EigenLayerTest {
         uint256 before = gasleft();
         (ok, returned) = target.call{gas: gasLimit}(data);
         used = before - gasleft();
+    }
+
+    /// @dev The gas a transaction sending `data` pays when its call uses `executionGas` (before
+    /// refunds) and earns `refunded`: 21 000 + calldata at EIP-2028 prices + execution - refund (at most
+    /// a fifth, EIP-3529), or the EIP-7623 calldata floor if that is higher. The called account is warm
+    /// in a transaction (it is `tx.to`), so nothing is added for reaching it.
+    function transactionGas(bytes memory data, uint256 executionGas, int256 refunded)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 zeros;
+        for (uint256 i; i < data.length; ++i) {
+            if (data[i] == 0) ++zeros;
+        }
+        uint256 nonZeros = data.length - zeros;
+        uint256 standard = 21_000 + 4 * zeros + 16 * nonZeros + executionGas;
+        uint256 refund = refunded > 0 ? uint256(refunded) : 0;
+        if (refund > standard / 5) refund = standard / 5;
+        standard -= refund;
+        uint256 floor = 21_000 + 10 * (zeros + 4 * nonZeros);
+        return standard > floor ? standard : floor;
     }
 }

@@ -68,7 +68,7 @@ contract ForwardedCommitTest is TaskManagerFixture {
         commitAll(taskId, holdOutput());
         (, bytes32[] memory nonSignerIds) = _committed(vm.getRecordedLogs(), taskId);
         assertEq(nonSignerIds.length, 0, "no non-signer");
-        assertEq(taskOf(taskId).nonSignerHash, keccak256(""), "hash of no ids");
+        assertEq(taskOf(taskId).nonSignerHash, bytes32(0), "no hash when everyone signed");
     }
 
     function _committed(Vm.Log[] memory logs, uint64 taskId)

@@ -370,7 +370,6 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, allOperators(), new address[](0));
         uint32 deadline = uint32(block.number + CHALLENGE_WINDOW);
-        bytes32 nonSignerHash = keccak256(abi.encodePacked(idsOf(keys)));
 
         vm.expectEmit(true, false, false, true, address(taskManager));
         emit ITaskManager.OutputCommitted(
@@ -381,7 +380,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         Task memory task = taskOf(taskId);
         assertEq(uint256(task.state), uint256(TaskState.Committed), "committed");
         assertEq(task.outputHash, keccak256(output), "output hash");
-        assertEq(task.nonSignerHash, nonSignerHash, "non-signer hash");
+        assertEq(task.nonSignerHash, bytes32(0), "no non-signer hash when everyone signed");
         assertEq(task.deadline, deadline, "deadline");
         assertEq(task.signedWeight, TOTAL_WEIGHT, "signed");
         assertEq(task.totalWeight, TOTAL_WEIGHT, "total");
