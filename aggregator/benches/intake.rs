@@ -1,8 +1,15 @@
-//! CPU cost of one task at the aggregator: screening every operator's signature, verifying each
-//! on its own before it is recorded (all in one randomly weighted batch, as the verifier does when
-//! they arrive together), recording them, and assembling the non-signers and the aggregate for
-//! `checkQuorum`. Measured for 10, 100 and 1 000 equal operators, with all of them signing
-//! except one in ten (the non-signers `commitOutput` must name).
+//! CPU cost of one task at the aggregator: parsing and screening every operator's signature,
+//! verifying each on its own before it is recorded (all in one randomly weighted batch, as the
+//! verifier does when they arrive together), recording them, and assembling the non-signers and
+//! the aggregate for `checkQuorum`. Measured for 10, 100 and 1 000 equal operators, with all of
+//! them signing except one in ten (the non-signers `commitOutput` must name):
+//!
+//! - `intake_per_task`: signatures as operators send them, uncompressed;
+//! - `intake_per_task_compressed`: the same in the compressed form older operators send;
+//! - `intake_forged_after_genuine`: as `intake_per_task`, then a forged submission for every
+//!   operator over the same output (a valid curve point, another key's signature);
+//! - `intake_forged_mixed`: the genuine and the forged submissions of every operator in one
+//!   batch, so that bisection has to find every forgery.
 
 // Benchmark code: a failed unwrap is a broken benchmark.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -11,14 +18,30 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use warden_aggregator::intake::{Intake, Screening, TaskContext, parse_signature};
+use warden_aggregator::intake::{
+    Intake, IntakeError, ReadyQuorum, Screening, TaskContext, parse_signature,
+};
 use warden_aggregator::verifier::check_batch;
 use warden_aggregator::{OperatorSet, RegisteredOperator, Threshold};
 use warden_bls::SecretKey;
 use warden_protocol::api::SignatureSubmission;
 use warden_protocol::{OperatorId, TaskAttestation};
 
-fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
+/// How the workload's signatures are encoded.
+#[derive(Clone, Copy)]
+enum Encoding {
+    Uncompressed,
+    Compressed,
+}
+
+struct Workload {
+    context: Arc<TaskContext>,
+    genuine: Vec<SignatureSubmission>,
+    /// For every operator, a submission carrying someone else's signature over its output.
+    forged: Vec<SignatureSubmission>,
+}
+
+fn setup(operators: usize, encoding: Encoding) -> Workload {
     let mut rng = rand::thread_rng();
     let keys: Vec<SecretKey> = (0..operators)
         .map(|_| SecretKey::random(&mut rng))
@@ -38,6 +61,7 @@ fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
         block: 100,
         total_weight: U256::from(1_000u64 * operators as u64),
         operators: members,
+        changed_at: 1,
     };
     let context = Arc::new(TaskContext {
         task: TaskAttestation {
@@ -55,49 +79,81 @@ fn setup(operators: usize) -> (Arc<TaskContext>, Vec<SignatureSubmission>) {
     });
     let output = Bytes::from(vec![0xab; 320]);
     let digest = context.digest(keccak256(&output));
+    let encode = |signature: warden_bls::Signature| match encoding {
+        Encoding::Uncompressed => Bytes::copy_from_slice(&signature.to_uncompressed()),
+        Encoding::Compressed => Bytes::copy_from_slice(&signature.to_compressed()),
+    };
+    let submission = |key: &SecretKey, signer: &SecretKey| SignatureSubmission {
+        task_id: 1,
+        operator_id: keccak256(key.public_key().to_eip2537()),
+        output: output.clone(),
+        signature: encode(signer.sign(digest.as_slice())),
+    };
     let signers = operators - operators / 10;
-    let submissions = keys
+    let genuine = keys
         .iter()
         .take(signers)
-        .map(|key| SignatureSubmission {
-            task_id: 1,
-            operator_id: keccak256(key.public_key().to_eip2537()),
-            output: output.clone(),
-            signature: Bytes::copy_from_slice(&key.sign(digest.as_slice()).to_compressed()),
-        })
+        .map(|key| submission(key, key))
         .collect();
-    (context, submissions)
+    let forger = SecretKey::random(&mut rng);
+    let forged = keys.iter().map(|key| submission(key, &forger)).collect();
+    Workload {
+        context,
+        genuine,
+        forged,
+    }
 }
 
-fn intake(c: &mut Criterion) {
-    let mut group = c.benchmark_group("intake_per_task");
+/// Parses, screens, verifies (in one batch) and records `submissions`, as the service does when
+/// they arrive together; returns the quorum if one became ready.
+fn take(intake: &mut Intake, submissions: &[&SignatureSubmission]) -> Option<ReadyQuorum> {
+    let mut candidates = Vec::with_capacity(submissions.len());
+    for submission in submissions {
+        let signature = parse_signature(&submission.signature).unwrap();
+        match intake.screen(submission, signature) {
+            Ok(Screening::Verify(candidate)) => candidates.push(candidate),
+            Ok(Screening::Known { .. }) => {}
+            // A forgery over a signature on record: refused without a verification.
+            Err(IntakeError::InvalidSignature { .. }) => {}
+            Err(other) => panic!("unexpected refusal: {other}"),
+        }
+    }
+    let verdicts = check_batch(candidates.iter().map(|c| &c.check));
+    let mut ready = None;
+    for (candidate, holds) in candidates.into_iter().zip(verdicts) {
+        if let Ok(verified) = candidate.verified(holds) {
+            let recorded = intake.record(verified).unwrap();
+            ready = ready.or(recorded.ready);
+        }
+    }
+    ready
+}
+
+fn fresh_intake(context: &Arc<TaskContext>) -> Intake {
+    let mut intake = Intake::new(64 * 1024);
+    intake.add_task(Arc::clone(context));
+    intake
+}
+
+/// One benchmark group: `run` takes one task through a fresh intake, for each operator count.
+fn measure(
+    c: &mut Criterion,
+    group_name: &str,
+    encoding: Encoding,
+    run: impl Fn(&mut Intake, &Workload) -> Option<ReadyQuorum>,
+) {
+    let mut group = c.benchmark_group(group_name);
     group.sample_size(10);
     for operators in [10usize, 100, 1_000] {
-        let (context, submissions) = setup(operators);
+        let workload = setup(operators, encoding);
         group.bench_with_input(
             BenchmarkId::from_parameter(operators),
             &operators,
             |b, _| {
                 b.iter(|| {
-                    let mut intake = Intake::new(64 * 1024);
-                    intake.add_task(Arc::clone(&context));
-                    let candidates: Vec<_> = submissions
-                        .iter()
-                        .map(|submission| {
-                            let signature = parse_signature(&submission.signature).unwrap();
-                            match intake.screen(submission, signature).unwrap() {
-                                Screening::Verify(candidate) => candidate,
-                                Screening::Known { .. } => panic!("nothing is on record yet"),
-                            }
-                        })
-                        .collect();
-                    let verdicts = check_batch(candidates.iter().map(|c| &c.check));
-                    let mut ready = None;
-                    for (candidate, holds) in candidates.into_iter().zip(verdicts) {
-                        let recorded = intake.record(candidate.verified(holds).unwrap()).unwrap();
-                        ready = ready.or(recorded.ready);
-                    }
-                    assert!(ready.is_some(), "a quorum must be ready");
+                    let mut intake = fresh_intake(&workload.context);
+                    let ready = run(&mut intake, &workload);
+                    assert!(ready.is_some(), "the genuine signatures make the quorum");
                     ready
                 });
             },
@@ -106,5 +162,53 @@ fn intake(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, intake);
+fn genuine_only(intake: &mut Intake, workload: &Workload) -> Option<ReadyQuorum> {
+    take(intake, &workload.genuine.iter().collect::<Vec<_>>())
+}
+
+fn intake(c: &mut Criterion) {
+    measure(c, "intake_per_task", Encoding::Uncompressed, genuine_only);
+    measure(
+        c,
+        "intake_per_task_compressed",
+        Encoding::Compressed,
+        genuine_only,
+    );
+}
+
+fn forged(c: &mut Criterion) {
+    measure(
+        c,
+        "intake_forged_after_genuine",
+        Encoding::Uncompressed,
+        |intake, workload| {
+            let ready = genuine_only(intake, workload);
+            assert!(take(intake, &workload.forged.iter().collect::<Vec<_>>()).is_none());
+            ready
+        },
+    );
+    // Forged and genuine alternate: every batch the bisection splits holds both.
+    measure(
+        c,
+        "intake_forged_mixed",
+        Encoding::Uncompressed,
+        |intake, workload| {
+            let mixed: Vec<_> = workload
+                .forged
+                .iter()
+                .zip(
+                    workload
+                        .genuine
+                        .iter()
+                        .map(Some)
+                        .chain(std::iter::repeat(None)),
+                )
+                .flat_map(|(forged, genuine)| std::iter::once(forged).chain(genuine))
+                .collect();
+            take(intake, &mixed)
+        },
+    );
+}
+
+criterion_group!(benches, intake, forged);
 criterion_main!(benches);

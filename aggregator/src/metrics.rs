@@ -51,6 +51,13 @@ pub struct AggregatorMetrics {
     /// `warden_rewards_distributions_total`: `WardenRewards.distribute` transactions this keeper
     /// confirmed, each one operator-directed submission to EigenLayer's RewardsCoordinator.
     pub rewards_distributions: prometheus::IntCounter,
+    /// `warden_operator_set_reads_total{source}`: operator sets a task needed that were not
+    /// cached, by where they came from: `registry` (read from the chain) or `unchanged` (an
+    /// earlier block's set, the registry having changed nothing since).
+    pub operator_set_reads: IntCounterVec,
+    /// `warden_operator_set_calls_total`: chain requests spent on operator sets, reads and
+    /// unchanged-checks together.
+    pub operator_set_calls: prometheus::IntCounter,
     pub node: NodeMetrics,
 }
 
@@ -118,9 +125,22 @@ impl AggregatorMetrics {
                 "Operator-directed rewards submissions the keeper made through EigenLayer's \
                  RewardsCoordinator (WardenRewards.distribute)",
             )?)?,
+            operator_set_reads: telemetry.counter_vec(
+                "warden_operator_set_reads_total",
+                "Operator sets needed for new tasks, by source: registry (read from the chain) \
+                 or unchanged (an earlier block's set, the registry having changed nothing since)",
+                &["source"],
+            )?,
+            operator_set_calls: telemetry.register(prometheus::IntCounter::new(
+                "warden_operator_set_calls_total",
+                "Chain requests spent on operator sets (reads and unchanged-checks)",
+            )?)?,
             node,
         };
         metrics.node.performance_score.set(100.0);
+        for source in ["registry", "unchanged"] {
+            metrics.operator_set_reads.with_label_values(&[source]);
+        }
         // Series exist from the start, so dashboards and rates see zeros rather than nothing.
         for state in ["open", "committed"] {
             metrics.tasks.with_label_values(&[state]).set(0);

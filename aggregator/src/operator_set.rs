@@ -42,51 +42,42 @@ pub struct OperatorSet {
     pub block: u32,
     pub operators: Vec<RegisteredOperator>,
     pub total_weight: U256,
+    /// The latest block at or before `block` in which the registry changed the set or a weight:
+    /// the set holds for every later block while the registry's `setChangedAt` still says this.
+    pub changed_at: u32,
 }
 
-/// What never changes about a registered operator id: the registry's list of ids only grows,
-/// an id is the hash of its key, and the key's operator address is fixed at registration. Read
-/// once per id and kept, so that each later set costs one call per operator (its state at the
-/// block) instead of four.
+/// Registered public keys already decoded and subgroup-checked, by operator id. An id is the
+/// hash of its key, so a key known for an id never changes; each is validated once, not once per
+/// set read.
 #[derive(Debug, Default)]
 pub struct Identities {
-    /// The registry's ids in registration order, as far as read.
-    ids: std::sync::Mutex<Vec<alloy::primitives::B256>>,
-    /// Each id's key and operator address.
-    known: std::sync::Mutex<std::collections::HashMap<OperatorId, (PublicKey, Address)>>,
+    keys: std::sync::Mutex<std::collections::HashMap<OperatorId, PublicKey>>,
 }
 
 impl Identities {
-    /// Forgets what it read if the registry now lists fewer ids than it knows: a rollback undid
-    /// a registration, and the index may name another operator now.
-    fn check_count(&self, count: usize) {
-        if let Ok(mut ids) = self.ids.lock()
-            && ids.len() > count
+    fn key(
+        &self,
+        operator_id: &OperatorId,
+        encoded: &[u8; 128],
+    ) -> Result<PublicKey, OperatorSetError> {
+        if let Some(key) = self
+            .keys
+            .lock()
+            .ok()
+            .and_then(|keys| keys.get(operator_id).copied())
         {
-            ids.clear();
+            return Ok(key);
         }
-    }
-
-    fn id(&self, index: usize) -> Option<alloy::primitives::B256> {
-        self.ids.lock().ok()?.get(index).copied()
-    }
-
-    fn learn_id(&self, index: usize, id: alloy::primitives::B256) {
-        if let Ok(mut ids) = self.ids.lock()
-            && ids.len() == index
-        {
-            ids.push(id);
+        let key =
+            PublicKey::from_eip2537(encoded).map_err(|source| OperatorSetError::InvalidKey {
+                operator_id: *operator_id,
+                source,
+            })?;
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.insert(*operator_id, key);
         }
-    }
-
-    fn identity(&self, operator_id: &OperatorId) -> Option<(PublicKey, Address)> {
-        self.known.lock().ok()?.get(operator_id).copied()
-    }
-
-    fn learn_identity(&self, operator_id: OperatorId, identity: (PublicKey, Address)) {
-        if let Ok(mut known) = self.known.lock() {
-            known.insert(operator_id, identity);
-        }
+        Ok(key)
     }
 }
 
@@ -96,64 +87,72 @@ impl OperatorSet {
         registry: &WardenRegistry::WardenRegistryInstance<P>,
         block: u64,
     ) -> Result<Self, OperatorSetError> {
-        Self::read(registry, block, &Identities::default()).await
+        Ok(Self::read(registry, block, &Identities::default()).await?.0)
     }
 
-    /// Reads the set at `block`, reading only what `identities` does not hold yet (and adding it
-    /// there).
+    /// Reads the set at `block` with one `eth_call` (the registry's `operatorSetAt`), decoding only
+    /// the keys `identities` does not hold yet. Also says how many `eth_call`s that took. Before
+    /// the first registration the set is empty.
     pub async fn read<P: Provider>(
         registry: &WardenRegistry::WardenRegistryInstance<P>,
         block: u64,
         identities: &Identities,
-    ) -> Result<Self, OperatorSetError> {
+    ) -> Result<(Self, u64), OperatorSetError> {
         let block = u32::try_from(block).map_err(|_| OperatorSetError::BlockOutOfRange(block))?;
-        let count = registry.operatorIdCount().call().await?;
-        let count = usize::try_from(count).unwrap_or(usize::MAX);
-        identities.check_count(count);
-        let mut operators = Vec::new();
-        for index in 0..count {
-            let id = match identities.id(index) {
-                Some(id) => id,
-                None => {
-                    let id = registry.operatorIds(U256::from(index)).call().await?;
-                    identities.learn_id(index, id);
-                    id
-                }
-            };
-            let operator_id = OperatorId::from(id);
-            let state = registry.operatorAt(id, block).call().await?;
-            if !state._0 {
-                continue;
+        let view = match registry.operatorSetAt(block).call().await {
+            Ok(view) => view,
+            Err(error)
+                if error
+                    .as_decoded_error::<WardenRegistry::NoOperatorSetAtBlock>()
+                    .is_some() =>
+            {
+                let empty = Self {
+                    block,
+                    operators: Vec::new(),
+                    total_weight: U256::ZERO,
+                    changed_at: 0,
+                };
+                return Ok((empty, 1));
             }
-            let (public_key, address) = match identities.identity(&operator_id) {
-                Some(identity) => identity,
-                None => {
-                    let encoded = registry.publicKeyOf(id).call().await?.to_eip2537();
-                    let public_key = PublicKey::from_eip2537(&encoded).map_err(|source| {
-                        OperatorSetError::InvalidKey {
-                            operator_id,
-                            source,
-                        }
-                    })?;
-                    let address = registry.operatorOf(id).call().await?;
-                    identities.learn_identity(operator_id, (public_key, address));
-                    (public_key, address)
-                }
-            };
+            Err(error) => return Err(error.into()),
+        };
+        let mut operators = Vec::with_capacity(view.ids.len());
+        for (((id, address), key), weight) in view
+            .ids
+            .iter()
+            .zip(&view.operators)
+            .zip(&view.publicKeys)
+            .zip(&view.weights)
+        {
+            let operator_id = OperatorId::from(*id);
             operators.push(RegisteredOperator {
                 operator_id,
-                address,
-                public_key,
-                weight: U256::from(state._1),
+                address: *address,
+                public_key: identities.key(&operator_id, &key.to_eip2537())?,
+                weight: U256::from(*weight),
             });
         }
         operators.sort_by_key(|operator| operator.operator_id);
-        let total_weight = U256::from(registry.quorumAt(block).call().await?.totalWeight);
-        Ok(Self {
+        let set = Self {
             block,
             operators,
-            total_weight,
-        })
+            total_weight: view.totalWeight,
+            changed_at: view.changedAt,
+        };
+        Ok((set, 1))
+    }
+
+    /// Whether the set read at `self.block` still holds at the later `block`: one `eth_call`
+    /// (`setChangedAt`).
+    pub async fn holds_at<P: Provider>(
+        &self,
+        registry: &WardenRegistry::WardenRegistryInstance<P>,
+        block: u32,
+    ) -> Result<bool, OperatorSetError> {
+        if self.operators.is_empty() {
+            return Ok(false);
+        }
+        Ok(registry.setChangedAt(block).call().await? == self.changed_at)
     }
 
     /// The operator with this id, if it is in the set.

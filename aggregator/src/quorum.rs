@@ -83,22 +83,45 @@ impl Quorum {
         signatures: &BTreeMap<OperatorId, Signature>,
         threshold: Threshold,
     ) -> Result<Self, QuorumError> {
-        if let Some(unknown) = signatures.keys().find(|id| set.get(id).is_none()) {
-            return Err(QuorumError::UnknownOperator(*unknown));
-        }
         if signatures.is_empty() {
+            return Err(QuorumError::NoSignatures);
+        }
+        let aggregate_signature = aggregate_signatures(&signatures.values().collect::<Vec<_>>())
+            .map_err(|error| QuorumError::Aggregation(error.to_string()))?;
+        Self::with_aggregate(set, signatures, aggregate_signature, threshold)
+    }
+
+    /// The quorum of the operators in `signers` over `set`, whose signatures sum to
+    /// `aggregate_signature` (summed, and verified, by the caller).
+    pub fn with_aggregate<V>(
+        set: &OperatorSet,
+        signers: &BTreeMap<OperatorId, V>,
+        aggregate_signature: Signature,
+        threshold: Threshold,
+    ) -> Result<Self, QuorumError> {
+        if signers.is_empty() {
             return Err(QuorumError::NoSignatures);
         }
         let mut signed_weight = U256::ZERO;
         let mut non_signers = Vec::new();
         let mut non_signer_ids = Vec::new();
+        let mut matched = 0;
+        // Both are in ascending id order: one merged walk.
+        let mut signer_ids = signers.keys().peekable();
         for operator in &set.operators {
-            if signatures.contains_key(&operator.operator_id) {
+            if signer_ids.peek() == Some(&&operator.operator_id) {
+                signer_ids.next();
+                matched += 1;
                 signed_weight += operator.weight;
             } else {
                 non_signers.push(operator.public_key.to_eip2537());
                 non_signer_ids.push(operator.operator_id);
             }
+        }
+        if matched != signers.len()
+            && let Some(unknown) = signers.keys().find(|id| set.get(id).is_none())
+        {
+            return Err(QuorumError::UnknownOperator(*unknown));
         }
         if !threshold.is_met(signed_weight, set.total_weight) {
             return Err(QuorumError::BelowThreshold {
@@ -106,8 +129,6 @@ impl Quorum {
                 total: set.total_weight,
             });
         }
-        let aggregate_signature = aggregate_signatures(&signatures.values().collect::<Vec<_>>())
-            .map_err(|error| QuorumError::Aggregation(error.to_string()))?;
         Ok(Self {
             aggregate_signature,
             non_signers,

@@ -309,20 +309,57 @@ impl Aggregator {
     }
 
     async fn operator_set(&self, block: u32) -> Result<Arc<OperatorSet>, ServiceError> {
-        let cell = {
+        let (cell, earlier) = {
             let mut sets = self.sets.lock().await;
             // Sets of blocks long past serve no open task any more.
             sets.retain(|kept, _| kept.saturating_add(KEPT_SET_BLOCKS) >= block);
-            Arc::clone(sets.entry(block).or_default())
+            let earlier = sets
+                .iter()
+                .filter(|(kept, _)| **kept < block)
+                .filter_map(|(_, cell)| cell.get().cloned())
+                .max_by_key(|set| set.block);
+            (Arc::clone(sets.entry(block).or_default()), earlier)
         };
         let set = cell
             .get_or_try_init(|| async {
+                if let Some(earlier) = earlier {
+                    self.metrics.operator_set_calls.inc();
+                    if let Some(same) = self.unchanged_since(&earlier, block).await {
+                        self.metrics
+                            .operator_set_reads
+                            .with_label_values(&["unchanged"])
+                            .inc();
+                        return Ok(Arc::new(same));
+                    }
+                }
                 let registry = WardenRegistry::new(self.registry, &self.provider);
-                OperatorSet::read(&registry, u64::from(block), &self.identities)
-                    .await
-                    .map(Arc::new)
+                let (set, calls) =
+                    OperatorSet::read(&registry, u64::from(block), &self.identities).await?;
+                self.metrics
+                    .operator_set_reads
+                    .with_label_values(&["registry"])
+                    .inc();
+                self.metrics.operator_set_calls.inc_by(calls);
+                Ok::<_, ServiceError>(Arc::new(set))
             })
             .await?;
         Ok(Arc::clone(set))
+    }
+
+    /// The set at `block`, if it is `earlier`'s: the registry reports the last block its set or
+    /// a weight changed, and while that is the same the set holds.
+    async fn unchanged_since(&self, earlier: &OperatorSet, block: u32) -> Option<OperatorSet> {
+        let registry = WardenRegistry::new(self.registry, &self.provider);
+        match earlier.holds_at(&registry, block).await {
+            Ok(true) => Some(OperatorSet {
+                block,
+                ..earlier.clone()
+            }),
+            Ok(false) => None,
+            Err(error) => {
+                tracing::debug!(%error, block, "could not ask the registry whether the operator set changed; reading it afresh");
+                None
+            }
+        }
     }
 }

@@ -8,14 +8,15 @@
 //! size, and the weights make the verdict hold for each signature, not only for their sum. A
 //! batch that fails is bisected to find its bad signatures. Batches form by themselves under
 //! load: while the workers (one per core) are busy, checks queue, and the next batch takes all of
-//! them.
+//! them. Signatures arrive unchecked for subgroup membership; each batch checks its weighted sum
+//! instead (SECURITY.md §10).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::primitives::B256;
 use tokio::sync::{Semaphore, mpsc, oneshot};
-use warden_bls::{PublicKey, Signature};
+use warden_bls::{PublicKey, UncheckedSignature};
 
 /// Checks waiting beyond this many make submitters wait (backpressure on the HTTP intake).
 const QUEUE_CAPACITY: usize = 4_096;
@@ -25,15 +26,14 @@ const QUEUE_CAPACITY: usize = 4_096;
 pub struct SignatureCheck {
     pub message: B256,
     pub public_key: PublicKey,
-    pub signature: Signature,
+    pub signature: UncheckedSignature,
 }
 
 impl SignatureCheck {
-    /// Checks this signature alone (two pairings).
+    /// Checks this signature alone (a subgroup check and two pairings).
     pub fn holds(&self) -> bool {
-        self.signature
-            .verify(self.message.as_slice(), &self.public_key)
-            .is_ok()
+        let alone = [(&self.signature, &self.public_key)];
+        warden_bls::verify_same_message(self.message.as_slice(), &alone, rand::rngs::OsRng).is_ok()
     }
 }
 
@@ -118,7 +118,7 @@ pub fn check_batch<'a>(checks: impl Iterator<Item = &'a SignatureCheck>) -> Vec<
     }
     let mut verdicts = vec![true; checks.len()];
     for (message, indices) in by_message {
-        let signers: Vec<(&Signature, &PublicKey)> = indices
+        let signers: Vec<warden_bls::Signer<'_>> = indices
             .iter()
             .map(|&index| (&checks[index].signature, &checks[index].public_key))
             .collect();
@@ -140,7 +140,7 @@ mod tests {
         SignatureCheck {
             message,
             public_key: key.public_key(),
-            signature: signer.sign(message.as_slice()),
+            signature: signer.sign(message.as_slice()).into(),
         }
     }
 

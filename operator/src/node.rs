@@ -172,11 +172,21 @@ impl SignedTask {
                 task_id: record.attestation.task_id,
                 operator_id: operator_id.as_b256(),
                 output: record.output.clone(),
-                signature: record.signature.clone(),
+                signature: wire_signature(&record.signature),
             },
             output_hash: record.output_hash,
         }
     }
+}
+
+/// The signature as it goes to aggregators: uncompressed, which they parse without a square
+/// root (the record keeps the compressed form). A record that does not decode is sent as it is,
+/// for the aggregator to refuse with its reason.
+fn wire_signature(recorded: &Bytes) -> Bytes {
+    warden_bls::Signature::from_compressed(recorded).map_or_else(
+        |_| recorded.clone(),
+        |signature| Bytes::copy_from_slice(&signature.to_uncompressed()),
+    )
 }
 
 /// One operator node.

@@ -7,7 +7,7 @@
 use blst::{BLST_ERROR, MultiPoint, blst_p1_affine, blst_p2_affine, blst_scalar, min_pk};
 use rand::{CryptoRng, RngCore};
 
-use crate::{BlsError, DST, PublicKey, Signature};
+use crate::{BlsError, DST, PublicKey, Signature, UncheckedSignature};
 
 /// One entry of a batch: a signature, the message it claims to sign, and the signer's key.
 pub type BatchItem<'a> = (&'a Signature, &'a [u8], &'a PublicKey);
@@ -93,18 +93,25 @@ pub fn verify_batch<R: RngCore + CryptoRng>(
     }
 }
 
-/// One signer of a message the whole batch shares: its signature and its public key.
-pub type Signer<'a> = (&'a Signature, &'a PublicKey);
+/// One signer of a message the whole batch shares: its signature as received and its public key.
+pub type Signer<'a> = (&'a UncheckedSignature, &'a PublicKey);
 
 /// Checks that every signature in `signers` is its key's signature on the one message `msg`, for
-/// two pairings and two 64-bit multi-scalar multiplications whatever the batch size (against two
-/// pairings per signature checked alone, or one per signature for [`verify_batch`]).
+/// two pairings, two 64-bit multi-scalar multiplications and one subgroup check whatever the
+/// batch size (against two pairings and a subgroup check per signature checked alone).
 ///
 /// Each signature and its key are weighted by the same independent random 64-bit scalar `r_i`, and
 /// `e(Σ r_i·σ_i, g1) = e(H(msg), Σ r_i·pk_i)` is checked. Without the weights, two invalid
 /// signatures could be crafted to cancel out (`σ_a + δ`, `σ_b − δ`) by anyone who saw the genuine
-/// ones; with them, a batch holding any invalid signature passes with probability at most 2^-64.
-/// So `Ok` vouches for each signature on its own, not only for their sum.
+/// ones; with them, a batch holding any signature whose prime-order part is wrong passes with
+/// probability at most 2^-64. So `Ok` vouches for each signature on its own, not only for their
+/// sum.
+///
+/// The signatures are not subgroup-checked one by one: the weighted sum is. A signature that
+/// carries a small-order component on top of the genuine signature (which takes knowing the
+/// genuine one) slips through when its weight is a multiple of that order (at best 1 in 13);
+/// such a point never reaches the chain, because every aggregate is subgroup-checked again
+/// before it is used ([`AggregateSignature::to_signature`]).
 ///
 /// An empty batch is an error, as in [`verify_batch`].
 pub fn verify_same_message<R: RngCore + CryptoRng>(
@@ -112,11 +119,13 @@ pub fn verify_same_message<R: RngCore + CryptoRng>(
     signers: &[Signer<'_>],
     mut rng: R,
 ) -> Result<(), BlsError> {
-    match signers {
-        [] => Err(BlsError::EmptyInput {
-            what: "batch verification",
-        }),
-        [(signature, public_key)] => signature.verify(msg, public_key),
+    let (signature_sum, key_sum) = match signers {
+        [] => {
+            return Err(BlsError::EmptyInput {
+                what: "batch verification",
+            });
+        }
+        [(signature, public_key)] => (*signature.as_blst(), *public_key.as_blst()),
         _ => {
             let mut signatures = Vec::with_capacity(signers.len());
             let mut public_keys = Vec::with_capacity(signers.len());
@@ -134,12 +143,14 @@ pub fn verify_same_message<R: RngCore + CryptoRng>(
                 public_keys.as_slice().mult(&scalars, BATCH_RANDOM_BITS),
             )
             .to_public_key();
-            // Sums of subgroup points stay in the subgroup; a sum at infinity fails the check.
-            match signature_sum.verify(false, msg, DST, &[], &key_sum, false) {
-                BLST_ERROR::BLST_SUCCESS => Ok(()),
-                _ => Err(BlsError::VerificationFailed),
-            }
+            (signature_sum, key_sum)
         }
+    };
+    // The keys are subgroup points already; the signature (sum) is checked here, and a sum at
+    // infinity fails the check.
+    match signature_sum.verify(true, msg, DST, &[], &key_sum, false) {
+        BLST_ERROR::BLST_SUCCESS => Ok(()),
+        _ => Err(BlsError::VerificationFailed),
     }
 }
 
@@ -239,6 +250,9 @@ fn random_scalar<R: RngCore>(rng: &mut R) -> blst_scalar {
 pub struct AggregateSignature {
     sum: Option<min_pk::AggregateSignature>,
     count: usize,
+    /// Whether an [`UncheckedSignature`] went in: the sum is then subgroup-checked on the way
+    /// out.
+    unchecked: bool,
 }
 
 impl AggregateSignature {
@@ -258,16 +272,23 @@ impl AggregateSignature {
 
     /// Adds one signature.
     pub fn add(&mut self, signature: &Signature) {
+        self.add_point(signature.as_blst());
+    }
+
+    /// Adds a signature whose subgroup membership is not known; [`Self::to_signature`] then
+    /// checks the sum's.
+    pub fn add_unchecked(&mut self, signature: &UncheckedSignature) {
+        self.unchecked = true;
+        self.add_point(signature.as_blst());
+    }
+
+    fn add_point(&mut self, point: &min_pk::Signature) {
         match &mut self.sum {
             Some(sum) => {
-                // Infallible without the group check, which the `Signature` type already did.
-                let _ = sum.add_signature(signature.as_blst(), false);
+                // Infallible without the group check, which is the caller's (see `unchecked`).
+                let _ = sum.add_signature(point, false);
             }
-            None => {
-                self.sum = Some(min_pk::AggregateSignature::from_signature(
-                    signature.as_blst(),
-                ))
-            }
+            None => self.sum = Some(min_pk::AggregateSignature::from_signature(point)),
         }
         self.count += 1;
     }
@@ -282,12 +303,20 @@ impl AggregateSignature {
         self.count == 0
     }
 
-    /// The sum so far; errors if nothing was added or the sum is the point at infinity.
+    /// The sum so far; errors if nothing was added, if the sum is the point at infinity, or
+    /// if an unchecked signature went in and the sum is not in the prime-order subgroup (about
+    /// 55 µs to find out).
     pub fn to_signature(&self) -> Result<Signature, BlsError> {
         let sum = self.sum.as_ref().ok_or(BlsError::EmptyInput {
             what: "signature aggregation",
         })?;
         let signature = sum.to_signature();
+        if self.unchecked {
+            return signature
+                .validate(true)
+                .map(|()| Signature::from_blst_unchecked(signature))
+                .map_err(|error| BlsError::from_blst(error, "aggregate signature"));
+        }
         if is_compressed_infinity(signature.compress()[0]) {
             return Err(BlsError::PointAtInfinity {
                 what: "aggregate signature",

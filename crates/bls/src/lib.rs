@@ -13,6 +13,11 @@
 //! (signing, aggregation) either cannot produce a bad one or refuses to. Verification therefore
 //! never repeats those checks, and a caller holding one of these types never needs to.
 //!
+//! An [`UncheckedSignature`] is the exception, and says so in its name: a point of the curve,
+//! not the point at infinity, whose subgroup membership is not known. Verifiers of many
+//! signatures take it so that the subgroup check is done once on a sum rather than once per
+//! signature; every function that takes one checks the sums it verifies.
+//!
 //! # Example
 //!
 //! ```
@@ -53,7 +58,7 @@ pub use aggregate::{
     find_invalid_with_rng, verify_batch, verify_same_message,
 };
 pub use error::BlsError;
-pub use keys::{PublicKey, SecretKey, Signature};
+pub use keys::{PublicKey, SecretKey, Signature, UncheckedSignature};
 
 /// The domain separation tag for every Warden signature: hash-to-G2 with SHA-256 and SSWU, "NUL"
 /// (basic) scheme.
@@ -69,3 +74,5 @@ pub const SECRET_KEY_LEN: usize = 32;
 pub const PUBLIC_KEY_COMPRESSED_LEN: usize = 48;
 /// Length of a compressed signature (G2).
 pub const SIGNATURE_COMPRESSED_LEN: usize = 96;
+/// Length of an uncompressed signature (G2): cheaper to parse than the compressed form.
+pub const SIGNATURE_UNCOMPRESSED_LEN: usize = 192;

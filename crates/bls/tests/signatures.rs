@@ -6,9 +6,9 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use warden_bls::{
-    AggregatePublicKey, AggregateSignature, BlsError, PublicKey, SecretKey, Signature,
-    aggregate_public_keys, aggregate_signatures, fast_aggregate_verify, find_invalid,
-    find_invalid_signers, find_invalid_with_rng, verify_batch, verify_same_message,
+    AggregatePublicKey, AggregateSignature, BlsError, PublicKey, SecretKey, Signature, Signer,
+    UncheckedSignature, aggregate_public_keys, aggregate_signatures, fast_aggregate_verify,
+    find_invalid, find_invalid_signers, find_invalid_with_rng, verify_batch, verify_same_message,
 };
 
 /// The BLS12-381 group order r, big-endian.
@@ -572,18 +572,29 @@ impl OneMessage {
         }
     }
 
-    fn signers(&self) -> Vec<(&Signature, &PublicKey)> {
-        self.sigs.iter().zip(&self.pks).collect()
+    /// The signatures as an intake receives them.
+    fn received(&self) -> Vec<UncheckedSignature> {
+        unchecked(&self.sigs)
     }
+}
+
+fn unchecked(sigs: &[Signature]) -> Vec<UncheckedSignature> {
+    sigs.iter().copied().map(UncheckedSignature::from).collect()
+}
+
+fn signers<'a>(sigs: &'a [UncheckedSignature], pks: &'a [PublicKey]) -> Vec<Signer<'a>> {
+    sigs.iter().zip(pks).collect()
 }
 
 #[test]
 fn same_message_batches_accept_valid_signers() {
     let batch = OneMessage::new(33, 40);
+    let received = batch.received();
+    let signers = signers(&received, &batch.pks);
     let mut rng = rng(41);
-    verify_same_message(&batch.msg, &batch.signers(), &mut rng).unwrap();
-    verify_same_message(&batch.msg, &batch.signers()[..1], &mut rng).unwrap();
-    assert!(find_invalid_signers(&batch.msg, &batch.signers(), &mut rng).is_empty());
+    verify_same_message(&batch.msg, &signers, &mut rng).unwrap();
+    verify_same_message(&batch.msg, &signers[..1], &mut rng).unwrap();
+    assert!(find_invalid_signers(&batch.msg, &signers, &mut rng).is_empty());
     assert!(matches!(
         verify_same_message(&batch.msg, &[], &mut rng),
         Err(BlsError::EmptyInput { .. })
@@ -596,13 +607,15 @@ fn same_message_batches_find_every_bad_signature() {
     for index in [0, 7, 19] {
         batch.sigs[index] = SecretKey::random(rng(43 + index as u64)).sign(&batch.msg);
     }
+    let received = batch.received();
+    let signers = signers(&received, &batch.pks);
     let mut rng = rng(44);
     assert_eq!(
-        verify_same_message(&batch.msg, &batch.signers(), &mut rng),
+        verify_same_message(&batch.msg, &signers, &mut rng),
         Err(BlsError::VerificationFailed)
     );
     assert_eq!(
-        find_invalid_signers(&batch.msg, &batch.signers(), &mut rng),
+        find_invalid_signers(&batch.msg, &signers, &mut rng),
         vec![0, 7, 19]
     );
 }
@@ -618,7 +631,8 @@ fn same_message_batches_catch_swapped_and_cancelling_forgeries() {
 
     let mut swapped = batch.sigs.clone();
     swapped.swap(0, 1);
-    let swapped_signers: Vec<_> = swapped.iter().zip(&batch.pks).collect();
+    let swapped_received = unchecked(&swapped);
+    let swapped_signers = signers(&swapped_received, &batch.pks);
     assert_eq!(
         aggregate_signatures(&swapped.iter().collect::<Vec<_>>()).unwrap(),
         plain
@@ -634,7 +648,8 @@ fn same_message_batches_catch_swapped_and_cancelling_forgeries() {
     let mut shifted = batch.sigs.clone();
     shifted[2] = aggregate_signatures(&[&shifted[2], &delta]).unwrap();
     shifted[3] = aggregate_signatures(&[&shifted[3], &minus_delta]).unwrap();
-    let shifted_signers: Vec<_> = shifted.iter().zip(&batch.pks).collect();
+    let shifted_received = unchecked(&shifted);
+    let shifted_signers = signers(&shifted_received, &batch.pks);
     assert_eq!(
         aggregate_signatures(&shifted.iter().collect::<Vec<_>>()).unwrap(),
         plain
@@ -643,6 +658,94 @@ fn same_message_batches_catch_swapped_and_cancelling_forgeries() {
     assert_eq!(
         find_invalid_signers(&batch.msg, &shifted_signers, &mut rng),
         vec![2, 3]
+    );
+}
+
+/// A point of the curve outside the prime-order subgroup: the lexicographically-smallest x whose
+/// compressed encoding decodes (blst checks the curve equation, not the subgroup).
+fn point_outside_the_subgroup() -> UncheckedSignature {
+    for x in 1u8.. {
+        let mut compressed = [0u8; 96];
+        compressed[0] = 0x80;
+        compressed[95] = x;
+        if let Ok(point) = UncheckedSignature::from_bytes(&compressed) {
+            assert!(
+                point.check().is_err(),
+                "x = {x} happens to be a subgroup point"
+            );
+            return point;
+        }
+    }
+    unreachable!("some small x is on the curve")
+}
+
+#[test]
+fn both_signature_encodings_parse_to_the_same_point() {
+    let sig = SecretKey::random(rng(50)).sign(b"encodings");
+    let compressed = UncheckedSignature::from_bytes(&sig.to_compressed()).unwrap();
+    let uncompressed = UncheckedSignature::from_bytes(&sig.to_uncompressed()).unwrap();
+    assert_eq!(compressed, uncompressed);
+    assert_eq!(uncompressed.check().unwrap(), sig);
+
+    let mut off_curve = sig.to_uncompressed();
+    off_curve[191] ^= 1;
+    assert!(matches!(
+        UncheckedSignature::from_bytes(&off_curve),
+        Err(BlsError::NotOnCurve { .. })
+    ));
+    // The compression flag must match the length.
+    let mut flagged = sig.to_uncompressed();
+    flagged[0] |= 0x80;
+    assert!(UncheckedSignature::from_bytes(&flagged).is_err());
+    let mut infinity = [0u8; 192];
+    infinity[0] = 0x40;
+    assert!(matches!(
+        UncheckedSignature::from_bytes(&infinity),
+        Err(BlsError::PointAtInfinity { .. })
+    ));
+    assert!(matches!(
+        UncheckedSignature::from_bytes(&[0u8; 100]),
+        Err(BlsError::InvalidLength { actual: 100, .. })
+    ));
+}
+
+/// An operator who knows its genuine signature adds a point outside the subgroup to it: the
+/// batch check (which subgroup-checks the weighted sum) refuses it, and an aggregate it got into
+/// anyway refuses to become a `Signature`.
+#[test]
+fn a_signature_outside_the_subgroup_is_refused_by_batches_and_aggregates() {
+    let batch = OneMessage::new(8, 51);
+    let outside = point_outside_the_subgroup();
+    let mut received = batch.received();
+    let mut sum = AggregateSignature::new();
+    sum.add_unchecked(&received[3]);
+    sum.add_unchecked(&outside);
+    assert!(matches!(
+        sum.to_signature(),
+        Err(BlsError::NotInSubgroup { .. })
+    ));
+
+    let mut tampered = AggregateSignature::new();
+    tampered.add(&batch.sigs[3]);
+    tampered.add_unchecked(&outside);
+    let tampered = tampered.to_signature().unwrap_err();
+    assert!(matches!(tampered, BlsError::NotInSubgroup { .. }));
+
+    received[3] = outside;
+    let mut rng = rng(52);
+    assert!(verify_same_message(&batch.msg, &signers(&received, &batch.pks), &mut rng).is_err());
+    assert_eq!(
+        find_invalid_signers(&batch.msg, &signers(&received, &batch.pks), &mut rng),
+        vec![3]
+    );
+    // Alone, too.
+    assert!(
+        verify_same_message(
+            &batch.msg,
+            &signers(&received[3..4], &batch.pks[3..4]),
+            &mut rng
+        )
+        .is_err()
     );
 }
 

@@ -386,8 +386,13 @@ impl Deployment {
     }
 }
 
+/// Operators onboarding at once. Each sends from its own key, so their transactions never wait
+/// for one another's nonces; only the deployer's funding goes one transfer at a time.
+const ONBOARDING_CONCURRENCY: usize = 16;
+
 /// Creates, funds and registers every operator: with EigenLayer first, then (once their
-/// allocation delay has taken effect) with Warden's operator set.
+/// allocation delay has taken effect) with Warden's operator set. Key derivation and both
+/// registrations run for up to [`ONBOARDING_CONCURRENCY`] operators at once.
 async fn register_operators<P: Provider + Clone>(
     provider: &P,
     rpc_url: &str,
@@ -396,44 +401,103 @@ async fn register_operators<P: Provider + Clone>(
     market: &market::MarketContracts,
     config: &DeployConfig,
 ) -> Result<Vec<OperatorHandle>, DeployError> {
-    let registration = |index: usize| {
-        move |source| DeployError::Registration {
-            index,
-            source: Box::new(source),
+    let created = concurrently((0..config.operators).collect(), {
+        let data_dir = data_dir.to_path_buf();
+        let config = Arc::new(config.clone());
+        move |index| {
+            let (data_dir, config) = (data_dir.clone(), Arc::clone(&config));
+            async move { create_operator(&data_dir, index, &config).await }
         }
-    };
-    let mut handles = Vec::with_capacity(config.operators);
-    let mut loaded = Vec::with_capacity(config.operators);
-    for index in 0..config.operators {
-        let (handle, keys) = create_operator(data_dir, index, config).await?;
+    })
+    .await?;
+    for (_, keys) in &created {
         fund_operator(provider, market, keys.address(), config.stake_per_operator).await?;
-        let registrar = Registrar::new(rpc_url, targets, &keys).map_err(registration(index))?;
-        registrar
-            .join_eigenlayer(config.stake_per_operator, METADATA_URI)
-            .await
-            .map_err(registration(index))?;
-        handles.push(handle);
-        loaded.push(keys);
     }
+    let rpc_url: Arc<str> = Arc::from(rpc_url);
+    let stake = config.stake_per_operator;
+    let joined = concurrently(created, {
+        let rpc_url = Arc::clone(&rpc_url);
+        move |(handle, keys): (OperatorHandle, OperatorKeys)| {
+            let rpc_url = Arc::clone(&rpc_url);
+            async move {
+                let registrar = Registrar::new(&rpc_url, targets, &keys)
+                    .map_err(registration_error(handle.index))?;
+                registrar
+                    .join_eigenlayer(stake, METADATA_URI)
+                    .await
+                    .map_err(registration_error(handle.index))?;
+                Ok((handle, keys))
+            }
+        }
+    })
+    .await?;
 
     // Operators may allocate once their allocation delay has taken effect.
     let wait = u64::from(config.eigenlayer.allocation_configuration_delay) + 1;
     provider.anvil_mine(Some(wait), None).await?;
 
-    for (handle, keys) in handles.iter_mut().zip(&loaded) {
-        let index = handle.index;
-        let registrar = Registrar::new(rpc_url, targets, keys).map_err(registration(index))?;
-        registrar
-            .wait_until_allocatable(Duration::from_secs(30))
-            .await
-            .map_err(registration(index))?;
-        handle.operator_id = registrar
-            .register_with_warden()
-            .await
-            .map_err(registration(index))?
-            .as_b256();
+    concurrently(
+        joined,
+        move |(mut handle, keys): (OperatorHandle, OperatorKeys)| {
+            let rpc_url = Arc::clone(&rpc_url);
+            async move {
+                let registration = registration_error(handle.index);
+                let registrar = Registrar::new(&rpc_url, targets, &keys).map_err(registration)?;
+                registrar
+                    .wait_until_allocatable(Duration::from_secs(30))
+                    .await
+                    .map_err(registration)?;
+                handle.operator_id = registrar
+                    .register_with_warden()
+                    .await
+                    .map_err(registration)?
+                    .as_b256();
+                Ok(handle)
+            }
+        },
+    )
+    .await
+}
+
+fn registration_error(
+    index: usize,
+) -> impl Fn(warden_operator::registration::RegistrationError) -> DeployError + Copy {
+    move |source| DeployError::Registration {
+        index,
+        source: Box::new(source),
     }
-    Ok(handles)
+}
+
+/// Runs `step` on every item, [`ONBOARDING_CONCURRENCY`] at a time, and returns the results in
+/// the items' order; the first error wins (the other steps still running are dropped).
+async fn concurrently<T, U, F, Fut>(items: Vec<T>, step: F) -> Result<Vec<U>, DeployError>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<U, DeployError>> + Send + 'static,
+{
+    let slots = Arc::new(tokio::sync::Semaphore::new(ONBOARDING_CONCURRENCY));
+    let mut running = tokio::task::JoinSet::new();
+    let count = items.len();
+    for (position, item) in items.into_iter().enumerate() {
+        let slot = Arc::clone(&slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| DeployError::Config("onboarding stopped".into()))?;
+        let work = step(item);
+        running.spawn(async move {
+            let result = work.await;
+            drop(slot);
+            (position, result)
+        });
+    }
+    let mut results: Vec<Option<U>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = running.join_next().await {
+        let (position, result) = joined?;
+        results[position] = Some(result?);
+    }
+    Ok(results.into_iter().flatten().collect())
 }
 
 /// An ECDSA key of the devnet written the way a service reads its key: a Web3 Secret Storage

@@ -43,6 +43,14 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Where `service` (`aggregator`, `operator-0`, ...) serves its metrics, once it listens.
+    pub fn metrics_url(&self, service: &str) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|endpoints| endpoints.service == service)
+            .map(|endpoints| endpoints.metrics.as_str())
+    }
+
     /// The summary of a devnet that is up and has not run anything yet.
     pub fn running(deployment: DeploymentSummary) -> Self {
         Self {

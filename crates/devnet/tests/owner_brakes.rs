@@ -68,12 +68,9 @@ async fn an_action_over_the_owners_caps_is_refused_once_and_its_task_expires() {
     let final_tasks = devnet.tick(&mut run, &config, &progress).await.unwrap();
     let aggregator = devnet
         .summary()
-        .endpoints
-        .iter()
-        .find(|service| service.service == "aggregator")
+        .metrics_url("aggregator")
         .unwrap()
-        .metrics
-        .clone();
+        .to_string();
     // One refusal, although the execution window spans many keeper rounds.
     let refusals = scrape_counter(
         &aggregator,

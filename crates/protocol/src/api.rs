@@ -19,7 +19,8 @@ pub struct SignatureSubmission {
     pub operator_id: B256,
     /// The encoded action the operator's agent produced (its hash is what was signed).
     pub output: Bytes,
-    /// BLS12-381 signature over the task's output digest, compressed (96 bytes).
+    /// BLS12-381 signature over the task's output digest: uncompressed (192 bytes, what operators
+    /// send: it parses without a square root) or compressed (96 bytes).
     pub signature: Bytes,
 }
 
