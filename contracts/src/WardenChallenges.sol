@@ -291,6 +291,8 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// recent slashes), if it reaches that far.
     function taskOfSlash(uint256 slashId) external view returns (uint64 taskId) {
         if (slashId > type(uint48).max) return 0;
+        // Checked just above: the id fits 48 bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint256 run = _slashRuns.upperLookupRecent(uint48(slashId));
         // The packing: the task in bits 0-63, the run's end in bits 64-127.
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -336,6 +338,8 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             uint256 index = nonSignerIndices[i];
             if (index >= end) revert NonSignerIndexOutOfRange(index, end);
             ids[i] = _registry.operatorIds(index);
+            // Bit `index % 256` of word `index / 256`: one shifted left by the bit's position.
+            // forge-lint: disable-next-line(incorrect-shift)
             bits[index >> 8] |= 1 << (index & 255);
         }
         if (OperatorIds.hashMemory(ids) != nonSignerHash) revert NonSignersMismatch(taskId);
