@@ -73,7 +73,7 @@ use tokio::sync::watch;
 use warden_agent::Agent;
 use warden_bindings::task_facts::{self, TaskFactsError};
 use warden_bindings::task_manager::WardenTaskManager::getTaskCall;
-use warden_bindings::{WardenChallenges, WardenTaskManager};
+use warden_bindings::{WardenChallenges, WardenRegistry, WardenTaskManager};
 use warden_protocol::{TaskState, UnknownTaskState};
 use warden_runtime::follow::{ChainFollower, FollowError, Step};
 use warden_runtime::metrics::MetricsError;
@@ -124,6 +124,8 @@ pub enum WatchtowerError {
     Transaction(#[from] TxError),
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    #[error("non-signer {operator_id} of task {task_id} is not in the registry's operator id list")]
+    UnknownNonSigner { task_id: u64, operator_id: B256 },
     #[error("the task manager reports task {task_id} in an {state}")]
     TaskState {
         task_id: u64,
@@ -195,8 +197,9 @@ pub struct Watchtower {
     /// Whether each agent seen is the one this watchtower runs. Read once per agent: an agent's
     /// configuration never changes after registration.
     ours: Mutex<HashMap<u64, bool>>,
-    /// The committed non-signers of tasks being slashed, read once rather than per batch.
-    non_signers: Mutex<HashMap<u64, Vec<B256>>>,
+    /// The committed non-signers of tasks being slashed, as the registry positions the first
+    /// `slashSigners` batch carries; found once per task.
+    non_signers: Mutex<HashMap<u64, Vec<u32>>>,
     /// The task manager's challenge bond (immutable).
     bond: Mutex<Option<U256>>,
     /// Each wrong task's input and committed output, read from the chain's events once: judging
@@ -501,19 +504,46 @@ impl Watchtower {
         Ok(())
     }
 
-    /// The non-signers a fraudulent task was committed with, which `slashSigners` checks.
-    async fn committed_non_signers(
+    /// What the first `slashSigners` batch of a fraudulent task carries: the positions, in the
+    /// registry's operator id list, of the non-signers the task was committed with, in committed
+    /// order (the contract hashes their ids against the commitment and records them; later batches
+    /// send none). Found by reading the id list once per fraudulent task.
+    async fn committed_non_signer_indices(
         &self,
         task_id: u64,
         opened_at: u32,
-    ) -> Result<Vec<B256>, WatchtowerError> {
+    ) -> Result<Vec<u32>, WatchtowerError> {
         if let Some(known) = lock(&self.non_signers).get(&task_id) {
             return Ok(known.clone());
         }
         let commitment =
             task_facts::commitment(&self.provider, self.task_manager, task_id, opened_at).await?;
-        lock(&self.non_signers).insert(task_id, commitment.non_signers.clone());
-        Ok(commitment.non_signers)
+        let mut indices = Vec::with_capacity(commitment.non_signers.len());
+        if !commitment.non_signers.is_empty() {
+            let challenges = WardenChallenges::new(self.challenges, &self.provider);
+            let registry = WardenRegistry::new(challenges.registry().call().await?, &self.provider);
+            let count = registry.operatorIdCount().call().await?;
+            let mut positions = HashMap::new();
+            let mut index = 0u32;
+            while U256::from(index) < count && positions.len() < commitment.non_signers.len() {
+                let id = registry.operatorIds(U256::from(index)).call().await?;
+                if commitment.non_signers.contains(&id) {
+                    positions.insert(id, index);
+                }
+                index += 1;
+            }
+            for operator_id in &commitment.non_signers {
+                let Some(index) = positions.get(operator_id) else {
+                    return Err(WatchtowerError::UnknownNonSigner {
+                        task_id,
+                        operator_id: *operator_id,
+                    });
+                };
+                indices.push(*index);
+            }
+        }
+        lock(&self.non_signers).insert(task_id, indices.clone());
+        Ok(indices)
     }
 }
 

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
@@ -36,6 +37,7 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 /// each other through immutables, so neither can be re-pointed. The registry's owner then names this
 /// contract the registry's slasher (once, for good). Ownerless.
 contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
+    using Checkpoints for Checkpoints.Trace208;
     using SafeCast for uint256;
 
     /// @notice 100 % in WAD, the unit of EigenLayer's `wadsToSlash`.
@@ -81,8 +83,15 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// @inheritdoc IWardenChallenges
     mapping(uint64 taskId => address challenger) public challengerOf;
 
-    /// @inheritdoc IWardenChallenges
-    mapping(uint256 slashId => uint64 taskId) public taskOfSlash;
+    /// @dev Every slash this contract made, as runs of consecutive slash ids, one per batch as a
+    /// rule instead of a slot per slash: keyed by a run's first id (EigenLayer numbers a set's slashes
+    /// upwards, so keys only grow), the value packs the id after the run's last (bits 64-127) and the
+    /// task the run punished (bits 0-63).
+    Checkpoints.Trace208 private _slashRuns;
+
+    /// @dev A Fraudulent task's non-signers as a bitmap over the registry's operator ids (bit
+    /// `index % 256` of word `index / 256`), recorded by its first `slashSigners` batch.
+    mapping(uint64 taskId => mapping(uint256 word => uint256 bits)) private _nonSignerBits;
 
     /// @dev The deployer is the task manager this contract adjudicates for.
     /// @param registry_ The registry whose operator set signs every task; it must name this contract
@@ -185,12 +194,12 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// the gas it was given, the mark of an out-of-gas callee, reverts everything with
     /// `InsufficientGasForSlash` instead of being reported. The fee is paid last, after every state
     /// change; a caller that refuses it reverts its own batch, and anyone else can send the batch.
-    function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
+    function slashSigners(uint64 taskId, uint32[] calldata nonSignerIndices, uint256 maxOperators)
         external
         nonReentrant
         returns (uint256 slashed, bool done)
     {
-        uint32 referenceBlock = _requireFraudulent(taskId, nonSignerIds);
+        (uint32 referenceBlock, bytes32 nonSignerHash) = _requireFraudulent(taskId);
         Slashing memory slashing = _slashings[taskId];
         if (slashing.done) revert SlashingAlreadyComplete(taskId);
         address slasher = _registry.slasher();
@@ -199,6 +208,9 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
 
         uint256 start = slashing.next;
         uint256 end = slashing.end;
+        // The first batch (cursor at 0) records the non-signers; later batches refer to the record.
+        if (start == 0) _recordNonSigners(taskId, nonSignerHash, nonSignerIndices, end);
+        else if (nonSignerIndices.length != 0) revert NonSignersAlreadyRecorded(taskId);
         if (maxOperators != 0 && maxOperators < end - start) end = start + maxOperators;
         done = end == slashing.end;
 
@@ -206,7 +218,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         _slashings[taskId].next = end.toUint32();
         if (done) _slashings[taskId].done = true;
 
-        slashed = _slashRange(taskId, referenceBlock, nonSignerIds, start, end);
+        slashed = _slashRange(taskId, referenceBlock, start, end);
 
         // The count depends on the calls' outcomes, so it can only be written after them.
         uint256 total = uint256(slashing.slashed) + slashed;
@@ -269,6 +281,24 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         return (slashing.next, slashing.done);
     }
 
+    /// @inheritdoc IWardenChallenges
+    function isRecordedNonSigner(uint64 taskId, uint256 index) external view returns (bool) {
+        return (_nonSignerBits[taskId][index >> 8] >> (index & 255)) & 1 != 0;
+    }
+
+    /// @inheritdoc IWardenChallenges
+    /// @dev The run starting last at or before `slashId` (recent runs first: restitution clears
+    /// recent slashes), if it reaches that far.
+    function taskOfSlash(uint256 slashId) external view returns (uint64 taskId) {
+        if (slashId > type(uint48).max) return 0;
+        // Checked just above: the id fits 48 bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 run = _slashRuns.upperLookupRecent(uint48(slashId));
+        // The packing: the task in bits 0-63, the run's end in bits 64-127.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (slashId < run >> 64) taskId = uint64(run);
+    }
+
     // ------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------
@@ -280,49 +310,97 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         if (taken != 0) bountyPool = pool - taken;
     }
 
-    /// @dev The task's reference block; reverts unless the task is Fraudulent and `nonSignerIds` are
-    /// the ones it was committed with.
-    function _requireFraudulent(uint64 taskId, bytes32[] calldata nonSignerIds)
+    /// @dev The task's reference block and non-signer hash; reverts unless the task is Fraudulent.
+    function _requireFraudulent(uint64 taskId)
         private
         view
-        returns (uint32 referenceBlock)
+        returns (uint32 referenceBlock, bytes32 nonSignerHash)
     {
         TaskState state;
-        bytes32 nonSignerHash;
         (state, referenceBlock, nonSignerHash) = _taskManager.slashingContext(taskId);
         if (state != TaskState.Fraudulent) revert UnexpectedTaskState(taskId, state);
-        if (OperatorIds.hash(nonSignerIds) != nonSignerHash) revert NonSignersMismatch(taskId);
     }
 
-    /// @dev Slashes the signers among operator ids [start, end). Returns how many lost shares.
-    function _slashRange(
+    /// @dev Records the task's non-signers as a bitmap over the registry's operator ids. The indices
+    /// must name, in order, exactly the ids the task was committed with (sorted by id, strictly
+    /// ascending): their ids hash to the commitment's non-signer hash or nothing is recorded. Every
+    /// index is below `end`, the id count when the challenge was upheld.
+    function _recordNonSigners(
         uint64 taskId,
-        uint32 referenceBlock,
-        bytes32[] calldata nonSignerIds,
-        uint256 start,
+        bytes32 nonSignerHash,
+        uint32[] calldata nonSignerIndices,
         uint256 end
-    ) private returns (uint256 slashed) {
-        string memory description = _description("fraud", taskId);
-        for (uint256 i = start; i < end; ++i) {
-            (bytes32 operatorId, address operator, bool registered) =
-                _registry.operatorAtIndex(i, referenceBlock);
-            if (!registered || OperatorIds.contains(nonSignerIds, operatorId)) continue;
-            if (_slashSigner(taskId, operator, operatorId, description)) ++slashed;
+    ) private {
+        uint256 count = nonSignerIndices.length;
+        bytes32[] memory ids = new bytes32[](count);
+        mapping(uint256 => uint256) storage bits = _nonSignerBits[taskId];
+        for (uint256 i; i < count; ++i) {
+            uint256 index = nonSignerIndices[i];
+            if (index >= end) revert NonSignerIndexOutOfRange(index, end);
+            ids[i] = _registry.operatorIds(index);
+            // Bit `index % 256` of word `index / 256`: one shifted left by the bit's position.
+            // forge-lint: disable-next-line(incorrect-shift)
+            bits[index >> 8] |= 1 << (index & 255);
         }
+        if (OperatorIds.hashMemory(ids) != nonSignerHash) revert NonSignersMismatch(taskId);
+        emit NonSignersRecorded(taskId, count);
     }
 
-    /// @dev Slashes one signer; returns whether EigenLayer took shares from it.
+    /// @dev Slashes the signers among operator ids [start, end): those registered at the reference
+    /// block and not marked in the task's non-signer bitmap. Returns how many lost shares. The slash
+    /// ids EigenLayer hands out are recorded as runs of consecutive ids, one per batch as a rule.
+    function _slashRange(uint64 taskId, uint32 referenceBlock, uint256 start, uint256 end)
+        private
+        returns (uint256 slashed)
+    {
+        string memory description = _description("fraud", taskId);
+        mapping(uint256 => uint256) storage nonSignerBits = _nonSignerBits[taskId];
+        uint256 bits;
+        // The run of slash ids being built: [run[0], run[1]).
+        uint256[2] memory run;
+        for (uint256 i = start; i < end; ++i) {
+            if (i == start || i & 255 == 0) bits = nonSignerBits[i >> 8];
+            if ((bits >> (i & 255)) & 1 != 0) continue;
+            (bool took, uint256 slashId) = _slashIndex(taskId, referenceBlock, i, description);
+            if (took) ++slashed;
+            if (slashId == 0) continue;
+            // An id that does not follow the run starts a new one (EigenLayer does not promise
+            // consecutive ids; none is assumed).
+            if (slashId != run[1]) {
+                if (run[1] != 0) _recordSlashRun(run[0], run[1], taskId);
+                run[0] = slashId;
+            }
+            run[1] = slashId + 1;
+        }
+        if (run[1] != 0) _recordSlashRun(run[0], run[1], taskId);
+    }
+
+    /// @dev Slashes the operator at `index` of the registry's id list if it was in the set at the
+    /// reference block (a signer, the bitmap having ruled out the non-signers); see `_slashSigner`.
+    function _slashIndex(uint64 taskId, uint32 referenceBlock, uint256 index, string memory description)
+        private
+        returns (bool took, uint256 slashId)
+    {
+        (bytes32 operatorId, address operator, bool registered) =
+            _registry.operatorAtIndex(index, referenceBlock);
+        if (registered) (took, slashId) = _slashSigner(taskId, operator, operatorId, description);
+    }
+
+    /// @dev Records that slash ids [first, end) punished `taskId`.
+    function _recordSlashRun(uint256 first, uint256 end, uint64 taskId) private {
+        _slashRuns.push(first.toUint48(), (uint208(end.toUint64()) << 64) | taskId);
+    }
+
+    /// @dev Slashes one signer; returns whether EigenLayer took shares from it, and the slash id
+    /// (zero when EigenLayer refused the slash for good: its ids count from 1).
     function _slashSigner(uint64 taskId, address operator, bytes32 operatorId, string memory description)
         private
-        returns (bool took)
+        returns (bool took, uint256 slashId)
     {
         uint256 gasBefore = gasleft();
         if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
-        try _registry.slashOperator(operator, slashWad, description) returns (
-            uint256 slashId, uint256 shares
-        ) {
-            // Recorded from EigenLayer's answer: the id exists only once the slash is made.
-            taskOfSlash[slashId] = taskId;
+        try _registry.slashOperator(operator, slashWad, description) returns (uint256 id, uint256 shares) {
+            slashId = id;
             took = shares != 0;
             if (took) emit SignerSlashed(taskId, operator, operatorId, slashId, shares);
             else emit SignerNothingToSlash(taskId, operator, operatorId);
@@ -374,7 +452,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         (uint256 slashId, uint256 shares) =
             _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
         // After the call: the slash id and what EigenLayer took exist only once it answered.
-        taskOfSlash[slashId] = taskId;
+        _recordSlashRun(slashId, slashId + 1, taskId);
         emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB, slashId, shares);
     }
 

@@ -66,12 +66,14 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// @notice Length in blocks of an ejection rate-limit window.
     uint32 public immutable ejectionWindow;
 
-    /// @dev The latest state of an operator, with the number of older states archived.
+    /// @dev The latest state of an operator, with the number of older states archived, and the block
+    /// of its latest slash (not archived: only the latest is ever asked for).
     struct OperatorState {
         uint32 fromBlock;
         uint32 archived;
         bool registered;
         uint96 weight;
+        uint32 lastSlashedAt;
     }
 
     /// @dev An archived operator state, valid from `fromBlock` until the next one.
@@ -140,9 +142,6 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// @inheritdoc IWardenRegistry
     address public rewardsDistributor;
 
-    /// @inheritdoc IWardenRegistry
-    mapping(address operator => uint32 blockNumber) public lastSlashedAt;
-
     /// @notice Emitted when the owner sets up Warden's AVS and its redistributing operator set in
     /// EigenLayer; slashed stake goes to `redistributionRecipient`, for good.
     event AVSConfigured(string metadataURI, address[] strategies, address indexed redistributionRecipient);
@@ -172,7 +171,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     event OperatorRewardsSubmitted(address indexed coordinator, address indexed token, uint256 total);
     /// @notice Emitted when the slasher has had EigenLayer slash `wadToSlash` of the operator's
     /// allocation to Warden's set, in every strategy of the set: EigenLayer's slash `slashId` took
-    /// `shares` (summed over the strategies), redistributable once cleared.
+    /// `shares` (summed over the strategies), redistributable once cleared. If the operator was still
+    /// in the set, the weights are void from this block until the next `WeightsRefreshed`.
     event OperatorSlashed(
         address indexed operator,
         bytes32 indexed operatorId,
@@ -496,8 +496,10 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     // ------------------------------------------------------------------------------------------
 
     /// @notice Has EigenLayer slash `wadToSlash` of the operator's allocation to Warden's set in every
-    /// strategy of the set, then, if the operator is still in the set, refreshes its weight so later
-    /// quorums count only what is left. Only the slasher.
+    /// strategy of the set, then, if the operator is still in the set, voids the weights
+    /// (`weightsRefreshedAt` 0 from this block) so that no quorum counts them until the next full
+    /// `refreshWeights` reads what is left: one state write per block, instead of re-reading and
+    /// archiving each slashed operator's weight. Only the slasher.
     /// @dev An operator that left the set stays slashable in EigenLayer for its deallocation delay;
     /// its weight here is already zero.
     /// @param operator An operator that registered with Warden at some point.
@@ -518,7 +520,8 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         bytes32 operatorId = operatorIdOf[operator];
         if (operatorId == bytes32(0)) revert UnknownOperator(operator);
         // Before EigenLayer is called: whatever the operator has accrued and not been paid is forfeit.
-        lastSlashedAt[operator] = uint32(block.number);
+        OperatorState storage state = _operators[operatorId];
+        state.lastSlashedAt = uint32(block.number);
 
         address[] memory strategies_ = _strategies();
         // EigenLayer refuses strategies out of ascending order; the set keeps them in creation order.
@@ -544,19 +547,12 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         // After the call: the event reports the slash id and shares only EigenLayer's answer tells.
         emit OperatorSlashed(operator, operatorId, slashId, wadToSlash, sharesSlashed, description);
 
-        // The new weight only exists once EigenLayer has slashed, so this bookkeeping follows the call.
-        if (_operators[operatorId].registered) {
-            QuorumState memory quorum = _quorum;
-            uint256 totalWeight = _refreshWeight(operator, operatorId, strategies_, quorum.totalWeight);
-            if (totalWeight != quorum.totalWeight) {
-                _writeQuorum(
-                    _unpack(_aggregateKey),
-                    quorum.operatorCount,
-                    totalWeight.toUint96(),
-                    quorum.weightsRefreshedAt,
-                    true
-                );
-            }
+        // The weights no longer say what is slashable: no quorum counts them until the next full
+        // refresh. After the call, like the weight it voids. Once per refresh: a state already
+        // voided stays so, whatever else is slashed before the refresh.
+        QuorumState memory quorum = _quorum;
+        if (state.registered && quorum.weightsRefreshedAt != 0) {
+            _writeQuorum(_unpack(_aggregateKey), quorum.operatorCount, quorum.totalWeight, 0, true);
         }
     }
 
@@ -658,6 +654,11 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         (, totalWeight,,) = _quorumAt(blockNumber);
         changedAt = _changedAt(blockNumber);
         (ids, operators, publicKeys, weights) = _membersAt(blockNumber);
+    }
+
+    /// @inheritdoc IWardenRegistry
+    function lastSlashedAt(address operator) external view returns (uint32) {
+        return _operators[operatorIdOf[operator]].lastSlashedAt;
     }
 
     /// @inheritdoc IWardenRegistry
@@ -886,23 +887,6 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         }
     }
 
-    /// @dev Re-reads a registered operator's weight from EigenLayer and records it if it changed.
-    /// Returns the set's total weight adjusted for the change; the caller writes the quorum state
-    /// once, however many operators it refreshes.
-    function _refreshWeight(
-        address operator,
-        bytes32 operatorId,
-        address[] memory strategies_,
-        uint256 totalWeight
-    ) private returns (uint256) {
-        uint96 oldWeight = _operators[operatorId].weight;
-        uint96 weight = _currentWeight(operator, strategies_);
-        if (weight == oldWeight) return totalWeight;
-        _writeOperator(operatorId, true, weight);
-        emit OperatorWeightUpdated(operator, operatorId, oldWeight, weight);
-        return totalWeight - oldWeight + weight;
-    }
-
     function _writeOperator(bytes32 operatorId, bool registered, uint96 weight) private {
         OperatorState memory state = _operators[operatorId];
         uint32 current = uint32(block.number);
@@ -913,7 +897,11 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             state.archived += 1;
         }
         _operators[operatorId] = OperatorState({
-            fromBlock: current, archived: state.archived, registered: registered, weight: weight
+            fromBlock: current,
+            archived: state.archived,
+            registered: registered,
+            weight: weight,
+            lastSlashedAt: state.lastSlashedAt
         });
     }
 

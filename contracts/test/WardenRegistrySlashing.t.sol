@@ -62,13 +62,16 @@ contract WardenRegistrySlashingTest is RegistryFixture {
         bytes32 id = registry.operatorIdOf(ALICE);
         vm.expectEmit(true, true, false, true, address(registry));
         emit WardenRegistry.OperatorSlashed(ALICE, id, 1, 1e18, 100 ether, "all of it");
-        vm.expectEmit(true, true, false, true, address(registry));
-        emit WardenRegistry.OperatorWeightUpdated(ALICE, id, 100 ether, 0);
         vm.prank(SLASHER);
         registry.slashOperator(ALICE, 1e18, "all of it");
 
         assertEq(slashableStake(ALICE), 0, "slashable stake");
         assertEq(operatorShares(ALICE), 0, "shares");
+        // The weights are void until the next full refresh, which reads what is left.
+        assertEq(registry.weightsRefreshedAt(uint32(block.number)), 0, "weights voided");
+        vm.expectEmit(true, true, false, true, address(registry));
+        emit WardenRegistry.OperatorWeightUpdated(ALICE, id, 100 ether, 0);
+        registry.refreshWeights();
         assertEq(weightOf(ALICE), 0, "weight");
         (, uint96 total,) = registry.quorumAt(uint32(block.number));
         assertEq(total, 500 ether, "total weight");
@@ -86,6 +89,7 @@ contract WardenRegistrySlashingTest is RegistryFixture {
         registry.slashOperator(BOB, 0.25e18, "a quarter");
         uint256 left = slashableStake(BOB);
         assertEq(left, 150 ether, "three quarters left");
+        registry.refreshWeights();
         assertEq(weightOf(BOB), left, "weight follows EigenLayer");
         (, uint96 total,) = registry.quorumAt(uint32(block.number));
         assertEq(total, 550 ether, "total weight");
@@ -195,6 +199,7 @@ contract WardenRegistrySlashingTest is RegistryFixture {
             OperatorSet({avs: address(registry), id: 0}), list(operator), descending, uint32(block.number)
         );
         assertEq(left[0][0] + left[0][1], 0, "both slashed");
+        registry.refreshWeights();
         assertEq(weightOf(operator), 0, "weight");
     }
 }

@@ -297,9 +297,16 @@ impl Aggregator {
             return Ok(());
         }
         let calldata = WardenRegistry::refreshWeightsCall {}.abi_encode();
-        let intent = Intent::RefreshWeights {
-            after: refreshed_at,
+        // The intent names the refresh it follows. Zero (never refreshed, or voided by a slash)
+        // recurs after every slash, so a refresh of voided weights is named by the block of the
+        // change that voided them, the set's latest change: no refresh block the keeper saw can
+        // equal it (a refresh in that block either clears the void or is voided by it).
+        let after = if refreshed_at != 0 {
+            refreshed_at
+        } else {
+            registry.setChangedAt(current).call().await?
         };
+        let intent = Intent::RefreshWeights { after };
         if let Some(sent) = self
             .send_to(self.registry, intent, calldata)
             .await

@@ -85,9 +85,16 @@ impl Watchtower {
                 .await?;
             return Ok(());
         };
+        // Only the first batch carries the non-signers; later ones refer to its record.
+        let non_signer_indices = if next == 0 {
+            self.committed_non_signer_indices(task_id, task.openedAt)
+                .await?
+        } else {
+            Vec::new()
+        };
         let call = WardenChallenges::slashSignersCall {
             taskId: task_id,
-            nonSignerIds: self.committed_non_signers(task_id, task.openedAt).await?,
+            nonSignerIndices: non_signer_indices,
             maxOperators: U256::from(self.settings.slash_batch),
         };
         let request = TransactionRequest::default()

@@ -42,6 +42,10 @@ interface IWardenChallenges {
     /// revert data: `OperatorNotSlashable()`, the signer left the set more than the deallocation delay
     /// ago); slashing went on with the others.
     event SignerSlashFailed(uint64 indexed taskId, address indexed operator, bytes reason);
+    /// @notice The first `slashSigners` batch of a Fraudulent task recorded its `count` non-signers (as
+    /// a bitmap over the registry's operator ids, checked against the commitment's non-signer hash);
+    /// later batches refer to the record instead of sending the list again.
+    event NonSignersRecorded(uint64 indexed taskId, uint256 count);
     /// @notice Every signer of a fraudulent output has been dealt with; `signersSlashed` lost shares.
     event SlashingCompleted(uint64 indexed taskId, uint256 signersSlashed);
     /// @notice `slashSigners` paid its caller `amount` from the bounty pool for the signers it took
@@ -70,6 +74,11 @@ interface IWardenChallenges {
     error InvalidSlashWad(uint256 slashWad);
     /// @notice The non-signer ids are not the ones the task was committed with.
     error NonSignersMismatch(uint64 taskId);
+    /// @notice A non-signer index is not below `end`, the registry's operator id count when the
+    /// challenge was upheld (an operator registered later cannot have been a non-signer).
+    error NonSignerIndexOutOfRange(uint256 index, uint256 end);
+    /// @notice Only the first batch (cursor at 0) carries the non-signers; a later one must send none.
+    error NonSignersAlreadyRecorded(uint64 taskId);
     /// @notice Every signer of the task has already been dealt with.
     error SlashingAlreadyComplete(uint64 taskId);
     /// @notice Equivocation evidence needs two different outputs.
@@ -134,15 +143,23 @@ interface IWardenChallenges {
     /// is slashed once. A signer EigenLayer will never let Warden slash (`OperatorNotSlashable`) is
     /// reported (`SignerSlashFailed`) and skipped; any other refusal, such as a pause of EigenLayer's
     /// slashing, reverts the whole call with `SlashFailed` and leaves every signer pending.
+    /// The first batch (cursor at 0) carries the non-signers, once: their positions in the registry's
+    /// operator id list (`operatorIds(index)`), in the order of the ids the task was committed with
+    /// (the ids `OutputCommitted` emitted, sorted ascending), so that their ids hash to the task's
+    /// `nonSignerHash`; it records them as a bitmap (`NonSignersRecorded`). Later batches send an empty
+    /// list and refer to the record.
     /// @param taskId The Fraudulent task.
-    /// @param nonSignerIds The non-signers' operator ids as emitted in `OutputCommitted`.
+    /// @param nonSignerIndices First batch: the non-signers' operator id indices, in committed order
+    /// (empty if everyone signed). Later batches: empty (`NonSignersAlreadyRecorded` otherwise).
+    /// Reverts with `NonSignerIndexOutOfRange` for an index at or past the id count when the
+    /// challenge was upheld, and `NonSignersMismatch` unless the ids are exactly the committed ones.
     /// @param maxOperators At most this many operator ids are examined; 0 means all that remain.
     /// The caller is paid `slashFee` per signer it took shares from, from the bounty pool as far as
     /// it goes (`SlashingFeePaid`).
     /// @return slashed Signers this call took shares from (`SignerSlashed`); a signer with nothing
     /// left to take (`SignerNothingToSlash`) does not count.
     /// @return done Whether every operator id has now been examined.
-    function slashSigners(uint64 taskId, bytes32[] calldata nonSignerIds, uint256 maxOperators)
+    function slashSigners(uint64 taskId, uint32[] calldata nonSignerIndices, uint256 maxOperators)
         external
         returns (uint256 slashed, bool done);
 
@@ -194,6 +211,10 @@ interface IWardenChallenges {
     /// @notice A Fraudulent task's slashing cursor: the next index into the registry's operator ids
     /// to examine, and whether slashing is complete (both zero for any other task).
     function slashingProgress(uint64 taskId) external view returns (uint32 nextIndex, bool done);
+
+    /// @notice Whether the first `slashSigners` batch of the task recorded the operator at `index` of
+    /// the registry's operator id list as a non-signer.
+    function isRecordedNonSigner(uint64 taskId, uint256 index) external view returns (bool);
 
     /// @notice The task whose fraud or equivocation EigenLayer's slash `slashId` of Warden's operator
     /// set punished (every slash of the set is made by this contract); zero for an id it never made

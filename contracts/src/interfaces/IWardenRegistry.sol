@@ -33,7 +33,8 @@ struct RegistryParams {
 /// signers from non-signers, and slashing through Warden's AVS identity in EigenLayer.
 interface IWardenRegistry {
     /// @notice The set's weights at `referenceBlock` were last refreshed in full at `refreshedAt` (zero:
-    /// never), more than `maxWeightAge` blocks before it: they may count stake that has left.
+    /// never, or voided by a slash since), more than `maxWeightAge` blocks before it: they may count
+    /// stake that has left.
     error StaleWeights(uint32 referenceBlock, uint32 refreshedAt, uint32 maxWeightAge);
 
     /// @notice EigenLayer's AllocationManager the registry is the AVS of.
@@ -47,6 +48,9 @@ interface IWardenRegistry {
 
     /// @notice How many operators have ever registered (the length of the operator id list).
     function operatorIdCount() external view returns (uint256);
+
+    /// @notice The `index`-th operator id ever registered (reverts past the end).
+    function operatorIds(uint256 index) external view returns (bytes32);
 
     /// @notice The operator address that owns an operator id (zero if none).
     function operatorOf(bytes32 operatorId) external view returns (address);
@@ -107,7 +111,8 @@ interface IWardenRegistry {
     /// @notice Oldest a full refresh of the weights may be, in blocks before a reference block.
     function maxWeightAge() external view returns (uint32);
 
-    /// @notice The block of the last full refresh of the weights in effect at `blockNumber` (0: never).
+    /// @notice The block of the last full refresh of the weights in effect at `blockNumber` (0: never,
+    /// or a slash of a member voided them since: quorums then are refused until the next refresh).
     function weightsRefreshedAt(uint32 blockNumber) external view returns (uint32);
 
     /// @notice Re-reads every registered operator's weight from EigenLayer. Permissionless.

@@ -18,6 +18,12 @@ library OperatorIds {
         }
     }
 
+    /// @dev `hash` of ids held in memory.
+    function hashMemory(bytes32[] memory ids) internal pure returns (bytes32) {
+        if (ids.length == 0) return bytes32(0);
+        return keccak256(abi.encodePacked(ids));
+    }
+
     /// @dev Binary search in ids sorted ascending, as `commitOutput` required the non-signers to be.
     function contains(bytes32[] calldata sortedIds, bytes32 id) internal pure returns (bool) {
         uint256 low;

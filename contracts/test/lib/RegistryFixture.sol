@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {WardenRegistry} from "../../src/WardenRegistry.sol";
 import {DeregisterParams, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
@@ -243,6 +244,20 @@ abstract contract RegistryFixture is EigenLayerTest {
     // ------------------------------------------------------------------------------------------
 
     /// @dev The secret key the fixture gives a named operator.
+    /// @dev The positions of `ids` in the registry's operator id list, in their order.
+    function indicesOfIds(bytes32[] memory ids) internal view returns (uint32[] memory indices) {
+        indices = new uint32[](ids.length);
+        // No call for no ids: a test may compute this between a prank or expectRevert and its call.
+        if (ids.length == 0) return indices;
+        uint256 count = registry.operatorIdCount();
+        for (uint256 i; i < ids.length; ++i) {
+            uint256 j;
+            while (j < count && registry.operatorIds(j) != ids[i]) ++j;
+            require(j < count, "not a registered operator id");
+            indices[i] = SafeCast.toUint32(j);
+        }
+    }
+
     function skOf(address operator) internal pure returns (uint256) {
         return secretKeyOf(uint160(operator));
     }

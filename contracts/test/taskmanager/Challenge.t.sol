@@ -261,7 +261,7 @@ contract ChallengeTest is TaskManagerFixture {
             commitBy(agentId, output, list(BOB, CAROL, DAVE), list(ALICE));
         challengeAs(CHALLENGER, taskId, output);
         vm.recordLogs();
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         uint256 reported;
         uint256 events;
@@ -292,21 +292,24 @@ contract ChallengeTest is TaskManagerFixture {
         register(EVE, skOf(EVE));
         challengeAs(CHALLENGER, taskId, output);
         uint256 totalBefore = _totalWeight();
+        uint32[] memory nonSignerIndices = indicesOf(keys);
 
         vm.recordLogs();
         vm.expectEmit(true, true, true, true, address(challenges));
         emit IWardenChallenges.SignerSlashed(taskId, BOB, idOf(pkOf(BOB)), 1, 200 ether);
-        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 2);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, nonSignerIndices, 2);
         assertTrue(slashed == 1 && !done, "Alice skipped, Bob slashed");
         _assertProgress(taskId, 2, false);
+        assertTrue(challenges.isRecordedNonSigner(taskId, 0), "Alice recorded");
 
-        (slashed, done) = challenges.slashSigners(taskId, idsOf(keys), 2);
+        // Later batches refer to the record.
+        (slashed, done) = challenges.slashSigners(taskId, new uint32[](0), 2);
         assertTrue(slashed == 2 && !done, "Carol and Dave slashed");
         _assertProgress(taskId, 4, false);
 
         vm.expectEmit(true, false, false, true, address(challenges));
         emit IWardenChallenges.SlashingCompleted(taskId, 3);
-        (slashed, done) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        (slashed, done) = challenges.slashSigners(taskId, new uint32[](0), 0);
         assertTrue(slashed == 0 && done, "Eve skipped, done");
         _assertProgress(taskId, 5, true);
 
@@ -333,13 +336,16 @@ contract ChallengeTest is TaskManagerFixture {
         assertEq(slashableStake(EVE), 500 ether, "late joiner untouched");
         assertEq(operatorShares(EVE), 500 ether, "late joiner shares");
 
-        // The registry: the signers weigh nothing in later quorums.
+        // The registry: no quorum counts the weights until a full refresh, after which the signers
+        // weigh nothing.
+        assertEq(registry.weightsRefreshedAt(uint32(block.number)), 0, "weights voided by the slashes");
+        registry.refreshWeights();
         assertEq(weightOf(BOB) + weightOf(CAROL) + weightOf(DAVE), 0, "signers' weight");
         assertEq(weightOf(ALICE), 100 ether, "Alice's weight");
         assertEq(_totalWeight(), totalBefore - 900 ether, "total weight");
 
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.SlashingAlreadyComplete.selector, taskId));
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, nonSignerIndices, 0);
     }
 
     /// @dev A batch larger than what remains just finishes.
@@ -348,7 +354,7 @@ contract ChallengeTest is TaskManagerFixture {
         (uint64 taskId, BLS.G1Point[] memory keys) =
             commitBy(agentId, output, allOperators(), new address[](0));
         challengeAs(CHALLENGER, taskId, output);
-        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 1000);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, indicesOf(keys), 1000);
         assertTrue(slashed == 4 && done, "all four in one call");
         _assertProgress(taskId, 4, true);
     }
@@ -359,10 +365,10 @@ contract ChallengeTest is TaskManagerFixture {
         challengeAs(CHALLENGER, taskId, output);
         // Claiming nobody abstained would slash Alice too.
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.NonSignersMismatch.selector, taskId));
-        challenges.slashSigners(taskId, new bytes32[](0), 0);
-        BLS.G1Point[] memory tooMany = nonSignersOf(list(ALICE, BOB));
+        challenges.slashSigners(taskId, new uint32[](0), 0);
+        uint32[] memory tooMany = indicesOf(nonSignersOf(list(ALICE, BOB)));
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.NonSignersMismatch.selector, taskId));
-        challenges.slashSigners(taskId, idsOf(tooMany), 0);
+        challenges.slashSigners(taskId, tooMany, 0);
         _assertProgress(taskId, 0, false);
     }
 
@@ -373,14 +379,14 @@ contract ChallengeTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Committed)
         );
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
         challengeAs(CHALLENGER, taskId, output);
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Committed)
         );
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, 42, TaskState.None));
-        challenges.slashSigners(42, idsOf(keys), 0);
+        challenges.slashSigners(42, indicesOf(keys), 0);
     }
 
     /// @dev A signer EigenLayer no longer lets Warden slash (it left the set and its deallocation
@@ -399,7 +405,7 @@ contract ChallengeTest is TaskManagerFixture {
         );
         vm.expectEmit(true, false, false, true, address(challenges));
         emit IWardenChallenges.SlashingCompleted(taskId, 3);
-        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, indicesOf(keys), 0);
         assertTrue(slashed == 3 && done, "three slashed");
         assertEq(operatorShares(BOB), 200 ether, "Bob escaped, as EigenLayer decided");
         assertEq(operatorShares(ALICE) + operatorShares(CAROL) + operatorShares(DAVE), 0, "others slashed");
@@ -412,7 +418,7 @@ contract ChallengeTest is TaskManagerFixture {
         (uint64 taskId, BLS.G1Point[] memory keys) =
             commitBy(agentId, output, allOperators(), new address[](0));
         challengeAs(CHALLENGER, taskId, output);
-        bytes memory call = abi.encodeCall(IWardenChallenges.slashSigners, (taskId, idsOf(keys), 0));
+        bytes memory call = abi.encodeCall(IWardenChallenges.slashSigners, (taskId, indicesOf(keys), 0));
 
         uint256 guarded;
         bool succeeded;
@@ -463,7 +469,7 @@ contract ChallengeTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.NotRegistrySlasher.selector, address(slasher))
         );
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
     }
 
     /// @dev The caller of slashSigners is paid SLASH_FEE per signer it takes shares from, batch by
@@ -474,16 +480,17 @@ contract ChallengeTest is TaskManagerFixture {
         (uint64 taskId, BLS.G1Point[] memory keys) =
             commitBy(agentId, output, list(BOB, CAROL, DAVE), list(ALICE));
         challengeAs(CHALLENGER, taskId, output);
+        uint32[] memory nonSignerIndices = indicesOf(keys);
 
         vm.expectEmit(true, true, false, true, address(challenges));
         emit IWardenChallenges.SlashingFeePaid(taskId, SLASH_CALLER, SLASH_FEE);
         vm.prank(SLASH_CALLER);
-        (uint256 slashed,) = challenges.slashSigners(taskId, idsOf(keys), 2);
+        (uint256 slashed,) = challenges.slashSigners(taskId, nonSignerIndices, 2);
         assertEq(slashed, 1, "Alice skipped, Bob slashed");
         assertEq(SLASH_CALLER.balance, SLASH_FEE, "one fee");
 
         vm.prank(SLASH_CALLER);
-        (slashed,) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        (slashed,) = challenges.slashSigners(taskId, new uint32[](0), 0);
         assertEq(slashed, 2, "Carol and Dave");
         assertEq(SLASH_CALLER.balance, 3 * SLASH_FEE, "three fees in all");
         assertEq(challenges.bountyPool(), 1 ether - 3 * SLASH_FEE, "paid from the pool");
@@ -499,14 +506,14 @@ contract ChallengeTest is TaskManagerFixture {
             commitBy(agentId, output, allOperators(), new address[](0));
         challengeAs(CHALLENGER, taskId, output);
         vm.prank(SLASH_CALLER);
-        (uint256 slashed,) = challenges.slashSigners(taskId, idsOf(keys), 2);
+        (uint256 slashed,) = challenges.slashSigners(taskId, indicesOf(keys), 2);
         assertEq(slashed, 2, "two slashed");
         assertEq(SLASH_CALLER.balance, 0.015 ether, "the whole pool, less than two fees");
         assertEq(challenges.bountyPool(), 0, "pool empty");
 
         vm.recordLogs();
         vm.prank(SLASH_CALLER);
-        (slashed,) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        (slashed,) = challenges.slashSigners(taskId, new uint32[](0), 0);
         assertEq(slashed, 2, "the rest slashed for free");
         assertEq(SLASH_CALLER.balance, 0.015 ether, "nothing more");
         Vm.Log[] memory logs = vm.getRecordedLogs();
@@ -526,10 +533,10 @@ contract ChallengeTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.PayoutFailed.selector, address(this), 4 * SLASH_FEE)
         );
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
         _assertProgress(taskId, 0, false);
         vm.prank(SLASH_CALLER);
-        (uint256 slashed, bool done) = challenges.slashSigners(taskId, idsOf(keys), 0);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, indicesOf(keys), 0);
         assertTrue(slashed == 4 && done, "another caller slashes everyone");
     }
 

@@ -29,20 +29,11 @@ abstract contract CommitGasMatrix is TaskManagerFixture {
     }
 
     function setUp() public {
-        deployRegistry();
-        uint256 count = operatorCount();
-        uint256[] memory stakes = new uint256[](count);
-        for (uint256 i; i < count; ++i) {
-            operators.push(vm.addr(0x10000 + i));
+        uint256[] memory stakes = new uint256[](operatorCount());
+        for (uint256 i; i < stakes.length; ++i) {
             stakes[i] = STAKE;
         }
-        prepareOperators(operators, stakes);
-        for (uint256 i; i < count; ++i) {
-            register(operators[i], skOf(operators[i]));
-        }
-        registry.refreshWeights();
-        vm.roll(block.number + 1);
-        deployTaskManagerWithAgent();
+        operators = deployWithOperators(stakes);
     }
 
     /// @dev Every case of the matrix, each from the same state; returns the transaction gas per case.

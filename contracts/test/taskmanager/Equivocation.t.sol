@@ -49,6 +49,8 @@ contract EquivocationTest is TaskManagerFixture {
         assertEq(challenges.taskOfSlash(1), taskId, "EigenLayer's slash 1 punished this task");
         assertEq(slashableStake(ALICE), 0, "nothing left to slash");
         assertEq(operatorShares(ALICE), 0, "shares slashed");
+        assertEq(registry.weightsRefreshedAt(uint32(block.number)), 0, "weights voided until a refresh");
+        registry.refreshWeights();
         assertEq(weightOf(ALICE), 0, "no weight in later quorums");
         (, uint96 totalAfter,) = registry.quorumAt(uint32(block.number));
         assertEq(totalAfter, totalBefore - 100 ether, "total weight");

@@ -54,7 +54,7 @@ contract ForwardedCommitTest is TaskManagerFixture {
             challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], emittedOutput, bytes32(0)),
             "upheld"
         );
-        (uint256 slashed, bool done) = challenges.slashSigners(taskId, nonSignerIds, 0);
+        (uint256 slashed, bool done) = challenges.slashSigners(taskId, indicesOfIds(nonSignerIds), 0);
         assertTrue(slashed == 3 && done, "the three signers slashed");
         assertEq(slashableStake(BOB) + slashableStake(CAROL) + slashableStake(DAVE), 0, "signers slashed");
         assertEq(slashableStake(ALICE), 100 ether, "the non-signer untouched");

@@ -127,7 +127,7 @@ contract RestitutionTest is TaskManagerFixture {
         bytes32[] memory nonSigners = new bytes32[](1);
         nonSigners[0] = idOf(pkOf(ALICE));
         vm.recordLogs();
-        challenges.slashSigners(taskId, nonSigners, 0);
+        challenges.slashSigners(taskId, indicesOfIds(nonSigners), 0);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         uint256[] memory found = new uint256[](logs.length);
         uint256 count;

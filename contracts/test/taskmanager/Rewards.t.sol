@@ -295,7 +295,7 @@ contract RewardsTest is TaskManagerFixture {
         assertTrue(challengeAs(CHALLENGER, taskId, fraudulentOutput()), "fraud proved");
         bytes32[] memory nonSigners = new bytes32[](1);
         nonSigners[0] = idOf(pkOf(ALICE));
-        challenges.slashSigners(taskId, nonSigners, 0);
+        challenges.slashSigners(taskId, indicesOfIds(nonSigners), 0);
         assertEq(registry.lastSlashedAt(BOB), block.number, "bob slashed");
     }
 

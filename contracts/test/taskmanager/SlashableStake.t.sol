@@ -132,7 +132,7 @@ contract SlashableStakeTest is TaskManagerFixture {
             withdrawn = true;
         }
         assertTrue(challengeAs(CHALLENGER, taskId, fraudulentOutput()), "challenge upheld");
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
         assertEq(
             _clearedToRecipient(recipientBefore), THIEVES_STAKE, "every thief's stake reached the recipient"
         );
@@ -169,7 +169,7 @@ contract SlashableStakeTest is TaskManagerFixture {
             assertTrue(taskOf(taskId).referenceBlock < effect, "reference block before the deallocation");
             vm.roll(effect + 1);
             challengeAs(CHALLENGER, taskId, fraudulentOutput());
-            challenges.slashSigners(taskId, idsOf(keys), 0);
+            challenges.slashSigners(taskId, indicesOf(keys), 0);
             assertEq(_clearedToRecipient(recipientBefore), THIEVES_STAKE, "the slash must take real stake");
         }
         assertEq(
@@ -198,7 +198,7 @@ contract SlashableStakeTest is TaskManagerFixture {
         assertTrue(challengeAs(CHALLENGER, taskId, fraudulentOutput()), "upheld");
         vm.roll(block.number + SLASHING_PERIOD);
         assertTrue(block.number < effect, "slashing ends before the deallocation takes effect");
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
         assertEq(
             _clearedToRecipient(recipientBefore), THIEVES_STAKE, "every thief's stake reached the recipient"
         );

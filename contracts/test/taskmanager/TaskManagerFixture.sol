@@ -236,6 +236,24 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     /// @dev What the aggregator's keeper does before a task opens: refresh the weights once their age
     /// passes half the registry's bound. Attack tests turn it off to play a chain nobody refreshes.
+    /// @dev Registers one EigenLayer operator per stake (addresses `vm.addr(0x10000 + i)`), refreshes
+    /// the weights, moves a block on and deploys the task manager with its agent: the large sets of
+    /// the gas tests. Returns the operators in registration order.
+    function deployWithOperators(uint256[] memory stakes) internal returns (address[] memory members) {
+        deployRegistry();
+        members = new address[](stakes.length);
+        for (uint256 i; i < stakes.length; ++i) {
+            members[i] = vm.addr(0x10000 + i);
+        }
+        prepareOperators(members, stakes);
+        for (uint256 i; i < stakes.length; ++i) {
+            register(members[i], skOf(members[i]));
+        }
+        registry.refreshWeights();
+        vm.roll(block.number + 1);
+        deployTaskManagerWithAgent();
+    }
+
     function keepWeightsFresh() internal {
         if (keeperOff) return;
         uint32 refreshedAt = registry.weightsRefreshedAt(uint32(block.number));
@@ -422,6 +440,12 @@ abstract contract TaskManagerFixture is RegistryFixture {
         for (uint256 i; i < keys.length; ++i) {
             ids[i] = idOf(keys[i]);
         }
+    }
+
+    /// @dev What the first `slashSigners` batch takes: the positions of `keys`' ids in the registry's
+    /// operator id list, in the order of `keys` (the committed order).
+    function indicesOf(BLS.G1Point[] memory keys) internal view returns (uint32[] memory) {
+        return indicesOfIds(idsOf(keys));
     }
 
     /// @dev The non-signers' keys and the signers' aggregate signature over the task's digest.

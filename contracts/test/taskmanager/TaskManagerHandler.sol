@@ -142,8 +142,11 @@ contract TaskManagerHandler is RegistryFixture {
     /// @dev The block of each operator's latest examination by a slashing batch: stake the registry
     /// counted before it may be gone for a legitimate reason.
     mapping(address operator => uint256) internal _lastSlashedAt;
-    /// @dev Every block in which someone refreshed the weights, in order: the ghost of `StaleWeights`.
+    /// @dev Every block in which someone refreshed the weights, or a slash of a member voided them,
+    /// in order, with the refresh block in effect from then on (0: voided): the ghost of
+    /// `StaleWeights`.
     uint256[] internal _refreshBlocks;
+    uint256[] internal _refreshValues;
     /// @dev The keeper lapses at times: quorums on stale weights must then be refused.
     bool public keeperAsleep;
     /// @dev The ejection rate limit's window, as the registry documents it.
@@ -184,7 +187,9 @@ contract TaskManagerHandler is RegistryFixture {
         currentTime = block.timestamp;
         // Test block numbers stay far below 2^32.
         // forge-lint: disable-next-line(unsafe-typecast)
-        _refreshBlocks.push(IWardenRegistry(tm_.registry()).weightsRefreshedAt(uint32(block.number)));
+        uint256 refreshed = IWardenRegistry(tm_.registry()).weightsRefreshedAt(uint32(block.number));
+        _refreshBlocks.push(refreshed);
+        _refreshValues.push(refreshed);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -442,7 +447,7 @@ contract TaskManagerHandler is RegistryFixture {
     /// @dev The latest refresh at or before `blockNumber` by the ghost's record (0 if none).
     function refreshedAt(uint256 blockNumber) public view returns (uint256) {
         for (uint256 i = _refreshBlocks.length; i > 0; --i) {
-            if (_refreshBlocks[i - 1] <= blockNumber) return _refreshBlocks[i - 1];
+            if (_refreshBlocks[i - 1] <= blockNumber) return _refreshValues[i - 1];
         }
         return 0;
     }
@@ -473,15 +478,17 @@ contract TaskManagerHandler is RegistryFixture {
         uint256 redistributableBefore = redistributableShares(address(registry));
         // Logs so far belong to the ghost log; the batch's own are read below.
         _processLogs(vm.getRecordedLogs());
-        try challengesContract.slashSigners(taskId, _nonSignerIdsOf[taskId], batch) returns (
-            uint256 slashed, bool
-        ) {
+        // Only the first batch carries the non-signers; later ones refer to its record.
+        uint32[] memory nonSignerIndices =
+            start == 0 ? indicesOfIds(_nonSignerIdsOf[taskId]) : new uint32[](0);
+        try challengesContract.slashSigners(taskId, nonSignerIndices, batch) returns (uint256 slashed, bool) {
             if (slashingPaused && examined.length != 0) {
                 _violate("a slashing batch succeeded during a pause");
             }
             ++slashBatches;
             signersSlashed += slashed;
             Vm.Log[] memory logs = vm.getRecordedLogs();
+            _voidRefreshIfAMemberWasSlashed(logs);
             _processLogs(logs);
             _checkSlashes(
                 taskId, examined, logs, redistributableShares(address(registry)) - redistributableBefore
@@ -972,6 +979,23 @@ contract TaskManagerHandler is RegistryFixture {
     function _refresh() private {
         IWardenRegistry(tm.registry()).refreshWeights();
         _refreshBlocks.push(currentBlock);
+        _refreshValues.push(currentBlock);
+    }
+
+    /// @dev A batch that slashed an operator still in the set voids the weights until a refresh.
+    function _voidRefreshIfAMemberWasSlashed(Vm.Log[] memory logs) private {
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(challengesContract)) continue;
+            bytes32 topic = logs[i].topics[0];
+            if (
+                topic != IWardenChallenges.SignerSlashed.selector
+                    && topic != IWardenChallenges.SignerNothingToSlash.selector
+            ) continue;
+            if (!member[address(uint160(uint256(logs[i].topics[2])))]) continue;
+            _refreshBlocks.push(currentBlock);
+            _refreshValues.push(0);
+            return;
+        }
     }
 
     function _pendingSlashing() private view returns (uint64 taskId, bool found) {

@@ -98,7 +98,7 @@ contract ValueAtRiskTest is TaskManagerFixture {
         assertEq(loss, THEFT, "the proven loss");
         assertTrue(lossFinal, "final once proved");
 
-        (uint256 slashed, bool complete) = challenges.slashSigners(taskId, _aliceOnly(), 0);
+        (uint256 slashed, bool complete) = challenges.slashSigners(taskId, indicesOfIds(_aliceOnly()), 0);
         assertEq(slashed, 3, "every signer slashed");
         assertTrue(complete, "slashing complete");
     }

@@ -94,7 +94,7 @@ contract VerifierBindingTest is TaskManagerFixture {
             vm.prank(ATTACKER);
             evil.flip();
             bool upheld = challengeAs(ATTACKER, taskId, honest);
-            if (upheld) challenges.slashSigners(taskId, idsOf(keys), 0);
+            if (upheld) challenges.slashSigners(taskId, indicesOf(keys), 0);
             assertTrue(!upheld, "an honest quorum's output was judged fraudulent");
             assertEq(stakeOfAll(), stakeBefore, "honest signers were slashed");
         } catch (bytes memory reason) {
@@ -223,7 +223,7 @@ contract VerifierBindingTest is TaskManagerFixture {
 
         assertTrue(challengeAs(BOB, taskId, output), "a vetoed fraud is still upheld");
         assertState(taskId, TaskState.Fraudulent, "fraudulent");
-        challenges.slashSigners(taskId, idsOf(keys), 0);
+        challenges.slashSigners(taskId, indicesOf(keys), 0);
         assertTrue(stakeOfAll() < stakeBefore, "its signers are slashed");
     }
 
