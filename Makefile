@@ -25,7 +25,7 @@ help:
 	@echo "make test    lint, forge tests and Rust tests"
 	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
 	@echo "make gas     forge gas report of the contracts"
-	@echo "make bench   measurements too slow for make test: the aggregator's intake CPU per task (criterion, release build)"
+	@echo "make bench   the aggregator's time per task beside eigensdk's BlsAggregatorService, one table (criterion, release build)"
 	@echo "make abi     re-export the contracts' ABI and bytecode for the Rust bindings (crates/bindings/abi/)"
 	@echo "make fmt     format Rust and Solidity"
 
@@ -86,9 +86,14 @@ test-rust: setup
 gas: artifacts
 	cd contracts && $(FORGE) test --gas-report
 
-# Criterion writes its reports under target/criterion/.
+# Both aggregator benches (criterion, release build) on the same workload, then one table read
+# from criterion's results under target/criterion/ (scripts/bench-table.js). Pass criterion
+# options through BENCH_ARGS, e.g. make bench BENCH_ARGS=--quick.
+BENCH_ARGS ?=
 bench: setup
-	$(CARGO) bench -p warden-aggregator --bench intake -- --noplot
+	$(CARGO) bench -p warden-aggregator --bench intake --bench eigensdk -- --noplot $(BENCH_ARGS)
+	@echo
+	@node scripts/bench-table.js
 
 fmt: setup
 	$(CARGO) fmt --all
