@@ -25,7 +25,7 @@ help:
 	@echo "make test    lint, forge tests and Rust tests"
 	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
 	@echo "make gas     forge gas report of the contracts"
-	@echo "make bench   measurements too slow for make test: the aggregator's intake CPU per task (criterion, release build)"
+	@echo "make bench   commitOutput gas (bench-gas), then the aggregator's time per task beside eigensdk's BlsAggregatorService, one table"
 	@echo "make bench-gas  commitOutput gas at 4, 100 and 1,000 operators, 0/1/10/33 % non-signers (forge)"
 	@echo "make abi     re-export the contracts' ABI and bytecode for the Rust bindings (crates/bindings/abi/)"
 	@echo "make fmt     format Rust and Solidity"
@@ -88,9 +88,15 @@ test-rust: setup
 gas: artifacts
 	cd contracts && $(FORGE) test --gas-report
 
-# Criterion writes its reports under target/criterion/.
+# The gas matrix first, then both aggregator benches (criterion, release build) on the same
+# workload, then one table read from criterion's results under target/criterion/
+# (scripts/bench-table.js). Pass criterion options through BENCH_ARGS, e.g.
+# make bench BENCH_ARGS=--quick.
+BENCH_ARGS ?=
 bench: setup bench-gas
-	$(CARGO) bench -p warden-aggregator --bench intake -- --noplot
+	$(CARGO) bench -p warden-aggregator --bench intake --bench eigensdk -- --noplot $(BENCH_ARGS)
+	@echo
+	@node scripts/bench-table.js
 
 # The commitOutput gas matrix, logged (make test runs it too, unlogged): the 1,000-operator case runs
 # in the bench profile of contracts/foundry.toml, whose gas limit covers its set-up.
