@@ -246,6 +246,11 @@ impl TaskAggregation {
                     .filter(|(_, signature)| signature.check().is_err())
                     .map(|(operator_id, _)| *operator_id)
                     .collect();
+                if outside.is_empty() {
+                    // Every signature is a subgroup point, so the sum is one too: it can only be
+                    // the point at infinity, which no quorum may carry.
+                    return None;
+                }
                 for operator_id in &outside {
                     group.signatures.remove(operator_id);
                     self.signed.remove(operator_id);

@@ -15,9 +15,10 @@ use warden_runtime::config::{
 /// Environment variables overriding the file start with this.
 pub const ENV_PREFIX: &str = <ChallengerConfig as ServiceConfig>::ENV_PREFIX;
 
-/// The most operators one `slashSigners` batch may examine. Each costs about 212 000 gas, so a
-/// larger batch would not fit in a 30 M gas block.
-pub const MAX_SLASH_BATCH: u64 = 100;
+/// The most operators one `slashSigners` batch may examine. Each signer costs about 312 000 gas
+/// (EigenLayer's `slashOperator` about 281 000 of it), so a larger batch would not fit under the
+/// 16.7 M gas cap on one transaction (EIP-7825).
+pub const MAX_SLASH_BATCH: u64 = 40;
 
 warden_runtime::service_config! {
     /// The whole configuration: `[chain]`, `[challenger]`, `[agent]`, `[database]`, `[ops]`,
@@ -81,7 +82,7 @@ impl ChallengerConfig {
             return invalid(
                 "challenger.slash_batch",
                 &format!(
-                    "must be within 1..={MAX_SLASH_BATCH} (each operator costs about 212 000 gas)"
+                    "must be within 1..={MAX_SLASH_BATCH} (each operator costs about 312 000 gas)"
                 ),
             );
         }
