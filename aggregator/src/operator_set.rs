@@ -87,17 +87,17 @@ impl OperatorSet {
         registry: &WardenRegistry::WardenRegistryInstance<P>,
         block: u64,
     ) -> Result<Self, OperatorSetError> {
-        Ok(Self::read(registry, block, &Identities::default()).await?.0)
+        Self::read(registry, block, &Identities::default()).await
     }
 
     /// Reads the set at `block` with one `eth_call` (the registry's `operatorSetAt`), decoding only
-    /// the keys `identities` does not hold yet. Also says how many `eth_call`s that took. Before
+    /// the keys `identities` does not hold yet. Before
     /// the first registration the set is empty.
     pub async fn read<P: Provider>(
         registry: &WardenRegistry::WardenRegistryInstance<P>,
         block: u64,
         identities: &Identities,
-    ) -> Result<(Self, u64), OperatorSetError> {
+    ) -> Result<Self, OperatorSetError> {
         let block = u32::try_from(block).map_err(|_| OperatorSetError::BlockOutOfRange(block))?;
         let view = match registry.operatorSetAt(block).call().await {
             Ok(view) => view,
@@ -112,7 +112,7 @@ impl OperatorSet {
                     total_weight: U256::ZERO,
                     changed_at: 0,
                 };
-                return Ok((empty, 1));
+                return Ok(empty);
             }
             Err(error) => return Err(error.into()),
         };
@@ -139,7 +139,7 @@ impl OperatorSet {
             total_weight: view.totalWeight,
             changed_at: view.changedAt,
         };
-        Ok((set, 1))
+        Ok(set)
     }
 
     /// Whether the set read at `self.block` still holds at the later `block`: one `eth_call`

@@ -333,13 +333,13 @@ impl Aggregator {
                     }
                 }
                 let registry = WardenRegistry::new(self.registry, &self.provider);
-                let (set, calls) =
-                    OperatorSet::read(&registry, u64::from(block), &self.identities).await?;
+                // One eth_call: the registry's operatorSetAt.
+                self.metrics.operator_set_calls.inc();
+                let set = OperatorSet::read(&registry, u64::from(block), &self.identities).await?;
                 self.metrics
                     .operator_set_reads
                     .with_label_values(&["registry"])
                     .inc();
-                self.metrics.operator_set_calls.inc_by(calls);
                 Ok::<_, ServiceError>(Arc::new(set))
             })
             .await?;
