@@ -67,6 +67,25 @@ const SECTIONS = [
         return [operators.toLocaleString("en-US"), ms(warden), ms(eigensdk), ratio(eigensdk, warden)];
       }),
   },
+  {
+    title:
+      "Aggregator under forged submissions: ms per task until the quorum (criterion mean; see SECURITY.md §10)",
+    columns: [
+      "operators",
+      "honest, compressed",
+      "forged after genuine",
+      "forged before each genuine",
+      "non-signers' forgeries spread",
+    ],
+    rows: () =>
+      OPERATORS.map((operators) => [
+        operators.toLocaleString("en-US"),
+        ms(criterionMs("intake_per_task_compressed", operators)),
+        ms(criterionMs("intake_forged_after_genuine", operators)),
+        ms(criterionMs("intake_forged_mixed", operators)),
+        ms(criterionMs("intake_forged_spread", operators)),
+      ]),
+  },
 ];
 
 function table({ title, columns, rows }) {

@@ -1,19 +1,24 @@
 //! CPU cost of one task at the aggregator: parsing and screening every operator's signature,
-//! verifying each on its own before it is recorded (all in one randomly weighted batch, as the
-//! verifier does when they arrive together), recording them, and assembling the non-signers and
-//! the aggregate for `checkQuorum`. Measured for 10, 100 and 1 000 equal operators, with all of
-//! them signing except one in ten (the non-signers `commitOutput` must name):
+//! verifying them before they are recorded (all in one batch, as the verifier does when they
+//! arrive together: by their sum, bisected by sums where that fails), recording them, and
+//! assembling the non-signers and the aggregate for `checkQuorum`. Measured for 10, 100 and
+//! 1 000 equal operators, with all of them signing except one in ten (the non-signers
+//! `commitOutput` must name):
 //!
 //! - `intake_per_task`: signatures as operators send them, uncompressed;
 //! - `intake_per_task_compressed`: the same in the compressed form older operators send;
 //! - `intake_forged_after_genuine`: as `intake_per_task`, then a forged submission for every
 //!   operator over the same output (a valid curve point, another key's signature);
 //! - `intake_forged_mixed`: the genuine and the forged submissions of every operator in one
-//!   batch, so that bisection has to find every forgery.
+//!   batch, each operator's forgery just before its genuine signature;
+//! - `intake_forged_spread`: the genuine signatures and the forgeries for the operators that
+//!   did not sign, shuffled into one batch: the forgeries share the genuine signatures' layer,
+//!   and bisection has to find clean parts worth a quorum.
 
 // Benchmark code: a failed unwrap is a broken benchmark.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
@@ -21,7 +26,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use warden_aggregator::intake::{
     Intake, IntakeError, ReadyQuorum, Screening, TaskContext, parse_signature,
 };
-use warden_aggregator::verifier::check_batch;
+use warden_aggregator::verifier::verify_and_record;
 use warden_aggregator::{OperatorSet, RegisteredOperator, Threshold};
 use warden_bls::SecretKey;
 use warden_protocol::api::SignatureSubmission;
@@ -106,11 +111,11 @@ fn setup(operators: usize, encoding: Encoding) -> Workload {
 
 /// Parses, screens, verifies (in one batch) and records `submissions`, as the service does when
 /// they arrive together; returns the quorum if one became ready.
-fn take(intake: &mut Intake, submissions: &[&SignatureSubmission]) -> Option<ReadyQuorum> {
+fn take(intake: &RefCell<Intake>, submissions: &[&SignatureSubmission]) -> Option<ReadyQuorum> {
     let mut candidates = Vec::with_capacity(submissions.len());
     for submission in submissions {
         let signature = parse_signature(&submission.signature).unwrap();
-        match intake.screen(submission, signature) {
+        match intake.borrow_mut().screen(submission, signature) {
             Ok(Screening::Verify(candidate)) => candidates.push(candidate),
             Ok(Screening::Known { .. }) => {}
             // A forgery over a signature on record: refused without a verification.
@@ -118,21 +123,15 @@ fn take(intake: &mut Intake, submissions: &[&SignatureSubmission]) -> Option<Rea
             Err(other) => panic!("unexpected refusal: {other}"),
         }
     }
-    let verdicts = check_batch(candidates.iter().map(|c| &c.check));
-    let mut ready = None;
-    for (candidate, holds) in candidates.into_iter().zip(verdicts) {
-        if let Ok(verified) = candidate.verified(holds) {
-            let recorded = intake.record(verified).unwrap();
-            ready = ready.or(recorded.ready);
-        }
-    }
-    ready
+    verify_and_record(candidates, || intake.borrow_mut())
+        .into_iter()
+        .find_map(|outcome| outcome.ok()?.ready)
 }
 
-fn fresh_intake(context: &Arc<TaskContext>) -> Intake {
+fn fresh_intake(context: &Arc<TaskContext>) -> RefCell<Intake> {
     let mut intake = Intake::new(64 * 1024);
     intake.add_task(Arc::clone(context));
-    intake
+    RefCell::new(intake)
 }
 
 /// One benchmark group: `run` takes one task through a fresh intake, for each operator count.
@@ -140,7 +139,7 @@ fn measure(
     c: &mut Criterion,
     group_name: &str,
     encoding: Encoding,
-    run: impl Fn(&mut Intake, &Workload) -> Option<ReadyQuorum>,
+    run: impl Fn(&RefCell<Intake>, &Workload) -> Option<ReadyQuorum>,
 ) {
     let mut group = c.benchmark_group(group_name);
     group.sample_size(10);
@@ -151,8 +150,8 @@ fn measure(
             &operators,
             |b, _| {
                 b.iter(|| {
-                    let mut intake = fresh_intake(&workload.context);
-                    let ready = run(&mut intake, &workload);
+                    let intake = fresh_intake(&workload.context);
+                    let ready = run(&intake, &workload);
                     assert!(ready.is_some(), "the genuine signatures make the quorum");
                     ready
                 });
@@ -162,7 +161,7 @@ fn measure(
     group.finish();
 }
 
-fn genuine_only(intake: &mut Intake, workload: &Workload) -> Option<ReadyQuorum> {
+fn genuine_only(intake: &RefCell<Intake>, workload: &Workload) -> Option<ReadyQuorum> {
     take(intake, &workload.genuine.iter().collect::<Vec<_>>())
 }
 
@@ -210,5 +209,30 @@ fn forged(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, intake, forged);
+/// The genuine signatures and the forgeries for the operators without one, in an order
+/// shuffled once per operator count (a fixed seed, so that every run bisects the same batch).
+fn spread(workload: &Workload) -> Vec<&SignatureSubmission> {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let signers = workload.genuine.len();
+    let mut batch: Vec<_> = workload
+        .genuine
+        .iter()
+        .chain(&workload.forged[signers..])
+        .collect();
+    let seed = batch.len() as u64;
+    batch.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    batch
+}
+
+fn forged_spread(c: &mut Criterion) {
+    measure(
+        c,
+        "intake_forged_spread",
+        Encoding::Uncompressed,
+        |intake, workload| take(intake, &spread(workload)),
+    );
+}
+
+criterion_group!(benches, intake, forged, forged_spread);
 criterion_main!(benches);

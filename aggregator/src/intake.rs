@@ -1,16 +1,19 @@
 //! Signature intake: every operator's signature for a task lands here, grouped by the output it
-//! signs. Nothing is recorded before its signature is verified on its own ([`crate::verifier`]):
-//! a submission is first screened against what is on record ([`Intake::screen`], cheap and under
-//! the intake's lock), then verified outside the lock, then recorded ([`Intake::record`]), which
-//! only takes a [`Verified`] signature. So a forged entry can never make an operator's genuine
-//! signature conflict, replace it, or count towards a quorum; and once a group's verified weight
-//! reaches the threshold, its quorum is handed out at once, with no verification left to fail.
+//! signs. Nothing is recorded before its signature is verified ([`crate::verifier`]): a submission
+//! is first screened against what is on record ([`Intake::screen`], cheap and under the intake's
+//! lock), then verified outside the lock, then recorded. A signature verified on its own is
+//! recorded alone ([`Intake::record`], which only takes a [`Verified`] one); signatures verified
+//! together by their sum are recorded as a unit or not at all ([`Intake::record_batch`], which
+//! only takes a [`VerifiedBatch`]), because only their sum is vouched for. So a forged entry can
+//! never make an operator's genuine signature conflict, replace it, or count towards a quorum;
+//! and once a group's verified weight reaches the threshold, its quorum is handed out at once,
+//! with no verification left to fail.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use alloy::primitives::{B256, Bytes, U256, keccak256};
-use warden_bls::{AggregateSignature, UncheckedSignature};
+use warden_bls::{AggregateSignature, Signature, UncheckedSignature};
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
 use warden_protocol::{OperatorId, TaskAttestation};
 
@@ -72,6 +75,15 @@ pub enum IntakeError {
     Equivocation(Box<Equivocation>),
     #[error("task {0} is not known to the intake")]
     UnknownTask(u64),
+    /// Deferred, not refused: the signature came in a batch with invalid signatures after the
+    /// task's quorum was complete, when sorting them out one by one is not worth the pairings.
+    #[error(
+        "operator {operator_id}'s signature for task {task_id} was not verified: it arrived in a batch with invalid signatures after the quorum was complete; send it again"
+    )]
+    Unverified {
+        task_id: u64,
+        operator_id: OperatorId,
+    },
 }
 
 /// One operator's two verified signatures over different outputs of one task: the evidence
@@ -127,11 +139,16 @@ impl Candidate {
         if holds {
             Ok(Verified(self))
         } else {
-            Err(IntakeError::InvalidSignature {
-                task_id: self.task_id,
-                operator_id: self.operator_id,
-                output_hash: self.output_hash,
-            })
+            Err(self.invalid())
+        }
+    }
+
+    /// The refusal of this candidate, its signature found invalid.
+    pub fn invalid(&self) -> IntakeError {
+        IntakeError::InvalidSignature {
+            task_id: self.task_id,
+            operator_id: self.operator_id,
+            output_hash: self.output_hash,
         }
     }
 }
@@ -139,6 +156,43 @@ impl Candidate {
 /// A candidate whose signature verified: the only thing [`Intake::record`] takes.
 #[derive(Debug, Clone)]
 pub struct Verified(Box<Candidate>);
+
+/// Candidates of one task and output whose signatures verified together, by their sum
+/// ([`warden_bls::verify_sum_same_message`]): the only thing [`Intake::record_batch`] takes. Only
+/// the sum is vouched for (whoever saw genuine signatures can shift a component from one member
+/// to another), so the members count together or not at all.
+#[derive(Debug)]
+pub struct VerifiedBatch {
+    // Candidates travel boxed from screening through the verifier and back: unboxing them here
+    // would copy each one twice.
+    #[expect(
+        clippy::vec_box,
+        reason = "candidates stay boxed from screening to recording"
+    )]
+    candidates: Vec<Box<Candidate>>,
+    sum: Signature,
+}
+
+impl VerifiedBatch {
+    /// `candidates`, whose signatures `sum` to a signature verified on their common digest.
+    #[expect(
+        clippy::vec_box,
+        reason = "candidates stay boxed from screening to recording"
+    )]
+    pub(crate) fn new(candidates: Vec<Box<Candidate>>, sum: Signature) -> Self {
+        Self { candidates, sum }
+    }
+
+    /// How many candidates the batch holds.
+    pub fn len(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// Whether the batch holds no candidate.
+    pub fn is_empty(&self) -> bool {
+        self.candidates.is_empty()
+    }
+}
 
 /// What screening decided.
 #[derive(Debug, Clone)]
@@ -172,9 +226,12 @@ enum Phase {
 #[derive(Debug)]
 struct OutputGroup {
     output: Bytes,
-    /// The digest its signers sign, computed once.
-    digest: B256,
     signatures: BTreeMap<OperatorId, UncheckedSignature>,
+    /// The signers whose signature verified on its own; the others count through the sum of the
+    /// batch they were verified in.
+    alone: BTreeSet<OperatorId>,
+    /// The sums of the batches recorded as units, each verified and subgroup-checked.
+    batch_sums: Vec<Signature>,
     /// The signers' weight and the sum of their signatures, kept as signatures arrive, so
     /// that a quorum costs neither a second pass over the signatures nor a re-count.
     weight: U256,
@@ -182,13 +239,28 @@ struct OutputGroup {
 }
 
 impl OutputGroup {
-    fn new(output: Bytes, digest: B256) -> Self {
+    fn new(output: Bytes) -> Self {
         Self {
             output,
-            digest,
             signatures: BTreeMap::new(),
+            alone: BTreeSet::new(),
+            batch_sums: Vec::new(),
             weight: U256::ZERO,
             sum: AggregateSignature::new(),
+        }
+    }
+
+    /// The sum of what is on record, recomputed from the batches' sums and the signatures
+    /// recorded alone.
+    fn resum(&mut self) {
+        self.sum = AggregateSignature::new();
+        for batch_sum in &self.batch_sums {
+            self.sum.add(batch_sum);
+        }
+        for operator_id in &self.alone {
+            if let Some(signature) = self.signatures.get(operator_id) {
+                self.sum.add_unchecked(signature);
+            }
         }
     }
 }
@@ -200,28 +272,85 @@ struct TaskAggregation {
     /// Which output each operator signed, and with which (verified) signature.
     signed: HashMap<OperatorId, SignedOutput>,
     phase: Phase,
+    /// The outputs screened last, with their hash and digest: honest operators all send the same
+    /// output, which is then hashed once per task, not once per submission. Bounded, so that
+    /// many distinct outputs cost what they would without it.
+    outputs: VecDeque<(Bytes, B256, B256)>,
 }
 
+/// How many distinct outputs a task remembers the hashes of.
+const REMEMBERED_OUTPUTS: usize = 4;
+
 impl TaskAggregation {
-    fn known(&self, output_hash: B256) -> Screening {
-        let status = if self.phase == Phase::Committed {
+    /// The hash of `output` and the digest its signers sign, remembered for the outputs seen
+    /// last.
+    fn hashes(&mut self, output: &Bytes) -> (B256, B256) {
+        if let Some((_, output_hash, digest)) = self
+            .outputs
+            .iter()
+            .find(|(remembered, _, _)| remembered == output)
+        {
+            return (*output_hash, *digest);
+        }
+        let output_hash = keccak256(output);
+        let digest = self.context.digest(output_hash);
+        if self.outputs.len() == REMEMBERED_OUTPUTS {
+            self.outputs.pop_front();
+        }
+        self.outputs
+            .push_back((output.clone(), output_hash, digest));
+        (output_hash, digest)
+    }
+
+    /// The status of a submission the intake has nothing to do for.
+    fn known_status(&self) -> SubmissionStatus {
+        if self.phase == Phase::Committed {
             SubmissionStatus::AlreadyCommitted
         } else {
             SubmissionStatus::Duplicate
-        };
+        }
+    }
+
+    fn known(&self, output_hash: B256) -> Screening {
         Screening::Known {
-            status,
+            status: self.known_status(),
             output_hash,
         }
+    }
+
+    /// What the record says about `operator_id` signing `output_hash` with `signature`, if it
+    /// says anything: the same signature on record is a duplicate, and another is refused
+    /// without a verification. A BLS signature is unique per key and message, and the one on
+    /// record verified (alone, or within a batch whose sum verified, which counts this operator
+    /// either way): any other is invalid or adds nothing.
+    fn against_record(
+        &self,
+        operator_id: OperatorId,
+        output_hash: B256,
+        signature: &UncheckedSignature,
+    ) -> Option<Result<SubmissionStatus, IntakeError>> {
+        let on_record = self.signed.get(&operator_id)?;
+        if on_record.output_hash != output_hash {
+            return None;
+        }
+        if on_record.signature == *signature {
+            return Some(Ok(self.known_status()));
+        }
+        Some(Err(IntakeError::InvalidSignature {
+            task_id: self.context.task_id(),
+            operator_id,
+            output_hash,
+        }))
     }
 
     /// The group's quorum, if its weight meets the threshold.
     ///
     /// The aggregate is the running sum, subgroup-checked here. That check fails only if a
-    /// signature with a small-order component slipped through a batch check (which takes
-    /// knowing the genuine signature, and a 1-in-13 chance at best): the signatures that fail it
-    /// on their own are then dropped, so that their operators' next submissions are taken, and
-    /// the rest are summed again.
+    /// signature verified on its own, with a small-order component, slipped through a weighted
+    /// batch check (which takes knowing the genuine signature, and a 1-in-13 chance at best): the
+    /// signatures recorded alone that fail it on their own are then dropped, so that their
+    /// operators' next submissions are taken, and the rest are summed again. Members of a batch
+    /// recorded as a unit are never dropped one by one: their batch's sum passed the check.
     fn ready(&mut self, output_hash: B256) -> Option<ReadyQuorum> {
         let context = Arc::clone(&self.context);
         let group = self.groups.get_mut(&output_hash)?;
@@ -241,10 +370,15 @@ impl TaskAggregation {
                     "the sum of the signatures on record is not a valid aggregate: dropping the signatures outside the subgroup"
                 );
                 let outside: Vec<OperatorId> = group
-                    .signatures
+                    .alone
                     .iter()
-                    .filter(|(_, signature)| signature.check().is_err())
-                    .map(|(operator_id, _)| *operator_id)
+                    .filter(|operator_id| {
+                        group
+                            .signatures
+                            .get(operator_id)
+                            .is_some_and(|signature| signature.check().is_err())
+                    })
+                    .copied()
                     .collect();
                 if outside.is_empty() {
                     // Every signature is a subgroup point, so the sum is one too: it can only be
@@ -253,16 +387,14 @@ impl TaskAggregation {
                 }
                 for operator_id in &outside {
                     group.signatures.remove(operator_id);
+                    group.alone.remove(operator_id);
                     self.signed.remove(operator_id);
                     if let Some(operator) = context.set.get(operator_id) {
                         group.weight -= operator.weight;
                     }
                     tracing::warn!(task_id = context.task_id(), %operator_id, "dropped a signature outside the prime-order subgroup");
                 }
-                group.sum = AggregateSignature::new();
-                for signature in group.signatures.values() {
-                    group.sum.add_unchecked(signature);
-                }
+                group.resum();
                 return self.ready(output_hash);
             }
         };
@@ -279,6 +411,24 @@ impl TaskAggregation {
             output_hash,
             quorum,
         })
+    }
+}
+
+impl TaskAggregation {
+    /// The status of a signature just recorded over `output_hash`, and the task's quorum if that
+    /// completed it (handed out once: the task then waits for its commitment).
+    fn after_recording(&mut self, output_hash: B256) -> (SubmissionStatus, Option<ReadyQuorum>) {
+        match self.phase {
+            Phase::Committed => (SubmissionStatus::AlreadyCommitted, None),
+            Phase::Committing => (SubmissionStatus::Accepted, None),
+            Phase::Collecting => {
+                let ready = self.ready(output_hash);
+                if ready.is_some() {
+                    self.phase = Phase::Committing;
+                }
+                (SubmissionStatus::Accepted, ready)
+            }
+        }
     }
 }
 
@@ -319,6 +469,7 @@ impl Intake {
                 groups: HashMap::new(),
                 signed: HashMap::new(),
                 phase: Phase::Collecting,
+                outputs: VecDeque::with_capacity(REMEMBERED_OUTPUTS),
             });
     }
 
@@ -354,16 +505,17 @@ impl Intake {
 
     /// Checks a submission against what is on record, without verifying its signature: whether
     /// the task and the operator are known, the output small enough, and whether the same
-    /// signature is on record already. Changes nothing.
+    /// signature is on record already. Changes nothing but the task's memory of the outputs it
+    /// hashed.
     pub fn screen(
-        &self,
+        &mut self,
         submission: &SignatureSubmission,
         signature: UncheckedSignature,
     ) -> Result<Screening, IntakeError> {
         let task_id = submission.task_id;
         let task = self
             .tasks
-            .get(&task_id)
+            .get_mut(&task_id)
             .ok_or(IntakeError::UnknownTask(task_id))?;
         if submission.output.len() > self.max_output_bytes {
             return Err(IntakeError::OutputTooLarge {
@@ -372,36 +524,21 @@ impl Intake {
             });
         }
         let operator_id = OperatorId::from(submission.operator_id);
-        let Some(operator) = task.context.set.get(&operator_id) else {
+        let Some(public_key) = task
+            .context
+            .set
+            .get(&operator_id)
+            .map(|operator| operator.public_key)
+        else {
             return Err(IntakeError::UnknownOperator {
                 operator_id,
                 reference_block: task.context.task.reference_block,
             });
         };
-        // Honest operators all send the same output: compared with the outputs on record, it
-        // is hashed once per task, not once per submission.
-        let known = task
-            .groups
-            .iter()
-            .find(|(_, group)| group.output == submission.output);
-        let (output_hash, digest) = match known {
-            Some((output_hash, group)) => (*output_hash, group.digest),
-            None => {
-                let output_hash = keccak256(&submission.output);
-                (output_hash, task.context.digest(output_hash))
-            }
-        };
-        if let Some(on_record) = task.signed.get(&operator_id)
-            && on_record.output_hash == output_hash
-        {
-            if on_record.signature == signature {
-                return Ok(task.known(output_hash));
-            }
-            // A BLS signature is unique per key and message, and the one on record verified:
-            // any other is invalid, and refused without spending a verification on it.
-            return Err(IntakeError::InvalidSignature {
-                task_id,
-                operator_id,
+        let (output_hash, digest) = task.hashes(&submission.output);
+        if let Some(settled) = task.against_record(operator_id, output_hash, &signature) {
+            return settled.map(|status| Screening::Known {
+                status,
                 output_hash,
             });
         }
@@ -416,7 +553,7 @@ impl Intake {
             output_hash,
             check: SignatureCheck {
                 message: digest,
-                public_key: operator.public_key,
+                public_key,
                 signature,
             },
         })))
@@ -449,11 +586,17 @@ impl Intake {
                         output_hash,
                     });
                 }
-                if on_record.signature.check().is_err() {
+                // The one on record may have been verified only through its batch's sum.
+                let first_alone = SignatureCheck {
+                    message: task.context.digest(on_record.output_hash),
+                    public_key: candidate.check.public_key,
+                    signature: on_record.signature,
+                };
+                if !first_alone.holds() {
                     tracing::warn!(
                         task_id,
                         %operator_id,
-                        "the signature on record is outside the subgroup: no usable evidence of this equivocation"
+                        "the signature on record does not verify on its own (it counted through its batch's sum): no usable evidence of this equivocation"
                     );
                 }
                 return Err(IntakeError::Equivocation(Box::new(Equivocation {
@@ -479,26 +622,106 @@ impl Intake {
         let group = task
             .groups
             .entry(output_hash)
-            .or_insert_with(|| OutputGroup::new(candidate.output, candidate.check.message));
+            .or_insert_with(|| OutputGroup::new(candidate.output));
         group.signatures.insert(operator_id, signed.signature);
+        group.alone.insert(operator_id);
         group.weight += weight;
         group.sum.add_unchecked(&signed.signature);
-        let (status, ready) = match task.phase {
-            Phase::Committed => (SubmissionStatus::AlreadyCommitted, None),
-            Phase::Committing => (SubmissionStatus::Accepted, None),
-            Phase::Collecting => {
-                let ready = task.ready(output_hash);
-                if ready.is_some() {
-                    task.phase = Phase::Committing;
-                }
-                (SubmissionStatus::Accepted, ready)
-            }
-        };
+        let (status, ready) = task.after_recording(output_hash);
         Ok(Recorded {
             status,
             output_hash,
             ready,
         })
+    }
+
+    /// What recording `candidate` would come to if the record settles it without a verification
+    /// (see [`Intake::screen`]), for candidates screened before a signature of their operator was
+    /// recorded.
+    pub fn settle(&self, candidate: &Candidate) -> Option<Result<Recorded, IntakeError>> {
+        let Some(task) = self.tasks.get(&candidate.task_id) else {
+            return Some(Err(IntakeError::UnknownTask(candidate.task_id)));
+        };
+        let settled = task.against_record(
+            candidate.operator_id,
+            candidate.output_hash,
+            &candidate.check.signature,
+        )?;
+        Some(settled.map(|status| Recorded {
+            status,
+            output_hash: candidate.output_hash,
+            ready: None,
+        }))
+    }
+
+    /// Whether the task's quorum was handed out: it is being committed, or committed.
+    pub fn quorum_handed_out(&self, task_id: u64) -> bool {
+        self.tasks
+            .get(&task_id)
+            .is_some_and(|task| task.phase != Phase::Collecting)
+    }
+
+    /// Records a batch verified by its sum as a unit: one result per candidate, in order, the
+    /// quorum (if the batch completed it) with the last. Refused, the candidates handed back to
+    /// be verified one by one, unless every member is new: of this task and output, no operator
+    /// twice, and none with a signature on record. A member left out would leave the others'
+    /// sum unvouched for.
+    pub fn record_batch(
+        &mut self,
+        batch: VerifiedBatch,
+    ) -> Result<Vec<Result<Recorded, IntakeError>>, Vec<Box<Candidate>>> {
+        let VerifiedBatch { candidates, sum } = batch;
+        let Some(first) = candidates.first() else {
+            return Ok(Vec::new());
+        };
+        let (task_id, output_hash) = (first.task_id, first.output_hash);
+        let Some(task) = self.tasks.get_mut(&task_id) else {
+            return Ok(candidates
+                .iter()
+                .map(|_| Err(IntakeError::UnknownTask(task_id)))
+                .collect());
+        };
+        let mut members = HashSet::with_capacity(candidates.len());
+        let all_new = candidates.iter().all(|candidate| {
+            candidate.task_id == task_id
+                && candidate.output_hash == output_hash
+                && !task.signed.contains_key(&candidate.operator_id)
+                && members.insert(candidate.operator_id)
+        });
+        if !all_new {
+            return Err(candidates);
+        }
+        let group = task
+            .groups
+            .entry(output_hash)
+            .or_insert_with(|| OutputGroup::new(first.output.clone()));
+        for candidate in &candidates {
+            let signature = candidate.check.signature;
+            task.signed.insert(
+                candidate.operator_id,
+                SignedOutput {
+                    output_hash,
+                    signature,
+                },
+            );
+            group.signatures.insert(candidate.operator_id, signature);
+            if let Some(operator) = task.context.set.get(&candidate.operator_id) {
+                group.weight += operator.weight;
+            }
+        }
+        group.sum.add(&sum);
+        group.batch_sums.push(sum);
+        let (status, mut ready) = task.after_recording(output_hash);
+        let last = candidates.len() - 1;
+        Ok((0..candidates.len())
+            .map(|index| {
+                Ok(Recorded {
+                    status,
+                    output_hash,
+                    ready: if index == last { ready.take() } else { None },
+                })
+            })
+            .collect())
     }
 
     /// Whether every operator of the task's set has a verified signature over `output_hash`.
@@ -573,7 +796,7 @@ impl Intake {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use alloy::primitives::{Address, U256};
     use warden_bls::{SecretKey, fast_aggregate_verify};
 
@@ -613,6 +836,18 @@ mod tests {
     fn fixture() -> Fixture {
         let mut rng = rand::thread_rng();
         let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::random(&mut rng)).collect();
+        let context = context_for(&keys);
+        let mut intake = Intake::new(1024);
+        intake.add_task(Arc::clone(&context));
+        Fixture {
+            intake,
+            keys,
+            context,
+        }
+    }
+
+    /// Task 9, whose operator set is `keys`, each of weight 100; threshold two thirds.
+    pub(crate) fn context_for(keys: &[SecretKey]) -> Arc<TaskContext> {
         let mut operators: Vec<RegisteredOperator> = keys
             .iter()
             .map(|key| RegisteredOperator {
@@ -623,7 +858,7 @@ mod tests {
             })
             .collect();
         operators.sort_by_key(|operator| operator.operator_id);
-        let context = Arc::new(TaskContext {
+        Arc::new(TaskContext {
             task: TaskAttestation {
                 chain_id: 31337,
                 task_manager: Address::repeat_byte(3),
@@ -638,17 +873,10 @@ mod tests {
             set: Arc::new(OperatorSet {
                 block: 50,
                 operators,
-                total_weight: U256::from(400u64),
+                total_weight: U256::from(100 * keys.len() as u64),
                 changed_at: 1,
             }),
-        });
-        let mut intake = Intake::new(1024);
-        intake.add_task(Arc::clone(&context));
-        Fixture {
-            intake,
-            keys,
-            context,
-        }
+        })
     }
 
     impl Fixture {

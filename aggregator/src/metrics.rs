@@ -17,6 +17,9 @@ pub mod reason {
     pub const EQUIVOCATION: &str = "equivocation";
     pub const OUTPUT_TOO_LARGE: &str = "output_too_large";
     pub const UNAVAILABLE: &str = "unavailable";
+    /// Deferred, not refused: it came in a batch with invalid signatures once the quorum was
+    /// complete, and is to be sent again.
+    pub const UNVERIFIED: &str = "unverified";
 }
 
 /// The aggregator's metrics.

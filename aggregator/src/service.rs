@@ -129,8 +129,8 @@ pub struct Aggregator {
     txm: TxManager,
     records: AggregatorStore,
     metrics: AggregatorMetrics,
-    intake: Mutex<Intake>,
-    /// Verifies each submission's signature before the intake records it.
+    intake: Arc<Mutex<Intake>>,
+    /// Verifies each submission's signature and records it in the intake if it holds.
     verifier: Verifier,
     /// When each task's first signature arrived, for the quorum latency.
     first_signature: Mutex<HashMap<u64, Instant>>,
@@ -233,6 +233,7 @@ impl Aggregator {
             .await?;
         let metrics =
             AggregatorMetrics::register(&runtime.telemetry, runtime.node_metrics.clone())?;
+        let intake = Arc::new(Mutex::new(Intake::new(MAX_SUBMISSION_BYTES)));
         Ok(Arc::new(Self {
             verifiers: VerifierCheck::new(settings.allowlist.clone()),
             settings,
@@ -242,8 +243,8 @@ impl Aggregator {
             txm,
             records: AggregatorStore::new(runtime.store.clone()),
             metrics,
-            intake: Mutex::new(Intake::new(MAX_SUBMISSION_BYTES)),
-            verifier: Verifier::start(MAX_VERIFICATION_BATCH),
+            verifier: Verifier::start(MAX_VERIFICATION_BATCH, Arc::clone(&intake)),
+            intake,
             first_signature: Mutex::new(HashMap::new()),
             sets: Mutex::new(HashMap::new()),
             identities: crate::operator_set::Identities::default(),

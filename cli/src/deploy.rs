@@ -35,7 +35,7 @@ pub struct DeployArgs {
     pub rpc_url: Url,
     /// Number of operators to create and register. With equal stakes and the default two-thirds
     /// threshold, four is the fewest that keep committing with one operator down.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=200))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub operators: u16,
     /// Deploy even an operator set that stops committing when a single operator is down (by
     /// default refused: every task would expire during any one operator's outage).

@@ -11,7 +11,7 @@ use warden_devnet::{Devnet, DevnetConfig, Summary};
 #[derive(Debug, Args)]
 pub struct DevnetArgs {
     /// Number of operators to create and register.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=200))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
     operators: u16,
     /// Stake each operator restakes, in whole wrapped ether (the market's base token, which the
     /// vault's cryptoeconomic bound values stake in).

@@ -77,9 +77,9 @@ impl Aggregator {
         ))
     }
 
-    /// Screens a submission against the intake, verifies its signature (outside the intake's
-    /// lock, batched with whatever else is waiting) and records it. Nothing about it is recorded
-    /// unless its signature verified.
+    /// Screens a submission against the intake, then has the verifier check its signature
+    /// (outside the intake's lock, batched with whatever else is waiting) and record it. Nothing
+    /// about it is recorded unless its signature verified.
     pub(super) async fn admit(
         &self,
         submission: &SignatureSubmission,
@@ -99,13 +99,12 @@ impl Aggregator {
             }
             Screening::Verify(candidate) => candidate,
         };
-        let holds = self
+        let outcome = self
             .verifier
-            .verify(candidate.check)
+            .verify_and_record(candidate)
             .await
             .map_err(|stopped| SubmitError::Unavailable(stopped.to_string()))?;
-        let verified = candidate.verified(holds)?;
-        Ok(self.intake.lock().await.record(verified)?)
+        Ok(outcome?)
     }
 
     /// Keeps the evidence of an equivocation for `slashEquivocation`: in the database, and in the

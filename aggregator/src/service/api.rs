@@ -103,6 +103,11 @@ impl SubmitError {
                 "invalid_signature",
                 reason::INVALID_SIGNATURE,
             ),
+            SubmitError::Intake(IntakeError::Unverified { .. }) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unverified",
+                reason::UNVERIFIED,
+            ),
             SubmitError::Intake(IntakeError::Equivocation(_)) => {
                 (StatusCode::CONFLICT, "equivocation", reason::EQUIVOCATION)
             }
@@ -251,6 +256,15 @@ mod tests {
                 400,
                 "invalid_signature",
                 "invalid_signature",
+            ),
+            (
+                SubmitError::Intake(IntakeError::Unverified {
+                    task_id: 1,
+                    operator_id: warden_protocol::OperatorId(B256::ZERO),
+                }),
+                503,
+                "unverified",
+                "unverified",
             ),
         ];
         for (error, status, code, metric) in cases {

@@ -9,6 +9,7 @@ use warden_bls::{
     AggregatePublicKey, AggregateSignature, BlsError, PublicKey, SecretKey, Signature, Signer,
     UncheckedSignature, aggregate_public_keys, aggregate_signatures, fast_aggregate_verify,
     find_invalid, find_invalid_signers, find_invalid_with_rng, verify_batch, verify_same_message,
+    verify_sum_same_message,
 };
 
 /// The BLS12-381 group order r, big-endian.
@@ -659,6 +660,71 @@ fn same_message_batches_catch_swapped_and_cancelling_forgeries() {
         find_invalid_signers(&batch.msg, &shifted_signers, &mut rng),
         vec![2, 3]
     );
+}
+
+/// The sum check returns the aggregate and refuses a batch with a forgery in it. A shifted pair
+/// (`σ_a + δ`, `σ_b − δ`) passes it, as documented: the sum is the genuine aggregate, and only
+/// the batch as a whole may be used; each shifted signature fails alone.
+#[test]
+fn sum_checks_vouch_for_the_batch_as_a_unit() {
+    let batch = OneMessage::new(6, 53);
+    let received = batch.received();
+    let genuine = aggregate_signatures(&batch.sigs.iter().collect::<Vec<_>>()).unwrap();
+    assert_eq!(
+        verify_sum_same_message(&batch.msg, &signers(&received, &batch.pks)).unwrap(),
+        genuine
+    );
+    assert_eq!(
+        verify_sum_same_message(&batch.msg, &signers(&received[..1], &batch.pks[..1])).unwrap(),
+        batch.sigs[0]
+    );
+    assert!(matches!(
+        verify_sum_same_message(&batch.msg, &[]),
+        Err(BlsError::EmptyInput { .. })
+    ));
+
+    // Another key's signature in place of operator 4's: the sum does not verify.
+    let mut forged = batch.sigs.clone();
+    forged[4] = SecretKey::random(rng(54)).sign(&batch.msg);
+    let forged_received = unchecked(&forged);
+    assert_eq!(
+        verify_sum_same_message(&batch.msg, &signers(&forged_received, &batch.pks)),
+        Err(BlsError::VerificationFailed)
+    );
+    // Nor does a genuine signature over another message.
+    let mut other_message = batch.received();
+    other_message[2] = SecretKey::random(rng(55)).sign(b"other").into();
+    assert!(verify_sum_same_message(&batch.msg, &signers(&other_message, &batch.pks)).is_err());
+
+    let delta = SecretKey::from_bytes(&scalar(9)).unwrap().sign(&batch.msg);
+    let minus_delta = negated(9).sign(&batch.msg);
+    let mut shifted = batch.sigs.clone();
+    shifted[0] = aggregate_signatures(&[&shifted[0], &delta]).unwrap();
+    shifted[5] = aggregate_signatures(&[&shifted[5], &minus_delta]).unwrap();
+    let shifted_received = unchecked(&shifted);
+    assert_eq!(
+        verify_sum_same_message(&batch.msg, &signers(&shifted_received, &batch.pks)).unwrap(),
+        genuine
+    );
+    for index in [0, 5] {
+        assert!(
+            verify_sum_same_message(
+                &batch.msg,
+                &signers(&shifted_received[index..=index], &batch.pks[index..=index])
+            )
+            .is_err()
+        );
+    }
+}
+
+/// A point outside the subgroup, added to one genuine signature, makes the sum fall outside the
+/// subgroup too: refused.
+#[test]
+fn a_sum_check_refuses_a_point_outside_the_subgroup() {
+    let batch = OneMessage::new(5, 56);
+    let mut received = batch.received();
+    received[1] = point_outside_the_subgroup();
+    assert!(verify_sum_same_message(&batch.msg, &signers(&received, &batch.pks)).is_err());
 }
 
 /// A point of the curve outside the prime-order subgroup: the lexicographically-smallest x whose

@@ -67,9 +67,14 @@ impl DeployConfig {
     }
 
     /// The registry and EigenLayer parameters actually deployed: the weight horizon covers the
-    /// agent's windows, and EigenLayer's withdrawal delay covers the horizon.
+    /// agent's windows, EigenLayer's withdrawal delay covers the horizon, and the operator set has
+    /// room for every operator the deployment creates.
     pub fn effective_params(&self) -> (RegistryParams, EigenLayerParams) {
-        let registry = self.registry.covering(&self.app);
+        let mut registry = self.registry.covering(&self.app);
+        // A deployment has room for the operators it creates.
+        registry.max_operators = registry
+            .max_operators
+            .max(u32::try_from(self.operators).unwrap_or(u32::MAX));
         let mut eigenlayer = self.eigenlayer;
         eigenlayer.min_withdrawal_delay =
             eigenlayer.min_withdrawal_delay.max(registry.weight_horizon);
@@ -209,6 +214,15 @@ impl Deployment {
             registry: *registry.address(),
             strategy: eigenlayer.strategy,
         };
+        // The deployer wraps every operator's stake. Hundreds of operators' stakes are more
+        // ether than a development account holds, so the devnet mints what the stakes need.
+        let stakes = config
+            .stake_per_operator
+            .saturating_mul(U256::from(config.operators));
+        let balance = provider.get_balance(owner).await?;
+        provider
+            .anvil_set_balance(owner, balance.saturating_add(stakes))
+            .await?;
         let operators = register_operators(
             &provider,
             rpc_url.as_str(),
