@@ -70,7 +70,8 @@ contract SlashingGasTest is TaskManagerFixture {
             address(challenges),
             CHALLENGE_BOND,
             abi.encodeCall(
-                IWardenChallenges.challenge, (taskId, taskInput[taskId], output, saltOf(CHALLENGER))
+                IWardenChallenges.challenge,
+                (taskId, taskInput[taskId], output, taskNonSignerHash[taskId], saltOf(CHALLENGER))
             )
         );
         emit log_named_uint("challenge, upheld with bounty (stub verifier): inner", inner);

@@ -76,7 +76,10 @@ contract TaskManagerGasTest is TaskManagerFixture {
         uint64 taskId = _final(output);
         _coolAll();
         (uint256 outer, uint256 inner) = _measure(
-            address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, taskInput[taskId], output))
+            address(taskManager),
+            abi.encodeCall(
+                ITaskManager.execute, (taskId, taskInput[taskId], output, taskNonSignerHash[taskId])
+            )
         );
         emit log_named_uint("execute, hold: inner", inner);
         emit log_named_uint("execute, hold: outer", outer);
@@ -89,7 +92,10 @@ contract TaskManagerGasTest is TaskManagerFixture {
         uint64 taskId = _final(output);
         _coolAll();
         (uint256 outer, uint256 inner) = _measure(
-            address(taskManager), abi.encodeCall(ITaskManager.execute, (taskId, taskInput[taskId], output))
+            address(taskManager),
+            abi.encodeCall(
+                ITaskManager.execute, (taskId, taskInput[taskId], output, taskNonSignerHash[taskId])
+            )
         );
         emit log_named_uint("execute, swap (1 capped token): inner", inner);
         emit log_named_uint("execute, swap (1 capped token): outer", outer);
