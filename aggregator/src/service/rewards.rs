@@ -1,9 +1,9 @@
 //! The paymaster: pays operators for the tasks they signed. Once a committed task can no longer be
 //! proved fraudulent, the keeper accrues its fee to its signers (`WardenRewards.accrue`, with the
-//! input and output hashes and the non-signers that open its commitment hash); once per EigenLayer calculation interval it distributes
-//! each kept agent's token through the RewardsCoordinator (`WardenRewards.distribute`). Both calls
-//! are permissionless: the aggregator makes them so that operators are paid without anyone else
-//! acting, and anyone may make them instead.
+//! input and output hashes and the non-signers that open its commitment hash); once per EigenLayer
+//! calculation interval it distributes each kept agent's token through the RewardsCoordinator
+//! (`WardenRewards.distribute`). Both calls are permissionless: the aggregator makes them so that
+//! operators are paid without anyone else acting, and anyone may make them instead.
 //!
 //! Tasks are visited in id order, which is reference-block order, from a cursor kept in memory: a
 //! restart visits the tasks from the first again, each costing a view call or two until the

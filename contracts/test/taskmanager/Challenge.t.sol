@@ -199,13 +199,8 @@ contract ChallengeTest is TaskManagerFixture {
         // Any byte changed: here the last price of the history.
         input[input.length - 1] = bytes1(uint8(input[input.length - 1]) ^ 1);
         vm.deal(CHALLENGER, CHALLENGE_BOND);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                ITaskManager.CommitmentMismatch.selector,
-                taskId,
-                taskOf(taskId).commitmentHash,
-                commitmentHash(keccak256(input), keccak256(output), bytes32(0))
-            )
+        expectCommitmentMismatch(
+            taskId, taskOf(taskId).commitmentHash, keccak256(input), keccak256(output), bytes32(0)
         );
         vm.prank(CHALLENGER);
         challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, bytes32(0), bytes32(0));
@@ -238,21 +233,10 @@ contract ChallengeTest is TaskManagerFixture {
             commitmentHash(keccak256(input), keccak256(output), nonSignerHashOf(keys)),
             "binds all three"
         );
-        bytes32[3] memory wrong = [
-            bytes32(0),
-            nonSignerHashOf(nonSignersOf(list(BOB))),
-            nonSignerHashOf(nonSignersOf(list(ALICE, BOB)))
-        ];
+        bytes32[3] memory wrong = wrongNonSignerHashesForAlice();
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         for (uint256 i; i < wrong.length; ++i) {
-            vm.expectRevert(
-                abi.encodeWithSelector(
-                    ITaskManager.CommitmentMismatch.selector,
-                    taskId,
-                    committed,
-                    commitmentHash(keccak256(input), keccak256(output), wrong[i])
-                )
-            );
+            expectCommitmentMismatch(taskId, committed, keccak256(input), keccak256(output), wrong[i]);
             vm.prank(CHALLENGER);
             challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, wrong[i], bytes32(0));
         }

@@ -494,6 +494,36 @@ abstract contract TaskManagerFixture is RegistryFixture {
         return TaskCommitments.hash(inputHash, outputHash, nonSignerHash);
     }
 
+    /// @dev Expects the next call to revert with `CommitmentMismatch(taskId, committed, given)`, `given`
+    /// the commitment hash of the three values shown (the task manager's and the rewards contract's
+    /// errors share the selector).
+    function expectCommitmentMismatch(
+        uint64 taskId,
+        bytes32 committed,
+        bytes32 inputHash,
+        bytes32 outputHash,
+        bytes32 nonSignerHash
+    ) internal {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.CommitmentMismatch.selector,
+                taskId,
+                committed,
+                commitmentHash(inputHash, outputHash, nonSignerHash)
+            )
+        );
+    }
+
+    /// @dev Non-signer hashes other than that of a commitment Alice alone did not sign: none, Bob's
+    /// (another list), Alice's and Bob's (one more).
+    function wrongNonSignerHashesForAlice() internal view returns (bytes32[3] memory) {
+        return [
+            bytes32(0),
+            nonSignerHashOf(nonSignersOf(list(BOB))),
+            nonSignerHashOf(nonSignersOf(list(ALICE, BOB)))
+        ];
+    }
+
     /// @dev What opens the record of a task never committed.
     function openHashesOf(uint64 taskId) internal view returns (TaskHashes memory) {
         return TaskHashes({inputHash: inputHashOf(taskId), outputHash: bytes32(0), nonSignerHash: bytes32(0)});

@@ -592,20 +592,9 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         vm.roll(taskOf(taskId).deadline + 1);
         bytes memory input = taskInput[taskId];
         bytes32 committed = taskOf(taskId).commitmentHash;
-        bytes32[3] memory wrong = [
-            bytes32(0),
-            nonSignerHashOf(nonSignersOf(list(BOB))),
-            nonSignerHashOf(nonSignersOf(list(ALICE, BOB)))
-        ];
+        bytes32[3] memory wrong = wrongNonSignerHashesForAlice();
         for (uint256 i; i < wrong.length; ++i) {
-            vm.expectRevert(
-                abi.encodeWithSelector(
-                    ITaskManager.CommitmentMismatch.selector,
-                    taskId,
-                    committed,
-                    commitmentHash(keccak256(input), keccak256(output), wrong[i])
-                )
-            );
+            expectCommitmentMismatch(taskId, committed, keccak256(input), keccak256(output), wrong[i]);
             taskManager.execute(taskId, input, output, wrong[i]);
         }
         taskManager.execute(taskId, input, output, nonSignerHashOf(keys));
@@ -900,14 +889,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         (state, ref) = taskManager.slashingContext(taskId, hashes);
         assertEq(uint256(state), uint256(TaskState.Committed), "committed");
         assertEq(ref, referenceBlock, "reference block");
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                ITaskManager.CommitmentMismatch.selector,
-                taskId,
-                committed,
-                commitmentHash(inputHash, bytes32(0), bytes32(0))
-            )
-        );
+        expectCommitmentMismatch(taskId, committed, inputHash, bytes32(0), bytes32(0));
         taskManager.slashingContext(taskId, inputOnly);
         hashes.nonSignerHash = bytes32(0);
         vm.expectRevert(
@@ -933,13 +915,8 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         assertEq(target, address(verifier), "verifier");
         assertEq(referenceBlock, taskOf(taskId).referenceBlock, "reference block");
         TaskHashes memory wrong = hashesOf(taskId, fraudulentOutput());
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                ITaskManager.CommitmentMismatch.selector,
-                taskId,
-                taskOf(taskId).commitmentHash,
-                commitmentHash(wrong.inputHash, wrong.outputHash, wrong.nonSignerHash)
-            )
+        expectCommitmentMismatch(
+            taskId, taskOf(taskId).commitmentHash, wrong.inputHash, wrong.outputHash, wrong.nonSignerHash
         );
         taskManager.challengeTarget(taskId, wrong);
     }

@@ -42,6 +42,13 @@ async fn deploy_harness(anvil: &AnvilInstance) -> (impl Provider + Clone, Addres
     (provider, address)
 }
 
+/// A random 32-byte word.
+fn random_b256(rng: &mut StdRng) -> B256 {
+    let mut bytes = [0u8; 32];
+    rng.fill_bytes(&mut bytes);
+    B256::from(bytes)
+}
+
 /// Outcome of on-chain verification: Ok(bool) from the pairing, Err on a revert (invalid input).
 async fn verify_on_chain<P: Provider>(
     harness: &DigestHarness::DigestHarnessInstance<P>,
@@ -166,20 +173,16 @@ async fn output_digest_agrees_with_the_contract_on_random_attestations() {
     let (_seed, mut rng) = seeded_rng();
 
     for case in 0..CASES {
-        let mut random_b256 = || {
-            let mut bytes = [0u8; 32];
-            rng.fill_bytes(&mut bytes);
-            B256::from(bytes)
-        };
+        let mut word = || random_b256(&mut rng);
         let attestation = OutputAttestation {
             chain_id,
-            task_manager: Address::from_slice(&random_b256()[12..]),
+            task_manager: Address::from_slice(&word()[12..]),
             task_id: rand::random(),
             agent_id: rand::random(),
-            agent_hash: random_b256(),
-            verifier: Address::from_slice(&random_b256()[12..]),
-            input_hash: random_b256(),
-            output_hash: random_b256(),
+            agent_hash: word(),
+            verifier: Address::from_slice(&word()[12..]),
+            input_hash: word(),
+            output_hash: word(),
             reference_block: rand::random(),
         };
         let on_chain = harness
@@ -215,11 +218,6 @@ async fn commitment_hash_agrees_with_the_contract_on_random_commitments() {
     let (_seed, mut rng) = seeded_rng();
 
     for case in 0..CASES {
-        let random_b256 = |rng: &mut StdRng| {
-            let mut bytes = [0u8; 32];
-            rng.fill_bytes(&mut bytes);
-            B256::from(bytes)
-        };
         // Every fifth case with no non-signers (zero hash), the others with up to 40, ascending as
         // `OutputCommitted` emits them.
         let count = if case % 5 == 0 {

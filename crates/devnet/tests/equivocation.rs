@@ -92,17 +92,21 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         nonSignerHash: B256::ZERO,
     };
 
-    // Another input hash does not open the task: refused before any signature is checked.
-    let wrong_input = challenges
-        .slashEquivocation(
+    // The liar's evidence, shown with `input_hash` and the second signature by `second_signer`.
+    let evidence = |input_hash: B256, second_signer: &OperatorKeys| {
+        challenges.slashEquivocation(
             task_id,
-            hashes(keccak256(b"another snapshot")),
+            hashes(input_hash),
             key.clone(),
             first.output_hash,
             g2(sign(&liar, &first)),
             second.output_hash,
-            g2(sign(&liar, &second)),
+            g2(sign(second_signer, &second)),
         )
+    };
+
+    // Another input hash does not open the task: refused before any signature is checked.
+    let wrong_input = evidence(keccak256(b"another snapshot"), &liar)
         .call()
         .await
         .unwrap_err();
@@ -119,16 +123,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     );
 
     // Forged: the second signature is another operator's.
-    let forged = challenges
-        .slashEquivocation(
-            task_id,
-            hashes(opened.inputHash),
-            key.clone(),
-            first.output_hash,
-            g2(sign(&liar, &first)),
-            second.output_hash,
-            g2(sign(&bystander, &second)),
-        )
+    let forged = evidence(opened.inputHash, &bystander)
         .call()
         .await
         .unwrap_err();
@@ -155,17 +150,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     let before = shares(liar.address()).await;
     let bystander_before = shares(bystander.address()).await;
 
-    let submit = || {
-        challenges.slashEquivocation(
-            task_id,
-            hashes(opened.inputHash),
-            key.clone(),
-            first.output_hash,
-            g2(sign(&liar, &first)),
-            second.output_hash,
-            g2(sign(&liar, &second)),
-        )
-    };
+    let submit = || evidence(opened.inputHash, &liar);
     let receipt = confirm("slashEquivocation", submit().send().await.unwrap())
         .await
         .unwrap();
