@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::sol_types::SolCall;
 use tokio::sync::Mutex;
@@ -95,12 +95,18 @@ struct Pending {
 /// A task as the task manager stores it (`getTask`).
 type OnChainTask = <getTaskCall as SolCall>::Return;
 
-/// The record of a task the aggregator starts following, read from the chain.
-fn collecting(task_id: u64, task: &OnChainTask) -> warden_store::aggregator::TaskRecord {
+/// The record of a task the aggregator starts following, read from the chain, with its input hash
+/// (the task's own while it is open; a committed task keeps only its commitment hash, and the input
+/// hash comes from its `TaskOpened`).
+fn collecting(
+    task_id: u64,
+    task: &OnChainTask,
+    input_hash: B256,
+) -> warden_store::aggregator::TaskRecord {
     warden_store::aggregator::TaskRecord {
         task_id,
         agent_id: task.agentId,
-        input_hash: task.inputHash,
+        input_hash,
         reference_block: u64::from(task.referenceBlock),
         state: warden_store::aggregator::TaskState::Collecting,
         output_hash: None,
@@ -108,13 +114,16 @@ fn collecting(task_id: u64, task: &OnChainTask) -> warden_store::aggregator::Tas
 }
 
 /// What the aggregator learnt about a task from its own transactions (the input from the
-/// `TaskOpened` of its `openTask`, the output from its `commitOutput`), so that executing it
-/// does not read them back from the chain's logs. A task it did not open or commit itself (or
-/// one from before a restart) has them read from the logs once, then kept here too.
+/// `TaskOpened` of its `openTask`, the output and non-signers from its `commitOutput`), so that
+/// executing it does not read them back from the chain's logs. A task it did not open or commit
+/// itself (or one from before a restart) has them read from the logs once, then kept here too.
+/// They are checked against the task's commitment hash before use.
 #[derive(Debug, Clone, Default)]
 struct KeptFacts {
     input: Option<Bytes>,
     output: Option<Bytes>,
+    /// The commitment's non-signer hash (`warden_protocol::non_signer_hash`).
+    non_signer_hash: Option<B256>,
     /// The vault refused the committed action by its owner's policy: not tried again.
     refused: Option<keeper::VaultRefusal>,
 }

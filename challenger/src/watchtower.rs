@@ -74,7 +74,7 @@ use warden_agent::Agent;
 use warden_bindings::task_facts::{self, TaskFactsError};
 use warden_bindings::task_manager::WardenTaskManager::getTaskCall;
 use warden_bindings::{WardenChallenges, WardenRegistry, WardenTaskManager};
-use warden_protocol::{TaskState, UnknownTaskState};
+use warden_protocol::{TaskHashes, TaskState, UnknownTaskState};
 use warden_runtime::follow::{ChainFollower, FollowError, Step};
 use warden_runtime::metrics::MetricsError;
 use warden_runtime::node_api::SyncProgress;
@@ -234,11 +234,25 @@ impl SaltKey {
     }
 }
 
-/// A wrong commitment's task input and committed output: what a challenge re-executes.
+/// A wrong commitment's task input, committed output and non-signer hash: what a challenge
+/// re-executes, and with which it opens the task's commitment hash.
 #[derive(Debug, Clone)]
 struct Evidence {
     input: Bytes,
     output: Bytes,
+    non_signer_hash: B256,
+}
+
+impl Evidence {
+    /// The commitment hash this evidence opens (`getTask(..).commitmentHash` when it is current).
+    fn commitment(&self) -> B256 {
+        TaskHashes {
+            input_hash: keccak256(&self.input),
+            output_hash: keccak256(&self.output),
+            non_signer_hash: self.non_signer_hash,
+        }
+        .commitment()
+    }
 }
 
 /// A task as the task manager stores it (`getTask`).

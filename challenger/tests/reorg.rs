@@ -150,7 +150,17 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         TaskState::try_from(on_chain.state),
         Ok(TaskState::Committed)
     );
-    assert_eq!(on_chain.outputHash, keccak256(&honest));
+    // The task keeps only its commitment hash: the events it binds carry the honest output.
+    let committed = warden_bindings::task_facts::committed(
+        task_manager.provider(),
+        *task_manager.address(),
+        task.taskId,
+        on_chain.openedAt,
+        on_chain.commitmentHash,
+    )
+    .await
+    .unwrap();
+    assert_eq!(committed.output, honest);
 
     // 2. Blocks it judged are replaced by a branch that commits the theft.
     assert!(chain.anvil_revert(before_honest).await.unwrap());

@@ -10,7 +10,7 @@ import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 import {WardenRegistry} from "./WardenRegistry.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
 import {IAllocationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
-import {ITaskManager, TaskState} from "./interfaces/ITaskManager.sol";
+import {ITaskManager, TaskHashes} from "./interfaces/ITaskManager.sol";
 import {IWardenChallenges} from "./interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
@@ -26,7 +26,7 @@ import {WardenDigests} from "./libraries/WardenDigests.sol";
 ///
 /// The bounty goes to a challenger who committed to its challenge first (commit-reveal): it calls
 /// `commitChallenge(sealChallenge(itself, taskId, expectedOutputHash, salt))`, and in a later block
-/// `challenge(taskId, input, output, salt)`. An upheld challenge without such a commitment gets its
+/// `challenge(taskId, input, output, nonSignerHash, salt)`. An upheld challenge without such a commitment gets its
 /// bond back and no bounty, so copying a challenge seen in the mempool earns nothing: the copier has
 /// no commitment of its own from an earlier block, and a commitment binds its sender. The limit: the
 /// copier's challenge is still upheld (fraud is stopped either way), and the committed challenger's
@@ -46,14 +46,18 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// reverts with `InsufficientGasForSlash`. The guard that matters is the one on a failed slash.
     uint256 public constant MIN_GAS_PER_SLASH = 100_000;
 
-    /// @dev A Fraudulent task's slashing cursor over the registry's operator ids. `end` is the id
-    /// count when the challenge was upheld: ids appended later registered after the reference block,
-    /// so none of them signed.
+    /// @dev A Fraudulent task's slashing cursor over the registry's operator ids, written when its
+    /// challenge was upheld (`upheld`): only this contract marks a task Fraudulent, and only then, so
+    /// `upheld` is the task's state without asking the task manager. `end` is the id count at that
+    /// moment: ids appended later registered after the reference block, so none of them signed.
+    /// `referenceBlock` is the task's, as the task manager's `challengeTarget` returned it.
     struct Slashing {
         uint32 next;
         uint32 end;
         uint32 slashed;
         bool done;
+        bool upheld;
+        uint32 referenceBlock;
     }
 
     ITaskManager private immutable _taskManager;
@@ -92,6 +96,11 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// @dev A Fraudulent task's non-signers as a bitmap over the registry's operator ids (bit
     /// `index % 256` of word `index / 256`), recorded by its first `slashSigners` batch.
     mapping(uint64 taskId => mapping(uint256 word => uint256 bits)) private _nonSignerBits;
+
+    /// @dev A Fraudulent task's non-signer hash, as the upheld challenge showed it (checked against the
+    /// task's commitment hash), until its first `slashSigners` batch checks the non-signers against it
+    /// and clears it. Not written when everyone signed (it is zero then).
+    mapping(uint64 taskId => bytes32 nonSignerHash) private _nonSignerHashes;
 
     /// @dev The deployer is the task manager this contract adjudicates for.
     /// @param registry_ The registry whose operator set signs every task; it must name this contract
@@ -140,16 +149,21 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     /// @inheritdoc IWardenChallenges
     /// @dev A verifier that reverts on the snapshot reverts the challenge: the bond is returned and
     /// the output stands, since only a different output proves fraud.
-    function challenge(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 salt)
-        external
-        payable
-        nonReentrant
-        returns (bool upheld)
-    {
+    function challenge(
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output,
+        bytes32 nonSignerHash,
+        bytes32 salt
+    ) external payable nonReentrant returns (bool upheld) {
         if (msg.value != challengeBond) revert WrongBond(msg.value, challengeBond);
         bytes32 outputHash = keccak256(output);
-        // Reverts unless the task can be challenged with exactly these preimages.
-        address verifier = _taskManager.challengeTarget(taskId, keccak256(input), outputHash);
+        // Reverts unless the task can be challenged with exactly these preimages and this non-signer
+        // hash: together they open the task's commitment hash.
+        (address verifier, uint32 referenceBlock) = _taskManager.challengeTarget(
+            taskId,
+            TaskHashes({inputHash: keccak256(input), outputHash: outputHash, nonSignerHash: nonSignerHash})
+        );
 
         // A view call: the verifier cannot change any state on the way.
         bytes32 expectedHash = keccak256(IAgentVerifier(verifier).evaluate(input));
@@ -159,19 +173,8 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             return false;
         }
 
-        _taskManager.markFraudulent(taskId);
-        _slashings[taskId].end = _registry.operatorIdCount().toUint32();
-        challengerOf[taskId] = msg.sender;
-        uint256 bounty;
-        bytes32 commitment = sealChallenge(msg.sender, taskId, expectedHash, salt);
-        uint256 committedAt = challengeCommitments[msg.sender][commitment];
-        // Only a commitment from an earlier block shows the challenger knew before its reveal was
-        // public.
-        if (committedAt != 0 && committedAt < block.number) {
-            delete challengeCommitments[msg.sender][commitment];
-            bounty = _takeFromPool(challengeBounty);
-        }
-        uint256 payout = msg.value + bounty;
+        _uphold(taskId, referenceBlock, nonSignerHash);
+        uint256 payout = msg.value + _bounty(taskId, expectedHash, salt);
         emit ChallengeUpheld(taskId, msg.sender, expectedHash, payout);
         (bool paid,) = msg.sender.call{value: payout}("");
         if (!paid) revert PayoutFailed(msg.sender, payout);
@@ -199,8 +202,8 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 slashed, bool done)
     {
-        (uint32 referenceBlock, bytes32 nonSignerHash) = _requireFraudulent(taskId);
         Slashing memory slashing = _slashings[taskId];
+        if (!slashing.upheld) revert UnexpectedTaskState(taskId, _taskManager.getTask(taskId).state);
         if (slashing.done) revert SlashingAlreadyComplete(taskId);
         address slasher = _registry.slasher();
         // Otherwise every slash would fail and the cursor would run to the end for nothing.
@@ -209,7 +212,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         uint256 start = slashing.next;
         uint256 end = slashing.end;
         // The first batch (cursor at 0) records the non-signers; later batches refer to the record.
-        if (start == 0) _recordNonSigners(taskId, nonSignerHash, nonSignerIndices, end);
+        if (start == 0) _recordNonSigners(taskId, nonSignerIndices, end);
         else if (nonSignerIndices.length != 0) revert NonSignersAlreadyRecorded(taskId);
         if (maxOperators != 0 && maxOperators < end - start) end = start + maxOperators;
         done = end == slashing.end;
@@ -218,7 +221,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         _slashings[taskId].next = end.toUint32();
         if (done) _slashings[taskId].done = true;
 
-        slashed = _slashRange(taskId, referenceBlock, start, end);
+        slashed = _slashRange(taskId, slashing.referenceBlock, start, end);
 
         // The count depends on the calls' outcomes, so it can only be written after them.
         uint256 total = uint256(slashing.slashed) + slashed;
@@ -235,20 +238,25 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWardenChallenges
+    /// @dev The task's input hash is shown, not read: a committed task keeps only its commitment hash.
+    /// The task manager's `slashingContext` checks it (with the committed output and non-signer hashes
+    /// when committed) and reverts with `UnknownTask` or `CommitmentMismatch`; the digests are then
+    /// exactly those the task's operators sign.
     function slashEquivocation(
         uint64 taskId,
+        TaskHashes calldata task,
         BLS.G1Point calldata publicKey,
         bytes32 outputHashA,
         BLS.G2Point calldata signatureA,
         bytes32 outputHashB,
         BLS.G2Point calldata signatureB
     ) external nonReentrant {
-        (TaskState state, uint32 referenceBlock,) = _taskManager.slashingContext(taskId);
-        if (state == TaskState.None) revert UnknownTask(taskId);
+        (, uint32 referenceBlock) = _taskManager.slashingContext(taskId, task);
         if (outputHashA == outputHashB) revert SameOutput();
         (bytes32 operatorId, BLS.G1Point memory key) = _requireMember(taskId, referenceBlock, publicKey);
-        _requireSignature(key, _taskManager.outputDigest(taskId, outputHashA), signatureA, 0);
-        _requireSignature(key, _taskManager.outputDigest(taskId, outputHashB), signatureB, 1);
+        bytes32 inputHash = task.inputHash;
+        _requireSignature(key, _taskManager.outputDigest(taskId, inputHash, outputHashA), signatureA, 0);
+        _requireSignature(key, _taskManager.outputDigest(taskId, inputHash, outputHashB), signatureB, 1);
         _slashEquivocator(taskId, operatorId, outputHashA, outputHashB);
     }
 
@@ -303,6 +311,34 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     // Internals
     // ------------------------------------------------------------------------------------------
 
+    /// @dev Marks the task Fraudulent in the task manager and opens its slashing: the cursor, the id
+    /// count and the reference block, and the non-signer hash the first batch checks the non-signers
+    /// against (nothing to keep when everyone signed).
+    function _uphold(uint64 taskId, uint32 referenceBlock, bytes32 nonSignerHash) private {
+        _taskManager.markFraudulent(taskId);
+        _slashings[taskId] = Slashing({
+            next: 0,
+            end: _registry.operatorIdCount().toUint32(),
+            slashed: 0,
+            done: false,
+            upheld: true,
+            referenceBlock: referenceBlock
+        });
+        if (nonSignerHash != 0) _nonSignerHashes[taskId] = nonSignerHash;
+        challengerOf[taskId] = msg.sender;
+    }
+
+    /// @dev The bounty of an upheld challenge: paid from the pool (as far as it goes) only to a caller
+    /// that committed to it in an earlier block, which shows it knew before its reveal was public. The
+    /// commitment is consumed.
+    function _bounty(uint64 taskId, bytes32 expectedHash, bytes32 salt) private returns (uint256) {
+        bytes32 commitment = sealChallenge(msg.sender, taskId, expectedHash, salt);
+        uint256 committedAt = challengeCommitments[msg.sender][commitment];
+        if (committedAt == 0 || committedAt >= block.number) return 0;
+        delete challengeCommitments[msg.sender][commitment];
+        return _takeFromPool(challengeBounty);
+    }
+
     /// @dev Takes up to `amount` from the bounty pool and returns what it took.
     function _takeFromPool(uint256 amount) private returns (uint256 taken) {
         uint256 pool = bountyPool;
@@ -310,27 +346,13 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         if (taken != 0) bountyPool = pool - taken;
     }
 
-    /// @dev The task's reference block and non-signer hash; reverts unless the task is Fraudulent.
-    function _requireFraudulent(uint64 taskId)
-        private
-        view
-        returns (uint32 referenceBlock, bytes32 nonSignerHash)
-    {
-        TaskState state;
-        (state, referenceBlock, nonSignerHash) = _taskManager.slashingContext(taskId);
-        if (state != TaskState.Fraudulent) revert UnexpectedTaskState(taskId, state);
-    }
-
     /// @dev Records the task's non-signers as a bitmap over the registry's operator ids. The indices
     /// must name, in order, exactly the ids the task was committed with (sorted by id, strictly
-    /// ascending): their ids hash to the commitment's non-signer hash or nothing is recorded. Every
-    /// index is below `end`, the id count when the challenge was upheld.
-    function _recordNonSigners(
-        uint64 taskId,
-        bytes32 nonSignerHash,
-        uint32[] calldata nonSignerIndices,
-        uint256 end
-    ) private {
+    /// ascending): their ids hash to the non-signer hash the upheld challenge showed, which its
+    /// commitment hash binds, or nothing is recorded. Every index is below `end`, the id count when
+    /// the challenge was upheld. The kept hash is then cleared: the bitmap replaces it.
+    function _recordNonSigners(uint64 taskId, uint32[] calldata nonSignerIndices, uint256 end) private {
+        bytes32 nonSignerHash = _nonSignerHashes[taskId];
         uint256 count = nonSignerIndices.length;
         bytes32[] memory ids = new bytes32[](count);
         mapping(uint256 => uint256) storage bits = _nonSignerBits[taskId];
@@ -343,6 +365,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             bits[index >> 8] |= 1 << (index & 255);
         }
         if (OperatorIds.hashMemory(ids) != nonSignerHash) revert NonSignersMismatch(taskId);
+        if (nonSignerHash != 0) delete _nonSignerHashes[taskId];
         emit NonSignersRecorded(taskId, count);
     }
 

@@ -17,6 +17,7 @@ import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
 import {IWardenRewards} from "./interfaces/IWardenRewards.sol";
 import {AddressSort} from "./libraries/AddressSort.sol";
 import {OperatorIds} from "./libraries/OperatorIds.sol";
+import {TaskCommitments} from "./libraries/TaskCommitments.sol";
 
 /// @title WardenRewards
 /// @notice Pays Warden's operators their share of each task's fee through EigenLayer's
@@ -95,8 +96,9 @@ contract WardenRewards is IWardenRewards, ReentrancyGuardTransient {
 
     /// @inheritdoc IWardenRewards
     /// @dev Reads the set at the reference block through the registry's history: every operator ever
-    /// registered is examined once, as slashing examines them.
-    function accrue(uint64 taskId, bytes32[] calldata nonSignerIds)
+    /// registered is examined once, as slashing examines them. The non-signer ids are bound by the
+    /// task's commitment hash, which the input and output hashes open with them.
+    function accrue(uint64 taskId, bytes32 inputHash, bytes32 outputHash, bytes32[] calldata nonSignerIds)
         external
         nonReentrant
         returns (uint256 fee)
@@ -104,11 +106,12 @@ contract WardenRewards is IWardenRewards, ReentrancyGuardTransient {
         if (accrued[taskId]) revert AlreadyAccrued(taskId);
         Task memory task = _taskManager.getTask(taskId);
         if (task.state == TaskState.None) revert UnknownTask(taskId);
-        if (task.outputHash == bytes32(0)) revert NotCommitted(taskId);
+        if (task.commitmentHash == bytes32(0)) revert NotCommitted(taskId);
         if (task.state == TaskState.Fraudulent) revert FraudulentTask(taskId);
         uint256 provableUntil = uint256(task.referenceBlock) + _fraudProofWindow;
         if (block.number <= provableUntil) revert StillProvable(taskId, provableUntil);
-        if (OperatorIds.hash(nonSignerIds) != task.nonSignerHash) revert NonSignersMismatch(taskId);
+        bytes32 given = TaskCommitments.hash(inputHash, outputHash, OperatorIds.hash(nonSignerIds));
+        if (given != task.commitmentHash) revert CommitmentMismatch(taskId, task.commitmentHash, given);
         accrued[taskId] = true;
 
         AgentConfig memory agent = _taskManager.getAgent(task.agentId);

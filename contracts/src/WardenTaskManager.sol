@@ -18,11 +18,13 @@ import {
     ITaskManager,
     OpenCheck,
     Task,
+    TaskHashes,
     TaskManagerParams,
     TaskState
 } from "./interfaces/ITaskManager.sol";
 import {ActionContext, IWardenVault} from "./interfaces/IWardenVault.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
+import {TaskCommitments} from "./libraries/TaskCommitments.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
 /// @title WardenTaskManager
@@ -106,12 +108,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint96 atRisk;
     }
 
-    /// @dev A task as stored, packed so that `commitOutput` writes one slot beside the output hash
-    /// (and the non-signer hash only when someone did not sign). `getTask` reassembles the `Task`: the
-    /// reference block is always `openedAt - 1`, and the total weight is the registry's at that block.
-    /// Slot 0 holds agentId (bits 0-31), state (32-39), openedAt (40-71), deadline (72-103),
-    /// signedWeight (104-199) and exposure (200-255); slots 1, 2 and 3 the input, output and
-    /// non-signer hashes.
+    /// @dev A task as stored: two slots, which `commitOutput` rewrites without filling a fresh one.
+    /// `getTask` reassembles the `Task`: the reference block is always `openedAt - 1`, and the total
+    /// weight is the registry's at that block. Slot 0 holds agentId (bits 0-31), state (32-39),
+    /// openedAt (40-71), deadline (72-103), signedWeight (104-199) and exposure (200-255). Slot 1,
+    /// `inputOrCommitment`, holds the input hash while the task was never committed (its deadline is
+    /// 0), and from the commitment on `TaskCommitments.hash(inputHash, outputHash, nonSignerHash)`,
+    /// written over the input hash: the signed digest needs the input hash at commit, which warms the
+    /// slot, and every later use of the three hashes is handed them and checks them against it.
     struct TaskRecord {
         uint32 agentId;
         TaskState state;
@@ -119,9 +123,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint32 deadline;
         uint96 signedWeight;
         uint56 exposure;
-        bytes32 inputHash;
-        bytes32 outputHash;
-        bytes32 nonSignerHash;
+        bytes32 inputOrCommitment;
     }
 
     /// @dev `commitOutput`'s inputs and results, kept in memory: they outnumber the free stack slots.
@@ -130,6 +132,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint32 referenceBlock;
         uint32 challengeWindow;
         uint16 thresholdBps;
+        bytes32 inputHash;
         bytes32 outputHash;
         bytes32 nonSignerHash;
         uint256 signedWeight;
@@ -291,7 +294,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         task.agentId = uint32(agentId);
         task.state = TaskState.Open;
         task.openedAt = currentBlock;
-        task.inputHash = inputHash;
+        task.inputOrCommitment = inputHash;
         emit TaskOpened(taskId, agentId, currentBlock - 1, inputHash, input);
     }
 
@@ -310,9 +313,9 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         Commitment memory commitment = _beginCommitment(taskId, task);
         commitment.outputHash = keccak256(output);
         (commitment.signedWeight, commitment.totalWeight) =
-            _checkQuorum(taskId, task, commitment, nonSigners, signature);
+            _checkQuorum(taskId, commitment, nonSigners, signature);
         bytes32[] memory nonSignerIds = _operatorIds(nonSigners);
-        // Zero, and not stored, when everyone signed.
+        // Zero when everyone signed.
         if (nonSignerIds.length != 0) commitment.nonSignerHash = _hashIds(nonSignerIds);
         commitment.deadline = (block.number + commitment.challengeWindow).toUint32();
 
@@ -334,7 +337,10 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// failure (vault paused, daily cap used up, too little gas) may be retried within the execution
     /// window, after which the task can only expire. A failed action is thus never recorded as
     /// executed, and never executes long after the snapshot it was decided on.
-    function execute(uint64 taskId, bytes calldata input, bytes calldata output) external nonReentrant {
+    function execute(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 nonSignerHash)
+        external
+        nonReentrant
+    {
         TaskRecord storage task = _tasks[taskId];
         if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
         uint32 deadline = task.deadline;
@@ -343,7 +349,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint256 lastBlock = uint256(deadline) + agent.responseWindow;
         if (block.number > lastBlock) revert ExecutionWindowOver(taskId, lastBlock);
         bytes32 outputHash = keccak256(output);
-        _requireCommitted(taskId, task, keccak256(input), outputHash);
+        _requireCommitment(taskId, task, keccak256(input), outputHash, nonSignerHash);
         ActionContext memory context = _actionContext(agent.inputSource, task, input);
 
         // Executed before the vault runs the action: even a reentrant path could not run it twice.
@@ -523,30 +529,42 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ITaskManager
-    function challengeTarget(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
+    function challengeTarget(uint64 taskId, TaskHashes calldata hashes)
         external
         view
-        returns (address verifier)
+        returns (address verifier, uint32 referenceBlock)
     {
         TaskRecord storage task = _tasks[taskId];
-        uint64 agentId = _requireChallengeable(taskId, task);
-        _requireCommitted(taskId, task, inputHash, outputHash);
-        return _agents[agentId].verifier;
+        uint64 agentId;
+        (agentId, referenceBlock) = _requireChallengeable(taskId, task);
+        _requireCommitment(taskId, task, hashes.inputHash, hashes.outputHash, hashes.nonSignerHash);
+        verifier = _agents[agentId].verifier;
     }
 
     /// @inheritdoc ITaskManager
-    function slashingContext(uint64 taskId)
+    /// @dev Whether the task was committed is read from its deadline, never from the hashes shown: a
+    /// commitment hash cannot pass for an input hash, nor the other way round.
+    function slashingContext(uint64 taskId, TaskHashes calldata hashes)
         external
         view
-        returns (TaskState state, uint32 referenceBlock, bytes32 nonSignerHash)
+        returns (TaskState state, uint32 referenceBlock)
     {
         TaskRecord storage task = _tasks[taskId];
-        return (task.state, _referenceBlock(task), task.nonSignerHash);
+        state = task.state;
+        if (state == TaskState.None) revert UnknownTask(taskId);
+        bytes32 stored = task.inputOrCommitment;
+        bytes32 given = task.deadline == 0 && hashes.outputHash == 0 && hashes.nonSignerHash == 0
+            ? hashes.inputHash
+            : TaskCommitments.hash(hashes.inputHash, hashes.outputHash, hashes.nonSignerHash);
+        if (given != stored) revert CommitmentMismatch(taskId, stored, given);
+        referenceBlock = _referenceBlock(task);
     }
 
     /// @inheritdoc ITaskManager
     /// @dev The total weight is not stored with the task: it is the registry's at the reference block,
-    /// the figure `checkQuorum` returned when the task committed.
+    /// the figure `checkQuorum` returned when the task committed. The task's second slot is the input
+    /// hash until the commitment (deadline 0) and the commitment hash after it: returned under the
+    /// name that fits.
     function getTask(uint64 taskId) external view returns (Task memory view_) {
         TaskRecord storage task = _tasks[taskId];
         view_ = Task({
@@ -556,13 +574,15 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             openedAt: task.openedAt,
             deadline: task.deadline,
             exposure: task.exposure,
-            inputHash: task.inputHash,
-            outputHash: task.outputHash,
-            nonSignerHash: task.nonSignerHash,
+            inputHash: bytes32(0),
+            commitmentHash: bytes32(0),
             signedWeight: task.signedWeight,
             totalWeight: 0
         });
-        if (view_.outputHash != bytes32(0)) {
+        if (view_.deadline == 0) {
+            view_.inputHash = task.inputOrCommitment;
+        } else {
+            view_.commitmentHash = task.inputOrCommitment;
             (, view_.totalWeight,) = _registry.quorumAt(view_.referenceBlock);
         }
     }
@@ -592,10 +612,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ITaskManager
-    function outputDigest(uint64 taskId, bytes32 outputHash) external view returns (bytes32) {
+    function outputDigest(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
+        external
+        view
+        returns (bytes32)
+    {
         TaskRecord storage task = _tasks[taskId];
         if (task.state == TaskState.None) revert UnknownTask(taskId);
-        return _outputDigest(taskId, task, _agents[task.agentId], outputHash);
+        return _outputDigest(taskId, task.agentId, _referenceBlock(task), inputHash, outputHash);
     }
 
     /// @inheritdoc ITaskManager
@@ -667,6 +691,8 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint256 lastBlock = openedAt + uint32(terms >> 160);
         if (block.number > lastBlock) revert ResponseWindowOver(taskId, lastBlock);
         commitment.agentId = agentId;
+        // An Open task's second slot is its input hash, which the signed digest needs.
+        commitment.inputHash = task.inputOrCommitment;
         // An Open task was opened in a block after genesis.
         // forge-lint: disable-next-line(unsafe-typecast)
         commitment.referenceBlock = uint32(openedAt - 1);
@@ -677,33 +703,33 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     /// @dev Stores a commitment: the state, deadline and signed weight into the task's first slot
-    /// (beside the fields `openTask` set), the output hash, and the non-signer hash only if someone did
-    /// not sign (it is zero otherwise, and the slot stays empty). One write per slot where field-by-field
-    /// assignments would write the first slot three times. Offsets: `TaskRecord`'s layout.
+    /// (beside the fields `openTask` set), and the commitment hash over the input hash in the second.
+    /// Both slots are warm and non-zero already, so neither write fills a fresh slot. One write per
+    /// slot where field-by-field assignments would write the first slot three times. Offsets:
+    /// `TaskRecord`'s layout.
     function _recordCommitment(TaskRecord storage task, Commitment memory commitment) private {
         uint256 signedWeight = commitment.signedWeight.toUint96();
         uint256 committed = uint256(TaskState.Committed);
         uint256 deadline = commitment.deadline;
-        bytes32 outputHash = commitment.outputHash;
-        bytes32 nonSignerHash = commitment.nonSignerHash;
+        bytes32 commitmentHash =
+            TaskCommitments.hash(commitment.inputHash, commitment.outputHash, commitment.nonSignerHash);
         assembly ("memory-safe") {
             let slot := task.slot
             // Keeps agentId, openedAt and exposure; state, deadline and signedWeight are replaced.
             let word := and(sload(slot), not(or(shl(32, 0xff), shl(72, sub(shl(128, 1), 1)))))
             sstore(slot, or(word, or(shl(32, committed), or(shl(72, deadline), shl(104, signedWeight)))))
-            sstore(add(slot, 2), outputHash)
-            if nonSignerHash { sstore(add(slot, 3), nonSignerHash) }
+            sstore(add(slot, 1), commitmentHash)
         }
     }
 
     /// @dev Reverts unless the task's output was committed (Committed, Vetoed or Executed: a veto must
     /// not shield the signers of a wrong output, nor an execution) and its fraud-proof window is still
-    /// open. Returns the task's agent. Unpacks the task's first slot (`TaskRecord`'s layout) from one
-    /// storage read.
+    /// open. Returns the task's agent and reference block. Unpacks the task's first slot
+    /// (`TaskRecord`'s layout) from one storage read.
     function _requireChallengeable(uint64 taskId, TaskRecord storage task)
         private
         view
-        returns (uint64 agentId)
+        returns (uint64 agentId, uint32 referenceBlock)
     {
         uint256 head;
         assembly ("memory-safe") {
@@ -717,21 +743,26 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
         // The reference block is openedAt - 1; a committed task was opened after genesis.
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint256 lastBlock = uint256(uint32(head >> 40)) - 1 + fraudProofWindow;
+        referenceBlock = uint32(head >> 40) - 1;
+        uint256 lastBlock = uint256(referenceBlock) + fraudProofWindow;
         if (block.number > lastBlock) revert FraudProofWindowOver(taskId, lastBlock);
         // forge-lint: disable-next-line(unsafe-typecast)
         agentId = uint32(head);
     }
 
-    /// @dev Reverts unless `inputHash` and `outputHash` are the task's committed snapshot and output.
-    function _requireCommitted(uint64 taskId, TaskRecord storage task, bytes32 inputHash, bytes32 outputHash)
-        private
-        view
-    {
-        bytes32 committedInput = task.inputHash;
-        if (inputHash != committedInput) revert InputMismatch(taskId, committedInput, inputHash);
-        bytes32 committedOutput = task.outputHash;
-        if (outputHash != committedOutput) revert OutputMismatch(taskId, committedOutput, outputHash);
+    /// @dev Reverts unless the three hashes open the commitment hash of a task whose output was
+    /// committed (the callers checked its state). The hash binds all three as fixed-size words, so no
+    /// other output or non-signer list matches it.
+    function _requireCommitment(
+        uint64 taskId,
+        TaskRecord storage task,
+        bytes32 inputHash,
+        bytes32 outputHash,
+        bytes32 nonSignerHash
+    ) private view {
+        bytes32 committed = task.inputOrCommitment;
+        bytes32 given = TaskCommitments.hash(inputHash, outputHash, nonSignerHash);
+        if (given != committed) revert CommitmentMismatch(taskId, committed, given);
     }
 
     /// @dev The operator ids of the non-signers, in their (ascending) order: each is hashed straight
@@ -888,12 +919,13 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// agent's threshold.
     function _checkQuorum(
         uint64 taskId,
-        TaskRecord storage task,
         Commitment memory commitment,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) private view returns (uint256 signedWeight, uint256 totalWeight) {
-        bytes32 digest = _outputDigest(taskId, task, _agents[commitment.agentId], commitment.outputHash);
+        bytes32 digest = _outputDigest(
+            taskId, commitment.agentId, commitment.referenceBlock, commitment.inputHash, commitment.outputHash
+        );
         // Reverts, with the registry's error, on any malformed non-signer list or invalid signature.
         (signedWeight, totalWeight) =
             _registry.checkQuorum(commitment.referenceBlock, digest, nonSigners, signature);
@@ -904,22 +936,25 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev The digest the task's operators sign for `outputHash` on the snapshot `inputHash`.
     function _outputDigest(
         uint64 taskId,
-        TaskRecord storage task,
-        AgentRecord storage agent,
+        uint64 agentId,
+        uint32 referenceBlock,
+        bytes32 inputHash,
         bytes32 outputHash
     ) private view returns (bytes32) {
+        AgentRecord storage agent = _agents[agentId];
         return WardenDigests.outputDigest(
             block.chainid,
             address(this),
             taskId,
-            task.agentId,
+            agentId,
             agent.agentHash,
             agent.verifier,
-            task.inputHash,
+            inputHash,
             outputHash,
-            _referenceBlock(task)
+            referenceBlock
         );
     }
 }

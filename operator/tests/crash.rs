@@ -120,7 +120,17 @@ async fn an_operator_killed_after_signing_sends_what_it_signed(db: &TestDatabase
         .call()
         .await
         .unwrap();
-    assert_eq!(on_chain.outputHash, record.output_hash);
+    // The task keeps only its commitment hash: the events it binds carry the output.
+    let committed = warden_bindings::task_facts::committed(
+        &chain,
+        task_manager,
+        task.id,
+        on_chain.openedAt,
+        on_chain.commitmentHash,
+    )
+    .await
+    .unwrap();
+    assert_eq!(committed.hashes.output_hash, record.output_hash);
     // One signature on record for the task, the one made before the kill, byte for byte.
     let records = protection.for_task(task.id).await.unwrap();
     assert_eq!(records.len(), 1);

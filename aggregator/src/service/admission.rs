@@ -191,7 +191,7 @@ impl Aggregator {
         let threshold = Threshold::new(u64::from(agent.thresholdBps), 10_000)
             .map_err(|e| SubmitError::Chain(format!("agent {}: {e}", task.agentId)))?;
         self.records
-            .track(&super::collecting(task_id, &task))
+            .track(&super::collecting(task_id, &task, task.inputHash))
             .await
             .map_err(|error| self.database_error("track_task", error))?;
         let context = TaskContext {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use warden_bindings::task_manager::BLS as TmBLS;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
-use warden_protocol::TaskState;
+use warden_protocol::{TaskState, non_signer_hash};
 use warden_store::aggregator::{
     SubmissionRecord, SubmissionStatus as Stored, TaskState as RecordState,
 };
@@ -180,7 +180,7 @@ impl Aggregator {
                     .commitments
                     .with_label_values(&["confirmed"])
                     .inc();
-                self.keep_output(task_id, output).await;
+                self.keep_commitment(&submission, output).await;
                 self.committed(&submission).await;
             }
             Ok(sent) => {
@@ -249,7 +249,15 @@ impl Aggregator {
     async fn settle_against_chain(&self, submission: &SubmissionRecord) {
         match self.task(submission.task_id).await {
             Ok((TaskState::Committed | TaskState::Executed, task)) => {
-                if task.outputHash == submission.output_hash {
+                // The task keeps only a hash of what was committed: the output is in its events.
+                let ours = match self.read_committed(submission.task_id, &task).await {
+                    Ok(committed) => committed.hashes.output_hash == submission.output_hash,
+                    Err(error) => {
+                        tracing::warn!(task_id = submission.task_id, %error, "could not read the commitment on chain; taking it for another output");
+                        false
+                    }
+                };
+                if ours {
                     self.committed(submission).await;
                 } else {
                     self.abandon(submission).await;
@@ -285,9 +293,15 @@ impl Aggregator {
         }
     }
 
-    /// Keeps the output this aggregator committed for `task_id`, for executing it later.
-    async fn keep_output(&self, task_id: u64, output: Bytes) {
-        self.kept.lock().await.entry(task_id).or_default().output = Some(output);
+    /// Keeps the output and non-signer hash this aggregator committed, for executing the task
+    /// later. The submission's non-signer keys are sorted by operator id, as `commitOutput` took
+    /// and `OutputCommitted` emitted them.
+    async fn keep_commitment(&self, submission: &SubmissionRecord, output: Bytes) {
+        let ids: Vec<B256> = submission.non_signers.iter().map(keccak256).collect();
+        let mut kept = self.kept.lock().await;
+        let facts = kept.entry(submission.task_id).or_default();
+        facts.output = Some(output);
+        facts.non_signer_hash = Some(non_signer_hash(&ids));
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Bytes, U256};
+use alloy::primitives::{B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolInterface};
@@ -15,7 +15,7 @@ use warden_bindings::WardenVault::WardenVaultErrors;
 use warden_bindings::task_facts;
 use warden_bindings::task_manager::WardenTaskManager::{executeCall, expireCall, openTaskCall};
 use warden_bindings::{WardenRegistry, WardenTaskManager};
-use warden_protocol::TaskState;
+use warden_protocol::{TaskHashes, TaskState};
 use warden_store::aggregator::{TaskRecord, TaskState as RecordState};
 use warden_txm::{Intent, Sent, TxError, TxOutcome};
 
@@ -349,11 +349,12 @@ impl Aggregator {
             // Refused once by the vault's policy: it expires when its window ends.
             return Ok(None);
         }
-        let (input, output) = self.facts(task_id, task.openedAt).await?;
+        let (input, output, non_signer_hash) = self.facts(task_id, task).await?;
         let call = executeCall {
             taskId: task_id,
             input,
             output,
+            nonSignerHash: non_signer_hash,
         };
         // One intent per block: a failed attempt (a paused vault) is tried again next block, and
         // gas estimation refuses a second execute of an executed task.
@@ -403,9 +404,15 @@ impl Aggregator {
             .and_then(|facts| facts.refused.clone())
     }
 
-    /// The input and committed output of a task: kept from this aggregator's own transactions,
-    /// or read from the task's events once and kept.
-    async fn facts(&self, task_id: u64, opened_at: u32) -> Result<(Bytes, Bytes), ServiceError> {
+    /// The input, committed output and non-signer hash of a committed task, which open its
+    /// commitment hash: kept from this aggregator's own transactions, or read from the task's
+    /// events (and kept) when it has not got them all, or they do not open the commitment on chain
+    /// (another aggregator's commitment, or one a reorg replaced).
+    async fn facts(
+        &self,
+        task_id: u64,
+        task: &OnChainTask,
+    ) -> Result<(Bytes, Bytes, B256), ServiceError> {
         let known = self
             .kept
             .lock()
@@ -413,37 +420,44 @@ impl Aggregator {
             .get(&task_id)
             .cloned()
             .unwrap_or_default();
-        let input = match known.input {
-            Some(input) => input,
-            None => {
-                task_facts::task_input(
-                    &self.provider,
-                    self.settings.task_manager,
-                    task_id,
-                    opened_at,
-                )
-                .await?
+        if let (Some(input), Some(output), Some(non_signer_hash)) =
+            (known.input, known.output, known.non_signer_hash)
+        {
+            let hashes = TaskHashes {
+                input_hash: keccak256(&input),
+                output_hash: keccak256(&output),
+                non_signer_hash,
+            };
+            if hashes.commitment() == task.commitmentHash {
+                return Ok((input, output, non_signer_hash));
             }
-        };
-        let output = match known.output {
-            Some(output) => output,
-            None => {
-                let (event, _) = task_facts::committed_event(
-                    &self.provider,
-                    self.settings.task_manager,
-                    task_id,
-                    opened_at,
-                )
-                .await?;
-                event.output
-            }
-        };
+        }
+        let committed = self.read_committed(task_id, task).await?;
+        let non_signer_hash = committed.hashes.non_signer_hash;
+        Ok((committed.input, committed.output, non_signer_hash))
+    }
+
+    /// A committed task's input, output and non-signers, read from its events and checked against
+    /// its commitment hash; kept for executing it.
+    pub(super) async fn read_committed(
+        &self,
+        task_id: u64,
+        task: &OnChainTask,
+    ) -> Result<task_facts::Committed, ServiceError> {
+        let committed = task_facts::committed(
+            &self.provider,
+            self.settings.task_manager,
+            task_id,
+            task.openedAt,
+            task.commitmentHash,
+        )
+        .await?;
         let mut kept = self.kept.lock().await;
         let facts = kept.entry(task_id).or_default();
-        facts.input = Some(input.clone());
-        facts.output = Some(output.clone());
-        drop(kept);
-        Ok((input, output))
+        facts.input = Some(committed.input.clone());
+        facts.output = Some(committed.output.clone());
+        facts.non_signer_hash = Some(committed.hashes.non_signer_hash);
+        Ok(committed)
     }
 
     /// Keeps a kept agent's latest task this aggregator does not follow yet, if it is still live:
@@ -461,7 +475,33 @@ impl Aggregator {
                 return false;
             }
         };
-        match self.records.track(&super::collecting(task_id, &task)).await {
+        // A committed task keeps only its commitment hash: its input hash is in its TaskOpened.
+        let input_hash = if task.commitmentHash.is_zero() {
+            task.inputHash
+        } else {
+            match task_facts::opened_event(
+                &self.provider,
+                self.settings.task_manager,
+                task_id,
+                task.openedAt,
+            )
+            .await
+            {
+                Ok(opened) => {
+                    self.kept.lock().await.entry(task_id).or_default().input = Some(opened.input);
+                    opened.inputHash
+                }
+                Err(error) => {
+                    tracing::warn!(task_id, %error, "could not read a task's input to adopt it; trying next round");
+                    return false;
+                }
+            }
+        };
+        match self
+            .records
+            .track(&super::collecting(task_id, &task, input_hash))
+            .await
+        {
             Ok(()) => {
                 tracing::info!(
                     task_id,

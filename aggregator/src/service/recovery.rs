@@ -88,8 +88,15 @@ impl Aggregator {
                     self.tracked.lock().await.insert(task_id);
                 }
                 TaskState::Committed => {
+                    // The task keeps only a hash of what was committed: the output is in its
+                    // events.
+                    let output_hash = self
+                        .read_committed(task_id, &task)
+                        .await?
+                        .hashes
+                        .output_hash;
                     if let Some(submission) = prepared {
-                        let status = if task.outputHash == submission.output_hash {
+                        let status = if output_hash == submission.output_hash {
                             Stored::Confirmed
                         } else {
                             Stored::Abandoned
@@ -99,7 +106,7 @@ impl Aggregator {
                             .await?;
                     }
                     self.records
-                        .set_state(task_id, RecordState::Committed, Some(task.outputHash))
+                        .set_state(task_id, RecordState::Committed, Some(output_hash))
                         .await?;
                     self.tracked.lock().await.insert(task_id);
                 }

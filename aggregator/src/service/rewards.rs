@@ -1,9 +1,9 @@
 //! The paymaster: pays operators for the tasks they signed. Once a committed task can no longer be
 //! proved fraudulent, the keeper accrues its fee to its signers (`WardenRewards.accrue`, with the
-//! non-signers its commitment recorded); once per EigenLayer calculation interval it distributes
-//! each kept agent's token through the RewardsCoordinator (`WardenRewards.distribute`). Both calls
-//! are permissionless: the aggregator makes them so that operators are paid without anyone else
-//! acting, and anyone may make them instead.
+//! input and output hashes and the non-signers that open its commitment hash); once per EigenLayer
+//! calculation interval it distributes each kept agent's token through the RewardsCoordinator
+//! (`WardenRewards.distribute`). Both calls are permissionless: the aggregator makes them so that
+//! operators are paid without anyone else acting, and anyone may make them instead.
 //!
 //! Tasks are visited in id order, which is reference-block order, from a cursor kept in memory: a
 //! restart visits the tasks from the first again, each costing a view call or two until the
@@ -68,21 +68,26 @@ impl Aggregator {
             if block <= u64::from(task.referenceBlock) + window {
                 break;
             }
-            let payable = !task.outputHash.is_zero() && state != TaskState::Fraudulent;
+            let payable = !task.commitmentHash.is_zero() && state != TaskState::Fraudulent;
             if !payable || contract.accrued(next).call().await? {
                 next += 1;
                 continue;
             }
-            let (event, _) = task_facts::committed_event(
+            // The task keeps only its commitment hash: the accrual opens it with the hashes and the
+            // non-signer ids from the task's events.
+            let committed = task_facts::committed(
                 &self.provider,
                 self.settings.task_manager,
                 next,
                 task.openedAt,
+                task.commitmentHash,
             )
             .await?;
             let call = accrueCall {
                 taskId: next,
-                nonSignerIds: event.nonSignerIds,
+                inputHash: committed.hashes.input_hash,
+                outputHash: committed.hashes.output_hash,
+                nonSignerIds: committed.non_signers,
             };
             sent += 1;
             match self

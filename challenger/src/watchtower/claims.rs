@@ -11,7 +11,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use warden_bindings::WardenChallenges;
 use warden_bindings::task_facts;
-use warden_protocol::TaskState;
+use warden_protocol::{TaskState, non_signer_hash};
 use warden_store::challenger::{Claim, ClaimState};
 use warden_txm::{Intent, Sent, TxError, TxRecord, TxStatus};
 
@@ -162,7 +162,15 @@ impl Watchtower {
                 return self.close(task_id, gone).await;
             }
         }
-        if task.outputHash == claim.expected_output_hash {
+        // The task keeps only its commitment hash: what the challenge sends must open it.
+        let evidence = self.evidence(task_id, task.openedAt).await?;
+        if evidence.commitment() != task.commitmentHash {
+            // Kept from (or read on) a branch the node is still switching away from: read again
+            // on the next step.
+            lock(&self.evidence).remove(&task_id);
+            return Ok(());
+        }
+        if keccak256(&evidence.output) == claim.expected_output_hash {
             let gone = CloseReason::ReorgedOut(
                 "the wrong commitment is no longer on the canonical chain; the task commits the correct output".into(),
             );
@@ -177,17 +185,21 @@ impl Watchtower {
             ));
             return self.close(task_id, missed).await;
         }
-        let Evidence { input, output } = self.evidence(task_id, task.openedAt).await?;
-        if keccak256(&output) != task.outputHash {
-            // Kept from (or read on) a branch the node is still switching away from: read again
-            // on the next step.
-            lock(&self.evidence).remove(&task_id);
-            return Ok(());
-        }
+        let Evidence {
+            input,
+            output,
+            non_signer_hash,
+        } = evidence;
         let salt = self.salts.salt(task_id);
         let bond = self.bond().await?;
         let simulated = WardenChallenges::new(self.challenges, &self.provider)
-            .challenge(task_id, input.clone(), output.clone(), salt)
+            .challenge(
+                task_id,
+                input.clone(),
+                output.clone(),
+                non_signer_hash,
+                salt,
+            )
             .value(bond)
             .from(self.address())
             .call()
@@ -226,6 +238,7 @@ impl Watchtower {
             taskId: task_id,
             input,
             output,
+            nonSignerHash: non_signer_hash,
             salt,
         };
         let request = TransactionRequest::default()
@@ -485,8 +498,8 @@ impl Watchtower {
         Ok(())
     }
 
-    /// The input and committed output a challenge of `task_id` sends: kept from judging, or
-    /// (after a restart) read from the task's events once and kept.
+    /// The input, committed output and non-signer hash a challenge of `task_id` sends: kept from
+    /// judging, or (after a restart) read from the task's events once and kept.
     async fn evidence(&self, task_id: u64, opened_at: u32) -> Result<Evidence, WatchtowerError> {
         if let Some(evidence) = lock(&self.evidence).get(&task_id).cloned() {
             return Ok(evidence);
@@ -498,6 +511,7 @@ impl Watchtower {
         let evidence = Evidence {
             input,
             output: committed.output,
+            non_signer_hash: non_signer_hash(&committed.nonSignerIds),
         };
         lock(&self.evidence).insert(task_id, evidence.clone());
         Ok(evidence)

@@ -4,7 +4,7 @@
 use alloy::primitives::keccak256;
 use alloy::providers::Provider;
 use warden_bindings::WardenTaskManager;
-use warden_protocol::TaskState;
+use warden_protocol::{TaskHashes, TaskState, non_signer_hash};
 use warden_store::challenger::{Claim, ClaimState};
 
 use super::{
@@ -20,14 +20,23 @@ impl Watchtower {
     ) -> Result<Verdict, WatchtowerError> {
         let task_id = event.taskId;
         let (state, task) = self.task(task_id).await?;
-        if task.outputHash != event.outputHash || matches!(state, TaskState::None | TaskState::Open)
-        {
+        if matches!(state, TaskState::None | TaskState::Open) {
+            return Ok(Verdict::Superseded);
+        }
+        // The task keeps only its commitment hash: this event, with the task's input, must open it,
+        // or the task was committed again (after a reorg) with something else.
+        let input = self.input(task_id, task.openedAt).await?;
+        let hashes = TaskHashes {
+            input_hash: keccak256(&input),
+            output_hash: event.outputHash,
+            non_signer_hash: non_signer_hash(&event.nonSignerIds),
+        };
+        if hashes.commitment() != task.commitmentHash {
             return Ok(Verdict::Superseded);
         }
         if !self.is_ours(task.agentId).await? {
             return Ok(Verdict::OtherAgent);
         }
-        let input = self.input(task_id, task.openedAt).await?;
         let expected = match self.run_agent(&input) {
             Ok(expected) => expected,
             Err(reason) => {
@@ -133,6 +142,7 @@ impl Watchtower {
             Evidence {
                 input,
                 output: event.output.clone(),
+                non_signer_hash: hashes.non_signer_hash,
             },
         );
         let claim = self

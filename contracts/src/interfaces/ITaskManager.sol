@@ -95,18 +95,32 @@ struct Task {
     /// @dev Position + 1 of the executed action's entry in the value-at-risk ledger; 0 if the task did
     /// not execute or its action moved nothing.
     uint64 exposure;
-    /// @dev `keccak256(input)` of the snapshot the agent's input source took.
+    /// @dev `keccak256(input)` of the snapshot the agent's input source took, while the task was never
+    /// committed (Open, or Expired without a commitment); 0 once committed, when `commitmentHash`
+    /// binds it. `TaskOpened` always carries it.
     bytes32 inputHash;
-    /// @dev `keccak256(output)`; 0 until committed.
-    bytes32 outputHash;
-    /// @dev `keccak256(abi.encodePacked(nonSignerIds))`: the non-signers' operator ids (keccak256 of
-    /// each EIP-2537 public key), ascending, as emitted in `OutputCommitted`; 0 until committed, and 0
-    /// when everyone signed.
-    bytes32 nonSignerHash;
+    /// @dev `TaskCommitments.hash(inputHash, outputHash, nonSignerHash)` (see `TaskHashes`): the one
+    /// hash a committed task keeps of its input, output and non-signers; 0 until committed.
+    bytes32 commitmentHash;
     uint96 signedWeight;
     /// @dev The set's total weight at the reference block (the registry's `quorumAt`); 0 until
     /// committed.
     uint96 totalWeight;
+}
+
+/// @notice The three values a task's record binds, as a caller shows them to a function that acts on
+/// the task; the task manager checks them against what it stored (`CommitmentMismatch` otherwise).
+/// A committed task stores only `TaskCommitments.hash(inputHash, outputHash, nonSignerHash)`; a task
+/// never committed stores its input hash, shown as `(inputHash, 0, 0)`.
+struct TaskHashes {
+    /// @dev `keccak256(input)` of the task's snapshot (`TaskOpened`).
+    bytes32 inputHash;
+    /// @dev `keccak256(output)` of the committed output (`OutputCommitted`); 0 if never committed.
+    bytes32 outputHash;
+    /// @dev `keccak256(abi.encodePacked(nonSignerIds))` of the commitment's non-signers' operator ids
+    /// (keccak256 of each EIP-2537 public key), ascending, as `OutputCommitted` emits them; 0 when
+    /// everyone signed, or if never committed.
+    bytes32 nonSignerHash;
 }
 
 /// @notice Per-agent bookkeeping that keepers read to schedule their calls.
@@ -149,7 +163,7 @@ interface ITaskManager {
     /// @notice A quorum's output was committed; it may execute after block `deadline`.
     /// `nonSignerIds` are the operator ids (keccak256 of the EIP-2537 public key) of the reference
     /// block's operators that did not sign, ascending: everyone else in the set then signed. Their
-    /// packed hash is the task's `nonSignerHash`.
+    /// packed hash is the `nonSignerHash` the task's commitment hash binds (see `TaskHashes`).
     event OutputCommitted(
         uint64 indexed taskId,
         bytes32 outputHash,
@@ -229,14 +243,15 @@ interface ITaskManager {
     error ChallengeWindowOver(uint64 taskId, uint32 deadline);
     /// @notice The execution window ended at `lastBlock`; the task can only expire.
     error ExecutionWindowOver(uint64 taskId, uint256 lastBlock);
-    /// @notice The output's hash is not the committed one.
-    error OutputMismatch(uint64 taskId, bytes32 committed, bytes32 given);
+    /// @notice The values shown do not open the task's record: `committed` is what the task stores (its
+    /// commitment hash once committed, its input hash before), `given` what the shown input, output
+    /// and non-signer hashes make of it (`TaskCommitments.hash`, or the input hash alone for a task
+    /// never committed shown with zero output and non-signer hashes).
+    error CommitmentMismatch(uint64 taskId, bytes32 committed, bytes32 given);
     /// @notice The task cannot expire before block `lastBlock` has passed.
     error TaskNotExpirable(uint64 taskId, uint256 lastBlock);
     /// @notice Only the agent's vault may veto its tasks.
     error NotAgentVault(address caller, address vault);
-    /// @notice The input's hash is not the task's snapshot hash.
-    error InputMismatch(uint64 taskId, bytes32 committed, bytes32 given);
     /// @notice A task's life (1 + response window + challenge window + execution window, the response
     /// window again) exceeds the fraud-proof window: an action could execute after its signers'
     /// stake may have left.
@@ -315,11 +330,14 @@ interface ITaskManager {
     function openTask(uint64 agentId) external returns (uint64 taskId);
 
     /// @notice Commits a quorum's output for an open task, within its response window. Permissionless.
+    /// The task then keeps one hash of its input, output and non-signers (`Task.commitmentHash`) in
+    /// place of its input hash; `OutputCommitted` carries the output and the non-signer ids.
     /// @param taskId The task.
     /// @param output The agent's encoded action.
     /// @param nonSigners Public keys of the reference block's operators that did not sign, sorted by
     /// operator id as `IWardenRegistry.checkQuorum` requires.
-    /// @param signature The signers' aggregate signature over `outputDigest(taskId, keccak256(output))`.
+    /// @param signature The signers' aggregate signature over `outputDigest(taskId, inputHash,
+    /// keccak256(output))`, `inputHash` the task's (`TaskOpened`).
     function commitOutput(
         uint64 taskId,
         bytes calldata output,
@@ -331,10 +349,15 @@ interface ITaskManager {
     /// stake that signed it and the snapshot's prices (read back by the input source), which the
     /// vault bounds the action by. Permissionless. Reverts if the vault reverts, leaving the task
     /// committed for a retry.
+    /// The input, the output and the non-signer hash must open the task's commitment hash
+    /// (`CommitmentMismatch` otherwise).
     /// @param taskId The task.
     /// @param input The task's snapshot, as emitted in `TaskOpened`.
-    /// @param output The committed output (its preimage).
-    function execute(uint64 taskId, bytes calldata input, bytes calldata output) external;
+    /// @param output The committed output (its preimage), as emitted in `OutputCommitted`.
+    /// @param nonSignerHash `keccak256(abi.encodePacked(nonSignerIds))` of the ids `OutputCommitted`
+    /// emitted, zero if there were none.
+    function execute(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 nonSignerHash)
+        external;
 
     /// @notice Expires a task that ran out of time: open past its response window, or committed
     /// past its execution window. Permissionless.
@@ -358,18 +381,30 @@ interface ITaskManager {
     function releaseExposure(uint256 maxEntries) external returns (uint256 released);
 
     /// @notice What a challenge of `taskId` needs: reverts unless the task is Committed, Vetoed or
-    /// Executed, within its fraud-proof window, and `inputHash` and `outputHash` are its snapshot's
-    /// and output's; then returns the agent's verifier.
-    function challengeTarget(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
+    /// Executed and within its fraud-proof window (`UnexpectedTaskState`, `FraudProofWindowOver`),
+    /// and `hashes` open its commitment hash (`CommitmentMismatch`); then returns the agent's verifier
+    /// and the task's reference block.
+    /// @param taskId The task.
+    /// @param hashes The snapshot's, the committed output's and the non-signers' hashes.
+    /// @return verifier The agent's verifier, which judges the challenge.
+    /// @return referenceBlock The block whose operator set signed the output.
+    function challengeTarget(uint64 taskId, TaskHashes calldata hashes)
         external
         view
-        returns (address verifier);
+        returns (address verifier, uint32 referenceBlock);
 
-    /// @notice What slashing a task's signers needs: its state, reference block and non-signer hash.
-    function slashingContext(uint64 taskId)
+    /// @notice What slashing an operator for a task needs: the task's state and reference block.
+    /// Reverts with `UnknownTask` for an unknown task, and with `CommitmentMismatch` unless `hashes`
+    /// open the task's record: the three hashes of a committed task's commitment, or `(inputHash, 0,
+    /// 0)` for a task never committed.
+    /// @param taskId The task.
+    /// @param hashes The task's hashes (see `TaskHashes`).
+    /// @return state The task's state.
+    /// @return referenceBlock The block whose operator set signs the task.
+    function slashingContext(uint64 taskId, TaskHashes calldata hashes)
         external
         view
-        returns (TaskState state, uint32 referenceBlock, bytes32 nonSignerHash);
+        returns (TaskState state, uint32 referenceBlock);
 
     /// @notice The value-at-risk bound, in basis points of the stake that signed an action.
     function valueAtRiskBps() external view returns (uint16);
@@ -405,7 +440,9 @@ interface ITaskManager {
     /// @notice Number of tasks ever opened; also the id of the latest.
     function taskCount() external view returns (uint64);
 
-    /// @notice A task (all zero, state `None`, if unknown).
+    /// @notice A task (all zero, state `None`, if unknown). A committed task keeps only its commitment
+    /// hash (`Task.commitmentHash`), not its input, output and non-signer hashes: those are in its
+    /// `TaskOpened` and `OutputCommitted` events, and `Task.inputHash` is zero once it committed.
     function getTask(uint64 taskId) external view returns (Task memory);
 
     /// @notice An agent's configuration (all zero if unknown).
@@ -414,8 +451,15 @@ interface ITaskManager {
     /// @notice Number of agents ever registered; also the id of the latest.
     function agentCount() external view returns (uint64);
 
-    /// @notice The digest operators sign for `outputHash` as the output of `taskId`.
-    function outputDigest(uint64 taskId, bytes32 outputHash) external view returns (bytes32);
+    /// @notice The digest operators sign for `outputHash` as the output of `taskId` on the snapshot
+    /// hashing to `inputHash` (`WardenDigests.outputDigest` with the task's agent and reference block).
+    /// Reverts with `UnknownTask` for an unknown task. `inputHash` is not checked against the task:
+    /// the task's own is in `TaskOpened` (and `getTask` while it is not committed); `slashingContext`
+    /// checks one.
+    function outputDigest(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
+        external
+        view
+        returns (bytes32);
 
     /// @notice The agent registered for `vault` (0 if none).
     function agentOf(address vault) external view returns (uint64);

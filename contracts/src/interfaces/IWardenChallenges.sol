@@ -3,7 +3,7 @@ pragma solidity ^0.8.27;
 
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
-import {TaskState} from "./ITaskManager.sol";
+import {TaskHashes, TaskState} from "./ITaskManager.sol";
 
 /// @title IWardenChallenges
 /// @notice Fraud proofs and slashing for one task manager: bonded challenges that recompute a
@@ -64,7 +64,8 @@ interface IWardenChallenges {
         uint256 shares
     );
 
-    /// @notice No task has this id.
+    /// @notice No task has this id (the task manager's `UnknownTask`, which `slashEquivocation` passes
+    /// on).
     error UnknownTask(uint64 taskId);
     /// @notice The task is not in a state that allows the call.
     error UnexpectedTaskState(uint64 taskId, TaskState state);
@@ -72,7 +73,8 @@ interface IWardenChallenges {
     error WrongBond(uint256 sent, uint256 required);
     /// @notice The slashed fraction is not in (0, 1e18].
     error InvalidSlashWad(uint256 slashWad);
-    /// @notice The non-signer ids are not the ones the task was committed with.
+    /// @notice The non-signer ids are not the ones the task was committed with (their hash is not the
+    /// non-signer hash its upheld challenge showed, which the task's commitment hash binds).
     error NonSignersMismatch(uint64 taskId);
     /// @notice A non-signer index is not below `end`, the registry's operator id count when the
     /// challenge was upheld (an operator registered later cannot have been a non-signer).
@@ -119,23 +121,29 @@ interface IWardenChallenges {
     /// @param commitment `sealChallenge(msg.sender, taskId, expectedOutputHash, salt)` with a secret salt.
     function commitChallenge(bytes32 commitment) external;
 
-    /// @notice Challenges a committed output before its deadline by recomputing it on chain with the
-    /// agent's verifier. Permissionless; `msg.value` must be the challenge bond. If the verifier's
-    /// output differs, the task becomes Fraudulent (it never executes), its signers become slashable
-    /// through `slashSigners`, and the challenger gets its bond back; plus the bounty (as much of it as
-    /// the pool holds) if it committed to `sealChallenge(msg.sender, taskId, verifier's output hash,
-    /// salt)` in an earlier block. Otherwise the bond goes to the bounty pool and the task stays
-    /// Committed. Reverts with the task manager's `UnexpectedTaskState`, `ChallengeWindowOver`,
-    /// `InputMismatch` or `OutputMismatch` when the task cannot be challenged with these preimages.
+    /// @notice Challenges a committed output within its fraud-proof window by recomputing it on chain
+    /// with the agent's verifier. Permissionless; `msg.value` must be the challenge bond. If the
+    /// verifier's output differs, the task becomes Fraudulent (it never executes), its signers become
+    /// slashable through `slashSigners`, and the challenger gets its bond back; plus the bounty (as
+    /// much of it as the pool holds) if it committed to `sealChallenge(msg.sender, taskId, verifier's
+    /// output hash, salt)` in an earlier block. Otherwise the bond goes to the bounty pool and the task
+    /// stays Committed. Reverts with the task manager's `UnexpectedTaskState`, `FraudProofWindowOver`
+    /// or `CommitmentMismatch` when the task cannot be challenged with these values.
     /// @param taskId The task.
-    /// @param input The task's snapshot (preimage of its input hash).
-    /// @param output The committed output (preimage of its output hash).
+    /// @param input The task's snapshot (`TaskOpened`).
+    /// @param output The committed output (`OutputCommitted`).
+    /// @param nonSignerHash `keccak256(abi.encodePacked(nonSignerIds))` of the ids `OutputCommitted`
+    /// emitted (zero if none): with the input and output it opens the task's commitment hash, and an
+    /// upheld challenge keeps it for the first `slashSigners` batch.
     /// @param salt The salt of the caller's commitment (any value without one: no bounty).
     /// @return upheld Whether the output was wrong.
-    function challenge(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 salt)
-        external
-        payable
-        returns (bool upheld);
+    function challenge(
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output,
+        bytes32 nonSignerHash,
+        bytes32 salt
+    ) external payable returns (bool upheld);
 
     /// @notice Slashes the signers of a Fraudulent task, walking the registry's operator ids from the
     /// task's cursor. Permissionless: anyone can continue where the last call stopped, until done.
@@ -145,9 +153,10 @@ interface IWardenChallenges {
     /// slashing, reverts the whole call with `SlashFailed` and leaves every signer pending.
     /// The first batch (cursor at 0) carries the non-signers, once: their positions in the registry's
     /// operator id list (`operatorIds(index)`), in the order of the ids the task was committed with
-    /// (the ids `OutputCommitted` emitted, sorted ascending), so that their ids hash to the task's
-    /// `nonSignerHash`; it records them as a bitmap (`NonSignersRecorded`). Later batches send an empty
-    /// list and refer to the record.
+    /// (the ids `OutputCommitted` emitted, sorted ascending), so that their ids hash to the
+    /// non-signer hash the upheld challenge showed (which the task's commitment hash binds); it records
+    /// them as a bitmap (`NonSignersRecorded`). Later batches send an empty list and refer to the
+    /// record. Reverts with `UnexpectedTaskState` unless a challenge of the task was upheld.
     /// @param taskId The Fraudulent task.
     /// @param nonSignerIndices First batch: the non-signers' operator id indices, in committed order
     /// (empty if everyone signed). Later batches: empty (`NonSignersAlreadyRecorded` otherwise).
@@ -166,13 +175,20 @@ interface IWardenChallenges {
     /// @notice Slashes an operator that signed two different outputs for one task: honest operators
     /// sign at most one. Permissionless, no bond: the evidence is self-verifying.
     /// @param taskId The task (any state).
+    /// @param task The task's hashes, checked by the task manager's `slashingContext` (which reverts
+    /// with `UnknownTask` or `CommitmentMismatch`): `(inputHash, 0, 0)` for a task never committed,
+    /// with `inputHash` from `TaskOpened`; for a committed one also its committed output's and
+    /// non-signers' hashes, from `OutputCommitted`. Its `inputHash` is the one both digests name.
     /// @param publicKey The operator's registered BLS public key.
     /// @param outputHashA The first output hash.
-    /// @param signatureA The operator's signature over `outputDigest(taskId, outputHashA)`.
+    /// @param signatureA The operator's signature over `outputDigest(taskId, task.inputHash,
+    /// outputHashA)`.
     /// @param outputHashB The second output hash, different from the first.
-    /// @param signatureB The operator's signature over `outputDigest(taskId, outputHashB)`.
+    /// @param signatureB The operator's signature over `outputDigest(taskId, task.inputHash,
+    /// outputHashB)`.
     function slashEquivocation(
         uint64 taskId,
+        TaskHashes calldata task,
         BLS.G1Point calldata publicKey,
         bytes32 outputHashA,
         BLS.G2Point calldata signatureA,

@@ -42,8 +42,10 @@ interface IWardenRewards {
     error StillProvable(uint64 taskId, uint256 provableUntil);
     /// @notice The task's fee was already accrued.
     error AlreadyAccrued(uint64 taskId);
-    /// @notice The non-signer ids are not the ones the task was committed with.
-    error NonSignersMismatch(uint64 taskId);
+    /// @notice The input hash, output hash and non-signer ids shown do not open the task's commitment
+    /// hash (`committed`; `given` is what they make of it): one of them is not what the task was
+    /// committed with.
+    error CommitmentMismatch(uint64 taskId, bytes32 committed, bytes32 given);
     /// @notice The last complete calculation interval, starting at `periodStart`, begins before
     /// EigenLayer's rewards genesis: nothing can be submitted for it.
     error BeforeRewardsGenesis(uint256 periodStart, uint256 genesis);
@@ -58,11 +60,17 @@ interface IWardenRewards {
 
     /// @notice Charges a committed task's fee from its agent's prepaid fees and accrues it to the
     /// operators that signed it, pro rata to their weight at its reference block; callable by anyone
-    /// once the task's fraud-proof window is over, once per task.
+    /// once the task's fraud-proof window is over, once per task. The input hash, output hash and
+    /// non-signer ids must open the task's commitment hash (`CommitmentMismatch` otherwise).
+    /// @param taskId The committed task.
+    /// @param inputHash The task's input hash (its `TaskOpened` event).
+    /// @param outputHash The committed output's hash (its `OutputCommitted` event).
     /// @param nonSignerIds The non-signers' operator ids the task was committed with (its
     /// `OutputCommitted` event), ascending.
     /// @return fee The fee charged: the agent's task fee, or what was left of its prepaid fees.
-    function accrue(uint64 taskId, bytes32[] calldata nonSignerIds) external returns (uint256 fee);
+    function accrue(uint64 taskId, bytes32 inputHash, bytes32 outputHash, bytes32[] calldata nonSignerIds)
+        external
+        returns (uint256 fee);
 
     /// @notice Submits every accrued reward in `token` to EigenLayer's RewardsCoordinator as Warden's
     /// operator-directed rewards for the last complete calculation interval, and burns the forfeited.

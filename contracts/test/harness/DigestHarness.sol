@@ -4,12 +4,30 @@ pragma solidity 0.8.30;
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {BLS12381} from "../../src/libraries/BLS12381.sol";
+import {OperatorIds} from "../../src/libraries/OperatorIds.sol";
+import {TaskCommitments} from "../../src/libraries/TaskCommitments.sol";
 import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
 
 /// @title DigestHarness
-/// @notice Test harness (deployed only by tests): exposes Warden's internal digest and BLS
+/// @notice Test harness (deployed only by tests): exposes Warden's internal digest, commitment and BLS
 /// libraries so the Rust implementations can be checked against them on a real chain.
 contract DigestHarness {
+    /// @notice `TaskCommitments.hash`: what a committed task stores of its input, output and
+    /// non-signers.
+    function commitmentHash(bytes32 inputHash, bytes32 outputHash, bytes32 nonSignerHash)
+        external
+        pure
+        returns (bytes32)
+    {
+        return TaskCommitments.hash(inputHash, outputHash, nonSignerHash);
+    }
+
+    /// @notice `OperatorIds.hash`: the non-signer hash of a commitment's ascending non-signer ids (zero
+    /// for none).
+    function nonSignerHash(bytes32[] calldata ids) external pure returns (bytes32) {
+        return OperatorIds.hash(ids);
+    }
+
     function outputDigest(
         address taskManager,
         uint64 taskId,

@@ -20,7 +20,7 @@ contract RejectingChallenger {
         bytes calldata input,
         bytes calldata output
     ) external payable returns (bool) {
-        return challenges.challenge{value: msg.value}(taskId, input, output, bytes32(0));
+        return challenges.challenge{value: msg.value}(taskId, input, output, bytes32(0), bytes32(0));
     }
 }
 
@@ -174,11 +174,11 @@ contract ChallengeTest is TaskManagerFixture {
         vm.deal(CHALLENGER, 10 ether);
         vm.startPrank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, 0, CHALLENGE_BOND));
-        challenges.challenge(taskId, input, output, bytes32(0));
+        challenges.challenge(taskId, input, output, bytes32(0), bytes32(0));
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, CHALLENGE_BOND + 1, CHALLENGE_BOND)
         );
-        challenges.challenge{value: CHALLENGE_BOND + 1}(taskId, input, output, bytes32(0));
+        challenges.challenge{value: CHALLENGE_BOND + 1}(taskId, input, output, bytes32(0), bytes32(0));
         vm.stopPrank();
     }
 
@@ -199,13 +199,11 @@ contract ChallengeTest is TaskManagerFixture {
         // Any byte changed: here the last price of the history.
         input[input.length - 1] = bytes1(uint8(input[input.length - 1]) ^ 1);
         vm.deal(CHALLENGER, CHALLENGE_BOND);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                ITaskManager.InputMismatch.selector, taskId, taskOf(taskId).inputHash, keccak256(input)
-            )
+        expectCommitmentMismatch(
+            taskId, taskOf(taskId).commitmentHash, keccak256(input), keccak256(output), bytes32(0)
         );
         vm.prank(CHALLENGER);
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, bytes32(0));
+        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, bytes32(0), bytes32(0));
     }
 
     function test_revert_challenge_wrongOutput() public {
@@ -213,10 +211,37 @@ contract ChallengeTest is TaskManagerFixture {
         (uint64 taskId,) = commitBy(agentId, output, allOperators(), new address[](0));
         vm.expectRevert(
             abi.encodeWithSelector(
-                ITaskManager.OutputMismatch.selector, taskId, keccak256(output), keccak256(holdOutput())
+                ITaskManager.CommitmentMismatch.selector,
+                taskId,
+                commitmentHash(keccak256(taskInput[taskId]), keccak256(output), bytes32(0)),
+                commitmentHash(keccak256(taskInput[taskId]), keccak256(holdOutput()), bytes32(0))
             )
         );
         challengeAs(CHALLENGER, taskId, holdOutput());
+    }
+
+    /// @dev The non-signer hash is bound too: a challenge that names no non-signers, or other ones, for
+    /// a commitment that had some does not open it, and so cannot plant a wrong list for slashing.
+    function test_revert_challenge_wrongNonSignerHash() public {
+        bytes memory output = fraudulentOutput();
+        (uint64 taskId, BLS.G1Point[] memory keys) =
+            commitBy(agentId, output, list(BOB, CAROL, DAVE), list(ALICE));
+        bytes memory input = taskInput[taskId];
+        bytes32 committed = taskOf(taskId).commitmentHash;
+        assertEq(
+            committed,
+            commitmentHash(keccak256(input), keccak256(output), nonSignerHashOf(keys)),
+            "binds all three"
+        );
+        bytes32[3] memory wrong = wrongNonSignerHashesForAlice();
+        vm.deal(CHALLENGER, CHALLENGE_BOND);
+        for (uint256 i; i < wrong.length; ++i) {
+            expectCommitmentMismatch(taskId, committed, keccak256(input), keccak256(output), wrong[i]);
+            vm.prank(CHALLENGER);
+            challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, wrong[i], bytes32(0));
+        }
+        assertState(taskId, TaskState.Committed, "unchanged");
+        assertTrue(challengeAs(CHALLENGER, taskId, output), "the committed values open it");
     }
 
     function test_revert_challenge_notCommitted() public {
@@ -586,7 +611,7 @@ contract ChallengeTest is TaskManagerFixture {
         vm.prank(CHALLENGER);
         assertTrue(
             challenges.challenge{value: CHALLENGE_BOND}(
-                taskId, taskInput[taskId], output, saltOf(CHALLENGER)
+                taskId, taskInput[taskId], output, bytes32(0), saltOf(CHALLENGER)
             ),
             "upheld"
         );
@@ -605,7 +630,9 @@ contract ChallengeTest is TaskManagerFixture {
         vm.roll(block.number + 1);
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.prank(CHALLENGER);
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, saltOf(CHALLENGER));
+        challenges.challenge{value: CHALLENGE_BOND}(
+            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], saltOf(CHALLENGER)
+        );
         assertEq(CHALLENGER.balance, CHALLENGE_BOND, "bond only");
         assertEq(challenges.bountyPool(), 2 ether, "pool untouched");
     }

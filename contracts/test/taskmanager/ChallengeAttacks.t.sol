@@ -123,7 +123,9 @@ contract ChallengeAttacksTest is TaskManagerFixture {
         vm.deal(FRONT_RUNNER, CHALLENGE_BOND);
         vm.prank(FRONT_RUNNER);
         assertTrue(
-            challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, saltOf(CHALLENGER)),
+            challenges.challenge{value: CHALLENGE_BOND}(
+                taskId, input, output, taskNonSignerHash[taskId], saltOf(CHALLENGER)
+            ),
             "the copy is upheld: fraud is stopped anyway"
         );
         assertEq(FRONT_RUNNER.balance, CHALLENGE_BOND, "the copier gets its bond back and nothing more");
@@ -134,7 +136,9 @@ contract ChallengeAttacksTest is TaskManagerFixture {
             abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Fraudulent)
         );
         vm.prank(CHALLENGER);
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, saltOf(CHALLENGER));
+        challenges.challenge{value: CHALLENGE_BOND}(
+            taskId, input, output, taskNonSignerHash[taskId], saltOf(CHALLENGER)
+        );
     }
 
     /// @dev The honest path the attack above is measured against: commit, reveal a block later, get

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
-import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {ITaskManager, TaskHashes, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {BLS12381} from "../../src/libraries/BLS12381.sol";
 import {BLSTestKeys} from "../lib/BLSTestKeys.sol";
 import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
@@ -25,12 +25,16 @@ contract EquivocationTest is TaskManagerFixture {
     uint64 internal taskId;
     bytes32 internal hashA;
     bytes32 internal hashB;
+    /// @dev What opens the open task's record, computed ahead: an argument built with a call would
+    /// be the call `vm.expectRevert` expects to revert.
+    TaskHashes internal openHashes;
 
     function setUp() public {
         deployWarden();
         taskId = openFreshTask(agentId);
         hashA = keccak256(holdOutput());
         hashB = keccak256(fraudulentOutput());
+        openHashes = openHashesOf(taskId);
     }
 
     function test_slashEquivocation_slashesTheOperator() public {
@@ -43,7 +47,7 @@ contract EquivocationTest is TaskManagerFixture {
         vm.expectEmit(true, true, true, true, address(challenges));
         emit IWardenChallenges.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB, 1, 100 ether);
         vm.prank(WATCHER);
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
 
         assertTrue(challenges.equivocationSlashed(taskId, operatorId), "recorded");
         assertEq(challenges.taskOfSlash(1), taskId, "EigenLayer's slash 1 punished this task");
@@ -61,11 +65,11 @@ contract EquivocationTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.EquivocationAlreadySlashed.selector, taskId, operatorId)
         );
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.EquivocationAlreadySlashed.selector, taskId, operatorId)
         );
-        challenges.slashEquivocation(taskId, key, hashB, sigB, hashA, sigA);
+        challenges.slashEquivocation(taskId, openHashes, key, hashB, sigB, hashA, sigA);
     }
 
     /// @dev Evidence stays valid after the task moved on; an operator that left the set since the
@@ -75,8 +79,91 @@ contract EquivocationTest is TaskManagerFixture {
         deregister(BOB);
         BLS.G2Point memory sigA = _sign(BOB, taskId, hashA);
         BLS.G2Point memory sigB = _sign(BOB, taskId, hashB);
-        challenges.slashEquivocation(taskId, pkOf(BOB), hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId, hashesOf(taskId, holdOutput()), pkOf(BOB), hashA, sigA, hashB, sigB
+        );
         assertEq(operatorShares(BOB), 0, "slashed after leaving");
+    }
+
+    /// @dev Before the commitment the input hash alone, shown as `(inputHash, 0, 0)`, opens the task:
+    /// another input hash, or any output or non-signer hash with it, is refused before any signature
+    /// is looked at.
+    function test_revert_slashEquivocation_hashesThatDoNotOpenAnOpenTask() public {
+        bytes32 inputHash = inputHashOf(taskId);
+        TaskHashes[3] memory wrong = [
+            TaskHashes({inputHash: keccak256("another snapshot"), outputHash: 0, nonSignerHash: 0}),
+            TaskHashes({inputHash: inputHash, outputHash: hashA, nonSignerHash: 0}),
+            TaskHashes({inputHash: inputHash, outputHash: 0, nonSignerHash: keccak256("ids")})
+        ];
+        _expectRefused(wrong[0], inputHash, wrong[0].inputHash);
+        for (uint256 i = 1; i < wrong.length; ++i) {
+            _expectRefused(wrong[i], inputHash, _commitmentOf(wrong[i]));
+        }
+        assertTrue(!challenges.equivocationSlashed(taskId, idOf(pkOf(ALICE))), "nothing recorded");
+    }
+
+    /// @dev A committed task keeps only its commitment hash: the evidence shows the input hash with the
+    /// committed output's and non-signers' hashes, and anything else is refused (the input hash alone,
+    /// the commitment hash passed as an input hash, another input, output or non-signer hash).
+    function test_revert_slashEquivocation_hashesThatDoNotOpenACommittedTask() public {
+        bytes32 inputHash = inputHashOf(taskId);
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, holdOutput(), list(ALICE, BOB, DAVE), list(CAROL));
+        commitWith(KEEPER, taskId, holdOutput(), keys, signature);
+        bytes32 committed = taskOf(taskId).commitmentHash;
+        bytes32 nonSignerHash = nonSignerHashOf(keys);
+        assertEq(committed, commitmentHash(inputHash, hashA, nonSignerHash), "the commitment binds all three");
+        TaskHashes[5] memory wrong = [
+            TaskHashes({inputHash: inputHash, outputHash: 0, nonSignerHash: 0}),
+            TaskHashes({inputHash: committed, outputHash: 0, nonSignerHash: 0}),
+            TaskHashes({
+                inputHash: keccak256("another snapshot"), outputHash: hashA, nonSignerHash: nonSignerHash
+            }),
+            TaskHashes({inputHash: inputHash, outputHash: hashB, nonSignerHash: nonSignerHash}),
+            TaskHashes({inputHash: inputHash, outputHash: hashA, nonSignerHash: 0})
+        ];
+        for (uint256 i; i < wrong.length; ++i) {
+            _expectRefused(wrong[i], committed, _commitmentOf(wrong[i]));
+        }
+        assertTrue(!challenges.equivocationSlashed(taskId, idOf(pkOf(ALICE))), "nothing recorded");
+
+        challenges.slashEquivocation(
+            taskId,
+            TaskHashes({inputHash: inputHash, outputHash: hashA, nonSignerHash: nonSignerHash}),
+            pkOf(ALICE),
+            hashA,
+            _sign(ALICE, taskId, hashA),
+            hashB,
+            _sign(ALICE, taskId, hashB)
+        );
+        assertTrue(challenges.equivocationSlashed(taskId, idOf(pkOf(ALICE))), "the committed hashes open it");
+    }
+
+    /// @dev The digest names the input hash the evidence shows: signatures over a made-up snapshot's
+    /// digest are no evidence about this task, whatever hashes are shown.
+    function test_revert_slashEquivocation_signaturesOverAnotherInput() public {
+        BLS.G1Point memory key = pkOf(ALICE);
+        bytes32 fakeInput = keccak256("another snapshot");
+        BLS.G2Point memory sigA =
+            BLSTestKeys.sign(skOf(ALICE), taskManager.outputDigest(taskId, fakeInput, hashA));
+        BLS.G2Point memory sigB =
+            BLSTestKeys.sign(skOf(ALICE), taskManager.outputDigest(taskId, fakeInput, hashB));
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.CommitmentMismatch.selector, taskId, inputHashOf(taskId), fakeInput
+            )
+        );
+        challenges.slashEquivocation(
+            taskId,
+            TaskHashes({inputHash: fakeInput, outputHash: 0, nonSignerHash: 0}),
+            key,
+            hashA,
+            sigA,
+            hashB,
+            sigB
+        );
     }
 
     /// @dev A slash EigenLayer refuses reverts the whole call: the evidence is not spent.
@@ -87,7 +174,7 @@ contract EquivocationTest is TaskManagerFixture {
         deregister(ALICE);
         vm.roll(block.number + DEALLOCATION_DELAY + 1);
         vm.expectRevert(abi.encodeWithSignature("OperatorNotSlashable()"));
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
         assertTrue(!challenges.equivocationSlashed(taskId, idOf(key)), "not recorded");
     }
 
@@ -95,7 +182,7 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G1Point memory key = pkOf(ALICE);
         vm.expectRevert(IWardenChallenges.SameOutput.selector);
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashA, sigA);
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashA, sigA);
     }
 
     function test_revert_slashEquivocation_wrongKey() public {
@@ -105,10 +192,10 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G1Point memory bobKey = pkOf(BOB);
         // Alice's signatures presented as Bob's.
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
-        challenges.slashEquivocation(taskId, bobKey, hashA, aliceA, hashB, aliceB);
+        challenges.slashEquivocation(taskId, openHashes, bobKey, hashA, aliceA, hashB, aliceB);
         // Bob's first, Alice's second: two operators disagreeing is no equivocation.
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
-        challenges.slashEquivocation(taskId, bobKey, hashA, bobA, hashB, aliceB);
+        challenges.slashEquivocation(taskId, openHashes, bobKey, hashA, bobA, hashB, aliceB);
     }
 
     /// @dev The digest binds the task: signatures over different outputs of two tasks are no
@@ -119,10 +206,11 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G2Point memory sigB = _sign(ALICE, otherTask, hashB);
         BLS.G1Point memory key = pkOf(ALICE);
+        TaskHashes memory otherHashes = openHashesOf(otherTask);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
-        challenges.slashEquivocation(otherTask, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(otherTask, otherHashes, key, hashA, sigA, hashB, sigB);
     }
 
     /// @dev Only operators of the set at the task's reference block can equivocate on it.
@@ -135,19 +223,19 @@ contract EquivocationTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.OperatorNotInSet.selector, idOf(eveKey), referenceBlock)
         );
-        challenges.slashEquivocation(taskId, eveKey, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, openHashes, eveKey, hashA, sigA, hashB, sigB);
 
         // A key nobody registered.
         uint256 stranger = secretKeyOf(424242);
         BLS.G1Point memory strangerKey = BLSTestKeys.publicKey(stranger);
-        sigA = BLSTestKeys.sign(stranger, taskManager.outputDigest(taskId, hashA));
-        sigB = BLSTestKeys.sign(stranger, taskManager.outputDigest(taskId, hashB));
+        sigA = BLSTestKeys.sign(stranger, digestOf(taskId, hashA));
+        sigB = BLSTestKeys.sign(stranger, digestOf(taskId, hashB));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IWardenChallenges.OperatorNotInSet.selector, idOf(strangerKey), referenceBlock
             )
         );
-        challenges.slashEquivocation(taskId, strangerKey, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(taskId, openHashes, strangerKey, hashA, sigA, hashB, sigB);
     }
 
     function test_revert_slashEquivocation_unknownTask() public {
@@ -155,7 +243,7 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
         BLS.G1Point memory key = pkOf(ALICE);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 77));
-        challenges.slashEquivocation(77, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(77, openHashes, key, hashA, sigA, hashB, sigB);
     }
 
     /// @dev The point at infinity is no signature; a non-canonical encoding is refused before any
@@ -167,20 +255,20 @@ contract EquivocationTest is TaskManagerFixture {
         nonCanonical.x_c0_a = bytes32(uint256(1) << 128);
         BLS.G1Point memory key = pkOf(ALICE);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, infinity);
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, infinity);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
-        challenges.slashEquivocation(taskId, key, hashB, infinity, hashA, sigA);
+        challenges.slashEquivocation(taskId, openHashes, key, hashB, infinity, hashA, sigA);
         vm.expectRevert(BLS12381.NonCanonicalFieldElement.selector);
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, nonCanonical);
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, nonCanonical);
         vm.expectRevert(BLS12381.PairingInputRejected.selector);
-        challenges.slashEquivocation(taskId, key, hashA, sigA, hashB, g2NotInSubgroup());
+        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, g2NotInSubgroup());
     }
 
     function test_gas_slashEquivocation() public {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
         bytes memory call = abi.encodeCall(
-            IWardenChallenges.slashEquivocation, (taskId, pkOf(ALICE), hashA, sigA, hashB, sigB)
+            IWardenChallenges.slashEquivocation, (taskId, openHashes, pkOf(ALICE), hashA, sigA, hashB, sigB)
         );
         vm.cool(address(taskManager));
         vm.cool(address(challenges));
@@ -200,11 +288,27 @@ contract EquivocationTest is TaskManagerFixture {
         assertLe(inner, MAX_GAS_EQUIVOCATION, "slashEquivocation gas");
     }
 
+    /// @dev Alice's valid equivocation over hashA and hashB, shown with `wrong`, is refused with the
+    /// task manager's `CommitmentMismatch(taskId, stored, given)`.
+    function _expectRefused(TaskHashes memory wrong, bytes32 stored, bytes32 given) private {
+        BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
+        BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
+        BLS.G1Point memory key = pkOf(ALICE);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaskManager.CommitmentMismatch.selector, taskId, stored, given)
+        );
+        challenges.slashEquivocation(taskId, wrong, key, hashA, sigA, hashB, sigB);
+    }
+
+    function _commitmentOf(TaskHashes memory hashes) private pure returns (bytes32) {
+        return commitmentHash(hashes.inputHash, hashes.outputHash, hashes.nonSignerHash);
+    }
+
     function _sign(address signer, uint64 task, bytes32 outputHash)
         private
         view
         returns (BLS.G2Point memory)
     {
-        return BLSTestKeys.sign(skOf(signer), taskManager.outputDigest(task, outputHash));
+        return BLSTestKeys.sign(skOf(signer), digestOf(task, outputHash));
     }
 }

@@ -44,14 +44,19 @@ contract ForwardedCommitTest is TaskManagerFixture {
         assertEq(emittedOutput, output, "output from the event");
         assertEq(nonSignerIds.length, 1, "one non-signer");
         assertEq(nonSignerIds[0], idOf(pkOf(ALICE)), "Alice's id");
+        bytes32 nonSignerHash = keccak256(abi.encodePacked(nonSignerIds));
         assertEq(
-            taskOf(taskId).nonSignerHash, keccak256(abi.encodePacked(nonSignerIds)), "hash binds the ids"
+            taskOf(taskId).commitmentHash,
+            commitmentHash(keccak256(taskInput[taskId]), keccak256(emittedOutput), nonSignerHash),
+            "the commitment hash binds the ids"
         );
 
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.prank(CHALLENGER);
         assertTrue(
-            challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], emittedOutput, bytes32(0)),
+            challenges.challenge{value: CHALLENGE_BOND}(
+                taskId, taskInput[taskId], emittedOutput, nonSignerHash, bytes32(0)
+            ),
             "upheld"
         );
         (uint256 slashed, bool done) = challenges.slashSigners(taskId, indicesOfIds(nonSignerIds), 0);
@@ -60,15 +65,19 @@ contract ForwardedCommitTest is TaskManagerFixture {
         assertEq(slashableStake(ALICE), 100 ether, "the non-signer untouched");
     }
 
-    /// @dev The event's ids of a commitment every operator signed: none, and their hash is the
-    /// stored one.
+    /// @dev The event's ids of a commitment every operator signed: none, and the commitment binds a zero
+    /// non-signer hash.
     function test_directCommit_emitsNoIdsWhenAllSign() public {
         uint64 taskId = openFreshTask(agentId);
         vm.recordLogs();
         commitAll(taskId, holdOutput());
         (, bytes32[] memory nonSignerIds) = _committed(vm.getRecordedLogs(), taskId);
         assertEq(nonSignerIds.length, 0, "no non-signer");
-        assertEq(taskOf(taskId).nonSignerHash, bytes32(0), "no hash when everyone signed");
+        assertEq(
+            taskOf(taskId).commitmentHash,
+            commitmentHash(keccak256(taskInput[taskId]), keccak256(holdOutput()), bytes32(0)),
+            "no non-signer hash when everyone signed"
+        );
     }
 
     function _committed(Vm.Log[] memory logs, uint64 taskId)

@@ -93,7 +93,8 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
         returns (bool upheld, uint256 inner, uint256 outer)
     {
         bytes memory call = abi.encodeCall(
-            IWardenChallenges.challenge, (taskId, taskInput[taskId], output, bytes32(0))
+            IWardenChallenges.challenge,
+            (taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0))
         );
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.cool(address(taskManager));

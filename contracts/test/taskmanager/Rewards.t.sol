@@ -11,6 +11,7 @@ import {
     OperatorReward,
     StrategyAndMultiplier
 } from "../../src/interfaces/IEigenLayerRewards.sol";
+import {ITaskManager} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenRewards} from "../../src/interfaces/IWardenRewards.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {AddressSort} from "../../src/libraries/AddressSort.sol";
@@ -39,6 +40,12 @@ contract RewardsTest is TaskManagerFixture {
         vault.fundTaskFees(address(rewards), PREPAID);
     }
 
+    /// @dev Accrues the task's fee with the input and output the fixture kept for it.
+    function _accrue(uint64 taskId, bytes32[] memory nonSignerIds) private returns (uint256) {
+        return
+            rewards.accrue(taskId, keccak256(taskInput[taskId]), keccak256(taskOutput[taskId]), nonSignerIds);
+    }
+
     function test_vaultPrepaysTheFees() public view {
         assertEq(rewards.feeBalance(agentId), PREPAID, "prepaid");
         assertEq(base.balanceOf(address(rewards)), PREPAID, "held by the rewards contract");
@@ -50,7 +57,7 @@ contract RewardsTest is TaskManagerFixture {
         uint64 taskId = _executedHold();
         _pastFraudProofWindow(taskId);
 
-        assertEq(rewards.accrue(taskId, new bytes32[](0)), TASK_FEE, "the agent's fee");
+        assertEq(_accrue(taskId, new bytes32[](0)), TASK_FEE, "the agent's fee");
 
         assertEq(rewards.pendingReward(address(base), ALICE), 1 ether, "alice 100/1000");
         assertEq(rewards.pendingReward(address(base), BOB), 2 ether, "bob 200/1000");
@@ -67,7 +74,7 @@ contract RewardsTest is TaskManagerFixture {
             commitBy(agentId, holdOutput(), list(BOB, CAROL, DAVE), list(ALICE));
         _pastFraudProofWindow(taskId);
 
-        rewards.accrue(taskId, idsOf(keys));
+        _accrue(taskId, idsOf(keys));
 
         assertEq(rewards.pendingReward(address(base), ALICE), 0, "alice did not sign");
         uint256 bob = rewards.pendingReward(address(base), BOB);
@@ -84,8 +91,49 @@ contract RewardsTest is TaskManagerFixture {
     function test_attack_nonSignerListedAsSignerToBePaid() public {
         (uint64 taskId,) = commitBy(agentId, holdOutput(), list(BOB, CAROL, DAVE), list(ALICE));
         _pastFraudProofWindow(taskId);
-        vm.expectRevert(abi.encodeWithSelector(IWardenRewards.NonSignersMismatch.selector, taskId));
-        rewards.accrue(taskId, new bytes32[](0));
+        bytes32 inputHash = keccak256(taskInput[taskId]);
+        bytes32 outputHash = keccak256(holdOutput());
+        bytes32 committed = taskOf(taskId).commitmentHash;
+        expectCommitmentMismatch(taskId, committed, inputHash, outputHash, bytes32(0));
+        _accrue(taskId, new bytes32[](0));
+        // Alice named with Bob, who signed: not the committed list either.
+        bytes32[] memory withBob = new bytes32[](2);
+        (withBob[0], withBob[1]) = (idOf(pkOf(ALICE)), idOf(pkOf(BOB)));
+        if (withBob[0] > withBob[1]) (withBob[0], withBob[1]) = (withBob[1], withBob[0]);
+        expectCommitmentMismatch(
+            taskId, committed, inputHash, outputHash, keccak256(abi.encodePacked(withBob))
+        );
+        _accrue(taskId, withBob);
+        assertEq(rewards.feeBalance(agentId), PREPAID, "nothing charged");
+    }
+
+    /// @dev The non-signer ids are bound through the commitment hash, which the input and output
+    /// hashes open with them: another input or output hash with the right ids does not open it.
+    function test_revert_accrue_wrongInputOrOutputHash() public {
+        (uint64 taskId, BLS.G1Point[] memory keys) =
+            commitBy(agentId, holdOutput(), list(BOB, CAROL, DAVE), list(ALICE));
+        _pastFraudProofWindow(taskId);
+        bytes32[] memory ids = idsOf(keys);
+        bytes32 inputHash = keccak256(taskInput[taskId]);
+        bytes32 outputHash = keccak256(holdOutput());
+        bytes32 nonSignerHash = keccak256(abi.encodePacked(ids));
+        bytes32 committed = taskOf(taskId).commitmentHash;
+        assertEq(committed, commitmentHash(inputHash, outputHash, nonSignerHash), "binds all three");
+        // The rewards contract's error, as the task manager's (same selector).
+        assertTrue(
+            IWardenRewards.CommitmentMismatch.selector == ITaskManager.CommitmentMismatch.selector,
+            "one selector"
+        );
+        bytes32 other = keccak256("something else");
+        expectCommitmentMismatch(taskId, committed, other, outputHash, nonSignerHash);
+        rewards.accrue(taskId, other, outputHash, ids);
+        expectCommitmentMismatch(taskId, committed, inputHash, other, nonSignerHash);
+        rewards.accrue(taskId, inputHash, other, ids);
+        // The commitment hash itself is no input hash.
+        expectCommitmentMismatch(taskId, committed, committed, outputHash, nonSignerHash);
+        rewards.accrue(taskId, committed, outputHash, ids);
+        assertTrue(!rewards.accrued(taskId), "nothing accrued");
+        assertEq(rewards.accrue(taskId, inputHash, outputHash, ids), TASK_FEE, "the committed values open it");
     }
 
     /// @dev Attack: a corrupt quorum has its fee accrued while its fraud can still be proved, so that it
@@ -95,7 +143,7 @@ contract RewardsTest is TaskManagerFixture {
         uint256 provableUntil = taskManager.provableUntil(taskId);
         rollTo(provableUntil);
         vm.expectRevert(abi.encodeWithSelector(IWardenRewards.StillProvable.selector, taskId, provableUntil));
-        rewards.accrue(taskId, new bytes32[](0));
+        _accrue(taskId, new bytes32[](0));
     }
 
     /// @dev The signers of a proved fraud are slashed, not paid; the agent keeps its fee.
@@ -106,26 +154,26 @@ contract RewardsTest is TaskManagerFixture {
         bytes32[] memory nonSigners = new bytes32[](1);
         nonSigners[0] = idOf(pkOf(ALICE));
         vm.expectRevert(abi.encodeWithSelector(IWardenRewards.FraudulentTask.selector, taskId));
-        rewards.accrue(taskId, nonSigners);
+        _accrue(taskId, nonSigners);
         assertEq(rewards.feeBalance(agentId), PREPAID, "nothing charged");
     }
 
     function test_revert_accruedTwice() public {
         uint64 taskId = _executedHold();
         _pastFraudProofWindow(taskId);
-        rewards.accrue(taskId, new bytes32[](0));
+        _accrue(taskId, new bytes32[](0));
         vm.expectRevert(abi.encodeWithSelector(IWardenRewards.AlreadyAccrued.selector, taskId));
-        rewards.accrue(taskId, new bytes32[](0));
+        _accrue(taskId, new bytes32[](0));
     }
 
     function test_revert_unknownOrUncommittedTask() public {
         vm.expectRevert(abi.encodeWithSelector(IWardenRewards.UnknownTask.selector, uint64(99)));
-        rewards.accrue(99, new bytes32[](0));
+        _accrue(99, new bytes32[](0));
 
         uint64 taskId = openFreshTask(agentId);
         _pastFraudProofWindow(taskId);
         vm.expectRevert(abi.encodeWithSelector(IWardenRewards.NotCommitted.selector, taskId));
-        rewards.accrue(taskId, new bytes32[](0));
+        _accrue(taskId, new bytes32[](0));
     }
 
     /// @dev An agent whose prepaid fees ran short pays what is left, and then nothing. Anyone may top
@@ -143,10 +191,10 @@ contract RewardsTest is TaskManagerFixture {
         }
         _pastFraudProofWindow(tasks[tasks.length - 1]);
         for (uint256 i; i < 5; ++i) {
-            assertEq(rewards.accrue(tasks[i], new bytes32[](0)), TASK_FEE, "a full fee");
+            assertEq(_accrue(tasks[i], new bytes32[](0)), TASK_FEE, "a full fee");
         }
-        assertEq(rewards.accrue(tasks[5], new bytes32[](0)), 5 ether, "what was left");
-        assertEq(rewards.accrue(tasks[6], new bytes32[](0)), 0, "nothing left");
+        assertEq(_accrue(tasks[5], new bytes32[](0)), 5 ether, "what was left");
+        assertEq(_accrue(tasks[6], new bytes32[](0)), 0, "nothing left");
         assertEq(rewards.feeBalance(agentId), 0, "used up");
         assertEq(rewards.pendingReward(address(base), DAVE), 22 ether, "dave: 4 of every 10");
     }
@@ -154,7 +202,7 @@ contract RewardsTest is TaskManagerFixture {
     function test_distribute_submitsToTheRewardsCoordinator() public {
         uint64 taskId = _executedHold();
         _pastFraudProofWindow(taskId);
-        rewards.accrue(taskId, new bytes32[](0));
+        _accrue(taskId, new bytes32[](0));
         uint256 coordinatorBefore = base.balanceOf(address(coordinator));
 
         vm.prank(address(0x5EE));
@@ -180,11 +228,11 @@ contract RewardsTest is TaskManagerFixture {
     function test_distribute_oncePerInterval() public {
         uint64 first = _executedHold();
         _pastFraudProofWindow(first);
-        rewards.accrue(first, new bytes32[](0));
+        _accrue(first, new bytes32[](0));
         rewards.distribute(address(base));
         uint64 second = _executedHold();
         _pastFraudProofWindow(second);
-        rewards.accrue(second, new bytes32[](0));
+        _accrue(second, new bytes32[](0));
 
         uint256 periodStart = block.timestamp - (block.timestamp % 1 days) - 1 days;
         vm.expectRevert(
@@ -207,7 +255,7 @@ contract RewardsTest is TaskManagerFixture {
     function test_slashedSignerForfeitsAccruedRewards() public {
         uint64 honest = _executedHold();
         _pastFraudProofWindow(honest);
-        rewards.accrue(honest, new bytes32[](0));
+        _accrue(honest, new bytes32[](0));
         _slashedForFraud();
 
         uint256 burnBefore = base.balanceOf(BURN);
@@ -228,7 +276,7 @@ contract RewardsTest is TaskManagerFixture {
         _slashedForFraud();
         _pastFraudProofWindow(honest);
 
-        rewards.accrue(honest, new bytes32[](0));
+        _accrue(honest, new bytes32[](0));
 
         assertEq(rewards.pendingReward(address(base), ALICE), 1 ether, "alice earns");
         assertEq(rewards.pendingReward(address(base), BOB), 0, "bob forfeits");

@@ -55,6 +55,7 @@ contract SlashableStakeTest is TaskManagerFixture {
         vm.prank(KEEPER);
         (committed, reason) = address(taskManager)
             .call(abi.encodeCall(ITaskManager.commitOutput, (taskId, output, keys, signature)));
+        if (committed) noteCommitment(taskId, output, keys);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ contract SlashingGasTest is TaskManagerFixture {
             address(challenges),
             CHALLENGE_BOND,
             abi.encodeCall(
-                IWardenChallenges.challenge, (taskId, taskInput[taskId], output, saltOf(CHALLENGER))
+                IWardenChallenges.challenge,
+                (taskId, taskInput[taskId], output, taskNonSignerHash[taskId], saltOf(CHALLENGER))
             )
         );
         emit log_named_uint("challenge, upheld with bounty (stub verifier): inner", inner);
@@ -125,12 +126,27 @@ contract SlashingGasTest is TaskManagerFixture {
         challenges.fundBounties{value: 1 ether}();
         bytes memory output = fraudulentOutput();
         (uint64 taskId, BLS.G1Point[] memory keys) = commitBy(agentId, output, signers, nonSigners);
-        assertTrue(challengeAs(CHALLENGER, taskId, output), "upheld");
+        // With non-signers the upheld challenge keeps the non-signer hash for the first batch.
+        vm.deal(CHALLENGER, CHALLENGE_BOND);
+        _coolAll();
+        vm.prank(CHALLENGER);
+        (uint256 outer, uint256 inner) = _measure(
+            address(challenges),
+            CHALLENGE_BOND,
+            abi.encodeCall(
+                IWardenChallenges.challenge,
+                (taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0))
+            )
+        );
+        emit log_named_uint("challenge, upheld, 33 non-signers (no bounty): inner", inner);
+        assertEq(uint256(stateOf(taskId)), uint256(TaskState.Fraudulent), "upheld");
 
         uint32[] memory indices = indicesOf(keys);
         _coolAll();
-        (uint256 outer, uint256 inner, uint256 size) = _slashBatch(taskId, indices, BATCH);
+        uint256 size;
+        (outer, inner, size) = _slashBatch(taskId, indices, BATCH);
         emit log_named_uint("first batch of 25 with 33 non-signers' indices: inner", inner);
+        emit log_named_uint("  its refund", uint256(int256(vm.lastCallGas().gasRefunded)));
         emit log_named_uint("  its calldata bytes", size);
         assertLe(outer, MAX_BATCH_GAS, "first batch within budget");
         uint256 slashedSoFar = BATCH;

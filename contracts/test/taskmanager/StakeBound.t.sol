@@ -8,7 +8,7 @@ import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions} from "../../src/agent/AgentTypes.sol";
-import {TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {ITaskManager, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {ActionContext, IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {Vm} from "../lib/Vm.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
@@ -307,7 +307,11 @@ contract StakeBoundTest is TaskManagerFixture {
         bool fits = amountBase + quoteValue <= BOUND;
         vm.prank(KEEPER);
         (bool ok,) = address(taskManager)
-            .call(abi.encodeWithSignature("execute(uint64,bytes,bytes)", taskId, taskInput[taskId], output));
+            .call(
+                abi.encodeCall(
+                    ITaskManager.execute, (taskId, taskInput[taskId], output, taskNonSignerHash[taskId])
+                )
+            );
         assertTrue(ok == fits, "executes iff within the bound");
     }
 
@@ -368,6 +372,6 @@ contract StakeBoundTest is TaskManagerFixture {
     function _commitWithoutAlice(uint64 taskId, bytes memory output) private {
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, list(BOB, CAROL, DAVE), list(ALICE));
-        taskManager.commitOutput(taskId, output, keys, signature);
+        commitWith(address(this), taskId, output, keys, signature);
     }
 }

@@ -20,9 +20,11 @@ import {
     AgentConfig,
     ITaskManager,
     Task,
+    TaskHashes,
     TaskManagerParams,
     TaskState
 } from "../../src/interfaces/ITaskManager.sol";
+import {TaskCommitments} from "../../src/libraries/TaskCommitments.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {TestToken} from "../lib/TestToken.sol";
 import {IUniswapV2FactoryTest, IUniswapV2Pair, IUniswapV2RouterTest, UniswapV2} from "../lib/UniswapV2.sol";
@@ -115,6 +117,14 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     /// @dev Each task's snapshot as emitted in TaskOpened, for the calls that need its preimage.
     mapping(uint64 taskId => bytes input) internal taskInput;
+
+    /// @dev Each task's non-signer hash as committed through the fixture's helpers (`commitBy`,
+    /// `commitAllAs`, `commitWith`): zero when everyone signed, as for a task committed any other way
+    /// with every signature. The calls that open a commitment hash take it.
+    mapping(uint64 taskId => bytes32 nonSignerHash) internal taskNonSignerHash;
+
+    /// @dev Each task's output as committed through the fixture's helpers.
+    mapping(uint64 taskId => bytes output) internal taskOutput;
 
     /// @dev The task manager comes before Warden's operator set, whose redistribution recipient is
     /// the task manager's restitution contract.
@@ -448,6 +458,77 @@ abstract contract TaskManagerFixture is RegistryFixture {
         return indicesOfIds(idsOf(keys));
     }
 
+    /// @dev The task's input hash: the task manager's while the task is not committed, else the hash of
+    /// the snapshot kept from its TaskOpened.
+    function inputHashOf(uint64 taskId) internal view returns (bytes32 inputHash) {
+        inputHash = taskOf(taskId).inputHash;
+        if (inputHash == bytes32(0)) inputHash = keccak256(taskInput[taskId]);
+    }
+
+    /// @dev The digest the task's operators sign for `outputHash`.
+    function digestOf(uint64 taskId, bytes32 outputHash) internal view returns (bytes32) {
+        return taskManager.outputDigest(taskId, inputHashOf(taskId), outputHash);
+    }
+
+    /// @dev `keccak256(abi.encodePacked(ids))` of the keys' operator ids, zero for none: what a
+    /// commitment with these non-signers binds.
+    function nonSignerHashOf(BLS.G1Point[] memory keys) internal pure returns (bytes32) {
+        return keys.length == 0 ? bytes32(0) : keccak256(abi.encodePacked(idsOf(keys)));
+    }
+
+    /// @dev What opens the commitment of `taskId` to `output`, with the non-signers the fixture kept.
+    function hashesOf(uint64 taskId, bytes memory output) internal view returns (TaskHashes memory) {
+        return TaskHashes({
+            inputHash: keccak256(taskInput[taskId]),
+            outputHash: keccak256(output),
+            nonSignerHash: taskNonSignerHash[taskId]
+        });
+    }
+
+    /// @dev `TaskCommitments.hash`: what a committed task stores.
+    function commitmentHash(bytes32 inputHash, bytes32 outputHash, bytes32 nonSignerHash)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return TaskCommitments.hash(inputHash, outputHash, nonSignerHash);
+    }
+
+    /// @dev Expects the next call to revert with `CommitmentMismatch(taskId, committed, given)`, `given`
+    /// the commitment hash of the three values shown (the task manager's and the rewards contract's
+    /// errors share the selector).
+    function expectCommitmentMismatch(
+        uint64 taskId,
+        bytes32 committed,
+        bytes32 inputHash,
+        bytes32 outputHash,
+        bytes32 nonSignerHash
+    ) internal {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.CommitmentMismatch.selector,
+                taskId,
+                committed,
+                commitmentHash(inputHash, outputHash, nonSignerHash)
+            )
+        );
+    }
+
+    /// @dev Non-signer hashes other than that of a commitment Alice alone did not sign: none, Bob's
+    /// (another list), Alice's and Bob's (one more).
+    function wrongNonSignerHashesForAlice() internal view returns (bytes32[3] memory) {
+        return [
+            bytes32(0),
+            nonSignerHashOf(nonSignersOf(list(BOB))),
+            nonSignerHashOf(nonSignersOf(list(ALICE, BOB)))
+        ];
+    }
+
+    /// @dev What opens the record of a task never committed.
+    function openHashesOf(uint64 taskId) internal view returns (TaskHashes memory) {
+        return TaskHashes({inputHash: inputHashOf(taskId), outputHash: bytes32(0), nonSignerHash: bytes32(0)});
+    }
+
     /// @dev The non-signers' keys and the signers' aggregate signature over the task's digest.
     function quorum(uint64 taskId, bytes memory output, address[] memory signers, address[] memory nonSigners)
         internal
@@ -455,7 +536,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         returns (BLS.G1Point[] memory keys, BLS.G2Point memory signature)
     {
         keys = nonSignersOf(nonSigners);
-        signature = signBy(signers, taskManager.outputDigest(taskId, keccak256(output)));
+        signature = signBy(signers, digestOf(taskId, keccak256(output)));
     }
 
     function commitAll(uint64 taskId, bytes memory output) internal {
@@ -466,8 +547,28 @@ abstract contract TaskManagerFixture is RegistryFixture {
     function commitAllAs(address committer, uint64 taskId, bytes memory output) internal {
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, allOperators(), new address[](0));
+        commitWith(committer, taskId, output, keys, signature);
+    }
+
+    /// @dev `committer` commits `output` with these non-signers and signature; the fixture keeps the
+    /// non-signer hash for the calls that open the commitment.
+    function commitWith(
+        address committer,
+        uint64 taskId,
+        bytes memory output,
+        BLS.G1Point[] memory keys,
+        BLS.G2Point memory signature
+    ) internal {
         vm.prank(committer);
         taskManager.commitOutput(taskId, output, keys, signature);
+        noteCommitment(taskId, output, keys);
+    }
+
+    /// @dev Keeps what a commitment made outside the fixture's helpers bound: its output and its
+    /// non-signers' hash.
+    function noteCommitment(uint64 taskId, bytes memory output, BLS.G1Point[] memory keys) internal {
+        taskNonSignerHash[taskId] = nonSignerHashOf(keys);
+        taskOutput[taskId] = output;
     }
 
     /// @dev Opens a task, commits `output` with every operator's signature and rolls past its deadline.
@@ -479,7 +580,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     function execute(uint64 taskId, bytes memory output) internal {
         vm.prank(KEEPER);
-        taskManager.execute(taskId, taskInput[taskId], output);
+        taskManager.execute(taskId, taskInput[taskId], output, taskNonSignerHash[taskId]);
     }
 
     /// @dev The context the task manager hands the vault for a task of the fixture's agent now.
@@ -528,8 +629,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         taskId = openFreshTask(agentId_);
         BLS.G2Point memory signature;
         (keys, signature) = quorum(taskId, output, signers, nonSigners);
-        vm.prank(KEEPER);
-        taskManager.commitOutput(taskId, output, keys, signature);
+        commitWith(KEEPER, taskId, output, keys, signature);
     }
 
     /// @dev `challenger` challenges with the bond, given the task's snapshot and `output`, in one call
@@ -537,7 +637,9 @@ abstract contract TaskManagerFixture is RegistryFixture {
     function challengeAs(address challenger, uint64 taskId, bytes memory output) internal returns (bool) {
         vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
         vm.prank(challenger);
-        return challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, bytes32(0));
+        return challenges.challenge{value: CHALLENGE_BOND}(
+            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0)
+        );
     }
 
     /// @dev The salt the fixture's challengers commit with.
@@ -571,8 +673,9 @@ abstract contract TaskManagerFixture is RegistryFixture {
     {
         vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
         vm.prank(challenger);
-        return
-            challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, saltOf(challenger));
+        return challenges.challenge{value: CHALLENGE_BOND}(
+            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], saltOf(challenger)
+        );
     }
 
     function stateOf(uint64 taskId) internal view returns (TaskState) {

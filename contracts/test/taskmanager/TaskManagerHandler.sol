@@ -85,6 +85,8 @@ contract TaskManagerHandler is RegistryFixture {
 
     Execution[] internal _executions;
     mapping(uint64 taskId => bytes output) public committedOutput;
+    /// @dev Each committed task's non-signer hash (zero when everyone signed), as the commitment bound it.
+    mapping(uint64 taskId => bytes32 nonSignerHash) public committedNonSignerHash;
     /// @dev Each task's snapshot from its TaskOpened event: `execute` takes its preimage.
     mapping(uint64 taskId => bytes input) public inputOf;
     mapping(uint64 taskId => bool) public committedByValidQuorum;
@@ -238,7 +240,8 @@ contract TaskManagerHandler is RegistryFixture {
             (keys, signature) = _quorum(taskId, other, members, new address[](0));
         } else {
             keys = nonSignersOf(list(members[0]));
-            signature = signBy(members, tm.outputDigest(taskId, keccak256(output)));
+            signature =
+                signBy(members, tm.outputDigest(taskId, tm.getTask(taskId).inputHash, keccak256(output)));
         }
         _expectRejectedCommit(taskId, output, keys, signature, "invalid signature committed");
     }
@@ -264,7 +267,8 @@ contract TaskManagerHandler is RegistryFixture {
     }
 
     /// @dev Usually first waits for a committed task's deadline to pass (to a random block around
-    /// the execution window), sometimes tries at once; sometimes with the wrong bytes.
+    /// the execution window), sometimes tries at once; sometimes with the wrong bytes, sometimes with
+    /// the committed bytes and a wrong non-signer hash.
     function execute(uint256 seed) external tracked {
         uint64 taskId = _latest();
         if (taskId == 0) return;
@@ -273,12 +277,18 @@ contract TaskManagerHandler is RegistryFixture {
             _advance(task.deadline - block.number + bound(seed >> 8, 0, 12));
         }
         bool honest = seed % 4 != 0;
-        bytes memory output = honest ? committedOutput[taskId] : _output(taskId, seed);
+        bool wrongNonSigners = !honest && seed % 8 == 4;
+        bytes memory output = honest || wrongNonSigners ? committedOutput[taskId] : _output(taskId, seed);
+        bytes32 nonSignerHash = committedNonSignerHash[taskId];
+        if (wrongNonSigners) nonSignerHash = nonSignerHash == 0 ? keccak256("nobody") : bytes32(0);
         _processLogs(vm.getRecordedLogs());
-        try tm.execute(taskId, inputOf[taskId], output) {
+        try tm.execute(taskId, inputOf[taskId], output, nonSignerHash) {
             ++executions;
             if (!honest && keccak256(output) != keccak256(committedOutput[taskId])) {
                 _violate("executed bytes that were not committed");
+            }
+            if (nonSignerHash != committedNonSignerHash[taskId]) {
+                _violate("executed with a non-signer hash that was not committed");
             }
         } catch {
             _discardLogsOfRevertedCall();
@@ -318,7 +328,7 @@ contract TaskManagerHandler is RegistryFixture {
             vaultContract.unpause();
         }
         _processLogs(vm.getRecordedLogs());
-        try tm.execute(taskId, inputOf[taskId], committedOutput[taskId]) {
+        try tm.execute(taskId, inputOf[taskId], committedOutput[taskId], committedNonSignerHash[taskId]) {
             ++executions;
         } catch {
             _discardLogsOfRevertedCall();
@@ -338,7 +348,9 @@ contract TaskManagerHandler is RegistryFixture {
         bytes memory output = committedOutput[taskId];
         uint256 bond = challengesContract.challengeBond();
         vm.deal(address(this), address(this).balance + bond);
-        try challengesContract.challenge{value: bond}(taskId, inputOf[taskId], output, bytes32(0)) returns (
+        try challengesContract.challenge{value: bond}(
+            taskId, inputOf[taskId], output, committedNonSignerHash[taskId], bytes32(0)
+        ) returns (
             bool upheld
         ) {
             if (upheld != (keccak256(output) != keccak256(AgentActions.hold()))) {
@@ -781,6 +793,7 @@ contract TaskManagerHandler is RegistryFixture {
             if (!expected) _violate("a quorum below the threshold committed");
             ++commits;
             committedOutput[taskId] = output;
+            committedNonSignerHash[taskId] = _nonSignerHash(keys);
             committedByValidQuorum[taskId] = true;
             _signersOf[taskId] = signers;
             _checkSignedStakeSlashable(taskId, signers);
@@ -1005,6 +1018,16 @@ contract TaskManagerHandler is RegistryFixture {
         }
     }
 
+    /// @dev `keccak256(abi.encodePacked(ids))` of the keys' operator ids, zero for none.
+    function _nonSignerHash(BLS.G1Point[] memory keys) private pure returns (bytes32) {
+        if (keys.length == 0) return bytes32(0);
+        bytes32[] memory ids = new bytes32[](keys.length);
+        for (uint256 i; i < keys.length; ++i) {
+            ids[i] = idOf(keys[i]);
+        }
+        return keccak256(abi.encodePacked(ids));
+    }
+
     function _isNonSigner(uint64 taskId, bytes32 id) private view returns (bool) {
         bytes32[] storage ids = _nonSignerIdsOf[taskId];
         for (uint256 i; i < ids.length; ++i) {
@@ -1098,7 +1121,7 @@ contract TaskManagerHandler is RegistryFixture {
         address[] memory nonSigners
     ) private view returns (BLS.G1Point[] memory keys, BLS.G2Point memory signature) {
         keys = nonSignersOf(nonSigners);
-        signature = signBy(signers, tm.outputDigest(taskId, keccak256(output)));
+        signature = signBy(signers, tm.outputDigest(taskId, tm.getTask(taskId).inputHash, keccak256(output)));
     }
 
     /// @dev A probe call naming the task (so the probe's record can be matched), or a hold; half the

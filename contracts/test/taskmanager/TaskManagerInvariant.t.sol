@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
 import {Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {TaskCommitments} from "../../src/libraries/TaskCommitments.sol";
 import {ActionProbe} from "./VaultMocks.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 import {TaskManagerHandler} from "./TaskManagerHandler.sol";
@@ -115,7 +116,16 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
             Task memory task = taskManager.getTask(id);
             if (task.state == TaskState.Committed || task.state == TaskState.Executed) {
                 assertTrue(handler.committedByValidQuorum(id), "only valid quorums commit");
-                assertEq(task.outputHash, keccak256(handler.committedOutput(id)), "committed output");
+                assertEq(
+                    task.commitmentHash,
+                    TaskCommitments.hash(
+                        keccak256(handler.inputOf(id)),
+                        keccak256(handler.committedOutput(id)),
+                        handler.committedNonSignerHash(id)
+                    ),
+                    "committed input, output and non-signers"
+                );
+                assertEq(task.inputHash, bytes32(0), "a committed task keeps only its commitment hash");
             }
             if (task.state == TaskState.Vetoed) assertTrue(handler.vetoed(id), "only the owner vetoes");
             if (task.state == TaskState.Fraudulent) {

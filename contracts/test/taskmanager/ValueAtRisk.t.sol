@@ -122,7 +122,9 @@ contract ValueAtRiskTest is TaskManagerFixture {
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.prank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.FraudProofWindowOver.selector, taskId, lastBlock));
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], _theft(), bytes32(0));
+        challenges.challenge{value: CHALLENGE_BOND}(
+            taskId, taskInput[taskId], _theft(), taskNonSignerHash[taskId], bytes32(0)
+        );
     }
 
     /// @dev A committed output past its challenge deadline but not yet executed can still be proved

@@ -131,11 +131,11 @@ contract VerifierBindingTest is TaskManagerFixture {
     function test_outputDigest_bindsTheVerifier() public {
         uint64 taskId = openFreshTask(agentId);
         bytes32 outputHash = keccak256(holdOutput());
-        bytes32 digest = taskManager.outputDigest(taskId, outputHash);
+        bytes32 digest = digestOf(taskId, outputHash);
         // The same task fields under another verifier (the agent's record is the one thing changed).
         bytes32 slot = keccak256(abi.encode(uint256(agentId), uint256(agentsSlot())));
         vm.store(address(taskManager), bytes32(uint256(slot) + 3), bytes32(uint256(uint160(address(0xBEEF)))));
-        assertTrue(taskManager.outputDigest(taskId, outputHash) != digest, "digest names the verifier");
+        assertTrue(digestOf(taskId, outputHash) != digest, "digest names the verifier");
     }
 
     /// @dev The storage slot of `WardenTaskManager._agents` (see `forge inspect ... storage-layout`).
@@ -239,7 +239,9 @@ contract VerifierBindingTest is TaskManagerFixture {
         vm.deal(BOB, CHALLENGE_BOND);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.FraudProofWindowOver.selector, taskId, lastBlock));
         vm.prank(BOB);
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, taskInput[taskId], output, bytes32(0));
+        challenges.challenge{value: CHALLENGE_BOND}(
+            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0)
+        );
     }
 
     function _fund(uint256 amount) internal {

@@ -6,7 +6,14 @@ import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 import {WardenRegistry} from "../../src/WardenRegistry.sol";
 import {WardenVault} from "../../src/WardenVault.sol";
 import {AgentActions, AgentInput} from "../../src/agent/AgentTypes.sol";
-import {AgentConfig, AgentStatus, ITaskManager, Task, TaskState} from "../../src/interfaces/ITaskManager.sol";
+import {
+    AgentConfig,
+    AgentStatus,
+    ITaskManager,
+    Task,
+    TaskHashes,
+    TaskState
+} from "../../src/interfaces/ITaskManager.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
 import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
 import {TestToken} from "../lib/TestToken.sol";
@@ -241,7 +248,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         assertEq(task.referenceBlock, block.number - 1, "reference block");
         assertEq(task.openedAt, block.number, "opened at");
         assertEq(task.deadline, 0, "no deadline yet");
-        assertEq(task.outputHash, bytes32(0), "no output yet");
+        assertEq(task.commitmentHash, bytes32(0), "no commitment yet");
         AgentStatus memory status = taskManager.agentStatus(agentId);
         assertEq(status.latestTaskId, taskId, "latest task");
         assertEq(status.lastOpenedAt, block.number, "opened at");
@@ -379,8 +386,17 @@ contract WardenTaskManagerTest is TaskManagerFixture {
 
         Task memory task = taskOf(taskId);
         assertEq(uint256(task.state), uint256(TaskState.Committed), "committed");
-        assertEq(task.outputHash, keccak256(output), "output hash");
-        assertEq(task.nonSignerHash, bytes32(0), "no non-signer hash when everyone signed");
+        assertEq(
+            task.commitmentHash,
+            commitmentHash(keccak256(taskInput[taskId]), keccak256(output), bytes32(0)),
+            "commitment hash: input, output, no non-signer hash when everyone signed"
+        );
+        assertEq(
+            task.commitmentHash,
+            keccak256(abi.encode(keccak256(taskInput[taskId]), keccak256(output), bytes32(0))),
+            "abi.encode of the three words"
+        );
+        assertEq(task.inputHash, bytes32(0), "the input hash gave way to the commitment hash");
         assertEq(task.deadline, deadline, "deadline");
         assertEq(task.signedWeight, TOTAL_WEIGHT, "signed");
         assertEq(task.totalWeight, TOTAL_WEIGHT, "total");
@@ -407,7 +423,11 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         Task memory task = taskOf(taskId);
         assertEq(task.signedWeight, 900 ether, "signed");
         assertEq(task.totalWeight, TOTAL_WEIGHT, "total");
-        assertEq(task.nonSignerHash, keccak256(abi.encodePacked(ids)), "non-signer hash");
+        assertEq(
+            task.commitmentHash,
+            commitmentHash(keccak256(taskInput[taskId]), keccak256(output), keccak256(abi.encodePacked(ids))),
+            "commitment hash binds the non-signer hash"
+        );
     }
 
     /// @dev Dave's 400 of 1000 missing leaves 60 %, below 66.67 %.
@@ -532,9 +552,13 @@ contract WardenTaskManagerTest is TaskManagerFixture {
     function test_revert_execute_wrongOutput() public {
         uint64 taskId = finalTask(agentId, holdOutput());
         bytes memory other = sellOutput(vault, 1 ether, 0);
+        bytes32 inputHash = keccak256(taskInput[taskId]);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ITaskManager.OutputMismatch.selector, taskId, keccak256(holdOutput()), keccak256(other)
+                ITaskManager.CommitmentMismatch.selector,
+                taskId,
+                commitmentHash(inputHash, keccak256(holdOutput()), bytes32(0)),
+                commitmentHash(inputHash, keccak256(other), bytes32(0))
             )
         );
         execute(taskId, other);
@@ -548,10 +572,45 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         input[0x20 + 0x80 - 1] = bytes1(uint8(input[0x20 + 0x80 - 1]) ^ 1);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ITaskManager.InputMismatch.selector, taskId, taskOf(taskId).inputHash, keccak256(input)
+                ITaskManager.CommitmentMismatch.selector,
+                taskId,
+                taskOf(taskId).commitmentHash,
+                commitmentHash(keccak256(input), keccak256(holdOutput()), bytes32(0))
             )
         );
-        taskManager.execute(taskId, input, holdOutput());
+        taskManager.execute(taskId, input, holdOutput(), bytes32(0));
+    }
+
+    /// @dev The non-signer hash handed to execute must be the committed one: none for a commitment
+    /// with a non-signer, another list's, or a hash for a commitment everyone signed are all refused.
+    function test_revert_execute_wrongNonSignerHash() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, output, list(BOB, CAROL, DAVE), list(ALICE));
+        commitWith(KEEPER, taskId, output, keys, signature);
+        vm.roll(taskOf(taskId).deadline + 1);
+        bytes memory input = taskInput[taskId];
+        bytes32 committed = taskOf(taskId).commitmentHash;
+        bytes32[3] memory wrong = wrongNonSignerHashesForAlice();
+        for (uint256 i; i < wrong.length; ++i) {
+            expectCommitmentMismatch(taskId, committed, keccak256(input), keccak256(output), wrong[i]);
+            taskManager.execute(taskId, input, output, wrong[i]);
+        }
+        taskManager.execute(taskId, input, output, nonSignerHashOf(keys));
+        assertState(taskId, TaskState.Executed, "the committed values execute");
+
+        uint64 allSigned = finalTask(agentId, holdOutput());
+        bytes32 made = nonSignerHashOf(nonSignersOf(list(ALICE)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.CommitmentMismatch.selector,
+                allSigned,
+                taskOf(allSigned).commitmentHash,
+                commitmentHash(keccak256(taskInput[allSigned]), keccak256(holdOutput()), made)
+            )
+        );
+        taskManager.execute(allSigned, taskInput[allSigned], holdOutput(), made);
     }
 
     function test_revert_execute_open() public {
@@ -758,12 +817,108 @@ contract WardenTaskManagerTest is TaskManagerFixture {
             outputHash,
             task.referenceBlock
         );
-        assertEq(taskManager.outputDigest(taskId, outputHash), expected, "digest");
+        assertEq(taskManager.outputDigest(taskId, task.inputHash, outputHash), expected, "digest");
+    }
+
+    /// @dev After the commitment the task keeps no input hash, and the digest is still the one its
+    /// operators signed, given the input hash from TaskOpened.
+    function test_outputDigest_afterCommitment() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes32 inputHash = taskOf(taskId).inputHash;
+        bytes32 outputHash = keccak256(holdOutput());
+        bytes32 before = taskManager.outputDigest(taskId, inputHash, outputHash);
+        commitAll(taskId, holdOutput());
+        assertEq(taskOf(taskId).inputHash, bytes32(0), "no input hash stored");
+        assertEq(taskManager.outputDigest(taskId, inputHash, outputHash), before, "same digest");
+        assertTrue(
+            taskManager.outputDigest(taskId, keccak256("other"), outputHash) != before, "names the input hash"
+        );
     }
 
     function test_revert_outputDigest_unknownTask() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 3));
-        taskManager.outputDigest(3, bytes32(0));
+        taskManager.outputDigest(3, bytes32(0), bytes32(0));
+    }
+
+    /// @dev The task's second slot through its life: the input hash while Open (and after expiring
+    /// uncommitted), the commitment hash from the commitment on, whatever happens next.
+    function test_getTask_inputHashUntilCommitted_commitmentHashAfter() public {
+        uint64 expired = openFreshTask(agentId);
+        bytes32 inputHash = keccak256(taskInput[expired]);
+        assertEq(taskOf(expired).inputHash, inputHash, "open: input hash");
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        taskManager.expire(expired);
+        assertEq(taskOf(expired).inputHash, inputHash, "expired uncommitted: input hash");
+        assertEq(taskOf(expired).commitmentHash, bytes32(0), "expired uncommitted: no commitment");
+
+        uint64 taskId = openFreshTask(agentId);
+        commitAll(taskId, holdOutput());
+        bytes32 committed = commitmentHash(keccak256(taskInput[taskId]), keccak256(holdOutput()), bytes32(0));
+        assertEq(taskOf(taskId).commitmentHash, committed, "committed");
+        assertEq(taskOf(taskId).inputHash, bytes32(0), "committed: no input hash");
+        vm.roll(taskOf(taskId).deadline + RESPONSE_WINDOW + 1);
+        taskManager.expire(taskId);
+        assertState(taskId, TaskState.Expired, "expired after its commitment");
+        assertEq(taskOf(taskId).commitmentHash, committed, "expired committed: commitment hash");
+        assertEq(taskOf(taskId).inputHash, bytes32(0), "expired committed: no input hash");
+    }
+
+    /// @dev `slashingContext` opens the task's record: `(inputHash, 0, 0)` before the commitment, the
+    /// three committed hashes after it (also once Expired), and nothing else.
+    function test_slashingContext_opensTheRecord() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes32 inputHash = keccak256(taskInput[taskId]);
+        uint32 referenceBlock = taskOf(taskId).referenceBlock;
+        (TaskState state, uint32 ref) = taskManager.slashingContext(taskId, openHashesOf(taskId));
+        assertEq(uint256(state), uint256(TaskState.Open), "open");
+        assertEq(ref, referenceBlock, "reference block");
+        TaskHashes memory wrong = TaskHashes({inputHash: keccak256("x"), outputHash: 0, nonSignerHash: 0});
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.CommitmentMismatch.selector, taskId, inputHash, wrong.inputHash
+            )
+        );
+        taskManager.slashingContext(taskId, wrong);
+
+        (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
+            quorum(taskId, holdOutput(), list(BOB, CAROL, DAVE), list(ALICE));
+        commitWith(KEEPER, taskId, holdOutput(), keys, signature);
+        TaskHashes memory hashes = hashesOf(taskId, holdOutput());
+        TaskHashes memory inputOnly = openHashesOf(taskId);
+        bytes32 committed = taskOf(taskId).commitmentHash;
+        (state, ref) = taskManager.slashingContext(taskId, hashes);
+        assertEq(uint256(state), uint256(TaskState.Committed), "committed");
+        assertEq(ref, referenceBlock, "reference block");
+        expectCommitmentMismatch(taskId, committed, inputHash, bytes32(0), bytes32(0));
+        taskManager.slashingContext(taskId, inputOnly);
+        hashes.nonSignerHash = bytes32(0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.CommitmentMismatch.selector,
+                taskId,
+                committed,
+                commitmentHash(inputHash, keccak256(holdOutput()), bytes32(0))
+            )
+        );
+        taskManager.slashingContext(taskId, hashes);
+
+        vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 99));
+        taskManager.slashingContext(99, hashes);
+    }
+
+    /// @dev `challengeTarget` names the verifier and the reference block only to the committed hashes.
+    function test_challengeTarget_returnsVerifierAndReferenceBlock() public {
+        uint64 taskId = openFreshTask(agentId);
+        commitAll(taskId, holdOutput());
+        (address target, uint32 referenceBlock) =
+            taskManager.challengeTarget(taskId, hashesOf(taskId, holdOutput()));
+        assertEq(target, address(verifier), "verifier");
+        assertEq(referenceBlock, taskOf(taskId).referenceBlock, "reference block");
+        TaskHashes memory wrong = hashesOf(taskId, fraudulentOutput());
+        expectCommitmentMismatch(
+            taskId, taskOf(taskId).commitmentHash, wrong.inputHash, wrong.outputHash, wrong.nonSignerHash
+        );
+        taskManager.challengeTarget(taskId, wrong);
     }
 
     function test_views_unknownIdsAreZero() public view {

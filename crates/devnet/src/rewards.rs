@@ -50,7 +50,7 @@ impl Devnet {
         let mut payable = Vec::new();
         for &task_id in tasks {
             let task = task_manager.getTask(task_id).call().await?;
-            if !task.outputHash.is_zero()
+            if !task.commitmentHash.is_zero()
                 && TaskState::try_from(task.state)? != TaskState::Fraudulent
             {
                 payable.push(task_id);

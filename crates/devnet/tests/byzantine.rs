@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{U256, keccak256};
-use alloy::providers::ProviderBuilder;
+use alloy::primitives::{B256, U256, keccak256};
+use alloy::providers::{Provider, ProviderBuilder};
 use warden_agent::{Agent, AgentInput};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::eigenlayer::DelegationManager;
@@ -65,6 +65,26 @@ async fn honest_output_hash(devnet: &Devnet, task_id: u64) -> alloy::primitives:
     keccak256(action.encode())
 }
 
+/// The output hash task `task_id` was committed with: from its events, checked against the
+/// commitment hash the task manager keeps.
+async fn committed_output_hash<P: Provider>(
+    task_manager: &WardenTaskManager::WardenTaskManagerInstance<P>,
+    task_id: u64,
+) -> B256 {
+    let task = task_manager.getTask(task_id).call().await.unwrap();
+    warden_bindings::task_facts::committed(
+        task_manager.provider(),
+        *task_manager.address(),
+        task_id,
+        task.openedAt,
+        task.commitmentHash,
+    )
+    .await
+    .unwrap()
+    .hashes
+    .output_hash
+}
+
 #[tokio::test]
 async fn one_byzantine_operator_cannot_move_the_quorum() {
     let (devnet, summary) = run(vec![0], true, 3).await;
@@ -74,9 +94,9 @@ async fn one_byzantine_operator_cannot_move_the_quorum() {
     let task_manager = WardenTaskManager::new(summary.deployment.app.task_manager, &provider);
     for task in &summary.tasks {
         assert_eq!(task.state, "executed", "{task:?}");
-        let committed = task_manager.getTask(task.id).call().await.unwrap();
+        let committed = committed_output_hash(&task_manager, task.id).await;
         assert_eq!(
-            committed.outputHash,
+            committed,
             honest_output_hash(&devnet, task.id).await,
             "task {} committed something other than the honest output",
             task.id
@@ -218,9 +238,9 @@ async fn byzantine_operators_who_withdrew_their_stake_cannot_commit_a_theft() {
             task.state == "executed" || task.state == "expired",
             "{task:?}"
         );
-        let committed = task_manager.getTask(task.id).call().await.unwrap();
+        let committed = committed_output_hash(&task_manager, task.id).await;
         assert_eq!(
-            committed.outputHash,
+            committed,
             honest_output_hash(&devnet, task.id).await,
             "task {} committed something other than the honest output",
             task.id

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use warden_bindings::harness::DigestHarness;
 use warden_bls::{SecretKey, Signature};
-use warden_protocol::OutputAttestation;
+use warden_protocol::{OutputAttestation, TaskHashes};
 
 const CASES: usize = 50;
 
@@ -40,6 +40,13 @@ async fn deploy_harness(anvil: &AnvilInstance) -> (impl Provider + Clone, Addres
     let harness = DigestHarness::deploy(provider.clone()).await.unwrap();
     let address = *harness.address();
     (provider, address)
+}
+
+/// A random 32-byte word.
+fn random_b256(rng: &mut StdRng) -> B256 {
+    let mut bytes = [0u8; 32];
+    rng.fill_bytes(&mut bytes);
+    B256::from(bytes)
 }
 
 /// Outcome of on-chain verification: Ok(bool) from the pairing, Err on a revert (invalid input).
@@ -166,20 +173,16 @@ async fn output_digest_agrees_with_the_contract_on_random_attestations() {
     let (_seed, mut rng) = seeded_rng();
 
     for case in 0..CASES {
-        let mut random_b256 = || {
-            let mut bytes = [0u8; 32];
-            rng.fill_bytes(&mut bytes);
-            B256::from(bytes)
-        };
+        let mut word = || random_b256(&mut rng);
         let attestation = OutputAttestation {
             chain_id,
-            task_manager: Address::from_slice(&random_b256()[12..]),
+            task_manager: Address::from_slice(&word()[12..]),
             task_id: rand::random(),
             agent_id: rand::random(),
-            agent_hash: random_b256(),
-            verifier: Address::from_slice(&random_b256()[12..]),
-            input_hash: random_b256(),
-            output_hash: random_b256(),
+            agent_hash: word(),
+            verifier: Address::from_slice(&word()[12..]),
+            input_hash: word(),
+            output_hash: word(),
             reference_block: rand::random(),
         };
         let on_chain = harness
@@ -201,5 +204,64 @@ async fn output_digest_agrees_with_the_contract_on_random_attestations() {
             attestation.digest(),
             "case {case}: {attestation:?}"
         );
+    }
+}
+
+/// The commitment hash a committed task keeps (`TaskCommitments.hash`) and the non-signer hash it
+/// binds (`OperatorIds.hash`): `warden_protocol::TaskHashes` must compute both byte for byte, or
+/// keepers, challengers and the paymaster would hand the contracts values that do not open it.
+#[tokio::test]
+async fn commitment_hash_agrees_with_the_contract_on_random_commitments() {
+    let anvil = spawn_anvil();
+    let (provider, address) = deploy_harness(&anvil).await;
+    let harness = DigestHarness::new(address, &provider);
+    let (_seed, mut rng) = seeded_rng();
+
+    for case in 0..CASES {
+        // Every fifth case with no non-signers (zero hash), the others with up to 40, ascending as
+        // `OutputCommitted` emits them.
+        let count = if case % 5 == 0 {
+            0
+        } else {
+            rng.gen_range(1..=40)
+        };
+        let mut ids: Vec<B256> = (0..count).map(|_| random_b256(&mut rng)).collect();
+        ids.sort();
+        let non_signer_hash = warden_protocol::non_signer_hash(&ids);
+        assert_eq!(
+            harness.nonSignerHash(ids.clone()).call().await.unwrap(),
+            non_signer_hash,
+            "case {case}: non-signer hash of {count} ids"
+        );
+        let output: Vec<u8> = (0..rng.gen_range(0..300)).map(|_| rng.r#gen()).collect();
+        let hashes = TaskHashes::committed(random_b256(&mut rng), &output, &ids);
+        assert_eq!(hashes.non_signer_hash, non_signer_hash, "case {case}");
+        let on_chain = harness
+            .commitmentHash(
+                hashes.input_hash,
+                hashes.output_hash,
+                hashes.non_signer_hash,
+            )
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(on_chain, hashes.commitment(), "case {case}: {hashes:?}");
+        // Random words too, zero among them, in every position.
+        let words = [random_b256(&mut rng), B256::ZERO, random_b256(&mut rng)];
+        let shuffled = TaskHashes {
+            input_hash: words[case % 3],
+            output_hash: words[(case + 1) % 3],
+            non_signer_hash: words[(case + 2) % 3],
+        };
+        let on_chain = harness
+            .commitmentHash(
+                shuffled.input_hash,
+                shuffled.output_hash,
+                shuffled.non_signer_hash,
+            )
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(on_chain, shuffled.commitment(), "case {case}: {shuffled:?}");
     }
 }

@@ -6,9 +6,10 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use alloy::primitives::{U256, keccak256};
+use alloy::primitives::{B256, U256, keccak256};
 use warden_agent::Agent;
 use warden_bindings::challenges::BLS::{G1Point, G2Point};
+use warden_bindings::challenges::WardenChallenges::TaskHashes;
 use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, StrategyManager};
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::WETH9;
@@ -83,17 +84,46 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
 
     let key = G1Point::from_eip2537(&public_key.to_eip2537());
     let g2 = |signature: warden_bls::Signature| G2Point::from_eip2537(&signature.to_eip2537());
+    // The task is open: its input hash alone opens its record (a committed task would need the
+    // commitment's output and non-signer hashes too).
+    let hashes = |input_hash: B256| TaskHashes {
+        inputHash: input_hash,
+        outputHash: B256::ZERO,
+        nonSignerHash: B256::ZERO,
+    };
 
-    // Forged: the second signature is another operator's.
-    let forged = challenges
-        .slashEquivocation(
+    // The liar's evidence, shown with `input_hash` and the second signature by `second_signer`.
+    let evidence = |input_hash: B256, second_signer: &OperatorKeys| {
+        challenges.slashEquivocation(
             task_id,
+            hashes(input_hash),
             key.clone(),
             first.output_hash,
             g2(sign(&liar, &first)),
             second.output_hash,
-            g2(sign(&bystander, &second)),
+            g2(sign(second_signer, &second)),
         )
+    };
+
+    // Another input hash does not open the task: refused before any signature is checked.
+    let wrong_input = evidence(keccak256(b"another snapshot"), &liar)
+        .call()
+        .await
+        .unwrap_err();
+    let refusal = wrong_input
+        .as_decoded_interface_error::<WardenTaskManager::WardenTaskManagerErrors>()
+        .unwrap();
+    assert!(
+        matches!(
+            refusal,
+            WardenTaskManager::WardenTaskManagerErrors::CommitmentMismatch(ref mismatch)
+                if mismatch.committed == opened.inputHash
+        ),
+        "{refusal:?}"
+    );
+
+    // Forged: the second signature is another operator's.
+    let forged = evidence(opened.inputHash, &bystander)
         .call()
         .await
         .unwrap_err();
@@ -120,16 +150,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     let before = shares(liar.address()).await;
     let bystander_before = shares(bystander.address()).await;
 
-    let submit = || {
-        challenges.slashEquivocation(
-            task_id,
-            key.clone(),
-            first.output_hash,
-            g2(sign(&liar, &first)),
-            second.output_hash,
-            g2(sign(&liar, &second)),
-        )
-    };
+    let submit = || evidence(opened.inputHash, &liar);
     let receipt = confirm("slashEquivocation", submit().send().await.unwrap())
         .await
         .unwrap();

@@ -7,7 +7,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use alloy::primitives::{U256, keccak256};
+use alloy::primitives::{B256, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::sol_types::SolCall;
 use warden_agent::mlp::get_amount_out;
@@ -17,6 +17,7 @@ use warden_bindings::uniswap::UniswapV2Router02::swapExactTokensForTokensCall;
 use warden_deployer::app::AppParams;
 use warden_devnet::ticks::TickConfig;
 use warden_devnet::{Devnet, DevnetConfig};
+use warden_protocol::TaskHashes;
 use warden_testkit::ops::scrape_counter;
 use warden_testkit::wait::wait_for;
 
@@ -135,11 +136,28 @@ async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() 
             task.id
         );
         let action = warden_agent::Agent::decide(devnet.deployment().agent(), &input).unwrap();
-        let committed = task_manager.getTask(task.id).call().await.unwrap();
+        // The task keeps one hash of its input, output and non-signers: the snapshot above, the
+        // agent's action, and the non-signers of the summary open it, hashed as the contract hashes.
+        let on_chain = task_manager.getTask(task.id).call().await.unwrap();
+        let non_signer_ids: Vec<B256> = summary
+            .deployment
+            .operators
+            .iter()
+            .filter(|operator| task.non_signers.contains(&operator.address))
+            .map(|operator| operator.operator_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         assert_eq!(
-            committed.outputHash,
-            keccak256(action.encode()),
+            on_chain.commitmentHash,
+            TaskHashes::committed(event.inputHash, &action.encode(), &non_signer_ids).commitment(),
             "task {}",
+            task.id
+        );
+        assert_eq!(
+            on_chain.inputHash,
+            B256::ZERO,
+            "task {}: committed",
             task.id
         );
         if action.kind == ActionKind::Hold {

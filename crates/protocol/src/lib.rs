@@ -1,13 +1,16 @@
 //! Warden's protocol types and the messages its operators sign.
 //!
-//! Everything here is computed identically by the contracts (`contracts/src/libraries/WardenDigests.sol`);
-//! the differential tests in `crates/devnet/tests` hold the two to the same bytes.
+//! Everything here is computed identically by the contracts (`contracts/src/libraries/WardenDigests.sol`,
+//! `TaskCommitments.sol`, `OperatorIds.sol`); the differential tests in `crates/devnet/tests` hold the
+//! two to the same bytes.
 
 pub mod api;
+mod commitment;
 mod digest;
 pub mod rewards;
 mod task;
 
+pub use commitment::{TaskHashes, non_signer_hash};
 pub use digest::{OutputAttestation, proof_of_possession_message, public_key_hash};
 pub use task::{OperatorId, TaskAttestation, TaskState, UnknownTaskState};
 
