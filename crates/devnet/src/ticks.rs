@@ -239,21 +239,28 @@ impl Devnet {
         };
         // The aggregators' ports are chosen first and the operators started before them, so that
         // no operator is still starting when the keeper opens the first task.
-        let with_port =
-            |listen: std::net::SocketAddr| -> Result<std::net::SocketAddr, DevnetError> {
-                if listen.port() != 0 {
-                    return Ok(listen);
-                }
-                let port = warden_testkit::ports::free_port()
-                    .map_err(|error| DevnetError::Service(format!("no free port: {error}")))?;
-                Ok(std::net::SocketAddr::new(listen.ip(), port))
-            };
+        // A port picked now and bound only when the aggregator starts could meanwhile go to one
+        // of the operators' listeners (they bind port 0): a reservation holds the port until just
+        // before the aggregator binds it.
+        let reserve = |listen: std::net::SocketAddr| -> Result<
+            (std::net::SocketAddr, Option<std::net::TcpListener>),
+            DevnetError,
+        > {
+            if listen.port() != 0 {
+                return Ok((listen, None));
+            }
+            let no_port =
+                |error: std::io::Error| DevnetError::Service(format!("no free port: {error}"));
+            let reservation = std::net::TcpListener::bind(listen).map_err(no_port)?;
+            let reserved = reservation.local_addr().map_err(no_port)?;
+            Ok((reserved, Some(reservation)))
+        };
         let url_of = |listen: std::net::SocketAddr| {
             format!("http://{listen}")
                 .parse::<alloy::transports::http::reqwest::Url>()
                 .map_err(|_| DevnetError::Service(format!("bad aggregator address {listen}")))
         };
-        let main_listen = with_port(config.aggregator_listen)?;
+        let (main_listen, main_reservation) = reserve(config.aggregator_listen)?;
         let aggregator_url = match &config.external_aggregator {
             Some(url) => {
                 progress(&format!("the aggregator runs outside the devnet at {url}"));
@@ -262,7 +269,8 @@ impl Devnet {
             None => url_of(main_listen)?,
         };
         let standby = config.standby_aggregator || config.aggregator_fails_at.is_some();
-        let standby_listen = with_port(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let (standby_listen, standby_reservation) =
+            reserve(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
         let fallbacks = if standby {
             vec![url_of(standby_listen)?]
         } else {
@@ -336,6 +344,7 @@ impl Devnet {
                 .deployment
                 .aggregator_config(main_listen, vec![app_contracts.agent_id]);
             let stopped = either(stopped.clone(), main_stopped);
+            drop(main_reservation);
             self.start_aggregator("aggregator", aggregator_config, 3, stopped, &mut services)
                 .await?;
         }
@@ -351,6 +360,7 @@ impl Devnet {
                 .display()
                 .to_string();
             standby_config.ops.node_name = Some("warden-aggregator-standby".into());
+            drop(standby_reservation);
             let url = self
                 .start_aggregator(
                     "aggregator-standby",
