@@ -27,7 +27,7 @@ use warden_aggregator::intake::{
     Intake, IntakeError, ReadyQuorum, Screening, TaskContext, parse_signature,
 };
 use warden_aggregator::verifier::verify_and_record;
-use warden_aggregator::{OperatorSet, RegisteredOperator, Threshold};
+use warden_aggregator::{KeyTotal, OperatorSet, RegisteredOperator, Threshold};
 use warden_bls::SecretKey;
 use warden_protocol::api::SignatureSubmission;
 use warden_protocol::{OperatorId, TaskAttestation};
@@ -67,6 +67,7 @@ fn setup(operators: usize, encoding: Encoding) -> Workload {
         total_weight: U256::from(1_000u64 * operators as u64),
         operators: members,
         changed_at: 1,
+        key_total: KeyTotal::default(),
     };
     let context = Arc::new(TaskContext {
         task: TaskAttestation {

@@ -9,7 +9,7 @@
 //! and once a group's verified weight reaches the threshold, its quorum is handed out at once,
 //! with no verification left to fail.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use alloy::primitives::{B256, Bytes, U256, keccak256};
@@ -127,10 +127,37 @@ pub struct ReadyQuorum {
 pub struct Candidate {
     pub task_id: u64,
     pub operator_id: OperatorId,
+    /// The operator's position in the set of the task it was screened for.
+    pub position: usize,
     pub output: Bytes,
     pub output_hash: B256,
     /// What must hold before it can be recorded.
     pub check: SignatureCheck,
+    /// The task it was screened for: it is recorded only into that task, not into one the chain
+    /// replaced it by meanwhile (whose digest differs), and its batch takes its key sum from
+    /// that task's set.
+    pub screened: Screened,
+}
+
+/// The task a candidate was screened for.
+#[derive(Clone)]
+pub struct Screened(Arc<TaskContext>);
+
+impl Screened {
+    /// The task's context.
+    pub fn context(&self) -> &Arc<TaskContext> {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Screened {
+    // The context holds the whole operator set: a candidate's log line names the task only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Screened")
+            .field("task_id", &self.0.task_id())
+            .field("reference_block", &self.0.task.reference_block)
+            .finish()
+    }
 }
 
 impl Candidate {
@@ -226,10 +253,13 @@ enum Phase {
 #[derive(Debug)]
 struct OutputGroup {
     output: Bytes,
-    signatures: BTreeMap<OperatorId, UncheckedSignature>,
-    /// The signers whose signature verified on its own; the others count through the sum of the
-    /// batch they were verified in.
-    alone: BTreeSet<OperatorId>,
+    /// Which of the set's operators (by position) signed this output; their signatures are the
+    /// task's `signed`.
+    signers: Vec<bool>,
+    signer_count: usize,
+    /// The signers (by position) whose signature verified on its own; the others count through
+    /// the sum of the batch they were verified in.
+    alone: BTreeSet<usize>,
     /// The sums of the batches recorded as units, each verified and subgroup-checked.
     batch_sums: Vec<Signature>,
     /// The signers' weight and the sum of their signatures, kept as signatures arrive, so
@@ -239,10 +269,11 @@ struct OutputGroup {
 }
 
 impl OutputGroup {
-    fn new(output: Bytes) -> Self {
+    fn new(output: Bytes, set_size: usize) -> Self {
         Self {
             output,
-            signatures: BTreeMap::new(),
+            signers: vec![false; set_size],
+            signer_count: 0,
             alone: BTreeSet::new(),
             batch_sums: Vec::new(),
             weight: U256::ZERO,
@@ -250,16 +281,35 @@ impl OutputGroup {
         }
     }
 
+    /// Counts the operator at `position` as a signer.
+    fn add_signer(&mut self, position: usize) {
+        if let Some(signed) = self.signers.get_mut(position)
+            && !std::mem::replace(signed, true)
+        {
+            self.signer_count += 1;
+        }
+    }
+
+    /// No longer counts the operator at `position`.
+    fn remove_signer(&mut self, position: usize) {
+        if let Some(signed) = self.signers.get_mut(position)
+            && std::mem::replace(signed, false)
+        {
+            self.signer_count -= 1;
+        }
+        self.alone.remove(&position);
+    }
+
     /// The sum of what is on record, recomputed from the batches' sums and the signatures
-    /// recorded alone.
-    fn resum(&mut self) {
+    /// recorded alone (`signed`: the task's signatures by position).
+    fn resum(&mut self, signed: &[Option<SignedOutput>]) {
         self.sum = AggregateSignature::new();
         for batch_sum in &self.batch_sums {
             self.sum.add(batch_sum);
         }
-        for operator_id in &self.alone {
-            if let Some(signature) = self.signatures.get(operator_id) {
-                self.sum.add_unchecked(signature);
+        for &position in &self.alone {
+            if let Some(Some(signed)) = signed.get(position) {
+                self.sum.add_unchecked(&signed.signature);
             }
         }
     }
@@ -269,8 +319,9 @@ impl OutputGroup {
 struct TaskAggregation {
     context: Arc<TaskContext>,
     groups: HashMap<B256, OutputGroup>,
-    /// Which output each operator signed, and with which (verified) signature.
-    signed: HashMap<OperatorId, SignedOutput>,
+    /// Which output each operator of the set (by position) signed, and with which (verified)
+    /// signature.
+    signed: Vec<Option<SignedOutput>>,
     phase: Phase,
     /// The outputs screened last, with their hash and digest: honest operators all send the same
     /// output, which is then hashed once per task, not once per submission. Bounded, so that
@@ -318,6 +369,17 @@ impl TaskAggregation {
         }
     }
 
+    /// The signature on record for the operator at `position`, if any.
+    fn signed_at(&self, position: usize) -> Option<&SignedOutput> {
+        self.signed.get(position)?.as_ref()
+    }
+
+    /// Whether `candidate` was screened for this task, not for one it replaced: the candidate's
+    /// position and digest are this task's only then.
+    fn is_screened(&self, candidate: &Candidate) -> bool {
+        Arc::ptr_eq(&self.context, candidate.screened.context())
+    }
+
     /// What the record says about `operator_id` signing `output_hash` with `signature`, if it
     /// says anything: the same signature on record is a duplicate, and another is refused
     /// without a verification. A BLS signature is unique per key and message, and the one on
@@ -326,10 +388,11 @@ impl TaskAggregation {
     fn against_record(
         &self,
         operator_id: OperatorId,
+        position: usize,
         output_hash: B256,
         signature: &UncheckedSignature,
     ) -> Option<Result<SubmissionStatus, IntakeError>> {
-        let on_record = self.signed.get(&operator_id)?;
+        let on_record = self.signed.get(position)?.as_ref()?;
         if on_record.output_hash != output_hash {
             return None;
         }
@@ -369,14 +432,14 @@ impl TaskAggregation {
                     %error,
                     "the sum of the signatures on record is not a valid aggregate: dropping the signatures outside the subgroup"
                 );
-                let outside: Vec<OperatorId> = group
+                let outside: Vec<usize> = group
                     .alone
                     .iter()
-                    .filter(|operator_id| {
-                        group
-                            .signatures
-                            .get(operator_id)
-                            .is_some_and(|signature| signature.check().is_err())
+                    .filter(|&&position| {
+                        self.signed
+                            .get(position)
+                            .and_then(Option::as_ref)
+                            .is_some_and(|signed| signed.signature.check().is_err())
                     })
                     .copied()
                     .collect();
@@ -385,26 +448,23 @@ impl TaskAggregation {
                     // the point at infinity, which no quorum may carry.
                     return None;
                 }
-                for operator_id in &outside {
-                    group.signatures.remove(operator_id);
-                    group.alone.remove(operator_id);
-                    self.signed.remove(operator_id);
-                    if let Some(operator) = context.set.get(operator_id) {
-                        group.weight -= operator.weight;
+                for &position in &outside {
+                    group.remove_signer(position);
+                    if let Some(signed) = self.signed.get_mut(position) {
+                        *signed = None;
                     }
-                    tracing::warn!(task_id = context.task_id(), %operator_id, "dropped a signature outside the prime-order subgroup");
+                    if let Some(operator) = context.set.operators.get(position) {
+                        group.weight -= operator.weight;
+                        tracing::warn!(task_id = context.task_id(), operator_id = %operator.operator_id, "dropped a signature outside the prime-order subgroup");
+                    }
                 }
-                group.resum();
+                group.resum(&self.signed);
                 return self.ready(output_hash);
             }
         };
-        let quorum = Quorum::with_aggregate(
-            &context.set,
-            &group.signatures,
-            aggregate,
-            context.threshold,
-        )
-        .ok()?;
+        let quorum =
+            Quorum::with_signers(&context.set, &group.signers, aggregate, context.threshold)
+                .ok()?;
         Some(ReadyQuorum {
             task_id: context.task_id(),
             output: group.output.clone(),
@@ -465,9 +525,9 @@ impl Intake {
         self.tasks
             .entry(context.task_id())
             .or_insert_with(|| TaskAggregation {
+                signed: vec![None; context.set.operators.len()],
                 context,
                 groups: HashMap::new(),
-                signed: HashMap::new(),
                 phase: Phase::Collecting,
                 outputs: VecDeque::with_capacity(REMEMBERED_OUTPUTS),
             });
@@ -524,31 +584,28 @@ impl Intake {
             });
         }
         let operator_id = OperatorId::from(submission.operator_id);
-        let Some(public_key) = task
-            .context
-            .set
-            .get(&operator_id)
-            .map(|operator| operator.public_key)
-        else {
+        let Some(position) = task.context.set.position(&operator_id) else {
             return Err(IntakeError::UnknownOperator {
                 operator_id,
                 reference_block: task.context.task.reference_block,
             });
         };
+        let public_key = task.context.set.operators[position].public_key;
         let (output_hash, digest) = task.hashes(&submission.output);
-        if let Some(settled) = task.against_record(operator_id, output_hash, &signature) {
+        if let Some(settled) = task.against_record(operator_id, position, output_hash, &signature) {
             return settled.map(|status| Screening::Known {
                 status,
                 output_hash,
             });
         }
-        if task.phase == Phase::Committed && !task.signed.contains_key(&operator_id) {
+        if task.phase == Phase::Committed && task.signed_at(position).is_none() {
             // Too late to count, and nothing to prove: not worth a verification.
             return Ok(task.known(output_hash));
         }
         Ok(Screening::Verify(Box::new(Candidate {
             task_id,
             operator_id,
+            position,
             output: submission.output.clone(),
             output_hash,
             check: SignatureCheck {
@@ -556,6 +613,7 @@ impl Intake {
                 public_key,
                 signature,
             },
+            screened: Screened(Arc::clone(&task.context)),
         })))
     }
 
@@ -565,17 +623,15 @@ impl Intake {
     pub fn record(&mut self, verified: Verified) -> Result<Recorded, IntakeError> {
         let candidate = *verified.0;
         let task_id = candidate.task_id;
-        let task = self
-            .tasks
-            .get_mut(&task_id)
-            .ok_or(IntakeError::UnknownTask(task_id))?;
+        let task = self.screened_task(&candidate)?;
         let operator_id = candidate.operator_id;
+        let position = candidate.position;
         let output_hash = candidate.output_hash;
         let signed = SignedOutput {
             output_hash,
             signature: candidate.check.signature,
         };
-        if let Some(on_record) = task.signed.get(&operator_id) {
+        if let Some(on_record) = task.signed_at(position) {
             if on_record.output_hash != output_hash {
                 // Evidence goes on chain, where each signature is checked alone: both must be
                 // subgroup points, which batches only vouch for on sums.
@@ -613,18 +669,15 @@ impl Intake {
                 ready: None,
             });
         }
-        let weight = task
-            .context
-            .set
-            .get(&operator_id)
-            .map_or(U256::ZERO, |operator| operator.weight);
-        task.signed.insert(operator_id, signed);
+        let weight = task.context.set.operators[position].weight;
+        task.signed[position] = Some(signed);
+        let set_size = task.signed.len();
         let group = task
             .groups
             .entry(output_hash)
-            .or_insert_with(|| OutputGroup::new(candidate.output));
-        group.signatures.insert(operator_id, signed.signature);
-        group.alone.insert(operator_id);
+            .or_insert_with(|| OutputGroup::new(candidate.output, set_size));
+        group.add_signer(position);
+        group.alone.insert(position);
         group.weight += weight;
         group.sum.add_unchecked(&signed.signature);
         let (status, ready) = task.after_recording(output_hash);
@@ -635,15 +688,29 @@ impl Intake {
         })
     }
 
+    /// The task `candidate` was screened for, still collecting under the same context: a task the
+    /// chain replaced meanwhile is as unknown to it as a forgotten one.
+    fn screened_task(
+        &mut self,
+        candidate: &Candidate,
+    ) -> Result<&mut TaskAggregation, IntakeError> {
+        match self.tasks.get_mut(&candidate.task_id) {
+            Some(task) if task.is_screened(candidate) => Ok(task),
+            _ => Err(IntakeError::UnknownTask(candidate.task_id)),
+        }
+    }
+
     /// What recording `candidate` would come to if the record settles it without a verification
     /// (see [`Intake::screen`]), for candidates screened before a signature of their operator was
     /// recorded.
     pub fn settle(&self, candidate: &Candidate) -> Option<Result<Recorded, IntakeError>> {
-        let Some(task) = self.tasks.get(&candidate.task_id) else {
-            return Some(Err(IntakeError::UnknownTask(candidate.task_id)));
+        let task = match self.tasks.get(&candidate.task_id) {
+            Some(task) if task.is_screened(candidate) => task,
+            _ => return Some(Err(IntakeError::UnknownTask(candidate.task_id))),
         };
         let settled = task.against_record(
             candidate.operator_id,
+            candidate.position,
             candidate.output_hash,
             &candidate.check.signature,
         )?;
@@ -675,18 +742,27 @@ impl Intake {
             return Ok(Vec::new());
         };
         let (task_id, output_hash) = (first.task_id, first.output_hash);
-        let Some(task) = self.tasks.get_mut(&task_id) else {
-            return Ok(candidates
-                .iter()
-                .map(|_| Err(IntakeError::UnknownTask(task_id)))
-                .collect());
+        let task = match self.tasks.get_mut(&task_id) {
+            Some(task) if task.is_screened(first) => task,
+            _ => {
+                return Ok(candidates
+                    .iter()
+                    .map(|_| Err(IntakeError::UnknownTask(task_id)))
+                    .collect());
+            }
         };
-        let mut members = HashSet::with_capacity(candidates.len());
+        // New members only: none on record, none twice (a member seen once is marked in
+        // `batch`, which then comes back unmarked whatever the outcome).
+        let set_size = task.signed.len();
+        let mut batch = vec![false; set_size];
         let all_new = candidates.iter().all(|candidate| {
             candidate.task_id == task_id
                 && candidate.output_hash == output_hash
-                && !task.signed.contains_key(&candidate.operator_id)
-                && members.insert(candidate.operator_id)
+                && task.is_screened(candidate)
+                && task.signed_at(candidate.position).is_none()
+                && batch
+                    .get_mut(candidate.position)
+                    .is_some_and(|seen| !std::mem::replace(seen, true))
         });
         if !all_new {
             return Err(candidates);
@@ -694,20 +770,15 @@ impl Intake {
         let group = task
             .groups
             .entry(output_hash)
-            .or_insert_with(|| OutputGroup::new(first.output.clone()));
+            .or_insert_with(|| OutputGroup::new(first.output.clone(), set_size));
+        let operators = &task.context.set.operators;
         for candidate in &candidates {
-            let signature = candidate.check.signature;
-            task.signed.insert(
-                candidate.operator_id,
-                SignedOutput {
-                    output_hash,
-                    signature,
-                },
-            );
-            group.signatures.insert(candidate.operator_id, signature);
-            if let Some(operator) = task.context.set.get(&candidate.operator_id) {
-                group.weight += operator.weight;
-            }
+            task.signed[candidate.position] = Some(SignedOutput {
+                output_hash,
+                signature: candidate.check.signature,
+            });
+            group.add_signer(candidate.position);
+            group.weight += operators[candidate.position].weight;
         }
         group.sum.add(&sum);
         group.batch_sums.push(sum);
@@ -729,7 +800,7 @@ impl Intake {
         self.tasks.get(&task_id).is_some_and(|task| {
             task.groups
                 .get(&output_hash)
-                .is_some_and(|group| group.signatures.len() == task.context.set.operators.len())
+                .is_some_and(|group| group.signer_count == task.signed.len())
         })
     }
 
@@ -798,7 +869,7 @@ impl Intake {
 #[cfg(test)]
 pub(crate) mod tests {
     use alloy::primitives::{Address, U256};
-    use warden_bls::{SecretKey, fast_aggregate_verify};
+    use warden_bls::{PublicKey, SecretKey, fast_aggregate_verify};
 
     use super::*;
     use crate::RegisteredOperator;
@@ -875,6 +946,7 @@ pub(crate) mod tests {
                 operators,
                 total_weight: U256::from(100 * keys.len() as u64),
                 changed_at: 1,
+                key_total: crate::KeyTotal::default(),
             }),
         })
     }
@@ -1135,6 +1207,72 @@ pub(crate) mod tests {
         );
         assert!(!f.intake.knows(9));
         assert!(!f.intake.forget_if_changed(9, B256::repeat_byte(0xee), 51));
+    }
+
+    /// Attack (a reorg or rollback as the trigger): signatures screened and verified for a task
+    /// that the chain then replaced by another task with the same id are over the old task's
+    /// digest. Recorded into the replacement, they would count towards a quorum whose aggregate
+    /// the chain refuses, or, in bulk, crowd its genuine signers out. They are refused instead,
+    /// alone and as a batch, and the replacement collects its own.
+    #[test]
+    fn signatures_for_a_replaced_task_do_not_count_for_its_replacement() {
+        let mut f = fixture();
+        let screen = |intake: &mut Intake, submission: &SignatureSubmission| {
+            let signature = parse_signature(&submission.signature).unwrap();
+            match intake.screen(submission, signature).unwrap() {
+                Screening::Verify(candidate) => candidate,
+                Screening::Known { .. } => panic!("new submissions are verified"),
+            }
+        };
+        let submissions: Vec<SignatureSubmission> = (0..3)
+            .map(|signer| submission(&f, signer, b"buy"))
+            .collect();
+        let alone = screen(&mut f.intake, &submissions[0]);
+        let together: Vec<Box<Candidate>> = submissions[1..]
+            .iter()
+            .map(|submission| screen(&mut f.intake, submission))
+            .collect();
+        assert!(alone.check.holds());
+
+        // The chain replaces task 9 (same set, another input) while they are being verified.
+        let mut replacement = (*f.context).clone();
+        replacement.task.input_hash = B256::repeat_byte(0xee);
+        assert!(f.intake.forget_if_changed(
+            9,
+            replacement.task.input_hash,
+            replacement.task.reference_block
+        ));
+        f.intake.add_task(Arc::new(replacement));
+
+        assert_eq!(
+            f.intake.record(alone.verified(true).unwrap()).unwrap_err(),
+            IntakeError::UnknownTask(9)
+        );
+        let keys: Vec<PublicKey> = together
+            .iter()
+            .map(|candidate| candidate.check.public_key)
+            .collect();
+        let signatures: Vec<&UncheckedSignature> = together
+            .iter()
+            .map(|candidate| &candidate.check.signature)
+            .collect();
+        let sum = warden_bls::verify_sum_with_key_sum(
+            together[0].check.message.as_slice(),
+            &signatures,
+            &warden_bls::sum_public_keys(&keys.iter().collect::<Vec<_>>()).unwrap(),
+        )
+        .unwrap();
+        let outcomes = f
+            .intake
+            .record_batch(VerifiedBatch::new(together, sum))
+            .unwrap();
+        assert!(
+            outcomes
+                .iter()
+                .all(|outcome| outcome.as_ref().unwrap_err() == &IntakeError::UnknownTask(9))
+        );
+        assert!(!f.intake.everyone_signed(9, keccak256(b"buy")));
+        assert!(!f.intake.quorum_handed_out(9));
     }
 
     #[test]

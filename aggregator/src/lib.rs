@@ -12,5 +12,5 @@ pub mod quorum;
 pub mod service;
 pub mod verifier;
 
-pub use operator_set::{OperatorSet, OperatorSetError, RegisteredOperator};
+pub use operator_set::{KeyTotal, OperatorSet, OperatorSetError, RegisteredOperator};
 pub use quorum::{Quorum, QuorumError, Threshold};

@@ -45,7 +45,36 @@ pub struct OperatorSet {
     /// The latest block at or before `block` in which the registry changed the set or a weight:
     /// the set holds for every later block while the registry's `setChangedAt` still says this.
     pub changed_at: u32,
+    /// The sum of every operator's key, once a batch asked for it ([`OperatorSet::key_sum`]).
+    #[serde(skip)]
+    pub key_total: KeyTotal,
 }
+
+/// The sum of all of a set's keys, computed on first use and kept with the set, which tasks share
+/// while the registry leaves it unchanged: a batch signed by most of the set then costs the keys
+/// left out of it, not the keys in it.
+#[derive(Clone, Default)]
+pub struct KeyTotal(std::sync::OnceLock<Option<PublicKey>>);
+
+impl std::fmt::Debug for KeyTotal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.0.get() {
+            None => "not computed",
+            Some(Some(_)) => "computed",
+            Some(None) => "at infinity",
+        };
+        f.debug_tuple("KeyTotal").field(&state).finish()
+    }
+}
+
+/// A cache: two sets are equal by their operators, computed sums or not.
+impl PartialEq for KeyTotal {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for KeyTotal {}
 
 /// Registered public keys already decoded and subgroup-checked, by operator id. An id is the
 /// hash of its key, so a key known for an id never changes; each is validated once, not once per
@@ -111,6 +140,7 @@ impl OperatorSet {
                     operators: Vec::new(),
                     total_weight: U256::ZERO,
                     changed_at: 0,
+                    key_total: KeyTotal::default(),
                 };
                 return Ok(empty);
             }
@@ -138,6 +168,7 @@ impl OperatorSet {
             operators,
             total_weight: view.totalWeight,
             changed_at: view.changedAt,
+            key_total: KeyTotal::default(),
         };
         Ok(set)
     }
@@ -157,9 +188,135 @@ impl OperatorSet {
 
     /// The operator with this id, if it is in the set.
     pub fn get(&self, operator_id: &OperatorId) -> Option<&RegisteredOperator> {
+        self.position(operator_id)
+            .map(|position| &self.operators[position])
+    }
+
+    /// Where the operator with this id stands in the set (ascending id order), if it is in it.
+    pub fn position(&self, operator_id: &OperatorId) -> Option<usize> {
         self.operators
             .binary_search_by_key(operator_id, |operator| operator.operator_id)
             .ok()
-            .map(|index| &self.operators[index])
+    }
+
+    /// The sum of the keys of the operators at `positions`, which must be distinct; `None` if one
+    /// is repeated or out of range, or the sum is the point at infinity. When the positions cover
+    /// most of the set, the sum is the set's total ([`KeyTotal`]) less the keys left out, which
+    /// for a batch signed by nine in ten operators adds a ninth as many keys.
+    pub fn key_sum(&self, positions: &[usize]) -> Option<PublicKey> {
+        let count = self.operators.len();
+        if positions.len() * 2 <= count {
+            let keys: Vec<&PublicKey> = positions
+                .iter()
+                .map(|&position| {
+                    self.operators
+                        .get(position)
+                        .map(|operator| &operator.public_key)
+                })
+                .collect::<Option<_>>()?;
+            if !distinct(positions, count) {
+                return None;
+            }
+            return warden_bls::sum_public_keys(&keys).ok();
+        }
+        let mut included = vec![false; count];
+        for &position in positions {
+            let seen = included.get_mut(position)?;
+            if *seen {
+                return None;
+            }
+            *seen = true;
+        }
+        let total = self.key_total.0.get_or_init(|| {
+            let keys: Vec<&PublicKey> = self
+                .operators
+                .iter()
+                .map(|operator| &operator.public_key)
+                .collect();
+            warden_bls::sum_public_keys(&keys).ok()
+        });
+        let excluded: Vec<&PublicKey> = self
+            .operators
+            .iter()
+            .zip(&included)
+            .filter(|(_, included)| !**included)
+            .map(|(operator, _)| &operator.public_key)
+            .collect();
+        warden_bls::subtract_public_keys(total.as_ref()?, &excluded).ok()
+    }
+}
+
+/// Whether `positions`, each below `count`, are all different.
+fn distinct(positions: &[usize], count: usize) -> bool {
+    let mut seen = vec![false; count];
+    positions.iter().all(|&position| {
+        seen.get_mut(position)
+            .is_some_and(|seen| !std::mem::replace(seen, true))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    use warden_bls::SecretKey;
+
+    use super::*;
+
+    fn set_of(count: usize, rng: &mut rand::rngs::StdRng) -> OperatorSet {
+        let mut operators: Vec<RegisteredOperator> = (0..count)
+            .map(|_| {
+                let public_key = SecretKey::random(&mut *rng).public_key();
+                RegisteredOperator {
+                    operator_id: OperatorId::from_public_key(&public_key.to_eip2537()),
+                    address: Address::ZERO,
+                    public_key,
+                    weight: U256::from(1u8),
+                }
+            })
+            .collect();
+        operators.sort_by_key(|operator| operator.operator_id);
+        OperatorSet {
+            block: 10,
+            operators,
+            total_weight: U256::from(count),
+            changed_at: 1,
+            key_total: KeyTotal::default(),
+        }
+    }
+
+    /// Both ways of forming a key sum (adding the members' keys, or the total less the others')
+    /// give what adding the keys one by one gives, for subsets of every size.
+    #[test]
+    fn key_sums_agree_with_adding_the_keys() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        let set = set_of(24, &mut rng);
+        let mut positions: Vec<usize> = (0..24).collect();
+        for _ in 0..60 {
+            positions.shuffle(&mut rng);
+            let members = &positions[..rng.gen_range(1..=24)];
+            let keys: Vec<&PublicKey> = members
+                .iter()
+                .map(|&position| &set.operators[position].public_key)
+                .collect();
+            assert_eq!(
+                set.key_sum(members),
+                warden_bls::aggregate_public_keys(&keys).ok(),
+                "{} of 24",
+                members.len()
+            );
+        }
+    }
+
+    #[test]
+    fn key_sums_refuse_repeated_and_unknown_positions() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(22);
+        let set = set_of(6, &mut rng);
+        // Few positions (keys added) and most (the total less the rest).
+        assert_eq!(set.key_sum(&[1, 1]), None);
+        assert_eq!(set.key_sum(&[0, 1, 2, 3, 3]), None);
+        assert_eq!(set.key_sum(&[0, 6]), None);
+        assert_eq!(set.key_sum(&[0, 1, 2, 3, 9]), None);
+        assert!(set.key_sum(&[0, 1, 2, 3, 4]).is_some());
     }
 }

@@ -62,6 +62,8 @@ pub enum QuorumError {
     BelowThreshold { signed: U256, total: U256 },
     #[error("aggregating signatures: {0}")]
     Aggregation(String),
+    #[error("{marks} signer marks for a set of {operators} operators")]
+    SignerMarks { marks: usize, operators: usize },
 }
 
 /// What `checkQuorum` needs: the aggregate signature and the non-signers' keys in ascending
@@ -99,29 +101,45 @@ impl Quorum {
         aggregate_signature: Signature,
         threshold: Threshold,
     ) -> Result<Self, QuorumError> {
-        if signers.is_empty() {
+        let mut marked = vec![false; set.operators.len()];
+        for operator_id in signers.keys() {
+            let position = set
+                .position(operator_id)
+                .ok_or(QuorumError::UnknownOperator(*operator_id))?;
+            marked[position] = true;
+        }
+        Self::with_signers(set, &marked, aggregate_signature, threshold)
+    }
+
+    /// The quorum of the operators of `set` marked in `signers` (one mark per operator, by
+    /// position in the set), whose signatures sum to `aggregate_signature` (summed, and verified,
+    /// by the caller).
+    pub fn with_signers(
+        set: &OperatorSet,
+        signers: &[bool],
+        aggregate_signature: Signature,
+        threshold: Threshold,
+    ) -> Result<Self, QuorumError> {
+        if signers.len() != set.operators.len() {
+            return Err(QuorumError::SignerMarks {
+                marks: signers.len(),
+                operators: set.operators.len(),
+            });
+        }
+        if !signers.contains(&true) {
             return Err(QuorumError::NoSignatures);
         }
         let mut signed_weight = U256::ZERO;
         let mut non_signers = Vec::new();
         let mut non_signer_ids = Vec::new();
-        let mut matched = 0;
-        // Both are in ascending id order: one merged walk.
-        let mut signer_ids = signers.keys().peekable();
-        for operator in &set.operators {
-            if signer_ids.peek() == Some(&&operator.operator_id) {
-                signer_ids.next();
-                matched += 1;
+        // The set is in ascending id order, the order `checkQuorum` wants non-signers in.
+        for (operator, &signed) in set.operators.iter().zip(signers) {
+            if signed {
                 signed_weight += operator.weight;
             } else {
                 non_signers.push(operator.public_key.to_eip2537());
                 non_signer_ids.push(operator.operator_id);
             }
-        }
-        if matched != signers.len()
-            && let Some(unknown) = signers.keys().find(|id| set.get(id).is_none())
-        {
-            return Err(QuorumError::UnknownOperator(*unknown));
         }
         if !threshold.is_met(signed_weight, set.total_weight) {
             return Err(QuorumError::BelowThreshold {

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use alloy::primitives::B256;
 use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 use warden_bls::{PublicKey, UncheckedSignature};
-use warden_protocol::OperatorId;
 
 use crate::intake::{Candidate, Intake, IntakeError, Recorded, VerifiedBatch};
 
@@ -199,10 +198,15 @@ type Layer = Vec<(usize, Box<Candidate>)>;
 fn layers(candidates: Layer) -> Vec<Layer> {
     let mut layers: Vec<Layer> = Vec::new();
     // Per digest: the layers it has, and how many times each operator was seen.
-    let mut digests: HashMap<B256, (Vec<usize>, HashMap<OperatorId, usize>)> = HashMap::new();
+    // Operators are counted by their position in the set the candidate was screened against.
+    let mut digests: HashMap<B256, (Vec<usize>, Vec<usize>)> = HashMap::new();
     for (index, candidate) in candidates {
         let (own_layers, seen) = digests.entry(candidate.check.message).or_default();
-        let depth = seen.entry(candidate.operator_id).or_default();
+        if seen.len() <= candidate.position {
+            let set_size = candidate.screened.context().set.operators.len();
+            seen.resize(set_size.max(candidate.position + 1), 0);
+        }
+        let depth = &mut seen[candidate.position];
         if *depth == own_layers.len() {
             own_layers.push(layers.len());
             layers.push(Vec::new());
@@ -220,17 +224,47 @@ fn verify_sum(layer: Layer) -> Result<(Vec<usize>, VerifiedBatch), Layer> {
     let Some(message) = layer.first().map(|(_, member)| member.check.message) else {
         return Err(layer);
     };
-    let signers: Vec<warden_bls::Signer<'_>> = layer
-        .iter()
-        .map(|(_, member)| (&member.check.signature, &member.check.public_key))
-        .collect();
-    match warden_bls::verify_sum_same_message(message.as_slice(), &signers) {
+    let verified = match key_sum(&layer) {
+        Some(key_sum) => {
+            let signatures: Vec<&UncheckedSignature> = layer
+                .iter()
+                .map(|(_, member)| &member.check.signature)
+                .collect();
+            warden_bls::verify_sum_with_key_sum(message.as_slice(), &signatures, &key_sum)
+        }
+        None => {
+            let signers: Vec<warden_bls::Signer<'_>> = layer
+                .iter()
+                .map(|(_, member)| (&member.check.signature, &member.check.public_key))
+                .collect();
+            warden_bls::verify_sum_same_message(message.as_slice(), &signers)
+        }
+    };
+    match verified {
         Ok(sum) => {
             let (indices, members) = layer.into_iter().unzip();
             Ok((indices, VerifiedBatch::new(members, sum)))
         }
         Err(_) => Err(layer),
     }
+}
+
+/// The sum of the keys of a layer of two or more candidates screened against one operator set,
+/// from that set ([`crate::OperatorSet::key_sum`]: the set's total less the keys left out, when
+/// the layer holds most of the set); `None` otherwise, the keys then being summed one by one.
+fn key_sum(layer: &Layer) -> Option<PublicKey> {
+    let [(_, first), _, ..] = layer.as_slice() else {
+        return None;
+    };
+    let context = first.screened.context();
+    if !layer
+        .iter()
+        .all(|(_, member)| Arc::ptr_eq(member.screened.context(), context))
+    {
+        return None;
+    }
+    let positions: Vec<usize> = layer.iter().map(|(_, member)| member.position).collect();
+    context.set.key_sum(&positions)
 }
 
 /// Records a verified batch as a unit. If the intake cannot take it whole (an operator of it was

@@ -39,6 +39,12 @@ pub struct DevnetArgs {
     /// until Ctrl-C.
     #[arg(long, conflicts_with = "ticks")]
     no_services: bool,
+    /// Milliseconds between the devnet's clock blocks while the agent loop runs. Anvil mines a
+    /// block for every transaction besides, so a task's blocks count both. The default keeps a
+    /// run short; 1000 or more comes closer to a public chain's cadence, where a block holds
+    /// many transactions.
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    block_time_ms: u64,
     /// Seed of the noise trader (same seed, same trades).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -198,6 +204,11 @@ async fn run_agent_loop(devnet: &mut Devnet, args: &DevnetArgs) -> eyre::Result<
     config.withdraw_before_fraud = args.withdraw_before_fraud;
     config.standby_aggregator = args.standby_aggregator;
     config.aggregator_fails_at = args.aggregator_fails_at;
+    config.block_interval = std::time::Duration::from_millis(args.block_time_ms);
+    // The run's time limit is set for the default clock; a slower clock gets as many blocks.
+    config.timeout = config
+        .timeout
+        .max(config.block_interval.saturating_mul(6_000));
     let started = std::time::Instant::now();
     let progress = |line: &str| println!("  {line}");
     let mut run = devnet

@@ -7,7 +7,6 @@ import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
-import {WardenRegistry} from "./WardenRegistry.sol";
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
 import {IAllocationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
 import {ITaskManager, TaskHashes} from "./interfaces/ITaskManager.sol";
@@ -399,30 +398,26 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     }
 
     /// @dev Slashes the operator at `index` of the registry's id list if it was in the set at the
-    /// reference block (a signer, the bitmap having ruled out the non-signers); see `_slashSigner`.
+    /// reference block (a signer, the bitmap having ruled out the non-signers): one registry call
+    /// looks the operator up, checks its membership and slashes it. Returns whether EigenLayer took
+    /// shares, and the slash id (zero when there was no slash, or EigenLayer refused it for good: its
+    /// ids count from 1).
+    ///
+    /// A catch caused by too little gas would let a caller skip signers on the cheap (the 63/64 rule
+    /// lets the caller go on after its callee ran out), so a failure that consumed most of the gas it
+    /// was given, the mark of an out-of-gas callee, reverts the batch with `InsufficientGasForSlash`;
+    /// a refusal that can never succeed is reported with `SignerSlashFailed`, and any other reverts
+    /// the batch, to be sent again.
     function _slashIndex(uint64 taskId, uint32 referenceBlock, uint256 index, string memory description)
-        private
-        returns (bool took, uint256 slashId)
-    {
-        (bytes32 operatorId, address operator, bool registered) =
-            _registry.operatorAtIndex(index, referenceBlock);
-        if (registered) (took, slashId) = _slashSigner(taskId, operator, operatorId, description);
-    }
-
-    /// @dev Records that slash ids [first, end) punished `taskId`.
-    function _recordSlashRun(uint256 first, uint256 end, uint64 taskId) private {
-        _slashRuns.push(first.toUint48(), (uint208(end.toUint64()) << 64) | taskId);
-    }
-
-    /// @dev Slashes one signer; returns whether EigenLayer took shares from it, and the slash id
-    /// (zero when EigenLayer refused the slash for good: its ids count from 1).
-    function _slashSigner(uint64 taskId, address operator, bytes32 operatorId, string memory description)
         private
         returns (bool took, uint256 slashId)
     {
         uint256 gasBefore = gasleft();
         if (gasBefore < MIN_GAS_PER_SLASH) revert InsufficientGasForSlash();
-        try _registry.slashOperator(operator, slashWad, description) returns (uint256 id, uint256 shares) {
+        try _registry.slashOperatorAt(index, referenceBlock, slashWad, description) returns (
+            bytes32 operatorId, address operator, bool member, uint256 id, uint256 shares
+        ) {
+            if (!member) return (false, 0);
             slashId = id;
             took = shares != 0;
             if (took) emit SignerSlashed(taskId, operator, operatorId, slashId, shares);
@@ -433,20 +428,25 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             // through proxies: a quarter leaves room for that, while EigenLayer's refusals fail
             // early, on a small part of it.
             if (gasleft() < gasBefore / 4) revert InsufficientGasForSlash();
+            (, address operator,) = _registry.operatorAtIndex(index, referenceBlock);
             if (!_isFinalRefusal(reason)) revert SlashFailed(operator, reason);
             emit SignerSlashFailed(taskId, operator, reason);
         }
     }
 
+    /// @dev Records that slash ids [first, end) punished `taskId`.
+    function _recordSlashRun(uint256 first, uint256 end, uint64 taskId) private {
+        _slashRuns.push(first.toUint48(), (uint208(end.toUint64()) << 64) | taskId);
+    }
+
     /// @dev Whether a failed slash can never succeed, so the signer is dealt with: EigenLayer's
-    /// `OperatorNotSlashable`, or the registry's `UnknownOperator`.
+    /// `OperatorNotSlashable` (the operator left the set and its stake is no longer slashable).
     function _isFinalRefusal(bytes memory reason) private pure returns (bool) {
         if (reason.length < 4) return false;
         // The selector is the first four bytes, which the length check guarantees exist.
         // forge-lint: disable-next-line(unsafe-typecast)
         bytes4 selector = bytes4(reason);
-        return selector == IAllocationManagerSlashing.OperatorNotSlashable.selector
-            || selector == WardenRegistry.UnknownOperator.selector;
+        return selector == IAllocationManagerSlashing.OperatorNotSlashable.selector;
     }
 
     /// @dev The operator id of `publicKey`, which must have been in the set at the task's reference

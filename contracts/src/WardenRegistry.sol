@@ -118,6 +118,10 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         uint32 count;
     }
 
+    /// @dev Transient storage of `_slashingStrategies`: a slot no Solidity variable occupies
+    /// (transient storage has no variables of its own in this contract).
+    bytes32 private constant _SLASHING_STRATEGIES_SLOT = keccak256("warden.registry.slashingStrategies");
+
     /// @notice Operator id (keccak256 of the EIP-2537 public key) bound to each operator address.
     mapping(address operator => bytes32 operatorId) public operatorIdOf;
     /// @notice The operator address that owns each public key.
@@ -172,14 +176,14 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
     /// @notice Emitted when the slasher has had EigenLayer slash `wadToSlash` of the operator's
     /// allocation to Warden's set, in every strategy of the set: EigenLayer's slash `slashId` took
     /// `shares` (summed over the strategies), redistributable once cleared. If the operator was still
-    /// in the set, the weights are void from this block until the next `WeightsRefreshed`.
+    /// in the set, the weights are void from this block until the next `WeightsRefreshed`. The slash's
+    /// description is in EigenLayer's own `OperatorSlashed` event, emitted with it.
     event OperatorSlashed(
         address indexed operator,
         bytes32 indexed operatorId,
         uint256 indexed slashId,
         uint256 wadToSlash,
-        uint256 shares,
-        string description
+        uint256 shares
     );
 
     /// @notice A registrar callback came from someone other than the AllocationManager.
@@ -519,13 +523,37 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         if (msg.sender != slasher) revert NotSlasher(msg.sender);
         bytes32 operatorId = operatorIdOf[operator];
         if (operatorId == bytes32(0)) revert UnknownOperator(operator);
+        return _slash(operator, operatorId, wadToSlash, description);
+    }
+
+    /// @inheritdoc IWardenRegistry
+    function slashOperatorAt(
+        uint256 index,
+        uint32 referenceBlock,
+        uint256 wadToSlash,
+        string calldata description
+    )
+        external
+        nonReentrant
+        returns (bytes32 operatorId, address operator, bool member, uint256 slashId, uint256 sharesSlashed)
+    {
+        if (msg.sender != slasher) revert NotSlasher(msg.sender);
+        operatorId = operatorIds[index];
+        operator = operatorOf[operatorId];
+        (member,) = _operatorAt(operatorId, referenceBlock);
+        if (member) (slashId, sharesSlashed) = _slash(operator, operatorId, wadToSlash, description);
+    }
+
+    /// @dev Slashes a registered operator in EigenLayer; see `slashOperator`.
+    function _slash(address operator, bytes32 operatorId, uint256 wadToSlash, string calldata description)
+        private
+        returns (uint256 slashId, uint256 sharesSlashed)
+    {
         // Before EigenLayer is called: whatever the operator has accrued and not been paid is forfeit.
         OperatorState storage state = _operators[operatorId];
         state.lastSlashedAt = uint32(block.number);
 
-        address[] memory strategies_ = _strategies();
-        // EigenLayer refuses strategies out of ascending order; the set keeps them in creation order.
-        AddressSort.ascending(strategies_);
+        address[] memory strategies_ = _slashingStrategies();
         uint256[] memory wads = new uint256[](strategies_.length);
         for (uint256 i; i < wads.length; ++i) {
             wads[i] = wadToSlash;
@@ -545,7 +573,7 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
             sharesSlashed += shares[i];
         }
         // After the call: the event reports the slash id and shares only EigenLayer's answer tells.
-        emit OperatorSlashed(operator, operatorId, slashId, wadToSlash, sharesSlashed, description);
+        emit OperatorSlashed(operator, operatorId, slashId, wadToSlash, sharesSlashed);
 
         // The weights no longer say what is slashable: no quorum counts them until the next full
         // refresh. After the call, like the weight it voids. Once per refresh: a state already
@@ -553,6 +581,45 @@ contract WardenRegistry is IAVSRegistrar, IWardenRegistry, Ownable2Step, Reentra
         QuorumState memory quorum = _quorum;
         if (state.registered && quorum.weightsRefreshedAt != 0) {
             _writeQuorum(_unpack(_aggregateKey), quorum.operatorCount, quorum.totalWeight, 0, true);
+        }
+    }
+
+    /// @dev The set's strategies in ascending order (EigenLayer refuses them otherwise; the set keeps
+    /// them in creation order), read from EigenLayer once per transaction and kept in transient
+    /// storage for the slashes that follow in it: a batch of slashes would otherwise re-read the
+    /// same list for every operator. The set's strategies cannot change meanwhile: they are fixed
+    /// when `configureAVS` creates the set, and this contract, the only account EigenLayer lets
+    /// change them, has no function that does.
+    function _slashingStrategies() private returns (address[] memory strategies_) {
+        bytes32 slot = _SLASHING_STRATEGIES_SLOT;
+        uint256 cached;
+        assembly ("memory-safe") {
+            cached := tload(slot)
+        }
+        // Word 0 holds the count plus one (zero: nothing cached), words 1.. the strategies.
+        if (cached != 0) {
+            uint256 count = cached - 1;
+            strategies_ = new address[](count);
+            for (uint256 i; i < count; ++i) {
+                address strategy;
+                assembly ("memory-safe") {
+                    strategy := tload(add(slot, add(i, 1)))
+                }
+                strategies_[i] = strategy;
+            }
+            return strategies_;
+        }
+        strategies_ = _strategies();
+        AddressSort.ascending(strategies_);
+        uint256 length = strategies_.length;
+        assembly ("memory-safe") {
+            tstore(slot, add(length, 1))
+        }
+        for (uint256 i; i < length; ++i) {
+            address strategy = strategies_[i];
+            assembly ("memory-safe") {
+                tstore(add(slot, add(i, 1)), strategy)
+            }
         }
     }
 

@@ -138,6 +138,27 @@ interface IWardenRegistry {
         external
         returns (uint256 slashId, uint256 sharesSlashed);
 
+    /// @notice Slashes, as `slashOperator` does, the `index`-th operator ever registered if it was in
+    /// the set at `referenceBlock`; does nothing otherwise. One call for what slashing a task's
+    /// signers takes per operator: the id list, the membership and the slash. Only the slasher.
+    /// @param index Position in the operator id list (reverts past its end).
+    /// @param referenceBlock The block whose set decides membership (a task's reference block).
+    /// @param wadToSlash Fraction of the allocation to slash, 1e18 = all; EigenLayer requires (0, 1e18].
+    /// @param description Recorded by EigenLayer with the slash.
+    /// @return operatorId The operator's id.
+    /// @return operator The operator's address.
+    /// @return member Whether it was in the set at `referenceBlock`: only then is it slashed.
+    /// @return slashId As `slashOperator` returns it; zero when not a member.
+    /// @return sharesSlashed As `slashOperator` returns it; zero when not a member.
+    function slashOperatorAt(
+        uint256 index,
+        uint32 referenceBlock,
+        uint256 wadToSlash,
+        string calldata description
+    )
+        external
+        returns (bytes32 operatorId, address operator, bool member, uint256 slashId, uint256 sharesSlashed);
+
     /// @notice The block of the operator's latest slash through this registry (0: never slashed).
     function lastSlashedAt(address operator) external view returns (uint32);
 

@@ -31,7 +31,7 @@ contract SlashingGasTest is TaskManagerFixture {
     uint256 internal constant MAX_BATCH_GAS = 10_000_000;
     /// @dev Warden's gas per signer above EigenLayer's own slash, in batches of `BATCH` (issue 13:
     /// at most 10 % of EigenLayer's cost).
-    uint256 internal constant MAX_OVERHEAD_BPS = 1_200;
+    uint256 internal constant MAX_OVERHEAD_BPS = 1_000;
     address internal constant CHALLENGER = address(0xC4A11E);
     address internal constant SLASH_CALLER = address(0x51A54E4);
 

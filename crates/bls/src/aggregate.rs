@@ -167,7 +167,8 @@ fn verify_sums(
 
 /// Checks that the signatures in `signers` sum to a valid signature on `msg` by the sum of their
 /// keys, and returns that sum: `FastAggregateVerify` over signatures as received, for one batched
-/// addition per signature (no scalar multiplication), one subgroup check and two pairings.
+/// addition per signature and per key (no scalar multiplication), one subgroup check and two
+/// pairings.
 ///
 /// `Ok` vouches for the sum, not for each signature. Anyone who saw genuine signatures can move a
 /// component between signers of one batch (`σ_a + δ`, `σ_b − δ`) without changing the sum. What
@@ -180,22 +181,129 @@ fn verify_sums(
 ///
 /// An empty batch is an error, as in [`verify_batch`].
 pub fn verify_sum_same_message(msg: &[u8], signers: &[Signer<'_>]) -> Result<Signature, BlsError> {
-    verify_sums(msg, signers, |signers| {
-        let signatures: Vec<blst_p2_affine> = signers
-            .iter()
-            .map(|(signature, _)| blst_p2_affine::from(*signature.as_blst()))
-            .collect();
-        let public_keys: Vec<blst_p1_affine> = signers
-            .iter()
-            .map(|(_, public_key)| blst_p1_affine::from(*public_key.as_blst()))
-            .collect();
-        // Batched affine additions (one inversion per batch, not per point).
-        (
-            min_pk::AggregateSignature::from(signatures.as_slice().add()).to_signature(),
-            min_pk::AggregatePublicKey::from(public_keys.as_slice().add()).to_public_key(),
-        )
-    })
-    .map(Signature::from_blst_unchecked)
+    let (signatures, public_keys): (Vec<&UncheckedSignature>, Vec<&PublicKey>) =
+        signers.iter().copied().unzip();
+    let key_sum = match public_keys.as_slice() {
+        [one] => **one,
+        keys => sum_public_keys(keys)?,
+    };
+    verify_sum_with_key_sum(msg, &signatures, &key_sum)
+}
+
+/// [`verify_sum_same_message`] with the signers' key sum given, for a caller that can form it more
+/// cheaply than by adding every key (see [`subtract_public_keys`]). `Ok` says the signatures sum to
+/// a valid signature on `msg` by `key_sum`; that `key_sum` is the sum of the signers' distinct keys
+/// is the caller's to ensure, and one that is not makes a genuine batch fail, never a forged one
+/// pass (it would take a forgery for the wrong sum's holders).
+pub fn verify_sum_with_key_sum(
+    msg: &[u8],
+    signatures: &[&UncheckedSignature],
+    key_sum: &PublicKey,
+) -> Result<Signature, BlsError> {
+    let signature_sum = match signatures {
+        [] => {
+            return Err(BlsError::EmptyInput {
+                what: "batch verification",
+            });
+        }
+        [one] => *one.as_blst(),
+        _ => {
+            let points: Vec<blst_p2_affine> = signatures
+                .iter()
+                .map(|signature| blst_p2_affine::from(*signature.as_blst()))
+                .collect();
+            // Batched affine additions (one inversion per batch, not per point).
+            min_pk::AggregateSignature::from(points.as_slice().add()).to_signature()
+        }
+    };
+    // The signature sum is subgroup-checked here; the key sum is a sum of subgroup points.
+    match signature_sum.verify(true, msg, DST, &[], key_sum.as_blst(), false) {
+        BLST_ERROR::BLST_SUCCESS => Ok(Signature::from_blst_unchecked(signature_sum)),
+        _ => Err(BlsError::VerificationFailed),
+    }
+}
+
+/// Sums public keys with batched affine additions (one field inversion for the batch, not one per
+/// key); see the module documentation for when that is sound. Errors on empty input and on a sum
+/// at infinity, as [`aggregate_public_keys`] does.
+pub fn sum_public_keys(public_keys: &[&PublicKey]) -> Result<PublicKey, BlsError> {
+    if public_keys.is_empty() {
+        return Err(BlsError::EmptyInput {
+            what: "public key aggregation",
+        });
+    }
+    not_at_infinity(affine_sum(public_keys))
+}
+
+/// `total` less the sum of `excluded`: the key sum of a set's members other than `excluded`, when
+/// `total` is the sum of the whole set. Costs one batched addition per excluded key and a
+/// negation, so for a batch signed by most of a set it replaces summing the signers' keys with
+/// summing the few keys left out. Errors if the result is the point at infinity.
+pub fn subtract_public_keys(
+    total: &PublicKey,
+    excluded: &[&PublicKey],
+) -> Result<PublicKey, BlsError> {
+    if excluded.is_empty() {
+        return Ok(*total);
+    }
+    let excluded_sum = affine_sum(excluded);
+    let Some(negated) = negate_g1(&excluded_sum)? else {
+        // The excluded keys sum to the identity: nothing to take away.
+        return Ok(*total);
+    };
+    let mut sum = min_pk::AggregatePublicKey::from_public_key(total.as_blst());
+    // Infallible without validation: both points are subgroup points already.
+    let _ = sum.add_public_key(&negated, false);
+    not_at_infinity(sum.to_public_key())
+}
+
+/// The sum of `public_keys` (at least one), possibly the point at infinity.
+fn affine_sum(public_keys: &[&PublicKey]) -> min_pk::PublicKey {
+    let points: Vec<blst_p1_affine> = public_keys
+        .iter()
+        .map(|public_key| blst_p1_affine::from(*public_key.as_blst()))
+        .collect();
+    min_pk::AggregatePublicKey::from(points.as_slice().add()).to_public_key()
+}
+
+fn not_at_infinity(public_key: min_pk::PublicKey) -> Result<PublicKey, BlsError> {
+    if is_compressed_infinity(public_key.compress()[0]) {
+        return Err(BlsError::PointAtInfinity {
+            what: "aggregate public key",
+        });
+    }
+    Ok(PublicKey::from_blst_unchecked(public_key))
+}
+
+/// The BLS12-381 base field modulus p, big-endian.
+const FIELD_MODULUS: [u8; 48] = [
+    0x1a, 0x01, 0x11, 0xea, 0x39, 0x7f, 0xe6, 0x9a, 0x4b, 0x1b, 0xa7, 0xb6, 0x43, 0x4b, 0xac, 0xd7,
+    0x64, 0x77, 0x4b, 0x84, 0xf3, 0x85, 0x12, 0xbf, 0x67, 0x30, 0xd2, 0xa0, 0xf6, 0xb0, 0xf6, 0x24,
+    0x1e, 0xab, 0xff, 0xfe, 0xb1, 0x53, 0xff, 0xff, 0xb9, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xaa, 0xab,
+];
+
+/// −P = (x, p − y), `None` for the point at infinity. blst's safe API has no negation, and its
+/// unsafe one is off limits here, so the point goes through its 96-byte uncompressed encoding
+/// (big-endian x then y; the flag bits live in x's first byte) and back, which re-checks the curve
+/// equation: about two microseconds.
+fn negate_g1(point: &min_pk::PublicKey) -> Result<Option<min_pk::PublicKey>, BlsError> {
+    let mut encoded = point.serialize();
+    if is_compressed_infinity(encoded[0]) {
+        return Ok(None);
+    }
+    let y = &mut encoded[48..];
+    // p − y, byte by byte from the least significant end; 0 < y < p for a point off infinity.
+    let mut borrow = 0u16;
+    for (digit, modulus) in y.iter_mut().zip(FIELD_MODULUS).rev() {
+        let difference = u16::from(modulus)
+            .wrapping_sub(u16::from(*digit))
+            .wrapping_sub(borrow);
+        *digit = difference as u8;
+        borrow = (difference >> 8) & 1;
+    }
+    min_pk::PublicKey::deserialize(&encoded)
+        .map(Some)
+        .map_err(|error| BlsError::from_blst(error, "negated public key"))
 }
 
 /// Indices (ascending) of the invalid signatures in `signers`, all over `msg`; empty if all are

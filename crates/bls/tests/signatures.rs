@@ -8,8 +8,9 @@ use rand::rngs::StdRng;
 use warden_bls::{
     AggregatePublicKey, AggregateSignature, BlsError, PublicKey, SecretKey, Signature, Signer,
     UncheckedSignature, aggregate_public_keys, aggregate_signatures, fast_aggregate_verify,
-    find_invalid, find_invalid_signers, find_invalid_with_rng, verify_batch, verify_same_message,
-    verify_sum_same_message,
+    find_invalid, find_invalid_signers, find_invalid_with_rng, subtract_public_keys,
+    sum_public_keys, verify_batch, verify_same_message, verify_sum_same_message,
+    verify_sum_with_key_sum,
 };
 
 /// The BLS12-381 group order r, big-endian.
@@ -832,4 +833,94 @@ proptest! {
         let decoded = Signature::from_compressed(&sig.to_compressed()).unwrap();
         prop_assert_eq!(decoded, sig);
     }
+}
+
+#[test]
+fn batched_key_sums_agree_with_sequential_aggregation() {
+    let keys: Vec<PublicKey> = (0..40)
+        .map(|seed| SecretKey::random(rng(900 + seed)).public_key())
+        .collect();
+    for count in [1, 2, 3, 17, 40] {
+        let some: Vec<&PublicKey> = keys[..count].iter().collect();
+        assert_eq!(
+            sum_public_keys(&some).unwrap(),
+            aggregate_public_keys(&some).unwrap(),
+            "{count} keys"
+        );
+    }
+    assert!(matches!(
+        sum_public_keys(&[]),
+        Err(BlsError::EmptyInput { .. })
+    ));
+    // k and r − k: a sum at infinity is refused.
+    let opposite = [
+        SecretKey::from_bytes(&scalar(7)).unwrap().public_key(),
+        negated(7).public_key(),
+    ];
+    assert!(matches!(
+        sum_public_keys(&opposite.iter().collect::<Vec<_>>()),
+        Err(BlsError::PointAtInfinity { .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The total less any subset of the keys is the sum of the others, as adding them up says.
+    #[test]
+    fn subtracting_keys_from_the_total_leaves_the_sum_of_the_rest(
+        seed in any::<u64>(),
+        excluded_mask in any::<u32>(),
+        count in 2usize..24,
+    ) {
+        let keys: Vec<PublicKey> = (0..count)
+            .map(|index| SecretKey::random(rng(seed.wrapping_add(index as u64))).public_key())
+            .collect();
+        let total = sum_public_keys(&keys.iter().collect::<Vec<_>>()).unwrap();
+        let is_excluded = |index: usize| excluded_mask & (1 << index) != 0;
+        let excluded: Vec<&PublicKey> =
+            keys.iter().enumerate().filter(|(index, _)| is_excluded(*index)).map(|(_, key)| key).collect();
+        let rest: Vec<&PublicKey> =
+            keys.iter().enumerate().filter(|(index, _)| !is_excluded(*index)).map(|(_, key)| key).collect();
+        let subtracted = subtract_public_keys(&total, &excluded);
+        if rest.is_empty() {
+            let at_infinity = matches!(subtracted, Err(BlsError::PointAtInfinity { .. }));
+            prop_assert!(at_infinity, "everything subtracted: {:?}", subtracted);
+        } else {
+            prop_assert_eq!(subtracted.unwrap(), sum_public_keys(&rest).unwrap());
+        }
+    }
+}
+
+#[test]
+fn a_sum_check_with_a_given_key_sum_vouches_for_exactly_those_signers() {
+    let batch = OneMessage::new(8, 61);
+    let received = batch.received();
+    let signatures: Vec<&UncheckedSignature> = received.iter().collect();
+    let keys: Vec<&PublicKey> = batch.pks.iter().collect();
+    let key_sum = sum_public_keys(&keys).unwrap();
+    let genuine = aggregate_signatures(&batch.sigs.iter().collect::<Vec<_>>()).unwrap();
+    assert_eq!(
+        verify_sum_with_key_sum(&batch.msg, &signatures, &key_sum).unwrap(),
+        genuine
+    );
+    // The key sum of all but one signer, formed by subtraction: the full batch does not verify
+    // against it, the batch without that signer does.
+    let without_last = subtract_public_keys(&key_sum, &keys[7..]).unwrap();
+    assert_eq!(
+        verify_sum_with_key_sum(&batch.msg, &signatures, &without_last),
+        Err(BlsError::VerificationFailed)
+    );
+    assert!(verify_sum_with_key_sum(&batch.msg, &signatures[..7], &without_last).is_ok());
+    // A forgery for one signer: the sum fails against the genuine key sum.
+    let mut forged = received.clone();
+    forged[3] = SecretKey::random(rng(62)).sign(&batch.msg).into();
+    assert_eq!(
+        verify_sum_with_key_sum(&batch.msg, &forged.iter().collect::<Vec<_>>(), &key_sum),
+        Err(BlsError::VerificationFailed)
+    );
+    assert!(matches!(
+        verify_sum_with_key_sum(&batch.msg, &[], &key_sum),
+        Err(BlsError::EmptyInput { .. })
+    ));
 }

@@ -415,6 +415,7 @@ async fn register_operators<P: Provider + Clone>(
     market: &market::MarketContracts,
     config: &DeployConfig,
 ) -> Result<Vec<OperatorHandle>, DeployError> {
+    let started = std::time::Instant::now();
     let created = concurrently((0..config.operators).collect(), {
         let data_dir = data_dir.to_path_buf();
         let config = Arc::new(config.clone());
@@ -424,9 +425,22 @@ async fn register_operators<P: Provider + Clone>(
         }
     })
     .await?;
-    for (_, keys) in &created {
-        fund_operator(provider, market, keys.address(), config.stake_per_operator).await?;
+    tracing::info!(
+        operators = created.len(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "operator keys created"
+    );
+    let addresses: Vec<Address> = created.iter().map(|(_, keys)| keys.address()).collect();
+    for address in &addresses {
+        provider
+            .anvil_set_balance(*address, U256::from(OPERATOR_ETHER))
+            .await?;
     }
+    market::fund_base_each(provider, market, &addresses, config.stake_per_operator).await?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis(),
+        "operators funded"
+    );
     let rpc_url: Arc<str> = Arc::from(rpc_url);
     let stake = config.stake_per_operator;
     let joined = concurrently(created, {
@@ -446,11 +460,15 @@ async fn register_operators<P: Provider + Clone>(
     })
     .await?;
 
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis(),
+        "operators joined EigenLayer"
+    );
     // Operators may allocate once their allocation delay has taken effect.
     let wait = u64::from(config.eigenlayer.allocation_configuration_delay) + 1;
     provider.anvil_mine(Some(wait), None).await?;
 
-    concurrently(
+    let registered = concurrently(
         joined,
         move |(mut handle, keys): (OperatorHandle, OperatorKeys)| {
             let rpc_url = Arc::clone(&rpc_url);
@@ -470,7 +488,12 @@ async fn register_operators<P: Provider + Clone>(
             }
         },
     )
-    .await
+    .await?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis(),
+        "operators registered with Warden"
+    );
+    Ok(registered)
 }
 
 fn registration_error(
@@ -598,18 +621,6 @@ async fn create_operator(
         password_file,
     };
     Ok((handle, keys))
-}
-
-async fn fund_operator<P: Provider + Clone>(
-    provider: &P,
-    market: &market::MarketContracts,
-    operator: Address,
-    stake: U256,
-) -> Result<(), DeployError> {
-    provider
-        .anvil_set_balance(operator, U256::from(OPERATOR_ETHER))
-        .await?;
-    market::fund_base(provider, market, operator, stake).await
 }
 
 pub(crate) fn create_dir(dir: &Path) -> Result<(), DeployError> {

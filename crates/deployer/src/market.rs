@@ -128,6 +128,32 @@ pub async fn fund_base<P: Provider + Clone>(
     Ok(())
 }
 
+/// Funds each of `accounts` with `base` WETH, wrapped from the provider's signer's ether in one
+/// deposit. The transfers are sent one after another without waiting for each to be mined (the
+/// sender's nonces follow one another), then confirmed together: funding hundreds of operators
+/// costs a round of confirmations, not one per transfer.
+pub async fn fund_base_each<P: Provider + Clone>(
+    provider: &P,
+    market: &MarketContracts,
+    accounts: &[Address],
+    base: U256,
+) -> Result<(), DeployError> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let weth = WETH9::new(market.weth, provider.clone());
+    let total = base.saturating_mul(U256::from(accounts.len()));
+    confirm("WETH9.deposit", weth.deposit().value(total).send().await?).await?;
+    let mut pending = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        pending.push(weth.transfer(*account, base).send().await?);
+    }
+    for transfer in pending {
+        confirm("WETH9.transfer", transfer).await?;
+    }
+    Ok(())
+}
+
 /// Funds `account` with `base` WETH (wrapped from the provider's signer's ether) and `quote`
 /// dollars.
 pub async fn fund<P: Provider + Clone>(
