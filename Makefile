@@ -25,7 +25,7 @@ help:
 	@echo "make test    lint, forge tests and Rust tests"
 	@echo "make setup   install the pinned Solidity toolchain into node_modules/"
 	@echo "make gas     forge gas report of the contracts"
-	@echo "make bench   commitOutput gas (bench-gas), then the aggregator's time per task beside eigensdk's BlsAggregatorService, one table"
+	@echo "make bench   commitOutput gas (bench-gas), then the aggregator's time per task beside eigensdk's BlsAggregatorService and a large agent's forward pass, one table"
 	@echo "make bench-gas  commitOutput gas at 4, 100 and 1,000 operators, 0/1/10/33 % non-signers (forge)"
 	@echo "make abi     re-export the contracts' ABI and bytecode for the Rust bindings (crates/bindings/abi/)"
 	@echo "make fmt     format Rust and Solidity"
@@ -89,12 +89,14 @@ gas: artifacts
 	cd contracts && $(FORGE) test --gas-report
 
 # The gas matrix first, then both aggregator benches (criterion, release build) on the same
-# workload, then one table read from criterion's results under target/criterion/
+# workload and the large-agent forward pass, then one table read from criterion's results under
+# target/criterion/
 # (scripts/bench-table.js). Pass criterion options through BENCH_ARGS, e.g.
 # make bench BENCH_ARGS=--quick.
 BENCH_ARGS ?=
 bench: setup bench-gas
 	$(CARGO) bench -p warden-aggregator --bench intake --bench eigensdk -- --noplot $(BENCH_ARGS)
+	$(CARGO) bench -p warden-agent --bench network -- --noplot $(BENCH_ARGS)
 	@echo
 	@node scripts/bench-table.js
 

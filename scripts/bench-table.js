@@ -86,6 +86,13 @@ const SECTIONS = [
         ms(criterionMs("intake_forged_spread", operators)),
       ]),
   },
+  {
+    title:
+      "Operator, one large agent: ms per forward pass and trace (criterion mean; WNET, random weights, 32 neurons per chunk)",
+    columns: ["parameters", "forward pass and chunk hashes"],
+    rows: () =>
+      ["1.8M", "10.5M"].map((parameters) => [parameters, ms(criterionMs("network_evaluate", parameters))]),
+  },
 ];
 
 function table({ title, columns, rows }) {

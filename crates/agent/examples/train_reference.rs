@@ -29,6 +29,7 @@ use alloy::primitives::U256;
 use warden_agent::features::{FEATURE_NAMES, HISTORY_LEN, features};
 use warden_agent::mlp::decide;
 use warden_agent::model::{LayerJson, ModelJson, Requant};
+use warden_agent::splitmix::SplitMix64;
 use warden_agent::{ActionKind, AgentInput, Model, NUM_ACTIONS, NUM_FEATURES};
 
 const SEED: u64 = 0x5741_5244_454e_0001; // "WARDEN" 1
@@ -44,16 +45,13 @@ const HORIZON: usize = 4;
 const FULL_SIZE_MARGIN: f64 = 0.5;
 const MAX_SIZE_BPS: f64 = 2_500.0;
 
-/// SplitMix64: tiny, fast, and fully specified, so the data never depends on a crate version.
-struct Rng(u64);
+/// The training data's randomness: SplitMix64, fully specified, so the data never depends on a
+/// crate version.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1) with 53 random bits.
@@ -384,7 +382,7 @@ fn main() {
         }
     }
 
-    let mut rng = Rng(SEED);
+    let mut rng = Rng(SplitMix64::new(SEED));
     let train: Vec<Sample> = (0..TRAIN).map(|_| sample(&mut rng)).collect();
     let test: Vec<Sample> = (0..TEST).map(|_| sample(&mut rng)).collect();
     let mut counts = [0usize; NUM_ACTIONS];

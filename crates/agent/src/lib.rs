@@ -8,12 +8,16 @@
 //! - [`MlpAgent`] is the reference agent: integer features, an int8-quantized MLP and a
 //!   Uniswap v2 swap, bit-exact with `contracts/src/agent/MlpPolicy.sol`. Its formulas are
 //!   documented in [`features`], [`model`] and [`mlp`].
+//! - [`network`] is the format of larger networks (millions of parameters), committed chunk by
+//!   chunk so that a wrong run is provable one chunk at a time (issue #14; not yet an agent).
 //!
 //! Nothing on the path from input to action uses floating point.
 
 pub mod features;
 pub mod mlp;
 pub mod model;
+pub mod network;
+pub mod splitmix;
 mod types;
 
 pub use features::{FeatureError, HISTORY_LEN};
