@@ -33,6 +33,7 @@ const CONTRACTS = [
   // Test harnesses (the bindings' `test-harness` feature).
   'DigestHarness.sol:DigestHarness',
   'MlpPolicyHarness.sol:MlpPolicyHarness',
+  'WardenNetworkHarness.sol:WardenNetworkHarness',
 ];
 
 function exported(file, name) {

@@ -3,28 +3,7 @@ pragma solidity 0.8.30;
 
 import {WardenNetwork} from "../../src/libraries/WardenNetwork.sol";
 import {TestBase} from "../lib/Vm.sol";
-
-/// @dev Exposes the library to external calls, so that a revert can be expected and a proof's gas
-/// measured as a transaction would spend it (the chunk comes in as calldata).
-contract WardenNetworkHarness {
-    function outputChunkHash(
-        WardenNetwork.Layer memory layer,
-        uint256 chunk,
-        uint256 firstNeuron,
-        bytes memory input,
-        bytes memory weights
-    ) external pure returns (bytes32) {
-        return WardenNetwork.outputChunkHash(layer, chunk, firstNeuron, input, weights);
-    }
-
-    function verifyWeightChunk(bytes memory weights, uint256 index, bytes32[] memory siblings, bytes32 root)
-        external
-        pure
-        returns (bool)
-    {
-        return WardenNetwork.verifyWeightChunk(weights, index, siblings, root);
-    }
-}
+import {WardenNetworkHarness} from "./WardenNetworkHarness.sol";
 
 /// @dev One output chunk recomputed on chain, on the hand-computed network of the Rust module's
 /// tests (`warden_agent::network::tests::a_tiny_network_computes_what_a_hand_computation_says`),

@@ -132,6 +132,16 @@ pub enum NetworkError {
     },
     #[error("{0} bytes after the last layer's weights")]
     TrailingBytes(usize),
+    #[error("a weight chunk of {length} bytes is not whole rows of {inputs} weights and a bias")]
+    MalformedChunk { length: usize, inputs: usize },
+    #[error(
+        "a residual chunk of {rows} neurons from neuron {first_neuron} reaches past the layer's {inputs} inputs"
+    )]
+    ResidualRange {
+        first_neuron: usize,
+        rows: usize,
+        inputs: usize,
+    },
     #[error("input of {actual} values for a network of input width {expected}")]
     InputLength { expected: usize, actual: usize },
     #[error("input value {value} at {index} is outside [-127, 127]")]
@@ -450,57 +460,40 @@ impl Network {
         let mut trace = Vec::with_capacity(self.layers.len());
         let mut x: Vec<i8> = input.to_vec();
         for (index, shape) in self.layers.iter().enumerate() {
-            let accumulators = self.accumulate(index, &x);
-            if index + 1 == self.layers.len() {
-                // Validation bounds every accumulator to int32.
-                let logits: Vec<i32> = accumulators
-                    .iter()
-                    .map(|&acc| acc.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+            let last = index + 1 == self.layers.len();
+            let step = Step {
+                // Validation bounds the layer count to 64.
+                index: index as u16,
+                last,
+                residual: shape.kind == LayerKind::Residual,
+                multiplier: shape.multiplier,
+                shift: shape.shift,
+            };
+            let mut encoded = Vec::with_capacity(shape.outputs * if last { 4 } else { 1 });
+            let mut hashes = Vec::with_capacity(shape.chunks(self.rows));
+            for chunk in 0..shape.chunks(self.rows) {
+                let weights = self.weight_chunk(index, chunk).unwrap_or_default();
+                let values = output_chunk(&step, chunk * self.rows, &x, weights)?;
+                hashes.push(chunk_hash(index, chunk, &values));
+                encoded.extend_from_slice(&values);
+            }
+            trace.push(hashes);
+            if last {
+                let logits = encoded
+                    .chunks_exact(4)
+                    .map(|bytes| i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
                     .collect();
-                let encoded: Vec<u8> = logits
-                    .iter()
-                    .flat_map(|logit| logit.to_be_bytes())
-                    .collect();
-                trace.push(self.chunk_hashes(index, &encoded, 4));
                 return Ok(Evaluation {
                     hidden,
                     logits,
                     trace: Trace { layers: trace },
                 });
             }
-            let outputs: Vec<i8> = accumulators
-                .iter()
-                .enumerate()
-                .map(|(neuron, &acc)| {
-                    let residual = match shape.kind {
-                        LayerKind::Residual => i64::from(x[neuron]),
-                        LayerKind::Dense => 0,
-                    };
-                    requantize(acc, shape.multiplier, shape.shift, residual)
-                })
-                .collect();
-            let encoded: Vec<u8> = outputs.iter().map(|&value| value as u8).collect();
-            trace.push(self.chunk_hashes(index, &encoded, 1));
-            hidden.push(outputs.clone());
-            x = outputs;
+            x = encoded.iter().map(|&value| value as i8).collect();
+            hidden.push(x.clone());
         }
         // Validation requires at least one layer, which the loop returns from.
         Err(NetworkError::LayerCount(0))
-    }
-
-    /// `bias + Σ w·x` for every neuron of layer `layer`, exact.
-    fn accumulate(&self, layer: usize, x: &[i8]) -> Vec<i64> {
-        let mut accumulators = Vec::new();
-        self.for_each_row(layer, |row, bias| {
-            // Validation bounds |Σ w·x| by 2^31 - 1 - |bias|: the i32 sum cannot overflow.
-            let dot: i32 = row
-                .iter()
-                .zip(x)
-                .map(|(&w, &xi)| i32::from(w as i8) * i32::from(xi))
-                .sum();
-            accumulators.push(i64::from(bias) + i64::from(dot));
-        });
-        accumulators
     }
 
     /// Calls `visit` with every weight row of layer `layer` and its bias, in neuron order.
@@ -524,15 +517,6 @@ impl Network {
                 );
             }
         }
-    }
-
-    /// The chunk hashes of layer `layer`'s encoded outputs, `width` bytes per value.
-    fn chunk_hashes(&self, layer: usize, encoded: &[u8], width: usize) -> Vec<B256> {
-        encoded
-            .chunks(self.rows * width)
-            .enumerate()
-            .map(|(chunk, values)| chunk_hash(layer, chunk, values))
-            .collect()
     }
 
     /// Every neuron's accumulator must be an int32 for every input in range.
@@ -663,6 +647,84 @@ impl Network {
         }
         Self::from_bytes(bytes)
     }
+}
+
+/// How a layer turns its accumulators into outputs, as a fraud proof states it
+/// (`WardenNetwork.Layer` in Solidity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// The layer's position in the network.
+    pub index: u16,
+    /// Whether it is the last layer, which outputs its accumulators (the logits).
+    pub last: bool,
+    /// Whether it adds its input to each output.
+    pub residual: bool,
+    /// Requantization of a hidden layer; ignored for the last.
+    pub multiplier: i32,
+    pub shift: u8,
+}
+
+/// One output chunk of a layer, encoded as the trace hashes it (a byte per activation, four
+/// big-endian bytes per logit), from the layer's whole input and the chunk's weights (its rows,
+/// then its biases, as the file holds them); `first_neuron` is the chunk's first neuron. This is
+/// what [`Network::evaluate`] computes chunk by chunk and what `WardenNetwork.outputChunkHash`
+/// recomputes on chain, with the same checks in the same order. Accumulators are exact in i64
+/// whatever the weights, and a logit keeps its accumulator's low 32 bits, as the contract does.
+pub fn output_chunk(
+    step: &Step,
+    first_neuron: usize,
+    input: &[i8],
+    weights: &[u8],
+) -> Result<Vec<u8>, NetworkError> {
+    let inputs = input.len();
+    if inputs == 0 || !weights.len().is_multiple_of(inputs + 4) {
+        return Err(NetworkError::MalformedChunk {
+            length: weights.len(),
+            inputs,
+        });
+    }
+    let rows = weights.len() / (inputs + 4);
+    if step.residual && first_neuron + rows > inputs {
+        return Err(NetworkError::ResidualRange {
+            first_neuron,
+            rows,
+            inputs,
+        });
+    }
+    if !step.last && (step.multiplier < 1 || !SHIFTS.contains(&step.shift)) {
+        return Err(NetworkError::Requantization {
+            layer: usize::from(step.index),
+            multiplier: step.multiplier,
+            shift: step.shift,
+        });
+    }
+    let (rows_bytes, biases) = weights.split_at(rows * inputs);
+    let mut values = Vec::with_capacity(rows * if step.last { 4 } else { 1 });
+    for (row_index, (row, bias)) in rows_bytes
+        .chunks_exact(inputs)
+        .zip(biases.chunks_exact(4))
+        .enumerate()
+    {
+        let bias = i32::from_be_bytes([bias[0], bias[1], bias[2], bias[3]]);
+        let dot: i64 = row
+            .iter()
+            .zip(input)
+            .map(|(&w, &xi)| i64::from(w as i8) * i64::from(xi))
+            .sum();
+        let acc = i64::from(bias) + dot;
+        if step.last {
+            // The low 32 bits: the network's validation keeps every logit within them.
+            values.extend_from_slice(&(acc as i32).to_be_bytes());
+        } else {
+            let residual = if step.residual {
+                i64::from(input[first_neuron + row_index])
+            } else {
+                0
+            };
+            values.push(requantize(acc, step.multiplier, step.shift, residual) as u8);
+        }
+    }
+    Ok(values)
 }
 
 /// `clamp(floor((acc · multiplier + 2^(shift-1)) / 2^shift) + residual, 0, 127)`.

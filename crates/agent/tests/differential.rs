@@ -21,11 +21,13 @@ use alloy::sol_types::SolError;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use warden_agent::model::{MAX_HIDDEN_DIM, MAX_LAYERS, MIN_LAYERS};
+use warden_agent::network::{Step, chunk_hash, output_chunk};
 use warden_agent::{
     Action, ActionKind, Agent, AgentInput, MlpAgent, Model, ModelError, NUM_ACTIONS, NUM_FEATURES,
     Params, REFERENCE_MODEL_BYTES, reference_agent,
 };
 use warden_bindings::harness::MlpPolicyHarness;
+use warden_bindings::harness::{WardenNetwork, WardenNetworkHarness};
 use warden_bindings::{MlpAgentVerifier, MlpPolicy};
 
 /// Random models × inputs compared by `evaluate_batch` (`WARDEN_DIFF_CASES` overrides, for soak runs).
@@ -751,5 +753,161 @@ async fn reference_verifier_agrees_with_the_reference_agent() {
             }
             .abi_encode()
         )
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// WNET output chunks (issue #14): `network::output_chunk` against `WardenNetwork.outputChunkHash`
+// ---------------------------------------------------------------------------------------------
+
+/// Random layer chunks compared with the Solidity library.
+const NETWORK_CASES: usize = 1_000;
+
+/// One chunk of one random layer: how the layer works, which chunk, its input and its weights.
+struct ChunkCase {
+    step: Step,
+    chunk: usize,
+    first_neuron: usize,
+    input: Vec<i8>,
+    weights: Vec<u8>,
+}
+
+/// An input width with the word boundaries of the contract's loads over-represented.
+fn random_width(rng: &mut StdRng) -> usize {
+    match rng.gen_range(0..3) {
+        0 => rng.gen_range(1..=5),
+        1 => [31, 32, 33, 63, 64, 65][rng.gen_range(0..6)],
+        _ => rng.gen_range(1..=96),
+    }
+}
+
+/// A weight, the extremes over-represented.
+fn random_weight(rng: &mut StdRng) -> i8 {
+    match rng.gen_range(0..8) {
+        0 => i8::MIN,
+        1 => i8::MAX,
+        2 => -127,
+        _ => rng.r#gen(),
+    }
+}
+
+fn random_chunk_case(rng: &mut StdRng) -> ChunkCase {
+    let inputs = random_width(rng);
+    let rows = rng.gen_range(1..=6).min(inputs);
+    let kind = rng.gen_range(0..3);
+    let last = kind == 2;
+    let residual = kind == 1;
+    let first_neuron = if residual {
+        rng.gen_range(0..=inputs - rows)
+    } else {
+        rng.gen_range(0..10_000)
+    };
+    // A first layer's inputs are signed, a hidden layer's in [0, 127].
+    let signed = rng.gen_bool(0.5);
+    let input: Vec<i8> = (0..inputs)
+        .map(|_| {
+            if signed {
+                rng.gen_range(-127..=127)
+            } else {
+                rng.gen_range(0..=127)
+            }
+        })
+        .collect();
+    let mut weights = Vec::with_capacity(rows * (inputs + 4));
+    let mut biases = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let row: Vec<i8> = (0..inputs).map(|_| random_weight(rng)).collect();
+        // Within a validated network's bound, |bias| + 127 Σ|w| ≤ 2^31 - 1, often at its edge.
+        let room = i64::from(i32::MAX) - 127 * row.iter().map(|&w| i64::from(w).abs()).sum::<i64>();
+        let magnitude = if rng.gen_bool(0.2) {
+            room
+        } else {
+            rng.gen_range(0..=room.min(1 << 20))
+        };
+        let bias = if rng.r#gen() { magnitude } else { -magnitude };
+        weights.extend(row.iter().map(|&w| w as u8));
+        biases.push(i32::try_from(bias).unwrap());
+    }
+    for bias in biases {
+        weights.extend_from_slice(&bias.to_be_bytes());
+    }
+    let (multiplier, shift) = if last {
+        (0, 0)
+    } else {
+        match rng.gen_range(0..4) {
+            // Halving: odd accumulators sit exactly on the rounding edge.
+            0 => (1 << 30, 31),
+            1 => (i32::MAX, rng.gen_range(1..=62)),
+            2 => (1, rng.gen_range(1..=62)),
+            _ => (rng.gen_range(1..=i32::MAX), rng.gen_range(1..=62)),
+        }
+    };
+    ChunkCase {
+        step: Step {
+            index: rng.gen_range(0..64),
+            last,
+            residual,
+            multiplier,
+            shift,
+        },
+        chunk: rng.gen_range(0..4_096),
+        first_neuron,
+        input,
+        weights,
+    }
+}
+
+#[tokio::test]
+async fn network_chunks_agree_with_the_solidity_library() {
+    let anvil = spawn_anvil();
+    let provider = provider(&anvil);
+    let harness = WardenNetworkHarness::deploy(provider.clone())
+        .await
+        .unwrap();
+    let mut rng = seeded_rng();
+    let (mut saturated, mut logits) = (0, 0);
+    for case in (0..NETWORK_CASES).map(|_| random_chunk_case(&mut rng)) {
+        let values =
+            output_chunk(&case.step, case.first_neuron, &case.input, &case.weights).unwrap();
+        let expected = chunk_hash(usize::from(case.step.index), case.chunk, &values);
+        saturated += values
+            .iter()
+            .filter(|&&value| !case.step.last && value == 127)
+            .count();
+        logits += usize::from(case.step.last);
+        let layer = WardenNetwork::Layer {
+            index: case.step.index,
+            last: case.step.last,
+            residual: case.step.residual,
+            multiplier: case.step.multiplier,
+            shift: case.step.shift,
+        };
+        let input: Vec<u8> = case.input.iter().map(|&value| value as u8).collect();
+        let onchain = harness
+            .outputChunkHash(
+                layer,
+                U256::from(case.chunk),
+                U256::from(case.first_neuron),
+                Bytes::from(input),
+                Bytes::from(case.weights.clone()),
+            )
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(
+            onchain,
+            expected,
+            "layer {:?}, chunk {}, first neuron {}, input {:?}, weights {}",
+            case.step,
+            case.chunk,
+            case.first_neuron,
+            case.input,
+            alloy::hex::encode(&case.weights)
+        );
+    }
+    // The edges were reached, not only the middle.
+    assert!(
+        saturated > 0 && logits > 0,
+        "saturated {saturated}, logit chunks {logits}"
     );
 }

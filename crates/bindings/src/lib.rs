@@ -192,6 +192,13 @@ pub mod harness {
         MlpPolicyHarness,
         "abi/MlpPolicyHarness.json"
     );
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        WardenNetworkHarness,
+        "abi/WardenNetworkHarness.json"
+    );
 }
 
 /// EigenLayer core with redistributable operator sets (the ABI of v1.5 "Redistribution" and
