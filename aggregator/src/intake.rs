@@ -392,7 +392,7 @@ impl TaskAggregation {
         output_hash: B256,
         signature: &UncheckedSignature,
     ) -> Option<Result<SubmissionStatus, IntakeError>> {
-        let on_record = self.signed.get(position)?.as_ref()?;
+        let on_record = self.signed_at(position)?;
         if on_record.output_hash != output_hash {
             return None;
         }
@@ -1259,7 +1259,7 @@ pub(crate) mod tests {
         let sum = warden_bls::verify_sum_with_key_sum(
             together[0].check.message.as_slice(),
             &signatures,
-            &warden_bls::sum_public_keys(&keys.iter().collect::<Vec<_>>()).unwrap(),
+            &warden_bls::aggregate_public_keys(&keys.iter().collect::<Vec<_>>()).unwrap(),
         )
         .unwrap();
         let outcomes = f

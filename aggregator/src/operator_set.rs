@@ -204,55 +204,34 @@ impl OperatorSet {
     /// most of the set, the sum is the set's total ([`KeyTotal`]) less the keys left out, which
     /// for a batch signed by nine in ten operators adds a ninth as many keys.
     pub fn key_sum(&self, positions: &[usize]) -> Option<PublicKey> {
-        let count = self.operators.len();
-        if positions.len() * 2 <= count {
-            let keys: Vec<&PublicKey> = positions
-                .iter()
-                .map(|&position| {
-                    self.operators
-                        .get(position)
-                        .map(|operator| &operator.public_key)
-                })
-                .collect::<Option<_>>()?;
-            if !distinct(positions, count) {
-                return None;
-            }
-            return warden_bls::sum_public_keys(&keys).ok();
-        }
-        let mut included = vec![false; count];
+        let mut included = vec![false; self.operators.len()];
         for &position in positions {
-            let seen = included.get_mut(position)?;
-            if *seen {
+            if std::mem::replace(included.get_mut(position)?, true) {
                 return None;
             }
-            *seen = true;
+        }
+        // The keys marked `marked` in `included`.
+        let keys = |marked: bool| -> Vec<&PublicKey> {
+            self.operators
+                .iter()
+                .zip(&included)
+                .filter(|(_, included)| **included == marked)
+                .map(|(operator, _)| &operator.public_key)
+                .collect()
+        };
+        if positions.len() * 2 <= self.operators.len() {
+            return warden_bls::aggregate_public_keys(&keys(true)).ok();
         }
         let total = self.key_total.0.get_or_init(|| {
-            let keys: Vec<&PublicKey> = self
+            let all: Vec<&PublicKey> = self
                 .operators
                 .iter()
                 .map(|operator| &operator.public_key)
                 .collect();
-            warden_bls::sum_public_keys(&keys).ok()
+            warden_bls::aggregate_public_keys(&all).ok()
         });
-        let excluded: Vec<&PublicKey> = self
-            .operators
-            .iter()
-            .zip(&included)
-            .filter(|(_, included)| !**included)
-            .map(|(operator, _)| &operator.public_key)
-            .collect();
-        warden_bls::subtract_public_keys(total.as_ref()?, &excluded).ok()
+        warden_bls::subtract_public_keys(total.as_ref()?, &keys(false)).ok()
     }
-}
-
-/// Whether `positions`, each below `count`, are all different.
-fn distinct(positions: &[usize], count: usize) -> bool {
-    let mut seen = vec![false; count];
-    positions.iter().all(|&position| {
-        seen.get_mut(position)
-            .is_some_and(|seen| !std::mem::replace(seen, true))
-    })
 }
 
 #[cfg(test)]
@@ -301,7 +280,7 @@ mod tests {
                 .collect();
             assert_eq!(
                 set.key_sum(members),
-                warden_bls::aggregate_public_keys(&keys).ok(),
+                warden_bls::AggregatePublicKey::aggregate(&keys).ok(),
                 "{} of 24",
                 members.len()
             );

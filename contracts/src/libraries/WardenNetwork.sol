@@ -13,7 +13,7 @@ pragma solidity ^0.8.27;
 /// last layer's outputs its accumulator as four big-endian bytes. The chunk's hash is
 /// `keccak256(uint16 layer ‖ uint32 chunk ‖ values)`.
 library WardenNetwork {
-    /// @notice The weight chunk's length is not a whole number of rows of `inputs` weights and a bias.
+    /// @notice The weight chunk's length is not one or more whole rows of `inputs` weights and a bias.
     error MalformedWeightChunk(uint256 length, uint256 inputs);
     /// @notice A residual chunk reaches past its layer's input.
     error ResidualOutOfRange(uint256 firstNeuron, uint256 rows, uint256 inputs);
@@ -40,17 +40,17 @@ library WardenNetwork {
     /// @param weights The chunk's weight rows, then its biases, as the network file holds them.
     function outputChunkHash(
         Layer memory layer,
-        uint256 chunk,
+        uint32 chunk,
         uint256 firstNeuron,
         bytes memory input,
         bytes memory weights
     ) internal pure returns (bytes32) {
         uint256 inputs = input.length;
-        if (inputs == 0 || weights.length % (inputs + 4) != 0) {
+        if (inputs == 0 || weights.length == 0 || weights.length % (inputs + 4) != 0) {
             revert MalformedWeightChunk(weights.length, inputs);
         }
         uint256 rows = weights.length / (inputs + 4);
-        if (layer.residual && firstNeuron + rows > inputs) {
+        if (layer.residual && (rows > inputs || firstNeuron > inputs - rows)) {
             revert ResidualOutOfRange(firstNeuron, rows, inputs);
         }
         if (!layer.last && (layer.multiplier < 1 || layer.shift < 1 || layer.shift > 62)) {
@@ -60,8 +60,9 @@ library WardenNetwork {
         bytes memory preimage = new bytes(6 + rows * width);
         assembly ("memory-safe") {
             let out := add(preimage, 32)
-            // uint16 layer ‖ uint32 chunk, big-endian, in the first six bytes.
-            mstore(out, or(shl(240, mload(layer)), shl(208, chunk)))
+            // uint16 layer ‖ uint32 chunk, big-endian, in the first six bytes (masked: a short type's
+            // high bits are not guaranteed clean in assembly).
+            mstore(out, or(shl(240, and(mload(layer), 0xffff)), shl(208, and(chunk, 0xffffffff))))
         }
         for (uint256 row; row < rows; ++row) {
             int256 acc = _accumulate(input, weights, row, rows);

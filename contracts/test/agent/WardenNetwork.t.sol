@@ -83,10 +83,16 @@ contract WardenNetworkTest is TestBase {
     }
 
     function test_revert_malformedChunks() public {
+        vm.expectRevert(abi.encodeWithSelector(WardenNetwork.MalformedWeightChunk.selector, 0, 2));
+        harness.outputChunkHash(_hidden(0, false), 0, 0, hex"0102", "");
         vm.expectRevert(abi.encodeWithSelector(WardenNetwork.MalformedWeightChunk.selector, 5, 2));
         harness.outputChunkHash(_hidden(0, false), 0, 0, hex"0102", hex"0102030405");
         vm.expectRevert(abi.encodeWithSelector(WardenNetwork.ResidualOutOfRange.selector, 1, 2, 2));
         harness.outputChunkHash(_hidden(0, true), 0, 1, hex"0102", new bytes(12));
+        vm.expectRevert(
+            abi.encodeWithSelector(WardenNetwork.ResidualOutOfRange.selector, type(uint256).max, 1, 2)
+        );
+        harness.outputChunkHash(_hidden(0, true), 0, type(uint256).max, hex"0102", new bytes(6));
         WardenNetwork.Layer memory noShift = _hidden(0, false);
         noShift.shift = 0;
         vm.expectRevert(

@@ -9,7 +9,7 @@ import {WardenNetwork} from "../../src/libraries/WardenNetwork.sol";
 contract WardenNetworkHarness {
     function outputChunkHash(
         WardenNetwork.Layer memory layer,
-        uint256 chunk,
+        uint32 chunk,
         uint256 firstNeuron,
         bytes memory input,
         bytes memory weights

@@ -132,7 +132,9 @@ pub enum NetworkError {
     },
     #[error("{0} bytes after the last layer's weights")]
     TrailingBytes(usize),
-    #[error("a weight chunk of {length} bytes is not whole rows of {inputs} weights and a bias")]
+    #[error(
+        "a weight chunk of {length} bytes is not one or more whole rows of {inputs} weights and a bias"
+    )]
     MalformedChunk { length: usize, inputs: usize },
     #[error(
         "a residual chunk of {rows} neurons from neuron {first_neuron} reaches past the layer's {inputs} inputs"
@@ -241,11 +243,10 @@ impl Trace {
 
 /// The hash of output chunk `chunk` of layer `layer`, whose values are `values` as the trace
 /// encodes them (a byte per activation, four big-endian bytes per logit).
-pub fn chunk_hash(layer: usize, chunk: usize, values: &[u8]) -> B256 {
+pub fn chunk_hash(layer: u16, chunk: u32, values: &[u8]) -> B256 {
     let mut preimage = Vec::with_capacity(6 + values.len());
-    // Validation bounds layers to 64 and chunks to 65,536: both fit their fields.
-    preimage.extend_from_slice(&(layer as u16).to_be_bytes());
-    preimage.extend_from_slice(&(chunk as u32).to_be_bytes());
+    preimage.extend_from_slice(&layer.to_be_bytes());
+    preimage.extend_from_slice(&chunk.to_be_bytes());
     preimage.extend_from_slice(values);
     keccak256(preimage)
 }
@@ -474,7 +475,8 @@ impl Network {
             for chunk in 0..shape.chunks(self.rows) {
                 let weights = self.weight_chunk(index, chunk).unwrap_or_default();
                 let values = output_chunk(&step, chunk * self.rows, &x, weights)?;
-                hashes.push(chunk_hash(index, chunk, &values));
+                // Validation bounds a layer's chunks to 65,536: the index fits a u32.
+                hashes.push(chunk_hash(step.index, chunk as u32, &values));
                 encoded.extend_from_slice(&values);
             }
             trace.push(hashes);
@@ -677,14 +679,14 @@ pub fn output_chunk(
     weights: &[u8],
 ) -> Result<Vec<u8>, NetworkError> {
     let inputs = input.len();
-    if inputs == 0 || !weights.len().is_multiple_of(inputs + 4) {
+    if inputs == 0 || weights.is_empty() || !weights.len().is_multiple_of(inputs + 4) {
         return Err(NetworkError::MalformedChunk {
             length: weights.len(),
             inputs,
         });
     }
     let rows = weights.len() / (inputs + 4);
-    if step.residual && first_neuron + rows > inputs {
+    if step.residual && first_neuron.saturating_add(rows) > inputs {
         return Err(NetworkError::ResidualRange {
             first_neuron,
             rows,
@@ -728,7 +730,8 @@ pub fn output_chunk(
 }
 
 /// `clamp(floor((acc · multiplier + 2^(shift-1)) / 2^shift) + residual, 0, 127)`.
-pub fn requantize(acc: i64, multiplier: i32, shift: u8, residual: i64) -> i8 {
+/// `shift` must be in [`SHIFTS`], as validation and [`output_chunk`] ensure.
+fn requantize(acc: i64, multiplier: i32, shift: u8, residual: i64) -> i8 {
     let scaled = (acc * i64::from(multiplier) + (1i64 << (shift - 1))) >> shift;
     // The clamp makes the value an int8.
     (scaled + residual).clamp(0, MAX_ACTIVATION) as i8
@@ -1060,6 +1063,60 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// A fraud proof's chunk is checked as the contract checks it (`test_revert_malformedChunks`).
+    #[test]
+    fn malformed_chunks_are_refused_as_the_contract_refuses_them() {
+        let hidden = |residual| Step {
+            index: 0,
+            last: false,
+            residual,
+            multiplier: 1 << 30,
+            shift: 31,
+        };
+        assert_eq!(
+            output_chunk(&hidden(false), 0, &[1, 2], &[]).unwrap_err(),
+            NetworkError::MalformedChunk {
+                length: 0,
+                inputs: 2
+            }
+        );
+        assert_eq!(
+            output_chunk(&hidden(false), 0, &[1, 2], &[1, 2, 3, 4, 5]).unwrap_err(),
+            NetworkError::MalformedChunk {
+                length: 5,
+                inputs: 2
+            }
+        );
+        assert_eq!(
+            output_chunk(&hidden(true), 1, &[1, 2], &[0; 12]).unwrap_err(),
+            NetworkError::ResidualRange {
+                first_neuron: 1,
+                rows: 2,
+                inputs: 2
+            }
+        );
+        assert_eq!(
+            output_chunk(&hidden(true), usize::MAX, &[1, 2], &[0; 6]).unwrap_err(),
+            NetworkError::ResidualRange {
+                first_neuron: usize::MAX,
+                rows: 1,
+                inputs: 2
+            }
+        );
+        let no_shift = Step {
+            shift: 0,
+            ..hidden(false)
+        };
+        assert_eq!(
+            output_chunk(&no_shift, 0, &[1, 2], &[0; 6]).unwrap_err(),
+            NetworkError::Requantization {
+                layer: 0,
+                multiplier: 1 << 30,
+                shift: 0
+            }
+        );
     }
 
     #[test]

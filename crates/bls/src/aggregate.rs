@@ -25,12 +25,18 @@ pub fn aggregate_signatures(signatures: &[&Signature]) -> Result<Signature, BlsE
     AggregateSignature::aggregate(signatures)
 }
 
-/// Sums public keys; see the module documentation for when that is sound.
+/// Sums public keys, with batched affine additions (one field inversion for the batch, not one
+/// per key); see the module documentation for when that is sound.
 ///
 /// Errors on empty input, and if the sum is the point at infinity (the identity key verifies
 /// the identity signature on every message, so it must never be accepted).
 pub fn aggregate_public_keys(public_keys: &[&PublicKey]) -> Result<PublicKey, BlsError> {
-    AggregatePublicKey::aggregate(public_keys)
+    if public_keys.is_empty() {
+        return Err(BlsError::EmptyInput {
+            what: "public key aggregation",
+        });
+    }
+    not_at_infinity(affine_sum(public_keys))
 }
 
 /// Checks `signature` is an aggregate signature on `msg` by all of `public_keys` (each signer signed
@@ -119,37 +125,6 @@ pub fn verify_same_message<R: RngCore + CryptoRng>(
     signers: &[Signer<'_>],
     mut rng: R,
 ) -> Result<(), BlsError> {
-    verify_sums(msg, signers, |signers| {
-        let mut signatures = Vec::with_capacity(signers.len());
-        let mut public_keys = Vec::with_capacity(signers.len());
-        let mut scalars = Vec::with_capacity(signers.len() * BATCH_RANDOM_BITS / 8);
-        for (signature, public_key) in signers {
-            signatures.push(blst_p2_affine::from(*signature.as_blst()));
-            public_keys.push(blst_p1_affine::from(*public_key.as_blst()));
-            scalars.extend_from_slice(&random_u64(&mut rng).to_le_bytes());
-        }
-        let signature_sum = min_pk::AggregateSignature::from(
-            signatures.as_slice().mult(&scalars, BATCH_RANDOM_BITS),
-        )
-        .to_signature();
-        let key_sum = min_pk::AggregatePublicKey::from(
-            public_keys.as_slice().mult(&scalars, BATCH_RANDOM_BITS),
-        )
-        .to_public_key();
-        (signature_sum, key_sum)
-    })
-    .map(|_| ())
-}
-
-/// Checks `e(σ, g1) = e(H(msg), pk)` for the sums `sum` makes of a batch of two or more signers
-/// (a single signer is its own sum), and returns the signature sum. The keys are subgroup points
-/// already; the signature sum is subgroup-checked here, and a sum at infinity fails the check.
-/// An empty batch is an error rather than a vacuous success.
-fn verify_sums(
-    msg: &[u8],
-    signers: &[Signer<'_>],
-    sum: impl FnOnce(&[Signer<'_>]) -> (min_pk::Signature, min_pk::PublicKey),
-) -> Result<min_pk::Signature, BlsError> {
     let (signature_sum, key_sum) = match signers {
         [] => {
             return Err(BlsError::EmptyInput {
@@ -157,10 +132,39 @@ fn verify_sums(
             });
         }
         [(signature, public_key)] => (*signature.as_blst(), *public_key.as_blst()),
-        _ => sum(signers),
+        _ => {
+            let mut signatures = Vec::with_capacity(signers.len());
+            let mut public_keys = Vec::with_capacity(signers.len());
+            let mut scalars = Vec::with_capacity(signers.len() * BATCH_RANDOM_BITS / 8);
+            for (signature, public_key) in signers {
+                signatures.push(blst_p2_affine::from(*signature.as_blst()));
+                public_keys.push(blst_p1_affine::from(*public_key.as_blst()));
+                scalars.extend_from_slice(&random_u64(&mut rng).to_le_bytes());
+            }
+            let signature_sum = min_pk::AggregateSignature::from(
+                signatures.as_slice().mult(&scalars, BATCH_RANDOM_BITS),
+            )
+            .to_signature();
+            let key_sum = min_pk::AggregatePublicKey::from(
+                public_keys.as_slice().mult(&scalars, BATCH_RANDOM_BITS),
+            )
+            .to_public_key();
+            (signature_sum, key_sum)
+        }
     };
-    match signature_sum.verify(true, msg, DST, &[], &key_sum, false) {
-        BLST_ERROR::BLST_SUCCESS => Ok(signature_sum),
+    check_sum(msg, signature_sum, &key_sum).map(|_| ())
+}
+
+/// Checks `e(σ, g1) = e(H(msg), pk)` for a signature sum and a key sum, and returns the signature
+/// sum. The key sum is a sum of subgroup points; the signature sum is subgroup-checked here, and a
+/// sum at infinity fails the check.
+fn check_sum(
+    msg: &[u8],
+    signature_sum: min_pk::Signature,
+    key_sum: &min_pk::PublicKey,
+) -> Result<Signature, BlsError> {
+    match signature_sum.verify(true, msg, DST, &[], key_sum, false) {
+        BLST_ERROR::BLST_SUCCESS => Ok(Signature::from_blst_unchecked(signature_sum)),
         _ => Err(BlsError::VerificationFailed),
     }
 }
@@ -185,7 +189,7 @@ pub fn verify_sum_same_message(msg: &[u8], signers: &[Signer<'_>]) -> Result<Sig
         signers.iter().copied().unzip();
     let key_sum = match public_keys.as_slice() {
         [one] => **one,
-        keys => sum_public_keys(keys)?,
+        keys => aggregate_public_keys(keys)?,
     };
     verify_sum_with_key_sum(msg, &signatures, &key_sum)
 }
@@ -216,23 +220,7 @@ pub fn verify_sum_with_key_sum(
             min_pk::AggregateSignature::from(points.as_slice().add()).to_signature()
         }
     };
-    // The signature sum is subgroup-checked here; the key sum is a sum of subgroup points.
-    match signature_sum.verify(true, msg, DST, &[], key_sum.as_blst(), false) {
-        BLST_ERROR::BLST_SUCCESS => Ok(Signature::from_blst_unchecked(signature_sum)),
-        _ => Err(BlsError::VerificationFailed),
-    }
-}
-
-/// Sums public keys with batched affine additions (one field inversion for the batch, not one per
-/// key); see the module documentation for when that is sound. Errors on empty input and on a sum
-/// at infinity, as [`aggregate_public_keys`] does.
-pub fn sum_public_keys(public_keys: &[&PublicKey]) -> Result<PublicKey, BlsError> {
-    if public_keys.is_empty() {
-        return Err(BlsError::EmptyInput {
-            what: "public key aggregation",
-        });
-    }
-    not_at_infinity(affine_sum(public_keys))
+    check_sum(msg, signature_sum, key_sum.as_blst())
 }
 
 /// `total` less the sum of `excluded`: the key sum of a set's members other than `excluded`, when
@@ -532,13 +520,7 @@ impl AggregatePublicKey {
         let sum = self.sum.as_ref().ok_or(BlsError::EmptyInput {
             what: "public key aggregation",
         })?;
-        let public_key = sum.to_public_key();
-        if is_compressed_infinity(public_key.compress()[0]) {
-            return Err(BlsError::PointAtInfinity {
-                what: "aggregate public key",
-            });
-        }
-        Ok(PublicKey::from_blst_unchecked(public_key))
+        not_at_infinity(sum.to_public_key())
     }
 }
 

@@ -55,8 +55,8 @@ pub mod eip2537;
 pub use aggregate::{
     AggregatePublicKey, AggregateSignature, BatchItem, Signer, aggregate_public_keys,
     aggregate_signatures, fast_aggregate_verify, find_invalid, find_invalid_signers,
-    find_invalid_with_rng, subtract_public_keys, sum_public_keys, verify_batch,
-    verify_same_message, verify_sum_same_message, verify_sum_with_key_sum,
+    find_invalid_with_rng, subtract_public_keys, verify_batch, verify_same_message,
+    verify_sum_same_message, verify_sum_with_key_sum,
 };
 pub use error::BlsError;
 pub use keys::{PublicKey, SecretKey, Signature, UncheckedSignature};

@@ -8,9 +8,8 @@ use rand::rngs::StdRng;
 use warden_bls::{
     AggregatePublicKey, AggregateSignature, BlsError, PublicKey, SecretKey, Signature, Signer,
     UncheckedSignature, aggregate_public_keys, aggregate_signatures, fast_aggregate_verify,
-    find_invalid, find_invalid_signers, find_invalid_with_rng, subtract_public_keys,
-    sum_public_keys, verify_batch, verify_same_message, verify_sum_same_message,
-    verify_sum_with_key_sum,
+    find_invalid, find_invalid_signers, find_invalid_with_rng, subtract_public_keys, verify_batch,
+    verify_same_message, verify_sum_same_message, verify_sum_with_key_sum,
 };
 
 /// The BLS12-381 group order r, big-endian.
@@ -843,13 +842,13 @@ fn batched_key_sums_agree_with_sequential_aggregation() {
     for count in [1, 2, 3, 17, 40] {
         let some: Vec<&PublicKey> = keys[..count].iter().collect();
         assert_eq!(
-            sum_public_keys(&some).unwrap(),
             aggregate_public_keys(&some).unwrap(),
+            AggregatePublicKey::aggregate(&some).unwrap(),
             "{count} keys"
         );
     }
     assert!(matches!(
-        sum_public_keys(&[]),
+        aggregate_public_keys(&[]),
         Err(BlsError::EmptyInput { .. })
     ));
     // k and r − k: a sum at infinity is refused.
@@ -858,7 +857,7 @@ fn batched_key_sums_agree_with_sequential_aggregation() {
         negated(7).public_key(),
     ];
     assert!(matches!(
-        sum_public_keys(&opposite.iter().collect::<Vec<_>>()),
+        aggregate_public_keys(&opposite.iter().collect::<Vec<_>>()),
         Err(BlsError::PointAtInfinity { .. })
     ));
 }
@@ -876,7 +875,7 @@ proptest! {
         let keys: Vec<PublicKey> = (0..count)
             .map(|index| SecretKey::random(rng(seed.wrapping_add(index as u64))).public_key())
             .collect();
-        let total = sum_public_keys(&keys.iter().collect::<Vec<_>>()).unwrap();
+        let total = aggregate_public_keys(&keys.iter().collect::<Vec<_>>()).unwrap();
         let is_excluded = |index: usize| excluded_mask & (1 << index) != 0;
         let excluded: Vec<&PublicKey> =
             keys.iter().enumerate().filter(|(index, _)| is_excluded(*index)).map(|(_, key)| key).collect();
@@ -887,7 +886,7 @@ proptest! {
             let at_infinity = matches!(subtracted, Err(BlsError::PointAtInfinity { .. }));
             prop_assert!(at_infinity, "everything subtracted: {:?}", subtracted);
         } else {
-            prop_assert_eq!(subtracted.unwrap(), sum_public_keys(&rest).unwrap());
+            prop_assert_eq!(subtracted.unwrap(), aggregate_public_keys(&rest).unwrap());
         }
     }
 }
@@ -898,7 +897,7 @@ fn a_sum_check_with_a_given_key_sum_vouches_for_exactly_those_signers() {
     let received = batch.received();
     let signatures: Vec<&UncheckedSignature> = received.iter().collect();
     let keys: Vec<&PublicKey> = batch.pks.iter().collect();
-    let key_sum = sum_public_keys(&keys).unwrap();
+    let key_sum = aggregate_public_keys(&keys).unwrap();
     let genuine = aggregate_signatures(&batch.sigs.iter().collect::<Vec<_>>()).unwrap();
     assert_eq!(
         verify_sum_with_key_sum(&batch.msg, &signatures, &key_sum).unwrap(),
