@@ -36,11 +36,23 @@ const CONTRACTS = [
   'WardenNetworkHarness.sol:WardenNetworkHarness',
 ];
 
-function exported(file, name) {
-  const artifactPath = path.join(out, file, `${name}.json`);
-  if (!fs.existsSync(artifactPath)) {
-    throw new Error(`${artifactPath} is missing: run \`forge build\` in contracts/ first`);
+// A source that a restricted file's compilation also needs (foundry.toml's compilation_restrictions)
+// is compiled under both profiles, and forge then names its artifacts `<name>.<profile>.json`. The
+// default profile's is the one deployed. Where both names are present, one is left over from a build
+// under other settings: the newer is forge's current output.
+function artifactPathOf(file, name) {
+  const candidates = [`${name}.json`, `${name}.default.json`].map((f) => path.join(out, file, f));
+  const found = candidates
+    .filter((candidate) => fs.existsSync(candidate))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  if (found.length === 0) {
+    throw new Error(`${candidates[0]} is missing: run \`forge build\` in contracts/ first`);
   }
+  return found[0];
+}
+
+function exported(file, name) {
+  const artifactPath = artifactPathOf(file, name);
   const artifact = JSON.parse(fs.readFileSync(artifactPath, 'utf8'));
   const bytecode = artifact.bytecode && artifact.bytecode.object;
   if (typeof bytecode !== 'string' || !Array.isArray(artifact.abi)) {

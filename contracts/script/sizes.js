@@ -46,7 +46,8 @@ for (const file of artifacts(outDir)) {
   const code = artifact.deployedBytecode?.object ?? "0x";
   const size = (code.length - 2) / 2;
   if (size === 0 || isLibrary(source, name)) continue;
-  rows.push({ name, source, size });
+  // A source compiled under two compiler profiles has an artifact for each, `<name>.<profile>.json`.
+  rows.push({ name: path.basename(file, ".json"), source, size });
 }
 if (rows.length === 0) {
   console.error(`sizes: no contract artifacts from src/ under ${outDir}`);
