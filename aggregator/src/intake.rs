@@ -15,7 +15,7 @@ use std::sync::Arc;
 use alloy::primitives::{B256, Bytes, U256, keccak256};
 use warden_bls::{AggregateSignature, Signature, UncheckedSignature};
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
-use warden_protocol::{OperatorId, TaskAttestation};
+use warden_protocol::{NO_TRACE, OperatorId, TaskAttestation};
 
 use crate::verifier::SignatureCheck;
 use crate::{OperatorSet, Quorum, Threshold};
@@ -37,9 +37,10 @@ impl TaskContext {
         self.task.task_id
     }
 
-    /// The digest operators sign for `output_hash`.
+    /// The digest operators sign for `output_hash` (with no activation trace: the agents operators
+    /// submit for today keep none).
     pub fn digest(&self, output_hash: B256) -> B256 {
-        self.task.with_output(output_hash).digest()
+        self.task.with_output(output_hash, NO_TRACE).digest()
     }
 }
 

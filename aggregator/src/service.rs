@@ -122,6 +122,8 @@ fn collecting(
 struct KeptFacts {
     input: Option<Bytes>,
     output: Option<Bytes>,
+    /// The commitment's trace hash (`warden_protocol::trace_hash`).
+    trace_hash: Option<B256>,
     /// The commitment's non-signer hash (`warden_protocol::non_signer_hash`).
     non_signer_hash: Option<B256>,
     /// The vault refused the committed action by its owner's policy: not tried again.

@@ -1,4 +1,5 @@
-//! Equivocation: two valid signatures by one operator over different outputs of the same task.
+//! Equivocation: two valid signatures by one operator over different outputs (or activation traces)
+//! of the same task.
 
 use serde::{Deserialize, Serialize};
 use warden_bls::{PublicKey, Signature};
@@ -25,8 +26,9 @@ pub enum EquivocationError {
     /// The two attestations are about different tasks (or chains, task managers, agents).
     #[error("the attestations are about different tasks")]
     DifferentTasks,
-    /// The two attestations name the same output: signing it twice is not equivocation.
-    #[error("both attestations name the same output")]
+    /// The two attestations name the same output and trace: signing them twice is not
+    /// equivocation.
+    #[error("both attestations name the same output and trace")]
     SameOutput,
     /// A signature does not verify under the public key.
     #[error("the {which} signature does not verify under the public key")]
@@ -34,8 +36,8 @@ pub enum EquivocationError {
 }
 
 impl EquivocationEvidence {
-    /// Checks that both attestations concern one task, name different outputs, and are both
-    /// signed by `public_key`.
+    /// Checks that both attestations concern one task, name different outputs or traces, and are
+    /// both signed by `public_key`.
     pub fn verify(&self) -> Result<(), EquivocationError> {
         let (a, b) = (&self.first.attestation, &self.second.attestation);
         let same_task = a.chain_id == b.chain_id
@@ -45,7 +47,7 @@ impl EquivocationEvidence {
         if !same_task {
             return Err(EquivocationError::DifferentTasks);
         }
-        if a.output_hash == b.output_hash {
+        if a.output_hash == b.output_hash && a.trace_hash == b.trace_hash {
             return Err(EquivocationError::SameOutput);
         }
         for (which, signed) in [("first", &self.first), ("second", &self.second)] {
@@ -75,6 +77,7 @@ mod tests {
             verifier: Address::repeat_byte(3),
             input_hash: B256::repeat_byte(2),
             output_hash: B256::repeat_byte(output),
+            trace_hash: B256::ZERO,
             reference_block: 100,
         }
     }
@@ -99,6 +102,19 @@ mod tests {
         let json = serde_json::to_string(&evidence).unwrap();
         let decoded: EquivocationEvidence = serde_json::from_str(&json).unwrap();
         assert_eq!(decoded.verify(), Ok(()));
+    }
+
+    #[test]
+    fn one_output_with_two_traces_is_equivocation() {
+        let key = SecretKey::random(rand::thread_rng());
+        let mut retraced = attestation(0xaa);
+        retraced.trace_hash = B256::repeat_byte(0x77);
+        let evidence = EquivocationEvidence {
+            public_key: key.public_key(),
+            first: signed(&key, attestation(0xaa)),
+            second: signed(&key, retraced),
+        };
+        assert_eq!(evidence.verify(), Ok(()));
     }
 
     #[test]

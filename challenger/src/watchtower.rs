@@ -234,12 +234,13 @@ impl SaltKey {
     }
 }
 
-/// A wrong commitment's task input, committed output and non-signer hash: what a challenge
-/// re-executes, and with which it opens the task's commitment hash.
+/// A wrong commitment's task input, committed output, trace hash and non-signer hash: what a
+/// challenge re-executes, and with which it opens the task's commitment hash.
 #[derive(Debug, Clone)]
 struct Evidence {
     input: Bytes,
     output: Bytes,
+    trace_hash: B256,
     non_signer_hash: B256,
 }
 
@@ -249,6 +250,7 @@ impl Evidence {
         TaskHashes {
             input_hash: keccak256(&self.input),
             output_hash: keccak256(&self.output),
+            trace_hash: self.trace_hash,
             non_signer_hash: self.non_signer_hash,
         }
         .commitment()

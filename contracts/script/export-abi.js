@@ -25,6 +25,7 @@ const CONTRACTS = [
   'WardenVault.sol:WardenVault',
   'MlpAgentVerifier.sol:MlpAgentVerifier',
   'MlpVerifierFactory.sol:MlpVerifierFactory',
+  'NetworkAgentVerifier.sol:NetworkAgentVerifier',
   'StakeToken.sol:StakeToken',
   'OneToOneStrategy.sol:OneToOneStrategy',
   'DevnetPauserRegistry.sol:DevnetPauserRegistry',

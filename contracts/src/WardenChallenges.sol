@@ -8,12 +8,14 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {IAgentVerifier} from "./interfaces/IAgentVerifier.sol";
+import {ITracedAgentVerifier, TraceStep} from "./interfaces/ITracedAgentVerifier.sol";
 import {IAllocationManagerSlashing} from "./interfaces/IEigenLayerSlashing.sol";
 import {ITaskManager, TaskHashes} from "./interfaces/ITaskManager.sol";
-import {IWardenChallenges} from "./interfaces/IWardenChallenges.sol";
+import {IWardenChallenges, SignedOutput} from "./interfaces/IWardenChallenges.sol";
 import {IWardenRegistry} from "./interfaces/IWardenRegistry.sol";
 import {BLS12381} from "./libraries/BLS12381.sol";
 import {OperatorIds} from "./libraries/OperatorIds.sol";
+import {TaskCommitments} from "./libraries/TaskCommitments.sol";
 import {WardenDigests} from "./libraries/WardenDigests.sol";
 
 /// @title WardenChallenges
@@ -152,6 +154,7 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         uint64 taskId,
         bytes calldata input,
         bytes calldata output,
+        bytes32 traceHash,
         bytes32 nonSignerHash,
         bytes32 salt
     ) external payable nonReentrant returns (bool upheld) {
@@ -161,23 +164,34 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         // hash: together they open the task's commitment hash.
         (address verifier, uint32 referenceBlock) = _taskManager.challengeTarget(
             taskId,
-            TaskHashes({inputHash: keccak256(input), outputHash: outputHash, nonSignerHash: nonSignerHash})
+            TaskHashes({
+                inputHash: keccak256(input),
+                outputHash: outputHash,
+                traceHash: traceHash,
+                nonSignerHash: nonSignerHash
+            })
         );
 
         // A view call: the verifier cannot change any state on the way.
         bytes32 expectedHash = keccak256(IAgentVerifier(verifier).evaluate(input));
-        if (expectedHash == outputHash) {
-            bountyPool += msg.value;
-            emit ChallengeRejected(taskId, msg.sender, msg.value);
-            return false;
-        }
+        return _settle(taskId, referenceBlock, nonSignerHash, expectedHash != outputHash, expectedHash, salt);
+    }
 
-        _uphold(taskId, referenceBlock, nonSignerHash);
-        uint256 payout = msg.value + _bounty(taskId, expectedHash, salt);
-        emit ChallengeUpheld(taskId, msg.sender, expectedHash, payout);
-        (bool paid,) = msg.sender.call{value: payout}("");
-        if (!paid) revert PayoutFailed(msg.sender, payout);
-        return true;
+    /// @inheritdoc IWardenChallenges
+    function challengeTrace(
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output,
+        bytes32[] calldata trace,
+        bytes32 nonSignerHash,
+        TraceStep calldata step,
+        bytes32 salt
+    ) external payable nonReentrant returns (bool upheld) {
+        if (msg.value != challengeBond) revert WrongBond(msg.value, challengeBond);
+        (address verifier, uint32 referenceBlock) = _tracedTarget(taskId, input, output, trace, nonSignerHash);
+        // A view call, as `challenge`'s.
+        bool wrong = ITracedAgentVerifier(verifier).disproves(input, output, trace, step);
+        return _settle(taskId, referenceBlock, nonSignerHash, wrong, keccak256(abi.encode(step)), salt);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -245,18 +259,17 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
         uint64 taskId,
         TaskHashes calldata task,
         BLS.G1Point calldata publicKey,
-        bytes32 outputHashA,
-        BLS.G2Point calldata signatureA,
-        bytes32 outputHashB,
-        BLS.G2Point calldata signatureB
+        SignedOutput calldata first,
+        SignedOutput calldata second
     ) external nonReentrant {
         (, uint32 referenceBlock) = _taskManager.slashingContext(taskId, task);
-        if (outputHashA == outputHashB) revert SameOutput();
+        if (first.outputHash == second.outputHash && first.traceHash == second.traceHash) {
+            revert SameOutput();
+        }
         (bytes32 operatorId, BLS.G1Point memory key) = _requireMember(taskId, referenceBlock, publicKey);
-        bytes32 inputHash = task.inputHash;
-        _requireSignature(key, _taskManager.outputDigest(taskId, inputHash, outputHashA), signatureA, 0);
-        _requireSignature(key, _taskManager.outputDigest(taskId, inputHash, outputHashB), signatureB, 1);
-        _slashEquivocator(taskId, operatorId, outputHashA, outputHashB);
+        _requireSignedOutput(taskId, task.inputHash, key, first, 0);
+        _requireSignedOutput(taskId, task.inputHash, key, second, 1);
+        _slashEquivocator(taskId, operatorId, first, second);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -309,6 +322,49 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------
+
+    /// @dev `challengeTarget` for a challenge that shows the whole committed trace.
+    function _tracedTarget(
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output,
+        bytes32[] calldata trace,
+        bytes32 nonSignerHash
+    ) private view returns (address verifier, uint32 referenceBlock) {
+        return _taskManager.challengeTarget(
+            taskId,
+            TaskHashes({
+                inputHash: keccak256(input),
+                outputHash: keccak256(output),
+                traceHash: TaskCommitments.hashTrace(trace),
+                nonSignerHash: nonSignerHash
+            })
+        );
+    }
+
+    /// @dev A judged challenge's outcome: a wrong output is upheld (the task Fraudulent, the bond and
+    /// any bounty paid back, last), a right one forfeits the bond to the pool. `sealedValue` is what the
+    /// challenger's commitment names.
+    function _settle(
+        uint64 taskId,
+        uint32 referenceBlock,
+        bytes32 nonSignerHash,
+        bool wrong,
+        bytes32 sealedValue,
+        bytes32 salt
+    ) private returns (bool) {
+        if (!wrong) {
+            bountyPool += msg.value;
+            emit ChallengeRejected(taskId, msg.sender, msg.value);
+            return false;
+        }
+        _uphold(taskId, referenceBlock, nonSignerHash);
+        uint256 payout = msg.value + _bounty(taskId, sealedValue, salt);
+        emit ChallengeUpheld(taskId, msg.sender, sealedValue, payout);
+        (bool paid,) = msg.sender.call{value: payout}("");
+        if (!paid) revert PayoutFailed(msg.sender, payout);
+        return true;
+    }
 
     /// @dev Marks the task Fraudulent in the task manager and opens its slashing: the cursor, the id
     /// count and the reference block, and the non-signer hash the first batch checks the non-signers
@@ -466,9 +522,12 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
     }
 
     /// @dev Records and slashes a proven equivocation.
-    function _slashEquivocator(uint64 taskId, bytes32 operatorId, bytes32 outputHashA, bytes32 outputHashB)
-        private
-    {
+    function _slashEquivocator(
+        uint64 taskId,
+        bytes32 operatorId,
+        SignedOutput calldata first,
+        SignedOutput calldata second
+    ) private {
         address operator = _registry.operatorOf(operatorId);
         equivocationSlashed[taskId][operatorId] = true;
         // No try/catch: evidence EigenLayer refuses to act on must not be spent.
@@ -476,7 +535,29 @@ contract WardenChallenges is IWardenChallenges, ReentrancyGuardTransient {
             _registry.slashOperator(operator, slashWad, _description("equivocation", taskId));
         // After the call: the slash id and what EigenLayer took exist only once it answered.
         _recordSlashRun(slashId, slashId + 1, taskId);
-        emit EquivocationSlashed(taskId, operator, operatorId, outputHashA, outputHashB, slashId, shares);
+        emit EquivocationSlashed(
+            taskId,
+            operator,
+            operatorId,
+            first.outputHash,
+            first.traceHash,
+            second.outputHash,
+            second.traceHash,
+            slashId,
+            shares
+        );
+    }
+
+    /// @dev `_requireSignature` for one signed output of equivocation evidence.
+    function _requireSignedOutput(
+        uint64 taskId,
+        bytes32 inputHash,
+        BLS.G1Point memory publicKey,
+        SignedOutput calldata signed,
+        uint256 index
+    ) private view {
+        bytes32 digest = _taskManager.outputDigest(taskId, inputHash, signed.outputHash, signed.traceHash);
+        _requireSignature(publicKey, digest, signed.signature, index);
     }
 
     /// @dev Reverts with `InvalidEquivocationSignature(index)` unless `signature` is a valid

@@ -98,11 +98,13 @@ contract WardenRewards is IWardenRewards, ReentrancyGuardTransient {
     /// @dev Reads the set at the reference block through the registry's history: every operator ever
     /// registered is examined once, as slashing examines them. The non-signer ids are bound by the
     /// task's commitment hash, which the input and output hashes open with them.
-    function accrue(uint64 taskId, bytes32 inputHash, bytes32 outputHash, bytes32[] calldata nonSignerIds)
-        external
-        nonReentrant
-        returns (uint256 fee)
-    {
+    function accrue(
+        uint64 taskId,
+        bytes32 inputHash,
+        bytes32 outputHash,
+        bytes32 traceHash,
+        bytes32[] calldata nonSignerIds
+    ) external nonReentrant returns (uint256 fee) {
         if (accrued[taskId]) revert AlreadyAccrued(taskId);
         Task memory task = _taskManager.getTask(taskId);
         if (task.state == TaskState.None) revert UnknownTask(taskId);
@@ -110,7 +112,7 @@ contract WardenRewards is IWardenRewards, ReentrancyGuardTransient {
         if (task.state == TaskState.Fraudulent) revert FraudulentTask(taskId);
         uint256 provableUntil = uint256(task.referenceBlock) + _fraudProofWindow;
         if (block.number <= provableUntil) revert StillProvable(taskId, provableUntil);
-        bytes32 given = TaskCommitments.hash(inputHash, outputHash, OperatorIds.hash(nonSignerIds));
+        bytes32 given = TaskCommitments.hash(inputHash, outputHash, traceHash, OperatorIds.hash(nonSignerIds));
         if (given != task.commitmentHash) revert CommitmentMismatch(taskId, task.commitmentHash, given);
         accrued[taskId] = true;
 

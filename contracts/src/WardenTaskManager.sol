@@ -113,9 +113,10 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// weight is the registry's at that block. Slot 0 holds agentId (bits 0-31), state (32-39),
     /// openedAt (40-71), deadline (72-103), signedWeight (104-199) and exposure (200-255). Slot 1,
     /// `inputOrCommitment`, holds the input hash while the task was never committed (its deadline is
-    /// 0), and from the commitment on `TaskCommitments.hash(inputHash, outputHash, nonSignerHash)`,
-    /// written over the input hash: the signed digest needs the input hash at commit, which warms the
-    /// slot, and every later use of the three hashes is handed them and checks them against it.
+    /// 0), and from the commitment on `TaskCommitments.hash(inputHash, outputHash, traceHash,
+    /// nonSignerHash)`, written over the input hash: the signed digest needs the input hash at commit,
+    /// which warms the slot, and every later use of the four hashes is handed them and checks them
+    /// against it.
     struct TaskRecord {
         uint32 agentId;
         TaskState state;
@@ -134,6 +135,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint16 thresholdBps;
         bytes32 inputHash;
         bytes32 outputHash;
+        bytes32 traceHash;
         bytes32 nonSignerHash;
         uint256 signedWeight;
         uint256 totalWeight;
@@ -306,12 +308,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     function commitOutput(
         uint64 taskId,
         bytes calldata output,
+        bytes32[] calldata trace,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) external {
         TaskRecord storage task = _tasks[taskId];
         Commitment memory commitment = _beginCommitment(taskId, task);
         commitment.outputHash = keccak256(output);
+        commitment.traceHash = TaskCommitments.hashTrace(trace);
         (commitment.signedWeight, commitment.totalWeight) =
             _checkQuorum(taskId, commitment, nonSigners, signature);
         bytes32[] memory nonSignerIds = _operatorIds(nonSigners);
@@ -321,9 +325,20 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
 
         _recordCommitment(task, commitment);
         if (commitFee != 0) _payCommitFee(taskId, commitment.agentId);
+        _emitCommitted(taskId, commitment, output, nonSignerIds);
+    }
+
+    /// @dev `OutputCommitted`, apart: its eight fields do not fit beside `commitOutput`'s locals.
+    function _emitCommitted(
+        uint64 taskId,
+        Commitment memory commitment,
+        bytes calldata output,
+        bytes32[] memory nonSignerIds
+    ) private {
         emit OutputCommitted(
             taskId,
             commitment.outputHash,
+            commitment.traceHash,
             commitment.signedWeight,
             commitment.totalWeight,
             commitment.deadline,
@@ -337,19 +352,26 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     /// failure (vault paused, daily cap used up, too little gas) may be retried within the execution
     /// window, after which the task can only expire. A failed action is thus never recorded as
     /// executed, and never executes long after the snapshot it was decided on.
-    function execute(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 nonSignerHash)
-        external
-        nonReentrant
-    {
+    function execute(
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output,
+        bytes32 traceHash,
+        bytes32 nonSignerHash
+    ) external nonReentrant {
         TaskRecord storage task = _tasks[taskId];
-        if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
-        uint32 deadline = task.deadline;
-        if (block.number <= deadline) revert ChallengeWindowNotOver(taskId, deadline);
-        AgentRecord storage agent = _agents[task.agentId];
-        uint256 lastBlock = uint256(deadline) + agent.responseWindow;
-        if (block.number > lastBlock) revert ExecutionWindowOver(taskId, lastBlock);
+        AgentRecord storage agent = _requireExecutable(taskId, task);
         bytes32 outputHash = keccak256(output);
-        _requireCommitment(taskId, task, keccak256(input), outputHash, nonSignerHash);
+        _requireCommitment(
+            taskId,
+            task,
+            TaskHashes({
+                inputHash: keccak256(input),
+                outputHash: outputHash,
+                traceHash: traceHash,
+                nonSignerHash: nonSignerHash
+            })
+        );
         ActionContext memory context = _actionContext(agent.inputSource, task, input);
 
         // Executed before the vault runs the action: even a reentrant path could not run it twice.
@@ -360,6 +382,21 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         // outflow does not fit. Nothing after the call can be re-entered: every entry point that
         // writes the ledger is `nonReentrant`.
         if (value != 0) _recordExposure(taskId, task, value, loss);
+    }
+
+    /// @dev Reverts unless the task is Committed, its challenge window is over and its execution
+    /// window is not; returns its agent.
+    function _requireExecutable(uint64 taskId, TaskRecord storage task)
+        private
+        view
+        returns (AgentRecord storage agent)
+    {
+        if (task.state != TaskState.Committed) revert UnexpectedTaskState(taskId, task.state);
+        uint32 deadline = task.deadline;
+        if (block.number <= deadline) revert ChallengeWindowNotOver(taskId, deadline);
+        agent = _agents[task.agentId];
+        uint256 lastBlock = uint256(deadline) + agent.responseWindow;
+        if (block.number > lastBlock) revert ExecutionWindowOver(taskId, lastBlock);
     }
 
     /// @dev What the vault checks an action against: the stake that signed it; the snapshot's TWAP,
@@ -537,7 +574,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         TaskRecord storage task = _tasks[taskId];
         uint64 agentId;
         (agentId, referenceBlock) = _requireChallengeable(taskId, task);
-        _requireCommitment(taskId, task, hashes.inputHash, hashes.outputHash, hashes.nonSignerHash);
+        _requireCommitment(taskId, task, hashes);
         verifier = _agents[agentId].verifier;
     }
 
@@ -553,9 +590,10 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         state = task.state;
         if (state == TaskState.None) revert UnknownTask(taskId);
         bytes32 stored = task.inputOrCommitment;
-        bytes32 given = task.deadline == 0 && hashes.outputHash == 0 && hashes.nonSignerHash == 0
+        bytes32 given = task.deadline == 0 && hashes.outputHash == 0 && hashes.traceHash == 0
+            && hashes.nonSignerHash == 0
             ? hashes.inputHash
-            : TaskCommitments.hash(hashes.inputHash, hashes.outputHash, hashes.nonSignerHash);
+            : _commitmentHash(hashes);
         if (given != stored) revert CommitmentMismatch(taskId, stored, given);
         referenceBlock = _referenceBlock(task);
     }
@@ -612,14 +650,14 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ITaskManager
-    function outputDigest(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
+    function outputDigest(uint64 taskId, bytes32 inputHash, bytes32 outputHash, bytes32 traceHash)
         external
         view
         returns (bytes32)
     {
         TaskRecord storage task = _tasks[taskId];
         if (task.state == TaskState.None) revert UnknownTask(taskId);
-        return _outputDigest(taskId, task.agentId, _referenceBlock(task), inputHash, outputHash);
+        return _outputDigest(taskId, task.agentId, _referenceBlock(task), inputHash, outputHash, traceHash);
     }
 
     /// @inheritdoc ITaskManager
@@ -711,8 +749,9 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         uint256 signedWeight = commitment.signedWeight.toUint96();
         uint256 committed = uint256(TaskState.Committed);
         uint256 deadline = commitment.deadline;
-        bytes32 commitmentHash =
-            TaskCommitments.hash(commitment.inputHash, commitment.outputHash, commitment.nonSignerHash);
+        bytes32 commitmentHash = TaskCommitments.hash(
+            commitment.inputHash, commitment.outputHash, commitment.traceHash, commitment.nonSignerHash
+        );
         assembly ("memory-safe") {
             let slot := task.slot
             // Keeps agentId, openedAt and exposure; state, deadline and signedWeight are replaced.
@@ -750,19 +789,21 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         agentId = uint32(head);
     }
 
-    /// @dev Reverts unless the three hashes open the commitment hash of a task whose output was
-    /// committed (the callers checked its state). The hash binds all three as fixed-size words, so no
-    /// other output or non-signer list matches it.
-    function _requireCommitment(
-        uint64 taskId,
-        TaskRecord storage task,
-        bytes32 inputHash,
-        bytes32 outputHash,
-        bytes32 nonSignerHash
-    ) private view {
+    /// @dev Reverts unless the four hashes open the commitment hash of a task whose output was
+    /// committed (the callers checked its state). The hash binds all four as fixed-size words, so no
+    /// other output, trace or non-signer list matches it.
+    function _requireCommitment(uint64 taskId, TaskRecord storage task, TaskHashes memory hashes)
+        private
+        view
+    {
         bytes32 committed = task.inputOrCommitment;
-        bytes32 given = TaskCommitments.hash(inputHash, outputHash, nonSignerHash);
+        bytes32 given = _commitmentHash(hashes);
         if (given != committed) revert CommitmentMismatch(taskId, committed, given);
+    }
+
+    function _commitmentHash(TaskHashes memory hashes) private pure returns (bytes32) {
+        return
+            TaskCommitments.hash(hashes.inputHash, hashes.outputHash, hashes.traceHash, hashes.nonSignerHash);
     }
 
     /// @dev The operator ids of the non-signers, in their (ascending) order: each is hashed straight
@@ -924,7 +965,12 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         BLS.G2Point calldata signature
     ) private view returns (uint256 signedWeight, uint256 totalWeight) {
         bytes32 digest = _outputDigest(
-            taskId, commitment.agentId, commitment.referenceBlock, commitment.inputHash, commitment.outputHash
+            taskId,
+            commitment.agentId,
+            commitment.referenceBlock,
+            commitment.inputHash,
+            commitment.outputHash,
+            commitment.traceHash
         );
         // Reverts, with the registry's error, on any malformed non-signer list or invalid signature.
         (signedWeight, totalWeight) =
@@ -936,13 +982,15 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev The digest the task's operators sign for `outputHash` on the snapshot `inputHash`.
+    /// @dev The digest the task's operators sign for `outputHash` and `traceHash` on the snapshot
+    /// `inputHash`.
     function _outputDigest(
         uint64 taskId,
         uint64 agentId,
         uint32 referenceBlock,
         bytes32 inputHash,
-        bytes32 outputHash
+        bytes32 outputHash,
+        bytes32 traceHash
     ) private view returns (bytes32) {
         AgentRecord storage agent = _agents[agentId];
         return WardenDigests.outputDigest(
@@ -954,6 +1002,7 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
             agent.verifier,
             inputHash,
             outputHash,
+            traceHash,
             referenceBlock
         );
     }

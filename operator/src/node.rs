@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, watch};
 use warden_agent::{Agent, AgentInput};
 use warden_bindings::{DevnetToken, WardenRegistry, WardenRewards, WardenTaskManager};
 use warden_protocol::api::{ApiError, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt};
-use warden_protocol::{OperatorId, TaskAttestation};
+use warden_protocol::{NO_TRACE, OperatorId, TaskAttestation};
 use warden_runtime::allowlist::{AgentAllowlist, VerifierCheck};
 use warden_runtime::follow::{ChainFollower, Step};
 use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
@@ -538,7 +538,8 @@ impl OperatorNode {
         let signature = self
             .keys
             .bls
-            .sign(task.with_output(output_hash).digest().as_slice());
+            // The agents operators run today keep no activation trace.
+            .sign(task.with_output(output_hash, NO_TRACE).digest().as_slice());
         let signed = SignedOutput {
             attestation: task,
             output_hash,

@@ -65,7 +65,7 @@ use alloy::primitives::{Address, B256, Bytes};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use warden_bls::{PublicKey, Signature};
-use warden_protocol::{OperatorId, TaskAttestation};
+use warden_protocol::{NO_TRACE, OperatorId, TaskAttestation};
 use warden_store::StoreError;
 use warden_store::operator::{
     ImportError, ImportSummary, LegacySignature, SignedOutput, SlashingProtection,
@@ -327,7 +327,7 @@ fn signs(
     Signature::from_compressed(signature).is_ok_and(|signature| {
         signature
             .verify(
-                task.with_output(output_hash).digest().as_slice(),
+                task.with_output(output_hash, NO_TRACE).digest().as_slice(),
                 public_key,
             )
             .is_ok()

@@ -52,9 +52,12 @@ impl Operator {
             reference_block: 100 + task_id as u32,
         };
         let output_hash = B256::repeat_byte(output);
-        let signature = self
-            .key
-            .sign(attestation.with_output(output_hash).digest().as_slice());
+        let signature = self.key.sign(
+            attestation
+                .with_output(output_hash, warden_protocol::NO_TRACE)
+                .digest()
+                .as_slice(),
+        );
         SignedOutput {
             attestation,
             output_hash,

@@ -12,7 +12,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use warden_bindings::task_manager::BLS as TmBLS;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
-use warden_protocol::{TaskState, non_signer_hash};
+use warden_protocol::{NO_TRACE, TaskState, non_signer_hash};
 use warden_store::aggregator::{
     SubmissionRecord, SubmissionStatus as Stored, TaskState as RecordState,
 };
@@ -301,6 +301,7 @@ impl Aggregator {
         let mut kept = self.kept.lock().await;
         let facts = kept.entry(submission.task_id).or_default();
         facts.output = Some(output);
+        facts.trace_hash = Some(NO_TRACE);
         facts.non_signer_hash = Some(non_signer_hash(&ids));
     }
 }
@@ -326,6 +327,8 @@ fn commit_request(
     let call = commitOutputCall {
         taskId: submission.task_id,
         output,
+        // The agents operators submit for today keep no activation trace.
+        trace: Vec::new(),
         nonSigners: non_signers,
         signature,
     };

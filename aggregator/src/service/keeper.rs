@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{B256, Bytes, U256, keccak256};
+use alloy::primitives::{Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolInterface};
@@ -349,12 +349,13 @@ impl Aggregator {
             // Refused once by the vault's policy: it expires when its window ends.
             return Ok(None);
         }
-        let (input, output, non_signer_hash) = self.facts(task_id, task).await?;
+        let (input, output, hashes) = self.facts(task_id, task).await?;
         let call = executeCall {
             taskId: task_id,
             input,
             output,
-            nonSignerHash: non_signer_hash,
+            traceHash: hashes.trace_hash,
+            nonSignerHash: hashes.non_signer_hash,
         };
         // One intent per block: a failed attempt (a paused vault) is tried again next block, and
         // gas estimation refuses a second execute of an executed task.
@@ -412,7 +413,7 @@ impl Aggregator {
         &self,
         task_id: u64,
         task: &OnChainTask,
-    ) -> Result<(Bytes, Bytes, B256), ServiceError> {
+    ) -> Result<(Bytes, Bytes, TaskHashes), ServiceError> {
         let known = self
             .kept
             .lock()
@@ -420,21 +421,24 @@ impl Aggregator {
             .get(&task_id)
             .cloned()
             .unwrap_or_default();
-        if let (Some(input), Some(output), Some(non_signer_hash)) =
-            (known.input, known.output, known.non_signer_hash)
-        {
+        if let (Some(input), Some(output), Some(trace_hash), Some(non_signer_hash)) = (
+            known.input,
+            known.output,
+            known.trace_hash,
+            known.non_signer_hash,
+        ) {
             let hashes = TaskHashes {
                 input_hash: keccak256(&input),
                 output_hash: keccak256(&output),
+                trace_hash,
                 non_signer_hash,
             };
             if hashes.commitment() == task.commitmentHash {
-                return Ok((input, output, non_signer_hash));
+                return Ok((input, output, hashes));
             }
         }
         let committed = self.read_committed(task_id, task).await?;
-        let non_signer_hash = committed.hashes.non_signer_hash;
-        Ok((committed.input, committed.output, non_signer_hash))
+        Ok((committed.input, committed.output, committed.hashes))
     }
 
     /// A committed task's input, output and non-signers, read from its events and checked against
@@ -456,6 +460,7 @@ impl Aggregator {
         let facts = kept.entry(task_id).or_default();
         facts.input = Some(committed.input.clone());
         facts.output = Some(committed.output.clone());
+        facts.trace_hash = Some(committed.hashes.trace_hash);
         facts.non_signer_hash = Some(committed.hashes.non_signer_hash);
         Ok(committed)
     }

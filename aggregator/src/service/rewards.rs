@@ -87,6 +87,7 @@ impl Aggregator {
                 taskId: next,
                 inputHash: committed.hashes.input_hash,
                 outputHash: committed.hashes.output_hash,
+                traceHash: committed.hashes.trace_hash,
                 nonSignerIds: committed.non_signers,
             };
             sent += 1;

@@ -188,6 +188,7 @@ impl Watchtower {
         let Evidence {
             input,
             output,
+            trace_hash,
             non_signer_hash,
         } = evidence;
         let salt = self.salts.salt(task_id);
@@ -197,6 +198,7 @@ impl Watchtower {
                 task_id,
                 input.clone(),
                 output.clone(),
+                trace_hash,
                 non_signer_hash,
                 salt,
             )
@@ -238,6 +240,7 @@ impl Watchtower {
             taskId: task_id,
             input,
             output,
+            traceHash: trace_hash,
             nonSignerHash: non_signer_hash,
             salt,
         };
@@ -498,7 +501,7 @@ impl Watchtower {
         Ok(())
     }
 
-    /// The input, committed output and non-signer hash a challenge of `task_id` sends: kept from
+    /// The input, committed output, trace hash and non-signer hash a challenge of `task_id` sends: kept from
     /// judging, or (after a restart) read from the task's events once and kept.
     async fn evidence(&self, task_id: u64, opened_at: u32) -> Result<Evidence, WatchtowerError> {
         if let Some(evidence) = lock(&self.evidence).get(&task_id).cloned() {
@@ -511,6 +514,7 @@ impl Watchtower {
         let evidence = Evidence {
             input,
             output: committed.output,
+            trace_hash: committed.traceHash,
             non_signer_hash: non_signer_hash(&committed.nonSignerIds),
         };
         lock(&self.evidence).insert(task_id, evidence.clone());

@@ -29,6 +29,7 @@ impl Watchtower {
         let hashes = TaskHashes {
             input_hash: keccak256(&input),
             output_hash: event.outputHash,
+            trace_hash: event.traceHash,
             non_signer_hash: non_signer_hash(&event.nonSignerIds),
         };
         if hashes.commitment() != task.commitmentHash {
@@ -142,6 +143,7 @@ impl Watchtower {
             Evidence {
                 input,
                 output: event.output.clone(),
+                trace_hash: hashes.trace_hash,
                 non_signer_hash: hashes.non_signer_hash,
             },
         );

@@ -204,6 +204,7 @@ impl Committer {
             verifier: summary.deployment.app.verifier,
             input_hash: task.inputHash,
             output_hash: keccak256(output),
+            trace_hash: warden_protocol::NO_TRACE,
             reference_block: task.referenceBlock,
         }
         .digest();
@@ -226,6 +227,7 @@ impl Committer {
             .commitOutput(
                 task.taskId,
                 output.clone(),
+                Vec::new(),
                 non_signers
                     .iter()
                     .map(|(_, key)| G1Point::from_eip2537(key))

@@ -6,6 +6,7 @@ import {SSTORE2} from "solady/utils/SSTORE2.sol";
 import {IAgentVerifier} from "../interfaces/IAgentVerifier.sol";
 import {AgentInput} from "./AgentTypes.sol";
 import {MlpPolicy} from "./MlpPolicy.sol";
+import {PolicyParams} from "./PolicyParams.sol";
 
 /// @title MlpAgentVerifier
 /// @notice The on-chain verifier of one reference-agent configuration (a WMLP model and parameters):
@@ -14,20 +15,13 @@ import {MlpPolicy} from "./MlpPolicy.sol";
 /// agent hash) and gets its own verifier. The model lives in the code of a data contract (SSTORE2):
 /// reading it back costs one EXTCODECOPY (~2.6k gas cold plus 3 gas per word), where storage would
 /// cost 2.1k gas per 32-byte slot cold (~40k gas for the 608-byte reference model).
-contract MlpAgentVerifier is IAgentVerifier {
+contract MlpAgentVerifier is IAgentVerifier, PolicyParams {
     /// @notice The data contract holding the model bytes.
     address public immutable modelPointer;
     /// @notice `keccak256` of the model bytes.
     bytes32 public immutable modelHash;
     /// @inheritdoc IAgentVerifier
     bytes32 public immutable agentHash;
-
-    address private immutable _router;
-    uint16 private immutable _slippageBps;
-    uint32 private immutable _deadlineSeconds;
-    uint16 private immutable _maxSizeBps;
-    uint32 private immutable _sizeBpsPerLogit;
-    uint16 private immutable _maxTradeBps;
 
     /// @notice Emitted once, at deployment, with everything the agent hash commits to.
     event MlpAgentVerifierDeployed(
@@ -42,21 +36,14 @@ contract MlpAgentVerifier is IAgentVerifier {
 
     /// @param model_ A WMLP v1 model (validated here; reverts with `MlpPolicy`'s errors).
     /// @param params_ The agent's parameters (validated here).
-    constructor(bytes memory model_, MlpPolicy.Params memory params_) {
+    constructor(bytes memory model_, MlpPolicy.Params memory params_) PolicyParams(params_) {
         MlpPolicy.validateModel(model_);
-        MlpPolicy.validateParams(params_);
         address pointer = SSTORE2.write(model_);
         bytes32 hash = keccak256(model_);
         bytes32 agent = MlpPolicy.agentHash(hash, params_);
         modelPointer = pointer;
         modelHash = hash;
         agentHash = agent;
-        _router = params_.router;
-        _slippageBps = params_.slippageBps;
-        _deadlineSeconds = params_.deadlineSeconds;
-        _maxSizeBps = params_.maxSizeBps;
-        _sizeBpsPerLogit = params_.sizeBpsPerLogit;
-        _maxTradeBps = params_.maxTradeBps;
         emit MlpAgentVerifierDeployed(agent, hash, pointer, params_);
     }
 
@@ -74,18 +61,6 @@ contract MlpAgentVerifier is IAgentVerifier {
     /// @dev The swap deadline: the router refuses a swap later than snapshot time + this.
     function actionDeadlineSeconds() external view returns (uint32) {
         return _deadlineSeconds;
-    }
-
-    /// @notice The agent's parameters.
-    function params() public view returns (MlpPolicy.Params memory) {
-        return MlpPolicy.Params({
-            router: _router,
-            slippageBps: _slippageBps,
-            deadlineSeconds: _deadlineSeconds,
-            maxSizeBps: _maxSizeBps,
-            sizeBpsPerLogit: _sizeBpsPerLogit,
-            maxTradeBps: _maxTradeBps
-        });
     }
 
     /// @notice The model bytes (a WMLP v1 file).

@@ -229,7 +229,7 @@ library MlpPolicy {
 
     /// @dev Relative change from `b` to `a` in units of 1/scale, rounded toward zero, clamped to
     /// [-127, 127]; 127 for any change from zero. `a, b < 2^120`, so `|a - b| * scale` fits.
-    function _rel(uint256 a, uint256 b, uint256 scale) private pure returns (int256) {
+    function _rel(uint256 a, uint256 b, uint256 scale) internal pure returns (int256) {
         if (a == b) return 0;
         if (b == 0) return 127;
         unchecked {
@@ -265,7 +265,7 @@ library MlpPolicy {
     }
 
     /// @dev `max(0, bitlen(v) - 120)`: the right shift that leaves at most 120 significant bits.
-    function _excessBits(uint256 v) private pure returns (uint256) {
+    function _excessBits(uint256 v) internal pure returns (uint256) {
         if (v >> MANTISSA_BITS == 0) return 0;
         return LibBit.fls(v) + 1 - MANTISSA_BITS;
     }

@@ -4,10 +4,13 @@ pragma solidity 0.8.30;
 import {IVerifierFactory} from "../interfaces/IVerifierFactory.sol";
 import {MlpAgentVerifier} from "./MlpAgentVerifier.sol";
 import {MlpPolicy} from "./MlpPolicy.sol";
+import {NetworkAgentVerifier} from "./NetworkAgentVerifier.sol";
+import {NetworkVerifierDeployer} from "./NetworkVerifierDeployer.sol";
 
 /// @title MlpVerifierFactory
 /// @notice Deploys the on-chain verifier of a reference-agent configuration (a WMLP model and
-/// parameters) at an address fixed by the configuration alone, and vouches for it to task managers.
+/// parameters), or of a large agent's (a WNET network's header and weights root, and the same
+/// parameters), at an address fixed by the configuration alone, and vouches for it to task managers.
 /// @dev `MlpAgentVerifier` holds no storage, makes no delegatecall and has no upgrade path, and this
 /// factory deploys it with CREATE2 salted by the agent hash, which the verifier derives from the very
 /// model and parameters it evaluates with. So `verifierOf(hash)` behaves as the agent `hash` commits
@@ -17,8 +20,15 @@ contract MlpVerifierFactory is IVerifierFactory {
     /// @inheritdoc IVerifierFactory
     mapping(bytes32 agentHash => address verifier) public verifierOf;
 
+    /// @notice Where large agents' verifiers are deployed (created by this factory, its only user).
+    NetworkVerifierDeployer public immutable networkDeployer;
+
     /// @notice A verifier was deployed for `agentHash`.
     event VerifierDeployed(bytes32 indexed agentHash, address indexed verifier, bytes32 modelHash);
+
+    constructor() {
+        networkDeployer = new NetworkVerifierDeployer();
+    }
 
     /// @notice Returns the verifier of the configuration, deploying it if it does not exist yet.
     /// @dev Reverts with `MlpPolicy`'s errors for an invalid model or parameters.
@@ -36,6 +46,33 @@ contract MlpVerifierFactory is IVerifierFactory {
         verifier = address(new MlpAgentVerifier{salt: agentHash}(model, params));
         verifierOf[agentHash] = verifier;
         emit VerifierDeployed(agentHash, verifier, modelHash);
+    }
+
+    /// @notice Returns the verifier of a large agent's configuration, deploying it if it does not
+    /// exist yet (`NetworkAgentVerifier`, deployed by `networkDeployer` with CREATE2 salted by its
+    /// agent hash).
+    /// @dev Reverts with `WardenNetwork.MalformedHeader`, `NetworkAgentVerifier.InputWidthMismatch`
+    /// or `MlpPolicy`'s parameter errors.
+    /// @param header The network file's bytes before its weights.
+    /// @param weightsRoot The Merkle root of its weight chunks.
+    /// @param params The decoding's parameters.
+    /// @return verifier The configuration's verifier.
+    function deployNetworkVerifier(
+        bytes calldata header,
+        bytes32 weightsRoot,
+        MlpPolicy.Params calldata params
+    ) external returns (address verifier) {
+        bytes32 networkHash = keccak256(abi.encodePacked(header, weightsRoot));
+        bytes32 agentHash = keccak256(abi.encode(keccak256("warden.agent.network.v1"), networkHash, params));
+        verifier = verifierOf[agentHash];
+        if (verifier != address(0)) return verifier;
+        NetworkAgentVerifier deployed =
+            NetworkAgentVerifier(networkDeployer.deploy(header, weightsRoot, params, agentHash));
+        // The verifier derives its agent hash itself: a mismatch would be a bug in one of the two.
+        assert(deployed.agentHash() == agentHash);
+        verifier = address(deployed);
+        verifierOf[agentHash] = verifier;
+        emit VerifierDeployed(agentHash, verifier, networkHash);
     }
 
     /// @notice Where `deployVerifier(model, params)` puts (or put) the configuration's verifier.

@@ -99,8 +99,9 @@ struct Task {
     /// committed (Open, or Expired without a commitment); 0 once committed, when `commitmentHash`
     /// binds it. `TaskOpened` always carries it.
     bytes32 inputHash;
-    /// @dev `TaskCommitments.hash(inputHash, outputHash, nonSignerHash)` (see `TaskHashes`): the one
-    /// hash a committed task keeps of its input, output and non-signers; 0 until committed.
+    /// @dev `TaskCommitments.hash(inputHash, outputHash, traceHash, nonSignerHash)` (see `TaskHashes`):
+    /// the one hash a committed task keeps of its input, output, trace and non-signers; 0 until
+    /// committed.
     bytes32 commitmentHash;
     uint96 signedWeight;
     /// @dev The set's total weight at the reference block (the registry's `quorumAt`); 0 until
@@ -108,15 +109,18 @@ struct Task {
     uint96 totalWeight;
 }
 
-/// @notice The three values a task's record binds, as a caller shows them to a function that acts on
+/// @notice The four values a task's record binds, as a caller shows them to a function that acts on
 /// the task; the task manager checks them against what it stored (`CommitmentMismatch` otherwise).
-/// A committed task stores only `TaskCommitments.hash(inputHash, outputHash, nonSignerHash)`; a task
-/// never committed stores its input hash, shown as `(inputHash, 0, 0)`.
+/// A committed task stores only `TaskCommitments.hash(inputHash, outputHash, traceHash,
+/// nonSignerHash)`; a task never committed stores its input hash, shown as `(inputHash, 0, 0, 0)`.
 struct TaskHashes {
     /// @dev `keccak256(input)` of the task's snapshot (`TaskOpened`).
     bytes32 inputHash;
     /// @dev `keccak256(output)` of the committed output (`OutputCommitted`); 0 if never committed.
     bytes32 outputHash;
+    /// @dev `TaskCommitments.hashTrace(trace)` of the committed activation trace (`OutputCommitted`);
+    /// 0 for an agent that keeps none, or if never committed.
+    bytes32 traceHash;
     /// @dev `keccak256(abi.encodePacked(nonSignerIds))` of the commitment's non-signers' operator ids
     /// (keccak256 of each EIP-2537 public key), ascending, as `OutputCommitted` emits them; 0 when
     /// everyone signed, or if never committed.
@@ -164,9 +168,12 @@ interface ITaskManager {
     /// `nonSignerIds` are the operator ids (keccak256 of the EIP-2537 public key) of the reference
     /// block's operators that did not sign, ascending: everyone else in the set then signed. Their
     /// packed hash is the `nonSignerHash` the task's commitment hash binds (see `TaskHashes`).
+    /// `traceHash` is the hash of the activation trace the quorum signed; the trace itself is in the
+    /// `commitOutput` call's calldata, not in the log, which would cost 8 gas a byte more.
     event OutputCommitted(
         uint64 indexed taskId,
         bytes32 outputHash,
+        bytes32 traceHash,
         uint256 signedWeight,
         uint256 totalWeight,
         uint32 deadline,
@@ -334,13 +341,17 @@ interface ITaskManager {
     /// place of its input hash; `OutputCommitted` carries the output and the non-signer ids.
     /// @param taskId The task.
     /// @param output The agent's encoded action.
+    /// @param trace The agent's activation trace, the hashes of its output chunks in layer order
+    /// (empty for an agent that keeps none): in calldata so that every challenger can read it from
+    /// the chain, and bound through its hash by the signed digest and the commitment.
     /// @param nonSigners Public keys of the reference block's operators that did not sign, sorted by
     /// operator id as `IWardenRegistry.checkQuorum` requires.
     /// @param signature The signers' aggregate signature over `outputDigest(taskId, inputHash,
-    /// keccak256(output))`, `inputHash` the task's (`TaskOpened`).
+    /// keccak256(output), TaskCommitments.hashTrace(trace))`, `inputHash` the task's (`TaskOpened`).
     function commitOutput(
         uint64 taskId,
         bytes calldata output,
+        bytes32[] calldata trace,
         BLS.G1Point[] calldata nonSigners,
         BLS.G2Point calldata signature
     ) external;
@@ -349,15 +360,21 @@ interface ITaskManager {
     /// stake that signed it and the snapshot's prices (read back by the input source), which the
     /// vault bounds the action by. Permissionless. Reverts if the vault reverts, leaving the task
     /// committed for a retry.
-    /// The input, the output and the non-signer hash must open the task's commitment hash
-    /// (`CommitmentMismatch` otherwise).
+    /// The input, the output, the trace hash and the non-signer hash must open the task's commitment
+    /// hash (`CommitmentMismatch` otherwise).
     /// @param taskId The task.
     /// @param input The task's snapshot, as emitted in `TaskOpened`.
     /// @param output The committed output (its preimage), as emitted in `OutputCommitted`.
+    /// @param traceHash The committed trace's hash, as emitted in `OutputCommitted`.
     /// @param nonSignerHash `keccak256(abi.encodePacked(nonSignerIds))` of the ids `OutputCommitted`
     /// emitted, zero if there were none.
-    function execute(uint64 taskId, bytes calldata input, bytes calldata output, bytes32 nonSignerHash)
-        external;
+    function execute(
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output,
+        bytes32 traceHash,
+        bytes32 nonSignerHash
+    ) external;
 
     /// @notice Expires a task that ran out of time: open past its response window, or committed
     /// past its execution window. Permissionless.
@@ -385,7 +402,7 @@ interface ITaskManager {
     /// and `hashes` open its commitment hash (`CommitmentMismatch`); then returns the agent's verifier
     /// and the task's reference block.
     /// @param taskId The task.
-    /// @param hashes The snapshot's, the committed output's and the non-signers' hashes.
+    /// @param hashes The snapshot's, the committed output's, its trace's and the non-signers' hashes.
     /// @return verifier The agent's verifier, which judges the challenge.
     /// @return referenceBlock The block whose operator set signed the output.
     function challengeTarget(uint64 taskId, TaskHashes calldata hashes)
@@ -395,7 +412,7 @@ interface ITaskManager {
 
     /// @notice What slashing an operator for a task needs: the task's state and reference block.
     /// Reverts with `UnknownTask` for an unknown task, and with `CommitmentMismatch` unless `hashes`
-    /// open the task's record: the three hashes of a committed task's commitment, or `(inputHash, 0,
+    /// open the task's record: the four hashes of a committed task's commitment, or `(inputHash, 0, 0,
     /// 0)` for a task never committed.
     /// @param taskId The task.
     /// @param hashes The task's hashes (see `TaskHashes`).
@@ -441,7 +458,7 @@ interface ITaskManager {
     function taskCount() external view returns (uint64);
 
     /// @notice A task (all zero, state `None`, if unknown). A committed task keeps only its commitment
-    /// hash (`Task.commitmentHash`), not its input, output and non-signer hashes: those are in its
+    /// hash (`Task.commitmentHash`), not its input, output, trace and non-signer hashes: those are in its
     /// `TaskOpened` and `OutputCommitted` events, and `Task.inputHash` is zero once it committed.
     function getTask(uint64 taskId) external view returns (Task memory);
 
@@ -451,12 +468,13 @@ interface ITaskManager {
     /// @notice Number of agents ever registered; also the id of the latest.
     function agentCount() external view returns (uint64);
 
-    /// @notice The digest operators sign for `outputHash` as the output of `taskId` on the snapshot
-    /// hashing to `inputHash` (`WardenDigests.outputDigest` with the task's agent and reference block).
+    /// @notice The digest operators sign for `outputHash`, with the trace hashing to `traceHash`, as the
+    /// output of `taskId` on the snapshot hashing to `inputHash` (`WardenDigests.outputDigest` with the
+    /// task's agent and reference block).
     /// Reverts with `UnknownTask` for an unknown task. `inputHash` is not checked against the task:
     /// the task's own is in `TaskOpened` (and `getTask` while it is not committed); `slashingContext`
     /// checks one.
-    function outputDigest(uint64 taskId, bytes32 inputHash, bytes32 outputHash)
+    function outputDigest(uint64 taskId, bytes32 inputHash, bytes32 outputHash, bytes32 traceHash)
         external
         view
         returns (bytes32);

@@ -4,6 +4,16 @@ pragma solidity ^0.8.27;
 import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 
 import {TaskHashes, TaskState} from "./ITaskManager.sol";
+import {TraceStep} from "./ITracedAgentVerifier.sol";
+
+/// @notice One of the two signatures in equivocation evidence: what the operator signed for the task
+/// (an output hash and a trace hash, with the task's input hash) and its signature over that digest.
+struct SignedOutput {
+    bytes32 outputHash;
+    /// @dev The signed trace's hash; zero for an agent that keeps no trace.
+    bytes32 traceHash;
+    BLS.G2Point signature;
+}
 
 /// @title IWardenChallenges
 /// @notice Fraud proofs and slashing for one task manager: bonded challenges that recompute a
@@ -16,8 +26,9 @@ interface IWardenChallenges {
     /// `sealChallenge`).
     event ChallengeCommitted(address indexed challenger, bytes32 indexed commitment);
     /// @notice A challenge proved the committed output wrong: the verifier's output hashes to
-    /// `expectedOutputHash`. The task is Fraudulent and `payout` went to the challenger: its bond, plus
-    /// the bounty (as far as the pool went) if it had committed to the challenge in an earlier block.
+    /// `expectedOutputHash` (for `challengeTrace`: `keccak256(abi.encode(step))`, the step that proved
+    /// it). The task is Fraudulent and `payout` went to the challenger: its bond, plus the bounty (as
+    /// far as the pool went) if it had committed to the challenge in an earlier block.
     event ChallengeUpheld(
         uint64 indexed taskId, address indexed challenger, bytes32 expectedOutputHash, uint256 payout
     );
@@ -59,7 +70,9 @@ interface IWardenChallenges {
         address indexed operator,
         bytes32 indexed operatorId,
         bytes32 outputHashA,
+        bytes32 traceHashA,
         bytes32 outputHashB,
+        bytes32 traceHashB,
         uint256 slashId,
         uint256 shares
     );
@@ -83,7 +96,7 @@ interface IWardenChallenges {
     error NonSignersAlreadyRecorded(uint64 taskId);
     /// @notice Every signer of the task has already been dealt with.
     error SlashingAlreadyComplete(uint64 taskId);
-    /// @notice Equivocation evidence needs two different outputs.
+    /// @notice Equivocation evidence needs two signed outputs that differ, in output or trace hash.
     error SameOutput();
     /// @notice The operator was not in the set at the task's reference block.
     error OperatorNotInSet(bytes32 operatorId, uint32 referenceBlock);
@@ -132,16 +145,47 @@ interface IWardenChallenges {
     /// @param taskId The task.
     /// @param input The task's snapshot (`TaskOpened`).
     /// @param output The committed output (`OutputCommitted`).
+    /// @param traceHash The committed trace's hash (`OutputCommitted`).
     /// @param nonSignerHash `keccak256(abi.encodePacked(nonSignerIds))` of the ids `OutputCommitted`
-    /// emitted (zero if none): with the input and output it opens the task's commitment hash, and an
-    /// upheld challenge keeps it for the first `slashSigners` batch.
+    /// emitted (zero if none): with the input, output and trace hash it opens the task's commitment
+    /// hash, and an upheld challenge keeps it for the first `slashSigners` batch.
     /// @param salt The salt of the caller's commitment (any value without one: no bounty).
     /// @return upheld Whether the output was wrong.
     function challenge(
         uint64 taskId,
         bytes calldata input,
         bytes calldata output,
+        bytes32 traceHash,
         bytes32 nonSignerHash,
+        bytes32 salt
+    ) external payable returns (bool upheld);
+
+    /// @notice Challenges a committed output of a large agent, whose verifier cannot re-run it
+    /// (`ITracedAgentVerifier`), by one step of its committed run: a chunk of a layer recomputed from
+    /// the layer's committed input and its proven weights, the committed logits decoded, or the
+    /// trace's length. Permissionless; `msg.value` must be the challenge bond. If the verifier finds
+    /// the step wrong, the task becomes Fraudulent and its signers slashable exactly as after
+    /// `challenge`, and the bounty needs a commitment to `sealChallenge(msg.sender, taskId,
+    /// keccak256(abi.encode(step)), salt)` from an earlier block. If the step checks out the bond
+    /// goes to the bounty pool. Reverts with the task manager's errors when the task cannot be
+    /// challenged with these values (the trace must be the committed one), and with the verifier's
+    /// when the step is unsound (weights that are not the network's, a layer input the trace does not
+    /// commit) or the verifier judges no traces.
+    /// @param taskId The task.
+    /// @param input The task's snapshot (`TaskOpened`).
+    /// @param output The committed output (`OutputCommitted`).
+    /// @param trace The committed trace (the `commitOutput` call's calldata).
+    /// @param nonSignerHash The committed non-signers' hash, as for `challenge`.
+    /// @param step The step of the run shown.
+    /// @param salt The salt of the caller's commitment (any value without one: no bounty).
+    /// @return upheld Whether the step proved the committed run wrong.
+    function challengeTrace(
+        uint64 taskId,
+        bytes calldata input,
+        bytes calldata output,
+        bytes32[] calldata trace,
+        bytes32 nonSignerHash,
+        TraceStep calldata step,
         bytes32 salt
     ) external payable returns (bool upheld);
 
@@ -176,24 +220,20 @@ interface IWardenChallenges {
     /// sign at most one. Permissionless, no bond: the evidence is self-verifying.
     /// @param taskId The task (any state).
     /// @param task The task's hashes, checked by the task manager's `slashingContext` (which reverts
-    /// with `UnknownTask` or `CommitmentMismatch`): `(inputHash, 0, 0)` for a task never committed,
-    /// with `inputHash` from `TaskOpened`; for a committed one also its committed output's and
-    /// non-signers' hashes, from `OutputCommitted`. Its `inputHash` is the one both digests name.
+    /// with `UnknownTask` or `CommitmentMismatch`): `(inputHash, 0, 0, 0)` for a task never committed,
+    /// with `inputHash` from `TaskOpened`; for a committed one also its committed output's, trace's
+    /// and non-signers' hashes, from `OutputCommitted`. Its `inputHash` is the one both digests name.
     /// @param publicKey The operator's registered BLS public key.
-    /// @param outputHashA The first output hash.
-    /// @param signatureA The operator's signature over `outputDigest(taskId, task.inputHash,
-    /// outputHashA)`.
-    /// @param outputHashB The second output hash, different from the first.
-    /// @param signatureB The operator's signature over `outputDigest(taskId, task.inputHash,
-    /// outputHashB)`.
+    /// @param first The first signed output: its signature is over `outputDigest(taskId,
+    /// task.inputHash, first.outputHash, first.traceHash)`.
+    /// @param second The second, which differs from the first in its output hash, its trace hash or
+    /// both.
     function slashEquivocation(
         uint64 taskId,
         TaskHashes calldata task,
         BLS.G1Point calldata publicKey,
-        bytes32 outputHashA,
-        BLS.G2Point calldata signatureA,
-        bytes32 outputHashB,
-        BLS.G2Point calldata signatureB
+        SignedOutput calldata first,
+        SignedOutput calldata second
     ) external;
 
     /// @notice The bond a challenge must carry (wei).

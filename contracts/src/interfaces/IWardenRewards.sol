@@ -60,17 +60,22 @@ interface IWardenRewards {
 
     /// @notice Charges a committed task's fee from its agent's prepaid fees and accrues it to the
     /// operators that signed it, pro rata to their weight at its reference block; callable by anyone
-    /// once the task's fraud-proof window is over, once per task. The input hash, output hash and
-    /// non-signer ids must open the task's commitment hash (`CommitmentMismatch` otherwise).
+    /// once the task's fraud-proof window is over, once per task. The input hash, output hash, trace
+    /// hash and non-signer ids must open the task's commitment hash (`CommitmentMismatch` otherwise).
     /// @param taskId The committed task.
     /// @param inputHash The task's input hash (its `TaskOpened` event).
     /// @param outputHash The committed output's hash (its `OutputCommitted` event).
+    /// @param traceHash The committed trace's hash (its `OutputCommitted` event).
     /// @param nonSignerIds The non-signers' operator ids the task was committed with (its
     /// `OutputCommitted` event), ascending.
     /// @return fee The fee charged: the agent's task fee, or what was left of its prepaid fees.
-    function accrue(uint64 taskId, bytes32 inputHash, bytes32 outputHash, bytes32[] calldata nonSignerIds)
-        external
-        returns (uint256 fee);
+    function accrue(
+        uint64 taskId,
+        bytes32 inputHash,
+        bytes32 outputHash,
+        bytes32 traceHash,
+        bytes32[] calldata nonSignerIds
+    ) external returns (uint256 fee);
 
     /// @notice Submits every accrued reward in `token` to EigenLayer's RewardsCoordinator as Warden's
     /// operator-directed rewards for the last complete calculation interval, and burns the forfeited.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
+import {PackedWords} from "./PackedWords.sol";
+
 /// @title OperatorIds
 /// @notice The non-signer list a commitment records: operator ids sorted strictly ascending, kept on
 /// chain only as `keccak256(abi.encodePacked(ids))`. Whoever later acts on a task's signers (slashing,
@@ -8,20 +10,13 @@ pragma solidity ^0.8.27;
 library OperatorIds {
     /// @dev `keccak256(abi.encodePacked(ids))`, hashed in place from calldata; zero for no ids (a
     /// commitment everyone signed records no hash).
-    function hash(bytes32[] calldata ids) internal pure returns (bytes32 digest) {
-        if (ids.length == 0) return bytes32(0);
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let size := shl(5, ids.length)
-            calldatacopy(ptr, ids.offset, size)
-            digest := keccak256(ptr, size)
-        }
+    function hash(bytes32[] calldata ids) internal pure returns (bytes32) {
+        return PackedWords.hash(ids);
     }
 
     /// @dev `hash` of ids held in memory.
     function hashMemory(bytes32[] memory ids) internal pure returns (bytes32) {
-        if (ids.length == 0) return bytes32(0);
-        return keccak256(abi.encodePacked(ids));
+        return PackedWords.hashMemory(ids);
     }
 
     /// @dev Binary search in ids sorted ascending, as `commitOutput` required the non-signers to be.

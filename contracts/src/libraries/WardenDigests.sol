@@ -10,7 +10,7 @@ library WardenDigests {
     /// @dev Type hash of a task output attestation; distinct from `POP_TYPEHASH`, so a task
     /// signature can never be replayed as a proof of possession or the other way round.
     bytes32 internal constant OUTPUT_TYPEHASH = keccak256(
-        "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,address verifier,bytes32 inputHash,bytes32 outputHash,uint32 referenceBlock)"
+        "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,address verifier,bytes32 inputHash,bytes32 outputHash,bytes32 traceHash,uint32 referenceBlock)"
     );
 
     /// @dev Type hash of the registration message an operator signs to prove it holds its key.
@@ -20,6 +20,8 @@ library WardenDigests {
 
     /// @notice The digest every operator signs for a task's output. It names the agent's verifier, the
     /// contract that judges a challenge of the output: a signature is evidence only before that one.
+    /// `traceHash` binds the agent's activation trace (`TaskCommitments.hashTrace`), zero for an
+    /// agent that keeps none.
     function outputDigest(
         uint256 chainId,
         address taskManager,
@@ -29,6 +31,7 @@ library WardenDigests {
         address verifier,
         bytes32 inputHash,
         bytes32 outputHash,
+        bytes32 traceHash,
         uint32 referenceBlock
     ) internal pure returns (bytes32) {
         return keccak256(
@@ -42,6 +45,7 @@ library WardenDigests {
                 verifier,
                 inputHash,
                 outputHash,
+                traceHash,
                 referenceBlock
             )
         );

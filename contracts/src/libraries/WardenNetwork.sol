@@ -20,6 +20,33 @@ library WardenNetwork {
     /// @notice A hidden layer's requantization is out of range (multiplier 1 to 2^31-1, shift 1 to 62).
     error InvalidRequantization(int256 multiplier, uint256 shift);
 
+    /// @notice The header is not a WNET v1 header: `offset` is the byte of the first problem (magic,
+    /// version, layer count, input width, chunk rows, decoder, a layer's kind, width, residual or
+    /// requantization, the last layer's width), `length` the header's length.
+    error MalformedHeader(uint256 offset, uint256 length);
+    /// @notice A chunk's values reach past the layer output they are cut from.
+    error ValuesOutOfRange(uint256 length, uint256 end);
+    /// @notice The network has no layer `index`.
+    error NoSuchLayer(uint256 index, uint256 layers);
+
+    /// @dev The header's fixed part and each layer's entry (`warden_agent::network`'s format).
+    uint256 internal constant FIXED_HEADER_LEN = 13;
+    uint256 internal constant LAYER_HEADER_LEN = 10;
+    uint256 internal constant MAX_LAYERS = 64;
+    uint256 internal constant MAX_WIDTH = 65_536;
+    uint256 internal constant MAX_CHUNK_ROWS = 4096;
+    /// @dev The reference policy's decoder: three logits, hold, buy and sell.
+    uint8 internal constant DECODER_THREE_LOGITS = 1;
+
+    /// @notice A layer as its header describes it, and where its chunks start among the trace's
+    /// hashes and the weights' leaves (the same place: both list chunks layer by layer).
+    struct Shape {
+        Layer layer;
+        uint256 inputs;
+        uint256 outputs;
+        uint256 firstChunk;
+    }
+
     /// @notice How a layer turns its accumulators into outputs.
     struct Layer {
         /// Position of the layer in the network (0 for the first).
@@ -86,6 +113,102 @@ library WardenNetwork {
         return keccak256(preimage);
     }
 
+    /// @notice Validates a WNET v1 header (the file's bytes before the weights) and returns its
+    /// input width, its rows per chunk and the number of output chunks of all layers, which is the
+    /// length of every trace and the number of weight leaves. Reverts with `MalformedHeader`.
+    function validateHeader(bytes memory header)
+        internal
+        pure
+        returns (uint256 inputWidth, uint256 rows, uint256 chunks)
+    {
+        uint256 length = header.length;
+        if (length < FIXED_HEADER_LEN || _read(header, 0, 4) != uint32(bytes4("WNET"))) {
+            revert MalformedHeader(0, length);
+        }
+        if (_read(header, 4, 1) != 1) revert MalformedHeader(4, length);
+        uint256 layers = _read(header, 5, 1);
+        if (layers == 0 || layers > MAX_LAYERS || length != FIXED_HEADER_LEN + layers * LAYER_HEADER_LEN) {
+            revert MalformedHeader(5, length);
+        }
+        inputWidth = _read(header, 6, 4);
+        if (inputWidth == 0 || inputWidth > MAX_WIDTH) revert MalformedHeader(6, length);
+        rows = _read(header, 10, 2);
+        if (rows == 0 || rows > MAX_CHUNK_ROWS) revert MalformedHeader(10, length);
+        if (_read(header, 12, 1) != DECODER_THREE_LOGITS) revert MalformedHeader(12, length);
+        uint256 inputs = inputWidth;
+        for (uint256 i; i < layers; ++i) {
+            uint256 at = FIXED_HEADER_LEN + i * LAYER_HEADER_LEN;
+            uint256 kind = _read(header, at, 1);
+            uint256 outputs = _read(header, at + 1, 4);
+            bool last = i + 1 == layers;
+            if (kind > 1 || (kind == 1 && (last || outputs != inputs))) revert MalformedHeader(at, length);
+            if (outputs == 0 || outputs > MAX_WIDTH) revert MalformedHeader(at + 1, length);
+            uint256 multiplier = _read(header, at + 5, 4);
+            uint256 shift = _read(header, at + 9, 1);
+            bool valid = last
+                ? multiplier == 0 && shift == 0
+                : multiplier != 0 && multiplier < 2 ** 31 && shift != 0 && shift <= 62;
+            if (!valid) revert MalformedHeader(at + 5, length);
+            chunks += (outputs + rows - 1) / rows;
+            inputs = outputs;
+        }
+        if (inputs != 3) {
+            revert MalformedHeader(FIXED_HEADER_LEN + (layers - 1) * LAYER_HEADER_LEN + 1, length);
+        }
+    }
+
+    /// @notice The number of layers of a validated header.
+    function layerCount(bytes memory header) internal pure returns (uint256) {
+        return _read(header, 5, 1);
+    }
+
+    /// @notice Layer `index` of a validated header. Reverts with `NoSuchLayer` past the last.
+    function shapeOf(bytes memory header, uint256 index) internal pure returns (Shape memory shape) {
+        uint256 layers = _read(header, 5, 1);
+        if (index >= layers) revert NoSuchLayer(index, layers);
+        uint256 rows = _read(header, 10, 2);
+        uint256 inputs = _read(header, 6, 4);
+        uint256 firstChunk;
+        for (uint256 i; i < index; ++i) {
+            uint256 outputs = _read(header, FIXED_HEADER_LEN + i * LAYER_HEADER_LEN + 1, 4);
+            firstChunk += (outputs + rows - 1) / rows;
+            inputs = outputs;
+        }
+        uint256 at = FIXED_HEADER_LEN + index * LAYER_HEADER_LEN;
+        // A validated header keeps the multiplier below 2^31 and the shift below 63.
+        shape = Shape({
+            layer: Layer({
+                // forge-lint: disable-next-line(unsafe-typecast)
+                index: uint16(index),
+                last: index + 1 == layers,
+                residual: _read(header, at, 1) == 1,
+                // forge-lint: disable-next-line(unsafe-typecast)
+                multiplier: int32(uint32(_read(header, at + 5, 4))),
+                // forge-lint: disable-next-line(unsafe-typecast)
+                shift: uint8(_read(header, at + 9, 1))
+            }),
+            inputs: inputs,
+            outputs: _read(header, at + 1, 4),
+            firstChunk: firstChunk
+        });
+    }
+
+    /// @notice `keccak256(uint16 layer ‖ uint32 chunk ‖ values[start, start + length))`: the hash of an
+    /// output chunk whose values are a slice of a layer's whole output.
+    function chunkHash(uint16 layer, uint32 chunk, bytes memory values, uint256 start, uint256 length)
+        internal
+        pure
+        returns (bytes32 hash)
+    {
+        if (start + length > values.length) revert ValuesOutOfRange(values.length, start + length);
+        assembly ("memory-safe") {
+            let preimage := mload(0x40)
+            mstore(preimage, or(shl(240, and(layer, 0xffff)), shl(208, and(chunk, 0xffffffff))))
+            mcopy(add(preimage, 6), add(add(values, 32), start), length)
+            hash := keccak256(preimage, add(6, length))
+        }
+    }
+
     /// @notice Whether `siblings` prove the weight chunk `weights` as leaf `index` under `root`
     /// (leaves are `keccak256` of each chunk, pairs `keccak256(left ‖ right)`).
     function verifyWeightChunk(bytes memory weights, uint256 index, bytes32[] memory siblings, bytes32 root)
@@ -101,6 +224,14 @@ library WardenNetwork {
             index >>= 1;
         }
         return index == 0 && node == root;
+    }
+
+    /// @dev The big-endian unsigned integer of `size` bytes (at most 32) at `offset`, which the
+    /// callers keep within `data`.
+    function _read(bytes memory data, uint256 offset, uint256 size) private pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := shr(sub(256, shl(3, size)), mload(add(add(data, 32), offset)))
+        }
     }
 
     /// @dev `bias + Σ w·x` of row `row`: weights and inputs read 32 bytes at a time, each byte

@@ -12,14 +12,19 @@ import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
 /// @notice Test harness (deployed only by tests): exposes Warden's internal digest, commitment and BLS
 /// libraries so the Rust implementations can be checked against them on a real chain.
 contract DigestHarness {
-    /// @notice `TaskCommitments.hash`: what a committed task stores of its input, output and
+    /// @notice `TaskCommitments.hash`: what a committed task stores of its input, output, trace and
     /// non-signers.
-    function commitmentHash(bytes32 inputHash, bytes32 outputHash, bytes32 nonSignerHash)
+    function commitmentHash(bytes32 inputHash, bytes32 outputHash, bytes32 traceHash, bytes32 nonSignerHash)
         external
         pure
         returns (bytes32)
     {
-        return TaskCommitments.hash(inputHash, outputHash, nonSignerHash);
+        return TaskCommitments.hash(inputHash, outputHash, traceHash, nonSignerHash);
+    }
+
+    /// @notice `TaskCommitments.hashTrace`: the hash of an activation trace (zero for none).
+    function hashTrace(bytes32[] calldata trace) external pure returns (bytes32) {
+        return TaskCommitments.hashTrace(trace);
     }
 
     /// @notice `OperatorIds.hash`: the non-signer hash of a commitment's ascending non-signer ids (zero
@@ -36,6 +41,7 @@ contract DigestHarness {
         address verifier,
         bytes32 inputHash,
         bytes32 outputHash,
+        bytes32 traceHash,
         uint32 referenceBlock
     ) external view returns (bytes32) {
         return WardenDigests.outputDigest(
@@ -47,6 +53,7 @@ contract DigestHarness {
             verifier,
             inputHash,
             outputHash,
+            traceHash,
             referenceBlock
         );
     }

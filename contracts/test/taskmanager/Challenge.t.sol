@@ -20,7 +20,9 @@ contract RejectingChallenger {
         bytes calldata input,
         bytes calldata output
     ) external payable returns (bool) {
-        return challenges.challenge{value: msg.value}(taskId, input, output, bytes32(0), bytes32(0));
+        return challenges.challenge{value: msg.value}(
+            taskId, input, output, bytes32(0), bytes32(0), bytes32(0)
+        );
     }
 }
 
@@ -174,11 +176,13 @@ contract ChallengeTest is TaskManagerFixture {
         vm.deal(CHALLENGER, 10 ether);
         vm.startPrank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, 0, CHALLENGE_BOND));
-        challenges.challenge(taskId, input, output, bytes32(0), bytes32(0));
+        challenges.challenge(taskId, input, output, bytes32(0), bytes32(0), bytes32(0));
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.WrongBond.selector, CHALLENGE_BOND + 1, CHALLENGE_BOND)
         );
-        challenges.challenge{value: CHALLENGE_BOND + 1}(taskId, input, output, bytes32(0), bytes32(0));
+        challenges.challenge{value: CHALLENGE_BOND + 1}(
+            taskId, input, output, bytes32(0), bytes32(0), bytes32(0)
+        );
         vm.stopPrank();
     }
 
@@ -203,7 +207,7 @@ contract ChallengeTest is TaskManagerFixture {
             taskId, taskOf(taskId).commitmentHash, keccak256(input), keccak256(output), bytes32(0)
         );
         vm.prank(CHALLENGER);
-        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, bytes32(0), bytes32(0));
+        challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, bytes32(0), bytes32(0), bytes32(0));
     }
 
     function test_revert_challenge_wrongOutput() public {
@@ -238,7 +242,9 @@ contract ChallengeTest is TaskManagerFixture {
         for (uint256 i; i < wrong.length; ++i) {
             expectCommitmentMismatch(taskId, committed, keccak256(input), keccak256(output), wrong[i]);
             vm.prank(CHALLENGER);
-            challenges.challenge{value: CHALLENGE_BOND}(taskId, input, output, wrong[i], bytes32(0));
+            challenges.challenge{value: CHALLENGE_BOND}(
+                taskId, input, output, bytes32(0), wrong[i], bytes32(0)
+            );
         }
         assertState(taskId, TaskState.Committed, "unchanged");
         assertTrue(challengeAs(CHALLENGER, taskId, output), "the committed values open it");
@@ -611,7 +617,7 @@ contract ChallengeTest is TaskManagerFixture {
         vm.prank(CHALLENGER);
         assertTrue(
             challenges.challenge{value: CHALLENGE_BOND}(
-                taskId, taskInput[taskId], output, bytes32(0), saltOf(CHALLENGER)
+                taskId, taskInput[taskId], output, bytes32(0), bytes32(0), saltOf(CHALLENGER)
             ),
             "upheld"
         );
@@ -631,7 +637,7 @@ contract ChallengeTest is TaskManagerFixture {
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.prank(CHALLENGER);
         challenges.challenge{value: CHALLENGE_BOND}(
-            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], saltOf(CHALLENGER)
+            taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId], saltOf(CHALLENGER)
         );
         assertEq(CHALLENGER.balance, CHALLENGE_BOND, "bond only");
         assertEq(challenges.bountyPool(), 2 ether, "pool untouched");

@@ -124,7 +124,7 @@ contract ChallengeAttacksTest is TaskManagerFixture {
         vm.prank(FRONT_RUNNER);
         assertTrue(
             challenges.challenge{value: CHALLENGE_BOND}(
-                taskId, input, output, taskNonSignerHash[taskId], saltOf(CHALLENGER)
+                taskId, input, output, bytes32(0), taskNonSignerHash[taskId], saltOf(CHALLENGER)
             ),
             "the copy is upheld: fraud is stopped anyway"
         );
@@ -137,7 +137,7 @@ contract ChallengeAttacksTest is TaskManagerFixture {
         );
         vm.prank(CHALLENGER);
         challenges.challenge{value: CHALLENGE_BOND}(
-            taskId, input, output, taskNonSignerHash[taskId], saltOf(CHALLENGER)
+            taskId, input, output, bytes32(0), taskNonSignerHash[taskId], saltOf(CHALLENGER)
         );
     }
 
@@ -272,7 +272,7 @@ contract ChallengeAttacksTest is TaskManagerFixture {
             abi.encodeWithSignature("StaleWeights(uint32,uint32,uint32)", referenceBlock, 0, MAX_WEIGHT_AGE)
         );
         vm.prank(KEEPER);
-        taskManager.commitOutput(next, output, keys, signature);
+        taskManager.commitOutput(next, output, new bytes32[](0), keys, signature);
 
         registry.refreshWeights();
         assertEq(weightOf(BOB) + weightOf(CAROL) + weightOf(DAVE), 0, "the fraudsters weigh nothing");

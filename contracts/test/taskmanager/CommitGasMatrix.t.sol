@@ -73,7 +73,8 @@ abstract contract CommitGasMatrix is TaskManagerFixture {
         bytes memory output = sellOutput(vault, 1 ether, 0);
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, signers, nonSigners);
-        bytes memory call = abi.encodeCall(ITaskManager.commitOutput, (taskId, output, keys, signature));
+        bytes memory call =
+            abi.encodeCall(ITaskManager.commitOutput, (taskId, output, new bytes32[](0), keys, signature));
         _coolAll();
         vm.prank(KEEPER);
         (bool ok,) = address(taskManager).call(call);

@@ -6,7 +6,7 @@ import {BLS} from "solady/utils/ext/ithaca/BLS.sol";
 import {ITaskManager, TaskHashes, TaskState} from "../../src/interfaces/ITaskManager.sol";
 import {BLS12381} from "../../src/libraries/BLS12381.sol";
 import {BLSTestKeys} from "../lib/BLSTestKeys.sol";
-import {IWardenChallenges} from "../../src/interfaces/IWardenChallenges.sol";
+import {IWardenChallenges, SignedOutput} from "../../src/interfaces/IWardenChallenges.sol";
 import {Vm} from "../lib/Vm.sol";
 import {TaskManagerFixture} from "./TaskManagerFixture.sol";
 
@@ -45,9 +45,17 @@ contract EquivocationTest is TaskManagerFixture {
         (, uint96 totalBefore,) = registry.quorumAt(uint32(block.number));
 
         vm.expectEmit(true, true, true, true, address(challenges));
-        emit IWardenChallenges.EquivocationSlashed(taskId, ALICE, operatorId, hashA, hashB, 1, 100 ether);
+        emit IWardenChallenges.EquivocationSlashed(
+            taskId, ALICE, operatorId, hashA, bytes32(0), hashB, bytes32(0), 1, 100 ether
+        );
         vm.prank(WATCHER);
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
 
         assertTrue(challenges.equivocationSlashed(taskId, operatorId), "recorded");
         assertEq(challenges.taskOfSlash(1), taskId, "EigenLayer's slash 1 punished this task");
@@ -65,11 +73,23 @@ contract EquivocationTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.EquivocationAlreadySlashed.selector, taskId, operatorId)
         );
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.EquivocationAlreadySlashed.selector, taskId, operatorId)
         );
-        challenges.slashEquivocation(taskId, openHashes, key, hashB, sigB, hashA, sigA);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashB, bytes32(0), sigB),
+            SignedOutput(hashA, bytes32(0), sigA)
+        );
     }
 
     /// @dev Evidence stays valid after the task moved on; an operator that left the set since the
@@ -80,7 +100,11 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigA = _sign(BOB, taskId, hashA);
         BLS.G2Point memory sigB = _sign(BOB, taskId, hashB);
         challenges.slashEquivocation(
-            taskId, hashesOf(taskId, holdOutput()), pkOf(BOB), hashA, sigA, hashB, sigB
+            taskId,
+            hashesOf(taskId, holdOutput()),
+            pkOf(BOB),
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
         );
         assertEq(operatorShares(BOB), 0, "slashed after leaving");
     }
@@ -91,9 +115,16 @@ contract EquivocationTest is TaskManagerFixture {
     function test_revert_slashEquivocation_hashesThatDoNotOpenAnOpenTask() public {
         bytes32 inputHash = inputHashOf(taskId);
         TaskHashes[3] memory wrong = [
-            TaskHashes({inputHash: keccak256("another snapshot"), outputHash: 0, nonSignerHash: 0}),
-            TaskHashes({inputHash: inputHash, outputHash: hashA, nonSignerHash: 0}),
-            TaskHashes({inputHash: inputHash, outputHash: 0, nonSignerHash: keccak256("ids")})
+            TaskHashes({
+                inputHash: keccak256("another snapshot"),
+                outputHash: 0,
+                traceHash: bytes32(0),
+                nonSignerHash: 0
+            }),
+            TaskHashes({inputHash: inputHash, outputHash: hashA, traceHash: bytes32(0), nonSignerHash: 0}),
+            TaskHashes({
+                inputHash: inputHash, outputHash: 0, traceHash: bytes32(0), nonSignerHash: keccak256("ids")
+            })
         ];
         _expectRefused(wrong[0], inputHash, wrong[0].inputHash);
         for (uint256 i = 1; i < wrong.length; ++i) {
@@ -114,13 +145,18 @@ contract EquivocationTest is TaskManagerFixture {
         bytes32 nonSignerHash = nonSignerHashOf(keys);
         assertEq(committed, commitmentHash(inputHash, hashA, nonSignerHash), "the commitment binds all three");
         TaskHashes[5] memory wrong = [
-            TaskHashes({inputHash: inputHash, outputHash: 0, nonSignerHash: 0}),
-            TaskHashes({inputHash: committed, outputHash: 0, nonSignerHash: 0}),
+            TaskHashes({inputHash: inputHash, outputHash: 0, traceHash: bytes32(0), nonSignerHash: 0}),
+            TaskHashes({inputHash: committed, outputHash: 0, traceHash: bytes32(0), nonSignerHash: 0}),
             TaskHashes({
-                inputHash: keccak256("another snapshot"), outputHash: hashA, nonSignerHash: nonSignerHash
+                inputHash: keccak256("another snapshot"),
+                outputHash: hashA,
+                traceHash: bytes32(0),
+                nonSignerHash: nonSignerHash
             }),
-            TaskHashes({inputHash: inputHash, outputHash: hashB, nonSignerHash: nonSignerHash}),
-            TaskHashes({inputHash: inputHash, outputHash: hashA, nonSignerHash: 0})
+            TaskHashes({
+                inputHash: inputHash, outputHash: hashB, traceHash: bytes32(0), nonSignerHash: nonSignerHash
+            }),
+            TaskHashes({inputHash: inputHash, outputHash: hashA, traceHash: bytes32(0), nonSignerHash: 0})
         ];
         for (uint256 i; i < wrong.length; ++i) {
             _expectRefused(wrong[i], committed, _commitmentOf(wrong[i]));
@@ -129,12 +165,12 @@ contract EquivocationTest is TaskManagerFixture {
 
         challenges.slashEquivocation(
             taskId,
-            TaskHashes({inputHash: inputHash, outputHash: hashA, nonSignerHash: nonSignerHash}),
+            TaskHashes({
+                inputHash: inputHash, outputHash: hashA, traceHash: bytes32(0), nonSignerHash: nonSignerHash
+            }),
             pkOf(ALICE),
-            hashA,
-            _sign(ALICE, taskId, hashA),
-            hashB,
-            _sign(ALICE, taskId, hashB)
+            SignedOutput(hashA, bytes32(0), _sign(ALICE, taskId, hashA)),
+            SignedOutput(hashB, bytes32(0), _sign(ALICE, taskId, hashB))
         );
         assertTrue(challenges.equivocationSlashed(taskId, idOf(pkOf(ALICE))), "the committed hashes open it");
     }
@@ -145,11 +181,17 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G1Point memory key = pkOf(ALICE);
         bytes32 fakeInput = keccak256("another snapshot");
         BLS.G2Point memory sigA =
-            BLSTestKeys.sign(skOf(ALICE), taskManager.outputDigest(taskId, fakeInput, hashA));
+            BLSTestKeys.sign(skOf(ALICE), taskManager.outputDigest(taskId, fakeInput, hashA, bytes32(0)));
         BLS.G2Point memory sigB =
-            BLSTestKeys.sign(skOf(ALICE), taskManager.outputDigest(taskId, fakeInput, hashB));
+            BLSTestKeys.sign(skOf(ALICE), taskManager.outputDigest(taskId, fakeInput, hashB, bytes32(0)));
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
         vm.expectRevert(
             abi.encodeWithSelector(
                 ITaskManager.CommitmentMismatch.selector, taskId, inputHashOf(taskId), fakeInput
@@ -157,12 +199,10 @@ contract EquivocationTest is TaskManagerFixture {
         );
         challenges.slashEquivocation(
             taskId,
-            TaskHashes({inputHash: fakeInput, outputHash: 0, nonSignerHash: 0}),
+            TaskHashes({inputHash: fakeInput, outputHash: 0, traceHash: bytes32(0), nonSignerHash: 0}),
             key,
-            hashA,
-            sigA,
-            hashB,
-            sigB
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
         );
     }
 
@@ -174,7 +214,13 @@ contract EquivocationTest is TaskManagerFixture {
         deregister(ALICE);
         vm.roll(block.number + DEALLOCATION_DELAY + 1);
         vm.expectRevert(abi.encodeWithSignature("OperatorNotSlashable()"));
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
         assertTrue(!challenges.equivocationSlashed(taskId, idOf(key)), "not recorded");
     }
 
@@ -182,7 +228,39 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G1Point memory key = pkOf(ALICE);
         vm.expectRevert(IWardenChallenges.SameOutput.selector);
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashA, sigA);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashA, bytes32(0), sigA)
+        );
+    }
+
+    /// @dev One output signed with two activation traces is two digests for one task: equivocation,
+    /// slashed like two outputs. The same output and trace twice is not.
+    function test_slashEquivocation_oneOutputTwoTraces() public {
+        bytes32 traceA = keccak256("trace A");
+        bytes32 traceB = keccak256("trace B");
+        BLS.G2Point memory sigA = BLSTestKeys.sign(skOf(ALICE), digestOf(taskId, hashA, traceA));
+        BLS.G2Point memory sigB = BLSTestKeys.sign(skOf(ALICE), digestOf(taskId, hashA, traceB));
+        BLS.G1Point memory key = pkOf(ALICE);
+
+        vm.expectRevert(IWardenChallenges.SameOutput.selector);
+        challenges.slashEquivocation(
+            taskId, openHashes, key, SignedOutput(hashA, traceA, sigA), SignedOutput(hashA, traceA, sigA)
+        );
+        // A signature over one trace is no evidence for another.
+        vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
+        challenges.slashEquivocation(
+            taskId, openHashes, key, SignedOutput(hashA, traceA, sigA), SignedOutput(hashA, traceB, sigA)
+        );
+
+        challenges.slashEquivocation(
+            taskId, openHashes, key, SignedOutput(hashA, traceA, sigA), SignedOutput(hashA, traceB, sigB)
+        );
+        assertTrue(challenges.equivocationSlashed(taskId, idOf(key)), "slashed for two traces");
+        assertEq(operatorShares(ALICE), 0, "shares slashed");
     }
 
     function test_revert_slashEquivocation_wrongKey() public {
@@ -192,10 +270,22 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G1Point memory bobKey = pkOf(BOB);
         // Alice's signatures presented as Bob's.
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
-        challenges.slashEquivocation(taskId, openHashes, bobKey, hashA, aliceA, hashB, aliceB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            bobKey,
+            SignedOutput(hashA, bytes32(0), aliceA),
+            SignedOutput(hashB, bytes32(0), aliceB)
+        );
         // Bob's first, Alice's second: two operators disagreeing is no equivocation.
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
-        challenges.slashEquivocation(taskId, openHashes, bobKey, hashA, bobA, hashB, aliceB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            bobKey,
+            SignedOutput(hashA, bytes32(0), bobA),
+            SignedOutput(hashB, bytes32(0), aliceB)
+        );
     }
 
     /// @dev The digest binds the task: signatures over different outputs of two tasks are no
@@ -208,9 +298,21 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G1Point memory key = pkOf(ALICE);
         TaskHashes memory otherHashes = openHashesOf(otherTask);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
-        challenges.slashEquivocation(otherTask, otherHashes, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            otherTask,
+            otherHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
     }
 
     /// @dev Only operators of the set at the task's reference block can equivocate on it.
@@ -223,7 +325,13 @@ contract EquivocationTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IWardenChallenges.OperatorNotInSet.selector, idOf(eveKey), referenceBlock)
         );
-        challenges.slashEquivocation(taskId, openHashes, eveKey, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            eveKey,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
 
         // A key nobody registered.
         uint256 stranger = secretKeyOf(424242);
@@ -235,7 +343,13 @@ contract EquivocationTest is TaskManagerFixture {
                 IWardenChallenges.OperatorNotInSet.selector, idOf(strangerKey), referenceBlock
             )
         );
-        challenges.slashEquivocation(taskId, openHashes, strangerKey, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            strangerKey,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), sigB)
+        );
     }
 
     function test_revert_slashEquivocation_unknownTask() public {
@@ -243,7 +357,9 @@ contract EquivocationTest is TaskManagerFixture {
         BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
         BLS.G1Point memory key = pkOf(ALICE);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 77));
-        challenges.slashEquivocation(77, openHashes, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            77, openHashes, key, SignedOutput(hashA, bytes32(0), sigA), SignedOutput(hashB, bytes32(0), sigB)
+        );
     }
 
     /// @dev The point at infinity is no signature; a non-canonical encoding is refused before any
@@ -255,20 +371,51 @@ contract EquivocationTest is TaskManagerFixture {
         nonCanonical.x_c0_a = bytes32(uint256(1) << 128);
         BLS.G1Point memory key = pkOf(ALICE);
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 1));
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, infinity);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), infinity)
+        );
         vm.expectRevert(abi.encodeWithSelector(IWardenChallenges.InvalidEquivocationSignature.selector, 0));
-        challenges.slashEquivocation(taskId, openHashes, key, hashB, infinity, hashA, sigA);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashB, bytes32(0), infinity),
+            SignedOutput(hashA, bytes32(0), sigA)
+        );
         vm.expectRevert(BLS12381.NonCanonicalFieldElement.selector);
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, nonCanonical);
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), nonCanonical)
+        );
         vm.expectRevert(BLS12381.PairingInputRejected.selector);
-        challenges.slashEquivocation(taskId, openHashes, key, hashA, sigA, hashB, g2NotInSubgroup());
+        challenges.slashEquivocation(
+            taskId,
+            openHashes,
+            key,
+            SignedOutput(hashA, bytes32(0), sigA),
+            SignedOutput(hashB, bytes32(0), g2NotInSubgroup())
+        );
     }
 
     function test_gas_slashEquivocation() public {
         BLS.G2Point memory sigA = _sign(ALICE, taskId, hashA);
         BLS.G2Point memory sigB = _sign(ALICE, taskId, hashB);
         bytes memory call = abi.encodeCall(
-            IWardenChallenges.slashEquivocation, (taskId, openHashes, pkOf(ALICE), hashA, sigA, hashB, sigB)
+            IWardenChallenges.slashEquivocation,
+            (
+                taskId,
+                openHashes,
+                pkOf(ALICE),
+                SignedOutput(hashA, bytes32(0), sigA),
+                SignedOutput(hashB, bytes32(0), sigB)
+            )
         );
         vm.cool(address(taskManager));
         vm.cool(address(challenges));
@@ -297,7 +444,9 @@ contract EquivocationTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.CommitmentMismatch.selector, taskId, stored, given)
         );
-        challenges.slashEquivocation(taskId, wrong, key, hashA, sigA, hashB, sigB);
+        challenges.slashEquivocation(
+            taskId, wrong, key, SignedOutput(hashA, bytes32(0), sigA), SignedOutput(hashB, bytes32(0), sigB)
+        );
     }
 
     function _commitmentOf(TaskHashes memory hashes) private pure returns (bytes32) {

@@ -37,7 +37,8 @@ contract ForwardedCommitTest is TaskManagerFixture {
 
         vm.recordLogs();
         forwarder.forward(
-            address(taskManager), abi.encodeCall(ITaskManager.commitOutput, (taskId, output, keys, signature))
+            address(taskManager),
+            abi.encodeCall(ITaskManager.commitOutput, (taskId, output, new bytes32[](0), keys, signature))
         );
         (bytes memory emittedOutput, bytes32[] memory nonSignerIds) = _committed(vm.getRecordedLogs(), taskId);
         assertState(taskId, TaskState.Committed, "committed through the forwarder");
@@ -55,7 +56,7 @@ contract ForwardedCommitTest is TaskManagerFixture {
         vm.prank(CHALLENGER);
         assertTrue(
             challenges.challenge{value: CHALLENGE_BOND}(
-                taskId, taskInput[taskId], emittedOutput, nonSignerHash, bytes32(0)
+                taskId, taskInput[taskId], emittedOutput, bytes32(0), nonSignerHash, bytes32(0)
             ),
             "upheld"
         );
@@ -91,8 +92,9 @@ contract ForwardedCommitTest is TaskManagerFixture {
                     && logs[i].topics[0] == ITaskManager.OutputCommitted.selector
                     && logs[i].topics[1] == bytes32(uint256(taskId))
             ) {
-                (,,,, output, nonSignerIds) =
-                    abi.decode(logs[i].data, (bytes32, uint256, uint256, uint32, bytes, bytes32[]));
+                (,,,,, output, nonSignerIds) = abi.decode(
+                    logs[i].data, (bytes32, bytes32, uint256, uint256, uint32, bytes, bytes32[])
+                );
                 return (output, nonSignerIds);
             }
         }

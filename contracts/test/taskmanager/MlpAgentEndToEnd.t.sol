@@ -94,7 +94,7 @@ contract MlpAgentEndToEndTest is TaskManagerFixture {
     {
         bytes memory call = abi.encodeCall(
             IWardenChallenges.challenge,
-            (taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0))
+            (taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId], bytes32(0))
         );
         vm.deal(CHALLENGER, CHALLENGE_BOND);
         vm.cool(address(taskManager));

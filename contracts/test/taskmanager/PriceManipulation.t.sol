@@ -151,7 +151,7 @@ contract PriceManipulationTest is TaskManagerFixture {
         uint256 snap = vm.snapshotState();
         if (frontRun != 0) _swap(SEARCHER, from, to, frontRun);
         vm.prank(KEEPER);
-        try taskManager.execute(taskId, taskInput[taskId], action, taskNonSignerHash[taskId]) {
+        try taskManager.execute(taskId, taskInput[taskId], action, bytes32(0), taskNonSignerHash[taskId]) {
             ok = true;
         } catch {
             ok = false;
@@ -237,7 +237,7 @@ contract PriceManipulationTest is TaskManagerFixture {
         rollTo(taskOf(taskId).deadline + 1);
 
         vm.prank(KEEPER);
-        try taskManager.execute(taskId, taskInput[taskId], theft, taskNonSignerHash[taskId]) {
+        try taskManager.execute(taskId, taskInput[taskId], theft, bytes32(0), taskNonSignerHash[taskId]) {
             uint256 fairValue = stolen * 1e18 / FAIR_PRICE;
             emit log_named_uint("outflow at the fair price / bound (x1000)", fairValue * 1000 / bound);
             revert AssertionFailed("a pumped valuation let more than the bound leave the vault");

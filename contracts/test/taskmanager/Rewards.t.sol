@@ -42,8 +42,9 @@ contract RewardsTest is TaskManagerFixture {
 
     /// @dev Accrues the task's fee with the input and output the fixture kept for it.
     function _accrue(uint64 taskId, bytes32[] memory nonSignerIds) private returns (uint256) {
-        return
-            rewards.accrue(taskId, keccak256(taskInput[taskId]), keccak256(taskOutput[taskId]), nonSignerIds);
+        return rewards.accrue(
+            taskId, keccak256(taskInput[taskId]), keccak256(taskOutput[taskId]), bytes32(0), nonSignerIds
+        );
     }
 
     function test_vaultPrepaysTheFees() public view {
@@ -126,14 +127,18 @@ contract RewardsTest is TaskManagerFixture {
         );
         bytes32 other = keccak256("something else");
         expectCommitmentMismatch(taskId, committed, other, outputHash, nonSignerHash);
-        rewards.accrue(taskId, other, outputHash, ids);
+        rewards.accrue(taskId, other, outputHash, bytes32(0), ids);
         expectCommitmentMismatch(taskId, committed, inputHash, other, nonSignerHash);
-        rewards.accrue(taskId, inputHash, other, ids);
+        rewards.accrue(taskId, inputHash, other, bytes32(0), ids);
         // The commitment hash itself is no input hash.
         expectCommitmentMismatch(taskId, committed, committed, outputHash, nonSignerHash);
-        rewards.accrue(taskId, committed, outputHash, ids);
+        rewards.accrue(taskId, committed, outputHash, bytes32(0), ids);
         assertTrue(!rewards.accrued(taskId), "nothing accrued");
-        assertEq(rewards.accrue(taskId, inputHash, outputHash, ids), TASK_FEE, "the committed values open it");
+        assertEq(
+            rewards.accrue(taskId, inputHash, outputHash, bytes32(0), ids),
+            TASK_FEE,
+            "the committed values open it"
+        );
     }
 
     /// @dev Attack: a corrupt quorum has its fee accrued while its fraud can still be proved, so that it

@@ -54,7 +54,9 @@ contract SlashableStakeTest is TaskManagerFixture {
         (keys, signature) = quorum(taskId, output, thieves(), list(ALICE));
         vm.prank(KEEPER);
         (committed, reason) = address(taskManager)
-            .call(abi.encodeCall(ITaskManager.commitOutput, (taskId, output, keys, signature)));
+            .call(
+                abi.encodeCall(ITaskManager.commitOutput, (taskId, output, new bytes32[](0), keys, signature))
+            );
         if (committed) noteCommitment(taskId, output, keys);
     }
 
@@ -224,7 +226,7 @@ contract SlashableStakeTest is TaskManagerFixture {
             quorum(taskId, holdOutput(), list(ALICE, BOB), list(CAROL, DAVE));
         vm.prank(KEEPER);
         vm.expectRevert(staleWeights(taskOf(taskId).referenceBlock, refreshedAt));
-        taskManager.commitOutput(taskId, holdOutput(), keys, signature);
+        taskManager.commitOutput(taskId, holdOutput(), new bytes32[](0), keys, signature);
 
         keeperRefresh();
         // The stale task cannot be committed; once its response window is over the next one opens.
@@ -232,7 +234,7 @@ contract SlashableStakeTest is TaskManagerFixture {
         taskId = openFreshTask(agentId);
         (keys, signature) = quorum(taskId, holdOutput(), list(ALICE, BOB), list(CAROL, DAVE));
         vm.prank(KEEPER);
-        taskManager.commitOutput(taskId, holdOutput(), keys, signature);
+        taskManager.commitOutput(taskId, holdOutput(), new bytes32[](0), keys, signature);
         assertEq(taskOf(taskId).signedWeight, 300 ether, "all the real stake signed");
     }
 

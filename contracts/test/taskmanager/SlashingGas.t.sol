@@ -71,7 +71,7 @@ contract SlashingGasTest is TaskManagerFixture {
             CHALLENGE_BOND,
             abi.encodeCall(
                 IWardenChallenges.challenge,
-                (taskId, taskInput[taskId], output, taskNonSignerHash[taskId], saltOf(CHALLENGER))
+                (taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId], saltOf(CHALLENGER))
             )
         );
         emit log_named_uint("challenge, upheld with bounty (stub verifier): inner", inner);
@@ -135,7 +135,7 @@ contract SlashingGasTest is TaskManagerFixture {
             CHALLENGE_BOND,
             abi.encodeCall(
                 IWardenChallenges.challenge,
-                (taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0))
+                (taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId], bytes32(0))
             )
         );
         emit log_named_uint("challenge, upheld, 33 non-signers (no bounty): inner", inner);

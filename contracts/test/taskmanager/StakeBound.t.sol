@@ -309,7 +309,8 @@ contract StakeBoundTest is TaskManagerFixture {
         (bool ok,) = address(taskManager)
             .call(
                 abi.encodeCall(
-                    ITaskManager.execute, (taskId, taskInput[taskId], output, taskNonSignerHash[taskId])
+                    ITaskManager.execute,
+                    (taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId])
                 )
             );
         assertTrue(ok == fits, "executes iff within the bound");

@@ -24,6 +24,7 @@ import {
     TaskManagerParams,
     TaskState
 } from "../../src/interfaces/ITaskManager.sol";
+import {PackedWords} from "../../src/libraries/PackedWords.sol";
 import {TaskCommitments} from "../../src/libraries/TaskCommitments.sol";
 import {RegistryFixture} from "../lib/RegistryFixture.sol";
 import {TestToken} from "../lib/TestToken.sol";
@@ -126,6 +127,10 @@ abstract contract TaskManagerFixture is RegistryFixture {
     /// @dev Each task's output as committed through the fixture's helpers.
     mapping(uint64 taskId => bytes output) internal taskOutput;
 
+    /// @dev Each task's trace hash as committed through `commitWithTrace`; zero (no trace) for a task
+    /// committed through the other helpers.
+    mapping(uint64 taskId => bytes32 traceHash) internal taskTraceHash;
+
     /// @dev The task manager comes before Warden's operator set, whose redistribution recipient is
     /// the task manager's restitution contract.
     function deployWarden() internal {
@@ -189,9 +194,10 @@ abstract contract TaskManagerFixture is RegistryFixture {
         );
     }
 
-    /// @dev A vault of `owner_` with a registered agent run by the reference verifier `mlp_`, allowed to
-    /// swap through the fixture's router; its caps and funds are the caller's to set.
-    function newReferenceAgentVault(MlpAgentVerifier mlp_, address owner_)
+    /// @dev A vault of `owner_` with a registered agent run by the verifier `mlp_` (the reference
+    /// MLP's, or a large agent's), allowed to swap through the fixture's router; its caps and funds
+    /// are the caller's to set.
+    function newReferenceAgentVault(IAgentVerifier mlp_, address owner_)
         internal
         returns (WardenVault vault_, uint64 agentId_)
     {
@@ -465,9 +471,14 @@ abstract contract TaskManagerFixture is RegistryFixture {
         if (inputHash == bytes32(0)) inputHash = keccak256(taskInput[taskId]);
     }
 
-    /// @dev The digest the task's operators sign for `outputHash`.
+    /// @dev The digest the task's operators sign for `outputHash` (the fixture's agent keeps no trace).
     function digestOf(uint64 taskId, bytes32 outputHash) internal view returns (bytes32) {
-        return taskManager.outputDigest(taskId, inputHashOf(taskId), outputHash);
+        return digestOf(taskId, outputHash, bytes32(0));
+    }
+
+    /// @dev The digest the task's operators sign for `outputHash` with the trace hashing to `traceHash`.
+    function digestOf(uint64 taskId, bytes32 outputHash, bytes32 traceHash) internal view returns (bytes32) {
+        return taskManager.outputDigest(taskId, inputHashOf(taskId), outputHash, traceHash);
     }
 
     /// @dev `keccak256(abi.encodePacked(ids))` of the keys' operator ids, zero for none: what a
@@ -481,17 +492,18 @@ abstract contract TaskManagerFixture is RegistryFixture {
         return TaskHashes({
             inputHash: keccak256(taskInput[taskId]),
             outputHash: keccak256(output),
+            traceHash: taskTraceHash[taskId],
             nonSignerHash: taskNonSignerHash[taskId]
         });
     }
 
-    /// @dev `TaskCommitments.hash`: what a committed task stores.
+    /// @dev `TaskCommitments.hash`: what a committed task of the fixture's agent (no trace) stores.
     function commitmentHash(bytes32 inputHash, bytes32 outputHash, bytes32 nonSignerHash)
         internal
         pure
         returns (bytes32)
     {
-        return TaskCommitments.hash(inputHash, outputHash, nonSignerHash);
+        return TaskCommitments.hash(inputHash, outputHash, bytes32(0), nonSignerHash);
     }
 
     /// @dev Expects the next call to revert with `CommitmentMismatch(taskId, committed, given)`, `given`
@@ -514,6 +526,24 @@ abstract contract TaskManagerFixture is RegistryFixture {
         );
     }
 
+    /// @dev Expects `CommitmentMismatch` for the task's committed input, output and non-signers shown
+    /// with `traceHash` in place of its committed trace hash.
+    function expectCommitmentMismatchWithTrace(uint64 taskId, bytes32 traceHash) internal {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.CommitmentMismatch.selector,
+                taskId,
+                taskOf(taskId).commitmentHash,
+                TaskCommitments.hash(
+                    keccak256(taskInput[taskId]),
+                    keccak256(taskOutput[taskId]),
+                    traceHash,
+                    taskNonSignerHash[taskId]
+                )
+            )
+        );
+    }
+
     /// @dev Non-signer hashes other than that of a commitment Alice alone did not sign: none, Bob's
     /// (another list), Alice's and Bob's (one more).
     function wrongNonSignerHashesForAlice() internal view returns (bytes32[3] memory) {
@@ -526,7 +556,12 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     /// @dev What opens the record of a task never committed.
     function openHashesOf(uint64 taskId) internal view returns (TaskHashes memory) {
-        return TaskHashes({inputHash: inputHashOf(taskId), outputHash: bytes32(0), nonSignerHash: bytes32(0)});
+        return TaskHashes({
+            inputHash: inputHashOf(taskId),
+            outputHash: bytes32(0),
+            traceHash: bytes32(0),
+            nonSignerHash: bytes32(0)
+        });
     }
 
     /// @dev The non-signers' keys and the signers' aggregate signature over the task's digest.
@@ -560,8 +595,40 @@ abstract contract TaskManagerFixture is RegistryFixture {
         BLS.G2Point memory signature
     ) internal {
         vm.prank(committer);
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
         noteCommitment(taskId, output, keys);
+    }
+
+    /// @dev `committer` commits `output` with an activation trace, signed by `signers` over the digest
+    /// that binds the trace's hash; the others are the non-signers.
+    function commitWithTrace(
+        address committer,
+        uint64 taskId,
+        bytes memory output,
+        bytes32[] memory trace,
+        address[] memory signers,
+        address[] memory nonSigners
+    ) internal {
+        BLS.G1Point[] memory keys = nonSignersOf(nonSigners);
+        bytes32 traceHash = hashTrace(trace);
+        BLS.G2Point memory signature = signBy(signers, digestOf(taskId, keccak256(output), traceHash));
+        vm.prank(committer);
+        taskManager.commitOutput(taskId, output, trace, keys, signature);
+        noteCommitment(taskId, output, keys);
+        taskTraceHash[taskId] = traceHash;
+    }
+
+    /// @dev `TaskCommitments.hashTrace` of a trace in memory.
+    function hashTrace(bytes32[] memory trace) internal pure returns (bytes32) {
+        return PackedWords.hashMemory(trace);
+    }
+
+    /// @dev A trace of `count` distinct chunk hashes, as random as keccak makes them.
+    function traceOf(uint256 count, uint256 seed) internal pure returns (bytes32[] memory trace) {
+        trace = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            trace[i] = keccak256(abi.encode(seed, i));
+        }
     }
 
     /// @dev Keeps what a commitment made outside the fixture's helpers bound: its output and its
@@ -580,7 +647,9 @@ abstract contract TaskManagerFixture is RegistryFixture {
 
     function execute(uint64 taskId, bytes memory output) internal {
         vm.prank(KEEPER);
-        taskManager.execute(taskId, taskInput[taskId], output, taskNonSignerHash[taskId]);
+        taskManager.execute(
+            taskId, taskInput[taskId], output, taskTraceHash[taskId], taskNonSignerHash[taskId]
+        );
     }
 
     /// @dev The context the task manager hands the vault for a task of the fixture's agent now.
@@ -638,7 +707,7 @@ abstract contract TaskManagerFixture is RegistryFixture {
         vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
         vm.prank(challenger);
         return challenges.challenge{value: CHALLENGE_BOND}(
-            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0)
+            taskId, taskInput[taskId], output, taskTraceHash[taskId], taskNonSignerHash[taskId], bytes32(0)
         );
     }
 
@@ -674,7 +743,12 @@ abstract contract TaskManagerFixture is RegistryFixture {
         vm.deal(challenger, challenger.balance + CHALLENGE_BOND);
         vm.prank(challenger);
         return challenges.challenge{value: CHALLENGE_BOND}(
-            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], saltOf(challenger)
+            taskId,
+            taskInput[taskId],
+            output,
+            taskTraceHash[taskId],
+            taskNonSignerHash[taskId],
+            saltOf(challenger)
         );
     }
 

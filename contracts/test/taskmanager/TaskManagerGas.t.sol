@@ -24,6 +24,8 @@ contract TaskManagerGasTest is TaskManagerFixture {
     /// @dev A commitment rewrites the task's two warm slots and fills no fresh one (measured 203 120).
     uint256 internal constant MAX_COMMIT_ALL_SIGN = 210_000;
     uint256 internal constant MAX_EXECUTE_HOLD = 60_000;
+    /// @dev Issue 14's budget for the trace of a 1 M-parameter model, calldata included.
+    uint256 internal constant MAX_TRACE_81 = 60_000;
     /// @dev Includes the value-at-risk ledger: a new entry, the ledger slot and the task's position in it.
     uint256 internal constant MAX_EXECUTE_SWAP = 310_000;
 
@@ -73,6 +75,53 @@ contract TaskManagerGasTest is TaskManagerFixture {
         assertLe(inner, MAX_COMMIT_ALL_SIGN + 30_000, "commit paying the fee");
     }
 
+    /// @dev What an activation trace adds to a commitment: the reference large model (256 -> 1024 ->
+    /// 1024 -> 512 -> 3, 32-neuron chunks) has 81 output chunks. Execution hashes the calldata words
+    /// once; the transaction also pays 16 gas for each non-zero calldata byte (chunk hashes are
+    /// random, so nearly all of them).
+    function test_gas_commitOutput_trace81() public {
+        (uint64 taskId,) = openTaskWithInput(agentId);
+        vm.roll(block.number + 1);
+        bytes memory output = sellOutput(vault, 1 ether, 0);
+        bytes32[] memory trace = traceOf(81, 7);
+        BLS.G1Point[] memory keys = nonSignersOf(new address[](0));
+        bytes memory plain = abi.encodeCall(
+            ITaskManager.commitOutput,
+            (
+                taskId,
+                output,
+                new bytes32[](0),
+                keys,
+                signBy(allOperators(), digestOf(taskId, keccak256(output)))
+            )
+        );
+        bytes memory traced = abi.encodeCall(
+            ITaskManager.commitOutput,
+            (
+                taskId,
+                output,
+                trace,
+                keys,
+                signBy(allOperators(), digestOf(taskId, keccak256(output), hashTrace(trace)))
+            )
+        );
+        // The same task committed both ways, from the same state.
+        uint256 snapshot = vm.snapshotState();
+        _coolAll();
+        (, uint256 withoutTrace) = _measure(address(taskManager), plain);
+        vm.revertToState(snapshot);
+        _coolAll();
+        (, uint256 withTrace) = _measure(address(taskManager), traced);
+        assertEq(uint256(stateOf(taskId)), uint256(TaskState.Committed), "committed");
+
+        uint256 execution = withTrace - withoutTrace;
+        uint256 calldataCost = _calldataGas(traced) - _calldataGas(plain);
+        emit log_named_uint("commitOutput, 81-chunk trace: extra execution", execution);
+        emit log_named_uint("commitOutput, 81-chunk trace: extra calldata", calldataCost);
+        emit log_named_uint("commitOutput, 81-chunk trace: extra in all", execution + calldataCost);
+        assertLe(execution + calldataCost, MAX_TRACE_81, "a 1 M-parameter model's trace");
+    }
+
     function test_gas_execute_hold() public {
         bytes memory output = holdOutput();
         uint64 taskId = _final(output);
@@ -80,7 +129,8 @@ contract TaskManagerGasTest is TaskManagerFixture {
         (uint256 outer, uint256 inner) = _measure(
             address(taskManager),
             abi.encodeCall(
-                ITaskManager.execute, (taskId, taskInput[taskId], output, taskNonSignerHash[taskId])
+                ITaskManager.execute,
+                (taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId])
             )
         );
         emit log_named_uint("execute, hold: inner", inner);
@@ -96,7 +146,8 @@ contract TaskManagerGasTest is TaskManagerFixture {
         (uint256 outer, uint256 inner) = _measure(
             address(taskManager),
             abi.encodeCall(
-                ITaskManager.execute, (taskId, taskInput[taskId], output, taskNonSignerHash[taskId])
+                ITaskManager.execute,
+                (taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId])
             )
         );
         emit log_named_uint("execute, swap (1 capped token): inner", inner);
@@ -119,7 +170,8 @@ contract TaskManagerGasTest is TaskManagerFixture {
             quorum(taskId, output, signers, nonSigners);
         _coolAll();
         (outer, inner) = _measure(
-            address(taskManager), abi.encodeCall(ITaskManager.commitOutput, (taskId, output, keys, signature))
+            address(taskManager),
+            abi.encodeCall(ITaskManager.commitOutput, (taskId, output, new bytes32[](0), keys, signature))
         );
         assertEq(uint256(stateOf(taskId)), uint256(TaskState.Committed), "committed");
     }
@@ -128,6 +180,13 @@ contract TaskManagerGasTest is TaskManagerFixture {
         (taskId,) = openTaskWithInput(agentId);
         commitAll(taskId, output);
         vm.roll(taskOf(taskId).deadline + 1);
+    }
+
+    /// @dev A transaction's calldata charge (EIP-2028): 4 gas a zero byte, 16 a non-zero one.
+    function _calldataGas(bytes memory data) private pure returns (uint256 gas) {
+        for (uint256 i; i < data.length; ++i) {
+            gas += data[i] == 0 ? 4 : 16;
+        }
     }
 
     function _coolAll() private {

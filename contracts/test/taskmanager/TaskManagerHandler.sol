@@ -240,8 +240,9 @@ contract TaskManagerHandler is RegistryFixture {
             (keys, signature) = _quorum(taskId, other, members, new address[](0));
         } else {
             keys = nonSignersOf(list(members[0]));
-            signature =
-                signBy(members, tm.outputDigest(taskId, tm.getTask(taskId).inputHash, keccak256(output)));
+            signature = signBy(
+                members, tm.outputDigest(taskId, tm.getTask(taskId).inputHash, keccak256(output), bytes32(0))
+            );
         }
         _expectRejectedCommit(taskId, output, keys, signature, "invalid signature committed");
     }
@@ -282,7 +283,7 @@ contract TaskManagerHandler is RegistryFixture {
         bytes32 nonSignerHash = committedNonSignerHash[taskId];
         if (wrongNonSigners) nonSignerHash = nonSignerHash == 0 ? keccak256("nobody") : bytes32(0);
         _processLogs(vm.getRecordedLogs());
-        try tm.execute(taskId, inputOf[taskId], output, nonSignerHash) {
+        try tm.execute(taskId, inputOf[taskId], output, bytes32(0), nonSignerHash) {
             ++executions;
             if (!honest && keccak256(output) != keccak256(committedOutput[taskId])) {
                 _violate("executed bytes that were not committed");
@@ -328,7 +329,9 @@ contract TaskManagerHandler is RegistryFixture {
             vaultContract.unpause();
         }
         _processLogs(vm.getRecordedLogs());
-        try tm.execute(taskId, inputOf[taskId], committedOutput[taskId], committedNonSignerHash[taskId]) {
+        try tm.execute(
+            taskId, inputOf[taskId], committedOutput[taskId], bytes32(0), committedNonSignerHash[taskId]
+        ) {
             ++executions;
         } catch {
             _discardLogsOfRevertedCall();
@@ -349,7 +352,7 @@ contract TaskManagerHandler is RegistryFixture {
         uint256 bond = challengesContract.challengeBond();
         vm.deal(address(this), address(this).balance + bond);
         try challengesContract.challenge{value: bond}(
-            taskId, inputOf[taskId], output, committedNonSignerHash[taskId], bytes32(0)
+            taskId, inputOf[taskId], output, bytes32(0), committedNonSignerHash[taskId], bytes32(0)
         ) returns (
             bool upheld
         ) {
@@ -788,7 +791,7 @@ contract TaskManagerHandler is RegistryFixture {
         }
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             _quorum(taskId, output, signers, nonSigners);
-        try tm.commitOutput(taskId, output, keys, signature) {
+        try tm.commitOutput(taskId, output, new bytes32[](0), keys, signature) {
             if (!fresh) _violate("a quorum committed on stale weights");
             if (!expected) _violate("a quorum below the threshold committed");
             ++commits;
@@ -1064,8 +1067,8 @@ contract TaskManagerHandler is RegistryFixture {
             }
             if (logs[i].emitter == address(tm) && logs[i].topics[0] == ITaskManager.OutputCommitted.selector)
             {
-                (,,,,, bytes32[] memory nonSignerIds) =
-                    abi.decode(logs[i].data, (bytes32, uint256, uint256, uint32, bytes, bytes32[]));
+                (,,,,,, bytes32[] memory nonSignerIds) =
+                    abi.decode(logs[i].data, (bytes32, bytes32, uint256, uint256, uint32, bytes, bytes32[]));
                 _nonSignerIdsOf[uint64(uint256(logs[i].topics[1]))] = nonSignerIds;
             }
             if (logs[i].emitter == address(tm) && logs[i].topics[0] == ITaskManager.ExposureRecorded.selector)
@@ -1100,7 +1103,7 @@ contract TaskManagerHandler is RegistryFixture {
         BLS.G2Point memory signature,
         string memory reason
     ) private {
-        try tm.commitOutput(taskId, output, keys, signature) {
+        try tm.commitOutput(taskId, output, new bytes32[](0), keys, signature) {
             _violate(reason);
         } catch {
             ++rejectedCommits;
@@ -1121,7 +1124,9 @@ contract TaskManagerHandler is RegistryFixture {
         address[] memory nonSigners
     ) private view returns (BLS.G1Point[] memory keys, BLS.G2Point memory signature) {
         keys = nonSignersOf(nonSigners);
-        signature = signBy(signers, tm.outputDigest(taskId, tm.getTask(taskId).inputHash, keccak256(output)));
+        signature = signBy(
+            signers, tm.outputDigest(taskId, tm.getTask(taskId).inputHash, keccak256(output), bytes32(0))
+        );
     }
 
     /// @dev A probe call naming the task (so the probe's record can be matched), or a hold; half the

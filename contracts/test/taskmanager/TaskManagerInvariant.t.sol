@@ -121,6 +121,7 @@ contract TaskManagerInvariantTest is TaskManagerFixture {
                     TaskCommitments.hash(
                         keccak256(handler.inputOf(id)),
                         keccak256(handler.committedOutput(id)),
+                        bytes32(0),
                         handler.committedNonSignerHash(id)
                     ),
                     "committed input, output and non-signers"

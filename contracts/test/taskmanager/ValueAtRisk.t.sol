@@ -123,7 +123,7 @@ contract ValueAtRiskTest is TaskManagerFixture {
         vm.prank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.FraudProofWindowOver.selector, taskId, lastBlock));
         challenges.challenge{value: CHALLENGE_BOND}(
-            taskId, taskInput[taskId], _theft(), taskNonSignerHash[taskId], bytes32(0)
+            taskId, taskInput[taskId], _theft(), bytes32(0), taskNonSignerHash[taskId], bytes32(0)
         );
     }
 

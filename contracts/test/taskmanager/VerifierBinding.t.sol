@@ -240,7 +240,7 @@ contract VerifierBindingTest is TaskManagerFixture {
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.FraudProofWindowOver.selector, taskId, lastBlock));
         vm.prank(BOB);
         challenges.challenge{value: CHALLENGE_BOND}(
-            taskId, taskInput[taskId], output, taskNonSignerHash[taskId], bytes32(0)
+            taskId, taskInput[taskId], output, bytes32(0), taskNonSignerHash[taskId], bytes32(0)
         );
     }
 

@@ -380,21 +380,28 @@ contract WardenTaskManagerTest is TaskManagerFixture {
 
         vm.expectEmit(true, false, false, true, address(taskManager));
         emit ITaskManager.OutputCommitted(
-            taskId, keccak256(output), TOTAL_WEIGHT, TOTAL_WEIGHT, deadline, output, new bytes32[](0)
+            taskId,
+            keccak256(output),
+            bytes32(0),
+            TOTAL_WEIGHT,
+            TOTAL_WEIGHT,
+            deadline,
+            output,
+            new bytes32[](0)
         );
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
 
         Task memory task = taskOf(taskId);
         assertEq(uint256(task.state), uint256(TaskState.Committed), "committed");
         assertEq(
             task.commitmentHash,
             commitmentHash(keccak256(taskInput[taskId]), keccak256(output), bytes32(0)),
-            "commitment hash: input, output, no non-signer hash when everyone signed"
+            "commitment hash: input, output, no trace, no non-signer hash when everyone signed"
         );
         assertEq(
             task.commitmentHash,
-            keccak256(abi.encode(keccak256(taskInput[taskId]), keccak256(output), bytes32(0))),
-            "abi.encode of the three words"
+            keccak256(abi.encode(keccak256(taskInput[taskId]), keccak256(output), bytes32(0), bytes32(0))),
+            "abi.encode of the four words"
         );
         assertEq(task.inputHash, bytes32(0), "the input hash gave way to the commitment hash");
         assertEq(task.deadline, deadline, "deadline");
@@ -413,13 +420,14 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         emit ITaskManager.OutputCommitted(
             taskId,
             keccak256(output),
+            bytes32(0),
             900 ether,
             TOTAL_WEIGHT,
             uint32(block.number + CHALLENGE_WINDOW),
             output,
             ids
         );
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
         Task memory task = taskOf(taskId);
         assertEq(task.signedWeight, 900 ether, "signed");
         assertEq(task.totalWeight, TOTAL_WEIGHT, "total");
@@ -441,7 +449,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
                 ITaskManager.QuorumNotReached.selector, 600 ether, TOTAL_WEIGHT, THRESHOLD_BPS
             )
         );
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
     }
 
     /// @dev signedWeight * 10_000 >= totalWeight * thresholdBps: exactly 60 % passes a 6000 threshold.
@@ -451,7 +459,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         bytes memory output = holdOutput();
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, output, list(ALICE, BOB, CAROL), list(DAVE));
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
         assertState(taskId, TaskState.Committed, "committed at the threshold");
     }
 
@@ -461,7 +469,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(taskId, holdOutput(), allOperators(), new address[](0));
         vm.expectRevert(WardenRegistry.InvalidSignature.selector);
-        taskManager.commitOutput(taskId, sellOutput(vault, 1 ether, 0), keys, signature);
+        taskManager.commitOutput(taskId, sellOutput(vault, 1 ether, 0), new bytes32[](0), keys, signature);
     }
 
     /// @dev The digest binds the task id: a quorum for one task cannot be replayed on another.
@@ -472,7 +480,73 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         (BLS.G1Point[] memory keys, BLS.G2Point memory signature) =
             quorum(first, holdOutput(), allOperators(), new address[](0));
         vm.expectRevert(WardenRegistry.InvalidSignature.selector);
-        taskManager.commitOutput(second, holdOutput(), keys, signature);
+        taskManager.commitOutput(second, holdOutput(), new bytes32[](0), keys, signature);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Activation traces
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev A trace travels in calldata; the event names its hash, the commitment binds it, and
+    /// execution must show it.
+    function test_commitOutput_bindsTheSignedTrace() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        bytes32[] memory trace = traceOf(81, 1);
+        bytes32 traceHash = keccak256(abi.encodePacked(trace));
+        uint32 deadline = uint32(block.number + CHALLENGE_WINDOW);
+
+        vm.expectEmit(true, false, false, true, address(taskManager));
+        emit ITaskManager.OutputCommitted(
+            taskId,
+            keccak256(output),
+            traceHash,
+            TOTAL_WEIGHT,
+            TOTAL_WEIGHT,
+            deadline,
+            output,
+            new bytes32[](0)
+        );
+        commitWithTrace(KEEPER, taskId, output, trace, allOperators(), new address[](0));
+        assertEq(
+            taskOf(taskId).commitmentHash,
+            keccak256(abi.encode(keccak256(taskInput[taskId]), keccak256(output), traceHash, bytes32(0))),
+            "the commitment binds the trace hash"
+        );
+
+        vm.roll(deadline + 1);
+        expectCommitmentMismatchWithTrace(taskId, bytes32(0));
+        taskManager.execute(taskId, taskInput[taskId], output, bytes32(0), bytes32(0));
+        execute(taskId, output);
+        assertState(taskId, TaskState.Executed, "executed with the trace hash");
+    }
+
+    /// @dev The aggregator (anyone who holds the quorum's signature) cannot commit a trace the quorum
+    /// did not sign: not another trace, not a shortened one, not none, and not one added to a
+    /// traceless quorum's output. A wrong trace would otherwise make honest signers provably
+    /// "inconsistent" and slashable.
+    function test_attack_aggregatorSwapsTheSignedTrace() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        bytes32[] memory signedTrace = traceOf(81, 1);
+        BLS.G1Point[] memory keys = nonSignersOf(new address[](0));
+        BLS.G2Point memory signature =
+            signBy(allOperators(), digestOf(taskId, keccak256(output), hashTrace(signedTrace)));
+
+        bytes32[] memory shortened = traceOf(80, 1);
+        bytes32[][3] memory forged = [traceOf(81, 2), shortened, new bytes32[](0)];
+        for (uint256 i; i < forged.length; ++i) {
+            vm.expectRevert(WardenRegistry.InvalidSignature.selector);
+            taskManager.commitOutput(taskId, output, forged[i], keys, signature);
+        }
+
+        // A quorum that signed no trace: a trace added to its output does not verify either.
+        (, BLS.G2Point memory traceless) = quorum(taskId, output, allOperators(), new address[](0));
+        vm.expectRevert(WardenRegistry.InvalidSignature.selector);
+        taskManager.commitOutput(taskId, output, signedTrace, keys, traceless);
+
+        taskManager.commitOutput(taskId, output, signedTrace, keys, signature);
+        assertState(taskId, TaskState.Committed, "the signed trace commits");
     }
 
     function test_revert_commitOutput_unsortedNonSigners() public {
@@ -482,7 +556,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
             quorum(taskId, output, list(CAROL, DAVE), list(ALICE, BOB));
         (keys[0], keys[1]) = (keys[1], keys[0]);
         vm.expectRevert(abi.encodeWithSelector(WardenRegistry.NonSignersNotSorted.selector, 1));
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
     }
 
     function test_commitOutput_lastBlockOfResponseWindow() public {
@@ -500,7 +574,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
             quorum(taskId, output, allOperators(), new address[](0));
         vm.roll(lastBlock + 1);
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.ResponseWindowOver.selector, taskId, lastBlock));
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
     }
 
     function test_revert_commitOutput_twice() public {
@@ -512,13 +586,13 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         vm.expectRevert(
             abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, taskId, TaskState.Committed)
         );
-        taskManager.commitOutput(taskId, other, keys, signature);
+        taskManager.commitOutput(taskId, other, new bytes32[](0), keys, signature);
     }
 
     function test_revert_commitOutput_unknownTask() public {
         BLS.G2Point memory signature = signBy(list(ALICE), bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnexpectedTaskState.selector, 5, TaskState.None));
-        taskManager.commitOutput(5, holdOutput(), new BLS.G1Point[](0), signature);
+        taskManager.commitOutput(5, holdOutput(), new bytes32[](0), new BLS.G1Point[](0), signature);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -578,7 +652,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
                 commitmentHash(keccak256(input), keccak256(holdOutput()), bytes32(0))
             )
         );
-        taskManager.execute(taskId, input, holdOutput(), bytes32(0));
+        taskManager.execute(taskId, input, holdOutput(), bytes32(0), bytes32(0));
     }
 
     /// @dev The non-signer hash handed to execute must be the committed one: none for a commitment
@@ -595,9 +669,9 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         bytes32[3] memory wrong = wrongNonSignerHashesForAlice();
         for (uint256 i; i < wrong.length; ++i) {
             expectCommitmentMismatch(taskId, committed, keccak256(input), keccak256(output), wrong[i]);
-            taskManager.execute(taskId, input, output, wrong[i]);
+            taskManager.execute(taskId, input, output, bytes32(0), wrong[i]);
         }
-        taskManager.execute(taskId, input, output, nonSignerHashOf(keys));
+        taskManager.execute(taskId, input, output, bytes32(0), nonSignerHashOf(keys));
         assertState(taskId, TaskState.Executed, "the committed values execute");
 
         uint64 allSigned = finalTask(agentId, holdOutput());
@@ -610,7 +684,7 @@ contract WardenTaskManagerTest is TaskManagerFixture {
                 commitmentHash(keccak256(taskInput[allSigned]), keccak256(holdOutput()), made)
             )
         );
-        taskManager.execute(allSigned, taskInput[allSigned], holdOutput(), made);
+        taskManager.execute(allSigned, taskInput[allSigned], holdOutput(), bytes32(0), made);
     }
 
     function test_revert_execute_open() public {
@@ -815,9 +889,10 @@ contract WardenTaskManagerTest is TaskManagerFixture {
             address(verifier),
             task.inputHash,
             outputHash,
+            bytes32(0),
             task.referenceBlock
         );
-        assertEq(taskManager.outputDigest(taskId, task.inputHash, outputHash), expected, "digest");
+        assertEq(taskManager.outputDigest(taskId, task.inputHash, outputHash, bytes32(0)), expected, "digest");
     }
 
     /// @dev After the commitment the task keeps no input hash, and the digest is still the one its
@@ -826,18 +901,19 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         uint64 taskId = openFreshTask(agentId);
         bytes32 inputHash = taskOf(taskId).inputHash;
         bytes32 outputHash = keccak256(holdOutput());
-        bytes32 before = taskManager.outputDigest(taskId, inputHash, outputHash);
+        bytes32 before = taskManager.outputDigest(taskId, inputHash, outputHash, bytes32(0));
         commitAll(taskId, holdOutput());
         assertEq(taskOf(taskId).inputHash, bytes32(0), "no input hash stored");
-        assertEq(taskManager.outputDigest(taskId, inputHash, outputHash), before, "same digest");
+        assertEq(taskManager.outputDigest(taskId, inputHash, outputHash, bytes32(0)), before, "same digest");
         assertTrue(
-            taskManager.outputDigest(taskId, keccak256("other"), outputHash) != before, "names the input hash"
+            taskManager.outputDigest(taskId, keccak256("other"), outputHash, bytes32(0)) != before,
+            "names the input hash"
         );
     }
 
     function test_revert_outputDigest_unknownTask() public {
         vm.expectRevert(abi.encodeWithSelector(ITaskManager.UnknownTask.selector, 3));
-        taskManager.outputDigest(3, bytes32(0), bytes32(0));
+        taskManager.outputDigest(3, bytes32(0), bytes32(0), bytes32(0));
     }
 
     /// @dev The task's second slot through its life: the input hash while Open (and after expiring
@@ -872,7 +948,8 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         (TaskState state, uint32 ref) = taskManager.slashingContext(taskId, openHashesOf(taskId));
         assertEq(uint256(state), uint256(TaskState.Open), "open");
         assertEq(ref, referenceBlock, "reference block");
-        TaskHashes memory wrong = TaskHashes({inputHash: keccak256("x"), outputHash: 0, nonSignerHash: 0});
+        TaskHashes memory wrong =
+            TaskHashes({inputHash: keccak256("x"), outputHash: 0, traceHash: bytes32(0), nonSignerHash: 0});
         vm.expectRevert(
             abi.encodeWithSelector(
                 ITaskManager.CommitmentMismatch.selector, taskId, inputHash, wrong.inputHash
@@ -944,10 +1021,10 @@ contract WardenTaskManagerTest is TaskManagerFixture {
         vm.roll(block.number + commitDelay);
         if (commitDelay > RESPONSE_WINDOW) {
             vm.expectRevert();
-            taskManager.commitOutput(taskId, output, keys, signature);
+            taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
             return;
         }
-        taskManager.commitOutput(taskId, output, keys, signature);
+        taskManager.commitOutput(taskId, output, new bytes32[](0), keys, signature);
         uint256 committedAt = block.number;
 
         vm.roll(committedAt + executeDelay);

@@ -7,8 +7,10 @@
 // Benchmark code: a failed unwrap is a broken benchmark.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use alloy::primitives::{Address, U256};
 use criterion::{Criterion, criterion_group, criterion_main};
 use warden_agent::network::Network;
+use warden_agent::{Agent, AgentInput, NetworkAgent, Params};
 
 fn evaluate(c: &mut Criterion) {
     let mut group = c.benchmark_group("network_evaluate");
@@ -27,5 +29,25 @@ fn evaluate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluate);
+/// What an operator runs per task with the large reference agent: the price matrix of a snapshot,
+/// the forward pass, the trace, and the decoding to an action (`NetworkAgent::decide_traced`).
+fn decide_traced(c: &mut Criterion) {
+    let network = Network::generate(256, &[1024, 1024, 512, 3], &[1], 32, 1).unwrap();
+    let agent = NetworkAgent::new(network, Params::reference(Address::repeat_byte(1))).unwrap();
+    let input = AgentInput {
+        priceHistory: (0..16u64)
+            .map(|i| U256::from(2_000_000 + 1_500 * (i % 5)) * U256::from(1_000_000_000_000u64))
+            .collect(),
+        twapPrice: U256::from(2_000u64) * U256::from(10u64).pow(U256::from(18u8)),
+        ..Default::default()
+    };
+    let mut group = c.benchmark_group("network_agent");
+    group.sample_size(20);
+    group.bench_function("decide_traced_1.8M", |b| {
+        b.iter(|| agent.decide_traced(&input).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, decide_traced);
 criterion_main!(benches);

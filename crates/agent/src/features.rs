@@ -49,6 +49,13 @@
 //!
 //! For balances and prices below 2^120 nothing is truncated and the result is the exact one.
 //! `a < 2^240` and `b < 2^180`, so `254 · a` and `a + b` fit in 256 bits.
+//!
+//! # The price matrix: the large agent's 256 features
+//!
+//! [`price_matrix`] (`PriceMatrix.sol`) reads the same sixteen `q_i`. Entry `16 i + j` is
+//! `rel(q_i, q_j, 2000)` for `i ≠ j`, and the diagonal entry `16 i + i` is `rel(q_i, mean, 2000)`
+//! with `mean = floor((q_0 + … + q_15) / 16)` (the `ma16` above): every price's change from every
+//! other and from their mean, in units of 5 bps.
 
 use alloy::primitives::U256;
 
@@ -86,8 +93,15 @@ pub enum FeatureError {
     },
 }
 
-/// Computes the nine features of `input` (see the module docs for the exact formulas).
-pub fn features(input: &AgentInput) -> Result<[i8; NUM_FEATURES], FeatureError> {
+/// Entries of the price matrix: the large agent's input width.
+pub const PRICE_MATRIX_WIDTH: usize = HISTORY_LEN * HISTORY_LEN;
+
+/// Units of the price matrix's relative changes per change of 1 (5 bps a unit).
+pub const PRICE_MATRIX_SCALE: u64 = 2000;
+
+/// The last [`HISTORY_LEN`] prices reduced to below 2^120 (`q_i` of the module docs), and the
+/// shift that reduced them.
+fn normalized_prices(input: &AgentInput) -> Result<([U256; HISTORY_LEN], usize), FeatureError> {
     let history = &input.priceHistory;
     let length = history.len();
     if length < HISTORY_LEN {
@@ -96,10 +110,36 @@ pub fn features(input: &AgentInput) -> Result<[i8; NUM_FEATURES], FeatureError> 
     let window = &history[length - HISTORY_LEN..];
     let max_price = window.iter().copied().max().unwrap_or(U256::ZERO);
     let price_shift = max_price.bit_len().saturating_sub(MANTISSA_BITS);
-    let q: Vec<U256> = window.iter().map(|p| *p >> price_shift).collect();
+    let mut q = [U256::ZERO; HISTORY_LEN];
+    for (slot, price) in q.iter_mut().zip(window) {
+        *slot = *price >> price_shift;
+    }
+    Ok((q, price_shift))
+}
 
-    // Each q_i < 2^120, so sums of 16 of them cannot overflow.
-    let ma16 = q.iter().fold(U256::ZERO, |s, v| s + v) / U256::from(16u8);
+/// `floor((q_0 + … + q_15) / 16)`. Each `q_i < 2^120`, so the sum cannot overflow.
+fn mean(q: &[U256; HISTORY_LEN]) -> U256 {
+    q.iter().fold(U256::ZERO, |s, v| s + v) / U256::from(HISTORY_LEN)
+}
+
+/// The large agent's 256 features (see the module docs), row-major.
+pub fn price_matrix(input: &AgentInput) -> Result<[i8; PRICE_MATRIX_WIDTH], FeatureError> {
+    let (q, _) = normalized_prices(input)?;
+    let mean = mean(&q);
+    let mut matrix = [0i8; PRICE_MATRIX_WIDTH];
+    for (i, row) in matrix.chunks_exact_mut(HISTORY_LEN).enumerate() {
+        for (j, entry) in row.iter_mut().enumerate() {
+            let reference = if i == j { mean } else { q[j] };
+            *entry = rel(q[i], reference, PRICE_MATRIX_SCALE);
+        }
+    }
+    Ok(matrix)
+}
+
+/// Computes the nine features of `input` (see the module docs for the exact formulas).
+pub fn features(input: &AgentInput) -> Result<[i8; NUM_FEATURES], FeatureError> {
+    let (q, price_shift) = normalized_prices(input)?;
+    let ma16 = mean(&q);
     let ma4 = q[12..].iter().fold(U256::ZERO, |s, v| s + v) / U256::from(4u8);
     let latest = q[15];
 

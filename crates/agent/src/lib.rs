@@ -9,7 +9,9 @@
 //!   Uniswap v2 swap, bit-exact with `contracts/src/agent/MlpPolicy.sol`. Its formulas are
 //!   documented in [`features`], [`model`] and [`mlp`].
 //! - [`network`] is the format of larger networks (millions of parameters), committed chunk by
-//!   chunk so that a wrong run is provable one chunk at a time (issue #14; not yet an agent).
+//!   chunk so that a wrong run is provable one chunk at a time, and [`NetworkAgent`] the large
+//!   agent that runs one over the snapshot's price matrix and keeps the run's trace (issue #14),
+//!   judged on chain one step at a time by `NetworkAgentVerifier.sol`.
 //!
 //! Nothing on the path from input to action uses floating point.
 
@@ -17,6 +19,7 @@ pub mod features;
 pub mod mlp;
 pub mod model;
 pub mod network;
+pub mod network_agent;
 pub mod splitmix;
 mod types;
 
@@ -25,6 +28,7 @@ pub use mlp::{
     AGENT_CODE_VERSION, Evaluation, MlpAgent, MlpParams, Params, ParamsError, agent_hash,
 };
 pub use model::{Model, ModelError, NUM_ACTIONS, NUM_FEATURES};
+pub use network_agent::{NetworkAgent, NetworkAgentError, network_agent_hash};
 pub use types::{Action, ActionKind, AgentInput, DecodeError};
 
 use alloy::primitives::B256;
@@ -45,6 +49,24 @@ pub trait Agent: Send + Sync + std::fmt::Debug {
     fn decide_encoded(&self, encoded_input: &[u8]) -> Result<Action, AgentError> {
         self.decide(&AgentInput::decode(encoded_input)?)
     }
+
+    /// The action for `input` with the run's activation trace, the output-chunk hashes its
+    /// signers commit to. An agent its verifier re-runs whole keeps no trace (the default: empty,
+    /// whose hash is `warden_protocol::NO_TRACE`).
+    fn decide_traced(&self, input: &AgentInput) -> Result<Decision, AgentError> {
+        Ok(Decision {
+            action: self.decide(input)?,
+            trace: Vec::new(),
+        })
+    }
+}
+
+/// An action and the activation trace of the run that decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    /// The hashes of every output chunk, layer by layer; empty for an agent that keeps none.
+    pub trace: Vec<B256>,
 }
 
 /// Why an agent produced no action.

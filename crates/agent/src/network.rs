@@ -371,6 +371,11 @@ impl Network {
         Ok(network)
     }
 
+    /// The file's header: its bytes before the weights, what a verifier holds with the root.
+    pub fn header(&self) -> &[u8] {
+        &self.bytes[..self.header_len]
+    }
+
     /// The file's bytes, canonical.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes

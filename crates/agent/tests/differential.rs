@@ -911,3 +911,258 @@ async fn network_chunks_agree_with_the_solidity_library() {
         "saturated {saturated}, logit chunks {logits}"
     );
 }
+
+/// Random inputs whose price matrix is compared with `PriceMatrix.sol`.
+const PRICE_MATRIX_CASES: usize = 300;
+/// Random large-agent networks deployed as `NetworkAgentVerifier`s, and inputs run on each.
+const NETWORK_AGENTS: usize = 12;
+const RUNS_PER_AGENT: usize = 3;
+
+/// The large agent's 256 features: `warden_agent::features::price_matrix` and `PriceMatrix.sol`
+/// agree byte for byte on random snapshots (the edges of `random_prices` included), and refuse a
+/// short history alike.
+#[tokio::test]
+async fn price_matrix_agrees_with_the_solidity_library() {
+    let anvil = spawn_anvil();
+    let provider = provider(&anvil);
+    let harness = WardenNetworkHarness::deploy(provider.clone())
+        .await
+        .unwrap();
+    let mut rng = seeded_rng();
+    let (mut refused, mut saturated) = (0, 0);
+    for case in 0..PRICE_MATRIX_CASES {
+        let mut input = random_input(&mut rng);
+        // Every twentieth case with fewer than sixteen prices.
+        if case % 20 == 0 {
+            let keep = rng.gen_range(0..16).min(input.priceHistory.len());
+            input.priceHistory.truncate(keep);
+        }
+        let onchain = harness.priceMatrix(to_harness_input(&input)).call().await;
+        match warden_agent::features::price_matrix(&input) {
+            Ok(matrix) => {
+                let expected: Vec<u8> = matrix.iter().map(|&value| value as u8).collect();
+                assert_eq!(
+                    onchain.unwrap().as_ref(),
+                    expected.as_slice(),
+                    "case {case}: {input:?}"
+                );
+                saturated += matrix.iter().filter(|value| value.abs() == 127).count();
+            }
+            Err(error) => {
+                let revert = onchain.unwrap_err();
+                let data = revert.as_revert_data().unwrap();
+                assert_eq!(
+                    &data[..4],
+                    HistoryTooShort::SELECTOR.as_slice(),
+                    "case {case}: {error}"
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 0 && saturated > 0,
+        "refused {refused}, saturated {saturated}"
+    );
+}
+
+/// The large agent end to end against its verifier: for random networks (random widths, residual
+/// layers, chunk sizes and parameters), `NetworkAgentVerifier` derives the agent hash and trace
+/// length the Rust agent has, finds every step of a Rust run right (each output chunk from its
+/// committed input and its proven weights, the decoding of the committed logits), and finds a
+/// replaced chunk hash and another action wrong.
+#[tokio::test]
+async fn network_agent_verifier_judges_rust_runs() {
+    use warden_agent::NetworkAgent;
+    use warden_agent::features::PRICE_MATRIX_WIDTH;
+    use warden_agent::network::Network;
+    use warden_bindings::network_verifier::MlpPolicy as NetworkParams;
+    use warden_bindings::network_verifier::NetworkAgentVerifier::TraceStep;
+
+    let anvil = spawn_anvil();
+    let provider = provider(&anvil);
+    let mut rng = seeded_rng();
+    let (mut upheld, mut trades) = (0, 0);
+    for case in 0..NETWORK_AGENTS {
+        let hidden = rng.gen_range(1..=3);
+        let mut widths: Vec<usize> = Vec::new();
+        let mut residual = Vec::new();
+        for layer in 0..hidden {
+            let width = if layer > 0 && rng.gen_bool(0.5) {
+                residual.push(layer);
+                widths[layer - 1]
+            } else {
+                rng.gen_range(1..=24)
+            };
+            widths.push(width);
+        }
+        widths.push(NUM_ACTIONS);
+        let rows = rng.gen_range(1..=8);
+        let network =
+            Network::generate(PRICE_MATRIX_WIDTH, &widths, &residual, rows, rng.r#gen()).unwrap();
+        let params = random_params(&mut rng);
+        let agent = NetworkAgent::new(network.clone(), params).unwrap();
+        let verifier = warden_bindings::NetworkAgentVerifier::deploy(
+            provider.clone(),
+            Bytes::copy_from_slice(network.header()),
+            network.weights_root(),
+            NetworkParams::Params {
+                router: params.router,
+                slippageBps: params.slippage_bps,
+                deadlineSeconds: params.deadline_seconds,
+                maxSizeBps: params.max_size_bps,
+                sizeBpsPerLogit: params.size_bps_per_logit,
+                maxTradeBps: params.max_trade_bps,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            verifier.agentHash().call().await.unwrap(),
+            agent.agent_hash(),
+            "case {case}"
+        );
+        assert_eq!(
+            verifier.networkHash().call().await.unwrap(),
+            network.hash(),
+            "case {case}"
+        );
+
+        for _ in 0..RUNS_PER_AGENT {
+            let input = tradeable_input(&mut rng);
+            let decision = agent.decide_traced(&input).unwrap();
+            trades += usize::from(decision.action.kind != ActionKind::Hold);
+            let features = warden_agent::features::price_matrix(&input).unwrap();
+            let evaluation = network.evaluate(&features).unwrap();
+            assert_eq!(
+                U256::from(decision.trace.len()),
+                verifier.traceLength().call().await.unwrap(),
+                "case {case}"
+            );
+            let encoded = Bytes::from(input.encode().to_vec());
+            let output = Bytes::from(decision.action.encode().to_vec());
+            let logits: Vec<u8> = evaluation
+                .logits
+                .iter()
+                .flat_map(|l| l.to_be_bytes())
+                .collect();
+            let layer_output = |layer: usize| -> Bytes {
+                if layer + 1 == widths.len() {
+                    Bytes::from(logits.clone())
+                } else {
+                    Bytes::from(
+                        evaluation.hidden[layer]
+                            .iter()
+                            .map(|&v| v as u8)
+                            .collect::<Vec<_>>(),
+                    )
+                }
+            };
+            let chunk_step = |layer: usize, chunk: usize| {
+                let (_, siblings) = network.weight_proof(layer, chunk).unwrap();
+                TraceStep {
+                    kind: 1,
+                    layer: layer as u16,
+                    chunk: chunk as u32,
+                    layerInput: if layer == 0 {
+                        Bytes::new()
+                    } else {
+                        layer_output(layer - 1)
+                    },
+                    weights: Bytes::copy_from_slice(network.weight_chunk(layer, chunk).unwrap()),
+                    siblings,
+                }
+            };
+            let decode_step = TraceStep {
+                kind: 2,
+                layer: 0,
+                chunk: 0,
+                layerInput: layer_output(widths.len() - 1),
+                weights: Bytes::new(),
+                siblings: Vec::new(),
+            };
+            let judge = |output: Bytes, trace: Vec<B256>, step: TraceStep| {
+                let verifier = verifier.clone();
+                let encoded = encoded.clone();
+                async move {
+                    verifier
+                        .disproves(encoded, output, trace, step)
+                        .call()
+                        .await
+                        .unwrap()
+                }
+            };
+
+            let mut positions = Vec::new();
+            for (layer, shape) in network.layers().iter().enumerate() {
+                for chunk in 0..shape.chunks(rows) {
+                    positions.push((layer, chunk));
+                    assert!(
+                        !judge(
+                            output.clone(),
+                            decision.trace.clone(),
+                            chunk_step(layer, chunk)
+                        )
+                        .await,
+                        "case {case}: honest chunk {chunk} of layer {layer}"
+                    );
+                }
+            }
+            assert!(
+                !judge(output.clone(), decision.trace.clone(), decode_step.clone()).await,
+                "case {case}: honest decoding"
+            );
+
+            let replaced = rng.gen_range(0..positions.len());
+            let mut tampered = decision.trace.clone();
+            tampered[replaced] = B256::from(rng.r#gen::<[u8; 32]>());
+            let (layer, chunk) = positions[replaced];
+            // The replaced chunk's own step proves it, whatever it was: its input is still honest.
+            // A replaced logit chunk's hash also stops the committed logits from opening, so that
+            // decoding step reverts instead; the chunk step is the proof.
+            assert!(
+                judge(output.clone(), tampered, chunk_step(layer, chunk)).await,
+                "case {case}: replaced chunk {chunk} of layer {layer}"
+            );
+            let other = if decision.action.kind == ActionKind::Hold {
+                Action {
+                    kind: ActionKind::Sell,
+                    target: params.router,
+                    value: U256::ZERO,
+                    data: Bytes::from_static(b"x"),
+                }
+            } else {
+                Action::hold()
+            };
+            assert!(
+                judge(
+                    Bytes::from(other.encode().to_vec()),
+                    decision.trace.clone(),
+                    decode_step
+                )
+                .await,
+                "case {case}: another action"
+            );
+            upheld += 2;
+        }
+    }
+    assert!(upheld > 0 && trades > 0, "upheld {upheld}, trades {trades}");
+}
+
+/// An `AgentInput` as the harness's binding types it.
+fn to_harness_input(
+    input: &AgentInput,
+) -> warden_bindings::harness::WardenNetworkHarness::AgentInput {
+    warden_bindings::harness::WardenNetworkHarness::AgentInput {
+        vault: input.vault,
+        tokenBase: input.tokenBase,
+        tokenQuote: input.tokenQuote,
+        reserveBase: input.reserveBase,
+        reserveQuote: input.reserveQuote,
+        balanceBase: input.balanceBase,
+        balanceQuote: input.balanceQuote,
+        priceHistory: input.priceHistory.clone(),
+        twapPrice: input.twapPrice,
+        timestamp: input.timestamp,
+    }
+}

@@ -384,3 +384,18 @@ pub mod verifier_factory {
     );
 }
 pub use verifier_factory::MlpVerifierFactory;
+
+/// A large agent's verifier (`contracts/src/agent/NetworkAgentVerifier.sol`): it holds a WNET
+/// network's header and weights root and judges one step of a committed run. A module of its own for
+/// the same reason as the factory's.
+pub mod network_verifier {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        NetworkAgentVerifier,
+        "abi/NetworkAgentVerifier.json"
+    );
+}
+pub use network_verifier::NetworkAgentVerifier;

@@ -36,6 +36,9 @@ pub enum TaskFactsError {
 #[derive(Debug, Clone)]
 pub struct Commitment {
     pub output: Bytes,
+    /// The hash of the activation trace the quorum signed (zero for an agent that keeps none); the
+    /// trace itself is in the `commitOutput` call's calldata.
+    pub trace_hash: B256,
     /// The non-signers' operator ids, ascending, as `OutputCommitted` lists them: their hash is the
     /// non-signer hash the task's commitment hash binds, which slashing and rewards check.
     pub non_signers: Vec<B256>,
@@ -54,7 +57,7 @@ pub struct Committed {
     pub output: Bytes,
     /// The non-signers' operator ids, ascending (`OutputCommitted`).
     pub non_signers: Vec<B256>,
-    /// The three hashes, which open the task's commitment hash.
+    /// The four hashes, which open the task's commitment hash.
     pub hashes: TaskHashes,
 }
 
@@ -130,12 +133,13 @@ pub async fn commitment<P: Provider>(
     })?;
     Ok(Commitment {
         output: event.output,
+        trace_hash: event.traceHash,
         non_signers: event.nonSignerIds,
         block,
     })
 }
 
-/// A committed task's input, output and non-signers from its events, checked against
+/// A committed task's input, output, trace hash and non-signers from its events, checked against
 /// `commitment_hash`, the task's `getTask(..).commitmentHash` read from the same node: the values
 /// the task manager, the challenges and the rewards contracts take to open it.
 pub async fn committed<P: Provider>(
@@ -147,7 +151,12 @@ pub async fn committed<P: Provider>(
 ) -> Result<Committed, TaskFactsError> {
     let input = task_input(provider, task_manager, task_id, opened_at).await?;
     let (event, _) = committed_event(provider, task_manager, task_id, opened_at).await?;
-    let hashes = TaskHashes::committed(keccak256(&input), &event.output, &event.nonSignerIds);
+    let hashes = TaskHashes::committed(
+        keccak256(&input),
+        &event.output,
+        event.traceHash,
+        &event.nonSignerIds,
+    );
     let from_events = hashes.commitment();
     if from_events != commitment_hash {
         return Err(TaskFactsError::CommitmentMismatch {

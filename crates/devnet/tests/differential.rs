@@ -183,6 +183,7 @@ async fn output_digest_agrees_with_the_contract_on_random_attestations() {
             verifier: Address::from_slice(&word()[12..]),
             input_hash: word(),
             output_hash: word(),
+            trace_hash: word(),
             reference_block: rand::random(),
         };
         let on_chain = harness
@@ -194,6 +195,7 @@ async fn output_digest_agrees_with_the_contract_on_random_attestations() {
                 attestation.verifier,
                 attestation.input_hash,
                 attestation.output_hash,
+                attestation.trace_hash,
                 attestation.reference_block,
             )
             .call()
@@ -207,8 +209,9 @@ async fn output_digest_agrees_with_the_contract_on_random_attestations() {
     }
 }
 
-/// The commitment hash a committed task keeps (`TaskCommitments.hash`) and the non-signer hash it
-/// binds (`OperatorIds.hash`): `warden_protocol::TaskHashes` must compute both byte for byte, or
+/// The commitment hash a committed task keeps (`TaskCommitments.hash`) and the trace and non-signer
+/// hashes it binds (`TaskCommitments.hashTrace`, `OperatorIds.hash`): `warden_protocol` must compute
+/// all three byte for byte, or operators would sign digests the contract does not rebuild, and
 /// keepers, challengers and the paymaster would hand the contracts values that do not open it.
 #[tokio::test]
 async fn commitment_hash_agrees_with_the_contract_on_random_commitments() {
@@ -233,13 +236,28 @@ async fn commitment_hash_agrees_with_the_contract_on_random_commitments() {
             non_signer_hash,
             "case {case}: non-signer hash of {count} ids"
         );
+        // Every seventh case with no trace (a traceless agent's: zero), the others with up to 200
+        // chunk hashes.
+        let trace_len = if case % 7 == 0 {
+            0
+        } else {
+            rng.gen_range(1..=200)
+        };
+        let trace: Vec<B256> = (0..trace_len).map(|_| random_b256(&mut rng)).collect();
+        let trace_hash = warden_protocol::trace_hash(&trace);
+        assert_eq!(
+            harness.hashTrace(trace).call().await.unwrap(),
+            trace_hash,
+            "case {case}: trace hash of {trace_len} chunk hashes"
+        );
         let output: Vec<u8> = (0..rng.gen_range(0..300)).map(|_| rng.r#gen()).collect();
-        let hashes = TaskHashes::committed(random_b256(&mut rng), &output, &ids);
+        let hashes = TaskHashes::committed(random_b256(&mut rng), &output, trace_hash, &ids);
         assert_eq!(hashes.non_signer_hash, non_signer_hash, "case {case}");
         let on_chain = harness
             .commitmentHash(
                 hashes.input_hash,
                 hashes.output_hash,
+                hashes.trace_hash,
                 hashes.non_signer_hash,
             )
             .call()
@@ -247,16 +265,23 @@ async fn commitment_hash_agrees_with_the_contract_on_random_commitments() {
             .unwrap();
         assert_eq!(on_chain, hashes.commitment(), "case {case}: {hashes:?}");
         // Random words too, zero among them, in every position.
-        let words = [random_b256(&mut rng), B256::ZERO, random_b256(&mut rng)];
+        let words = [
+            random_b256(&mut rng),
+            B256::ZERO,
+            random_b256(&mut rng),
+            random_b256(&mut rng),
+        ];
         let shuffled = TaskHashes {
-            input_hash: words[case % 3],
-            output_hash: words[(case + 1) % 3],
-            non_signer_hash: words[(case + 2) % 3],
+            input_hash: words[case % 4],
+            output_hash: words[(case + 1) % 4],
+            trace_hash: words[(case + 2) % 4],
+            non_signer_hash: words[(case + 3) % 4],
         };
         let on_chain = harness
             .commitmentHash(
                 shuffled.input_hash,
                 shuffled.output_hash,
+                shuffled.trace_hash,
                 shuffled.non_signer_hash,
             )
             .call()

@@ -9,7 +9,7 @@
 use alloy::primitives::{B256, U256, keccak256};
 use warden_agent::Agent;
 use warden_bindings::challenges::BLS::{G1Point, G2Point};
-use warden_bindings::challenges::WardenChallenges::TaskHashes;
+use warden_bindings::challenges::WardenChallenges::{SignedOutput, TaskHashes};
 use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, StrategyManager};
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::WETH9;
@@ -18,7 +18,7 @@ use warden_challenger::{EquivocationEvidence, SignedAttestation};
 use warden_deployer::app::AppParams;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::OperatorKeys;
-use warden_protocol::OutputAttestation;
+use warden_protocol::{NO_TRACE, OutputAttestation};
 
 fn load_keys(devnet: &Devnet, index: usize) -> OperatorKeys {
     devnet.deployment().operators()[index].keys().unwrap()
@@ -58,6 +58,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
         verifier: summary.deployment.app.verifier,
         input_hash: opened.inputHash,
         output_hash: keccak256(output),
+        trace_hash: NO_TRACE,
         reference_block: opened.referenceBlock,
     };
     let (first, second) = (attestation(b"hold"), attestation(b"sell everything"));
@@ -89,6 +90,7 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
     let hashes = |input_hash: B256| TaskHashes {
         inputHash: input_hash,
         outputHash: B256::ZERO,
+        traceHash: B256::ZERO,
         nonSignerHash: B256::ZERO,
     };
 
@@ -98,10 +100,16 @@ async fn equivocation_evidence_slashes_the_operator_once_and_forgeries_are_refus
             task_id,
             hashes(input_hash),
             key.clone(),
-            first.output_hash,
-            g2(sign(&liar, &first)),
-            second.output_hash,
-            g2(sign(second_signer, &second)),
+            SignedOutput {
+                outputHash: first.output_hash,
+                traceHash: first.trace_hash,
+                signature: g2(sign(&liar, &first)),
+            },
+            SignedOutput {
+                outputHash: second.output_hash,
+                traceHash: second.trace_hash,
+                signature: g2(sign(second_signer, &second)),
+            },
         )
     };
 

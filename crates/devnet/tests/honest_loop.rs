@@ -150,7 +150,13 @@ async fn quorum_without_a_stopped_operator_and_balances_as_the_agent_predicts() 
             .collect();
         assert_eq!(
             on_chain.commitmentHash,
-            TaskHashes::committed(event.inputHash, &action.encode(), &non_signer_ids).commitment(),
+            TaskHashes::committed(
+                event.inputHash,
+                &action.encode(),
+                warden_protocol::NO_TRACE,
+                &non_signer_ids
+            )
+            .commitment(),
             "task {}",
             task.id
         );

@@ -15,6 +15,7 @@ sol! {
         address verifier;
         bytes32 inputHash;
         bytes32 outputHash;
+        bytes32 traceHash;
         uint32 referenceBlock;
     }
 
@@ -47,6 +48,9 @@ pub struct OutputAttestation {
     pub input_hash: B256,
     /// Hash of the encoded action.
     pub output_hash: B256,
+    /// Hash of the agent's activation trace ([`crate::trace_hash`]); zero for an agent that keeps
+    /// none.
+    pub trace_hash: B256,
     /// The block whose operator set must sign.
     pub reference_block: u32,
 }
@@ -63,6 +67,7 @@ impl OutputAttestation {
             verifier: self.verifier,
             inputHash: self.input_hash,
             outputHash: self.output_hash,
+            traceHash: self.trace_hash,
             referenceBlock: self.reference_block,
         }
         .eip712_hash_struct()
@@ -102,7 +107,7 @@ mod tests {
         // The strings in WardenDigests.sol, spelled out: a renamed field must fail here.
         assert_eq!(
             WardenOutput::eip712_encode_type(),
-            "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,address verifier,bytes32 inputHash,bytes32 outputHash,uint32 referenceBlock)"
+            "WardenOutput(uint256 chainId,address taskManager,uint64 taskId,uint64 agentId,bytes32 agentHash,address verifier,bytes32 inputHash,bytes32 outputHash,bytes32 traceHash,uint32 referenceBlock)"
         );
         assert_eq!(
             WardenProofOfPossession::eip712_encode_type(),
@@ -121,6 +126,7 @@ mod tests {
             verifier: Address::repeat_byte(0x22),
             input_hash: B256::repeat_byte(0xbb),
             output_hash: B256::repeat_byte(0xcc),
+            trace_hash: B256::repeat_byte(0xdd),
             reference_block: 1234,
         };
         let typehash = keccak256(WardenOutput::eip712_encode_type().as_bytes());
@@ -134,6 +140,7 @@ mod tests {
             attestation.verifier,
             attestation.input_hash,
             attestation.output_hash,
+            attestation.trace_hash,
             1234u32,
         )
             .abi_encode();
@@ -151,6 +158,7 @@ mod tests {
             verifier: Address::ZERO,
             input_hash: B256::ZERO,
             output_hash: B256::ZERO,
+            trace_hash: B256::ZERO,
             reference_block: 0,
         };
         let variants = [
@@ -181,6 +189,10 @@ mod tests {
             },
             OutputAttestation {
                 output_hash: B256::repeat_byte(1),
+                ..base
+            },
+            OutputAttestation {
+                trace_hash: B256::repeat_byte(1),
                 ..base
             },
             OutputAttestation {

@@ -177,8 +177,9 @@ pub struct TaskAttestation {
 }
 
 impl TaskAttestation {
-    /// The attestation to `output_hash` as this task's output: what an operator signs.
-    pub fn with_output(&self, output_hash: B256) -> OutputAttestation {
+    /// The attestation to `output_hash`, with the activation trace hashing to `trace_hash` (zero for
+    /// an agent that keeps none), as this task's output: what an operator signs.
+    pub fn with_output(&self, output_hash: B256, trace_hash: B256) -> OutputAttestation {
         OutputAttestation {
             chain_id: self.chain_id,
             task_manager: self.task_manager,
@@ -188,6 +189,7 @@ impl TaskAttestation {
             verifier: self.verifier,
             input_hash: self.input_hash,
             output_hash,
+            trace_hash,
             reference_block: self.reference_block,
         }
     }
@@ -264,8 +266,9 @@ mod tests {
     #[test]
     fn with_output_keeps_every_field_and_round_trips() {
         let task = attestation();
-        let output = task.with_output(B256::repeat_byte(0xcc));
+        let output = task.with_output(B256::repeat_byte(0xcc), B256::repeat_byte(0xdd));
         assert_eq!(output.output_hash, B256::repeat_byte(0xcc));
+        assert_eq!(output.trace_hash, B256::repeat_byte(0xdd));
         assert_eq!(TaskAttestation::from(&output), task);
     }
 
@@ -306,7 +309,10 @@ mod tests {
         for variant in variants {
             assert_ne!(variant.signing_root(), base.signing_root(), "{variant:?}");
         }
-        assert_ne!(base.signing_root(), base.with_output(B256::ZERO).digest());
+        assert_ne!(
+            base.signing_root(),
+            base.with_output(B256::ZERO, B256::ZERO).digest()
+        );
     }
 
     #[test]
