@@ -4,6 +4,7 @@
 pub mod deploy;
 pub mod devnet;
 pub mod keys;
+pub mod model;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,8 @@ pub enum Command {
     Deploy(deploy::DeployArgs),
     /// Create an operator's encrypted keystores (ECDSA and BLS12-381).
     Keys(keys::KeysArgs),
+    /// Generate a large agent's model file (WNET), or check one and print its hashes.
+    Model(model::ModelArgs),
     /// Write EigenLayer's creation bytecode (as shipped by newton-utils) as hex files, one per
     /// contract, for the forge tests that run against the real EigenLayer contracts.
     EigenlayerArtifacts {

@@ -371,6 +371,19 @@ impl Network {
         Ok(network)
     }
 
+    /// How layer `layer` computes its outputs, as [`output_chunk`] takes it; `None` past the last.
+    pub fn step(&self, layer: usize) -> Option<Step> {
+        let shape = self.layers.get(layer)?;
+        Some(Step {
+            // Validation bounds the layer count to 64.
+            index: layer as u16,
+            last: layer + 1 == self.layers.len(),
+            residual: shape.kind == LayerKind::Residual,
+            multiplier: shape.multiplier,
+            shift: shape.shift,
+        })
+    }
+
     /// The file's header: its bytes before the weights, what a verifier holds with the root.
     pub fn header(&self) -> &[u8] {
         &self.bytes[..self.header_len]
@@ -467,14 +480,7 @@ impl Network {
         let mut x: Vec<i8> = input.to_vec();
         for (index, shape) in self.layers.iter().enumerate() {
             let last = index + 1 == self.layers.len();
-            let step = Step {
-                // Validation bounds the layer count to 64.
-                index: index as u16,
-                last,
-                residual: shape.kind == LayerKind::Residual,
-                multiplier: shape.multiplier,
-                shift: shape.shift,
-            };
+            let step = self.step(index).ok_or(NetworkError::LayerCount(index))?;
             let mut encoded = Vec::with_capacity(shape.outputs * if last { 4 } else { 1 });
             let mut hashes = Vec::with_capacity(shape.chunks(self.rows));
             for chunk in 0..shape.chunks(self.rows) {

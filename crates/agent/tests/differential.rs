@@ -969,8 +969,9 @@ async fn price_matrix_agrees_with_the_solidity_library() {
 /// The large agent end to end against its verifier: for random networks (random widths, residual
 /// layers, chunk sizes and parameters), `NetworkAgentVerifier` derives the agent hash and trace
 /// length the Rust agent has, finds every step of a Rust run right (each output chunk from its
-/// committed input and its proven weights, the decoding of the committed logits), and finds a
-/// replaced chunk hash and another action wrong.
+/// committed input and its proven weights, the decoding of the committed logits), and upholds the
+/// step `NetworkAgent::find_fraud` finds in each of issue 14's three lies: one neuron changed and
+/// carried through, another action on the honest trace, a chunk hash replaced.
 #[tokio::test]
 async fn network_agent_verifier_judges_rust_runs() {
     use warden_agent::NetworkAgent;
@@ -1113,17 +1114,31 @@ async fn network_agent_verifier_judges_rust_runs() {
                 "case {case}: honest decoding"
             );
 
-            let replaced = rng.gen_range(0..positions.len());
-            let mut tampered = decision.trace.clone();
-            tampered[replaced] = B256::from(rng.r#gen::<[u8; 32]>());
-            let (layer, chunk) = positions[replaced];
-            // The replaced chunk's own step proves it, whatever it was: its input is still honest.
-            // A replaced logit chunk's hash also stops the committed logits from opening, so that
-            // decoding step reverts instead; the chunk step is the proof.
-            assert!(
-                judge(output.clone(), tampered, chunk_step(layer, chunk)).await,
-                "case {case}: replaced chunk {chunk} of layer {layer}"
+            assert_eq!(
+                agent.find_fraud(&input, &output, &decision.trace).unwrap(),
+                None,
+                "case {case}: the agent's own run"
             );
+
+            // The three lies of issue 14; for each, the step the challenger finds is upheld.
+            let mut lies: Vec<(&str, Bytes, Vec<B256>)> = Vec::new();
+            // (a) One neuron of a hidden layer changed, the rest computed from it.
+            let changed = rng.gen_range(0..widths.len() - 1);
+            let mut hidden = evaluation.hidden.clone();
+            let neuron = rng.gen_range(0..hidden[changed].len());
+            hidden[changed][neuron] = if hidden[changed][neuron] == 127 {
+                0
+            } else {
+                hidden[changed][neuron] + 1
+            };
+            let (carried_logits, carried_trace) = run_from(&network, &features, hidden, changed);
+            let carried_action = agent.decode(carried_logits, &input);
+            lies.push((
+                "carried through",
+                Bytes::from(carried_action.encode().to_vec()),
+                carried_trace,
+            ));
+            // (b) The honest trace, another action.
             let other = if decision.action.kind == ActionKind::Hold {
                 Action {
                     kind: ActionKind::Sell,
@@ -1134,19 +1149,117 @@ async fn network_agent_verifier_judges_rust_runs() {
             } else {
                 Action::hold()
             };
-            assert!(
-                judge(
-                    Bytes::from(other.encode().to_vec()),
-                    decision.trace.clone(),
-                    decode_step
-                )
-                .await,
-                "case {case}: another action"
-            );
-            upheld += 2;
+            lies.push((
+                "another action",
+                Bytes::from(other.encode().to_vec()),
+                decision.trace.clone(),
+            ));
+            // (c) A trace inconsistent with its own output: one chunk hash replaced.
+            let mut tampered = decision.trace.clone();
+            let replaced = rng.gen_range(0..positions.len());
+            tampered[replaced] = B256::from(rng.r#gen::<[u8; 32]>());
+            lies.push(("replaced chunk hash", output.clone(), tampered));
+            for (lie, lie_output, lie_trace) in lies {
+                let step = agent
+                    .find_fraud(&input, &lie_output, &lie_trace)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("case {case}: {lie} found"));
+                assert!(
+                    judge(lie_output, lie_trace, to_trace_step(step)).await,
+                    "case {case}: {lie} disproved"
+                );
+                upheld += 1;
+            }
         }
     }
     assert!(upheld > 0 && trades > 0, "upheld {upheld}, trades {trades}");
+}
+
+/// A run of `network` from its hidden layer `changed` on, that layer's values as given (the
+/// earlier ones as given too): the logits and the whole trace, computed chunk by chunk with the
+/// arithmetic `evaluate` uses.
+fn run_from(
+    network: &warden_agent::network::Network,
+    features: &[i8],
+    mut hidden: Vec<Vec<i8>>,
+    changed: usize,
+) -> ([i32; NUM_ACTIONS], Vec<B256>) {
+    let rows = network.chunk_rows();
+    let layers = network.layers();
+    let mut trace = Vec::new();
+    let mut logits = [0i32; NUM_ACTIONS];
+    for (index, shape) in layers.iter().enumerate() {
+        let last = index + 1 == layers.len();
+        let values: Vec<u8> = if index <= changed {
+            hidden[index].iter().map(|&v| v as u8).collect()
+        } else {
+            let input = if index == 0 {
+                features.to_vec()
+            } else {
+                hidden[index - 1].clone()
+            };
+            let step = network.step(index).unwrap();
+            (0..shape.chunks(rows))
+                .flat_map(|chunk| {
+                    let weights = network.weight_chunk(index, chunk).unwrap();
+                    output_chunk(&step, chunk * rows, &input, weights).unwrap()
+                })
+                .collect()
+        };
+        let width = if last { 4 } else { 1 };
+        for (chunk, slice) in values.chunks(rows * width).enumerate() {
+            trace.push(chunk_hash(index as u16, chunk as u32, slice));
+        }
+        if last {
+            for (logit, bytes) in logits.iter_mut().zip(values.chunks(4)) {
+                *logit = i32::from_be_bytes(bytes.try_into().unwrap());
+            }
+        } else {
+            hidden[index] = values.iter().map(|&v| v as i8).collect();
+        }
+    }
+    (logits, trace)
+}
+
+/// A fraud step as `NetworkAgentVerifier.disproves` takes it.
+fn to_trace_step(
+    step: warden_agent::network_agent::FraudStep,
+) -> warden_bindings::network_verifier::NetworkAgentVerifier::TraceStep {
+    use warden_agent::network_agent::FraudStep;
+    use warden_bindings::network_verifier::NetworkAgentVerifier::TraceStep;
+    let kind = step.kind();
+    match step {
+        FraudStep::TraceLength { .. } => TraceStep {
+            kind,
+            layer: 0,
+            chunk: 0,
+            layerInput: Bytes::new(),
+            weights: Bytes::new(),
+            siblings: Vec::new(),
+        },
+        FraudStep::OutputChunk {
+            layer,
+            chunk,
+            layer_input,
+            weights,
+            siblings,
+        } => TraceStep {
+            kind,
+            layer: layer as u16,
+            chunk: chunk as u32,
+            layerInput: Bytes::from(layer_input),
+            weights: Bytes::from(weights),
+            siblings,
+        },
+        FraudStep::DecodedAction { logits } => TraceStep {
+            kind,
+            layer: 0,
+            chunk: 0,
+            layerInput: Bytes::from(logits),
+            weights: Bytes::new(),
+            siblings: Vec::new(),
+        },
+    }
 }
 
 /// An `AgentInput` as the harness's binding types it.
