@@ -203,6 +203,8 @@ contract NetworkAgentVerifier is ITracedAgentVerifier, PolicyParams {
             assembly ("memory-safe") {
                 word := shr(224, mload(add(add(logitBytes, 32), mul(i, 4))))
             }
+            // The four bytes are the logit's two's complement.
+            // forge-lint: disable-next-line(unsafe-typecast)
             logits[i] = int256(int32(word));
         }
         MlpPolicy.Params memory p = params();

@@ -31,6 +31,8 @@ library WardenNetwork {
 
     /// @dev The header's fixed part and each layer's entry (`warden_agent::network`'s format).
     uint256 internal constant FIXED_HEADER_LEN = 13;
+    /// @dev "WNET", the file's first four bytes, as a big-endian integer.
+    uint256 internal constant MAGIC = 0x574e4554;
     uint256 internal constant LAYER_HEADER_LEN = 10;
     uint256 internal constant MAX_LAYERS = 64;
     uint256 internal constant MAX_WIDTH = 65_536;
@@ -94,7 +96,9 @@ library WardenNetwork {
         for (uint256 row; row < rows; ++row) {
             int256 acc = _accumulate(input, weights, row, rows);
             if (layer.last) {
-                // The network's validation bounds every accumulator to int32.
+                // The network's validation bounds every accumulator to int32: the low 32 bits are
+                // its two's complement.
+                // forge-lint: disable-next-line(unsafe-typecast)
                 uint32 word = uint32(uint256(acc) & 0xffffffff);
                 assembly ("memory-safe") {
                     mstore8(add(preimage, add(38, mul(row, 4))), shr(24, word))
@@ -103,10 +107,14 @@ library WardenNetwork {
                     mstore8(add(preimage, add(41, mul(row, 4))), word)
                 }
             } else {
+                // Rounding half up: add 2^(shift-1), then shift arithmetically (floor).
+                // forge-lint: disable-next-line(incorrect-shift)
                 int256 value = (acc * layer.multiplier + int256(1 << (layer.shift - 1))) >> layer.shift;
                 if (layer.residual) value += int8(uint8(input[firstNeuron + row]));
                 if (value < 0) value = 0;
                 if (value > 127) value = 127;
+                // Clamped to [0, 127] just above.
+                // forge-lint: disable-next-line(unsafe-typecast)
                 preimage[6 + row] = bytes1(uint8(uint256(value)));
             }
         }
@@ -122,7 +130,7 @@ library WardenNetwork {
         returns (uint256 inputWidth, uint256 rows, uint256 chunks)
     {
         uint256 length = header.length;
-        if (length < FIXED_HEADER_LEN || _read(header, 0, 4) != uint32(bytes4("WNET"))) {
+        if (length < FIXED_HEADER_LEN || _read(header, 0, 4) != MAGIC) {
             revert MalformedHeader(0, length);
         }
         if (_read(header, 4, 1) != 1) revert MalformedHeader(4, length);

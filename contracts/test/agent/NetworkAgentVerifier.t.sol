@@ -196,41 +196,28 @@ contract NetworkAgentVerifierTest is AgentFixture, SmallNetwork {
     // ------------------------------------------------------------------------------------------
 
     function test_constructor_refusesMalformedHeaders() public {
-        bytes memory fixedPart =
-            abi.encodePacked(bytes4("WNET"), uint8(1), uint8(2), uint32(256), uint16(2), uint8(1));
+        bytes memory fixedPart = abi.encodePacked(WNET, uint8(1), uint8(2), uint32(256), uint16(2), uint8(1));
         bytes memory hidden = layerHeader(0, 4, 1, 12);
         bytes memory logits = layerHeader(0, 3, 0, 0);
 
         _expectMalformed(
             abi.encodePacked(
-                bytes4("WMLP"), uint8(1), uint8(2), uint32(256), uint16(2), uint8(1), hidden, logits
+                bytes4(0x574d4c50), uint8(1), uint8(2), uint32(256), uint16(2), uint8(1), hidden, logits
             ),
             0
         );
         _expectMalformed(
-            abi.encodePacked(
-                bytes4("WNET"), uint8(2), uint8(2), uint32(256), uint16(2), uint8(1), hidden, logits
-            ),
-            4
+            abi.encodePacked(WNET, uint8(2), uint8(2), uint32(256), uint16(2), uint8(1), hidden, logits), 4
         );
         _expectMalformed(abi.encodePacked(fixedPart, hidden), 5);
         _expectMalformed(
-            abi.encodePacked(
-                bytes4("WNET"), uint8(1), uint8(2), uint32(0), uint16(2), uint8(1), hidden, logits
-            ),
-            6
+            abi.encodePacked(WNET, uint8(1), uint8(2), uint32(0), uint16(2), uint8(1), hidden, logits), 6
         );
         _expectMalformed(
-            abi.encodePacked(
-                bytes4("WNET"), uint8(1), uint8(2), uint32(256), uint16(0), uint8(1), hidden, logits
-            ),
-            10
+            abi.encodePacked(WNET, uint8(1), uint8(2), uint32(256), uint16(0), uint8(1), hidden, logits), 10
         );
         _expectMalformed(
-            abi.encodePacked(
-                bytes4("WNET"), uint8(1), uint8(2), uint32(256), uint16(2), uint8(2), hidden, logits
-            ),
-            12
+            abi.encodePacked(WNET, uint8(1), uint8(2), uint32(256), uint16(2), uint8(2), hidden, logits), 12
         );
         // A residual layer that changes the width, and a residual last layer.
         _expectMalformed(abi.encodePacked(fixedPart, layerHeader(1, 4, 1, 12), logits), 13);
@@ -242,9 +229,8 @@ contract NetworkAgentVerifierTest is AgentFixture, SmallNetwork {
         // Not three logits.
         _expectMalformed(abi.encodePacked(fixedPart, hidden, layerHeader(0, 2, 0, 0)), 24);
 
-        bytes memory narrow = abi.encodePacked(
-            bytes4("WNET"), uint8(1), uint8(2), uint32(9), uint16(2), uint8(1), hidden, logits
-        );
+        bytes memory narrow =
+            abi.encodePacked(WNET, uint8(1), uint8(2), uint32(9), uint16(2), uint8(1), hidden, logits);
         vm.expectRevert(abi.encodeWithSelector(NetworkAgentVerifier.InputWidthMismatch.selector, 9, 256));
         new NetworkAgentVerifier(narrow, root, params(100));
     }
@@ -335,9 +321,11 @@ contract NetworkAgentVerifierTest is AgentFixture, SmallNetwork {
         trace = new bytes32[](layout.chunks);
         for (uint256 k; k * rows < values.length; ++k) {
             uint256 count = values.length - k * rows < rows ? values.length - k * rows : rows;
+            // A test network's layers and chunks are few: the casts keep their values.
             // forge-lint: disable-next-line(unsafe-typecast)
+            (uint16 layerIndex, uint32 chunkIndex) = (uint16(layer), uint32(k));
             trace[layout.previousFirst + k] =
-                WardenNetwork.chunkHash(uint16(layer), uint32(k), values, k * rows, count);
+                WardenNetwork.chunkHash(layerIndex, chunkIndex, values, k * rows, count);
         }
     }
 
@@ -346,9 +334,10 @@ contract NetworkAgentVerifierTest is AgentFixture, SmallNetwork {
         pure
         returns (Layout memory layout)
     {
-        layout.header = abi.encodePacked(
-            bytes4("WNET"), uint8(1), uint8(widths.length), uint32(256), uint16(rows), uint8(1)
-        );
+        // A few layers of a few rows: the casts keep their values.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        (uint8 layerCount, uint16 rowCount) = (uint8(widths.length), uint16(rows));
+        layout.header = abi.encodePacked(WNET, uint8(1), layerCount, uint32(256), rowCount, uint8(1));
         uint256 inputs = 256;
         for (uint256 i; i < widths.length; ++i) {
             bool last = i + 1 == widths.length;
@@ -370,6 +359,7 @@ contract NetworkAgentVerifierTest is AgentFixture, SmallNetwork {
         returns (bytes32[] memory siblings, bytes32 node)
     {
         uint256 depth;
+        // forge-lint: disable-next-line(incorrect-shift)
         while ((1 << depth) < leaves) ++depth;
         siblings = new bytes32[](depth);
         node = keccak256(leaf);

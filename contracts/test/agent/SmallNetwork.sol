@@ -15,14 +15,16 @@ abstract contract SmallNetwork {
     uint256 internal constant ROWS = 2;
     uint256 internal constant LAYERS = 3;
     uint256 internal constant CHUNKS = 6;
+    /// @dev "WNET", a network file's first four bytes.
+    bytes4 internal constant WNET = 0x574e4554;
 
     bytes internal header;
     bytes[CHUNKS] internal weightChunks;
     bytes32 internal root;
 
     function buildSmallNetwork() internal {
-        header =
-            abi.encodePacked(bytes4("WNET"), uint8(1), uint8(LAYERS), uint32(256), uint16(ROWS), uint8(1));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        header = abi.encodePacked(WNET, uint8(1), uint8(LAYERS), uint32(256), uint16(ROWS), uint8(1));
         header = abi.encodePacked(
             header, layerHeader(0, 4, 1, 12), layerHeader(1, 4, 1, 6), layerHeader(0, 3, 0, 0)
         );
@@ -142,6 +144,8 @@ abstract contract SmallNetwork {
             } else {
                 (int256 multiplier, uint256 shift) =
                     layer == 0 ? (int256(1), uint256(12)) : (int256(1), uint256(6));
+                // Rounding half up, then an arithmetic shift (floor).
+                // forge-lint: disable-next-line(incorrect-shift)
                 int256 value = (acc * multiplier + int256(1 << (shift - 1))) >> shift;
                 if (layer == 1) value += int256(int8(uint8(x[neuron])));
                 value = value < 0 ? int256(0) : value > 127 ? int256(127) : value;
@@ -159,13 +163,10 @@ abstract contract SmallNetwork {
             uint256 count = _outputs(layer);
             for (uint256 first; first < count; first += ROWS) {
                 uint256 rows = count - first < ROWS ? count - first : ROWS;
+                // forge-lint: disable-next-line(unsafe-typecast)
+                (uint16 layerIndex, uint32 chunkIndex) = (uint16(layer), uint32(first / ROWS));
                 trace[k++] = WardenNetwork.chunkHash(
-                    // forge-lint: disable-next-line(unsafe-typecast)
-                    uint16(layer),
-                    uint32(first / ROWS),
-                    outputs[layer],
-                    first * width,
-                    rows * width
+                    layerIndex, chunkIndex, outputs[layer], first * width, rows * width
                 );
             }
         }
