@@ -315,6 +315,9 @@ contract WardenTaskManager is ITaskManager, ReentrancyGuardTransient {
         TaskRecord storage task = _tasks[taskId];
         Commitment memory commitment = _beginCommitment(taskId, task);
         commitment.outputHash = keccak256(output);
+        if (trace.length > TaskCommitments.MAX_TRACE_LENGTH) {
+            revert TraceTooLong(trace.length, TaskCommitments.MAX_TRACE_LENGTH);
+        }
         commitment.traceHash = TaskCommitments.hashTrace(trace);
         (commitment.signedWeight, commitment.totalWeight) =
             _checkQuorum(taskId, commitment, nonSigners, signature);

@@ -5,6 +5,7 @@ import {SSTORE2} from "solady/utils/SSTORE2.sol";
 
 import {IAgentVerifier} from "../interfaces/IAgentVerifier.sol";
 import {ITracedAgentVerifier, TraceStep} from "../interfaces/ITracedAgentVerifier.sol";
+import {TaskCommitments} from "../libraries/TaskCommitments.sol";
 import {WardenNetwork} from "../libraries/WardenNetwork.sol";
 import {AgentInput} from "./AgentTypes.sol";
 import {MlpPolicy} from "./MlpPolicy.sol";
@@ -51,6 +52,8 @@ contract NetworkAgentVerifier is ITracedAgentVerifier, PolicyParams {
         MlpPolicy.Params params
     );
 
+    /// @notice The network's trace would be longer than a commitment may carry.
+    error TraceTooLong(uint256 chunks, uint256 max);
     /// @notice The network reads another input width than the price matrix's 256.
     error InputWidthMismatch(uint256 inputWidth, uint256 features);
     /// @notice A large agent cannot be re-run on chain: its challenges prove one step of its trace.
@@ -80,6 +83,9 @@ contract NetworkAgentVerifier is ITracedAgentVerifier, PolicyParams {
     {
         (uint256 inputWidth, uint256 rows, uint256 chunks) = WardenNetwork.validateHeader(header_);
         if (inputWidth != PriceMatrix.WIDTH) revert InputWidthMismatch(inputWidth, PriceMatrix.WIDTH);
+        if (chunks > TaskCommitments.MAX_TRACE_LENGTH) {
+            revert TraceTooLong(chunks, TaskCommitments.MAX_TRACE_LENGTH);
+        }
         bytes32 network = keccak256(abi.encodePacked(header_, weightsRoot_));
         bytes32 agent = agentHashOf(network, params_);
         address pointer = SSTORE2.write(header_);

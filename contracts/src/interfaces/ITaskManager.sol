@@ -238,6 +238,8 @@ interface ITaskManager {
     /// @notice The agent's previous task is still open or committed and not yet expirable.
     error AgentBusy(uint64 agentId, uint64 taskId);
     /// @notice The task is not in a state that allows the call.
+    /// @notice A trace longer than `TaskCommitments.MAX_TRACE_LENGTH`: too long to challenge.
+    error TraceTooLong(uint256 length, uint256 max);
     error UnexpectedTaskState(uint64 taskId, TaskState state);
     /// @notice The task's response window ended at `lastBlock`.
     error ResponseWindowOver(uint64 taskId, uint256 lastBlock);

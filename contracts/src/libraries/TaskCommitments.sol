@@ -10,6 +10,12 @@ import {PackedWords} from "./PackedWords.sol";
 /// the four values again and checks them against it. The Rust side (crate `warden-protocol`,
 /// `TaskHashes::commitment`) computes the same bytes; a differential test keeps the two in agreement.
 library TaskCommitments {
+    /// @notice The most chunk hashes a committed trace may hold. A challenge shows the whole trace
+    /// with one step of the run (up to a weight chunk and a layer's input): 1,024 hashes are 32 kB,
+    /// which leaves room for the step in one transaction that nodes relay (128 kB). A longer trace
+    /// could make fraud unprovable, so no commitment may carry one.
+    uint256 internal constant MAX_TRACE_LENGTH = 1024;
+
     /// @notice `keccak256(abi.encode(inputHash, outputHash, traceHash, nonSignerHash))`: four
     /// fixed-size words, so no two different quadruples share an encoding.
     /// @param inputHash `keccak256` of the task's input snapshot (`TaskOpened`).

@@ -231,6 +231,13 @@ contract NetworkAgentVerifierTest is AgentFixture, SmallNetwork {
 
         bytes memory narrow =
             abi.encodePacked(WNET, uint8(1), uint8(2), uint32(9), uint16(2), uint8(1), hidden, logits);
+        // 256 -> 1,025 -> 3 in one-neuron chunks: 1,028 chunks, more than a commitment may carry.
+        bytes memory long = abi.encodePacked(
+            WNET, uint8(1), uint8(2), uint32(256), uint16(1), uint8(1), layerHeader(0, 1025, 1, 12), logits
+        );
+        vm.expectRevert(abi.encodeWithSelector(NetworkAgentVerifier.TraceTooLong.selector, 1028, 1024));
+        new NetworkAgentVerifier(long, root, params(100));
+
         vm.expectRevert(abi.encodeWithSelector(NetworkAgentVerifier.InputWidthMismatch.selector, 9, 256));
         new NetworkAgentVerifier(narrow, root, params(100));
     }

@@ -22,6 +22,11 @@ contract DigestHarness {
         return TaskCommitments.hash(inputHash, outputHash, traceHash, nonSignerHash);
     }
 
+    /// @notice `TaskCommitments.MAX_TRACE_LENGTH`: the most chunk hashes a commitment may carry.
+    function maxTraceLength() external pure returns (uint256) {
+        return TaskCommitments.MAX_TRACE_LENGTH;
+    }
+
     /// @notice `TaskCommitments.hashTrace`: the hash of an activation trace (zero for none).
     function hashTrace(bytes32[] calldata trace) external pure returns (bytes32) {
         return TaskCommitments.hashTrace(trace);

@@ -15,6 +15,7 @@ import {
     TaskState
 } from "../../src/interfaces/ITaskManager.sol";
 import {IWardenVault} from "../../src/interfaces/IWardenVault.sol";
+import {TaskCommitments} from "../../src/libraries/TaskCommitments.sol";
 import {WardenDigests} from "../../src/libraries/WardenDigests.sol";
 import {TestToken} from "../lib/TestToken.sol";
 import {IUniswapV2Pair} from "../lib/UniswapV2.sol";
@@ -547,6 +548,35 @@ contract WardenTaskManagerTest is TaskManagerFixture {
 
         taskManager.commitOutput(taskId, output, signedTrace, keys, signature);
         assertState(taskId, TaskState.Committed, "the signed trace commits");
+    }
+
+    /// @dev A corrupt quorum signs a trace too long for any challenge to carry with a step in one
+    /// transaction: its fraud would be unprovable, so the commitment is refused.
+    function test_attack_traceTooLongToChallenge() public {
+        uint64 taskId = openFreshTask(agentId);
+        bytes memory output = holdOutput();
+        bytes32[] memory tooLong = traceOf(TaskCommitments.MAX_TRACE_LENGTH + 1, 3);
+        BLS.G1Point[] memory keys = nonSignersOf(new address[](0));
+        BLS.G2Point memory signature =
+            signBy(allOperators(), digestOf(taskId, keccak256(output), hashTrace(tooLong)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaskManager.TraceTooLong.selector,
+                TaskCommitments.MAX_TRACE_LENGTH + 1,
+                TaskCommitments.MAX_TRACE_LENGTH
+            )
+        );
+        taskManager.commitOutput(taskId, output, tooLong, keys, signature);
+
+        commitWithTrace(
+            KEEPER,
+            taskId,
+            output,
+            traceOf(TaskCommitments.MAX_TRACE_LENGTH, 3),
+            allOperators(),
+            new address[](0)
+        );
+        assertState(taskId, TaskState.Committed, "the longest trace allowed commits");
     }
 
     function test_revert_commitOutput_unsortedNonSigners() public {

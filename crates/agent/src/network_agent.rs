@@ -33,6 +33,12 @@ pub enum NetworkAgentError {
         "the network reads {0} inputs; the large agent feeds it the {PRICE_MATRIX_WIDTH}-entry price matrix"
     )]
     InputWidth(usize),
+    /// The network has more output chunks than a committed trace may hold.
+    #[error(
+        "the network's trace has {0} chunk hashes; a commitment carries at most {max} (use larger chunks)",
+        max = warden_protocol::MAX_TRACE_LENGTH
+    )]
+    TraceTooLong(usize),
     /// The decoding's parameters are out of range.
     #[error(transparent)]
     Params(#[from] ParamsError),
@@ -152,6 +158,14 @@ impl NetworkAgent {
         params.validate()?;
         if network.input_width() != PRICE_MATRIX_WIDTH {
             return Err(NetworkAgentError::InputWidth(network.input_width()));
+        }
+        let chunks: usize = network
+            .layers()
+            .iter()
+            .map(|shape| shape.chunks(network.chunk_rows()))
+            .sum();
+        if chunks > warden_protocol::MAX_TRACE_LENGTH {
+            return Err(NetworkAgentError::TraceTooLong(chunks));
         }
         let agent_hash = network_agent_hash(network.hash(), &params);
         Ok(Self {
@@ -484,6 +498,16 @@ mod tests {
         assert_eq!(Preset::Large.name(), "large");
         // The 10 M preset is generated in the end-to-end test and the CLI, not here: a debug
         // build takes seconds to draw ten million weights.
+    }
+
+    #[test]
+    fn a_network_whose_trace_no_commitment_can_carry_is_refused() {
+        // 256 -> 1,025 -> 3 in one-neuron chunks: 1,028 chunk hashes.
+        let long = Network::generate(PRICE_MATRIX_WIDTH, &[1025, 3], &[], 1, 3).unwrap();
+        assert_eq!(
+            NetworkAgent::new(long, Params::reference(Address::ZERO)).unwrap_err(),
+            NetworkAgentError::TraceTooLong(1028)
+        );
     }
 
     #[test]

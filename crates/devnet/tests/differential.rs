@@ -6,7 +6,7 @@
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{Address, B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use rand::rngs::StdRng;
@@ -219,6 +219,11 @@ async fn commitment_hash_agrees_with_the_contract_on_random_commitments() {
     let (provider, address) = deploy_harness(&anvil).await;
     let harness = DigestHarness::new(address, &provider);
     let (_seed, mut rng) = seeded_rng();
+    assert_eq!(
+        harness.maxTraceLength().call().await.unwrap(),
+        U256::from(warden_protocol::MAX_TRACE_LENGTH),
+        "the longest trace a commitment carries"
+    );
 
     for case in 0..CASES {
         // Every fifth case with no non-signers (zero hash), the others with up to 40, ascending as

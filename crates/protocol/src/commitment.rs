@@ -75,6 +75,10 @@ pub fn non_signer_hash(ids: &[B256]) -> B256 {
     packed_hash(ids)
 }
 
+/// The most chunk hashes a committed trace may hold (`TaskCommitments.MAX_TRACE_LENGTH`): a
+/// challenge must carry the whole trace with one step of the run in a single transaction.
+pub const MAX_TRACE_LENGTH: usize = 1024;
+
 /// The trace hash of an agent that keeps no activation trace (the reference MLP): what its operators
 /// sign and its commitments bind in the trace's place.
 pub const NO_TRACE: B256 = B256::ZERO;

@@ -10,7 +10,7 @@ mod digest;
 pub mod rewards;
 mod task;
 
-pub use commitment::{NO_TRACE, TaskHashes, non_signer_hash, trace_hash};
+pub use commitment::{MAX_TRACE_LENGTH, NO_TRACE, TaskHashes, non_signer_hash, trace_hash};
 pub use digest::{OutputAttestation, proof_of_possession_message, public_key_hash};
 pub use task::{OperatorId, TaskAttestation, TaskState, UnknownTaskState};
 
