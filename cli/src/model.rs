@@ -100,11 +100,7 @@ fn describe(network: &Network, router: Option<Address>) {
         .chain(network.layers().iter().map(|shape| shape.outputs))
         .map(|width| width.to_string())
         .collect();
-    let chunks: usize = network
-        .layers()
-        .iter()
-        .map(|shape| shape.chunks(network.chunk_rows()))
-        .sum();
+    let chunks = network.chunk_count();
     println!("shape:          {}", widths.join(" → "));
     println!("parameters:     {}", network.parameters());
     println!(

@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IVerifierFactory} from "../interfaces/IVerifierFactory.sol";
 import {MlpAgentVerifier} from "./MlpAgentVerifier.sol";
 import {MlpPolicy} from "./MlpPolicy.sol";
-import {NetworkAgentVerifier} from "./NetworkAgentVerifier.sol";
+import {networkAgentHash} from "./NetworkAgentVerifier.sol";
 import {NetworkVerifierDeployer} from "./NetworkVerifierDeployer.sol";
 
 /// @title MlpVerifierFactory
@@ -62,15 +62,10 @@ contract MlpVerifierFactory is IVerifierFactory {
         bytes32 weightsRoot,
         MlpPolicy.Params calldata params
     ) external returns (address verifier) {
-        bytes32 networkHash = keccak256(abi.encodePacked(header, weightsRoot));
-        bytes32 agentHash = keccak256(abi.encode(keccak256("warden.agent.network.v1"), networkHash, params));
+        (bytes32 agentHash, bytes32 networkHash) = networkAgentHash(header, weightsRoot, params);
         verifier = verifierOf[agentHash];
         if (verifier != address(0)) return verifier;
-        NetworkAgentVerifier deployed =
-            NetworkAgentVerifier(networkDeployer.deploy(header, weightsRoot, params, agentHash));
-        // The verifier derives its agent hash itself: a mismatch would be a bug in one of the two.
-        assert(deployed.agentHash() == agentHash);
-        verifier = address(deployed);
+        verifier = networkDeployer.deploy(header, weightsRoot, params, agentHash);
         verifierOf[agentHash] = verifier;
         emit VerifierDeployed(agentHash, verifier, networkHash);
     }

@@ -12,6 +12,20 @@ import {MlpPolicy} from "./MlpPolicy.sol";
 import {PolicyParams} from "./PolicyParams.sol";
 import {PriceMatrix} from "./PriceMatrix.sol";
 
+/// @dev `keccak256("warden.agent.network.v1")`: changes with any change to the features, the
+/// network format's arithmetic, the trace or the decoding.
+bytes32 constant NETWORK_AGENT_CODE_VERSION = keccak256("warden.agent.network.v1");
+
+/// @notice A large agent's hash: `keccak256(abi.encode(NETWORK_AGENT_CODE_VERSION, keccak256(header
+/// ‖ weightsRoot), params))` (`warden_agent::network_agent_hash`), with the network hash it binds.
+function networkAgentHash(bytes memory header, bytes32 weightsRoot, MlpPolicy.Params memory params)
+    pure
+    returns (bytes32 agentHash, bytes32 networkHash)
+{
+    networkHash = keccak256(abi.encodePacked(header, weightsRoot));
+    agentHash = keccak256(abi.encode(NETWORK_AGENT_CODE_VERSION, networkHash, params));
+}
+
 /// @title NetworkAgentVerifier
 /// @notice The on-chain verifier of a large agent (issue #14): a WNET v1 network over the snapshot's
 /// price matrix (`PriceMatrix`), decoded to a swap or a hold as the reference policy decodes its
@@ -19,9 +33,8 @@ import {PriceMatrix} from "./PriceMatrix.sol";
 /// root, and judges one step of a run against the run's committed trace (`disproves`).
 /// @dev Immutable: another network or parameter set is another agent hash and another verifier.
 contract NetworkAgentVerifier is ITracedAgentVerifier, PolicyParams {
-    /// @notice `keccak256("warden.agent.network.v1")`: changes with any change to the features,
-    /// the network format's arithmetic, the trace or the decoding.
-    bytes32 public constant AGENT_CODE_VERSION = keccak256("warden.agent.network.v1");
+    /// @notice `NETWORK_AGENT_CODE_VERSION`, part of the agent hash.
+    bytes32 public constant AGENT_CODE_VERSION = NETWORK_AGENT_CODE_VERSION;
 
     /// @notice `TraceStep.kind`: the trace has the wrong number of chunk hashes.
     uint8 public constant TRACE_LENGTH = 0;
@@ -86,8 +99,7 @@ contract NetworkAgentVerifier is ITracedAgentVerifier, PolicyParams {
         if (chunks > TaskCommitments.MAX_TRACE_LENGTH) {
             revert TraceTooLong(chunks, TaskCommitments.MAX_TRACE_LENGTH);
         }
-        bytes32 network = keccak256(abi.encodePacked(header_, weightsRoot_));
-        bytes32 agent = agentHashOf(network, params_);
+        (bytes32 agent, bytes32 network) = networkAgentHash(header_, weightsRoot_, params_);
         address pointer = SSTORE2.write(header_);
         headerPointer = pointer;
         weightsRoot = weightsRoot_;
@@ -96,16 +108,6 @@ contract NetworkAgentVerifier is ITracedAgentVerifier, PolicyParams {
         traceLength = chunks;
         _rows = rows;
         emit NetworkAgentVerifierDeployed(agent, network, pointer, weightsRoot_, params_);
-    }
-
-    /// @notice `keccak256(abi.encode(AGENT_CODE_VERSION, networkHash, params))`
-    /// (`warden_agent::NetworkAgent::agent_hash`).
-    function agentHashOf(bytes32 networkHash_, MlpPolicy.Params memory params_)
-        public
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(AGENT_CODE_VERSION, networkHash_, params_));
     }
 
     /// @inheritdoc IAgentVerifier
@@ -135,10 +137,10 @@ contract NetworkAgentVerifier is ITracedAgentVerifier, PolicyParams {
         if (step.kind != OUTPUT_CHUNK && step.kind != DECODED_ACTION) revert UnknownStep(step.kind);
         if (input.length < MIN_INPUT_LENGTH) revert MalformedInput(input.length);
         AgentInput memory snapshot = abi.decode(input, (AgentInput));
-        bytes memory header = SSTORE2.read(headerPointer);
-        if (step.kind == OUTPUT_CHUNK) return _disprovesChunk(header, snapshot, trace, step);
-        uint256 last = WardenNetwork.layerCount(header) - 1;
-        bytes memory logits = _committedOutput(header, trace, last, step.layerInput);
+        bytes memory networkHeader = SSTORE2.read(headerPointer);
+        if (step.kind == OUTPUT_CHUNK) return _disprovesChunk(networkHeader, snapshot, trace, step);
+        uint256 last = WardenNetwork.layerCount(networkHeader) - 1;
+        bytes memory logits = _committedOutput(networkHeader, trace, last, step.layerInput);
         return keccak256(_decode(logits, snapshot)) != keccak256(output);
     }
 

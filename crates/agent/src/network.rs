@@ -404,6 +404,28 @@ impl Network {
         self.rows
     }
 
+    /// The output chunks of every layer: a trace's length, and the number of weight leaves.
+    pub fn chunk_count(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|shape| shape.chunks(self.rows))
+            .sum()
+    }
+
+    /// The layer and chunk at position `index` of a trace (and of the weight leaves), layers in
+    /// order and chunks in order; `None` past the last.
+    pub fn chunk_position(&self, index: usize) -> Option<(usize, usize)> {
+        let mut first = 0;
+        for (layer, shape) in self.layers.iter().enumerate() {
+            let chunks = shape.chunks(self.rows);
+            if index < first + chunks {
+                return Some((layer, index - first));
+            }
+            first += chunks;
+        }
+        None
+    }
+
     /// The decoder byte.
     pub fn decoder(&self) -> u8 {
         self.decoder

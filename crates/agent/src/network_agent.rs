@@ -159,11 +159,7 @@ impl NetworkAgent {
         if network.input_width() != PRICE_MATRIX_WIDTH {
             return Err(NetworkAgentError::InputWidth(network.input_width()));
         }
-        let chunks: usize = network
-            .layers()
-            .iter()
-            .map(|shape| shape.chunks(network.chunk_rows()))
-            .sum();
+        let chunks = network.chunk_count();
         if chunks > warden_protocol::MAX_TRACE_LENGTH {
             return Err(NetworkAgentError::TraceTooLong(chunks));
         }
@@ -219,7 +215,12 @@ impl NetworkAgent {
             }));
         }
         if let Some(index) = trace.iter().zip(&honest).position(|(c, h)| c != h) {
-            let (layer, chunk) = self.chunk_at(index);
+            let missing = || {
+                AgentError::Other(
+                    format!("the network has no chunk at trace position {index}").into(),
+                )
+            };
+            let (layer, chunk) = self.network.chunk_position(index).ok_or_else(missing)?;
             let layer_input = match layer {
                 0 => Vec::new(),
                 layer => evaluation.hidden[layer - 1]
@@ -256,20 +257,6 @@ impl NetworkAgent {
         self.network
             .evaluate(&price_matrix(input)?)
             .map_err(|error: NetworkError| AgentError::Other(Box::new(error)))
-    }
-
-    /// The layer and chunk of position `index` of a trace (layers in order, chunks in order).
-    fn chunk_at(&self, index: usize) -> (usize, usize) {
-        let rows = self.network.chunk_rows();
-        let mut first = 0;
-        for (layer, shape) in self.network.layers().iter().enumerate() {
-            let chunks = shape.chunks(rows);
-            if index < first + chunks {
-                return (layer, index - first);
-            }
-            first += chunks;
-        }
-        (self.network.layers().len(), 0)
     }
 
     /// The action the network's logits decode to on `input`.
@@ -489,11 +476,7 @@ mod tests {
     fn the_presets_are_the_sizes_they_claim() {
         let large = Preset::Large.generate().unwrap();
         assert_eq!(large.parameters(), 1_839_107);
-        let chunks: usize = large
-            .layers()
-            .iter()
-            .map(|shape| shape.chunks(large.chunk_rows()))
-            .sum();
+        let chunks = large.chunk_count();
         assert_eq!(chunks, 81, "the trace's length");
         assert_eq!(Preset::Large.name(), "large");
         // The 10 M preset is generated in the end-to-end test and the CLI, not here: a debug
