@@ -24,7 +24,7 @@ use std::sync::Arc;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use warden_aggregator::intake::{
-    Intake, IntakeError, ReadyQuorum, Screening, TaskContext, parse_signature,
+    Intake, IntakeError, ReadyQuorum, RunHashes, Screening, TaskContext, parse_signature,
 };
 use warden_aggregator::verifier::verify_and_record;
 use warden_aggregator::{KeyTotal, OperatorSet, RegisteredOperator, Threshold};
@@ -84,7 +84,10 @@ fn setup(operators: usize, encoding: Encoding) -> Workload {
         set: Arc::new(set),
     });
     let output = Bytes::from(vec![0xab; 320]);
-    let digest = context.digest(keccak256(&output));
+    let digest = context.digest(RunHashes {
+        output_hash: keccak256(&output),
+        trace_hash: warden_protocol::NO_TRACE,
+    });
     let encode = |signature: warden_bls::Signature| match encoding {
         Encoding::Uncompressed => Bytes::copy_from_slice(&signature.to_uncompressed()),
         Encoding::Compressed => Bytes::copy_from_slice(&signature.to_compressed()),
@@ -94,6 +97,7 @@ fn setup(operators: usize, encoding: Encoding) -> Workload {
         operator_id: keccak256(key.public_key().to_eip2537()),
         output: output.clone(),
         signature: encode(signer.sign(digest.as_slice())),
+        trace: Vec::new(),
     };
     let signers = operators - operators / 10;
     let genuine = keys

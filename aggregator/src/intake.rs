@@ -1,5 +1,5 @@
-//! Signature intake: every operator's signature for a task lands here, grouped by the output it
-//! signs. Nothing is recorded before its signature is verified ([`crate::verifier`]): a submission
+//! Signature intake: every operator's signature for a task lands here, grouped by the run it
+//! signs (the output and, for a large agent, the activation trace). Nothing is recorded before its signature is verified ([`crate::verifier`]): a submission
 //! is first screened against what is on record ([`Intake::screen`], cheap and under the intake's
 //! lock), then verified outside the lock, then recorded. A signature verified on its own is
 //! recorded alone ([`Intake::record`], which only takes a [`Verified`] one); signatures verified
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use alloy::primitives::{B256, Bytes, U256, keccak256};
 use warden_bls::{AggregateSignature, Signature, UncheckedSignature};
 use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
-use warden_protocol::{NO_TRACE, OperatorId, TaskAttestation};
+use warden_protocol::{MAX_TRACE_LENGTH, OperatorId, TaskAttestation, trace_hash};
 
 use crate::verifier::SignatureCheck;
 use crate::{OperatorSet, Quorum, Threshold};
@@ -37,17 +37,36 @@ impl TaskContext {
         self.task.task_id
     }
 
-    /// The digest operators sign for `output_hash` (with no activation trace: the agents operators
-    /// submit for today keep none).
-    pub fn digest(&self, output_hash: B256) -> B256 {
-        self.task.with_output(output_hash, NO_TRACE).digest()
+    /// The digest operators sign for `run`.
+    pub fn digest(&self, run: RunHashes) -> B256 {
+        self.task
+            .with_output(run.output_hash, run.trace_hash)
+            .digest()
     }
 }
 
-/// One operator's verified signature over one output.
+/// What a signature vouches for beyond the task: the hashes of a run's output and of its
+/// activation trace (`NO_TRACE` for an agent that keeps none). Signers agree when these agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunHashes {
+    pub output_hash: B256,
+    pub trace_hash: B256,
+}
+
+impl std::fmt::Display for RunHashes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "output {} with trace {}",
+            self.output_hash, self.trace_hash
+        )
+    }
+}
+
+/// One operator's verified signature over one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedOutput {
-    pub output_hash: B256,
+    pub run: RunHashes,
     pub signature: UncheckedSignature,
 }
 
@@ -63,6 +82,8 @@ pub enum IntakeError {
     },
     #[error("output of {size} bytes exceeds the {limit}-byte limit")]
     OutputTooLarge { size: usize, limit: usize },
+    #[error("a trace of {length} chunk hashes exceeds the task manager's limit of {limit}")]
+    TraceTooLong { length: usize, limit: usize },
     #[error(
         "the signature is not operator {operator_id}'s signature on output {output_hash} of task {task_id}"
     )]
@@ -71,7 +92,8 @@ pub enum IntakeError {
         operator_id: OperatorId,
         output_hash: B256,
     },
-    /// Two verified signatures of one operator over different outputs of one task.
+    /// Two verified signatures of one operator over different runs (outputs or traces) of one
+    /// task.
     #[error("{0}")]
     Equivocation(Box<Equivocation>),
     #[error("task {0} is not known to the intake")]
@@ -87,13 +109,13 @@ pub enum IntakeError {
     },
 }
 
-/// One operator's two verified signatures over different outputs of one task: the evidence
-/// `slashEquivocation` takes.
+/// One operator's two verified signatures over different runs of one task (two outputs, or one
+/// output with two traces): the evidence `slashEquivocation` takes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "operator {operator_id} signed output {} and output {} for task {task_id}: equivocation; both signatures verified and the evidence is kept for slashEquivocation",
-    first.output_hash,
-    second.output_hash
+    "operator {operator_id} signed {} and {} for task {task_id}: equivocation; both signatures verified and the evidence is kept for slashEquivocation",
+    first.run,
+    second.run
 )]
 pub struct Equivocation {
     pub task_id: u64,
@@ -119,7 +141,9 @@ pub fn parse_signature(bytes: &[u8]) -> Result<UncheckedSignature, IntakeError> 
 pub struct ReadyQuorum {
     pub task_id: u64,
     pub output: Bytes,
-    pub output_hash: B256,
+    /// The activation trace its signers signed, which `commitOutput` carries.
+    pub trace: Vec<B256>,
+    pub run: RunHashes,
     pub quorum: Quorum,
 }
 
@@ -131,7 +155,8 @@ pub struct Candidate {
     /// The operator's position in the set of the task it was screened for.
     pub position: usize,
     pub output: Bytes,
-    pub output_hash: B256,
+    pub trace: Vec<B256>,
+    pub run: RunHashes,
     /// What must hold before it can be recorded.
     pub check: SignatureCheck,
     /// The task it was screened for: it is recorded only into that task, not into one the chain
@@ -176,7 +201,7 @@ impl Candidate {
         IntakeError::InvalidSignature {
             task_id: self.task_id,
             operator_id: self.operator_id,
-            output_hash: self.output_hash,
+            output_hash: self.run.output_hash,
         }
     }
 }
@@ -185,7 +210,7 @@ impl Candidate {
 #[derive(Debug, Clone)]
 pub struct Verified(Box<Candidate>);
 
-/// Candidates of one task and output whose signatures verified together, by their sum
+/// Candidates of one task and run whose signatures verified together, by their sum
 /// ([`warden_bls::verify_sum_same_message`]): the only thing [`Intake::record_batch`] takes. Only
 /// the sum is vouched for (whoever saw genuine signatures can shift a component from one member
 /// to another), so the members count together or not at all.
@@ -254,6 +279,7 @@ enum Phase {
 #[derive(Debug)]
 struct OutputGroup {
     output: Bytes,
+    trace: Vec<B256>,
     /// Which of the set's operators (by position) signed this output; their signatures are the
     /// task's `signed`.
     signers: Vec<bool>,
@@ -270,9 +296,10 @@ struct OutputGroup {
 }
 
 impl OutputGroup {
-    fn new(output: Bytes, set_size: usize) -> Self {
+    fn new(output: Bytes, trace: Vec<B256>, set_size: usize) -> Self {
         Self {
             output,
+            trace,
             signers: vec![false; set_size],
             signer_count: 0,
             alone: BTreeSet::new(),
@@ -319,39 +346,54 @@ impl OutputGroup {
 #[derive(Debug)]
 struct TaskAggregation {
     context: Arc<TaskContext>,
-    groups: HashMap<B256, OutputGroup>,
-    /// Which output each operator of the set (by position) signed, and with which (verified)
+    groups: HashMap<RunHashes, OutputGroup>,
+    /// Which run each operator of the set (by position) signed, and with which (verified)
     /// signature.
     signed: Vec<Option<SignedOutput>>,
     phase: Phase,
-    /// The outputs screened last, with their hash and digest: honest operators all send the same
-    /// output, which is then hashed once per task, not once per submission. Bounded, so that
-    /// many distinct outputs cost what they would without it.
-    outputs: VecDeque<(Bytes, B256, B256)>,
+    /// The runs screened last (output and trace), with their hashes and digest: honest operators
+    /// all send the same run, which is then hashed once per task, not once per submission.
+    /// Bounded, so that many distinct runs cost what they would without it.
+    runs: VecDeque<RememberedRun>,
 }
 
-/// How many distinct outputs a task remembers the hashes of.
-const REMEMBERED_OUTPUTS: usize = 4;
+#[derive(Debug)]
+struct RememberedRun {
+    output: Bytes,
+    trace: Vec<B256>,
+    run: RunHashes,
+    digest: B256,
+}
+
+/// How many distinct runs a task remembers the hashes of.
+const REMEMBERED_RUNS: usize = 4;
 
 impl TaskAggregation {
-    /// The hash of `output` and the digest its signers sign, remembered for the outputs seen
-    /// last.
-    fn hashes(&mut self, output: &Bytes) -> (B256, B256) {
-        if let Some((_, output_hash, digest)) = self
-            .outputs
+    /// The hashes of a run (`output` and `trace`) and the digest its signers sign, remembered
+    /// for the runs seen last.
+    fn hashes(&mut self, output: &Bytes, trace: &[B256]) -> (RunHashes, B256) {
+        if let Some(remembered) = self
+            .runs
             .iter()
-            .find(|(remembered, _, _)| remembered == output)
+            .find(|remembered| remembered.output == *output && remembered.trace == trace)
         {
-            return (*output_hash, *digest);
+            return (remembered.run, remembered.digest);
         }
-        let output_hash = keccak256(output);
-        let digest = self.context.digest(output_hash);
-        if self.outputs.len() == REMEMBERED_OUTPUTS {
-            self.outputs.pop_front();
+        let run = RunHashes {
+            output_hash: keccak256(output),
+            trace_hash: trace_hash(trace),
+        };
+        let digest = self.context.digest(run);
+        if self.runs.len() == REMEMBERED_RUNS {
+            self.runs.pop_front();
         }
-        self.outputs
-            .push_back((output.clone(), output_hash, digest));
-        (output_hash, digest)
+        self.runs.push_back(RememberedRun {
+            output: output.clone(),
+            trace: trace.to_vec(),
+            run,
+            digest,
+        });
+        (run, digest)
     }
 
     /// The status of a submission the intake has nothing to do for.
@@ -363,10 +405,10 @@ impl TaskAggregation {
         }
     }
 
-    fn known(&self, output_hash: B256) -> Screening {
+    fn known(&self, run: RunHashes) -> Screening {
         Screening::Known {
             status: self.known_status(),
-            output_hash,
+            output_hash: run.output_hash,
         }
     }
 
@@ -381,7 +423,7 @@ impl TaskAggregation {
         Arc::ptr_eq(&self.context, candidate.screened.context())
     }
 
-    /// What the record says about `operator_id` signing `output_hash` with `signature`, if it
+    /// What the record says about `operator_id` signing `run` with `signature`, if it
     /// says anything: the same signature on record is a duplicate, and another is refused
     /// without a verification. A BLS signature is unique per key and message, and the one on
     /// record verified (alone, or within a batch whose sum verified, which counts this operator
@@ -390,11 +432,11 @@ impl TaskAggregation {
         &self,
         operator_id: OperatorId,
         position: usize,
-        output_hash: B256,
+        run: RunHashes,
         signature: &UncheckedSignature,
     ) -> Option<Result<SubmissionStatus, IntakeError>> {
         let on_record = self.signed_at(position)?;
-        if on_record.output_hash != output_hash {
+        if on_record.run != run {
             return None;
         }
         if on_record.signature == *signature {
@@ -403,7 +445,7 @@ impl TaskAggregation {
         Some(Err(IntakeError::InvalidSignature {
             task_id: self.context.task_id(),
             operator_id,
-            output_hash,
+            output_hash: run.output_hash,
         }))
     }
 
@@ -415,9 +457,9 @@ impl TaskAggregation {
     /// signatures recorded alone that fail it on their own are then dropped, so that their
     /// operators' next submissions are taken, and the rest are summed again. Members of a batch
     /// recorded as a unit are never dropped one by one: their batch's sum passed the check.
-    fn ready(&mut self, output_hash: B256) -> Option<ReadyQuorum> {
+    fn ready(&mut self, run: RunHashes) -> Option<ReadyQuorum> {
         let context = Arc::clone(&self.context);
-        let group = self.groups.get_mut(&output_hash)?;
+        let group = self.groups.get_mut(&run)?;
         if !context
             .threshold
             .is_met(group.weight, context.set.total_weight)
@@ -429,7 +471,8 @@ impl TaskAggregation {
             Err(error) => {
                 tracing::warn!(
                     task_id = context.task_id(),
-                    %output_hash,
+                    output_hash = %run.output_hash,
+                    trace_hash = %run.trace_hash,
                     %error,
                     "the sum of the signatures on record is not a valid aggregate: dropping the signatures outside the subgroup"
                 );
@@ -460,7 +503,7 @@ impl TaskAggregation {
                     }
                 }
                 group.resum(&self.signed);
-                return self.ready(output_hash);
+                return self.ready(run);
             }
         };
         let quorum =
@@ -469,21 +512,22 @@ impl TaskAggregation {
         Some(ReadyQuorum {
             task_id: context.task_id(),
             output: group.output.clone(),
-            output_hash,
+            trace: group.trace.clone(),
+            run,
             quorum,
         })
     }
 }
 
 impl TaskAggregation {
-    /// The status of a signature just recorded over `output_hash`, and the task's quorum if that
+    /// The status of a signature just recorded over `run`, and the task's quorum if that
     /// completed it (handed out once: the task then waits for its commitment).
-    fn after_recording(&mut self, output_hash: B256) -> (SubmissionStatus, Option<ReadyQuorum>) {
+    fn after_recording(&mut self, run: RunHashes) -> (SubmissionStatus, Option<ReadyQuorum>) {
         match self.phase {
             Phase::Committed => (SubmissionStatus::AlreadyCommitted, None),
             Phase::Committing => (SubmissionStatus::Accepted, None),
             Phase::Collecting => {
-                let ready = self.ready(output_hash);
+                let ready = self.ready(run);
                 if ready.is_some() {
                     self.phase = Phase::Committing;
                 }
@@ -530,7 +574,7 @@ impl Intake {
                 context,
                 groups: HashMap::new(),
                 phase: Phase::Collecting,
-                outputs: VecDeque::with_capacity(REMEMBERED_OUTPUTS),
+                runs: VecDeque::with_capacity(REMEMBERED_RUNS),
             });
     }
 
@@ -565,9 +609,9 @@ impl Intake {
     }
 
     /// Checks a submission against what is on record, without verifying its signature: whether
-    /// the task and the operator are known, the output small enough, and whether the same
-    /// signature is on record already. Changes nothing but the task's memory of the outputs it
-    /// hashed.
+    /// the task and the operator are known, the output small enough and the trace short enough,
+    /// and whether the same signature is on record already. Changes nothing but the task's memory
+    /// of the runs it hashed.
     pub fn screen(
         &mut self,
         submission: &SignatureSubmission,
@@ -584,6 +628,12 @@ impl Intake {
                 limit: self.max_output_bytes,
             });
         }
+        if submission.trace.len() > MAX_TRACE_LENGTH {
+            return Err(IntakeError::TraceTooLong {
+                length: submission.trace.len(),
+                limit: MAX_TRACE_LENGTH,
+            });
+        }
         let operator_id = OperatorId::from(submission.operator_id);
         let Some(position) = task.context.set.position(&operator_id) else {
             return Err(IntakeError::UnknownOperator {
@@ -592,23 +642,24 @@ impl Intake {
             });
         };
         let public_key = task.context.set.operators[position].public_key;
-        let (output_hash, digest) = task.hashes(&submission.output);
-        if let Some(settled) = task.against_record(operator_id, position, output_hash, &signature) {
+        let (run, digest) = task.hashes(&submission.output, &submission.trace);
+        if let Some(settled) = task.against_record(operator_id, position, run, &signature) {
             return settled.map(|status| Screening::Known {
                 status,
-                output_hash,
+                output_hash: run.output_hash,
             });
         }
         if task.phase == Phase::Committed && task.signed_at(position).is_none() {
             // Too late to count, and nothing to prove: not worth a verification.
-            return Ok(task.known(output_hash));
+            return Ok(task.known(run));
         }
         Ok(Screening::Verify(Box::new(Candidate {
             task_id,
             operator_id,
             position,
             output: submission.output.clone(),
-            output_hash,
+            trace: submission.trace.clone(),
+            run,
             check: SignatureCheck {
                 message: digest,
                 public_key,
@@ -619,7 +670,7 @@ impl Intake {
     }
 
     /// Records a verified signature, handing out the task's quorum if this one completed it. A
-    /// verified signature over another output than the operator's verified one on record is
+    /// verified signature over another run than the operator's verified one on record is
     /// equivocation: refused, with both as evidence; the first keeps counting.
     pub fn record(&mut self, verified: Verified) -> Result<Recorded, IntakeError> {
         let candidate = *verified.0;
@@ -627,13 +678,14 @@ impl Intake {
         let task = self.screened_task(&candidate)?;
         let operator_id = candidate.operator_id;
         let position = candidate.position;
-        let output_hash = candidate.output_hash;
+        let run = candidate.run;
+        let output_hash = run.output_hash;
         let signed = SignedOutput {
-            output_hash,
+            run,
             signature: candidate.check.signature,
         };
         if let Some(on_record) = task.signed_at(position) {
-            if on_record.output_hash != output_hash {
+            if on_record.run != run {
                 // Evidence goes on chain, where each signature is checked alone: both must be
                 // subgroup points, which batches only vouch for on sums.
                 if signed.signature.check().is_err() {
@@ -645,7 +697,7 @@ impl Intake {
                 }
                 // The one on record may have been verified only through its batch's sum.
                 let first_alone = SignatureCheck {
-                    message: task.context.digest(on_record.output_hash),
+                    message: task.context.digest(on_record.run),
                     public_key: candidate.check.public_key,
                     signature: on_record.signature,
                 };
@@ -675,13 +727,13 @@ impl Intake {
         let set_size = task.signed.len();
         let group = task
             .groups
-            .entry(output_hash)
-            .or_insert_with(|| OutputGroup::new(candidate.output, set_size));
+            .entry(run)
+            .or_insert_with(|| OutputGroup::new(candidate.output, candidate.trace, set_size));
         group.add_signer(position);
         group.alone.insert(position);
         group.weight += weight;
         group.sum.add_unchecked(&signed.signature);
-        let (status, ready) = task.after_recording(output_hash);
+        let (status, ready) = task.after_recording(run);
         Ok(Recorded {
             status,
             output_hash,
@@ -712,12 +764,12 @@ impl Intake {
         let settled = task.against_record(
             candidate.operator_id,
             candidate.position,
-            candidate.output_hash,
+            candidate.run,
             &candidate.check.signature,
         )?;
         Some(settled.map(|status| Recorded {
             status,
-            output_hash: candidate.output_hash,
+            output_hash: candidate.run.output_hash,
             ready: None,
         }))
     }
@@ -731,7 +783,7 @@ impl Intake {
 
     /// Records a batch verified by its sum as a unit: one result per candidate, in order, the
     /// quorum (if the batch completed it) with the last. Refused, the candidates handed back to
-    /// be verified one by one, unless every member is new: of this task and output, no operator
+    /// be verified one by one, unless every member is new: of this task and run, no operator
     /// twice, and none with a signature on record. A member left out would leave the others'
     /// sum unvouched for.
     pub fn record_batch(
@@ -742,7 +794,7 @@ impl Intake {
         let Some(first) = candidates.first() else {
             return Ok(Vec::new());
         };
-        let (task_id, output_hash) = (first.task_id, first.output_hash);
+        let (task_id, run) = (first.task_id, first.run);
         let task = match self.tasks.get_mut(&task_id) {
             Some(task) if task.is_screened(first) => task,
             _ => {
@@ -758,7 +810,7 @@ impl Intake {
         let mut batch = vec![false; set_size];
         let all_new = candidates.iter().all(|candidate| {
             candidate.task_id == task_id
-                && candidate.output_hash == output_hash
+                && candidate.run == run
                 && task.is_screened(candidate)
                 && task.signed_at(candidate.position).is_none()
                 && batch
@@ -768,14 +820,13 @@ impl Intake {
         if !all_new {
             return Err(candidates);
         }
-        let group = task
-            .groups
-            .entry(output_hash)
-            .or_insert_with(|| OutputGroup::new(first.output.clone(), set_size));
+        let group = task.groups.entry(run).or_insert_with(|| {
+            OutputGroup::new(first.output.clone(), first.trace.clone(), set_size)
+        });
         let operators = &task.context.set.operators;
         for candidate in &candidates {
             task.signed[candidate.position] = Some(SignedOutput {
-                output_hash,
+                run,
                 signature: candidate.check.signature,
             });
             group.add_signer(candidate.position);
@@ -783,24 +834,24 @@ impl Intake {
         }
         group.sum.add(&sum);
         group.batch_sums.push(sum);
-        let (status, mut ready) = task.after_recording(output_hash);
+        let (status, mut ready) = task.after_recording(run);
         let last = candidates.len() - 1;
         Ok((0..candidates.len())
             .map(|index| {
                 Ok(Recorded {
                     status,
-                    output_hash,
+                    output_hash: run.output_hash,
                     ready: if index == last { ready.take() } else { None },
                 })
             })
             .collect())
     }
 
-    /// Whether every operator of the task's set has a verified signature over `output_hash`.
-    pub fn everyone_signed(&self, task_id: u64, output_hash: B256) -> bool {
+    /// Whether every operator of the task's set has a verified signature over `run`.
+    pub fn everyone_signed(&self, task_id: u64, run: RunHashes) -> bool {
         self.tasks.get(&task_id).is_some_and(|task| {
             task.groups
-                .get(&output_hash)
+                .get(&run)
                 .is_some_and(|group| group.signer_count == task.signed.len())
         })
     }
@@ -808,12 +859,12 @@ impl Intake {
     /// The quorum of a handed-out output as it stands now: with the signatures verified since
     /// it reached the threshold (late signers a grace period let in). `None` unless the task is
     /// being committed.
-    pub fn quorum_now(&mut self, task_id: u64, output_hash: B256) -> Option<ReadyQuorum> {
+    pub fn quorum_now(&mut self, task_id: u64, run: RunHashes) -> Option<ReadyQuorum> {
         let task = self.tasks.get_mut(&task_id)?;
         if task.phase != Phase::Committing {
             return None;
         }
-        task.ready(output_hash)
+        task.ready(run)
     }
 
     /// The commitment of a handed-out quorum failed: collect again (a later submission or
@@ -857,7 +908,7 @@ impl Intake {
                 .copied()
                 .collect::<Vec<_>>()
                 .into_iter()
-                .find_map(|output_hash| task.ready(output_hash));
+                .find_map(|run| task.ready(run));
             if let Some(quorum) = complete {
                 task.phase = Phase::Committing;
                 ready.push(quorum);
@@ -957,7 +1008,7 @@ pub(crate) mod tests {
         /// verifies against their keys.
         fn assert_signed_by_the_first_three(&self, ready: &ReadyQuorum, output: &[u8]) {
             let signers: Vec<_> = self.keys[..3].iter().map(|k| k.public_key()).collect();
-            let digest = self.context.digest(keccak256(output));
+            let digest = self.context.digest(traceless(output));
             fast_aggregate_verify(
                 &ready.quorum.aggregate_signature,
                 digest.as_slice(),
@@ -974,13 +1025,103 @@ pub(crate) mod tests {
     }
 
     fn submission(f: &Fixture, signer: usize, output: &[u8]) -> SignatureSubmission {
+        traced_submission(f, signer, output, &[])
+    }
+
+    /// Operator `signer`'s genuine submission of a large agent's run: `output` with `trace`.
+    fn traced_submission(
+        f: &Fixture,
+        signer: usize,
+        output: &[u8],
+        trace: &[B256],
+    ) -> SignatureSubmission {
         let key = &f.keys[signer];
-        let digest = f.context.digest(keccak256(output));
+        let digest = f.context.digest(RunHashes {
+            output_hash: keccak256(output),
+            trace_hash: trace_hash(trace),
+        });
         SignatureSubmission {
             task_id: 9,
             operator_id: keccak256(key.public_key().to_eip2537()),
             output: Bytes::copy_from_slice(output),
             signature: Bytes::copy_from_slice(&key.sign(digest.as_slice()).to_compressed()),
+            trace: trace.to_vec(),
+        }
+    }
+
+    /// Signers of one output with different traces signed different digests: their signatures
+    /// neither add up nor make a quorum together, and the quorum that forms carries the trace its
+    /// signers signed, which `commitOutput` must send.
+    #[test]
+    fn signers_of_one_output_with_two_traces_are_two_groups() {
+        let mut f = fixture();
+        let (honest, other) = (vec![B256::repeat_byte(1); 3], vec![B256::repeat_byte(2); 3]);
+        for (signer, trace) in [(0, &honest), (1, &honest), (2, &other)] {
+            let submission = traced_submission(&f, signer, b"buy", trace);
+            let recorded = submit_now(&mut f.intake, &submission).unwrap();
+            assert!(recorded.ready.is_none(), "signer {signer}");
+        }
+        let submission = traced_submission(&f, 3, b"buy", &honest);
+        let ready = submit_now(&mut f.intake, &submission)
+            .unwrap()
+            .ready
+            .expect("three signers of one run");
+        assert_eq!(ready.trace, honest);
+        assert_eq!(ready.run.trace_hash, trace_hash(&honest));
+        assert_eq!(ready.output.as_ref(), b"buy");
+    }
+
+    /// One output with two traces is two statements about one task: `slashEquivocation` takes
+    /// them as evidence, so the intake keeps both and counts the first.
+    #[test]
+    fn one_output_signed_with_two_traces_is_equivocation() {
+        let mut f = fixture();
+        let first = vec![B256::repeat_byte(1)];
+        let second = vec![B256::repeat_byte(2)];
+        let (signed_first, signed_second) = (
+            traced_submission(&f, 0, b"buy", &first),
+            traced_submission(&f, 0, b"buy", &second),
+        );
+        submit_now(&mut f.intake, &signed_first).unwrap();
+        match submit_now(&mut f.intake, &signed_second) {
+            Err(IntakeError::Equivocation(evidence)) => {
+                assert_eq!(
+                    evidence.first.run.output_hash,
+                    evidence.second.run.output_hash
+                );
+                assert_eq!(evidence.first.run.trace_hash, trace_hash(&first));
+                assert_eq!(evidence.second.run.trace_hash, trace_hash(&second));
+            }
+            other => panic!("expected equivocation, got {other:?}"),
+        }
+    }
+
+    /// A trace the task manager would refuse (`TraceTooLong`) is refused before any hashing or
+    /// verification: an outsider cannot make the intake hash megabytes per request.
+    #[test]
+    fn a_trace_longer_than_the_task_manager_takes_is_refused() {
+        let mut f = fixture();
+        let long = vec![B256::repeat_byte(7); MAX_TRACE_LENGTH + 1];
+        let submission = traced_submission(&f, 0, b"buy", &long);
+        assert!(matches!(
+            submit_now(&mut f.intake, &submission),
+            Err(IntakeError::TraceTooLong { length, limit })
+                if length == MAX_TRACE_LENGTH + 1 && limit == MAX_TRACE_LENGTH
+        ));
+        // The longest one it takes is taken.
+        let longest = vec![B256::repeat_byte(7); MAX_TRACE_LENGTH];
+        let submission = traced_submission(&f, 0, b"buy", &longest);
+        assert_eq!(
+            submit_now(&mut f.intake, &submission).unwrap().status,
+            SubmissionStatus::Accepted
+        );
+    }
+
+    /// The run of an agent that keeps no trace and outputs `output`.
+    pub(crate) fn traceless(output: &[u8]) -> RunHashes {
+        RunHashes {
+            output_hash: keccak256(output),
+            trace_hash: warden_protocol::NO_TRACE,
         }
     }
 
@@ -1038,15 +1179,15 @@ pub(crate) mod tests {
         match f.send(0, b"sell") {
             Err(IntakeError::Equivocation(evidence)) => {
                 let Equivocation { first, second, .. } = *evidence;
-                assert_eq!(first.output_hash, keccak256(b"buy"));
-                assert_eq!(second.output_hash, keccak256(b"sell"));
+                assert_eq!(first.run.output_hash, keccak256(b"buy"));
+                assert_eq!(second.run.output_hash, keccak256(b"sell"));
                 assert!(
                     second
                         .signature
                         .check()
                         .unwrap()
                         .verify(
-                            f.context.digest(second.output_hash).as_slice(),
+                            f.context.digest(second.run).as_slice(),
                             &f.keys[0].public_key()
                         )
                         .is_ok()
@@ -1060,7 +1201,7 @@ pub(crate) mod tests {
             .unwrap()
             .ready
             .expect("the first signature still counts");
-        assert_eq!(ready.output_hash, keccak256(b"buy"));
+        assert_eq!(ready.run.output_hash, keccak256(b"buy"));
     }
 
     #[test]
@@ -1111,16 +1252,16 @@ pub(crate) mod tests {
         }
         let ready = f.send(2, b"buy").unwrap().ready.unwrap();
         assert_eq!(ready.quorum.non_signer_ids.len(), 1);
-        assert!(!f.intake.everyone_signed(9, keccak256(b"buy")));
+        assert!(!f.intake.everyone_signed(9, traceless(b"buy")));
         // The fourth signs during the grace period: recorded, and in the quorum taken now.
         assert!(f.send(3, b"buy").unwrap().ready.is_none());
-        assert!(f.intake.everyone_signed(9, keccak256(b"buy")));
-        let now = f.intake.quorum_now(9, keccak256(b"buy")).unwrap();
+        assert!(f.intake.everyone_signed(9, traceless(b"buy")));
+        let now = f.intake.quorum_now(9, traceless(b"buy")).unwrap();
         assert!(now.quorum.non_signer_ids.is_empty());
         assert_eq!(now.quorum.signed_weight, U256::from(400u64));
         // Only a quorum being committed is taken again.
         f.intake.committed(9);
-        assert!(f.intake.quorum_now(9, keccak256(b"buy")).is_none());
+        assert!(f.intake.quorum_now(9, traceless(b"buy")).is_none());
     }
 
     #[test]
@@ -1272,7 +1413,7 @@ pub(crate) mod tests {
                 .iter()
                 .all(|outcome| outcome.as_ref().unwrap_err() == &IntakeError::UnknownTask(9))
         );
-        assert!(!f.intake.everyone_signed(9, keccak256(b"buy")));
+        assert!(!f.intake.everyone_signed(9, traceless(b"buy")));
         assert!(!f.intake.quorum_handed_out(9));
     }
 

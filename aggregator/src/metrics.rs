@@ -13,9 +13,12 @@ pub mod reason {
     pub const UNKNOWN_TASK: &str = "unknown_task";
     pub const TASK_CLOSED: &str = "task_closed";
     pub const AGENT_NOT_SERVED: &str = "agent_not_served";
-    /// A verified signature over another output than the operator's verified one on record.
+    /// A verified signature over another run (output or trace) than the operator's verified one
+    /// on record.
     pub const EQUIVOCATION: &str = "equivocation";
     pub const OUTPUT_TOO_LARGE: &str = "output_too_large";
+    /// A trace longer than the task manager's `MAX_TRACE_LENGTH`.
+    pub const TRACE_TOO_LONG: &str = "trace_too_long";
     pub const UNAVAILABLE: &str = "unavailable";
     /// Deferred, not refused: it came in a batch with invalid signatures once the quorum was
     /// complete, and is to be sent again.

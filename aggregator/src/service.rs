@@ -89,7 +89,15 @@ pub struct QuorumGrace {
 #[derive(Debug, Clone)]
 struct Pending {
     submission: SubmissionRecord,
-    output: Option<Bytes>,
+    /// What it commits, when at hand; read back from the signatures on record otherwise.
+    run: Option<SignedRun>,
+}
+
+/// The output and activation trace a quorum signed: what `commitOutput` sends.
+#[derive(Debug, Clone)]
+struct SignedRun {
+    output: Bytes,
+    trace: Vec<B256>,
 }
 
 /// A task as the task manager stores it (`getTask`).

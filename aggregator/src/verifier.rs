@@ -380,6 +380,7 @@ mod tests {
     use warden_protocol::api::{SignatureSubmission, SubmissionStatus};
 
     use super::*;
+    use crate::intake::tests::traceless;
     use crate::intake::{ReadyQuorum, Screening};
 
     /// Two outputs signed in one batch, a forgery among the signatures of one of them: each
@@ -435,6 +436,7 @@ mod tests {
             operator_id: keccak256(keys[operator].public_key().to_eip2537()),
             output: Bytes::copy_from_slice(output),
             signature: Bytes::copy_from_slice(&signature.to_uncompressed()),
+            trace: Vec::new(),
         };
         match intake.screen(&submission, signature.into()) {
             Ok(Screening::Verify(candidate)) => candidate,
@@ -459,7 +461,7 @@ mod tests {
     }
 
     fn genuine(context: &crate::intake::TaskContext, key: &SecretKey, output: &[u8]) -> Signature {
-        key.sign(context.digest(keccak256(output)).as_slice())
+        key.sign(context.digest(traceless(output)).as_slice())
     }
 
     #[expect(
@@ -493,7 +495,7 @@ mod tests {
             .collect();
         fast_aggregate_verify(
             &ready.quorum.aggregate_signature,
-            context.digest(ready.output_hash).as_slice(),
+            context.digest(ready.run).as_slice(),
             &signers.iter().collect::<Vec<_>>(),
         )
         .expect("the quorum's aggregate verifies");
@@ -552,7 +554,7 @@ mod tests {
         let mut rng = rand::thread_rng();
         let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::random(&mut rng)).collect();
         let (mut intake, context) = intake_for(&keys);
-        let (delta, minus_delta) = shift_pair(context.digest(keccak256(b"buy")));
+        let (delta, minus_delta) = shift_pair(context.digest(traceless(b"buy")));
         let shift = |signature: Signature, by: &Signature| {
             warden_bls::aggregate_signatures(&[&signature, by]).unwrap()
         };
@@ -593,7 +595,7 @@ mod tests {
         assert!(run(&intake, vec![late])[0].is_ok());
         let now = intake
             .borrow_mut()
-            .quorum_now(9, keccak256(b"buy"))
+            .quorum_now(9, traceless(b"buy"))
             .unwrap();
         assert!(now.quorum.non_signer_ids.is_empty());
         assert_aggregate_verifies(&now, &context, &keys);
@@ -608,7 +610,7 @@ mod tests {
         let mut rng = rand::thread_rng();
         let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::random(&mut rng)).collect();
         let (mut intake, context) = intake_for(&keys);
-        let (delta, minus_delta) = shift_pair(context.digest(keccak256(b"buy")));
+        let (delta, minus_delta) = shift_pair(context.digest(traceless(b"buy")));
         let shifted_0 =
             warden_bls::aggregate_signatures(&[&genuine(&context, &keys[0], b"buy"), &delta])
                 .unwrap();
@@ -782,7 +784,7 @@ mod tests {
         assert!(run(&intake, vec![late])[0].is_ok());
         let now = intake
             .borrow_mut()
-            .quorum_now(9, keccak256(b"buy"))
+            .quorum_now(9, traceless(b"buy"))
             .unwrap();
         assert_eq!(now.quorum.non_signer_ids.len(), 1);
         assert_aggregate_verifies(&now, &context, &keys);

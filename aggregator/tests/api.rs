@@ -35,6 +35,7 @@ async fn bad_requests_get_clear_errors() {
         operator_id: B256::repeat_byte(1),
         output: Bytes::from_static(b"\x00"),
         signature: Bytes::from(vec![0u8; 96]),
+        trace: Vec::new(),
     };
     let response = http.post(&url).json(&submission).send().await.unwrap();
     assert_eq!(response.status(), 404);

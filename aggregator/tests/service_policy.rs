@@ -37,6 +37,7 @@ async fn refusal(devnet: &Devnet, allowlist: AgentAllowlist, task_id: u64) -> (u
         operator_id: B256::repeat_byte(1),
         output: Bytes::from_static(b"\x00"),
         signature: Bytes::from(vec![0u8; 96]),
+        trace: Vec::new(),
     };
     let response = reqwest::Client::new()
         .post(format!("http://{}{SIGNATURES_PATH}", running.api))

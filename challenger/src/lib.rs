@@ -14,9 +14,11 @@ pub mod equivocation;
 pub mod launch;
 pub mod metrics;
 pub mod preflight;
+pub mod trace;
 pub mod watchtower;
 
 pub use config::{ChallengerConfig, WatchtowerConfig};
 pub use equivocation::{EquivocationError, EquivocationEvidence, SignedAttestation};
 pub use launch::StartError;
+pub use trace::TraceError;
 pub use watchtower::{CloseReason, Verdict, Watchtower, WatchtowerError};

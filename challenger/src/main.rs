@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use eyre::WrapErr;
@@ -33,9 +32,10 @@ async fn start(
     stopped: watch::Receiver<bool>,
 ) -> eyre::Result<CriticalTasks> {
     let signer = launcher::load_signer(&config.keys).await?;
-    let agent = warden_agent::reference_agent(config.agent.router)
-        .wrap_err("loading the reference agent")?;
-    let running = launch::start(&config, signer, Arc::new(agent), stopped).await?;
+    let agent = warden_runtime::agent::load_agent(&config.agent)
+        .await
+        .wrap_err("loading the agent")?;
+    let running = launch::start(&config, signer, agent, stopped).await?;
     Ok(running.tasks)
 }
 

@@ -30,6 +30,8 @@ pub enum VerdictLabel {
     Superseded,
     Unjudgeable,
     Settled,
+    /// A large agent's commitment whose trace could not be read (a contract forwarded it).
+    Untraceable,
 }
 
 impl VerdictLabel {
@@ -42,6 +44,7 @@ impl VerdictLabel {
             VerdictLabel::Superseded => "superseded",
             VerdictLabel::Unjudgeable => "unjudgeable",
             VerdictLabel::Settled => "settled",
+            VerdictLabel::Untraceable => "untraceable",
         }
     }
 }
@@ -123,6 +126,9 @@ pub struct ChallengerMetrics {
     pub commitments: IntCounterVec,
     /// `warden_challenger_challenges_total{result}`.
     pub challenges: IntCounterVec,
+    /// `warden_challenger_trace_frauds_total{step}`: large agents' commitments found wrong, by the
+    /// kind of step their run departs at (`trace_length`, `output_chunk`, `decoded_action`).
+    pub trace_frauds: IntCounterVec,
     /// `warden_challenger_operators_slashed_total`: signers slashed by this watchtower's
     /// `slashSigners` batches.
     pub operators_slashed: IntCounter,
@@ -159,6 +165,11 @@ impl ChallengerMetrics {
                 "warden_challenger_challenges_total",
                 "Challenges, by what became of them",
                 &["result"],
+            )?,
+            trace_frauds: telemetry.counter_vec(
+                "warden_challenger_trace_frauds_total",
+                "Large agents' committed runs found wrong, by the kind of step that disproves them",
+                &["step"],
             )?,
             operators_slashed: telemetry.register(IntCounter::new(
                 "warden_challenger_operators_slashed_total",
@@ -206,6 +217,9 @@ impl ChallengerMetrics {
                 .with_label_values(&[earning.as_str()])
                 .inc_by(0);
         }
+        for step in TRACE_STEPS {
+            metrics.trace_frauds.with_label_values(&[step]).inc_by(0);
+        }
         metrics.node.performance_score.set(100.0);
         Ok(metrics)
     }
@@ -217,6 +231,12 @@ impl ChallengerMetrics {
         if verdict == VerdictLabel::Missed {
             self.update_score();
         }
+    }
+
+    /// Counts a large agent's commitment found wrong at a step of kind `step` (one of
+    /// [`TRACE_STEPS`]).
+    pub fn trace_fraud(&self, step: &'static str) {
+        self.trace_frauds.with_label_values(&[step]).inc();
     }
 
     pub fn slash_cleared(&self, result: ClearResult) {
@@ -269,6 +289,9 @@ impl ChallengerMetrics {
 }
 
 const GWEI: u128 = 1_000_000_000;
+
+/// The `step` label's values: `crate::trace::step_kind` of each kind of fraud step.
+pub const TRACE_STEPS: [&str; 3] = ["trace_length", "output_chunk", "decoded_action"];
 
 /// `eigen_performance_score` from the wrong commitments caught in time and the ones missed.
 pub fn score(caught: u64, failed: u64) -> f64 {

@@ -33,14 +33,23 @@
 //! simulated: if the on-chain verifier would agree with the committed output (this watchtower's
 //! agent and the verifier disagree), the bond is kept rather than forfeited.
 //!
+//! A large agent ([`Agent::network`], issue 14) is judged by its committed run rather than its
+//! output alone: its signers commit to an activation trace, which only the `commitOutput` call's
+//! calldata holds, so the watchtower reads it from the transaction that emitted `OutputCommitted`
+//! (see [`crate::trace`] for what it cannot read), finds the first step at which the run departs
+//! from its own (`NetworkAgent::find_fraud`) and proves that one step with `challengeTrace`. The
+//! claim keeps the trace; the step is recomputed from it whenever the challenge is prepared, so a
+//! restarted watchtower sends (and seals) the same step without storing it.
+//!
 //! The bounty is paid only to a challenger that committed to its challenge in an earlier block
 //! (`WardenChallenges.commitChallenge`), so that nobody who copies the challenge from the mempool
 //! earns it. The watchtower first sends the commitment ([`Intent::CommitChallenge`]), waits until
 //! it is on chain (the challenge then lands in a later block), and reveals with the salt. The salt
 //! is derived from the watchtower's key and the task id, so a restarted watchtower reveals what it
-//! committed to without storing anything new, and nobody else can compute it. When too little of
-//! the window is left to commit first, it challenges without: the fraud is stopped, the bounty
-//! forgone.
+//! committed to without storing anything new, and nobody else can compute it. A trace challenge's
+//! commitment seals the step it shows (`keccak256(abi.encode(step))`) where an output challenge's
+//! seals the expected output hash. When too little of the window is left to commit first, it
+//! challenges without: the fraud is stopped, the bounty forgone.
 //!
 //! Limits, stated so that nobody relies on more: a claim's `committed_output_hash` and
 //! `deadline` are those of the first wrong commitment found (the claims table has no way to
@@ -70,7 +79,7 @@ use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use tokio::sync::watch;
-use warden_agent::Agent;
+use warden_agent::{Agent, FraudStep};
 use warden_bindings::task_facts::{self, TaskFactsError};
 use warden_bindings::task_manager::WardenTaskManager::getTaskCall;
 use warden_bindings::{WardenChallenges, WardenRegistry, WardenTaskManager};
@@ -87,6 +96,7 @@ use warden_txm::{TxError, TxManager};
 use crate::config::{ChallengerConfig, WatchtowerConfig};
 use crate::metrics::{ChallengerMetrics, VerdictLabel};
 use crate::preflight::{AgentWindows, ChainLimits, check_agent};
+use crate::trace::TraceError;
 
 pub use claims::CloseReason;
 #[cfg(doc)]
@@ -132,6 +142,17 @@ pub enum WatchtowerError {
         #[source]
         state: UnknownTaskState,
     },
+    /// The node served a commitment's log but not the transaction that emitted it: a reorg under
+    /// way (the follower then finds it), or a node that keeps no transaction index, on which the
+    /// step keeps failing at this commitment (and says so every time) until it is pointed at one
+    /// that does.
+    #[error(
+        "task {task_id}: the transaction {tx:?} that committed its trace is not available from the node"
+    )]
+    TraceTransaction { task_id: u64, tx: Option<B256> },
+    /// A claim's trace could neither be taken from the database nor read from the chain.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
 }
 
 warden_runtime::boxed_contract_error!(WatchtowerError, Contract);
@@ -143,6 +164,9 @@ pub enum Verdict {
     Correct,
     /// The output is wrong: a claim is open and its challenge under way.
     Wrong,
+    /// A large agent's committed run is wrong at the step described (its kind, and the layer and
+    /// chunk of an output chunk): a claim is open and its `challengeTrace` under way.
+    WrongRun(String),
     /// The output is wrong and a claim was already on record (a range judged again after a
     /// restart or a reorg): the claim carries on, nothing new is sent.
     AlreadyClaimed,
@@ -158,18 +182,22 @@ pub enum Verdict {
     Unjudgeable(String),
     /// Nothing to do: someone else's challenge was upheld, or the owner vetoed it.
     Settled(&'static str),
+    /// A large agent's commitment whose trace could not be read from its transaction (a contract
+    /// forwarded the commitment): it cannot be judged, nor challenged, by this watchtower.
+    Untraceable(TraceError),
 }
 
 impl Verdict {
     fn label(&self) -> VerdictLabel {
         match self {
             Verdict::Correct => VerdictLabel::Correct,
-            Verdict::Wrong | Verdict::AlreadyClaimed => VerdictLabel::Wrong,
+            Verdict::Wrong | Verdict::WrongRun(_) | Verdict::AlreadyClaimed => VerdictLabel::Wrong,
             Verdict::Missed(_) => VerdictLabel::Missed,
             Verdict::OtherAgent => VerdictLabel::OtherAgent,
             Verdict::Superseded => VerdictLabel::Superseded,
             Verdict::Unjudgeable(_) => VerdictLabel::Unjudgeable,
             Verdict::Settled(_) => VerdictLabel::Settled,
+            Verdict::Untraceable(_) => VerdictLabel::Untraceable,
         }
     }
 }
@@ -235,13 +263,17 @@ impl SaltKey {
 }
 
 /// A wrong commitment's task input, committed output, trace hash and non-signer hash: what a
-/// challenge re-executes, and with which it opens the task's commitment hash.
+/// challenge re-executes, and with which it opens the task's commitment hash; and, for a large
+/// agent, the committed trace, which a trace challenge sends whole.
 #[derive(Debug, Clone)]
 struct Evidence {
     input: Bytes,
     output: Bytes,
     trace_hash: B256,
     non_signer_hash: B256,
+    /// The trace hashing to `trace_hash` when this watchtower's agent is judged by its trace;
+    /// empty otherwise (an output challenge sends only the hash).
+    trace: Vec<B256>,
 }
 
 impl Evidence {
@@ -423,7 +455,7 @@ impl Watchtower {
             .events::<WardenTaskManager::OutputCommitted>(self.task_manager, from, to)
             .await?;
         for (event, log) in commitments {
-            let verdict = self.judge(&event).await?;
+            let verdict = self.judge(&event, &log).await?;
             self.metrics.verdict(verdict.label());
             tracing::info!(
                 task_id = event.taskId,
@@ -433,6 +465,54 @@ impl Watchtower {
             );
         }
         Ok(())
+    }
+
+    /// The first step at which the run `evidence` commits (its output and trace) departs from
+    /// this watchtower's large agent's own; `None` when it is the agent's run (or the agent is not
+    /// a large one), `Err` with the reason the agent refuses the input. Recomputed whenever it is
+    /// needed, never stored: every attempt, and every restart, shows and seals the same step.
+    fn fraud_step(&self, evidence: &Evidence) -> Result<Option<FraudStep>, String> {
+        let Some(network) = self.agent.network() else {
+            return Ok(None);
+        };
+        let input = warden_agent::AgentInput::decode(&evidence.input)
+            .map_err(|error| format!("agent input: {error}"))?;
+        let started = Instant::now();
+        let found = network.find_fraud(&input, &evidence.output, &evidence.trace);
+        self.metrics
+            .agent_run
+            .observe(started.elapsed().as_secs_f64());
+        found.map_err(|error| error.to_string())
+    }
+
+    /// The trace task `task_id` was committed with (hashing to `expected`), from the calldata of
+    /// the transaction that emitted its `OutputCommitted` `log`. The inner error is final for that
+    /// transaction (see [`crate::trace`]); the outer one is worth retrying.
+    async fn read_trace(
+        &self,
+        task_id: u64,
+        log: &alloy::rpc::types::Log,
+        expected: B256,
+    ) -> Result<Result<Vec<B256>, TraceError>, WatchtowerError> {
+        use alloy::consensus::Transaction as _;
+        use alloy::providers::Provider as _;
+        let Some(tx_hash) = log.transaction_hash else {
+            return Err(WatchtowerError::TraceTransaction { task_id, tx: None });
+        };
+        let Some(tx) = self.provider.get_transaction_by_hash(tx_hash).await? else {
+            return Err(WatchtowerError::TraceTransaction {
+                task_id,
+                tx: Some(tx_hash),
+            });
+        };
+        Ok(crate::trace::committed_trace(
+            tx_hash,
+            tx.to(),
+            tx.input(),
+            self.task_manager,
+            task_id,
+            expected,
+        ))
     }
 
     /// Runs the agent on an encoded snapshot: the encoded action, or why it refuses.

@@ -12,7 +12,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::consensus::Transaction as _;
@@ -206,7 +205,8 @@ async fn a_challenger_killed_after_sending_its_challenge_pays_one_bond(db: &Test
     let challenges_address = devnet.summary().deployment.app.challenges;
     let restitution_address = devnet.summary().deployment.app.restitution;
     let thief = ThievingAgent::new(
-        Arc::new(devnet.deployment().agent().clone()),
+        devnet.deployment().shared_agent(),
+        devnet.summary().deployment.market.router,
         THIEF,
         U256::MAX,
     );

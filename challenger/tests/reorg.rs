@@ -17,7 +17,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Bytes, U256, keccak256};
@@ -81,7 +80,8 @@ async fn a_challenger_follows_reorgs_and_challenges_only_the_canonical_chain(db:
         .unwrap()
         .encode();
     let thief = ThievingAgent::new(
-        Arc::new(committer.devnet.deployment().agent().clone()),
+        committer.devnet.deployment().shared_agent(),
+        committer.devnet.summary().deployment.market.router,
         THIEF,
         U256::MAX,
     );

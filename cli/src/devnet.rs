@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::U256;
 use clap::Args;
 use eyre::WrapErr;
+use warden_deployer::app::AgentModel;
+use warden_devnet::byzantine::Lie;
 use warden_devnet::ticks::{TickConfig, late_challenger_limit};
 use warden_devnet::{Devnet, DevnetConfig, Summary};
 
@@ -48,11 +50,24 @@ pub struct DevnetArgs {
     /// Seed of the noise trader (same seed, same trades).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The first K operators run a corrupted agent that steals from the vault, and sign what it
-    /// decides. With K above a third of the stake the theft reaches a quorum, and
-    /// the challenger must catch it.
+    /// The first K operators run a corrupted agent that commits a wrong run (see --lie), and sign
+    /// what it decides. With K above a third of the stake the lie reaches a quorum, and the
+    /// challenger must catch it.
     #[arg(long, value_name = "K", default_value_t = 0)]
     byzantine: u16,
+    /// The agent the operators run: `reference`, the shipped 9 → 16 → 16 → 3 MLP its verifier
+    /// re-runs whole; `large`, a generated 256 → 1024 → 1024 → 512 → 3 int8 network (1.84 M
+    /// parameters, randomly initialised from a fixed seed, not trained) whose signers commit its
+    /// activation trace and whose fraud is proven one step at a time; `10m`, the same at 9.96 M
+    /// parameters.
+    #[arg(long, value_name = "MODEL", default_value = "reference", value_parser = parse_model)]
+    model: AgentModel,
+    /// What the byzantine operators commit: `theft`, a sale of the vault's base token to an
+    /// attacker (for a large agent, on the honest run's trace); `carried-neuron` (large agents),
+    /// one neuron of a middle layer changed and carried through; `inconsistent-trace` (large
+    /// agents), the honest action with one chunk hash of the trace replaced.
+    #[arg(long, value_name = "LIE", default_value = "theft", value_parser = parse_lie, requires = "byzantine")]
+    lie: Lie,
     /// Run without a challenger watchtower, to show what the vault's cryptoeconomic bound alone
     /// protects (with --late-challenger: none from the start).
     #[arg(long)]
@@ -99,7 +114,27 @@ impl DevnetArgs {
     }
 }
 
+fn parse_model(name: &str) -> Result<AgentModel, String> {
+    AgentModel::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = AgentModel::ALL.iter().map(|model| model.name()).collect();
+        format!("unknown model {name:?}; one of {}", names.join(", "))
+    })
+}
+
+fn parse_lie(name: &str) -> Result<Lie, String> {
+    Lie::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Lie::ALL.iter().map(|lie| lie.name()).collect();
+        format!("unknown lie {name:?}; one of {}", names.join(", "))
+    })
+}
+
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
+    if args.lie.needs_trace() && args.model == AgentModel::Reference {
+        eyre::bail!(
+            "--lie {} is a lie about a large agent's trace: run it with --model large or 10m",
+            args.lie.name()
+        );
+    }
     if args.byzantine > args.operators {
         eyre::bail!(
             "--byzantine {} exceeds --operators {}",
@@ -150,6 +185,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     config.deployment.stake_per_operator =
         U256::from(args.stake) * U256::from(10u64).pow(U256::from(18u64));
     config.deployment.seed = args.seed;
+    config.deployment.model = args.model;
     config.data_dir = args.data_dir.clone();
     config.host = args.host.clone();
     if let Some(anvil) = &args.anvil {
@@ -199,6 +235,7 @@ async fn run_agent_loop(devnet: &mut Devnet, args: &DevnetArgs) -> eyre::Result<
         }
     };
     config.byzantine_operators = (0..usize::from(args.byzantine)).collect();
+    config.lie = args.lie;
     config.challenger = !args.no_challenger;
     config.late_challenger = args.late_challenger;
     config.withdraw_before_fraud = args.withdraw_before_fraud;

@@ -117,6 +117,6 @@ impl OperatorConfig {
                 "the zero address cannot be the agent's router",
             );
         }
-        Ok(())
+        self.agent.validate()
     }
 }

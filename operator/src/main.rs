@@ -37,9 +37,10 @@ async fn start(
     let keys = launcher::unlock_keys(&config.keys, KeysConfig::operator_keys)
         .await
         .wrap_err("decrypting the operator's keystores")?;
-    let agent = warden_agent::reference_agent(config.agent.router)
-        .wrap_err("loading the reference agent")?;
-    let running = launch::start(&config, Arc::new(keys), Arc::new(agent), stopped).await?;
+    let agent = warden_runtime::agent::load_agent(&config.agent)
+        .await
+        .wrap_err("loading the agent")?;
+    let running = launch::start(&config, Arc::new(keys), agent, stopped).await?;
     Ok(running.tasks)
 }
 

@@ -1,8 +1,9 @@
 //! The operator node: follows `TaskOpened` from a durable cursor, runs the agent on each task's
-//! snapshot, puts the signed output on its slashing-protection record (keyed by the task's
-//! signing root), then hands the signature to the aggregator. A restarted node re-sends what the
-//! record holds and never signs a second output for one signing root; after a reorg it follows
-//! the new branch.
+//! snapshot, puts the signed output (with the run's activation trace, for a large agent) on its
+//! slashing-protection record (keyed by the task's signing root), then hands the signature and
+//! the trace to the aggregator. A restarted node re-sends what the record holds and never signs a
+//! second output, or a second trace, for one signing root; after a reorg it follows the new
+//! branch.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use warden_agent::{Agent, AgentInput};
 use warden_bindings::{DevnetToken, WardenRegistry, WardenRewards, WardenTaskManager};
 use warden_protocol::api::{ApiError, SIGNATURES_PATH, SignatureSubmission, SubmissionReceipt};
-use warden_protocol::{NO_TRACE, OperatorId, TaskAttestation};
+use warden_protocol::{MAX_TRACE_LENGTH, OperatorId, TaskAttestation, trace_hash};
 use warden_runtime::allowlist::{AgentAllowlist, VerifierCheck};
 use warden_runtime::follow::{ChainFollower, Step};
 use warden_runtime::metrics::{MetricsError, NodeMetrics, Telemetry};
@@ -173,6 +174,7 @@ impl SignedTask {
                 operator_id: operator_id.as_b256(),
                 output: record.output.clone(),
                 signature: wire_signature(&record.signature),
+                trace: record.trace.clone(),
             },
             output_hash: record.output_hash,
         }
@@ -272,6 +274,7 @@ impl OperatorNode {
             tracing::info!(
                 task_id = record.attestation.task_id,
                 output_hash = %record.output_hash,
+                trace_length = record.trace.len(),
                 "re-sending a signature the aggregator has not acknowledged"
             );
             self.spawn_submit(
@@ -462,8 +465,9 @@ impl OperatorNode {
         Ok(())
     }
 
-    /// Runs the agent on the task's snapshot and signs the result, unless the task is for
-    /// another agent. When the record already holds a signature for this task's signing root,
+    /// Runs the agent on the task's snapshot and signs the result (its output hash and the hash
+    /// of its activation trace, which the record and the submission carry), unless the task is
+    /// for another agent. When the record already holds a signature for this task's signing root,
     /// that signature is returned and nothing new is signed, whatever the agent says now.
     pub async fn sign_task(
         &self,
@@ -492,7 +496,7 @@ impl OperatorNode {
         };
         if let Some(record) = self.protection.find(task.signing_root()).await? {
             self.metrics.tasks.with_label_values(&["resent"]).inc();
-            tracing::info!(task_id, output_hash = %record.output_hash, "already signed; sending the recorded signature");
+            tracing::info!(task_id, output_hash = %record.output_hash, trace_length = record.trace.len(), "already signed; sending the recorded signature");
             return Ok(Some(SignedTask::from_record(&record, self.operator_id)));
         }
         let own = self.agent.agent_hash();
@@ -526,25 +530,36 @@ impl OperatorNode {
         let input = AgentInput::decode(&event.input)
             .map_err(|e| bad(format!("undecodable snapshot: {e}")))?;
         let started = Instant::now();
-        let action = self
+        let decision = self
             .agent
-            .decide(&input)
+            .decide_traced(&input)
             .map_err(|e| bad(format!("agent failed: {e}")))?;
         self.metrics
             .agent_run
             .observe(started.elapsed().as_secs_f64());
+        let action = decision.action;
+        // The task manager refuses a longer trace: signing it would commit to a run no quorum can
+        // commit, and leave it on record for good.
+        if decision.trace.len() > MAX_TRACE_LENGTH {
+            return Err(bad(format!(
+                "the agent's trace has {} chunk hashes; a commitment carries at most {MAX_TRACE_LENGTH}",
+                decision.trace.len()
+            )));
+        }
         let output = action.encode();
         let output_hash = action.output_hash();
-        let signature = self
-            .keys
-            .bls
-            // The agents operators run today keep no activation trace.
-            .sign(task.with_output(output_hash, NO_TRACE).digest().as_slice());
+        let trace_hash = trace_hash(&decision.trace);
+        let signature = self.keys.bls.sign(
+            task.with_output(output_hash, trace_hash)
+                .digest()
+                .as_slice(),
+        );
         let signed = SignedOutput {
             attestation: task,
             output_hash,
             output: output.clone(),
             signature: Bytes::copy_from_slice(&signature.to_compressed()),
+            trace: decision.trace,
             delivered: false,
         };
         // The record is written before the signature can leave the process.
@@ -555,17 +570,20 @@ impl OperatorNode {
                     task_id,
                     action = ?action.kind,
                     %output_hash,
+                    trace_length = signed.trace.len(),
                     agent_micros = started.elapsed().as_micros() as u64,
                     "signed task output"
                 );
                 Ok(Some(SignedTask::from_record(&signed, self.operator_id)))
             }
             Recorded::Existing(record) => {
-                if record.output_hash != output_hash {
+                if record.output_hash != output_hash || record.trace_hash() != trace_hash {
                     tracing::warn!(
                         task_id,
                         recorded = %record.output_hash,
                         proposed = %output_hash,
+                        recorded_trace = %record.trace_hash(),
+                        proposed_trace = %trace_hash,
                         "the agent now decides differently; sending the recorded signature, never a second one"
                     );
                 }

@@ -2,13 +2,13 @@
 //! slashing-protection export|import`, in a JSON interchange format modelled on Ethereum's
 //! EIP-3076.
 //!
-//! # Format (version 2)
+//! # Format (version 3)
 //!
 //! ```json
 //! {
 //!   "metadata": {
 //!     "interchange_format": "warden.slashing-protection",
-//!     "interchange_format_version": "2",
+//!     "interchange_format_version": "3",
 //!     "chain_id": "31337",
 //!     "task_manager": "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 //!   },
@@ -27,6 +27,7 @@
 //!           "reference_block": "1234",
 //!           "output_hash": "0x…",
 //!           "output": "0x…the encoded action…",
+//!           "trace": ["0x…", "0x…"],
 //!           "signature": "0x…96-byte compressed signature…"
 //!         }
 //!       ]
@@ -38,22 +39,31 @@
 //! Integers are decimal strings and byte strings `0x`-prefixed hex, as in EIP-3076. The metadata
 //! names the chain and the task manager every record belongs to; `signing_root` is
 //! [`TaskAttestation::signing_root`] of the record's chain id, task manager, task id, agent id,
-//! agent hash, verifier, input hash and reference block (the signed digest minus the output), and the
-//! signature is the operator's over that attestation with `output_hash` as its output.
+//! agent hash, verifier, input hash and reference block (the signed digest minus the output and
+//! the trace), and the signature is the operator's over that attestation with `output_hash` as its
+//! output and the hash of `trace` ([`warden_protocol::trace_hash`]) as its trace.
+//!
+//! `trace` is a large agent's activation trace, the 32-byte hash of every output chunk of every
+//! layer in order; it is left out for an agent that keeps none (the reference agent), whose
+//! signatures bind [`NO_TRACE`]. Version 2, written before the trace was signed, has no `trace`:
+//! its files are still read, every record with the empty trace. Version 1 files hold records of
+//! a digest that did not name the verifier, and are refused.
 //!
 //! # Import
 //!
 //! Import merges into the record, in one database transaction, and refuses the whole file
 //! (writing nothing) when:
-//! - its format or version is not this one;
+//! - its format is not this one, or its version is neither 3 nor 2 (or a version 2 record has a
+//!   trace);
 //! - its chain id or task manager is not the configuration's;
 //! - it holds records of another operator (another BLS key) than the configuration's;
 //! - a record's fields do not hash to its signing root, or its signature is not this operator's
 //!   over it;
-//! - a record names another output for a signing root already on record (or earlier in the file):
-//!   taking it could let the node sign a second output.
+//! - a record names another output, or the same output with another trace, for a signing root
+//!   already on record (or earlier in the file): taking it could let the node sign a second time
+//!   for one task, which is slashable either way.
 //!
-//! A record already on record with the same output is skipped. Imported records count as
+//! A record already on record with the same output and trace is skipped. Imported records count as
 //! delivered: the node they come from dealt with the aggregator.
 
 use std::collections::BTreeMap;
@@ -65,7 +75,7 @@ use alloy::primitives::{Address, B256, Bytes};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use warden_bls::{PublicKey, Signature};
-use warden_protocol::{NO_TRACE, OperatorId, TaskAttestation};
+use warden_protocol::{NO_TRACE, OperatorId, TaskAttestation, trace_hash};
 use warden_store::StoreError;
 use warden_store::operator::{
     ImportError, ImportSummary, LegacySignature, SignedOutput, SlashingProtection,
@@ -77,10 +87,14 @@ pub use command::{CommandError, run};
 
 /// `interchange_format` of every file this module writes and reads.
 pub const INTERCHANGE_FORMAT: &str = "warden.slashing-protection";
-/// `interchange_format_version` of every file this module writes and reads.
-/// Version 2 added the verifier, which the signed digest names since issue 10; version 1 files
-/// hold records of an earlier digest and are refused.
-pub const INTERCHANGE_VERSION: &str = "2";
+/// `interchange_format_version` of every file this module writes. Version 3 added the trace,
+/// which the signed digest binds since issue 14; version 2 added the verifier, which it names
+/// since issue 10. Version 1 files hold records of an earlier digest and are refused.
+pub const INTERCHANGE_VERSION: &str = "3";
+
+/// The version before the trace: still read, every record with the empty trace (what all
+/// signatures then bound).
+pub const INTERCHANGE_VERSION_WITHOUT_TRACE: &str = "2";
 
 /// A slashing-protection interchange file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +140,9 @@ pub struct SignedTaskRecord {
     pub reference_block: u32,
     pub output_hash: B256,
     pub output: Bytes,
+    /// The activation trace the signature covers (version 3); absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<B256>,
     pub signature: Bytes,
 }
 
@@ -150,8 +167,16 @@ impl RecordOwner {
 pub enum InterchangeError {
     #[error("not a Warden slashing-protection file (interchange_format {0:?})")]
     UnknownFormat(String),
-    #[error("interchange_format_version {0:?} is not supported; this node reads version 1")]
+    #[error(
+        "interchange_format_version {0:?} is not supported; this node reads versions \
+         {INTERCHANGE_VERSION} and {INTERCHANGE_VERSION_WITHOUT_TRACE}"
+    )]
     UnsupportedVersion(String),
+    #[error(
+        "task {task_id}: a version {INTERCHANGE_VERSION_WITHOUT_TRACE} file has no traces, yet \
+         the record holds one"
+    )]
+    TraceInVersion2 { task_id: u64 },
     #[error("the file is for chain {file}, this operator runs on chain {ours}")]
     OtherChain { file: u64, ours: u64 },
     #[error("the file is for task manager {file}, this operator's is {ours}")]
@@ -162,10 +187,13 @@ pub enum InterchangeError {
     OperatorIdMismatch { operator_id: OperatorId },
     #[error("task {task_id}: the record's fields do not hash to its signing root {signing_root}")]
     SigningRootMismatch { task_id: u64, signing_root: B256 },
-    #[error("task {task_id}: the signature is not this operator's over the recorded output")]
+    #[error(
+        "task {task_id}: the signature is not this operator's over the recorded output and trace"
+    )]
     BadSignature { task_id: u64 },
+    /// Boxed: the conflict names six hashes, and every `Result` of this module carries the enum.
     #[error("refusing the import: {0}")]
-    Conflict(ImportError),
+    Conflict(Box<ImportError>),
     #[error("slashing-protection record: {0}")]
     Store(#[from] StoreError),
 }
@@ -174,7 +202,7 @@ impl From<ImportError> for InterchangeError {
     fn from(error: ImportError) -> Self {
         match error {
             ImportError::Store(error) => Self::Store(error),
-            conflict @ ImportError::Conflict { .. } => Self::Conflict(conflict),
+            conflict @ ImportError::Conflict { .. } => Self::Conflict(Box::new(conflict)),
         }
     }
 }
@@ -203,6 +231,7 @@ pub async fn export(
             reference_block: record.attestation.reference_block,
             output_hash: record.output_hash,
             output: record.output,
+            trace: record.trace,
             signature: record.signature,
         })
         .collect();
@@ -240,10 +269,9 @@ fn check(owner: &RecordOwner, file: &Interchange) -> Result<Vec<SignedOutput>, I
             metadata.interchange_format.clone(),
         ));
     }
-    if metadata.interchange_format_version != INTERCHANGE_VERSION {
-        return Err(InterchangeError::UnsupportedVersion(
-            metadata.interchange_format_version.clone(),
-        ));
+    let version = metadata.interchange_format_version.as_str();
+    if version != INTERCHANGE_VERSION && version != INTERCHANGE_VERSION_WITHOUT_TRACE {
+        return Err(InterchangeError::UnsupportedVersion(version.to_owned()));
     }
     if metadata.chain_id != owner.chain_id {
         return Err(InterchangeError::OtherChain {
@@ -272,6 +300,11 @@ fn check(owner: &RecordOwner, file: &Interchange) -> Result<Vec<SignedOutput>, I
             });
         }
         for task in &operator.signed_tasks {
+            if version == INTERCHANGE_VERSION_WITHOUT_TRACE && !task.trace.is_empty() {
+                return Err(InterchangeError::TraceInVersion2 {
+                    task_id: task.task_id,
+                });
+            }
             records.push(checked_record(owner, task)?);
         }
     }
@@ -303,6 +336,7 @@ fn checked_record(
         &owner.public_key,
         &attestation,
         task.output_hash,
+        trace_hash(&task.trace),
     ) {
         return Err(InterchangeError::BadSignature {
             task_id: task.task_id,
@@ -313,21 +347,26 @@ fn checked_record(
         output_hash: task.output_hash,
         output: task.output.clone(),
         signature: task.signature.clone(),
+        trace: task.trace.clone(),
         delivered: true,
     })
 }
 
-/// Whether `signature` (compressed) is `public_key`'s over `task` with `output_hash` as output.
+/// Whether `signature` (compressed) is `public_key`'s over `task` with `output_hash` as output
+/// and `trace_hash` as the trace's hash.
 fn signs(
     signature: &[u8],
     public_key: &PublicKey,
     task: &TaskAttestation,
     output_hash: B256,
+    trace_hash: B256,
 ) -> bool {
     Signature::from_compressed(signature).is_ok_and(|signature| {
         signature
             .verify(
-                task.with_output(output_hash, NO_TRACE).digest().as_slice(),
+                task.with_output(output_hash, trace_hash)
+                    .digest()
+                    .as_slice(),
                 public_key,
             )
             .is_ok()
@@ -348,7 +387,8 @@ pub struct LegacyAdoption {
 /// the task manager or the agent hash; the operator's own signature tells whether a record was
 /// made for `chain_id`, `task_manager` and the agent's current hash and verifier (`agents`, by
 /// agent id): if it verifies over that attestation, the record is that attestation's and is
-/// adopted, delivered or not as it was.
+/// adopted, delivered or not as it was. Those records predate traces: each signed the empty one
+/// ([`NO_TRACE`]) and is adopted with it.
 pub async fn adopt_legacy(
     protection: &SlashingProtection,
     legacy: &[LegacySignature],
@@ -378,7 +418,13 @@ pub async fn adopt_legacy(
                 continue;
             }
         };
-        if !signs(&record.signature, public_key, &task, record.output_hash) {
+        if !signs(
+            &record.signature,
+            public_key,
+            &task,
+            record.output_hash,
+            NO_TRACE,
+        ) {
             adoption.left += 1;
             continue;
         }
@@ -387,6 +433,7 @@ pub async fn adopt_legacy(
             output_hash: record.output_hash,
             output: record.output.clone(),
             signature: record.signature.clone(),
+            trace: Vec::new(),
             delivered: record.delivered,
         };
         protection.adopt_legacy(record, &signed).await?;

@@ -35,7 +35,7 @@ async fn signs_with_pinned_code(devnet: &Devnet, pinned: B256) -> bool {
     let running = warden_operator::launch::start(
         &config,
         Arc::new(handle.keys().unwrap()),
-        Arc::new(devnet.deployment().agent().clone()),
+        devnet.deployment().shared_agent(),
         stopped,
     )
     .await

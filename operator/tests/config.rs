@@ -101,3 +101,51 @@ fn the_binary_names_what_is_wrong() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("operator.max_block_range"), "{stderr}");
 }
+
+/// The sample's commented `model` and `agent_hash` lines, filled in, configure a pinned large
+/// agent; either alone is refused naming both keys, also when it comes from the environment.
+#[test]
+fn a_model_is_configured_with_the_agent_hash_it_must_make() {
+    let sample = std::fs::read_to_string(SAMPLE).unwrap();
+    let hash = format!("0x{}", "ab".repeat(32));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let pinned = write(
+        "pinned.toml",
+        sample.replace("# model = ", "model = ").replace(
+            "# agent_hash = \"0x…\"",
+            &format!("agent_hash = \"{hash}\""),
+        ),
+    );
+    let config: OperatorConfig = warden_runtime::config::load(Some(&pinned), ENV_PREFIX).unwrap();
+    config.validate_settings().unwrap();
+    let (model, agent_hash) = config.agent.pinned_model().unwrap().unwrap();
+    assert_eq!(model.to_string(), "models/large.wnet");
+    assert_eq!(agent_hash.to_string(), hash);
+
+    let unpinned = write("unpinned.toml", sample.replace("# model = ", "model = "));
+    let error = warden_runtime::config::load::<OperatorConfig>(Some(&unpinned), ENV_PREFIX)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("agent.model") && error.contains("agent.agent_hash"),
+        "{error}"
+    );
+
+    let binary = env!("CARGO_BIN_EXE_warden-operator");
+    let orphan = Command::new(binary)
+        .env("WARDEN_OPERATOR_AGENT__AGENT_HASH", &hash)
+        .args(["run", "--config", SAMPLE])
+        .output()
+        .unwrap();
+    assert!(!orphan.status.success());
+    let stderr = String::from_utf8_lossy(&orphan.stderr);
+    assert!(
+        stderr.contains("agent.model") && stderr.contains("agent.agent_hash"),
+        "{stderr}"
+    );
+}

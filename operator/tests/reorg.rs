@@ -46,7 +46,7 @@ async fn the_operator_follows_a_reorg_that_replaces_its_task(db: &TestDatabase) 
     let running = warden_operator::launch::start(
         &config,
         Arc::new(keys),
-        Arc::new(devnet.deployment().agent().clone()),
+        devnet.deployment().shared_agent(),
         stopped,
     )
     .await

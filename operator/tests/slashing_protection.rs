@@ -1,6 +1,8 @@
 //! The slashing-protection interchange: an export imported into another database keeps every
-//! record, and import refuses a file for another chain, task manager or key, records that do not
-//! hold together, and records that conflict with what is on record. On SQLite and PostgreSQL.
+//! record (a large agent's with its trace), a file of the version before traces still imports,
+//! and import refuses a file for another chain, task manager or key, records that do not hold
+//! together, and records that conflict with what is on record, down to the trace. On SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy::primitives::{Address, B256, Bytes};
@@ -8,7 +10,7 @@ use warden_bls::SecretKey;
 use warden_operator::slashing_protection::{
     Interchange, InterchangeError, RecordOwner, export, import,
 };
-use warden_protocol::TaskAttestation;
+use warden_protocol::{TaskAttestation, trace_hash};
 use warden_store::operator::{Recorded, SignedOutput, SlashingProtection};
 use warden_store::testing::TestDatabase;
 
@@ -17,6 +19,9 @@ warden_store::on_both_backends!(
     import_refuses_a_file_for_another_chain_task_manager_or_key,
     import_refuses_records_that_do_not_hold_together,
     import_refuses_a_second_output_and_writes_nothing,
+    a_traced_record_round_trips_through_version_3,
+    a_version_2_file_still_imports,
+    import_refuses_the_same_output_with_another_trace,
 );
 
 struct Operator {
@@ -39,8 +44,14 @@ impl Operator {
         SlashingProtection::new(store, self.owner.operator_id())
     }
 
-    /// A real signature over task `task_id` with `output` as its output.
+    /// A real signature over task `task_id` with `output` as its output, and no trace.
     fn signed(&self, task_id: u64, output: u8) -> SignedOutput {
+        self.traced(task_id, output, Vec::new())
+    }
+
+    /// A real signature over task `task_id` with `output` as its output and `trace` as the run's
+    /// activation trace.
+    fn traced(&self, task_id: u64, output: u8, trace: Vec<B256>) -> SignedOutput {
         let attestation = TaskAttestation {
             chain_id: self.owner.chain_id,
             task_manager: self.owner.task_manager,
@@ -54,7 +65,7 @@ impl Operator {
         let output_hash = B256::repeat_byte(output);
         let signature = self.key.sign(
             attestation
-                .with_output(output_hash, warden_protocol::NO_TRACE)
+                .with_output(output_hash, trace_hash(&trace))
                 .digest()
                 .as_slice(),
         );
@@ -63,6 +74,7 @@ impl Operator {
             output_hash,
             output: Bytes::from(vec![output; 3]),
             signature: Bytes::copy_from_slice(&signature.to_compressed()),
+            trace,
             delivered: false,
         }
     }
@@ -96,7 +108,11 @@ async fn an_export_imports_into_another_database_unchanged(db: &TestDatabase) {
     // Through JSON, as the file travels; integers are decimal strings.
     let json = serde_json::to_string_pretty(&file).unwrap();
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["metadata"]["interchange_format_version"], "2");
+    assert_eq!(value["metadata"]["interchange_format_version"], "3");
+    assert!(
+        value["data"][0]["signed_tasks"][0].get("trace").is_none(),
+        "an agent without a trace writes none"
+    );
     assert_eq!(
         value["data"][0]["signed_tasks"][0]["verifier"],
         format!("{:#x}", Address::repeat_byte(0xa8))
@@ -171,7 +187,7 @@ async fn import_refuses_a_file_for_another_chain_task_manager_or_key(db: &TestDa
     );
 
     // Version 1 files hold records of the digest before it named the verifier.
-    for version in ["1", "3"] {
+    for version in ["1", "4"] {
         let mut other = file.clone();
         other.metadata.interchange_format_version = version.into();
         let error = import(&protection, &operator.owner, &other)
@@ -181,6 +197,7 @@ async fn import_refuses_a_file_for_another_chain_task_manager_or_key(db: &TestDa
             matches!(error, InterchangeError::UnsupportedVersion(_)),
             "{error}"
         );
+        assert!(error.to_string().contains("versions 3 and 2"), "{error}");
     }
 
     assert!(
@@ -217,6 +234,17 @@ async fn import_refuses_records_that_do_not_hold_together(db: &TestDatabase) {
         "{error}"
     );
 
+    // The signature covers the trace: a record given a trace it was not signed with is forged.
+    let mut traced = file.clone();
+    traced.data[0].signed_tasks[0].trace = vec![B256::repeat_byte(0x77)];
+    let error = import(&protection, &operator.owner, &traced)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, InterchangeError::BadSignature { task_id: 1 }),
+        "{error}"
+    );
+
     assert!(
         protection.all().await.unwrap().is_empty(),
         "nothing was written"
@@ -237,4 +265,117 @@ async fn import_refuses_a_second_output_and_writes_nothing(db: &TestDatabase) {
     let records = protection.all().await.unwrap();
     assert_eq!(records.len(), 1, "task 2 was not imported either");
     assert_eq!(records[0].output_hash, B256::repeat_byte(0xbb));
+}
+
+fn trace(first: u8, length: u8) -> Vec<B256> {
+    (first..first + length).map(B256::repeat_byte).collect()
+}
+
+async fn a_traced_record_round_trips_through_version_3(db: &TestDatabase) {
+    let operator = operator(1);
+    let protection = operator.protection(db.open().await);
+    let traced = operator.traced(1, 0xaa, trace(0x10, 3));
+    protection.record(&traced).await.unwrap();
+    protection.record(&operator.signed(2, 0xbb)).await.unwrap();
+    let file = export(&protection, &operator.owner).await.unwrap();
+
+    let json = serde_json::to_string_pretty(&file).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["metadata"]["interchange_format_version"], "3");
+    let tasks = &value["data"][0]["signed_tasks"];
+    assert_eq!(
+        tasks[0]["trace"],
+        serde_json::json!(traced.trace.iter().map(B256::to_string).collect::<Vec<_>>())
+    );
+    assert!(tasks[1].get("trace").is_none(), "{json}");
+    let file: Interchange = serde_json::from_str(&json).unwrap();
+
+    let (_target, target) = another_database(db, &operator, "interchange-traced").await;
+    let summary = import(&target, &operator.owner, &file).await.unwrap();
+    assert_eq!((summary.added, summary.already_known), (2, 0));
+    assert_eq!(
+        target.find(traced.signing_root()).await.unwrap(),
+        Some(SignedOutput {
+            delivered: true,
+            ..traced.clone()
+        })
+    );
+    assert_eq!(export(&target, &operator.owner).await.unwrap(), file);
+    // The imported record protects the trace as well as the output.
+    assert_eq!(
+        target
+            .record(&operator.traced(1, 0xaa, trace(0x20, 3)))
+            .await
+            .unwrap(),
+        Recorded::Existing(Box::new(SignedOutput {
+            delivered: true,
+            ..traced
+        }))
+    );
+}
+
+/// A file as version 2 wrote it: no `trace`, every signature over the empty trace.
+async fn a_version_2_file_still_imports(db: &TestDatabase) {
+    let operator = operator(1);
+    let file = exported(db, &operator, &[(1, 0xaa), (2, 0xbb)]).await;
+    let mut value = serde_json::to_value(&file).unwrap();
+    value["metadata"]["interchange_format_version"] = "2".into();
+    let version_2: Interchange = serde_json::from_value(value).unwrap();
+
+    let (_target, protection) = another_database(db, &operator, "interchange-version-2").await;
+    let summary = import(&protection, &operator.owner, &version_2)
+        .await
+        .unwrap();
+    assert_eq!((summary.added, summary.already_known), (2, 0));
+    let records = protection.all().await.unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|record| record.trace.is_empty()));
+    // Written back out, it is a version 3 file with the same records.
+    assert_eq!(
+        export(&protection, &operator.owner).await.unwrap().data,
+        file.data
+    );
+
+    // Version 2 had no traces: a record with one is not a version 2 record.
+    let mut with_trace = version_2.clone();
+    with_trace.data[0].signed_tasks[0].trace = trace(0x10, 1);
+    let (_other, empty) = another_database(db, &operator, "interchange-version-2-trace").await;
+    let error = import(&empty, &operator.owner, &with_trace)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, InterchangeError::TraceInVersion2 { task_id: 1 }),
+        "{error}"
+    );
+    assert!(empty.all().await.unwrap().is_empty(), "nothing was written");
+}
+
+async fn import_refuses_the_same_output_with_another_trace(db: &TestDatabase) {
+    let operator = operator(1);
+    let protection = operator.protection(db.open().await);
+    protection
+        .record(&operator.traced(1, 0xaa, trace(0x10, 3)))
+        .await
+        .unwrap();
+    protection.record(&operator.signed(2, 0xcc)).await.unwrap();
+    let file = export(&protection, &operator.owner).await.unwrap();
+
+    // Here, task 1 got the same output with another trace: two signatures the task manager
+    // slashes as equivocation.
+    let (_target, target) = another_database(db, &operator, "interchange-trace-conflict").await;
+    let here = operator.traced(1, 0xaa, trace(0x20, 3));
+    target.record(&here).await.unwrap();
+    let error = import(&target, &operator.owner, &file).await.unwrap_err();
+    assert!(matches!(error, InterchangeError::Conflict(_)), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("the same output with another trace")
+            && message.contains(&here.trace_hash().to_string()),
+        "{message}"
+    );
+    assert_eq!(
+        target.all().await.unwrap(),
+        vec![here],
+        "task 2 was not imported either"
+    );
 }

@@ -50,6 +50,7 @@ impl Aggregator {
                     operator_id: submission.operator_id,
                     output_hash: recorded.output_hash,
                     output: submission.output.clone(),
+                    trace: submission.trace.clone(),
                     signature: submission.signature.clone(),
                 })
                 .await
@@ -119,18 +120,22 @@ impl Aggregator {
         tracing::warn!(
             task_id,
             %operator_id,
-            first_output_hash = %first.output_hash,
+            first_output_hash = %first.run.output_hash,
+            first_trace_hash = %first.run.trace_hash,
             first_signature = %first.signature,
-            second_output_hash = %second.output_hash,
+            second_output_hash = %second.run.output_hash,
+            second_trace_hash = %second.run.trace_hash,
             second_signature = %second.signature,
-            "operator signed two outputs of one task; evidence kept for slashEquivocation"
+            "operator signed two runs of one task; evidence kept for slashEquivocation"
         );
         let record = EquivocationRecord {
             task_id: *task_id,
             operator_id: operator_id.as_b256(),
-            first_output_hash: first.output_hash,
+            first_output_hash: first.run.output_hash,
+            first_trace_hash: first.run.trace_hash,
             first_signature: first.signature.to_compressed().to_vec().into(),
-            second_output_hash: second.output_hash,
+            second_output_hash: second.run.output_hash,
+            second_trace_hash: second.run.trace_hash,
             second_signature: second.signature.to_compressed().to_vec().into(),
         };
         if let Err(error) = self.records.save_equivocation(&record).await {

@@ -98,6 +98,11 @@ impl SubmitError {
                 "output_too_large",
                 reason::OUTPUT_TOO_LARGE,
             ),
+            SubmitError::Intake(IntakeError::TraceTooLong { .. }) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "trace_too_long",
+                reason::TRACE_TOO_LONG,
+            ),
             SubmitError::Intake(IntakeError::InvalidSignature { .. }) => (
                 StatusCode::BAD_REQUEST,
                 "invalid_signature",

@@ -12,13 +12,13 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use warden_bindings::task_manager::BLS as TmBLS;
 use warden_bindings::task_manager::WardenTaskManager::commitOutputCall;
-use warden_protocol::{NO_TRACE, TaskState, non_signer_hash};
+use warden_protocol::{TaskState, non_signer_hash, trace_hash};
 use warden_store::aggregator::{
-    SubmissionRecord, SubmissionStatus as Stored, TaskState as RecordState,
+    StoredSignature, SubmissionRecord, SubmissionStatus as Stored, TaskState as RecordState,
 };
 use warden_txm::{Intent, TxError, TxOutcome};
 
-use super::{Aggregator, FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMISSION, Pending};
+use super::{Aggregator, FAILPOINT_AFTER_QUORUM, FAILPOINT_DURING_SUBMISSION, Pending, SignedRun};
 use crate::intake::ReadyQuorum;
 
 /// How often a grace period looks for late signers.
@@ -30,7 +30,7 @@ impl Aggregator {
     /// cheaper commitment, and pay the late signers their share of the task's fee.
     pub(super) async fn commit_after_grace(self: Arc<Self>, ready: ReadyQuorum) {
         let grace = self.settings.quorum_grace;
-        let (task_id, output_hash) = (ready.task_id, ready.output_hash);
+        let (task_id, run) = (ready.task_id, ready.run);
         if grace.wait.is_zero() || grace.blocks == 0 || ready.quorum.non_signer_ids.is_empty() {
             return self.prepare(ready).await;
         }
@@ -52,12 +52,7 @@ impl Aggregator {
         let end = Instant::now() + grace.wait;
         let mut polls = 0u32;
         while Instant::now() < end {
-            if self
-                .intake
-                .lock()
-                .await
-                .everyone_signed(task_id, output_hash)
-            {
+            if self.intake.lock().await.everyone_signed(task_id, run) {
                 break;
             }
             polls += 1;
@@ -77,7 +72,7 @@ impl Aggregator {
             .intake
             .lock()
             .await
-            .quorum_now(task_id, output_hash)
+            .quorum_now(task_id, run)
             .unwrap_or(ready);
         self.prepare(quorum).await;
     }
@@ -111,7 +106,8 @@ impl Aggregator {
             .records
             .prepare_submission(
                 task_id,
-                ready.output_hash,
+                ready.run.output_hash,
+                ready.run.trace_hash,
                 &non_signers,
                 &signature,
                 ready.quorum.signed_weight,
@@ -122,7 +118,9 @@ impl Aggregator {
             Ok(submission) => {
                 tracing::info!(
                     task_id,
-                    output_hash = %ready.output_hash,
+                    output_hash = %ready.run.output_hash,
+                    trace_hash = %ready.run.trace_hash,
+                    trace_length = ready.trace.len(),
                     signed_weight = %ready.quorum.signed_weight,
                     non_signers = non_signers.len(),
                     intent = %submission.intent,
@@ -130,7 +128,10 @@ impl Aggregator {
                 );
                 self.ready.lock().await.push(Pending {
                     submission,
-                    output: Some(ready.output),
+                    run: Some(SignedRun {
+                        output: ready.output,
+                        trace: ready.trace,
+                    }),
                 });
                 self.wake.notify_one();
             }
@@ -142,11 +143,10 @@ impl Aggregator {
     }
 
     /// Sends (or, after a restart, resumes) a quorum's `commitOutput` and settles its record.
-    pub(super) async fn commit(&self, submission: SubmissionRecord, output: Bytes) {
+    pub(super) async fn commit(&self, submission: SubmissionRecord, run: SignedRun) {
         let task_id = submission.task_id;
         warden_runtime::failpoint(FAILPOINT_AFTER_QUORUM).await;
-        let request = match commit_request(self.settings.task_manager, &submission, output.clone())
-        {
+        let request = match commit_request(self.settings.task_manager, &submission, &run) {
             Ok(request) => request,
             Err(reason) => {
                 tracing::error!(task_id, %reason, "the quorum on record is unusable; collecting again");
@@ -180,7 +180,7 @@ impl Aggregator {
                     .commitments
                     .with_label_values(&["confirmed"])
                     .inc();
-                self.keep_commitment(&submission, output).await;
+                self.keep_commitment(&submission, run.output).await;
                 self.committed(&submission).await;
             }
             Ok(sent) => {
@@ -214,7 +214,7 @@ impl Aggregator {
                 tracing::warn!(task_id, %error, "commitment not confirmed yet; retrying");
                 self.ready.lock().await.push(Pending {
                     submission,
-                    output: None,
+                    run: Some(run),
                 });
             }
         }
@@ -251,7 +251,10 @@ impl Aggregator {
             Ok((TaskState::Committed | TaskState::Executed, task)) => {
                 // The task keeps only a hash of what was committed: the output is in its events.
                 let ours = match self.read_committed(submission.task_id, &task).await {
-                    Ok(committed) => committed.hashes.output_hash == submission.output_hash,
+                    Ok(committed) => {
+                        committed.hashes.output_hash == submission.output_hash
+                            && committed.hashes.trace_hash == submission.trace_hash
+                    }
                     Err(error) => {
                         tracing::warn!(task_id = submission.task_id, %error, "could not read the commitment on chain; taking it for another output");
                         false
@@ -279,13 +282,10 @@ impl Aggregator {
         self.intake.lock().await.commit_failed(submission.task_id);
     }
 
-    /// The output bytes of a quorum on record, from the signatures on record.
-    pub(super) async fn output_of(&self, submission: &SubmissionRecord) -> Option<Bytes> {
+    /// The output and trace of a quorum on record, from the signatures on record.
+    pub(super) async fn run_of(&self, submission: &SubmissionRecord) -> Option<SignedRun> {
         match self.records.signatures(submission.task_id).await {
-            Ok(signatures) => signatures
-                .into_iter()
-                .find(|s| s.output_hash == submission.output_hash)
-                .map(|s| s.output),
+            Ok(signatures) => signed_run(signatures, submission),
             Err(error) => {
                 let _ = self.database_error("signatures", error);
                 None
@@ -301,16 +301,33 @@ impl Aggregator {
         let mut kept = self.kept.lock().await;
         let facts = kept.entry(submission.task_id).or_default();
         facts.output = Some(output);
-        facts.trace_hash = Some(NO_TRACE);
+        facts.trace_hash = Some(submission.trace_hash);
         facts.non_signer_hash = Some(non_signer_hash(&ids));
     }
+}
+
+/// The run a quorum on record signed, among the signatures on record: the output and trace of
+/// one whose hashes are the submission's.
+pub(super) fn signed_run(
+    signatures: Vec<StoredSignature>,
+    submission: &SubmissionRecord,
+) -> Option<SignedRun> {
+    signatures
+        .into_iter()
+        .find(|s| {
+            s.output_hash == submission.output_hash && trace_hash(&s.trace) == submission.trace_hash
+        })
+        .map(|s| SignedRun {
+            output: s.output,
+            trace: s.trace,
+        })
 }
 
 /// The `commitOutput` transaction of a quorum on record.
 fn commit_request(
     task_manager: Address,
     submission: &SubmissionRecord,
-    output: Bytes,
+    run: &SignedRun,
 ) -> Result<TransactionRequest, String> {
     let non_signers = submission
         .non_signers
@@ -326,9 +343,8 @@ fn commit_request(
         .map_err(|_| "an aggregate signature that is not 256 bytes".to_string())?;
     let call = commitOutputCall {
         taskId: submission.task_id,
-        output,
-        // The agents operators submit for today keep no activation trace.
-        trace: Vec::new(),
+        output: run.output.clone(),
+        trace: run.trace.clone(),
         nonSigners: non_signers,
         signature,
     };

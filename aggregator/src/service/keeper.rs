@@ -146,15 +146,15 @@ impl Aggregator {
                 self.prepare(quorum).await;
             }
             ready.extend(std::mem::take(&mut *self.ready.lock().await));
-            for Pending { submission, output } in ready {
-                let output = match output {
-                    Some(output) => output,
-                    None => match self.output_of(&submission).await {
-                        Some(output) => output,
+            for Pending { submission, run } in ready {
+                let run = match run {
+                    Some(run) => run,
+                    None => match self.run_of(&submission).await {
+                        Some(run) => run,
                         None => continue,
                     },
                 };
-                self.commit(submission, output).await;
+                self.commit(submission, run).await;
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}

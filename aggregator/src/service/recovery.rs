@@ -6,6 +6,7 @@ use warden_protocol::TaskState;
 use warden_protocol::api::SignatureSubmission;
 use warden_store::aggregator::{SubmissionStatus as Stored, TaskState as RecordState};
 
+use super::committer::signed_run;
 use super::{Aggregator, Pending, ServiceError};
 
 impl Aggregator {
@@ -43,6 +44,7 @@ impl Aggregator {
                                 operator_id: stored.operator_id,
                                 output: stored.output.clone(),
                                 signature: stored.signature.clone(),
+                                trace: stored.trace.clone(),
                             })
                             .await
                         {
@@ -53,31 +55,25 @@ impl Aggregator {
                         }
                     }
                     match prepared {
-                        Some(submission) => {
-                            let output = signatures
-                                .iter()
-                                .find(|s| s.output_hash == submission.output_hash)
-                                .map(|s| s.output.clone());
-                            match output {
-                                Some(output) => {
-                                    tracing::info!(task_id, intent = %submission.intent, "resuming the commitment in flight");
-                                    self.ready.lock().await.push(Pending {
-                                        submission,
-                                        output: Some(output),
-                                    });
-                                }
-                                None => {
-                                    self.records
-                                        .settle_submission(
-                                            task_id,
-                                            submission.attempt,
-                                            Stored::Abandoned,
-                                        )
-                                        .await?;
-                                    self.intake.lock().await.commit_failed(task_id);
-                                }
+                        Some(submission) => match signed_run(signatures, &submission) {
+                            Some(run) => {
+                                tracing::info!(task_id, intent = %submission.intent, "resuming the commitment in flight");
+                                self.ready.lock().await.push(Pending {
+                                    submission,
+                                    run: Some(run),
+                                });
                             }
-                        }
+                            None => {
+                                self.records
+                                    .settle_submission(
+                                        task_id,
+                                        submission.attempt,
+                                        Stored::Abandoned,
+                                    )
+                                    .await?;
+                                self.intake.lock().await.commit_failed(task_id);
+                            }
+                        },
                         // A quorum the previous run reached but had not put on record yet.
                         None => {
                             for quorum in ready {
@@ -90,13 +86,12 @@ impl Aggregator {
                 TaskState::Committed => {
                     // The task keeps only a hash of what was committed: the output is in its
                     // events.
-                    let output_hash = self
-                        .read_committed(task_id, &task)
-                        .await?
-                        .hashes
-                        .output_hash;
+                    let hashes = self.read_committed(task_id, &task).await?.hashes;
+                    let output_hash = hashes.output_hash;
                     if let Some(submission) = prepared {
-                        let status = if output_hash == submission.output_hash {
+                        let status = if output_hash == submission.output_hash
+                            && hashes.trace_hash == submission.trace_hash
+                        {
                             Stored::Confirmed
                         } else {
                             Stored::Abandoned

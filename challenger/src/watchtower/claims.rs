@@ -11,7 +11,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use warden_bindings::WardenChallenges;
 use warden_bindings::task_facts;
-use warden_protocol::{TaskState, non_signer_hash};
+use warden_protocol::{NO_TRACE, TaskState, non_signer_hash, trace_hash};
 use warden_store::challenger::{Claim, ClaimState};
 use warden_txm::{Intent, Sent, TxError, TxRecord, TxStatus};
 
@@ -19,6 +19,7 @@ use super::{
     Evidence, FAILPOINT_AFTER_CHALLENGE_SENT, MAX_ATTEMPTS, Watchtower, WatchtowerError, lock,
 };
 use crate::metrics::{ChallengeResult, Earning, VerdictLabel};
+use crate::trace::{describe, sealed_step, trace_step};
 
 /// A commitment to a challenge is only sent, and waited for, while more than this many blocks of
 /// the challenge window are left: one block mines the commitment, the next the challenge, and
@@ -49,6 +50,9 @@ pub enum CloseReason {
     Rejected { block: u64, tx: B256 },
     /// The challenge was mined without a verdict event.
     NoVerdict { block: u64, tx: B256 },
+    /// The large agent cannot show the step its run departs at any more (it refuses the input):
+    /// nothing could prove the claim.
+    Unprovable(String),
 }
 
 /// How the text of [`CloseReason::ReorgedOut`] starts.
@@ -82,6 +86,7 @@ impl fmt::Display for CloseReason {
             CloseReason::NoVerdict { block, tx } => {
                 write!(f, "challenge {tx} mined in block {block} without a verdict event")
             }
+            CloseReason::Unprovable(why) => write!(f, "unprovable: {why}"),
         }
     }
 }
@@ -170,12 +175,38 @@ impl Watchtower {
             lock(&self.evidence).remove(&task_id);
             return Ok(());
         }
-        if keccak256(&evidence.output) == claim.expected_output_hash {
-            let gone = CloseReason::ReorgedOut(
-                "the wrong commitment is no longer on the canonical chain; the task commits the correct output".into(),
-            );
-            return self.close(task_id, gone).await;
-        }
+        // A large agent's claim is proved by the step its committed run departs at, recomputed
+        // here from the evidence; any other by the output its verifier recomputes.
+        let step = if self.agent.network().is_some() {
+            match self.fraud_step(&evidence) {
+                Ok(Some(step)) => match trace_step(&step) {
+                    Ok(shown) => Some((describe(&step), shown)),
+                    Err(error) => {
+                        return self
+                            .close(task_id, CloseReason::Unprovable(error.to_string()))
+                            .await;
+                    }
+                },
+                Ok(None) => {
+                    let gone = CloseReason::ReorgedOut(
+                        "the wrong commitment is no longer on the canonical chain; the task commits a run this agent computes".into(),
+                    );
+                    return self.close(task_id, gone).await;
+                }
+                Err(reason) => {
+                    tracing::error!(task_id, %reason, "the agent refuses the input it judged before; closing the claim");
+                    return self.close(task_id, CloseReason::Unprovable(reason)).await;
+                }
+            }
+        } else {
+            if keccak256(&evidence.output) == claim.expected_output_hash {
+                let gone = CloseReason::ReorgedOut(
+                    "the wrong commitment is no longer on the canonical chain; the task commits the correct output".into(),
+                );
+                return self.close(task_id, gone).await;
+            }
+            None
+        };
         let head = self.provider.get_block_number().await?;
         let provable_until = self.provable_until(&task);
         if head >= provable_until {
@@ -190,22 +221,44 @@ impl Watchtower {
             output,
             trace_hash,
             non_signer_hash,
+            trace,
         } = evidence;
         let salt = self.salts.salt(task_id);
         let bond = self.bond().await?;
-        let simulated = WardenChallenges::new(self.challenges, &self.provider)
-            .challenge(
-                task_id,
-                input.clone(),
-                output.clone(),
-                trace_hash,
-                non_signer_hash,
-                salt,
-            )
-            .value(bond)
-            .from(self.address())
-            .call()
-            .await;
+        let challenges = WardenChallenges::new(self.challenges, &self.provider);
+        let simulated = match &step {
+            None => {
+                challenges
+                    .challenge(
+                        task_id,
+                        input.clone(),
+                        output.clone(),
+                        trace_hash,
+                        non_signer_hash,
+                        salt,
+                    )
+                    .value(bond)
+                    .from(self.address())
+                    .call()
+                    .await
+            }
+            Some((_, shown)) => {
+                challenges
+                    .challengeTrace(
+                        task_id,
+                        input.clone(),
+                        output.clone(),
+                        trace.clone(),
+                        non_signer_hash,
+                        shown.clone(),
+                        salt,
+                    )
+                    .value(bond)
+                    .from(self.address())
+                    .call()
+                    .await
+            }
+        };
         match simulated {
             Ok(true) => {}
             Ok(false) => {
@@ -223,35 +276,52 @@ impl Watchtower {
             }
         }
         // Simulated first, so that nothing (not even a commitment) is sent for a challenge the
-        // verifier would reject.
+        // verifier would reject. A trace challenge's commitment seals the step it shows where an
+        // output challenge's seals the expected output hash.
+        let sealed = step
+            .as_ref()
+            .map_or(claim.expected_output_hash, |(_, shown)| sealed_step(shown));
         if !self
-            .ready_to_reveal(
-                task_id,
-                claim.expected_output_hash,
-                salt,
-                head,
-                provable_until,
-            )
+            .ready_to_reveal(task_id, sealed, salt, head, provable_until)
             .await?
         {
             return Ok(());
         }
-        let call = WardenChallenges::challengeCall {
-            taskId: task_id,
-            input,
-            output,
-            traceHash: trace_hash,
-            nonSignerHash: non_signer_hash,
-            salt,
+        let (calldata, shows) = match step {
+            None => (
+                WardenChallenges::challengeCall {
+                    taskId: task_id,
+                    input,
+                    output,
+                    traceHash: trace_hash,
+                    nonSignerHash: non_signer_hash,
+                    salt,
+                }
+                .abi_encode(),
+                "the output".to_string(),
+            ),
+            Some((found, shown)) => (
+                WardenChallenges::challengeTraceCall {
+                    taskId: task_id,
+                    input,
+                    output,
+                    trace,
+                    nonSignerHash: non_signer_hash,
+                    step: shown,
+                    salt,
+                }
+                .abi_encode(),
+                found,
+            ),
         };
         let request = TransactionRequest::default()
             .with_to(self.challenges)
-            .with_input(call.abi_encode())
+            .with_input(calldata)
             .with_value(bond);
         match self.txm.submit(&intent, request).await {
             Ok(record) => {
                 self.metrics.challenge(ChallengeResult::Sent);
-                tracing::warn!(task_id, %intent, tx = %record.tx_hash, nonce = record.nonce, "challenge sent");
+                tracing::warn!(task_id, %intent, tx = %record.tx_hash, nonce = record.nonce, shows, "challenge sent");
                 self.claims
                     .set_state(
                         task_id,
@@ -501,24 +571,50 @@ impl Watchtower {
         Ok(())
     }
 
-    /// The input, committed output, trace hash and non-signer hash a challenge of `task_id` sends: kept from
-    /// judging, or (after a restart) read from the task's events once and kept.
+    /// The input, committed output, trace hash and non-signer hash a challenge of `task_id` sends,
+    /// with a large agent's committed trace: kept from judging, or (after a restart) read from the
+    /// task's events and the claim's trace once and kept.
     async fn evidence(&self, task_id: u64, opened_at: u32) -> Result<Evidence, WatchtowerError> {
         if let Some(evidence) = lock(&self.evidence).get(&task_id).cloned() {
             return Ok(evidence);
         }
         let input = self.input(task_id, opened_at).await?;
-        let (committed, _) =
+        let (committed, log) =
             task_facts::committed_event(&self.provider, self.task_manager, task_id, opened_at)
                 .await?;
+        let trace = if self.agent.network().is_some() && committed.traceHash != NO_TRACE {
+            self.claim_trace(task_id, &log, committed.traceHash).await?
+        } else {
+            Vec::new()
+        };
         let evidence = Evidence {
             input,
             output: committed.output,
             trace_hash: committed.traceHash,
             non_signer_hash: non_signer_hash(&committed.nonSignerIds),
+            trace,
         };
         lock(&self.evidence).insert(task_id, evidence.clone());
         Ok(evidence)
+    }
+
+    /// The trace hashing to `expected` that task `task_id` is committed with: the claim's, or,
+    /// when the claim holds another (a reorg brought back a different wrong run), read again from
+    /// the transaction that emitted the commitment's `log`, and kept with the claim.
+    async fn claim_trace(
+        &self,
+        task_id: u64,
+        log: &alloy::rpc::types::Log,
+        expected: B256,
+    ) -> Result<Vec<B256>, WatchtowerError> {
+        if let Some(trace) = self.claims.trace(task_id).await?
+            && trace_hash(&trace) == expected
+        {
+            return Ok(trace);
+        }
+        let trace = self.read_trace(task_id, log, expected).await??;
+        self.claims.set_trace(task_id, &trace).await?;
+        Ok(trace)
     }
 
     /// The attempt of an intent family to wait for or to send: the first attempt that is pending
@@ -575,6 +671,7 @@ mod tests {
                 block: 7,
                 tx: B256::ZERO,
             },
+            CloseReason::Unprovable("the agent refuses the input".into()),
         ] {
             assert!(!CloseReason::reopens(&closed.to_string()), "{closed}");
         }

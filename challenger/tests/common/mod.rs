@@ -7,7 +7,6 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, Bytes, keccak256};
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use warden_agent::Agent;
 use warden_bindings::task_manager::BLS::{G1Point, G2Point};
 use warden_bindings::tx::confirm;
 use warden_bindings::{WardenChallenges, WardenTaskManager};

@@ -28,7 +28,9 @@ pub use mlp::{
     AGENT_CODE_VERSION, Evaluation, MlpAgent, MlpParams, Params, ParamsError, agent_hash,
 };
 pub use model::{Model, ModelError, NUM_ACTIONS, NUM_FEATURES};
-pub use network_agent::{NetworkAgent, NetworkAgentError, network_agent_hash};
+pub use network_agent::{
+    FraudStep, LoadError, NetworkAgent, NetworkAgentError, Preset, network_agent_hash,
+};
 pub use types::{Action, ActionKind, AgentInput, DecodeError};
 
 use alloy::primitives::B256;
@@ -58,6 +60,13 @@ pub trait Agent: Send + Sync + std::fmt::Debug {
             action: self.decide(input)?,
             trace: Vec::new(),
         })
+    }
+
+    /// The large agent behind this one, whose committed runs are judged one step at a time
+    /// ([`NetworkAgent::find_fraud`], `challengeTrace`); `None` for an agent its verifier re-runs
+    /// whole (the default), whose outputs are judged by `challenge`.
+    fn network(&self) -> Option<&NetworkAgent> {
+        None
     }
 }
 

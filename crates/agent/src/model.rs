@@ -367,6 +367,14 @@ impl Model {
         &self.layers
     }
 
+    /// Weights and biases, over every layer.
+    pub fn parameters(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|layer| layer.weights().len() + layer.biases().len())
+            .sum()
+    }
+
     /// The integer forward pass: the logits `(hold, buy, sell)` for `features`.
     pub fn forward(&self, features: &[i8; NUM_FEATURES]) -> [i32; NUM_ACTIONS] {
         let mut x: Vec<i64> = features.iter().map(|&f| i64::from(f)).collect();

@@ -203,6 +203,15 @@ impl std::fmt::Debug for Network {
     }
 }
 
+/// One hidden activation replaced in a run ([`Network::evaluate_altered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alteration {
+    pub layer: usize,
+    pub neuron: usize,
+    /// The activation committed instead, clamped to the hidden range `[0, 127]`.
+    pub value: i8,
+}
+
 /// The results of one run: every layer's output and the trace over them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
@@ -484,6 +493,27 @@ impl Network {
 
     /// Runs the network on `input` (each value in `[-127, 127]`) and hashes every output chunk.
     pub fn evaluate(&self, input: &[i8]) -> Result<Evaluation, NetworkError> {
+        self.evaluate_with(input, None)
+    }
+
+    /// A run in which one hidden activation is replaced, and every later layer computed from the
+    /// replacement as the network would: the run an operator commits who changed one neuron and
+    /// carried the change through honestly. Its trace departs from the honest one first at the
+    /// altered chunk, which is what a fraud proof then shows wrong. For devnets and tests of the
+    /// fraud proof; an alteration outside the hidden layers changes nothing.
+    pub fn evaluate_altered(
+        &self,
+        input: &[i8],
+        alteration: Alteration,
+    ) -> Result<Evaluation, NetworkError> {
+        self.evaluate_with(input, Some(alteration))
+    }
+
+    fn evaluate_with(
+        &self,
+        input: &[i8],
+        alteration: Option<Alteration>,
+    ) -> Result<Evaluation, NetworkError> {
         if input.len() != self.input_width {
             return Err(NetworkError::InputLength {
                 expected: self.input_width,
@@ -507,7 +537,16 @@ impl Network {
             let mut hashes = Vec::with_capacity(shape.chunks(self.rows));
             for chunk in 0..shape.chunks(self.rows) {
                 let weights = self.weight_chunk(index, chunk).unwrap_or_default();
-                let values = output_chunk(&step, chunk * self.rows, &x, weights)?;
+                let first_neuron = chunk * self.rows;
+                let mut values = output_chunk(&step, first_neuron, &x, weights)?;
+                if let Some(alteration) = alteration.filter(|a| a.layer == index && !last)
+                    && let Some(value) = alteration
+                        .neuron
+                        .checked_sub(first_neuron)
+                        .and_then(|offset| values.get_mut(offset))
+                {
+                    *value = alteration.value.max(0) as u8;
+                }
                 // Validation bounds a layer's chunks to 65,536: the index fits a u32.
                 hashes.push(chunk_hash(step.index, chunk as u32, &values));
                 encoded.extend_from_slice(&values);

@@ -13,7 +13,7 @@ use alloy::sol_types::SolValue;
 use crate::features::{PRICE_MATRIX_WIDTH, price_matrix};
 use crate::mlp::{Params, ParamsError, decide, encode_action, size_bps};
 use crate::model::NUM_ACTIONS;
-use crate::network::{Evaluation, Network, NetworkError};
+use crate::network::{Alteration, Evaluation, Network, NetworkError};
 use crate::types::{Action, ActionKind, AgentInput};
 use crate::{Agent, AgentError, Decision};
 
@@ -259,6 +259,30 @@ impl NetworkAgent {
             .map_err(|error: NetworkError| AgentError::Other(Box::new(error)))
     }
 
+    /// The decision of a run in which one hidden activation was altered and carried through
+    /// ([`Network::evaluate_altered`]): what a byzantine operator of the devnet commits to show
+    /// the one-step fraud proof at work.
+    pub fn decide_altered(
+        &self,
+        input: &AgentInput,
+        alteration: Alteration,
+    ) -> Result<Decision, AgentError> {
+        let evaluation = self
+            .network
+            .evaluate_altered(&price_matrix(input)?, alteration)
+            .map_err(|error: NetworkError| AgentError::Other(Box::new(error)))?;
+        self.decision(evaluation, input)
+    }
+
+    /// The action a run's logits decode to, with the run's trace.
+    fn decision(&self, evaluation: Evaluation, input: &AgentInput) -> Result<Decision, AgentError> {
+        let logits = three_logits(&evaluation.logits)?;
+        Ok(Decision {
+            action: self.decode(logits, input),
+            trace: evaluation.trace.layers.into_iter().flatten().collect(),
+        })
+    }
+
     /// The action the network's logits decode to on `input`.
     pub fn decode(&self, logits: [i32; NUM_ACTIONS], input: &AgentInput) -> Action {
         let (decision, margin) = decide(&logits);
@@ -280,12 +304,11 @@ impl Agent for NetworkAgent {
     }
 
     fn decide_traced(&self, input: &AgentInput) -> Result<Decision, AgentError> {
-        let evaluation = self.run(input)?;
-        let logits = three_logits(&evaluation.logits)?;
-        Ok(Decision {
-            action: self.decode(logits, input),
-            trace: evaluation.trace.layers.into_iter().flatten().collect(),
-        })
+        self.decision(self.run(input)?, input)
+    }
+
+    fn network(&self) -> Option<&NetworkAgent> {
+        Some(self)
     }
 }
 
@@ -415,6 +438,43 @@ mod tests {
             panic!("another action is a decoding fraud");
         };
         assert_eq!(logits.len(), 12, "three big-endian int32 logits");
+    }
+
+    /// Lie (a) of issue 14: one neuron of a middle layer changed and carried through. The trace
+    /// matches the honest one up to the altered chunk and departs there, which is the step found.
+    #[test]
+    fn a_neuron_changed_and_carried_through_departs_at_its_chunk() {
+        let agent = agent();
+        let input = rising_prices();
+        let honest = agent.decide_traced(&input).unwrap();
+        let evaluation = agent
+            .network()
+            .evaluate(&price_matrix(&input).unwrap())
+            .unwrap();
+        // Neuron 6 of layer 0: chunk 1 of rows of 4, trace position 1.
+        let value = if evaluation.hidden[0][6] == 0 { 90 } else { 0 };
+        let alteration = Alteration {
+            layer: 0,
+            neuron: 6,
+            value,
+        };
+        let lie = agent.decide_altered(&input, alteration).unwrap();
+        assert_eq!(lie.trace[..1], honest.trace[..1]);
+        assert_ne!(lie.trace[1], honest.trace[1]);
+        let Some(FraudStep::OutputChunk { layer, chunk, .. }) = agent
+            .find_fraud(&input, &lie.action.encode(), &lie.trace)
+            .unwrap()
+        else {
+            panic!("a carried-through change is an output-chunk fraud");
+        };
+        assert_eq!((layer, chunk), (0, 1));
+        // The logits' layer cannot be altered: its values are not activations.
+        let last = Alteration {
+            layer: 2,
+            neuron: 0,
+            value: 1,
+        };
+        assert_eq!(agent.decide_altered(&input, last).unwrap(), honest);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! and the agent registered for it with enough price history to decide from the first tick (17
 //! observations of the pair's cumulative price, with trades in between).
 
+use alloy::primitives::B256;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
-use warden_agent::{Agent, MlpAgent, REFERENCE_MODEL_BYTES};
+use warden_agent::mlp::Params;
+use warden_agent::{Agent, NetworkAgent, Preset, REFERENCE_MODEL_BYTES};
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::UniswapV2Router02;
@@ -102,8 +104,89 @@ impl Default for AppParams {
     }
 }
 
+/// The agent a deployment registers and its operators run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AgentModel {
+    /// The shipped reference MLP (9 → 16 → 16 → 3), which its verifier re-runs whole.
+    #[default]
+    Reference,
+    /// A large network generated from a [`Preset`], judged one step at a time from its signers'
+    /// committed activation trace.
+    Network(Preset),
+}
+
+impl AgentModel {
+    /// Every model by the name `--model` takes.
+    pub const ALL: [Self; 3] = [
+        Self::Reference,
+        Self::Network(Preset::Large),
+        Self::Network(Preset::TenMillion),
+    ];
+
+    /// `reference`, `large` or `10m`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::Network(preset) => preset.name(),
+        }
+    }
+
+    /// The model named `name` ([`AgentModel::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|model| model.name() == name)
+    }
+
+    /// The agent for a deployment whose market trades through `router`, with the reference
+    /// decoding parameters, and the summary of its model. Generating a large network takes a
+    /// moment (about a second for 10 M parameters in a release build).
+    pub fn build(
+        self,
+        router: Address,
+    ) -> Result<(std::sync::Arc<dyn Agent>, ModelSummary), DeployError> {
+        let params = Params::reference(router);
+        match self {
+            Self::Reference => {
+                let agent = warden_agent::reference_agent(router)
+                    .map_err(|error| DeployError::Config(format!("reference agent: {error}")))?;
+                let summary = ModelSummary {
+                    name: self.name().to_owned(),
+                    parameters: agent.model().parameters() as u64,
+                    hash: agent.model().hash(),
+                };
+                Ok((std::sync::Arc::new(agent), summary))
+            }
+            Self::Network(preset) => {
+                let network = preset.generate().map_err(|error| {
+                    DeployError::Config(format!("{} network: {error}", preset.name()))
+                })?;
+                let summary = ModelSummary {
+                    name: self.name().to_owned(),
+                    parameters: network.parameters() as u64,
+                    hash: network.hash(),
+                };
+                let agent = NetworkAgent::new(network, params).map_err(|error| {
+                    DeployError::Config(format!("{} agent: {error}", preset.name()))
+                })?;
+                Ok((std::sync::Arc::new(agent), summary))
+            }
+        }
+    }
+}
+
+/// The model a deployment's agent runs, as its summary reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// `reference`, `large` or `10m` ([`AgentModel::name`]).
+    pub name: String,
+    /// Weights and biases.
+    pub parameters: u64,
+    /// The model's hash: of the reference model file, or of a large network's header and weights
+    /// root (what the agent hash commits to, with the decoding's parameters).
+    pub hash: B256,
+}
+
 /// Addresses of Warden's application contracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppContracts {
     /// The only source of agent verifiers the task manager accepts.
     pub verifier_factory: Address,
@@ -121,6 +204,10 @@ pub struct AppContracts {
     pub vault: Address,
     pub vault_owner: Address,
     pub agent_id: u64,
+    /// The model the registered agent runs (empty in the records of deployments made before
+    /// large agents, which all ran the reference model).
+    #[serde(default)]
+    pub model: ModelSummary,
 }
 
 /// The task manager and what it needs before Warden's operator set exists: the deployment creates
@@ -220,14 +307,15 @@ pub async fn deploy<P: Provider + Clone>(
     rpc_url: &alloy::transports::http::reqwest::Url,
     contracts: TaskManagerContracts,
     market: &MarketContracts,
-    agent: &MlpAgent,
+    agent: &dyn Agent,
+    model: ModelSummary,
     vault_owner: PrivateKeySigner,
     trader: &mut NoiseTrader,
     params: AppParams,
 ) -> Result<AppContracts, DeployError> {
     let verifier_factory = MlpVerifierFactory::new(contracts.verifier_factory, deployer.clone());
     let task_manager = WardenTaskManager::new(contracts.task_manager, deployer.clone());
-    let verifier = deploy_verifier(&verifier_factory, agent).await?;
+    let verifier = deploy_verifier(&verifier_factory, agent, market.router).await?;
 
     let owner_address = vault_owner.address();
     let owner = warden_txm::signing_provider(rpc_url.clone(), vault_owner);
@@ -349,16 +437,19 @@ pub async fn deploy<P: Provider + Clone>(
         vault: *vault.address(),
         vault_owner: owner_address,
         agent_id,
+        model,
     })
 }
 
-/// The reference agent's verifier, deployed by (or already at) the factory, checked to report the
-/// Rust agent's hash.
+/// The agent's verifier, deployed by (or already at) the factory, checked to report the Rust
+/// agent's hash: the reference model's, or a large network's (its header and weights root; the
+/// weights stay off chain).
 async fn deploy_verifier<P: Provider + Clone>(
     factory: &MlpVerifierFactory::MlpVerifierFactoryInstance<P>,
-    agent: &MlpAgent,
+    agent: &dyn Agent,
+    router: Address,
 ) -> Result<Address, DeployError> {
-    let params = agent.params();
+    let params = Params::reference(router);
     let params = MlpPolicy::Params {
         router: params.router,
         slippageBps: params.slippage_bps,
@@ -367,12 +458,28 @@ async fn deploy_verifier<P: Provider + Clone>(
         sizeBpsPerLogit: params.size_bps_per_logit,
         maxTradeBps: params.max_trade_bps,
     };
-    let model = alloy::primitives::Bytes::from_static(REFERENCE_MODEL_BYTES);
-    confirm(
-        "MlpVerifierFactory.deployVerifier",
-        factory.deployVerifier(model, params).send().await?,
-    )
-    .await?;
+    match agent.network() {
+        Some(large) => {
+            let network = large.network();
+            let header = alloy::primitives::Bytes::copy_from_slice(network.header());
+            confirm(
+                "MlpVerifierFactory.deployNetworkVerifier",
+                factory
+                    .deployNetworkVerifier(header, network.weights_root(), params)
+                    .send()
+                    .await?,
+            )
+            .await?;
+        }
+        None => {
+            let model = alloy::primitives::Bytes::from_static(REFERENCE_MODEL_BYTES);
+            confirm(
+                "MlpVerifierFactory.deployVerifier",
+                factory.deployVerifier(model, params).send().await?,
+            )
+            .await?;
+        }
+    }
     let verifier = factory.verifierOf(agent.agent_hash()).call().await?;
     if verifier.is_zero() {
         return Err(DeployError::Config(

@@ -51,6 +51,8 @@ pub struct DeployConfig {
     /// scrypt cost of the operators' BLS keystores. Devnet keys guard nothing, so the default is
     /// cheaper than the EIP's (which takes about a second per key on a small machine).
     pub keystore_scrypt: ScryptParams,
+    /// The agent registered and run: the reference MLP, or a generated large network.
+    pub model: app::AgentModel,
 }
 
 impl DeployConfig {
@@ -94,6 +96,7 @@ impl DeployConfig {
             registry: RegistryParams::default(),
             seed: 1,
             keystore_scrypt: devnet_scrypt(),
+            model: app::AgentModel::Reference,
         }
     }
 }
@@ -130,7 +133,7 @@ pub struct Deployment {
     deployer: PrivateKeySigner,
     operators: Vec<OperatorHandle>,
     summary: DeploymentSummary,
-    agent: Arc<warden_agent::MlpAgent>,
+    agent: Arc<dyn warden_agent::Agent>,
     /// Moves the price between ticks; taken by whoever drives the chain afterwards.
     trader: Option<NoiseTrader>,
 }
@@ -246,14 +249,15 @@ impl Deployment {
         )
         .await?;
         trader.approve().await?;
-        let agent = warden_agent::reference_agent(market.router)
-            .map_err(|error| DeployError::Config(format!("reference agent: {error}")))?;
+        let (agent, model) = config.model.build(market.router)?;
+        tracing::info!(model = model.name, parameters = model.parameters, hash = %model.hash, "agent model");
         let app = app::deploy(
             &provider,
             &rpc_url,
             task_manager,
             &market,
-            &agent,
+            agent.as_ref(),
+            model,
             vault_owner,
             &mut trader,
             config.app,
@@ -295,7 +299,7 @@ impl Deployment {
             deployer,
             operators,
             summary,
-            agent: Arc::new(agent),
+            agent,
             trader: Some(trader),
         };
         deployment.refresh().await?;
@@ -337,13 +341,13 @@ impl Deployment {
         Ok(())
     }
 
-    /// The reference agent the operators run.
-    pub fn agent(&self) -> &warden_agent::MlpAgent {
-        &self.agent
+    /// The agent the operators run ([`DeployConfig::model`]).
+    pub fn agent(&self) -> &dyn warden_agent::Agent {
+        self.agent.as_ref()
     }
 
-    /// The reference agent, shared, as the services take it.
-    pub fn shared_agent(&self) -> Arc<warden_agent::MlpAgent> {
+    /// The agent, shared, as the services take it.
+    pub fn shared_agent(&self) -> Arc<dyn warden_agent::Agent> {
         Arc::clone(&self.agent)
     }
 

@@ -267,9 +267,7 @@ impl Deployment {
                 start_block,
                 ..WatchtowerConfig::default()
             },
-            agent: warden_runtime::config::AgentSection {
-                router: self.summary().market.router,
-            },
+            agent: warden_runtime::config::AgentSection::reference(self.summary().market.router),
             database: DatabaseConfig {
                 url: self.data_dir().join("challenger.db").display().to_string(),
             },
@@ -312,9 +310,7 @@ impl Deployment {
                 max_lag_blocks: 10,
                 ..NodeSection::new(aggregator_url.clone())
             },
-            agent: AgentSection {
-                router: self.summary().market.router,
-            },
+            agent: AgentSection::reference(self.summary().market.router),
             database: DatabaseConfig {
                 url: self
                     .data_dir()

@@ -130,7 +130,7 @@ impl Devnet {
         task_id: u64,
     ) -> Result<Option<U256>, DevnetError> {
         let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
-        let app = self.summary.deployment.app;
+        let app = self.summary.deployment.app.clone();
         if task_state(&provider, app.task_manager, task_id).await? != TaskState::Fraudulent {
             return Ok(None);
         }
@@ -190,7 +190,7 @@ impl Devnet {
             .query()
             .await?
         {
-            raised.push((event.taskId, event.challenger, true, log.block_number));
+            raised.push((event.taskId, event.challenger, true, log));
         }
         for (event, log) in challenges
             .ChallengeRejected_filter()
@@ -198,10 +198,10 @@ impl Devnet {
             .query()
             .await?
         {
-            raised.push((event.taskId, event.challenger, false, log.block_number));
+            raised.push((event.taskId, event.challenger, false, log));
         }
         let mut summary = ChallengesSummary::default();
-        for (task_id, challenger, upheld, block) in raised {
+        for (task_id, challenger, upheld, log) in raised {
             let task = task_manager.getTask(task_id).call().await?;
             let (_, commit_log) = warden_bindings::task_facts::committed_event(
                 &provider,
@@ -211,7 +211,16 @@ impl Devnet {
             )
             .await?;
             let commit_block = commit_log.block_number.unwrap_or_default();
-            let challenge_block = block.unwrap_or_default();
+            let challenge_block = log.block_number.unwrap_or_default();
+            // The gas of the transaction that proved or refuted the commitment: a whole re-run
+            // for the reference agent, one step of the run for a large one.
+            let gas = match log.transaction_hash {
+                Some(hash) => provider
+                    .get_transaction_receipt(hash)
+                    .await?
+                    .map(|receipt| receipt.gas_used),
+                None => None,
+            };
             summary.raised += 1;
             if upheld {
                 summary.upheld += 1;
@@ -226,6 +235,7 @@ impl Devnet {
                 challenge_block,
                 blocks_from_commit: challenge_block.saturating_sub(commit_block),
                 deadline: u64::from(task.deadline),
+                gas,
             });
         }
         summary

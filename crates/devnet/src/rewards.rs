@@ -32,7 +32,7 @@ impl Devnet {
         progress: &impl Fn(&str),
     ) -> Result<(), DevnetError> {
         let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
-        let app = self.summary.deployment.app;
+        let app = self.summary.deployment.app.clone();
         let task_manager = WardenTaskManager::new(app.task_manager, &provider);
         let rewards = WardenRewards::new(app.rewards, &provider);
         let Some(&latest) = tasks.iter().max() else {

@@ -108,6 +108,9 @@ pub struct ChallengeSummary {
     pub blocks_from_commit: u64,
     /// Last block a challenge was possible in.
     pub deadline: u64,
+    /// Gas used by the transaction that proved or refuted the commitment.
+    #[serde(default)]
+    pub gas: Option<u64>,
 }
 
 /// One operator slashed for one task, with its shares in the slashed strategy before and after.
@@ -221,6 +224,12 @@ impl Summary {
             out,
             "  Warden registry {} (operator set {})",
             self.deployment.warden.registry, self.deployment.warden.operator_set_id
+        );
+        let model = &self.deployment.app.model;
+        let _ = writeln!(
+            out,
+            "  agent {}: {} model, {} parameters, model hash {}",
+            self.deployment.app.agent_id, model.name, model.parameters, model.hash
         );
         let _ = writeln!(out);
         let _ = writeln!(
@@ -350,7 +359,7 @@ impl Summary {
             for challenge in &challenges.list {
                 let _ = writeln!(
                     out,
-                    "    task {}: {} {} blocks after its commitment (window ends at block {})",
+                    "    task {}: {} {} blocks after its commitment (window ends at block {}), {} gas",
                     challenge.task,
                     if challenge.upheld {
                         "upheld"
@@ -358,7 +367,10 @@ impl Summary {
                         "rejected"
                     },
                     challenge.blocks_from_commit,
-                    challenge.deadline
+                    challenge.deadline,
+                    challenge
+                        .gas
+                        .map_or_else(|| "unknown".to_owned(), |gas| gas.to_string())
                 );
             }
         }

@@ -20,7 +20,7 @@ use warden_deployer::{DeployConfig, app};
 use warden_keys::OperatorKeys;
 use warden_protocol::TaskState;
 
-use crate::byzantine::ThievingAgent;
+use crate::byzantine::{Lie, ThievingAgent, TraceLiar};
 use crate::summary::{Balances, ServiceEndpoints, VaultSummary};
 use crate::{Devnet, DevnetError};
 
@@ -41,8 +41,10 @@ pub struct TickConfig {
     /// What the vault owner does to particular tasks once they are committed (to show the
     /// owner's brakes working through the whole system).
     pub owner_actions: HashMap<u64, OwnerAction>,
-    /// Operators (by index) that run a thieving agent and sign what it decides.
+    /// Operators (by index) that run a lying agent and sign what it decides.
     pub byzantine_operators: Vec<usize>,
+    /// What the byzantine operators commit instead of the honest run.
+    pub lie: Lie,
     /// Whether a challenger watchtower runs (anvil development account 4) from the start.
     pub challenger: bool,
     /// Start the challenger watchtower (when `challenger` is false) this many blocks after the
@@ -121,6 +123,7 @@ impl TickConfig {
             timeout: Duration::from_secs(600),
             owner_actions: HashMap::new(),
             byzantine_operators: Vec::new(),
+            lie: Lie::Theft,
             challenger: true,
             late_challenger: None,
             withdraw_before_fraud: false,
@@ -209,7 +212,7 @@ impl Devnet {
     ) -> Result<TickRun, DevnetError> {
         let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
         let market = self.summary.deployment.market;
-        let app_contracts = self.summary.deployment.app;
+        let app_contracts = self.summary.deployment.app.clone();
         let (base, quote) = app::vault_balances(&provider, &market, app_contracts.vault).await?;
         let balances_before = Balances {
             weth: base,
@@ -281,7 +284,7 @@ impl Devnet {
         let thief: Option<Arc<dyn warden_agent::Agent>> = if config.byzantine_operators.is_empty() {
             None
         } else {
-            Some(Arc::new(self.thieving_agent(config).await?))
+            Some(self.byzantine_agent(config).await?)
         };
         for handle in self.deployment.operators() {
             if config.external_operators.contains(&handle.index) {
@@ -309,8 +312,10 @@ impl Devnet {
             let agent: Arc<dyn warden_agent::Agent> = match &thief {
                 Some(thief) if config.byzantine_operators.contains(&handle.index) => {
                     progress(&format!(
-                        "operator {} ({}) is byzantine: it signs a thieving agent's actions",
-                        handle.index, handle.address
+                        "operator {} ({}) is byzantine: it signs runs of a lying agent ({})",
+                        handle.index,
+                        handle.address,
+                        config.lie.name()
                     ));
                     Arc::clone(thief)
                 }
@@ -605,7 +610,7 @@ impl Devnet {
         self.summary.endpoints.extend(late_endpoints);
 
         let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
-        let app_contracts = self.summary.deployment.app;
+        let app_contracts = self.summary.deployment.app.clone();
         let task_ids: Vec<u64> = match final_tasks {
             Some(ids) => ids,
             None => {
@@ -912,9 +917,24 @@ impl Devnet {
         Ok(())
     }
 
-    /// The agent byzantine operators run: it steals, per task, exactly what the vault's bound
-    /// lets through when all byzantine operators sign (their weight times the bound).
-    async fn thieving_agent(&self, config: &TickConfig) -> Result<ThievingAgent, DevnetError> {
+    /// The agent byzantine operators run: it tells `config.lie` about every task's run. A thief
+    /// steals, per task, exactly what the vault's bound lets through when all byzantine operators
+    /// sign (their weight times the bound).
+    async fn byzantine_agent(
+        &self,
+        config: &TickConfig,
+    ) -> Result<Arc<dyn warden_agent::Agent>, DevnetError> {
+        if config.lie.needs_trace() {
+            let honest = self.deployment.agent().network().cloned().ok_or_else(|| {
+                DevnetError::Service(format!(
+                    "the {} lie needs a large agent (--model large or 10m): the reference agent keeps no trace",
+                    config.lie.name()
+                ))
+            })?;
+            return TraceLiar::new(Arc::new(honest), config.lie)
+                .map(|liar| Arc::new(liar) as Arc<dyn warden_agent::Agent>)
+                .ok_or_else(|| DevnetError::Service("no trace liar for a theft".into()));
+        }
         let provider = ProviderBuilder::new().connect_http(self.deployment.endpoint_url());
         let vault = warden_bindings::WardenVault::new(self.summary.deployment.app.vault, &provider);
         let bound_bps = vault.stakeBoundBps().call().await?;
@@ -928,11 +948,12 @@ impl Devnet {
             .map(|(_, operator)| operator.weight)
             .sum();
         let theft_cap = byzantine_weight * U256::from(bound_bps) / U256::from(10_000u64);
-        Ok(ThievingAgent::new(
+        Ok(Arc::new(ThievingAgent::new(
             self.deployment.shared_agent(),
+            self.summary.deployment.market.router,
             THIEF,
             theft_cap,
-        ))
+        )))
     }
 
     /// Whether every fraudulent task among `seen` has had all its signers slashed.

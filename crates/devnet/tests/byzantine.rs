@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use alloy::primitives::{B256, U256, keccak256};
 use alloy::providers::{Provider, ProviderBuilder};
-use warden_agent::{Agent, AgentInput};
+use warden_agent::AgentInput;
 use warden_bindings::WardenTaskManager;
 use warden_bindings::eigenlayer::DelegationManager;
 use warden_deployer::app::AppParams;

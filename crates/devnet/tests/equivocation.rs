@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy::primitives::{B256, U256, keccak256};
-use warden_agent::Agent;
 use warden_bindings::challenges::BLS::{G1Point, G2Point};
 use warden_bindings::challenges::WardenChallenges::{SignedOutput, TaskHashes};
 use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, StrategyManager};

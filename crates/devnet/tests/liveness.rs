@@ -86,6 +86,7 @@ async fn forge(
                         signature: Bytes::copy_from_slice(
                             &forger.sign(&[seed, task_id as u8]).to_compressed(),
                         ),
+                        trace: Vec::new(),
                     };
                     if let Ok(response) = http.post(url.clone()).json(&forged).send().await {
                         *answers

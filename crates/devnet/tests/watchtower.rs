@@ -83,9 +83,9 @@ async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
             start_block: chain.get_block_number().await.unwrap(),
             ..WatchtowerConfig::default()
         },
-        agent: warden_runtime::config::AgentSection {
-            router: devnet.summary().deployment.market.router,
-        },
+        agent: warden_runtime::config::AgentSection::reference(
+            devnet.summary().deployment.market.router,
+        ),
         database: DatabaseConfig {
             url: devnet
                 .deployment()
@@ -153,7 +153,7 @@ async fn watchtower(
 async fn a_restarted_challenger_catches_up_and_challenges_before_the_deadline() {
     // The window is long enough that the restart below happens well inside it.
     let setup = start_devnet().await;
-    let agent: Arc<dyn Agent> = Arc::new(setup.devnet.deployment().agent().clone());
+    let agent: Arc<dyn Agent> = setup.devnet.deployment().shared_agent();
     let challenger = setup.challenger_key.address();
 
     // First life: the watchtower judges everything up to now, keeps its cursor and goes down.
@@ -221,7 +221,8 @@ async fn a_watchtower_whose_agent_is_wrong_never_challenges_a_correct_output() {
     // A watchtower running a broken agent: it claims the honest agent's hash but decides
     // differently, so it disagrees with every honest output.
     let broken: Arc<dyn Agent> = Arc::new(ThievingAgent::new(
-        Arc::new(setup.devnet.deployment().agent().clone()),
+        setup.devnet.deployment().shared_agent(),
+        setup.devnet.summary().deployment.market.router,
         THIEF,
         U256::MAX,
     ));

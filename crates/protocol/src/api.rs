@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 pub const SIGNATURES_PATH: &str = "/v1/signatures";
 
 /// Largest request body the aggregator accepts, in bytes. A submission is a few hundred bytes of
-/// JSON plus the encoded action; this leaves room for actions with sizeable calldata.
-pub const MAX_SUBMISSION_BYTES: usize = 64 * 1024;
+/// JSON plus the encoded action and the trace; this leaves room for the longest trace the task
+/// manager takes ([`crate::MAX_TRACE_LENGTH`] hashes, 69 bytes each in JSON: 70,656 bytes) and
+/// an action with sizeable calldata.
+pub const MAX_SUBMISSION_BYTES: usize = 128 * 1024;
 
 /// `POST /v1/signatures`: an operator's signature over a task's output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +24,11 @@ pub struct SignatureSubmission {
     /// BLS12-381 signature over the task's output digest: uncompressed (192 bytes, what operators
     /// send: it parses without a square root) or compressed (96 bytes).
     pub signature: Bytes,
+    /// The run's activation trace: the hash of every output chunk of every layer, whose
+    /// [`crate::trace_hash`] the signature covers. Empty, and left out of the JSON, for an agent
+    /// its verifier re-runs whole; at most [`crate::MAX_TRACE_LENGTH`] hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<B256>,
 }
 
 /// What happened to a submission.

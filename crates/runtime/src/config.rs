@@ -373,11 +373,149 @@ fn default_node_api() -> SocketAddr {
 }
 
 /// `[agent]`: the agent a service runs (operators sign its outputs, challengers re-execute it).
+///
+/// Without `model` the service runs the shipped reference agent. With it, the service runs the
+/// large agent of that WNET model file (as `warden model generate` writes it), but only if the
+/// file, with the reference parameters for `router`, makes exactly the agent `agent_hash`: a node
+/// must pin what it signs for, so that a changed file or a server handing out another one stops
+/// it at start instead of making it sign another agent's outputs. Hence both or neither.
+/// [`crate::agent::load_agent`] builds the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "AgentFields")]
 pub struct AgentSection {
-    /// The Uniswap v2 router the reference agent trades through (part of its agent hash).
+    /// The Uniswap v2 router the agent trades through (part of its agent hash).
     pub router: alloy::primitives::Address,
+    /// Where the large agent's model file is: a path, or an `http://` or `https://` URL it is
+    /// downloaded from at start. Requires `agent_hash`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelSource>,
+    /// The agent hash `model` must make with the reference parameters (`warden model inspect
+    /// FILE --router ROUTER` prints it); the file is refused otherwise. Requires `model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_hash: Option<alloy::primitives::B256>,
+}
+
+impl AgentSection {
+    /// The shipped reference agent trading through `router`.
+    pub fn reference(router: alloy::primitives::Address) -> Self {
+        Self {
+            router,
+            model: None,
+            agent_hash: None,
+        }
+    }
+
+    /// The model file and the agent hash it must make, or `None` for the reference agent. A
+    /// model without its hash, or a hash without a model, is an error naming both keys.
+    pub fn pinned_model(
+        &self,
+    ) -> Result<Option<(&ModelSource, alloy::primitives::B256)>, ConfigError> {
+        match (&self.model, self.agent_hash) {
+            (Some(model), Some(agent_hash)) => Ok(Some((model, agent_hash))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid {
+                key: "agent.agent_hash",
+                reason: "agent.model is set without agent.agent_hash: pin the hash of the agent \
+                         the model makes (warden model inspect FILE --router ROUTER prints it)"
+                    .into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                key: "agent.model",
+                reason: "agent.agent_hash is set without agent.model: name the model file it \
+                         pins (or remove both to run the reference agent)"
+                    .into(),
+            }),
+        }
+    }
+
+    /// Checks that `model` and `agent_hash` come together; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.pinned_model().map(drop)
+    }
+}
+
+/// `[agent]` as written, checked into an [`AgentSection`] when read, so that every service
+/// refuses a half-pinned model however it validates the rest.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentFields {
+    router: alloy::primitives::Address,
+    #[serde(default)]
+    model: Option<ModelSource>,
+    #[serde(default)]
+    agent_hash: Option<alloy::primitives::B256>,
+}
+
+impl TryFrom<AgentFields> for AgentSection {
+    type Error = String;
+
+    fn try_from(fields: AgentFields) -> Result<Self, String> {
+        let section = Self {
+            router: fields.router,
+            model: fields.model,
+            agent_hash: fields.agent_hash,
+        };
+        match section.validate() {
+            Ok(()) => Ok(section),
+            Err(ConfigError::Invalid { key, reason }) => Err(format!("{key}: {reason}")),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}
+
+/// Where a model file comes from: a local path, or an `http(s)` URL it is downloaded from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ModelSource {
+    Path(PathBuf),
+    Url(Url),
+}
+
+impl std::str::FromStr for ModelSource {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err("agent.model is empty: give a path or an http(s) URL".into());
+        }
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return Url::parse(text)
+                .map(Self::Url)
+                .map_err(|error| format!("agent.model {text:?} is not a valid URL: {error}"));
+        }
+        // Anything else with a scheme would be read as a relative path and then reported missing,
+        // which hides the actual mistake.
+        if let Some((scheme, _)) = text.split_once("://") {
+            return Err(format!(
+                "agent.model {text:?}: {scheme}:// is not supported; give a path or an http(s) URL"
+            ));
+        }
+        Ok(Self::Path(PathBuf::from(text)))
+    }
+}
+
+impl TryFrom<String> for ModelSource {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<ModelSource> for String {
+    fn from(source: ModelSource) -> Self {
+        source.to_string()
+    }
+}
+
+impl std::fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(path) => write!(f, "{}", path.display()),
+            Self::Url(url) => write!(f, "{url}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -472,6 +610,114 @@ mod tests {
         for url in ["data/node.db", "sqlite::memory:", "postgresql://db/warden"] {
             DatabaseConfig { url: url.into() }.validate().unwrap();
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WithAgent {
+        agent: AgentSection,
+    }
+
+    const ROUTER: &str = "router = \"0x00000000000000000000000000000000000000bb\"";
+    const HASH: &str =
+        "agent_hash = \"0x1111111111111111111111111111111111111111111111111111111111111111\"";
+
+    fn agent_section(lines: &[&str], prefix: &str) -> Result<AgentSection, ConfigError> {
+        let (_dir, path) = write(&format!("[agent]\n{}\n", lines.join("\n")));
+        load::<WithAgent>(Some(&path), prefix).map(|config| config.agent)
+    }
+
+    #[test]
+    fn an_agent_section_names_the_reference_agent_or_a_pinned_model() {
+        let reference = agent_section(&[ROUTER], "WARDEN_TEST_CONFIG_F_").unwrap();
+        assert_eq!(
+            reference,
+            AgentSection::reference(alloy::primitives::Address::with_last_byte(0xbb))
+        );
+        assert_eq!(reference.pinned_model().unwrap(), None);
+
+        let file = agent_section(
+            &[ROUTER, "model = \"models/large.wnet\"", HASH],
+            "WARDEN_TEST_CONFIG_G_",
+        )
+        .unwrap();
+        let (model, hash) = file.pinned_model().unwrap().unwrap();
+        assert_eq!(model, &ModelSource::Path("models/large.wnet".into()));
+        assert_eq!(hash, alloy::primitives::B256::repeat_byte(0x11));
+
+        let url = agent_section(
+            &[
+                ROUTER,
+                "model = \"https://models.example/large.wnet\"",
+                HASH,
+            ],
+            "WARDEN_TEST_CONFIG_H_",
+        )
+        .unwrap();
+        let (model, _) = url.pinned_model().unwrap().unwrap();
+        assert!(matches!(model, ModelSource::Url(url) if url.host_str() == Some("models.example")));
+        assert_eq!(model.to_string(), "https://models.example/large.wnet");
+        // What is written back out (the deployer writes services' configurations) reads the same.
+        let written = serde_json::to_value(&url).unwrap();
+        assert_eq!(written["model"], "https://models.example/large.wnet");
+        assert_eq!(
+            serde_json::from_value::<AgentSection>(written).unwrap(),
+            url
+        );
+    }
+
+    #[test]
+    fn a_model_and_its_agent_hash_come_together() {
+        let unpinned = agent_section(
+            &[ROUTER, "model = \"models/large.wnet\""],
+            "WARDEN_TEST_CONFIG_I_",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            unpinned.contains("agent.model") && unpinned.contains("agent.agent_hash"),
+            "{unpinned}"
+        );
+        let orphan = agent_section(&[ROUTER, HASH], "WARDEN_TEST_CONFIG_J_")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            orphan.contains("agent.model") && orphan.contains("agent.agent_hash"),
+            "{orphan}"
+        );
+        // A section built in code is checked the same way, naming the key.
+        let built = AgentSection {
+            model: Some(ModelSource::Path("large.wnet".into())),
+            ..AgentSection::reference(alloy::primitives::Address::repeat_byte(1))
+        };
+        assert!(matches!(
+            built.validate().unwrap_err(),
+            ConfigError::Invalid {
+                key: "agent.agent_hash",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_model_source_is_a_path_or_an_http_url() {
+        for (text, refusal) in [
+            ("ftp://models.example/large.wnet", "ftp://"),
+            ("file:///models/large.wnet", "file://"),
+            ("", "empty"),
+            ("https://", "not a valid URL"),
+        ] {
+            let error = text.parse::<ModelSource>().unwrap_err();
+            assert!(error.contains(refusal), "{text:?}: {error}");
+        }
+        assert_eq!(
+            "HTTP://models.example/m".parse::<ModelSource>().unwrap(),
+            ModelSource::Url("http://models.example/m".parse().unwrap())
+        );
+        assert_eq!(
+            "/var/lib/warden/large.wnet".parse::<ModelSource>().unwrap(),
+            ModelSource::Path("/var/lib/warden/large.wnet".into())
+        );
     }
 
     #[test]

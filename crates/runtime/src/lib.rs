@@ -1,8 +1,9 @@
 //! What every Warden binary does the same way: it reads a TOML configuration with environment
 //! overrides, logs to stderr through `RUST_LOG`, talks to Ethereum through an instrumented,
-//! retrying RPC client, serves Prometheus metrics and the EigenLayer node API, and stops cleanly
-//! on SIGINT or SIGTERM.
+//! retrying RPC client, serves Prometheus metrics and the EigenLayer node API, builds the agent
+//! its `[agent]` section names, and stops cleanly on SIGINT or SIGTERM.
 
+pub mod agent;
 pub mod allowlist;
 pub mod cli;
 pub mod config;

@@ -9,7 +9,7 @@ use alloy::primitives::{B256, Bytes, U256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::encoding::{b256, bytes, hex, int, text_enum, u256, uint};
+use crate::encoding::{b256, bytes, hex, int, text_enum, trace, trace_hex, u256, uint};
 use crate::{EncodingError, Store, StoreError, now_ms};
 
 text_enum! {
@@ -45,6 +45,9 @@ pub struct StoredSignature {
     pub operator_id: B256,
     pub output_hash: B256,
     pub output: Bytes,
+    /// The run's activation trace, whose hash the signature covers with the output (empty for an
+    /// agent that keeps none).
+    pub trace: Vec<B256>,
     /// Compressed BLS12-381 G2 signature.
     pub signature: Bytes,
 }
@@ -54,11 +57,14 @@ pub struct StoredSignature {
 pub struct EquivocationRecord {
     pub task_id: u64,
     pub operator_id: B256,
-    /// The output and compressed signature the aggregator recorded first (and counts).
+    /// The output, trace hash and compressed signature the aggregator recorded first (and
+    /// counts).
     pub first_output_hash: B256,
+    pub first_trace_hash: B256,
     pub first_signature: Bytes,
-    /// The conflicting output and its compressed signature.
+    /// The conflicting output and trace hash, and its compressed signature.
     pub second_output_hash: B256,
+    pub second_trace_hash: B256,
     pub second_signature: Bytes,
 }
 
@@ -80,6 +86,8 @@ pub struct SubmissionRecord {
     pub task_id: u64,
     pub attempt: u64,
     pub output_hash: B256,
+    /// The hash of the trace committed with the output (`NO_TRACE` for an agent without one).
+    pub trace_hash: B256,
     /// Non-signers' public keys, EIP-2537 encoded (128 bytes each).
     pub non_signers: Vec<Bytes>,
     /// The aggregate signature, EIP-2537 encoded (256 bytes).
@@ -163,13 +171,14 @@ impl AggregatorStore {
     pub async fn save_signature(&self, signature: &StoredSignature) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO aggregator_signatures (task_id, operator_id, output_hash, output, \
-             signature, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+             trace, signature, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (task_id, operator_id) DO NOTHING",
         )
         .bind(int("task_id", signature.task_id)?)
         .bind(signature.operator_id.to_string())
         .bind(signature.output_hash.to_string())
         .bind(hex(&signature.output))
+        .bind(trace_hex(&signature.trace))
         .bind(hex(&signature.signature))
         .bind(now_ms())
         .execute(self.store.pool())
@@ -181,14 +190,17 @@ impl AggregatorStore {
     pub async fn save_equivocation(&self, evidence: &EquivocationRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO aggregator_equivocations (task_id, operator_id, first_output_hash, \
-             first_signature, second_output_hash, second_signature, received_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (task_id, operator_id) DO NOTHING",
+             first_trace_hash, first_signature, second_output_hash, second_trace_hash, \
+             second_signature, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (task_id, operator_id) DO NOTHING",
         )
         .bind(int("task_id", evidence.task_id)?)
         .bind(evidence.operator_id.to_string())
         .bind(evidence.first_output_hash.to_string())
+        .bind(evidence.first_trace_hash.to_string())
         .bind(hex(&evidence.first_signature))
         .bind(evidence.second_output_hash.to_string())
+        .bind(evidence.second_trace_hash.to_string())
         .bind(hex(&evidence.second_signature))
         .bind(now_ms())
         .execute(self.store.pool())
@@ -216,8 +228,10 @@ impl AggregatorStore {
                     task_id: uint("task_id", row.try_get("task_id")?)?,
                     operator_id: hash("operator_id")?,
                     first_output_hash: hash("first_output_hash")?,
+                    first_trace_hash: hash("first_trace_hash")?,
                     first_signature: blob("first_signature")?,
                     second_output_hash: hash("second_output_hash")?,
+                    second_trace_hash: hash("second_trace_hash")?,
                     second_signature: blob("second_signature")?,
                 })
             })
@@ -240,6 +254,7 @@ impl AggregatorStore {
                     operator_id: b256("operator_id", &row.try_get::<String, _>("operator_id")?)?,
                     output_hash: b256("output_hash", &row.try_get::<String, _>("output_hash")?)?,
                     output: bytes("output", &row.try_get::<String, _>("output")?)?,
+                    trace: trace("trace", &row.try_get::<String, _>("trace")?)?,
                     signature: bytes("signature", &row.try_get::<String, _>("signature")?)?,
                 })
             })
@@ -248,10 +263,15 @@ impl AggregatorStore {
 
     /// Records the decision to commit a quorum (as the task's next attempt, with the intent
     /// `intent_for(attempt)`) and moves the task to `committing`, atomically.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a column of the submission's row"
+    )]
     pub async fn prepare_submission(
         &self,
         task_id: u64,
         output_hash: B256,
+        trace_hash: B256,
         non_signers: &[Bytes],
         aggregate_signature: &Bytes,
         signed_weight: U256,
@@ -271,6 +291,7 @@ impl AggregatorStore {
             task_id,
             attempt,
             output_hash,
+            trace_hash,
             non_signers: non_signers.to_vec(),
             aggregate_signature: aggregate_signature.clone(),
             signed_weight,
@@ -289,13 +310,14 @@ impl AggregatorStore {
             reason: e.to_string(),
         })?;
         sqlx::query(
-            "INSERT INTO aggregator_submissions (task_id, attempt, output_hash, non_signers, \
-             aggregate_signature, signed_weight, intent, status, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO aggregator_submissions (task_id, attempt, output_hash, trace_hash, \
+             non_signers, aggregate_signature, signed_weight, intent, status, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id)
         .bind(int("attempt", attempt)?)
         .bind(output_hash.to_string())
+        .bind(trace_hash.to_string())
         .bind(non_signers_json)
         .bind(hex(aggregate_signature))
         .bind(signed_weight.to_string())
@@ -386,6 +408,7 @@ fn submission_record(row: &AnyRow) -> Result<SubmissionRecord, StoreError> {
         task_id: uint("task_id", row.try_get("task_id")?)?,
         attempt: uint("attempt", row.try_get("attempt")?)?,
         output_hash: b256("output_hash", &row.try_get::<String, _>("output_hash")?)?,
+        trace_hash: b256("trace_hash", &row.try_get::<String, _>("trace_hash")?)?,
         non_signers: non_signers
             .iter()
             .map(|key| bytes("non_signers", key))

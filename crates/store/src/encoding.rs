@@ -61,6 +61,30 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     format!("0x{}", alloy::hex::encode(bytes))
 }
 
+/// An activation trace (its chunk hashes in order) as the hex of their concatenation: `0x` for
+/// the empty trace of an agent that keeps none.
+pub(crate) fn trace_hex(trace: &[B256]) -> String {
+    hex(&trace.iter().flat_map(|hash| hash.0).collect::<Vec<u8>>())
+}
+
+/// The trace [`trace_hex`] wrote.
+pub(crate) fn trace(column: &'static str, text: &str) -> Result<Vec<B256>, EncodingError> {
+    let concatenated = bytes(column, text)?;
+    if !concatenated.len().is_multiple_of(32) {
+        return Err(EncodingError {
+            column,
+            reason: format!(
+                "{} bytes is not a whole number of 32-byte chunk hashes",
+                concatenated.len()
+            ),
+        });
+    }
+    Ok(concatenated
+        .chunks_exact(32)
+        .map(B256::from_slice)
+        .collect())
+}
+
 /// Declares an enum kept in a TEXT column, each variant beside the text that stores it, so the
 /// two directions (`as_str` for binding, `parse` for reading) cannot drift apart. `parse` names
 /// the column and what the value should have been when a row holds an unknown text.

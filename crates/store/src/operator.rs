@@ -1,12 +1,13 @@
 //! `operator_signing_records`: the operator's slashing protection, keyed by what was signed.
 //!
 //! A record's key is the task's signing root ([`TaskAttestation::signing_root`]: every field of
-//! the signed digest except the output, as Lighthouse keys by signing root). What a node signed
-//! for a root is written here before the signature leaves the process and never rewritten; a
-//! restarted node re-sends the recorded signature instead of signing again, so no crash, restart
-//! or changed agent can make it sign two outputs for one signing root. A task a reorg replaced,
-//! the same task id on another chain or task manager, or the same task under another agent hash,
-//! has another signing root: it is a different attestation and may be signed.
+//! the signed digest except the output and the trace, as Lighthouse keys by signing root). What a
+//! node signed for a root (the output and, for a large agent, the activation trace) is written
+//! here before the signature leaves the process and never rewritten; a restarted node re-sends
+//! the recorded signature instead of signing again, so no crash, restart or changed agent can make
+//! it sign two outputs, or one output with two traces, for one signing root. A task a reorg
+//! replaced, the same task id on another chain or task manager, or the same task under another
+//! agent hash, has another signing root: it is a different attestation and may be signed.
 //!
 //! `operator_attestations` holds the records of the second schema, whose signing root (like the
 //! task manager's digest then) left the agent's verifier out: they were made for an earlier task
@@ -20,9 +21,9 @@
 use alloy::primitives::{B256, Bytes};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use warden_protocol::{OperatorId, TaskAttestation};
+use warden_protocol::{OperatorId, TaskAttestation, trace_hash};
 
-use crate::encoding::{address, b256, bytes, hex, int, uint};
+use crate::encoding::{address, b256, bytes, hex, int, trace, trace_hex, uint};
 use crate::{EncodingError, Store, StoreError, now_ms};
 
 /// A signature the operator gave.
@@ -34,6 +35,9 @@ pub struct SignedOutput {
     pub output: Bytes,
     /// Compressed BLS12-381 G2 signature.
     pub signature: Bytes,
+    /// The run's activation trace, whose [`trace_hash`] the signature covers beside the output
+    /// hash; empty for an agent that keeps none.
+    pub trace: Vec<B256>,
     /// The aggregator acknowledged it.
     pub delivered: bool,
 }
@@ -42,6 +46,11 @@ impl SignedOutput {
     /// The record's key.
     pub fn signing_root(&self) -> B256 {
         self.attestation.signing_root()
+    }
+
+    /// The hash of the trace the signature covers ([`warden_protocol::NO_TRACE`] for none).
+    pub fn trace_hash(&self) -> B256 {
+        trace_hash(&self.trace)
     }
 }
 
@@ -79,20 +88,40 @@ pub struct ImportSummary {
 /// Why [`SlashingProtection::import`] wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// An imported record names another output for a signing root already on record: taking
-    /// it would let the node sign a second output.
+    /// An imported record names another output, or the same output with another trace, for a
+    /// signing root already on record: taking it would let the node sign a second time for one
+    /// task, which the task manager slashes either way (`slashEquivocation` takes one output with
+    /// two traces as it takes two outputs).
     #[error(
-        "task {task_id} (signing root {signing_root}): the record here signed output \
-         {recorded}, the import says {imported}; importing it could allow a second output"
+        "task {task_id} (signing root {signing_root}): the record here signed output {recorded} \
+         with trace hash {recorded_trace}, the import says output {imported} with trace hash \
+         {imported_trace}{}; importing it could allow a second signature for this task, which \
+         is slashable equivocation",
+        same_output_note(.recorded, .imported)
     )]
     Conflict {
         signing_root: B256,
         task_id: u64,
+        /// The output hash on record.
         recorded: B256,
+        /// The output hash in the import.
         imported: B256,
+        /// The hash of the trace on record.
+        recorded_trace: B256,
+        /// The hash of the trace in the import.
+        imported_trace: B256,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Says so when a conflict is one output with two traces, which is easy to miss among the hashes.
+fn same_output_note(recorded: &B256, imported: &B256) -> &'static str {
+    if recorded == imported {
+        " (the same output with another trace)"
+    } else {
+        ""
+    }
 }
 
 impl From<sqlx::Error> for ImportError {
@@ -116,8 +145,8 @@ pub struct SlashingProtection {
 
 const INSERT: &str = "INSERT INTO operator_signing_records (operator_id, signing_root, chain_id, \
      task_manager, task_id, agent_id, agent_hash, verifier, input_hash, reference_block, \
-     output_hash, output, signature, signed_at_ms, delivered_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+     output_hash, output, signature, trace, signed_at_ms, delivered_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
      ON CONFLICT (operator_id, signing_root) DO NOTHING";
 
 impl SlashingProtection {
@@ -196,8 +225,8 @@ impl SlashingProtection {
     }
 
     /// Merges `records` into the record in one transaction: records already here with the same
-    /// output are skipped, new ones are added, and if any names another output for a signing
-    /// root on record nothing is written at all.
+    /// output and trace are skipped, new ones are added, and if any names another output or
+    /// another trace for a signing root on record nothing is written at all.
     pub async fn import(&self, records: &[SignedOutput]) -> Result<ImportSummary, ImportError> {
         let mut transaction = self.store.begin_write().await?;
         let mut summary = ImportSummary::default();
@@ -209,13 +238,19 @@ impl SlashingProtection {
             let recorded = self
                 .recorded_output(&mut transaction, record.signing_root())
                 .await?;
-            if recorded != Some(record.output_hash) {
+            let Some((recorded, recorded_trace)) = recorded else {
+                // Conflict without a row cannot happen: rows are never deleted.
+                return Err(StoreError::Query(sqlx::Error::RowNotFound).into());
+            };
+            if recorded != record.output_hash || recorded_trace != record.trace {
                 // Dropping the transaction rolls back what this import added so far.
                 return Err(ImportError::Conflict {
                     signing_root: record.signing_root(),
                     task_id: record.attestation.task_id,
-                    recorded: recorded.unwrap_or_default(),
+                    recorded,
                     imported: record.output_hash,
+                    recorded_trace: trace_hash(&recorded_trace),
+                    imported_trace: record.trace_hash(),
                 });
             }
             summary.already_known += 1;
@@ -294,6 +329,7 @@ impl SlashingProtection {
             .bind(signed.output_hash.to_string())
             .bind(hex(&signed.output))
             .bind(hex(&signed.signature))
+            .bind(trace_hex(&signed.trace))
             .bind(now_ms())
             .bind(delivered_at)
             .execute(&mut *connection)
@@ -301,13 +337,14 @@ impl SlashingProtection {
         Ok(inserted.rows_affected() == 1)
     }
 
+    /// The output hash and the trace on record for `signing_root`.
     async fn recorded_output(
         &self,
         connection: &mut AnyConnection,
         signing_root: B256,
-    ) -> Result<Option<B256>, StoreError> {
+    ) -> Result<Option<(B256, Vec<B256>)>, StoreError> {
         let row = sqlx::query(
-            "SELECT output_hash FROM operator_signing_records WHERE operator_id = $1 \
+            "SELECT output_hash, trace FROM operator_signing_records WHERE operator_id = $1 \
              AND signing_root = $2",
         )
         .bind(self.operator_id.to_string())
@@ -315,10 +352,9 @@ impl SlashingProtection {
         .fetch_optional(&mut *connection)
         .await?;
         row.map(|row| {
-            Ok(b256(
-                "output_hash",
-                &row.try_get::<String, _>("output_hash")?,
-            )?)
+            let output_hash = b256("output_hash", &row.try_get::<String, _>("output_hash")?)?;
+            let trace = trace("trace", &row.try_get::<String, _>("trace")?)?;
+            Ok((output_hash, trace))
         })
         .transpose()
     }
@@ -361,6 +397,7 @@ fn signed_output(row: &AnyRow) -> Result<SignedOutput, StoreError> {
         output_hash: b256("output_hash", &text("output_hash")?)?,
         output: bytes("output", &text("output")?)?,
         signature: bytes("signature", &text("signature")?)?,
+        trace: trace("trace", &text("trace")?)?,
         delivered: row.try_get::<Option<i64>, _>("delivered_at_ms")?.is_some(),
     };
     // The key is derived from the fields: a row whose fields do not hash to it was altered.

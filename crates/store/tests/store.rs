@@ -20,6 +20,9 @@ warden_store::on_both_backends!(
     an_import_merges_or_writes_nothing,
     records_of_the_first_schema_survive_the_migration,
     records_survive_closing_and_reopening,
+    a_record_keeps_the_trace_it_signed,
+    an_import_naming_another_trace_for_a_recorded_output_writes_nothing,
+    a_malformed_trace_on_record_is_named,
     the_cursor_advances_rewinds_and_prunes,
     transactions_are_unique_per_intent_and_nonce,
     migrations_run_once,
@@ -51,7 +54,16 @@ fn signed_for(attestation: TaskAttestation, output: u8) -> SignedOutput {
         output_hash: B256::repeat_byte(output),
         output: Bytes::from(vec![output; 5]),
         signature: Bytes::from(vec![0xa0; 96]),
+        trace: Vec::new(),
         delivered: false,
+    }
+}
+
+/// A large agent's record: `signed` with a trace of `length` chunk hashes starting at `first`.
+fn traced(task_id: u64, output: u8, first: u8, length: u8) -> SignedOutput {
+    SignedOutput {
+        trace: (first..first + length).map(B256::repeat_byte).collect(),
+        ..signed(task_id, 1, output)
     }
 }
 
@@ -292,6 +304,109 @@ async fn records_survive_closing_and_reopening(db: &TestDatabase) {
     );
 }
 
+async fn a_record_keeps_the_trace_it_signed(db: &TestDatabase) {
+    let store = db.open().await;
+    let protection = SlashingProtection::new(store.clone(), operator(0x11));
+    let first = traced(11, 0xaa, 1, 3);
+    assert_eq!(protection.record(&first).await.unwrap(), Recorded::New);
+    assert_eq!(
+        protection.find(first.signing_root()).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(protection.undelivered().await.unwrap(), vec![first.clone()]);
+    // The same output with another trace is a second signature: the first comes back, trace
+    // and all.
+    assert_eq!(
+        protection.record(&traced(11, 0xaa, 7, 2)).await.unwrap(),
+        Recorded::Existing(Box::new(first.clone()))
+    );
+    store.close().await;
+
+    let reopened = SlashingProtection::new(db.open().await, operator(0x11));
+    assert_eq!(reopened.all().await.unwrap(), vec![first.clone()]);
+    assert_eq!(
+        reopened.record(&signed(11, 1, 0xaa)).await.unwrap(),
+        Recorded::Existing(Box::new(first)),
+        "an empty trace is another trace too"
+    );
+}
+
+async fn an_import_naming_another_trace_for_a_recorded_output_writes_nothing(db: &TestDatabase) {
+    let protection = SlashingProtection::new(db.open().await, operator(0x11));
+    let here = traced(12, 0xaa, 1, 3);
+    protection.record(&here).await.unwrap();
+
+    let summary = protection
+        .import(&[here.clone(), traced(13, 0xaa, 1, 3)])
+        .await
+        .unwrap();
+    assert_eq!((summary.added, summary.already_known), (1, 1));
+
+    let other = traced(12, 0xaa, 4, 3);
+    let error = protection
+        .import(&[traced(14, 0xaa, 1, 3), other.clone()])
+        .await
+        .unwrap_err();
+    let ImportError::Conflict {
+        task_id,
+        recorded,
+        imported,
+        recorded_trace,
+        imported_trace,
+        ..
+    } = &error
+    else {
+        panic!("{error}");
+    };
+    assert_eq!(
+        (*task_id, *recorded, *imported),
+        (12, here.output_hash, here.output_hash)
+    );
+    assert_eq!(
+        (*recorded_trace, *imported_trace),
+        (here.trace_hash(), other.trace_hash())
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("the same output with another trace"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&here.trace_hash().to_string()),
+        "{message}"
+    );
+    assert!(protection.for_task(14).await.unwrap().is_empty());
+
+    // A record without a trace against one with a trace conflicts the same way.
+    let error = protection.import(&[signed(12, 1, 0xaa)]).await.unwrap_err();
+    assert!(
+        matches!(error, ImportError::Conflict { imported_trace, .. } if imported_trace == warden_protocol::NO_TRACE),
+        "{error}"
+    );
+    assert_eq!(
+        protection.find(here.signing_root()).await.unwrap(),
+        Some(here)
+    );
+}
+
+async fn a_malformed_trace_on_record_is_named(db: &TestDatabase) {
+    let protection = SlashingProtection::new(db.open().await, operator(0x11));
+    let record = traced(15, 0xaa, 1, 2);
+    protection.record(&record).await.unwrap();
+    // 33 bytes: a chunk hash and a stray byte.
+    db.execute(&format!(
+        "UPDATE operator_signing_records SET trace = '0x{}' WHERE task_id = 15",
+        "ab".repeat(33)
+    ))
+    .await;
+    let error = protection.find(record.signing_root()).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Corrupt(encoding) if encoding.column == "trace"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("33 bytes"), "{error}");
+}
+
 async fn the_cursor_advances_rewinds_and_prunes(db: &TestDatabase) {
     let store = db.open().await;
     let cursor = ChainCursor::new(store.clone(), "challenger");
@@ -508,6 +623,8 @@ async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDataba
         operator_id: B256::repeat_byte(operator),
         output_hash: B256::repeat_byte(output),
         output: Bytes::from(vec![output; 3]),
+        // A trace of `operator` chunk hashes: the empty one and longer ones round-trip alike.
+        trace: (0..operator).map(B256::repeat_byte).collect(),
         signature: Bytes::from(vec![operator; 96]),
     };
     aggregator
@@ -533,6 +650,14 @@ async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDataba
         .unwrap();
     let kept = aggregator.signatures(1).await.unwrap();
     assert_eq!(kept.len(), 3);
+    for operator in 1..=3 {
+        let expected = if operator == 3 {
+            signature(3, 0xbb)
+        } else {
+            signature(operator, 0xaa)
+        };
+        assert!(kept.contains(&expected), "operator {operator}: {kept:?}");
+    }
     assert_eq!(
         kept.iter()
             .find(|s| s.operator_id == B256::repeat_byte(3))
@@ -545,8 +670,10 @@ async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDataba
         task_id: 1,
         operator_id: B256::repeat_byte(3),
         first_output_hash: B256::repeat_byte(0xbb),
+        first_trace_hash: B256::repeat_byte(0x11),
         first_signature: Bytes::from(vec![3u8; 96]),
         second_output_hash: B256::repeat_byte(0xaa),
+        second_trace_hash: B256::repeat_byte(0x22),
         second_signature: Bytes::from(vec![4u8; 96]),
     };
     aggregator.save_equivocation(&evidence).await.unwrap();
@@ -567,6 +694,7 @@ async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDataba
         .prepare_submission(
             1,
             B256::repeat_byte(0xaa),
+            B256::repeat_byte(0x33),
             &non_signers,
             &aggregate,
             U256::from(64u64),
@@ -594,6 +722,7 @@ async fn the_aggregator_resumes_tasks_signatures_and_submissions(db: &TestDataba
         .prepare_submission(
             1,
             B256::repeat_byte(0xaa),
+            warden_protocol::NO_TRACE,
             &[],
             &aggregate,
             U256::from(96u64),
@@ -663,6 +792,7 @@ async fn concurrent_read_then_write_transactions_all_commit(db: &TestDatabase) {
                 .prepare_submission(
                     task_id,
                     B256::repeat_byte(0xaa),
+                    warden_protocol::NO_TRACE,
                     &[],
                     &aggregate,
                     U256::from(64u64),
