@@ -58,7 +58,7 @@ pub struct DevnetArgs {
     /// The agent the operators run: `reference`, the shipped 9 → 16 → 16 → 3 MLP its verifier
     /// re-runs whole; `large`, a generated 256 → 1024 → 1024 → 512 → 3 int8 network (1.84 M
     /// parameters, randomly initialised from a fixed seed, not trained) whose signers commit its
-    /// activation trace and whose fraud is proven one step at a time; `10m`, the same at 9.96 M
+    /// activation trace and whose fraud is proven one step at a time; `10m`, the same at 9.97 M
     /// parameters.
     #[arg(long, value_name = "MODEL", default_value = "reference", value_parser = parse_model)]
     model: AgentModel,

@@ -20,7 +20,7 @@ pub struct ModelArgs {
 enum PresetName {
     /// 256 → 1024 → 1024 (residual) → 512 → 3, 32 neurons a chunk: 1.84 M parameters.
     Large,
-    /// 256 → 2048 → 2048 → 2048 (both residual) → 512 → 3, 16 neurons a chunk: 9.96 M parameters.
+    /// 256 → 2048 → 2048 → 2048 (both residual) → 512 → 3, 16 neurons a chunk: 9.97 M parameters.
     #[value(name = "10m")]
     TenMillion,
 }

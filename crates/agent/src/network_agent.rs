@@ -67,7 +67,7 @@ pub enum LoadError {
 pub enum Preset {
     /// 256 → 1024 → 1024 (residual) → 512 → 3 in 32-neuron chunks: 1.84 M parameters, 81 chunks.
     Large,
-    /// 256 → 2048 → 2048 (residual) → 2048 (residual) → 512 → 3 in 16-neuron chunks: 9.96 M
+    /// 256 → 2048 → 2048 (residual) → 2048 (residual) → 512 → 3 in 16-neuron chunks: 9.97 M
     /// parameters, 417 chunks.
     TenMillion,
 }

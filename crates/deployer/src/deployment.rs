@@ -134,6 +134,9 @@ pub struct Deployment {
     operators: Vec<OperatorHandle>,
     summary: DeploymentSummary,
     agent: Arc<dyn warden_agent::Agent>,
+    /// A large agent's model file in the data directory, which the services' configurations
+    /// name: services run as their own processes load it from there.
+    model_file: Option<PathBuf>,
     /// Moves the price between ticks; taken by whoever drives the chain afterwards.
     trader: Option<NoiseTrader>,
 }
@@ -250,6 +253,19 @@ impl Deployment {
         .await?;
         trader.approve().await?;
         let (agent, model) = config.model.build(market.router)?;
+        let model_file = match agent.network() {
+            Some(large) => {
+                let path = data_dir.join(format!("{}.wnet", model.name));
+                std::fs::write(&path, large.network().as_bytes()).map_err(|source| {
+                    DeployError::Io {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Some(path)
+            }
+            None => None,
+        };
         tracing::info!(model = model.name, parameters = model.parameters, hash = %model.hash, "agent model");
         let app = app::deploy(
             &provider,
@@ -300,6 +316,7 @@ impl Deployment {
             operators,
             summary,
             agent,
+            model_file,
             trader: Some(trader),
         };
         deployment.refresh().await?;
@@ -349,6 +366,20 @@ impl Deployment {
     /// The agent, shared, as the services take it.
     pub fn shared_agent(&self) -> Arc<dyn warden_agent::Agent> {
         Arc::clone(&self.agent)
+    }
+
+    /// The `[agent]` section of the services' configurations: the reference agent, or the large
+    /// agent's model file in the data directory pinned to the registered agent hash.
+    pub fn agent_section(&self) -> warden_runtime::config::AgentSection {
+        let router = self.summary.market.router;
+        match &self.model_file {
+            Some(path) => warden_runtime::config::AgentSection {
+                router,
+                model: Some(warden_runtime::config::ModelSource::Path(path.clone())),
+                agent_hash: Some(self.agent.agent_hash()),
+            },
+            None => warden_runtime::config::AgentSection::reference(router),
+        }
     }
 
     /// What was deployed, as of the last refresh.

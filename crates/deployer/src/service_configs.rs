@@ -267,7 +267,7 @@ impl Deployment {
                 start_block,
                 ..WatchtowerConfig::default()
             },
-            agent: warden_runtime::config::AgentSection::reference(self.summary().market.router),
+            agent: self.agent_section(),
             database: DatabaseConfig {
                 url: self.data_dir().join("challenger.db").display().to_string(),
             },
@@ -295,7 +295,6 @@ impl Deployment {
     ) -> Result<warden_operator::config::OperatorConfig, DeployError> {
         use warden_keys::KeysConfig;
         use warden_operator::config::{NodeSection, OperatorConfig};
-        use warden_runtime::config::AgentSection;
         use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         Ok(OperatorConfig {
@@ -310,7 +309,7 @@ impl Deployment {
                 max_lag_blocks: 10,
                 ..NodeSection::new(aggregator_url.clone())
             },
-            agent: AgentSection::reference(self.summary().market.router),
+            agent: self.agent_section(),
             database: DatabaseConfig {
                 url: self
                     .data_dir()

@@ -101,7 +101,24 @@ async fn each_lie_about_a_large_agent_s_run_is_proven_in_one_transaction() {
         assert_eq!(model.name, "large");
         assert!(model.parameters >= 1_000_000, "{model:?}");
         assert_proven_and_slashed(&devnet, &summary, lie).await;
+        if lie == Lie::Theft {
+            assert_configs_run_the_registered_agent(&devnet).await;
+        }
     }
+}
+
+/// The configuration the deployment writes for services run as their own processes names the
+/// model file in the data directory, pinned to the registered agent's hash, and loads as that
+/// agent.
+async fn assert_configs_run_the_registered_agent(devnet: &Devnet) {
+    let section = devnet.deployment().challenger_config(0).agent;
+    assert!(section.model.is_some(), "{section:?}");
+    let loaded = warden_runtime::agent::load_agent(&section).await.unwrap();
+    assert_eq!(
+        loaded.agent_hash(),
+        devnet.deployment().agent().agent_hash()
+    );
+    assert!(loaded.network().is_some(), "a large agent");
 }
 
 /// A 10 M-parameter network end to end: registered with its verifier (its weights stay off
