@@ -1,6 +1,7 @@
 //! The `warden` command: its command line and subcommands, in a library so that tests (the
 //! compose file check) parse command lines exactly as the binary does.
 
+pub mod avs;
 pub mod deploy;
 pub mod devnet;
 pub mod keys;
@@ -25,6 +26,9 @@ pub enum Command {
     /// operators, and write the keystores and configuration files of every service (the
     /// one-shot deployer of docker-compose.yml). Does nothing if OUT already holds a deployment.
     Deploy(deploy::DeployArgs),
+    /// Warden on an EigenLayer deployment that already exists: `warden avs check` reads a chain's
+    /// core and says whether this Warden can join it.
+    Avs(avs::AvsArgs),
     /// Create an operator's encrypted keystores (ECDSA and BLS12-381).
     Keys(keys::KeysArgs),
     /// Generate a large agent's model file (WNET), or check one and print its hashes.

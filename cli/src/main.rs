@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use eyre::WrapErr;
-use warden_cli::{Command, deploy, devnet, keys, model};
+use warden_cli::{Command, avs, deploy, devnet, keys, model};
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
@@ -12,6 +12,7 @@ async fn main() -> eyre::Result<()> {
     match command {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Deploy(args) => deploy::run(args).await,
+        Command::Avs(args) => avs::run(args).await,
         Command::Keys(args) => keys::run(args),
         Command::Model(args) => model::run(args),
         Command::EigenlayerArtifacts { out } => export_eigenlayer_artifacts(&out),

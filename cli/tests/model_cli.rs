@@ -4,18 +4,13 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
+mod common;
+
+use common::warden;
 
 use alloy::primitives::Address;
 use warden_agent::Params;
 use warden_agent::network_agent::{Preset, network_agent_hash};
-
-fn warden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn model_generate_writes_the_preset_and_inspect_reads_it_back() {

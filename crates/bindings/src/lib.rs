@@ -123,6 +123,7 @@ pub mod input_source {
 
 pub use input_source::UniswapV2InputSource;
 
+pub mod core_release;
 pub mod revert;
 pub mod task_facts;
 

@@ -11,6 +11,7 @@ pub mod decimal;
 mod deployment;
 pub mod eigenlayer;
 pub mod market;
+pub mod networks;
 pub mod registry;
 mod service_configs;
 mod summary;

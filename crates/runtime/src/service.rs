@@ -9,6 +9,7 @@ use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use tokio::sync::watch;
+use warden_bindings::core_release::{ReleaseError, check_task_manager_core};
 use warden_store::{Store, StoreError};
 use warden_txm::{TransactionsConfig, TxError, TxManager};
 
@@ -31,6 +32,10 @@ pub enum ServiceError {
     Metrics(#[from] MetricsError),
     #[error(transparent)]
     Ops(#[from] OpsError),
+    /// The chain's EigenLayer core is not one this build's interfaces were written for, or the
+    /// configured task manager is not on this chain.
+    #[error("the configured deployment: {0}")]
+    EigenLayer(#[from] ReleaseError),
 }
 
 /// A service's shared machinery.
@@ -68,10 +73,19 @@ impl ServiceRuntime {
         })
     }
 
-    /// Opens the database and connects to the chain as `config` says.
+    /// Opens the database and connects to the chain as `config` says, then reads the EigenLayer
+    /// core behind the configured task manager: a core of a release this build's interfaces were
+    /// not written for, or a task manager with no code on this chain, stops the service here,
+    /// before it acts on anything.
     pub async fn for_config<C: ServiceConfig>(config: &C) -> Result<Self, ServiceError> {
         let chain = config.chain();
-        Self::start(chain.rpc_url.clone(), chain.retry(), &config.database().url).await
+        let runtime =
+            Self::start(chain.rpc_url.clone(), chain.retry(), &config.database().url).await?;
+        let releases = check_task_manager_core(&runtime.provider, chain.task_manager).await?;
+        for (contract, release) in releases {
+            tracing::info!(contract, %release, "EigenLayer core release supported");
+        }
+        Ok(runtime)
     }
 
     /// A provider without retries, for a caller that retries on its own (the transaction
