@@ -116,6 +116,28 @@ pub enum ReleaseError {
     Rpc(#[from] alloy::transports::TransportError),
 }
 
+impl ReleaseError {
+    /// Whether the node could not be asked at all (no answer, as opposed to an answer that
+    /// refuses): the core is then neither known good nor known bad.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Rpc(error) if !error.is_error_resp())
+    }
+
+    /// A failed contract call about `what`: the transport's failure as [`ReleaseError::Rpc`], so
+    /// that an unreachable node is told apart from a contract that answers wrongly.
+    fn call(what: &'static str, error: alloy::contract::Error) -> Self {
+        match error {
+            alloy::contract::Error::TransportError(error) if !error.is_error_resp() => {
+                Self::Rpc(error)
+            }
+            error => Self::Read {
+                what,
+                reason: error.to_string(),
+            },
+        }
+    }
+}
+
 alloy::sol! {
     #[sol(rpc)]
     interface ISemVerMixin {
@@ -136,10 +158,13 @@ pub async fn supported_release<P: Provider>(
         .version()
         .call()
         .await
-        .map_err(|error| ReleaseError::NoVersion {
-            contract,
-            address,
-            reason: error.to_string(),
+        .map_err(|error| match ReleaseError::call("version()", error) {
+            ReleaseError::Read { reason, .. } => ReleaseError::NoVersion {
+                contract,
+                address,
+                reason,
+            },
+            unreachable => unreachable,
         })?;
     let found = CoreVersion::parse(&raw).ok_or_else(|| ReleaseError::Unreadable {
         contract,
@@ -168,12 +193,7 @@ pub async fn check_task_manager_core<P: Provider>(
             address: task_manager,
         });
     }
-    let read = |what: &'static str| {
-        move |error: alloy::contract::Error| ReleaseError::Read {
-            what,
-            reason: error.to_string(),
-        }
-    };
+    let read = |what: &'static str| move |error| ReleaseError::call(what, error);
     let registry = WardenTaskManager::new(task_manager, provider)
         .registry()
         .call()

@@ -81,9 +81,19 @@ impl ServiceRuntime {
         let chain = config.chain();
         let runtime =
             Self::start(chain.rpc_url.clone(), chain.retry(), &config.database().url).await?;
-        let releases = check_task_manager_core(&runtime.provider, chain.task_manager).await?;
-        for (contract, release) in releases {
-            tracing::info!(contract, %release, "EigenLayer core release supported");
+        match check_task_manager_core(&runtime.provider, chain.task_manager).await {
+            Ok(releases) => {
+                for (contract, release) in releases {
+                    tracing::info!(contract, %release, "EigenLayer core release supported");
+                }
+            }
+            // A node down at start-up is the service's to ride out as it rides out any outage;
+            // only an answer that rules the deployment out stops it here.
+            Err(error) if error.is_unreachable() => tracing::warn!(
+                %error,
+                "could not read the EigenLayer core's release at start-up; going on"
+            ),
+            Err(error) => return Err(error.into()),
         }
         Ok(runtime)
     }

@@ -1,6 +1,6 @@
 //! Why a transaction was not sent, not mined, or not known.
 
-use alloy::primitives::{Address, B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::transports::TransportError;
 use warden_store::StoreError;
 
@@ -31,6 +31,12 @@ pub enum TxError {
         /// The raw revert data, for custom errors the caller can decode.
         data: Option<Bytes>,
     },
+
+    /// The key cannot pay for the transaction at its fee cap (gas limit × `maxFeePerGas` plus the
+    /// value sent). Nothing was recorded and no nonce was used: funding the key and sending the
+    /// intent again is all it takes.
+    #[error("{0}")]
+    InsufficientFunds(Box<Shortfall>),
 
     /// An RPC call kept failing at the transport level (or failed with an error response that
     /// is not retried). If it happened after the transaction was recorded, the record stays
@@ -108,4 +114,30 @@ pub enum TxError {
     /// The transaction log could not be read or written.
     #[error("transaction log: {0}")]
     Store(#[from] StoreError),
+}
+
+/// What a key lacks to pay for a transaction ([`TxError::InsufficientFunds`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "insufficient funds for transaction {intent:?}: key {address} holds {} ETH and the transaction may cost up to {} ETH (gas limit {gas_limit} at up to {max_fee_per_gas} wei per gas, plus {} ETH sent); fund the key",
+    ether(*balance),
+    ether(*needed),
+    ether(*value)
+)]
+pub struct Shortfall {
+    pub intent: String,
+    pub address: Address,
+    pub balance: U256,
+    pub needed: U256,
+    pub gas_limit: u64,
+    pub max_fee_per_gas: u128,
+    pub value: U256,
+}
+
+/// `wei` in ether, to six decimals (rounded down), for messages.
+fn ether(wei: U256) -> String {
+    let micro = wei / U256::from(1_000_000_000_000u64);
+    let whole = micro / U256::from(1_000_000u64);
+    let fraction = micro % U256::from(1_000_000u64);
+    format!("{whole}.{fraction:0>6}")
 }

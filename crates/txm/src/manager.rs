@@ -21,6 +21,7 @@ use warden_store::Store;
 use warden_store::transactions::{Inserted, TransactionLog, TxRecord, TxStatus};
 
 use crate::call::{Call, would_revert};
+use crate::error::Shortfall;
 use crate::fees::Fees;
 use crate::rpc::{Broadcast, Retry};
 use crate::{TxError, TxManagerConfig};
@@ -343,6 +344,8 @@ impl TxManager {
             None => self.estimate_gas(intent, &call).await?,
         };
         let fees = self.initial_fees(intent, &call).await?;
+        self.ensure_funds(intent, gas_limit, fees.max_fee_per_gas, call.value)
+            .await?;
 
         let mut next = inner.next_nonce.lock().await;
         let nonce = *next;
@@ -386,6 +389,42 @@ impl TxManager {
         }
     }
 
+    /// Refuses, before a nonce is taken, a transaction the key cannot pay for at its fee cap: the
+    /// node would refuse it anyway, and a record that cannot be mined would hold up every later
+    /// transaction of the key behind its nonce.
+    async fn ensure_funds(
+        &self,
+        intent: &str,
+        gas_limit: u64,
+        max_fee_per_gas: u128,
+        value: U256,
+    ) -> Result<(), TxError> {
+        let provider = &self.inner.provider;
+        let address = self.inner.address;
+        let balance = self
+            .inner
+            .retry
+            .call("eth_getBalance", || async move {
+                provider.get_balance(address).await
+            })
+            .await?;
+        let needed = U256::from(gas_limit)
+            .saturating_mul(U256::from(max_fee_per_gas))
+            .saturating_add(value);
+        if balance < needed {
+            return Err(TxError::InsufficientFunds(Box::new(Shortfall {
+                intent: intent.to_string(),
+                address,
+                balance,
+                needed,
+                gas_limit,
+                max_fee_per_gas,
+                value,
+            })));
+        }
+        Ok(())
+    }
+
     /// The padded gas limit of `call`, or why the node would not execute it.
     async fn estimate_gas(&self, intent: &str, call: &Call) -> Result<u64, TxError> {
         let provider = &self.inner.provider;
@@ -404,6 +443,15 @@ impl TxManager {
         };
         match &failure.source {
             RpcError::ErrorResp(payload) => match would_revert(payload) {
+                // The value alone is more than the key holds: say so, with the figures.
+                Some((reason, _)) if reason.to_lowercase().contains("insufficient funds") => {
+                    self.ensure_funds(intent, 0, 0, call.value).await?;
+                    Err(TxError::WouldRevert {
+                        intent: intent.to_string(),
+                        reason,
+                        data: None,
+                    })
+                }
                 Some((reason, data)) => {
                     // The caller decides what a refusal means and how loudly to say it.
                     tracing::debug!(intent, %reason, "transaction would revert; not sent");

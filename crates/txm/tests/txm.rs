@@ -37,6 +37,7 @@ warden_store::on_both_backends!(
     a_restart_after_a_rollback_left_the_recorded_nonce_ahead_resumes_the_lost_transactions,
     a_lost_transaction_whose_nonce_another_took_after_the_rollback_is_settled_dropped,
     a_node_restarted_from_older_state_is_repaired_without_a_restart,
+    a_key_that_cannot_pay_gets_a_clear_error_and_uses_no_nonce,
 );
 
 /// Init code deploying `PUSH1 0 CALLDATALOAD PUSH1 0 SSTORE STOP`: stores the first calldata
@@ -958,4 +959,50 @@ async fn a_node_restarted_from_older_state_is_repaired_without_a_restart(db: &Te
     assert_eq!(chain.balance(RECIPIENT).await, U256::from(111));
     let first = txm.send("transfer/1", transfer(1)).await.unwrap();
     assert_eq!(first.tx_hash, kept.tx_hash);
+}
+
+async fn a_key_that_cannot_pay_gets_a_clear_error_and_uses_no_nonce(db: &TestDatabase) {
+    let chain = Chain::start();
+    let txm = chain.manager(db, fast()).await;
+    // Enough for the value, not for the gas at the fee cap.
+    let funds = U256::from(10_000u64);
+    chain
+        .provider
+        .anvil_set_balance(chain.sender(), funds)
+        .await
+        .unwrap();
+    match txm.send("transfer/1", transfer(1000)).await {
+        Err(TxError::InsufficientFunds(shortfall)) => {
+            let message = shortfall.to_string();
+            assert_eq!(
+                (shortfall.address, shortfall.balance, shortfall.value),
+                (chain.sender(), funds, U256::from(1000))
+            );
+            assert!(shortfall.needed > shortfall.balance, "{message}");
+            assert!(
+                message.starts_with("insufficient funds") && message.contains("fund the key"),
+                "{message}"
+            );
+            assert!(message.contains(&chain.sender().to_string()), "{message}");
+        }
+        other => panic!("expected InsufficientFunds, got {other:?}"),
+    }
+    // More value than the key holds at all: the same error, whether the node's estimate or the
+    // fee check finds it first.
+    match txm.send("transfer/2", transfer(1_000_000)).await {
+        Err(TxError::InsufficientFunds(shortfall)) => {
+            assert!(shortfall.needed >= U256::from(1_000_000u64), "{shortfall}");
+        }
+        other => panic!("expected InsufficientFunds, got {other:?}"),
+    }
+    // Nothing was recorded, no nonce was taken: once funded, the intent is sent with nonce 0.
+    assert!(txm.lookup("transfer/1").await.unwrap().is_none());
+    chain
+        .provider
+        .anvil_set_balance(chain.sender(), U256::from(10u64).pow(U256::from(18u64)))
+        .await
+        .unwrap();
+    let sent = txm.send("transfer/1", transfer(1000)).await.unwrap();
+    assert!(sent.succeeded());
+    assert_eq!(sent.nonce, 0);
 }
