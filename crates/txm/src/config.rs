@@ -45,6 +45,11 @@ pub struct TxManagerConfig {
     /// Headroom over `eth_estimateGas` for requests without a gas limit (see
     /// [`crate::gas`] for why a tight limit is dangerous).
     pub gas_padding: PaddedGasFiller,
+    /// How many blocks must hold a transaction (its own included) before a wait reports it
+    /// mined: 1 takes the first receipt, as on a devnet; a public chain wants a few, so that a
+    /// reorg of the last blocks cannot take back what the service acted on. Until then the
+    /// transaction stays pending on record and is watched as one.
+    pub confirmations: u64,
 }
 
 impl Default for TxManagerConfig {
@@ -63,6 +68,7 @@ impl Default for TxManagerConfig {
             rpc_backoff_max: Duration::from_secs(5),
             rpc_timeout: Duration::from_secs(30),
             gas_padding: PaddedGasFiller::default(),
+            confirmations: 1,
         }
     }
 }
@@ -83,6 +89,12 @@ impl TxManagerConfig {
         }
         if self.max_fee_per_gas_cap == 0 {
             return invalid("max_fee_per_gas_cap must be above zero".to_string());
+        }
+        if self.confirmations == 0 {
+            return invalid(
+                "confirmations must be at least 1 (the block that holds the transaction)"
+                    .to_string(),
+            );
         }
         for (name, value) in [
             ("poll_interval", self.poll_interval),
@@ -119,6 +131,11 @@ pub struct TransactionsConfig {
     /// Milliseconds between receipt polls.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+    /// Blocks that must hold a transaction, its own included, before it counts as mined (1: the
+    /// first receipt). Raise it on a public chain so that a reorg of the last blocks cannot take
+    /// back a transaction the service already acted on.
+    #[serde(default = "default_confirmations")]
+    pub confirmations: u64,
 }
 
 fn default_bump_after_secs() -> u64 {
@@ -136,6 +153,9 @@ fn default_receipt_timeout_secs() -> u64 {
 fn default_poll_ms() -> u64 {
     1_000
 }
+fn default_confirmations() -> u64 {
+    1
+}
 
 impl Default for TransactionsConfig {
     fn default() -> Self {
@@ -145,6 +165,7 @@ impl Default for TransactionsConfig {
             max_fee_per_gas_gwei: default_max_fee_gwei(),
             receipt_timeout_secs: default_receipt_timeout_secs(),
             poll_interval_ms: default_poll_ms(),
+            confirmations: default_confirmations(),
         }
     }
 }
@@ -158,6 +179,7 @@ impl TransactionsConfig {
             bump_percent: self.bump_percent,
             max_fee_per_gas_cap: u128::from(self.max_fee_per_gas_gwei) * 1_000_000_000,
             receipt_timeout: Duration::from_secs(self.receipt_timeout_secs),
+            confirmations: self.confirmations,
             ..TxManagerConfig::default()
         };
         config.validate()?;
@@ -190,6 +212,19 @@ mod tests {
             section.manager_config().unwrap().max_fee_per_gas_cap,
             2_000_000_000
         );
+        let deep = TransactionsConfig {
+            confirmations: 12,
+            ..TransactionsConfig::default()
+        };
+        assert_eq!(deep.manager_config().unwrap().confirmations, 12);
+        let none = TransactionsConfig {
+            confirmations: 0,
+            ..TransactionsConfig::default()
+        };
+        match none.manager_config() {
+            Err(TxError::Config(reason)) => assert!(reason.contains("confirmations"), "{reason}"),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
     }
 
     #[test]

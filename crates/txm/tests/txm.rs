@@ -38,6 +38,7 @@ warden_store::on_both_backends!(
     a_lost_transaction_whose_nonce_another_took_after_the_rollback_is_settled_dropped,
     a_node_restarted_from_older_state_is_repaired_without_a_restart,
     a_key_that_cannot_pay_gets_a_clear_error_and_uses_no_nonce,
+    a_mined_transaction_counts_only_once_its_confirmations_are_in,
 );
 
 /// Init code deploying `PUSH1 0 CALLDATALOAD PUSH1 0 SSTORE STOP`: stores the first calldata
@@ -1005,4 +1006,55 @@ async fn a_key_that_cannot_pay_gets_a_clear_error_and_uses_no_nonce(db: &TestDat
     let sent = txm.send("transfer/1", transfer(1000)).await.unwrap();
     assert!(sent.succeeded());
     assert_eq!(sent.nonce, 0);
+}
+
+async fn a_mined_transaction_counts_only_once_its_confirmations_are_in(db: &TestDatabase) {
+    let chain = Chain::start();
+    chain.automine(false).await;
+    let config = TxManagerConfig {
+        confirmations: 3,
+        ..fast()
+    };
+    let txm = chain.manager(db, config).await;
+    let record = txm.submit("transfer/1", transfer(7)).await.unwrap();
+    let mut waiting = tokio::spawn({
+        let txm = txm.clone();
+        async move { txm.wait(record.nonce).await }
+    });
+
+    // Mined in one block: one confirmation of three. The wait goes on, the record stays pending.
+    chain.mine().await;
+    let mined_in = chain
+        .provider
+        .get_transaction_receipt(record.tx_hash)
+        .await
+        .unwrap()
+        .and_then(|receipt| receipt.block_number)
+        .expect("the transfer is mined");
+    // Fifteen polls' time: a wait that took the first receipt would have returned.
+    let early = tokio::time::timeout(Duration::from_millis(300), &mut waiting).await;
+    assert!(early.is_err(), "returned after one confirmation: {early:?}");
+    assert_eq!(
+        txm.lookup("transfer/1").await.unwrap().unwrap().status,
+        TxStatus::Pending
+    );
+
+    // Two more blocks: three confirmations.
+    chain.mine().await;
+    chain.mine().await;
+    let sent = tokio::time::timeout(Duration::from_secs(15), waiting)
+        .await
+        .expect("the wait ends once confirmed")
+        .unwrap()
+        .unwrap();
+    assert!(sent.succeeded());
+    assert_eq!(sent.block_number, mined_in);
+    assert_eq!(
+        sent.bumps, 0,
+        "a mined transaction awaiting confirmations is not bumped"
+    );
+    assert_ne!(
+        txm.lookup("transfer/1").await.unwrap().unwrap().status,
+        TxStatus::Pending
+    );
 }

@@ -87,13 +87,20 @@ impl TxManager {
                 self.repair_gap(mined_nonce, nonce, true).await?;
             }
             let versions = self.inner.log.versions(nonce).await?;
+            let mut awaiting_confirmations = false;
             for hash in versions.iter().rev() {
                 if let Some((receipt, block)) = self.receipt(*hash).await? {
+                    if !self.confirmed(block).await? {
+                        // Mined, not yet deep enough: no bump, and asked again next poll (a
+                        // reorg may take the receipt back, and the transaction is pending again).
+                        awaiting_confirmations = true;
+                        break;
+                    }
                     let bumps = u32::try_from(versions.len().saturating_sub(1)).unwrap_or(u32::MAX);
                     return self.settle_mined(&record, bumps, block, receipt).await;
                 }
             }
-            if mined_nonce > nonce {
+            if mined_nonce > nonce && !awaiting_confirmations {
                 passed += 1;
                 if passed >= DROPPED_CONFIRMATIONS {
                     return self.settle_dropped(&record, mined_nonce).await;
@@ -121,11 +128,29 @@ impl TxManager {
                     tx_hash,
                 });
             }
-            if passed == 0 && self.claim_bump(nonce) {
+            if passed == 0 && !awaiting_confirmations && self.claim_bump(nonce) {
                 self.bump(nonce).await?;
             }
             tokio::time::sleep(config.poll_interval.min(deadline - now)).await;
         }
+    }
+
+    /// Whether a transaction mined in `block` is held by [`crate::TxManagerConfig::confirmations`]
+    /// blocks, its own included.
+    async fn confirmed(&self, block: u64) -> Result<bool, TxError> {
+        let confirmations = self.inner.config.confirmations;
+        if confirmations <= 1 {
+            return Ok(true);
+        }
+        let provider = &self.inner.provider;
+        let head = self
+            .inner
+            .retry
+            .call("eth_blockNumber", || async {
+                provider.get_block_number().await
+            })
+            .await?;
+        Ok(head.saturating_add(1) >= block.saturating_add(confirmations))
     }
 
     /// Re-signs the pending transaction with `nonce` with higher fees, records the new version
