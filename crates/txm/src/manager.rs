@@ -498,6 +498,18 @@ impl TxManager {
         Ok(wanted.capped(cap))
     }
 
+    /// The chain's latest block number.
+    pub(super) async fn head(&self) -> Result<u64, TxError> {
+        let provider = &self.inner.provider;
+        Ok(self
+            .inner
+            .retry
+            .call("eth_blockNumber", || async {
+                provider.get_block_number().await
+            })
+            .await?)
+    }
+
     async fn estimate_fees(&self) -> Result<Fees, TxError> {
         let provider = &self.inner.provider;
         let estimate = self

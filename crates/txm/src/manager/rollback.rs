@@ -204,17 +204,11 @@ impl TxManager {
         let Some(number) = record.block_number else {
             return Ok(None);
         };
-        let provider = &self.inner.provider;
-        let head = self
-            .inner
-            .retry
-            .call("eth_blockNumber", || async {
-                provider.get_block_number().await
-            })
-            .await?;
+        let head = self.head().await?;
         if number > head {
             return Ok(Some(false));
         }
+        let provider = &self.inner.provider;
         let block = self
             .inner
             .retry

@@ -142,14 +142,7 @@ impl TxManager {
         if confirmations <= 1 {
             return Ok(true);
         }
-        let provider = &self.inner.provider;
-        let head = self
-            .inner
-            .retry
-            .call("eth_blockNumber", || async {
-                provider.get_block_number().await
-            })
-            .await?;
+        let head = self.head().await?;
         Ok(head.saturating_add(1) >= block.saturating_add(confirmations))
     }
 
