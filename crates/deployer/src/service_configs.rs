@@ -206,6 +206,7 @@ impl Deployment {
         AggregatorConfig {
             chain: ChainConfig {
                 rpc_url: self.endpoint_url(),
+                fallback_rpc_urls: Vec::new(),
                 task_manager: self.summary().app.task_manager,
                 poll_interval_ms: 200,
                 rpc_attempts: 5,
@@ -259,6 +260,7 @@ impl Deployment {
         warden_challenger::ChallengerConfig {
             chain: ChainConfig {
                 rpc_url: self.endpoint_url(),
+                fallback_rpc_urls: Vec::new(),
                 task_manager: self.summary().app.task_manager,
                 poll_interval_ms: 200,
                 rpc_attempts: 5,
@@ -300,6 +302,7 @@ impl Deployment {
         Ok(OperatorConfig {
             chain: ChainConfig {
                 rpc_url: self.endpoint_url(),
+                fallback_rpc_urls: Vec::new(),
                 task_manager: self.summary().app.task_manager,
                 poll_interval_ms: 200,
                 rpc_attempts: 5,

@@ -75,6 +75,7 @@ async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
     ChallengerConfig {
         chain: ChainConfig {
             rpc_url: devnet.deployment().rpc_url().parse().unwrap(),
+            fallback_rpc_urls: Vec::new(),
             task_manager: devnet.summary().deployment.app.task_manager,
             poll_interval_ms: 100,
             rpc_attempts: 5,

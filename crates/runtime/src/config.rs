@@ -266,6 +266,10 @@ pub fn check_block_range(key: &'static str, value: u64) -> Result<(), ConfigErro
 pub struct ChainConfig {
     /// Ethereum JSON-RPC endpoint (HTTP).
     pub rpc_url: Url,
+    /// Further endpoints of the same chain, in order of preference: a request `rpc_url` gives no
+    /// answer to goes to the next one, which is then used until it fails in turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_rpc_urls: Vec<Url>,
     /// The WardenTaskManager.
     pub task_manager: alloy::primitives::Address,
     /// Milliseconds between polls of the chain when caught up.
@@ -292,6 +296,18 @@ impl ChainConfig {
                 reason: format!("{} is not an http(s) URL", self.rpc_url),
             });
         }
+        if let Some((position, url)) = self
+            .fallback_rpc_urls
+            .iter()
+            .enumerate()
+            .find(|(_, url)| !matches!(url.scheme(), "http" | "https"))
+        {
+            // By position and scheme only: a provider's URL often holds its API key.
+            return Err(ConfigError::Invalid {
+                key: "chain.fallback_rpc_urls",
+                reason: format!("entry {position} is a {} URL, not http(s)", url.scheme()),
+            });
+        }
         if self.poll_interval_ms == 0 || self.poll_interval_ms > 60_000 {
             return Err(ConfigError::Invalid {
                 key: "chain.poll_interval_ms",
@@ -305,6 +321,13 @@ impl ChainConfig {
             });
         }
         Ok(())
+    }
+
+    /// `rpc_url`, then the fallbacks: every endpoint, in order of preference.
+    pub fn endpoints(&self) -> Vec<Url> {
+        std::iter::once(self.rpc_url.clone())
+            .chain(self.fallback_rpc_urls.iter().cloned())
+            .collect()
     }
 
     pub fn poll_interval(&self) -> std::time::Duration {
@@ -584,6 +607,37 @@ mod tests {
         let (_dir, path) = write(&SAMPLE.replace("http://127.0.0.1:8545", "not a url"));
         let error = load::<Sample>(Some(&path), "WARDEN_TEST_CONFIG_D_").unwrap_err();
         assert!(error.to_string().contains("rpc_url"), "{error}");
+    }
+
+    #[test]
+    fn fallback_endpoints_follow_the_preferred_one_and_must_be_http() {
+        let (_dir, path) = write(&SAMPLE.replace(
+            "rpc_url = \"http://127.0.0.1:8545\"",
+            "rpc_url = \"http://127.0.0.1:8545\"\nfallback_rpc_urls = [\"https://backup.invalid/key123\"]",
+        ));
+        let config: Sample = load(Some(&path), "WARDEN_TEST_CONFIG_F_").unwrap();
+        config.chain.validate().unwrap();
+        let endpoints: Vec<String> = config
+            .chain
+            .endpoints()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            endpoints,
+            ["http://127.0.0.1:8545/", "https://backup.invalid/key123"]
+        );
+        let mut websocket = config.chain.clone();
+        websocket.fallback_rpc_urls = vec!["ws://backup.invalid/key123".parse().unwrap()];
+        let error = websocket.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("chain.fallback_rpc_urls") && error.contains("entry 0"),
+            "{error}"
+        );
+        assert!(
+            !error.contains("key123"),
+            "a provider's URL stays out of errors: {error}"
+        );
     }
 
     #[test]

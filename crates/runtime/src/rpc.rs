@@ -4,14 +4,17 @@
 //! responses and JSON-RPC rate limits). Other JSON-RPC error responses (a revert, bad
 //! parameters) are answers, returned as they are.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::ClientBuilder;
 use alloy::rpc::json_rpc::{RequestPacket, ResponsePacket};
-use alloy::transports::http::reqwest::Url;
-use alloy::transports::{TransportError, TransportFut};
+use alloy::transports::http::Http;
+use alloy::transports::http::reqwest::{Client as HttpClient, Url};
+use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
 use tower::{Layer, Service};
 pub use warden_txm::rpc::RetryPolicy;
 use warden_txm::rpc::is_rate_limited;
@@ -27,6 +30,89 @@ pub fn connect(url: Url, metrics: RpcMetrics, retry: RetryPolicy) -> DynProvider
         .disable_recommended_fillers()
         .connect_client(client)
         .erased()
+}
+
+/// A provider over several endpoints of one chain ([`Failover`]); with one, [`connect`]'s.
+pub fn connect_endpoints(urls: &[Url], metrics: RpcMetrics, retry: RetryPolicy) -> DynProvider {
+    match urls {
+        [url] => connect(url.clone(), metrics, retry),
+        urls => {
+            let client = ClientBuilder::default()
+                .layer(ObservedRpcLayer { metrics, retry })
+                .transport(Failover::new(urls), false);
+            ProviderBuilder::new()
+                .disable_recommended_fillers()
+                .connect_client(client)
+                .erased()
+        }
+    }
+}
+
+/// Several endpoints of one chain, in order of preference. A request the endpoint in use gives
+/// no answer to (connection refused, timeout, an HTTP error) goes to the next one, which is used
+/// from then on until it fails in turn; a JSON-RPC error response is an answer and is returned
+/// as it is. Endpoints are logged by position, never by URL: a provider's URL often holds its
+/// API key.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    endpoints: Arc<[Http<HttpClient>]>,
+    current: Arc<AtomicUsize>,
+}
+
+impl Failover {
+    /// The endpoints at `urls`, the first preferred.
+    pub fn new(urls: &[Url]) -> Self {
+        Self {
+            endpoints: urls.iter().cloned().map(Http::new).collect(),
+            current: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl Service<RequestPacket> for Failover {
+    type Response = ResponsePacket;
+    type Error = TransportError;
+    type Future = TransportFut<'static>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Each attempt clones its endpoint's HTTP transport, which is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: RequestPacket) -> Self::Future {
+        let endpoints = Arc::clone(&self.endpoints);
+        let current = Arc::clone(&self.current);
+        Box::pin(async move {
+            let count = endpoints.len();
+            let start = current.load(Ordering::Relaxed);
+            let mut last_error = None;
+            for offset in 0..count {
+                let index = (start + offset) % count;
+                let Some(endpoint) = endpoints.get(index) else {
+                    continue;
+                };
+                match endpoint.clone().call(request.clone()).await {
+                    Ok(response) => {
+                        if index != start {
+                            current.store(index, Ordering::Relaxed);
+                            tracing::warn!(
+                                endpoint = index,
+                                of = count,
+                                "RPC endpoint {start} gave no answer; using endpoint {index}"
+                            );
+                        }
+                        return Ok(response);
+                    }
+                    Err(error) => {
+                        tracing::debug!(endpoint = index, %error, "RPC endpoint gave no answer");
+                        last_error = Some(error);
+                    }
+                }
+            }
+            Err(last_error
+                .unwrap_or_else(|| TransportErrorKind::custom_str("no RPC endpoint configured")))
+        })
+    }
 }
 
 /// Reads the node's client version into the `client_version` label. Failure is only logged:

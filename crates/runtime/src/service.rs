@@ -47,7 +47,7 @@ pub struct ServiceRuntime {
     pub node_metrics: NodeMetrics,
     /// Retries requests that get no answer; for the service's work.
     pub provider: DynProvider,
-    rpc_url: Url,
+    rpc_urls: Vec<Url>,
 }
 
 impl ServiceRuntime {
@@ -57,11 +57,21 @@ impl ServiceRuntime {
         retry: RetryPolicy,
         database_url: &str,
     ) -> Result<Self, ServiceError> {
+        Self::start_with_endpoints(vec![rpc_url], retry, database_url).await
+    }
+
+    /// [`ServiceRuntime::start`] over several endpoints of one chain, the first preferred
+    /// ([`rpc::Failover`]).
+    pub async fn start_with_endpoints(
+        rpc_urls: Vec<Url>,
+        retry: RetryPolicy,
+        database_url: &str,
+    ) -> Result<Self, ServiceError> {
         let store = Store::open(database_url).await?;
         let telemetry = Telemetry::new();
         let rpc_metrics = RpcMetrics::register(&telemetry)?;
         let node_metrics = NodeMetrics::register(&telemetry)?;
-        let provider = rpc::connect(rpc_url.clone(), rpc_metrics.clone(), retry);
+        let provider = rpc::connect_endpoints(&rpc_urls, rpc_metrics.clone(), retry);
         rpc::observe_client_version(&provider, &rpc_metrics).await;
         Ok(Self {
             store,
@@ -69,7 +79,7 @@ impl ServiceRuntime {
             rpc_metrics,
             node_metrics,
             provider,
-            rpc_url,
+            rpc_urls,
         })
     }
 
@@ -80,7 +90,8 @@ impl ServiceRuntime {
     pub async fn for_config<C: ServiceConfig>(config: &C) -> Result<Self, ServiceError> {
         let chain = config.chain();
         let runtime =
-            Self::start(chain.rpc_url.clone(), chain.retry(), &config.database().url).await?;
+            Self::start_with_endpoints(chain.endpoints(), chain.retry(), &config.database().url)
+                .await?;
         match check_task_manager_core(&runtime.provider, chain.task_manager).await {
             Ok(releases) => {
                 for (contract, release) in releases {
@@ -101,8 +112,8 @@ impl ServiceRuntime {
     /// A provider without retries, for a caller that retries on its own (the transaction
     /// manager): a failure is then not retried twice.
     pub fn unretried_provider(&self) -> DynProvider {
-        rpc::connect(
-            self.rpc_url.clone(),
+        rpc::connect_endpoints(
+            &self.rpc_urls,
             self.rpc_metrics.clone(),
             RetryPolicy::none(),
         )

@@ -221,6 +221,41 @@ async fn an_unanswered_request_is_retried_then_reported() {
     );
 }
 
+/// An endpoint that gives no answer is skipped for the next one, which then stays in use; a
+/// JSON-RPC error response is an answer and is not failed over.
+#[tokio::test]
+async fn a_dead_endpoint_fails_over_to_the_next() {
+    let anvil = Anvil::at(warden_testkit::default_anvil_path()).spawn();
+    let telemetry = Telemetry::new();
+    let metrics = RpcMetrics::register(&telemetry).unwrap();
+    let dead: alloy::transports::http::reqwest::Url =
+        format!("http://127.0.0.1:{}", warden_testkit::free_port().unwrap())
+            .parse()
+            .unwrap();
+    let once = RetryPolicy {
+        attempts: 1,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+    };
+    let provider =
+        rpc::connect_endpoints(&[dead.clone(), anvil.endpoint_url()], metrics.clone(), once);
+    assert_eq!(provider.get_chain_id().await.unwrap(), anvil.chain_id());
+    // No retry was spent: the failover answered the first attempt.
+    assert_eq!(
+        metrics
+            .errors
+            .with_label_values(&["eth_chainId", "transport"])
+            .get(),
+        0
+    );
+    // An error response (an unknown method) comes back as the answer it is.
+    let refused: Result<String, _> = provider.raw_request("warden_noSuchMethod".into(), ()).await;
+    assert!(refused.unwrap_err().is_error_resp());
+    // With the dead endpoint alone, nothing answers.
+    let alone = rpc::connect_endpoints(&[dead], metrics, once);
+    assert!(alone.get_chain_id().await.is_err());
+}
+
 #[tokio::test]
 async fn the_same_address_serves_metrics_and_the_node_api() {
     let telemetry = Telemetry::new();
