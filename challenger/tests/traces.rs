@@ -393,6 +393,20 @@ async fn sync_until_slashed(watchtower: &Watchtower, task_id: u64) {
     .await;
 }
 
+/// The `challengeTrace` call the transaction `tx_hash` made, read back from the chain.
+async fn challenge_trace_call(
+    setup: &LargeAgentDevnet,
+    tx_hash: alloy::primitives::B256,
+) -> WardenChallenges::challengeTraceCall {
+    let sent = setup
+        .deployer
+        .get_transaction_by_hash(tx_hash)
+        .await
+        .unwrap()
+        .expect("the challenge transaction");
+    WardenChallenges::challengeTraceCall::abi_decode(sent.input()).unwrap()
+}
+
 /// The one challenge the watchtower sent for `task_id`: its first attempt, successful on chain,
 /// and no second; with the transaction's receipt.
 async fn the_only_challenge(
@@ -472,13 +486,7 @@ async fn a_traced_lie_is_proved_by_one_challenge_trace_and_its_signers_slashed(d
     // One challengeTrace transaction, showing the first chunk the lie departs at, upheld; the
     // bounty was paid: the watchtower committed to the challenge first, sealing the step.
     let (challenge, receipt) = the_only_challenge(&setup, &watchtower, task.taskId).await;
-    let sent = setup
-        .deployer
-        .get_transaction_by_hash(challenge.tx_hash)
-        .await
-        .unwrap()
-        .unwrap();
-    let call = WardenChallenges::challengeTraceCall::abi_decode(sent.input()).unwrap();
+    let call = challenge_trace_call(&setup, challenge.tx_hash).await;
     assert_eq!(call.taskId, task.taskId);
     assert_eq!(call.trace, lie_trace);
     assert_eq!(call.step, shown);
@@ -632,13 +640,7 @@ async fn a_restarted_watchtower_proves_a_traced_lie_from_its_claim() {
     let (_runtime, second) = setup.watchtower(&db).await;
     sync_until(&setup, &second, task.taskId, TaskState::Fraudulent).await;
     let (challenge, _) = the_only_challenge(&setup, &second, task.taskId).await;
-    let sent = setup
-        .deployer
-        .get_transaction_by_hash(challenge.tx_hash)
-        .await
-        .unwrap()
-        .unwrap();
-    let call = WardenChallenges::challengeTraceCall::abi_decode(sent.input()).unwrap();
+    let call = challenge_trace_call(&setup, challenge.tx_hash).await;
     assert_eq!(call.step, shown);
     let challenges = setup.challenges();
     let (upheld, _) = only_event(&challenges.ChallengeUpheld_filter().from_block(0))
@@ -671,13 +673,7 @@ async fn a_traceless_commitment_of_a_large_agent_is_proved_by_its_length() {
     sync_until(&setup, &watchtower, task.taskId, TaskState::Fraudulent).await;
 
     let (challenge, _) = the_only_challenge(&setup, &watchtower, task.taskId).await;
-    let sent = setup
-        .deployer
-        .get_transaction_by_hash(challenge.tx_hash)
-        .await
-        .unwrap()
-        .unwrap();
-    let call = WardenChallenges::challengeTraceCall::abi_decode(sent.input()).unwrap();
+    let call = challenge_trace_call(&setup, challenge.tx_hash).await;
     assert!(call.trace.is_empty());
     assert_eq!(call.step.kind, 0, "TRACE_LENGTH");
     let metrics = runtime.telemetry.encode();
