@@ -24,6 +24,17 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
     },
+    /// Generate a fresh ECDSA key as one Web3 Secret Storage keystore at FILE (mode 0600), for a
+    /// key that only sends transactions: a deployer (`warden avs deploy`), a vault owner
+    /// (`warden vault create`), an aggregator or a challenger. Prints its address, to fund.
+    /// Refuses to overwrite.
+    NewAccount {
+        /// The keystore file to write.
+        file: PathBuf,
+        /// File holding the password (one line). Alternatively set WARDEN_KEYSTORE_PASSWORD.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
 }
 
 pub fn run(args: KeysArgs) -> eyre::Result<()> {
@@ -48,6 +59,18 @@ pub fn run(args: KeysArgs) -> eyre::Result<()> {
                 paths.ecdsa.display(),
                 paths.bls.display()
             );
+            Ok(())
+        }
+        KeysCommand::NewAccount {
+            file,
+            password_file,
+        } => {
+            let password = Password::from_file_or_env(password_file.as_deref())
+                .wrap_err("reading the keystore password")?;
+            let signer = warden_keys::ecdsa::create(&file, &password, &mut rand::thread_rng())
+                .wrap_err("creating the keystore")?;
+            println!("address:  {}", signer.address());
+            println!("keystore: {}", file.display());
             Ok(())
         }
     }

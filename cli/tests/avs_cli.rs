@@ -89,9 +89,10 @@ async fn avs_check_and_services_accept_the_devnet_core_and_refuse_other_chains_e
         stderr(&output)
     );
 
-    // A core whose PermissionController is of release v1.9.0 (the real contract, deployed with
-    // that version): refused, naming the release found and the ones supported.
-    let newer = PermissionController::deploy(&provider, "v1.9.0".to_string())
+    // A core whose PermissionController is of release v1.13.0 (the real contract, deployed with
+    // that version, newer than any Warden's interfaces were checked against): refused, naming
+    // the release found and the ones supported.
+    let newer = PermissionController::deploy(&provider, "v1.13.0".to_string())
         .await
         .unwrap();
     let mut other_release = devnet_core.clone();
@@ -101,7 +102,7 @@ async fn avs_check_and_services_accept_the_devnet_core_and_refuse_other_chains_e
             contract, found, ..
         })) => {
             assert_eq!(contract, "PermissionController");
-            assert_eq!(found.raw, "v1.9.0");
+            assert_eq!(found.raw, "v1.13.0");
         }
         other => panic!("expected an unsupported release, got {other:?}"),
     }
@@ -110,7 +111,7 @@ async fn avs_check_and_services_accept_the_devnet_core_and_refuse_other_chains_e
     assert!(!output.status.success());
     let error = stderr(&output);
     assert!(
-        error.contains("v1.9.0") && error.contains("v1.5.0 (Redistribution) to v1.8.x"),
+        error.contains("v1.13.0") && error.contains("v1.5.0 (Redistribution) to v1.12.x"),
         "{error}"
     );
 

@@ -4,10 +4,22 @@
 //! Warden's registry, registration and slashing call the core through the ABI of release v1.5.0
 //! "Redistribution" (redistributable operator sets, `slashOperator` returning the slash id and the
 //! slashed shares, an ownerless AllocationManager), as `newton-utils` 2.0.0 ships it (see
-//! [`crate::eigenlayer`]). That ABI holds up to, not including, v1.9.0, which split the
-//! AllocationManager's views into an `AllocationManagerView` and gave every operator set one
-//! slasher. Each core contract reports its release through `version()` (EigenLayer's
-//! `SemVerMixin`); a core outside the range is refused, naming both.
+//! [`crate::eigenlayer`]); the devnet runs that core.
+//!
+//! The releases public networks run today (v1.9.0 to v1.12.0) keep every function and struct
+//! Warden calls, with the same ABI (checked function by function against the interfaces of
+//! eigenlayer-contracts v1.12.0, commit f84a51510; SECURITY.md §11 lists the check):
+//! - v1.9.0 moved the AllocationManager's views into an `AllocationManagerView` contract, but the
+//!   AllocationManager still declares each of them and forwards the call there, so a view called
+//!   on the AllocationManager answers as before;
+//! - v1.9.0 gave every operator set one slasher. A set created through the v1 parameters that
+//!   Warden's registry sends (`createRedistributingOperatorSets(address, CreateSetParams[],
+//!   address[])`, kept as an overload) gets the AVS itself as its slasher, and the registry is
+//!   both the AVS and the only caller of `slashOperator`.
+//!
+//! No registry ships those releases' bytecode, so they are not exercised here; a release after
+//! v1.12 is refused until its interfaces are read. Each core contract reports its release through
+//! `version()` (EigenLayer's `SemVerMixin`); a core outside the range is refused, naming both.
 
 use std::fmt;
 
@@ -18,7 +30,7 @@ use crate::eigenlayer::AllocationManager;
 use crate::{WardenRegistry, WardenTaskManager};
 
 /// The releases [`CoreVersion::is_supported`] takes, for messages.
-pub const SUPPORTED_RELEASES: &str = "v1.5.0 (Redistribution) to v1.8.x";
+pub const SUPPORTED_RELEASES: &str = "v1.5.0 (Redistribution) to v1.12.x";
 
 /// A core contract's `version()`, read as SemVer: `MAJOR.MINOR[.PATCH][-PRE][+BUILD]`, with an
 /// optional leading `v` (EigenLayer's deployments pass either form; the devnet's is
@@ -65,10 +77,10 @@ impl CoreVersion {
         })
     }
 
-    /// Whether Warden's EigenLayer interfaces hold for this release: v1.5.0 (Redistribution) up
-    /// to, not including, v1.9.0. A pre-release counts as its release, which has its ABI.
+    /// Whether Warden's EigenLayer interfaces hold for this release: v1.5.0 (Redistribution) to
+    /// v1.12.x. A pre-release counts as its release, which has its ABI.
     pub fn is_supported(&self) -> bool {
-        self.major == 1 && (5..9).contains(&self.minor)
+        self.major == 1 && (5..=12).contains(&self.minor)
     }
 }
 
@@ -234,9 +246,16 @@ mod tests {
         assert!(devnet.is_supported(), "the devnet's own core");
         let testnet = CoreVersion::parse("v1.9.0-rc.0").unwrap();
         assert_eq!(testnet.pre.as_deref(), Some("rc.0"));
-        assert!(!testnet.is_supported(), "v1.9 split the AllocationManager");
-        assert!(!CoreVersion::parse("1.12.0").unwrap().is_supported());
+        assert!(testnet.is_supported(), "Sepolia's and Hoodi's core");
+        assert!(
+            CoreVersion::parse("1.12.0").unwrap().is_supported(),
+            "mainnet's"
+        );
         assert!(CoreVersion::parse("1.8.1").unwrap().is_supported());
+        assert!(
+            !CoreVersion::parse("v1.13.0").unwrap().is_supported(),
+            "not read yet"
+        );
         assert!(!CoreVersion::parse("1.4.9").unwrap().is_supported());
         assert!(!CoreVersion::parse("2.6.0").unwrap().is_supported());
         for garbage in ["", "v", "1", "1.x.0", "1.2.3.4", "1.2.3-", "one.two"] {

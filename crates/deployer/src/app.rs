@@ -104,6 +104,56 @@ impl Default for AppParams {
     }
 }
 
+/// The task manager's constructor parameters and the bounty pool seeded at deployment: what
+/// `warden avs deploy` fixes for every agent, as opposed to each agent's own windows and fees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskManagerParams {
+    /// The chain's block time as the task manager assumes it (seconds).
+    pub seconds_per_block: u32,
+    /// Blocks budgeted after a challenge window to finish slashing.
+    pub slashing_period: u32,
+    /// Every executed outflow still fraud-provable, together, as a share of the signing stake.
+    pub value_at_risk_bps: u16,
+    /// Share of a task's slashed stake beyond its vault's loss paid to the proving challenger.
+    pub surplus_challenger_bps: u16,
+    /// What each commitment pays its committer from the agent's service balance (wei).
+    pub commit_fee: u128,
+    /// What a challenger puts up (wei).
+    pub challenge_bond: u128,
+    /// What a right challenger gets on top of its bond (wei).
+    pub challenge_bounty: u128,
+    /// Share of a fraudulent signer's allocation slashed, in WAD (1e18 = all of it).
+    pub slash_wad: u64,
+    /// What `slashSigners` pays its caller per signer, from the bounty pool (wei).
+    pub slash_fee: u128,
+    /// Ether seeded into the bounty pool at deployment (wei).
+    pub bounty_pool: u128,
+}
+
+impl Default for TaskManagerParams {
+    fn default() -> Self {
+        Self::from(&AppParams::default())
+    }
+}
+
+impl From<&AppParams> for TaskManagerParams {
+    fn from(app: &AppParams) -> Self {
+        Self {
+            seconds_per_block: app.seconds_per_block,
+            slashing_period: app.slashing_period,
+            value_at_risk_bps: app.value_at_risk_bps,
+            surplus_challenger_bps: app.surplus_challenger_bps,
+            commit_fee: app.commit_fee,
+            challenge_bond: app.challenge_bond,
+            challenge_bounty: app.challenge_bounty,
+            slash_wad: app.slash_wad,
+            slash_fee: app.slash_fee,
+            bounty_pool: app.bounty_pool,
+        }
+    }
+}
+
 /// The agent a deployment registers and its operators run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AgentModel {
@@ -233,7 +283,7 @@ pub async fn deploy_task_manager<P: Provider + Clone>(
     deployer: &P,
     registry: Address,
     rewards_coordinator: Address,
-    params: AppParams,
+    params: TaskManagerParams,
 ) -> Result<TaskManagerContracts, DeployError> {
     let verifier_factory = MlpVerifierFactory::deploy(deployer.clone()).await?;
     let task_manager = WardenTaskManager::deploy(

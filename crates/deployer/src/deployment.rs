@@ -191,7 +191,7 @@ impl Deployment {
             &provider,
             *registry.address(),
             eigenlayer.rewards_coordinator,
-            config.app,
+            app::TaskManagerParams::from(&config.app),
         )
         .await?;
         let vault_owner = accounts::dev_key(2)?;
@@ -201,7 +201,8 @@ impl Deployment {
         configure_avs(
             &provider,
             *registry.address(),
-            eigenlayer.strategy,
+            METADATA_URI,
+            vec![eigenlayer.strategy],
             redistribution_recipient,
         )
         .await?;
@@ -679,20 +680,22 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), DeployError> {
     file.write_all(contents).map_err(io)
 }
 
-/// Makes the registry Warden's AVS and creates its redistributing operator set over `strategy`:
-/// stake slashed from the set is paid to `redistribution_recipient`, fixed for good.
+/// Makes the registry Warden's AVS, announcing `metadata_uri`, and creates its redistributing
+/// operator set over `strategies`: stake slashed from the set is paid to
+/// `redistribution_recipient`, fixed for good.
 pub async fn configure_avs<P: Provider + Clone>(
     owner: &P,
     registry: Address,
-    strategy: Address,
+    metadata_uri: &str,
+    strategies: Vec<Address>,
     redistribution_recipient: Address,
 ) -> Result<(), DeployError> {
     confirm(
         "WardenRegistry.configureAVS",
         WardenRegistry::new(registry, owner)
             .configureAVS(
-                METADATA_URI.to_string(),
-                vec![strategy],
+                metadata_uri.to_string(),
+                strategies,
                 redistribution_recipient,
             )
             .send()

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod avs;
 pub mod decimal;
 mod deployment;
 pub mod eigenlayer;

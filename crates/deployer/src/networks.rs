@@ -9,28 +9,12 @@
 //! github.com/Layr-Labs/eigenlayer-contracts at commit f84a51510 ("ci: fix binding failure
 //! (#1752)"), the proxies of the core contracts (an upgrade keeps the proxy's address).
 
-use alloy::primitives::{Address, address};
+use alloy::primitives::address;
 use alloy::providers::Provider;
-use serde::{Deserialize, Serialize};
 use warden_bindings::core_release::{CoreVersion, ReleaseError, supported_release};
+pub use warden_runtime::deployment::{CoreAddresses, EigenLayerNetwork};
 
 use crate::eigenlayer::EigenLayerContracts;
-
-/// The core contracts Warden reads or calls, by their proxies' addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CoreAddresses {
-    pub delegation_manager: Address,
-    pub strategy_manager: Address,
-    pub allocation_manager: Address,
-    pub permission_controller: Address,
-    pub rewards_coordinator: Address,
-    pub eigen_pod_manager: Address,
-    /// Not deployed by the devnet (Warden uses operator sets, not the AVS directory's
-    /// registrations); public networks have one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub avs_directory: Option<Address>,
-}
 
 impl From<&EigenLayerContracts> for CoreAddresses {
     fn from(contracts: &EigenLayerContracts) -> Self {
@@ -44,48 +28,6 @@ impl From<&EigenLayerContracts> for CoreAddresses {
             avs_directory: None,
         }
     }
-}
-
-impl CoreAddresses {
-    /// Every contract, by name.
-    pub fn named(&self) -> Vec<(&'static str, Address)> {
-        let mut named = vec![
-            ("DelegationManager", self.delegation_manager),
-            ("StrategyManager", self.strategy_manager),
-            ("AllocationManager", self.allocation_manager),
-            ("PermissionController", self.permission_controller),
-            ("RewardsCoordinator", self.rewards_coordinator),
-            ("EigenPodManager", self.eigen_pod_manager),
-        ];
-        if let Some(avs_directory) = self.avs_directory {
-            named.push(("AVSDirectory", avs_directory));
-        }
-        named
-    }
-
-    /// The contracts whose `version()` decides whether Warden can use the core: those its
-    /// registry and registration call, which carry `SemVerMixin` in every supported release.
-    fn versioned(&self) -> [(&'static str, Address); 4] {
-        [
-            ("AllocationManager", self.allocation_manager),
-            ("DelegationManager", self.delegation_manager),
-            ("StrategyManager", self.strategy_manager),
-            ("PermissionController", self.permission_controller),
-        ]
-    }
-}
-
-/// One EigenLayer deployment: where its core is, on which chain, at which published release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EigenLayerNetwork {
-    /// `mainnet`, `sepolia`, `hoodi`, or a file's own name.
-    pub name: String,
-    pub chain_id: u64,
-    /// The release EigenLayer publishes for the deployment (its contracts' `version()` is what
-    /// is checked).
-    pub release: String,
-    pub contracts: CoreAddresses,
 }
 
 /// The public deployments in the address book, by name.
@@ -148,20 +90,8 @@ pub fn network(name: &str) -> Option<EigenLayerNetwork> {
 pub enum NetworkError {
     #[error("no EigenLayer deployment named {0:?} in the address book; known: {known}", known = known_names())]
     Unknown(String),
-    #[error("reading {path}: {source}")]
-    Read {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "{path} is not an EigenLayer deployment file (JSON: name, chain_id, release, contracts): {source}"
-    )]
-    Malformed {
-        path: std::path::PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    File(#[from] warden_runtime::deployment::DeploymentFileError),
 }
 
 fn known_names() -> String {
@@ -172,24 +102,9 @@ fn known_names() -> String {
         .join(", ")
 }
 
-impl EigenLayerNetwork {
-    /// The deployment named `name` in the address book, or an error listing the known ones.
-    pub fn named(name: &str) -> Result<Self, NetworkError> {
-        network(name).ok_or_else(|| NetworkError::Unknown(name.to_owned()))
-    }
-
-    /// A deployment described by a JSON file of the same shape (for a chain the address book does
-    /// not cover).
-    pub fn from_file(path: &std::path::Path) -> Result<Self, NetworkError> {
-        let text = std::fs::read_to_string(path).map_err(|source| NetworkError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| NetworkError::Malformed {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
+/// The deployment named `name` in the address book, or an error listing the known ones.
+pub fn named(name: &str) -> Result<EigenLayerNetwork, NetworkError> {
+    network(name).ok_or_else(|| NetworkError::Unknown(name.to_owned()))
 }
 
 /// Why a chain's EigenLayer core cannot be used.
@@ -264,7 +179,11 @@ mod tests {
         for network in &networks {
             let addresses: HashSet<_> = network.contracts.named().iter().map(|(_, a)| *a).collect();
             assert_eq!(addresses.len(), 7, "{}", network.name);
-            assert!(!addresses.contains(&Address::ZERO), "{}", network.name);
+            assert!(
+                !addresses.contains(&alloy::primitives::Address::ZERO),
+                "{}",
+                network.name
+            );
             assert!(CoreVersion::parse(&network.release).is_some());
         }
         assert_eq!(network("hoodi").unwrap().chain_id, 560_048);

@@ -9,6 +9,7 @@ use crate::app::AppParams;
 
 /// `RegistryParams` of `IWardenRegistry.sol`, in blocks and wei.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RegistryParams {
     /// Least slashable stake (wei) to join; anyone may eject an operator that falls below it.
     pub minimum_weight: u128,

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod allowlist;
 pub mod cli;
 pub mod config;
+pub mod deployment;
 pub mod follow;
 pub mod http;
 pub mod launcher;

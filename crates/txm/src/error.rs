@@ -135,9 +135,35 @@ pub struct Shortfall {
 }
 
 /// `wei` in ether, to six decimals (rounded down), for messages.
-fn ether(wei: U256) -> String {
+pub fn ether(wei: U256) -> String {
     let micro = wei / U256::from(1_000_000_000_000u64);
     let whole = micro / U256::from(1_000_000u64);
     let fraction = micro % U256::from(1_000_000u64);
     format!("{whole}.{fraction:0>6}")
+}
+
+/// A fee of `wei` per gas in gwei, exactly (`1.5`, `0.000000007`), for messages.
+pub fn gwei(wei: u128) -> String {
+    let fraction = format!("{:0>9}", wei % 1_000_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        (wei / 1_000_000_000).to_string()
+    } else {
+        format!("{}.{fraction}", wei / 1_000_000_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_ether_and_gwei() {
+        assert_eq!(ether(U256::from(1_500_000_000_000_000_000u128)), "1.500000");
+        assert_eq!(ether(U256::from(999_999_999_999u64)), "0.000000");
+        assert_eq!(gwei(1_500_000_000), "1.5");
+        assert_eq!(gwei(7), "0.000000007");
+        assert_eq!(gwei(30_000_000_000), "30");
+        assert_eq!(gwei(0), "0");
+    }
 }

@@ -54,7 +54,7 @@ mod manager;
 pub mod rpc;
 
 pub use config::{MIN_BUMP_PERCENT, TransactionsConfig, TxManagerConfig};
-pub use error::{Shortfall, TxError};
+pub use error::{Shortfall, TxError, ether, gwei};
 pub use gas::{PaddedGasFiller, signing_provider};
 pub use intent::{Intent, UnknownIntent};
 pub use manager::{Sent, TxManager, TxOutcome};
