@@ -10,10 +10,8 @@ mod common;
 
 use std::process::Output;
 
-use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
 use common::warden;
 use warden_bindings::eigenlayer::AllocationManager;
 use warden_bindings::{WardenRegistry, WardenTaskManager};
@@ -142,20 +140,7 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
     assert!(!dir.path().join("broke/deployment.json").exists());
 
     // Funded by a transfer, it deploys; the chain received exactly the rehearsed transactions.
-    let funder = warden_txm::signing_provider(
-        rpc_url.parse().unwrap(),
-        devnet.deployment().dev_key(5).unwrap(),
-    );
-    let transfer = TransactionRequest::default()
-        .with_to(deployer)
-        .with_value(U256::from(20u128 * 10u128.pow(18)));
-    funder
-        .send_transaction(transfer)
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    common::transfer(&rpc_url, deployer, U256::from(20u128 * 10u128.pow(18))).await;
     succeeded(&deploy(&[], "live"));
     assert_eq!(
         chain.get_transaction_count(deployer).await.unwrap(),

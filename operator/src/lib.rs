@@ -9,5 +9,8 @@ pub mod launch;
 pub mod node;
 pub mod registration;
 pub mod slashing_protection;
+pub mod status;
 
-pub use registration::{Registrar, RegistrationError, RegistrationTargets};
+pub use registration::{
+    RegisterOptions, Registered, Registrar, RegistrationError, RegistrationTargets,
+};

@@ -5,14 +5,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::providers::ProviderBuilder;
 use clap::Parser;
 use eyre::WrapErr;
 use tokio::sync::watch;
 use warden_keys::{KeysConfig, KeystorePaths, OperatorKeys};
-use warden_operator::cli::{Command, RegisterArgs};
+use warden_operator::cli::{Command, RegisterArgs, StatusArgs};
 use warden_operator::config::OperatorConfig;
 use warden_operator::launch;
-use warden_operator::{Registrar, RegistrationTargets};
+use warden_operator::status::OperatorStatus;
+use warden_operator::{RegisterOptions, Registrar};
+use warden_runtime::deployment::DeploymentFile;
 use warden_runtime::launcher::{self, CriticalTasks};
 
 fn main() -> ExitCode {
@@ -24,6 +27,7 @@ async fn dispatch(command: Command) -> eyre::Result<()> {
     match command {
         Command::Run(args) => Ok(launcher::run(&args, start).await?),
         Command::Register(args) => register(*args).await,
+        Command::Status(args) => status(args).await,
         Command::SlashingProtection(args) => {
             Ok(warden_operator::slashing_protection::run(args).await?)
         }
@@ -45,32 +49,62 @@ async fn start(
 }
 
 async fn register(args: RegisterArgs) -> eyre::Result<()> {
+    let deployment = args
+        .deployment
+        .as_deref()
+        .map(DeploymentFile::read)
+        .transpose()?;
+    let targets = args.contracts.targets(deployment.as_ref())?;
+    if let Some(deployment) = &deployment {
+        let chain = ProviderBuilder::new().connect_http(
+            args.rpc_url
+                .parse()
+                .wrap_err_with(|| format!("--rpc-url {:?}", args.rpc_url))?,
+        );
+        deployment.check_chain(&chain).await?;
+    }
     let paths = KeystorePaths::in_dir(&args.keystore_dir);
     let password_file = args.password_file.clone();
     let keys =
         tokio::task::spawn_blocking(move || OperatorKeys::unlock(&paths, password_file.as_deref()))
             .await?
             .wrap_err("decrypting the operator's keystores")?;
-    let targets = RegistrationTargets {
-        delegation_manager: args.delegation_manager,
-        strategy_manager: args.strategy_manager,
-        allocation_manager: args.allocation_manager,
-        permission_controller: args.permission_controller,
-        registry: args.registry,
-        strategy: args.strategy,
-    };
     let registrar = Registrar::new(&args.rpc_url, targets, &keys)?;
-    let operator_id = registrar
-        .register(
-            args.stake,
-            &args.metadata_uri,
-            Duration::from_secs(args.allocation_wait_secs),
-        )
-        .await
-        .wrap_err("registering")?;
+    let options = RegisterOptions {
+        stake: args.stake,
+        metadata_uri: args.metadata_uri.clone(),
+        allocation_delay: args.allocation_delay,
+        magnitude_bps: args.magnitude_bps,
+        allocation_wait: Duration::from_secs(args.allocation_wait_secs),
+    };
+    let done = registrar.register(&options).await.wrap_err(
+        "registering (run `warden-operator register` again to finish: it skips what is done)",
+    )?;
+    for found in &done.found {
+        println!("found: {found}");
+    }
+    for sent in &done.sent {
+        println!("sent:  {sent}");
+    }
     println!(
-        "registered operator {} with id {operator_id}",
-        keys.address()
+        "operator {} is in Warden's operator set with id {}",
+        keys.address(),
+        done.operator_id
     );
+    Ok(())
+}
+
+async fn status(args: StatusArgs) -> eyre::Result<()> {
+    let deployment = DeploymentFile::read(&args.deployment)?;
+    let chain = ProviderBuilder::new().connect_http(
+        args.rpc_url
+            .parse()
+            .wrap_err_with(|| format!("--rpc-url {:?}", args.rpc_url))?,
+    );
+    deployment.check_chain(&chain).await?;
+    let status = OperatorStatus::read(&chain, &deployment, args.operator)
+        .await
+        .wrap_err("reading the operator's status")?;
+    println!("{status}");
     Ok(())
 }

@@ -2,11 +2,15 @@
 //!
 //! The order is EigenLayer's: register as an operator (with allocation delay 0), deposit stake
 //! into the strategy, wait until the allocation delay has taken effect, allocate magnitude to
-//! Warden's operator set, and register for the set. The last step calls Warden's registry with the
-//! BLS public key and a proof of possession, which the registry verifies on chain.
-//! eigensdk's EigenLayer writer (eigensdk 2.0.0, written for core v1.3.0) sends the first three
-//! transactions, whose selectors the redistribution core keeps; its operator-set registration is
-//! specific to EigenLayer's BN254 middleware, so that one is sent through the core binding.
+//! Warden's operator set, and register for the set. [`Registrar::register`] skips every step
+//! already done, so that an operator who registered with EigenLayer long ago, with stake its
+//! stakers delegated, only allocates and registers, and a run interrupted anywhere (or stopped by
+//! the allocation delay, 17.5 days on mainnet) is finished by running it again. The last step
+//! calls Warden's registry with the BLS public key and a proof of possession, which the registry
+//! verifies on chain. eigensdk's EigenLayer writer (eigensdk 2.0.0, written for core v1.3.0)
+//! deposits, a selector the redistribution core keeps; everything else goes through the core
+//! binding (eigensdk's operator registration makes the operator its own delegation approver, and
+//! its operator-set registration is specific to EigenLayer's BN254 middleware).
 //!
 //! Warden's registry can only refuse the key at the last step, after the EigenLayer transactions
 //! have spent gas and locked stake. [`Registrar::check`] asks the registry first, read-only,
@@ -23,11 +27,6 @@ use alloy::transports::TransportError;
 use eigensdk::client_elcontracts::error::ElContractsError;
 use eigensdk::client_elcontracts::reader::ELChainReader;
 use eigensdk::client_elcontracts::writer::ELChainWriter;
-use eigensdk::types::operator::Operator;
-// The writer takes eigensdk's own copies of the allocation types (same ABI as the core's).
-use eigensdk::utils::slashing::core::allocation_manager::{
-    AllocationManager as WriterAllocationManager, IAllocationManagerTypes as WriterAllocationTypes,
-};
 use serde::{Deserialize, Serialize};
 use warden_bindings::WardenRegistry::WardenRegistryErrors;
 use warden_bindings::eigenlayer::{AllocationManager, DelegationManager, IAllocationManagerTypes};
@@ -40,6 +39,53 @@ use warden_keys::OperatorKeys;
 
 /// All of an operator's magnitude: 1e18 ("WAD") in EigenLayer's units.
 pub const FULL_MAGNITUDE: u64 = 1_000_000_000_000_000_000;
+
+/// What `warden-operator register` is asked to do beyond registering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterOptions {
+    /// Tokens to deposit into the strategy first (0: stake comes from delegations alone).
+    pub stake: U256,
+    /// Announced to EigenLayer if the operator registers with it here.
+    pub metadata_uri: String,
+    /// The allocation delay to set when none is set yet (blocks).
+    pub allocation_delay: u32,
+    /// Share of the operator's magnitude in each of the set's strategies to allocate to Warden
+    /// (basis points, at most what is not allocated elsewhere).
+    pub magnitude_bps: u16,
+    /// How long to wait for the allocation delay to take effect.
+    pub allocation_wait: Duration,
+}
+
+impl Default for RegisterOptions {
+    fn default() -> Self {
+        Self {
+            stake: U256::ZERO,
+            metadata_uri: String::new(),
+            allocation_delay: 0,
+            magnitude_bps: 10_000,
+            allocation_wait: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What [`Registrar::allocate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allocation {
+    /// Whether it sent `modifyAllocations`.
+    pub sent: bool,
+    /// Strategies it left alone, and why.
+    pub found: Vec<String>,
+}
+
+/// What a registration did and found done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub operator_id: OperatorId,
+    /// The transactions it sent, by function.
+    pub sent: Vec<&'static str>,
+    /// What was done before it ran (or could not be done now), in words.
+    pub found: Vec<String>,
+}
 
 /// The contracts an operator registers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,19 +225,67 @@ impl<'a> Registrar<'a> {
         Ok(warden_txm::signing_provider(url, self.keys.ecdsa.clone()))
     }
 
-    /// Everything `warden-operator register` does, in order: [`Registrar::check`] before any
-    /// transaction, then [`Registrar::join_eigenlayer`], waiting up to `allocation_wait` for the
-    /// allocation delay, and [`Registrar::register_with_warden`].
+    /// Everything `warden-operator register` does, in order, each step skipped if done:
+    /// [`Registrar::check`] before any transaction (an operator already in the set with this
+    /// key is done), registering with EigenLayer, depositing `stake`, setting an allocation
+    /// delay if none is set, waiting up to `allocation_wait` for it, allocating magnitude
+    /// ([`Registrar::allocate`]) and registering for Warden's set.
     pub async fn register(
         &self,
-        stake: U256,
-        metadata_uri: &str,
-        allocation_wait: Duration,
-    ) -> Result<OperatorId, RegistrationError> {
-        self.check().await?;
-        self.join_eigenlayer(stake, metadata_uri).await?;
-        self.wait_until_allocatable(allocation_wait).await?;
-        self.register_with_warden().await
+        options: &RegisterOptions,
+    ) -> Result<Registered, RegistrationError> {
+        let operator_id = self.operator_id();
+        let mut done = Registered {
+            operator_id,
+            sent: Vec::new(),
+            found: Vec::new(),
+        };
+        match self.check().await {
+            Err(RegistrationError::AlreadyRegistered { .. }) => {
+                done.found
+                    .push(format!("already in Warden's operator set as {operator_id}"));
+                return Ok(done);
+            }
+            checked => checked?,
+        }
+        let provider = self.provider()?;
+        let operator = self.keys.address();
+        let delegation = DelegationManager::new(self.targets.delegation_manager, &provider);
+        if delegation.isOperator(operator).call().await? {
+            done.found.push("already an EigenLayer operator".into());
+            let manager = AllocationManager::new(self.targets.allocation_manager, &provider);
+            if !manager.getAllocationDelay(operator).call().await?._0 {
+                // Operators from before slashing have no delay; allocating needs one.
+                let pending = manager
+                    .setAllocationDelay(operator, options.allocation_delay)
+                    .send()
+                    .await?;
+                confirm("AllocationManager.setAllocationDelay", pending).await?;
+                done.sent.push("AllocationManager.setAllocationDelay");
+            }
+        } else {
+            self.register_as_operator(&options.metadata_uri, options.allocation_delay)
+                .await?;
+            done.sent.push("DelegationManager.registerAsOperator");
+        }
+        if !options.stake.is_zero() {
+            self.deposit(options.stake).await?;
+            done.sent.push("StrategyManager.depositIntoStrategy");
+        }
+        self.wait_until_allocatable(options.allocation_wait).await?;
+        let allocation = self.allocate(options.magnitude_bps).await?;
+        done.found.extend(allocation.found);
+        if allocation.sent {
+            done.sent.push("AllocationManager.modifyAllocations");
+        }
+        self.register_for_set().await?;
+        done.sent.push("AllocationManager.registerForOperatorSets");
+        Ok(done)
+    }
+
+    /// The operator id of this operator's BLS key.
+    pub fn operator_id(&self) -> OperatorId {
+        OperatorId::from_public_key(&self.keys.bls.public_key().to_eip2537())
     }
 
     /// Asks Warden's registry, read-only, whether it would accept this operator and key: the
@@ -259,31 +353,47 @@ impl<'a> Registrar<'a> {
         metadata_uri: &str,
     ) -> Result<(), RegistrationError> {
         let provider = self.provider()?;
-        let operator = self.keys.address();
         let delegation = DelegationManager::new(self.targets.delegation_manager, &provider);
-        if !delegation.isOperator(operator).call().await? {
-            let hash = self
-                .writer
-                .register_as_operator(Operator {
-                    address: operator,
-                    delegation_approver_address: Address::ZERO,
-                    metadata_url: metadata_uri.to_string(),
-                    allocation_delay: Some(0),
-                    _deprecated_earnings_receiver_address: None,
-                    staker_opt_out_window_blocks: None,
-                })
-                .await?;
-            confirm_hash(&provider, "DelegationManager.registerAsOperator", hash).await?;
-            tracing::info!(%operator, "registered as an EigenLayer operator");
+        if !delegation.isOperator(self.keys.address()).call().await? {
+            self.register_as_operator(metadata_uri, 0).await?;
         }
         if !stake.is_zero() {
-            let hash = self
-                .writer
-                .deposit_erc20_into_strategy(self.targets.strategy, stake)
-                .await?;
-            confirm_hash(&provider, "StrategyManager.depositIntoStrategy", hash).await?;
-            tracing::info!(%operator, %stake, strategy = %self.targets.strategy, "deposited stake");
+            self.deposit(stake).await?;
         }
+        Ok(())
+    }
+
+    /// Registers with EigenLayer as an operator any staker may delegate to (no delegation
+    /// approver), with `allocation_delay` blocks between an allocation and its effect.
+    ///
+    /// Sent through the core binding: eigensdk 2.0.0's `register_as_operator` names the operator
+    /// itself as its delegation approver whatever it is asked, and EigenLayer then refuses every
+    /// staker's delegation that the operator did not sign.
+    async fn register_as_operator(
+        &self,
+        metadata_uri: &str,
+        allocation_delay: u32,
+    ) -> Result<(), RegistrationError> {
+        let provider = self.provider()?;
+        let operator = self.keys.address();
+        let pending = DelegationManager::new(self.targets.delegation_manager, &provider)
+            .registerAsOperator(Address::ZERO, allocation_delay, metadata_uri.to_string())
+            .send()
+            .await?;
+        confirm("DelegationManager.registerAsOperator", pending).await?;
+        tracing::info!(%operator, "registered as an EigenLayer operator");
+        Ok(())
+    }
+
+    /// Deposits `stake` of the strategy's token, which the operator must hold.
+    async fn deposit(&self, stake: U256) -> Result<(), RegistrationError> {
+        let provider = self.provider()?;
+        let hash = self
+            .writer
+            .deposit_erc20_into_strategy(self.targets.strategy, stake)
+            .await?;
+        confirm_hash(&provider, "StrategyManager.depositIntoStrategy", hash).await?;
+        tracing::info!(operator = %self.keys.address(), %stake, strategy = %self.targets.strategy, "deposited stake");
         Ok(())
     }
 
@@ -298,30 +408,94 @@ impl<'a> Registrar<'a> {
         Ok(delay._0)
     }
 
-    /// Allocates all of the operator's magnitude in the strategy to Warden's set and registers
-    /// for the set with the BLS key and its proof of possession. Returns the operator id (the
-    /// hash of the BLS public key).
+    /// Allocates all of the operator's magnitude in the set's strategies to Warden's set and
+    /// registers for the set with the BLS key and its proof of possession (the devnet's
+    /// onboarding, which knows nothing is allocated elsewhere). Returns the operator id.
     pub async fn register_with_warden(&self) -> Result<OperatorId, RegistrationError> {
+        self.allocate(10_000).await?;
+        self.register_for_set().await?;
+        Ok(self.operator_id())
+    }
+
+    /// Raises the operator's allocation to Warden's set, in each of the set's strategies, to
+    /// `magnitude_bps` of its magnitude there, or as near as what is not allocated elsewhere
+    /// allows. Never lowers an allocation, and leaves a strategy with a modification still
+    /// pending alone (EigenLayer refuses a second one), saying so.
+    pub async fn allocate(&self, magnitude_bps: u16) -> Result<Allocation, RegistrationError> {
         let provider = self.provider()?;
         let operator = self.keys.address();
         if !self.can_allocate().await? {
             return Err(RegistrationError::AllocationDelayPending { operator });
         }
-        let operator_set = WriterAllocationManager::OperatorSet {
+        let manager = AllocationManager::new(self.targets.allocation_manager, &provider);
+        let set = AllocationManager::OperatorSet {
             avs: self.targets.registry,
             id: OPERATOR_SET_ID,
         };
-        let allocation = WriterAllocationTypes::AllocateParams {
-            operatorSet: operator_set,
-            strategies: vec![self.targets.strategy],
-            newMagnitudes: vec![FULL_MAGNITUDE],
-        };
-        let hash = self
-            .writer
-            .modify_allocations(operator, vec![allocation])
+        let strategies = manager
+            .getStrategiesInOperatorSet(set.clone())
+            .call()
             .await?;
-        confirm_hash(&provider, "AllocationManager.modifyAllocations", hash).await?;
+        let block = provider.get_block_number().await?;
+        let mut outcome = Allocation::default();
+        let (mut raised, mut magnitudes) = (Vec::new(), Vec::new());
+        for strategy in strategies {
+            let current = manager
+                .getAllocation(operator, set.clone(), strategy)
+                .call()
+                .await?;
+            if current.pendingDiff != 0 && u64::from(current.effectBlock) > block {
+                outcome.found.push(format!(
+                    "strategy {strategy}: an allocation change takes effect at block {}",
+                    current.effectBlock
+                ));
+                continue;
+            }
+            let max = manager.getMaxMagnitude(operator, strategy).call().await?;
+            let free = manager
+                .getAllocatableMagnitude(operator, strategy)
+                .call()
+                .await?;
+            let wanted =
+                u64::try_from(u128::from(max) * u128::from(magnitude_bps) / 10_000).unwrap_or(max);
+            let target = wanted.min(current.currentMagnitude.saturating_add(free));
+            if target <= current.currentMagnitude {
+                outcome.found.push(format!(
+                    "strategy {strategy}: {} of magnitude {max} already allocated",
+                    current.currentMagnitude
+                ));
+                continue;
+            }
+            if target < wanted {
+                outcome.found.push(format!(
+                    "strategy {strategy}: only {target} of the {wanted} asked is free (the rest \
+                     is allocated to other operator sets)"
+                ));
+            }
+            raised.push(strategy);
+            magnitudes.push(target);
+        }
+        if raised.is_empty() {
+            return Ok(outcome);
+        }
+        let allocation = IAllocationManagerTypes::AllocateParams {
+            operatorSet: set,
+            strategies: raised,
+            newMagnitudes: magnitudes,
+        };
+        let pending = manager
+            .modifyAllocations(operator, vec![allocation])
+            .send()
+            .await?;
+        confirm("AllocationManager.modifyAllocations", pending).await?;
+        outcome.sent = true;
+        Ok(outcome)
+    }
 
+    /// Registers for Warden's set with the BLS key and its proof of possession.
+    pub async fn register_for_set(&self) -> Result<(), RegistrationError> {
+        let provider = self.provider()?;
+        let operator = self.keys.address();
         let chain_id = provider.get_chain_id().await?;
         let public_key = self.keys.bls.public_key().to_eip2537();
         let message =
@@ -345,9 +519,8 @@ impl<'a> Registrar<'a> {
             .send()
             .await?;
         confirm("AllocationManager.registerForOperatorSets", pending).await?;
-        let operator_id = OperatorId::from_public_key(&public_key);
-        tracing::info!(%operator, %operator_id, "registered with Warden's operator set");
-        Ok(operator_id)
+        tracing::info!(%operator, operator_id = %self.operator_id(), "registered with Warden's operator set");
+        Ok(())
     }
 
     /// Polls until the allocation delay is in effect or `timeout` passes.

@@ -1,6 +1,7 @@
 //! `warden-operator register` asks Warden's registry everything it can before sending any
-//! EigenLayer transaction: a BLS key already registered, by another operator or by this one, is
-//! refused with nothing sent (the operator's nonce and its EigenLayer state are unchanged).
+//! EigenLayer transaction: a BLS key already registered by another operator is refused with
+//! nothing sent (the operator's nonce and its EigenLayer state are unchanged), and an operator
+//! already in the set with its key has nothing left to do and sends nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use warden_bindings::eigenlayer::DelegationManager;
 use warden_bls::SecretKey;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::OperatorKeys;
-use warden_operator::{Registrar, RegistrationError, RegistrationTargets};
+use warden_operator::{RegisterOptions, Registrar, RegistrationError, RegistrationTargets};
 use warden_protocol::OperatorId;
 
 struct Chain {
@@ -50,9 +51,13 @@ impl Chain {
         let delegation = DelegationManager::new(self.targets.delegation_manager, &self.provider);
         let was_operator = delegation.isOperator(operator).call().await.unwrap();
 
+        let options = RegisterOptions {
+            allocation_wait: Duration::from_secs(30),
+            ..RegisterOptions::default()
+        };
         let error = Registrar::new(&self.rpc_url, targets, keys)
             .unwrap()
-            .register(U256::ZERO, "", Duration::from_secs(30))
+            .register(&options)
             .await
             .unwrap_err();
 
@@ -98,14 +103,35 @@ async fn a_key_already_registered_is_refused_before_any_eigenlayer_transaction()
         "{refused}"
     );
 
-    // Operator 0 itself, already in the set.
-    let refused = chain.refused(chain.targets, &registered).await;
+    // Operator 0 itself, already in the set: the check says so, and `register` has nothing to
+    // do (it sends nothing).
+    let registrar = Registrar::new(&chain.rpc_url, chain.targets, &registered).unwrap();
+    let refused = registrar.check().await.unwrap_err();
     assert!(
         matches!(
             refused,
             RegistrationError::AlreadyRegistered { operator_id, .. } if operator_id == registered_id
         ),
         "{refused}"
+    );
+    let nonce = chain
+        .provider
+        .get_transaction_count(existing.address)
+        .await
+        .unwrap();
+    let done = registrar
+        .register(&RegisterOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(done.operator_id, registered_id);
+    assert!(done.sent.is_empty(), "{done:?}");
+    assert_eq!(
+        chain
+            .provider
+            .get_transaction_count(existing.address)
+            .await
+            .unwrap(),
+        nonce
     );
 
     // A newcomer pointed at a registry address that is not the registry.

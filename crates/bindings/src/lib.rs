@@ -216,7 +216,7 @@ pub mod eigenlayer {
         AllocationManager, IAllocationManagerTypes,
     };
     pub use newton_utils::slashing::core::delegation_manager::{
-        DelegationManager, IDelegationManagerTypes,
+        DelegationManager, IDelegationManagerTypes, ISignatureUtilsMixinTypes,
     };
     pub use newton_utils::slashing::core::eigen_pod_manager::EigenPodManager;
     pub use newton_utils::slashing::core::permission_controller::PermissionController;

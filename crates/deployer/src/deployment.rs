@@ -532,7 +532,7 @@ async fn register_operators<P: Provider + Clone>(
     Ok(registered)
 }
 
-fn registration_error(
+pub(crate) fn registration_error(
     index: usize,
 ) -> impl Fn(warden_operator::registration::RegistrationError) -> DeployError + Copy {
     move |source| DeployError::Registration {
@@ -622,7 +622,7 @@ impl Deployment {
     }
 }
 
-async fn create_operator(
+pub(crate) async fn create_operator(
     data_dir: &Path,
     index: usize,
     config: &DeployConfig,

@@ -11,6 +11,7 @@ pub mod avs;
 pub mod decimal;
 mod deployment;
 pub mod eigenlayer;
+pub mod existing;
 pub mod market;
 pub mod networks;
 pub mod registry;

@@ -7,6 +7,7 @@
 //! without building the services.
 
 pub mod anvil;
+pub mod binaries;
 pub mod crash;
 pub mod events;
 pub mod inspect;
@@ -16,6 +17,7 @@ pub mod process;
 pub mod wait;
 
 pub use anvil::default_anvil_path;
+pub use binaries::workspace_binary;
 pub use crash::{ConfigFile, ServiceBinary};
 pub use events::only_event;
 pub use ports::free_port;

@@ -1,0 +1,232 @@
+//! Joining a chain set up like a public network with the commands the guides give, run as a user
+//! runs them: EigenLayer is there first (another key deployed it), its operators registered on
+//! their own and their stakers delegated; Warden is deployed with `warden avs deploy` from a
+//! fresh keystore funded by a transfer, and an operator joins with `warden-operator register`,
+//! which skips what EigenLayer already has and only allocates and registers.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use warden_deployer::DeployConfig;
+use warden_deployer::existing::{self, ExistingEigenLayer};
+use warden_runtime::deployment::DeploymentFile;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `program args…` to completion; its stdout, after checking it succeeded.
+fn succeeded(program: &Path, args: &[&str]) -> String {
+    let output = run(program, args);
+    assert!(
+        output.status.success(),
+        "{} {args:?}\nstdout:\n{}\nstderr:\n{}",
+        program.display(),
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn run(program: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("running {}: {error}", program.display()))
+}
+
+/// A chain set up like a public network, and a directory for what the user keeps.
+struct PublicChain {
+    _anvil: AnvilInstance,
+    rpc_url: String,
+    dir: tempfile::TempDir,
+    existing: ExistingEigenLayer,
+}
+
+impl PublicChain {
+    async fn start(operators: usize) -> Self {
+        let anvil = warden_testkit::anvil::anvil().try_spawn().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let existing = existing::prepare(
+            &anvil.endpoint_url(),
+            dir.path(),
+            &DeployConfig::new(operators),
+        )
+        .await
+        .unwrap();
+        std::fs::write(
+            dir.path().join("eigenlayer.json"),
+            serde_json::to_string_pretty(&existing.network).unwrap(),
+        )
+        .unwrap();
+        Self {
+            rpc_url: anvil.endpoint(),
+            _anvil: anvil,
+            dir,
+            existing,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    fn chain(&self) -> impl Provider + Clone {
+        alloy::providers::ProviderBuilder::new().connect_http(self.rpc_url.parse().unwrap())
+    }
+
+    /// What a funder outside Warden does: send `ether` to `to`.
+    async fn transfer(&self, to: Address, ether: u128) {
+        common::transfer(&self.rpc_url, to, U256::from(ether * 10u128.pow(18))).await;
+    }
+}
+
+fn warden() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_warden"))
+}
+
+fn address_line(output: &str, prefix: &str) -> Address {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{output}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guides_commands() {
+    let public = PublicChain::start(1).await;
+    let operator_binary = warden_testkit::workspace_binary("warden-operator").unwrap();
+    let chain = public.chain();
+    let rpc_url = public.rpc_url.as_str();
+    let operator = &public.existing.operators[0];
+    assert!(
+        public.existing.stakers.len() == 1,
+        "one staker delegated to the operator"
+    );
+
+    // The AVS: a fresh keystore, funded by a transfer, deploys Warden.
+    std::fs::write(public.path("password"), "deployer password\n").unwrap();
+    let created = succeeded(
+        &warden(),
+        &[
+            "keys",
+            "new-account",
+            &public.path("deployer.json"),
+            "--password-file",
+            &public.path("password"),
+        ],
+    );
+    let deployer = address_line(&created, "address:");
+    assert_ne!(deployer, public.existing.deployer);
+    public.transfer(deployer, 10).await;
+    let strategy = public.existing.strategy.to_string();
+    succeeded(
+        &warden(),
+        &[
+            "avs",
+            "deploy",
+            "--eigenlayer",
+            &public.path("eigenlayer.json"),
+            "--rpc-url",
+            rpc_url,
+            "--keystore",
+            &public.path("deployer.json"),
+            "--password-file",
+            &public.path("password"),
+            "--strategy",
+            &strategy,
+            "--metadata-uri",
+            "https://warden.example/avs.json",
+            "--out",
+            &public.path("warden"),
+        ],
+    );
+    let deployment_file = public.path("warden/deployment.json");
+    let deployment = DeploymentFile::read(Path::new(&deployment_file)).unwrap();
+    let operator_address = operator.address.to_string();
+
+    // Before joining: an EigenLayer operator with delegated stake, not in Warden's set.
+    let status = |expect: &[&str]| {
+        let out = succeeded(
+            &operator_binary,
+            &[
+                "status",
+                "--rpc-url",
+                rpc_url,
+                "--deployment",
+                &deployment_file,
+                "--operator",
+                &operator_address,
+            ],
+        );
+        for line in expect {
+            assert!(out.contains(line), "{line:?} missing from:\n{out}");
+        }
+        println!("{out}");
+        out
+    };
+    status(&[
+        "EigenLayer operator:  yes",
+        "allocated to Warden: 0 of magnitude 1000000000000000000 (0.00 %)",
+        "registered:           no",
+        "next step:            allocate",
+    ]);
+
+    // Joining: nothing EigenLayer already has is sent again.
+    let nonce = chain.get_transaction_count(operator.address).await.unwrap();
+    let keystore_dir = operator.keystores.bls.parent().unwrap().to_str().unwrap();
+    let register = [
+        "register",
+        "--rpc-url",
+        rpc_url,
+        "--deployment",
+        &deployment_file,
+        "--keystore-dir",
+        keystore_dir,
+        "--password-file",
+        operator.password_file.to_str().unwrap(),
+    ];
+    let joined = succeeded(&operator_binary, &register);
+    assert!(
+        joined.contains("found: already an EigenLayer operator"),
+        "{joined}"
+    );
+    assert!(!joined.contains("registerAsOperator"), "{joined}");
+    assert!(!joined.contains("depositIntoStrategy"), "{joined}");
+    assert!(
+        joined.contains("sent:  AllocationManager.modifyAllocations")
+            && joined.contains("sent:  AllocationManager.registerForOperatorSets"),
+        "{joined}"
+    );
+    assert_eq!(
+        chain.get_transaction_count(operator.address).await.unwrap(),
+        nonce + 2
+    );
+    status(&[
+        "allocated to Warden: 1000000000000000000 of magnitude 1000000000000000000 (100.00 %)",
+        "registered:           yes",
+    ]);
+
+    // Run again: already done, nothing sent.
+    let again = succeeded(&operator_binary, &register);
+    assert!(
+        again.contains("found: already in Warden's operator set"),
+        "{again}"
+    );
+    assert_eq!(
+        chain.get_transaction_count(operator.address).await.unwrap(),
+        nonce + 2
+    );
+    assert_eq!(deployment.warden.strategies, vec![public.existing.strategy]);
+}
