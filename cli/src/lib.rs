@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod devnet;
 pub mod keys;
 pub mod model;
+pub mod vault;
 
 use std::path::PathBuf;
 
@@ -29,7 +30,10 @@ pub enum Command {
     /// Warden on an EigenLayer deployment that already exists: `warden avs check` reads a chain's
     /// core and says whether this Warden can join it.
     Avs(avs::AvsArgs),
-    /// Create an operator's encrypted keystores (ECDSA and BLS12-381).
+    /// A vault owner's commands on a Warden deployment: `create` a vault under a policy file,
+    /// and show its `status`.
+    Vault(vault::VaultArgs),
+    /// Create encrypted keystores: an operator's (ECDSA and BLS12-381), or one ECDSA account.
     Keys(keys::KeysArgs),
     /// Generate a large agent's model file (WNET), or check one and print its hashes.
     Model(model::ModelArgs),

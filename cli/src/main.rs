@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use eyre::WrapErr;
-use warden_cli::{Command, avs, deploy, devnet, keys, model};
+use warden_cli::{Command, avs, deploy, devnet, keys, model, vault};
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
@@ -13,6 +13,7 @@ async fn main() -> eyre::Result<()> {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Deploy(args) => deploy::run(args).await,
         Command::Avs(args) => avs::run(args).await,
+        Command::Vault(args) => vault::run(args).await,
         Command::Keys(args) => keys::run(args),
         Command::Model(args) => model::run(args),
         Command::EigenlayerArtifacts { out } => export_eigenlayer_artifacts(&out),

@@ -89,6 +89,10 @@ impl PublicChain {
     }
 }
 
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 fn warden() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_warden"))
 }
@@ -229,4 +233,115 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         nonce + 2
     );
     assert_eq!(deployment.warden.strategies, vec![public.existing.strategy]);
+
+    // A vault owner: a fresh keystore, ether by transfer, tokens from the market, and the
+    // documented policy file with this chain's market in it.
+    let created = succeeded(
+        &warden(),
+        &[
+            "keys",
+            "new-account",
+            &public.path("owner.json"),
+            "--password-file",
+            &public.path("password"),
+        ],
+    );
+    let owner = address_line(&created, "address:");
+    public.transfer(owner, 10).await;
+    let market = public.existing.market;
+    existing::faucet(
+        &public.rpc_url.parse().unwrap(),
+        &market,
+        owner,
+        warden_deployer::market::whole(101),
+        warden_deployer::market::whole(300_000),
+    )
+    .await
+    .unwrap();
+    let policy = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/vault-policy.toml"),
+    )
+    .unwrap()
+    .replace(
+        "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D",
+        &market.router.to_string(),
+    )
+    .replace(
+        "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc",
+        &market.pair.to_string(),
+    )
+    .replace(
+        "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2",
+        &market.weth.to_string(),
+    )
+    .replace(
+        "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+        &market.dollar.to_string(),
+    )
+    // anvil mines a block, a second later, per transaction.
+    .replace(
+        "min_observation_interval = 12",
+        "min_observation_interval = 1",
+    );
+    std::fs::write(public.path("policy.toml"), policy).unwrap();
+    let vault_args = |command: &'static str, file: &str| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "vault",
+            command,
+            "--rpc-url",
+            rpc_url,
+            "--deployment",
+            &deployment_file,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        if command == "create" {
+            args.extend(
+                [
+                    "--policy",
+                    &public.path("policy.toml"),
+                    "--keystore",
+                    &public.path("owner.json"),
+                    "--password-file",
+                    &public.path("password"),
+                    "--out",
+                    file,
+                ]
+                .map(str::to_owned),
+            );
+        } else {
+            args.extend(["--vault", file].map(str::to_owned));
+        }
+        args
+    };
+    let vault_file = public.path("vault.json");
+    let created = succeeded(&warden(), &as_strs(&vault_args("create", &vault_file)));
+    assert!(created.contains("vault 0x"), "{created}");
+    let record: warden_deployer::vault::VaultRecord =
+        serde_json::from_str(&std::fs::read_to_string(&vault_file).unwrap()).unwrap();
+    assert_eq!(record.owner, owner);
+    let status = succeeded(&warden(), &as_strs(&vault_args("status", &vault_file)));
+    println!("{status}");
+    for line in [
+        "paused:               no",
+        "balance:              99000000000000000000 WETH",
+        "balance:              300000000000000000000000",
+        "latest task:          none yet",
+        "next task:            a task can open now",
+        "service balance:      1000000000000000000 wei",
+        "task fee balance:     1000000000000000000",
+    ] {
+        assert!(status.contains(line), "{line:?} missing from:\n{status}");
+    }
+    // A second vault with a record already there is refused before anything is sent.
+    let nonce = chain.get_transaction_count(owner).await.unwrap();
+    let again = run(&warden(), &as_strs(&vault_args("create", &vault_file)));
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("never replaced"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(chain.get_transaction_count(owner).await.unwrap(), nonce);
 }

@@ -21,6 +21,18 @@ sol!(
 );
 
 sol!(
+    /// The ERC-20 functions Warden's commands use on any token (a vault's, a fee token).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    interface IERC20 {
+        function balanceOf(address account) external view returns (uint256);
+        function transfer(address to, uint256 amount) external returns (bool);
+        function decimals() external view returns (uint8);
+        function symbol() external view returns (string);
+    }
+);
+
+sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     StakeToken,

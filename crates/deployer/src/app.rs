@@ -494,7 +494,7 @@ pub async fn deploy<P: Provider + Clone>(
 /// The agent's verifier, deployed by (or already at) the factory, checked to report the Rust
 /// agent's hash: the reference model's, or a large network's (its header and weights root; the
 /// weights stay off chain).
-async fn deploy_verifier<P: Provider + Clone>(
+pub(crate) async fn deploy_verifier<P: Provider + Clone>(
     factory: &MlpVerifierFactory::MlpVerifierFactoryInstance<P>,
     agent: &dyn Agent,
     router: Address,

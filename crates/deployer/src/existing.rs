@@ -25,8 +25,12 @@ use crate::eigenlayer::{self, EigenLayerParams};
 use crate::market::{self, MarketContracts, MarketParams};
 use crate::{DeployConfig, DeployError, accounts};
 
-/// anvil's development account that deploys EigenLayer and the market: nobody else's key.
+/// anvil's development account that deploys EigenLayer, and nothing else.
 pub const EIGENLAYER_DEPLOYER_KEY: usize = 6;
+
+/// anvil's development account that runs the market (the DEX and its tokens, whose dollars it
+/// mints): the chain's faucet for anyone who needs tokens.
+pub const MARKET_KEY: usize = 7;
 
 /// Ether each operator and staker receives for gas (and each staker for its stake).
 const ACCOUNT_ETHER: u128 = 10_000_000_000_000_000_000;
@@ -48,7 +52,8 @@ pub struct ExistingEigenLayer {
     pub stakers: Vec<Address>,
 }
 
-/// Deploys EigenLayer and the market from [`EIGENLAYER_DEPLOYER_KEY`] into the anvil at `rpc_url`,
+/// Deploys the market from [`MARKET_KEY`] and EigenLayer from [`EIGENLAYER_DEPLOYER_KEY`] into the
+/// anvil at `rpc_url`,
 /// creates `config.operators` operators (keystores under `data_dir`) that register with
 /// EigenLayer themselves, and gives each a staker that deposits `config.stake_per_operator` of
 /// wrapped ether and delegates it. The chain's clock steps `config.app.seconds_per_block` per
@@ -65,7 +70,14 @@ pub async fn prepare(
         .anvil_set_block_timestamp_interval(u64::from(config.app.seconds_per_block))
         .await?;
     let chain_id = provider.get_chain_id().await?;
-    let market = market::deploy(&provider, deployer, MarketParams::default()).await?;
+    let market_key = accounts::dev_key(MARKET_KEY)?;
+    let market_owner = market_key.address();
+    let market = market::deploy(
+        &warden_txm::signing_provider(rpc_url.clone(), market_key),
+        market_owner,
+        MarketParams::default(),
+    )
+    .await?;
     // EigenLayer's own parameters, as a public network has them fixed before any AVS: the
     // withdrawal delay covers the weight horizon Warden will ask for.
     let (_, params): (_, EigenLayerParams) = config.effective_params();
@@ -131,6 +143,19 @@ pub async fn prepare(
         operators,
         stakers,
     })
+}
+
+/// The market's faucet: gives `account` `base` wrapped ether and `quote` dollars, as anyone
+/// could buy them.
+pub async fn faucet(
+    rpc_url: &Url,
+    market: &MarketContracts,
+    account: Address,
+    base: U256,
+    quote: U256,
+) -> Result<(), DeployError> {
+    let provider = warden_txm::signing_provider(rpc_url.clone(), accounts::dev_key(MARKET_KEY)?);
+    market::fund(&provider, market, account, base, quote).await
 }
 
 /// An operator registering with EigenLayer on its own (allocation delay 0, no deposit).

@@ -17,6 +17,7 @@ pub mod networks;
 pub mod registry;
 mod service_configs;
 mod summary;
+pub mod vault;
 
 use std::path::PathBuf;
 
