@@ -11,7 +11,6 @@ use clap::{Args, Subcommand};
 use eyre::WrapErr;
 use warden_deployer::avs::{self, AvsParams, AvsRequest, CurrentFees, Rehearsal};
 use warden_deployer::networks::{self, EigenLayerNetwork, check_core, known_networks};
-use warden_keys::Password;
 use warden_txm::{ether, gwei};
 
 #[derive(Debug, Args)]
@@ -151,13 +150,7 @@ async fn deploy(args: DeployArgs) -> eyre::Result<()> {
             deployment_path.display()
         );
     }
-    let password = Password::from_file_or_env(args.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
-    let keystore = args.keystore.clone();
-    let signer =
-        tokio::task::spawn_blocking(move || warden_keys::ecdsa::load(&keystore, &password))
-            .await?
-            .wrap_err_with(|| format!("decrypting {}", args.keystore.display()))?;
+    let signer = crate::keys::unlock_account(&args.keystore, args.password_file.as_deref()).await?;
     let deployer = signer.address();
 
     let chain = ProviderBuilder::new().connect_http(args.rpc_url.clone());

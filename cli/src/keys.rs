@@ -37,6 +37,20 @@ enum KeysCommand {
     },
 }
 
+/// Decrypts an account's Web3 Secret Storage keystore with the password from `password_file`, or
+/// from WARDEN_KEYSTORE_PASSWORD (key derivation runs off the async workers).
+pub async fn unlock_account(
+    keystore: &std::path::Path,
+    password_file: Option<&std::path::Path>,
+) -> eyre::Result<alloy::signers::local::PrivateKeySigner> {
+    let password =
+        Password::from_file_or_env(password_file).wrap_err("reading the keystore password")?;
+    let path = keystore.to_path_buf();
+    tokio::task::spawn_blocking(move || warden_keys::ecdsa::load(&path, &password))
+        .await?
+        .wrap_err_with(|| format!("decrypting {}", keystore.display()))
+}
+
 pub fn run(args: KeysArgs) -> eyre::Result<()> {
     match args.command {
         KeysCommand::New { dir, password_file } => {

@@ -9,7 +9,6 @@ use alloy::transports::http::reqwest::Url;
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
 use warden_deployer::vault::{self, VaultPolicy, VaultRecord, VaultStatus};
-use warden_keys::Password;
 use warden_runtime::deployment::DeploymentFile;
 
 #[derive(Debug, Args)]
@@ -93,13 +92,7 @@ async fn create(args: CreateArgs) -> eyre::Result<()> {
     let agent = warden_runtime::agent::load_agent(&policy.agent_section())
         .await
         .wrap_err("loading the policy's agent")?;
-    let password = Password::from_file_or_env(args.password_file.as_deref())
-        .wrap_err("reading the keystore password")?;
-    let keystore = args.keystore.clone();
-    let signer =
-        tokio::task::spawn_blocking(move || warden_keys::ecdsa::load(&keystore, &password))
-            .await?
-            .wrap_err_with(|| format!("decrypting {}", args.keystore.display()))?;
+    let signer = crate::keys::unlock_account(&args.keystore, args.password_file.as_deref()).await?;
     let owner = signer.address();
     let provider = warden_txm::signing_provider(args.rpc_url.clone(), signer);
     deployment.check_chain(&provider).await?;

@@ -71,12 +71,7 @@ pub struct AvsParams {
 impl AvsParams {
     /// Reads a parameters file; what it leaves out keeps its default.
     pub fn from_file(path: &Path) -> Result<Self, DeployError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DeployError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text)
-            .map_err(|error| DeployError::Config(format!("{}: {error}", path.display())))
+        crate::read_toml(path)
     }
 }
 

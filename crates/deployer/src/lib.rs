@@ -74,3 +74,13 @@ pub enum DeployError {
 }
 
 warden_runtime::boxed_contract_error!(DeployError, Contract);
+
+/// A TOML file a command reads (parameters, a policy); the error names the file and the key.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, DeployError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DeployError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text)
+        .map_err(|error| DeployError::Config(format!("{}: {error}", path.display())))
+}

@@ -126,12 +126,7 @@ pub struct VaultPolicy {
 impl VaultPolicy {
     /// Reads a policy file.
     pub fn from_file(path: &Path) -> Result<Self, DeployError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DeployError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text)
-            .map_err(|error| DeployError::Config(format!("{}: {error}", path.display())))
+        crate::read_toml(path)
     }
 
     /// The `[agent]` section the services run this vault's agent with.
