@@ -102,6 +102,16 @@ pub struct DevnetArgs {
     /// until Ctrl-C; without --ticks no services start. For scripts and tests.
     #[arg(long)]
     exit_when_ready: bool,
+    /// Set the chain up like a public network before Warden exists: another key deploys
+    /// EigenLayer (and another the market), the operators register with EigenLayer on their own
+    /// and a staker delegates to each. Warden then joins the way its users join a public
+    /// network: a fresh keystore funded by a transfer deploys the AVS (`warden avs deploy`'s
+    /// transactions, recorded in DATA_DIR/deployment.json), each operator joins with `warden-operator
+    /// register`'s steps, and a vault owner with a fresh keystore creates the vault under
+    /// DATA_DIR/vault-policy.toml (`warden vault create`). The summary records
+    /// `eigenlayer.deployer` and `warden.deployer`.
+    #[arg(long)]
+    existing_eigenlayer: bool,
 }
 
 impl DevnetArgs {
@@ -188,6 +198,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     config.deployment.model = args.model;
     config.data_dir = args.data_dir.clone();
     config.host = args.host.clone();
+    config.existing_eigenlayer = args.existing_eigenlayer;
     if let Some(anvil) = &args.anvil {
         config.anvil = anvil.clone();
     }

@@ -135,6 +135,49 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
     assert_ne!(deployer, public.existing.deployer);
     public.transfer(deployer, 10).await;
     let strategy = public.existing.strategy.to_string();
+
+    // The wrong network is refused before anything is sent: another chain's address book, and
+    // a description of this chain's core with an address that holds no code.
+    let mut no_code = public.existing.network.clone();
+    no_code.contracts.allocation_manager = Address::repeat_byte(0x42);
+    std::fs::write(
+        public.path("no-code.json"),
+        serde_json::to_string(&no_code).unwrap(),
+    )
+    .unwrap();
+    for (flag, target, error) in [
+        ("--network", "hoodi".to_owned(), "chain 560048"),
+        ("--eigenlayer", public.path("no-code.json"), "has no code"),
+    ] {
+        let refused = run(
+            &warden(),
+            &[
+                "avs",
+                "deploy",
+                flag,
+                &target,
+                "--rpc-url",
+                rpc_url,
+                "--keystore",
+                &public.path("deployer.json"),
+                "--password-file",
+                &public.path("password"),
+                "--strategy",
+                &strategy,
+                "--metadata-uri",
+                "https://warden.example/avs.json",
+                "--out",
+                &public.path("refused"),
+            ],
+        );
+        assert!(!refused.status.success());
+        assert!(
+            text(&refused.stderr).contains(error),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+    assert_eq!(chain.get_transaction_count(deployer).await.unwrap(), 0);
     succeeded(
         &warden(),
         &[
@@ -344,4 +387,73 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         text(&again.stderr)
     );
     assert_eq!(chain.get_transaction_count(owner).await.unwrap(), nonce);
+}
+
+/// `warden devnet --existing-eigenlayer`, run as a user runs it: Warden joins a chain whose
+/// EigenLayer it did not deploy, and its tasks execute. The two deployers differ, and neither
+/// is an operator, a staker, the vault owner or a service's key.
+#[test]
+fn warden_devnet_on_an_existing_eigenlayer_executes_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("summary.json");
+    let data_dir = dir.path().join("data");
+    succeeded(
+        &warden(),
+        &[
+            "devnet",
+            "--existing-eigenlayer",
+            "--operators",
+            "4",
+            "--ticks",
+            "2",
+            "--json",
+            json.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let address = |value: &serde_json::Value| -> Address {
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not an address: {value}"))
+            .parse()
+            .unwrap()
+    };
+    let eigenlayer_deployer = address(&summary["eigenlayer"]["deployer"]);
+    let warden_deployer = address(&summary["warden"]["deployer"]);
+    assert_ne!(eigenlayer_deployer, warden_deployer);
+    let mut others: Vec<Address> = summary["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|operator| address(&operator["address"]))
+        .collect();
+    assert_eq!(others.len(), 4);
+    others.push(address(&summary["app"]["vault_owner"]));
+    for account in [1, 3, 4, 5] {
+        // The noise trader and the services' keys.
+        others.push(
+            warden_deployer::accounts::dev_key(account)
+                .unwrap()
+                .address(),
+        );
+    }
+    for deployer in [eigenlayer_deployer, warden_deployer] {
+        assert!(!others.contains(&deployer), "{deployer} has another role");
+    }
+    let tasks = summary["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2, "{summary:#}");
+    for task in tasks {
+        assert_eq!(task["state"], "executed", "{task:#}");
+    }
+    // What the users' commands leave behind.
+    let deployment = DeploymentFile::read(&data_dir.join("deployment.json")).unwrap();
+    assert_eq!(deployment.deployer, warden_deployer);
+    assert_eq!(
+        address(&summary["warden"]["registry"]),
+        deployment.warden.registry
+    );
+    warden_deployer::vault::VaultPolicy::from_file(&data_dir.join("vault-policy.toml")).unwrap();
 }

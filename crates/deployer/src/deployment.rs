@@ -27,7 +27,7 @@ use crate::registry::RegistryParams;
 use crate::summary::{DeploymentSummary, EigenLayerSummary, OperatorSummary, WardenContracts};
 
 /// The metadata URI announced for Warden and its operators on a devnet.
-const METADATA_URI: &str = "https://warden.invalid/devnet/metadata.json";
+pub(crate) const METADATA_URI: &str = "https://warden.invalid/devnet/metadata.json";
 
 /// Ether each operator receives for gas.
 const OPERATOR_ETHER: u128 = 10_000_000_000_000_000_000;
@@ -128,17 +128,19 @@ impl OperatorHandle {
 /// A finished deployment: what is on chain, and where the keys that act on it are.
 #[derive(Debug)]
 pub struct Deployment {
-    rpc_url: Url,
-    data_dir: PathBuf,
-    deployer: PrivateKeySigner,
-    operators: Vec<OperatorHandle>,
-    summary: DeploymentSummary,
-    agent: Arc<dyn warden_agent::Agent>,
+    pub(crate) rpc_url: Url,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) deployer: PrivateKeySigner,
+    /// The key that owns the vault.
+    pub(crate) vault_owner: PrivateKeySigner,
+    pub(crate) operators: Vec<OperatorHandle>,
+    pub(crate) summary: DeploymentSummary,
+    pub(crate) agent: Arc<dyn warden_agent::Agent>,
     /// A large agent's model file in the data directory, which the services' configurations
     /// name: services run as their own processes load it from there.
-    model_file: Option<PathBuf>,
+    pub(crate) model_file: Option<PathBuf>,
     /// Moves the price between ticks; taken by whoever drives the chain afterwards.
-    trader: Option<NoiseTrader>,
+    pub(crate) trader: Option<NoiseTrader>,
 }
 
 impl Deployment {
@@ -254,19 +256,7 @@ impl Deployment {
         .await?;
         trader.approve().await?;
         let (agent, model) = config.model.build(market.router)?;
-        let model_file = match agent.network() {
-            Some(large) => {
-                let path = data_dir.join(format!("{}.wnet", model.name));
-                std::fs::write(&path, large.network().as_bytes()).map_err(|source| {
-                    DeployError::Io {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                Some(path)
-            }
-            None => None,
-        };
+        let model_file = write_model_file(data_dir, agent.as_ref(), &model)?;
         tracing::info!(model = model.name, parameters = model.parameters, hash = %model.hash, "agent model");
         let app = app::deploy(
             &provider,
@@ -275,7 +265,7 @@ impl Deployment {
             &market,
             agent.as_ref(),
             model,
-            vault_owner,
+            vault_owner.clone(),
             &mut trader,
             config.app,
         )
@@ -297,10 +287,12 @@ impl Deployment {
                 version: warden_bindings::eigenlayer::VERSION.to_string(),
                 bytecode: warden_bindings::eigenlayer::BYTECODE_SOURCE.to_string(),
                 eigensdk: warden_bindings::eigenlayer::EIGENSDK.to_string(),
+                deployer: Some(owner),
                 contracts: eigenlayer,
                 params: eigenlayer_params,
             },
             warden: WardenContracts {
+                deployer: Some(owner),
                 registry: *registry.address(),
                 operator_set_id: OPERATOR_SET_ID,
                 redistribution_recipient,
@@ -314,6 +306,7 @@ impl Deployment {
             rpc_url,
             data_dir: data_dir.to_path_buf(),
             deployer,
+            vault_owner,
             operators,
             summary,
             agent,
@@ -401,6 +394,11 @@ impl Deployment {
     /// The funded development account that deployed and owns everything.
     pub fn deployer(&self) -> &PrivateKeySigner {
         &self.deployer
+    }
+
+    /// The key that owns the vault.
+    pub fn vault_owner(&self) -> &PrivateKeySigner {
+        &self.vault_owner
     }
 
     /// The registered operators.
@@ -543,7 +541,10 @@ pub(crate) fn registration_error(
 
 /// Runs `step` on every item, [`ONBOARDING_CONCURRENCY`] at a time, and returns the results in
 /// the items' order; the first error wins (the other steps still running are dropped).
-async fn concurrently<T, U, F, Fut>(items: Vec<T>, step: F) -> Result<Vec<U>, DeployError>
+pub(crate) async fn concurrently<T, U, F, Fut>(
+    items: Vec<T>,
+    step: F,
+) -> Result<Vec<U>, DeployError>
 where
     T: Send + 'static,
     U: Send + 'static,
@@ -659,6 +660,24 @@ pub(crate) async fn create_operator(
     Ok((handle, keys))
 }
 
+/// A large agent's network, written as `<data_dir>/<model>.wnet` for the services' `[agent]
+/// model`; `None` for the reference agent, which ships with every binary.
+pub(crate) fn write_model_file(
+    data_dir: &Path,
+    agent: &dyn warden_agent::Agent,
+    model: &app::ModelSummary,
+) -> Result<Option<PathBuf>, DeployError> {
+    let Some(large) = agent.network() else {
+        return Ok(None);
+    };
+    let path = data_dir.join(format!("{}.wnet", model.name));
+    std::fs::write(&path, large.network().as_bytes()).map_err(|source| DeployError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Some(path))
+}
+
 pub(crate) fn create_dir(dir: &Path) -> Result<(), DeployError> {
     std::fs::create_dir_all(dir).map_err(|source| DeployError::Io {
         path: dir.to_path_buf(),
@@ -666,7 +685,7 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), DeployError> {
     })
 }
 
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), DeployError> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), DeployError> {
     use std::io::Write as _;
     let io = |source| DeployError::Io {
         path: path.to_path_buf(),

@@ -20,10 +20,22 @@ use warden_keys::OperatorKeys;
 use warden_operator::{Registrar, RegistrationTargets};
 use warden_runtime::deployment::EigenLayerNetwork;
 
-use crate::deployment::{OperatorHandle, create_operator, registration_error};
+use warden_bindings::{UniswapV2InputSource, WardenRegistry};
+use warden_operator::RegisterOptions;
+
+use crate::app::{AppContracts, TaskManagerParams};
+use crate::avs::{self, AvsMetadata, AvsParams, AvsRequest};
+use crate::deployment::{
+    METADATA_URI, OperatorHandle, concurrently, create_dir, create_operator, registration_error,
+    write_model_file, write_private,
+};
 use crate::eigenlayer::{self, EigenLayerParams};
-use crate::market::{self, MarketContracts, MarketParams};
-use crate::{DeployConfig, DeployError, accounts};
+use crate::market::{self, MarketContracts, MarketParams, NoiseTrader};
+use crate::summary::{DeploymentSummary, EigenLayerSummary, WardenContracts};
+use crate::{DeployConfig, DeployError, Deployment, accounts};
+
+/// anvil's development account of the devnet's noise trader.
+const NOISE_TRADER_KEY: usize = 1;
 
 /// anvil's development account that deploys EigenLayer, and nothing else.
 pub const EIGENLAYER_DEPLOYER_KEY: usize = 6;
@@ -31,6 +43,9 @@ pub const EIGENLAYER_DEPLOYER_KEY: usize = 6;
 /// anvil's development account that runs the market (the DEX and its tokens, whose dollars it
 /// mints): the chain's faucet for anyone who needs tokens.
 pub const MARKET_KEY: usize = 7;
+
+/// anvil's development account that funds new keys with ether, as an exchange withdrawal would.
+pub const FUNDER_KEY: usize = 8;
 
 /// Ether each operator and staker receives for gas (and each staker for its stake).
 const ACCOUNT_ETHER: u128 = 10_000_000_000_000_000_000;
@@ -44,6 +59,9 @@ pub struct ExistingEigenLayer {
     pub deployer: Address,
     /// The wrapped-ether strategy the stakers deposited into.
     pub strategy: Address,
+    /// Every core contract, and the parameters it was deployed with.
+    pub contracts: eigenlayer::EigenLayerContracts,
+    pub params: EigenLayerParams,
     pub market: MarketContracts,
     /// Operators registered with EigenLayer, not with Warden; their keystores are in the data
     /// directory (`operators/<i>`), `operator_id` still zero.
@@ -139,10 +157,23 @@ pub async fn prepare(
         },
         deployer,
         strategy: core.strategy,
+        contracts: core,
+        params,
         market,
         operators,
         stakers,
     })
+}
+
+/// What a funder outside Warden does: sends `wei` of ether to `to` from [`FUNDER_KEY`].
+pub async fn transfer_ether(rpc_url: &Url, to: Address, wei: U256) -> Result<(), DeployError> {
+    use alloy::network::TransactionBuilder;
+    let funder = warden_txm::signing_provider(rpc_url.clone(), accounts::dev_key(FUNDER_KEY)?);
+    let transfer = alloy::rpc::types::TransactionRequest::default()
+        .with_to(to)
+        .with_value(wei);
+    confirm("transfer", funder.send_transaction(transfer).await?).await?;
+    Ok(())
 }
 
 /// The market's faucet: gives `account` `base` wrapped ether and `quote` dollars, as anyone
@@ -212,4 +243,293 @@ async fn delegate(
     )
     .await?;
     Ok(())
+}
+
+/// Ether the funder sends Warden's deployer: the bounty pool's seed and the deployment's gas.
+const WARDEN_DEPLOYER_ETHER: u128 = 50_000_000_000_000_000_000;
+
+/// A fresh ECDSA key written as a keystore (`<data_dir>/keys/<name>.json`) with a password file
+/// beside it, as `warden keys new-account` writes it for a user.
+fn fresh_account(data_dir: &Path, name: &str) -> Result<PrivateKeySigner, DeployError> {
+    use rand::RngCore;
+    let dir = data_dir.join("keys");
+    create_dir(&dir)?;
+    let mut secret = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let password = alloy::hex::encode(secret);
+    write_private(&dir.join(format!("{name}.password")), password.as_bytes())?;
+    warden_keys::ecdsa::create(
+        &dir.join(format!("{name}.json")),
+        &warden_keys::Password::new(password),
+        &mut rand::thread_rng(),
+    )
+    .map_err(|error| DeployError::Config(format!("creating the {name} keystore: {error}")))
+}
+
+/// The vault policy a devnet's agent runs under: the market's swap, the devnet's windows, fees,
+/// caps and funding (what [`crate::app::deploy`] configures on a devnet of its own).
+pub fn devnet_policy(
+    market: &MarketContracts,
+    app: &crate::app::AppParams,
+    agent: warden_runtime::config::AgentSection,
+) -> crate::vault::VaultPolicy {
+    use crate::vault::{
+        AgentPolicy, AllowedCall, FundingPolicy, MarketPolicy, SpendingCapPolicy, VaultPolicy,
+        VaultRules, format_units,
+    };
+    let whole = |tokens: u64| tokens.to_string();
+    VaultPolicy {
+        market: MarketPolicy {
+            router: market.router,
+            pair: market.pair,
+            base_token: market.weth,
+            quote_token: market.dollar,
+        },
+        agent: AgentPolicy {
+            model: agent.model,
+            agent_hash: agent.agent_hash,
+            threshold_bps: app.threshold_bps,
+            response_window: app.response_window,
+            challenge_window: app.challenge_window,
+            tick_interval: app.tick_interval,
+            min_observation_interval: app.min_observation_interval,
+            task_fee: format_units(U256::from(app.task_fee), 18),
+        },
+        vault: VaultRules {
+            stake_bound_bps: app.stake_bound_bps,
+            allow: vec![AllowedCall {
+                target: market.router,
+                function: "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
+                    .into(),
+            }],
+            caps: vec![
+                SpendingCapPolicy {
+                    token: market.weth,
+                    per_action: whole(app.vault_base),
+                    daily: whole(app.vault_base),
+                },
+                SpendingCapPolicy {
+                    token: market.dollar,
+                    per_action: whole(app.vault_quote),
+                    daily: whole(app.vault_quote),
+                },
+            ],
+        },
+        funding: FundingPolicy {
+            base: whole(app.vault_base),
+            quote: whole(app.vault_quote),
+            service: format_units(U256::from(app.service_funding), 18),
+            task_fees: format_units(U256::from(app.task_fee_funding), 18),
+        },
+    }
+}
+
+/// Warden joining a chain set up like a public network ([`prepare`]), the way its users join
+/// one: a fresh keystore funded by a transfer deploys the AVS ([`crate::avs::deploy`], what
+/// `warden avs deploy` sends) and writes `deployment.json`; the operators, registered with
+/// EigenLayer before Warden existed, join with [`Registrar::register`] (`warden-operator
+/// register`); and a vault owner with a fresh keystore creates the vault under a policy file
+/// ([`crate::vault::create`], `warden vault create`), whose price history a noise trader moves.
+/// The result is a [`Deployment`] like any other, whose summary records both deployers.
+pub async fn deploy_warden(
+    rpc_url: Url,
+    data_dir: &Path,
+    config: &DeployConfig,
+) -> Result<Deployment, DeployError> {
+    if config.operators == 0 {
+        return Err(DeployError::Config(
+            "a deployment needs at least one operator".into(),
+        ));
+    }
+    create_dir(data_dir)?;
+    let existing = prepare(&rpc_url, data_dir, config).await?;
+    let chain = warden_txm::signing_provider(rpc_url.clone(), accounts::dev_key(FUNDER_KEY)?);
+    let chain_id = chain.get_chain_id().await?;
+
+    // Warden's deployer: a fresh key, funded by a transfer.
+    let warden_deployer = fresh_account(data_dir, "warden-deployer")?;
+    transfer_ether(
+        &rpc_url,
+        warden_deployer.address(),
+        U256::from(WARDEN_DEPLOYER_ETHER),
+    )
+    .await?;
+    let (registry_params, _) = config.effective_params();
+    let request = AvsRequest {
+        eigenlayer: existing.network.clone(),
+        strategies: vec![existing.strategy],
+        metadata_uri: METADATA_URI.into(),
+        params: AvsParams {
+            metadata: AvsMetadata::default(),
+            registry: registry_params,
+            task_manager: TaskManagerParams::from(&config.app),
+        },
+    };
+    let deployer_provider = warden_txm::signing_provider(rpc_url.clone(), warden_deployer.clone());
+    let file = avs::deploy(&deployer_provider, warden_deployer.address(), &request).await?;
+    file.write_new(&data_dir.join("deployment.json"))
+        .map_err(|error| DeployError::Config(format!("writing deployment.json: {error}")))?;
+
+    // The operators join, each from its own keys.
+    let targets = RegistrationTargets {
+        delegation_manager: existing.contracts.delegation_manager,
+        strategy_manager: existing.contracts.strategy_manager,
+        allocation_manager: existing.contracts.allocation_manager,
+        permission_controller: existing.contracts.permission_controller,
+        registry: file.warden.registry,
+        strategy: existing.strategy,
+    };
+    let rpc: Arc<str> = Arc::from(rpc_url.as_str());
+    let operators = concurrently(
+        existing.operators.clone(),
+        move |mut handle: OperatorHandle| {
+            let rpc = Arc::clone(&rpc);
+            async move {
+                let registration = registration_error(handle.index);
+                let keys = handle.keys().map_err(|source| DeployError::Keys {
+                    index: handle.index,
+                    source,
+                })?;
+                let options = RegisterOptions {
+                    allocation_wait: std::time::Duration::from_secs(30),
+                    ..RegisterOptions::default()
+                };
+                let done = Registrar::new(&rpc, targets, &keys)
+                    .map_err(registration)?
+                    .register(&options)
+                    .await
+                    .map_err(registration)?;
+                handle.operator_id = done.operator_id.as_b256();
+                Ok(handle)
+            }
+        },
+    )
+    .await?;
+
+    // The vault owner: a fresh key, ether by transfer and tokens from the market.
+    let owner = fresh_account(data_dir, "vault-owner")?;
+    transfer_ether(&rpc_url, owner.address(), U256::from(ACCOUNT_ETHER)).await?;
+    faucet(
+        &rpc_url,
+        &existing.market,
+        owner.address(),
+        market::whole(config.app.vault_base),
+        market::whole(config.app.vault_quote),
+    )
+    .await?;
+    let (agent, model) = config.model.build(existing.market.router)?;
+    let model_file = write_model_file(data_dir, agent.as_ref(), &model)?;
+    let agent_section = match &model_file {
+        Some(path) => warden_runtime::config::AgentSection {
+            router: existing.market.router,
+            model: Some(warden_runtime::config::ModelSource::Path(path.clone())),
+            agent_hash: Some(agent.agent_hash()),
+        },
+        None => warden_runtime::config::AgentSection::reference(existing.market.router),
+    };
+    let policy = devnet_policy(&existing.market, &config.app, agent_section);
+    let policy_path = data_dir.join("vault-policy.toml");
+    std::fs::write(
+        &policy_path,
+        toml::to_string_pretty(&policy)
+            .map_err(|error| DeployError::Config(format!("encoding the policy: {error}")))?,
+    )
+    .map_err(|source| DeployError::Io {
+        path: policy_path,
+        source,
+    })?;
+    let owner_provider = warden_txm::signing_provider(rpc_url.clone(), owner.clone());
+    let record = crate::vault::create(
+        &owner_provider,
+        owner.address(),
+        &file,
+        &policy,
+        agent.as_ref(),
+        std::time::Duration::ZERO,
+    )
+    .await?;
+
+    // A noise trader moves the price between the observations of the agent's history, and
+    // between ticks afterwards.
+    let mut trader = NoiseTrader::new(
+        rpc_url.clone(),
+        accounts::dev_key(NOISE_TRADER_KEY)?,
+        existing.market,
+        config.seed,
+    );
+    faucet(
+        &rpc_url,
+        &existing.market,
+        trader.address(),
+        market::whole(200),
+        market::whole(600_000),
+    )
+    .await?;
+    trader.approve().await?;
+    let input_source = UniswapV2InputSource::new(record.input_source, &owner_provider);
+    for _ in 0..=warden_agent::HISTORY_LEN {
+        trader.trade().await?;
+        confirm(
+            "UniswapV2InputSource.observe",
+            input_source.observe(record.agent_id).send().await?,
+        )
+        .await?;
+    }
+    // Quorums are refused on weights never refreshed.
+    confirm(
+        "WardenRegistry.refreshWeights",
+        WardenRegistry::new(file.warden.registry, &owner_provider)
+            .refreshWeights()
+            .send()
+            .await?,
+    )
+    .await?;
+
+    let summary = DeploymentSummary {
+        chain_id,
+        rpc_url: rpc_url.to_string(),
+        eigenlayer: EigenLayerSummary {
+            version: warden_bindings::eigenlayer::VERSION.to_string(),
+            bytecode: warden_bindings::eigenlayer::BYTECODE_SOURCE.to_string(),
+            eigensdk: warden_bindings::eigenlayer::EIGENSDK.to_string(),
+            deployer: Some(existing.deployer),
+            contracts: existing.contracts,
+            params: existing.params,
+        },
+        warden: WardenContracts {
+            deployer: Some(warden_deployer.address()),
+            registry: file.warden.registry,
+            operator_set_id: file.warden.operator_set_id,
+            redistribution_recipient: file.warden.restitution,
+        },
+        operators: Vec::new(),
+        total_weight: U256::ZERO,
+        market: existing.market,
+        app: AppContracts {
+            verifier_factory: file.warden.verifier_factory,
+            task_manager: file.warden.task_manager,
+            challenges: file.warden.challenges,
+            restitution: file.warden.restitution,
+            rewards: file.warden.rewards,
+            input_source: record.input_source,
+            verifier: record.verifier,
+            vault: record.vault,
+            vault_owner: owner.address(),
+            agent_id: record.agent_id,
+            model,
+        },
+    };
+    let mut deployment = Deployment {
+        rpc_url,
+        data_dir: data_dir.to_path_buf(),
+        deployer: warden_deployer,
+        vault_owner: owner,
+        operators,
+        summary,
+        agent,
+        model_file,
+        trader: Some(trader),
+    };
+    deployment.refresh().await?;
+    Ok(deployment)
 }

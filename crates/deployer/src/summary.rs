@@ -20,6 +20,9 @@ pub struct EigenLayerSummary {
     /// The eigensdk release operators register through (`eigensdk 2.0.0`).
     #[serde(default)]
     pub eigensdk: String,
+    /// The key that deployed the core (absent in records written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer: Option<Address>,
     #[serde(flatten)]
     pub contracts: EigenLayerContracts,
     pub params: EigenLayerParams,
@@ -28,6 +31,10 @@ pub struct EigenLayerSummary {
 /// Warden's contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WardenContracts {
+    /// The key that deployed Warden's contracts and owns the registry (absent in records written
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer: Option<Address>,
     /// The AVS identity and registrar of Warden's operator set.
     pub registry: Address,
     pub operator_set_id: u32,

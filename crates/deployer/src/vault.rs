@@ -178,6 +178,21 @@ pub fn parse_units(amount: &str, decimals: u8) -> Result<U256, DeployError> {
     U256::from_str_radix(&digits, 10).map_err(|_| invalid())
 }
 
+/// `amount` base units of a token with `decimals` decimals, written as [`parse_units`] reads it
+/// (`1.5`, `300000`).
+pub fn format_units(amount: U256, decimals: u8) -> String {
+    let digits = amount.to_string();
+    let decimals = usize::from(decimals);
+    let padded = format!("{digits:0>width$}", width = decimals + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - decimals);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
 /// What `create` deployed: `vault.json`, beside the deployment file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -577,6 +592,15 @@ mod tests {
         for bad in ["1.2345678", "1,5", "-1", "1e18", ".", "0x10"] {
             assert!(parse_units(bad, 6).is_err(), "{bad:?}");
         }
+        for (amount, decimals) in [(1_500_000u64, 6u8), (7, 18), (0, 18), (10, 0), (100, 2)] {
+            let written = format_units(U256::from(amount), decimals);
+            assert_eq!(
+                parse_units(&written, decimals).unwrap(),
+                U256::from(amount),
+                "{written}"
+            );
+        }
+        assert_eq!(format_units(U256::from(1_500_000u64), 6), "1.5");
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct DevnetConfig {
     pub host: String,
     /// Where keystores and other state go. `None`: a temporary directory, removed at exit.
     pub data_dir: Option<PathBuf>,
+    /// Set the chain up like a public network first (EigenLayer deployed by another key,
+    /// operators registered with it on their own and delegated to) and have Warden join it as
+    /// its users do ([`warden_deployer::existing::deploy_warden`]).
+    pub existing_eigenlayer: bool,
 }
 
 impl DevnetConfig {
@@ -36,6 +40,7 @@ impl DevnetConfig {
             anvil: default_anvil_path(),
             host: "127.0.0.1".to_string(),
             data_dir: None,
+            existing_eigenlayer: false,
         }
     }
 }
@@ -90,8 +95,16 @@ impl Devnet {
         drain_to_file(&mut anvil, &data_dir.join("anvil.log"))?;
         tracing::info!(rpc_url = %anvil.endpoint_url(), "anvil is up");
 
-        let mut deployment =
-            Deployment::deploy(anvil.endpoint_url(), &data_dir, &config.deployment).await?;
+        let mut deployment = if config.existing_eigenlayer {
+            warden_deployer::existing::deploy_warden(
+                anvil.endpoint_url(),
+                &data_dir,
+                &config.deployment,
+            )
+            .await?
+        } else {
+            Deployment::deploy(anvil.endpoint_url(), &data_dir, &config.deployment).await?
+        };
         let trader = deployment.take_noise_trader();
         let summary = Summary::running(deployment.summary().clone());
         Ok(Self {

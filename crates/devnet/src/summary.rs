@@ -225,6 +225,16 @@ impl Summary {
             "  Warden registry {} (operator set {})",
             self.deployment.warden.registry, self.deployment.warden.operator_set_id
         );
+        if let (Some(eigenlayer), Some(warden)) = (
+            self.deployment.eigenlayer.deployer,
+            self.deployment.warden.deployer,
+        ) && eigenlayer != warden
+        {
+            let _ = writeln!(
+                out,
+                "  deployed by {eigenlayer} (EigenLayer) and {warden} (Warden, a fresh keystore)"
+            );
+        }
         let model = &self.deployment.app.model;
         let _ = writeln!(
             out,

@@ -802,7 +802,7 @@ impl Devnet {
     ) -> Result<(), DevnetError> {
         let owner = warden_txm::signing_provider(
             self.deployment.endpoint_url(),
-            self.deployment.dev_key(2)?,
+            self.deployment.vault_owner().clone(),
         );
         let vault = warden_bindings::WardenVault::new(self.summary.deployment.app.vault, &owner);
         match (action, state) {
