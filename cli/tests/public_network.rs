@@ -145,17 +145,14 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         serde_json::to_string(&no_code).unwrap(),
     )
     .unwrap();
-    for (flag, target, error) in [
-        ("--network", "hoodi".to_owned(), "chain 560048"),
-        ("--eigenlayer", public.path("no-code.json"), "has no code"),
-    ] {
-        let refused = run(
+    let avs_deploy = |flag: &str, target: &str, out: &str| {
+        run(
             &warden(),
             &[
                 "avs",
                 "deploy",
                 flag,
-                &target,
+                target,
                 "--rpc-url",
                 rpc_url,
                 "--keystore",
@@ -167,9 +164,15 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
                 "--metadata-uri",
                 "https://warden.example/avs.json",
                 "--out",
-                &public.path("refused"),
+                &public.path(out),
             ],
-        );
+        )
+    };
+    for (flag, target, error) in [
+        ("--network", "hoodi".to_owned(), "chain 560048"),
+        ("--eigenlayer", public.path("no-code.json"), "has no code"),
+    ] {
+        let refused = avs_deploy(flag, &target, "refused");
         assert!(!refused.status.success());
         assert!(
             text(&refused.stderr).contains(error),
@@ -178,27 +181,8 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         );
     }
     assert_eq!(chain.get_transaction_count(deployer).await.unwrap(), 0);
-    succeeded(
-        &warden(),
-        &[
-            "avs",
-            "deploy",
-            "--eigenlayer",
-            &public.path("eigenlayer.json"),
-            "--rpc-url",
-            rpc_url,
-            "--keystore",
-            &public.path("deployer.json"),
-            "--password-file",
-            &public.path("password"),
-            "--strategy",
-            &strategy,
-            "--metadata-uri",
-            "https://warden.example/avs.json",
-            "--out",
-            &public.path("warden"),
-        ],
-    );
+    let deployed = avs_deploy("--eigenlayer", &public.path("eigenlayer.json"), "warden");
+    assert!(deployed.status.success(), "{}", text(&deployed.stderr));
     let deployment_file = public.path("warden/deployment.json");
     let deployment = DeploymentFile::read(Path::new(&deployment_file)).unwrap();
     let operator_address = operator.address.to_string();

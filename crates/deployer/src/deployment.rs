@@ -56,6 +56,16 @@ pub struct DeployConfig {
 }
 
 impl DeployConfig {
+    /// Refuses what no deployment can be: one without operators.
+    pub fn check(&self) -> Result<(), DeployError> {
+        if self.operators == 0 {
+            return Err(DeployError::Config(
+                "a deployment needs at least one operator".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// How many of the (equally staked) operators may be down with tasks still reaching the
     /// agent's quorum threshold: the largest `k` with `(n - k) · 10 000 ≥ n · threshold_bps`.
     /// Zero means a single operator down stops every task.
@@ -151,11 +161,7 @@ impl Deployment {
         data_dir: &Path,
         config: &DeployConfig,
     ) -> Result<Self, DeployError> {
-        if config.operators == 0 {
-            return Err(DeployError::Config(
-                "a deployment needs at least one operator".into(),
-            ));
-        }
+        config.check()?;
         create_dir(data_dir)?;
         let deployer = accounts::dev_key(0)?;
         let provider = warden_txm::signing_provider(rpc_url.clone(), deployer.clone());

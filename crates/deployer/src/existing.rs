@@ -336,11 +336,7 @@ pub async fn deploy_warden(
     data_dir: &Path,
     config: &DeployConfig,
 ) -> Result<Deployment, DeployError> {
-    if config.operators == 0 {
-        return Err(DeployError::Config(
-            "a deployment needs at least one operator".into(),
-        ));
-    }
+    config.check()?;
     create_dir(data_dir)?;
     let existing = prepare(&rpc_url, data_dir, config).await?;
     let chain = warden_txm::signing_provider(rpc_url.clone(), accounts::dev_key(FUNDER_KEY)?);
