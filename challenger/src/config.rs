@@ -70,12 +70,6 @@ impl Default for WatchtowerConfig {
 impl ChallengerConfig {
     /// The challenger's own checks; the common sections are checked by [`ServiceConfig`].
     fn validate_challenger(&self) -> Result<(), ConfigError> {
-        if self.chain.task_manager == Address::ZERO {
-            return invalid(
-                "chain.task_manager",
-                "the zero address cannot be the task manager",
-            );
-        }
         let section = &self.challenger;
         check_block_range("challenger.max_block_range", section.max_block_range)?;
         if section.slash_batch == 0 || section.slash_batch > MAX_SLASH_BATCH {

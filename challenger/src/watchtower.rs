@@ -314,7 +314,11 @@ impl Watchtower {
         let follower = ChainFollower::new(
             runtime.provider.clone(),
             ChainCursor::new(runtime.store.clone(), follower_name(address)),
-            config.challenger.start_block,
+            // Nothing of Warden's is older than its deployment.
+            config
+                .challenger
+                .start_block
+                .max(config.chain.deployed_at_block),
             config.challenger.max_block_range,
             progress,
         );

@@ -112,6 +112,10 @@ pub struct DevnetArgs {
     /// `eigenlayer.deployer` and `warden.deployer`.
     #[arg(long)]
     existing_eigenlayer: bool,
+    /// anvil keeps only the latest STATES states, as a node that is not an archive node does
+    /// (geth keeps 128): shows that nothing Warden runs reads older state.
+    #[arg(long, value_name = "STATES")]
+    prune_history: Option<u64>,
 }
 
 impl DevnetArgs {
@@ -199,6 +203,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     config.data_dir = args.data_dir.clone();
     config.host = args.host.clone();
     config.existing_eigenlayer = args.existing_eigenlayer;
+    config.prune_history = args.prune_history;
     if let Some(anvil) = &args.anvil {
         config.anvil = anvil.clone();
     }

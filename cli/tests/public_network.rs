@@ -375,7 +375,9 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
 
 /// `warden devnet --existing-eigenlayer`, run as a user runs it: Warden joins a chain whose
 /// EigenLayer it did not deploy, and its tasks execute. The two deployers differ, and neither
-/// is an operator, a staker, the vault owner or a service's key.
+/// is an operator, a staker, the vault owner or a service's key. The chain keeps only the latest
+/// 128 states, as a full node that is not an archive node does: nothing Warden runs reads older
+/// state.
 #[test]
 fn warden_devnet_on_an_existing_eigenlayer_executes_tasks() {
     let dir = tempfile::tempdir().unwrap();
@@ -390,6 +392,8 @@ fn warden_devnet_on_an_existing_eigenlayer_executes_tasks() {
             "4",
             "--ticks",
             "2",
+            "--prune-history",
+            "128",
             "--json",
             json.to_str().unwrap(),
             "--data-dir",

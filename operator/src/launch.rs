@@ -53,7 +53,11 @@ pub async fn start(
         config.chain.task_manager,
         config.operator.aggregator_url.clone(),
     );
-    node_config.start_block = config.operator.start_block;
+    // Nothing of Warden's is older than its deployment: no need to read (or archive) before it.
+    node_config.start_block = config
+        .operator
+        .start_block
+        .max(config.chain.deployed_at_block);
     node_config.poll_interval = config.chain.poll_interval();
     node_config.max_block_range = config.operator.max_block_range;
     if config.operator.submission_attempts.is_some() {

@@ -190,6 +190,19 @@ impl ListenPlan {
 }
 
 impl Deployment {
+    /// `[chain]` of every service of the deployment: its anvil, polled every 200 ms.
+    fn chain_config(&self) -> warden_runtime::config::ChainConfig {
+        warden_runtime::config::ChainConfig {
+            rpc_url: self.endpoint_url(),
+            fallback_rpc_urls: Vec::new(),
+            task_manager: self.summary().app.task_manager,
+            deployment: None,
+            deployed_at_block: 0,
+            poll_interval_ms: 200,
+            rpc_attempts: 5,
+        }
+    }
+
     /// The configuration of the deployment's aggregator (development account 3, see
     /// [`Deployment::dev_keystore`]): API on `listen`, keeping `keeper_agents`, a SQLite file in the
     /// data directory, metrics and node API on free loopback ports.
@@ -200,17 +213,11 @@ impl Deployment {
     ) -> warden_aggregator::config::AggregatorConfig {
         use warden_aggregator::config::{AggregatorConfig, AggregatorSection};
         use warden_keys::KeysConfig;
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
+        use warden_runtime::config::{DatabaseConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         let keys = self.data_dir().join("keys").join("dev-3");
         AggregatorConfig {
-            chain: ChainConfig {
-                rpc_url: self.endpoint_url(),
-                fallback_rpc_urls: Vec::new(),
-                task_manager: self.summary().app.task_manager,
-                poll_interval_ms: 200,
-                rpc_attempts: 5,
-            },
+            chain: self.chain_config(),
             aggregator: AggregatorSection {
                 listen,
                 keeper_agents,
@@ -254,17 +261,11 @@ impl Deployment {
     /// directory, metrics and node API on free loopback ports.
     pub fn challenger_config(&self, start_block: u64) -> warden_challenger::ChallengerConfig {
         use warden_keys::KeysConfig;
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
+        use warden_runtime::config::{DatabaseConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         let keys = self.data_dir().join("keys").join("dev-4");
         warden_challenger::ChallengerConfig {
-            chain: ChainConfig {
-                rpc_url: self.endpoint_url(),
-                fallback_rpc_urls: Vec::new(),
-                task_manager: self.summary().app.task_manager,
-                poll_interval_ms: 200,
-                rpc_attempts: 5,
-            },
+            chain: self.chain_config(),
             challenger: WatchtowerConfig {
                 start_block,
                 ..WatchtowerConfig::default()
@@ -297,16 +298,10 @@ impl Deployment {
     ) -> Result<warden_operator::config::OperatorConfig, DeployError> {
         use warden_keys::KeysConfig;
         use warden_operator::config::{NodeSection, OperatorConfig};
-        use warden_runtime::config::{ChainConfig, DatabaseConfig, OpsConfig};
+        use warden_runtime::config::{DatabaseConfig, OpsConfig};
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         Ok(OperatorConfig {
-            chain: ChainConfig {
-                rpc_url: self.endpoint_url(),
-                fallback_rpc_urls: Vec::new(),
-                task_manager: self.summary().app.task_manager,
-                poll_interval_ms: 200,
-                rpc_attempts: 5,
-            },
+            chain: self.chain_config(),
             operator: NodeSection {
                 start_block,
                 max_lag_blocks: 10,

@@ -29,6 +29,9 @@ pub struct DevnetConfig {
     /// operators registered with it on their own and delegated to) and have Warden join it as
     /// its users do ([`warden_deployer::existing::deploy_warden`]).
     pub existing_eigenlayer: bool,
+    /// Keep only this many recent states, as a node that is not an archive node does (geth keeps
+    /// 128): whatever reads older state fails.
+    pub prune_history: Option<u64>,
 }
 
 impl DevnetConfig {
@@ -41,6 +44,7 @@ impl DevnetConfig {
             host: "127.0.0.1".to_string(),
             data_dir: None,
             existing_eigenlayer: false,
+            prune_history: None,
         }
     }
 }
@@ -84,12 +88,13 @@ impl Devnet {
             source,
         })?;
 
-        let anvil_path = config.anvil.clone();
-        let host = config.host.clone();
-        let mut anvil = tokio::task::spawn_blocking(move || {
-            Anvil::at(anvil_path).host(host).keep_stdout().try_spawn()
-        })
-        .await??;
+        let mut anvil = Anvil::at(config.anvil.clone())
+            .host(config.host.clone())
+            .keep_stdout();
+        if let Some(states) = config.prune_history {
+            anvil = anvil.args(["--prune-history".to_owned(), states.to_string()]);
+        }
+        let mut anvil = tokio::task::spawn_blocking(move || anvil.try_spawn()).await??;
         // anvil logs every request to stdout; left unread, the pipe would fill (or, closed, fail
         // its writes) and stall the node. Drain it into a log file.
         drain_to_file(&mut anvil, &data_dir.join("anvil.log"))?;

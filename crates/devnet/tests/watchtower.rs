@@ -79,6 +79,8 @@ async fn challenger_config(devnet: &Devnet) -> ChallengerConfig {
             task_manager: devnet.summary().deployment.app.task_manager,
             poll_interval_ms: 100,
             rpc_attempts: 5,
+            deployment: None,
+            deployed_at_block: 0,
         },
         challenger: WatchtowerConfig {
             start_block: chain.get_block_number().await.unwrap(),

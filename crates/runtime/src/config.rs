@@ -128,9 +128,13 @@ pub trait ServiceConfig: DeserializeOwned + Send + Sized + 'static {
             .validate(Self::BLS_KEYSTORE == BlsKeystore::Required)?)
     }
 
-    /// Reads `path` with environment overrides and validates the result.
+    fn chain_mut(&mut self) -> &mut ChainConfig;
+
+    /// Reads `path` with environment overrides, then the deployment file `[chain] deployment`
+    /// names, and validates the result.
     fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let config: Self = load(path, Self::ENV_PREFIX)?;
+        let mut config: Self = load(path, Self::ENV_PREFIX)?;
+        config.chain_mut().resolve_deployment()?;
         config.validate()?;
         Ok(config)
     }
@@ -180,6 +184,10 @@ macro_rules! service_config {
 
             fn chain(&self) -> &$crate::config::ChainConfig {
                 &self.chain
+            }
+
+            fn chain_mut(&mut self) -> &mut $crate::config::ChainConfig {
+                &mut self.chain
             }
 
             fn database(&self) -> &$crate::config::DatabaseConfig {
@@ -270,8 +278,18 @@ pub struct ChainConfig {
     /// answer to goes to the next one, which is then used until it fails in turn.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallback_rpc_urls: Vec<Url>,
-    /// The WardenTaskManager.
+    /// The WardenTaskManager. May be left out when `deployment` names it.
+    #[serde(default)]
     pub task_manager: alloy::primitives::Address,
+    /// The deployment file `warden avs deploy` wrote: the task manager comes from it (a
+    /// `task_manager` given as well must be the same), and a service with no record of its own
+    /// starts reading the chain at the block Warden was deployed in, not at genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<std::path::PathBuf>,
+    /// The deployment file's `deployed_at_block` once read (0 without one): the earliest block a
+    /// service needs to read.
+    #[serde(skip)]
+    pub deployed_at_block: u64,
     /// Milliseconds between polls of the chain when caught up.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
@@ -289,7 +307,43 @@ fn default_rpc_attempts() -> u32 {
 }
 
 impl ChainConfig {
+    /// Reads `deployment`, if set, into `task_manager` and `deployed_at_block`; a
+    /// `task_manager` that names another contract is refused.
+    pub fn resolve_deployment(&mut self) -> Result<(), ConfigError> {
+        let Some(path) = &self.deployment else {
+            return Ok(());
+        };
+        let file = crate::deployment::DeploymentFile::read(path).map_err(|error| {
+            ConfigError::Invalid {
+                key: "chain.deployment",
+                reason: error.to_string(),
+            }
+        })?;
+        let named = file.warden.task_manager;
+        if self.task_manager != alloy::primitives::Address::ZERO && self.task_manager != named {
+            return Err(ConfigError::Invalid {
+                key: "chain.task_manager",
+                reason: format!(
+                    "{} is not the task manager of {} ({named}): remove one of the two",
+                    self.task_manager,
+                    path.display()
+                ),
+            });
+        }
+        self.task_manager = named;
+        self.deployed_at_block = file.deployed_at_block;
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.task_manager == alloy::primitives::Address::ZERO {
+            return Err(ConfigError::Invalid {
+                key: "chain.task_manager",
+                reason: "no task manager: set chain.task_manager, or chain.deployment to the \
+                         deployment file `warden avs deploy` wrote"
+                    .into(),
+            });
+        }
         if !matches!(self.rpc_url.scheme(), "http" | "https") {
             return Err(ConfigError::Invalid {
                 key: "chain.rpc_url",

@@ -225,7 +225,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     fn sample() -> DeploymentFile {
@@ -274,6 +274,57 @@ mod tests {
             matches!(&error, DeploymentFileError::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_service_takes_its_task_manager_and_start_block_from_the_deployment_file() {
+        use crate::config::{ChainConfig, ConfigError};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deployment.json");
+        sample().write_new(&path).unwrap();
+        let chain = |task_manager, deployment: Option<PathBuf>| ChainConfig {
+            rpc_url: "http://127.0.0.1:8545".parse().unwrap(),
+            fallback_rpc_urls: Vec::new(),
+            task_manager,
+            deployment,
+            deployed_at_block: 0,
+            poll_interval_ms: 1_000,
+            rpc_attempts: 5,
+        };
+        let named = sample().warden.task_manager;
+        for given in [Address::ZERO, named] {
+            let mut config = chain(given, Some(path.clone()));
+            config.resolve_deployment().unwrap();
+            assert_eq!(config.task_manager, named);
+            assert_eq!(config.deployed_at_block, 1_234);
+            config.validate().unwrap();
+        }
+
+        let mut other = chain(Address::repeat_byte(0x99), Some(path.clone()));
+        match other.resolve_deployment() {
+            Err(ConfigError::Invalid { key, reason }) => {
+                assert_eq!(key, "chain.task_manager");
+                assert!(reason.contains(&named.to_string()), "{reason}");
+            }
+            result => panic!("another task manager taken: {result:?}"),
+        }
+        let mut missing = chain(Address::ZERO, Some(dir.path().join("absent.json")));
+        assert!(matches!(
+            missing.resolve_deployment(),
+            Err(ConfigError::Invalid {
+                key: "chain.deployment",
+                ..
+            })
+        ));
+        let mut neither = chain(Address::ZERO, None);
+        neither.resolve_deployment().unwrap();
+        match neither.validate() {
+            Err(ConfigError::Invalid { key, reason }) => {
+                assert_eq!(key, "chain.task_manager");
+                assert!(reason.contains("chain.deployment"), "{reason}");
+            }
+            result => panic!("a chain without a task manager accepted: {result:?}"),
+        }
     }
 
     #[test]
