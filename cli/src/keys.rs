@@ -24,6 +24,17 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
     },
+    /// Add a fresh BLS12-381 key to DIR, which holds an EigenLayer operator's existing ECDSA key
+    /// as `ecdsa.json` (Web3 Secret Storage): writes `bls.json` (EIP-2335, mode 0600) encrypted
+    /// under the same password, after checking that `ecdsa.json` opens with it. Refuses to
+    /// overwrite.
+    NewBls {
+        /// Directory holding `ecdsa.json`.
+        dir: PathBuf,
+        /// File holding the password (one line). Alternatively set WARDEN_KEYSTORE_PASSWORD.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
     /// Generate a fresh ECDSA key as one Web3 Secret Storage keystore at FILE (mode 0600), for a
     /// key that only sends transactions: a deployer (`warden avs deploy`), a vault owner
     /// (`warden vault create`), an aggregator or a challenger. Prints its address, to fund.
@@ -73,6 +84,22 @@ pub fn run(args: KeysArgs) -> eyre::Result<()> {
                 paths.ecdsa.display(),
                 paths.bls.display()
             );
+            Ok(())
+        }
+        KeysCommand::NewBls { dir, password_file } => {
+            let password = Password::from_file_or_env(password_file.as_deref())
+                .wrap_err("reading the keystore password")?;
+            let paths = KeystorePaths::in_dir(&dir);
+            let keys = OperatorKeys::add_bls(
+                &paths,
+                &password,
+                ScryptParams::default(),
+                &mut rand::thread_rng(),
+            )
+            .wrap_err_with(|| format!("adding a BLS key to {}", dir.display()))?;
+            println!("operator address: {}", keys.address());
+            println!("BLS public key:   {}", keys.bls.public_key());
+            println!("keystore:         {}", paths.bls.display());
             Ok(())
         }
         KeysCommand::NewAccount {

@@ -217,17 +217,21 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
     // Joining: nothing EigenLayer already has is sent again.
     let nonce = chain.get_transaction_count(operator.address).await.unwrap();
     let keystore_dir = operator.keystores.bls.parent().unwrap().to_str().unwrap();
-    let register = [
-        "register",
-        "--rpc-url",
-        rpc_url,
-        "--deployment",
-        &deployment_file,
-        "--keystore-dir",
-        keystore_dir,
-        "--password-file",
-        operator.password_file.to_str().unwrap(),
-    ];
+    // `register` and `exit` act as the operator, from its keystores.
+    let as_operator = |command: &'static str| {
+        [
+            command,
+            "--rpc-url",
+            rpc_url,
+            "--deployment",
+            deployment_file.as_str(),
+            "--keystore-dir",
+            keystore_dir,
+            "--password-file",
+            operator.password_file.to_str().unwrap(),
+        ]
+    };
+    let register = as_operator("register");
     let joined = succeeded(&operator_binary, &register);
     assert!(
         joined.contains("found: already an EigenLayer operator"),
@@ -348,8 +352,8 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
     let record: warden_deployer::vault::VaultRecord =
         serde_json::from_str(&std::fs::read_to_string(&vault_file).unwrap()).unwrap();
     assert_eq!(record.owner, owner);
-    let status = succeeded(&warden(), &as_strs(&vault_args("status", &vault_file)));
-    println!("{status}");
+    let vault_status = succeeded(&warden(), &as_strs(&vault_args("status", &vault_file)));
+    println!("{vault_status}");
     for line in [
         "paused:               no",
         "balance:              99000000000000000000 WETH",
@@ -359,7 +363,10 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         "service balance:      1000000000000000000 wei",
         "task fee balance:     1000000000000000000",
     ] {
-        assert!(status.contains(line), "{line:?} missing from:\n{status}");
+        assert!(
+            vault_status.contains(line),
+            "{line:?} missing from:\n{vault_status}"
+        );
     }
     // A second vault with a record already there is refused before anything is sent.
     let nonce = chain.get_transaction_count(owner).await.unwrap();
@@ -371,6 +378,32 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         text(&again.stderr)
     );
     assert_eq!(chain.get_transaction_count(owner).await.unwrap(), nonce);
+
+    // The operator leaves: deregistered, and its allocation deallocating (slashable until
+    // EigenLayer's deallocation delay has passed). A second run finds it done.
+    let exit = as_operator("exit");
+    let left = succeeded(&operator_binary, &exit);
+    for line in [
+        "sent:  AllocationManager.deregisterFromOperatorSets",
+        "sent:  AllocationManager.modifyAllocations",
+        "deallocation takes effect at block",
+    ] {
+        assert!(left.contains(line), "{line:?} missing from:\n{left}");
+    }
+    status(&[
+        "registered:           no",
+        "pending change:      -1000000000000000000 at block",
+    ]);
+    let nonce = chain.get_transaction_count(operator.address).await.unwrap();
+    let again = succeeded(&operator_binary, &exit);
+    assert!(
+        again.contains("found: not in Warden's operator set") && !again.contains("sent:"),
+        "{again}"
+    );
+    assert_eq!(
+        chain.get_transaction_count(operator.address).await.unwrap(),
+        nonce
+    );
 }
 
 /// `warden devnet --existing-eigenlayer`, run as a user runs it: Warden joins a chain whose
@@ -444,4 +477,200 @@ fn warden_devnet_on_an_existing_eigenlayer_executes_tasks() {
         deployment.warden.registry
     );
     warden_deployer::vault::VaultPolicy::from_file(&data_dir.join("vault-policy.toml")).unwrap();
+}
+
+/// The guides' last step, run as processes: the aggregator, an operator and a watchtower, each
+/// configured from its documented sample with `[chain] deployment` naming the deployment file
+/// instead of a task manager, on a chain that keeps only the latest 128 states. A task opens, is
+/// signed, committed and executed.
+#[tokio::test]
+async fn services_configured_from_the_deployment_file_execute_a_task() {
+    use std::time::Duration;
+    use warden_testkit::{ServiceProcess, free_port, wait_until};
+
+    let anvil = warden_testkit::anvil::anvil()
+        .args(["--prune-history", "128"])
+        .try_spawn()
+        .unwrap();
+    let rpc_url = anvil.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let deployment = warden_deployer::existing::deploy_warden(
+        anvil.endpoint_url(),
+        &dir.path().join("chain"),
+        &DeployConfig::new(1),
+    )
+    .await
+    .unwrap();
+    let deployment_file = path("chain/deployment.json");
+    let summary = deployment.summary().clone();
+    let chain = alloy::providers::ProviderBuilder::new().connect_http(rpc_url.parse().unwrap());
+
+    // The aggregator's and the watchtower's keys: fresh keystores, funded by transfers.
+    std::fs::write(path("password"), "service password\n").unwrap();
+    for name in ["aggregator", "challenger"] {
+        let created = succeeded(
+            &warden(),
+            &[
+                "keys",
+                "new-account",
+                &path(&format!("{name}.json")),
+                "--password-file",
+                &path("password"),
+            ],
+        );
+        common::transfer(
+            &rpc_url,
+            address_line(&created, "address:"),
+            U256::from(10u128.pow(19)),
+        )
+        .await;
+    }
+
+    let aggregator_port = free_port().unwrap();
+    let operator = &deployment.operators()[0];
+    let configure =
+        |sample: &str, name: &str, keys: &[(&str, String)], own: &dyn Fn(&mut toml::Table)| {
+            let text = std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../config/{sample}.toml")),
+            )
+            .unwrap();
+            let mut config: toml::Table = toml::from_str(&text).unwrap();
+            let chain = config["chain"].as_table_mut().unwrap();
+            chain.insert("rpc_url".into(), rpc_url.clone().into());
+            chain.remove("task_manager");
+            chain.insert("deployment".into(), deployment_file.clone().into());
+            chain.insert("poll_interval_ms".into(), 100.into());
+            config.insert(
+                "database".into(),
+                toml::Table::from_iter([("url".to_owned(), path(&format!("{name}.db")).into())])
+                    .into(),
+            );
+            let ops = config["ops"].as_table_mut().unwrap();
+            for key in ["metrics_listen", "node_api_listen"] {
+                ops.insert(
+                    key.into(),
+                    format!("127.0.0.1:{}", free_port().unwrap()).into(),
+                );
+            }
+            config.insert(
+                "keys".into(),
+                toml::Table::from_iter(
+                    keys.iter()
+                        .map(|(k, v)| ((*k).to_owned(), v.clone().into())),
+                )
+                .into(),
+            );
+            own(&mut config);
+            let file = path(&format!("{name}.toml"));
+            std::fs::write(&file, toml::to_string(&config).unwrap()).unwrap();
+            file
+        };
+    let router = summary.market.router.to_string();
+    let aggregator_config = configure(
+        "aggregator",
+        "aggregator",
+        &[
+            ("ecdsa_keystore", path("aggregator.json")),
+            ("password_file", path("password")),
+        ],
+        &|config| {
+            let section = config["aggregator"].as_table_mut().unwrap();
+            section.insert(
+                "listen".into(),
+                format!("127.0.0.1:{aggregator_port}").into(),
+            );
+            section.insert(
+                "keeper_agents".into(),
+                toml::Value::Array(vec![i64::try_from(summary.app.agent_id).unwrap().into()]),
+            );
+        },
+    );
+    let operator_dir = operator.keystores.bls.parent().unwrap();
+    let operator_config = configure(
+        "operator",
+        "operator",
+        &[
+            (
+                "ecdsa_keystore",
+                operator.keystores.ecdsa.to_str().unwrap().to_owned(),
+            ),
+            (
+                "bls_keystore",
+                operator.keystores.bls.to_str().unwrap().to_owned(),
+            ),
+            (
+                "password_file",
+                operator.password_file.to_str().unwrap().to_owned(),
+            ),
+        ],
+        &|config| {
+            config["operator"].as_table_mut().unwrap().insert(
+                "aggregator_url".into(),
+                format!("http://127.0.0.1:{aggregator_port}").into(),
+            );
+            config["agent"]
+                .as_table_mut()
+                .unwrap()
+                .insert("router".into(), router.clone().into());
+        },
+    );
+    assert!(operator_dir.join("ecdsa.json").is_file());
+    let challenger_config = configure(
+        "challenger",
+        "challenger",
+        &[
+            ("ecdsa_keystore", path("challenger.json")),
+            ("password_file", path("password")),
+        ],
+        &|config| {
+            config["challenger"]
+                .as_table_mut()
+                .unwrap()
+                .remove("block_time_ms");
+            config["agent"]
+                .as_table_mut()
+                .unwrap()
+                .insert("router".into(), router.clone().into());
+        },
+    );
+
+    let binary = |name: &str| warden_testkit::workspace_binary(name).unwrap();
+    let mut services = Vec::new();
+    for (name, config) in [
+        ("warden-aggregator", &aggregator_config),
+        ("warden-operator", &operator_config),
+        ("warden-challenger", &challenger_config),
+    ] {
+        // Each echoes its log lines, named, into the test's output.
+        services.push(
+            ServiceProcess::spawn(
+                name,
+                &binary(name),
+                &["run", "--config", config],
+                &[("RUST_LOG", "info")],
+            )
+            .unwrap(),
+        );
+    }
+
+    // The chain's clock: a block every few checks, until the first task has executed.
+    let task_manager = warden_bindings::WardenTaskManager::new(summary.app.task_manager, &chain);
+    let mut checks = 0u32;
+    wait_until("task 1 executed", Duration::from_secs(180), || {
+        checks += 1;
+        let (chain, task_manager) = (&chain, &task_manager);
+        let mine = checks.is_multiple_of(4);
+        async move {
+            if mine {
+                use alloy::providers::ext::AnvilApi;
+                chain.anvil_mine(Some(1), None).await.unwrap();
+            }
+            let task = task_manager.getTask(1).call().await.unwrap();
+            task.state as u8 == 3
+        }
+    })
+    .await
+    .unwrap();
+    drop(services);
 }

@@ -30,6 +30,11 @@ pub enum Command {
     /// operator whose stakers delegated to it long ago only allocates and registers, and a run
     /// stopped anywhere is finished by running it again.
     Register(Box<RegisterArgs>),
+    /// Leave Warden's operator set: deregister (unless already out) and start deallocating the
+    /// operator's magnitude from the set, skipping what is done. The allocation stays slashable
+    /// for EigenLayer's deallocation delay (14 days on mainnet; `status` shows the block): keep
+    /// the node running until the last task it signed is past its fraud-proof window.
+    Exit(Box<ExitArgs>),
     /// Show where the operator stands with Warden, reading only: EigenLayer registration,
     /// allocation delay, delegated stake, allocation to Warden's set, slashable stake,
     /// registration and weight, task fees earned, and the next step to take.
@@ -40,8 +45,9 @@ pub enum Command {
     SlashingProtection(crate::slashing_protection::SlashingProtectionArgs),
 }
 
+/// The operator acting, and on which contracts: what `register` and `exit` share.
 #[derive(Debug, Args)]
-pub struct RegisterArgs {
+pub struct OperatorTarget {
     /// Ethereum JSON-RPC endpoint.
     #[arg(long, env = "WARDEN_RPC_URL")]
     pub rpc_url: String,
@@ -50,7 +56,7 @@ pub struct RegisterArgs {
     #[arg(long, env = "WARDEN_DEPLOYMENT", value_name = "FILE")]
     pub deployment: Option<PathBuf>,
     /// Directory with `ecdsa.json` (Web3 Secret Storage) and `bls.json` (EIP-2335), as written
-    /// by `warden keys new`.
+    /// by `warden keys new` (or `warden keys new-bls` beside an existing ECDSA keystore).
     #[arg(long, env = "WARDEN_KEYSTORE_DIR")]
     pub keystore_dir: PathBuf,
     /// File holding the keystores' password. Without it, WARDEN_KEYSTORE_PASSWORD is used.
@@ -58,6 +64,12 @@ pub struct RegisterArgs {
     pub password_file: Option<PathBuf>,
     #[command(flatten)]
     pub contracts: ContractArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub target: OperatorTarget,
     /// Amount to deposit, in the token's base units (0, the default: the stake is what stakers
     /// delegated).
     #[arg(long, default_value = "0")]
@@ -80,6 +92,12 @@ pub struct RegisterArgs {
     /// again once it has passed.
     #[arg(long, default_value_t = 600)]
     pub allocation_wait_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExitArgs {
+    #[command(flatten)]
+    pub target: OperatorTarget,
 }
 
 /// The contracts an operator deals with: from --deployment, or each named.

@@ -12,5 +12,5 @@ pub mod slashing_protection;
 pub mod status;
 
 pub use registration::{
-    RegisterOptions, Registered, Registrar, RegistrationError, RegistrationTargets,
+    Exit, RegisterOptions, Registered, Registrar, RegistrationError, RegistrationTargets,
 };

@@ -10,11 +10,11 @@ use clap::Parser;
 use eyre::WrapErr;
 use tokio::sync::watch;
 use warden_keys::{KeysConfig, KeystorePaths, OperatorKeys};
-use warden_operator::cli::{Command, RegisterArgs, StatusArgs};
+use warden_operator::cli::{Command, ExitArgs, OperatorTarget, RegisterArgs, StatusArgs};
 use warden_operator::config::OperatorConfig;
 use warden_operator::launch;
 use warden_operator::status::OperatorStatus;
-use warden_operator::{RegisterOptions, Registrar};
+use warden_operator::{RegisterOptions, Registrar, RegistrationTargets};
 use warden_runtime::deployment::DeploymentFile;
 use warden_runtime::launcher::{self, CriticalTasks};
 
@@ -28,6 +28,7 @@ async fn dispatch(command: Command) -> eyre::Result<()> {
         Command::Run(args) => Ok(launcher::run(&args, start).await?),
         Command::Register(args) => register(*args).await,
         Command::Status(args) => status(args).await,
+        Command::Exit(args) => exit(*args).await,
         Command::SlashingProtection(args) => {
             Ok(warden_operator::slashing_protection::run(args).await?)
         }
@@ -48,28 +49,58 @@ async fn start(
     Ok(running.tasks)
 }
 
-async fn register(args: RegisterArgs) -> eyre::Result<()> {
-    let deployment = args
+/// The contracts (from the deployment file, checked to be of the endpoint's chain, or the flags)
+/// and the operator's decrypted keys, as `register` and `exit` act with them.
+async fn operator_and_targets(
+    target: &OperatorTarget,
+) -> eyre::Result<(RegistrationTargets, OperatorKeys)> {
+    let deployment = target
         .deployment
         .as_deref()
         .map(DeploymentFile::read)
         .transpose()?;
-    let targets = args.contracts.targets(deployment.as_ref())?;
+    let targets = target.contracts.targets(deployment.as_ref())?;
     if let Some(deployment) = &deployment {
+        let rpc_url = &target.rpc_url;
         let chain = ProviderBuilder::new().connect_http(
-            args.rpc_url
+            rpc_url
                 .parse()
-                .wrap_err_with(|| format!("--rpc-url {:?}", args.rpc_url))?,
+                .wrap_err_with(|| format!("--rpc-url {rpc_url:?}"))?,
         );
         deployment.check_chain(&chain).await?;
     }
-    let paths = KeystorePaths::in_dir(&args.keystore_dir);
-    let password_file = args.password_file.clone();
+    let paths = KeystorePaths::in_dir(&target.keystore_dir);
+    let password_file = target.password_file.clone();
     let keys =
         tokio::task::spawn_blocking(move || OperatorKeys::unlock(&paths, password_file.as_deref()))
             .await?
             .wrap_err("decrypting the operator's keystores")?;
-    let registrar = Registrar::new(&args.rpc_url, targets, &keys)?;
+    Ok((targets, keys))
+}
+
+async fn exit(args: ExitArgs) -> eyre::Result<()> {
+    let (targets, keys) = operator_and_targets(&args.target).await?;
+    let done = Registrar::new(&args.target.rpc_url, targets, &keys)?
+        .exit()
+        .await
+        .wrap_err("leaving (run `warden-operator exit` again to finish: it skips what is done)")?;
+    for found in &done.found {
+        println!("found: {found}");
+    }
+    for sent in &done.sent {
+        println!("sent:  {sent}");
+    }
+    println!(
+        "operator {} has left Warden's operator set; keep its node running until the last task \
+         it signed is past its fraud-proof window",
+        keys.address()
+    );
+    Ok(())
+}
+
+async fn register(args: RegisterArgs) -> eyre::Result<()> {
+    let (targets, keys) = operator_and_targets(&args.target).await?;
+    let registrar = Registrar::new(&args.target.rpc_url, targets, &keys)?;
     let options = RegisterOptions {
         stake: args.stake,
         metadata_uri: args.metadata_uri.clone(),

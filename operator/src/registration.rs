@@ -77,6 +77,14 @@ pub struct Allocation {
     pub found: Vec<String>,
 }
 
+/// What [`Registrar::exit`] did, and what it found done or pending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exit {
+    /// The transactions it sent, by function.
+    pub sent: Vec<&'static str>,
+    pub found: Vec<String>,
+}
+
 /// What a registration did and found done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registered {
@@ -521,6 +529,93 @@ impl<'a> Registrar<'a> {
         confirm("AllocationManager.registerForOperatorSets", pending).await?;
         tracing::info!(%operator, operator_id = %self.operator_id(), "registered with Warden's operator set");
         Ok(())
+    }
+
+    /// Leaves Warden's operator set: deregisters (unless already out), then starts deallocating
+    /// the operator's magnitude from the set in every strategy still allocated (unless a change
+    /// is pending there). EigenLayer keeps the allocation slashable for its deallocation delay;
+    /// the returned [`Allocation::found`] names each strategy's effect block.
+    pub async fn exit(&self) -> Result<Exit, RegistrationError> {
+        let provider = self.provider()?;
+        let operator = self.keys.address();
+        let manager = AllocationManager::new(self.targets.allocation_manager, &provider);
+        let set = AllocationManager::OperatorSet {
+            avs: self.targets.registry,
+            id: OPERATOR_SET_ID,
+        };
+        let mut exit = Exit::default();
+        if manager
+            .isMemberOfOperatorSet(operator, set.clone())
+            .call()
+            .await?
+        {
+            let params = IAllocationManagerTypes::DeregisterParams {
+                operator,
+                avs: self.targets.registry,
+                operatorSetIds: vec![OPERATOR_SET_ID],
+            };
+            confirm(
+                "AllocationManager.deregisterFromOperatorSets",
+                manager.deregisterFromOperatorSets(params).send().await?,
+            )
+            .await?;
+            exit.sent
+                .push("AllocationManager.deregisterFromOperatorSets");
+            tracing::info!(%operator, "deregistered from Warden's operator set");
+        } else {
+            exit.found.push("not in Warden's operator set".into());
+        }
+
+        let block = provider.get_block_number().await?;
+        let mut lowered = Vec::new();
+        for strategy in manager
+            .getStrategiesInOperatorSet(set.clone())
+            .call()
+            .await?
+        {
+            let current = manager
+                .getAllocation(operator, set.clone(), strategy)
+                .call()
+                .await?;
+            if current.pendingDiff != 0 && u64::from(current.effectBlock) > block {
+                exit.found.push(format!(
+                    "strategy {strategy}: an allocation change takes effect at block {}",
+                    current.effectBlock
+                ));
+            } else if current.currentMagnitude == 0 {
+                exit.found
+                    .push(format!("strategy {strategy}: nothing allocated"));
+            } else {
+                lowered.push(strategy);
+            }
+        }
+        if !lowered.is_empty() {
+            let allocation = IAllocationManagerTypes::AllocateParams {
+                operatorSet: set.clone(),
+                newMagnitudes: vec![0; lowered.len()],
+                strategies: lowered.clone(),
+            };
+            confirm(
+                "AllocationManager.modifyAllocations",
+                manager
+                    .modifyAllocations(operator, vec![allocation])
+                    .send()
+                    .await?,
+            )
+            .await?;
+            exit.sent.push("AllocationManager.modifyAllocations");
+            for strategy in lowered {
+                let after = manager
+                    .getAllocation(operator, set.clone(), strategy)
+                    .call()
+                    .await?;
+                exit.found.push(format!(
+                    "strategy {strategy}: deallocation takes effect at block {} (slashable until then)",
+                    after.effectBlock
+                ));
+            }
+        }
+        Ok(exit)
     }
 
     /// Polls until the allocation delay is in effect or `timeout` passes.

@@ -100,6 +100,32 @@ impl OperatorKeys {
         let ecdsa = ecdsa::create(&paths.ecdsa, password, rng)?;
         Ok(Self { ecdsa, bls })
     }
+
+    /// Generates a BLS key beside an operator's existing ECDSA keystore (an EigenLayer operator
+    /// joining Warden keeps its operator key) and writes it to `paths.bls`, encrypted under the
+    /// same `password`. The ECDSA keystore must open with that password, so that the two load
+    /// together; the BLS keystore is never overwritten.
+    pub fn add_bls<R: RngCore + CryptoRng>(
+        paths: &KeystorePaths,
+        password: &Password,
+        scrypt: ScryptParams,
+        rng: &mut R,
+    ) -> Result<Self, KeyError> {
+        if paths.bls.exists() {
+            return Err(KeyError::AlreadyExists {
+                path: paths.bls.clone(),
+            });
+        }
+        let ecdsa = ecdsa::load(&paths.ecdsa, password)?;
+        let bls = SecretKey::random(&mut *rng);
+        Keystore::encrypt(&bls, password, scrypt, &mut *rng)
+            .and_then(|keystore| keystore.save(&paths.bls))
+            .map_err(|source| KeyError::Bls {
+                path: paths.bls.clone(),
+                source,
+            })?;
+        Ok(Self { ecdsa, bls })
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +140,35 @@ mod tests {
             ScryptParams::insecure_fast_for_tests(),
             &mut rand::thread_rng(),
         )
+    }
+
+    #[test]
+    fn a_bls_key_joins_an_existing_ecdsa_keystore_under_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = KeystorePaths::in_dir(dir.path());
+        let password = Password::new("operator password".into());
+        let existing = ecdsa::create(&paths.ecdsa, &password, &mut rand::thread_rng()).unwrap();
+        let add = |password: &Password| {
+            OperatorKeys::add_bls(
+                &paths,
+                password,
+                ScryptParams::insecure_fast_for_tests(),
+                &mut rand::thread_rng(),
+            )
+        };
+
+        // Another password than the ECDSA keystore's: refused, nothing written.
+        assert!(add(&Password::new("another".into())).is_err());
+        assert!(!paths.bls.exists());
+
+        let keys = add(&password).unwrap();
+        assert_eq!(keys.address(), existing.address());
+        let loaded = OperatorKeys::load(&paths, &password).unwrap();
+        assert_eq!(loaded.bls.public_key(), keys.bls.public_key());
+        assert!(matches!(
+            add(&password),
+            Err(KeyError::AlreadyExists { .. })
+        ));
     }
 
     #[test]
