@@ -161,6 +161,12 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
     }
     let provider = ProviderBuilder::new().connect_http(args.rpc_url);
     deployment.check_chain(&provider).await?;
+    warden_bindings::core_release::check_task_manager_core(
+        &provider,
+        deployment.warden.task_manager,
+    )
+    .await
+    .wrap_err("checking the deployment's task manager and EigenLayer core")?;
     let status = VaultStatus::read(&provider, &deployment, &record)
         .await
         .wrap_err("reading the vault's status")?;

@@ -207,6 +207,32 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         println!("{out}");
         out
     };
+    // A deployment file of another chain is refused before anything is read from this one.
+    let mut elsewhere = deployment.clone();
+    elsewhere.chain_id = 1;
+    std::fs::write(
+        public.path("elsewhere.json"),
+        serde_json::to_string(&elsewhere).unwrap(),
+    )
+    .unwrap();
+    let refused = run(
+        &operator_binary,
+        &[
+            "status",
+            "--rpc-url",
+            rpc_url,
+            "--deployment",
+            &public.path("elsewhere.json"),
+            "--operator",
+            &operator_address,
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("describes chain 1"),
+        "{}",
+        text(&refused.stderr)
+    );
     status(&[
         "EigenLayer operator:  yes",
         "allocated to Warden: 0 of magnitude 1000000000000000000 (0.00 %)",
@@ -280,15 +306,7 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
     let owner = address_line(&created, "address:");
     public.transfer(owner, 10).await;
     let market = public.existing.market;
-    existing::faucet(
-        &public.rpc_url.parse().unwrap(),
-        &market,
-        owner,
-        warden_deployer::market::whole(101),
-        warden_deployer::market::whole(300_000),
-    )
-    .await
-    .unwrap();
+    let vault_file = public.path("vault.json");
     let policy = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/vault-policy.toml"),
     )
@@ -346,7 +364,25 @@ async fn an_eigenlayer_operator_with_delegated_stake_joins_warden_with_the_guide
         }
         args
     };
-    let vault_file = public.path("vault.json");
+    // Without the tokens the policy moves in, nothing is sent.
+    let broke = run(&warden(), &as_strs(&vault_args("create", &vault_file)));
+    assert!(!broke.status.success());
+    let error = text(&broke.stderr);
+    assert!(
+        error.contains("funding.base") && error.contains("nothing was sent"),
+        "{error}"
+    );
+    assert_eq!(chain.get_transaction_count(owner).await.unwrap(), 0);
+    assert!(!Path::new(&vault_file).exists());
+    existing::faucet(
+        &public.rpc_url.parse().unwrap(),
+        &market,
+        owner,
+        warden_deployer::market::whole(101),
+        warden_deployer::market::whole(300_000),
+    )
+    .await
+    .unwrap();
     let created = succeeded(&warden(), &as_strs(&vault_args("create", &vault_file)));
     assert!(created.contains("vault 0x"), "{created}");
     let record: warden_deployer::vault::VaultRecord =

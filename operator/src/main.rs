@@ -60,15 +60,21 @@ async fn operator_and_targets(
         .map(DeploymentFile::read)
         .transpose()?;
     let targets = target.contracts.targets(deployment.as_ref())?;
+    let rpc_url = &target.rpc_url;
+    let chain = ProviderBuilder::new().connect_http(
+        rpc_url
+            .parse()
+            .wrap_err_with(|| format!("--rpc-url {rpc_url:?}"))?,
+    );
     if let Some(deployment) = &deployment {
-        let rpc_url = &target.rpc_url;
-        let chain = ProviderBuilder::new().connect_http(
-            rpc_url
-                .parse()
-                .wrap_err_with(|| format!("--rpc-url {rpc_url:?}"))?,
-        );
         deployment.check_chain(&chain).await?;
     }
+    check_core(
+        &chain,
+        targets.allocation_manager,
+        targets.delegation_manager,
+    )
+    .await?;
     let paths = KeystorePaths::in_dir(&target.keystore_dir);
     let password_file = target.password_file.clone();
     let keys =
@@ -76,6 +82,19 @@ async fn operator_and_targets(
             .await?
             .wrap_err("decrypting the operator's keystores")?;
     Ok((targets, keys))
+}
+
+/// Refuses an EigenLayer core of a release Warden's interfaces were not written for, before
+/// anything is read from it or sent to it.
+async fn check_core(
+    chain: &impl alloy::providers::Provider,
+    allocation_manager: alloy::primitives::Address,
+    delegation_manager: alloy::primitives::Address,
+) -> eyre::Result<()> {
+    use warden_bindings::core_release::supported_release;
+    supported_release(chain, "AllocationManager", allocation_manager).await?;
+    supported_release(chain, "DelegationManager", delegation_manager).await?;
+    Ok(())
 }
 
 async fn exit(args: ExitArgs) -> eyre::Result<()> {
@@ -133,6 +152,8 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
             .wrap_err_with(|| format!("--rpc-url {:?}", args.rpc_url))?,
     );
     deployment.check_chain(&chain).await?;
+    let core = &deployment.eigenlayer.contracts;
+    check_core(&chain, core.allocation_manager, core.delegation_manager).await?;
     let status = OperatorStatus::read(&chain, &deployment, args.operator)
         .await
         .wrap_err("reading the operator's status")?;
