@@ -115,12 +115,14 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
     ] {
         assert!(plan.contains(step), "{step:?} missing from:\n{plan}");
     }
-    let planned = plan
+    let total = plan
         .lines()
         .find_map(|line| line.trim().strip_prefix("total: "))
-        .and_then(|line| line.split_whitespace().next())
-        .map(|count| count.parse::<u64>().unwrap())
         .unwrap();
+    // "8 transactions, 21224979 gas, 5.000000 ETH sent"
+    let words: Vec<&str> = total.split_whitespace().collect();
+    let planned: u64 = words[0].parse().unwrap();
+    let planned_gas: u64 = words[2].parse().unwrap();
     assert_eq!(chain.get_transaction_count(deployer).await.unwrap(), 0);
     assert!(!dir.path().join("dry/deployment.json").exists());
     let metadata: serde_json::Value =
@@ -145,6 +147,15 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
     assert_eq!(
         chain.get_transaction_count(deployer).await.unwrap(),
         planned
+    );
+    // The rehearsal measured the gas the deployment used.
+    let sent = warden_testkit::inspect::sent_transactions(&chain, deployer, 0)
+        .await
+        .unwrap();
+    let used: u64 = sent.iter().map(|(_, receipt)| receipt.gas_used).sum();
+    assert_eq!(
+        used, planned_gas,
+        "rehearsed {planned_gas} gas, used {used}"
     );
     let deployment = DeploymentFile::read(&dir.path().join("live/deployment.json")).unwrap();
     assert_eq!(deployment.deployer, deployer);
