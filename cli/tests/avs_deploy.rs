@@ -99,6 +99,16 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
         warden(&args)
     };
 
+    // Without anvil to rehearse on, nothing is sent: the error says how to get it.
+    let no_anvil = deploy(&["--anvil", "/nonexistent/anvil"], "no-anvil");
+    assert!(!no_anvil.status.success());
+    let error = text(&no_anvil.stderr);
+    assert!(
+        error.contains("/nonexistent/anvil") && error.contains("make setup"),
+        "{error}"
+    );
+    assert!(!dir.path().join("no-anvil/deployment.json").exists());
+
     // A dry run of a key holding nothing: the whole plan, priced, and nothing sent.
     let plan = succeeded(&deploy(&["--dry-run"], "dry"));
     for step in [
