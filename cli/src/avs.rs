@@ -9,7 +9,9 @@ use alloy::providers::ProviderBuilder;
 use alloy::transports::http::reqwest::Url;
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
-use warden_deployer::avs::{self, AvsParams, AvsRequest, CurrentFees, Rehearsal};
+use warden_deployer::avs::{
+    self, AvsParams, AvsProgress, AvsRequest, CurrentFees, Record, Rehearsal,
+};
 use warden_deployer::networks::{self, EigenLayerNetwork, check_core, known_networks};
 use warden_txm::{ether, gwei};
 
@@ -135,6 +137,12 @@ pub async fn run(args: AvsArgs) -> eyre::Result<()> {
 pub const DEPLOYMENT_FILE: &str = "deployment.json";
 /// The AVS metadata in --out.
 pub const METADATA_FILE: &str = "avs-metadata.json";
+/// How far an unfinished deployment got, in --out.
+pub const PROGRESS_FILE: &str = "deployment.progress.json";
+
+fn deployed(contract: Option<Address>) -> String {
+    contract.map_or_else(|| "none".to_owned(), |address| address.to_string())
+}
 
 async fn deploy(args: DeployArgs) -> eyre::Result<()> {
     // Everything that can be refused without the chain is refused before it is asked anything.
@@ -164,13 +172,38 @@ async fn deploy(args: DeployArgs) -> eyre::Result<()> {
         params,
     };
 
+    // A run that stopped halfway left its progress: resume it rather than deploy again.
+    let progress_path = args.out.join(PROGRESS_FILE);
+    let resume = if progress_path.exists() {
+        let chain_id = chain.get_chain_id().await?;
+        let progress = AvsProgress::resume(&progress_path, chain_id, deployer, &request)?;
+        println!(
+            "resuming the deployment recorded in {}: registry {}, verifier factory {}, task \
+             manager {}, rewards {} (\"none\": not deployed yet)",
+            progress_path.display(),
+            deployed(progress.registry),
+            deployed(progress.verifier_factory),
+            deployed(progress.task_manager),
+            deployed(progress.rewards)
+        );
+        Some(progress)
+    } else {
+        None
+    };
+
     let anvil = args
         .anvil
         .clone()
         .unwrap_or_else(warden_devnet::default_anvil_path);
-    let rehearsal = avs::rehearse(&anvil, &args.rpc_url, signer.clone(), &request)
-        .await
-        .wrap_err("rehearsing the deployment on a fork of the chain (nothing was sent)")?;
+    let rehearsal = avs::rehearse(
+        &anvil,
+        &args.rpc_url,
+        signer.clone(),
+        &request,
+        resume.clone(),
+    )
+    .await
+    .wrap_err("rehearsing the deployment on a fork of the chain (nothing was sent)")?;
     let fees = CurrentFees::read(&chain).await?;
     let balance = chain.get_balance(deployer).await?;
     print_plan(&rehearsal, &fees, deployer, balance);
@@ -197,7 +230,8 @@ async fn deploy(args: DeployArgs) -> eyre::Result<()> {
         let cap_wei = u128::from(cap) * 1_000_000_000;
         if fees.max_fee > cap_wei {
             eyre::bail!(
-                "the chain asks up to {} gwei per gas now, over --max-fee-gwei {cap}: nothing sent;                  wait for lower fees or raise the cap",
+                "the chain asks up to {} gwei per gas now, over --max-fee-gwei {cap}: nothing sent; \
+                 wait for lower fees or raise the cap",
                 gwei(fees.max_fee)
             );
         }
@@ -205,7 +239,8 @@ async fn deploy(args: DeployArgs) -> eyre::Result<()> {
     let needed = fees.worst_cost(rehearsal.total_gas()) + rehearsal.total_value();
     if balance < needed {
         eyre::bail!(
-            "the deployer {deployer} holds {} ETH and the deployment may cost up to {} ETH              ({} gas at up to {} gwei, plus {} ETH sent): fund the key; nothing was sent",
+            "the deployer {deployer} holds {} ETH and the deployment may cost up to {} ETH \
+             ({} gas at up to {} gwei, plus {} ETH sent): fund the key; nothing was sent",
             ether(balance),
             ether(needed),
             rehearsal.total_gas(),
@@ -214,12 +249,25 @@ async fn deploy(args: DeployArgs) -> eyre::Result<()> {
         );
     }
     let provider = warden_txm::signing_provider(args.rpc_url.clone(), signer);
-    let deployment = avs::deploy(&provider, deployer, &request)
-        .await
-        .wrap_err("deploying (the contracts logged above as deployed are on chain)")?;
+    let deployment = avs::deploy(
+        &provider,
+        deployer,
+        &request,
+        resume,
+        Record::File(&progress_path),
+    )
+    .await
+    .wrap_err_with(|| {
+        format!(
+            "deploying: what was done is recorded in {}; run the same command again to resume",
+            progress_path.display()
+        )
+    })?;
     deployment
         .write_new(&deployment_path)
         .wrap_err("recording the deployment")?;
+    std::fs::remove_file(&progress_path)
+        .wrap_err_with(|| format!("removing {}", progress_path.display()))?;
     println!(
         "Warden deployed: registry {}, task manager {}; recorded in {}",
         deployment.warden.registry,

@@ -15,9 +15,12 @@ use alloy::providers::Provider;
 use common::warden;
 use warden_bindings::eigenlayer::AllocationManager;
 use warden_bindings::{WardenRegistry, WardenTaskManager};
+use warden_deployer::avs::AvsProgress;
 use warden_deployer::networks::EigenLayerNetwork;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_runtime::deployment::DeploymentFile;
+use warden_testkit::ServiceProcess;
+use warden_testkit::crash::{FAILPOINT_ENV, failpoint_reached};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -76,8 +79,8 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
         path("deployer.json"),
         path("password"),
     );
-    let deploy = |extra: &[&str], out: &str| {
-        let mut args = vec![
+    let deploy_args = |extra: &[&str], out: &str| -> Vec<String> {
+        let mut args: Vec<String> = [
             "avs",
             "deploy",
             "--eigenlayer",
@@ -90,13 +93,20 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
             &password,
             "--strategy",
             &strategy,
-            "--metadata-uri",
-            "https://warden.example/avs.json",
-        ];
-        let out = path(out);
-        args.extend(["--out", out.as_str()]);
-        args.extend(extra);
-        warden(&args)
+            "--out",
+            &path(out),
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if !extra.contains(&"--metadata-uri") {
+            args.extend(["--metadata-uri", "https://warden.example/avs.json"].map(str::to_owned));
+        }
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        args
+    };
+    let deploy = |extra: &[&str], out: &str| {
+        let args = deploy_args(extra, out);
+        warden(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
 
     // Without anvil to rehearse on, nothing is sent: the error says how to get it.
@@ -151,9 +161,51 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
     assert_eq!(chain.get_transaction_count(deployer).await.unwrap(), 0);
     assert!(!dir.path().join("broke/deployment.json").exists());
 
-    // Funded by a transfer, it deploys; the chain received exactly the rehearsed transactions.
+    // Funded by a transfer, it deploys, and is killed once the task manager is on chain and on
+    // record (a crash halfway).
     common::transfer(&rpc_url, deployer, U256::from(20u128 * 10u128.pow(18))).await;
-    succeeded(&deploy(&[], "live"));
+    let args = deploy_args(&[], "live");
+    let mut crashed = ServiceProcess::spawn(
+        "warden avs deploy",
+        std::path::Path::new(env!("CARGO_BIN_EXE_warden")),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[(FAILPOINT_ENV, "avs_deploy.task_manager")],
+    )
+    .unwrap();
+    crashed
+        .wait_for(
+            &failpoint_reached("avs_deploy.task_manager"),
+            std::time::Duration::from_secs(120),
+        )
+        .await
+        .unwrap();
+    drop(crashed);
+    let progress_file = dir.path().join("live/deployment.progress.json");
+    let progress: AvsProgress =
+        serde_json::from_str(&std::fs::read_to_string(&progress_file).unwrap()).unwrap();
+    assert!(progress.task_manager.is_some() && progress.rewards.is_none());
+    assert_eq!(chain.get_transaction_count(deployer).await.unwrap(), 3);
+
+    // Resumed with other inputs: refused, nothing sent.
+    let other = deploy(
+        &["--metadata-uri", "https://elsewhere.example/avs.json"],
+        "live",
+    );
+    assert!(!other.status.success());
+    assert!(
+        text(&other.stderr).contains("other inputs"),
+        "{}",
+        text(&other.stderr)
+    );
+    assert_eq!(chain.get_transaction_count(deployer).await.unwrap(), 3);
+
+    // Run again, it resumes: the chain received exactly the rehearsed transactions, once each.
+    let resumed = succeeded(&deploy(&[], "live"));
+    assert!(
+        resumed.contains("resuming the deployment recorded in"),
+        "{resumed}"
+    );
+    assert!(!progress_file.exists());
     assert_eq!(
         chain.get_transaction_count(deployer).await.unwrap(),
         planned
@@ -172,6 +224,8 @@ async fn a_fresh_keystore_deploys_warden_on_an_eigenlayer_it_did_not_deploy() {
     assert_eq!(deployment.chain_id, summary.chain_id);
     assert_eq!(deployment.eigenlayer, eigenlayer);
     assert_ne!(deployment.warden.registry, summary.warden.registry);
+    assert_eq!(Some(deployment.warden.registry), progress.registry);
+    assert_eq!(Some(deployment.warden.task_manager), progress.task_manager);
     let warden = &deployment.warden;
     let registry = WardenRegistry::new(warden.registry, &chain);
     assert_eq!(registry.owner().call().await.unwrap(), deployer);

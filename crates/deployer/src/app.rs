@@ -15,10 +15,7 @@ use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::UniswapV2Router02;
 use warden_bindings::verifier_factory::MlpPolicy;
-use warden_bindings::{
-    MlpVerifierFactory, UniswapV2InputSource, WardenChallenges, WardenRegistry, WardenRewards,
-    WardenTaskManager, WardenVault,
-};
+use warden_bindings::{MlpVerifierFactory, UniswapV2InputSource, WardenTaskManager, WardenVault};
 
 use crate::DeployError;
 use crate::market::{self, MarketContracts, NoiseTrader, whole};
@@ -276,77 +273,7 @@ pub struct TaskManagerContracts {
     pub rewards: Address,
 }
 
-/// Deploys the verifier factory and the task manager, makes the task manager's challenges contract
-/// the registry's slasher and seeds its bounty pool, and deploys the rewards contract that pays
-/// operators through `rewards_coordinator`, naming it the registry's rewards distributor.
-pub async fn deploy_task_manager<P: Provider + Clone>(
-    deployer: &P,
-    registry: Address,
-    rewards_coordinator: Address,
-    params: TaskManagerParams,
-) -> Result<TaskManagerContracts, DeployError> {
-    let verifier_factory = MlpVerifierFactory::deploy(deployer.clone()).await?;
-    let task_manager = WardenTaskManager::deploy(
-        deployer.clone(),
-        registry,
-        *verifier_factory.address(),
-        WardenTaskManager::TaskManagerParams {
-            secondsPerBlock: params.seconds_per_block,
-            slashingPeriod: params.slashing_period,
-            valueAtRiskBps: params.value_at_risk_bps,
-            surplusChallengerBps: params.surplus_challenger_bps,
-            commitFee: U256::from(params.commit_fee),
-            challengeBond: U256::from(params.challenge_bond),
-            challengeBounty: U256::from(params.challenge_bounty),
-            slashWad: U256::from(params.slash_wad),
-            slashFee: U256::from(params.slash_fee),
-        },
-    )
-    .await?;
-    // The task manager creates its challenges contract, the one contract that slashes through
-    // Warden's AVS identity.
-    let challenges = WardenChallenges::new(task_manager.challenges().call().await?, deployer);
-    confirm(
-        "WardenRegistry.setSlasher",
-        WardenRegistry::new(registry, deployer)
-            .setSlasher(*challenges.address())
-            .send()
-            .await?,
-    )
-    .await?;
-    confirm(
-        "WardenChallenges.fundBounties",
-        challenges
-            .fundBounties()
-            .value(U256::from(params.bounty_pool))
-            .send()
-            .await?,
-    )
-    .await?;
-    let rewards = WardenRewards::deploy(
-        deployer.clone(),
-        *task_manager.address(),
-        rewards_coordinator,
-    )
-    .await?;
-    confirm(
-        "WardenRegistry.setRewardsDistributor",
-        WardenRegistry::new(registry, deployer)
-            .setRewardsDistributor(*rewards.address())
-            .send()
-            .await?,
-    )
-    .await?;
-    Ok(TaskManagerContracts {
-        verifier_factory: *verifier_factory.address(),
-        task_manager: *task_manager.address(),
-        challenges: *challenges.address(),
-        restitution: task_manager.restitution().call().await?,
-        rewards: *rewards.address(),
-    })
-}
-
-/// Deploys the rest of the application on `contracts` (from [`deploy_task_manager`]): the agent's
+/// Deploys the rest of the application on `contracts` (from [`crate::avs::deploy`]): the agent's
 /// verifier, the funded and configured vault, the input source, the registered agent, and the 17
 /// observations its first decision needs (with noise trades in between). Each observation needs
 /// the chain's clock to have advanced by `min_observation_interval` since the last: the

@@ -19,14 +19,18 @@ use alloy::providers::ext::AnvilApi;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
-use warden_bindings::{WardenChallenges, WardenRegistry};
+use warden_bindings::eigenlayer::AllocationManager;
+use warden_bindings::tx::confirm;
+use warden_bindings::{
+    MlpVerifierFactory, WardenChallenges, WardenRegistry, WardenRewards, WardenTaskManager,
+};
 use warden_protocol::OPERATOR_SET_ID;
 use warden_runtime::deployment::{
     AvsContracts, DEPLOYMENT_FORMAT, DeploymentFile, EigenLayerNetwork,
 };
 
 use crate::DeployError;
-use crate::app::{self, TaskManagerParams};
+use crate::app::TaskManagerParams;
 use crate::deployment::configure_avs;
 use crate::registry::RegistryParams;
 
@@ -86,13 +90,144 @@ pub struct AvsRequest {
     pub params: AvsParams,
 }
 
+/// How far a deployment got. `warden avs deploy` records it after every contract and every
+/// setting, so that a run that stopped halfway (a crash, a node that went away, a signal) resumes
+/// where it stopped instead of deploying a second set of contracts, and refuses to resume with
+/// other inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvsProgress {
+    /// [`PROGRESS_FORMAT`].
+    pub format: String,
+    pub chain_id: u64,
+    pub deployer: Address,
+    /// A lower bound on the first contract's block.
+    pub deployed_at_block: u64,
+    /// What was asked.
+    pub eigenlayer: EigenLayerNetwork,
+    pub strategies: Vec<Address>,
+    pub metadata_uri: String,
+    pub params: AvsParams,
+    /// Each contract once deployed.
+    pub registry: Option<Address>,
+    pub verifier_factory: Option<Address>,
+    pub task_manager: Option<Address>,
+    pub rewards: Option<Address>,
+}
+
+/// The tag of the progress file's format.
+pub const PROGRESS_FORMAT: &str = "warden-avs-progress/1";
+
+impl AvsProgress {
+    /// Nothing deployed yet.
+    pub fn start(chain_id: u64, deployer: Address, block: u64, request: &AvsRequest) -> Self {
+        Self {
+            format: PROGRESS_FORMAT.into(),
+            chain_id,
+            deployer,
+            deployed_at_block: block,
+            eigenlayer: request.eigenlayer.clone(),
+            strategies: request.strategies.clone(),
+            metadata_uri: request.metadata_uri.clone(),
+            params: request.params.clone(),
+            registry: None,
+            verifier_factory: None,
+            task_manager: None,
+            rewards: None,
+        }
+    }
+
+    /// Reads a progress file, refused if it records another deployment than `request` from
+    /// `deployer` on chain `chain_id`.
+    pub fn resume(
+        path: &Path,
+        chain_id: u64,
+        deployer: Address,
+        request: &AvsRequest,
+    ) -> Result<Self, DeployError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DeployError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let progress: Self = serde_json::from_str(&text).map_err(|error| {
+            DeployError::Config(format!(
+                "{} is not a deployment's progress: {error}",
+                path.display()
+            ))
+        })?;
+        let fresh = Self::start(chain_id, deployer, progress.deployed_at_block, request);
+        let asked = (
+            &fresh.format,
+            fresh.chain_id,
+            fresh.deployer,
+            &fresh.eigenlayer,
+            &fresh.strategies,
+            &fresh.metadata_uri,
+            &fresh.params,
+        );
+        let recorded = (
+            &progress.format,
+            progress.chain_id,
+            progress.deployer,
+            &progress.eigenlayer,
+            &progress.strategies,
+            &progress.metadata_uri,
+            &progress.params,
+        );
+        if asked != recorded {
+            return Err(DeployError::Config(format!(
+                "{} records a deployment with other inputs (format, chain, deployer, EigenLayer, \
+                 strategies, metadata URI or parameters): resume it with the same ones, or \
+                 choose another --out",
+                path.display()
+            )));
+        }
+        Ok(progress)
+    }
+}
+
+/// Where a deployment's progress goes after each step.
+#[derive(Debug, Clone, Copy)]
+pub enum Record<'a> {
+    /// Nowhere (a rehearsal, or a devnet that starts over anyway).
+    Nowhere,
+    /// This file, replaced atomically; a crash leaves the previous step's record whole.
+    File(&'a Path),
+}
+
+impl Record<'_> {
+    async fn save(&self, progress: &AvsProgress, step: &str) -> Result<(), DeployError> {
+        let Record::File(path) = self else {
+            return Ok(());
+        };
+        let json = serde_json::to_string_pretty(progress)
+            .map_err(|error| DeployError::Config(format!("encoding the progress: {error}")))?;
+        let staged = path.with_extension("json.tmp");
+        let io = |source| DeployError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::write(&staged, json).map_err(io)?;
+        std::fs::rename(&staged, path).map_err(io)?;
+        tracing::info!(step, progress = %path.display(), "deployment step recorded");
+        // A crash test stops the command here, with the step on chain and on record.
+        warden_runtime::failpoint(&format!("avs_deploy.{step}")).await;
+        Ok(())
+    }
+}
+
 /// Deploys Warden's AVS contracts from the key behind `provider` (which must sign as
-/// `deployer`) and creates its operator set. The core must have been checked
-/// ([`crate::networks::check_core`]) first.
+/// `deployer`) and creates its operator set, one step at a time: the registry, the verifier
+/// factory, the task manager, the registry's slasher, the bounty pool's seed, the rewards
+/// contract, the registry's rewards distributor, and `configureAVS`. Each step done in `resume`
+/// (contracts recorded; settings read from the chain) is skipped, and the progress goes to
+/// `record` after each. The core must have been checked ([`crate::networks::check_core`]) first.
 pub async fn deploy<P: Provider + Clone>(
     provider: &P,
     deployer: Address,
     request: &AvsRequest,
+    resume: Option<AvsProgress>,
+    record: Record<'_>,
 ) -> Result<DeploymentFile, DeployError> {
     if request.strategies.is_empty() {
         return Err(DeployError::Config(
@@ -100,50 +235,167 @@ pub async fn deploy<P: Provider + Clone>(
         ));
     }
     let core = &request.eigenlayer.contracts;
-    let chain_id = provider.get_chain_id().await?;
-    // A lower bound on the first contract's block: nothing of Warden's is older.
-    let deployed_at_block = provider.get_block_number().await?;
-    let registry = WardenRegistry::deploy(
-        provider.clone(),
-        core.allocation_manager,
-        deployer,
-        request.params.registry.to_sol(),
-    )
-    .await?;
-    tracing::info!(registry = %registry.address(), "WardenRegistry deployed");
-    let task_manager = app::deploy_task_manager(
-        provider,
-        *registry.address(),
-        core.rewards_coordinator,
-        request.params.task_manager,
-    )
-    .await?;
-    tracing::info!(task_manager = %task_manager.task_manager, "WardenTaskManager deployed");
-    configure_avs(
-        provider,
-        *registry.address(),
-        &request.metadata_uri,
-        request.strategies.clone(),
-        task_manager.restitution,
-    )
-    .await?;
-    tracing::info!("Warden's operator set created");
+    let mut progress = match resume {
+        Some(progress) => progress,
+        None => {
+            let chain_id = provider.get_chain_id().await?;
+            // A lower bound on the first contract's block: nothing of Warden's is older.
+            let block = provider.get_block_number().await?;
+            let progress = AvsProgress::start(chain_id, deployer, block, request);
+            record.save(&progress, "started").await?;
+            progress
+        }
+    };
+    let params = &request.params;
+
+    let registry = match progress.registry {
+        Some(registry) => registry,
+        None => {
+            let registry = *WardenRegistry::deploy(
+                provider.clone(),
+                core.allocation_manager,
+                deployer,
+                params.registry.to_sol(),
+            )
+            .await?
+            .address();
+            tracing::info!(%registry, "WardenRegistry deployed");
+            progress.registry = Some(registry);
+            record.save(&progress, "registry").await?;
+            registry
+        }
+    };
+    let verifier_factory = match progress.verifier_factory {
+        Some(factory) => factory,
+        None => {
+            let factory = *MlpVerifierFactory::deploy(provider.clone())
+                .await?
+                .address();
+            tracing::info!(%factory, "MlpVerifierFactory deployed");
+            progress.verifier_factory = Some(factory);
+            record.save(&progress, "verifier_factory").await?;
+            factory
+        }
+    };
+    let task_manager = match progress.task_manager {
+        Some(task_manager) => task_manager,
+        None => {
+            let tm = &params.task_manager;
+            let task_manager = *WardenTaskManager::deploy(
+                provider.clone(),
+                registry,
+                verifier_factory,
+                WardenTaskManager::TaskManagerParams {
+                    secondsPerBlock: tm.seconds_per_block,
+                    slashingPeriod: tm.slashing_period,
+                    valueAtRiskBps: tm.value_at_risk_bps,
+                    surplusChallengerBps: tm.surplus_challenger_bps,
+                    commitFee: U256::from(tm.commit_fee),
+                    challengeBond: U256::from(tm.challenge_bond),
+                    challengeBounty: U256::from(tm.challenge_bounty),
+                    slashWad: U256::from(tm.slash_wad),
+                    slashFee: U256::from(tm.slash_fee),
+                },
+            )
+            .await?
+            .address();
+            tracing::info!(%task_manager, "WardenTaskManager deployed");
+            progress.task_manager = Some(task_manager);
+            record.save(&progress, "task_manager").await?;
+            task_manager
+        }
+    };
+    let manager = WardenTaskManager::new(task_manager, provider);
+    // The task manager creates these: its challenges contract is the one contract that slashes
+    // through Warden's AVS identity, its restitution contract the set's redistribution recipient.
+    let challenges = manager.challenges().call().await?;
+    let restitution = manager.restitution().call().await?;
+    let registry_contract = WardenRegistry::new(registry, provider);
+    if registry_contract.slasher().call().await?.is_zero() {
+        confirm(
+            "WardenRegistry.setSlasher",
+            registry_contract.setSlasher(challenges).send().await?,
+        )
+        .await?;
+        record.save(&progress, "slasher").await?;
+    }
+    let bounties = WardenChallenges::new(challenges, provider);
+    if params.task_manager.bounty_pool != 0 && bounties.bountyPool().call().await?.is_zero() {
+        confirm(
+            "WardenChallenges.fundBounties",
+            bounties
+                .fundBounties()
+                .value(U256::from(params.task_manager.bounty_pool))
+                .send()
+                .await?,
+        )
+        .await?;
+        record.save(&progress, "bounty_pool").await?;
+    }
+    let rewards = match progress.rewards {
+        Some(rewards) => rewards,
+        None => {
+            let rewards =
+                *WardenRewards::deploy(provider.clone(), task_manager, core.rewards_coordinator)
+                    .await?
+                    .address();
+            tracing::info!(%rewards, "WardenRewards deployed");
+            progress.rewards = Some(rewards);
+            record.save(&progress, "rewards").await?;
+            rewards
+        }
+    };
+    if registry_contract
+        .rewardsDistributor()
+        .call()
+        .await?
+        .is_zero()
+    {
+        confirm(
+            "WardenRegistry.setRewardsDistributor",
+            registry_contract
+                .setRewardsDistributor(rewards)
+                .send()
+                .await?,
+        )
+        .await?;
+        record.save(&progress, "rewards_distributor").await?;
+    }
+    let set = AllocationManager::OperatorSet {
+        avs: registry,
+        id: OPERATOR_SET_ID,
+    };
+    if !AllocationManager::new(core.allocation_manager, provider)
+        .isOperatorSet(set)
+        .call()
+        .await?
+    {
+        configure_avs(
+            provider,
+            registry,
+            &request.metadata_uri,
+            request.strategies.clone(),
+            restitution,
+        )
+        .await?;
+        tracing::info!("Warden's operator set created");
+    }
     Ok(DeploymentFile {
         format: DEPLOYMENT_FORMAT.into(),
-        chain_id,
-        deployed_at_block,
+        chain_id: progress.chain_id,
+        deployed_at_block: progress.deployed_at_block,
         deployer,
         metadata_uri: request.metadata_uri.clone(),
         eigenlayer: request.eigenlayer.clone(),
         warden: AvsContracts {
-            registry: *registry.address(),
+            registry,
             operator_set_id: OPERATOR_SET_ID,
             strategies: request.strategies.clone(),
-            verifier_factory: task_manager.verifier_factory,
-            task_manager: task_manager.task_manager,
-            challenges: task_manager.challenges,
-            restitution: task_manager.restitution,
-            rewards: task_manager.rewards,
+            verifier_factory,
+            task_manager,
+            challenges,
+            restitution,
+            rewards,
         },
     })
 }
@@ -181,14 +433,15 @@ impl Rehearsal {
     }
 }
 
-/// Runs the whole deployment on a fork of the chain at `rpc_url` (anvil at `anvil`, on loopback,
-/// stopped before this returns), signed by `signer`. The fork credits the key with what the
+/// Runs the whole deployment (or, from `resume`, what is left of it) on a fork of the chain at
+/// `rpc_url` (anvil at `anvil`, on loopback, stopped before this returns), signed by `signer`. The fork credits the key with what the
 /// rehearsal needs, so that a key not funded yet can still see what it will cost.
 pub async fn rehearse(
     anvil: &Path,
     rpc_url: &Url,
     signer: PrivateKeySigner,
     request: &AvsRequest,
+    resume: Option<AvsProgress>,
 ) -> Result<Rehearsal, DeployError> {
     if !anvil.exists() {
         return Err(DeployError::Config(format!(
@@ -209,7 +462,7 @@ pub async fn rehearse(
     provider
         .anvil_set_balance(deployer, U256::from(10u128.pow(24)))
         .await?;
-    let deployment = deploy(&provider, deployer, request).await?;
+    let deployment = deploy(&provider, deployer, request, resume, Record::Nowhere).await?;
     let transactions = sent_since(&provider, forked_at, deployer, &deployment).await?;
     Ok(Rehearsal {
         transactions,

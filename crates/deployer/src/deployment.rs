@@ -21,6 +21,7 @@ use warden_protocol::OPERATOR_SET_ID;
 use crate::DeployError;
 use crate::accounts;
 use crate::app::{self, AppParams};
+use crate::avs::{self, AvsMetadata, AvsParams, AvsRequest, Record};
 use crate::eigenlayer::{self, EigenLayerParams};
 use crate::market::{self, MarketParams, NoiseTrader};
 use crate::registry::RegistryParams;
@@ -186,34 +187,36 @@ impl Deployment {
         if block < past_delay {
             provider.anvil_mine(Some(past_delay - block), None).await?;
         }
-        let registry = WardenRegistry::deploy(
-            provider.clone(),
-            eigenlayer.allocation_manager,
-            owner,
-            registry_params.to_sol(),
-        )
-        .await?;
-        // The task manager before the operator set: the set's redistribution recipient is fixed
-        // when EigenLayer creates it.
-        let task_manager = app::deploy_task_manager(
-            &provider,
-            *registry.address(),
-            eigenlayer.rewards_coordinator,
-            app::TaskManagerParams::from(&config.app),
-        )
-        .await?;
+        // Warden's contracts as `warden avs deploy` sends them; slashed stake goes to the task
+        // manager's restitution contract, which repays robbed vaults their proven losses.
+        let request = AvsRequest {
+            eigenlayer: crate::networks::EigenLayerNetwork {
+                name: "devnet".into(),
+                chain_id,
+                release: eigenlayer::VERSION_LABEL.into(),
+                contracts: (&eigenlayer).into(),
+            },
+            strategies: vec![eigenlayer.strategy],
+            metadata_uri: METADATA_URI.into(),
+            params: AvsParams {
+                metadata: AvsMetadata::default(),
+                registry: registry_params,
+                task_manager: app::TaskManagerParams::from(&config.app),
+            },
+        };
+        let warden = avs::deploy(&provider, owner, &request, None, Record::Nowhere)
+            .await?
+            .warden;
+        let registry = WardenRegistry::new(warden.registry, &provider);
+        let task_manager = app::TaskManagerContracts {
+            verifier_factory: warden.verifier_factory,
+            task_manager: warden.task_manager,
+            challenges: warden.challenges,
+            restitution: warden.restitution,
+            rewards: warden.rewards,
+        };
         let vault_owner = accounts::dev_key(2)?;
-        // Slashed stake goes to the task manager's restitution contract, which repays robbed
-        // vaults their proven losses.
-        let redistribution_recipient = task_manager.restitution;
-        configure_avs(
-            &provider,
-            *registry.address(),
-            METADATA_URI,
-            vec![eigenlayer.strategy],
-            redistribution_recipient,
-        )
-        .await?;
+        let redistribution_recipient = warden.restitution;
         tracing::info!(
             registry = %registry.address(),
             weight_horizon = registry_params.weight_horizon,

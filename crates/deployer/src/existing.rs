@@ -362,7 +362,14 @@ pub async fn deploy_warden(
         },
     };
     let deployer_provider = warden_txm::signing_provider(rpc_url.clone(), warden_deployer.clone());
-    let file = avs::deploy(&deployer_provider, warden_deployer.address(), &request).await?;
+    let file = avs::deploy(
+        &deployer_provider,
+        warden_deployer.address(),
+        &request,
+        None,
+        avs::Record::Nowhere,
+    )
+    .await?;
     file.write_new(&data_dir.join("deployment.json"))
         .map_err(|error| DeployError::Config(format!("writing deployment.json: {error}")))?;
 
