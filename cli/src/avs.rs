@@ -70,7 +70,9 @@ pub struct DeployArgs {
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
     /// Directory for `deployment.json` and `avs-metadata.json` (created if missing; a
-    /// `deployment.json` already there is never replaced).
+    /// `deployment.json` already there is never replaced). Until the deployment is done,
+    /// `deployment.progress.json` there records how far it got: run the same command again to
+    /// resume.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Rehearse and print the transactions and their cost, and send nothing.
