@@ -28,16 +28,14 @@ use common::wait_for;
 use warden_agent::features::{PRICE_MATRIX_WIDTH, price_matrix};
 use warden_agent::network::{Network, chunk_hash, output_chunk};
 use warden_agent::{Agent, AgentInput, FraudStep, NUM_ACTIONS, NetworkAgent, Params};
-use warden_bindings::task_manager::BLS::{G1Point, G2Point};
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
-use warden_bindings::verifier_factory::MlpPolicy;
 use warden_bindings::{
     MlpVerifierFactory, UniswapV2InputSource, WardenChallenges, WardenTaskManager, WardenVault,
 };
-use warden_bls::Signature;
 use warden_challenger::trace::{sealed_step, trace_step};
 use warden_challenger::{Verdict, Watchtower, launch};
+use warden_deployer::app::deploy_verifier;
 use warden_deployer::market::{self, NoiseTrader};
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_keys::OperatorKeys;
@@ -85,29 +83,9 @@ impl LargeAgentDevnet {
         let agent = Arc::new(NetworkAgent::new(network, params).unwrap());
 
         let factory = MlpVerifierFactory::new(summary.app.verifier_factory, &deployer);
-        let network = agent.network();
-        confirm(
-            "deployNetworkVerifier",
-            factory
-                .deployNetworkVerifier(
-                    Bytes::copy_from_slice(network.header()),
-                    network.weights_root(),
-                    MlpPolicy::Params {
-                        router: params.router,
-                        slippageBps: params.slippage_bps,
-                        deadlineSeconds: params.deadline_seconds,
-                        maxSizeBps: params.max_size_bps,
-                        sizeBpsPerLogit: params.size_bps_per_logit,
-                        maxTradeBps: params.max_trade_bps,
-                    },
-                )
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-        let verifier = factory.verifierOf(agent.agent_hash()).call().await.unwrap();
+        let verifier = deploy_verifier(&factory, agent.as_ref(), summary.market.router)
+            .await
+            .unwrap();
         assert_ne!(verifier, Address::ZERO);
 
         // Its own vault: the task manager runs one agent per vault, registered by its owner.
@@ -260,20 +238,7 @@ impl LargeAgentDevnet {
             reference_block: task.referenceBlock,
         }
         .digest();
-        let signatures: Vec<Signature> = signers
-            .iter()
-            .map(|index| self.keys[*index].bls.sign(digest.as_slice()))
-            .collect();
-        let aggregate =
-            warden_bls::aggregate_signatures(&signatures.iter().collect::<Vec<_>>()).unwrap();
-        let mut non_signers: Vec<(B256, [u8; 128])> = (0..self.keys.len())
-            .filter(|index| !signers.contains(index))
-            .map(|index| {
-                let key = self.keys[index].bls.public_key().to_eip2537();
-                (keccak256(key), key)
-            })
-            .collect();
-        non_signers.sort();
+        let (non_signers, aggregate) = common::quorum_signature(&self.keys, signers, digest);
         let receipt = confirm(
             "commitOutput",
             self.task_manager()
@@ -281,11 +246,8 @@ impl LargeAgentDevnet {
                     task.taskId,
                     output.clone(),
                     trace.to_vec(),
-                    non_signers
-                        .iter()
-                        .map(|(_, key)| G1Point::from_eip2537(key))
-                        .collect(),
-                    G2Point::from_eip2537(&aggregate.to_eip2537()),
+                    non_signers,
+                    aggregate,
                 )
                 .send()
                 .await

@@ -95,13 +95,10 @@ async fn create(args: CreateArgs) -> eyre::Result<()> {
     let signer = crate::keys::unlock_account(&args.keystore, args.password_file.as_deref()).await?;
     let owner = signer.address();
     let provider = warden_txm::signing_provider(args.rpc_url.clone(), signer);
-    deployment.check_chain(&provider).await?;
-    warden_bindings::core_release::check_task_manager_core(
-        &provider,
-        deployment.warden.task_manager,
-    )
-    .await
-    .wrap_err("checking the deployment's task manager and EigenLayer core")?;
+    deployment
+        .check(&provider)
+        .await
+        .wrap_err("checking the deployment against the chain")?;
 
     let record = vault::create(
         &provider,
@@ -160,13 +157,10 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
         );
     }
     let provider = ProviderBuilder::new().connect_http(args.rpc_url);
-    deployment.check_chain(&provider).await?;
-    warden_bindings::core_release::check_task_manager_core(
-        &provider,
-        deployment.warden.task_manager,
-    )
-    .await
-    .wrap_err("checking the deployment's task manager and EigenLayer core")?;
+    deployment
+        .check(&provider)
+        .await
+        .wrap_err("checking the deployment against the chain")?;
     let status = VaultStatus::read(&provider, &deployment, &record)
         .await
         .wrap_err("reading the vault's status")?;

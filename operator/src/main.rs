@@ -66,15 +66,17 @@ async fn operator_and_targets(
             .parse()
             .wrap_err_with(|| format!("--rpc-url {rpc_url:?}"))?,
     );
-    if let Some(deployment) = &deployment {
-        deployment.check_chain(&chain).await?;
+    match &deployment {
+        Some(deployment) => deployment.check(&chain).await?,
+        None => {
+            check_core(
+                &chain,
+                targets.allocation_manager,
+                targets.delegation_manager,
+            )
+            .await?
+        }
     }
-    check_core(
-        &chain,
-        targets.allocation_manager,
-        targets.delegation_manager,
-    )
-    .await?;
     let paths = KeystorePaths::in_dir(&target.keystore_dir);
     let password_file = target.password_file.clone();
     let keys =
@@ -151,9 +153,7 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
             .parse()
             .wrap_err_with(|| format!("--rpc-url {:?}", args.rpc_url))?,
     );
-    deployment.check_chain(&chain).await?;
-    let core = &deployment.eigenlayer.contracts;
-    check_core(&chain, core.allocation_manager, core.delegation_manager).await?;
+    deployment.check(&chain).await?;
     let status = OperatorStatus::read(&chain, &deployment, args.operator)
         .await
         .wrap_err("reading the operator's status")?;

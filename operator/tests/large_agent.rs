@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{B256, Bytes, U256, keccak256};
+use alloy::primitives::{B256, U256, keccak256};
 use alloy::providers::{Provider, ProviderBuilder};
 use warden_agent::features::PRICE_MATRIX_WIDTH;
 use warden_agent::network::Network;
-use warden_agent::{AgentInput, Params, network_agent_hash};
+use warden_agent::{Agent, AgentInput, NetworkAgent, Params, network_agent_hash};
 use warden_bindings::WardenTaskManager;
 use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
-use warden_bindings::verifier_factory::MlpPolicy;
 use warden_bindings::{MlpVerifierFactory, WardenVault};
+use warden_deployer::app::deploy_verifier;
 use warden_devnet::{Devnet, DevnetConfig};
 use warden_operator::node::{NodeConfig, OperatorNode};
 use warden_operator::slashing_protection::{RecordOwner, export, import};
@@ -41,29 +41,14 @@ async fn register_large_agent(devnet: &Devnet, network: &Network, agent_hash: B2
     let deployer =
         warden_txm::signing_provider(deployment.endpoint_url(), deployment.deployer().clone());
     let factory = MlpVerifierFactory::new(app.verifier_factory, &deployer);
-    let deployed = factory
-        .deployNetworkVerifier(
-            Bytes::copy_from_slice(network.header()),
-            network.weights_root(),
-            MlpPolicy::Params {
-                router: params.router,
-                slippageBps: params.slippage_bps,
-                deadlineSeconds: params.deadline_seconds,
-                maxSizeBps: params.max_size_bps,
-                sizeBpsPerLogit: params.size_bps_per_logit,
-                maxTradeBps: params.max_trade_bps,
-            },
-        )
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
+    let agent = NetworkAgent::new(network.clone(), params).unwrap();
+    assert_eq!(agent.agent_hash(), agent_hash);
+    let verifier = deploy_verifier(&factory, &agent, params.router)
         .await
         .unwrap();
-    assert!(deployed.status());
-    let verifier = factory.verifierOf(agent_hash).call().await.unwrap();
-    assert!(
-        !verifier.is_zero(),
+    assert_eq!(
+        factory.verifierOf(agent_hash).call().await.unwrap(),
+        verifier,
         "the factory derives the Rust agent's hash"
     );
 

@@ -207,31 +207,15 @@ impl Committer {
             reference_block: task.referenceBlock,
         }
         .digest();
-        let signatures: Vec<Signature> = signers
-            .iter()
-            .map(|index| self.keys[*index].bls.sign(digest.as_slice()))
-            .collect();
-        let aggregate =
-            warden_bls::aggregate_signatures(&signatures.iter().collect::<Vec<_>>()).unwrap();
-        let mut non_signers: Vec<(B256, [u8; 128])> = (0..self.keys.len())
-            .filter(|index| !signers.contains(index))
-            .map(|index| {
-                let key = self.keys[index].bls.public_key().to_eip2537();
-                (keccak256(key), key)
-            })
-            .collect();
-        non_signers.sort();
+        let (non_signers, aggregate) = quorum_signature(&self.keys, signers, digest);
         let pending = self
             .task_manager()
             .commitOutput(
                 task.taskId,
                 output.clone(),
                 Vec::new(),
-                non_signers
-                    .iter()
-                    .map(|(_, key)| G1Point::from_eip2537(key))
-                    .collect(),
-                G2Point::from_eip2537(&aggregate.to_eip2537()),
+                non_signers,
+                aggregate,
             )
             .send()
             .await
@@ -246,6 +230,36 @@ impl Committer {
     pub async fn head(&self) -> u64 {
         self.chain.get_block_number().await.unwrap()
     }
+}
+
+/// What `commitOutput` takes from `signers` (positions in `keys`) signing `digest`: every other
+/// operator's key, in the registry's order (by key hash), and the signers' aggregate signature.
+pub fn quorum_signature(
+    keys: &[OperatorKeys],
+    signers: &[usize],
+    digest: B256,
+) -> (Vec<G1Point>, G2Point) {
+    let signatures: Vec<Signature> = signers
+        .iter()
+        .map(|index| keys[*index].bls.sign(digest.as_slice()))
+        .collect();
+    let aggregate =
+        warden_bls::aggregate_signatures(&signatures.iter().collect::<Vec<_>>()).unwrap();
+    let mut non_signers: Vec<(B256, [u8; 128])> = (0..keys.len())
+        .filter(|index| !signers.contains(index))
+        .map(|index| {
+            let key = keys[index].bls.public_key().to_eip2537();
+            (keccak256(key), key)
+        })
+        .collect();
+    non_signers.sort();
+    (
+        non_signers
+            .iter()
+            .map(|(_, key)| G1Point::from_eip2537(key))
+            .collect(),
+        G2Point::from_eip2537(&aggregate.to_eip2537()),
+    )
 }
 
 /// Whether every signer of `task_id`'s fraudulent output has been slashed, as the challenges

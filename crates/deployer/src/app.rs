@@ -1,7 +1,9 @@
-//! Warden's application on the devnet: the verifier factory, the task manager, the reference
-//! agent's on-chain verifier (the factory's deployment), a funded vault with a deny-by-default policy that allows exactly the router's swap,
-//! and the agent registered for it with enough price history to decide from the first tick (17
+//! Warden's application on a devnet: its parameters, the agent it runs, and its vault, created as
+//! a vault owner creates one (`warden vault create`) under a deny-by-default policy that allows
+//! exactly the router's swap, with enough price history to decide from the first tick (17
 //! observations of the pair's cumulative price, with trades in between).
+
+use std::path::Path;
 
 use alloy::primitives::B256;
 use alloy::primitives::{Address, U256};
@@ -11,14 +13,18 @@ use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
 use warden_agent::mlp::Params;
 use warden_agent::{Agent, NetworkAgent, Preset, REFERENCE_MODEL_BYTES};
-use warden_bindings::task_manager::WardenTaskManager::AgentConfig;
 use warden_bindings::tx::confirm;
 use warden_bindings::uniswap::UniswapV2Router02;
 use warden_bindings::verifier_factory::MlpPolicy;
-use warden_bindings::{MlpVerifierFactory, UniswapV2InputSource, WardenTaskManager, WardenVault};
+use warden_bindings::{MlpVerifierFactory, UniswapV2InputSource};
+use warden_runtime::deployment::DeploymentFile;
 
 use crate::DeployError;
-use crate::market::{self, MarketContracts, NoiseTrader, whole};
+use crate::market::{MarketContracts, NoiseTrader};
+use crate::vault::{
+    AgentPolicy, AllowedCall, FundingPolicy, MarketPolicy, SpendingCapPolicy, VaultPolicy,
+    VaultRules, format_units,
+};
 
 /// Timing and policy of the devnet's agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,171 +263,133 @@ pub struct AppContracts {
     pub model: ModelSummary,
 }
 
-/// The task manager and what it needs before Warden's operator set exists: the deployment creates
-/// the set (`WardenRegistry.configureAVS`) after this step, because the set's redistribution
-/// recipient is fixed at creation and belongs to the task manager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskManagerContracts {
-    pub verifier_factory: Address,
-    pub task_manager: Address,
-    /// Created by the task manager; the registry's slasher.
-    pub challenges: Address,
-    /// Created by the task manager; the operator set's redistribution recipient, which repays
-    /// robbed vaults from slashed stake.
-    pub restitution: Address,
-    /// The rewards contract beside the task manager, the registry's rewards distributor.
-    pub rewards: Address,
+/// The agent a devnet's vault runs: the agent itself, the `[agent]` section the services and the
+/// vault's policy name it by, and the summary of its model.
+#[derive(Debug)]
+pub struct DevnetAgent<'a> {
+    pub agent: &'a dyn Agent,
+    pub section: warden_runtime::config::AgentSection,
+    pub model: ModelSummary,
 }
 
-/// Deploys the rest of the application on `contracts` (from [`crate::avs::deploy`]): the agent's
-/// verifier, the funded and configured vault, the input source, the registered agent, and the 17
-/// observations its first decision needs (with noise trades in between). Each observation needs
-/// the chain's clock to have advanced by `min_observation_interval` since the last: the
-/// deployment has anvil step its timestamp with every block.
+impl AppParams {
+    /// The vault policy a devnet's agent runs under: the market's swap, these windows, fees,
+    /// caps and funding.
+    pub fn vault_policy(
+        &self,
+        market: &MarketContracts,
+        agent: warden_runtime::config::AgentSection,
+    ) -> VaultPolicy {
+        let whole = |tokens: u64| tokens.to_string();
+        let ether = |wei: u128| format_units(U256::from(wei), 18);
+        VaultPolicy {
+            market: MarketPolicy {
+                router: market.router,
+                pair: market.pair,
+                base_token: market.weth,
+                quote_token: market.dollar,
+            },
+            agent: AgentPolicy {
+                model: agent.model,
+                agent_hash: agent.agent_hash,
+                threshold_bps: self.threshold_bps,
+                response_window: self.response_window,
+                challenge_window: self.challenge_window,
+                tick_interval: self.tick_interval,
+                min_observation_interval: self.min_observation_interval,
+                task_fee: ether(self.task_fee),
+            },
+            vault: VaultRules {
+                stake_bound_bps: self.stake_bound_bps,
+                allow: vec![AllowedCall {
+                    target: market.router,
+                    function: UniswapV2Router02::swapExactTokensForTokensCall::SIGNATURE.into(),
+                }],
+                caps: [
+                    (market.weth, self.vault_base),
+                    (market.dollar, self.vault_quote),
+                ]
+                .into_iter()
+                .map(|(token, cap)| SpendingCapPolicy {
+                    token,
+                    per_action: whole(cap),
+                    daily: whole(cap),
+                })
+                .collect(),
+            },
+            funding: FundingPolicy {
+                base: whole(self.vault_base),
+                quote: whole(self.vault_quote),
+                service: ether(self.service_funding),
+                task_fees: ether(self.task_fee_funding),
+            },
+        }
+    }
+}
+
+/// A devnet's vault and agent, created as a vault owner creates them (`warden vault create`,
+/// [`crate::vault::create`]) under [`AppParams::vault_policy`], which is written to
+/// `policy_file`. `owner` must hold the funding. Then 17 observations of the pair fill the agent's
+/// price history, each after a noise trade, so that its intervals have different prices.
 #[allow(clippy::too_many_arguments)] // each is a distinct, named piece of the deployment
-pub async fn deploy<P: Provider + Clone>(
-    deployer: &P,
+pub async fn create_vault(
     rpc_url: &alloy::transports::http::reqwest::Url,
-    contracts: TaskManagerContracts,
+    deployment: &DeploymentFile,
     market: &MarketContracts,
-    agent: &dyn Agent,
-    model: ModelSummary,
-    vault_owner: PrivateKeySigner,
+    agent: DevnetAgent<'_>,
+    owner: PrivateKeySigner,
     trader: &mut NoiseTrader,
     params: AppParams,
+    policy_file: &Path,
 ) -> Result<AppContracts, DeployError> {
-    let verifier_factory = MlpVerifierFactory::new(contracts.verifier_factory, deployer.clone());
-    let task_manager = WardenTaskManager::new(contracts.task_manager, deployer.clone());
-    let verifier = deploy_verifier(&verifier_factory, agent, market.router).await?;
-
-    let owner_address = vault_owner.address();
-    let owner = warden_txm::signing_provider(rpc_url.clone(), vault_owner);
-    let vault = WardenVault::deploy(
-        owner.clone(),
+    let policy = params.vault_policy(market, agent.section);
+    let encoded = toml::to_string_pretty(&policy)
+        .map_err(|error| DeployError::Config(format!("encoding the policy: {error}")))?;
+    std::fs::write(policy_file, encoded).map_err(|source| DeployError::Io {
+        path: policy_file.to_path_buf(),
+        source,
+    })?;
+    let owner_address = owner.address();
+    let owner = warden_txm::signing_provider(rpc_url.clone(), owner);
+    let record = crate::vault::create(
+        &owner,
         owner_address,
-        *task_manager.address(),
-        params.stake_bound_bps,
+        deployment,
+        &policy,
+        agent.agent,
+        std::time::Duration::ZERO,
     )
     .await?;
-    let swap = UniswapV2Router02::swapExactTokensForTokensCall::SELECTOR.into();
-    confirm(
-        "WardenVault.setCallPermission",
-        vault
-            .setCallPermission(market.router, swap, true)
-            .send()
-            .await?,
-    )
-    .await?;
-    let base_cap = whole(params.vault_base);
-    let quote_cap = whole(params.vault_quote);
-    confirm(
-        "WardenVault.setSpendingCap",
-        vault
-            .setSpendingCap(market.weth, base_cap, base_cap)
-            .send()
-            .await?,
-    )
-    .await?;
-    confirm(
-        "WardenVault.setSpendingCap",
-        vault
-            .setSpendingCap(market.dollar, quote_cap, quote_cap)
-            .send()
-            .await?,
-    )
-    .await?;
-    market::fund(
-        deployer,
-        market,
-        *vault.address(),
-        whole(params.vault_base),
-        whole(params.vault_quote),
-    )
-    .await?;
-
-    let input_source = UniswapV2InputSource::deploy(
-        deployer.clone(),
-        *task_manager.address(),
-        market.pair,
-        params.min_observation_interval,
-    )
-    .await?;
-    let config = AgentConfig {
-        agentHash: agent.agent_hash(),
-        verifier,
-        vault: *vault.address(),
-        inputSource: *input_source.address(),
-        tokenBase: market.weth,
-        tokenQuote: market.dollar,
-        thresholdBps: params.threshold_bps,
-        responseWindow: params.response_window,
-        challengeWindow: params.challenge_window,
-        tickInterval: params.tick_interval,
-        taskFee: alloy::primitives::Uint::<96, 2>::try_from(params.task_fee)
-            .map_err(|_| DeployError::Config("task_fee exceeds 96 bits".into()))?,
-    };
-    let manager_as_owner = WardenTaskManager::new(*task_manager.address(), &owner);
-    let receipt = confirm(
-        "WardenTaskManager.registerAgent",
-        manager_as_owner.registerAgent(config).send().await?,
-    )
-    .await?;
-    let agent_id = receipt
-        .decoded_log::<WardenTaskManager::AgentRegistered>()
-        .map(|event| event.agentId)
-        .ok_or_else(|| DeployError::Config("registerAgent emitted no AgentRegistered".into()))?;
-    if params.service_funding != 0 {
-        confirm(
-            "WardenTaskManager.fundService",
-            task_manager
-                .fundService(agent_id)
-                .value(U256::from(params.service_funding))
-                .send()
-                .await?,
-        )
-        .await?;
-    }
-
-    if params.task_fee_funding != 0 {
-        // Paid by the vault: its owner prepays the agent's task fees from the vault's WETH.
-        confirm(
-            "WardenVault.fundTaskFees",
-            vault
-                .fundTaskFees(contracts.rewards, U256::from(params.task_fee_funding))
-                .send()
-                .await?,
-        )
-        .await?;
-    }
-
-    // 16 intervals need 17 observations; the trades give the intervals different prices.
+    let input_source = UniswapV2InputSource::new(record.input_source, &owner);
+    // 16 intervals need 17 observations.
     for _ in 0..=warden_agent::HISTORY_LEN {
         trader.trade().await?;
         confirm(
             "UniswapV2InputSource.observe",
-            input_source.observe(agent_id).send().await?,
+            input_source.observe(record.agent_id).send().await?,
         )
         .await?;
     }
+    let warden = &deployment.warden;
     Ok(AppContracts {
-        task_manager: *task_manager.address(),
-        challenges: contracts.challenges,
-        restitution: contracts.restitution,
-        rewards: contracts.rewards,
-        input_source: *input_source.address(),
-        verifier,
-        verifier_factory: *verifier_factory.address(),
-        vault: *vault.address(),
+        verifier_factory: warden.verifier_factory,
+        task_manager: warden.task_manager,
+        challenges: warden.challenges,
+        restitution: warden.restitution,
+        rewards: warden.rewards,
+        input_source: record.input_source,
+        verifier: record.verifier,
+        vault: record.vault,
         vault_owner: owner_address,
-        agent_id,
-        model,
+        agent_id: record.agent_id,
+        model: agent.model,
     })
 }
 
 /// The agent's verifier, deployed by (or already at) the factory, checked to report the Rust
 /// agent's hash: the reference model's, or a large network's (its header and weights root; the
 /// weights stay off chain).
-pub(crate) async fn deploy_verifier<P: Provider + Clone>(
+pub async fn deploy_verifier<P: Provider + Clone>(
     factory: &MlpVerifierFactory::MlpVerifierFactoryInstance<P>,
     agent: &dyn Agent,
     router: Address,

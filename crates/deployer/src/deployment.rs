@@ -204,17 +204,9 @@ impl Deployment {
                 task_manager: app::TaskManagerParams::from(&config.app),
             },
         };
-        let warden = avs::deploy(&provider, owner, &request, None, Record::Nowhere)
-            .await?
-            .warden;
+        let file = avs::deploy(&provider, owner, &request, None, Record::Nowhere).await?;
+        let warden = &file.warden;
         let registry = WardenRegistry::new(warden.registry, &provider);
-        let task_manager = app::TaskManagerContracts {
-            verifier_factory: warden.verifier_factory,
-            task_manager: warden.task_manager,
-            challenges: warden.challenges,
-            restitution: warden.restitution,
-            rewards: warden.rewards,
-        };
         let vault_owner = accounts::dev_key(2)?;
         let redistribution_recipient = warden.restitution;
         tracing::info!(
@@ -267,16 +259,28 @@ impl Deployment {
         let (agent, model) = config.model.build(market.router)?;
         let model_file = write_model_file(data_dir, agent.as_ref(), &model)?;
         tracing::info!(model = model.name, parameters = model.parameters, hash = %model.hash, "agent model");
-        let app = app::deploy(
+        // The vault owner gets the vault's funding from the market, as anyone could.
+        market::fund(
             &provider,
-            &rpc_url,
-            task_manager,
             &market,
-            agent.as_ref(),
-            model,
+            vault_owner.address(),
+            market::whole(config.app.vault_base),
+            market::whole(config.app.vault_quote),
+        )
+        .await?;
+        let app = app::create_vault(
+            &rpc_url,
+            &file,
+            &market,
+            app::DevnetAgent {
+                agent: agent.as_ref(),
+                section: agent_section(market.router, model_file.as_deref(), agent.as_ref()),
+                model,
+            },
             vault_owner.clone(),
             &mut trader,
             config.app,
+            &data_dir.join("vault-policy.toml"),
         )
         .await?;
         tracing::info!(task_manager = %app.task_manager, vault = %app.vault, agent_id = app.agent_id, "agent registered");
@@ -292,14 +296,7 @@ impl Deployment {
         let summary = DeploymentSummary {
             chain_id,
             rpc_url: rpc_url.to_string(),
-            eigenlayer: EigenLayerSummary {
-                version: warden_bindings::eigenlayer::VERSION.to_string(),
-                bytecode: warden_bindings::eigenlayer::BYTECODE_SOURCE.to_string(),
-                eigensdk: warden_bindings::eigenlayer::EIGENSDK.to_string(),
-                deployer: Some(owner),
-                contracts: eigenlayer,
-                params: eigenlayer_params,
-            },
+            eigenlayer: EigenLayerSummary::newton_core(owner, eigenlayer, eigenlayer_params),
             warden: WardenContracts {
                 deployer: Some(owner),
                 registry: *registry.address(),
@@ -374,15 +371,11 @@ impl Deployment {
     /// The `[agent]` section of the services' configurations: the reference agent, or the large
     /// agent's model file in the data directory pinned to the registered agent hash.
     pub fn agent_section(&self) -> warden_runtime::config::AgentSection {
-        let router = self.summary.market.router;
-        match &self.model_file {
-            Some(path) => warden_runtime::config::AgentSection {
-                router,
-                model: Some(warden_runtime::config::ModelSource::Path(path.clone())),
-                agent_hash: Some(self.agent.agent_hash()),
-            },
-            None => warden_runtime::config::AgentSection::reference(router),
-        }
+        agent_section(
+            self.summary.market.router,
+            self.model_file.as_deref(),
+            self.agent.as_ref(),
+        )
     }
 
     /// What was deployed, as of the last refresh.
@@ -667,6 +660,25 @@ pub(crate) async fn create_operator(
         password_file,
     };
     Ok((handle, keys))
+}
+
+/// The `[agent]` section that runs `agent` on the market of `router`: the reference agent, or a
+/// large agent's model file pinned to its agent hash.
+pub(crate) fn agent_section(
+    router: Address,
+    model_file: Option<&Path>,
+    agent: &dyn warden_agent::Agent,
+) -> warden_runtime::config::AgentSection {
+    match model_file {
+        Some(path) => warden_runtime::config::AgentSection {
+            router,
+            model: Some(warden_runtime::config::ModelSource::Path(
+                path.to_path_buf(),
+            )),
+            agent_hash: Some(agent.agent_hash()),
+        },
+        None => warden_runtime::config::AgentSection::reference(router),
+    }
 }
 
 /// A large agent's network, written as `<data_dir>/<model>.wnet` for the services' `[agent]

@@ -20,14 +20,14 @@ use warden_keys::OperatorKeys;
 use warden_operator::{Registrar, RegistrationTargets};
 use warden_runtime::deployment::EigenLayerNetwork;
 
-use warden_bindings::{UniswapV2InputSource, WardenRegistry};
+use warden_bindings::WardenRegistry;
 use warden_operator::RegisterOptions;
 
-use crate::app::{AppContracts, TaskManagerParams};
+use crate::app::{DevnetAgent, TaskManagerParams};
 use crate::avs::{self, AvsMetadata, AvsParams, AvsRequest};
 use crate::deployment::{
-    METADATA_URI, OperatorHandle, concurrently, create_dir, create_operator, registration_error,
-    write_model_file, write_private,
+    METADATA_URI, OperatorHandle, agent_section, concurrently, create_dir, create_operator,
+    registration_error, write_model_file, write_private,
 };
 use crate::eigenlayer::{self, EigenLayerParams};
 use crate::market::{self, MarketContracts, MarketParams, NoiseTrader};
@@ -266,64 +266,6 @@ fn fresh_account(data_dir: &Path, name: &str) -> Result<PrivateKeySigner, Deploy
     .map_err(|error| DeployError::Config(format!("creating the {name} keystore: {error}")))
 }
 
-/// The vault policy a devnet's agent runs under: the market's swap, the devnet's windows, fees,
-/// caps and funding (what [`crate::app::deploy`] configures on a devnet of its own).
-pub fn devnet_policy(
-    market: &MarketContracts,
-    app: &crate::app::AppParams,
-    agent: warden_runtime::config::AgentSection,
-) -> crate::vault::VaultPolicy {
-    use crate::vault::{
-        AgentPolicy, AllowedCall, FundingPolicy, MarketPolicy, SpendingCapPolicy, VaultPolicy,
-        VaultRules, format_units,
-    };
-    let whole = |tokens: u64| tokens.to_string();
-    VaultPolicy {
-        market: MarketPolicy {
-            router: market.router,
-            pair: market.pair,
-            base_token: market.weth,
-            quote_token: market.dollar,
-        },
-        agent: AgentPolicy {
-            model: agent.model,
-            agent_hash: agent.agent_hash,
-            threshold_bps: app.threshold_bps,
-            response_window: app.response_window,
-            challenge_window: app.challenge_window,
-            tick_interval: app.tick_interval,
-            min_observation_interval: app.min_observation_interval,
-            task_fee: format_units(U256::from(app.task_fee), 18),
-        },
-        vault: VaultRules {
-            stake_bound_bps: app.stake_bound_bps,
-            allow: vec![AllowedCall {
-                target: market.router,
-                function: "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
-                    .into(),
-            }],
-            caps: vec![
-                SpendingCapPolicy {
-                    token: market.weth,
-                    per_action: whole(app.vault_base),
-                    daily: whole(app.vault_base),
-                },
-                SpendingCapPolicy {
-                    token: market.dollar,
-                    per_action: whole(app.vault_quote),
-                    daily: whole(app.vault_quote),
-                },
-            ],
-        },
-        funding: FundingPolicy {
-            base: whole(app.vault_base),
-            quote: whole(app.vault_quote),
-            service: format_units(U256::from(app.service_funding), 18),
-            task_fees: format_units(U256::from(app.task_fee_funding), 18),
-        },
-    }
-}
-
 /// Warden joining a chain set up like a public network ([`prepare`]), the way its users join
 /// one: a fresh keystore funded by a transfer deploys the AVS ([`crate::avs::deploy`], what
 /// `warden avs deploy` sends) and writes `deployment.json`; the operators, registered with
@@ -420,38 +362,6 @@ pub async fn deploy_warden(
         market::whole(config.app.vault_quote),
     )
     .await?;
-    let (agent, model) = config.model.build(existing.market.router)?;
-    let model_file = write_model_file(data_dir, agent.as_ref(), &model)?;
-    let agent_section = match &model_file {
-        Some(path) => warden_runtime::config::AgentSection {
-            router: existing.market.router,
-            model: Some(warden_runtime::config::ModelSource::Path(path.clone())),
-            agent_hash: Some(agent.agent_hash()),
-        },
-        None => warden_runtime::config::AgentSection::reference(existing.market.router),
-    };
-    let policy = devnet_policy(&existing.market, &config.app, agent_section);
-    let policy_path = data_dir.join("vault-policy.toml");
-    std::fs::write(
-        &policy_path,
-        toml::to_string_pretty(&policy)
-            .map_err(|error| DeployError::Config(format!("encoding the policy: {error}")))?,
-    )
-    .map_err(|source| DeployError::Io {
-        path: policy_path,
-        source,
-    })?;
-    let owner_provider = warden_txm::signing_provider(rpc_url.clone(), owner.clone());
-    let record = crate::vault::create(
-        &owner_provider,
-        owner.address(),
-        &file,
-        &policy,
-        agent.as_ref(),
-        std::time::Duration::ZERO,
-    )
-    .await?;
-
     // A noise trader moves the price between the observations of the agent's history, and
     // between ticks afterwards.
     let mut trader = NoiseTrader::new(
@@ -469,15 +379,28 @@ pub async fn deploy_warden(
     )
     .await?;
     trader.approve().await?;
-    let input_source = UniswapV2InputSource::new(record.input_source, &owner_provider);
-    for _ in 0..=warden_agent::HISTORY_LEN {
-        trader.trade().await?;
-        confirm(
-            "UniswapV2InputSource.observe",
-            input_source.observe(record.agent_id).send().await?,
-        )
-        .await?;
-    }
+    let (agent, model) = config.model.build(existing.market.router)?;
+    let model_file = write_model_file(data_dir, agent.as_ref(), &model)?;
+    let app = crate::app::create_vault(
+        &rpc_url,
+        &file,
+        &existing.market,
+        DevnetAgent {
+            agent: agent.as_ref(),
+            section: agent_section(
+                existing.market.router,
+                model_file.as_deref(),
+                agent.as_ref(),
+            ),
+            model,
+        },
+        owner.clone(),
+        &mut trader,
+        config.app,
+        &data_dir.join("vault-policy.toml"),
+    )
+    .await?;
+    let owner_provider = warden_txm::signing_provider(rpc_url.clone(), owner.clone());
     // Quorums are refused on weights never refreshed.
     confirm(
         "WardenRegistry.refreshWeights",
@@ -491,14 +414,11 @@ pub async fn deploy_warden(
     let summary = DeploymentSummary {
         chain_id,
         rpc_url: rpc_url.to_string(),
-        eigenlayer: EigenLayerSummary {
-            version: warden_bindings::eigenlayer::VERSION.to_string(),
-            bytecode: warden_bindings::eigenlayer::BYTECODE_SOURCE.to_string(),
-            eigensdk: warden_bindings::eigenlayer::EIGENSDK.to_string(),
-            deployer: Some(existing.deployer),
-            contracts: existing.contracts,
-            params: existing.params,
-        },
+        eigenlayer: EigenLayerSummary::newton_core(
+            existing.deployer,
+            existing.contracts,
+            existing.params,
+        ),
         warden: WardenContracts {
             deployer: Some(warden_deployer.address()),
             registry: file.warden.registry,
@@ -508,19 +428,7 @@ pub async fn deploy_warden(
         operators: Vec::new(),
         total_weight: U256::ZERO,
         market: existing.market,
-        app: AppContracts {
-            verifier_factory: file.warden.verifier_factory,
-            task_manager: file.warden.task_manager,
-            challenges: file.warden.challenges,
-            restitution: file.warden.restitution,
-            rewards: file.warden.rewards,
-            input_source: record.input_source,
-            verifier: record.verifier,
-            vault: record.vault,
-            vault_owner: owner.address(),
-            agent_id: record.agent_id,
-            model,
-        },
+        app,
     };
     let mut deployment = Deployment {
         rpc_url,

@@ -28,6 +28,25 @@ pub struct EigenLayerSummary {
     pub params: EigenLayerParams,
 }
 
+impl EigenLayerSummary {
+    /// The core whose bytecode newton-utils ships, deployed by `deployer` (what every devnet
+    /// runs, whoever deploys Warden on it).
+    pub fn newton_core(
+        deployer: Address,
+        contracts: EigenLayerContracts,
+        params: EigenLayerParams,
+    ) -> Self {
+        Self {
+            version: warden_bindings::eigenlayer::VERSION.to_string(),
+            bytecode: warden_bindings::eigenlayer::BYTECODE_SOURCE.to_string(),
+            eigensdk: warden_bindings::eigenlayer::EIGENSDK.to_string(),
+            deployer: Some(deployer),
+            contracts,
+            params,
+        }
+    }
+}
+
 /// Warden's contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WardenContracts {

@@ -161,8 +161,10 @@ impl DeploymentFile {
         file.write_all(b"\n").map_err(io)
     }
 
-    /// The chain this file describes is the one `provider` serves.
-    pub async fn check_chain<P: alloy::providers::Provider>(
+    /// Whether `provider` serves what this file describes: its chain, and its task manager on an
+    /// EigenLayer core of a release this Warden reads. What every command that takes a deployment
+    /// file checks before it reads or sends anything else.
+    pub async fn check<P: alloy::providers::Provider>(
         &self,
         provider: &P,
     ) -> Result<(), DeploymentFileError> {
@@ -176,6 +178,8 @@ impl DeploymentFile {
                 actual,
             });
         }
+        warden_bindings::core_release::check_task_manager_core(provider, self.warden.task_manager)
+            .await?;
         Ok(())
     }
 }
@@ -206,6 +210,8 @@ pub enum DeploymentFileError {
     ChainMismatch { expected: u64, actual: u64 },
     #[error("RPC request failed: {0}")]
     Rpc(String),
+    #[error(transparent)]
+    Release(#[from] warden_bindings::core_release::ReleaseError),
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(
